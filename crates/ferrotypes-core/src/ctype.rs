@@ -1,0 +1,312 @@
+//! The type model: the C types ferrotypes can put in memory and pass to functions.
+//!
+//! A [`ScalarKind`] is one of ctypes' simple types, named by its `_type_` code; a
+//! [`CType`] adds `void` and records/arrays passed by value. Sizes and alignments are
+//! those of this platform's C compiler (x86_64/aarch64 Linux, LP64).
+//! What it does not do: lay out records (see [`crate::layout`]) or convert values.
+
+use std::ffi::{c_char, c_double, c_float, c_int, c_long, c_longlong, c_short, c_void};
+use std::mem::{align_of, size_of};
+
+use libffi::middle::Type;
+
+/// One of ctypes' simple types, named after the `_type_` code ctypes gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScalarKind {
+    /// `?` — `_Bool`
+    Bool,
+    /// `c` — `char`, one byte holding a character
+    Char,
+    /// `b` — `signed char` as a small integer
+    Byte,
+    /// `B` — `unsigned char` as a small integer
+    UByte,
+    /// `h` — `short`
+    Short,
+    /// `H` — `unsigned short`
+    UShort,
+    /// `i` — `int`
+    Int,
+    /// `I` — `unsigned int`
+    UInt,
+    /// `l` — `long`
+    Long,
+    /// `L` — `unsigned long`
+    ULong,
+    /// `q` — `long long`
+    LongLong,
+    /// `Q` — `unsigned long long`
+    ULongLong,
+    /// `f` — `float`
+    Float,
+    /// `d` — `double`
+    Double,
+    /// `g` — `long double`
+    LongDouble,
+    /// `u` — `wchar_t`
+    WChar,
+    /// `z` — `char *` holding a NUL-terminated string
+    CharPtr,
+    /// `Z` — `wchar_t *` holding a NUL-terminated wide string
+    WCharPtr,
+    /// `P` — `void *`
+    VoidPtr,
+    /// `O` — a pointer to a Python object (the extension gives it meaning)
+    ObjectPtr,
+}
+
+/// Every scalar kind, in ctypes' `_type_` code order.
+pub const ALL_SCALARS: [ScalarKind; 20] = [
+    ScalarKind::Bool,
+    ScalarKind::Char,
+    ScalarKind::Byte,
+    ScalarKind::UByte,
+    ScalarKind::Short,
+    ScalarKind::UShort,
+    ScalarKind::Int,
+    ScalarKind::UInt,
+    ScalarKind::Long,
+    ScalarKind::ULong,
+    ScalarKind::LongLong,
+    ScalarKind::ULongLong,
+    ScalarKind::Float,
+    ScalarKind::Double,
+    ScalarKind::LongDouble,
+    ScalarKind::WChar,
+    ScalarKind::CharPtr,
+    ScalarKind::WCharPtr,
+    ScalarKind::VoidPtr,
+    ScalarKind::ObjectPtr,
+];
+
+/// `long double` is 16 bytes, 16-aligned on x86_64 and aarch64 Linux.
+const LONG_DOUBLE_SIZE: usize = 16;
+
+/// How a scalar's bytes are to be read as a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberClass {
+    /// A signed integer of the kind's size.
+    Signed,
+    /// An unsigned integer of the kind's size (also `_Bool`, `char`, `wchar_t`, pointers).
+    Unsigned,
+    /// A binary floating-point number.
+    Float,
+}
+
+impl ScalarKind {
+    /// The kind for a ctypes `_type_` code, if there is one on this platform.
+    pub fn from_code(code: char) -> Option<ScalarKind> {
+        ALL_SCALARS.iter().copied().find(|k| k.code() == code)
+    }
+
+    /// The ctypes `_type_` code.
+    pub fn code(self) -> char {
+        use ScalarKind::*;
+        match self {
+            Bool => '?',
+            Char => 'c',
+            Byte => 'b',
+            UByte => 'B',
+            Short => 'h',
+            UShort => 'H',
+            Int => 'i',
+            UInt => 'I',
+            Long => 'l',
+            ULong => 'L',
+            LongLong => 'q',
+            ULongLong => 'Q',
+            Float => 'f',
+            Double => 'd',
+            LongDouble => 'g',
+            WChar => 'u',
+            CharPtr => 'z',
+            WCharPtr => 'Z',
+            VoidPtr => 'P',
+            ObjectPtr => 'O',
+        }
+    }
+
+    /// `sizeof` of the C type.
+    pub fn size(self) -> usize {
+        use ScalarKind::*;
+        match self {
+            Bool | Char | Byte | UByte => 1,
+            Short | UShort => size_of::<c_short>(),
+            Int | UInt => size_of::<c_int>(),
+            Long | ULong => size_of::<c_long>(),
+            LongLong | ULongLong => size_of::<c_longlong>(),
+            Float => size_of::<c_float>(),
+            Double => size_of::<c_double>(),
+            LongDouble => LONG_DOUBLE_SIZE,
+            WChar => size_of::<libc::wchar_t>(),
+            CharPtr | WCharPtr | VoidPtr | ObjectPtr => size_of::<*mut c_void>(),
+        }
+    }
+
+    /// `_Alignof` of the C type.
+    pub fn align(self) -> usize {
+        use ScalarKind::*;
+        match self {
+            Bool | Char | Byte | UByte => align_of::<c_char>(),
+            Short | UShort => align_of::<c_short>(),
+            Int | UInt => align_of::<c_int>(),
+            Long | ULong => align_of::<c_long>(),
+            LongLong | ULongLong => align_of::<c_longlong>(),
+            Float => align_of::<c_float>(),
+            Double => align_of::<c_double>(),
+            LongDouble => LONG_DOUBLE_SIZE,
+            WChar => align_of::<libc::wchar_t>(),
+            CharPtr | WCharPtr | VoidPtr | ObjectPtr => align_of::<*mut c_void>(),
+        }
+    }
+
+    /// How the bytes read as a number (long double counts as `Float`).
+    pub fn number_class(self) -> NumberClass {
+        use ScalarKind::*;
+        match self {
+            Byte | Short | Int | Long | LongLong => NumberClass::Signed,
+            Float | Double | LongDouble => NumberClass::Float,
+            Char => {
+                if c_char::MIN == 0 {
+                    NumberClass::Unsigned
+                } else {
+                    NumberClass::Signed
+                }
+            }
+            WChar => {
+                if libc::wchar_t::MIN == 0 {
+                    NumberClass::Unsigned
+                } else {
+                    NumberClass::Signed
+                }
+            }
+            Bool | UByte | UShort | UInt | ULong | ULongLong | CharPtr | WCharPtr | VoidPtr
+            | ObjectPtr => NumberClass::Unsigned,
+        }
+    }
+
+    /// True for the kinds ctypes treats as integers (`b B h H i I l L q Q`).
+    pub fn is_integer(self) -> bool {
+        use ScalarKind::*;
+        matches!(
+            self,
+            Byte | UByte | Short | UShort | Int | UInt | Long | ULong | LongLong | ULongLong
+        )
+    }
+
+    /// True for the pointer-sized kinds that hold an address.
+    pub fn is_pointer(self) -> bool {
+        use ScalarKind::*;
+        matches!(self, CharPtr | WCharPtr | VoidPtr | ObjectPtr)
+    }
+
+    /// The libffi type describing this scalar in a call.
+    pub fn ffi_type(self) -> Type {
+        use NumberClass::*;
+        match (self.number_class(), self.size()) {
+            (Float, 4) => Type::f32(),
+            (Float, 8) => Type::f64(),
+            (Float, _) => Type::longdouble(),
+            _ if self.is_pointer() => Type::pointer(),
+            (Signed, 1) => Type::i8(),
+            (Signed, 2) => Type::i16(),
+            (Signed, 4) => Type::i32(),
+            (Signed, _) => Type::i64(),
+            (Unsigned, 1) => Type::u8(),
+            (Unsigned, 2) => Type::u16(),
+            (Unsigned, 4) => Type::u32(),
+            (Unsigned, _) => Type::u64(),
+        }
+    }
+}
+
+/// A C type as it crosses a call boundary: a scalar, `void`, or a record or array
+/// passed by value (described by its members, flattened as libffi needs them).
+#[derive(Clone, Debug, PartialEq)]
+pub enum CType {
+    /// No value (a `void` result).
+    Void,
+    /// A simple type.
+    Scalar(ScalarKind),
+    /// A struct or union passed by value. `members` are the types libffi must see;
+    /// for a union, a member list whose libffi struct has the union's size and
+    /// alignment.
+    Record {
+        /// The members, in order.
+        members: Vec<CType>,
+        /// `sizeof` the record, as laid out.
+        size: usize,
+        /// `_Alignof` the record.
+        align: usize,
+    },
+    /// A fixed-length array inside a record (C passes bare arrays as pointers).
+    Array {
+        /// The element type.
+        element: Box<CType>,
+        /// The number of elements.
+        length: usize,
+    },
+}
+
+impl CType {
+    /// `sizeof`.
+    pub fn size(&self) -> usize {
+        match self {
+            CType::Void => 0,
+            CType::Scalar(k) => k.size(),
+            CType::Record { size, .. } => *size,
+            CType::Array { element, length } => element.size() * length,
+        }
+    }
+
+    /// The libffi type, with arrays spelled as repeated members as libffi requires.
+    pub fn ffi_type(&self) -> Type {
+        match self {
+            CType::Void => Type::void(),
+            CType::Scalar(k) => k.ffi_type(),
+            CType::Record { members, .. } => {
+                let mut flat = Vec::new();
+                for m in members {
+                    m.push_flattened(&mut flat);
+                }
+                Type::structure(flat)
+            }
+            CType::Array { element, length } => {
+                Type::structure((0..*length).map(|_| element.ffi_type()))
+            }
+        }
+    }
+
+    fn push_flattened(&self, out: &mut Vec<Type>) {
+        match self {
+            CType::Array { element, length } => {
+                for _ in 0..*length {
+                    element.push_flattened(out);
+                }
+            }
+            other => out.push(other.ffi_type()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for k in ALL_SCALARS {
+            assert_eq!(ScalarKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(ScalarKind::from_code('x'), None);
+    }
+
+    #[test]
+    fn sizes_follow_lp64() {
+        assert_eq!(ScalarKind::Int.size(), 4);
+        assert_eq!(ScalarKind::Long.size(), 8);
+        assert_eq!(ScalarKind::LongDouble.size(), 16);
+        assert_eq!(ScalarKind::WChar.size(), 4);
+        assert_eq!(ScalarKind::VoidPtr.align(), 8);
+    }
+}

@@ -1,0 +1,16 @@
+//! ferrotypes-core: the C world of ferrotypes, with no Python in it.
+//!
+//! - [`ctype`]: the type model — scalar kinds, their sizes, alignments and libffi types.
+//! - [`layout`]: struct/union layout as GCC computes it on this platform.
+//! - [`library`]: loading shared libraries and resolving symbols.
+//! - [`call`]: call plans prepared once per signature, and the call itself.
+//! - [`longdouble`]: x86_64 `long double` to and from `f64`.
+//!
+//! What it deliberately does not do: convert Python values (that is the extension's
+//! job), or own any policy about the GIL.
+
+pub mod call;
+pub mod ctype;
+pub mod layout;
+pub mod library;
+pub mod longdouble;
