@@ -1,0 +1,332 @@
+//! Argument conversion: Python values into C argument slots, with ctypes' rules.
+//!
+//! A function's converters are chosen once, when its `argtypes` are set
+//! ([`ArgConv::for_argtype`]); a call then runs one converter per argument with no
+//! attribute lookups for the built-in simple types. Arguments past `argtypes` (and all
+//! arguments of a function without `argtypes`) go through [`convert_unknown`], which
+//! derives the C type from the value as ctypes does. `byref()` results are
+//! [`CArgObject`]s.
+
+use ferrotypes_core::call::Slot;
+use ferrotypes_core::ctype::{CType, NumberClass, ScalarKind};
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyFloat, PyInt, PyString, PyType};
+use pyo3::{intern, PyTypeInfo};
+
+use crate::cdata::CData;
+use crate::scalar;
+use crate::simple::SimpleData;
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+
+/// One converted argument: its C type, its value, and what must outlive the call.
+pub struct ArgValue {
+    /// The C type the value has (decides the libffi type for per-call plans).
+    pub ctype: CType,
+    /// The value, for scalars.
+    pub slot: Slot,
+    /// For records passed by value: the address of their bytes (kept alive by `keep`).
+    pub record: Option<*mut u8>,
+    /// An object whose memory the value points into.
+    pub keep: Option<Py<PyAny>>,
+}
+
+impl ArgValue {
+    fn scalar(kind: ScalarKind, slot: Slot, keep: Option<Py<PyAny>>) -> ArgValue {
+        ArgValue { ctype: CType::Scalar(kind), slot, record: None, keep }
+    }
+
+    fn pointer(address: usize, keep: Option<Py<PyAny>>) -> ArgValue {
+        let mut slot = Slot::ZERO;
+        slot.0[..8].copy_from_slice(&(address as u64).to_ne_bytes());
+        ArgValue::scalar(ScalarKind::VoidPtr, slot, keep)
+    }
+}
+
+/// The result of `byref()` and of the simple types' `from_param`: a C value ready to
+/// be passed, holding on to what it points into (ctypes' `CArgObject`).
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CArgObject")]
+pub struct CArgObject {
+    tag: char,
+    value: ArgValueCell,
+}
+
+/// `ArgValue` holds raw pointers; a `CArgObject` only moves between threads under the
+/// GIL with the objects that keep those pointers valid.
+struct ArgValueCell(ArgValue);
+// SAFETY: the raw record pointer is into `keep`'s memory, which is GIL-protected.
+unsafe impl Send for ArgValueCell {}
+// SAFETY: as above; the value is never mutated after construction.
+unsafe impl Sync for ArgValueCell {}
+
+impl CArgObject {
+    fn copy_value(&self, py: Python<'_>) -> ArgValue {
+        let v = &self.value.0;
+        ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)) }
+    }
+}
+
+#[pymethods]
+impl CArgObject {
+    fn __repr__(&self) -> String {
+        let v = &self.value.0;
+        let word = u64::from_ne_bytes(v.slot.0[..8].try_into().expect("8 bytes"));
+        match self.tag {
+            'd' => format!("<cparam 'd' ({:?})>", f64::from_bits(word)),
+            'f' => format!("<cparam 'f' ({:?})>", f32::from_ne_bytes(v.slot.0[..4].try_into().expect("4 bytes")) as f64),
+            'c' => format!("<cparam 'c' ({:?})>", v.slot.0[0] as char),
+            'b' | 'h' | 'i' | 'l' | 'q' => format!("<cparam '{}' ({})>", self.tag, word as i64),
+            'B' | 'H' | 'I' | 'L' | 'Q' => format!("<cparam '{}' ({})>", self.tag, word),
+            'P' | 'z' | 'Z' => format!("<cparam '{}' ({:#x})>", self.tag, word),
+            tag => format!("<cparam '{tag}' at {:#x}>", self as *const _ as usize),
+        }
+    }
+
+    /// The object this argument refers to.
+    #[getter]
+    fn _obj(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.value.0.keep.as_ref().map(|k| k.clone_ref(py))
+    }
+}
+
+/// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call.
+#[pyfunction]
+#[pyo3(signature = (obj, offset = 0))]
+pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArgObject> {
+    let Ok(cdata) = obj.cast::<CData>() else {
+        return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
+    };
+    let address = cdata.get().address(obj.py()) as usize;
+    let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));
+    Ok(CArgObject { tag: 'P', value: ArgValueCell(value) })
+}
+
+/// How one declared parameter converts its argument.
+pub enum ArgConv {
+    /// A simple type whose `from_param` is ctypes' own: converted here directly.
+    Simple { kind: ScalarKind, cls: Py<PyType> },
+    /// Any other type: its `from_param` is called and the result converted.
+    FromParam { from_param: Py<PyAny>, ctype: Option<CType> },
+}
+
+impl ArgConv {
+    /// The converter for one `argtypes` entry, or `TypeError` when it has no
+    /// `from_param`. `default_from_param` is the simple types' own `from_param`
+    /// function, to recognise classes that did not override it.
+    pub fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize, default_from_param: &Bound<'_, PyAny>) -> PyResult<ArgConv> {
+        let py = argtype.py();
+        let from_param = argtype.getattr(intern!(py, "from_param")).map_err(|_| {
+            PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))
+        })?;
+        let info = info_of(argtype).ok();
+        if let (Some(info), Ok(cls)) = (&info, argtype.cast::<PyType>()) {
+            let is_default = from_param.getattr(intern!(py, "__func__")).map(|f| f.is(default_from_param)).unwrap_or(false);
+            if let (Some((kind, false)), true) = (info.get().scalar(), is_default) {
+                return Ok(ArgConv::Simple { kind, cls: cls.clone().unbind() });
+            }
+        }
+        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype: info.map(|i| i.get().ctype.clone()) })
+    }
+
+    /// The C type of the parameter, when it is known before the call.
+    pub fn ctype(&self) -> Option<CType> {
+        match self {
+            ArgConv::Simple { kind, .. } => Some(CType::Scalar(*kind)),
+            ArgConv::FromParam { ctype, .. } => ctype.clone(),
+        }
+    }
+
+    /// Converts argument `value` (for error messages, parameter `index`, 0-based).
+    pub fn convert(&self, value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+        match self {
+            ArgConv::Simple { kind, cls } => simple_param(cls.bind(value.py()), *kind, value),
+            ArgConv::FromParam { from_param, .. } => {
+                let converted = from_param.bind(value.py()).call1((value,))?;
+                convert_unknown(&converted)
+            }
+        }
+    }
+}
+
+/// The built-in simple types' parameter conversion (their `from_param`).
+pub fn simple_param(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+    use ScalarKind::*;
+    let mut slot = Slot::ZERO;
+    let wrong_type = || PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value)));
+    // The common cases first: a plain int or float for a numeric parameter.
+    if kind.is_integer() && value.is_exact_instance_of::<PyInt>() {
+        slot.0[..8].copy_from_slice(&scalar::mask_u64(value)?.to_le_bytes());
+        return Ok(ArgValue::scalar(kind, slot, None));
+    }
+    if matches!(kind, Double | Float | LongDouble) && value.is_exact_instance_of::<PyFloat>() {
+        scalar::to_bytes(value, kind, &mut slot.0)?;
+        return Ok(ArgValue::scalar(kind, slot, None));
+    }
+    if value.is_instance(cls.as_any())? {
+        return Ok(cdata_value(value.cast::<CData>()?));
+    }
+    if let Ok(carg) = value.cast::<CArgObject>() {
+        let c = carg.get();
+        if c.tag == kind.code() || (kind == VoidPtr && matches!(c.tag, 'P' | 'z' | 'Z')) {
+            return Ok(c.copy_value(value.py()));
+        }
+    }
+    let accepted = match kind {
+        Bool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(|_| wrong_type()),
+        k if k.is_integer() => {
+            if value.is_instance_of::<PyInt>() {
+                scalar::to_bytes(value, kind, &mut slot.0)
+            } else {
+                Err(wrong_type())
+            }
+        }
+        CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
+        WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
+        VoidPtr => return void_pointer_param(value).map_err(|_| wrong_type()),
+        ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
+        _ => Err(wrong_type()),
+    };
+    match accepted {
+        Ok(keep) => Ok(ArgValue::scalar(kind, slot, keep)),
+        Err(err) => match as_parameter(value)? {
+            Some(inner) => simple_param(cls, kind, &inner),
+            None => Err(err),
+        },
+    }
+}
+
+/// `c_void_p.from_param`: addresses, None, bytes, str, and anything that is or holds
+/// a pointer.
+fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+    if value.is_none() {
+        return Ok(ArgValue::pointer(0, None));
+    }
+    if value.is_instance_of::<PyInt>() {
+        return Ok(ArgValue::pointer(scalar::mask_u64(value)? as usize, None));
+    }
+    if value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>() {
+        let mut v = convert_unknown(value)?;
+        v.ctype = CType::Scalar(ScalarKind::VoidPtr);
+        return Ok(v);
+    }
+    if let Ok(cdata) = value.cast::<CData>() {
+        let info = cdata.get().info().get();
+        if matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function)
+            || matches!(info.scalar(), Some((ScalarKind::CharPtr | ScalarKind::WCharPtr | ScalarKind::VoidPtr, _)))
+        {
+            let mut v = cdata_value(cdata);
+            v.ctype = CType::Scalar(ScalarKind::VoidPtr);
+            return Ok(v);
+        }
+    }
+    Err(PyTypeError::new_err("wrong type"))
+}
+
+/// The value a ctypes instance passes by itself (ctypes' `paramfunc`): the scalar of a
+/// simple instance, the pointer of a pointer, the bytes of a record.
+pub fn cdata_value(cdata: &Bound<'_, CData>) -> ArgValue {
+    let py = cdata.py();
+    let data = cdata.get();
+    let info: &TypeInfo = data.info().get();
+    let address = data.address(py);
+    let keep = Some(cdata.clone().into_any().unbind());
+    match &info.kind {
+        InfoKind::Simple { scalar, .. } => {
+            let mut slot = Slot::ZERO;
+            // SAFETY: a simple instance's memory holds one scalar of its kind.
+            unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), scalar.size()) };
+            ArgValue::scalar(*scalar, slot, keep)
+        }
+        InfoKind::Pointer { .. } | InfoKind::Function => {
+            let mut slot = Slot::ZERO;
+            // SAFETY: pointer instances hold one pointer.
+            unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), 8) };
+            ArgValue::scalar(ScalarKind::VoidPtr, slot, keep)
+        }
+    }
+}
+
+/// Converts a value for a parameter whose type is not declared (ctypes' `ConvParam`).
+pub fn convert_unknown(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+    if let Ok(carg) = value.cast::<CArgObject>() {
+        return Ok(carg.get().copy_value(value.py()));
+    }
+    if let Ok(cdata) = value.cast::<CData>() {
+        return Ok(cdata_value(cdata));
+    }
+    if value.is_none() {
+        return Ok(ArgValue::pointer(0, None));
+    }
+    if value.is_instance_of::<PyInt>() {
+        let n: i64 = value.extract().map_err(|_| PyOverflowError::new_err("int too long to convert"))?;
+        let n = i32::try_from(n).map_err(|_| PyOverflowError::new_err("int too long to convert"))?;
+        let mut slot = Slot::ZERO;
+        slot.0[..4].copy_from_slice(&n.to_ne_bytes());
+        return Ok(ArgValue::scalar(ScalarKind::Int, slot, None));
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(ArgValue::scalar(ScalarKind::CharPtr, pointer_slot(b.as_bytes().as_ptr() as usize), Some(value.clone().unbind())));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        let buffer = scalar::wide_buffer(s)?;
+        let address = buffer.as_bytes().as_ptr() as usize;
+        return Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())));
+    }
+    match as_parameter(value)? {
+        Some(inner) => convert_unknown(&inner),
+        None => Err(PyTypeError::new_err(format!("Don't know how to convert parameter of type {}", scalar::type_name(value)))),
+    }
+}
+
+fn pointer_slot(address: usize) -> Slot {
+    let mut slot = Slot::ZERO;
+    slot.0[..8].copy_from_slice(&(address as u64).to_ne_bytes());
+    slot
+}
+
+/// The value's `_as_parameter_`, if it has one.
+fn as_parameter<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = value.py();
+    if value.is_instance_of::<PyType>() || SimpleData::is_type_of(value) {
+        return Ok(None);
+    }
+    match value.getattr_opt(intern!(py, "_as_parameter_"))? {
+        Some(inner) if !inner.is(value) => Ok(Some(inner)),
+        _ => Ok(None),
+    }
+}
+
+/// Applies C's default argument promotions to a value passed through `...`:
+/// `float` becomes `double`, integer types narrower than `int` become `int`.
+pub fn promote_variadic(arg: &mut ArgValue) {
+    use ScalarKind::*;
+    let CType::Scalar(kind) = arg.ctype else { return };
+    match kind {
+        Float => {
+            let f = f32::from_ne_bytes(arg.slot.0[..4].try_into().expect("4 bytes"));
+            arg.slot.0[..8].copy_from_slice(&(f as f64).to_ne_bytes());
+            arg.ctype = CType::Scalar(Double);
+        }
+        _ if kind.size() < 4 && !kind.is_pointer() && kind != WChar => {
+            let n = kind.size();
+            let mut b = [0u8; 8];
+            b[..n].copy_from_slice(&arg.slot.0[..n]);
+            let shift = 64 - 8 * n as u32;
+            let raw = u64::from_le_bytes(b) << shift;
+            let v = match kind.number_class() {
+                NumberClass::Signed => ((raw as i64) >> shift) as i32,
+                _ => (raw >> shift) as i32,
+            };
+            arg.slot.0[..4].copy_from_slice(&v.to_ne_bytes());
+            arg.ctype = CType::Scalar(Int);
+        }
+        _ => {}
+    }
+}
+
+impl CArgObject {
+    /// Wraps a converted value, tagged with its ctypes type code for `repr`.
+    pub fn new(tag: char, value: ArgValue) -> CArgObject {
+        CArgObject { tag, value: ArgValueCell(value) }
+    }
+}

@@ -1,0 +1,51 @@
+//! Borrowing other objects' memory through the buffer protocol.
+//!
+//! A [`ReadView`] holds a `Py_buffer` for as long as it lives and releases it on drop.
+//! What it does not do (yet): export ferrotypes' own instances as buffers.
+
+use std::mem::MaybeUninit;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+/// A contiguous read-only view of an object's bytes.
+pub struct ReadView {
+    view: Box<ffi::Py_buffer>,
+}
+
+impl ReadView {
+    /// Requests a C-contiguous buffer from `obj`.
+    pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
+        let mut view: Box<MaybeUninit<ffi::Py_buffer>> = Box::new(MaybeUninit::uninit());
+        // SAFETY: obj is a live object; on success CPython fills the whole struct.
+        let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_C_CONTIGUOUS) };
+        if rc != 0 {
+            // Replace CPython's error with one naming what was expected.
+            drop(PyErr::take(obj.py()));
+            return Err(PyTypeError::new_err(format!("a bytes-like object is required, not '{}'", crate::scalar::type_name(obj))));
+        }
+        // SAFETY: PyObject_GetBuffer succeeded, so the struct is initialised.
+        let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };
+        Ok(ReadView { view })
+    }
+
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        self.view.len as usize
+    }
+
+    /// The first byte.
+    pub fn as_ptr(&self) -> *const u8 {
+        self.view.buf as *const u8
+    }
+
+}
+
+impl Drop for ReadView {
+    fn drop(&mut self) {
+        // SAFETY: the view was filled by PyObject_GetBuffer and is released once; the
+        // GIL is held wherever a ReadView is dropped (it never leaves a GIL scope).
+        unsafe { ffi::PyBuffer_Release(&mut *self.view) };
+    }
+}

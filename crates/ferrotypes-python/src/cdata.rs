@@ -1,0 +1,231 @@
+//! `_CData`: the base of every ctypes-like instance — a block of C memory it owns or
+//! borrows, the object whose memory it borrows (`_b_base_`), and the objects it keeps
+//! alive (`_objects`).
+//!
+//! Small instances keep their bytes inline in the Python object (no second
+//! allocation); larger ones own a zeroed heap block. What it does not do: interpret
+//! the bytes — the families built on it (simple, pointer, function) do that.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::UnsafeCell;
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use crate::gil_cell::GilCell;
+use crate::typeinfo::{info_of, TypeInfo};
+
+/// The inline buffer: room and alignment for any scalar, `long double` included.
+#[repr(C, align(16))]
+struct InlineBytes([u8; 16]);
+
+/// A zeroed heap block this instance owns.
+struct HeapBlock {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+impl HeapBlock {
+    fn zeroed(size: usize, align: usize) -> PyResult<HeapBlock> {
+        let layout = Layout::from_size_align(size.max(1), align.max(16))
+            .map_err(|_| PyValueError::new_err(format!("cannot allocate {size} bytes aligned to {align}")))?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
+        }
+        Ok(HeapBlock { ptr, layout })
+    }
+}
+
+impl Drop for HeapBlock {
+    fn drop(&mut self) {
+        // SAFETY: ptr was returned by alloc_zeroed with exactly this layout.
+        unsafe { dealloc(self.ptr, self.layout) };
+    }
+}
+
+/// Where an instance's bytes live.
+enum Storage {
+    /// In the object's own inline buffer.
+    Inline,
+    /// In a heap block the object owns.
+    Heap(HeapBlock),
+    /// At an address someone else owns (`from_address`, a field of a structure, ...).
+    Borrowed(*mut u8),
+}
+
+/// The base of every ctypes-like instance.
+#[pyclass(subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
+pub struct CData {
+    inline: UnsafeCell<InlineBytes>,
+    storage: GilCell<Storage>,
+    size: GilCell<usize>,
+    base: Option<Py<PyAny>>,
+    objects: GilCell<Option<Py<PyAny>>>,
+    info: Py<TypeInfo>,
+}
+
+// SAFETY: the inline bytes are C memory that C code may read and write at any time,
+// like any other C buffer; ferrotypes itself touches them only with the GIL held.
+unsafe impl Sync for CData {}
+
+/// A request to build an instance over existing memory, passed to a class's
+/// `__new__` by ferrotypes itself (never by users: the type is not exported).
+#[pyclass(frozen, module = "ferrotypes._ctypes")]
+pub struct BorrowRequest {
+    address: usize,
+    base: Option<Py<PyAny>>,
+}
+
+impl CData {
+    /// A new instance of class `cls`: borrowed memory when `args` is a
+    /// [`BorrowRequest`] from ferrotypes itself, otherwise zeroed memory of the class's
+    /// size, owned.
+    pub fn for_class(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<CData> {
+        let info = info_of(cls.as_any())?;
+        if let Ok(first) = args.get_item(0) {
+            if let Ok(req) = first.cast::<BorrowRequest>() {
+                let req = req.get();
+                return Ok(CData::borrowed(info.unbind(), req.address as *mut u8, req.base.as_ref().map(|b| b.clone_ref(cls.py()))));
+            }
+        }
+        CData::owned(info.unbind(), cls.py())
+    }
+
+    /// Zeroed memory of the type's size, owned by the instance.
+    pub fn owned(info: Py<TypeInfo>, py: Python<'_>) -> PyResult<CData> {
+        let (size, align) = {
+            let i = info.get();
+            (i.size, i.align)
+        };
+        let storage = if size <= 16 && align <= 16 { Storage::Inline } else { Storage::Heap(HeapBlock::zeroed(size, align)?) };
+        let _ = py;
+        Ok(CData::with_storage(info, storage, size, None))
+    }
+
+    /// A view of `size_of(type)` bytes at `address`, kept valid by `base` if given.
+    pub fn borrowed(info: Py<TypeInfo>, address: *mut u8, base: Option<Py<PyAny>>) -> CData {
+        let size = info.get().size;
+        CData::with_storage(info, Storage::Borrowed(address), size, base)
+    }
+
+    fn with_storage(info: Py<TypeInfo>, storage: Storage, size: usize, base: Option<Py<PyAny>>) -> CData {
+        CData {
+            inline: UnsafeCell::new(InlineBytes([0; 16])),
+            storage: GilCell::new(storage),
+            size: GilCell::new(size),
+            base,
+            objects: GilCell::new(None),
+            info,
+        }
+    }
+
+    /// The address of the instance's bytes.
+    #[inline]
+    pub fn address(&self, py: Python<'_>) -> *mut u8 {
+        self.storage.with(py, |s| match s {
+            Storage::Inline => self.inline.get().cast::<u8>(),
+            Storage::Heap(block) => block.ptr,
+            Storage::Borrowed(p) => *p,
+        })
+    }
+
+    /// The number of bytes (the type's size, or more after `resize`).
+    pub fn size(&self, py: Python<'_>) -> usize {
+        self.size.get(py)
+    }
+
+    /// The class's layout info.
+    pub fn info(&self) -> &Py<TypeInfo> {
+        &self.info
+    }
+
+    /// Keeps `obj` alive as long as this instance (ctypes' `_objects` for simple
+    /// values: the last object stored wins).
+    pub fn keep_alive(&self, py: Python<'_>, obj: Option<Py<PyAny>>) {
+        let old = self.objects.replace(py, obj);
+        drop(old);
+    }
+
+    /// Builds an instance of `cls` over `address` without running `__init__`.
+    pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let req = Bound::new(py, BorrowRequest { address, base })?;
+        cls.call_method1(pyo3::intern!(py, "__new__"), (cls, req))
+    }
+
+    /// Grows the memory to `size` bytes (ctypes' `resize`), copying the old bytes.
+    pub fn resize(&self, py: Python<'_>, size: usize) -> PyResult<()> {
+        let info = self.info.get();
+        if size < info.size {
+            return Err(PyValueError::new_err(format!("minimum size is {}", info.size)));
+        }
+        if !self.b_needsfree_py(py) {
+            return Err(PyValueError::new_err("Memory cannot be resized because this object doesn't own it"));
+        }
+        let current = self.size.get(py);
+        if size <= current {
+            self.size.replace(py, size);
+            return Ok(());
+        }
+        let block = HeapBlock::zeroed(size, info.align)?;
+        // SAFETY: both regions are valid for `current` bytes and do not overlap (the
+        // block is fresh).
+        unsafe { std::ptr::copy_nonoverlapping(self.address(py), block.ptr, current) };
+        let old = self.storage.replace(py, Storage::Heap(block));
+        drop(old);
+        self.size.replace(py, size);
+        Ok(())
+    }
+
+    /// The bytes as a slice, for copying out.
+    pub fn bytes(&self, py: Python<'_>) -> Vec<u8> {
+        let (p, n) = (self.address(py), self.size(py));
+        // SAFETY: the instance's memory is valid for its size for as long as it lives
+        // (owned, or kept valid by `base` / the user's promise for from_address).
+        unsafe { std::slice::from_raw_parts(p, n) }.to_vec()
+    }
+}
+
+#[pymethods]
+impl CData {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<CData> {
+        if cls.is(cls.py().get_type::<CData>()) {
+            return Err(PyTypeError::new_err("abstract class"));
+        }
+        CData::for_class(cls, args)
+    }
+
+    /// The object whose memory this instance views, or None.
+    #[getter(_b_base_)]
+    fn b_base(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.base.as_ref().map(|b| b.clone_ref(py))
+    }
+
+    /// True when the instance owns its memory.
+    #[getter(_b_needsfree_)]
+    fn b_needsfree(&self, py: Python<'_>) -> bool {
+        self.b_needsfree_py(py)
+    }
+
+    /// The objects kept alive by this instance.
+    #[getter(_objects)]
+    fn objects(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.objects.get_obj(py)
+    }
+
+    fn __ctypes_from_outparam__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+}
+
+impl CData {
+    /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
+    pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
+        self.storage.with(py, |s| !matches!(s, Storage::Borrowed(_)))
+    }
+}

@@ -1,0 +1,105 @@
+//! `ferrotypes._ctypes`: the extension module under `ferrotypes`, mirroring the
+//! stdlib's `_ctypes`. It holds the C data base classes, foreign functions, argument
+//! conversion and the module-level functions; the metaclasses and the public
+//! base classes built with them (`_SimpleCData`, `CFuncPtr`, ...) come from the pure
+//! Python `ferrotypes._metatypes`, which this module calls once at import.
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+mod argconv;
+mod buffer;
+mod cdata;
+mod errno;
+mod function;
+mod gil_cell;
+mod library;
+mod memory;
+mod scalar;
+mod simple;
+mod typeinfo;
+
+create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign function argument could not be converted.");
+
+/// The most arguments a foreign function may take (as in ctypes).
+const CTYPES_MAX_ARGCOUNT: usize = 1024;
+
+/// A short description of an object for messages: a class by name, anything else by
+/// its type's name.
+pub(crate) fn describe(obj: &Bound<'_, PyAny>) -> String {
+    match obj.cast::<PyType>() {
+        Ok(t) => t.name().map(|n| n.to_string()).unwrap_or_default(),
+        Err(_) => format!("{} instance", scalar::type_name(obj)),
+    }
+}
+
+/// The simple types' `from_param`: the instance itself, or a `CArgObject` holding the
+/// converted value.
+#[pyfunction]
+fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    if value.is_instance(cls.as_any())? {
+        return Ok(value.clone().unbind());
+    }
+    let info = typeinfo::info_of(cls.as_any())?;
+    let Some((kind, _)) = info.get().scalar() else {
+        return Err(pyo3::exceptions::PyTypeError::new_err("from_param of a non-simple type"));
+    };
+    let converted = argconv::simple_param(cls, kind, value)?;
+    Ok(Py::new(cls.py(), argconv::CArgObject::new(kind.code(), converted))?.into_any())
+}
+
+/// Records the simple types' own `from_param`, so argtypes that keep it convert
+/// without calling into Python.
+#[pyfunction]
+fn _set_default_from_param(py: Python<'_>, func: Py<PyAny>) -> PyResult<()> {
+    function::DEFAULT_FROM_PARAM
+        .set(py, func)
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("default from_param already set"))
+}
+
+#[pymodule]
+fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<cdata::CData>()?;
+    m.add_class::<simple::SimpleData>()?;
+    m.add_class::<function::FuncPtr>()?;
+    m.add_class::<argconv::CArgObject>()?;
+    m.add_class::<typeinfo::TypeInfo>()?;
+    m.add("ArgumentError", py.get_type::<ArgumentError>())?;
+    m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;
+    m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
+    m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;
+    m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;
+    m.add_function(wrap_pyfunction!(errno::get_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(errno::set_errno, m)?)?;
+    m.add_function(wrap_pyfunction!(library::dlopen, m)?)?;
+    m.add_function(wrap_pyfunction!(library::dlsym, m)?)?;
+    m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
+    m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
+    m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
+    m.add("_memmove_addr", memory::memmove_address())?;
+    m.add("_memset_addr", memory::memset_address())?;
+    m.add("FUNCFLAG_CDECL", function::FUNCFLAG_CDECL)?;
+    m.add("FUNCFLAG_HRESULT", function::FUNCFLAG_HRESULT)?;
+    m.add("FUNCFLAG_PYTHONAPI", function::FUNCFLAG_PYTHONAPI)?;
+    m.add("FUNCFLAG_USE_ERRNO", function::FUNCFLAG_USE_ERRNO)?;
+    m.add("FUNCFLAG_USE_LASTERROR", function::FUNCFLAG_USE_LAST_ERROR)?;
+    m.add("RTLD_LOCAL", ferrotypes_core::library::RTLD_LOCAL)?;
+    m.add("RTLD_GLOBAL", ferrotypes_core::library::RTLD_GLOBAL)?;
+    m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;
+    m.add("__version__", "1.1.0")?;
+    function::init_vectorcall(py)?;
+    py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
+    Ok(())
+}

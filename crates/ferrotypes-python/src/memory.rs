@@ -1,0 +1,124 @@
+//! Module functions over raw memory and instances: `sizeof`, `alignment`,
+//! `addressof`, `resize`, `string_at`, `wstring_at`, and the addresses of libc's
+//! `memmove`/`memset` that the Python layer wraps as foreign functions.
+//!
+//! Reading memory at an arbitrary address cannot be checked; like ctypes, these trust
+//! the address they are given — except NULL, which is refused.
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::cdata::CData;
+use crate::scalar;
+use crate::typeinfo::info_of;
+
+/// `sizeof(type_or_instance)`.
+#[pyfunction]
+pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(cdata) = obj.cast::<CData>() {
+        return Ok(cdata.get().size(obj.py()));
+    }
+    info_of(obj).map(|i| i.get().size).map_err(|_| PyTypeError::new_err("this type has no size"))
+}
+
+/// `alignment(type_or_instance)`.
+#[pyfunction]
+pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    info_of(obj).map(|i| i.get().align).map_err(|_| PyTypeError::new_err("no alignment info"))
+}
+
+/// `addressof(instance)`: the address of the instance's memory.
+#[pyfunction]
+pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))?;
+    Ok(cdata.get().address(obj.py()) as usize)
+}
+
+/// `resize(instance, size)`: grows an instance's own memory.
+#[pyfunction]
+pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
+    let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a ctypes instance"))?;
+    let size = usize::try_from(size).map_err(|_| PyValueError::new_err(format!("minimum size is {}", cdata.get().info().get().size)))?;
+    cdata.get().resize(obj.py(), size)
+}
+
+/// `string_at(address, size=-1)`: the bytes at `address`, up to the NUL when `size`
+/// is negative.
+#[pyfunction]
+#[pyo3(signature = (address, size = -1))]
+pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+    let p = pointer_argument(address)? as *const u8;
+    let n = match usize::try_from(size) {
+        Ok(n) => n,
+        // SAFETY: the caller promises a NUL-terminated string at `p` (ctypes' contract).
+        Err(_) => unsafe { libc::strlen(p.cast()) },
+    };
+    // SAFETY: `n` bytes are readable at `p`, by the caller's promise.
+    Ok(PyBytes::new(py, unsafe { std::slice::from_raw_parts(p, n) }))
+}
+
+/// `wstring_at(address, size=-1)`: the wide string at `address`.
+#[pyfunction]
+#[pyo3(signature = (address, size = -1))]
+pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
+    let p = pointer_argument(address)? as *const libc::wchar_t;
+    // SAFETY: the caller promises `size` wide characters, or a NUL-terminated string.
+    unsafe { scalar::wide_string_at(py, p, usize::try_from(size).ok()) }
+}
+
+/// An address given as an int or as something that converts to a pointer; NULL is
+/// refused with `ValueError` rather than read.
+fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let value = crate::argconv::convert_unknown(address)?;
+    let p = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize;
+    let p = if address.is_instance_of::<pyo3::types::PyInt>() { scalar::mask_u64(address)? as usize } else { p };
+    if p == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    Ok(p)
+}
+
+/// The address of libc's `memmove`, wrapped by the Python layer as `memmove`.
+pub fn memmove_address() -> usize {
+    libc::memmove as *const () as usize
+}
+
+/// The address of libc's `memset`, wrapped by the Python layer as `memset`.
+pub fn memset_address() -> usize {
+    libc::memset as *const () as usize
+}
+
+/// `cls.from_address(address)` and views into other objects: an instance of `cls`
+/// over existing memory, without running `__init__`.
+#[pyfunction]
+#[pyo3(signature = (cls, address, base = None))]
+pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<'py, PyAny>, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    if !address.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
+    }
+    let address = scalar::mask_u64(address)? as usize;
+    if address == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    CData::instance_at(cls, address, base)
+}
+
+/// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
+/// `sizeof(cls)` bytes of any object with the buffer protocol.
+#[pyfunction]
+pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
+    let size = info_of(cls.as_any())?.get().size;
+    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+    let view = crate::buffer::ReadView::new(source)?;
+    let available = view.len();
+    if available < size + offset {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {} bytes)", size + offset)));
+    }
+    let obj = cls.call0()?;
+    let cdata = obj.cast::<CData>()?.get();
+    // SAFETY: the view holds at least offset+size readable bytes; the new instance
+    // owns at least `size` bytes; they are distinct allocations.
+    unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.address(obj.py()), size) };
+    Ok(obj)
+}

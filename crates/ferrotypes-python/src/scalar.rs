@@ -1,0 +1,279 @@
+//! Conversions between Python values and scalars in C memory: the getters and setters
+//! of every simple type (ctypes' `getfunc`/`setfunc`), with ctypes' rules and messages.
+//!
+//! Integers wrap around as in C (ctypes masks, it never raises `OverflowError` here);
+//! `char *`/`wchar_t *` setters return the object that must stay alive as long as the
+//! pointer is used. What it does not do: decide where the memory is.
+
+use std::ffi::{c_char, CStr};
+
+use ferrotypes_core::ctype::{NumberClass, ScalarKind};
+use ferrotypes_core::longdouble;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyString};
+
+/// A value written into C memory may need a Python object kept alive with it.
+pub type KeepAlive = Option<Py<PyAny>>;
+
+/// Reads the scalar at `ptr` as a Python value.
+///
+/// # Safety
+/// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
+pub unsafe fn read(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const u8) -> PyResult<Py<PyAny>> {
+    let mut raw = [0u8; 16];
+    // SAFETY: the caller guarantees `size` readable bytes; `raw` has 16.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, raw.as_mut_ptr(), kind.size()) };
+    if swapped {
+        raw[..kind.size()].reverse();
+    }
+    from_bytes(py, kind, &raw)
+}
+
+/// Interprets the native-order bytes of a scalar as a Python value.
+pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<Py<PyAny>> {
+    use ScalarKind::*;
+    let word = u64::from_ne_bytes(raw[..8].try_into().expect("8 bytes"));
+    let obj = match kind {
+        Bool => (raw[0] != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
+        Char => PyBytes::new(py, &raw[..1]).into_any().unbind(),
+        WChar => {
+            let code = u32::from_ne_bytes(raw[..4].try_into().expect("4 bytes"));
+            wchar_to_string(code)?.into_pyobject(py)?.into_any().unbind()
+        }
+        Float => f32::from_ne_bytes(raw[..4].try_into().expect("4 bytes")).into_pyobject(py)?.into_any().unbind(),
+        Double => f64::from_bits(word).into_pyobject(py)?.into_any().unbind(),
+        LongDouble => longdouble::to_f64(raw).into_pyobject(py)?.into_any().unbind(),
+        CharPtr => {
+            if word == 0 {
+                py.None()
+            } else {
+                // SAFETY: a non-NULL char* stored in a c_char_p is, by the type's
+                // contract, a NUL-terminated string (ctypes makes the same assumption).
+                let s = unsafe { CStr::from_ptr(word as *const c_char) };
+                PyBytes::new(py, s.to_bytes()).into_any().unbind()
+            }
+        }
+        WCharPtr => {
+            if word == 0 {
+                py.None()
+            } else {
+                // SAFETY: as for CharPtr, a NUL-terminated wchar_t string.
+                unsafe { wide_string_at(py, word as *const libc::wchar_t, None)? }
+            }
+        }
+        VoidPtr => {
+            if word == 0 {
+                py.None()
+            } else {
+                word.into_pyobject(py)?.into_any().unbind()
+            }
+        }
+        ObjectPtr => {
+            if word == 0 {
+                return Err(PyValueError::new_err("PyObject is NULL"));
+            }
+            // SAFETY: a py_object slot holds a strong reference set by `write` (or a
+            // borrowed one C gave back); we take a new reference to it.
+            unsafe { Bound::from_borrowed_ptr(py, word as *mut ffi::PyObject) }.unbind()
+        }
+        _ => integer_from_bytes(py, kind, raw)?,
+    };
+    Ok(obj)
+}
+
+fn integer_from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<Py<PyAny>> {
+    let n = kind.size();
+    let mut buf = [0u8; 8];
+    buf[..n].copy_from_slice(&raw[..n]);
+    let unsigned = u64::from_le_bytes(buf);
+    Ok(match kind.number_class() {
+        NumberClass::Signed => {
+            let shift = 64 - 8 * n as u32;
+            (((unsigned << shift) as i64) >> shift).into_pyobject(py)?.into_any().unbind()
+        }
+        _ => unsigned.into_pyobject(py)?.into_any().unbind(),
+    })
+}
+
+/// Reads a wide string of `len` characters, or up to its NUL when `len` is None.
+///
+/// # Safety
+/// `p` must point to `len` readable `wchar_t`s, or to a NUL-terminated wide string.
+pub unsafe fn wide_string_at(py: Python<'_>, p: *const libc::wchar_t, len: Option<usize>) -> PyResult<Py<PyAny>> {
+    // SAFETY: per the caller's promise.
+    let n = len.unwrap_or_else(|| unsafe { libc::wcslen(p) });
+    // SAFETY: n wchar_t's are readable.
+    let units = unsafe { std::slice::from_raw_parts(p, n) };
+    let mut s = String::with_capacity(n);
+    for &u in units {
+        s.push_str(&wchar_to_string(u as u32)?);
+    }
+    Ok(PyString::new(py, &s).into_any().unbind())
+}
+
+fn wchar_to_string(code: u32) -> PyResult<String> {
+    char::from_u32(code)
+        .map(String::from)
+        .ok_or_else(|| PyValueError::new_err(format!("character U+{code:x} is not in range [U+0000; U+10ffff]")))
+}
+
+/// Converts a Python value into the native-order bytes of a scalar, with ctypes'
+/// acceptance rules, returning the object to keep alive for pointer kinds.
+pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) -> PyResult<KeepAlive> {
+    use ScalarKind::*;
+    let py = value.py();
+    match kind {
+        Bool => raw[0] = value.is_truthy()? as u8,
+        Char => raw[0] = char_byte(value)?,
+        WChar => {
+            let s = value.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!("unicode string expected instead of {} instance", type_name(value)))
+            })?;
+            let text = s.to_cow()?;
+            let mut chars = text.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => raw[..4].copy_from_slice(&(c as u32).to_ne_bytes()),
+                _ => return Err(PyTypeError::new_err("one character unicode string expected")),
+            }
+        }
+        Float => raw[..4].copy_from_slice(&(as_double(value)? as f32).to_ne_bytes()),
+        Double => raw[..8].copy_from_slice(&as_double(value)?.to_ne_bytes()),
+        LongDouble => *raw = longdouble::from_f64(as_double(value)?),
+        CharPtr => return char_pointer(value, raw),
+        WCharPtr => return wide_pointer(value, raw),
+        VoidPtr => {
+            let addr = if value.is_none() {
+                0
+            } else if value.is_instance_of::<pyo3::types::PyInt>() {
+                mask_u64(value)?
+            } else {
+                return Err(PyTypeError::new_err("cannot be converted to pointer"));
+            };
+            raw[..8].copy_from_slice(&addr.to_ne_bytes());
+        }
+        ObjectPtr => {
+            raw[..8].copy_from_slice(&(value.as_ptr() as u64).to_ne_bytes());
+            return Ok(Some(value.clone().unbind()));
+        }
+        _ => {
+            let bits = mask_u64(value)?;
+            raw[..8].copy_from_slice(&bits.to_le_bytes());
+        }
+    }
+    let _ = py;
+    Ok(None)
+}
+
+/// Writes a Python value into the scalar at `ptr`.
+///
+/// # Safety
+/// `ptr` must be valid for writing `kind.size()` bytes (no alignment required).
+pub unsafe fn write(value: &Bound<'_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> PyResult<KeepAlive> {
+    let mut raw = [0u8; 16];
+    let keep = to_bytes(value, kind, &mut raw)?;
+    if swapped {
+        raw[..kind.size()].reverse();
+    }
+    // SAFETY: the caller guarantees `size` writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), ptr, kind.size()) };
+    Ok(keep)
+}
+
+/// An integer's low 64 bits, as ctypes' setters take them (`__index__` honoured,
+/// floats refused).
+pub fn mask_u64(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    // SAFETY: value is a valid object; the call follows the C API's error protocol.
+    let bits = unsafe { ffi::PyLong_AsUnsignedLongLongMask(value.as_ptr()) };
+    if bits == u64::MAX {
+        if let Some(err) = PyErr::take(value.py()) {
+            return Err(err);
+        }
+    }
+    Ok(bits)
+}
+
+/// A float as C's double, with Python's own conversion and message.
+pub fn as_double(value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    // SAFETY: value is a valid object; the call follows the C API's error protocol.
+    let x = unsafe { ffi::PyFloat_AsDouble(value.as_ptr()) };
+    if x == -1.0 {
+        if let Some(err) = PyErr::take(value.py()) {
+            return Err(err);
+        }
+    }
+    Ok(x)
+}
+
+fn char_byte(value: &Bound<'_, PyAny>) -> PyResult<u8> {
+    let err = || PyTypeError::new_err("one character bytes, bytearray or integer expected");
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return match b.as_bytes() {
+            [c] => Ok(*c),
+            _ => Err(err()),
+        };
+    }
+    if let Ok(b) = value.cast::<PyByteArray>() {
+        return match b.to_vec()[..] {
+            [c] => Ok(c),
+            _ => Err(err()),
+        };
+    }
+    if value.is_instance_of::<pyo3::types::PyInt>() {
+        return match value.extract::<i64>() {
+            Ok(v @ 0..=255) => Ok(v as u8),
+            _ => Err(err()),
+        };
+    }
+    Err(err())
+}
+
+fn char_pointer(value: &Bound<'_, PyAny>, raw: &mut [u8; 16]) -> PyResult<KeepAlive> {
+    if value.is_none() {
+        raw[..8].fill(0);
+        return Ok(None);
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        // A bytes object's buffer is NUL-terminated and lives as long as the object.
+        raw[..8].copy_from_slice(&(b.as_bytes().as_ptr() as u64).to_ne_bytes());
+        return Ok(Some(value.clone().unbind()));
+    }
+    if value.is_instance_of::<pyo3::types::PyInt>() {
+        raw[..8].copy_from_slice(&mask_u64(value)?.to_ne_bytes());
+        return Ok(None);
+    }
+    Err(PyTypeError::new_err(format!("bytes or integer address expected instead of {} instance", type_name(value))))
+}
+
+fn wide_pointer(value: &Bound<'_, PyAny>, raw: &mut [u8; 16]) -> PyResult<KeepAlive> {
+    if value.is_none() {
+        raw[..8].fill(0);
+        return Ok(None);
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        let buffer = wide_buffer(s)?;
+        raw[..8].copy_from_slice(&(buffer.as_bytes().as_ptr() as u64).to_ne_bytes());
+        return Ok(Some(buffer.into_any().unbind()));
+    }
+    if value.is_instance_of::<pyo3::types::PyInt>() {
+        raw[..8].copy_from_slice(&mask_u64(value)?.to_ne_bytes());
+        return Ok(None);
+    }
+    Err(PyTypeError::new_err(format!("unicode string or integer address expected instead of {} instance", type_name(value))))
+}
+
+/// A NUL-terminated `wchar_t` copy of `s`, held in a bytes object that keeps it alive.
+pub fn wide_buffer<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes>> {
+    let text = s.to_cow()?;
+    let mut bytes = Vec::with_capacity((text.len() + 1) * 4);
+    for c in text.chars().chain(std::iter::once('\0')) {
+        bytes.extend_from_slice(&(c as u32).to_ne_bytes());
+    }
+    Ok(PyBytes::new(s.py(), &bytes))
+}
+
+/// The name of an object's type, for messages.
+pub fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned())
+}

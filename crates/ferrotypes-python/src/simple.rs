@@ -1,0 +1,124 @@
+//! `_SimpleData`: instances of the simple types (`c_int`, `c_char_p`, `py_object`, ...):
+//! one scalar in C memory, read and written through `.value`.
+//!
+//! What it does not do: pick the scalar's meaning (that is the class's `_type_`,
+//! resolved once into its `StgInfo`) or convert call arguments (see `argconv`).
+
+use ferrotypes_core::ctype::ScalarKind;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::PyClassInitializer;
+
+use crate::cdata::CData;
+use crate::scalar;
+use crate::typeinfo::InfoKind;
+
+/// The Rust side of `_SimpleCData`.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_SimpleData")]
+pub struct SimpleData {
+    kind: ScalarKind,
+    swapped: bool,
+    direct: bool,
+}
+
+impl SimpleData {
+    /// Reads the value.
+    pub fn value_of(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let me = slf.get();
+        let py = slf.py();
+        let base = slf.as_super().get();
+        // SAFETY: the instance's memory holds at least one scalar of its kind.
+        unsafe { scalar::read(py, me.kind, me.swapped, base.address(py)) }
+    }
+
+    /// Writes the value, keeping alive whatever the scalar now points into.
+    pub fn set_value_of(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let me = slf.get();
+        let py = slf.py();
+        let base = slf.as_super().get();
+        // SAFETY: the instance's memory holds at least one scalar of its kind.
+        let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
+        if me.kind.is_pointer() || keep.is_some() {
+            base.keep_alive(py, keep);
+        }
+        Ok(())
+    }
+
+    /// The scalar kind and byte order.
+    pub fn kind(&self) -> (ScalarKind, bool) {
+        (self.kind, self.swapped)
+    }
+}
+
+#[pymethods]
+impl SimpleData {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let base = CData::for_class(cls, args)?;
+        let InfoKind::Simple { scalar, swapped, direct } = base.info().get().kind else {
+            return Err(PyTypeError::new_err("abstract class"));
+        };
+        Ok(PyClassInitializer::from(base).add_subclass(SimpleData { kind: scalar, swapped, direct }))
+    }
+
+    #[pyo3(signature = (*args))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        match args.len() {
+            0 => Ok(()),
+            1 => {
+                SimpleData::set_value_of(slf, &args.get_item(0)?)
+            }
+            n => Err(PyTypeError::new_err(format!("function takes at most 1 argument ({n} given)"))),
+        }
+    }
+
+    /// The value, as a Python object.
+    #[getter]
+    fn get_value(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        SimpleData::value_of(slf)
+    }
+
+    #[setter]
+    fn set_value(slf: &Bound<'_, Self>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        match value {
+            Some(v) => SimpleData::set_value_of(slf, v),
+            None => Err(PyTypeError::new_err("can't delete attribute")),
+        }
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let name = slf.get_type().name()?.to_string();
+        if !slf.get().direct {
+            return Ok(format!("<{name} object at {:#x}>", slf.as_ptr() as usize));
+        }
+        let value = match SimpleData::value_of(slf) {
+            Ok(v) => v.bind(slf.py()).repr()?.to_string(),
+            Err(_) => "<NULL>".to_owned(),
+        };
+        let value = match slf.get().kind {
+            ScalarKind::CharPtr | ScalarKind::WCharPtr => {
+                let addr = u64::from_ne_bytes(slf.as_super().get().bytes(slf.py())[..8].try_into().expect("8 bytes"));
+                if addr == 0 { "None".to_owned() } else { addr.to_string() }
+            }
+            _ => value,
+        };
+        Ok(format!("{name}({value})"))
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        slf.as_super().get().bytes(slf.py()).iter().any(|&b| b != 0)
+    }
+
+    /// What a function returning this type gives back: the plain value for the
+    /// built-in simple types, the instance itself for subclasses.
+    fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        if slf.get().direct {
+            SimpleData::value_of(slf)
+        } else {
+            Ok(slf.clone().into_any().unbind())
+        }
+    }
+}

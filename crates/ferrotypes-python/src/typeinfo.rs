@@ -1,0 +1,129 @@
+//! `StgInfo`: what ferrotypes knows about one ctypes-like class — its size,
+//! alignment, kind and how it crosses a call — stored on the class as `_stginfo_`.
+//!
+//! The metaclasses (Python, `ferrotypes._metatypes`) build one when a class is
+//! created; instances copy a reference at construction so hot paths never look it up.
+//! It does not hold Python-level class attributes (`_fields_`, `_type_`): those stay on
+//! the class itself.
+
+use ferrotypes_core::ctype::{CType, ScalarKind};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use crate::gil_cell::GilCell;
+
+/// What family a ctypes-like class belongs to.
+pub enum InfoKind {
+    /// A simple type (`c_int`, `c_char_p`, ...); `swapped` for the other byte order;
+    /// `direct` for a direct subclass of `_SimpleCData`, whose instances ctypes turns
+    /// into plain Python values when a function returns them (subclasses stay objects).
+    Simple { scalar: ScalarKind, swapped: bool, direct: bool },
+    /// A pointer type; its target class may be set later (`SetPointerType`).
+    Pointer { target: GilCell<Option<Py<PyType>>> },
+    /// A function pointer type.
+    Function,
+}
+
+/// The layout and kind of one ctypes-like class.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "StgInfo")]
+pub struct TypeInfo {
+    /// `sizeof`.
+    pub size: usize,
+    /// `alignment`.
+    pub align: usize,
+    /// The family and its details.
+    pub kind: InfoKind,
+    /// How a value of this type crosses a call by value.
+    pub ctype: CType,
+}
+
+impl TypeInfo {
+    /// The scalar kind, when this is a simple type.
+    pub fn scalar(&self) -> Option<(ScalarKind, bool)> {
+        match self.kind {
+            InfoKind::Simple { scalar, swapped, .. } => Some((scalar, swapped)),
+            _ => None,
+        }
+    }
+}
+
+#[pymethods]
+impl TypeInfo {
+    #[getter]
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    #[getter]
+    fn align(&self) -> usize {
+        self.align
+    }
+
+    fn __repr__(&self) -> String {
+        let kind = match &self.kind {
+            InfoKind::Simple { scalar, swapped, .. } => {
+                format!("simple '{}'{}", scalar.code(), if *swapped { " swapped" } else { "" })
+            }
+            InfoKind::Pointer { .. } => "pointer".to_owned(),
+            InfoKind::Function => "function".to_owned(),
+        };
+        format!("<StgInfo {kind} size={} align={}>", self.size, self.align)
+    }
+}
+
+/// The `_type_` codes this platform supports, in the order ctypes lists them.
+pub const SIMPLE_TYPE_CODES: &str = "cbBhHiIlLdfuzZqQPXOv?g";
+
+/// Builds the info of a simple type from its `_type_` code (called by the metaclass).
+#[pyfunction]
+#[pyo3(signature = (code, swapped=false, direct=true))]
+pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo> {
+    let mut chars = code.chars();
+    let scalar = match (chars.next(), chars.next()) {
+        (Some(c), None) => ScalarKind::from_code(c),
+        _ => None,
+    };
+    let Some(scalar) = scalar else {
+        return Err(PyValueError::new_err(format!(
+            "_type_ '{code}' not supported: a _type_ attribute must be a single character string containing one of '{SIMPLE_TYPE_CODES}'"
+        )));
+    };
+    if swapped && !(scalar.is_integer() || matches!(scalar, ScalarKind::Float | ScalarKind::Double)) {
+        return Err(PyTypeError::new_err("This type does not support other endian"));
+    }
+    Ok(TypeInfo { size: scalar.size(), align: scalar.align(), kind: InfoKind::Simple { scalar, swapped, direct }, ctype: CType::Scalar(scalar) })
+}
+
+/// Builds the info of a pointer type whose target may still be unknown.
+#[pyfunction]
+#[pyo3(signature = (target=None))]
+pub fn pointer_info(target: Option<Bound<'_, PyType>>) -> TypeInfo {
+    let ptr = ScalarKind::VoidPtr;
+    TypeInfo {
+        size: ptr.size(),
+        align: ptr.align(),
+        kind: InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)) },
+        ctype: CType::Scalar(ptr),
+    }
+}
+
+/// Builds the info of a function pointer type.
+#[pyfunction]
+pub fn function_info() -> TypeInfo {
+    let ptr = ScalarKind::VoidPtr;
+    TypeInfo { size: ptr.size(), align: ptr.align(), kind: InfoKind::Function, ctype: CType::Scalar(ptr) }
+}
+
+/// The info of a ctypes-like class, or `TypeError` naming what was given.
+pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, TypeInfo>> {
+    let py = cls.py();
+    match cls.getattr(pyo3::intern!(py, "_stginfo_")) {
+        Ok(info) => info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls)),
+        Err(_) => Err(not_a_ctype(cls)),
+    }
+}
+
+fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!("expected a ctypes type, got {}", crate::describe(cls)))
+}

@@ -1,0 +1,292 @@
+"""ferrotypes: the ctypes API with a Rust core.
+
+``import ferrotypes as ctypes`` runs ctypes code unchanged: the same names, classes
+and behaviour, with calls prepared once per signature and made through vectorcall,
+and bad input answered by exceptions instead of crashes.
+
+The heavy lifting is in the extension module ``ferrotypes._ctypes``; this module
+defines the public names on top of it, as the stdlib's ``ctypes/__init__.py`` does
+on top of ``_ctypes``.
+"""
+
+import os as _os
+import sys as _sys
+
+from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
+    ArgumentError,
+    CFuncPtr as _CFuncPtr,
+    FUNCFLAG_CDECL as _FUNCFLAG_CDECL,
+    FUNCFLAG_PYTHONAPI as _FUNCFLAG_PYTHONAPI,
+    FUNCFLAG_USE_ERRNO as _FUNCFLAG_USE_ERRNO,
+    FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
+    RTLD_GLOBAL,
+    RTLD_LOCAL,
+    _SimpleCData,
+    addressof,
+    alignment,
+    byref,
+    get_errno,
+    resize,
+    set_errno,
+    sizeof,
+)
+from ferrotypes import _ctypes
+from ferrotypes._ctypes import __version__  # noqa: F401
+
+DEFAULT_MODE = RTLD_LOCAL
+
+
+# --- simple types -----------------------------------------------------------------
+
+class py_object(_SimpleCData):
+    _type_ = "O"
+
+    def __repr__(self):
+        try:
+            return super().__repr__()
+        except ValueError:
+            return "%s(<NULL>)" % type(self).__name__
+
+
+class c_short(_SimpleCData):
+    _type_ = "h"
+
+
+class c_ushort(_SimpleCData):
+    _type_ = "H"
+
+
+class c_long(_SimpleCData):
+    _type_ = "l"
+
+
+class c_ulong(_SimpleCData):
+    _type_ = "L"
+
+
+class c_int(_SimpleCData):
+    _type_ = "i"
+
+
+class c_uint(_SimpleCData):
+    _type_ = "I"
+
+
+class c_float(_SimpleCData):
+    _type_ = "f"
+
+
+class c_double(_SimpleCData):
+    _type_ = "d"
+
+
+class c_longdouble(_SimpleCData):
+    _type_ = "g"
+
+
+class c_longlong(_SimpleCData):
+    _type_ = "q"
+
+
+class c_ulonglong(_SimpleCData):
+    _type_ = "Q"
+
+
+class c_ubyte(_SimpleCData):
+    _type_ = "B"
+
+
+class c_byte(_SimpleCData):
+    _type_ = "b"
+
+
+class c_char(_SimpleCData):
+    _type_ = "c"
+
+
+class c_char_p(_SimpleCData):
+    _type_ = "z"
+
+
+class c_void_p(_SimpleCData):
+    _type_ = "P"
+
+
+c_voidp = c_void_p  # backwards compatibility (to a bug)
+
+
+class c_bool(_SimpleCData):
+    _type_ = "?"
+
+
+class c_wchar_p(_SimpleCData):
+    _type_ = "Z"
+
+
+class c_wchar(_SimpleCData):
+    _type_ = "u"
+
+
+# On LP64 Linux, long has the size of int64 and long long (ctypes' own aliasing).
+if sizeof(c_int) == sizeof(c_long):
+    c_int = c_long  # noqa: F811  (exactly as ctypes does)
+if sizeof(c_longlong) == sizeof(c_long):
+    c_longlong = c_long
+    c_ulonglong = c_ulong
+if sizeof(c_longdouble) == sizeof(c_double):
+    c_longdouble = c_double
+
+c_int8 = c_byte
+c_uint8 = c_ubyte
+c_int16 = c_short
+c_uint16 = c_ushort
+c_int32 = c_int
+c_uint32 = c_uint
+c_int64 = c_long if sizeof(c_long) == 8 else c_longlong
+c_uint64 = c_ulong if sizeof(c_ulong) == 8 else c_ulonglong
+c_size_t = c_ulong if sizeof(c_void_p) == sizeof(c_ulong) else c_ulonglong
+c_ssize_t = c_long if sizeof(c_void_p) == sizeof(c_long) else c_longlong
+c_time_t = c_int64
+
+
+# --- function prototypes ------------------------------------------------------------
+
+_c_functype_cache = {}
+
+
+def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False):
+    """A function pointer type for C functions returning ``restype`` and taking
+    ``argtypes`` (the C calling convention)."""
+    flags = _FUNCFLAG_CDECL
+    if use_errno:
+        flags |= _FUNCFLAG_USE_ERRNO
+    if use_last_error:
+        flags |= _FUNCFLAG_USE_LASTERROR
+    key = (restype, argtypes, flags)
+    try:
+        return _c_functype_cache[key]
+    except KeyError:
+        pass
+
+    class CFunctionType(_CFuncPtr):
+        _argtypes_ = argtypes
+        _restype_ = restype
+        _flags_ = flags
+
+    _c_functype_cache[key] = CFunctionType
+    return CFunctionType
+
+
+_py_functype_cache = {}
+
+
+def PYFUNCTYPE(restype, *argtypes):
+    """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
+    key = (restype, argtypes)
+    try:
+        return _py_functype_cache[key]
+    except KeyError:
+        pass
+
+    class CFunctionType(_CFuncPtr):
+        _argtypes_ = argtypes
+        _restype_ = restype
+        _flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
+
+    _py_functype_cache[key] = CFunctionType
+    return CFunctionType
+
+
+# --- libraries ------------------------------------------------------------------------
+
+class CDLL:
+    """A loaded shared library whose functions use the C calling convention and
+    release the GIL while they run. Functions are attributes (``lib.strlen``) or items
+    (``lib["strlen"]``); attribute access caches the function object."""
+
+    _func_flags_ = _FUNCFLAG_CDECL
+    _func_restype_ = c_int
+    _name = "<uninitialized>"
+    _handle = 0
+    _FuncPtr = None
+
+    def __init__(self, name, mode=DEFAULT_MODE, handle=None,
+                 use_errno=False, use_last_error=False, winmode=None):
+        if name is not None:
+            name = _os.fspath(name)
+        self._name = name
+        flags = self._func_flags_
+        if use_errno:
+            flags |= _FUNCFLAG_USE_ERRNO
+        if use_last_error:
+            flags |= _FUNCFLAG_USE_LASTERROR
+
+        class _FuncPtr(_CFuncPtr):
+            _flags_ = flags
+            _restype_ = self._func_restype_
+
+        self._FuncPtr = _FuncPtr
+        self._handle = _ctypes.dlopen(name, mode) if handle is None else handle
+
+    def __repr__(self):
+        return "<%s '%s', handle %x at %#x>" % (
+            type(self).__name__, self._name, self._handle & (_sys.maxsize * 2 + 1), id(self) & (_sys.maxsize * 2 + 1))
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        func = self.__getitem__(name)
+        setattr(self, name, func)
+        return func
+
+    def __getitem__(self, name_or_ordinal):
+        func = self._FuncPtr((name_or_ordinal, self))
+        if not isinstance(name_or_ordinal, int):
+            func.__name__ = name_or_ordinal
+        return func
+
+
+class PyDLL(CDLL):
+    """A library of functions that use the Python C API: the GIL is held during calls
+    and a set Python exception is raised afterwards."""
+
+    _func_flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
+
+
+class LibraryLoader:
+    """Loads libraries on attribute access: ``cdll.libc`` is ``CDLL("libc")``."""
+
+    def __init__(self, dlltype):
+        self._dlltype = dlltype
+
+    def __getattr__(self, name):
+        if name[0] == "_":
+            raise AttributeError(name)
+        try:
+            dll = self._dlltype(name)
+        except OSError:
+            raise AttributeError(name)
+        setattr(self, name, dll)
+        return dll
+
+    def __getitem__(self, name):
+        return getattr(self, name)
+
+    def LoadLibrary(self, name):
+        return self._dlltype(name)
+
+    __class_getitem__ = classmethod(type(list[int]))
+
+
+cdll = LibraryLoader(CDLL)
+pydll = LibraryLoader(PyDLL)
+
+pythonapi = PyDLL(None)
+
+
+# --- memory -----------------------------------------------------------------------------
+
+memmove = CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t)(_ctypes._memmove_addr)
+memset = CFUNCTYPE(c_void_p, c_void_p, c_int, c_size_t)(_ctypes._memset_addr)
+string_at = _ctypes.string_at
+wstring_at = _ctypes.wstring_at
