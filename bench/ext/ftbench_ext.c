@@ -1,0 +1,226 @@
+/*
+ * ftbench_ext.c - the "hand-written C extension" column of the benchmark.
+ *
+ * Each wrapper converts its Python arguments the way a careful extension
+ * author would (checked PyLong_AsLong / PyFloat_AsDouble / PyBytes_AS_STRING),
+ * then makes a plain C call into the test library tests/clib/fttest.c, which
+ * this module is linked against (a call through the PLT into another shared
+ * object, so nothing can be inlined), and boxes the result.  This is the
+ * floor an FFI can hope to approach.
+ *
+ * Every wrapper exists twice:
+ *   NAME_nogil  releases the GIL around the C call (like ctypes.CDLL),
+ *   NAME_gil    holds it (like ctypes.PyDLL).
+ * All use METH_FASTCALL.  Built by bench/build_ext.py.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <limits.h>
+#include <stddef.h>
+
+/* The functions under test, from tests/clib/fttest.c. */
+extern int ft_f0(void);
+extern int ft_add_int(int, int);
+extern int ft_add6(int, int, int, int, int, int);
+extern double ft_add_double(double, double);
+extern double ft_mixed5(int, double, long, float, void *);
+extern size_t ft_strlen(const char *);
+extern int ft_add0(void);
+extern int ft_add1(int);
+extern int ft_add2(int, int);
+extern int ft_add3(int, int, int);
+extern int ft_add4(int, int, int, int);
+extern int ft_add5(int, int, int, int, int);
+extern int ft_add7(int, int, int, int, int, int, int);
+extern int ft_add8(int, int, int, int, int, int, int, int);
+
+/* ---- Argument conversion: 0 on success, -1 with an exception set. ---- */
+
+static int
+as_long(PyObject *o, long *out)
+{
+    long v = PyLong_AsLong(o);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+as_int(PyObject *o, int *out)
+{
+    long v = PyLong_AsLong(o);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < INT_MIN || v > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "Python int too large to convert to C int");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int
+as_double(PyObject *o, double *out)
+{
+    double v = PyFloat_AsDouble(o);
+    if (v == -1.0 && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+as_float(PyObject *o, float *out)
+{
+    double v;
+    if (as_double(o, &v) < 0)
+        return -1;
+    *out = (float)v;
+    return 0;
+}
+
+/* A pointer passed as an int address (None means NULL). */
+static int
+as_pointer(PyObject *o, void **out)
+{
+    void *v;
+    if (o == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    v = PyLong_AsVoidPtr(o);
+    if (v == NULL && PyErr_Occurred())
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int
+as_bytes_buffer(PyObject *o, const char **out)
+{
+    if (!PyBytes_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "expected bytes, got %.200s", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    *out = PyBytes_AS_STRING(o);
+    return 0;
+}
+
+static int
+check_nargs(const char *name, Py_ssize_t got, Py_ssize_t want)
+{
+    if (got == want)
+        return 0;
+    PyErr_Format(PyExc_TypeError, "%s() takes exactly %zd argument%s (%zd given)",
+                 name, want, want == 1 ? "" : "s", got);
+    return -1;
+}
+
+/* ---- Wrapper template. ----
+ * DECODE declares and converts the C arguments (using ARG below), CALL is the
+ * C call expression, RTYPE its type and BOX turns the result into a PyObject.
+ * Both variants are emitted from the same text so they differ only in the
+ * Py_BEGIN/END_ALLOW_THREADS pair. */
+#define ARG(CONV, CTYPE, VAR, INDEX) \
+    CTYPE VAR;                       \
+    if (CONV(args[INDEX], &VAR) < 0) \
+        return NULL;
+
+#define WRAP(NAME, NARGS, RTYPE, BOX, DECODE, CALL)                                   \
+    static PyObject *NAME##_gil(PyObject *m, PyObject *const *args, Py_ssize_t nargs)  \
+    {                                                                                  \
+        RTYPE r;                                                                       \
+        (void)m; (void)args;                                                           \
+        if (check_nargs(#NAME "_gil", nargs, NARGS) < 0)                               \
+            return NULL;                                                               \
+        DECODE                                                                         \
+        r = CALL;                                                                      \
+        return BOX(r);                                                                 \
+    }                                                                                  \
+    static PyObject *NAME##_nogil(PyObject *m, PyObject *const *args, Py_ssize_t nargs)\
+    {                                                                                  \
+        RTYPE r;                                                                       \
+        (void)m; (void)args;                                                           \
+        if (check_nargs(#NAME "_nogil", nargs, NARGS) < 0)                             \
+            return NULL;                                                               \
+        DECODE                                                                         \
+        Py_BEGIN_ALLOW_THREADS                                                         \
+        r = CALL;                                                                      \
+        Py_END_ALLOW_THREADS                                                           \
+        return BOX(r);                                                                 \
+    }
+
+#define ARG_INT(VAR, INDEX) ARG(as_int, int, VAR, INDEX)
+#define BOX_INT(r) PyLong_FromLong((long)(r))
+
+WRAP(f0, 0, int, BOX_INT, /* no arguments */, ft_f0())
+WRAP(add_int, 2, int, BOX_INT, ARG_INT(a, 0) ARG_INT(b, 1), ft_add_int(a, b))
+WRAP(add6, 6, int, BOX_INT,
+     ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2) ARG_INT(d, 3) ARG_INT(e, 4) ARG_INT(f, 5),
+     ft_add6(a, b, c, d, e, f))
+WRAP(add_double, 2, double, PyFloat_FromDouble,
+     ARG(as_double, double, a, 0) ARG(as_double, double, b, 1),
+     ft_add_double(a, b))
+WRAP(mixed5, 5, double, PyFloat_FromDouble,
+     ARG_INT(a, 0) ARG(as_double, double, b, 1) ARG(as_long, long, c, 2)
+     ARG(as_float, float, d, 3) ARG(as_pointer, void *, p, 4),
+     ft_mixed5(a, b, c, d, p))
+WRAP(strlen, 1, size_t, PyLong_FromSize_t,
+     ARG(as_bytes_buffer, const char *, s, 0),
+     ft_strlen(s))
+
+/* The argument-count curve. */
+WRAP(add0, 0, int, BOX_INT, /* no arguments */, ft_add0())
+WRAP(add1, 1, int, BOX_INT, ARG_INT(a, 0), ft_add1(a))
+WRAP(add2, 2, int, BOX_INT, ARG_INT(a, 0) ARG_INT(b, 1), ft_add2(a, b))
+WRAP(add3, 3, int, BOX_INT, ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2), ft_add3(a, b, c))
+WRAP(add4, 4, int, BOX_INT, ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2) ARG_INT(d, 3), ft_add4(a, b, c, d))
+WRAP(add5, 5, int, BOX_INT,
+     ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2) ARG_INT(d, 3) ARG_INT(e, 4),
+     ft_add5(a, b, c, d, e))
+/* N = 6 is add6 above. */
+WRAP(add7, 7, int, BOX_INT,
+     ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2) ARG_INT(d, 3) ARG_INT(e, 4) ARG_INT(f, 5) ARG_INT(g, 6),
+     ft_add7(a, b, c, d, e, f, g))
+WRAP(add8, 8, int, BOX_INT,
+     ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2) ARG_INT(d, 3) ARG_INT(e, 4) ARG_INT(f, 5) ARG_INT(g, 6) ARG_INT(h, 7),
+     ft_add8(a, b, c, d, e, f, g, h))
+
+#define ENTRY(NAME, DOC)                                                      \
+    {#NAME "_gil", (PyCFunction)(void (*)(void))NAME##_gil, METH_FASTCALL,     \
+     DOC " (holds the GIL)"},                                                 \
+    {#NAME "_nogil", (PyCFunction)(void (*)(void))NAME##_nogil, METH_FASTCALL, \
+     DOC " (releases the GIL)"},
+
+static PyMethodDef ftbench_methods[] = {
+    ENTRY(f0, "ft_f0()")
+    ENTRY(add_int, "ft_add_int(a, b)")
+    ENTRY(add6, "ft_add6(a, b, c, d, e, f)")
+    ENTRY(add_double, "ft_add_double(a, b)")
+    ENTRY(mixed5, "ft_mixed5(int, float, int, float, address)")
+    ENTRY(strlen, "ft_strlen(bytes)")
+    ENTRY(add0, "ft_add0()")
+    ENTRY(add1, "ft_add1(a)")
+    ENTRY(add2, "ft_add2(a, b)")
+    ENTRY(add3, "ft_add3(a, b, c)")
+    ENTRY(add4, "ft_add4(a, b, c, d)")
+    ENTRY(add5, "ft_add5(a, b, c, d, e)")
+    ENTRY(add7, "ft_add7(a, ..., g)")
+    ENTRY(add8, "ft_add8(a, ..., h)")
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef ftbench_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "ftbench_ext",
+    .m_doc = "Hand-written CPython wrappers around tests/clib/fttest.c: the benchmark's floor.",
+    .m_size = -1,
+    .m_methods = ftbench_methods,
+};
+
+PyMODINIT_FUNC
+PyInit_ftbench_ext(void)
+{
+    return PyModule_Create(&ftbench_module);
+}

@@ -1,0 +1,64 @@
+"""Build tests/clib/fttest.c into the shared test library and return its path.
+
+Used by tests/conftest.py and by the benchmark (bench/).  Runnable as a script:
+``python tests/clib/build.py`` prints the library's path.
+
+The compile helper is ``ferrotypes._cbuild``; when ``ferrotypes`` cannot be
+imported (not built or installed yet) the repository's copy is loaded by file
+path, so this works from a bare checkout.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+import sys
+from types import ModuleType
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+SOURCE = HERE / "fttest.c"
+LIBNAME = "fttest"
+
+
+def load_cbuild() -> ModuleType:
+    """Return ferrotypes._cbuild, importing it by file path if the package is unavailable."""
+    try:
+        from ferrotypes import _cbuild
+        return _cbuild
+    except Exception:  # not built, half-built, or broken: the helper itself is stdlib-only
+        pass
+    modname = "_ferrotypes_cbuild_by_path"
+    if modname in sys.modules:
+        return sys.modules[modname]
+    path = REPO / "python" / "ferrotypes" / "_cbuild.py"
+    spec = importlib.util.spec_from_file_location(modname, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the C build helper from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[modname]
+        raise
+    return module
+
+
+def build() -> pathlib.Path:
+    """Compile fttest.c (cached) and return the path of the shared library."""
+    cbuild = load_cbuild()
+    filename = LIBNAME + cbuild.shared_library_suffix()
+    # Record a bare file name as the library's own name (soname / install name),
+    # so something linking against it finds it through its rpath.
+    if sys.platform == "darwin":
+        extra = [f"-Wl,-install_name,@rpath/{filename}"]
+    elif sys.platform in ("win32", "cygwin"):
+        extra = []
+    else:
+        extra = [f"-Wl,-soname,{filename}", "-pthread"]
+    return cbuild.build_shared_library([SOURCE], LIBNAME, extra_args=extra)
+
+
+if __name__ == "__main__":
+    print(build())
