@@ -15,7 +15,7 @@ use pyo3::types::{PyBytes, PyFloat, PyInt, PyString, PyType};
 use pyo3::{intern, PyTypeInfo};
 
 use crate::cdata::CData;
-use crate::scalar;
+use crate::scalar::{self, KeepAlive};
 use crate::simple::SimpleData;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
@@ -150,25 +150,35 @@ impl ArgConv {
 
 /// The built-in simple types' parameter conversion (their `from_param`).
 pub fn simple_param(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
-    use ScalarKind::*;
     let mut slot = Slot::ZERO;
-    let wrong_type = || PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value)));
+    let keep = simple_param_into(cls, kind, value, &mut slot)?;
+    Ok(ArgValue::scalar(kind, slot, keep))
+}
+
+/// [`simple_param`] writing straight into a slot: the per-argument work of a call.
+#[inline]
+pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>, slot: &mut Slot) -> PyResult<KeepAlive> {
+    use ScalarKind::*;
     // The common cases first: a plain int or float for a numeric parameter.
     if kind.is_integer() && value.is_exact_instance_of::<PyInt>() {
         slot.0[..8].copy_from_slice(&scalar::mask_u64(value)?.to_le_bytes());
-        return Ok(ArgValue::scalar(kind, slot, None));
+        return Ok(None);
     }
     if matches!(kind, Double | Float | LongDouble) && value.is_exact_instance_of::<PyFloat>() {
-        scalar::to_bytes(value, kind, &mut slot.0)?;
-        return Ok(ArgValue::scalar(kind, slot, None));
+        return scalar::to_bytes(value, kind, &mut slot.0);
     }
+    let wrong_type = || PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value)));
+    let copy = |v: ArgValue, slot: &mut Slot| {
+        *slot = v.slot;
+        v.keep
+    };
     if value.is_instance(cls.as_any())? {
-        return Ok(cdata_value(value.cast::<CData>()?));
+        return Ok(copy(cdata_value(value.cast::<CData>()?), slot));
     }
     if let Ok(carg) = value.cast::<CArgObject>() {
         let c = carg.get();
         if c.tag == kind.code() || (kind == VoidPtr && matches!(c.tag, 'P' | 'z' | 'Z')) {
-            return Ok(c.copy_value(value.py()));
+            return Ok(copy(c.copy_value(value.py()), slot));
         }
     }
     let accepted = match kind {
@@ -182,14 +192,14 @@ pub fn simple_param(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_,
         }
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
         WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
-        VoidPtr => return void_pointer_param(value).map_err(|_| wrong_type()),
+        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| wrong_type()),
         ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
         _ => Err(wrong_type()),
     };
     match accepted {
-        Ok(keep) => Ok(ArgValue::scalar(kind, slot, keep)),
+        Ok(keep) => Ok(keep),
         Err(err) => match as_parameter(value)? {
-            Some(inner) => simple_param(cls, kind, &inner),
+            Some(inner) => simple_param_into(cls, kind, &inner, slot),
             None => Err(err),
         },
     }

@@ -13,7 +13,7 @@ use std::ptr::null_mut;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use ferrotypes_core::call::{CallPlan, Slot};
+use ferrotypes_core::call::{CallPlan, Registers, Slot};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
@@ -23,7 +23,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::{intern, PyClassInitializer};
 
-use crate::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue};
+use crate::argconv::{convert_unknown, promote_variadic, simple_param_into, ArgConv, ArgValue};
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
@@ -75,6 +75,8 @@ struct Prepared {
     result_ctype: CType,
     /// The restype's `_check_retval_`, if it has one.
     check_retval: Option<Py<PyAny>>,
+    /// Every converter is a built-in simple type's (the direct path may be used).
+    all_simple: bool,
 }
 
 impl Prepared {
@@ -111,7 +113,8 @@ impl Prepared {
             Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().map(|types| CallPlan::new(&types, result_ctype.clone())),
             None => None,
         };
-        Ok(Prepared { converters, plan, result, result_ctype, check_retval })
+        let all_simple = converters.as_ref().is_some_and(|c| c.iter().all(|c| matches!(c, ArgConv::Simple { .. })));
+        Ok(Prepared { converters, plan, result, result_ctype, check_retval, all_simple })
     }
 }
 
@@ -169,6 +172,20 @@ impl FuncPtr {
         let mut keep: Vec<Py<PyAny>> = Vec::new();
         let mut result = ResultBuffer::for_type(&prepared.result_ctype);
         match (&prepared.converters, &prepared.plan) {
+            (Some(convs), Some(plan)) if args.len() == declared && prepared.all_simple && plan.direct().is_some() => {
+                let direct = plan.direct().expect("checked above");
+                let mut regs = Registers::default();
+                for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
+                    let ArgConv::Simple { kind, cls } = conv else { unreachable!("all_simple") };
+                    // SAFETY: CPython hands vectorcall valid borrowed references.
+                    let arg = unsafe { Borrowed::from_ptr(py, arg) };
+                    let mut slot = Slot::ZERO;
+                    let kept = simple_param_into(cls.bind(py), *kind, &arg, &mut slot).map_err(|e| argument_error(py, i, e))?;
+                    keep.extend(kept);
+                    direct.load(&mut regs, i, &slot);
+                }
+                me.invoke_direct(plan, function, &regs, &mut result);
+            }
             (Some(convs), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
                 let mut slots = [Slot::ZERO; STACK_ARGS];
                 let mut pointers = [null_mut::<c_void>(); STACK_ARGS];
@@ -225,18 +242,38 @@ impl FuncPtr {
         Ok(value)
     }
 
-    /// The C call itself, with the GIL released unless this is a Python API function.
+    /// The C call through libffi.
     fn invoke(&self, plan: &CallPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) {
+        self.around_call(|| {
+            // SAFETY: the plan describes the declared signature (the user's promise, as
+            // in ctypes); each pointer points at a converted value that lives until
+            // after the call (slots on this stack frame, records kept alive by `keep`).
+            unsafe { plan.call(function as *const c_void, pointers, result.as_mut_ptr()) };
+        });
+    }
+
+    /// The C call through the plan's direct path (no libffi).
+    fn invoke_direct(&self, plan: &CallPlan, function: usize, regs: &Registers, result: &mut ResultBuffer) {
+        let direct = plan.direct().expect("caller checked");
+        let ResultBuffer::Small(slot) = result else { unreachable!("direct results are scalars") };
+        self.around_call(|| {
+            // SAFETY: as for `invoke`; every argument register was loaded by the caller.
+            *slot = unsafe { direct.call(function as *const c_void, regs) };
+        });
+    }
+
+    /// Runs `call` with the GIL released (unless this is a Python API function) and
+    /// with `errno` swapped when the function asked for it. `call` must not touch
+    /// Python objects.
+    #[inline]
+    fn around_call(&self, call: impl FnOnce()) {
         let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
         let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
         // SAFETY: the GIL is held here and is re-acquired below before any Python
-        // object is touched; nothing between touches Python state.
+        // object is touched; `call` touches none.
         let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
         let errno = swap_errno.then(ErrnoSwap::enter);
-        // SAFETY: the plan describes the declared signature (the user's promise, as in
-        // ctypes); each pointer points at a converted value that lives until after the
-        // call (slots on this stack frame, records kept alive by `keep`).
-        unsafe { plan.call(function as *const c_void, pointers, result.as_mut_ptr()) };
+        call();
         drop(errno);
         if release {
             // SAFETY: `saved` came from PyEval_SaveThread on this thread.
@@ -394,7 +431,7 @@ impl FuncPtr {
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
-            prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None })),
+            prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false })),
         }
     }
 }
@@ -464,11 +501,8 @@ impl FuncPtr {
     }
 
     #[setter]
-    fn set_restype(slf: &Bound<'_, Self>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn set_restype(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
-        let Some(value) = value else {
-            return Err(PyAttributeError::new_err("restype cannot be deleted"));
-        };
         let old = slf.get().restype.replace(py, Some(value.clone().unbind()));
         if let Err(e) = FuncPtr::reprepare(slf) {
             drop(slf.get().restype.replace(py, old));
@@ -497,6 +531,18 @@ impl FuncPtr {
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         FuncPtr::address(slf) != 0
+    }
+
+    /// How calls with exactly the declared arguments are made: `"direct"` (no libffi),
+    /// `"libffi"`, or `"per-call"` (the C types are only known from the arguments).
+    #[getter]
+    fn _call_path(&self, py: Python<'_>) -> &'static str {
+        let prepared = self.prepared.get(py);
+        match &prepared.plan {
+            Some(plan) if prepared.all_simple && plan.direct().is_some() => "direct",
+            Some(_) => "libffi",
+            None => "per-call",
+        }
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

@@ -82,11 +82,8 @@ impl SimpleData {
     }
 
     #[setter]
-    fn set_value(slf: &Bound<'_, Self>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        match value {
-            Some(v) => SimpleData::set_value_of(slf, v),
-            None => Err(PyTypeError::new_err("can't delete attribute")),
-        }
+    fn set_value(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        SimpleData::set_value_of(slf, value)
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

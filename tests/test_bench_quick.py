@@ -1,0 +1,17 @@
+"""The benchmark's --quick mode runs every scenario once: it proves the benchmark works
+(every implementation binds and returns the right values), asserting nothing about time."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_quick_mode_runs_every_scenario():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "ft-CDLL" in run.stdout, "ferrotypes was not measured"
