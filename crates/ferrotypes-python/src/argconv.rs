@@ -136,13 +136,13 @@ impl ArgConv {
         }
     }
 
-    /// Converts argument `value` (for error messages, parameter `index`, 0-based).
-    pub fn convert(&self, value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+    /// Converts argument `value`, the `position`-th (1-based, for messages).
+    pub fn convert(&self, value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
         match self {
             ArgConv::Simple { kind, cls } => simple_param(cls.bind(value.py()), *kind, value),
             ArgConv::FromParam { from_param, .. } => {
                 let converted = from_param.bind(value.py()).call1((value,))?;
-                convert_unknown(&converted)
+                convert_unknown(&converted, position)
             }
         }
     }
@@ -165,6 +165,9 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         return Ok(None);
     }
     if matches!(kind, Double | Float | LongDouble) && value.is_exact_instance_of::<PyFloat>() {
+        return scalar::to_bytes(value, kind, &mut slot.0);
+    }
+    if (kind == VoidPtr && value.is_exact_instance_of::<PyInt>()) || (kind == CharPtr && value.is_exact_instance_of::<PyBytes>()) {
         return scalar::to_bytes(value, kind, &mut slot.0);
     }
     let wrong_type = || PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value)));
@@ -215,7 +218,7 @@ fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
         return Ok(ArgValue::pointer(scalar::mask_u64(value)? as usize, None));
     }
     if value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>() {
-        let mut v = convert_unknown(value)?;
+        let mut v = convert_unknown(value, 1)?;
         v.ctype = CType::Scalar(ScalarKind::VoidPtr);
         return Ok(v);
     }
@@ -256,8 +259,9 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> ArgValue {
     }
 }
 
-/// Converts a value for a parameter whose type is not declared (ctypes' `ConvParam`).
-pub fn convert_unknown(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+/// Converts a value for a parameter whose type is not declared (ctypes' `ConvParam`);
+/// `position` (1-based) is named in the error for values it cannot convert.
+pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
     if let Ok(carg) = value.cast::<CArgObject>() {
         return Ok(carg.get().copy_value(value.py()));
     }
@@ -283,8 +287,8 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
         return Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())));
     }
     match as_parameter(value)? {
-        Some(inner) => convert_unknown(&inner),
-        None => Err(PyTypeError::new_err(format!("Don't know how to convert parameter of type {}", scalar::type_name(value)))),
+        Some(inner) => convert_unknown(&inner, position),
+        None => Err(PyTypeError::new_err(format!("Don't know how to convert parameter {position}"))),
     }
 }
 

@@ -192,7 +192,7 @@ impl FuncPtr {
                 for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
                     // SAFETY: CPython hands vectorcall valid borrowed references.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
-                    let value = conv.convert(&arg).map_err(|e| argument_error(py, i, e))?;
+                    let value = conv.convert(&arg, i + 1).map_err(|e| argument_error(py, i, e))?;
                     slots[i] = value.slot;
                     pointers[i] = match value.record {
                         Some(p) => p.cast(),
@@ -208,8 +208,8 @@ impl FuncPtr {
                     // SAFETY: as above.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
                     let converted = match prepared.converters.as_ref().and_then(|c| c.get(i)) {
-                        Some(conv) => conv.convert(&arg),
-                        None => convert_unknown(&arg),
+                        Some(conv) => conv.convert(&arg, i + 1),
+                        None => convert_unknown(&arg, i + 1),
                     };
                     let mut value = converted.map_err(|e| argument_error(py, i, e))?;
                     if prepared.converters.is_some() && i >= declared {
@@ -231,6 +231,9 @@ impl FuncPtr {
         let mut value = convert_result(py, &prepared, &result)?;
         if let Some(check) = &prepared.check_retval {
             value = check.bind(py).call1((value,))?.unbind();
+        }
+        if me.errcheck.with(py, Option::is_none) {
+            return Ok(value);
         }
         if let Some(errcheck) = me.errcheck.get_obj(py) {
             let arg_tuple = PyTuple::new(py, args.iter().map(|&p| {
@@ -256,10 +259,13 @@ impl FuncPtr {
     fn invoke_direct(&self, plan: &CallPlan, function: usize, regs: &Registers, result: &mut ResultBuffer) {
         let direct = plan.direct().expect("caller checked");
         let ResultBuffer::Small(slot) = result else { unreachable!("direct results are scalars") };
-        self.around_call(|| {
-            // SAFETY: as for `invoke`; every argument register was loaded by the caller.
-            *slot = unsafe { direct.call(function as *const c_void, regs) };
-        });
+        self.around_call(
+            #[inline(always)]
+            || {
+                // SAFETY: as for `invoke`; every argument register was loaded by the caller.
+                *slot = unsafe { direct.call(function as *const c_void, regs) };
+            },
+        );
     }
 
     /// Runs `call` with the GIL released (unless this is a Python API function) and

@@ -70,7 +70,7 @@ pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> Py
 /// An address given as an int or as something that converts to a pointer; NULL is
 /// refused with `ValueError` rather than read.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let value = crate::argconv::convert_unknown(address)?;
+    let value = crate::argconv::convert_unknown(address, 1)?;
     let p = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize;
     let p = if address.is_instance_of::<pyo3::types::PyInt>() { scalar::mask_u64(address)? as usize } else { p };
     if p == 0 {

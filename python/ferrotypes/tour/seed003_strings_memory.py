@@ -1,0 +1,108 @@
+"""Seed 003: "Python's ctypes module" -- loading, strings, memory.
+
+clib1 (``c/clib1.c``): loading a library by path, a C counter, why C cannot change a
+Python ``str`` and can change a ``create_string_buffer``, and a string allocated in C,
+read through ``POINTER(c_char)`` and ``c_char_p.from_buffer``, and freed by C again.
+"""
+
+import os
+
+import ferrotypes as ctypes
+
+from ferrotypes.tour._harness import captured_output, check, example, expect, expect_lines, expect_output
+
+CLIB1 = ("libclib1", ["clib1.c"])
+
+
+@example("003", "Loading a C library by path and calling a function with no parameters",
+         requires=["compiler"], library=CLIB1)
+def loading_and_calling():
+    # Load the shared library into c types.
+    libc = ctypes.CDLL("./libclib1.so")
+
+    # The tutorial's script finds the library next to itself, with
+    # os.path.dirname(__file__); the tour runs in the library's directory.
+    here = os.getcwd()
+    libname = os.path.abspath(
+        os.path.join(here, "libclib1.so"))
+
+    libc = ctypes.CDLL(libname)
+
+    # Call the C function from the library
+    counter = libc.simple_function()
+    print(counter)
+    # "returns counting numbers": each call returns the next one
+    expect(libc.simple_function(), counter + 1)
+    expect(libc.simple_function(), counter + 2)
+
+
+@example("003", "An immutable str: C cannot change the Python string",
+         requires=["compiler"], library=CLIB1)
+def immutable_string():
+    libc = ctypes.CDLL("./libclib1.so")
+    with captured_output() as out:
+        print("Calling C function which tries to modify Python string")
+        original_string = "starting string"
+        print("Before:", original_string)
+
+        # This call does not change value, even though it tries!
+        libc.add_one_to_string(original_string)
+
+        print("After: ", original_string)
+    expect_output(out, "Calling C function which tries to modify Python string\n"
+                       "Before: starting string\n"
+                       "After:  starting string\n")
+
+
+@example("003", "A mutable buffer: create_string_buffer lets C change the bytes",
+         requires=["arrays", "compiler"], library=CLIB1)
+def mutable_buffer():
+    libc = ctypes.CDLL("./libclib1.so")
+    original_string = "starting string"
+    with captured_output() as out:
+        # The ctypes string buffer IS mutable, however.
+        print("Calling C function with mutable buffer this time")
+
+        # Need to encode the original to get bytes for string_buffer
+        mutable_string = ctypes.create_string_buffer(str.encode(original_string))
+
+        print("Before:", mutable_string.value)
+        libc.add_one_to_string(mutable_string)  # Works!
+        print("After: ", mutable_string.value)
+    expect_output(out, "Calling C function with mutable buffer this time\n"
+                       "Before: b'starting string'\n"
+                       "After:  b'tubsujoh!tusjoh'\n")
+
+
+@example("003", "Memory allocated in C: restype POINTER(c_char), c_char_p.from_buffer, freed by C",
+         requires=["pointers", "compiler"], library=CLIB1)
+def memory_allocated_in_c():
+    libc = ctypes.CDLL("./libclib1.so")
+    with captured_output() as out:
+        alloc_func = libc.alloc_C_string
+
+        # This is a ctypes.POINTER object which holds the address of the data
+        alloc_func.restype = ctypes.POINTER(ctypes.c_char)
+
+        print("Allocating and freeing memory in C")
+        c_string_address = alloc_func()
+
+        # Wow we have the POINTER object.
+        # We should convert that to something we can use
+        # on the Python side
+        phrase = ctypes.c_char_p.from_buffer(c_string_address)
+
+        print("Bytes in Python {0}".format(phrase.value))
+
+        free_func = libc.free_C_string
+        free_func.argtypes = [ctypes.POINTER(ctypes.c_char), ]
+        free_func(c_string_address)
+
+    _, allocated, _, freed = expect_lines(out, [
+        "Allocating and freeing memory in C",
+        r"C just allocated (\S+)\((-?\d+)\):  I was written in C",
+        r"Bytes in Python b'I was written in C'",
+        r"About to free (\S+)\((-?\d+)\):  I was written in C",
+    ])
+    check(int(allocated[1], 16) == int(allocated[2]) == int(freed[1], 16) == int(freed[2]),
+          f"C freed {freed[1]}, not the string it allocated at {allocated[1]}")
