@@ -13,6 +13,7 @@ import os as _os
 import sys as _sys
 
 from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
+    Array,
     ArgumentError,
     CFuncPtr as _CFuncPtr,
     FUNCFLAG_CDECL as _FUNCFLAG_CDECL,
@@ -21,6 +22,7 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
     RTLD_GLOBAL,
     RTLD_LOCAL,
+    _Pointer,
     _SimpleCData,
     addressof,
     alignment,
@@ -290,3 +292,80 @@ memmove = CFUNCTYPE(c_void_p, c_void_p, c_void_p, c_size_t)(_ctypes._memmove_add
 memset = CFUNCTYPE(c_void_p, c_void_p, c_int, c_size_t)(_ctypes._memset_addr)
 string_at = _ctypes.string_at
 wstring_at = _ctypes.wstring_at
+
+
+# --- pointers and arrays ------------------------------------------------------------------
+
+_pointer_type_cache = {}
+
+
+def POINTER(cls):
+    """The pointer type to ``cls`` (cached; a string names an incomplete type whose
+    target is set later with ``SetPointerType``)."""
+    try:
+        return _pointer_type_cache[cls]
+    except KeyError:
+        pass
+    if isinstance(cls, str):
+        pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {})
+        _pointer_type_cache[id(pointer)] = pointer
+        return pointer
+    pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls})
+    _pointer_type_cache[cls] = pointer
+    return pointer
+
+
+def pointer(obj):
+    """A new pointer instance pointing to ``obj``."""
+    return POINTER(type(obj))(obj)
+
+
+def SetPointerType(pointer_type, cls):
+    """Sets the target of a pointer type created from a name (``POINTER("node")``)."""
+    if _pointer_type_cache.get(cls) is not None:
+        raise RuntimeError("This type already exists in the cache")
+    if id(pointer_type) not in _pointer_type_cache:
+        raise RuntimeError("What's this???")
+    pointer_type.set_type(cls)
+    pointer_type.__name__ = "LP_%s" % cls.__name__
+    _pointer_type_cache[cls] = pointer_type
+    del _pointer_type_cache[id(pointer_type)]
+
+
+def ARRAY(typ, length):
+    """``typ * length`` (deprecated in ctypes, kept for compatibility)."""
+    return typ * length
+
+
+def create_string_buffer(init, size=None):
+    """A mutable ``c_char`` array: ``create_string_buffer(b"text"[, size])`` holds the
+    bytes and a terminating NUL; ``create_string_buffer(n)`` is ``n`` zero bytes."""
+    if isinstance(init, bytes):
+        if size is None:
+            size = len(init) + 1
+        _sys.audit("ctypes.create_string_buffer", init, size)
+        buf = (c_char * size)()
+        buf.value = init
+        return buf
+    if isinstance(init, int):
+        _sys.audit("ctypes.create_string_buffer", None, init)
+        return (c_char * init)()
+    raise TypeError(init)
+
+
+c_buffer = create_string_buffer
+
+
+def create_unicode_buffer(init, size=None):
+    """A mutable ``c_wchar`` array, like ``create_string_buffer`` for ``str``."""
+    if isinstance(init, str):
+        if size is None:
+            size = len(init) + 1
+        _sys.audit("ctypes.create_unicode_buffer", init, size)
+        buf = (c_wchar * size)()
+        buf.value = init
+        return buf
+    if isinstance(init, int):
+        _sys.audit("ctypes.create_unicode_buffer", None, init)
+        return (c_wchar * init)()
+    raise TypeError(init)

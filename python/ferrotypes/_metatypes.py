@@ -30,9 +30,36 @@ class _CDataMeta(type):
             raise ValueError(str(exc)) from None
         return cls.from_address(address)
 
+    def from_buffer(cls, source, offset=0):
+        """An instance sharing the memory of the writable buffer ``source``."""
+        if isinstance(source, _core._CData):
+            if _core.sizeof(source) < _core.sizeof(cls) + offset:
+                raise ValueError("Buffer size too small (%d instead of at least %d bytes)"
+                                 % (_core.sizeof(source), _core.sizeof(cls) + offset))
+            return _core._instance_at(cls, _core.addressof(source) + offset, source)
+        return _core._from_buffer(cls, source, offset)
+
     def from_buffer_copy(cls, source, offset=0):
         """A new instance holding a copy of ``sizeof(cls)`` bytes of ``source``."""
         return _core._from_buffer_copy(cls, source, offset)
+
+    def __mul__(cls, length):
+        """``cls * n``: the array type of ``n`` elements (one class per pair, cached)."""
+        if not isinstance(length, int):
+            raise TypeError("can't multiply sequence by non-int of type %r" % type(length).__name__)
+        if length < 0:
+            raise ValueError("Array length must be >= 0, not %d" % length)
+        key = (cls, length)
+        try:
+            return _array_type_cache[key]
+        except KeyError:
+            pass
+        array = PyCArrayType("%s_Array_%d" % (cls.__name__, length), (_ARRAY_BASE,),
+                             {"_type_": cls, "_length_": length})
+        _array_type_cache[key] = array
+        return array
+
+    __rmul__ = __mul__
 
 
 class PyCSimpleType(_CDataMeta):
@@ -91,6 +118,123 @@ def _add_byte_order_variants(mcls, cls, name, bases, namespace):
         swapped.__ctype_be__, swapped.__ctype_le__ = cls, swapped
 
 
+_array_type_cache = {}
+_ARRAY_BASE = None  # Array, once built
+
+
+class PyCArrayType(_CDataMeta):
+    """Metaclass of array types: reads ``_type_`` and ``_length_``; arrays of
+    ``c_char``/``c_wchar`` also get ``value`` (and for ``c_char``, ``raw``)."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if not _has_base(bases):
+            return cls  # Array itself
+        try:
+            length = cls._length_
+        except AttributeError:
+            raise AttributeError("class must define a '_length_' attribute") from None
+        if not isinstance(length, int):
+            raise TypeError("The '_length_' attribute must be an integer")
+        try:
+            element = cls._type_
+        except AttributeError:
+            raise AttributeError("class must define a '_type_' attribute") from None
+        if not isinstance(element, _CDataMeta):
+            raise TypeError("_type_ must have storage info")
+        cls._stginfo_ = _core.array_info(element, length)
+        code = getattr(element, "_type_", None)
+        if code == "c":
+            cls.value = property(_char_array_value, _char_array_set_value)
+            cls.raw = property(_char_array_raw, _char_array_set_raw)
+        elif code == "u":
+            cls.value = property(_wchar_array_value, _wchar_array_set_value)
+        return cls
+
+
+def _char_array_value(self):
+    raw = _core.string_at(_core.addressof(self), _core.sizeof(self))
+    return raw.split(b"\0", 1)[0]
+
+
+def _char_array_set_value(self, value):
+    if not isinstance(value, bytes):
+        raise TypeError("bytes expected instead of %s instance" % type(value).__name__)
+    size = _core.sizeof(self)
+    if len(value) > size:
+        raise ValueError("byte string too long")
+    self[:len(value)] = value
+    if len(value) < size:
+        self[len(value)] = b"\0"
+
+
+def _char_array_raw(self):
+    return _core.string_at(_core.addressof(self), _core.sizeof(self))
+
+
+def _char_array_set_raw(self, value):
+    data = memoryview(value).cast("B").tobytes()
+    if len(data) > _core.sizeof(self):
+        raise ValueError("byte string too long")
+    self[:len(data)] = data
+
+
+def _wchar_array_value(self):
+    return self[:].split("\0", 1)[0]
+
+
+def _wchar_array_set_value(self, value):
+    if not isinstance(value, str):
+        raise TypeError("unicode string expected instead of %s instance" % type(value).__name__)
+    if len(value) > len(self):
+        raise ValueError("string too long")
+    self[:len(value)] = value
+    if len(value) < len(self):
+        self[len(value)] = "\0"
+
+
+class PyCPointerType(_CDataMeta):
+    """Metaclass of pointer types: reads ``_type_`` (the target, possibly set later by
+    ``SetPointerType``)."""
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if not _has_base(bases):
+            return cls  # _Pointer itself
+        target = namespace.get("_type_", getattr(cls, "_type_", None))
+        if target is not None and not isinstance(target, _CDataMeta):
+            raise TypeError("_type_ must have storage info")
+        cls._stginfo_ = _core.pointer_info(target)
+        return cls
+
+    def from_param(cls, value):
+        """A pointer argument: None, an instance of this pointer type, or the address
+        of an instance (or array, or ``byref``) of the target type."""
+        if value is None or isinstance(value, cls):
+            return value
+        target = cls._type_
+        if isinstance(value, target):
+            return _core.byref(value)
+        if isinstance(value, _ARRAY_BASE) and issubclass(type(value)._type_, target):
+            return value
+        if isinstance(value, _core.CArgObject) and isinstance(value._obj, target):
+            return value
+        if isinstance(value, _POINTER_BASE) and issubclass(type(value)._type_, target):
+            return value
+        as_parameter = getattr(value, "_as_parameter_", None)
+        if as_parameter is not None:
+            return cls.from_param(as_parameter)
+        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
+
+    def set_type(cls, target):
+        """Completes a pointer type made before its target (``SetPointerType``)."""
+        _core.set_pointer_type(cls, target)
+        cls._type_ = target
+
+
+_POINTER_BASE = None  # _Pointer, once built
+
+
 class PyCFuncPtrType(_CDataMeta):
     """Metaclass of function pointer types (``CFUNCTYPE`` results, ``CDLL._FuncPtr``)."""
 
@@ -103,11 +247,15 @@ class PyCFuncPtrType(_CDataMeta):
 
 def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
-    global _core, _SIMPLE_BASE
+    global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
     simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__})
     funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__})
     _SIMPLE_BASE = simple
+    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__})
+    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__})
     core._SimpleCData = simple
+    core.Array = _ARRAY_BASE
+    core._Pointer = _POINTER_BASE
     core.CFuncPtr = funcptr
     core._set_default_from_param(PyCSimpleType.from_param)

@@ -224,7 +224,7 @@ fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     }
     if let Ok(cdata) = value.cast::<CData>() {
         let info = cdata.get().info().get();
-        if matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function)
+        if matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function | InfoKind::Array { .. })
             || matches!(info.scalar(), Some((ScalarKind::CharPtr | ScalarKind::WCharPtr | ScalarKind::VoidPtr, _)))
         {
             let mut v = cdata_value(cdata);
@@ -256,6 +256,8 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> ArgValue {
             unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), 8) };
             ArgValue::scalar(ScalarKind::VoidPtr, slot, keep)
         }
+        // An array argument decays to a pointer to its first element, as in C.
+        InfoKind::Array { .. } => ArgValue::pointer(address as usize, keep),
     }
 }
 

@@ -9,7 +9,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// A contiguous read-only view of an object's bytes.
+/// A C-contiguous view of an object's bytes.
 pub struct ReadView {
     view: Box<ffi::Py_buffer>,
 }
@@ -17,13 +17,23 @@ pub struct ReadView {
 impl ReadView {
     /// Requests a C-contiguous buffer from `obj`.
     pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
+        ReadView::request(obj, ffi::PyBUF_C_CONTIGUOUS).map_err(|_| {
+            PyTypeError::new_err(format!("a bytes-like object is required, not '{}'", crate::scalar::type_name(obj)))
+        })
+    }
+
+    /// Requests a writable C-contiguous buffer from `obj`.
+    pub fn writable(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
+        ReadView::request(obj, ffi::PyBUF_C_CONTIGUOUS | ffi::PyBUF_WRITABLE)
+            .map_err(|_| PyTypeError::new_err("underlying buffer is not writable or not C contiguous"))
+    }
+
+    fn request(obj: &Bound<'_, PyAny>, flags: std::ffi::c_int) -> PyResult<ReadView> {
         let mut view: Box<MaybeUninit<ffi::Py_buffer>> = Box::new(MaybeUninit::uninit());
         // SAFETY: obj is a live object; on success CPython fills the whole struct.
-        let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), ffi::PyBUF_C_CONTIGUOUS) };
+        let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), flags) };
         if rc != 0 {
-            // Replace CPython's error with one naming what was expected.
-            drop(PyErr::take(obj.py()));
-            return Err(PyTypeError::new_err(format!("a bytes-like object is required, not '{}'", crate::scalar::type_name(obj))));
+            return Err(PyErr::fetch(obj.py()));
         }
         // SAFETY: PyObject_GetBuffer succeeded, so the struct is initialised.
         let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };

@@ -224,6 +224,24 @@ impl CData {
 }
 
 impl CData {
+    /// Adds `obj` to the objects this instance keeps alive (pointers and arrays may
+    /// point into several objects at once).
+    pub fn keep_alive_extra(&self, py: Python<'_>, obj: Option<Py<PyAny>>) {
+        let Some(obj) = obj else { return };
+        let current = self.objects.get_obj(py);
+        let list = match current {
+            Some(existing) if existing.bind(py).is_instance_of::<pyo3::types::PyList>() => existing,
+            Some(existing) => pyo3::types::PyList::new(py, [existing]).map(|l| l.into_any().unbind()).unwrap_or_else(|_| py.None()),
+            None => pyo3::types::PyList::empty(py).into_any().unbind(),
+        };
+        if let Ok(l) = list.bind(py).cast::<pyo3::types::PyList>() {
+            // Appending to a list cannot fail but for memory; then the reference is
+            // simply not kept, as an allocation failure elsewhere would lose it too.
+            let _ = l.append(obj);
+        }
+        self.keep_alive(py, Some(list));
+    }
+
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
         self.storage.with(py, |s| !matches!(s, Storage::Borrowed(_)))

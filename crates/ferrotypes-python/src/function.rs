@@ -164,6 +164,9 @@ impl FuncPtr {
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
         }
+        if args.len() > crate::CTYPES_MAX_ARGCOUNT {
+            return Err(ArgumentError::new_err(format!("too many arguments ({}), maximum is {}", args.len(), crate::CTYPES_MAX_ARGCOUNT)));
+        }
         let declared = prepared.converters.as_ref().map_or(0, Vec::len);
         if args.len() < declared {
             let s = if declared == 1 { "" } else { "s" };

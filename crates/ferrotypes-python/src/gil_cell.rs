@@ -61,3 +61,15 @@ impl GilCell<Option<pyo3::Py<pyo3::PyAny>>> {
         self.with(py, |v| v.as_ref().map(|o| o.clone_ref(py)))
     }
 }
+
+impl GilCell<Option<pyo3::Py<pyo3::types::PyType>>> {
+    /// A new reference to the type held, if any.
+    pub fn get_obj_type(&self, py: Python<'_>) -> Option<pyo3::Py<pyo3::types::PyType>> {
+        self.with(py, |v| v.as_ref().map(|o| o.clone_ref(py)))
+    }
+
+    /// Sets the type (for `SetPointerType` on a pointer whose target came later).
+    pub fn set_type(&self, py: Python<'_>, value: pyo3::Py<pyo3::types::PyType>) {
+        drop(self.replace(py, Some(value)));
+    }
+}

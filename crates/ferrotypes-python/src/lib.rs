@@ -18,6 +18,7 @@ mod gil_cell;
 mod library;
 mod memory;
 mod scalar;
+mod sequence;
 mod simple;
 mod typeinfo;
 
@@ -65,12 +66,16 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cdata::CData>()?;
     m.add_class::<simple::SimpleData>()?;
     m.add_class::<function::FuncPtr>()?;
+    m.add_class::<sequence::ArrayData>()?;
+    m.add_class::<sequence::PointerData>()?;
     m.add_class::<argconv::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;
+    m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
+    m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
     m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
@@ -78,6 +83,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
     m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;
     m.add_function(wrap_pyfunction!(errno::get_errno, m)?)?;
@@ -102,4 +108,17 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     function::init_vectorcall(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
+}
+
+/// Completes a pointer type created before its target (`SetPointerType`).
+#[pyfunction]
+fn set_pointer_type(pointer: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> PyResult<()> {
+    let info = typeinfo::info_of(pointer.as_any())?;
+    match &info.get().kind {
+        typeinfo::InfoKind::Pointer { target: slot } => {
+            slot.set_type(pointer.py(), target.clone().unbind());
+            Ok(())
+        }
+        _ => Err(pyo3::exceptions::PyTypeError::new_err("SetPointerType() needs a pointer type")),
+    }
 }

@@ -70,9 +70,12 @@ pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> Py
 /// An address given as an int or as something that converts to a pointer; NULL is
 /// refused with `ValueError` rather than read.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let value = crate::argconv::convert_unknown(address, 1)?;
-    let p = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize;
-    let p = if address.is_instance_of::<pyo3::types::PyInt>() { scalar::mask_u64(address)? as usize } else { p };
+    let p = if address.is_instance_of::<pyo3::types::PyInt>() {
+        scalar::mask_u64(address)? as usize
+    } else {
+        let value = crate::argconv::convert_unknown(address, 1)?;
+        u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize
+    };
     if p == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
@@ -121,4 +124,27 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     // owns at least `size` bytes; they are distinct allocations.
     unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.address(obj.py()), size) };
     Ok(obj)
+}
+
+/// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
+/// buffer. The instance keeps a memoryview of `source` as its `_b_base_`, which holds
+/// the export (and so the memory) for as long as the instance lives.
+#[pyfunction]
+pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let size = info_of(cls.as_any())?.get().size;
+    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+    // SAFETY: source is a live object; the result is a new reference or NULL with an
+    // exception set.
+    let view = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
+    // The memoryview holds its own export of `source`, so the address read through this
+    // short-lived second view stays valid for as long as the memoryview lives.
+    let buffer = crate::buffer::ReadView::writable(&view)?;
+    let available = buffer.len();
+    if available < size + offset {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {} bytes)", size + offset)));
+    }
+    let address = buffer.as_ptr() as usize + offset;
+    drop(buffer);
+    CData::instance_at(cls, address, Some(view.unbind()))
 }

@@ -23,6 +23,8 @@ pub enum InfoKind {
     Pointer { target: GilCell<Option<Py<PyType>>> },
     /// A function pointer type.
     Function,
+    /// An array of `length` elements of class `element` (whose info is `element_info`).
+    Array { element: Py<PyType>, element_info: Py<TypeInfo>, length: usize },
 }
 
 /// The layout and kind of one ctypes-like class.
@@ -67,6 +69,7 @@ impl TypeInfo {
             }
             InfoKind::Pointer { .. } => "pointer".to_owned(),
             InfoKind::Function => "function".to_owned(),
+            InfoKind::Array { length, .. } => format!("array[{length}]"),
         };
         format!("<StgInfo {kind} size={} align={}>", self.size, self.align)
     }
@@ -113,6 +116,19 @@ pub fn pointer_info(target: Option<Bound<'_, PyType>>) -> TypeInfo {
 pub fn function_info() -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
     TypeInfo { size: ptr.size(), align: ptr.align(), kind: InfoKind::Function, ctype: CType::Scalar(ptr) }
+}
+
+/// Builds the info of an array type of `length` elements of class `element`.
+#[pyfunction]
+pub fn array_info(element: &Bound<'_, PyType>, length: isize) -> PyResult<TypeInfo> {
+    let length = usize::try_from(length).map_err(|_| PyValueError::new_err("Array length must be >= 0, not negative"))?;
+    let element_info = info_of(element.as_any())?;
+    let (size, align, ctype) = {
+        let e = element_info.get();
+        let size = e.size.checked_mul(length).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("array too large"))?;
+        (size, e.align, CType::Array { element: Box::new(e.ctype.clone()), length })
+    };
+    Ok(TypeInfo { size, align, kind: InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype })
 }
 
 /// The info of a ctypes-like class, or `TypeError` naming what was given.

@@ -1,0 +1,264 @@
+//! `_ArrayData` and `_PointerData`: the Rust side of `Array` and `_Pointer` — C data
+//! read and written element by element.
+//!
+//! Elements of simple types are converted in place; elements of other types come back
+//! as instances viewing the element's memory (kept valid by `_b_base_`). Indexes are
+//! checked for arrays; a pointer, like C, has no length, so only NULL is refused.
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple, PyType};
+use pyo3::PyClassInitializer;
+
+use crate::cdata::CData;
+use crate::scalar;
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+
+/// Reads the element of class `cls` (info `info`) at `address` inside `owner`.
+fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8) -> PyResult<Py<PyAny>> {
+    match info.kind {
+        InfoKind::Simple { scalar, swapped, direct: true } => {
+            // SAFETY: the caller checked that `address` is within valid memory for
+            // one element.
+            unsafe { scalar::read(owner.py(), scalar, swapped, address) }
+        }
+        _ => Ok(CData::instance_at(cls, address as usize, Some(owner.clone().unbind()))?.unbind()),
+    }
+}
+
+/// Writes `value` into the element of class `cls` at `address`, keeping alive what
+/// it points into via `owner`.
+fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = owner.py();
+    if let InfoKind::Simple { scalar, swapped, .. } = info.kind {
+        if !value.is_instance(cls.as_any())? {
+            // SAFETY: as in read_element.
+            let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
+            owner.get().keep_alive_extra(py, keep);
+            return Ok(());
+        }
+    }
+    let Ok(source) = value.cast::<CData>() else {
+        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
+    };
+    if !value.is_instance(cls.as_any())? {
+        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
+    }
+    // SAFETY: both regions hold one element of this type; they may overlap only if
+    // they are the same element, which ptr::copy handles.
+    unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
+    owner.get().keep_alive_extra(py, Some(value.clone().unbind()));
+    Ok(())
+}
+
+/// The Rust side of `Array`.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_ArrayData")]
+pub struct ArrayData {}
+
+impl ArrayData {
+    fn parts<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, usize)> {
+        let info = slf.as_super().get().info().bind(slf.py()).clone();
+        let InfoKind::Array { element, element_info, length } = &info.get().kind else {
+            return Err(PyTypeError::new_err("abstract class"));
+        };
+        Ok((element.bind(slf.py()).clone(), element_info.bind(slf.py()).clone(), *length))
+    }
+
+    fn element_address(slf: &Bound<'_, Self>, index: usize, element_size: usize) -> *mut u8 {
+        // SAFETY: callers pass index < length, so the offset stays inside the array.
+        unsafe { slf.as_super().get().address(slf.py()).add(index * element_size) }
+    }
+
+    fn normalise(index: isize, length: usize) -> PyResult<usize> {
+        let i = if index < 0 { index + length as isize } else { index };
+        if i < 0 || i as usize >= length {
+            return Err(PyIndexError::new_err("invalid index"));
+        }
+        Ok(i as usize)
+    }
+
+    fn is_char_array(info: &TypeInfo) -> Option<ferrotypes_core::ctype::ScalarKind> {
+        use ferrotypes_core::ctype::ScalarKind::{Char, WChar};
+        match info.kind {
+            InfoKind::Simple { scalar: k @ (Char | WChar), .. } => Some(k),
+            _ => None,
+        }
+    }
+}
+
+#[pymethods]
+impl ArrayData {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let base = CData::for_class(cls, args)?;
+        if !matches!(base.info().get().kind, InfoKind::Array { .. }) {
+            return Err(PyTypeError::new_err("abstract class"));
+        }
+        Ok(PyClassInitializer::from(base).add_subclass(ArrayData {}))
+    }
+
+    #[pyo3(signature = (*args))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        if args.get_item(0).is_ok_and(|a| a.is_instance_of::<crate::cdata::BorrowRequest>()) {
+            return Ok(());
+        }
+        let (_, _, length) = ArrayData::parts(slf)?;
+        if args.len() > length {
+            return Err(PyIndexError::new_err("indices must be integers"));
+        }
+        for (i, item) in args.iter().enumerate() {
+            ArrayData::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &item)?;
+        }
+        Ok(())
+    }
+
+    fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
+        Ok(ArrayData::parts(slf)?.2)
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let (cls, info, length) = ArrayData::parts(slf)?;
+        let info = info.get();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let ind = slice.indices(length as isize)?;
+            let mut items = Vec::with_capacity(ind.slicelength);
+            let mut i = ind.start;
+            for _ in 0..ind.slicelength {
+                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i as usize, info.size))?);
+                i += ind.step;
+            }
+            return match ArrayData::is_char_array(info) {
+                Some(ferrotypes_core::ctype::ScalarKind::Char) => {
+                    let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
+                    Ok(PyBytes::new(py, &bytes).into_any().unbind())
+                }
+                Some(_) => {
+                    let text: String = items.iter().map(|c| c.bind(py).extract::<String>()).collect::<PyResult<Vec<_>>>()?.concat();
+                    Ok(text.into_pyobject(py)?.into_any().unbind())
+                }
+                None => Ok(PyList::new(py, items)?.into_any().unbind()),
+            };
+        }
+        let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
+        read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size))
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (cls, info, length) = ArrayData::parts(slf)?;
+        let info = info.get();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let ind = slice.indices(length as isize)?;
+            let values: Vec<Bound<'_, PyAny>> = value.try_iter()?.collect::<PyResult<_>>()?;
+            if values.len() != ind.slicelength {
+                return Err(PyValueError::new_err("Can only assign sequence of same size"));
+            }
+            let mut i = ind.start;
+            for v in values {
+                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), &v)?;
+                i += ind.step;
+            }
+            return Ok(());
+        }
+        let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
+        write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), value)
+    }
+}
+
+/// The Rust side of `_Pointer`.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_PointerData")]
+pub struct PointerData {}
+
+impl PointerData {
+    fn target<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>)> {
+        let py = slf.py();
+        let info = slf.as_super().get().info().bind(py).clone();
+        let InfoKind::Pointer { target } = &info.get().kind else {
+            return Err(PyTypeError::new_err("abstract class"));
+        };
+        let Some(cls) = target.get_obj_type(py) else {
+            return Err(PyTypeError::new_err("pointer type has no target type (_type_) yet"));
+        };
+        let target_info = info_of(cls.bind(py).as_any())?;
+        Ok((cls.into_bound(py), target_info))
+    }
+
+    /// The address the pointer holds.
+    pub fn value(slf: &Bound<'_, Self>) -> usize {
+        // SAFETY: a pointer instance's memory holds one pointer.
+        unsafe { slf.as_super().get().address(slf.py()).cast::<usize>().read_unaligned() }
+    }
+
+    fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
+        let address = PointerData::value(slf);
+        if address == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let (cls, info) = PointerData::target(slf)?;
+        let offset = index.checked_mul(info.get().size as isize).ok_or_else(|| PyIndexError::new_err("pointer index out of range"))?;
+        Ok((cls, info, address.wrapping_add_signed(offset) as *mut u8))
+    }
+}
+
+#[pymethods]
+impl PointerData {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let base = CData::for_class(cls, args)?;
+        if !matches!(base.info().get().kind, InfoKind::Pointer { .. }) {
+            return Err(PyTypeError::new_err("abstract class"));
+        }
+        Ok(PyClassInitializer::from(base).add_subclass(PointerData {}))
+    }
+
+    #[pyo3(signature = (*args))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+        match args.len() {
+            0 => Ok(()),
+            1 if args.get_item(0)?.is_instance_of::<crate::cdata::BorrowRequest>() => Ok(()),
+            1 => PointerData::set_contents(slf, &args.get_item(0)?),
+            n => Err(PyTypeError::new_err(format!("expected at most 1 argument, got {n}"))),
+        }
+    }
+
+    /// The object the pointer points to.
+    #[getter]
+    fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let (cls, _, address) = PointerData::element(slf, 0)?;
+        Ok(CData::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()))?.unbind())
+    }
+
+    #[setter]
+    fn set_contents(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let (cls, _) = PointerData::target(slf)?;
+        if !value.is_instance(cls.as_any())? {
+            return Err(PyTypeError::new_err(format!("expected {} instead of {}", cls.name()?, scalar::type_name(value))));
+        }
+        let address = value.cast::<CData>()?.get().address(py) as usize;
+        // SAFETY: a pointer instance's memory holds one pointer.
+        unsafe { slf.as_super().get().address(py).cast::<usize>().write_unaligned(address) };
+        slf.as_super().get().keep_alive_extra(py, Some(value.clone().unbind()));
+        Ok(())
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        let (cls, info, address) = PointerData::element(slf, index)?;
+        read_element(slf.as_any(), &cls, info.get(), address)
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        let (cls, info, address) = PointerData::element(slf, index)?;
+        write_element(slf.as_super(), &cls, info.get(), address, value)
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        PointerData::value(slf) != 0
+    }
+}
