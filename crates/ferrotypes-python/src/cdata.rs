@@ -221,6 +221,11 @@ impl CData {
     fn __ctypes_from_outparam__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
     }
+
+    /// C data is mutable, so, as in ctypes, it is not hashable.
+    fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
+        Err(PyTypeError::new_err(format!("unhashable type: '{}'", slf.get_type().name()?)))
+    }
 }
 
 impl CData {

@@ -47,6 +47,9 @@ fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyRe
     let Some((kind, _)) = info.get().scalar() else {
         return Err(pyo3::exceptions::PyTypeError::new_err("from_param of a non-simple type"));
     };
+    if value.is_none() && kind.is_pointer() {
+        return Ok(value.clone().unbind()); // NULL passes through unchanged, as in ctypes
+    }
     let converted = argconv::simple_param(cls, kind, value)?;
     Ok(Py::new(cls.py(), argconv::CArgObject::new(kind.code(), converted))?.into_any())
 }
