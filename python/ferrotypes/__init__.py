@@ -228,7 +228,9 @@ class CDLL:
             _restype_ = self._func_restype_
 
         self._FuncPtr = _FuncPtr
-        self._handle = _ctypes.dlopen(name, mode) if handle is None else handle
+        if handle is None:
+            handle = _ctypes.dlopen(_os.fsdecode(name) if name is not None else None, mode)
+        self._handle = handle
 
     def __repr__(self):
         return "<%s '%s', handle %x at %#x>" % (

@@ -99,10 +99,14 @@ def _type_code(cls):
 
 _SIMPLE_BASE = None  # _SimpleCData, once built
 _SWAPPABLE = "hHiIlLqQfd"
+_SINGLE_BYTE = "cbB"
 
 
 def _add_byte_order_variants(mcls, cls, name, bases, namespace):
     code = cls._type_
+    if code in _SINGLE_BYTE:
+        cls.__ctype_le__ = cls.__ctype_be__ = cls  # one byte has no byte order
+        return
     if code not in _SWAPPABLE:
         return
     other = dict(namespace)

@@ -202,7 +202,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
     match accepted {
         Ok(keep) => Ok(keep),
         Err(err) => match as_parameter(value)? {
-            Some(inner) => simple_param_into(cls, kind, &inner, slot),
+            Some(inner) => with_recursion_guard(value.py(), || simple_param_into(cls, kind, &inner, slot)),
             None => Err(err),
         },
     }
@@ -210,9 +210,15 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
 
 /// `c_void_p.from_param`: addresses, None, bytes, str, and anything that is or holds
 /// a pointer.
-fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
+pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     if value.is_none() {
         return Ok(ArgValue::pointer(0, None));
+    }
+    if let Ok(carg) = value.cast::<CArgObject>() {
+        let c = carg.get();
+        if matches!(c.tag, 'P' | 'z' | 'Z') {
+            return Ok(c.copy_value(value.py()));
+        }
     }
     if value.is_instance_of::<PyInt>() {
         return Ok(ArgValue::pointer(scalar::mask_u64(value)? as usize, None));
@@ -274,10 +280,14 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
         return Ok(ArgValue::pointer(0, None));
     }
     if value.is_instance_of::<PyInt>() {
-        let n: i64 = value.extract().map_err(|_| PyOverflowError::new_err("int too long to convert"))?;
-        let n = i32::try_from(n).map_err(|_| PyOverflowError::new_err("int too long to convert"))?;
+        // Like ctypes: any int that fits a C long or unsigned long is passed as an
+        // int, truncated to its low 32 bits.
+        let bits = match value.extract::<i64>() {
+            Ok(n) => n as u64,
+            Err(_) => value.extract::<u64>().map_err(|_| PyOverflowError::new_err("int too long to convert"))?,
+        };
         let mut slot = Slot::ZERO;
-        slot.0[..4].copy_from_slice(&n.to_ne_bytes());
+        slot.0[..4].copy_from_slice(&(bits as u32).to_ne_bytes());
         return Ok(ArgValue::scalar(ScalarKind::Int, slot, None));
     }
     if let Ok(b) = value.cast::<PyBytes>() {
@@ -289,7 +299,7 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
         return Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())));
     }
     match as_parameter(value)? {
-        Some(inner) => convert_unknown(&inner, position),
+        Some(inner) => with_recursion_guard(value.py(), || convert_unknown(&inner, position)),
         None => Err(PyTypeError::new_err(format!("Don't know how to convert parameter {position}"))),
     }
 }
@@ -298,6 +308,19 @@ fn pointer_slot(address: usize) -> Slot {
     let mut slot = Slot::ZERO;
     slot.0[..8].copy_from_slice(&(address as u64).to_ne_bytes());
     slot
+}
+
+/// Runs `f` one level deeper in CPython's recursion limit, so an endless chain of
+/// `_as_parameter_` ends in RecursionError rather than a stack overflow.
+fn with_recursion_guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    // SAFETY: the GIL is held; every successful Enter is paired with a Leave below.
+    if unsafe { pyo3::ffi::Py_EnterRecursiveCall(c" while converting _as_parameter_".as_ptr()) } != 0 {
+        return Err(PyErr::fetch(py));
+    }
+    let result = f();
+    // SAFETY: pairs the successful Enter above.
+    unsafe { pyo3::ffi::Py_LeaveRecursiveCall() };
+    result
 }
 
 /// The value's `_as_parameter_`, if it has one.

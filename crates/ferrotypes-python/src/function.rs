@@ -128,6 +128,8 @@ pub struct FuncPtr {
     restype: GilCell<Option<Py<PyAny>>>,
     errcheck: GilCell<Option<Py<PyAny>>>,
     prepared: GilCell<Rc<Prepared>>,
+    /// Whether `prepared` reflects the signature (false until the first preparation).
+    prepared_once: GilCell<bool>,
 }
 
 impl FuncPtr {
@@ -152,6 +154,7 @@ impl FuncPtr {
         let restype = FuncPtr::effective(slf, &me.restype, intern!(py, "_restype_"))?;
         let prepared = Prepared::new(py, argtypes.as_ref().map(|a| a.bind(py)), restype.as_ref().map(|r| r.bind(py)))?;
         drop(me.prepared.replace(py, Rc::new(prepared)));
+        me.prepared_once.replace(py, true);
         Ok(())
     }
 
@@ -159,6 +162,9 @@ impl FuncPtr {
     fn call(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let me = slf.get();
+        if !me.prepared_once.with(py, |p| *p) {
+            FuncPtr::reprepare(slf)?;
+        }
         let prepared = me.prepared.get(py);
         let function = FuncPtr::address(slf);
         if function == 0 {
@@ -243,7 +249,11 @@ impl FuncPtr {
                 // SAFETY: as above.
                 unsafe { Borrowed::from_ptr(py, p) }.to_owned()
             }))?;
-            value = errcheck.bind(py).call1((value, slf, arg_tuple))?.unbind();
+            let checked = errcheck.bind(py).call1((value.bind(py), slf, &arg_tuple))?;
+            // Returning the arguments unchanged means "keep the normal result" (ctypes).
+            if !checked.is(&arg_tuple) {
+                value = checked.unbind();
+            }
         }
         Ok(value)
     }
@@ -368,38 +378,41 @@ fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
 
 /// CPython's entry point for `f(*args)`.
 unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargsf: usize, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls vectorcall functions with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
-        // SAFETY: callable is an instance of a FuncPtr subclass: the vectorcall
-        // offset is only installed on such classes.
-        let slf = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<FuncPtr>() };
-        // SAFETY: nargsf came from CPython.
-        let n = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
-        // SAFETY: CPython guarantees `n` argument pointers (args may be NULL if n == 0).
-        let argv = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args, n) } };
-        // SAFETY: kwnames is NULL or a tuple.
-        if !kwnames.is_null() && unsafe { ffi::PyTuple_Size(kwnames) } > 0 {
-            return Err(PyTypeError::new_err("foreign functions take no keyword arguments"));
+    // CPython calls vectorcall functions with the GIL held. `attach` (rather than
+    // assuming it) tells PyO3 so, which lets references dropped in the call be released
+    // at once instead of queued until some later PyO3 entry.
+    Python::attach(|py| {
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
+            // SAFETY: callable is an instance of a FuncPtr subclass: the vectorcall
+            // offset is only installed on such classes.
+            let slf = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<FuncPtr>() };
+            // SAFETY: nargsf came from CPython.
+            let n = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
+            // SAFETY: CPython guarantees `n` argument pointers (args may be NULL if n == 0).
+            let argv = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args, n) } };
+            // SAFETY: kwnames is NULL or a tuple.
+            if !kwnames.is_null() && unsafe { ffi::PyTuple_Size(kwnames) } > 0 {
+                return Err(PyTypeError::new_err("foreign functions take no keyword arguments"));
+            }
+            FuncPtr::call(&slf, argv)
+        }));
+        match outcome {
+            Ok(Ok(obj)) => obj.into_ptr(),
+            Ok(Err(err)) => {
+                err.restore(py);
+                null_mut()
+            }
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                pyo3::panic::PanicException::new_err(message).restore(py);
+                null_mut()
+            }
         }
-        FuncPtr::call(&slf, argv)
-    }));
-    match outcome {
-        Ok(Ok(obj)) => obj.into_ptr(),
-        Ok(Err(err)) => {
-            err.restore(py);
-            null_mut()
-        }
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            pyo3::panic::PanicException::new_err(message).restore(py);
-            null_mut()
-        }
-    }
+    })
 }
 
 /// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`].
@@ -440,6 +453,7 @@ impl FuncPtr {
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
+            prepared_once: GilCell::new(false),
             prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false })),
         }
     }
@@ -493,7 +507,10 @@ impl FuncPtr {
         let value = match value {
             None => None,
             Some(v) if v.is_none() => None,
-            Some(v) => Some(PyTuple::new(py, v.try_iter().map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?.collect::<PyResult<Vec<_>>>()?)?.into_any().unbind()),
+            Some(v) => {
+                v.try_iter().map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?;
+                Some(v.clone().unbind()) // kept as given: ctypes returns the same object
+            }
         };
         let old = slf.get().argtypes.replace(py, value);
         if let Err(e) = FuncPtr::reprepare(slf) {
@@ -530,9 +547,8 @@ impl FuncPtr {
     #[setter]
     fn set_errcheck(&self, py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let value = match value {
-            Some(v) if !v.is_none() && !v.is_callable() => return Err(PyTypeError::new_err("the errcheck attribute must be callable")),
-            Some(v) if !v.is_none() => Some(v.clone().unbind()),
-            _ => None,
+            Some(v) if v.is_callable() => Some(v.clone().unbind()),
+            _ => return Err(PyTypeError::new_err("the errcheck attribute must be callable")),
         };
         drop(self.errcheck.replace(py, value));
         Ok(())

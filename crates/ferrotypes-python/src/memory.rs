@@ -54,8 +54,13 @@ pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize)
         // SAFETY: the caller promises a NUL-terminated string at `p` (ctypes' contract).
         Err(_) => unsafe { libc::strlen(p.cast()) },
     };
-    // SAFETY: `n` bytes are readable at `p`, by the caller's promise.
-    Ok(PyBytes::new(py, unsafe { std::slice::from_raw_parts(p, n) }))
+    let n = isize::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("size too large"))?;
+    // SAFETY: `n` bytes are readable at `p`, by the caller's promise. CPython allocates
+    // before copying, so an impossible size fails with MemoryError before any read.
+    unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyBytes_FromStringAndSize(p.cast(), n)) }.map(|b| {
+        // SAFETY: PyBytes_FromStringAndSize returns a bytes object.
+        unsafe { b.cast_into_unchecked() }
+    })
 }
 
 /// `wstring_at(address, size=-1)`: the wide string at `address`.
@@ -70,12 +75,12 @@ pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> Py
 /// An address given as an int or as something that converts to a pointer; NULL is
 /// refused with `ValueError` rather than read.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let p = if address.is_instance_of::<pyo3::types::PyInt>() {
-        scalar::mask_u64(address)? as usize
-    } else {
-        let value = crate::argconv::convert_unknown(address, 1)?;
-        u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize
-    };
+    // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
+    // instances; a number held in a simple instance (c_int(5)) is not an address.
+    let value = crate::argconv::void_pointer_param(address).map_err(|_| {
+        crate::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
+    })?;
+    let p = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize;
     if p == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
@@ -100,7 +105,7 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
     if !address.is_instance_of::<pyo3::types::PyInt>() {
         return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
     }
-    let address = scalar::mask_u64(address)? as usize;
+    let address: usize = address.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))?;
     if address == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }

@@ -88,8 +88,8 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
         _ => None,
     };
     let Some(scalar) = scalar else {
-        return Err(PyValueError::new_err(format!(
-            "_type_ '{code}' not supported: a _type_ attribute must be a single character string containing one of '{SIMPLE_TYPE_CODES}'"
+        return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+            "class must define a '_type_' attribute which must be a single character string containing one of '{SIMPLE_TYPE_CODES}' (got '{code}')"
         )));
     };
     if swapped && !(scalar.is_integer() || matches!(scalar, ScalarKind::Float | ScalarKind::Double)) {
