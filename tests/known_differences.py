@@ -18,12 +18,6 @@ KNOWN_DIFFERENCES = {
         'lone surrogates in c_wchar/c_wchar_p are refused (Rust strings cannot hold them)',
     'test_calls.py::test_lone_surrogates_round_trip_like_ctypes[str-without-argtypes]':
         'lone surrogates in c_wchar/c_wchar_p are refused (Rust strings cannot hold them)',
-    'test_calls.py::test_py_object_result_is_a_new_reference':
-        'a py_object result is not taken over as a new reference (leaks)',
-    'test_calls.py::test_pydll_null_result_raises_the_functions_exception':
-        'PyDLL calls do not yet raise the exception the C function set',
-    'test_calls.py::test_pydll_raises_the_exception_the_function_set':
-        'PyDLL calls do not yet raise the exception the C function set',
     'test_calls.py::test_restype_byte_swapped_returns_a_plain_int_like_ctypes':
         'a byte-swapped simple restype returns an instance instead of the value',
     'test_calls.py::test_str_without_argtypes_passes_as_wchar_pointer':

@@ -237,7 +237,13 @@ impl FuncPtr {
             }
         }
         drop(keep);
-        let mut value = convert_result(py, &prepared, &result)?;
+        // A Python C API function reports failure by setting an exception.
+        if me.flags & FUNCFLAG_PYTHONAPI != 0 {
+            if let Some(err) = PyErr::take(py) {
+                return Err(err);
+            }
+        }
+        let mut value = convert_result(py, &prepared, &result, me.flags & FUNCFLAG_PYTHONAPI != 0)?;
         if let Some(check) = &prepared.check_retval {
             value = check.bind(py).call1((value,))?.unbind();
         }
@@ -344,14 +350,24 @@ impl ResultBuffer {
     }
 }
 
-fn convert_result(py: Python<'_>, prepared: &Prepared, result: &ResultBuffer) -> PyResult<Py<PyAny>> {
+fn convert_result(py: Python<'_>, prepared: &Prepared, result: &ResultBuffer, python_api: bool) -> PyResult<Py<PyAny>> {
     let bytes = result.bytes();
     match &prepared.result {
         ResultConv::Void => Ok(py.None()),
         ResultConv::Value(kind) => {
             let mut raw = [0u8; 16];
             raw.copy_from_slice(&bytes[..16]);
-            scalar::from_bytes(py, *kind, &raw)
+            let value = scalar::from_bytes(py, *kind, &raw)?;
+            if *kind == ScalarKind::ObjectPtr && python_api {
+                // A Python C API function returning PyObject* returns a new reference:
+                // take it over (from_bytes took one of its own). For other functions
+                // the reference is kept borrowed: stealing one a C function did not
+                // give (an identity function, say) would free a live object; ctypes
+                // steals and crashes there, ferrotypes leaks at worst.
+                // SAFETY: the pointer is the non-NULL object from_bytes just read.
+                unsafe { ffi::Py_DECREF(value.as_ptr()) };
+            }
+            Ok(value)
         }
         ResultConv::Instance(cls) => {
             let obj = cls.bind(py).call0()?;
