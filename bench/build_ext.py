@@ -22,25 +22,16 @@ SOURCE = BENCH / "ext" / "ftbench_ext.c"
 MODNAME = "ftbench_ext"
 
 
-def _load_by_path(modname: str, path: pathlib.Path) -> ModuleType:
-    if modname in sys.modules:
-        return sys.modules[modname]
-    spec = importlib.util.spec_from_file_location(modname, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[modname]
-        raise
-    return module
-
-
 def clib() -> ModuleType:
-    """tests/clib/build.py as a module (it is not part of an importable package)."""
-    return _load_by_path("_ferrotypes_tests_clib_build", REPO / "tests" / "clib" / "build.py")
+    """tests/clib/build.py as a module (it is not part of an importable package); its
+    ``load_by_path`` also loads the built extension below."""
+    name = "_ferrotypes_tests_clib_build"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "clib" / "build.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
 
 
 def build(testlib: pathlib.Path | None = None) -> pathlib.Path:
@@ -64,15 +55,7 @@ def build(testlib: pathlib.Path | None = None) -> pathlib.Path:
 def load(path: pathlib.Path | None = None) -> ModuleType:
     """Import the built extension module from its path."""
     path = pathlib.Path(path) if path is not None else build()
-    if MODNAME in sys.modules:
-        return sys.modules[MODNAME]
-    spec = importlib.util.spec_from_file_location(MODNAME, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load the benchmark extension from {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[MODNAME] = module
-    return module
+    return clib().load_by_path(MODNAME, path)
 
 
 if __name__ == "__main__":

@@ -21,20 +21,13 @@ SOURCE = HERE / "fttest.c"
 LIBNAME = "fttest"
 
 
-def load_cbuild() -> ModuleType:
-    """Return ferrotypes._cbuild, importing it by file path if the package is unavailable."""
-    try:
-        from ferrotypes import _cbuild
-        return _cbuild
-    except Exception:  # not built, half-built, or broken: the helper itself is stdlib-only
-        pass
-    modname = "_ferrotypes_cbuild_by_path"
+def load_by_path(modname: str, path: pathlib.Path) -> ModuleType:
+    """Import the module at ``path`` under ``modname`` (once; later calls reuse it)."""
     if modname in sys.modules:
         return sys.modules[modname]
-    path = REPO / "python" / "ferrotypes" / "_cbuild.py"
     spec = importlib.util.spec_from_file_location(modname, path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load the C build helper from {path}")
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[modname] = module
     try:
@@ -43,6 +36,16 @@ def load_cbuild() -> ModuleType:
         del sys.modules[modname]
         raise
     return module
+
+
+def load_cbuild() -> ModuleType:
+    """Return ferrotypes._cbuild, importing it by file path if the package is unavailable."""
+    try:
+        from ferrotypes import _cbuild
+        return _cbuild
+    except Exception:  # not built, half-built, or broken: the helper itself is stdlib-only
+        pass
+    return load_by_path("_ferrotypes_cbuild_by_path", REPO / "python" / "ferrotypes" / "_cbuild.py")
 
 
 def build() -> pathlib.Path:

@@ -90,17 +90,16 @@ impl CData {
                 return Ok(CData::borrowed(info.unbind(), req.address as *mut u8, req.base.as_ref().map(|b| b.clone_ref(cls.py()))));
             }
         }
-        CData::owned(info.unbind(), cls.py())
+        CData::owned(info.unbind())
     }
 
     /// Zeroed memory of the type's size, owned by the instance.
-    pub fn owned(info: Py<TypeInfo>, py: Python<'_>) -> PyResult<CData> {
+    pub fn owned(info: Py<TypeInfo>) -> PyResult<CData> {
         let (size, align) = {
             let i = info.get();
             (i.size, i.align)
         };
         let storage = if size <= 16 && align <= 16 { Storage::Inline } else { Storage::Heap(HeapBlock::zeroed(size, align)?) };
-        let _ = py;
         Ok(CData::with_storage(info, storage, size, None))
     }
 
@@ -231,20 +230,16 @@ impl CData {
 impl CData {
     /// Adds `obj` to the objects this instance keeps alive (pointers and arrays may
     /// point into several objects at once).
-    pub fn keep_alive_extra(&self, py: Python<'_>, obj: Option<Py<PyAny>>) {
-        let Some(obj) = obj else { return };
-        let current = self.objects.get_obj(py);
-        let list = match current {
+    pub fn keep_alive_extra(&self, py: Python<'_>, obj: Option<Py<PyAny>>) -> PyResult<()> {
+        let Some(obj) = obj else { return Ok(()) };
+        let list = match self.objects.get_obj(py) {
             Some(existing) if existing.bind(py).is_instance_of::<pyo3::types::PyList>() => existing,
-            Some(existing) => pyo3::types::PyList::new(py, [existing]).map(|l| l.into_any().unbind()).unwrap_or_else(|_| py.None()),
+            Some(existing) => pyo3::types::PyList::new(py, [existing])?.into_any().unbind(),
             None => pyo3::types::PyList::empty(py).into_any().unbind(),
         };
-        if let Ok(l) = list.bind(py).cast::<pyo3::types::PyList>() {
-            // Appending to a list cannot fail but for memory; then the reference is
-            // simply not kept, as an allocation failure elsewhere would lose it too.
-            let _ = l.append(obj);
-        }
+        list.bind(py).cast::<pyo3::types::PyList>()?.append(obj)?;
         self.keep_alive(py, Some(list));
+        Ok(())
     }
 
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).

@@ -455,7 +455,7 @@ pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
 /// on the base class. Called once at module initialisation.
 pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
     let info = Py::new(py, crate::typeinfo::function_info())?;
-    let probe = Bound::new(py, PyClassInitializer::from(CData::owned(info, py)?).add_subclass(FuncPtr::with_address(0)))?;
+    let probe = Bound::new(py, PyClassInitializer::from(CData::owned(info)?).add_subclass(FuncPtr::with_address(0)))?;
     let field = &probe.get().vectorcall as *const ffi::vectorcallfunc as isize;
     VECTORCALL_OFFSET.store(field - probe.as_ptr() as isize, Ordering::Relaxed);
     _enable_vectorcall(&py.get_type::<FuncPtr>())

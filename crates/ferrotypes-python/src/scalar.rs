@@ -123,7 +123,6 @@ fn wchar_to_string(code: u32) -> PyResult<String> {
 /// acceptance rules, returning the object to keep alive for pointer kinds.
 pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) -> PyResult<KeepAlive> {
     use ScalarKind::*;
-    let py = value.py();
     match kind {
         Bool => raw[0] = value.is_truthy()? as u8,
         Char => raw[0] = char_byte(value)?,
@@ -162,7 +161,6 @@ pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) 
             raw[..8].copy_from_slice(&bits.to_le_bytes());
         }
     }
-    let _ = py;
     Ok(None)
 }
 

@@ -34,8 +34,7 @@ fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeI
         if !value.is_instance(cls.as_any())? {
             // SAFETY: as in read_element.
             let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
-            owner.get().keep_alive_extra(py, keep);
-            return Ok(());
+            return owner.get().keep_alive_extra(py, keep);
         }
     }
     let Ok(source) = value.cast::<CData>() else {
@@ -47,8 +46,7 @@ fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeI
     // SAFETY: both regions hold one element of this type; they may overlap only if
     // they are the same element, which ptr::copy handles.
     unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
-    owner.get().keep_alive_extra(py, Some(value.clone().unbind()));
-    Ok(())
+    owner.get().keep_alive_extra(py, Some(value.clone().unbind()))
 }
 
 /// The Rust side of `Array`.
@@ -242,8 +240,7 @@ impl PointerData {
         let address = value.cast::<CData>()?.get().address(py) as usize;
         // SAFETY: a pointer instance's memory holds one pointer.
         unsafe { slf.as_super().get().address(py).cast::<usize>().write_unaligned(address) };
-        slf.as_super().get().keep_alive_extra(py, Some(value.clone().unbind()));
-        Ok(())
+        slf.as_super().get().keep_alive_extra(py, Some(value.clone().unbind()))
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
