@@ -89,7 +89,7 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
     };
     let Some(scalar) = scalar else {
         return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
-            "class must define a '_type_' attribute which must be a single character string containing one of '{SIMPLE_TYPE_CODES}' (got '{code}')"
+            "class must define a '_type_' attribute which must be\na single character string containing one of '{SIMPLE_TYPE_CODES}' (got '{code}')."
         )));
     };
     if swapped && !(scalar.is_integer() || matches!(scalar, ScalarKind::Float | ScalarKind::Double)) {
