@@ -6,14 +6,6 @@ a failure, and the entry must be removed here. Nothing else in the suite is skip
 """
 
 KNOWN_DIFFERENCES = {
-    'test_simple_types.py::test_big_endian_buffer_format':
-        'C data instances do not export the buffer protocol yet (C data issue)',
-    'test_simple_types.py::test_instances_export_their_memory_as_a_buffer[c_char]':
-        'C data instances do not export the buffer protocol yet (C data issue)',
-    'test_simple_types.py::test_instances_export_their_memory_as_a_buffer[c_double]':
-        'C data instances do not export the buffer protocol yet (C data issue)',
-    'test_simple_types.py::test_instances_export_their_memory_as_a_buffer[c_int]':
-        'C data instances do not export the buffer protocol yet (C data issue)',
     'test_simple_types.py::test_instances_pickle_like_ctypes[c_double]':
         'pickling of C data is not implemented yet (C data issue)',
     'test_simple_types.py::test_instances_pickle_like_ctypes[c_int]':

@@ -8,7 +8,8 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
-use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
@@ -64,6 +65,15 @@ pub struct CData {
     base: Option<Py<PyAny>>,
     objects: GilCell<Option<Py<PyAny>>>,
     info: Py<TypeInfo>,
+    /// Buffer views of the memory not yet released; `resize` refuses while any exist.
+    exports: GilCell<u32>,
+}
+
+/// What a buffer view of an instance points its `format` and `shape` at; owned by the
+/// view (through `Py_buffer.internal`) and freed when it is released.
+struct ExportedLayout {
+    format: std::ffi::CString,
+    shape: Vec<ffi::Py_ssize_t>,
 }
 
 // SAFETY: the inline bytes are C memory that C code may read and write at any time,
@@ -117,6 +127,7 @@ impl CData {
             base,
             objects: GilCell::new(None),
             info,
+            exports: GilCell::new(0),
         }
     }
 
@@ -162,6 +173,12 @@ impl CData {
         }
         if !self.b_needsfree_py(py) {
             return Err(PyValueError::new_err("Memory cannot be resized because this object doesn't own it"));
+        }
+        // ctypes moves the memory under live views (a use-after-free); ferrotypes
+        // refuses, as bytearray does.
+        let exports = self.exports.get(py);
+        if exports > 0 {
+            return Err(PyBufferError::new_err(format!("cannot resize: the memory is exported to {exports} buffer view(s); release them first")));
         }
         let current = self.size.get(py);
         if size <= current {
@@ -219,6 +236,65 @@ impl CData {
 
     fn __ctypes_from_outparam__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
+    }
+
+    /// The buffer protocol: the instance's memory, writable, with the PEP 3118 layout
+    /// of its type ([`TypeInfo::buffer_layout`]). As in ctypes, the view always
+    /// carries the format and shape, and spans the whole memory (past the type's size
+    /// after `resize`).
+    ///
+    /// # Safety
+    /// Called by CPython with `view` pointing at a `Py_buffer` to fill.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("no Py_buffer to fill"));
+        }
+        let py = slf.py();
+        let me = slf.get();
+        let layout = me.info.get().buffer_layout(py)?;
+        let format = std::ffi::CString::new(layout.format).map_err(|_| PyValueError::new_err("buffer format contains NUL"))?;
+        let shape = layout.shape.iter().map(|&d| d as ffi::Py_ssize_t).collect();
+        let exported = Box::new(ExportedLayout { format, shape });
+        let len = ffi::Py_ssize_t::try_from(me.size(py)).map_err(|_| PyBufferError::new_err("instance too large to export"))?;
+        let itemsize = ffi::Py_ssize_t::try_from(layout.itemsize).map_err(|_| PyBufferError::new_err("item too large to export"))?;
+        let ndim = std::ffi::c_int::try_from(exported.shape.len()).map_err(|_| PyBufferError::new_err("too many dimensions"))?;
+        // SAFETY: CPython passes a valid Py_buffer to fill. `format` and `shape` point
+        // into the boxed layout, which `internal` owns until __releasebuffer__; the
+        // memory stays valid while the view holds `obj` (a strong reference), and
+        // `resize` refuses while `exports` is non-zero.
+        unsafe {
+            (*view).buf = me.address(py).cast();
+            (*view).len = len;
+            (*view).readonly = 0;
+            (*view).itemsize = itemsize;
+            (*view).ndim = ndim;
+            (*view).format = exported.format.as_ptr().cast_mut();
+            (*view).shape = if ndim == 0 { std::ptr::null_mut() } else { exported.shape.as_ptr().cast_mut() };
+            (*view).strides = std::ptr::null_mut();
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = Box::into_raw(exported).cast();
+            (*view).obj = slf.clone().into_any().into_ptr();
+        }
+        me.exports.replace(py, me.exports.get(py) + 1);
+        Ok(())
+    }
+
+    /// Frees what [`__getbuffer__`] allocated for the view.
+    ///
+    /// # Safety
+    /// Called by CPython once per view filled by `__getbuffer__`.
+    unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
+        // SAFETY: `internal` is the box __getbuffer__ leaked for this view, released
+        // exactly once (CPython calls this once per successful __getbuffer__).
+        unsafe {
+            let internal = (*view).internal.cast::<ExportedLayout>();
+            if !internal.is_null() {
+                drop(Box::from_raw(internal));
+                (*view).internal = std::ptr::null_mut();
+            }
+        }
+        let me = slf.get();
+        me.exports.replace(slf.py(), me.exports.get(slf.py()).saturating_sub(1));
     }
 
     /// C data is mutable, so, as in ctypes, it is not hashable.
