@@ -6,8 +6,4 @@ a failure, and the entry must be removed here. Nothing else in the suite is skip
 """
 
 KNOWN_DIFFERENCES = {
-    'test_simple_types.py::test_instances_pickle_like_ctypes[c_double]':
-        'pickling of C data is not implemented yet (C data issue)',
-    'test_simple_types.py::test_instances_pickle_like_ctypes[c_int]':
-        'pickling of C data is not implemented yet (C data issue)',
 }

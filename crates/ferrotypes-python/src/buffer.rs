@@ -1,7 +1,7 @@
 //! Borrowing other objects' memory through the buffer protocol.
 //!
 //! A [`ReadView`] holds a `Py_buffer` for as long as it lives and releases it on drop.
-//! What it does not do (yet): export ferrotypes' own instances as buffers.
+//! What it does not do: export ferrotypes' own instances as buffers (`cdata.rs` does).
 
 use std::mem::MaybeUninit;
 

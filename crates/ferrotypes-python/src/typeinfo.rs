@@ -108,6 +108,21 @@ impl TypeInfo {
     }
 }
 
+impl TypeInfo {
+    /// Whether instances hold pointers (ctypes' `TYPEFLAG_ISPOINTER | HASPOINTER`):
+    /// such instances cannot be pickled, since an address means nothing in another
+    /// process. The pointer-sized simple types (`c_char_p`, `c_wchar_p`, `c_void_p`,
+    /// `py_object`) count, as in ctypes.
+    pub fn contains_pointers(&self) -> bool {
+        match &self.kind {
+            InfoKind::Simple { scalar, .. } => scalar.is_pointer(),
+            InfoKind::Pointer { .. } | InfoKind::Function => true,
+            InfoKind::Array { element_info, .. } => element_info.get().contains_pointers(),
+            // Records (when they land): true when any field's type contains pointers.
+        }
+    }
+}
+
 impl BufferLayout {
     /// The format with the shape in front, as a pointer's or a record field's format
     /// embeds an array type: `(2,3)<i`.
