@@ -124,13 +124,22 @@ impl Default for Registers {
 /// Where one argument's word goes and how it is widened, worked out once per plan:
 /// `words[index] = extend(word << shift) >> shift`, arithmetic when `signed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Load {
+pub struct Load {
     index: u8,
     shift: u8,
     signed: bool,
 }
 
 impl Load {
+    /// Stores an argument's word (its value in the low bytes) where the call reads
+    /// it, widened as its type requires.
+    #[inline(always)]
+    pub fn store(self, regs: &mut Registers, word: u64) {
+        let Load { index, shift, signed } = self;
+        let value = if signed { ((word << shift) as i64 >> shift) as u64 } else { (word << shift) >> shift };
+        regs.words[index as usize] = value;
+    }
+
     fn new(place: Place) -> Load {
         let (index, kind) = match place {
             Place::Gpr(n, kind) => (n, kind),
@@ -273,8 +282,12 @@ impl DirectPlan {
     /// value in its low bytes, as on this little-endian target).
     #[inline(always)]
     pub fn load_word(&self, regs: &mut Registers, index: usize, word: u64) {
-        let Load { index, shift, signed } = self.loads[index];
-        regs.words[index as usize] = if signed { ((word << shift) as i64 >> shift) as u64 } else { (word << shift) >> shift };
+        self.loads[index].store(regs, word);
+    }
+
+    /// Each argument's [`Load`], in parameter order.
+    pub fn loads(&self) -> &[Load] {
+        &self.loads
     }
 
     /// Calls `function`, returning the result as libffi would write it: integers
