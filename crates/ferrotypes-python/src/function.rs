@@ -400,17 +400,40 @@ impl FuncPtr {
         if args.len() != fast.len() {
             return None;
         }
-        let mut regs = Registers::default();
-        for (&(how, load), &arg) in fast.iter().zip(args) {
-            // SAFETY: per this function's contract.
-            let word = unsafe { how.word(arg) }?;
-            load.store(&mut regs, word);
-        }
-        let function = FuncPtr::address(slf);
-        if function == 0 {
-            return None; // the general path raises
-        }
-        let slot = me.invoke_direct(direct, function, &regs);
+        let slot = if direct.gpr_only() {
+            // At most six integer-register arguments: no register file to clear.
+            let mut g = [0u64; 6];
+            for ((&(how, load), &arg), word) in fast.iter().zip(args).zip(g.iter_mut()) {
+                // SAFETY: per this function's contract.
+                *word = load.widen(unsafe { how.word(arg) }?);
+            }
+            let function = FuncPtr::address(slf);
+            if function == 0 {
+                return None; // the general path raises
+            }
+            let mut slot = Slot::ZERO;
+            me.around_call(
+                #[inline(always)]
+                || {
+                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                    // widened arguments.
+                    slot = unsafe { direct.call_gpr(function as *const c_void, &g) };
+                },
+            );
+            slot
+        } else {
+            let mut regs = Registers::default();
+            for (&(how, load), &arg) in fast.iter().zip(args) {
+                // SAFETY: per this function's contract.
+                let word = unsafe { how.word(arg) }?;
+                load.store(&mut regs, word);
+            }
+            let function = FuncPtr::address(slf);
+            if function == 0 {
+                return None; // the general path raises
+            }
+            me.invoke_direct(direct, function, &regs)
+        };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
         if python_api && !unsafe { ffi::PyErr_Occurred() }.is_null() {
