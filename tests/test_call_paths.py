@@ -158,3 +158,40 @@ def test_errcheck_and_check_retval_run_after_the_fast_path(fttest, ft):
     assert f(2, 3) == (5, (2, 3))
     del f.errcheck
     assert f(2, 3) == 5
+
+
+def test_calls_release_what_they_keep_alive_at_once(fttest, ft):
+    # The call path holds its references as Bounds: nothing a call kept alive may
+    # linger (in PyO3's deferred-release pool, say) after the call returns.
+    import sys
+
+    identity = ft.pythonapi.Py_IncRef  # void Py_IncRef(PyObject *): a py_object argument
+    identity.argtypes, identity.restype = [ft.py_object], None
+    decref = ft.pythonapi.Py_DecRef
+    decref.argtypes, decref.restype = [ft.py_object], None
+    obj = object()
+    before = sys.getrefcount(obj)
+    for _ in range(50):
+        identity(obj)
+        decref(obj)
+    assert sys.getrefcount(obj) == before
+
+    wide = fttest.ft["ft_id_wcharp"]
+    wide.restype = ft.c_wchar_p
+    text = "kept for the call only"
+    before = sys.getrefcount(text)
+    for _ in range(50):
+        assert wide(text) == text
+    assert sys.getrefcount(text) == before
+
+    class Param:
+        def __init__(self, value):
+            self._as_parameter_ = value
+
+    arg = ft.c_int(7)
+    wrapped = Param(arg)
+    add = fttest.ft["ft_add_int"]
+    before = sys.getrefcount(arg)
+    for _ in range(50):
+        assert add(wrapped, 1) == 8
+    assert sys.getrefcount(arg) == before
