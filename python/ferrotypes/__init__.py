@@ -22,11 +22,14 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
     RTLD_GLOBAL,
     RTLD_LOCAL,
+    Structure,
+    Union,
     _Pointer,
     _SimpleCData,
     addressof,
     alignment,
     byref,
+    cast,
     get_errno,
     resize,
     set_errno,
@@ -149,6 +152,32 @@ c_uint64 = c_ulong if sizeof(c_ulong) == 8 else c_ulonglong
 c_size_t = c_ulong if sizeof(c_void_p) == sizeof(c_ulong) else c_ulonglong
 c_ssize_t = c_long if sizeof(c_void_p) == sizeof(c_long) else c_longlong
 c_time_t = c_int64
+
+
+# --- byte orders of structures and unions ---------------------------------------------
+
+if _sys.byteorder == "little":
+    LittleEndianStructure = Structure
+    LittleEndianUnion = Union
+
+    class BigEndianStructure(Structure):
+        """A structure whose fields are stored big-endian."""
+        _swappedbytes_ = None
+
+    class BigEndianUnion(Union):
+        """A union whose fields are stored big-endian."""
+        _swappedbytes_ = None
+else:
+    BigEndianStructure = Structure
+    BigEndianUnion = Union
+
+    class LittleEndianStructure(Structure):
+        """A structure whose fields are stored little-endian."""
+        _swappedbytes_ = None
+
+    class LittleEndianUnion(Union):
+        """A union whose fields are stored little-endian."""
+        _swappedbytes_ = None
 
 
 # --- function prototypes ------------------------------------------------------------

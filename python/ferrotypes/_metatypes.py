@@ -249,6 +249,143 @@ class PyCFuncPtrType(_CDataMeta):
         return cls
 
 
+class _RecordMeta(_CDataMeta):
+    """What structures and unions share: ``_fields_`` (in the class body or set later,
+    once), ``_pack_``, ``_anonymous_``, and the byte order of ``BigEndianStructure``
+    and friends (marked by ``_swappedbytes_``)."""
+
+    _union = False
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if _core is None or not _has_base(bases):
+            return cls  # Structure / Union themselves
+        for base in bases:
+            info = getattr(base, "_stginfo_", None)
+            if info is not None and isinstance(base, _RecordMeta):
+                info.mark_final()  # a subclass exists: the base's layout is fixed
+        if "_fields_" in namespace:
+            _set_fields(cls, namespace["_fields_"])
+        elif not isinstance(getattr(cls, "_stginfo_", None), _core.StgInfo):
+            _set_fields(cls, ())  # an incomplete type: _fields_ may come later
+        return cls
+
+    def __setattr__(cls, name, value):
+        if name == "_fields_":
+            _set_fields(cls, value)
+        else:
+            super().__setattr__(name, value)
+
+    def from_param(cls, value):
+        """A record parameter takes an instance of the record (or its
+        ``_as_parameter_``)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
+            return value
+        as_parameter = getattr(value, "_as_parameter_", None)
+        if as_parameter is not None:
+            return cls.from_param(as_parameter)
+        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
+
+
+class PyCStructType(_RecordMeta):
+    """Metaclass of ``Structure`` and its subclasses."""
+
+
+class UnionType(_RecordMeta):
+    """Metaclass of ``Union`` and its subclasses."""
+
+    _union = True
+
+
+def _set_fields(cls, fields):
+    """Lays out ``cls`` from ``fields`` and installs one descriptor per field."""
+    own = cls.__dict__.get("_stginfo_")
+    if own is not None and own.is_final:
+        raise AttributeError("_fields_ is final")
+    if not isinstance(fields, (list, tuple)):
+        raise TypeError("'_fields_' must be a sequence of pairs")
+    swapped = "_swappedbytes_" in _attributes(cls)
+    big_endian = (sys.byteorder == "big") != swapped
+    entries = []
+    for index, entry in enumerate(fields):
+        if not isinstance(entry, tuple) or len(entry) not in (2, 3) or not isinstance(entry[0], str):
+            raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
+        name, ctype = entry[0], entry[1]
+        if not isinstance(ctype, _CDataMeta) or not hasattr(ctype, "_stginfo_"):
+            raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
+        if swapped:
+            ctype = _other_endian(ctype)
+        bits = None
+        if len(entry) == 3:
+            bits = entry[2]
+            if not isinstance(bits, int):
+                raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
+            if not 0 < bits <= 8 * _core.sizeof(ctype):
+                if isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES:
+                    raise ValueError("number of bits invalid for bit field")
+        entries.append((name, ctype, bits))
+    base = cls.__bases__[0]
+    base = base if isinstance(base, _RecordMeta) and hasattr(base, "_stginfo_") else None
+    info, descriptors = _core.record_info(type(cls)._union, entries, _pack(cls), base, big_endian)
+    type.__setattr__(cls, "_stginfo_", info)
+    type.__setattr__(cls, "_fields_", fields)
+    for (name, _, _), descriptor in zip(entries, descriptors):
+        type.__setattr__(cls, name, descriptor)
+    for name in cls.__dict__.get("_anonymous_", ()):
+        member = cls.__dict__.get(name)
+        if not isinstance(member, _core.CField):
+            raise AttributeError("type object %r has no attribute %r" % (cls.__name__, name))
+        _expose_anonymous(cls, member, {e[0]: e[1] for e in entries}[name])
+
+
+_BIT_FIELD_CODES = "bBhHiIlLqQ?"
+
+
+def _attributes(cls):
+    names = set()
+    for klass in cls.__mro__:
+        names.update(vars(klass))
+    return names
+
+
+def _pack(cls):
+    pack = getattr(cls, "_pack_", 0)
+    if not isinstance(pack, int) or isinstance(pack, bool) or not 0 <= pack < 2**31:
+        raise ValueError("_pack_ must be a non-negative integer")
+    return pack or None
+
+
+def _expose_anonymous(cls, member, member_type):
+    """Makes the fields of the anonymous member ``member`` (a record of class
+    ``member_type``) attributes of ``cls``; fields of its own anonymous members too."""
+    try:
+        fields = member_type._fields_
+    except AttributeError:
+        raise AttributeError("type object %r has no attribute '_fields_'" % member_type.__name__) from None
+    inner_anonymous = member_type.__dict__.get("_anonymous_", ())
+    for entry in fields:
+        inner = _core.anonymous_field(member, member_type.__dict__[entry[0]])
+        if entry[0] in inner_anonymous:
+            _expose_anonymous(cls, inner, entry[1])
+        else:
+            type.__setattr__(cls, entry[0], inner)
+
+
+def _other_endian(ctype):
+    """The class of the same type in the other byte order (records are used as they
+    are: their own fields say their byte order)."""
+    other = ctype.__dict__.get("__ctype_be__" if sys.byteorder == "little" else "__ctype_le__")
+    if other is not None:
+        return other
+    if isinstance(ctype, PyCArrayType):
+        return _other_endian(ctype._type_) * ctype._length_
+    if isinstance(ctype, _RecordMeta):
+        return ctype
+    raise TypeError("This type does not support other endian: %s" % ctype)
+
+
 def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
@@ -262,4 +399,6 @@ def build_base_classes(core):
     core.Array = _ARRAY_BASE
     core._Pointer = _POINTER_BASE
     core.CFuncPtr = funcptr
+    core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__})
+    core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__})
     core._set_default_from_param(PyCSimpleType.from_param)

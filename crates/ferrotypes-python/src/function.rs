@@ -98,6 +98,7 @@ impl Prepared {
             Some(r) => match info_of(r) {
                 Ok(info) => {
                     let info = info.get();
+                    info.check_by_value()?;
                     let cls = r.cast::<PyType>()?.clone().unbind();
                     let conv = match info.kind {
                         InfoKind::Simple { scalar, direct: true, swapped: false } => ResultConv::Value(scalar),

@@ -9,6 +9,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+mod access;
 mod argconv;
 mod buffer;
 mod cdata;
@@ -17,6 +18,7 @@ mod function;
 mod gil_cell;
 mod library;
 mod memory;
+mod record;
 mod scalar;
 mod sequence;
 mod simple;
@@ -71,6 +73,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<function::FuncPtr>()?;
     m.add_class::<sequence::ArrayData>()?;
     m.add_class::<sequence::PointerData>()?;
+    m.add_class::<record::RecordData>()?;
+    m.add_class::<record::CField>()?;
     m.add_class::<argconv::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
@@ -78,6 +82,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
+    m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
+    m.add_function(wrap_pyfunction!(record::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
     m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
@@ -88,6 +94,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::cast, m)?)?;
     m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;
     m.add_function(wrap_pyfunction!(errno::get_errno, m)?)?;
     m.add_function(wrap_pyfunction!(errno::set_errno, m)?)?;

@@ -10,43 +10,22 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
+use crate::access;
 use crate::cdata::CData;
 use crate::scalar;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
-/// Reads the element of class `cls` (info `info`) at `address` inside `owner`.
-fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8) -> PyResult<Py<PyAny>> {
-    match info.kind {
-        InfoKind::Simple { scalar, swapped, direct: true } => {
-            // SAFETY: the caller checked that `address` is within valid memory for
-            // one element.
-            unsafe { scalar::read(owner.py(), scalar, swapped, address) }
-        }
-        _ => Ok(CData::instance_at(cls, address as usize, Some(owner.clone().unbind()))?.unbind()),
-    }
+/// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
+fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
+    // SAFETY: callers checked that `address` holds one element inside valid memory
+    // (an array index in range, or a pointer's target, which C code vouches for).
+    unsafe { access::read_value(owner, cls, info, address, index) }
 }
 
-/// Writes `value` into the element of class `cls` at `address`, keeping alive what
-/// it points into via `owner`.
-fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = owner.py();
-    if let InfoKind::Simple { scalar, swapped, .. } = info.kind {
-        if !value.is_instance(cls.as_any())? {
-            // SAFETY: as in read_element.
-            let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
-            return owner.get().keep_alive_extra(py, keep);
-        }
-    }
-    let Ok(source) = value.cast::<CData>() else {
-        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
-    };
-    if !value.is_instance(cls.as_any())? {
-        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
-    }
-    // SAFETY: both regions hold one element of this type; they may overlap only if
-    // they are the same element, which ptr::copy handles.
-    unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
-    owner.get().keep_alive_extra(py, Some(value.clone().unbind()))
+/// Stores `value` as the `index`-th element at `address` inside `owner`.
+fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: as in read_element.
+    unsafe { access::write_value(owner, cls, info, address, index, value) }
 }
 
 /// The Rust side of `Array`.
@@ -125,7 +104,7 @@ impl ArrayData {
             let mut items = Vec::with_capacity(ind.slicelength);
             let mut i = ind.start;
             for _ in 0..ind.slicelength {
-                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i as usize, info.size))?);
+                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), i as usize)?);
                 i += ind.step;
             }
             return match ArrayData::is_char_array(info) {
@@ -141,7 +120,7 @@ impl ArrayData {
             };
         }
         let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
-        read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size))
+        read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -155,13 +134,13 @@ impl ArrayData {
             }
             let mut i = ind.start;
             for v in values {
-                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), &v)?;
+                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), i as usize, &v)?;
                 i += ind.step;
             }
             return Ok(());
         }
         let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
-        write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), value)
+        write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value)
     }
 }
 
@@ -227,7 +206,7 @@ impl PointerData {
     #[getter]
     fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let (cls, _, address) = PointerData::element(slf, 0)?;
-        Ok(CData::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()))?.unbind())
+        Ok(CData::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
     }
 
     #[setter]
@@ -240,19 +219,22 @@ impl PointerData {
         let address = value.cast::<CData>()?.get().address(py) as usize;
         // SAFETY: a pointer instance's memory holds one pointer.
         unsafe { slf.as_super().get().address(py).cast::<usize>().write_unaligned(address) };
-        slf.as_super().get().keep_alive_extra(py, Some(value.clone().unbind()))
+        // As ctypes: slot 1 keeps the target, slot 0 what the target keeps.
+        let target = value.cast::<CData>()?;
+        CData::keep_ref(slf.as_super(), 1, Some(value.clone().unbind()))?;
+        CData::keep_ref(slf.as_super(), 0, CData::kept_objects(target)?)
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
         let (cls, info, address) = PointerData::element(slf, index)?;
-        read_element(slf.as_any(), &cls, info.get(), address)
+        read_element(slf.as_any(), &cls, info.get(), address, index as usize)
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
         let (cls, info, address) = PointerData::element(slf, index)?;
-        write_element(slf.as_super(), &cls, info.get(), address, value)
+        write_element(slf.as_super(), &cls, info.get(), address, index as usize, value)
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
