@@ -162,10 +162,12 @@ if _sys.byteorder == "little":
 
     class BigEndianStructure(Structure):
         """A structure whose fields are stored big-endian."""
+        __slots__ = ()
         _swappedbytes_ = None
 
     class BigEndianUnion(Union):
         """A union whose fields are stored big-endian."""
+        __slots__ = ()
         _swappedbytes_ = None
 else:
     BigEndianStructure = Structure
@@ -173,10 +175,12 @@ else:
 
     class LittleEndianStructure(Structure):
         """A structure whose fields are stored little-endian."""
+        __slots__ = ()
         _swappedbytes_ = None
 
     class LittleEndianUnion(Union):
         """A union whose fields are stored little-endian."""
+        __slots__ = ()
         _swappedbytes_ = None
 
 
@@ -361,6 +365,13 @@ def SetPointerType(pointer_type, cls):
     pointer_type.__name__ = "LP_%s" % cls.__name__
     _pointer_type_cache[cls] = pointer_type
     del _pointer_type_cache[id(pointer_type)]
+
+
+# As in ctypes: char and wchar_t pointer parameters take what c_char_p/c_wchar_p
+# take (bytes, str, arrays), and POINTER(None) is c_void_p.
+POINTER(c_char).from_param = c_char_p.from_param
+POINTER(c_wchar).from_param = c_wchar_p.from_param
+_pointer_type_cache[None] = c_void_p
 
 
 def ARRAY(typ, length):

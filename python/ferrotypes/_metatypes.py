@@ -11,6 +11,7 @@ initialises, and must therefore not import it: ``build_base_classes`` receives i
 """
 
 import sys
+import weakref
 
 _core = None  # the ferrotypes._ctypes extension module, set by build_base_classes
 
@@ -38,6 +39,18 @@ class _CDataMeta(type):
                                  % (_core.sizeof(source), _core.sizeof(cls) + offset))
             return _core._instance_at(cls, _core.addressof(source) + offset, source)
         return _core._from_buffer(cls, source, offset)
+
+    def from_param(cls, value):
+        """A parameter of this type takes an instance of it (or a ``byref`` of one, or
+        an object whose ``_as_parameter_`` is one)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
+            return value
+        as_parameter = getattr(value, "_as_parameter_", None)
+        if as_parameter is not None:
+            return cls.from_param(as_parameter)
+        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
 
     def from_buffer_copy(cls, source, offset=0):
         """A new instance holding a copy of ``sizeof(cls)`` bytes of ``source``."""
@@ -205,7 +218,7 @@ class PyCPointerType(_CDataMeta):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if not _has_base(bases):
             return cls  # _Pointer itself
-        target = namespace.get("_type_", getattr(cls, "_type_", None))
+        target = namespace.get("_type_")  # a subclass without its own _type_ has none
         if target is not None and not isinstance(target, _CDataMeta):
             raise TypeError("_type_ must have storage info")
         cls._stginfo_ = _core.pointer_info(target)
@@ -216,7 +229,9 @@ class PyCPointerType(_CDataMeta):
         of an instance (or array, or ``byref``) of the target type."""
         if value is None or isinstance(value, cls):
             return value
-        target = cls._type_
+        target = getattr(cls, "_type_", None)
+        if target is None:
+            raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
         if isinstance(value, target):
             return _core.byref(value)
         if isinstance(value, _ARRAY_BASE) and issubclass(type(value)._type_, target):
@@ -244,7 +259,8 @@ class PyCFuncPtrType(_CDataMeta):
 
     def __new__(mcls, name, bases, namespace, **kwargs):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        cls._stginfo_ = _core.function_info()
+        if _has_base(bases):  # not CFuncPtr itself, which is abstract
+            cls._stginfo_ = _core.function_info()
         _core._enable_vectorcall(cls)
         return cls
 
@@ -258,16 +274,19 @@ class _RecordMeta(_CDataMeta):
 
     def __new__(mcls, name, bases, namespace, **kwargs):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        if _core is None or not _has_base(bases):
+        if _core is None:
             return cls  # Structure / Union themselves
         for base in bases:
             info = getattr(base, "_stginfo_", None)
             if info is not None and isinstance(base, _RecordMeta):
                 info.mark_final()  # a subclass exists: the base's layout is fixed
-        if "_fields_" in namespace:
+        _ready.add(cls)
+        if "_abstract_" in namespace:
+            type.__setattr__(cls, "_stginfo_", None)  # never instantiated
+        elif "_fields_" in namespace:
             _set_fields(cls, namespace["_fields_"])
-        elif not isinstance(getattr(cls, "_stginfo_", None), _core.StgInfo):
-            _set_fields(cls, ())  # an incomplete type: _fields_ may come later
+        elif _has_base(bases) and not isinstance(getattr(cls, "_stginfo_", None), _core.StgInfo):
+            _set_fields(cls, (), final=False)  # an incomplete type: _fields_ may come later
         return cls
 
     def __setattr__(cls, name, value):
@@ -275,18 +294,6 @@ class _RecordMeta(_CDataMeta):
             _set_fields(cls, value)
         else:
             super().__setattr__(name, value)
-
-    def from_param(cls, value):
-        """A record parameter takes an instance of the record (or its
-        ``_as_parameter_``)."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
-            return value
-        as_parameter = getattr(value, "_as_parameter_", None)
-        if as_parameter is not None:
-            return cls.from_param(as_parameter)
-        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
 
 
 class PyCStructType(_RecordMeta):
@@ -299,11 +306,19 @@ class UnionType(_RecordMeta):
     _union = True
 
 
-def _set_fields(cls, fields):
-    """Lays out ``cls`` from ``fields`` and installs one descriptor per field."""
+_ready = weakref.WeakSet()  # record classes whose metaclass __new__ has run
+
+
+def _set_fields(cls, fields, final=True):
+    """Lays out ``cls`` from ``fields`` and installs one descriptor per field; the
+    layout is then ``final`` (ctypes lets ``_fields_`` be set once)."""
+    if cls not in _ready:
+        # Set from __init_subclass__, before the metaclass has seen the class.
+        raise TypeError("ctypes state is not initialized")
     own = cls.__dict__.get("_stginfo_")
     if own is not None and own.is_final:
         raise AttributeError("_fields_ is final")
+    pack = _pack(cls)
     if not isinstance(fields, (list, tuple)):
         raise TypeError("'_fields_' must be a sequence of pairs")
     swapped = "_swappedbytes_" in _attributes(cls)
@@ -313,8 +328,10 @@ def _set_fields(cls, fields):
         if not isinstance(entry, tuple) or len(entry) not in (2, 3) or not isinstance(entry[0], str):
             raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
         name, ctype = entry[0], entry[1]
-        if not isinstance(ctype, _CDataMeta) or not hasattr(ctype, "_stginfo_"):
+        if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_stginfo_", None):
             raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
+        if ctype is cls:
+            raise AttributeError("Structure or union cannot contain itself")
         if swapped:
             ctype = _other_endian(ctype)
         bits = None
@@ -322,13 +339,18 @@ def _set_fields(cls, fields):
             bits = entry[2]
             if not isinstance(bits, int):
                 raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
+            if not (isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES):
+                raise TypeError("bit fields not allowed for type %s" % ctype.__name__)
             if not 0 < bits <= 8 * _core.sizeof(ctype):
-                if isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES:
-                    raise ValueError("number of bits invalid for bit field")
+                raise ValueError("number of bits invalid for bit field")
         entries.append((name, ctype, bits))
     base = cls.__bases__[0]
-    base = base if isinstance(base, _RecordMeta) and hasattr(base, "_stginfo_") else None
-    info, descriptors = _core.record_info(type(cls)._union, entries, _pack(cls), base, big_endian)
+    base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
+    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian)
+    for _, ctype, _ in entries:
+        ctype._stginfo_.mark_final()  # a type used as a field is complete for good
+    if final:
+        info.mark_final()
     type.__setattr__(cls, "_stginfo_", info)
     type.__setattr__(cls, "_fields_", fields)
     for (name, _, _), descriptor in zip(entries, descriptors):
@@ -390,15 +412,15 @@ def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
-    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__})
-    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__})
+    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
+    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
     _SIMPLE_BASE = simple
-    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__})
-    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__})
+    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": ()})
+    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": ()})
     core._SimpleCData = simple
     core.Array = _ARRAY_BASE
     core._Pointer = _POINTER_BASE
     core.CFuncPtr = funcptr
-    core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__})
-    core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__})
+    core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
+    core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
     core._set_default_from_param(PyCSimpleType.from_param)

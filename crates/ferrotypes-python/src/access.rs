@@ -77,14 +77,9 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
 }
 
 /// ctypes reports a failed tuple initialisation of a nested record as
-/// `RuntimeError("(Inner) <class 'TypeError'>: message")`.
+/// `RuntimeError("(Inner) TypeError: message")`.
 fn nested_init_error(py: Python<'_>, cls: &Bound<'_, PyType>, err: PyErr) -> PyErr {
-    let kind = err.get_type(py);
+    let kind = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
     let name = cls.name().map(|n| n.to_string()).unwrap_or_default();
-    let qualified = match (kind.module(), kind.name()) {
-        (Ok(m), Ok(n)) if m.to_string() == "builtins" => n.to_string(),
-        (Ok(m), Ok(n)) => format!("{m}.{n}"),
-        _ => "Exception".to_owned(),
-    };
-    PyRuntimeError::new_err(format!("({name}) <class '{qualified}'>: {}", err.value(py)))
+    PyRuntimeError::new_err(format!("({name}) {kind}: {}", err.value(py)))
 }

@@ -186,6 +186,18 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         if c.tag == kind.code() || (kind == VoidPtr && matches!(c.tag, 'P' | 'z' | 'Z')) {
             return Ok(copy(c.copy_value(value.py()), slot));
         }
+        // byref(c_char(...)) for a char pointer, byref(c_wchar(...)) for a wide one.
+        let character = match kind {
+            CharPtr => Some(Char),
+            WCharPtr => Some(WChar),
+            _ => None,
+        };
+        if let (Some(character), 'P', Some(target)) = (character, c.tag, &c.value.0.keep) {
+            let target = target.bind(value.py());
+            if target.cast::<CData>().is_ok_and(|d| d.get().info().get().scalar().is_some_and(|(k, _)| k == character)) {
+                return Ok(copy(c.copy_value(value.py()), slot));
+            }
+        }
     }
     let accepted = match kind {
         Bool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(|_| wrong_type()),
@@ -198,6 +210,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         }
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
         WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
+        CharPtr | WCharPtr if points_to_chars(value, if kind == CharPtr { Char } else { WChar }) => Ok(copy(cdata_value(value.cast::<CData>()?)?, slot)),
         VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| wrong_type()),
         ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
         _ => Err(wrong_type()),
@@ -208,6 +221,19 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
             Some(inner) => with_recursion_guard(value.py(), || simple_param_into(cls, kind, &inner, slot)),
             None => Err(err),
         },
+    }
+}
+
+/// True for an array of, or a pointer to, `element` characters: what a `char *` or
+/// `wchar_t *` parameter accepts besides strings (ctypes does too).
+fn points_to_chars(value: &Bound<'_, PyAny>, element: ScalarKind) -> bool {
+    let Ok(cdata) = value.cast::<CData>() else { return false };
+    let py = value.py();
+    let is_element = |cls: &Bound<'_, PyType>| info_of(cls.as_any()).is_ok_and(|i| i.get().scalar().is_some_and(|(k, _)| k == element));
+    match &cdata.get().info().get().kind {
+        InfoKind::Array { element, .. } => is_element(element.bind(py)),
+        InfoKind::Pointer { target } => target.get_obj_type(py).is_some_and(|t| is_element(t.bind(py))),
+        _ => false,
     }
 }
 

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::gil_cell::GilCell;
-use crate::typeinfo::{info_of, TypeInfo};
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// The inline buffer: room and alignment for any scalar, `long double` included.
 #[repr(C, align(16))]
@@ -87,7 +87,7 @@ impl CData {
     /// [`BorrowRequest`] from ferrotypes itself, otherwise zeroed memory of the class's
     /// size, owned.
     pub fn for_class(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<CData> {
-        let info = info_of(cls.as_any())?;
+        let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
         if let Ok(first) = args.get_item(0) {
             if let Ok(req) = first.cast::<BorrowRequest>() {
                 let req = req.get();
@@ -150,10 +150,20 @@ impl CData {
 
     /// Builds an instance of `cls` over `address` without running `__init__`; `index`
     /// is its position inside `base` (see [`CData::keep_ref`]).
+    ///
+    /// The family's own `__new__` is called, not the class's: a user-defined
+    /// `__new__` runs only when the user creates an instance, as in ctypes.
     pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
         let py = cls.py();
+        let family = match info_of(cls.as_any())?.get().kind {
+            InfoKind::Simple { .. } => py.get_type::<crate::simple::SimpleData>(),
+            InfoKind::Pointer { .. } => py.get_type::<crate::sequence::PointerData>(),
+            InfoKind::Array { .. } => py.get_type::<crate::sequence::ArrayData>(),
+            InfoKind::Record { .. } => py.get_type::<crate::record::RecordData>(),
+            InfoKind::Function => py.get_type::<crate::function::FuncPtr>(),
+        };
         let req = Bound::new(py, BorrowRequest { address, base, index })?;
-        cls.call_method1(pyo3::intern!(py, "__new__"), (cls, req))
+        family.call_method1(pyo3::intern!(py, "__new__"), (cls, req))
     }
 
     /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).

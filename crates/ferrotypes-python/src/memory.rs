@@ -151,7 +151,10 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     }
     let address = buffer.as_ptr() as usize + offset;
     drop(buffer);
-    CData::instance_at(cls, address, Some(view.unbind()), 0)
+    let instance = CData::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
+    // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
+    CData::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
+    Ok(instance)
 }
 
 /// `cast(obj, typ)`: an instance of the pointer type `typ` holding the address `obj`

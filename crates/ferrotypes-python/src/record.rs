@@ -18,6 +18,9 @@ use crate::cdata::{BorrowRequest, CData};
 use crate::scalar;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
+/// The `_type_` codes of the integer types a bit-field may have.
+const BIT_FIELD_CODES: &str = "bBhHiIlLqQ?";
+
 /// How a field's bytes become a Python value and back.
 #[derive(Clone, Copy)]
 enum FieldAccess {
@@ -324,7 +327,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
             match bits {
                 None => FieldSpec::plain(t.size, t.align),
                 Some(width) => {
-                    let Some((kind, _)) = t.scalar().filter(|(k, _)| k.is_integer() || *k == ScalarKind::Bool) else {
+                    let Some((kind, _)) = t.scalar().filter(|(k, _)| BIT_FIELD_CODES.contains(k.code())) else {
                         return Err(PyTypeError::new_err(format!("bit fields not allowed for type {}", cls.name()?)));
                     };
                     if width == 0 || width as usize > 8 * t.size {

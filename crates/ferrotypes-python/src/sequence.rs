@@ -28,6 +28,23 @@ fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeI
     unsafe { access::write_value(owner, cls, info, address, index, value) }
 }
 
+/// The indexes a slice selects, in order. Each is in range by construction (the
+/// slice was fitted to the length), and no index past the last is computed, so a huge
+/// step cannot overflow.
+fn slice_indices(ind: &pyo3::types::slice::PySliceIndices) -> impl Iterator<Item = usize> + '_ {
+    (0..ind.slicelength).map(move |k| (ind.start + k as isize * ind.step) as usize)
+}
+
+/// Slices of `c_char` give bytes and of `c_wchar` give str, not lists.
+fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
+    if kind == ferrotypes_core::ctype::ScalarKind::Char {
+        let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
+        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
+    }
+    let text: String = items.iter().map(|c| c.bind(py).extract::<String>()).collect::<PyResult<Vec<_>>>()?.concat();
+    Ok(text.into_pyobject(py)?.into_any().unbind())
+}
+
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_ArrayData")]
 pub struct ArrayData {}
@@ -95,6 +112,10 @@ impl ArrayData {
         Ok(ArrayData::parts(slf)?.2)
     }
 
+    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Array does not support item deletion"))
+    }
+
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let (cls, info, length) = ArrayData::parts(slf)?;
@@ -102,20 +123,11 @@ impl ArrayData {
         if let Ok(slice) = index.cast::<PySlice>() {
             let ind = slice.indices(length as isize)?;
             let mut items = Vec::with_capacity(ind.slicelength);
-            let mut i = ind.start;
-            for _ in 0..ind.slicelength {
-                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), i as usize)?);
-                i += ind.step;
+            for i in slice_indices(&ind) {
+                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)?);
             }
             return match ArrayData::is_char_array(info) {
-                Some(ferrotypes_core::ctype::ScalarKind::Char) => {
-                    let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
-                    Ok(PyBytes::new(py, &bytes).into_any().unbind())
-                }
-                Some(_) => {
-                    let text: String = items.iter().map(|c| c.bind(py).extract::<String>()).collect::<PyResult<Vec<_>>>()?.concat();
-                    Ok(text.into_pyobject(py)?.into_any().unbind())
-                }
+                Some(kind) => join_chars(py, kind, &items),
                 None => Ok(PyList::new(py, items)?.into_any().unbind()),
             };
         }
@@ -132,10 +144,8 @@ impl ArrayData {
             if values.len() != ind.slicelength {
                 return Err(PyValueError::new_err("Can only assign sequence of same size"));
             }
-            let mut i = ind.start;
-            for v in values {
-                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), i as usize, &v)?;
-                i += ind.step;
+            for (i, v) in slice_indices(&ind).zip(values) {
+                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v)?;
             }
             return Ok(());
         }
@@ -166,6 +176,45 @@ impl PointerData {
     pub fn value(slf: &Bound<'_, Self>) -> usize {
         // SAFETY: a pointer instance's memory holds one pointer.
         unsafe { slf.as_super().get().address(slf.py()).cast::<usize>().read_unaligned() }
+    }
+
+    /// `p[start:stop:step]`: a list of the elements (bytes for `c_char`, str for
+    /// `c_wchar`). A pointer has no length, so the stop (and, stepping backwards, the
+    /// start) must be given.
+    fn slice(slf: &Bound<'_, Self>, slice: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let part = |name: &str| -> PyResult<Option<isize>> {
+            let v = slice.getattr(name)?;
+            if v.is_none() {
+                Ok(None)
+            } else {
+                v.extract().map(Some)
+            }
+        };
+        let step = part("step")?.unwrap_or(1);
+        if step == 0 {
+            return Err(PyValueError::new_err("slice step cannot be zero"));
+        }
+        let start = match part("start")? {
+            Some(s) => s,
+            None if step < 0 => return Err(PyValueError::new_err("slice start is required for step < 0")),
+            None => 0,
+        };
+        let Some(stop) = part("stop")? else {
+            return Err(PyValueError::new_err("slice stop is required"));
+        };
+        let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { (stop - start).unsigned_abs().div_ceil(step.unsigned_abs()) } else { 0 };
+        let mut items = Vec::with_capacity(count);
+        for k in 0..count {
+            let i = start + k as isize * step;
+            let (cls, info, address) = PointerData::element(slf, i)?;
+            items.push(read_element(slf.as_any(), &cls, info.get(), address, i as usize)?);
+        }
+        let (_, info) = PointerData::target(slf)?;
+        match ArrayData::is_char_array(info.get()) {
+            Some(kind) => join_chars(py, kind, &items),
+            None => Ok(PyList::new(py, items)?.into_any().unbind()),
+        }
     }
 
     fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
@@ -226,6 +275,9 @@ impl PointerData {
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(slice) = index.cast::<PySlice>() {
+            return PointerData::slice(slf, slice);
+        }
         let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
         let (cls, info, address) = PointerData::element(slf, index)?;
         read_element(slf.as_any(), &cls, info.get(), address, index as usize)
@@ -239,5 +291,9 @@ impl PointerData {
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         PointerData::value(slf) != 0
+    }
+
+    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Pointer does not support item deletion"))
     }
 }

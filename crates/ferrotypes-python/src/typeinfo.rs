@@ -169,12 +169,15 @@ pub fn function_info() -> TypeInfo {
 
 /// Builds the info of an array type of `length` elements of class `element`.
 #[pyfunction]
-pub fn array_info(element: &Bound<'_, PyType>, length: isize) -> PyResult<TypeInfo> {
-    let length = usize::try_from(length).map_err(|_| PyValueError::new_err("Array length must be >= 0, not negative"))?;
+pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyResult<TypeInfo> {
+    if length.lt(0)? {
+        return Err(PyValueError::new_err("The '_length_' attribute must not be negative"));
+    }
+    let length: usize = length.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("The '_length_' attribute is too large"))?;
     let element_info = info_of(element.as_any())?;
     let (size, align, ctype) = {
         let e = element_info.get();
-        let size = e.size.checked_mul(length).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("array too large"))?;
+        let size = e.size.checked_mul(length).filter(|&n| isize::try_from(n).is_ok()).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("array too large"))?;
         (size, e.align, CType::Array { element: Box::new(e.ctype.clone()), length })
     };
     Ok(TypeInfo::new(size, align, InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype))
