@@ -875,3 +875,13 @@ def test_custom_default_restype(fttest_path, ft):
         _func_restype_ = ft.c_short
 
     assert ShortLib(fttest_path).ft_id_int(70000) == 70000 - 65536
+
+
+@pytest.mark.parametrize("argtypes", [["c_wchar_p"], None], ids=["argtypes", "no-argtypes"])
+def test_returned_pointer_into_an_argument_is_read_before_the_argument_is_freed(fttest, argtypes):
+    # The str is passed as a temporary wchar_t copy; the identity function returns a
+    # pointer into it, so the copy must outlive the result conversion (as in ctypes).
+    ftf, _ = fttest.func("ft_id_wcharp", "c_wchar_p", argtypes)
+    for n in range(1, 40):
+        text = "".join(chr(ord("a") + i % 26) for i in range(n))
+        assert ftf(text) == text

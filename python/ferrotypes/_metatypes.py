@@ -107,6 +107,8 @@ def _type_code(cls):
         raise AttributeError("class must define a '_type_' attribute") from None
     if not isinstance(code, str):
         raise TypeError("class must define a '_type_' string attribute")
+    if len(code) != 1:
+        raise ValueError("class must define a '_type_' attribute which must be a string of length 1 (got %r)" % code)
     return code
 
 

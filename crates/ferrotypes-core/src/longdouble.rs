@@ -40,11 +40,19 @@ pub fn from_f64(x: f64) -> [u8; 16] {
 
 /// Decodes an 80-bit extended value, rounding to the nearest `f64` (ties to even),
 /// overflowing to infinity and underflowing through subnormals to zero.
+///
+/// Encodings the x87 no longer accepts (a non-zero exponent with the explicit
+/// integer bit clear: unnormals, pseudo-infinities, pseudo-NaNs) read as the FPU
+/// reads them: as its "indefinite" NaN (sign bit set). Pseudo-denormals (exponent
+/// zero, integer bit set) are still accepted by the FPU and decode by value.
 pub fn to_f64(bytes: &[u8; 16]) -> f64 {
     let mant = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
     let se = u16::from_le_bytes([bytes[8], bytes[9]]);
     let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
     let e80 = (se & 0x7fff) as i32;
+    if e80 != 0 && mant >> 63 == 0 {
+        return -f64::NAN;
+    }
     if e80 == 0x7fff {
         return if mant << 1 == 0 { sign * f64::INFINITY } else { f64::NAN.copysign(sign) };
     }
@@ -117,6 +125,23 @@ mod tests {
         assert_eq!(to_f64(&b), 1.0);
         b[0] = 0x01; // a little more than halfway rounds up
         assert_eq!(to_f64(&b), 1.0 + f64::EPSILON);
+    }
+
+    #[test]
+    fn invalid_encodings_read_as_the_indefinite_nan() {
+        let raw = |mant: u64, se: u16| {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&mant.to_le_bytes());
+            b[8..10].copy_from_slice(&se.to_le_bytes());
+            b
+        };
+        for b in [raw(0, 0x100), raw(1 << 62, 0x3fff), raw(0, 0x7fff), raw(1, 0x7fff)] {
+            let x = to_f64(&b);
+            assert!(x.is_nan() && x.is_sign_negative(), "{b:?}");
+        }
+        // A pseudo-denormal is still a number: 2^-16382.
+        assert_eq!(to_f64(&raw(1 << 63, 0)), 0.0);
+        assert_eq!(to_f64(&raw(1 << 63, 0x3fff)), 1.0);
     }
 
     #[test]

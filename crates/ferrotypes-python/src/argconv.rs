@@ -252,7 +252,12 @@ pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     if value.is_instance_of::<PyInt>() {
         return Ok(ArgValue::pointer(scalar::mask_u64(value)? as usize, None));
     }
-    if value.is_instance_of::<PyBytes>() || value.is_instance_of::<PyString>() {
+    if let Ok(s) = value.cast::<PyString>() {
+        let mut v = wide_string_arg(s)?;
+        v.ctype = CType::Scalar(ScalarKind::VoidPtr);
+        return Ok(v);
+    }
+    if value.is_instance_of::<PyBytes>() {
         let mut v = convert_unknown(value, 1)?;
         v.ctype = CType::Scalar(ScalarKind::VoidPtr);
         return Ok(v);
@@ -328,14 +333,26 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
         return Ok(ArgValue::scalar(ScalarKind::CharPtr, pointer_slot(b.as_bytes().as_ptr() as usize), Some(value.clone().unbind())));
     }
     if let Ok(s) = value.cast::<PyString>() {
-        let buffer = scalar::wide_buffer(s)?;
-        let address = buffer.as_bytes().as_ptr() as usize;
-        return Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())));
+        let arg = wide_string_arg(s)?;
+        // Like ctypes (which asks CPython for a C wide string here, unlike for
+        // c_wchar_p and c_void_p argtypes): a NUL inside would silently cut it short.
+        let units = arg.keep.as_ref().expect("kept buffer").bind(value.py()).cast::<PyBytes>()?.as_bytes();
+        if units[..units.len() - 4].chunks_exact(4).any(|u| u == [0; 4]) {
+            return Err(pyo3::exceptions::PyValueError::new_err("embedded null character"));
+        }
+        return Ok(arg);
     }
     match as_parameter(value)? {
         Some(inner) => with_recursion_guard(value.py(), || convert_unknown(&inner, position)),
         None => Err(PyTypeError::new_err(format!("Don't know how to convert parameter {position}"))),
     }
+}
+
+/// A `wchar_t *` argument pointing at a NUL-terminated copy of `s`, which it keeps.
+fn wide_string_arg(s: &Bound<'_, PyString>) -> PyResult<ArgValue> {
+    let buffer = scalar::wide_buffer(s)?;
+    let address = buffer.as_bytes().as_ptr() as usize;
+    Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())))
 }
 
 fn pointer_slot(address: usize) -> Slot {

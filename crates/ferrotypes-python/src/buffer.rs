@@ -1,7 +1,7 @@
 //! Borrowing other objects' memory through the buffer protocol.
 //!
 //! A [`ReadView`] holds a `Py_buffer` for as long as it lives and releases it on drop.
-//! What it does not do (yet): export ferrotypes' own instances as buffers.
+//! What it does not do: export ferrotypes' own instances as buffers (`cdata.rs` does).
 
 use std::mem::MaybeUninit;
 
@@ -15,11 +15,11 @@ pub struct ReadView {
 }
 
 impl ReadView {
-    /// Requests a C-contiguous buffer from `obj`.
+    /// Requests a simple (contiguous, unformatted) buffer from `obj`, with CPython's
+    /// own errors: `TypeError` for objects without the buffer protocol, `BufferError`
+    /// for non-contiguous ones (as ctypes reports them).
     pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
-        ReadView::request(obj, ffi::PyBUF_C_CONTIGUOUS).map_err(|_| {
-            PyTypeError::new_err(format!("a bytes-like object is required, not '{}'", crate::scalar::type_name(obj)))
-        })
+        ReadView::request(obj, ffi::PyBUF_SIMPLE)
     }
 
     /// Requests a writable C-contiguous buffer from `obj`.

@@ -8,7 +8,8 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
-use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
@@ -67,6 +68,15 @@ pub struct CData {
     index: usize,
     objects: GilCell<Option<Py<PyAny>>>,
     info: Py<TypeInfo>,
+    /// Buffer views of the memory not yet released; `resize` refuses while any exist.
+    exports: GilCell<u32>,
+}
+
+/// What a buffer view of an instance points its `format` and `shape` at; owned by the
+/// view (through `Py_buffer.internal`) and freed when it is released.
+struct ExportedLayout {
+    format: std::ffi::CString,
+    shape: Vec<ffi::Py_ssize_t>,
 }
 
 // SAFETY: the inline bytes are C memory that C code may read and write at any time,
@@ -125,6 +135,7 @@ impl CData {
             index: 0,
             objects: GilCell::new(None),
             info,
+            exports: GilCell::new(0),
         }
     }
 
@@ -249,6 +260,12 @@ impl CData {
         if !self.b_needsfree_py(py) {
             return Err(PyValueError::new_err("Memory cannot be resized because this object doesn't own it"));
         }
+        // ctypes moves the memory under live views (a use-after-free); ferrotypes
+        // refuses, as bytearray does.
+        let exports = self.exports.get(py);
+        if exports > 0 {
+            return Err(PyBufferError::new_err(format!("cannot resize: the memory is exported to {exports} buffer view(s); release them first")));
+        }
         let current = self.size.get(py);
         if size <= current {
             self.size.replace(py, size);
@@ -307,6 +324,108 @@ impl CData {
         slf
     }
 
+    /// The buffer protocol: the instance's memory, writable, with the PEP 3118 layout
+    /// of its type ([`TypeInfo::buffer_layout`]). As in ctypes, the view always
+    /// carries the format and shape, and spans the whole memory (past the type's size
+    /// after `resize`).
+    ///
+    /// # Safety
+    /// Called by CPython with `view` pointing at a `Py_buffer` to fill.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> PyResult<()> {
+        if view.is_null() {
+            return Err(PyBufferError::new_err("no Py_buffer to fill"));
+        }
+        let py = slf.py();
+        let me = slf.get();
+        let layout = me.info.get().buffer_layout(py)?;
+        let format = std::ffi::CString::new(layout.format).map_err(|_| PyValueError::new_err("buffer format contains NUL"))?;
+        let shape = layout.shape.iter().map(|&d| d as ffi::Py_ssize_t).collect();
+        let exported = Box::new(ExportedLayout { format, shape });
+        let len = ffi::Py_ssize_t::try_from(me.size(py)).map_err(|_| PyBufferError::new_err("instance too large to export"))?;
+        let itemsize = ffi::Py_ssize_t::try_from(layout.itemsize).map_err(|_| PyBufferError::new_err("item too large to export"))?;
+        let ndim = std::ffi::c_int::try_from(exported.shape.len()).map_err(|_| PyBufferError::new_err("too many dimensions"))?;
+        // SAFETY: CPython passes a valid Py_buffer to fill. `format` and `shape` point
+        // into the boxed layout, which `internal` owns until __releasebuffer__; the
+        // memory stays valid while the view holds `obj` (a strong reference), and
+        // `resize` refuses while `exports` is non-zero.
+        unsafe {
+            (*view).buf = me.address(py).cast();
+            (*view).len = len;
+            (*view).readonly = 0;
+            (*view).itemsize = itemsize;
+            (*view).ndim = ndim;
+            (*view).format = exported.format.as_ptr().cast_mut();
+            (*view).shape = if ndim == 0 { std::ptr::null_mut() } else { exported.shape.as_ptr().cast_mut() };
+            (*view).strides = std::ptr::null_mut();
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = Box::into_raw(exported).cast();
+            (*view).obj = slf.clone().into_any().into_ptr();
+        }
+        me.exports.replace(py, me.exports.get(py) + 1);
+        Ok(())
+    }
+
+    /// Frees what [`__getbuffer__`] allocated for the view.
+    ///
+    /// # Safety
+    /// Called by CPython once per view filled by `__getbuffer__`.
+    unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
+        // SAFETY: `internal` is the box __getbuffer__ leaked for this view, released
+        // exactly once (CPython calls this once per successful __getbuffer__).
+        unsafe {
+            let internal = (*view).internal.cast::<ExportedLayout>();
+            if !internal.is_null() {
+                drop(Box::from_raw(internal));
+                (*view).internal = std::ptr::null_mut();
+            }
+        }
+        let me = slf.get();
+        me.exports.replace(slf.py(), me.exports.get(slf.py()).saturating_sub(1));
+    }
+
+    /// Pickling, as in ctypes: `(_unpickle, (type, (__dict__, bytes of the memory)))`.
+    /// Instances holding pointers are refused: an address is meaningless elsewhere.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        if slf.get().info.get().contains_pointers() {
+            return Err(PyValueError::new_err("ctypes objects containing pointers cannot be pickled"));
+        }
+        let dict = slf.getattr(pyo3::intern!(py, "__dict__"))?;
+        let data = pyo3::types::PyBytes::new(py, &slf.get().bytes(py));
+        let unpickle = py.import("ferrotypes._ctypes")?.getattr(pyo3::intern!(py, "_unpickle"))?;
+        let state = PyTuple::new(py, [dict, data.into_any()])?;
+        PyTuple::new(py, [unpickle, PyTuple::new(py, [slf.get_type().into_any(), state.into_any()])?.into_any()])
+    }
+
+    /// Restores a pickled state: copies the bytes (at most the instance's size) into
+    /// the memory and updates `__dict__`.
+    fn __setstate__(slf: &Bound<'_, Self>, dict: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let dict = dict.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!("argument 1 must be dict, not {}", crate::scalar::type_name(dict)))
+        })?;
+        let bytes: Vec<u8> = if let Ok(b) = data.cast::<pyo3::types::PyBytes>() {
+            b.as_bytes().to_vec()
+        } else if let Ok(s) = data.cast::<pyo3::types::PyString>() {
+            s.to_str()?.as_bytes().to_vec()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "argument 2 must be read-only bytes-like object, not {}",
+                crate::scalar::type_name(data)
+            )));
+        };
+        let me = slf.get();
+        let n = bytes.len().min(me.size(py));
+        // SAFETY: the instance's memory is valid for its size, and n is at most that;
+        // `bytes` is a separate allocation.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), me.address(py), n) };
+        let own = slf.getattr(pyo3::intern!(py, "__dict__"))?;
+        let own = own.cast::<PyDict>().map_err(|_| {
+            PyTypeError::new_err(format!("{}.__dict__ must be a dictionary, not {}", slf.get_type().name().map(|n| n.to_string()).unwrap_or_default(), crate::scalar::type_name(&own)))
+        })?;
+        own.update(dict.as_mapping())
+    }
+
     /// C data is mutable, so, as in ctypes, it is not hashable.
     fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
         Err(PyTypeError::new_err(format!("unhashable type: '{}'", slf.get_type().name()?)))
@@ -318,4 +437,16 @@ impl CData {
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
         self.storage.with(py, |s| !matches!(s, Storage::Borrowed(_)))
     }
+}
+
+/// Rebuilds a pickled instance: `typ.__new__(typ)`, then `__setstate__(*state)`.
+#[pyfunction]
+pub fn _unpickle<'py>(typ: &Bound<'py, PyAny>, state: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = typ.py();
+    let state = state.cast::<PyTuple>().map_err(|_| {
+        PyTypeError::new_err(format!("state must be a tuple, not {}", crate::scalar::type_name(state)))
+    })?;
+    let obj = typ.call_method1(pyo3::intern!(py, "__new__"), (typ,))?;
+    obj.getattr(pyo3::intern!(py, "__setstate__"))?.call1(state)?;
+    Ok(obj)
 }

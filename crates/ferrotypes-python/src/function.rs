@@ -58,6 +58,9 @@ enum ResultConv {
     Void,
     /// A built-in simple type: its plain value.
     Value(ScalarKind),
+    /// A built-in simple type of the other byte order (`c_int.__ctype_be__`): the
+    /// value read from the result's bytes reversed, as ctypes' swapped getters do.
+    SwappedValue(ScalarKind),
     /// Any other ctypes type: an instance holding the result's bytes.
     Instance(Py<PyType>),
     /// A callable that is not a ctypes type: called with the C `int` result.
@@ -102,6 +105,7 @@ impl Prepared {
                     let cls = r.cast::<PyType>()?.clone().unbind();
                     let conv = match info.kind {
                         InfoKind::Simple { scalar, direct: true, swapped: false } => ResultConv::Value(scalar),
+                        InfoKind::Simple { scalar, direct: true, swapped: true } => ResultConv::SwappedValue(scalar),
                         _ => ResultConv::Instance(cls),
                     };
                     (conv, info.ctype.clone(), r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind))
@@ -237,7 +241,8 @@ impl FuncPtr {
                 keep.extend(values.into_iter().filter_map(|v| v.keep));
             }
         }
-        drop(keep);
+        // `keep` lives until the result is converted: a returned pointer may point
+        // into an argument (a wide copy of a str, say), as ctypes allows.
         // A Python C API function reports failure by setting an exception.
         if me.flags & FUNCFLAG_PYTHONAPI != 0 {
             if let Some(err) = PyErr::take(py) {
@@ -245,6 +250,7 @@ impl FuncPtr {
             }
         }
         let mut value = convert_result(py, &prepared, &result, me.flags & FUNCFLAG_PYTHONAPI != 0)?;
+        drop(keep);
         if let Some(check) = &prepared.check_retval {
             value = check.bind(py).call1((value,))?.unbind();
         }
@@ -369,6 +375,10 @@ fn convert_result(py: Python<'_>, prepared: &Prepared, result: &ResultBuffer, py
                 unsafe { ffi::Py_DECREF(value.as_ptr()) };
             }
             Ok(value)
+        }
+        ResultConv::SwappedValue(kind) => {
+            // SAFETY: the result buffer holds at least 16 bytes, more than any scalar.
+            unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }
         }
         ResultConv::Instance(cls) => {
             let obj = cls.bind(py).call0()?;
@@ -552,6 +562,30 @@ impl FuncPtr {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// `del f.argtypes`: back to the class's `_argtypes_` (none for library functions).
+    #[deleter]
+    fn delete_argtypes(slf: &Bound<'_, Self>) -> PyResult<()> {
+        FuncPtr::set_argtypes(slf, None)
+    }
+
+    /// `del f.restype`: back to the class's `_restype_` (`c_int` for library functions).
+    #[deleter]
+    fn delete_restype(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let old = slf.get().restype.replace(py, None);
+        if let Err(e) = FuncPtr::reprepare(slf) {
+            drop(slf.get().restype.replace(py, old));
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// `del f.errcheck`: no check any more.
+    #[deleter]
+    fn delete_errcheck(&self, py: Python<'_>) {
+        drop(self.errcheck.replace(py, None));
     }
 
     /// A function called with `(result, func, args)` whose return value replaces the

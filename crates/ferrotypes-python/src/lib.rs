@@ -86,6 +86,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
+    m.add_function(wrap_pyfunction!(cdata::_unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
     m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;

@@ -48,7 +48,8 @@ pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (address, size = -1))]
 pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
-    let p = pointer_argument(address)? as *const u8;
+    let (p, _keep) = pointer_argument(address)?;
+    let p = p as *const u8;
     let n = match usize::try_from(size) {
         Ok(n) => n,
         // SAFETY: the caller promises a NUL-terminated string at `p` (ctypes' contract).
@@ -67,14 +68,16 @@ pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize)
 #[pyfunction]
 #[pyo3(signature = (address, size = -1))]
 pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
-    let p = pointer_argument(address)? as *const libc::wchar_t;
+    let (p, _keep) = pointer_argument(address)?;
+    let p = p as *const libc::wchar_t;
     // SAFETY: the caller promises `size` wide characters, or a NUL-terminated string.
     unsafe { scalar::wide_string_at(py, p, usize::try_from(size).ok()) }
 }
 
 /// An address given as an int or as something that converts to a pointer; NULL is
-/// refused with `ValueError` rather than read.
-fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<usize> {
+/// refused with `ValueError` rather than read. The second value keeps the memory
+/// alive (a `str` converts to a temporary wide copy): hold it while reading.
+fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
     let value = crate::argconv::void_pointer_param(address).map_err(|_| {
@@ -84,7 +87,7 @@ fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<usize> {
     if p == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    Ok(p)
+    Ok((p, value.keep))
 }
 
 /// The address of libc's `memmove`, wrapped by the Python layer as `memmove`.

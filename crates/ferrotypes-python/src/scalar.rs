@@ -39,8 +39,8 @@ pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<
         Bool => (raw[0] != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
         Char => PyBytes::new(py, &raw[..1]).into_any().unbind(),
         WChar => {
-            let code = u32::from_ne_bytes(raw[..4].try_into().expect("4 bytes"));
-            wchar_to_string(code)?.into_pyobject(py)?.into_any().unbind()
+            let unit = libc::wchar_t::from_ne_bytes(raw[..4].try_into().expect("4 bytes"));
+            unicode_from_wide(py, &[unit])?
         }
         Float => f32::from_ne_bytes(raw[..4].try_into().expect("4 bytes")).into_pyobject(py)?.into_any().unbind(),
         Double => f64::from_bits(word).into_pyobject(py)?.into_any().unbind(),
@@ -106,17 +106,29 @@ pub unsafe fn wide_string_at(py: Python<'_>, p: *const libc::wchar_t, len: Optio
     let n = len.unwrap_or_else(|| unsafe { libc::wcslen(p) });
     // SAFETY: n wchar_t's are readable.
     let units = unsafe { std::slice::from_raw_parts(p, n) };
-    let mut s = String::with_capacity(n);
-    for &u in units {
-        s.push_str(&wchar_to_string(u as u32)?);
-    }
-    Ok(PyString::new(py, &s).into_any().unbind())
+    unicode_from_wide(py, units)
 }
 
-fn wchar_to_string(code: u32) -> PyResult<String> {
-    char::from_u32(code)
-        .map(String::from)
-        .ok_or_else(|| PyValueError::new_err(format!("character U+{code:x} is not in range [U+0000; U+10ffff]")))
+/// A `str` of the code points in `units` (a 32-bit `wchar_t` is one code point).
+/// Lone surrogates are kept, as in ctypes; values above U+10FFFF raise `ValueError`.
+fn unicode_from_wide(py: Python<'_>, units: &[libc::wchar_t]) -> PyResult<Py<PyAny>> {
+    let len = ffi::Py_ssize_t::try_from(units.len()).map_err(|_| PyValueError::new_err("wide string too long"))?;
+    // SAFETY: `units` is valid for `len` wchar_t's; CPython copies them and returns a
+    // new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyUnicode_FromWideChar(units.as_ptr().cast(), len)) }.map(Bound::unbind)
+}
+
+/// The code point of a one-character `str` (surrogates included), or None when the
+/// string has another length.
+fn single_code_point(s: &Bound<'_, PyString>) -> Option<u32> {
+    // SAFETY: s is a live str object; neither call can fail for index 0 of a
+    // one-character string.
+    unsafe {
+        if ffi::PyUnicode_GetLength(s.as_ptr()) != 1 {
+            return None;
+        }
+        Some(ffi::PyUnicode_ReadChar(s.as_ptr(), 0))
+    }
 }
 
 /// Converts a Python value into the native-order bytes of a scalar, with ctypes'
@@ -130,11 +142,9 @@ pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) 
             let s = value.cast::<PyString>().map_err(|_| {
                 PyTypeError::new_err(format!("unicode string expected instead of {} instance", type_name(value)))
             })?;
-            let text = s.to_cow()?;
-            let mut chars = text.chars();
-            match (chars.next(), chars.next()) {
-                (Some(c), None) => raw[..4].copy_from_slice(&(c as u32).to_ne_bytes()),
-                _ => return Err(PyTypeError::new_err("one character unicode string expected")),
+            match single_code_point(s) {
+                Some(c) => raw[..4].copy_from_slice(&c.to_ne_bytes()),
+                None => return Err(PyTypeError::new_err("one character unicode string expected")),
             }
         }
         Float => raw[..4].copy_from_slice(&(as_double(value)? as f32).to_ne_bytes()),
@@ -262,13 +272,23 @@ fn wide_pointer(value: &Bound<'_, PyAny>, raw: &mut [u8; 16]) -> PyResult<KeepAl
 }
 
 /// A NUL-terminated `wchar_t` copy of `s`, held in a bytes object that keeps it alive.
+/// Every code point is copied as it is, lone surrogates included (as in ctypes).
 pub fn wide_buffer<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes>> {
-    let text = s.to_cow()?;
-    let mut bytes = Vec::with_capacity((text.len() + 1) * 4);
-    for c in text.chars().chain(std::iter::once('\0')) {
-        bytes.extend_from_slice(&(c as u32).to_ne_bytes());
+    // SAFETY: s is a live str object.
+    let len = unsafe { ffi::PyUnicode_GetLength(s.as_ptr()) };
+    if len < 0 {
+        return Err(PyErr::fetch(s.py()));
     }
-    Ok(PyBytes::new(s.py(), &bytes))
+    let units = len as usize + 1;
+    PyBytes::new_with(s.py(), units * 4, |buf| {
+        // SAFETY: `buf` has room for `units` UCS4 code points (it is zeroed and 4 *
+        // units bytes long); with copy_null CPython writes the string and a NUL.
+        let done = unsafe { ffi::PyUnicode_AsUCS4(s.as_ptr(), buf.as_mut_ptr().cast(), units as ffi::Py_ssize_t, 1) };
+        if done.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        Ok(())
+    })
 }
 
 /// The name of an object's type, for messages.

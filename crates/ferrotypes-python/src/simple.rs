@@ -83,21 +83,30 @@ impl SimpleData {
         SimpleData::set_value_of(slf, value)
     }
 
+    /// `del x.value`: refused with ctypes' exception type.
+    #[deleter]
+    fn delete_value(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+
+    /// `c_int(5)` for the built-in types, `<X object at ...>` for subclasses — except
+    /// the string pointers, whose `X(address)` form subclasses inherit (as in ctypes,
+    /// where `c_char_p` and `c_wchar_p` define their own `__repr__`).
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let name = slf.get_type().name()?.to_string();
-        if !slf.get().direct {
+        let string_pointer = matches!(slf.get().kind, ScalarKind::CharPtr | ScalarKind::WCharPtr);
+        if !slf.get().direct && !string_pointer {
             return Ok(format!("<{name} object at {:#x}>", slf.as_ptr() as usize));
         }
-        let value = match SimpleData::value_of(slf) {
-            Ok(v) => v.bind(slf.py()).repr()?.to_string(),
-            Err(_) => "<NULL>".to_owned(),
-        };
-        let value = match slf.get().kind {
-            ScalarKind::CharPtr | ScalarKind::WCharPtr => {
-                let addr = u64::from_ne_bytes(slf.as_super().get().bytes(slf.py())[..8].try_into().expect("8 bytes"));
-                if addr == 0 { "None".to_owned() } else { addr.to_string() }
+        let value = if string_pointer {
+            // The address, never the string: the pointer may not point at one.
+            let addr = u64::from_ne_bytes(slf.as_super().get().bytes(slf.py())[..8].try_into().expect("8 bytes"));
+            if addr == 0 { "None".to_owned() } else { addr.to_string() }
+        } else {
+            match SimpleData::value_of(slf) {
+                Ok(v) => v.bind(slf.py()).repr()?.to_string(),
+                Err(_) => "<NULL>".to_owned(),
             }
-            _ => value,
         };
         Ok(format!("{name}({value})"))
     }

@@ -90,6 +90,91 @@ impl TypeInfo {
     }
 }
 
+/// How an instance's memory looks through the buffer protocol (PEP 3118), as ctypes
+/// exports it: the struct-module format of one item, the array shape (empty for a
+/// scalar), and the size of one item.
+pub struct BufferLayout {
+    /// The format of the innermost item, without the array shape: `<i`, `>d`,
+    /// `&<i`, `X{}`, ...
+    pub format: String,
+    /// The array dimensions, outermost first; empty for non-arrays.
+    pub shape: Vec<usize>,
+    /// `sizeof` of the innermost item.
+    pub itemsize: usize,
+}
+
+impl TypeInfo {
+    /// The PEP 3118 layout of this type's instances, exactly as ctypes 3.11 reports
+    /// it (`memoryview(x).format/.shape/.itemsize`): byte order always explicit (`<`
+    /// or `>`), `long` as `q`/`Q` (8 bytes here), arrays as their element's format
+    /// with the dimensions in `shape`, pointers as `&` followed by the target's
+    /// format (with its shape in parentheses for a pointer to an array), function
+    /// pointers as `X{}`. A pointer whose target is not set yet is plain bytes (`B`).
+    pub fn buffer_layout(&self, py: Python<'_>) -> PyResult<BufferLayout> {
+        match &self.kind {
+            InfoKind::Simple { scalar, swapped, .. } => {
+                // Only the byte-swapped types are "the other" order; the rest is native.
+                let big_endian = cfg!(target_endian = "big") != *swapped;
+                let code = match scalar {
+                    // PEP 3118 sizes are the standard ones: an 8-byte long is `q`.
+                    ScalarKind::Long if scalar.size() == 8 => 'q',
+                    ScalarKind::ULong if scalar.size() == 8 => 'Q',
+                    other => other.code(),
+                };
+                Ok(BufferLayout { format: format!("{}{code}", if big_endian { '>' } else { '<' }), shape: Vec::new(), itemsize: self.size })
+            }
+            InfoKind::Array { element_info, length, .. } => {
+                let element = element_info.get().buffer_layout(py)?;
+                let mut shape = Vec::with_capacity(element.shape.len() + 1);
+                shape.push(*length);
+                shape.extend(element.shape);
+                Ok(BufferLayout { format: element.format, shape, itemsize: element.itemsize })
+            }
+            InfoKind::Pointer { target } => {
+                let format = match target.get_obj_type(py) {
+                    Some(target) => {
+                        let target = info_of(target.bind(py).as_any())?.get().buffer_layout(py)?;
+                        format!("&{}", target.format_with_shape())
+                    }
+                    None => "B".to_owned(),
+                };
+                Ok(BufferLayout { format, shape: Vec::new(), itemsize: self.size })
+            }
+            InfoKind::Function => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
+            // Records (Structure/Union) go here when they land: `T{...}` with one
+            // `<format>:<name>:` per field (`format_with_shape` for array fields) and
+            // `x` padding bytes between them, shape empty, itemsize the record's size.
+        }
+    }
+}
+
+impl TypeInfo {
+    /// Whether instances hold pointers (ctypes' `TYPEFLAG_ISPOINTER | HASPOINTER`):
+    /// such instances cannot be pickled, since an address means nothing in another
+    /// process. The pointer-sized simple types (`c_char_p`, `c_wchar_p`, `c_void_p`,
+    /// `py_object`) count, as in ctypes.
+    pub fn contains_pointers(&self) -> bool {
+        match &self.kind {
+            InfoKind::Simple { scalar, .. } => scalar.is_pointer(),
+            InfoKind::Pointer { .. } | InfoKind::Function => true,
+            InfoKind::Array { element_info, .. } => element_info.get().contains_pointers(),
+            // Records (when they land): true when any field's type contains pointers.
+        }
+    }
+}
+
+impl BufferLayout {
+    /// The format with the shape in front, as a pointer's or a record field's format
+    /// embeds an array type: `(2,3)<i`.
+    pub fn format_with_shape(&self) -> String {
+        if self.shape.is_empty() {
+            return self.format.clone();
+        }
+        let dims: Vec<String> = self.shape.iter().map(usize::to_string).collect();
+        format!("({}){}", dims.join(","), self.format)
+    }
+}
+
 #[pymethods]
 impl TypeInfo {
     #[getter]
@@ -143,7 +228,7 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
     };
     let Some(scalar) = scalar else {
         return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
-            "class must define a '_type_' attribute which must be a single character string containing one of '{SIMPLE_TYPE_CODES}' (got '{code}')"
+            "class must define a '_type_' attribute which must be\na single character string containing one of '{SIMPLE_TYPE_CODES}' (got '{code}')."
         )));
     };
     if swapped && !(scalar.is_integer() || matches!(scalar, ScalarKind::Float | ScalarKind::Double)) {
