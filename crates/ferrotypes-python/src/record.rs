@@ -16,7 +16,7 @@ use pyo3::PyClassInitializer;
 use crate::access;
 use crate::cdata::{BorrowRequest, CData};
 use crate::scalar;
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::typeinfo::{info_of, InfoKind, RecordTraits, TypeInfo};
 
 /// The `_type_` codes of the integer types a bit-field may have.
 const BIT_FIELD_CODES: &str = "bBhHiIlLqQ?";
@@ -370,8 +370,31 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         Ok(t) => (t, None),
         Err(e) => (CType::Record { members: Vec::new(), size: layout.size, align: layout.align }, Some(e)),
     };
-    let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error }, ctype);
+    let traits = record_traits(py, &all_fields, union || pack.is_some())?;
+    let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
     Ok((info, own))
+}
+
+/// The buffer format and pointer content of a record with these fields. As ctypes
+/// 3.11 does: a struct is `T{<format>:<name>:...}` without padding entries; a union, a
+/// packed struct or an empty one is plain bytes (`B`).
+fn record_traits(py: Python<'_>, fields: &[Py<CField>], bytes_only: bool) -> PyResult<RecordTraits> {
+    let mut format = String::from("T{");
+    let mut has_pointers = false;
+    for f in fields {
+        let f = f.get();
+        let info = f.info.get();
+        has_pointers |= info.contains_pointers();
+        format.push_str(&info.buffer_layout(py)?.format_with_shape());
+        format.push(':');
+        format.push_str(&f.name);
+        format.push(':');
+    }
+    format.push('}');
+    if bytes_only || fields.is_empty() {
+        format = "B".to_owned();
+    }
+    Ok(RecordTraits { format, has_pointers })
 }
 
 /// The descriptor for a field of the anonymous member `member` of a record, exposed

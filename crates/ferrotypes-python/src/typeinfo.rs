@@ -31,7 +31,15 @@ pub enum InfoKind {
     /// A structure or union: its fields in initialisation order (a base structure's
     /// first), as the descriptors stored on the class; `by_value_error` says why it
     /// cannot be passed by value, when it cannot.
-    Record { fields: Vec<Py<CField>>, union: bool, by_value_error: Option<String> },
+    Record { fields: Vec<Py<CField>>, union: bool, by_value_error: Option<String>, layout: RecordTraits },
+}
+
+/// What a record's instances export and carry, computed once with its layout.
+pub struct RecordTraits {
+    /// The PEP 3118 format of an instance, as ctypes reports it.
+    pub format: String,
+    /// Whether any field holds a pointer (such records cannot be pickled).
+    pub has_pointers: bool,
 }
 
 /// The layout and kind of one ctypes-like class.
@@ -141,9 +149,7 @@ impl TypeInfo {
                 Ok(BufferLayout { format, shape: Vec::new(), itemsize: self.size })
             }
             InfoKind::Function => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
-            // Records (Structure/Union) go here when they land: `T{...}` with one
-            // `<format>:<name>:` per field (`format_with_shape` for array fields) and
-            // `x` padding bytes between them, shape empty, itemsize the record's size.
+            InfoKind::Record { layout, .. } => Ok(BufferLayout { format: layout.format.clone(), shape: Vec::new(), itemsize: self.size }),
         }
     }
 }
@@ -158,7 +164,7 @@ impl TypeInfo {
             InfoKind::Simple { scalar, .. } => scalar.is_pointer(),
             InfoKind::Pointer { .. } | InfoKind::Function => true,
             InfoKind::Array { element_info, .. } => element_info.get().contains_pointers(),
-            // Records (when they land): true when any field's type contains pointers.
+            InfoKind::Record { layout, .. } => layout.has_pointers,
         }
     }
 }
