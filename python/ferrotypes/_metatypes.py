@@ -264,7 +264,39 @@ class PyCFuncPtrType(_CDataMeta):
         if _has_base(bases):  # not CFuncPtr itself, which is abstract
             cls._stginfo_ = _core.function_info()
         _core._enable_vectorcall(cls)
+        _check_prototype(namespace)
         return cls
+
+    def from_param(cls, value):
+        """A function pointer argument: an instance of this type (ctypes refuses
+        None, addresses and other function pointer types here too)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
+            return value
+        as_parameter = getattr(value, "_as_parameter_", None)
+        if as_parameter is not None:
+            return cls.from_param(as_parameter)
+        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
+
+
+def _check_prototype(namespace):
+    """Checks a prototype's ``_argtypes_`` and ``_restype_`` when its class is made,
+    as ctypes does: argument types need ``from_param``, the result type must be a
+    ctypes type, a callable or None."""
+    argtypes = namespace.get("_argtypes_")
+    if argtypes is not None:
+        if not isinstance(argtypes, (tuple, list)):
+            raise TypeError("_argtypes_ must be a sequence of types, not %s" % type(argtypes).__name__)
+        if len(argtypes) > _core.CTYPES_MAX_ARGCOUNT:
+            raise _core.ArgumentError("_argtypes_ has too many arguments (%d), maximum is %d"
+                                      % (len(argtypes), _core.CTYPES_MAX_ARGCOUNT))
+        for i, argtype in enumerate(argtypes, 1):
+            if not hasattr(argtype, "from_param"):
+                raise TypeError("item %d in _argtypes_ has no from_param method" % i)
+    restype = namespace.get("_restype_")
+    if restype is not None and not isinstance(restype, _CDataMeta) and not callable(restype):
+        raise TypeError("_restype_ must be a type, a callable, or None")
 
 
 class _RecordMeta(_CDataMeta):

@@ -202,6 +202,18 @@ impl CData {
         }
     }
 
+    /// [`CData::keep_ref`] for an instance still being built (no Python object yet,
+    /// no `_b_base_`): keeps `keep` in slot `index`.
+    pub fn keep_ref_new(&self, py: Python<'_>, index: usize, keep: Py<PyAny>) -> PyResult<()> {
+        match self.container_objects(py)? {
+            Some(dict) => dict.set_item(format!("{index:x}"), keep),
+            None => {
+                drop(self.objects.replace(py, Some(keep)));
+                Ok(())
+            }
+        }
+    }
+
     /// What storing `slf` somewhere must keep alive: the objects of the memory it
     /// lives in (ctypes' `GetKeepedObjects`).
     pub fn kept_objects(slf: &Bound<'_, CData>) -> PyResult<Option<Py<PyAny>>> {

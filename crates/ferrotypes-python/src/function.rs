@@ -4,8 +4,8 @@
 //! one converter per parameter and a libffi call interface — whenever it changes.
 //! Calls arrive through the vectorcall protocol ([`vectorcall`]), convert each argument
 //! into a stack slot, release the GIL (unless the function belongs to a `PyDLL`), call,
-//! and convert the result. Callbacks (instances made from Python callables) are not
-//! built here yet.
+//! and convert the result. Instances made from Python callables own a
+//! [`Callback`](crate::callback::Callback): their address is its trampoline.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,6 +24,7 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::{intern, PyClassInitializer};
 
 use crate::argconv::{convert_unknown, promote_variadic, simple_param_into, ArgConv, ArgValue};
+use crate::callback::Callback;
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
@@ -135,6 +136,8 @@ pub struct FuncPtr {
     prepared: GilCell<Rc<Prepared>>,
     /// Whether `prepared` reflects the signature (false until the first preparation).
     prepared_once: GilCell<bool>,
+    /// The trampoline, when this instance was made from a Python callable.
+    callback: Option<Callback>,
 }
 
 impl FuncPtr {
@@ -249,7 +252,10 @@ impl FuncPtr {
                 return Err(err);
             }
         }
-        let mut value = convert_result(py, &prepared, &result, me.flags & FUNCFLAG_PYTHONAPI != 0)?;
+        // A py_object result is a new reference when the C API returned it, or when
+        // the function is one of our own callbacks (which hand C a new reference).
+        let steal = me.flags & FUNCFLAG_PYTHONAPI != 0 || me.callback.as_ref().is_some_and(Callback::returns_object);
+        let mut value = convert_result(py, &prepared, &result, steal)?;
         drop(keep);
         if let Some(check) = &prepared.check_retval {
             value = check.bind(py).call1((value,))?.unbind();
@@ -474,7 +480,12 @@ pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
 
 impl FuncPtr {
     fn with_address(flags: i32) -> FuncPtr {
+        FuncPtr::with_callback(flags, None)
+    }
+
+    fn with_callback(flags: i32, callback: Option<Callback>) -> FuncPtr {
         FuncPtr {
+            callback,
             vectorcall,
             flags,
             argtypes: GilCell::new(None),
@@ -496,16 +507,31 @@ impl FuncPtr {
         let base = CData::for_class(cls, args)?;
         let flags = cls.getattr_opt(intern!(py, "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL);
         let borrowed = !base.b_needsfree_py(py);
+        let mut callback = None;
         if !borrowed {
             let address = match args.len() {
                 0 => 0,
-                1 => function_address(&args.get_item(0)?)?,
-                _ => return Err(PyTypeError::new_err("paramflags are not supported yet")),
+                1 | 2 => {
+                    let first = args.get_item(0)?;
+                    if is_callback_source(&first) {
+                        let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
+                        let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
+                        let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
+                        // The instance keeps the callable alive, as in ctypes.
+                        base.keep_ref_new(py, 0, first.unbind())?;
+                        let code = cb.code();
+                        callback = Some(cb);
+                        code
+                    } else {
+                        function_address(&first)?
+                    }
+                }
+                n => return Err(PyTypeError::new_err(format!("a function pointer takes at most 2 arguments ({n} given)"))),
             };
             // SAFETY: an owned function pointer instance has room for one pointer.
             unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         }
-        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_address(flags)))
+        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_callback(flags, callback)))
     }
 
     #[pyo3(signature = (*_args, **_kwargs))]
@@ -626,6 +652,12 @@ impl FuncPtr {
     }
 }
 
+/// Whether a constructor argument asks for a callback: a callable that is not an
+/// address or a `(name, library)` pair.
+fn is_callback_source(arg: &Bound<'_, PyAny>) -> bool {
+    arg.is_callable() && !arg.is_instance_of::<PyInt>() && !arg.is_instance_of::<PyTuple>()
+}
+
 /// The address a function pointer is constructed from: an integer, or a
 /// `(name, library)` pair resolved in the library.
 fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -643,9 +675,6 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
             let handle: usize = dll.getattr(intern!(py, "_handle"))?.extract()?;
             return library::symbol(handle as *mut c_void, &name).map(|p| p as usize).map_err(PyAttributeError::new_err);
         }
-    }
-    if arg.is_callable() {
-        return Err(PyTypeError::new_err("callbacks (function pointers made from Python callables) are not supported yet"));
     }
     Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))))
 }

@@ -12,6 +12,7 @@ use pyo3::types::PyType;
 mod access;
 mod argconv;
 mod buffer;
+mod callback;
 mod cdata;
 mod errno;
 mod function;
@@ -104,6 +105,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
     m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
