@@ -1,4 +1,4 @@
-"""Build tests/clib/fttest.c and callbacks.c into the shared test library and return its path.
+"""Build tests/clib/fttest.c, callbacks.c and records.c into the shared test library and return its path.
 
 Used by tests/conftest.py and by the benchmark (bench/).  Runnable as a script:
 ``python tests/clib/build.py`` prints the library's path.
@@ -17,7 +17,7 @@ from types import ModuleType
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SOURCES = [HERE / "fttest.c", HERE / "callbacks.c"]
+SOURCES = [HERE / "fttest.c", HERE / "callbacks.c", HERE / "records.c"]
 LIBNAME = "fttest"
 
 
