@@ -342,10 +342,10 @@ def POINTER(cls):
     except KeyError:
         pass
     if isinstance(cls, str):
-        pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {})
+        pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {"__module__": __name__})
         _pointer_type_cache[id(pointer)] = pointer
         return pointer
-    pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls})
+    pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls, "__module__": __name__})
     _pointer_type_cache[cls] = pointer
     return pointer
 
