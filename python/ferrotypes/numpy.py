@@ -20,6 +20,9 @@ import sysconfig
 import numpy as np
 
 import ferrotypes
+from ferrotypes import _numpy_bridge
+
+_numpy_bridge.adapt_numpy()
 
 __all__ = ["as_array", "as_ctypes", "as_ctypes_type", "c_intp", "load_library", "ndpointer"]
 
