@@ -291,7 +291,42 @@ def as_array(obj, shape=None):
             shape = (shape,)
         target = _array_type(obj._type_, shape)
         obj = ferrotypes.cast(obj, ferrotypes.POINTER(target)).contents
-    return np.asarray(obj)
+    try:
+        whole = _dtype_of(type(obj))
+    except (AttributeError, TypeError):
+        raise TypeError(f"as_array() expects a ferrotypes array, structure or pointer, "
+                        f"not {type(obj).__name__}") from None
+    flat = np.frombuffer(memoryview(obj).cast("B"), dtype=whole)  # shares obj's memory
+    return flat.reshape(flat.shape[1:])
+
+
+def _dtype_of(t):
+    """The dtype laid out as the ferrotypes type ``t`` (numpy derives this itself only
+    for the standard library's ctypes types)."""
+    if issubclass(t, ferrotypes.Array):
+        return np.dtype((_dtype_of(t._type_), (t._length_,)))
+    if issubclass(t, (ferrotypes.Structure, ferrotypes.Union)):
+        names, formats, offsets = [], [], []
+        for field in t._fields_:
+            if len(field) > 2:
+                raise NotImplementedError(f"bit-field {field[0]!r} of {t.__name__} has no dtype equivalent")
+            name, ftype = field
+            names.append(name)
+            formats.append(_dtype_of(ftype))
+            offsets.append(getattr(t, name).offset)
+        return np.dtype({"names": names, "formats": formats, "offsets": offsets,
+                         "itemsize": ferrotypes.sizeof(t)})
+    if issubclass(t, ferrotypes._Pointer):
+        raise TypeError("ferrotypes pointers have no dtype equivalent")
+    code = getattr(t, "_type_", None)
+    if not isinstance(code, str) or code in "zZOsPX":
+        raise NotImplementedError(f"no dtype holds {t.__name__} (type code {code!r})")
+    dtype = np.dtype(code)
+    if t.__ctype_be__ is t and t.__ctype_le__ is not t:
+        dtype = dtype.newbyteorder(">")
+    elif t.__ctype_le__ is t and t.__ctype_be__ is not t:
+        dtype = dtype.newbyteorder("<")
+    return dtype
 
 
 def as_ctypes(obj):
@@ -311,7 +346,13 @@ def as_ctypes(obj):
     address, readonly = interface["data"]
     if readonly:
         raise TypeError("readonly arrays unsupported: ferrotypes objects are writable")
-    element = as_ctypes_type(interface["typestr"])
+    typestr = interface["typestr"]
+    descr = interface.get("descr")
+    if typestr[1:2] == "V" and descr and descr != [("", typestr)]:
+        # a record: its fields are in descr (numpy.ctypeslib refuses these)
+        element = as_ctypes_type(np.dtype(descr))
+    else:
+        element = as_ctypes_type(typestr)
     result = _array_type(element, interface["shape"]).from_address(address)
     result.__keep = obj
     return result
