@@ -411,3 +411,10 @@ def create_unicode_buffer(init, size=None):
         _sys.audit("ctypes.create_unicode_buffer", None, init)
         return (c_wchar * init)()
     raise TypeError(init)
+
+
+# numpy's ndarray.ctypes.data_as() takes ferrotypes types once numpy is loaded
+# (without importing numpy here); see _numpy_bridge.
+from ferrotypes import _numpy_bridge as _numpy_bridge  # noqa: E402
+
+_numpy_bridge.watch()

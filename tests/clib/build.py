@@ -17,7 +17,7 @@ from types import ModuleType
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SOURCES = [HERE / "fttest.c", HERE / "callbacks.c", HERE / "records.c"]
+SOURCES = [HERE / "fttest.c", HERE / "callbacks.c", HERE / "records.c", HERE / "arrays.c"]
 LIBNAME = "fttest"
 
 
