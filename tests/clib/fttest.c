@@ -87,6 +87,33 @@ FT_EXPORT int ft_add8(int a, int b, int c, int d, int e, int f, int g, int h)
     return a + b + c + d + e + f + g + h;
 }
 
+/* ---- Arguments past the registers (x86-64: 6 integer, 8 vector registers). ----
+ * Each argument is weighted by its position, so one read from the wrong place
+ * changes the result. */
+FT_EXPORT double ft_crowded(signed char a, double b, unsigned short c, float d, long long e,
+                            int f, double g, unsigned char h, short i, float j, double k,
+                            unsigned int l, double m, long n, double o, float p, int q,
+                            double r, double s)
+{
+    return 1.0 * a + 2 * b + 3.0 * c + 4.0 * d + 5.0 * (double)e + 6.0 * f + 7 * g + 8.0 * h
+        + 9.0 * i + 10.0 * j + 11 * k + 12.0 * l + 13 * m + 14.0 * (double)n + 15 * o
+        + 16.0 * p + 17.0 * q + 18 * r + 19 * s;
+}
+
+FT_EXPORT long long ft_sum14(long long a, int b, short c, signed char d, long long e, int f,
+                             long long g, int h, short i, signed char j, unsigned short k,
+                             unsigned char l, unsigned int m, long long n)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h + 9 * i + 10 * j
+        + 11 * k + 12 * l + 13LL * m + 14 * n;
+}
+
+FT_EXPORT float ft_floats10(float a, float b, float c, float d, float e, float f, float g,
+                            float h, float i, float j)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h + 9 * i + 10 * j;
+}
+
 /* ---- Arrays and out-parameters. ---- */
 FT_EXPORT double ft_sum_doubles(const double *p, size_t n)
 {

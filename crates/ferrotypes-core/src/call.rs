@@ -98,12 +98,51 @@ impl CallPlan {
     }
 }
 
-/// The registers a direct call loads: the six integer argument registers and the
-/// eight vector argument registers of the x86_64 System V ABI.
-#[derive(Clone, Copy, Default)]
+/// How many stack words a direct call can pass after the registers are full.
+pub const DIRECT_STACK_WORDS: usize = 8;
+
+/// The argument words a direct call passes: the six integer argument registers and
+/// the eight vector argument registers of the x86_64 System V ABI, then up to
+/// [`DIRECT_STACK_WORDS`] eightbytes on the stack.
+#[derive(Clone, Copy)]
 pub struct Registers {
-    gpr: [u64; 6],
-    sse: [u64; 8],
+    /// `%rdi..%r9` at 0..6, `%xmm0..7` at 6..14, the stack words from 14.
+    words: [u64; REGISTER_WORDS],
+}
+
+const REGISTER_WORDS: usize = 6 + 8 + DIRECT_STACK_WORDS;
+const FIRST_SSE: u8 = 6;
+const FIRST_STACK: u8 = 14;
+
+impl Default for Registers {
+    #[inline(always)]
+    fn default() -> Registers {
+        Registers { words: [0; REGISTER_WORDS] }
+    }
+}
+
+/// Where one argument's word goes and how it is widened, worked out once per plan:
+/// `words[index] = extend(word << shift) >> shift`, arithmetic when `signed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Load {
+    index: u8,
+    shift: u8,
+    signed: bool,
+}
+
+impl Load {
+    fn new(place: Place) -> Load {
+        let (index, kind) = match place {
+            Place::Gpr(n, kind) => (n, kind),
+            Place::Double(n) => (FIRST_SSE + n, ScalarKind::Double),
+            Place::Float(n) => (FIRST_SSE + n, ScalarKind::Float),
+            Place::Stack(n, kind) => (FIRST_STACK + n, kind),
+        };
+        // Integers narrower than 64 bits are sign- or zero-extended by their
+        // signedness; a float keeps its low 32 bits; 8-byte values pass unchanged.
+        let size = kind.size().min(8) as u8;
+        Load { index, shift: 64 - 8 * size, signed: kind.number_class() == NumberClass::Signed }
+    }
 }
 
 /// Where one argument travels.
@@ -116,6 +155,9 @@ enum Place {
     Double(u8),
     /// Vector register `n` holding a `float` in its low 32 bits.
     Float(u8),
+    /// Stack word `n`, once the argument's register class is exhausted: integers
+    /// widened as in a register, a `double` as its bits, a `float` in the low 32 bits.
+    Stack(u8, ScalarKind),
 }
 
 /// How the result comes back.
@@ -128,43 +170,73 @@ enum Return {
 }
 
 /// A call without libffi, for signatures whose parameters are all integer, pointer,
-/// `float` or `double` scalars fitting in argument registers and whose result is such
-/// a scalar or `void`.
+/// `float` or `double` scalars and whose result is such a scalar or `void`, with at
+/// most [`DIRECT_STACK_WORDS`] arguments past the registers.
 ///
 /// Why this is sound on x86_64 System V: integer-class arguments are assigned to
 /// `%rdi, %rsi, %rdx, %rcx, %r8, %r9` in order and floating ones to `%xmm0..7` in
 /// order, independently of each other; a callee reads only the registers its own
-/// parameters occupy. So calling any such function through the single type
-/// `fn(u64 ×6, f64 ×8) -> R` loads every register its parameters need and some it
-/// ignores. The libffi path stays the reference; tests compare the two.
+/// parameters occupy. Arguments of either class that find their registers full go to
+/// the stack, one eightbyte each, in parameter order (for both classes together),
+/// starting at the lowest address. So calling any such function through the single
+/// type `fn(u64 ×6, f64 ×8) -> R` — or `fn(u64 ×6, f64 ×8, u64 ×8) -> R` when stack
+/// words are needed, whose trailing `u64`s land exactly in those stack eightbytes —
+/// loads every register and stack word its parameters read, and some it ignores (the
+/// caller owns and pops the stack area, so extra words are harmless). Only variadic
+/// callees read `%al`, and they never take this path. The libffi path stays the
+/// reference; tests compare the two.
 pub struct DirectPlan {
-    places: Vec<Place>,
+    loads: Box<[Load]>,
     ret: Return,
+    /// Which registers and stack words the call must load.
+    shape: Shape,
 }
 
+/// The argument words a direct call passes, from the cheapest to load to the dearest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// Integer registers only (no floating argument, nothing on the stack).
+    Gpr,
+    /// Integer and vector registers.
+    Registers,
+    /// Registers and stack words.
+    Stack,
+}
+
+type IntReturningGpr = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
+type VectorReturningGpr = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> f64;
 type IntReturning = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> u64;
 type VectorReturning = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> f64;
+type IntReturningStack = unsafe extern "C" fn(
+    u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64, u64, u64, u64, u64, u64, u64, u64, u64,
+) -> u64;
+type VectorReturningStack = unsafe extern "C" fn(
+    u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64, u64, u64, u64, u64, u64, u64, u64, u64,
+) -> f64;
 
 impl DirectPlan {
     fn new(args: &[CType], result: &CType) -> Option<DirectPlan> {
         if !cfg!(all(target_arch = "x86_64", unix)) {
             return None;
         }
-        let (mut gpr, mut sse) = (0u8, 0u8);
+        let (mut gpr, mut sse, mut stack) = (0u8, 0u8, 0u8);
         let mut places = Vec::with_capacity(args.len());
         for arg in args {
             let CType::Scalar(kind) = arg else { return None };
             let place = match (kind.number_class(), kind) {
                 (_, ScalarKind::LongDouble) => return None,
+                (NumberClass::Float, _) if sse == 8 => Place::Stack(stack, *kind),
                 (NumberClass::Float, ScalarKind::Float) => Place::Float(sse),
                 (NumberClass::Float, _) => Place::Double(sse),
+                _ if gpr == 6 => Place::Stack(stack, *kind),
                 _ => Place::Gpr(gpr, *kind),
             };
             match place {
                 Place::Gpr(..) => gpr += 1,
+                Place::Stack(..) => stack += 1,
                 _ => sse += 1,
             }
-            if gpr > 6 || sse > 8 {
+            if usize::from(stack) > DIRECT_STACK_WORDS {
                 return None;
             }
             places.push(place);
@@ -176,29 +248,33 @@ impl DirectPlan {
             CType::Scalar(_) => Return::Int,
             _ => return None,
         };
-        Some(DirectPlan { places, ret })
+        let loads = places.into_iter().map(Load::new).collect();
+        let shape = match (sse, stack) {
+            (0, 0) => Shape::Gpr,
+            (_, 0) => Shape::Registers,
+            _ => Shape::Stack,
+        };
+        Some(DirectPlan { loads, ret, shape })
     }
 
-    /// Loads argument `index` from its slot into the register it travels in.
+    /// The number of arguments.
+    pub fn arg_count(&self) -> usize {
+        self.loads.len()
+    }
+
+    /// Loads argument `index` from its slot into the register or stack word it
+    /// travels in.
     #[inline]
     pub fn load(&self, regs: &mut Registers, index: usize, slot: &Slot) {
-        let word = u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes"));
-        match self.places[index] {
-            Place::Gpr(n, kind) => {
-                let size = kind.size();
-                regs.gpr[n as usize] = if size >= 8 {
-                    word
-                } else {
-                    let shift = 64 - 8 * size as u32;
-                    match kind.number_class() {
-                        NumberClass::Signed => (((word << shift) as i64) >> shift) as u64,
-                        _ => (word << shift) >> shift,
-                    }
-                };
-            }
-            Place::Double(n) => regs.sse[n as usize] = word,
-            Place::Float(n) => regs.sse[n as usize] = word & 0xffff_ffff,
-        }
+        self.load_word(regs, index, u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")));
+    }
+
+    /// [`load`](Self::load) from the first 8 bytes of a slot given as a word (the
+    /// value in its low bytes, as on this little-endian target).
+    #[inline(always)]
+    pub fn load_word(&self, regs: &mut Registers, index: usize, word: u64) {
+        let Load { index, shift, signed } = self.loads[index];
+        regs.words[index as usize] = if signed { ((word << shift) as i64 >> shift) as u64 } else { (word << shift) >> shift };
     }
 
     /// Calls `function`, returning the result as libffi would write it: integers
@@ -207,26 +283,50 @@ impl DirectPlan {
     /// # Safety
     /// `function` must have the plan's signature, and every argument must have been
     /// loaded.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn call(&self, function: *const c_void, regs: &Registers) -> Slot {
-        let g = regs.gpr;
-        let x = regs.sse.map(f64::from_bits);
+        let w = &regs.words;
+        let g = &w[..6];
+        let x: [f64; 8] = std::array::from_fn(|i| f64::from_bits(w[FIRST_SSE as usize + i]));
+        let s = &w[FIRST_STACK as usize..];
         let mut out = Slot::ZERO;
-        match self.ret {
-            Return::Int => {
-                // SAFETY: see the type's documentation: the System V register
-                // assignment makes this call equivalent to one through the real type.
+        // SAFETY (every call below): see the type's documentation — the System V
+        // assignment of registers and stack words makes each call equivalent to one
+        // through the function's real type (a float result sits in the low half of
+        // %xmm0). A `Gpr` plan has no floating parameter, so the vector registers it
+        // does not load are ones the callee does not read.
+        let word = match (self.ret, self.shape) {
+            (Return::Int, Shape::Gpr) => {
+                let f: IntReturningGpr = unsafe { std::mem::transmute(function) };
+                unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }
+            }
+            (Return::Vector, Shape::Gpr) => {
+                let f: VectorReturningGpr = unsafe { std::mem::transmute(function) };
+                unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }.to_bits()
+            }
+            (Return::Int, Shape::Registers) => {
                 let f: IntReturning = unsafe { std::mem::transmute(function) };
-                let r = unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]) };
-                out.0[..8].copy_from_slice(&r.to_le_bytes());
+                unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]) }
             }
-            Return::Vector => {
-                // SAFETY: as above; a float result sits in the low half of %xmm0.
+            (Return::Vector, Shape::Registers) => {
                 let f: VectorReturning = unsafe { std::mem::transmute(function) };
-                let r = unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]) };
-                out.0[..8].copy_from_slice(&r.to_bits().to_le_bytes());
+                unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]) }.to_bits()
             }
-        }
+            (Return::Int, Shape::Stack) => {
+                let f: IntReturningStack = unsafe { std::mem::transmute(function) };
+                unsafe {
+                    f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+                }
+            }
+            (Return::Vector, Shape::Stack) => {
+                let f: VectorReturningStack = unsafe { std::mem::transmute(function) };
+                unsafe {
+                    f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+                }
+                .to_bits()
+            }
+        };
+        out.0[..8].copy_from_slice(&word.to_le_bytes());
         out
     }
 }
@@ -371,10 +471,60 @@ mod direct_tests {
         both(six as *const c_void, &[LongLong, LongLong, LongLong, LongLong, LongLong, ULongLong], &[slot(&1i64.to_ne_bytes()), slot(&2i64.to_ne_bytes()), slot(&3i64.to_ne_bytes()), slot(&4i64.to_ne_bytes()), slot(&5i64.to_ne_bytes()), slot(&u64::MAX.to_ne_bytes())], ULongLong);
     }
 
+    extern "C" fn eight_ints(a: i32, b: i32, c: i32, d: i32, e: i32, f: i32, g: i8, h: u16) -> i32 {
+        a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g as i32 + 8 * h as i32
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    extern "C" fn crowded(
+        a: i8, b: f64, c: u16, d: f32, e: i64, f: i32, g: f64, h: u8, i: i16, j: f32, k: f64, l: u32, m: f64, n: i64,
+        o: f64, p: f32, q: i32, r: f64, s: f64,
+    ) -> f64 {
+        let ints = [a as f64, c as f64, e as f64, f as f64, h as f64, i as f64, l as f64, n as f64, q as f64];
+        let floats = [b, d as f64, g, j as f64, k, m, o, p as f64, r, s];
+        let mut total = 0.0;
+        for (w, v) in ints.iter().chain(floats.iter()).enumerate() {
+            total += (w as f64 + 1.0) * v;
+        }
+        total
+    }
+
+    extern "C" fn ten_floats(a: f32, b: f32, c: f32, d: f32, e: f32, f: f32, g: f32, h: f32, i: f32, j: f32) -> f32 {
+        a + 2.0 * b + 3.0 * c + 4.0 * d + 5.0 * e + 6.0 * f + 7.0 * g + 8.0 * h + 9.0 * i + 10.0 * j
+    }
+
     #[test]
-    fn signatures_beyond_registers_have_no_direct_path() {
-        let seven = vec![CType::Scalar(Int); 7];
-        assert!(CallPlan::new(&seven, CType::Scalar(Int)).direct().is_none());
+    fn stack_arguments_agree() {
+        let out = both(
+            eight_ints as *const c_void,
+            &[Int, Int, Int, Int, Int, Int, Byte, UShort],
+            &[slot(&1i32.to_ne_bytes()), slot(&2i32.to_ne_bytes()), slot(&3i32.to_ne_bytes()), slot(&4i32.to_ne_bytes()), slot(&5i32.to_ne_bytes()), slot(&6i32.to_ne_bytes()), slot(&(-7i8).to_ne_bytes()), slot(&60000u16.to_ne_bytes())],
+            Int,
+        );
+        assert_eq!(i32::from_ne_bytes(out.0[..4].try_into().unwrap()), eight_ints(1, 2, 3, 4, 5, 6, -7, 60000));
+        let floats: Vec<Slot> = (1..=10).map(|v| slot(&(v as f32 * 0.5).to_ne_bytes())).collect();
+        both(ten_floats as *const c_void, &[Float; 10], &floats, Float);
+        let kinds = [Byte, Double, UShort, Float, LongLong, Int, Double, UByte, Short, Float, Double, UInt, Double, Long, Double, Float, Int, Double, Double];
+        let values: Vec<Slot> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match k {
+                Double => slot(&(i as f64 + 0.25).to_ne_bytes()),
+                Float => slot(&(i as f32 - 0.5).to_ne_bytes()),
+                _ => slot(&(-(i as i64) * 3).to_ne_bytes()),
+            })
+            .collect();
+        let out = both(crowded as *const c_void, &kinds, &values, Double);
+        let expected = crowded(0, 1.25, 65530, 2.5, -12, -15, 6.25, 235, -24, 8.5, 10.25, (-33i64) as u32, 12.25, -39, 14.25, 14.5, -48, 17.25, 18.25);
+        assert_eq!(f64::from_ne_bytes(out.0[..8].try_into().unwrap()), expected);
+    }
+
+    #[test]
+    fn signatures_beyond_the_direct_stack_have_no_direct_path() {
+        let fourteen = vec![CType::Scalar(Int); 6 + DIRECT_STACK_WORDS];
+        assert!(CallPlan::new(&fourteen, CType::Scalar(Int)).direct().is_some());
+        let fifteen = vec![CType::Scalar(Int); 7 + DIRECT_STACK_WORDS];
+        assert!(CallPlan::new(&fifteen, CType::Scalar(Int)).direct().is_none());
         assert!(CallPlan::new(&[CType::Scalar(LongDouble)], CType::Void).direct().is_none());
         assert!(CallPlan::new_variadic(&[CType::Scalar(Int)], 1, CType::Void).direct().is_none());
     }

@@ -53,10 +53,13 @@ pub enum ScalarKind {
     VoidPtr,
     /// `O` — a pointer to a Python object (the extension gives it meaning)
     ObjectPtr,
+    /// `v` — Windows' `VARIANT_BOOL`, a 16-bit truth value (`-1` true, `0` false);
+    /// ctypes offers it on every platform (`wintypes.VARIANT_BOOL`)
+    VariantBool,
 }
 
 /// Every scalar kind, in ctypes' `_type_` code order.
-pub const ALL_SCALARS: [ScalarKind; 20] = [
+pub const ALL_SCALARS: [ScalarKind; 21] = [
     ScalarKind::Bool,
     ScalarKind::Char,
     ScalarKind::Byte,
@@ -77,6 +80,7 @@ pub const ALL_SCALARS: [ScalarKind; 20] = [
     ScalarKind::WCharPtr,
     ScalarKind::VoidPtr,
     ScalarKind::ObjectPtr,
+    ScalarKind::VariantBool,
 ];
 
 /// `long double` is 16 bytes, 16-aligned on x86_64 and aarch64 Linux.
@@ -123,6 +127,7 @@ impl ScalarKind {
             WCharPtr => 'Z',
             VoidPtr => 'P',
             ObjectPtr => 'O',
+            VariantBool => 'v',
         }
     }
 
@@ -131,7 +136,7 @@ impl ScalarKind {
         use ScalarKind::*;
         match self {
             Bool | Char | Byte | UByte => 1,
-            Short | UShort => size_of::<c_short>(),
+            Short | UShort | VariantBool => size_of::<c_short>(),
             Int | UInt => size_of::<c_int>(),
             Long | ULong => size_of::<c_long>(),
             LongLong | ULongLong => size_of::<c_longlong>(),
@@ -148,7 +153,7 @@ impl ScalarKind {
         use ScalarKind::*;
         match self {
             Bool | Char | Byte | UByte => align_of::<c_char>(),
-            Short | UShort => align_of::<c_short>(),
+            Short | UShort | VariantBool => align_of::<c_short>(),
             Int | UInt => align_of::<c_int>(),
             Long | ULong => align_of::<c_long>(),
             LongLong | ULongLong => align_of::<c_longlong>(),
@@ -164,7 +169,7 @@ impl ScalarKind {
     pub fn number_class(self) -> NumberClass {
         use ScalarKind::*;
         match self {
-            Byte | Short | Int | Long | LongLong => NumberClass::Signed,
+            Byte | Short | Int | Long | LongLong | VariantBool => NumberClass::Signed,
             Float | Double | LongDouble => NumberClass::Float,
             Char => {
                 if c_char::MIN == 0 {

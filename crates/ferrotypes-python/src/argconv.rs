@@ -200,7 +200,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         }
     }
     let accepted = match kind {
-        Bool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(|_| wrong_type()),
+        Bool | VariantBool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(|_| wrong_type()),
         k if k.is_integer() => {
             if value.is_instance_of::<PyInt>() {
                 scalar::to_bytes(value, kind, &mut slot.0)

@@ -13,7 +13,7 @@ use std::ptr::null_mut;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use ferrotypes_core::call::{CallPlan, Registers, Slot};
+use ferrotypes_core::call::{CallPlan, DirectPlan, Registers, Slot};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
@@ -81,9 +81,85 @@ struct Prepared {
     check_retval: Option<Py<PyAny>>,
     /// Every converter is a built-in simple type's (the direct path may be used).
     all_simple: bool,
+    /// The quickest path's converters (see [`FuncPtr::call_fast`]), when the
+    /// signature has a direct path and every parameter kind has one.
+    fast: Option<Box<[FastArg]>>,
+}
+
+/// How [`FuncPtr::call_fast`] converts one argument: only exact built-in objects whose
+/// conversion runs no Python code and keeps nothing alive beyond the caller's own
+/// reference. Any other argument sends the call down the general paths, which give
+/// the same result for these objects (tests compare them).
+#[derive(Clone, Copy)]
+enum FastArg {
+    /// An integer parameter: an exact `int`, its low 64 bits (ctypes wraps around).
+    Int,
+    /// `c_void_p`: an exact `int` as above, or None for NULL.
+    Pointer,
+    /// `c_double`: an exact `float`.
+    Double,
+    /// `c_float`: an exact `float`, rounded to single precision.
+    Float,
+    /// `c_char_p`: exact `bytes` (its own NUL-terminated buffer, as ctypes passes it;
+    /// the caller's reference keeps it alive for the call), or None for NULL.
+    Bytes,
+}
+
+impl FastArg {
+    fn for_kind(kind: ScalarKind) -> Option<FastArg> {
+        match kind {
+            k if k.is_integer() => Some(FastArg::Int),
+            ScalarKind::VoidPtr => Some(FastArg::Pointer),
+            ScalarKind::Double => Some(FastArg::Double),
+            ScalarKind::Float => Some(FastArg::Float),
+            ScalarKind::CharPtr => Some(FastArg::Bytes),
+            _ => None,
+        }
+    }
+
+    /// The argument's word, or None when `arg` is not one of this converter's exact
+    /// types.
+    ///
+    /// # Safety
+    /// The GIL is held and `arg` is a valid object.
+    #[inline(always)]
+    unsafe fn word(self, arg: *mut ffi::PyObject) -> Option<u64> {
+        // SAFETY: per the caller; the type checks come before each type's accessor.
+        unsafe {
+            let tp = ffi::Py_TYPE(arg);
+            match self {
+                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => {
+                    let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
+                    if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear(); // the general path will raise it again
+                        return None;
+                    }
+                    Some(bits)
+                }
+                FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
+                FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
+                    Some((ffi::PyFloat_AS_DOUBLE(arg) as f32).to_bits() as u64)
+                }
+                FastArg::Bytes if tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) => Some(ffi::PyBytes_AS_STRING(arg) as u64),
+                FastArg::Pointer | FastArg::Bytes if arg == ffi::Py_None() => Some(0),
+                _ => None,
+            }
+        }
+    }
 }
 
 impl Prepared {
+    /// The direct (libffi-free) path, when every parameter converts in Rust and the
+    /// signature has one.
+    #[inline]
+    fn direct(&self) -> Option<&DirectPlan> {
+        if self.all_simple {
+            self.plan.as_ref()?.direct()
+        } else {
+            None
+        }
+    }
+
     fn new(py: Python<'_>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>) -> PyResult<Prepared> {
         let converters = match argtypes {
             Some(seq) if !seq.is_none() => {
@@ -120,7 +196,19 @@ impl Prepared {
             None => None,
         };
         let all_simple = converters.as_ref().is_some_and(|c| c.iter().all(|c| matches!(c, ArgConv::Simple { .. })));
-        Ok(Prepared { converters, plan, result, result_ctype, check_retval, all_simple })
+        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_simple, fast: None };
+        if prepared.direct().is_some() {
+            prepared.fast = prepared
+                .converters
+                .iter()
+                .flatten()
+                .map(|c| match c {
+                    ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind),
+                    ArgConv::FromParam { .. } => None,
+                })
+                .collect::<Option<Box<[FastArg]>>>();
+        }
+        Ok(prepared)
     }
 }
 
@@ -167,16 +255,27 @@ impl FuncPtr {
     }
 
     /// Calls the function with `args` (borrowed object pointers from the caller).
-    fn call(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> PyResult<Py<PyAny>> {
+    ///
+    /// Everything owned here is a `Bound` (released at once when dropped): the
+    /// vectorcall entry point does not register with PyO3's attach count, so a `Py`
+    /// dropped during a call would only be released at PyO3's next entry.
+    fn call<'py>(slf: &Bound<'py, Self>, args: &[*mut ffi::PyObject]) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let me = slf.get();
         if !me.prepared_once.with(py, |p| *p) {
             FuncPtr::reprepare(slf)?;
         }
+        // A clone (a count increment): converters may run Python code that sets a new
+        // signature while this call still uses the old one.
         let prepared = me.prepared.get(py);
         let function = FuncPtr::address(slf);
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
+        }
+        if let (Some(direct), Some(convs)) = (prepared.direct(), &prepared.converters) {
+            if args.len() == direct.arg_count() {
+                return me.call_direct(slf, &prepared, direct, convs, function, args);
+            }
         }
         if args.len() > crate::CTYPES_MAX_ARGCOUNT {
             return Err(ArgumentError::new_err(format!("too many arguments ({}), maximum is {}", args.len(), crate::CTYPES_MAX_ARGCOUNT)));
@@ -186,23 +285,9 @@ impl FuncPtr {
             let s = if declared == 1 { "" } else { "s" };
             return Err(PyTypeError::new_err(format!("this function takes at least {declared} argument{s} ({} given)", args.len())));
         }
-        let mut keep: Vec<Py<PyAny>> = Vec::new();
+        let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
         let mut result = ResultBuffer::for_type(&prepared.result_ctype);
         match (&prepared.converters, &prepared.plan) {
-            (Some(convs), Some(plan)) if args.len() == declared && prepared.all_simple && plan.direct().is_some() => {
-                let direct = plan.direct().expect("checked above");
-                let mut regs = Registers::default();
-                for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
-                    let ArgConv::Simple { kind, cls } = conv else { unreachable!("all_simple") };
-                    // SAFETY: CPython hands vectorcall valid borrowed references.
-                    let arg = unsafe { Borrowed::from_ptr(py, arg) };
-                    let mut slot = Slot::ZERO;
-                    let kept = simple_param_into(cls.bind(py), *kind, &arg, &mut slot).map_err(|e| argument_error(py, i, e))?;
-                    keep.extend(kept);
-                    direct.load(&mut regs, i, &slot);
-                }
-                me.invoke_direct(plan, function, &regs, &mut result);
-            }
             (Some(convs), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
                 let mut slots = [Slot::ZERO; STACK_ARGS];
                 let mut pointers = [null_mut::<c_void>(); STACK_ARGS];
@@ -215,7 +300,7 @@ impl FuncPtr {
                         Some(p) => p.cast(),
                         None => slots[i..].as_mut_ptr().cast(),
                     };
-                    keep.extend(value.keep);
+                    keep.extend(value.keep.map(|k| k.into_bound(py)));
                 }
                 me.invoke(plan, function, &mut pointers[..declared], &mut result);
             }
@@ -241,37 +326,140 @@ impl FuncPtr {
                 };
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
                 me.invoke(&plan, function, &mut pointers, &mut result);
-                keep.extend(values.into_iter().filter_map(|v| v.keep));
+                keep.extend(values.into_iter().filter_map(|v| v.keep.map(|k| k.into_bound(py))));
             }
         }
         // `keep` lives until the result is converted: a returned pointer may point
         // into an argument (a wide copy of a str, say), as ctypes allows.
-        // A Python C API function reports failure by setting an exception.
-        if me.flags & FUNCFLAG_PYTHONAPI != 0 {
-            if let Some(err) = PyErr::take(py) {
-                return Err(err);
+        me.check_python_error(py)?;
+        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result())?;
+        drop(keep);
+        me.finish(slf, &prepared, value, args)
+    }
+
+    /// The quickest path, tried first by [`vectorcall`]: a direct-path signature whose
+    /// arguments are all exact `int`/`float`/`bytes`/None objects ([`FastArg`]).
+    /// Returns None, having done nothing, when it does not apply; otherwise the
+    /// result, or NULL with the exception set.
+    ///
+    /// # Safety
+    /// `args` are valid borrowed references from CPython.
+    #[inline(always)]
+    unsafe fn call_fast(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+        let py = slf.py();
+        let me = slf.get();
+        if !me.prepared_once.with(py, |p| *p) {
+            return None;
+        }
+        // A clone: Python code run by the C function (PyDLL) may set a new signature.
+        let prepared = me.prepared.get(py);
+        let fast = prepared.fast.as_deref()?;
+        let direct = prepared.direct()?;
+        if args.len() != fast.len() {
+            return None;
+        }
+        let mut regs = Registers::default();
+        for (i, (how, &arg)) in fast.iter().zip(args).enumerate() {
+            // SAFETY: per this function's contract.
+            let word = unsafe { how.word(arg) }?;
+            direct.load_word(&mut regs, i, word);
+        }
+        let function = FuncPtr::address(slf);
+        if function == 0 {
+            return None; // the general path raises
+        }
+        let slot = me.invoke_direct(direct, function, &regs);
+        let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
+        // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
+        if python_api && !unsafe { ffi::PyErr_Occurred() }.is_null() {
+            return Some(null_mut()); // the C function's exception stays set
+        }
+        let converted = match prepared.result {
+            ResultConv::Value(kind) => number_from_word(py, kind, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))),
+            _ => None,
+        };
+        let value = match converted.unwrap_or_else(|| convert_result(py, &prepared, &slot.0, me.steals_object_result())) {
+            Ok(v) => v,
+            Err(e) => {
+                e.restore(py);
+                return Some(null_mut());
+            }
+        };
+        if prepared.check_retval.is_none() && me.errcheck.with(py, Option::is_none) {
+            return Some(value.into_ptr());
+        }
+        match me.finish(slf, &prepared, value, args) {
+            Ok(v) => Some(v.into_ptr()),
+            Err(e) => {
+                e.restore(py);
+                Some(null_mut())
             }
         }
-        // A py_object result is a new reference when the C API returned it, or when
-        // the function is one of our own callbacks (which hand C a new reference).
-        let steal = me.flags & FUNCFLAG_PYTHONAPI != 0 || me.callback.as_ref().is_some_and(Callback::returns_object);
-        let mut value = convert_result(py, &prepared, &result, steal)?;
-        drop(keep);
-        if let Some(check) = &prepared.check_retval {
-            value = check.bind(py).call1((value,))?.unbind();
+    }
+
+    /// The direct path: every parameter a built-in simple type, converted straight
+    /// into its register or stack word, and the function called without libffi.
+    #[inline]
+    fn call_direct<'py>(
+        &self,
+        slf: &Bound<'py, Self>,
+        prepared: &Prepared,
+        direct: &DirectPlan,
+        convs: &[ArgConv],
+        function: usize,
+        args: &[*mut ffi::PyObject],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let mut regs = Registers::default();
+        let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
+        for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
+            let ArgConv::Simple { kind, cls } = conv else { unreachable!("direct plans are only made for simple converters") };
+            // SAFETY: CPython hands vectorcall valid borrowed references.
+            let arg = unsafe { Borrowed::from_ptr(py, arg) };
+            let mut slot = Slot::ZERO;
+            let kept = simple_param_into(cls.bind(py), *kind, &arg, &mut slot).map_err(|e| argument_error(py, i, e))?;
+            if let Some(k) = kept {
+                keep.push(k.into_bound(py));
+            }
+            direct.load(&mut regs, i, &slot);
         }
-        if me.errcheck.with(py, Option::is_none) {
+        let slot = self.invoke_direct(direct, function, &regs);
+        self.check_python_error(py)?;
+        let value = convert_result(py, prepared, &slot.0, self.steals_object_result())?;
+        drop(keep);
+        self.finish(slf, prepared, value, args)
+    }
+
+    /// A Python C API function (`PyDLL`) reports failure by setting an exception.
+    #[inline]
+    fn check_python_error(&self, py: Python<'_>) -> PyResult<()> {
+        // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
+        if self.flags & FUNCFLAG_PYTHONAPI != 0 && !unsafe { ffi::PyErr_Occurred() }.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(())
+    }
+
+    /// The restype's `_check_retval_` and the function's `errcheck`, if any.
+    #[inline]
+    fn finish<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, mut value: Bound<'py, PyAny>, args: &[*mut ffi::PyObject]) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        if let Some(check) = &prepared.check_retval {
+            value = check.bind(py).call1((value,))?;
+        }
+        if self.errcheck.with(py, Option::is_none) {
             return Ok(value);
         }
-        if let Some(errcheck) = me.errcheck.get_obj(py) {
+        if let Some(errcheck) = self.errcheck.get_obj(py) {
+            let errcheck = errcheck.into_bound(py);
             let arg_tuple = PyTuple::new(py, args.iter().map(|&p| {
-                // SAFETY: as above.
+                // SAFETY: CPython hands vectorcall valid borrowed references.
                 unsafe { Borrowed::from_ptr(py, p) }.to_owned()
             }))?;
-            let checked = errcheck.bind(py).call1((value.bind(py), slf, &arg_tuple))?;
+            let checked = errcheck.call1((&value, slf, &arg_tuple))?;
             // Returning the arguments unchanged means "keep the normal result" (ctypes).
             if !checked.is(&arg_tuple) {
-                value = checked.unbind();
+                value = checked;
             }
         }
         Ok(value)
@@ -288,22 +476,23 @@ impl FuncPtr {
     }
 
     /// The C call through the plan's direct path (no libffi).
-    fn invoke_direct(&self, plan: &CallPlan, function: usize, regs: &Registers, result: &mut ResultBuffer) {
-        let direct = plan.direct().expect("caller checked");
-        let ResultBuffer::Small(slot) = result else { unreachable!("direct results are scalars") };
+    #[inline(always)]
+    fn invoke_direct(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Slot {
+        let mut slot = Slot::ZERO;
         self.around_call(
             #[inline(always)]
             || {
-                // SAFETY: as for `invoke`; every argument register was loaded by the caller.
-                *slot = unsafe { direct.call(function as *const c_void, regs) };
+                // SAFETY: as for `invoke`; every argument word was loaded by the caller.
+                slot = unsafe { direct.call(function as *const c_void, regs) };
             },
         );
+        slot
     }
 
     /// Runs `call` with the GIL released (unless this is a Python API function) and
     /// with `errno` swapped when the function asked for it. `call` must not touch
     /// Python objects.
-    #[inline]
+    #[inline(always)]
     fn around_call(&self, call: impl FnOnce()) {
         let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
         let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
@@ -363,16 +552,21 @@ impl ResultBuffer {
     }
 }
 
-fn convert_result(py: Python<'_>, prepared: &Prepared, result: &ResultBuffer, python_api: bool) -> PyResult<Py<PyAny>> {
-    let bytes = result.bytes();
+/// The Python value of a call's result, from the bytes the call left (at least 16).
+#[inline]
+fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal_object: bool) -> PyResult<Bound<'py, PyAny>> {
     match &prepared.result {
-        ResultConv::Void => Ok(py.None()),
+        ResultConv::Void => Ok(py.None().into_bound(py)),
         ResultConv::Value(kind) => {
+            let word = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
+            if let Some(value) = number_from_word(py, *kind, word) {
+                return value;
+            }
             let mut raw = [0u8; 16];
             raw.copy_from_slice(&bytes[..16]);
-            let value = scalar::from_bytes(py, *kind, &raw)?;
-            if *kind == ScalarKind::ObjectPtr && python_api {
-                // A Python C API function returning PyObject* returns a new reference:
+            let value = scalar::from_bytes(py, *kind, &raw)?.into_bound(py);
+            if *kind == ScalarKind::ObjectPtr && steal_object {
+                // A Python C API function (or a callback of ours) returning PyObject* returns a new reference:
                 // take it over (from_bytes took one of its own). For other functions
                 // the reference is kept borrowed: stealing one a C function did not
                 // give (an identity function, say) would free a live object; ctypes
@@ -384,7 +578,7 @@ fn convert_result(py: Python<'_>, prepared: &Prepared, result: &ResultBuffer, py
         }
         ResultConv::SwappedValue(kind) => {
             // SAFETY: the result buffer holds at least 16 bytes, more than any scalar.
-            unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }
+            unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }.map(|v| v.into_bound(py))
         }
         ResultConv::Instance(cls) => {
             let obj = cls.bind(py).call0()?;
@@ -392,13 +586,40 @@ fn convert_result(py: Python<'_>, prepared: &Prepared, result: &ResultBuffer, py
             let n = cdata.size(py).min(prepared.result_ctype.size());
             // SAFETY: the new instance owns at least `n` bytes; the buffer has them too.
             unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), cdata.address(py), n) };
-            Ok(obj.unbind())
+            Ok(obj)
         }
         ResultConv::Callable(f) => {
             let v = i32::from_ne_bytes(bytes[..4].try_into().expect("4 bytes"));
-            Ok(f.bind(py).call1((v,))?.unbind())
+            f.bind(py).call1((v,))
         }
     }
+}
+
+/// The common numeric results straight from the result word (libffi and the direct
+/// path both leave integers widened to a word, floating results at its start), with
+/// the same values `scalar::from_bytes` gives; None for the other kinds.
+#[inline(always)]
+fn number_from_word(py: Python<'_>, kind: ScalarKind, word: u64) -> Option<PyResult<Bound<'_, PyAny>>> {
+    use ScalarKind::*;
+    // SAFETY (each call): the GIL is held; these constructors return a new reference
+    // or NULL with an exception set, which from_owned_ptr_or_err turns into an error.
+    let ptr = unsafe {
+        match kind {
+            Int => ffi::PyLong_FromLong(word as u32 as i32 as std::ffi::c_long),
+            UInt => ffi::PyLong_FromUnsignedLong(word as u32 as std::ffi::c_ulong),
+            Long | LongLong => ffi::PyLong_FromLongLong(word as i64),
+            ULong | ULongLong => ffi::PyLong_FromUnsignedLongLong(word),
+            Short => ffi::PyLong_FromLong(word as u16 as i16 as std::ffi::c_long),
+            UShort => ffi::PyLong_FromLong(word as u16 as std::ffi::c_long),
+            Byte => ffi::PyLong_FromLong(word as u8 as i8 as std::ffi::c_long),
+            UByte => ffi::PyLong_FromLong(word as u8 as std::ffi::c_long),
+            Double => ffi::PyFloat_FromDouble(f64::from_bits(word)),
+            Float => ffi::PyFloat_FromDouble(f32::from_bits(word as u32) as f64),
+            _ => return None,
+        }
+    };
+    // SAFETY: see above.
+    Some(unsafe { Bound::from_owned_ptr_or_err(py, ptr) })
 }
 
 /// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`.
@@ -411,11 +632,16 @@ fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
 
 /// CPython's entry point for `f(*args)`.
 unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargsf: usize, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    // CPython calls vectorcall functions with the GIL held. `attach` (rather than
-    // assuming it) tells PyO3 so, which lets references dropped in the call be released
-    // at once instead of queued until some later PyO3 entry.
-    Python::attach(|py| {
-        let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<Py<PyAny>> {
+    // SAFETY: CPython calls vectorcall functions with the GIL held, on this thread.
+    // The token is not registered with PyO3's attach count (`Python::attach` would do
+    // that through PyGILState_Ensure/Release, a third of a short call's cost), so a
+    // `Py` dropped in here is queued in PyO3's reference pool and released at PyO3's
+    // next entry rather than at once; `FuncPtr::call` therefore holds its objects as
+    // `Bound`s, which release at once.
+    let py = unsafe { Python::assume_attached() };
+    {
+        // Ok(NULL) means "an exception is already set".
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> PyResult<*mut ffi::PyObject> {
             // SAFETY: callable is an instance of a FuncPtr subclass: the vectorcall
             // offset is only installed on such classes.
             let slf = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<FuncPtr>() };
@@ -427,10 +653,14 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
             if !kwnames.is_null() && unsafe { ffi::PyTuple_Size(kwnames) } > 0 {
                 return Err(PyTypeError::new_err("foreign functions take no keyword arguments"));
             }
-            FuncPtr::call(&slf, argv)
+            // SAFETY: argv holds CPython's borrowed references.
+            if let Some(result) = unsafe { FuncPtr::call_fast(&slf, argv) } {
+                return Ok(result);
+            }
+            FuncPtr::call(&slf, argv).map(Bound::into_ptr)
         }));
         match outcome {
-            Ok(Ok(obj)) => obj.into_ptr(),
+            Ok(Ok(obj)) => obj,
             Ok(Err(err)) => {
                 err.restore(py);
                 null_mut()
@@ -445,7 +675,7 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
                 null_mut()
             }
         }
-    })
+    }
 }
 
 /// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`].
@@ -483,6 +713,12 @@ impl FuncPtr {
         FuncPtr::with_callback(flags, None)
     }
 
+    /// Whether a `py_object` result is a new reference to take over: the Python C
+    /// API returns new references, and so do our own callbacks.
+    fn steals_object_result(&self) -> bool {
+        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.callback.as_ref().is_some_and(Callback::returns_object)
+    }
+
     fn with_callback(flags: i32, callback: Option<Callback>) -> FuncPtr {
         FuncPtr {
             callback,
@@ -492,7 +728,7 @@ impl FuncPtr {
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
             prepared_once: GilCell::new(false),
-            prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false })),
+            prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false, fast: None })),
         }
     }
 }
@@ -545,7 +781,7 @@ impl FuncPtr {
             return Err(PyTypeError::new_err("foreign functions take no keyword arguments"));
         }
         let pointers: Vec<*mut ffi::PyObject> = args.iter().map(|a| a.as_ptr()).collect();
-        FuncPtr::call(slf, &pointers)
+        FuncPtr::call(slf, &pointers).map(Bound::unbind)
     }
 
     /// The parameter types, or None.

@@ -37,6 +37,7 @@ pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<
     let word = u64::from_ne_bytes(raw[..8].try_into().expect("8 bytes"));
     let obj = match kind {
         Bool => (raw[0] != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
+        VariantBool => ((raw[0] | raw[1]) != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
         Char => PyBytes::new(py, &raw[..1]).into_any().unbind(),
         WChar => {
             let unit = libc::wchar_t::from_ne_bytes(raw[..4].try_into().expect("4 bytes"));
@@ -137,6 +138,8 @@ pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) 
     use ScalarKind::*;
     match kind {
         Bool => raw[0] = value.is_truthy()? as u8,
+        // VARIANT_TRUE is -1: every bit set.
+        VariantBool => raw[..2].copy_from_slice(&(if value.is_truthy()? { -1i16 } else { 0 }).to_ne_bytes()),
         Char => raw[0] = char_byte(value)?,
         WChar => {
             let s = value.cast::<PyString>().map_err(|_| {

@@ -232,6 +232,10 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
         (Some(c), None) => ScalarKind::from_code(c),
         _ => None,
     };
+    if scalar.is_none() && code.len() == 1 && SIMPLE_TYPE_CODES.contains(code) {
+        // A code ctypes knows but only supports on Windows ('X', BSTR).
+        return Err(PyValueError::new_err(format!("_type_ '{code}' not supported")));
+    }
     let Some(scalar) = scalar else {
         return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
             "class must define a '_type_' attribute which must be\na single character string containing one of '{SIMPLE_TYPE_CODES}' (got '{code}')."
