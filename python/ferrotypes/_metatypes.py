@@ -164,11 +164,15 @@ class PyCArrayType(_CDataMeta):
         cls._stginfo_ = _core.array_info(element, length)
         code = getattr(element, "_type_", None)
         if code == "c":
-            cls.value = property(_char_array_value, _char_array_set_value)
-            cls.raw = property(_char_array_raw, _char_array_set_raw)
+            cls.value = property(_char_array_value, _char_array_set_value, _refuse_delete)
+            cls.raw = property(_char_array_raw, _char_array_set_raw)  # del: AttributeError, as ctypes
         elif code == "u":
-            cls.value = property(_wchar_array_value, _wchar_array_set_value)
+            cls.value = property(_wchar_array_value, _wchar_array_set_value, _refuse_delete)
         return cls
+
+
+def _refuse_delete(self):
+    raise TypeError("can't delete attribute")
 
 
 def _char_array_value(self):
@@ -380,7 +384,7 @@ def _set_fields(cls, fields, final=True):
         entries.append((name, ctype, bits))
     base = cls.__bases__[0]
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
-    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian)
+    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final)
     for _, ctype, _ in entries:
         ctype._stginfo_.mark_final()  # a type used as a field is complete for good
     if final:

@@ -128,6 +128,11 @@ impl CField {
                 if bytes.len() > self.size {
                     return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), self.size)));
                 }
+                // Like a C string copy, as ctypes does: up to the first NUL.
+                let bytes = &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())];
+                if bytes.len() > self.size {
+                    return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), self.size)));
+                }
                 // SAFETY: as above; at most `size` bytes are written, plus a NUL when
                 // there is room for one.
                 unsafe {
@@ -305,8 +310,8 @@ impl CField {
 /// those of `base` (a record class this one derives from). Returns the class's info
 /// and one descriptor per field, its own fields only.
 #[pyfunction]
-#[pyo3(signature = (union, fields, pack, base, big_endian))]
-pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList>, pack: Option<usize>, base: Option<Bound<'py, PyType>>, big_endian: bool) -> PyResult<(TypeInfo, Bound<'py, PyList>)> {
+#[pyo3(signature = (union, fields, pack, base, big_endian, complete = true))]
+pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList>, pack: Option<usize>, base: Option<Bound<'py, PyType>>, big_endian: bool, complete: bool) -> PyResult<(TypeInfo, Bound<'py, PyList>)> {
     let mut all_fields: Vec<Py<CField>> = Vec::new();
     let mut specs = Vec::new();
     if let Some(base) = &base {
@@ -370,14 +375,14 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         Ok(t) => (t, None),
         Err(e) => (CType::Record { members: Vec::new(), size: layout.size, align: layout.align }, Some(e)),
     };
-    let traits = record_traits(py, &all_fields, union || pack.is_some())?;
+    let traits = record_traits(py, &all_fields, union || pack.is_some() || !complete)?;
     let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
     Ok((info, own))
 }
 
 /// The buffer format and pointer content of a record with these fields. As ctypes
 /// 3.11 does: a struct is `T{<format>:<name>:...}` without padding entries; a union, a
-/// packed struct or an empty one is plain bytes (`B`).
+/// packed struct or an incomplete one (no `_fields_` yet) is plain bytes (`B`).
 fn record_traits(py: Python<'_>, fields: &[Py<CField>], bytes_only: bool) -> PyResult<RecordTraits> {
     let mut format = String::from("T{");
     let mut has_pointers = false;
@@ -391,7 +396,7 @@ fn record_traits(py: Python<'_>, fields: &[Py<CField>], bytes_only: bool) -> PyR
         format.push(':');
     }
     format.push('}');
-    if bytes_only || fields.is_empty() {
+    if bytes_only {
         format = "B".to_owned();
     }
     Ok(RecordTraits { format, has_pointers })
