@@ -158,3 +158,14 @@ FT_EXPORT long ftcb_spin(long n)
         s += i;
     return s;
 }
+
+/* ---- The benchmark's qsort: copy `src` into `work`, sort it with libc's qsort
+ * and the given comparator, return the smallest element. ---- */
+FT_EXPORT int ftcb_qsort_ints(const int *src, int *work, size_t n,
+                              int (*cmp)(const void *, const void *))
+{
+    for (size_t i = 0; i < n; i++)
+        work[i] = src[i];
+    qsort(work, n, sizeof *work, cmp);
+    return n ? work[0] : 0;
+}

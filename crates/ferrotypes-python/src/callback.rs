@@ -134,10 +134,15 @@ impl CallbackHandler {
     /// `args` and `result` are as [`Handler::call`] describes, for this handler's
     /// signature.
     unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
-        let Some(callable) = self.callable.get_obj(py) else {
+        // A strong reference for the duration of the call (the callable may release
+        // its own callback object), taken with the C API's inline refcounting: a
+        // `Py` clone and drop would cost a thread-local lookup each.
+        let Some(callable) = self.callable.with(py, |c| c.as_ref().map(|c| c.as_ptr())) else {
             self.report_released(py);
             return;
         };
+        // SAFETY: callable is alive (held by the cell) and the GIL is held.
+        let callable = unsafe { Bound::from_borrowed_ptr(py, callable) };
         let mut stack = [null_mut::<ffi::PyObject>(); STACK_ARGS];
         let mut heap = Vec::new();
         let argv: &mut [*mut ffi::PyObject] = if args.len() <= STACK_ARGS {
@@ -177,7 +182,7 @@ impl CallbackHandler {
     ///
     /// # Safety
     /// `result` must have room for the result type.
-    unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Py<PyAny>) {
+    unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
         let ToC::Simple { kind, swapped } = self.result else { return };
         if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
             PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
@@ -353,7 +358,7 @@ fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// CPython's way to report an exception nobody can catch, with ctypes' wording:
 /// "Exception ignored {what}: {object}". Takes the exception currently set.
-pub fn write_unraisable(py: Python<'_>, what: &str, object: Option<&Py<PyAny>>) {
+pub fn write_unraisable(py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
     let obj = object.map_or(null_mut(), |o| o.as_ptr());
     let Ok(message) = std::ffi::CString::new(what) else { return };
     match unraisable_api() {

@@ -106,6 +106,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
@@ -121,6 +122,20 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     function::init_vectorcall(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
+}
+
+/// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
+/// as ctypes' `_ctypes.PyObj_FromPtr`. The address must be that of a live object (as
+/// `id()` gives); nothing can check that.
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
+    if address == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("PyObj_FromPtr: the address is NULL"));
+    }
+    // SAFETY: the caller promises `address` is a live object (ctypes makes the same
+    // promise its users' job); a new reference is taken.
+    Ok(unsafe { Bound::from_borrowed_ptr(py, address as *mut pyo3::ffi::PyObject) }.unbind())
 }
 
 /// Completes a pointer type created before its target (`SetPointerType`).
