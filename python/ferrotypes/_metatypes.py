@@ -271,17 +271,8 @@ class PyCFuncPtrType(_CDataMeta):
         _check_prototype(namespace)
         return cls
 
-    def from_param(cls, value):
-        """A function pointer argument: an instance of this type (ctypes refuses
-        None, addresses and other function pointer types here too)."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
-            return value
-        as_parameter = getattr(value, "_as_parameter_", None)
-        if as_parameter is not None:
-            return cls.from_param(as_parameter)
-        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
+    # from_param is _CDataMeta's: an instance of this type (ctypes refuses None,
+    # addresses and other function pointer types here too).
 
 
 def _check_prototype(namespace):
