@@ -124,13 +124,31 @@ impl Default for Registers {
 /// Where one argument's word goes and how it is widened, worked out once per plan:
 /// `words[index] = extend(word << shift) >> shift`, arithmetic when `signed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Load {
+pub struct Load {
     index: u8,
     shift: u8,
     signed: bool,
 }
 
 impl Load {
+    /// Stores an argument's word (its value in the low bytes) where the call reads
+    /// it, widened as its type requires.
+    #[inline(always)]
+    pub fn store(self, regs: &mut Registers, word: u64) {
+        regs.words[self.index as usize] = self.widen(word);
+    }
+
+    /// The word as the callee reads it (narrow integers extended to 64 bits).
+    #[inline(always)]
+    pub fn widen(self, word: u64) -> u64 {
+        let Load { shift, signed, .. } = self;
+        if signed {
+            ((word << shift) as i64 >> shift) as u64
+        } else {
+            (word << shift) >> shift
+        }
+    }
+
     fn new(place: Place) -> Load {
         let (index, kind) = match place {
             Place::Gpr(n, kind) => (n, kind),
@@ -273,8 +291,42 @@ impl DirectPlan {
     /// value in its low bytes, as on this little-endian target).
     #[inline(always)]
     pub fn load_word(&self, regs: &mut Registers, index: usize, word: u64) {
-        let Load { index, shift, signed } = self.loads[index];
-        regs.words[index as usize] = if signed { ((word << shift) as i64 >> shift) as u64 } else { (word << shift) >> shift };
+        self.loads[index].store(regs, word);
+    }
+
+    /// Each argument's [`Load`], in parameter order.
+    pub fn loads(&self) -> &[Load] {
+        &self.loads
+    }
+
+    /// Whether every argument travels in an integer register: argument `i` is then
+    /// in register `i`, and [`call_gpr`](Self::call_gpr) may be used.
+    pub fn gpr_only(&self) -> bool {
+        self.shape == Shape::Gpr
+    }
+
+    /// [`call`](Self::call) for a [`gpr_only`](Self::gpr_only) plan, given just the
+    /// six integer argument registers (widened by [`Load::widen`], unused ones zero).
+    ///
+    /// # Safety
+    /// As for `call`; the plan must be `gpr_only`.
+    #[inline(always)]
+    pub unsafe fn call_gpr(&self, function: *const c_void, g: &[u64; 6]) -> Slot {
+        debug_assert!(self.gpr_only());
+        let mut out = Slot::ZERO;
+        // SAFETY: as for `call`'s Gpr shape: the callee reads only integer registers.
+        let word = match self.ret {
+            Return::Int => {
+                let f: IntReturningGpr = unsafe { std::mem::transmute(function) };
+                unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }
+            }
+            Return::Vector => {
+                let f: VectorReturningGpr = unsafe { std::mem::transmute(function) };
+                unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }.to_bits()
+            }
+        };
+        out.0[..8].copy_from_slice(&word.to_le_bytes());
+        out
     }
 
     /// Calls `function`, returning the result as libffi would write it: integers
@@ -491,6 +543,25 @@ mod direct_tests {
 
     extern "C" fn ten_floats(a: f32, b: f32, c: f32, d: f32, e: f32, f: f32, g: f32, h: f32, i: f32, j: f32) -> f32 {
         a + 2.0 * b + 3.0 * c + 4.0 * d + 5.0 * e + 6.0 * f + 7.0 * g + 8.0 * h + 9.0 * i + 10.0 * j
+    }
+
+    #[test]
+    fn register_words_given_directly_agree() {
+        let kinds = [Byte, Short];
+        let values = [slot(&[0x7f]), slot(&(-2i16).to_ne_bytes())];
+        let expected = both(narrow as *const c_void, &kinds, &values, Byte);
+        let args: Vec<CType> = kinds.iter().map(|k| CType::Scalar(*k)).collect();
+        let plan = CallPlan::new(&args, CType::Scalar(Byte));
+        let direct = plan.direct().unwrap();
+        assert!(direct.gpr_only());
+        let mut g = [0u64; 6];
+        for (i, (load, v)) in direct.loads().iter().zip(&values).enumerate() {
+            g[i] = load.widen(u64::from_le_bytes(v.0[..8].try_into().unwrap()));
+        }
+        // SAFETY: `narrow` is (signed char, short) -> signed char.
+        let out = unsafe { direct.call_gpr(narrow as *const c_void, &g) };
+        assert_eq!(out.0[0], expected.0[0]);
+        assert!(!CallPlan::new(&[CType::Scalar(Double)], CType::Void).direct().unwrap().gpr_only());
     }
 
     #[test]

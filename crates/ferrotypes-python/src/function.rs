@@ -11,9 +11,9 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-use ferrotypes_core::call::{CallPlan, DirectPlan, Registers, Slot};
+use ferrotypes_core::call::{CallPlan, DirectPlan, Load, Registers, Slot};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
@@ -81,9 +81,10 @@ struct Prepared {
     check_retval: Option<Py<PyAny>>,
     /// Every converter is a built-in simple type's (the direct path may be used).
     all_simple: bool,
-    /// The quickest path's converters (see [`FuncPtr::call_fast`]), when the
-    /// signature has a direct path and every parameter kind has one.
-    fast: Option<Box<[FastArg]>>,
+    /// The quickest path's converters and where each argument goes (see
+    /// [`FuncPtr::call_fast`]), when the signature has a direct path and every
+    /// parameter kind has a [`FastArg`].
+    fast: Option<Box<[(FastArg, Load)]>>,
 }
 
 /// How [`FuncPtr::call_fast`] converts one argument: only exact built-in objects whose
@@ -103,6 +104,46 @@ enum FastArg {
     /// `c_char_p`: exact `bytes` (its own NUL-terminated buffer, as ctypes passes it;
     /// the caller's reference keeps it alive for the call), or None for NULL.
     Bytes,
+}
+
+/// Whether exact ints have the layout [`small_int`] reads: CPython 3.10/3.11's
+/// `PyLongObject`, a signed digit count in `ob_size` followed by 30-bit digits. Set
+/// once at module initialisation ([`init_int_layout`]).
+static INT_LAYOUT_KNOWN: AtomicBool = AtomicBool::new(false);
+
+/// Checks the running interpreter's int layout (see [`INT_LAYOUT_KNOWN`]).
+pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let version = sys.getattr("version_info")?;
+    let (major, minor): (u32, u32) = (version.get_item(0)?.extract()?, version.get_item(1)?.extract()?);
+    let bits: u32 = sys.getattr("int_info")?.getattr("bits_per_digit")?.extract()?;
+    INT_LAYOUT_KNOWN.store(major == 3 && (minor == 10 || minor == 11) && bits == 30, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The value of an exact int of at most one digit (|v| < 2**30), as its 64-bit two's
+/// complement, read from the object itself (saves a call per argument); None for
+/// larger ints or an unknown layout.
+///
+/// # Safety
+/// `arg` is an exact `int`.
+#[inline(always)]
+unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
+    if !INT_LAYOUT_KNOWN.load(Ordering::Relaxed) {
+        return None;
+    }
+    // SAFETY: with the layout checked at start-up, an int is a PyVarObject whose
+    // `ob_size` is its signed digit count, followed by that many 32-bit digits.
+    unsafe {
+        let size = (*arg.cast::<ffi::PyVarObject>()).ob_size;
+        let digit = || arg.cast::<u8>().add(std::mem::size_of::<ffi::PyVarObject>()).cast::<u32>().read();
+        match size {
+            0 => Some(0),
+            1 => Some(u64::from(digit())),
+            -1 => Some(u64::from(digit()).wrapping_neg()),
+            _ => None,
+        }
+    }
 }
 
 impl FastArg {
@@ -129,6 +170,9 @@ impl FastArg {
             let tp = ffi::Py_TYPE(arg);
             match self {
                 FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => {
+                    if let Some(small) = small_int(arg) {
+                        return Some(small);
+                    }
                     let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
                     if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
                         ffi::PyErr_Clear(); // the general path will raise it again
@@ -197,16 +241,18 @@ impl Prepared {
         };
         let all_simple = converters.as_ref().is_some_and(|c| c.iter().all(|c| matches!(c, ArgConv::Simple { .. })));
         let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_simple, fast: None };
-        if prepared.direct().is_some() {
-            prepared.fast = prepared
+        if let Some(direct) = prepared.direct() {
+            let fast = prepared
                 .converters
                 .iter()
                 .flatten()
-                .map(|c| match c {
-                    ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind),
+                .zip(direct.loads())
+                .map(|(c, load)| match c {
+                    ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind).map(|how| (how, *load)),
                     ArgConv::FromParam { .. } => None,
                 })
-                .collect::<Option<Box<[FastArg]>>>();
+                .collect::<Option<Box<[(FastArg, Load)]>>>();
+            prepared.fast = fast;
         }
         Ok(prepared)
     }
@@ -358,34 +404,60 @@ impl FuncPtr {
         if args.len() != fast.len() {
             return None;
         }
-        let mut regs = Registers::default();
-        for (i, (how, &arg)) in fast.iter().zip(args).enumerate() {
-            // SAFETY: per this function's contract.
-            let word = unsafe { how.word(arg) }?;
-            direct.load_word(&mut regs, i, word);
-        }
-        let function = FuncPtr::address(slf);
-        if function == 0 {
-            return None; // the general path raises
-        }
-        let slot = me.invoke_direct(direct, function, &regs);
+        let slot = if direct.gpr_only() {
+            // At most six integer-register arguments: no register file to clear.
+            let mut g = [0u64; 6];
+            for ((&(how, load), &arg), word) in fast.iter().zip(args).zip(g.iter_mut()) {
+                // SAFETY: per this function's contract.
+                *word = load.widen(unsafe { how.word(arg) }?);
+            }
+            let function = FuncPtr::address(slf);
+            if function == 0 {
+                return None; // the general path raises
+            }
+            let mut slot = Slot::ZERO;
+            me.around_call(
+                #[inline(always)]
+                || {
+                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                    // widened arguments.
+                    slot = unsafe { direct.call_gpr(function as *const c_void, &g) };
+                },
+            );
+            slot
+        } else {
+            let mut regs = Registers::default();
+            for (&(how, load), &arg) in fast.iter().zip(args) {
+                // SAFETY: per this function's contract.
+                let word = unsafe { how.word(arg) }?;
+                load.store(&mut regs, word);
+            }
+            let function = FuncPtr::address(slf);
+            if function == 0 {
+                return None; // the general path raises
+            }
+            me.invoke_direct(direct, function, &regs)
+        };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
         if python_api && !unsafe { ffi::PyErr_Occurred() }.is_null() {
             return Some(null_mut()); // the C function's exception stays set
         }
-        let converted = match prepared.result {
-            ResultConv::Value(kind) => number_from_word(py, kind, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))),
-            _ => None,
-        };
-        let value = match converted.unwrap_or_else(|| convert_result(py, &prepared, &slot.0, me.steals_object_result())) {
+        let plain = prepared.check_retval.is_none() && me.errcheck.with(py, Option::is_none);
+        if let (true, ResultConv::Value(kind)) = (plain, &prepared.result) {
+            // SAFETY: the GIL is held.
+            if let Some(ptr) = unsafe { number_ptr(*kind, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) } {
+                return Some(ptr); // NULL only with an exception set
+            }
+        }
+        let value = match convert_result(py, &prepared, &slot.0, me.steals_object_result()) {
             Ok(v) => v,
             Err(e) => {
                 e.restore(py);
                 return Some(null_mut());
             }
         };
-        if prepared.check_retval.is_none() && me.errcheck.with(py, Option::is_none) {
+        if plain {
             return Some(value.into_ptr());
         }
         match me.finish(slf, &prepared, value, args) {
@@ -600,26 +672,35 @@ fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal
 /// the same values `scalar::from_bytes` gives; None for the other kinds.
 #[inline(always)]
 fn number_from_word(py: Python<'_>, kind: ScalarKind, word: u64) -> Option<PyResult<Bound<'_, PyAny>>> {
-    use ScalarKind::*;
-    // SAFETY (each call): the GIL is held; these constructors return a new reference
+    // SAFETY: the GIL is held (the token says so); number_ptr returns a new reference
     // or NULL with an exception set, which from_owned_ptr_or_err turns into an error.
-    let ptr = unsafe {
-        match kind {
-            Int => ffi::PyLong_FromLong(word as u32 as i32 as std::ffi::c_long),
-            UInt => ffi::PyLong_FromUnsignedLong(word as u32 as std::ffi::c_ulong),
+    unsafe { number_ptr(kind, word).map(|ptr| Bound::from_owned_ptr_or_err(py, ptr)) }
+}
+
+/// [`number_from_word`] as a new reference, or NULL with an exception set.
+///
+/// # Safety
+/// The GIL is held.
+#[inline(always)]
+unsafe fn number_ptr(kind: ScalarKind, word: u64) -> Option<*mut ffi::PyObject> {
+    use std::ffi::{c_long, c_ulong};
+    use ScalarKind::*;
+    // SAFETY (each call): the GIL is held; the constructors take plain numbers.
+    unsafe {
+        Some(match kind {
+            Int => ffi::PyLong_FromLong(word as u32 as i32 as c_long),
+            UInt => ffi::PyLong_FromUnsignedLong(word as u32 as c_ulong),
             Long | LongLong => ffi::PyLong_FromLongLong(word as i64),
             ULong | ULongLong => ffi::PyLong_FromUnsignedLongLong(word),
-            Short => ffi::PyLong_FromLong(word as u16 as i16 as std::ffi::c_long),
-            UShort => ffi::PyLong_FromLong(word as u16 as std::ffi::c_long),
-            Byte => ffi::PyLong_FromLong(word as u8 as i8 as std::ffi::c_long),
-            UByte => ffi::PyLong_FromLong(word as u8 as std::ffi::c_long),
+            Short => ffi::PyLong_FromLong(word as u16 as i16 as c_long),
+            UShort => ffi::PyLong_FromLong(word as u16 as c_long),
+            Byte => ffi::PyLong_FromLong(word as u8 as i8 as c_long),
+            UByte => ffi::PyLong_FromLong(word as u8 as c_long),
             Double => ffi::PyFloat_FromDouble(f64::from_bits(word)),
             Float => ffi::PyFloat_FromDouble(f32::from_bits(word as u32) as f64),
             _ => return None,
-        }
-    };
-    // SAFETY: see above.
-    Some(unsafe { Bound::from_owned_ptr_or_err(py, ptr) })
+        })
+    }
 }
 
 /// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`.
