@@ -29,7 +29,7 @@ import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -77,6 +77,7 @@ class Scenario:
     ext: str | None = None        # C-extension wrapper base name: calls <ext>_nogil / <ext>_gil
     curve_x: int | None = None    # x value when the scenario is a point of the addN curve
     cffi_cdef: str = ""           # extra declarations (e.g. structs) for cffi's cdef
+    max_n: int | None = None      # most loop iterations per timed loop (for long calls)
     # Per-family replacement of the default binding: family -> hook(env, scenario)
     # returning (callable, args).  Families: "ctypes" (stdlib ctypes and
     # ferrotypes alike: env.mod is the module, env.lib the loaded library),
@@ -96,6 +97,113 @@ def _addn(n: int) -> Scenario:
     )
 
 
+# --- Callbacks: C calling Python.  The same Python functions run in every column;
+# only the trampoline between C and them differs.
+
+CB_CALLS = 1000        # callbacks per foreign call in the "callback" row
+QSORT_N = 10_000       # ints sorted per foreign call in the "qsort" row
+QSORT_N_QUICK = 300    # ... in --quick mode, which must stay fast on a debug build
+
+
+def cb(x):
+    return x + 1
+
+
+def cmp_ints(a, b):
+    return a[0] - b[0]
+
+
+_QSORT_ALL = random.Random(1234).sample(range(-10**6, 10**6), QSORT_N)
+_QSORT_DATA = _QSORT_ALL  # shortened by --quick
+
+
+def _set_qsort_size(n: int) -> None:
+    global QSORT_N, _QSORT_DATA
+    QSORT_N, _QSORT_DATA = n, _QSORT_ALL[:n]
+
+
+def qsort_comparisons() -> int:
+    """How many comparisons libc's qsort makes for the benchmark's data (counted once
+    with stdlib ctypes), to turn ns per sort into ns per comparison."""
+    import ctypes
+    count = [0]
+
+    def counting(a, b):
+        count[0] += 1
+        return a[0] - b[0]
+
+    lib = ctypes.CDLL(str(_testlib_path()))
+    proto = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int))
+    fn = lib.ftcb_qsort_ints
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, proto]
+    src = (ctypes.c_int * QSORT_N)(*_QSORT_DATA)
+    work = (ctypes.c_int * QSORT_N)()
+    fn(src, work, QSORT_N, proto(counting))
+    return count[0]
+
+
+def _testlib_path() -> Path:
+    return build_ext.clib().build()
+
+
+def bind_cb_ctypes(env, sc):
+    mod = env.mod
+    proto = mod.CFUNCTYPE(mod.c_int, mod.c_int)
+    fn = env.lib["ftcb_call_n"]
+    fn.argtypes = [proto, mod.c_int]
+    fn.restype = mod.c_long
+    return fn, (proto(cb), CB_CALLS)
+
+
+def bind_cb_cffi(env, sc):
+    return env.lib.ftcb_call_n, (env.ffi.callback("int(int)", cb), CB_CALLS)
+
+
+def bind_cb_ext(env, sc):
+    return getattr(env.module, f"cb_call_n_{env.variant}"), (cb, CB_CALLS)
+
+
+def bind_qsort_ctypes(env, sc):
+    mod = env.mod
+    proto = mod.CFUNCTYPE(mod.c_int, mod.POINTER(mod.c_int), mod.POINTER(mod.c_int))
+    fn = env.lib["ftcb_qsort_ints"]
+    fn.argtypes = [mod.c_void_p, mod.c_void_p, mod.c_size_t, proto]
+    fn.restype = mod.c_int
+    src = (mod.c_int * QSORT_N)(*_QSORT_DATA)
+    work = (mod.c_int * QSORT_N)()
+    return fn, (src, work, QSORT_N, proto(cmp_ints))
+
+
+def bind_qsort_cffi(env, sc):
+    src = env.ffi.new("int[]", _QSORT_DATA)
+    work = env.ffi.new("int[]", QSORT_N)
+    cmp = env.ffi.callback("int(const int *, const int *)", cmp_ints)
+    return env.lib.ftcb_qsort_ints, (src, work, QSORT_N, cmp)
+
+
+_EXT_BUFFERS: list = []
+
+
+def bind_qsort_ext(env, sc):
+    import ctypes
+    src = (ctypes.c_int * QSORT_N)(*_QSORT_DATA)
+    work = (ctypes.c_int * QSORT_N)()
+    _EXT_BUFFERS.extend((src, work))  # the extension gets addresses: keep the memory
+    return (getattr(env.module, f"qsort_ints_{env.variant}"),
+            (ctypes.addressof(src), ctypes.addressof(work), QSORT_N, cmp_ints))
+
+
+CALLBACK_SCENARIOS: list[Scenario] = [
+    Scenario("callback", f"C calls cb(x) {CB_CALLS}x", "long ftcb_call_n(int (*)(int), int)",
+             expect=sum(i + 1 for i in range(CB_CALLS)), ext="cb_call_n", max_n=64,
+             custom={"ctypes": bind_cb_ctypes, "cffi": bind_cb_cffi, "ext": bind_cb_ext}),
+    Scenario("qsort", f"qsort {QSORT_N} ints, Python cmp",
+             "int ftcb_qsort_ints(const int *, int *, size_t, int (*)(const int *, const int *))",
+             expect=min(_QSORT_DATA), ext="qsort_ints", max_n=4,
+             custom={"ctypes": bind_qsort_ctypes, "cffi": bind_qsort_cffi, "ext": bind_qsort_ext}),
+]
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("f0", "f()", "int ft_f0(void)", (), 42, ext="f0"),
     Scenario("add_int", "add_int(3, 4)", "int ft_add_int(int, int)", (3, 4), 7, ext="add_int"),
@@ -109,6 +217,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("strlen", 'strlen(b"hello world")', "size_t ft_strlen(const char *)",
              (b"hello world",), 11, ext="strlen"),
     *[_addn(n) for n in range(9)],
+    *CALLBACK_SCENARIOS,
 ]
 # The curve's add6 calls the same C function as the "add6" row but is measured separately.
 assert len({sc.key for sc in SCENARIOS}) == len(SCENARIOS), "scenario keys must be unique"
@@ -328,13 +437,14 @@ class Cell:
         return self.loop(self.n, self.fn, *self.args) / self.n
 
 
-def calibrate(cell: Cell, target_ns: float) -> int:
-    n = 16
+def calibrate(cell: Cell, target_ns: float, cap: int | None = None) -> int:
+    cap = cap or 1 << 26
+    n = min(16, cap)
     while True:
         cell.n = n
         t = cell.run() * n
-        if t >= target_ns / 8 or n >= 1 << 26:
-            return max(16, int(n * target_ns / max(t, 1.0)))
+        if t >= target_ns / 8 or n >= cap:
+            return max(min(16, cap), min(cap, int(n * target_ns / max(t, 1.0))))
         n *= 4
 
 
@@ -372,7 +482,8 @@ def prepare_scenario(sc: Scenario, backends: list[Backend],
 
 
 def measure(prepared: dict[str, tuple[dict[str, Cell], Cell]], *, repeats: int,
-            target_ns: float, quick_n: int | None, rng: random.Random) -> None:
+            target_ns: float, quick_n: int | None, rng: random.Random,
+            caps: Mapping[str, int | None] | None = None) -> None:
     """Fill every live cell's samples.
 
     Each repeat visits every scenario (in a shuffled order) and, within a
@@ -381,9 +492,13 @@ def measure(prepared: dict[str, tuple[dict[str, Cell], Cell]], *, repeats: int,
     a repeat alike, and per-repeat differences and ratios cancel them."""
     live = {key: [c for c in cells.values() if c.loop is not None] + [baseline]
             for key, (cells, baseline) in prepared.items()}
-    for group in live.values():
+    for key, group in live.items():
+        cap = (caps or {}).get(key)
         for c in group:
-            c.n = quick_n if quick_n else calibrate(c, target_ns)
+            if quick_n:
+                c.n = min(quick_n, cap or quick_n)
+            else:
+                c.n = calibrate(c, target_ns, cap)
     keys = list(live)
     for _ in range(repeats):
         rng.shuffle(keys)
@@ -554,6 +669,21 @@ def print_report(scenarios, backends, results, notes, meta) -> None:
                 extra = f"   = {s['ratio']:.2f}x the slope of {by_key[s['ratio_vs']].label}"
             print(f"  {b.label:<10} {s['ns_per_arg']:7.2f} ns/arg{extra}")
 
+    cb_rows = [sc for sc in scenarios if sc.key in ("callback", "qsort")]
+    if cb_rows:
+        per = {"callback": (CB_CALLS, "callback"), "qsort": (qsort_comparisons(), "comparison")}
+        print()
+        print("Callbacks, per call from C into Python (ratios as above: the C extension's own")
+        print("trampoline calls the same Python function with PyObject_Vectorcall):")
+        for sc in cb_rows:
+            count, unit = per[sc.key]
+            parts = []
+            for b in backends:
+                cell = results["scenarios"][sc.key]["cells"][b.key]
+                if "ns" in cell:
+                    parts.append(f"{b.label} {cell['ns'] / count:.1f}{' ' + fmt_ratio(cell.get('ratio')) if cell.get('ratio') else ''}")
+            print(f"  ns per {unit} ({count} per call): " + ", ".join(parts))
+
     spreads = [(c["iqr_ns"] / c["ns"], by_key[bk].label, results["scenarios"][sk]["label"])
                for sk, row in results["scenarios"].items()
                for bk, c in row["cells"].items() if "iqr_ns" in c and c["ns"] > 0]
@@ -586,6 +716,10 @@ def main(argv: list[str] | None = None) -> int:
     if repeats < 1:
         ap.error("--repeats must be at least 1")
 
+    if opts.quick:
+        _set_qsort_size(QSORT_N_QUICK)
+        SCENARIOS[:] = [replace(sc, label=f"qsort {QSORT_N} ints, Python cmp", expect=min(_QSORT_DATA))
+                        if sc.key == "qsort" else sc for sc in SCENARIOS]
     testlib = build_ext.clib().build()
     backends, notes = make_backends(testlib, SCENARIOS)
     meta = {
@@ -607,7 +741,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.disable()
     try:
         measure(prepared, repeats=repeats, target_ns=opts.target_ms * 1e6,
-                quick_n=1000 if opts.quick else None, rng=random.Random(opts.seed))
+                quick_n=1000 if opts.quick else None, rng=random.Random(opts.seed),
+                caps={sc.key: sc.max_n for sc in SCENARIOS})
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -6,6 +6,4 @@ a failure, and the entry must be removed here. Nothing else in the suite is skip
 """
 
 KNOWN_DIFFERENCES = {
-    'test_wintypes.py::test_structure_names_match_ctypes':
-        'wintypes structures need ferrotypes.Structure (C data issue)',
 }

@@ -15,3 +15,12 @@ def test_benchmark_quick_mode_runs_every_scenario():
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "ft-CDLL" in run.stdout, "ferrotypes was not measured"
+
+
+def test_access_benchmark_quick_mode_runs_every_operation():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "access.py"), "--quick"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "call with struct pointer" in run.stdout

@@ -43,7 +43,6 @@ def test_names_match_ctypes(name):
 
 
 def test_structure_names_match_ctypes():
-    # All at once: they need ferrotypes.Structure (see known_differences.py).
     for name in STRUCTURES:
         assert describe(ferrotypes, getattr(wintypes, name)) == \
             describe(std_ctypes, getattr(std_wintypes, name)), name

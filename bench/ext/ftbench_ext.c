@@ -187,6 +187,139 @@ WRAP(add8, 8, int, BOX_INT,
      ARG_INT(a, 0) ARG_INT(b, 1) ARG_INT(c, 2) ARG_INT(d, 3) ARG_INT(e, 4) ARG_INT(f, 5) ARG_INT(g, 6) ARG_INT(h, 7),
      ft_add8(a, b, c, d, e, f, g, h))
 
+/* ---- Callbacks: C calling a Python function through a hand-written trampoline. ----
+ *
+ * The trampolines call the Python function with PyObject_Vectorcall after taking
+ * the GIL with PyGILState_Ensure, exactly the work a careful extension does. The
+ * callable is passed per call and kept in a static (the benchmark is single-threaded). */
+extern long ftcb_call_n(int (*cb)(int), int n);
+extern int ftcb_qsort_ints(const int *src, int *work, size_t n, int (*cmp)(const void *, const void *));
+
+static PyObject *current_callable;
+
+static int
+int_trampoline(int x)
+{
+    PyGILState_STATE state = PyGILState_Ensure();
+    int r = 0;
+    PyObject *arg = PyLong_FromLong(x);
+    if (arg != NULL) {
+        PyObject *res = PyObject_Vectorcall(current_callable, &arg, 1, NULL);
+        Py_DECREF(arg);
+        if (res != NULL) {
+            long v = PyLong_AsLong(res);
+            Py_DECREF(res);
+            if (v == -1 && PyErr_Occurred())
+                PyErr_WriteUnraisable(current_callable);
+            else
+                r = (int)v;
+        }
+        else
+            PyErr_WriteUnraisable(current_callable);
+    }
+    else
+        PyErr_WriteUnraisable(current_callable);
+    PyGILState_Release(state);
+    return r;
+}
+
+/* The comparator gets each int boxed in a 1-tuple, so the same Python code
+ * (`a[0] - b[0]`) runs as with ctypes' POINTER(c_int) arguments. */
+static PyObject *
+boxed_int(const void *p)
+{
+    PyObject *v = PyLong_FromLong(*(const int *)p);
+    if (v == NULL)
+        return NULL;
+    PyObject *t = PyTuple_New(1);
+    if (t == NULL) {
+        Py_DECREF(v);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(t, 0, v);
+    return t;
+}
+
+static int
+cmp_trampoline(const void *a, const void *b)
+{
+    PyGILState_STATE state = PyGILState_Ensure();
+    int r = 0;
+    PyObject *args[2] = {boxed_int(a), boxed_int(b)};
+    if (args[0] != NULL && args[1] != NULL) {
+        PyObject *res = PyObject_Vectorcall(current_callable, args, 2, NULL);
+        if (res != NULL) {
+            long v = PyLong_AsLong(res);
+            Py_DECREF(res);
+            if (v == -1 && PyErr_Occurred())
+                PyErr_WriteUnraisable(current_callable);
+            else
+                r = (int)v;
+        }
+        else
+            PyErr_WriteUnraisable(current_callable);
+    }
+    else
+        PyErr_WriteUnraisable(current_callable);
+    Py_XDECREF(args[0]);
+    Py_XDECREF(args[1]);
+    PyGILState_Release(state);
+    return r;
+}
+
+/* cb_call_n(f, n): ftcb_call_n with the int trampoline calling f. */
+static PyObject *
+cb_call_n_impl(PyObject *const *args, Py_ssize_t nargs, int release)
+{
+    int n;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "cb_call_n(f, n) takes 2 arguments");
+        return NULL;
+    }
+    if (as_int(args[1], &n) < 0)
+        return NULL;
+    current_callable = args[0];
+    long total;
+    if (release) {
+        Py_BEGIN_ALLOW_THREADS
+        total = ftcb_call_n(int_trampoline, n);
+        Py_END_ALLOW_THREADS
+    }
+    else
+        total = ftcb_call_n(int_trampoline, n);
+    return PyLong_FromLong(total);
+}
+
+static PyObject *cb_call_n_nogil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return cb_call_n_impl(a, n, 1); }
+static PyObject *cb_call_n_gil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return cb_call_n_impl(a, n, 0); }
+
+/* qsort_ints(src_address, work_address, n, cmp): ftcb_qsort_ints with the
+ * comparator trampoline calling cmp. */
+static PyObject *
+qsort_ints_impl(PyObject *const *args, Py_ssize_t nargs, int release)
+{
+    long src, work, n;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "qsort_ints(src, work, n, cmp) takes 4 arguments");
+        return NULL;
+    }
+    if (as_long(args[0], &src) < 0 || as_long(args[1], &work) < 0 || as_long(args[2], &n) < 0)
+        return NULL;
+    current_callable = args[3];
+    int first;
+    if (release) {
+        Py_BEGIN_ALLOW_THREADS
+        first = ftcb_qsort_ints((const int *)src, (int *)work, (size_t)n, cmp_trampoline);
+        Py_END_ALLOW_THREADS
+    }
+    else
+        first = ftcb_qsort_ints((const int *)src, (int *)work, (size_t)n, cmp_trampoline);
+    return PyLong_FromLong(first);
+}
+
+static PyObject *qsort_ints_nogil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return qsort_ints_impl(a, n, 1); }
+static PyObject *qsort_ints_gil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return qsort_ints_impl(a, n, 0); }
+
 #define ENTRY(NAME, DOC)                                                      \
     {#NAME "_gil", (PyCFunction)(void (*)(void))NAME##_gil, METH_FASTCALL,     \
      DOC " (holds the GIL)"},                                                 \
@@ -208,6 +341,8 @@ static PyMethodDef ftbench_methods[] = {
     ENTRY(add5, "ft_add5(a, b, c, d, e)")
     ENTRY(add7, "ft_add7(a, ..., g)")
     ENTRY(add8, "ft_add8(a, ..., h)")
+    ENTRY(cb_call_n, "ftcb_call_n(trampoline calling f, n)")
+    ENTRY(qsort_ints, "ftcb_qsort_ints(src, work, n, trampoline calling cmp)")
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,11 +22,14 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
     RTLD_GLOBAL,
     RTLD_LOCAL,
+    Structure,
+    Union,
     _Pointer,
     _SimpleCData,
     addressof,
     alignment,
     byref,
+    cast,
     get_errno,
     resize,
     set_errno,
@@ -149,6 +152,36 @@ c_uint64 = c_ulong if sizeof(c_ulong) == 8 else c_ulonglong
 c_size_t = c_ulong if sizeof(c_void_p) == sizeof(c_ulong) else c_ulonglong
 c_ssize_t = c_long if sizeof(c_void_p) == sizeof(c_long) else c_longlong
 c_time_t = c_int64
+
+
+# --- byte orders of structures and unions ---------------------------------------------
+
+if _sys.byteorder == "little":
+    LittleEndianStructure = Structure
+    LittleEndianUnion = Union
+
+    class BigEndianStructure(Structure):
+        """A structure whose fields are stored big-endian."""
+        __slots__ = ()
+        _swappedbytes_ = None
+
+    class BigEndianUnion(Union):
+        """A union whose fields are stored big-endian."""
+        __slots__ = ()
+        _swappedbytes_ = None
+else:
+    BigEndianStructure = Structure
+    BigEndianUnion = Union
+
+    class LittleEndianStructure(Structure):
+        """A structure whose fields are stored little-endian."""
+        __slots__ = ()
+        _swappedbytes_ = None
+
+    class LittleEndianUnion(Union):
+        """A union whose fields are stored little-endian."""
+        __slots__ = ()
+        _swappedbytes_ = None
 
 
 # --- function prototypes ------------------------------------------------------------
@@ -309,10 +342,10 @@ def POINTER(cls):
     except KeyError:
         pass
     if isinstance(cls, str):
-        pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {})
+        pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {"__module__": __name__})
         _pointer_type_cache[id(pointer)] = pointer
         return pointer
-    pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls})
+    pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls, "__module__": __name__})
     _pointer_type_cache[cls] = pointer
     return pointer
 
@@ -332,6 +365,13 @@ def SetPointerType(pointer_type, cls):
     pointer_type.__name__ = "LP_%s" % cls.__name__
     _pointer_type_cache[cls] = pointer_type
     del _pointer_type_cache[id(pointer_type)]
+
+
+# As in ctypes: char and wchar_t pointer parameters take what c_char_p/c_wchar_p
+# take (bytes, str, arrays), and POINTER(None) is c_void_p.
+POINTER(c_char).from_param = c_char_p.from_param
+POINTER(c_wchar).from_param = c_wchar_p.from_param
+_pointer_type_cache[None] = c_void_p
 
 
 def ARRAY(typ, length):
@@ -371,3 +411,10 @@ def create_unicode_buffer(init, size=None):
         _sys.audit("ctypes.create_unicode_buffer", None, init)
         return (c_wchar * init)()
     raise TypeError(init)
+
+
+# numpy's ndarray.ctypes.data_as() takes ferrotypes types once numpy is loaded
+# (without importing numpy here); see _numpy_bridge.
+from ferrotypes import _numpy_bridge as _numpy_bridge  # noqa: E402
+
+_numpy_bridge.watch()

@@ -11,6 +11,7 @@ initialises, and must therefore not import it: ``build_base_classes`` receives i
 """
 
 import sys
+import weakref
 
 _core = None  # the ferrotypes._ctypes extension module, set by build_base_classes
 
@@ -38,6 +39,18 @@ class _CDataMeta(type):
                                  % (_core.sizeof(source), _core.sizeof(cls) + offset))
             return _core._instance_at(cls, _core.addressof(source) + offset, source)
         return _core._from_buffer(cls, source, offset)
+
+    def from_param(cls, value):
+        """A parameter of this type takes an instance of it (or a ``byref`` of one, or
+        an object whose ``_as_parameter_`` is one)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
+            return value
+        as_parameter = getattr(value, "_as_parameter_", None)
+        if as_parameter is not None:
+            return cls.from_param(as_parameter)
+        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
 
     def from_buffer_copy(cls, source, offset=0):
         """A new instance holding a copy of ``sizeof(cls)`` bytes of ``source``."""
@@ -151,11 +164,15 @@ class PyCArrayType(_CDataMeta):
         cls._stginfo_ = _core.array_info(element, length)
         code = getattr(element, "_type_", None)
         if code == "c":
-            cls.value = property(_char_array_value, _char_array_set_value)
-            cls.raw = property(_char_array_raw, _char_array_set_raw)
+            cls.value = property(_char_array_value, _char_array_set_value, _refuse_delete)
+            cls.raw = property(_char_array_raw, _char_array_set_raw)  # del: AttributeError, as ctypes
         elif code == "u":
-            cls.value = property(_wchar_array_value, _wchar_array_set_value)
+            cls.value = property(_wchar_array_value, _wchar_array_set_value, _refuse_delete)
         return cls
+
+
+def _refuse_delete(self):
+    raise TypeError("can't delete attribute")
 
 
 def _char_array_value(self):
@@ -207,7 +224,7 @@ class PyCPointerType(_CDataMeta):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if not _has_base(bases):
             return cls  # _Pointer itself
-        target = namespace.get("_type_", getattr(cls, "_type_", None))
+        target = namespace.get("_type_")  # a subclass without its own _type_ has none
         if target is not None and not isinstance(target, _CDataMeta):
             raise TypeError("_type_ must have storage info")
         cls._stginfo_ = _core.pointer_info(target)
@@ -218,7 +235,9 @@ class PyCPointerType(_CDataMeta):
         of an instance (or array, or ``byref``) of the target type."""
         if value is None or isinstance(value, cls):
             return value
-        target = cls._type_
+        target = getattr(cls, "_type_", None)
+        if target is None:
+            raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
         if isinstance(value, target):
             return _core.byref(value)
         if isinstance(value, _ARRAY_BASE) and issubclass(type(value)._type_, target):
@@ -246,22 +265,191 @@ class PyCFuncPtrType(_CDataMeta):
 
     def __new__(mcls, name, bases, namespace, **kwargs):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        cls._stginfo_ = _core.function_info()
+        if _has_base(bases):  # not CFuncPtr itself, which is abstract
+            cls._stginfo_ = _core.function_info()
         _core._enable_vectorcall(cls)
+        _check_prototype(namespace)
         return cls
+
+    # from_param is _CDataMeta's: an instance of this type (ctypes refuses None,
+    # addresses and other function pointer types here too).
+
+
+def _check_prototype(namespace):
+    """Checks a prototype's ``_argtypes_`` and ``_restype_`` when its class is made,
+    as ctypes does: argument types need ``from_param``, the result type must be a
+    ctypes type, a callable or None."""
+    argtypes = namespace.get("_argtypes_")
+    if argtypes is not None:
+        if not isinstance(argtypes, (tuple, list)):
+            raise TypeError("_argtypes_ must be a sequence of types, not %s" % type(argtypes).__name__)
+        if len(argtypes) > _core.CTYPES_MAX_ARGCOUNT:
+            raise _core.ArgumentError("_argtypes_ has too many arguments (%d), maximum is %d"
+                                      % (len(argtypes), _core.CTYPES_MAX_ARGCOUNT))
+        for i, argtype in enumerate(argtypes, 1):
+            if not hasattr(argtype, "from_param"):
+                raise TypeError("item %d in _argtypes_ has no from_param method" % i)
+    restype = namespace.get("_restype_")
+    if restype is not None and not isinstance(restype, _CDataMeta) and not callable(restype):
+        raise TypeError("_restype_ must be a type, a callable, or None")
+
+
+class _RecordMeta(_CDataMeta):
+    """What structures and unions share: ``_fields_`` (in the class body or set later,
+    once), ``_pack_``, ``_anonymous_``, and the byte order of ``BigEndianStructure``
+    and friends (marked by ``_swappedbytes_``)."""
+
+    _union = False
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if _core is None:
+            return cls  # Structure / Union themselves
+        for base in bases:
+            info = getattr(base, "_stginfo_", None)
+            if info is not None and isinstance(base, _RecordMeta):
+                info.mark_final()  # a subclass exists: the base's layout is fixed
+        _ready.add(cls)
+        if "_abstract_" in namespace:
+            type.__setattr__(cls, "_stginfo_", None)  # never instantiated
+        elif "_fields_" in namespace:
+            _set_fields(cls, namespace["_fields_"])
+        elif _has_base(bases) and not isinstance(getattr(cls, "_stginfo_", None), _core.StgInfo):
+            _set_fields(cls, (), final=False)  # an incomplete type: _fields_ may come later
+        return cls
+
+    def __setattr__(cls, name, value):
+        if name == "_fields_":
+            _set_fields(cls, value)
+        else:
+            super().__setattr__(name, value)
+
+
+class PyCStructType(_RecordMeta):
+    """Metaclass of ``Structure`` and its subclasses."""
+
+
+class UnionType(_RecordMeta):
+    """Metaclass of ``Union`` and its subclasses."""
+
+    _union = True
+
+
+_ready = weakref.WeakSet()  # record classes whose metaclass __new__ has run
+
+
+def _set_fields(cls, fields, final=True):
+    """Lays out ``cls`` from ``fields`` and installs one descriptor per field; the
+    layout is then ``final`` (ctypes lets ``_fields_`` be set once)."""
+    if cls not in _ready:
+        # Set from __init_subclass__, before the metaclass has seen the class.
+        raise TypeError("ctypes state is not initialized")
+    own = cls.__dict__.get("_stginfo_")
+    if own is not None and own.is_final:
+        raise AttributeError("_fields_ is final")
+    pack = _pack(cls)
+    if not isinstance(fields, (list, tuple)):
+        raise TypeError("'_fields_' must be a sequence of pairs")
+    swapped = "_swappedbytes_" in _attributes(cls)
+    big_endian = (sys.byteorder == "big") != swapped
+    entries = []
+    for index, entry in enumerate(fields):
+        if not isinstance(entry, tuple) or len(entry) not in (2, 3) or not isinstance(entry[0], str):
+            raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
+        name, ctype = entry[0], entry[1]
+        if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_stginfo_", None):
+            raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
+        if ctype is cls:
+            raise AttributeError("Structure or union cannot contain itself")
+        if swapped:
+            ctype = _other_endian(ctype)
+        bits = None
+        if len(entry) == 3:
+            bits = entry[2]
+            if not isinstance(bits, int):
+                raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
+            if not (isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES):
+                raise TypeError("bit fields not allowed for type %s" % ctype.__name__)
+            if not 0 < bits <= 8 * _core.sizeof(ctype):
+                raise ValueError("number of bits invalid for bit field")
+        entries.append((name, ctype, bits))
+    base = cls.__bases__[0]
+    base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
+    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final)
+    for _, ctype, _ in entries:
+        ctype._stginfo_.mark_final()  # a type used as a field is complete for good
+    if final:
+        info.mark_final()
+    type.__setattr__(cls, "_stginfo_", info)
+    type.__setattr__(cls, "_fields_", fields)
+    for (name, _, _), descriptor in zip(entries, descriptors):
+        type.__setattr__(cls, name, descriptor)
+    for name in cls.__dict__.get("_anonymous_", ()):
+        member = cls.__dict__.get(name)
+        if not isinstance(member, _core.CField):
+            raise AttributeError("type object %r has no attribute %r" % (cls.__name__, name))
+        _expose_anonymous(cls, member, {e[0]: e[1] for e in entries}[name])
+
+
+_BIT_FIELD_CODES = "bBhHiIlLqQ?"
+
+
+def _attributes(cls):
+    names = set()
+    for klass in cls.__mro__:
+        names.update(vars(klass))
+    return names
+
+
+def _pack(cls):
+    pack = getattr(cls, "_pack_", 0)
+    if not isinstance(pack, int) or isinstance(pack, bool) or not 0 <= pack < 2**31:
+        raise ValueError("_pack_ must be a non-negative integer")
+    return pack or None
+
+
+def _expose_anonymous(cls, member, member_type):
+    """Makes the fields of the anonymous member ``member`` (a record of class
+    ``member_type``) attributes of ``cls``; fields of its own anonymous members too."""
+    try:
+        fields = member_type._fields_
+    except AttributeError:
+        raise AttributeError("type object %r has no attribute '_fields_'" % member_type.__name__) from None
+    inner_anonymous = member_type.__dict__.get("_anonymous_", ())
+    for entry in fields:
+        inner = _core.anonymous_field(member, member_type.__dict__[entry[0]])
+        if entry[0] in inner_anonymous:
+            _expose_anonymous(cls, inner, entry[1])
+        else:
+            type.__setattr__(cls, entry[0], inner)
+
+
+def _other_endian(ctype):
+    """The class of the same type in the other byte order (records are used as they
+    are: their own fields say their byte order)."""
+    other = ctype.__dict__.get("__ctype_be__" if sys.byteorder == "little" else "__ctype_le__")
+    if other is not None:
+        return other
+    if isinstance(ctype, PyCArrayType):
+        return _other_endian(ctype._type_) * ctype._length_
+    if isinstance(ctype, _RecordMeta):
+        return ctype
+    raise TypeError("This type does not support other endian: %s" % ctype)
 
 
 def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
-    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__})
-    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__})
+    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
+    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
     _SIMPLE_BASE = simple
-    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__})
-    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__})
+    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": ()})
+    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": ()})
     core._SimpleCData = simple
     core.Array = _ARRAY_BASE
     core._Pointer = _POINTER_BASE
     core.CFuncPtr = funcptr
+    core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
+    core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
     core._set_default_from_param(PyCSimpleType.from_param)

@@ -1,4 +1,4 @@
-"""Build tests/clib/fttest.c into the shared test library and return its path.
+"""Build tests/clib/fttest.c, callbacks.c and records.c into the shared test library and return its path.
 
 Used by tests/conftest.py and by the benchmark (bench/).  Runnable as a script:
 ``python tests/clib/build.py`` prints the library's path.
@@ -17,7 +17,7 @@ from types import ModuleType
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-SOURCE = HERE / "fttest.c"
+SOURCES = [HERE / "fttest.c", HERE / "callbacks.c", HERE / "records.c", HERE / "arrays.c"]
 LIBNAME = "fttest"
 
 
@@ -49,7 +49,7 @@ def load_cbuild() -> ModuleType:
 
 
 def build() -> pathlib.Path:
-    """Compile fttest.c (cached) and return the path of the shared library."""
+    """Compile the test library's sources (cached) and return its path."""
     cbuild = load_cbuild()
     filename = LIBNAME + cbuild.shared_library_suffix()
     # Record a bare file name as the library's own name (soname / install name),
@@ -60,7 +60,7 @@ def build() -> pathlib.Path:
         extra = []
     else:
         extra = [f"-Wl,-soname,{filename}", "-pthread"]
-    return cbuild.build_shared_library([SOURCE], LIBNAME, extra_args=extra)
+    return cbuild.build_shared_library(SOURCES, LIBNAME, extra_args=extra)
 
 
 if __name__ == "__main__":

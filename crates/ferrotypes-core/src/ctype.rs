@@ -282,6 +282,53 @@ impl CType {
         }
     }
 
+    /// A struct or union of `size` bytes aligned to `align`, passed by value, described
+    /// by its scalar leaves: every scalar inside it (nested members flattened, a
+    /// bit-field as its storage unit) with its byte offset.
+    ///
+    /// libffi lays its struct members out naturally, so a record it can describe
+    /// member by member (no overlap, no packing, no padding libffi would not add) is
+    /// given as those members. Any other record — a union, a packed struct, bit-fields
+    /// — is described by what the x86-64 SysV ABI looks at: each eightbyte is
+    /// floating point when only `float`/`double` leaves touch it, integer otherwise,
+    /// spelled with pieces no larger than the record's alignment so that libffi
+    /// computes the same size and alignment.
+    ///
+    /// Returns `Err` for a record of at most 16 bytes with a member at an offset that is
+    /// not a multiple of its natural alignment: C passes that in memory, which no
+    /// libffi type of that size expresses.
+    pub fn record_for_call(size: usize, align: usize, leaves: &[(usize, ScalarKind)]) -> Result<CType, String> {
+        let unaligned = leaves.iter().any(|&(offset, k)| offset % k.align() != 0);
+        if unaligned && size <= 16 {
+            return Err(format!(
+                "a record of {size} bytes with unaligned members is passed in memory by C, \
+                 which ferrotypes cannot call by value; pass a pointer to it instead"
+            ));
+        }
+        if let Some(members) = natural_members(size, leaves) {
+            return Ok(CType::Record { members, size, align });
+        }
+        let piece = align.clamp(1, 8);
+        let mut members = Vec::new();
+        let mut start = 0;
+        while start < size {
+            let n = (size - start).min(8);
+            let mut touching = leaves.iter().filter(|&&(o, k)| o < start + n && o + k.size() > start).peekable();
+            let float = touching.peek().is_some() && touching.all(|&(_, k)| matches!(k, ScalarKind::Float | ScalarKind::Double));
+            let kind = match (float, piece) {
+                (true, 8) => ScalarKind::Double,
+                (true, 4) => ScalarKind::Float,
+                (_, 8) => ScalarKind::ULongLong,
+                (_, 4) => ScalarKind::UInt,
+                (_, 2) => ScalarKind::UShort,
+                _ => ScalarKind::UByte,
+            };
+            members.extend(std::iter::repeat_n(CType::Scalar(kind), n.div_ceil(kind.size())));
+            start += n;
+        }
+        Ok(CType::Record { members, size, align })
+    }
+
     fn push_flattened(&self, out: &mut Vec<Type>) {
         match self {
             CType::Array { element, length } => {
@@ -294,6 +341,21 @@ impl CType {
     }
 }
 
+/// The leaves as libffi members, when libffi's natural layout of them puts each at
+/// its offset and ends at `size`.
+fn natural_members(size: usize, leaves: &[(usize, ScalarKind)]) -> Option<Vec<CType>> {
+    let mut end = 0usize;
+    let mut align = 1usize;
+    for &(offset, kind) in leaves {
+        if end.next_multiple_of(kind.align()) != offset {
+            return None;
+        }
+        end = offset + kind.size();
+        align = align.max(kind.align());
+    }
+    (end.next_multiple_of(align) == size && !leaves.is_empty()).then(|| leaves.iter().map(|&(_, k)| CType::Scalar(k)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +366,32 @@ mod tests {
             assert_eq!(ScalarKind::from_code(k.code()), Some(k));
         }
         assert_eq!(ScalarKind::from_code('x'), None);
+    }
+
+    #[test]
+    fn natural_records_keep_their_members() {
+        use ScalarKind::*;
+        let t = CType::record_for_call(16, 8, &[(0, Char), (4, Int), (8, Double)]).unwrap();
+        assert_eq!(t, CType::Record { members: vec![CType::Scalar(Char), CType::Scalar(Int), CType::Scalar(Double)], size: 16, align: 8 });
+    }
+
+    #[test]
+    fn unions_are_classified_per_eightbyte() {
+        use ScalarKind::*;
+        // union { float f; int i; }: integer class.
+        let t = CType::record_for_call(4, 4, &[(0, Float), (0, Int)]).unwrap();
+        assert_eq!(t, CType::Record { members: vec![CType::Scalar(UInt)], size: 4, align: 4 });
+        // union { float f[3]; double d; } (16 bytes): both eightbytes floating point.
+        let t = CType::record_for_call(16, 8, &[(0, Float), (4, Float), (8, Float), (0, Double)]).unwrap();
+        assert_eq!(t, CType::Record { members: vec![CType::Scalar(Double), CType::Scalar(Double)], size: 16, align: 8 });
+            }
+
+    #[test]
+    fn small_records_with_unaligned_members_are_refused() {
+        use ScalarKind::*;
+        assert!(CType::record_for_call(5, 1, &[(0, Char), (1, Int)]).is_err());
+        // Larger than 16 bytes: memory class anyway, which libffi expresses.
+        assert!(CType::record_for_call(17, 1, &[(0, Char), (1, Double), (9, Double)]).is_ok());
     }
 
     #[test]

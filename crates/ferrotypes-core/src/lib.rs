@@ -4,12 +4,14 @@
 //! - [`layout`]: struct/union layout as GCC computes it on this platform.
 //! - [`library`]: loading shared libraries and resolving symbols.
 //! - [`call`]: call plans prepared once per signature, and the call itself.
+//! - [`closure`]: callback trampolines (libffi closures) that call a Rust handler.
 //! - [`longdouble`]: x86_64 `long double` to and from `f64`.
 //!
 //! What it deliberately does not do: convert Python values (that is the extension's
 //! job), or own any policy about the GIL.
 
 pub mod call;
+pub mod closure;
 pub mod ctype;
 pub mod layout;
 pub mod library;

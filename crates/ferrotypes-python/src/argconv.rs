@@ -119,6 +119,9 @@ impl ArgConv {
             PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))
         })?;
         let info = info_of(argtype).ok();
+        if let Some(info) = &info {
+            info.get().check_by_value()?;
+        }
         if let (Some(info), Ok(cls)) = (&info, argtype.cast::<PyType>()) {
             let is_default = from_param.getattr(intern!(py, "__func__")).map(|f| f.is(default_from_param)).unwrap_or(false);
             if let (Some((kind, false)), true) = (info.get().scalar(), is_default) {
@@ -176,12 +179,24 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         v.keep
     };
     if value.is_instance(cls.as_any())? {
-        return Ok(copy(cdata_value(value.cast::<CData>()?), slot));
+        return Ok(copy(cdata_value(value.cast::<CData>()?)?, slot));
     }
     if let Ok(carg) = value.cast::<CArgObject>() {
         let c = carg.get();
         if c.tag == kind.code() || (kind == VoidPtr && matches!(c.tag, 'P' | 'z' | 'Z')) {
             return Ok(copy(c.copy_value(value.py()), slot));
+        }
+        // byref(c_char(...)) for a char pointer, byref(c_wchar(...)) for a wide one.
+        let character = match kind {
+            CharPtr => Some(Char),
+            WCharPtr => Some(WChar),
+            _ => None,
+        };
+        if let (Some(character), 'P', Some(target)) = (character, c.tag, &c.value.0.keep) {
+            let target = target.bind(value.py());
+            if target.cast::<CData>().is_ok_and(|d| d.get().info().get().scalar().is_some_and(|(k, _)| k == character)) {
+                return Ok(copy(c.copy_value(value.py()), slot));
+            }
         }
     }
     let accepted = match kind {
@@ -195,6 +210,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         }
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
         WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
+        CharPtr | WCharPtr if points_to_chars(value, if kind == CharPtr { Char } else { WChar }) => Ok(copy(cdata_value(value.cast::<CData>()?)?, slot)),
         VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| wrong_type()),
         ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
         _ => Err(wrong_type()),
@@ -205,6 +221,19 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
             Some(inner) => with_recursion_guard(value.py(), || simple_param_into(cls, kind, &inner, slot)),
             None => Err(err),
         },
+    }
+}
+
+/// True for an array of, or a pointer to, `element` characters: what a `char *` or
+/// `wchar_t *` parameter accepts besides strings (ctypes does too).
+fn points_to_chars(value: &Bound<'_, PyAny>, element: ScalarKind) -> bool {
+    let Ok(cdata) = value.cast::<CData>() else { return false };
+    let py = value.py();
+    let is_element = |cls: &Bound<'_, PyType>| info_of(cls.as_any()).is_ok_and(|i| i.get().scalar().is_some_and(|(k, _)| k == element));
+    match &cdata.get().info().get().kind {
+        InfoKind::Array { element, .. } => is_element(element.bind(py)),
+        InfoKind::Pointer { target } => target.get_obj_type(py).is_some_and(|t| is_element(t.bind(py))),
+        _ => false,
     }
 }
 
@@ -238,7 +267,7 @@ pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
         if matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function | InfoKind::Array { .. })
             || matches!(info.scalar(), Some((ScalarKind::CharPtr | ScalarKind::WCharPtr | ScalarKind::VoidPtr, _)))
         {
-            let mut v = cdata_value(cdata);
+            let mut v = cdata_value(cdata)?;
             v.ctype = CType::Scalar(ScalarKind::VoidPtr);
             return Ok(v);
         }
@@ -248,7 +277,7 @@ pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
 
 /// The value a ctypes instance passes by itself (ctypes' `paramfunc`): the scalar of a
 /// simple instance, the pointer of a pointer, the bytes of a record.
-pub fn cdata_value(cdata: &Bound<'_, CData>) -> ArgValue {
+pub fn cdata_value(cdata: &Bound<'_, CData>) -> PyResult<ArgValue> {
     let py = cdata.py();
     let data = cdata.get();
     let info: &TypeInfo = data.info().get();
@@ -259,16 +288,21 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> ArgValue {
             let mut slot = Slot::ZERO;
             // SAFETY: a simple instance's memory holds one scalar of its kind.
             unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), scalar.size()) };
-            ArgValue::scalar(*scalar, slot, keep)
+            Ok(ArgValue::scalar(*scalar, slot, keep))
         }
         InfoKind::Pointer { .. } | InfoKind::Function => {
             let mut slot = Slot::ZERO;
             // SAFETY: pointer instances hold one pointer.
             unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), 8) };
-            ArgValue::scalar(ScalarKind::VoidPtr, slot, keep)
+            Ok(ArgValue::scalar(ScalarKind::VoidPtr, slot, keep))
         }
         // An array argument decays to a pointer to its first element, as in C.
-        InfoKind::Array { .. } => ArgValue::pointer(address as usize, keep),
+        InfoKind::Array { .. } => Ok(ArgValue::pointer(address as usize, keep)),
+        // A record is passed by value: libffi copies it from the instance's memory.
+        InfoKind::Record { .. } => {
+            info.check_by_value()?;
+            Ok(ArgValue { ctype: info.ctype.clone(), slot: Slot::ZERO, record: Some(address), keep })
+        }
     }
 }
 
@@ -279,7 +313,7 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
         return Ok(carg.get().copy_value(value.py()));
     }
     if let Ok(cdata) = value.cast::<CData>() {
-        return Ok(cdata_value(cdata));
+        return cdata_value(cdata);
     }
     if value.is_none() {
         return Ok(ArgValue::pointer(0, None));

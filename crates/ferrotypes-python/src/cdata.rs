@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::gil_cell::GilCell;
-use crate::typeinfo::{info_of, TypeInfo};
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// The inline buffer: room and alignment for any scalar, `long double` included.
 #[repr(C, align(16))]
@@ -63,6 +63,9 @@ pub struct CData {
     storage: GilCell<Storage>,
     size: GilCell<usize>,
     base: Option<Py<PyAny>>,
+    /// Where this instance sits in `base` (field or element index; ctypes' `b_index`),
+    /// which names its entries in the root's `_objects`.
+    index: usize,
     objects: GilCell<Option<Py<PyAny>>>,
     info: Py<TypeInfo>,
     /// Buffer views of the memory not yet released; `resize` refuses while any exist.
@@ -86,6 +89,7 @@ unsafe impl Sync for CData {}
 pub struct BorrowRequest {
     address: usize,
     base: Option<Py<PyAny>>,
+    index: usize,
 }
 
 impl CData {
@@ -93,13 +97,16 @@ impl CData {
     /// [`BorrowRequest`] from ferrotypes itself, otherwise zeroed memory of the class's
     /// size, owned.
     pub fn for_class(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<CData> {
-        let info = info_of(cls.as_any())?;
+        let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
         if let Ok(first) = args.get_item(0) {
             if let Ok(req) = first.cast::<BorrowRequest>() {
                 let req = req.get();
-                return Ok(CData::borrowed(info.unbind(), req.address as *mut u8, req.base.as_ref().map(|b| b.clone_ref(cls.py()))));
+                let mut data = CData::borrowed(info.unbind(), req.address as *mut u8, req.base.as_ref().map(|b| b.clone_ref(cls.py())));
+                data.index = req.index;
+                return Ok(data);
             }
         }
+        info.get().mark_final();
         CData::owned(info.unbind())
     }
 
@@ -125,6 +132,7 @@ impl CData {
             storage: GilCell::new(storage),
             size: GilCell::new(size),
             base,
+            index: 0,
             objects: GilCell::new(None),
             info,
             exports: GilCell::new(0),
@@ -151,18 +159,108 @@ impl CData {
         &self.info
     }
 
-    /// Keeps `obj` alive as long as this instance (ctypes' `_objects` for simple
-    /// values: the last object stored wins).
-    pub fn keep_alive(&self, py: Python<'_>, obj: Option<Py<PyAny>>) {
-        let old = self.objects.replace(py, obj);
-        drop(old);
+    /// Builds an instance of `cls` over `address` without running `__init__`; `index`
+    /// is its position inside `base` (see [`CData::keep_ref`]).
+    ///
+    /// The family's own `__new__` is called, not the class's: a user-defined
+    /// `__new__` runs only when the user creates an instance, as in ctypes.
+    pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let family = match info_of(cls.as_any())?.get().kind {
+            InfoKind::Simple { .. } => py.get_type::<crate::simple::SimpleData>(),
+            InfoKind::Pointer { .. } => py.get_type::<crate::sequence::PointerData>(),
+            InfoKind::Array { .. } => py.get_type::<crate::sequence::ArrayData>(),
+            InfoKind::Record { .. } => py.get_type::<crate::record::RecordData>(),
+            InfoKind::Function => py.get_type::<crate::function::FuncPtr>(),
+        };
+        let req = Bound::new(py, BorrowRequest { address, base, index })?;
+        family.call_method1(pyo3::intern!(py, "__new__"), (cls, req))
     }
 
-    /// Builds an instance of `cls` over `address` without running `__init__`.
-    pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let py = cls.py();
-        let req = Bound::new(py, BorrowRequest { address, base })?;
-        cls.call_method1(pyo3::intern!(py, "__new__"), (cls, req))
+    /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).
+    ///
+    /// The objects are held by the root of the `_b_base_` chain, the instance that
+    /// owns the memory. When its type has sub-objects (a record, array or pointer),
+    /// they are a dict keyed by the path to the slot — `index` in hex, then the
+    /// index of each view on the way up, joined by ':' — so that storing into a slot
+    /// again replaces what the slot kept before. A simple instance keeps one object.
+    pub fn keep_ref(slf: &Bound<'_, CData>, index: usize, keep: Option<Py<PyAny>>) -> PyResult<()> {
+        let py = slf.py();
+        let Some(keep) = keep.filter(|k| !k.is_none(py)) else { return Ok(()) };
+        let mut key = format!("{index:x}");
+        let mut root = slf.clone();
+        while let Some(parent) = root.get().parent(py) {
+            key.push_str(&format!(":{:x}", root.get().index));
+            root = parent;
+        }
+        match root.get().container_objects(py)? {
+            Some(dict) => dict.set_item(key, keep),
+            None => {
+                drop(root.get().objects.replace(py, Some(keep)));
+                Ok(())
+            }
+        }
+    }
+
+    /// [`CData::keep_ref`] for an instance still being built (no Python object yet,
+    /// no `_b_base_`): keeps `keep` in slot `index`.
+    pub fn keep_ref_new(&self, py: Python<'_>, index: usize, keep: Py<PyAny>) -> PyResult<()> {
+        match self.container_objects(py)? {
+            Some(dict) => dict.set_item(format!("{index:x}"), keep),
+            None => {
+                drop(self.objects.replace(py, Some(keep)));
+                Ok(())
+            }
+        }
+    }
+
+    /// What storing `slf` somewhere must keep alive: the objects of the memory it
+    /// lives in (ctypes' `GetKeepedObjects`).
+    pub fn kept_objects(slf: &Bound<'_, CData>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        let mut root = slf.clone();
+        while let Some(parent) = root.get().parent(py) {
+            root = parent;
+        }
+        root.get().container_objects(py)?;
+        Ok(root.get().objects.get_obj(py))
+    }
+
+    /// Makes `target` keep what `source` keeps, in the very same dict, plus `source`
+    /// itself under its id (what `cast` does, so that the cast pointer keeps its
+    /// source alive and both see later stores).
+    pub fn share_objects(source: &Bound<'_, CData>, target: &Bound<'_, CData>) -> PyResult<()> {
+        let py = source.py();
+        let mut root = source.clone();
+        while let Some(parent) = root.get().parent(py) {
+            root = parent;
+        }
+        let dict = match root.get().container_objects(py)? {
+            Some(dict) => dict,
+            None if root.get().objects.with(py, Option::is_none) => {
+                let dict = PyDict::new(py);
+                drop(root.get().objects.replace(py, Some(dict.clone().into_any().unbind())));
+                dict
+            }
+            None => return Ok(()), // a simple instance keeping one object: nothing to share
+        };
+        dict.set_item(source.as_ptr() as usize, source)?;
+        drop(target.get().objects.replace(py, Some(dict.into_any().unbind())));
+        Ok(())
+    }
+
+    /// The C data instance whose memory this one views, if any.
+    fn parent<'py>(&self, py: Python<'py>) -> Option<Bound<'py, CData>> {
+        self.base.as_ref().and_then(|b| b.bind(py).cast::<CData>().ok()).cloned()
+    }
+
+    /// Creates the `_objects` dict of a type with sub-objects on first use; returns it
+    /// when `_objects` is (still) such a dict.
+    fn container_objects<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        if self.objects.with(py, Option::is_none) && self.info.get().keep_slots() > 0 {
+            drop(self.objects.replace(py, Some(PyDict::new(py).into_any().unbind())));
+        }
+        Ok(self.objects.get_obj(py).and_then(|o| o.into_bound(py).cast_into_exact::<PyDict>().ok()))
     }
 
     /// Grows the memory to `size` bytes (ctypes' `resize`), copying the old bytes.
@@ -347,20 +445,6 @@ impl CData {
 }
 
 impl CData {
-    /// Adds `obj` to the objects this instance keeps alive (pointers and arrays may
-    /// point into several objects at once).
-    pub fn keep_alive_extra(&self, py: Python<'_>, obj: Option<Py<PyAny>>) -> PyResult<()> {
-        let Some(obj) = obj else { return Ok(()) };
-        let list = match self.objects.get_obj(py) {
-            Some(existing) if existing.bind(py).is_instance_of::<pyo3::types::PyList>() => existing,
-            Some(existing) => pyo3::types::PyList::new(py, [existing])?.into_any().unbind(),
-            None => pyo3::types::PyList::empty(py).into_any().unbind(),
-        };
-        list.bind(py).cast::<pyo3::types::PyList>()?.append(obj)?;
-        self.keep_alive(py, Some(list));
-        Ok(())
-    }
-
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
         self.storage.with(py, |s| !matches!(s, Storage::Borrowed(_)))

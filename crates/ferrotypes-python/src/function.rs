@@ -4,8 +4,8 @@
 //! one converter per parameter and a libffi call interface — whenever it changes.
 //! Calls arrive through the vectorcall protocol ([`vectorcall`]), convert each argument
 //! into a stack slot, release the GIL (unless the function belongs to a `PyDLL`), call,
-//! and convert the result. Callbacks (instances made from Python callables) are not
-//! built here yet.
+//! and convert the result. Instances made from Python callables own a
+//! [`Callback`](crate::callback::Callback): their address is its trampoline.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,6 +24,7 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::{intern, PyClassInitializer};
 
 use crate::argconv::{convert_unknown, promote_variadic, simple_param_into, ArgConv, ArgValue};
+use crate::callback::Callback;
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
@@ -221,6 +222,7 @@ impl Prepared {
             Some(r) => match info_of(r) {
                 Ok(info) => {
                     let info = info.get();
+                    info.check_by_value()?;
                     let cls = r.cast::<PyType>()?.clone().unbind();
                     let conv = match info.kind {
                         InfoKind::Simple { scalar, direct: true, swapped: false } => ResultConv::Value(scalar),
@@ -268,6 +270,8 @@ pub struct FuncPtr {
     prepared: GilCell<Rc<Prepared>>,
     /// Whether `prepared` reflects the signature (false until the first preparation).
     prepared_once: GilCell<bool>,
+    /// The trampoline, when this instance was made from a Python callable.
+    callback: Option<Callback>,
 }
 
 impl FuncPtr {
@@ -374,7 +378,7 @@ impl FuncPtr {
         // `keep` lives until the result is converted: a returned pointer may point
         // into an argument (a wide copy of a str, say), as ctypes allows.
         me.check_python_error(py)?;
-        let value = convert_result(py, &prepared, result.bytes(), me.flags & FUNCFLAG_PYTHONAPI != 0)?;
+        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result())?;
         drop(keep);
         me.finish(slf, &prepared, value, args)
     }
@@ -446,7 +450,7 @@ impl FuncPtr {
                 return Some(ptr); // NULL only with an exception set
             }
         }
-        let value = match convert_result(py, &prepared, &slot.0, python_api) {
+        let value = match convert_result(py, &prepared, &slot.0, me.steals_object_result()) {
             Ok(v) => v,
             Err(e) => {
                 e.restore(py);
@@ -493,7 +497,7 @@ impl FuncPtr {
         }
         let slot = self.invoke_direct(direct, function, &regs);
         self.check_python_error(py)?;
-        let value = convert_result(py, prepared, &slot.0, self.flags & FUNCFLAG_PYTHONAPI != 0)?;
+        let value = convert_result(py, prepared, &slot.0, self.steals_object_result())?;
         drop(keep);
         self.finish(slf, prepared, value, args)
     }
@@ -622,7 +626,7 @@ impl ResultBuffer {
 
 /// The Python value of a call's result, from the bytes the call left (at least 16).
 #[inline]
-fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], python_api: bool) -> PyResult<Bound<'py, PyAny>> {
+fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal_object: bool) -> PyResult<Bound<'py, PyAny>> {
     match &prepared.result {
         ResultConv::Void => Ok(py.None().into_bound(py)),
         ResultConv::Value(kind) => {
@@ -633,8 +637,8 @@ fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], pytho
             let mut raw = [0u8; 16];
             raw.copy_from_slice(&bytes[..16]);
             let value = scalar::from_bytes(py, *kind, &raw)?.into_bound(py);
-            if *kind == ScalarKind::ObjectPtr && python_api {
-                // A Python C API function returning PyObject* returns a new reference:
+            if *kind == ScalarKind::ObjectPtr && steal_object {
+                // A Python C API function (or a callback of ours) returning PyObject* returns a new reference:
                 // take it over (from_bytes took one of its own). For other functions
                 // the reference is kept borrowed: stealing one a C function did not
                 // give (an identity function, say) would free a live object; ctypes
@@ -787,7 +791,18 @@ pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
 
 impl FuncPtr {
     fn with_address(flags: i32) -> FuncPtr {
+        FuncPtr::with_callback(flags, None)
+    }
+
+    /// Whether a `py_object` result is a new reference to take over: the Python C
+    /// API returns new references, and so do our own callbacks.
+    fn steals_object_result(&self) -> bool {
+        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.callback.as_ref().is_some_and(Callback::returns_object)
+    }
+
+    fn with_callback(flags: i32, callback: Option<Callback>) -> FuncPtr {
         FuncPtr {
+            callback,
             vectorcall,
             flags,
             argtypes: GilCell::new(None),
@@ -809,16 +824,31 @@ impl FuncPtr {
         let base = CData::for_class(cls, args)?;
         let flags = cls.getattr_opt(intern!(py, "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL);
         let borrowed = !base.b_needsfree_py(py);
+        let mut callback = None;
         if !borrowed {
             let address = match args.len() {
                 0 => 0,
-                1 => function_address(&args.get_item(0)?)?,
-                _ => return Err(PyTypeError::new_err("paramflags are not supported yet")),
+                1 | 2 => {
+                    let first = args.get_item(0)?;
+                    if is_callback_source(&first) {
+                        let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
+                        let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
+                        let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
+                        // The instance keeps the callable alive, as in ctypes.
+                        base.keep_ref_new(py, 0, first.unbind())?;
+                        let code = cb.code();
+                        callback = Some(cb);
+                        code
+                    } else {
+                        function_address(&first)?
+                    }
+                }
+                n => return Err(PyTypeError::new_err(format!("a function pointer takes at most 2 arguments ({n} given)"))),
             };
             // SAFETY: an owned function pointer instance has room for one pointer.
             unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         }
-        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_address(flags)))
+        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_callback(flags, callback)))
     }
 
     #[pyo3(signature = (*_args, **_kwargs))]
@@ -939,6 +969,12 @@ impl FuncPtr {
     }
 }
 
+/// Whether a constructor argument asks for a callback: a callable that is not an
+/// address or a `(name, library)` pair.
+fn is_callback_source(arg: &Bound<'_, PyAny>) -> bool {
+    arg.is_callable() && !arg.is_instance_of::<PyInt>() && !arg.is_instance_of::<PyTuple>()
+}
+
 /// The address a function pointer is constructed from: an integer, or a
 /// `(name, library)` pair resolved in the library.
 fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -956,9 +992,6 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
             let handle: usize = dll.getattr(intern!(py, "_handle"))?.extract()?;
             return library::symbol(handle as *mut c_void, &name).map(|p| p as usize).map_err(PyAttributeError::new_err);
         }
-    }
-    if arg.is_callable() {
-        return Err(PyTypeError::new_err("callbacks (function pointers made from Python callables) are not supported yet"));
     }
     Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))))
 }

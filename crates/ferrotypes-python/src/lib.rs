@@ -9,14 +9,17 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+mod access;
 mod argconv;
 mod buffer;
+mod callback;
 mod cdata;
 mod errno;
 mod function;
 mod gil_cell;
 mod library;
 mod memory;
+mod record;
 mod scalar;
 mod sequence;
 mod simple;
@@ -71,6 +74,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<function::FuncPtr>()?;
     m.add_class::<sequence::ArrayData>()?;
     m.add_class::<sequence::PointerData>()?;
+    m.add_class::<record::RecordData>()?;
+    m.add_class::<record::CField>()?;
     m.add_class::<argconv::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
@@ -78,6 +83,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
+    m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
+    m.add_function(wrap_pyfunction!(record::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
     m.add_function(wrap_pyfunction!(cdata::_unpickle, m)?)?;
@@ -89,6 +96,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::cast, m)?)?;
     m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;
     m.add_function(wrap_pyfunction!(errno::get_errno, m)?)?;
     m.add_function(wrap_pyfunction!(errno::set_errno, m)?)?;
@@ -97,6 +105,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
     m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
@@ -113,6 +123,20 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     function::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
+}
+
+/// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
+/// as ctypes' `_ctypes.PyObj_FromPtr`. The address must be that of a live object (as
+/// `id()` gives); nothing can check that.
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
+    if address == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("PyObj_FromPtr: the address is NULL"));
+    }
+    // SAFETY: the caller promises `address` is a live object (ctypes makes the same
+    // promise its users' job); a new reference is taken.
+    Ok(unsafe { Bound::from_borrowed_ptr(py, address as *mut pyo3::ffi::PyObject) }.unbind())
 }
 
 /// Completes a pointer type created before its target (`SetPointerType`).

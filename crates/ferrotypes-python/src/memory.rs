@@ -112,7 +112,7 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
     if address == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    CData::instance_at(cls, address, base)
+    CData::instance_at(cls, address, base, 0)
 }
 
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
@@ -154,5 +154,36 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     }
     let address = buffer.as_ptr() as usize + offset;
     drop(buffer);
-    CData::instance_at(cls, address, Some(view.unbind()))
+    let instance = CData::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
+    // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
+    CData::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
+    Ok(instance)
+}
+
+/// `cast(obj, typ)`: an instance of the pointer type `typ` holding the address `obj`
+/// converts to (as a `c_void_p` argument would). When `obj` is C data, the result
+/// shares its `_objects` and keeps `obj` itself alive in them, as in ctypes.
+#[pyfunction]
+pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, pyo3::types::PyType>) -> PyResult<Bound<'py, PyAny>> {
+    use ferrotypes_core::ctype::ScalarKind::{CharPtr, VoidPtr, WCharPtr};
+    use crate::typeinfo::InfoKind;
+    let py = obj.py();
+    let pointer_like = info_of(typ.as_any()).is_ok_and(|info| {
+        let info = info.get();
+        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr, false)))
+    });
+    if !pointer_like {
+        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::describe(typ.as_any()))));
+    }
+    let value = crate::argconv::void_pointer_param(obj)
+        .map_err(|_| crate::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
+    let address = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes"));
+    let result = typ.call0()?;
+    let target = result.cast::<CData>()?;
+    // SAFETY: an instance of a pointer-like type holds one pointer.
+    unsafe { target.get().address(py).cast::<u64>().write_unaligned(address) };
+    if let Ok(source) = obj.cast::<CData>() {
+        CData::share_objects(source, target)?;
+    }
+    Ok(result)
 }

@@ -10,43 +10,39 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
+use crate::access;
 use crate::cdata::CData;
 use crate::scalar;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
-/// Reads the element of class `cls` (info `info`) at `address` inside `owner`.
-fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8) -> PyResult<Py<PyAny>> {
-    match info.kind {
-        InfoKind::Simple { scalar, swapped, direct: true } => {
-            // SAFETY: the caller checked that `address` is within valid memory for
-            // one element.
-            unsafe { scalar::read(owner.py(), scalar, swapped, address) }
-        }
-        _ => Ok(CData::instance_at(cls, address as usize, Some(owner.clone().unbind()))?.unbind()),
-    }
+/// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
+fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
+    // SAFETY: callers checked that `address` holds one element inside valid memory
+    // (an array index in range, or a pointer's target, which C code vouches for).
+    unsafe { access::read_value(owner, cls, info, address, index) }
 }
 
-/// Writes `value` into the element of class `cls` at `address`, keeping alive what
-/// it points into via `owner`.
-fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = owner.py();
-    if let InfoKind::Simple { scalar, swapped, .. } = info.kind {
-        if !value.is_instance(cls.as_any())? {
-            // SAFETY: as in read_element.
-            let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
-            return owner.get().keep_alive_extra(py, keep);
-        }
+/// Stores `value` as the `index`-th element at `address` inside `owner`.
+fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: as in read_element.
+    unsafe { access::write_value(owner, cls, info, address, index, value) }
+}
+
+/// The indexes a slice selects, in order. Each is in range by construction (the
+/// slice was fitted to the length), and no index past the last is computed, so a huge
+/// step cannot overflow.
+fn slice_indices(ind: &pyo3::types::slice::PySliceIndices) -> impl Iterator<Item = usize> + '_ {
+    (0..ind.slicelength).map(move |k| (ind.start + k as isize * ind.step) as usize)
+}
+
+/// Slices of `c_char` give bytes and of `c_wchar` give str, not lists.
+fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
+    if kind == ferrotypes_core::ctype::ScalarKind::Char {
+        let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
+        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
     }
-    let Ok(source) = value.cast::<CData>() else {
-        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
-    };
-    if !value.is_instance(cls.as_any())? {
-        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
-    }
-    // SAFETY: both regions hold one element of this type; they may overlap only if
-    // they are the same element, which ptr::copy handles.
-    unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
-    owner.get().keep_alive_extra(py, Some(value.clone().unbind()))
+    let text: String = items.iter().map(|c| c.bind(py).extract::<String>()).collect::<PyResult<Vec<_>>>()?.concat();
+    Ok(text.into_pyobject(py)?.into_any().unbind())
 }
 
 /// The Rust side of `Array`.
@@ -116,6 +112,10 @@ impl ArrayData {
         Ok(ArrayData::parts(slf)?.2)
     }
 
+    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Array does not support item deletion"))
+    }
+
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let (cls, info, length) = ArrayData::parts(slf)?;
@@ -123,25 +123,16 @@ impl ArrayData {
         if let Ok(slice) = index.cast::<PySlice>() {
             let ind = slice.indices(length as isize)?;
             let mut items = Vec::with_capacity(ind.slicelength);
-            let mut i = ind.start;
-            for _ in 0..ind.slicelength {
-                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i as usize, info.size))?);
-                i += ind.step;
+            for i in slice_indices(&ind) {
+                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)?);
             }
             return match ArrayData::is_char_array(info) {
-                Some(ferrotypes_core::ctype::ScalarKind::Char) => {
-                    let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
-                    Ok(PyBytes::new(py, &bytes).into_any().unbind())
-                }
-                Some(_) => {
-                    let text: String = items.iter().map(|c| c.bind(py).extract::<String>()).collect::<PyResult<Vec<_>>>()?.concat();
-                    Ok(text.into_pyobject(py)?.into_any().unbind())
-                }
+                Some(kind) => join_chars(py, kind, &items),
                 None => Ok(PyList::new(py, items)?.into_any().unbind()),
             };
         }
         let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
-        read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size))
+        read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -153,15 +144,13 @@ impl ArrayData {
             if values.len() != ind.slicelength {
                 return Err(PyValueError::new_err("Can only assign sequence of same size"));
             }
-            let mut i = ind.start;
-            for v in values {
-                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i as usize, info.size), &v)?;
-                i += ind.step;
+            for (i, v) in slice_indices(&ind).zip(values) {
+                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v)?;
             }
             return Ok(());
         }
         let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
-        write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), value)
+        write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value)
     }
 }
 
@@ -187,6 +176,45 @@ impl PointerData {
     pub fn value(slf: &Bound<'_, Self>) -> usize {
         // SAFETY: a pointer instance's memory holds one pointer.
         unsafe { slf.as_super().get().address(slf.py()).cast::<usize>().read_unaligned() }
+    }
+
+    /// `p[start:stop:step]`: a list of the elements (bytes for `c_char`, str for
+    /// `c_wchar`). A pointer has no length, so the stop (and, stepping backwards, the
+    /// start) must be given.
+    fn slice(slf: &Bound<'_, Self>, slice: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let part = |name: &str| -> PyResult<Option<isize>> {
+            let v = slice.getattr(name)?;
+            if v.is_none() {
+                Ok(None)
+            } else {
+                v.extract().map(Some)
+            }
+        };
+        let step = part("step")?.unwrap_or(1);
+        if step == 0 {
+            return Err(PyValueError::new_err("slice step cannot be zero"));
+        }
+        let start = match part("start")? {
+            Some(s) => s,
+            None if step < 0 => return Err(PyValueError::new_err("slice start is required for step < 0")),
+            None => 0,
+        };
+        let Some(stop) = part("stop")? else {
+            return Err(PyValueError::new_err("slice stop is required"));
+        };
+        let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { (stop - start).unsigned_abs().div_ceil(step.unsigned_abs()) } else { 0 };
+        let mut items = Vec::with_capacity(count);
+        for k in 0..count {
+            let i = start + k as isize * step;
+            let (cls, info, address) = PointerData::element(slf, i)?;
+            items.push(read_element(slf.as_any(), &cls, info.get(), address, i as usize)?);
+        }
+        let (_, info) = PointerData::target(slf)?;
+        match ArrayData::is_char_array(info.get()) {
+            Some(kind) => join_chars(py, kind, &items),
+            None => Ok(PyList::new(py, items)?.into_any().unbind()),
+        }
     }
 
     fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
@@ -227,7 +255,7 @@ impl PointerData {
     #[getter]
     fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let (cls, _, address) = PointerData::element(slf, 0)?;
-        Ok(CData::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()))?.unbind())
+        Ok(CData::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
     }
 
     #[setter]
@@ -240,22 +268,32 @@ impl PointerData {
         let address = value.cast::<CData>()?.get().address(py) as usize;
         // SAFETY: a pointer instance's memory holds one pointer.
         unsafe { slf.as_super().get().address(py).cast::<usize>().write_unaligned(address) };
-        slf.as_super().get().keep_alive_extra(py, Some(value.clone().unbind()))
+        // As ctypes: slot 1 keeps the target, slot 0 what the target keeps.
+        let target = value.cast::<CData>()?;
+        CData::keep_ref(slf.as_super(), 1, Some(value.clone().unbind()))?;
+        CData::keep_ref(slf.as_super(), 0, CData::kept_objects(target)?)
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(slice) = index.cast::<PySlice>() {
+            return PointerData::slice(slf, slice);
+        }
         let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
         let (cls, info, address) = PointerData::element(slf, index)?;
-        read_element(slf.as_any(), &cls, info.get(), address)
+        read_element(slf.as_any(), &cls, info.get(), address, index as usize)
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
         let (cls, info, address) = PointerData::element(slf, index)?;
-        write_element(slf.as_super(), &cls, info.get(), address, value)
+        write_element(slf.as_super(), &cls, info.get(), address, index as usize, value)
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         PointerData::value(slf) != 0
+    }
+
+    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Pointer does not support item deletion"))
     }
 }

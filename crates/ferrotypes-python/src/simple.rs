@@ -39,10 +39,7 @@ impl SimpleData {
         let base = slf.as_super().get();
         // SAFETY: the instance's memory holds at least one scalar of its kind.
         let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
-        if me.kind.is_pointer() || keep.is_some() {
-            base.keep_alive(py, keep);
-        }
-        Ok(())
+        CData::keep_ref(slf.as_super(), 0, keep)
     }
 
     /// The scalar kind and byte order.

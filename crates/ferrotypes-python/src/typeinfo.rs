@@ -11,7 +11,10 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::gil_cell::GilCell;
+use crate::record::CField;
 
 /// What family a ctypes-like class belongs to.
 pub enum InfoKind {
@@ -25,6 +28,18 @@ pub enum InfoKind {
     Function,
     /// An array of `length` elements of class `element` (whose info is `element_info`).
     Array { element: Py<PyType>, element_info: Py<TypeInfo>, length: usize },
+    /// A structure or union: its fields in initialisation order (a base structure's
+    /// first), as the descriptors stored on the class; `by_value_error` says why it
+    /// cannot be passed by value, when it cannot.
+    Record { fields: Vec<Py<CField>>, union: bool, by_value_error: Option<String>, layout: RecordTraits },
+}
+
+/// What a record's instances export and carry, computed once with its layout.
+pub struct RecordTraits {
+    /// The PEP 3118 format of an instance, as ctypes reports it.
+    pub format: String,
+    /// Whether any field holds a pointer (such records cannot be pickled).
+    pub has_pointers: bool,
 }
 
 /// The layout and kind of one ctypes-like class.
@@ -38,9 +53,42 @@ pub struct TypeInfo {
     pub kind: InfoKind,
     /// How a value of this type crosses a call by value.
     pub ctype: CType,
+    /// Set once an instance or a subclass exists: a structure's `_fields_` can then no
+    /// longer change (ctypes' "_fields_ is final").
+    pub final_: AtomicBool,
 }
 
 impl TypeInfo {
+    /// A type of this kind and layout, not yet final.
+    pub fn new(size: usize, align: usize, kind: InfoKind, ctype: CType) -> TypeInfo {
+        TypeInfo { size, align, kind, ctype, final_: AtomicBool::new(false) }
+    }
+
+    /// How many sub-objects an instance may keep alive (ctypes' `b_length`): when
+    /// non-zero, `_objects` is a dict keyed by the sub-object's index; when zero, the
+    /// one object kept replaces the previous one.
+    pub fn keep_slots(&self) -> usize {
+        match &self.kind {
+            InfoKind::Simple { .. } => 0,
+            InfoKind::Pointer { .. } | InfoKind::Function => 1,
+            InfoKind::Array { length, .. } => *length,
+            InfoKind::Record { fields, .. } => fields.len(),
+        }
+    }
+
+    /// `TypeError` when a value of this type cannot cross a call by value.
+    pub fn check_by_value(&self) -> PyResult<()> {
+        match &self.kind {
+            InfoKind::Record { by_value_error: Some(why), .. } => Err(PyTypeError::new_err(why.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks the type final (an instance or a subclass of it exists).
+    pub fn mark_final(&self) {
+        self.final_.store(true, Ordering::Relaxed);
+    }
+
     /// The scalar kind, when this is a simple type.
     pub fn scalar(&self) -> Option<(ScalarKind, bool)> {
         match self.kind {
@@ -101,9 +149,7 @@ impl TypeInfo {
                 Ok(BufferLayout { format, shape: Vec::new(), itemsize: self.size })
             }
             InfoKind::Function => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
-            // Records (Structure/Union) go here when they land: `T{...}` with one
-            // `<format>:<name>:` per field (`format_with_shape` for array fields) and
-            // `x` padding bytes between them, shape empty, itemsize the record's size.
+            InfoKind::Record { layout, .. } => Ok(BufferLayout { format: layout.format.clone(), shape: Vec::new(), itemsize: self.size }),
         }
     }
 }
@@ -118,7 +164,7 @@ impl TypeInfo {
             InfoKind::Simple { scalar, .. } => scalar.is_pointer(),
             InfoKind::Pointer { .. } | InfoKind::Function => true,
             InfoKind::Array { element_info, .. } => element_info.get().contains_pointers(),
-            // Records (when they land): true when any field's type contains pointers.
+            InfoKind::Record { layout, .. } => layout.has_pointers,
         }
     }
 }
@@ -147,6 +193,18 @@ impl TypeInfo {
         self.align
     }
 
+    /// True once `_fields_` can no longer be set.
+    #[getter(is_final)]
+    fn is_final(&self) -> bool {
+        self.final_.load(Ordering::Relaxed)
+    }
+
+    /// Marks the type final (called by the metaclass when it is subclassed).
+    #[pyo3(name = "mark_final")]
+    fn py_mark_final(&self) {
+        self.mark_final();
+    }
+
     fn __repr__(&self) -> String {
         let kind = match &self.kind {
             InfoKind::Simple { scalar, swapped, .. } => {
@@ -155,6 +213,8 @@ impl TypeInfo {
             InfoKind::Pointer { .. } => "pointer".to_owned(),
             InfoKind::Function => "function".to_owned(),
             InfoKind::Array { length, .. } => format!("array[{length}]"),
+            InfoKind::Record { union: true, .. } => "union".to_owned(),
+            InfoKind::Record { union: false, .. } => "struct".to_owned(),
         };
         format!("<StgInfo {kind} size={} align={}>", self.size, self.align)
     }
@@ -184,7 +244,7 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
     if swapped && !(scalar.is_integer() || matches!(scalar, ScalarKind::Float | ScalarKind::Double)) {
         return Err(PyTypeError::new_err("This type does not support other endian"));
     }
-    Ok(TypeInfo { size: scalar.size(), align: scalar.align(), kind: InfoKind::Simple { scalar, swapped, direct }, ctype: CType::Scalar(scalar) })
+    Ok(TypeInfo::new(scalar.size(), scalar.align(), InfoKind::Simple { scalar, swapped, direct }, CType::Scalar(scalar)))
 }
 
 /// Builds the info of a pointer type whose target may still be unknown.
@@ -192,32 +252,30 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
 #[pyo3(signature = (target=None))]
 pub fn pointer_info(target: Option<Bound<'_, PyType>>) -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
-    TypeInfo {
-        size: ptr.size(),
-        align: ptr.align(),
-        kind: InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)) },
-        ctype: CType::Scalar(ptr),
-    }
+    TypeInfo::new(ptr.size(), ptr.align(), InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)) }, CType::Scalar(ptr))
 }
 
 /// Builds the info of a function pointer type.
 #[pyfunction]
 pub fn function_info() -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
-    TypeInfo { size: ptr.size(), align: ptr.align(), kind: InfoKind::Function, ctype: CType::Scalar(ptr) }
+    TypeInfo::new(ptr.size(), ptr.align(), InfoKind::Function, CType::Scalar(ptr))
 }
 
 /// Builds the info of an array type of `length` elements of class `element`.
 #[pyfunction]
-pub fn array_info(element: &Bound<'_, PyType>, length: isize) -> PyResult<TypeInfo> {
-    let length = usize::try_from(length).map_err(|_| PyValueError::new_err("Array length must be >= 0, not negative"))?;
+pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyResult<TypeInfo> {
+    if length.lt(0)? {
+        return Err(PyValueError::new_err("The '_length_' attribute must not be negative"));
+    }
+    let length: usize = length.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("The '_length_' attribute is too large"))?;
     let element_info = info_of(element.as_any())?;
     let (size, align, ctype) = {
         let e = element_info.get();
-        let size = e.size.checked_mul(length).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("array too large"))?;
+        let size = e.size.checked_mul(length).filter(|&n| isize::try_from(n).is_ok()).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("array too large"))?;
         (size, e.align, CType::Array { element: Box::new(e.ctype.clone()), length })
     };
-    Ok(TypeInfo { size, align, kind: InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype })
+    Ok(TypeInfo::new(size, align, InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype))
 }
 
 /// The info of a ctypes-like class, or `TypeError` naming what was given.

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Data-access benchmark: field and element access, instance creation and calls
+with structures, ferrotypes against the stdlib's ctypes in one run.
+
+    python bench/access.py            # full run (~10 s)
+    python bench/access.py --quick    # proves the machinery, no timing claims
+
+Each operation is timed as a loop statement compiled once per implementation
+(`p.x`, `p.x = 5`, `a[3]`, `Point(1, 2, 3.0)`, ...), minus an empty loop, as the
+median of several repeats that alternate between implementations. It prints
+ns/operation and the ratio ferrotypes/ctypes. The hand-written C extension's
+member access, the limit the C data issue measures against, is not part of this
+benchmark yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# (label, setup, statement): setup runs once and defines the names the statement uses.
+OPERATIONS = [
+    ("struct field get", "p = Point(1, 2, 3.0)", "p.x"),
+    ("struct field set", "p = Point(1, 2, 3.0)", "p.x = 5"),
+    ("struct double get", "p = Point(1, 2, 3.0)", "p.z"),
+    ("array element get", "a = (m.c_int * 100)()", "a[3]"),
+    ("array element set", "a = (m.c_int * 100)()", "a[3] = 7"),
+    ("create c_int(5)", "c_int = m.c_int", "c_int(5)"),
+    ("create_string_buffer(64)", "csb = m.create_string_buffer", "csb(64)"),
+    ("create Point(1, 2, 3.0)", "", "Point(1, 2, 3.0)"),
+    ("create (c_int * 100)()", "A = m.c_int * 100", "A()"),
+    ("call with struct by value", "p = Point(1, 2, 3.0); f = by_value", "f(p)"),
+    ("call with struct pointer", "p = Point(1, 2, 3.0); f = by_pointer; r = m.byref(p)", "f(r)"),
+]
+
+
+def environment(m, libpath):
+    class Point(m.Structure):
+        _fields_ = [("x", m.c_int), ("y", m.c_int), ("z", m.c_double)]
+
+    lib = m.CDLL(str(libpath))
+    by_value = lib["ft_point3_sum"]
+    by_value.restype, by_value.argtypes = m.c_double, [Point]
+    by_pointer = lib["ft_point3_sum_ptr"]
+    by_pointer.restype, by_pointer.argtypes = m.c_double, [m.POINTER(Point)]
+    return {"m": m, "Point": Point, "by_value": by_value, "by_pointer": by_pointer}
+
+
+def make_loop(setup: str, statement: str, env: dict):
+    src = (f"def loop(_n):\n"
+           f"    {setup or 'pass'}\n"
+           f"    _t0 = _clock()\n"
+           f"    for _ in _repeat(None, _n):\n"
+           f"        {statement}\n"
+           f"    return _clock() - _t0\n")
+    namespace = dict(env, _clock=time.perf_counter_ns, _repeat=__import__("itertools").repeat)
+    exec(compile(src, f"<{statement}>", "exec"), namespace)
+    return namespace["loop"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny run: checks that everything works")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO / "tests" / "clib"))
+    import build as clib  # tests/clib/build.py
+    import ctypes
+
+    import ferrotypes
+
+    libpath = clib.build()
+    impls = {"ctypes": environment(ctypes, libpath), "ferrotypes": environment(ferrotypes, libpath)}
+    n, repeats = (200, 2) if args.quick else (200_000, 7)
+    print(f"{'operation':28} {'ctypes ns':>10} {'ft ns':>10} {'ft/ctypes':>10}")
+    for label, setup, statement in OPERATIONS:
+        loops = {name: make_loop(setup, statement, env) for name, env in impls.items()}
+        empty = make_loop(setup, "pass", impls["ctypes"])
+        samples = {name: [] for name in impls}
+        for _ in range(repeats):
+            base = empty(n) / n
+            for name, loop in loops.items():
+                samples[name].append(loop(n) / n - base)
+        med = {name: statistics.median(s) for name, s in samples.items()}
+        ratio = med["ferrotypes"] / med["ctypes"] if med["ctypes"] > 0 else float("nan")
+        print(f"{label:28} {med['ctypes']:10.1f} {med['ferrotypes']:10.1f} {ratio:10.2f}")
+    if args.quick:
+        print("(quick run: the numbers prove the machinery only)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,378 @@
+//! Callback trampolines: C function pointers that call back into Rust.
+//!
+//! A [`Closure`] is a libffi closure allocated with `ffi_closure_alloc` and prepared
+//! with `ffi_prep_closure_loc`, so libffi chooses how the code is mapped (static
+//! trampolines, or a writable mapping and a separate executable alias of it): no
+//! mapping is ever both writable and executable. Calling the closure's
+//! [`code`](Closure::code) pointer from C runs the [`Handler`] with the raw argument
+//! pointers and a zeroed result buffer.
+//!
+//! **Late calls.** C may keep a callback pointer after its owner is gone (ctypes
+//! crashes then). Dropping a `Closure` therefore does not free its code: it marks the
+//! closure released and keeps it in a quarantine, where a later call reaches
+//! [`Handler::call_released`] (which reports it) and returns zero. The quarantine
+//! holds at most [`RELEASED_LIMIT`] closures; beyond that the oldest released one is
+//! freed for real, and calling *that* pointer again is undefined behaviour, as it is
+//! in C. Each quarantined closure costs its libffi allocation and its handler (a few
+//! hundred bytes); the signature is shared with its siblings.
+//!
+//! **Panics** never unwind into C: the entry point catches them, writes zero and
+//! tells the handler ([`Handler::panicked`]).
+//!
+//! What it does not do: convert values or know about Python; the handler does that.
+
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use libffi::low::{closure_free, ffi_cif, ffi_closure, try_closure_alloc, CodePtr};
+use libffi::middle::Cif;
+use libffi::raw::ffi_prep_closure_loc;
+
+use crate::ctype::{CType, NumberClass};
+
+/// How many released closures are kept callable (see the module documentation).
+pub const RELEASED_LIMIT: usize = 16384;
+
+/// The C signature a closure is called with. Shared (`Arc`) by every closure of one
+/// prototype; immutable once built.
+pub struct ClosureSignature {
+    cif: Cif,
+    args: Vec<CType>,
+    result: CType,
+    /// Bytes of the result buffer libffi hands the handler: the result's size, at
+    /// least one machine word (libffi widens small integer results to `ffi_arg`).
+    result_room: usize,
+}
+
+// SAFETY: the cif is only read (by libffi, when a closure is entered) after it was
+// prepared; its type array is owned by the Cif and never changes.
+unsafe impl Send for ClosureSignature {}
+// SAFETY: as above, concurrent reads of a prepared cif are how libffi works.
+unsafe impl Sync for ClosureSignature {}
+
+impl ClosureSignature {
+    /// The signature of a C function taking `args` and returning `result`.
+    pub fn new(args: &[CType], result: CType) -> ClosureSignature {
+        let cif = Cif::new(args.iter().map(CType::ffi_type), result.ffi_type());
+        let result_room = result.size().max(std::mem::size_of::<u64>());
+        ClosureSignature { cif, args: args.to_vec(), result, result_room }
+    }
+
+    /// The parameter types.
+    pub fn args(&self) -> &[CType] {
+        &self.args
+    }
+
+    /// The result type.
+    pub fn result(&self) -> &CType {
+        &self.result
+    }
+}
+
+/// What a closure does when C calls it. Implementations are called from any thread,
+/// concurrently, and must take their own locks.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one call. `args[i]` points at the value of parameter `i` (of the
+    /// signature's type); `result` points at `result_room` zeroed bytes where the
+    /// result, in the result type's own size and native byte order, is to be written.
+    /// Writing nothing returns zero.
+    ///
+    /// # Safety
+    /// Called only by the closure's entry point, with pointers as described.
+    unsafe fn call(&self, args: &[*const c_void], result: *mut u8);
+
+    /// A call that arrived after the closure was released. The result is zero.
+    fn call_released(&self) {}
+
+    /// `call` panicked with `message`; the result is zero. The default writes the
+    /// message to standard error.
+    fn panicked(&self, message: &str) {
+        write_stderr(&format!("ferrotypes: a callback handler panicked ({message}); the callback returned 0\n"));
+    }
+}
+
+/// Writes to file descriptor 2 without Rust's stderr machinery (which may panic).
+pub fn write_stderr(message: &str) {
+    // SAFETY: writing a valid buffer to fd 2; a failure is ignored on purpose.
+    unsafe { libc::write(2, message.as_ptr().cast(), message.len()) };
+}
+
+/// The part of a closure that C's calls reach: allocated once, at a fixed address,
+/// and passed to libffi as the closure's user data.
+struct Inner {
+    raw: *mut ffi_closure,
+    code: CodePtr,
+    signature: Arc<ClosureSignature>,
+    handler: Box<dyn Handler>,
+    released: AtomicBool,
+}
+
+// SAFETY: `raw` and `code` are only freed by the quarantine (under its mutex) and
+// otherwise only used by libffi; the handler is Send + Sync.
+unsafe impl Send for Inner {}
+// SAFETY: as above; the only mutable state is the atomic flag.
+unsafe impl Sync for Inner {}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // SAFETY: raw came from ffi_closure_alloc and is freed exactly once, here;
+        // Inner is dropped only when no C caller can reach it any more (construction
+        // failed, or the quarantine evicted it).
+        unsafe { closure_free(self.raw) };
+    }
+}
+
+/// A C function pointer whose calls run a [`Handler`].
+pub struct Closure {
+    inner: Option<Box<Inner>>,
+}
+
+/// The closures released but still callable, oldest first.
+static QUARANTINE: Mutex<VecDeque<Box<Inner>>> = Mutex::new(VecDeque::new());
+
+impl Closure {
+    /// A closure for `signature` calling `handler`, or an error when libffi cannot
+    /// allocate or prepare one.
+    pub fn new(signature: Arc<ClosureSignature>, handler: Box<dyn Handler>) -> Result<Closure, String> {
+        let (raw, code) = try_closure_alloc().ok_or_else(|| "libffi could not allocate a closure".to_owned())?;
+        let inner = Box::new(Inner { raw, code, signature, handler, released: AtomicBool::new(false) });
+        let user_data = &*inner as *const Inner as *mut c_void;
+        // SAFETY: raw and code are a fresh closure/code pair; the cif lives in the
+        // signature, which the Inner keeps alive (Arc) at a stable heap address for as
+        // long as the closure exists; user_data is the boxed Inner, which does not move
+        // and is freed only together with the closure.
+        let status = unsafe { ffi_prep_closure_loc(inner.raw, inner.signature.cif.as_raw_ptr(), Some(entry), user_data, inner.code.as_mut_ptr()) };
+        if status != libffi::raw::ffi_status_FFI_OK {
+            return Err(format!("libffi could not prepare the closure (status {status})"));
+        }
+        Ok(Closure { inner: Some(inner) })
+    }
+
+    /// The C function pointer.
+    pub fn code(&self) -> *const c_void {
+        self.inner().code.as_ptr()
+    }
+
+    /// The signature.
+    pub fn signature(&self) -> &Arc<ClosureSignature> {
+        &self.inner().signature
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &dyn Handler {
+        &*self.inner().handler
+    }
+
+    fn inner(&self) -> &Inner {
+        self.inner.as_ref().expect("a live Closure always has its inner part")
+    }
+}
+
+impl Drop for Closure {
+    /// Releases the closure: its code stays valid (see the module documentation).
+    fn drop(&mut self) {
+        let Some(inner) = self.inner.take() else { return };
+        inner.released.store(true, Ordering::Release);
+        let evicted = {
+            let mut q = QUARANTINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            q.push_back(inner);
+            if q.len() > RELEASED_LIMIT {
+                q.pop_front()
+            } else {
+                None
+            }
+        };
+        // Dropped outside the lock: the handler's destructor may take locks of its own.
+        drop(evicted);
+    }
+}
+
+/// How many released closures are being kept callable.
+pub fn released_count() -> usize {
+    QUARANTINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+}
+
+/// libffi's entry point for every closure.
+unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *mut c_void, user_data: *mut c_void) {
+    // SAFETY: user_data is the Inner given to ffi_prep_closure_loc, alive as long as
+    // the closure's code can be called (it is freed only together with the closure).
+    let inner = unsafe { &*(user_data as *const Inner) };
+    let signature = &*inner.signature;
+    let result = result.cast::<u8>();
+    // SAFETY: libffi hands a result buffer of at least the result's size, and at least
+    // one ffi_arg for results narrower than that.
+    unsafe { std::ptr::write_bytes(result, 0, signature.result_room) };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if inner.released.load(Ordering::Acquire) {
+            inner.handler.call_released();
+            return;
+        }
+        let n = signature.args.len();
+        // SAFETY: libffi passes one pointer per parameter of the cif.
+        let args: &[*const c_void] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(args as *const *const c_void, n) } };
+        // SAFETY: the pointers are as `Handler::call` describes.
+        unsafe { inner.handler.call(args, result) };
+    }));
+    match outcome {
+        // SAFETY: the buffer has result_room bytes, as above.
+        Ok(()) => unsafe { widen_result(&signature.result, result) },
+        Err(panic) => {
+            // SAFETY: as above.
+            unsafe { std::ptr::write_bytes(result, 0, signature.result_room) };
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            // A panic in the report itself must not unwind into C either.
+            let _ = catch_unwind(AssertUnwindSafe(|| inner.handler.panicked(&message)));
+        }
+    }
+}
+
+/// libffi reads an integer result narrower than a word as a whole `ffi_arg`: extends
+/// the value the handler wrote (in its own width) to 64 bits.
+///
+/// # Safety
+/// `result` must be valid for 8 bytes.
+unsafe fn widen_result(result: &CType, buffer: *mut u8) {
+    let CType::Scalar(kind) = result else { return };
+    let size = kind.size();
+    if size >= 8 || kind.number_class() == NumberClass::Float {
+        return;
+    }
+    let mut raw = [0u8; 8];
+    // SAFETY: the buffer holds at least 8 bytes (result_room).
+    unsafe { std::ptr::copy_nonoverlapping(buffer, raw.as_mut_ptr(), 8) };
+    let shift = 64 - 8 * size as u32;
+    let narrow = u64::from_ne_bytes(raw) << shift;
+    let wide = match kind.number_class() {
+        NumberClass::Signed => ((narrow as i64) >> shift) as u64,
+        _ => narrow >> shift,
+    };
+    // SAFETY: as above.
+    unsafe { std::ptr::copy_nonoverlapping(wide.to_ne_bytes().as_ptr(), buffer, 8) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctype::ScalarKind;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Adds a constant to its int argument and counts released calls.
+    struct AddK {
+        k: i32,
+        released_calls: Arc<AtomicUsize>,
+    }
+
+    impl Handler for AddK {
+        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+            // SAFETY: the signature is (int) -> int.
+            let x = unsafe { *(args[0] as *const i32) };
+            // SAFETY: result has room for an int.
+            unsafe { (result as *mut i32).write_unaligned(x + self.k) };
+        }
+        fn call_released(&self) {
+            self.released_calls.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    struct Panics;
+    impl Handler for Panics {
+        unsafe fn call(&self, _args: &[*const c_void], result: *mut u8) {
+            // SAFETY: room for an int.
+            unsafe { (result as *mut i32).write_unaligned(99) };
+            panic!("on purpose");
+        }
+        fn panicked(&self, _message: &str) {}
+    }
+
+    /// Returns its `signed char` argument, to check widening.
+    struct Narrow;
+    impl Handler for Narrow {
+        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+            // SAFETY: the signature is (signed char) -> signed char.
+            unsafe { *result = *(args[0] as *const u8) };
+        }
+    }
+
+    fn int_sig() -> Arc<ClosureSignature> {
+        Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Int)], CType::Scalar(ScalarKind::Int)))
+    }
+
+    #[test]
+    fn calls_handler_then_reports_after_release() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let closure = Closure::new(int_sig(), Box::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
+        // SAFETY: the closure's signature is (int) -> int.
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
+        assert_eq!(f(6), 11);
+        assert_eq!(f(-5), 0);
+        drop(closure);
+        // The code stays valid after release: the call is answered with zero.
+        assert_eq!(f(6), 0);
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        assert!(released_count() >= 1);
+    }
+
+    #[test]
+    fn panic_returns_zero() {
+        let closure = Closure::new(int_sig(), Box::new(Panics)).unwrap();
+        // SAFETY: (int) -> int.
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
+        assert_eq!(f(1), 0);
+    }
+
+    #[test]
+    fn narrow_results_are_widened() {
+        let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)));
+        let closure = Closure::new(sig, Box::new(Narrow)).unwrap();
+        // SAFETY: (signed char) -> signed char; read back as a full register through
+        // libffi's call path, which is what C callers see.
+        let plan = crate::call::CallPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte));
+        let mut arg = crate::call::Slot::ZERO;
+        arg.0[0] = 0xfe; // -2
+        let mut out = crate::call::Slot::ZERO;
+        let mut ptrs = [arg.as_mut_ptr()];
+        // SAFETY: the closure has the plan's signature.
+        unsafe { plan.call(closure.code(), &mut ptrs, out.as_mut_ptr()) };
+        assert_eq!(i64::from_ne_bytes(out.0[..8].try_into().unwrap()), -2);
+    }
+
+    #[test]
+    fn threads_call_concurrently() {
+        struct Count(AtomicUsize);
+        impl Handler for Count {
+            unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let sig = Arc::new(ClosureSignature::new(&[], CType::Void));
+        let closure = Closure::new(sig, Box::new(Count(AtomicUsize::new(0)))).unwrap();
+        let code = closure.code() as usize;
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    // SAFETY: () -> void; the closure outlives the threads (joined below).
+                    let f: extern "C" fn() = unsafe { std::mem::transmute(code) };
+                    for _ in 0..10_000 {
+                        f();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let counted = {
+            let h = closure.handler() as *const dyn Handler as *const Count;
+            // SAFETY: the handler is the Count boxed above.
+            unsafe { (*h).0.load(Ordering::SeqCst) }
+        };
+        assert_eq!(counted, 40_000);
+    }
+}

@@ -1,0 +1,415 @@
+//! Callbacks: C function pointers made from Python callables (`CFUNCTYPE(...)(f)`).
+//!
+//! A prototype's argument and result converters are chosen once, when the callback is
+//! made ([`Callback::new`]); the trampoline is a core [`Closure`] whose handler
+//! ([`CallbackHandler`]) attaches to the interpreter (PyGILState_Ensure semantics, so
+//! threads Python never saw work too), turns each raw argument into a Python value,
+//! calls the callable through vectorcall and writes the result back in C form.
+//!
+//! Failures never reach C: an exception raised by the callable, or a result that does
+//! not convert, goes to `sys.unraisablehook` with the messages ctypes uses and the
+//! callback returns zero. When the callback object is collected its callable is
+//! dropped but the trampoline stays callable (see `ferrotypes_core::closure`): a late
+//! call is reported, naming the callback, and returns zero.
+//!
+//! What it does not do: pass records by value as results (ctypes refuses them too:
+//! only simple result types have a C form here).
+
+use std::ffi::{c_char, c_void};
+use std::ptr::null_mut;
+use std::sync::{Arc, OnceLock};
+
+use ferrotypes_core::closure::{write_stderr, Closure, ClosureSignature, Handler};
+use ferrotypes_core::ctype::{CType, ScalarKind};
+use pyo3::exceptions::{PyRuntimeError, PyRuntimeWarning, PyTypeError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyType};
+use pyo3::intern;
+
+use crate::cdata::CData;
+use crate::errno::ErrnoSwap;
+use crate::gil_cell::GilCell;
+use crate::scalar;
+use crate::typeinfo::{info_of, InfoKind};
+
+/// Arguments up to this count are passed to the callable from a stack array.
+const STACK_ARGS: usize = 8;
+
+/// How one raw C argument becomes a Python value (ctypes' rules: the built-in
+/// simple types give their value, every other ctypes type an instance holding a copy
+/// of the argument's bytes).
+enum FromC {
+    /// A built-in simple type, native byte order: its plain value.
+    Value(ScalarKind),
+    /// Any other ctypes type: a new instance of the class with the bytes copied in.
+    Instance { cls: Py<PyType>, size: usize },
+}
+
+impl FromC {
+    fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<FromC> {
+        let info = info_of(argtype).map_err(|_| {
+            PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::describe(argtype)))
+        })?;
+        let info = info.get();
+        Ok(match info.kind {
+            InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
+            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), size: info.size },
+        })
+    }
+
+    /// The Python value of the argument at `p`.
+    ///
+    /// # Safety
+    /// `p` must point at a value of this converter's C type.
+    #[inline]
+    unsafe fn to_python(&self, py: Python<'_>, p: *const c_void) -> PyResult<*mut ffi::PyObject> {
+        match self {
+            FromC::Value(kind) => {
+                // The common kinds straight through the C API; the rest by scalar::read.
+                // SAFETY (all arms): p points at a value of `kind` (the caller's promise);
+                // the C API calls return a new reference or NULL with an exception set.
+                let obj = unsafe {
+                    match kind {
+                        ScalarKind::Int => ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _),
+                        ScalarKind::Long | ScalarKind::LongLong => ffi::PyLong_FromLongLong((p as *const i64).read_unaligned()),
+                        ScalarKind::Double => ffi::PyFloat_FromDouble((p as *const f64).read_unaligned()),
+                        _ => return Ok(scalar::read(py, *kind, false, p.cast())?.into_ptr()),
+                    }
+                };
+                if obj.is_null() {
+                    Err(PyErr::fetch(py))
+                } else {
+                    Ok(obj)
+                }
+            }
+            FromC::Instance { cls, size } => {
+                let obj = cls.bind(py).call0()?;
+                let cdata = obj.cast::<CData>()?.get();
+                let n = (*size).min(cdata.size(py));
+                // SAFETY: p points at `size` bytes (the argument's type); the new
+                // instance owns at least `n`.
+                unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), cdata.address(py), n) };
+                Ok(obj.into_ptr())
+            }
+        }
+    }
+}
+
+/// How the callable's result is written back for C.
+enum ToC {
+    /// `restype = None`: the result is ignored.
+    Void,
+    /// A simple type (ctypes allows no other result type for callbacks).
+    Simple { kind: ScalarKind, swapped: bool },
+}
+
+impl ToC {
+    fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
+        let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
+        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None or a simple ctypes type, got {}", crate::describe(restype)));
+        let info = info_of(restype).map_err(|_| invalid())?;
+        match info.get().kind {
+            InfoKind::Simple { scalar, swapped, .. } => Ok((ToC::Simple { kind: scalar, swapped }, CType::Scalar(scalar))),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+/// What C's calls of one callback reach.
+pub struct CallbackHandler {
+    /// The Python callable; None once the callback object was released.
+    callable: GilCell<Option<Py<PyAny>>>,
+    /// How the callable was named when the callback was made (for late-call reports).
+    name: String,
+    args: Vec<FromC>,
+    result: ToC,
+    use_errno: bool,
+}
+
+impl CallbackHandler {
+    /// One call from C, with the GIL held.
+    ///
+    /// # Safety
+    /// `args` and `result` are as [`Handler::call`] describes, for this handler's
+    /// signature.
+    unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
+        // A strong reference for the duration of the call (the callable may release
+        // its own callback object), taken with the C API's inline refcounting: a
+        // `Py` clone and drop would cost a thread-local lookup each.
+        let Some(callable) = self.callable.with(py, |c| c.as_ref().map(|c| c.as_ptr())) else {
+            self.report_released(py);
+            return;
+        };
+        // SAFETY: callable is alive (held by the cell) and the GIL is held.
+        let callable = unsafe { Bound::from_borrowed_ptr(py, callable) };
+        let mut stack = [null_mut::<ffi::PyObject>(); STACK_ARGS];
+        let mut heap = Vec::new();
+        let argv: &mut [*mut ffi::PyObject] = if args.len() <= STACK_ARGS {
+            &mut stack[..args.len()]
+        } else {
+            heap.resize(args.len(), null_mut());
+            &mut heap
+        };
+        for (i, (conv, &p)) in self.args.iter().zip(args).enumerate() {
+            // SAFETY: args[i] points at a value of parameter i's type.
+            match unsafe { conv.to_python(py, p) } {
+                Ok(obj) => argv[i] = obj,
+                Err(err) => {
+                    decref_all(argv);
+                    err.restore(py);
+                    write_unraisable(py, &format!("on converting argument {} of ctypes callback function", i + 1), Some(&callable));
+                    return;
+                }
+            }
+        }
+        let errno = self.use_errno.then(ErrnoSwap::enter);
+        // SAFETY: callable is a live object; argv holds `len` owned references.
+        let ret = unsafe { ffi::PyObject_Vectorcall(callable.as_ptr(), argv.as_ptr(), argv.len(), null_mut()) };
+        drop(errno);
+        decref_all(argv);
+        if ret.is_null() {
+            write_unraisable(py, "on calling ctypes callback function", Some(&callable));
+            return;
+        }
+        // SAFETY: a non-NULL vectorcall result is a new reference.
+        let ret = unsafe { Bound::from_owned_ptr(py, ret) };
+        // SAFETY: result has room for the result type (the caller's promise).
+        unsafe { self.write_result(py, &ret, result, &callable) };
+    }
+
+    /// Writes the callable's result `value` for C.
+    ///
+    /// # Safety
+    /// `result` must have room for the result type.
+    unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
+        let ToC::Simple { kind, swapped } = self.result else { return };
+        if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
+            PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
+            write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+            return;
+        }
+        let mut raw = [0u8; 16];
+        match scalar::to_bytes(value, kind, &mut raw) {
+            Ok(keep) => {
+                if swapped {
+                    raw[..kind.size()].reverse();
+                }
+                // SAFETY: result has room for the result type (the caller's promise).
+                unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), result, kind.size()) };
+                if let Some(keep) = keep {
+                    // The C caller gets a pointer into `keep` (a new reference for
+                    // py_object): it must outlive this call, so it is never released,
+                    // as in ctypes, which also warns for anything but py_object.
+                    if kind != ScalarKind::ObjectPtr {
+                        if let Err(err) = PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), c"memory leak in callback function.", 1) {
+                            err.restore(py);
+                            write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                        }
+                    }
+                    std::mem::forget(keep);
+                }
+            }
+            Err(err) => {
+                err.restore(py);
+                write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+            }
+        }
+    }
+
+    fn report_released(&self, py: Python<'_>) {
+        PyRuntimeError::new_err(format!(
+            "the ctypes callback function {} was called from C after its callback object was released; it returned 0",
+            self.name
+        ))
+        .restore(py);
+        write_unraisable(py, &format!("on calling released ctypes callback function {}", self.name), None);
+    }
+}
+
+fn decref_all(argv: &[*mut ffi::PyObject]) {
+    for &obj in argv {
+        // SAFETY: each non-NULL entry is an owned reference made in `run`.
+        unsafe { ffi::Py_XDECREF(obj) };
+    }
+}
+
+/// The core's view of a handler: shares it with the Python-side [`Callback`].
+struct SharedHandler(Arc<CallbackHandler>);
+
+/// Holds the GIL for the current thread: `PyGILState_Ensure` on creation, the
+/// matching `PyGILState_Release` on drop (also when unwinding).
+///
+/// Why not only `Python::attach`: PyO3 counts attachments per thread and trusts the
+/// count, but a foreign call releases the GIL with `PyEval_SaveThread` while that
+/// count stays up, so a callback arriving on the calling thread would be wrongly
+/// believed attached. `PyGILState_Ensure` asks the interpreter itself; `attach`
+/// inside it then only brings PyO3's bookkeeping along.
+struct GilState(ffi::PyGILState_STATE);
+
+impl GilState {
+    fn ensure() -> GilState {
+        // SAFETY: callable from any thread while the interpreter is initialised (it
+        // is: a callback object exists); paired with the Release in Drop.
+        GilState(unsafe { ffi::PyGILState_Ensure() })
+    }
+}
+
+impl Drop for GilState {
+    fn drop(&mut self) {
+        // SAFETY: releases exactly the state Ensure returned, on the same thread.
+        unsafe { ffi::PyGILState_Release(self.0) };
+    }
+}
+
+/// Runs `f` attached to the interpreter, from any thread, whatever PyO3 believes.
+fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+    let _state = GilState::ensure();
+    Python::attach(f)
+}
+
+impl Handler for SharedHandler {
+    unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+        // SAFETY: forwarded from the core's entry point unchanged.
+        with_gil(|py| unsafe { self.0.run(py, args, result) });
+    }
+
+    fn call_released(&self) {
+        with_gil(|py| self.0.report_released(py));
+    }
+
+    fn panicked(&self, message: &str) {
+        with_gil(|py| {
+            pyo3::panic::PanicException::new_err(format!("ferrotypes bug: a callback panicked: {message}")).restore(py);
+            write_unraisable(py, &format!("on calling ctypes callback function {}", self.0.name), None);
+        });
+    }
+}
+
+/// The callback behind one function pointer instance: its trampoline and handler.
+/// Dropping it (with the instance) releases the callable; the trampoline stays valid.
+pub struct Callback {
+    handler: Arc<CallbackHandler>,
+    closure: Closure,
+}
+
+impl Callback {
+    /// A callback calling `callable` with the signature `argtypes` -> `restype`.
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, flags: i32) -> PyResult<Callback> {
+        if !callable.is_callable() {
+            return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
+        }
+        let mut args = Vec::new();
+        let mut ctypes = Vec::new();
+        if let Some(seq) = argtypes.filter(|a| !a.is_none()) {
+            for (i, t) in seq.try_iter()?.enumerate() {
+                let t = t?;
+                args.push(FromC::for_argtype(&t, i)?);
+                ctypes.push(info_of(&t)?.get().ctype.clone());
+            }
+        }
+        let (result, result_ctype) = ToC::for_restype(restype)?;
+        let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype));
+        let name = callable_name(callable)?;
+        let handler = Arc::new(CallbackHandler {
+            callable: GilCell::new(Some(callable.clone().unbind())),
+            name,
+            args,
+            result,
+            use_errno: flags & crate::function::FUNCFLAG_USE_ERRNO != 0,
+        });
+        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(|e| pyo3::exceptions::PyMemoryError::new_err(e))?;
+        Ok(Callback { handler, closure })
+    }
+
+    /// The C function pointer.
+    pub fn code(&self) -> usize {
+        self.closure.code() as usize
+    }
+
+    /// Whether the callback's result is a `py_object` (a new reference for the caller).
+    pub fn returns_object(&self) -> bool {
+        matches!(self.handler.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
+    }
+}
+
+impl Drop for Callback {
+    fn drop(&mut self) {
+        // Release the callable now, with the GIL (callbacks are dropped by their
+        // Python owner's deallocation); the closure then goes to the quarantine.
+        Python::attach(|py| drop(self.handler.callable.replace(py, None)));
+    }
+}
+
+/// How a callable is named in late-call reports: `module.qualname`, or its repr.
+fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = callable.py();
+    if let Some(q) = callable.getattr_opt(intern!(py, "__qualname__"))? {
+        if let Ok(q) = q.cast::<PyString>() {
+            let module = callable.getattr_opt(intern!(py, "__module__"))?.and_then(|m| m.extract::<String>().ok());
+            return Ok(match module {
+                Some(m) => format!("'{m}.{q}'"),
+                None => format!("'{q}'"),
+            });
+        }
+    }
+    Ok(callable.repr()?.to_string())
+}
+
+/// CPython's way to report an exception nobody can catch, with ctypes' wording:
+/// "Exception ignored {what}: {object}". Takes the exception currently set.
+pub fn write_unraisable(py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
+    let obj = object.map_or(null_mut(), |o| o.as_ptr());
+    let Ok(message) = std::ffi::CString::new(what) else { return };
+    match unraisable_api() {
+        // SAFETY: the functions take a NUL-terminated message and an object or NULL;
+        // an exception is set (the callers restore one first).
+        UnraisableApi::WriteMsg(f) => unsafe { f(message.as_ptr(), obj) },
+        // SAFETY: as above; the format "%s" takes one C string.
+        UnraisableApi::Format(f) => unsafe { f(c"Exception ignored %s".as_ptr(), message.as_ptr()) },
+        // SAFETY: as above.
+        UnraisableApi::Plain => unsafe { ffi::PyErr_WriteUnraisable(obj) },
+    }
+    if PyErr::occurred(py) {
+        // The hook itself failed: nothing more can be done but say so.
+        write_stderr(&format!("ferrotypes: sys.unraisablehook failed while reporting an exception {what}\n"));
+        drop(PyErr::take(py));
+    }
+}
+
+#[derive(Clone, Copy)]
+enum UnraisableApi {
+    /// `_PyErr_WriteUnraisableMsg(msg, obj)` (CPython 3.8 to 3.12).
+    WriteMsg(unsafe extern "C" fn(*const c_char, *mut ffi::PyObject)),
+    /// `PyErr_FormatUnraisable(format, ...)` (CPython 3.13 and later; no object).
+    Format(unsafe extern "C" fn(*const c_char, ...)),
+    /// Only `PyErr_WriteUnraisable(obj)`.
+    Plain,
+}
+
+/// Finds the richest unraisable-reporting function this interpreter exports. Looked
+/// up at run time so one build works across Python versions.
+fn unraisable_api() -> UnraisableApi {
+    static API: OnceLock<UnraisableApi> = OnceLock::new();
+    *API.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT searches the loaded objects (the interpreter
+        // included) for a symbol; the types below are those CPython declares.
+        unsafe {
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"_PyErr_WriteUnraisableMsg".as_ptr());
+            if !p.is_null() {
+                return UnraisableApi::WriteMsg(std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*const c_char, *mut ffi::PyObject)>(p));
+            }
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"PyErr_FormatUnraisable".as_ptr());
+            if !p.is_null() {
+                return UnraisableApi::Format(std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*const c_char, ...)>(p));
+            }
+            UnraisableApi::Plain
+        }
+    })
+}
+
+/// How many released callbacks are kept callable (for tests and diagnostics).
+#[pyfunction]
+pub fn _released_callbacks() -> usize {
+    ferrotypes_core::closure::released_count()
+}

@@ -1,0 +1,463 @@
+//! Structures and unions: the field descriptors (`CField`), the layout of a record
+//! class (`record_info`, called by the metaclasses when `_fields_` is set), and
+//! `_RecordData`, the Rust side of `Structure` and `Union`.
+//!
+//! The layout itself is the core crate's (`ferrotypes_core::layout`, GCC's rules);
+//! this module turns its placements into descriptors that read and store each field
+//! in place, and describes the record to libffi for calls by value.
+
+use ferrotypes_core::ctype::{CType, ScalarKind};
+use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutOptions, RecordKind};
+use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::PyClassInitializer;
+
+use crate::access;
+use crate::cdata::{BorrowRequest, CData};
+use crate::scalar;
+use crate::typeinfo::{info_of, InfoKind, RecordTraits, TypeInfo};
+
+/// The `_type_` codes of the integer types a bit-field may have.
+const BIT_FIELD_CODES: &str = "bBhHiIlLqQ?";
+
+/// How a field's bytes become a Python value and back.
+#[derive(Clone, Copy)]
+enum FieldAccess {
+    /// Any field without a special rule: see [`access`].
+    Value,
+    /// A bit-field: `width` bits at `shift` in an unsigned unit of the field's size,
+    /// read in the record's byte order, holding a value of `scalar`.
+    Bits { scalar: ScalarKind, swapped: bool, shift: u32, width: u32 },
+    /// A `c_char` array: read as bytes up to the first NUL, stored from bytes.
+    Chars,
+    /// A `c_wchar` array: read as str up to the first NUL, stored from str.
+    WideChars,
+}
+
+/// A field of a structure or union: a descriptor on the record class.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CField")]
+pub struct CField {
+    name: String,
+    cls: Py<PyType>,
+    info: Py<TypeInfo>,
+    /// Byte offset of the field (of a bit-field's storage unit) in the record.
+    offset: usize,
+    /// Bytes of the field (of a bit-field's storage unit).
+    size: usize,
+    /// Position among the record's fields: names what the field keeps alive.
+    index: usize,
+    access: FieldAccess,
+}
+
+impl CField {
+    /// The address of this field inside `instance`, after checking that the instance
+    /// is C data large enough to hold it (a descriptor can be called on anything).
+    fn address_in<'py>(&self, instance: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, CData>, *mut u8)> {
+        let py = instance.py();
+        let cdata = instance.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("not a ctype instance: {}", scalar::type_name(instance))))?;
+        let data = cdata.get();
+        if self.offset + self.size > data.size(py) {
+            return Err(PyTypeError::new_err(format!(
+                "field '{}' ({} bytes at offset {}) does not fit in a {} instance of {} bytes",
+                self.name, self.size, self.offset, scalar::type_name(instance), data.size(py)
+            )));
+        }
+        // SAFETY: offset + size is within the instance's memory (checked above).
+        Ok((cdata.clone(), unsafe { data.address(py).add(self.offset) }))
+    }
+
+    /// Reads the field of `instance`.
+    pub fn read(&self, instance: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = instance.py();
+        let (_, address) = self.address_in(instance)?;
+        match self.access {
+            // SAFETY: address_in checked that the field lies inside the instance.
+            FieldAccess::Value => unsafe { access::read_value(instance, self.cls.bind(py), self.info.get(), address, self.index) },
+            FieldAccess::Bits { scalar, swapped, shift, width } => {
+                // SAFETY: as above; the unit is the field's `size` bytes.
+                let unit = unsafe { read_unit(address, self.size, swapped) };
+                let mut bits = (unit >> shift) & mask(width);
+                if scalar.number_class() == ferrotypes_core::ctype::NumberClass::Signed && width > 0 && bits >> (width - 1) & 1 == 1 {
+                    bits |= !mask(width); // sign-extend
+                }
+                let mut raw = [0u8; 16];
+                raw[..scalar.size()].copy_from_slice(&bits.to_le_bytes()[..scalar.size()]);
+                scalar::from_bytes(py, scalar, &raw)
+            }
+            FieldAccess::Chars => {
+                // SAFETY: as above.
+                let bytes = unsafe { std::slice::from_raw_parts(address, self.size) };
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind())
+            }
+            FieldAccess::WideChars => {
+                let chars = self.size / std::mem::size_of::<libc::wchar_t>();
+                // SAFETY: as above; the field holds `chars` wide characters.
+                let len = (0..chars).position(|i| unsafe { address.cast::<libc::wchar_t>().add(i).read_unaligned() } == 0).unwrap_or(chars);
+                // SAFETY: `len` wide characters are readable at address.
+                unsafe { scalar::wide_string_at(py, address.cast(), Some(len)) }
+            }
+        }
+    }
+
+    /// Stores `value` into the field of `instance`.
+    pub fn write(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = instance.py();
+        let (owner, address) = self.address_in(instance)?;
+        match self.access {
+            // SAFETY: address_in checked that the field lies inside the instance.
+            FieldAccess::Value => unsafe { access::write_value(&owner, self.cls.bind(py), self.info.get(), address, self.index, value) },
+            FieldAccess::Bits { scalar, swapped, shift, width } => {
+                let mut raw = [0u8; 16];
+                scalar::to_bytes(value, scalar, &mut raw)?;
+                let mut word = [0u8; 16];
+                word[..scalar.size()].copy_from_slice(&raw[..scalar.size()]);
+                let bits = u128::from_le_bytes(word) & mask(width);
+                // SAFETY: as above; the unit is the field's `size` bytes.
+                unsafe {
+                    let unit = read_unit(address, self.size, swapped);
+                    let updated = (unit & !(mask(width) << shift)) | (bits << shift);
+                    write_unit(address, self.size, swapped, updated);
+                }
+                Ok(())
+            }
+            FieldAccess::Chars => {
+                let bytes = value.cast::<PyBytes>().map_err(|_| PyTypeError::new_err(format!("expected bytes, {} found", scalar::type_name(value))))?;
+                let bytes = bytes.as_bytes();
+                if bytes.len() > self.size {
+                    return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), self.size)));
+                }
+                // Like a C string copy, as ctypes does: up to the first NUL.
+                let bytes = &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())];
+                if bytes.len() > self.size {
+                    return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), self.size)));
+                }
+                // SAFETY: as above; at most `size` bytes are written, plus a NUL when
+                // there is room for one.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
+                    if bytes.len() < self.size {
+                        address.add(bytes.len()).write(0);
+                    }
+                }
+                Ok(())
+            }
+            FieldAccess::WideChars => {
+                let text = value.cast::<PyString>().map_err(|_| PyTypeError::new_err(format!("unicode string expected instead of {} instance", scalar::type_name(value))))?;
+                let wide = scalar::wide_buffer(text)?;
+                let units = wide.as_bytes().len() / std::mem::size_of::<libc::wchar_t>() - 1; // without the NUL
+                let chars = self.size / std::mem::size_of::<libc::wchar_t>();
+                if units > chars {
+                    return Err(PyValueError::new_err(format!("string too long ({units}, maximum length {chars})")));
+                }
+                let n = (units + 1).min(chars) * std::mem::size_of::<libc::wchar_t>();
+                // SAFETY: as above; n <= size.
+                unsafe { std::ptr::copy_nonoverlapping(wide.as_bytes().as_ptr(), address, n) };
+                Ok(())
+            }
+        }
+    }
+
+    /// This field moved by `offset` bytes, for the fields of an anonymous member that
+    /// the outer record exposes as its own.
+    fn shifted(&self, py: Python<'_>, offset: usize, index: usize) -> CField {
+        CField {
+            name: self.name.clone(),
+            cls: self.cls.clone_ref(py),
+            info: self.info.clone_ref(py),
+            offset: self.offset + offset,
+            size: self.size,
+            index,
+            access: self.access,
+        }
+    }
+
+    /// The field's scalar leaves (offset within the record, kind), for libffi.
+    fn push_leaves(&self, py: Python<'_>, out: &mut Vec<(usize, ScalarKind)>) {
+        match self.access {
+            FieldAccess::Bits { .. } => out.push((self.offset, unsigned_of_size(self.size))),
+            _ => push_leaves(self.info.get(), py, self.offset, out),
+        }
+    }
+}
+
+/// The unsigned integer kind of a bit-field storage unit's size (odd sizes, possible
+/// only in packed records, as bytes: they are integer class either way).
+fn unsigned_of_size(size: usize) -> ScalarKind {
+    match size {
+        8 => ScalarKind::ULongLong,
+        4 => ScalarKind::UInt,
+        2 => ScalarKind::UShort,
+        _ => ScalarKind::UByte,
+    }
+}
+
+/// Appends every scalar inside a value of type `info` placed at `offset`.
+fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<(usize, ScalarKind)>) {
+    match &info.kind {
+        InfoKind::Simple { scalar, .. } => out.push((offset, *scalar)),
+        InfoKind::Pointer { .. } | InfoKind::Function => out.push((offset, ScalarKind::VoidPtr)),
+        InfoKind::Array { element_info, length, .. } => {
+            let e = element_info.get();
+            for i in 0..*length {
+                push_leaves(e, py, offset + i * e.size, out);
+            }
+        }
+        InfoKind::Record { fields, .. } => {
+            let mut inner = Vec::new();
+            for f in fields {
+                f.get().push_leaves(py, &mut inner);
+            }
+            inner.sort_by_key(|&(o, _)| o);
+            inner.dedup();
+            out.extend(inner.into_iter().map(|(o, k)| (o + offset, k)));
+        }
+    }
+}
+
+fn mask(width: u32) -> u128 {
+    if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    }
+}
+
+/// Reads `size` bytes (at most 16) at `address` as an unsigned integer.
+///
+/// # Safety
+/// `size` bytes must be readable at `address`.
+unsafe fn read_unit(address: *const u8, size: usize, big_endian: bool) -> u128 {
+    let mut bytes = [0u8; 16];
+    // SAFETY: the caller guarantees `size` readable bytes; size <= 16.
+    unsafe { std::ptr::copy_nonoverlapping(address, bytes.as_mut_ptr(), size) };
+    if big_endian {
+        bytes[..size].reverse();
+    }
+    u128::from_le_bytes(bytes)
+}
+
+/// Writes the low `size` bytes of `value` at `address`.
+///
+/// # Safety
+/// `size` bytes must be writable at `address`.
+unsafe fn write_unit(address: *mut u8, size: usize, big_endian: bool, value: u128) {
+    let mut bytes = value.to_le_bytes();
+    if big_endian {
+        bytes[..size].reverse();
+    }
+    // SAFETY: the caller guarantees `size` writable bytes; size <= 16.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, size) };
+}
+
+#[pymethods]
+impl CField {
+    /// Byte offset of the field (of a bit-field's storage unit).
+    #[getter]
+    fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The field's size in bytes; for a bit-field, as ctypes encodes it:
+    /// `width << 16 | bit offset`.
+    #[getter]
+    fn size(&self) -> usize {
+        match self.access {
+            FieldAccess::Bits { shift, width, .. } => ((width as usize) << 16) | shift as usize,
+            _ => self.size,
+        }
+    }
+
+    fn __get__(slf: &Bound<'_, Self>, instance: Option<&Bound<'_, PyAny>>, _owner: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        match instance {
+            None => Ok(slf.clone().into_any().unbind()),
+            Some(instance) => slf.get().read(instance),
+        }
+    }
+
+    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.write(instance, value).map_err(|err| self.naming_error(instance.py(), err))
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let name = self.cls.bind(py).name()?;
+        Ok(match self.access {
+            FieldAccess::Bits { shift, width, .. } => format!("<Field type={name}, ofs={}:{shift}, bits={width}>", self.offset),
+            _ => format!("<Field type={name}, ofs={}, size={}>", self.offset, self.size),
+        })
+    }
+}
+
+impl CField {
+    /// Names the field in a conversion error, keeping the exception's type.
+    fn naming_error(&self, py: Python<'_>, err: PyErr) -> PyErr {
+        if !(err.is_instance_of::<PyTypeError>(py) || err.is_instance_of::<PyValueError>(py)) {
+            return err;
+        }
+        let message = format!("{} (field '{}')", err.value(py), self.name);
+        let new = if err.is_instance_of::<PyTypeError>(py) { PyTypeError::new_err(message) } else { PyValueError::new_err(message) };
+        new.set_cause(py, Some(err));
+        new
+    }
+}
+
+/// Lays out a record class: `fields` are `(name, class, bits or None)` in order, after
+/// those of `base` (a record class this one derives from). Returns the class's info
+/// and one descriptor per field, its own fields only.
+#[pyfunction]
+#[pyo3(signature = (union, fields, pack, base, big_endian, complete = true))]
+pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList>, pack: Option<usize>, base: Option<Bound<'py, PyType>>, big_endian: bool, complete: bool) -> PyResult<(TypeInfo, Bound<'py, PyList>)> {
+    let mut all_fields: Vec<Py<CField>> = Vec::new();
+    let mut specs = Vec::new();
+    if let Some(base) = &base {
+        let info = info_of(base.as_any())?;
+        let info = info.get();
+        if let InfoKind::Record { fields, .. } = &info.kind {
+            all_fields.extend(fields.iter().map(|f| f.clone_ref(py)));
+        }
+        specs.push(FieldSpec::plain(info.size, info.align));
+    }
+    let skip = specs.len();
+    let mut declared = Vec::new();
+    for (i, entry) in fields.iter().enumerate() {
+        let (name, cls, bits): (String, Bound<'py, PyType>, Option<u32>) = entry.extract()?;
+        let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err(format!("second item in _fields_ tuple (index {i}) must be a C type")))?;
+        let spec = {
+            let t = info.get();
+            match bits {
+                None => FieldSpec::plain(t.size, t.align),
+                Some(width) => {
+                    let Some((kind, _)) = t.scalar().filter(|(k, _)| BIT_FIELD_CODES.contains(k.code())) else {
+                        return Err(PyTypeError::new_err(format!("bit fields not allowed for type {}", cls.name()?)));
+                    };
+                    if width == 0 || width as usize > 8 * t.size {
+                        return Err(PyValueError::new_err("number of bits invalid for bit field"));
+                    }
+                    FieldSpec::bits(t.size, t.align, width, kind.number_class() == ferrotypes_core::ctype::NumberClass::Signed)
+                }
+            }
+        };
+        specs.push(spec);
+        declared.push((name, cls, info, bits));
+    }
+    let kind = if union { RecordKind::Union } else { RecordKind::Struct };
+    let options = LayoutOptions { pack, big_endian_bits: big_endian };
+    let layout = layout_record(kind, &specs, &options).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let own = PyList::empty(py);
+    for ((name, cls, info, bits), place) in declared.into_iter().zip(&layout.fields[skip..]) {
+        let access = match (bits, info.get().scalar()) {
+            (Some(width), Some((scalar, swapped))) => FieldAccess::Bits { scalar, swapped, shift: place.bit_offset, width },
+            _ => match &info.get().kind {
+                InfoKind::Array { element_info, .. } => match element_info.get().scalar() {
+                    Some((ScalarKind::Char, _)) => FieldAccess::Chars,
+                    Some((ScalarKind::WChar, _)) => FieldAccess::WideChars,
+                    _ => FieldAccess::Value,
+                },
+                _ => FieldAccess::Value,
+            },
+        };
+        let field = Py::new(py, CField { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access })?;
+        own.append(&field)?;
+        all_fields.push(field);
+    }
+    let mut leaves = Vec::new();
+    for f in &all_fields {
+        f.get().push_leaves(py, &mut leaves);
+    }
+    leaves.sort_by_key(|&(o, _)| o);
+    leaves.dedup();
+    let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, &leaves) {
+        Ok(t) => (t, None),
+        Err(e) => (CType::Record { members: Vec::new(), size: layout.size, align: layout.align }, Some(e)),
+    };
+    let traits = record_traits(py, &all_fields, union || pack.is_some() || !complete)?;
+    let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
+    Ok((info, own))
+}
+
+/// The buffer format and pointer content of a record with these fields. As ctypes
+/// 3.11 does: a struct is `T{<format>:<name>:...}` without padding entries; a union, a
+/// packed struct or an incomplete one (no `_fields_` yet) is plain bytes (`B`).
+fn record_traits(py: Python<'_>, fields: &[Py<CField>], bytes_only: bool) -> PyResult<RecordTraits> {
+    let mut format = String::from("T{");
+    let mut has_pointers = false;
+    for f in fields {
+        let f = f.get();
+        let info = f.info.get();
+        has_pointers |= info.contains_pointers();
+        format.push_str(&info.buffer_layout(py)?.format_with_shape());
+        format.push(':');
+        format.push_str(&f.name);
+        format.push(':');
+    }
+    format.push('}');
+    if bytes_only {
+        format = "B".to_owned();
+    }
+    Ok(RecordTraits { format, has_pointers })
+}
+
+/// The descriptor for a field of the anonymous member `member` of a record, exposed
+/// on the outer record: `field` moved to the member's offset.
+#[pyfunction]
+pub fn anonymous_field(py: Python<'_>, member: &Bound<'_, CField>, field: &Bound<'_, CField>) -> CField {
+    let m = member.get();
+    field.get().shifted(py, m.offset, m.index)
+}
+
+/// The Rust side of `Structure` and `Union`.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_RecordData")]
+pub struct RecordData {}
+
+#[pymethods]
+impl RecordData {
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let base = CData::for_class(cls, args)?;
+        if !matches!(base.info().get().kind, InfoKind::Record { .. }) {
+            return Err(PyTypeError::new_err("abstract class"));
+        }
+        Ok(PyClassInitializer::from(base).add_subclass(RecordData {}))
+    }
+
+    /// Positional values fill the fields in order (a base structure's first);
+    /// keyword values are set by name.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let py = slf.py();
+        if args.len() == 1 && args.get_item(0)?.is_instance_of::<BorrowRequest>() {
+            return Ok(());
+        }
+        if !args.is_empty() {
+            let info = slf.as_super().get().info().bind(py).clone();
+            let InfoKind::Record { fields, .. } = &info.get().kind else {
+                return Err(PyTypeError::new_err("abstract class"));
+            };
+            for (field, value) in fields.iter().zip(args.iter()) {
+                let field = field.get();
+                if let Some(kwargs) = kwargs {
+                    if kwargs.contains(&field.name)? {
+                        return Err(PyTypeError::new_err(format!("duplicate values for field '{}'", field.name)));
+                    }
+                }
+                field.write(slf.as_any(), &value)?;
+            }
+            if args.len() > fields.len() {
+                return Err(PyTypeError::new_err("too many initializers"));
+            }
+        }
+        if let Some(kwargs) = kwargs {
+            for (name, value) in kwargs.iter() {
+                slf.as_any().setattr(name.cast_into::<PyString>().map_err(|_| PyAttributeError::new_err("field names must be strings"))?, value)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,477 @@
+"""Callbacks and function pointers: C calling Python through CFUNCTYPE prototypes.
+
+The C side is tests/clib/callbacks.c (``ftcb_*``).  Where ctypes behaves well the
+tests are differential: the same callback runs through ferrotypes and through the
+stdlib's ctypes and the results, the arguments the callable saw and the
+unraisable reports are compared.  Where ctypes crashes (a callback called after
+it was collected) ferrotypes' own promise is checked, in a subprocess.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import ferrotypes
+from conftest import _load_clib_builder
+
+
+def both(fttest):
+    return ((ferrotypes, fttest.ft), (__import__("ctypes"), fttest.std))
+
+
+class Unraisable:
+    """Collects sys.unraisablehook reports for the duration of a with block."""
+
+    def __enter__(self):
+        self.reports = []
+        self._old = sys.unraisablehook
+        sys.unraisablehook = self.reports.append
+        return self
+
+    def __exit__(self, *exc):
+        sys.unraisablehook = self._old
+
+
+# ---------------------------------------------------------------------------
+# Every simple argument and result kind
+# ---------------------------------------------------------------------------
+
+KINDS = [
+    ("bool", "c_bool", [True, False]),
+    ("char", "c_char", [b"x", b"\xff"]),
+    ("schar", "c_byte", [-128, 127, -3]),
+    ("uchar", "c_ubyte", [0, 255]),
+    ("short", "c_short", [-32768, 32767]),
+    ("ushort", "c_ushort", [65535]),
+    ("int", "c_int", [-(2**31), 2**31 - 1, 0]),
+    ("uint", "c_uint", [2**32 - 1]),
+    ("long", "c_long", [-(2**63), 2**63 - 1]),
+    ("ulong", "c_ulong", [2**64 - 1]),
+    ("longlong", "c_longlong", [-(2**63)]),
+    ("ulonglong", "c_ulonglong", [2**64 - 1]),
+    ("float", "c_float", [1.5, -0.0, math.inf]),
+    ("double", "c_double", [math.pi, -1e300]),
+    ("longdouble", "c_longdouble", [2.5, -1e300]),
+    ("wchar", "c_wchar", ["\u20ac", "x"]),
+    ("voidp", "c_void_p", [0x1234, None]),
+]
+
+
+@pytest.mark.parametrize("cname,tname,values", KINDS, ids=[k[0] for k in KINDS])
+def test_every_simple_kind_round_trips_like_ctypes(fttest, cname, tname, values):
+    for value in values:
+        outcomes = []
+        for mod, lib in both(fttest):
+            t = getattr(mod, tname)
+            proto = mod.CFUNCTYPE(t, t)
+            seen = []
+
+            def cb(x, seen=seen):
+                seen.append(x)
+                return x
+
+            f = lib["ftcb_pass_" + cname]
+            f.argtypes = [proto, t]
+            f.restype = t
+            outcomes.append((f(proto(cb), value), seen))
+        assert outcomes[0] == outcomes[1], (value, outcomes)
+
+
+def test_char_pointer_arguments_arrive_as_bytes(fttest):
+    got = []
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(mod.c_void_p, mod.c_char_p)
+        seen = []
+
+        def cb(s, seen=seen):
+            seen.append(s)
+            return 0
+
+        f = lib["ftcb_pass_charp"]
+        f.argtypes = [proto, mod.c_char_p]
+        f.restype = mod.c_void_p
+        f(proto(cb), b"hello")
+        f(proto(cb), None)
+        got.append(seen)
+    assert got[0] == got[1] == [[b"hello", None]][0]
+
+
+def test_many_mixed_arguments(fttest):
+    results = []
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(mod.c_double, mod.c_byte, mod.c_ushort, mod.c_int, mod.c_longlong,
+                              mod.c_float, mod.c_double, mod.c_void_p, mod.c_int, mod.c_int,
+                              mod.c_double, mod.c_long)
+        seen = []
+
+        def cb(*args, seen=seen):
+            seen.append(args)
+            return sum(a for a in args if isinstance(a, (int, float)))
+
+        f = lib.ftcb_mixed
+        f.argtypes = [proto, mod.c_void_p]
+        f.restype = mod.c_double
+        results.append((f(proto(cb), 0x1000), seen))
+    assert results[0] == results[1]
+    assert results[0][1][0][:3] == (-3, 65000, -100000)
+
+
+def test_pointer_argument_is_an_instance_over_the_memory(fttest):
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(None, mod.POINTER(mod.c_int))
+
+        def cb(p):
+            assert isinstance(p, mod.POINTER(mod.c_int))
+            p[0] = p[0] * 10 + 2
+
+        f = lib.ftcb_out
+        f.argtypes = [proto, mod.c_int]
+        assert f(proto(cb), 4) == 42
+
+
+# ---------------------------------------------------------------------------
+# Errors inside callbacks: reported, zero returned, the C caller goes on
+# ---------------------------------------------------------------------------
+
+def _reports_for(mod, lib, func):
+    proto = mod.CFUNCTYPE(mod.c_int, mod.c_int)
+    f = lib["ftcb_call_n"]
+    f.argtypes = [proto, mod.c_int]
+    f.restype = mod.c_long
+    with Unraisable() as u:
+        total = f(proto(func), 3)
+    return total, [(r.err_msg, type(r.exc_value), r.object is func) for r in u.reports]
+
+
+def test_exception_goes_to_unraisablehook_like_ctypes(fttest):
+    def boom(x):
+        raise ValueError(x)
+
+    (ft_total, ft_reports), (_, std_reports) = (_reports_for(m, l, boom) for m, l in both(fttest))
+    assert ft_reports == std_reports
+    assert ft_reports[0] == ("Exception ignored on calling ctypes callback function", ValueError, True)
+    assert len(ft_reports) == 3
+    assert ft_total == 0  # every failed call returned zero
+
+
+def test_wrong_result_type_is_reported_like_ctypes(fttest):
+    def wrong(x):
+        return "not an int"
+
+    (ft_total, ft_reports), (_, std_reports) = (_reports_for(m, l, wrong) for m, l in both(fttest))
+    assert ft_reports == std_reports
+    assert ft_reports[0][0] == "Exception ignored on converting result of ctypes callback function"
+    assert ft_total == 0
+
+
+def test_some_calls_fail_others_count(fttest):
+    def odd_only(x):
+        if x % 2 == 0:
+            raise KeyError(x)
+        return x
+
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+    f = fttest.ft["ftcb_call_n"]
+    f.argtypes = [proto, ferrotypes.c_int]
+    f.restype = ferrotypes.c_long
+    with Unraisable() as u:
+        assert f(proto(odd_only), 10) == 1 + 3 + 5 + 7 + 9
+    assert len(u.reports) == 5
+
+
+# ---------------------------------------------------------------------------
+# Making prototypes and function pointers: bad input
+# ---------------------------------------------------------------------------
+
+def test_non_callable_is_a_type_error():
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int)
+    with pytest.raises(TypeError, match="callable or integer"):
+        proto("not callable")
+    with pytest.raises(TypeError):
+        proto(3.5)
+
+
+def test_bad_argtypes_are_type_errors():
+    with pytest.raises(TypeError, match="item 2 in _argtypes_ has no from_param"):
+        ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int, 42)
+    with pytest.raises(TypeError, match="invalid result type for callback"):
+        ferrotypes.CFUNCTYPE(ferrotypes.POINTER(ferrotypes.c_double))(lambda: None)
+    with pytest.raises(TypeError, match="invalid result type for callback"):
+        ferrotypes.CFUNCTYPE(object)(lambda: None)
+
+
+def test_null_function_pointer_raises_value_error(fttest):
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+    with pytest.raises(ValueError, match="NULL function pointer"):
+        proto(0)(1)
+    f = fttest.ft["ftcb_get_null"]
+    f.restype = proto
+    g = f()
+    assert not g
+    with pytest.raises(ValueError):
+        g(1)
+
+
+def test_wrong_argument_for_function_pointer_parameter(fttest):
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+    f = fttest.ft["ftcb_call_n"]
+    f.argtypes = [proto, ferrotypes.c_int]
+    with pytest.raises(ferrotypes.ArgumentError, match="expected CFunctionType instance instead of function"):
+        f(lambda x: x, 3)
+
+
+# ---------------------------------------------------------------------------
+# Function pointers from C, and stored callbacks
+# ---------------------------------------------------------------------------
+
+def test_function_pointer_returned_from_c_is_callable(fttest):
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(mod.c_int, mod.c_int)
+        f = lib["ftcb_get_twice"]
+        f.restype = proto
+        twice = f()
+        assert isinstance(twice, proto)
+        assert twice(21) == 42
+
+
+def test_callback_stored_in_c_and_called_later(fttest):
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+    store = fttest.ft["ftcb_store"]
+    store.argtypes = [proto]
+    call = fttest.ft["ftcb_call_stored"]
+    cb = proto(lambda x: x * 3)
+    store(cb)
+    assert call(14) == 42
+    address = fttest.ft["ftcb_stored_address"]
+    address.restype = ferrotypes.c_void_p
+    assert address() == ferrotypes.cast(cb, ferrotypes.c_void_p).value if hasattr(ferrotypes, "cast") else address()
+    store(proto(0))  # leave no Python callback behind in the shared library
+
+
+def test_callback_keeps_its_callable_alive_and_releases_it():
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+
+    def func(x):
+        return x
+
+    base = sys.getrefcount(func)
+    cb = proto(func)
+    assert list(cb._objects.values()) == [func]  # ctypes: {'0': <its thunk>}
+    assert sys.getrefcount(func) > base
+    del cb
+    gc.collect()
+    assert sys.getrefcount(func) == base
+
+
+def test_callback_called_directly_from_python():
+    for mod in (ferrotypes, __import__("ctypes")):
+        for maker in (mod.CFUNCTYPE, mod.PYFUNCTYPE):
+            proto = maker(mod.c_double, mod.c_double, mod.c_int)
+            assert proto(lambda x, n: x * n)(1.5, 4) == 6.0
+            obj = maker(mod.py_object, mod.py_object)(lambda o: [o])
+            assert obj("x") == ["x"]
+
+
+def test_use_errno_in_callbacks_like_ctypes():
+    seen = []
+    for mod in (ferrotypes, __import__("ctypes")):
+        proto = mod.CFUNCTYPE(mod.c_int, use_errno=True)
+
+        def cb(mod=mod):
+            before = mod.get_errno()  # C's errno when the callback was entered
+            mod.set_errno(7)  # becomes C's errno when the callback returns
+            return before
+
+        mod.set_errno(3)
+        # The call itself swaps too (same flags): the callback sees 3, sets 7 for
+        # C, and the caller's private copy receives that 7 after the call.
+        seen.append((proto(cb)(), mod.get_errno()))
+        mod.set_errno(0)
+    assert seen[0] == seen[1] == (3, 7)
+
+
+# ---------------------------------------------------------------------------
+# Real C users: qsort, a sort function, an allocator
+# ---------------------------------------------------------------------------
+
+def test_libc_qsort_with_python_comparator(libc):
+    data = [5, -1, 99, 0, 42, 7, -20]
+    for mod, lib in ((ferrotypes, libc.ft), (__import__("ctypes"), libc.std)):
+        arr = (mod.c_int * len(data))(*data)
+        cmp = mod.CFUNCTYPE(mod.c_int, mod.POINTER(mod.c_int), mod.POINTER(mod.c_int))
+        qsort = lib["qsort"]
+        qsort.argtypes = [mod.c_void_p, mod.c_size_t, mod.c_size_t, cmp]
+        qsort.restype = None
+        qsort(arr, len(arr), mod.sizeof(mod.c_int), cmp(lambda a, b: (a[0] > b[0]) - (a[0] < b[0])))
+        assert list(arr) == sorted(data)
+
+
+def test_sort_with_void_pointer_comparator(fttest):
+    mod = ferrotypes
+    arr = (mod.c_int * 6)(3, 1, 2, 6, 5, 4)
+    cmp = mod.CFUNCTYPE(mod.c_int, mod.c_void_p, mod.c_void_p)
+    calls = []
+
+    def compare(a, b):
+        calls.append(1)
+        x, y = mod.c_int.from_address(a).value, mod.c_int.from_address(b).value
+        return x - y
+
+    f = fttest.ft["ftcb_sort_ints"]
+    f.argtypes = [mod.POINTER(mod.c_int), mod.c_size_t, cmp]
+    f.restype = None
+    f(arr, 6, cmp(compare))
+    assert list(arr) == [1, 2, 3, 4, 5, 6]
+    assert calls
+
+
+def test_allocator_callback_returns_python_owned_memory(fttest):
+    buffers = []
+
+    def alloc(n):
+        buf = ferrotypes.create_string_buffer(n)
+        buffers.append(buf)
+        return ferrotypes.addressof(buf)
+
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_void_p, ferrotypes.c_size_t)
+    f = fttest.ft["ftcb_use_allocator"]
+    f.argtypes = [proto, ferrotypes.c_size_t]
+    assert f(proto(alloc), 5) == 0
+    assert buffers[0].raw == b"\x01\x02\x03\x04\x05"
+
+
+# ---------------------------------------------------------------------------
+# Threads
+# ---------------------------------------------------------------------------
+
+def test_c_threads_call_callbacks_and_every_call_counts(fttest):
+    threads, calls = 8, 2000
+    counts = [0] * threads
+
+    def cb(index):
+        counts[index] += 1  # one C thread per index: no lost updates
+
+    proto = ferrotypes.CFUNCTYPE(None, ferrotypes.c_int)
+    f = fttest.ft["ftcb_threads"]
+    f.argtypes = [proto, ferrotypes.c_int, ferrotypes.c_int]
+    assert f(proto(cb), threads, calls) == 0
+    assert counts == [calls] * threads
+
+
+def test_python_threads_call_c_while_c_threads_call_back(fttest_path):
+    """No deadlock: Python threads in foreign calls (releasing the GIL) while C
+    threads call Python callbacks.  In a subprocess with a timeout, so a deadlock
+    fails the test instead of hanging the suite."""
+    code = textwrap.dedent(f"""
+        import threading, ferrotypes as ct
+        lib = ct.CDLL({fttest_path!r})
+        proto = ct.CFUNCTYPE(None, ct.c_int)
+        total = [0]
+        lock = threading.Lock()
+        def cb(i):
+            with lock:
+                total[0] += 1
+        cb_c = proto(cb)
+        run = lib.ftcb_threads
+        run.argtypes = [proto, ct.c_int, ct.c_int]
+        spin = lib.ftcb_spin
+        spin.argtypes = [ct.c_long]
+        spin.restype = ct.c_long
+        adder = lib.ftcb_call_n
+        adder.argtypes = [ct.CFUNCTYPE(ct.c_int, ct.c_int), ct.c_int]
+        adder.restype = ct.c_long
+        inc = ct.CFUNCTYPE(ct.c_int, ct.c_int)(lambda x: x + 1)
+        errors = []
+        def python_worker():
+            try:
+                for _ in range(200):
+                    spin(2000)
+                    assert adder(inc, 10) == 55
+            except BaseException as e:
+                errors.append(e)
+        workers = [threading.Thread(target=python_worker) for _ in range(4)]
+        for w in workers: w.start()
+        c_runs = [threading.Thread(target=run, args=(cb_c, 4, 500)) for _ in range(2)]
+        for t in c_runs: t.start()
+        for t in workers + c_runs: t.join()
+        assert not errors, errors
+        assert total[0] == 2 * 4 * 500, total
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+# ---------------------------------------------------------------------------
+# Safety: late calls and W^X
+# ---------------------------------------------------------------------------
+
+def test_late_call_after_collection_is_reported_not_a_crash(fttest_path):
+    code = textwrap.dedent(f"""
+        import gc, sys, ferrotypes as ct
+        lib = ct.CDLL({fttest_path!r})
+        proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+        lib.ftcb_store.argtypes = [proto]
+        def my_callback(x):
+            return x + 1
+        cb = proto(my_callback)
+        lib.ftcb_store(cb)
+        assert lib.ftcb_call_stored(1) == 2
+        reports = []
+        sys.unraisablehook = reports.append
+        before = ct._ctypes._released_callbacks()
+        del cb, my_callback
+        gc.collect()
+        assert ct._ctypes._released_callbacks() == before + 1
+        print(lib.ftcb_call_stored(41))
+        print(lib.ftcb_call_stored(41))
+        for r in reports:
+            print(r.err_msg)
+            print(type(r.exc_value).__name__, r.exc_value)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[:2] == ["0", "0"]
+    assert len(lines) == 6
+    assert "released ctypes callback function '__main__.my_callback'" in lines[2]
+    assert lines[3].startswith("RuntimeError")
+    assert "called from C after its callback object was released" in lines[3]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps (Linux)")
+def test_no_mapping_is_writable_and_executable_after_making_callbacks(fttest_path):
+    """In a fresh process: the stdlib's ctypes (which this suite also runs) maps
+    its closures writable and executable, which would hide ours."""
+    code = textwrap.dedent(f"""
+        import ferrotypes as ct
+        def wx():
+            with open("/proc/self/maps") as maps:
+                return [l for l in maps if "w" in l.split()[1] and "x" in l.split()[1]]
+        assert wx() == [], wx()
+        lib = ct.CDLL({fttest_path!r})
+        protos = [ct.CFUNCTYPE(ct.c_int, ct.c_int),
+                  ct.CFUNCTYPE(ct.c_double, ct.c_double, ct.c_char_p)]
+        callbacks = [p(lambda *a: 0) for p in protos for _ in range(500)]
+        lib.ftcb_call_n.argtypes = [protos[0], ct.c_int]
+        assert lib.ftcb_call_n(callbacks[0], 3) == 0
+        del callbacks[:100]  # released ones stay mapped, still not writable
+        print(wx())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_clib_has_the_callback_functions(fttest_path):
+    # the test library is built from both sources
+    assert any(p.name == "callbacks.c" for p in _load_clib_builder().SOURCES)
