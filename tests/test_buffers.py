@@ -156,3 +156,18 @@ def test_numpy_sees_the_dtype_zero_copy(ft):
     assert arr[1][2] == 2.5
     b = np.frombuffer(ft.c_int.__ctype_be__(258), dtype=">i4")
     assert b.tolist() == [258]
+
+
+def test_pointer_format_is_fixed_when_the_target_is_set_like_ctypes(ft, std):
+    # ctypes computes a pointer type's format once: a pointer to a structure
+    # completed later keeps the incomplete structure's '&B'.
+    formats = []
+    for m in (ft, std):
+        class Later(m.Structure):
+            pass
+
+        pointer = m.POINTER(Later)
+        Later._fields_ = [("a", m.c_int)]
+        formats.append((memoryview(pointer()).format, memoryview(Later()).format,
+                        memoryview(m.POINTER(m.c_int * 2)()).format))
+    assert formats[0] == formats[1] == ("&B", "T{<i:a:}", "&(2)<i")

@@ -885,3 +885,30 @@ def test_returned_pointer_into_an_argument_is_read_before_the_argument_is_freed(
     for n in range(1, 40):
         text = "".join(chr(ord("a") + i % 26) for i in range(n))
         assert ftf(text) == text
+
+
+@settings(max_examples=60, deadline=None)
+@given(byte=st.integers(0, 255))
+def test_char_parameter_repr_like_ctypes(byte):
+    value = bytes([byte])
+    assert repr(ferrotypes.c_char.from_param(value)) == repr(std_ctypes.c_char.from_param(value))
+
+
+@pytest.mark.parametrize("name, value", [("c_double", 1e300), ("c_double", 1.5), ("c_float", 0.1),
+                                         ("c_double", float("nan")), ("c_int", -5), ("c_ubyte", 200),
+                                         ("c_byte", 200), ("c_ushort", 65535), ("c_uint", 2**32 - 1),
+                                         ("c_ulonglong", 2**64 - 1), ("c_long", -(2**63))])
+def test_number_parameter_repr_like_ctypes(name, value):
+    assert repr(getattr(ferrotypes, name).from_param(value)) == repr(getattr(std_ctypes, name).from_param(value))
+
+
+def test_an_object_that_is_its_own_as_parameter_raises_recursion_error_like_ctypes(fttest):
+    class Loop:
+        pass
+
+    loop = Loop()
+    loop._as_parameter_ = loop
+    with pytest.raises(RecursionError):
+        ferrotypes.c_int.from_param(loop)
+    with pytest.raises(ferrotypes.ArgumentError):
+        fttest.ft["ft_add_int"](loop, 1)

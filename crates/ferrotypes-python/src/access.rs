@@ -62,7 +62,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
         unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
         return CData::keep_ref(owner, index, CData::kept_objects(source)?);
     }
-    if let (InfoKind::Pointer { target }, InfoKind::Array { element, .. }) = (&info.kind, &source.get().info().get().kind) {
+    if let (InfoKind::Pointer { target, .. }, InfoKind::Array { element, .. }) = (&info.kind, &source.get().info().get().kind) {
         if target.get_obj_type(py).is_some_and(|t| t.is(element)) {
             // An array stored into a pointer decays to the address of its first element;
             // the array itself must then stay alive, with what it keeps.

@@ -68,18 +68,28 @@ impl CArgObject {
 
 #[pymethods]
 impl CArgObject {
-    fn __repr__(&self) -> String {
+    /// ctypes' repr: the value for numbers (floats as Python writes them), a printable
+    /// character or its `\xNN` escape, an address for pointers, else the object's.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let v = &self.value.0;
         let word = u64::from_ne_bytes(v.slot.0[..8].try_into().expect("8 bytes"));
-        match self.tag {
-            'd' => format!("<cparam 'd' ({:?})>", f64::from_bits(word)),
-            'f' => format!("<cparam 'f' ({:?})>", f32::from_ne_bytes(v.slot.0[..4].try_into().expect("4 bytes")) as f64),
-            'c' => format!("<cparam 'c' ({:?})>", v.slot.0[0] as char),
-            'b' | 'h' | 'i' | 'l' | 'q' => format!("<cparam '{}' ({})>", self.tag, word as i64),
-            'B' | 'H' | 'I' | 'L' | 'Q' => format!("<cparam '{}' ({})>", self.tag, word),
+        let float_repr = |x: f64| PyFloat::new(py, x).repr().map(|r| r.to_string());
+        Ok(match self.tag {
+            'd' => format!("<cparam 'd' ({})>", float_repr(f64::from_bits(word))?),
+            'f' => format!("<cparam 'f' ({})>", float_repr(f32::from_ne_bytes(v.slot.0[..4].try_into().expect("4 bytes")) as f64)?),
+            'c' => match v.slot.0[0] {
+                c @ 0x20..=0x7e if c != b'\\' && c != b'\'' => format!("<cparam 'c' ('{}')>", c as char),
+                c => format!("<cparam 'c' ('\\x{c:02x}')>"),
+            },
+            // ctypes 3.11 prints every integer at its width as a signed number,
+            // the unsigned kinds included (c_ubyte.from_param(200) shows -56).
+            'b' | 'B' => format!("<cparam '{}' ({})>", self.tag, word as u8 as i8),
+            'h' | 'H' => format!("<cparam '{}' ({})>", self.tag, word as u16 as i16),
+            'i' | 'I' => format!("<cparam '{}' ({})>", self.tag, word as u32 as i32),
+            'l' | 'L' | 'q' | 'Q' => format!("<cparam '{}' ({})>", self.tag, word as i64),
             'P' | 'z' | 'Z' => format!("<cparam '{}' ({:#x})>", self.tag, word),
             tag => format!("<cparam '{tag}' at {:#x}>", self as *const _ as usize),
-        }
+        })
     }
 
     /// The object this argument refers to.
@@ -232,7 +242,7 @@ fn points_to_chars(value: &Bound<'_, PyAny>, element: ScalarKind) -> bool {
     let is_element = |cls: &Bound<'_, PyType>| info_of(cls.as_any()).is_ok_and(|i| i.get().scalar().is_some_and(|(k, _)| k == element));
     match &cdata.get().info().get().kind {
         InfoKind::Array { element, .. } => is_element(element.bind(py)),
-        InfoKind::Pointer { target } => target.get_obj_type(py).is_some_and(|t| is_element(t.bind(py))),
+        InfoKind::Pointer { target, .. } => target.get_obj_type(py).is_some_and(|t| is_element(t.bind(py))),
         _ => false,
     }
 }
@@ -380,10 +390,9 @@ fn as_parameter<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, Py
     if value.is_instance_of::<PyType>() || SimpleData::is_type_of(value) {
         return Ok(None);
     }
-    match value.getattr_opt(intern!(py, "_as_parameter_"))? {
-        Some(inner) if !inner.is(value) => Ok(Some(inner)),
-        _ => Ok(None),
-    }
+    // An object that is its own `_as_parameter_` recurses until RecursionError, as
+    // in ctypes (callers run the conversion under a recursion guard).
+    value.getattr_opt(intern!(py, "_as_parameter_"))
 }
 
 /// Applies C's default argument promotions to a value passed through `...`:

@@ -162,7 +162,7 @@ impl PointerData {
     fn target<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>)> {
         let py = slf.py();
         let info = slf.as_super().get().info().bind(py).clone();
-        let InfoKind::Pointer { target } = &info.get().kind else {
+        let InfoKind::Pointer { target, .. } = &info.get().kind else {
             return Err(PyTypeError::new_err("abstract class"));
         };
         let Some(cls) = target.get_obj_type(py) else {

@@ -23,7 +23,9 @@ pub enum InfoKind {
     /// into plain Python values when a function returns them (subclasses stay objects).
     Simple { scalar: ScalarKind, swapped: bool, direct: bool },
     /// A pointer type; its target class may be set later (`SetPointerType`).
-    Pointer { target: GilCell<Option<Py<PyType>>> },
+    /// `format` is its PEP 3118 format, fixed (as in ctypes) when the target is set:
+    /// a pointer to a structure completed later keeps the incomplete one's `&B`.
+    Pointer { target: GilCell<Option<Py<PyType>>>, format: GilCell<String> },
     /// A function pointer type.
     Function,
     /// An array of `length` elements of class `element` (whose info is `element_info`).
@@ -116,8 +118,8 @@ impl TypeInfo {
     /// it (`memoryview(x).format/.shape/.itemsize`): byte order always explicit (`<`
     /// or `>`), `long` as `q`/`Q` (8 bytes here), arrays as their element's format
     /// with the dimensions in `shape`, pointers as `&` followed by the target's
-    /// format (with its shape in parentheses for a pointer to an array), function
-    /// pointers as `X{}`. A pointer whose target is not set yet is plain bytes (`B`).
+    /// format (with its shape in parentheses for a pointer to an array) as it was when
+    /// the target was set ([`pointer_format`]), function pointers as `X{}`.
     pub fn buffer_layout(&self, py: Python<'_>) -> PyResult<BufferLayout> {
         match &self.kind {
             InfoKind::Simple { scalar, swapped, .. } => {
@@ -138,16 +140,7 @@ impl TypeInfo {
                 shape.extend(element.shape);
                 Ok(BufferLayout { format: element.format, shape, itemsize: element.itemsize })
             }
-            InfoKind::Pointer { target } => {
-                let format = match target.get_obj_type(py) {
-                    Some(target) => {
-                        let target = info_of(target.bind(py).as_any())?.get().buffer_layout(py)?;
-                        format!("&{}", target.format_with_shape())
-                    }
-                    None => "B".to_owned(),
-                };
-                Ok(BufferLayout { format, shape: Vec::new(), itemsize: self.size })
-            }
+            InfoKind::Pointer { format, .. } => Ok(BufferLayout { format: format.get(py), shape: Vec::new(), itemsize: self.size }),
             InfoKind::Function => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
             InfoKind::Record { layout, .. } => Ok(BufferLayout { format: layout.format.clone(), shape: Vec::new(), itemsize: self.size }),
         }
@@ -252,7 +245,18 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
 #[pyo3(signature = (target=None))]
 pub fn pointer_info(target: Option<Bound<'_, PyType>>) -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
-    TypeInfo::new(ptr.size(), ptr.align(), InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)) }, CType::Scalar(ptr))
+    let format = target.as_ref().map_or_else(|| "B".to_owned(), pointer_format);
+    let kind = InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)), format: GilCell::new(format) };
+    TypeInfo::new(ptr.size(), ptr.align(), kind, CType::Scalar(ptr))
+}
+
+/// The PEP 3118 format of a pointer to `target` as the target is now: `&` and the
+/// target's format (with its shape for an array), `&B` when the target has none yet.
+pub fn pointer_format(target: &Bound<'_, PyType>) -> String {
+    match info_of(target.as_any()).and_then(|info| info.get().buffer_layout(target.py())) {
+        Ok(layout) => format!("&{}", layout.format_with_shape()),
+        Err(_) => "&B".to_owned(),
+    }
 }
 
 /// Builds the info of a function pointer type.
