@@ -2,13 +2,9 @@
 
 The names are aliases of ferrotypes' own types with the sizes *this* platform gives
 them (on 64-bit Linux ``DWORD`` is ``c_ulong``, 8 bytes, exactly as in ctypes'
-module), plus ``VARIANT_BOOL``, pointer types and a few structures. Nothing here
-talks to Windows.
-
-The structures (``RECT``, ``POINT``, ``MSG``, ``FILETIME``, ...) and the pointer types
-to them are built by :func:`_define_structures` the first time one of their names is
-looked up, through the module's ``__getattr__``: that needs ``ferrotypes.Structure``;
-while ferrotypes has no structures, looking them up raises ``AttributeError`` saying so.
+module), plus ``VARIANT_BOOL``, pointer types and the structures ctypes' module
+defines (``RECT``, ``POINT``, ``MSG``, ``FILETIME``, ...). Nothing here talks to
+Windows.
 """
 
 import ferrotypes as _ft
@@ -116,92 +112,76 @@ LPWORD = PWORD = _POINTER(WORD)
 
 # --- structures ---------------------------------------------------------------------
 
-def _define_structures():
-    """Defines the structures and the pointer types to them as module globals."""
-    from ferrotypes import Structure
-
-    class RECT(Structure):
-        _fields_ = [("left", LONG), ("top", LONG), ("right", LONG), ("bottom", LONG)]
-
-    class _SMALL_RECT(Structure):
-        _fields_ = [("Left", SHORT), ("Top", SHORT), ("Right", SHORT), ("Bottom", SHORT)]
-
-    class _COORD(Structure):
-        _fields_ = [("X", SHORT), ("Y", SHORT)]
-
-    class POINT(Structure):
-        _fields_ = [("x", LONG), ("y", LONG)]
-
-    class SIZE(Structure):
-        _fields_ = [("cx", LONG), ("cy", LONG)]
-
-    class FILETIME(Structure):
-        _fields_ = [("dwLowDateTime", DWORD), ("dwHighDateTime", DWORD)]
-
-    class MSG(Structure):
-        _fields_ = [("hWnd", HWND), ("message", UINT), ("wParam", WPARAM),
-                    ("lParam", LPARAM), ("time", DWORD), ("pt", POINT)]
-
-    class WIN32_FIND_DATAA(Structure):
-        _fields_ = [("dwFileAttributes", DWORD), ("ftCreationTime", FILETIME),
-                    ("ftLastAccessTime", FILETIME), ("ftLastWriteTime", FILETIME),
-                    ("nFileSizeHigh", DWORD), ("nFileSizeLow", DWORD),
-                    ("dwReserved0", DWORD), ("dwReserved1", DWORD),
-                    ("cFileName", CHAR * MAX_PATH), ("cAlternateFileName", CHAR * 14)]
-
-    class WIN32_FIND_DATAW(Structure):
-        _fields_ = [("dwFileAttributes", DWORD), ("ftCreationTime", FILETIME),
-                    ("ftLastAccessTime", FILETIME), ("ftLastWriteTime", FILETIME),
-                    ("nFileSizeHigh", DWORD), ("nFileSizeLow", DWORD),
-                    ("dwReserved0", DWORD), ("dwReserved1", DWORD),
-                    ("cFileName", WCHAR * MAX_PATH), ("cAlternateFileName", WCHAR * 14)]
-
-    names = {
-        "RECT": RECT, "tagRECT": RECT, "_RECTL": RECT, "RECTL": RECT,
-        "_SMALL_RECT": _SMALL_RECT, "SMALL_RECT": _SMALL_RECT,
-        "_COORD": _COORD,
-        "POINT": POINT, "tagPOINT": POINT, "_POINTL": POINT, "POINTL": POINT,
-        "SIZE": SIZE, "tagSIZE": SIZE, "SIZEL": SIZE,
-        "FILETIME": FILETIME, "_FILETIME": FILETIME,
-        "MSG": MSG, "tagMSG": MSG,
-        "WIN32_FIND_DATAA": WIN32_FIND_DATAA, "WIN32_FIND_DATAW": WIN32_FIND_DATAW,
-    }
-    pointers = {
-        ("LPFILETIME", "PFILETIME"): FILETIME,
-        ("LPMSG", "PMSG"): MSG,
-        ("LPPOINT", "PPOINT", "PPOINTL"): POINT,
-        ("LPRECT", "PRECT", "LPRECTL", "PRECTL"): RECT,
-        ("LPSIZE", "PSIZE", "LPSIZEL", "PSIZEL"): SIZE,
-        ("PSMALL_RECT",): _SMALL_RECT,
-        ("LPWIN32_FIND_DATAA", "PWIN32_FIND_DATAA"): WIN32_FIND_DATAA,
-        ("LPWIN32_FIND_DATAW", "PWIN32_FIND_DATAW"): WIN32_FIND_DATAW,
-    }
-    for aliases, struct in pointers.items():
-        pointer_type = _POINTER(struct)
-        for alias in aliases:
-            names[alias] = pointer_type
-    globals().update(names)
+class RECT(_ft.Structure):
+    _fields_ = [("left", LONG), ("top", LONG), ("right", LONG), ("bottom", LONG)]
 
 
-_STRUCTURE_NAMES = frozenset({
-    "RECT", "tagRECT", "_RECTL", "RECTL", "_SMALL_RECT", "SMALL_RECT", "_COORD",
-    "POINT", "tagPOINT", "_POINTL", "POINTL", "SIZE", "tagSIZE", "SIZEL", "FILETIME",
-    "_FILETIME", "MSG", "tagMSG", "WIN32_FIND_DATAA", "WIN32_FIND_DATAW",
-    "LPFILETIME", "PFILETIME", "LPMSG", "PMSG", "LPPOINT", "PPOINT", "PPOINTL",
-    "LPRECT", "PRECT", "LPRECTL", "PRECTL", "LPSIZE", "PSIZE", "LPSIZEL", "PSIZEL",
-    "PSMALL_RECT", "LPWIN32_FIND_DATAA", "PWIN32_FIND_DATAA", "LPWIN32_FIND_DATAW",
-    "PWIN32_FIND_DATAW",
-})
+tagRECT = _RECTL = RECTL = RECT
 
 
-def __getattr__(name):
-    # Only reached for names not yet in the module: the structures, on first use.
-    if name in _STRUCTURE_NAMES:
-        try:
-            _define_structures()
-        except ImportError as exc:
-            raise AttributeError("ferrotypes.wintypes.%s is a structure and needs "
-                                 "ferrotypes.Structure, which is not available: %s"
-                                 % (name, exc)) from exc
-        return globals()[name]
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+class _SMALL_RECT(_ft.Structure):
+    _fields_ = [("Left", SHORT), ("Top", SHORT), ("Right", SHORT), ("Bottom", SHORT)]
+
+
+SMALL_RECT = _SMALL_RECT
+
+
+class _COORD(_ft.Structure):
+    _fields_ = [("X", SHORT), ("Y", SHORT)]
+
+
+class POINT(_ft.Structure):
+    _fields_ = [("x", LONG), ("y", LONG)]
+
+
+tagPOINT = _POINTL = POINTL = POINT
+
+
+class SIZE(_ft.Structure):
+    _fields_ = [("cx", LONG), ("cy", LONG)]
+
+
+tagSIZE = SIZEL = SIZE
+
+
+class FILETIME(_ft.Structure):
+    _fields_ = [("dwLowDateTime", DWORD), ("dwHighDateTime", DWORD)]
+
+
+_FILETIME = FILETIME
+
+
+class MSG(_ft.Structure):
+    _fields_ = [("hWnd", HWND), ("message", UINT), ("wParam", WPARAM),
+                ("lParam", LPARAM), ("time", DWORD), ("pt", POINT)]
+
+
+tagMSG = MSG
+
+
+class WIN32_FIND_DATAA(_ft.Structure):
+    _fields_ = [("dwFileAttributes", DWORD), ("ftCreationTime", FILETIME),
+                ("ftLastAccessTime", FILETIME), ("ftLastWriteTime", FILETIME),
+                ("nFileSizeHigh", DWORD), ("nFileSizeLow", DWORD),
+                ("dwReserved0", DWORD), ("dwReserved1", DWORD),
+                ("cFileName", CHAR * MAX_PATH), ("cAlternateFileName", CHAR * 14)]
+
+
+class WIN32_FIND_DATAW(_ft.Structure):
+    _fields_ = [("dwFileAttributes", DWORD), ("ftCreationTime", FILETIME),
+                ("ftLastAccessTime", FILETIME), ("ftLastWriteTime", FILETIME),
+                ("nFileSizeHigh", DWORD), ("nFileSizeLow", DWORD),
+                ("dwReserved0", DWORD), ("dwReserved1", DWORD),
+                ("cFileName", WCHAR * MAX_PATH), ("cAlternateFileName", WCHAR * 14)]
+
+
+# --- pointers to the structures -----------------------------------------------------
+
+LPFILETIME = PFILETIME = _POINTER(FILETIME)
+LPMSG = PMSG = _POINTER(MSG)
+LPPOINT = PPOINT = PPOINTL = _POINTER(POINT)
+LPRECT = PRECT = LPRECTL = PRECTL = _POINTER(RECT)
+LPSIZE = PSIZE = LPSIZEL = PSIZEL = _POINTER(SIZE)
+PSMALL_RECT = _POINTER(SMALL_RECT)
+LPWIN32_FIND_DATAA = PWIN32_FIND_DATAA = _POINTER(WIN32_FIND_DATAA)
+LPWIN32_FIND_DATAW = PWIN32_FIND_DATAW = _POINTER(WIN32_FIND_DATAW)
