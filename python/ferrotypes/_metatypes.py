@@ -350,7 +350,7 @@ def _set_fields(cls, fields, final=True):
     pack = _pack(cls)
     if not isinstance(fields, (list, tuple)):
         raise TypeError("'_fields_' must be a sequence of pairs")
-    swapped = "_swappedbytes_" in _attributes(cls)
+    swapped = hasattr(cls, "_swappedbytes_")
     big_endian = (sys.byteorder == "big") != swapped
     entries = []
     for index, entry in enumerate(fields):
@@ -392,13 +392,6 @@ def _set_fields(cls, fields, final=True):
 
 
 _BIT_FIELD_CODES = "bBhHiIlLqQ?"
-
-
-def _attributes(cls):
-    names = set()
-    for klass in cls.__mro__:
-        names.update(vars(klass))
-    return names
 
 
 def _pack(cls):

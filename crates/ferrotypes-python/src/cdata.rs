@@ -193,20 +193,20 @@ impl CData {
             key.push_str(&format!(":{:x}", root.get().index));
             root = parent;
         }
-        match root.get().container_objects(py)? {
-            Some(dict) => dict.set_item(key, keep),
-            None => {
-                drop(root.get().objects.replace(py, Some(keep)));
-                Ok(())
-            }
-        }
+        root.get().file_kept(py, key, keep)
     }
 
     /// [`CData::keep_ref`] for an instance still being built (no Python object yet,
     /// no `_b_base_`): keeps `keep` in slot `index`.
     pub fn keep_ref_new(&self, py: Python<'_>, index: usize, keep: Py<PyAny>) -> PyResult<()> {
+        self.file_kept(py, format!("{index:x}"), keep)
+    }
+
+    /// Files `keep` under `key` in this (root) instance's `_objects`: in the dict of a
+    /// type with sub-objects, else as the one object kept.
+    fn file_kept(&self, py: Python<'_>, key: String, keep: Py<PyAny>) -> PyResult<()> {
         match self.container_objects(py)? {
-            Some(dict) => dict.set_item(format!("{index:x}"), keep),
+            Some(dict) => dict.set_item(key, keep),
             None => {
                 drop(self.objects.replace(py, Some(keep)));
                 Ok(())
@@ -214,14 +214,21 @@ impl CData {
         }
     }
 
+    /// The instance that owns the memory `slf` lives in: the end of its `_b_base_`
+    /// chain of C data.
+    fn root<'py>(slf: &Bound<'py, CData>) -> Bound<'py, CData> {
+        let mut root = slf.clone();
+        while let Some(parent) = root.get().parent(slf.py()) {
+            root = parent;
+        }
+        root
+    }
+
     /// What storing `slf` somewhere must keep alive: the objects of the memory it
     /// lives in (ctypes' `GetKeepedObjects`).
     pub fn kept_objects(slf: &Bound<'_, CData>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
-        let mut root = slf.clone();
-        while let Some(parent) = root.get().parent(py) {
-            root = parent;
-        }
+        let root = CData::root(slf);
         root.get().container_objects(py)?;
         Ok(root.get().objects.get_obj(py))
     }
@@ -231,10 +238,7 @@ impl CData {
     /// source alive and both see later stores).
     pub fn share_objects(source: &Bound<'_, CData>, target: &Bound<'_, CData>) -> PyResult<()> {
         let py = source.py();
-        let mut root = source.clone();
-        while let Some(parent) = root.get().parent(py) {
-            root = parent;
-        }
+        let root = CData::root(source);
         let dict = match root.get().container_objects(py)? {
             Some(dict) => dict,
             None if root.get().objects.with(py, Option::is_none) => {

@@ -204,13 +204,12 @@ fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<(us
                 push_leaves(e, py, offset + i * e.size, out);
             }
         }
+        // The caller sorts and deduplicates the whole list once.
         InfoKind::Record { fields, .. } => {
             let mut inner = Vec::new();
             for f in fields {
                 f.get().push_leaves(py, &mut inner);
             }
-            inner.sort_by_key(|&(o, _)| o);
-            inner.dedup();
             out.extend(inner.into_iter().map(|(o, k)| (o + offset, k)));
         }
     }

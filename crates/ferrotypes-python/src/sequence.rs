@@ -204,13 +204,14 @@ impl PointerData {
             return Err(PyValueError::new_err("slice stop is required"));
         };
         let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { (stop - start).unsigned_abs().div_ceil(step.unsigned_abs()) } else { 0 };
+        let (cls, info, first) = PointerData::element(slf, 0)?;
+        let size = info.get().size as isize;
         let mut items = Vec::with_capacity(count);
         for k in 0..count {
             let i = start + k as isize * step;
-            let (cls, info, address) = PointerData::element(slf, i)?;
+            let address = first.wrapping_offset(i.wrapping_mul(size));
             items.push(read_element(slf.as_any(), &cls, info.get(), address, i as usize)?);
         }
-        let (_, info) = PointerData::target(slf)?;
         match ArrayData::is_char_array(info.get()) {
             Some(kind) => join_chars(py, kind, &items),
             None => Ok(PyList::new(py, items)?.into_any().unbind()),
