@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Data-access benchmark: field and element access, instance creation and calls
-with structures, ferrotypes against the stdlib's ctypes in one run.
+with structures, ferrotypes against the stdlib's ctypes and the hand-written C
+extension (bench/ext/ftbench_data.c) in one run.
 
     python bench/access.py            # full run (~10 s)
     python bench/access.py --quick    # proves the machinery, no timing claims
@@ -8,9 +9,9 @@ with structures, ferrotypes against the stdlib's ctypes in one run.
 Each operation is timed as a loop statement compiled once per implementation
 (`p.x`, `p.x = 5`, `a[3]`, `Point(1, 2, 3.0)`, ...), minus an empty loop, as the
 median of several repeats that alternate between implementations. It prints
-ns/operation and the ratio ferrotypes/ctypes. The hand-written C extension's
-member access, the limit the C data issue measures against, is not part of this
-benchmark yet.
+ns/operation for each and the ratios to the C extension, whose types hold the
+same C data (members through PyMemberDef, elements through sq_item, the struct
+passed to the same C functions with the GIL released, as CDLL does).
 """
 
 from __future__ import annotations
@@ -23,23 +24,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# (label, setup, statement): setup runs once and defines the names the statement uses.
+# (label, setup, statement): setup runs once and defines the names the statement uses,
+# besides those of the implementation's environment: Point (struct {int x, y; double z;}),
+# c_int, IntArray (c_int * 100), create_string_buffer, by_value, by_pointer, byref.
 OPERATIONS = [
     ("struct field get", "p = Point(1, 2, 3.0)", "p.x"),
     ("struct field set", "p = Point(1, 2, 3.0)", "p.x = 5"),
     ("struct double get", "p = Point(1, 2, 3.0)", "p.z"),
-    ("array element get", "a = (m.c_int * 100)()", "a[3]"),
-    ("array element set", "a = (m.c_int * 100)()", "a[3] = 7"),
-    ("create c_int(5)", "c_int = m.c_int", "c_int(5)"),
-    ("create_string_buffer(64)", "csb = m.create_string_buffer", "csb(64)"),
+    ("array element get", "a = IntArray()", "a[3]"),
+    ("array element set", "a = IntArray()", "a[3] = 7"),
+    ("create c_int(5)", "", "c_int(5)"),
+    ("create_string_buffer(64)", "", "create_string_buffer(64)"),
     ("create Point(1, 2, 3.0)", "", "Point(1, 2, 3.0)"),
-    ("create (c_int * 100)()", "A = m.c_int * 100", "A()"),
+    ("create (c_int * 100)()", "", "IntArray()"),
     ("call with struct by value", "p = Point(1, 2, 3.0); f = by_value", "f(p)"),
-    ("call with struct pointer", "p = Point(1, 2, 3.0); f = by_pointer; r = m.byref(p)", "f(r)"),
+    ("call with struct pointer", "p = Point(1, 2, 3.0); f = by_pointer; r = byref(p)", "f(r)"),
 ]
 
 
 def environment(m, libpath):
+    """The names the statements use, for ctypes or ferrotypes (module `m`)."""
     class Point(m.Structure):
         _fields_ = [("x", m.c_int), ("y", m.c_int), ("z", m.c_double)]
 
@@ -48,7 +52,18 @@ def environment(m, libpath):
     by_value.restype, by_value.argtypes = m.c_double, [Point]
     by_pointer = lib["ft_point3_sum_ptr"]
     by_pointer.restype, by_pointer.argtypes = m.c_double, [m.POINTER(Point)]
-    return {"m": m, "Point": Point, "by_value": by_value, "by_pointer": by_pointer}
+    return {"Point": Point, "c_int": m.c_int, "IntArray": m.c_int * 100,
+            "create_string_buffer": m.create_string_buffer,
+            "by_value": by_value, "by_pointer": by_pointer, "byref": m.byref}
+
+
+def ext_environment(ext):
+    """The names the statements use, for the hand-written C extension."""
+    return {"Point": ext.Point, "c_int": ext.CInt, "IntArray": ext.IntArray100,
+            "create_string_buffer": ext.create_string_buffer,
+            "by_value": ext.point3_sum, "by_pointer": ext.point3_sum_ptr,
+            # point3_sum_ptr takes the Point itself and passes its struct's address.
+            "byref": lambda obj: obj}
 
 
 def make_loop(setup: str, statement: str, env: dict):
@@ -73,10 +88,15 @@ def main() -> int:
 
     import ferrotypes
 
+    sys.path.insert(0, str(REPO / "bench"))
+    import build_ext  # bench/build_ext.py
+
     libpath = clib.build()
-    impls = {"ctypes": environment(ctypes, libpath), "ferrotypes": environment(ferrotypes, libpath)}
+    ext = build_ext.load(build_ext.build(libpath))
+    impls = {"ext": ext_environment(ext), "ctypes": environment(ctypes, libpath),
+             "ferrotypes": environment(ferrotypes, libpath)}
     n, repeats = (200, 2) if args.quick else (200_000, 7)
-    print(f"{'operation':28} {'ctypes ns':>10} {'ft ns':>10} {'ft/ctypes':>10}")
+    print(f"{'operation':28} {'ext ns':>8} {'ctypes ns':>10} {'ft ns':>8} {'ctypes/ext':>11} {'ft/ext':>8}")
     for label, setup, statement in OPERATIONS:
         loops = {name: make_loop(setup, statement, env) for name, env in impls.items()}
         empty = make_loop(setup, "pass", impls["ctypes"])
@@ -86,8 +106,12 @@ def main() -> int:
             for name, loop in loops.items():
                 samples[name].append(loop(n) / n - base)
         med = {name: statistics.median(s) for name, s in samples.items()}
-        ratio = med["ferrotypes"] / med["ctypes"] if med["ctypes"] > 0 else float("nan")
-        print(f"{label:28} {med['ctypes']:10.1f} {med['ferrotypes']:10.1f} {ratio:10.2f}")
+
+        def ratio(name):
+            return med[name] / med["ext"] if med["ext"] > 0 else float("nan")
+
+        print(f"{label:28} {med['ext']:8.1f} {med['ctypes']:10.1f} {med['ferrotypes']:8.1f}"
+              f" {ratio('ctypes'):11.2f} {ratio('ferrotypes'):8.2f}")
     if args.quick:
         print("(quick run: the numbers prove the machinery only)")
     return 0

@@ -1,4 +1,4 @@
-"""Build bench/ext/ftbench_ext.c, the hand-written CPython extension of the benchmark.
+"""Build bench/ext/ftbench_*.c, the hand-written CPython extension of the benchmark.
 
 It is compiled against the running interpreter's headers, named with its
 EXT_SUFFIX, and linked against the test library from tests/clib (with an
@@ -18,7 +18,7 @@ from types import ModuleType
 
 BENCH = pathlib.Path(__file__).resolve().parent
 REPO = BENCH.parent
-SOURCE = BENCH / "ext" / "ftbench_ext.c"
+SOURCES = [BENCH / "ext" / "ftbench_ext.c", BENCH / "ext" / "ftbench_data.c"]
 MODNAME = "ftbench_ext"
 
 
@@ -49,7 +49,7 @@ def build(testlib: pathlib.Path | None = None) -> pathlib.Path:
     args += [str(testlib), f"-Wl,-rpath,{testlib.parent}"]
     if sys.platform == "darwin":
         args += ["-undefined", "dynamic_lookup"]  # Python symbols come from the interpreter
-    return cbuild.build_shared_library([SOURCE], MODNAME, extra_args=args, suffix=suffix)
+    return cbuild.build_shared_library(SOURCES, MODNAME, extra_args=args, suffix=suffix)
 
 
 def load(path: pathlib.Path | None = None) -> ModuleType:

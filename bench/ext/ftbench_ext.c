@@ -354,8 +354,14 @@ static struct PyModuleDef ftbench_module = {
     .m_methods = ftbench_methods,
 };
 
+/* ftbench_data.c: the C-data types and functions of bench/access.py. */
+extern int ftbench_add_data(PyObject *module);
+
 PyMODINIT_FUNC
 PyInit_ftbench_ext(void)
 {
-    return PyModule_Create(&ftbench_module);
+    PyObject *module = PyModule_Create(&ftbench_module);
+    if (module != NULL && ftbench_add_data(module) < 0)
+        Py_CLEAR(module);
+    return module;
 }

@@ -382,17 +382,7 @@ def ARRAY(typ, length):
 def create_string_buffer(init, size=None):
     """A mutable ``c_char`` array: ``create_string_buffer(b"text"[, size])`` holds the
     bytes and a terminating NUL; ``create_string_buffer(n)`` is ``n`` zero bytes."""
-    if isinstance(init, bytes):
-        if size is None:
-            size = len(init) + 1
-        _sys.audit("ctypes.create_string_buffer", init, size)
-        buf = (c_char * size)()
-        buf.value = init
-        return buf
-    if isinstance(init, int):
-        _sys.audit("ctypes.create_string_buffer", None, init)
-        return (c_char * init)()
-    raise TypeError(init)
+    return _ctypes._char_buffer(c_char, init, size)
 
 
 c_buffer = create_string_buffer
@@ -400,17 +390,7 @@ c_buffer = create_string_buffer
 
 def create_unicode_buffer(init, size=None):
     """A mutable ``c_wchar`` array, like ``create_string_buffer`` for ``str``."""
-    if isinstance(init, str):
-        if size is None:
-            size = len(init) + 1
-        _sys.audit("ctypes.create_unicode_buffer", init, size)
-        buf = (c_wchar * size)()
-        buf.value = init
-        return buf
-    if isinstance(init, int):
-        _sys.audit("ctypes.create_unicode_buffer", None, init)
-        return (c_wchar * init)()
-    raise TypeError(init)
+    return _ctypes._char_buffer(c_wchar, init, size)
 
 
 # numpy's ndarray.ctypes.data_as() takes ferrotypes types once numpy is loaded

@@ -19,6 +19,12 @@ _core = None  # the ferrotypes._ctypes extension module, set by build_base_class
 class _CDataMeta(type):
     """Class-level methods shared by every C data metaclass."""
 
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        if _core is not None:
+            _core._enable_fast_slots(cls)  # a class statement took PyO3's slots
+        return cls
+
     def from_address(cls, address):
         """An instance viewing the memory at ``address`` (which must stay valid)."""
         return _core._instance_at(cls, address, None)
@@ -58,19 +64,7 @@ class _CDataMeta(type):
 
     def __mul__(cls, length):
         """``cls * n``: the array type of ``n`` elements (one class per pair, cached)."""
-        if not isinstance(length, int):
-            raise TypeError("can't multiply sequence by non-int of type %r" % type(length).__name__)
-        if length < 0:
-            raise ValueError("Array length must be >= 0, not %d" % length)
-        key = (cls, length)
-        try:
-            return _array_type_cache[key]
-        except KeyError:
-            pass
-        array = PyCArrayType("%s_Array_%d" % (cls.__name__, length), (_ARRAY_BASE,),
-                             {"_type_": cls, "_length_": length})
-        _array_type_cache[key] = array
-        return array
+        return _core.array_type(cls, length)
 
     __rmul__ = __mul__
 
@@ -127,6 +121,9 @@ def _add_byte_order_variants(mcls, cls, name, bases, namespace):
     other = dict(namespace)
     other["_ft_swapped_"] = True
     other.pop("__qualname__", None)
+    # The class cell of zero-argument super() belongs to `cls`; sharing it makes
+    # class creation fail (as it does in stdlib ctypes 3.11).
+    other.pop("__classcell__", None)
     suffix = "_be" if sys.byteorder == "little" else "_le"
     swapped = mcls(name + suffix, bases, other)
     if sys.byteorder == "little":
@@ -137,7 +134,12 @@ def _add_byte_order_variants(mcls, cls, name, bases, namespace):
         swapped.__ctype_be__, swapped.__ctype_le__ = cls, swapped
 
 
-_array_type_cache = {}
+def _build_array_type(element, length):
+    """A new array class of ``length`` elements of ``element`` (``array_type`` caches it)."""
+    return PyCArrayType("%s_Array_%d" % (element.__name__, length), (_ARRAY_BASE,),
+                        {"_type_": element, "_length_": length})
+
+
 _ARRAY_BASE = None  # Array, once built
 
 
@@ -434,6 +436,7 @@ def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
+    core._set_array_type_builder(_build_array_type)
     simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
     funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
     _SIMPLE_BASE = simple

@@ -21,17 +21,30 @@ use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 struct InlineBytes([u8; 16]);
 
 /// A zeroed heap block this instance owns.
+///
+/// Blocks aligned to at most 16 bytes come from Python's allocator (`PyMem_Calloc`,
+/// whose blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the
+/// system's); stricter alignments from Rust's. Both are used with the GIL held:
+/// instances are created and freed only under it.
 struct HeapBlock {
     ptr: *mut u8,
     layout: Layout,
 }
 
+/// The alignment every `PyMem_Calloc` block has on 64-bit CPython.
+const PYMEM_ALIGN: usize = 16;
+
 impl HeapBlock {
     fn zeroed(size: usize, align: usize) -> PyResult<HeapBlock> {
-        let layout = Layout::from_size_align(size.max(1), align.max(16))
+        let layout = Layout::from_size_align(size.max(1), align.max(PYMEM_ALIGN))
             .map_err(|_| PyValueError::new_err(format!("cannot allocate {size} bytes aligned to {align}")))?;
-        // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { alloc_zeroed(layout) };
+        let ptr = if layout.align() == PYMEM_ALIGN {
+            // SAFETY: called with the GIL held (see above); any size is valid.
+            unsafe { ffi::PyMem_Calloc(1, layout.size()) }.cast::<u8>()
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            unsafe { alloc_zeroed(layout) }
+        };
         if ptr.is_null() {
             return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
         }
@@ -41,8 +54,14 @@ impl HeapBlock {
 
 impl Drop for HeapBlock {
     fn drop(&mut self) {
-        // SAFETY: ptr was returned by alloc_zeroed with exactly this layout.
-        unsafe { dealloc(self.ptr, self.layout) };
+        if self.layout.align() == PYMEM_ALIGN {
+            // SAFETY: ptr came from PyMem_Calloc (same alignment test), freed once,
+            // with the GIL held.
+            unsafe { ffi::PyMem_Free(self.ptr.cast()) };
+        } else {
+            // SAFETY: ptr was returned by alloc_zeroed with exactly this layout.
+            unsafe { dealloc(self.ptr, self.layout) };
+        }
     }
 }
 
@@ -92,13 +111,25 @@ pub struct BorrowRequest {
     index: usize,
 }
 
+impl BorrowRequest {
+    /// The only argument, when `args` has exactly one and it is a `BorrowRequest`:
+    /// the call is ferrotypes building a view, which `__init__` must leave alone.
+    pub fn sole_argument<'a, 'py>(args: &'a Bound<'py, PyTuple>) -> Option<pyo3::Borrowed<'a, 'py, PyAny>> {
+        if args.len() != 1 {
+            return None;
+        }
+        let first = args.get_borrowed_item(0).ok()?;
+        first.is_instance_of::<BorrowRequest>().then_some(first)
+    }
+}
+
 impl CData {
     /// A new instance of class `cls`: borrowed memory when `args` is a
     /// [`BorrowRequest`] from ferrotypes itself, otherwise zeroed memory of the class's
     /// size, owned.
     pub fn for_class(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<CData> {
         let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
-        if let Ok(first) = args.get_item(0) {
+        if let Some(first) = BorrowRequest::sole_argument(args) {
             if let Ok(req) = first.cast::<BorrowRequest>() {
                 let req = req.get();
                 let mut data = CData::borrowed(info.unbind(), req.address as *mut u8, req.base.as_ref().map(|b| b.clone_ref(cls.py())));

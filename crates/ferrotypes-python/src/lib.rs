@@ -11,6 +11,7 @@ use pyo3::types::PyType;
 
 mod access;
 mod argconv;
+mod array_types;
 mod buffer;
 mod callback;
 mod cdata;
@@ -23,6 +24,7 @@ mod record;
 mod scalar;
 mod sequence;
 mod simple;
+mod slots;
 mod typeinfo;
 
 create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign function argument could not be converted.");
@@ -104,6 +106,10 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlsym, m)?)?;
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
     m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
+    m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::_char_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
@@ -120,6 +126,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;
     m.add("__version__", "1.1.0")?;
     function::init_vectorcall(py)?;
+    slots::install(py)?;
     function::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())

@@ -9,13 +9,17 @@
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutOptions, RecordKind};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::Borrowed;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::access;
 use crate::cdata::{BorrowRequest, CData};
+use crate::gil_cell::GilCell;
 use crate::scalar;
+use crate::slots;
 use crate::typeinfo::{info_of, InfoKind, RecordTraits, TypeInfo};
 
 /// The `_type_` codes of the integer types a bit-field may have.
@@ -48,6 +52,9 @@ pub struct CField {
     /// Position among the record's fields: names what the field keeps alive.
     index: usize,
     access: FieldAccess,
+    /// The last class seen to hold this field in every instance, as its address and
+    /// version tag (see [`CField::plain_address`]); `(0, 0)` when none yet.
+    known_class: GilCell<(usize, u32)>,
 }
 
 impl CField {
@@ -170,6 +177,7 @@ impl CField {
             size: self.size,
             index,
             access: self.access,
+            known_class: GilCell::new((0, 0)),
         }
     }
 
@@ -248,6 +256,160 @@ unsafe fn write_unit(address: *mut u8, size: usize, big_endian: bool, value: u12
     }
     // SAFETY: the caller guarantees `size` writable bytes; size <= 16.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, size) };
+}
+
+/// The `tp_descr_get` slot of `CField` (see [`crate::slots`]): a field holding a
+/// plain simple value is read here; anything else goes to PyO3's `__get__`.
+pub unsafe extern "C" fn field_get_slot(field: *mut ffi::PyObject, instance: *mut ffi::PyObject, owner: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls descriptor slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, slots::NULL, || {
+        if instance.is_null() {
+            return None; // class attribute access: the general path returns the field
+        }
+        // SAFETY: this slot is installed on CField only, so `field` is one; `instance`
+        // is a live object CPython lends us for the call.
+        let (field, instance) = unsafe { (Borrowed::from_ptr(py, field).cast_unchecked::<CField>(), Borrowed::from_ptr(py, instance)) };
+        field.get().read_plain(&instance).map(|r| r.map(Bound::into_ptr))
+    });
+    match fast {
+        Some(result) => result,
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        None => match slots::general() {
+            Some(general) => unsafe { (general.field_get)(field, instance, owner) },
+            None => slots::not_installed(py, slots::NULL),
+        },
+    }
+}
+
+/// The `tp_descr_set` slot of `CField`: a plain number stored into a numeric field is
+/// written here; anything else (deletion included) goes to PyO3's `__set__`.
+pub unsafe extern "C" fn field_set_slot(field: *mut ffi::PyObject, instance: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls descriptor slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: as in field_get_slot; `value` is a live object lent for the call.
+        let (field, instance, value) = unsafe {
+            (Borrowed::from_ptr(py, field).cast_unchecked::<CField>(), Borrowed::from_ptr(py, instance), Borrowed::from_ptr(py, value))
+        };
+        field.get().write_number(&instance, &value).map(|r| r.map(|()| 0))
+    });
+    match fast {
+        Some(result) => result,
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        None => match slots::general() {
+            Some(general) => unsafe { (general.field_set)(field, instance, value) },
+            None => slots::not_installed(py, -1),
+        },
+    }
+}
+
+/// The `tp_init` slot of record classes (see [`crate::slots`]): `Point()` has
+/// nothing to store, and plain numbers given positionally for numeric fields
+/// (`Point(1, 2, 3.0)`) are stored here; anything else goes to PyO3's `__init__`
+/// (which then stores every value again, the same way).
+pub unsafe extern "C" fn record_init_slot(obj: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        // SAFETY: CPython passes tp_init a tuple and NULL or a dict.
+        if unsafe { !slots::no_keywords(kwargs) } {
+            return None;
+        }
+        // SAFETY: as above; `obj` is an instance of a class this slot was installed on
+        // (a RecordData subclass), lent for the call.
+        let (obj, args) = unsafe { (Borrowed::from_ptr(py, obj).cast_unchecked::<RecordData>(), Borrowed::from_ptr(py, args).cast_unchecked::<PyTuple>()) };
+        if args.is_empty() {
+            return Some(Ok(0));
+        }
+        let info = obj.as_super().get().info().get();
+        let InfoKind::Record { fields, .. } = &info.kind else { return None };
+        if args.len() > fields.len() {
+            return None;
+        }
+        for (i, field) in fields.iter().take(args.len()).enumerate() {
+            // SAFETY: i < len(args).
+            let value = unsafe { args.get_borrowed_item_unchecked(i) };
+            match field.get().write_number(&obj.as_any().as_borrowed(), &value) {
+                Some(Ok(())) => {}
+                _ => return None,
+            }
+        }
+        Some(Ok(0))
+    });
+    match fast {
+        Some(result) => result,
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        None => match slots::general() {
+            Some(general) => unsafe { (general.record_init)(obj, args, kwargs) },
+            None => slots::not_installed(py, -1),
+        },
+    }
+}
+
+impl CField {
+    /// The field's address in `instance` when it is C data that holds the field, for
+    /// the fast paths (`None` otherwise: the general path raises the right error).
+    ///
+    /// The checks are skipped for instances of the class last found to hold the field
+    /// in all its instances (its size covers the field, and an instance's memory is
+    /// never smaller than its class's size). The class is recognised by address and
+    /// version tag together: CPython never gives two live-at-different-times classes
+    /// the same tag, so a new class at a freed one's address cannot pass for it.
+    fn plain_address(&self, instance: &Borrowed<'_, '_, PyAny>) -> Option<*mut u8> {
+        let py = instance.py();
+        let class = instance.get_type_ptr();
+        // SAFETY: the type of a live object is a live type object.
+        let tag = unsafe { (*class).tp_version_tag };
+        let end = self.offset + self.size;
+        let data = if tag != 0 && self.known_class.get(py) == (class as usize, tag) {
+            // SAFETY: this class passed the cast below when it was remembered.
+            unsafe { instance.cast_unchecked::<CData>() }
+        } else {
+            let data = instance.cast::<CData>().ok()?;
+            if end > data.get().size(py) {
+                return None;
+            }
+            if tag != 0 && end <= data.get().info().get().size {
+                self.known_class.replace(py, (class as usize, tag));
+            }
+            data
+        };
+        // SAFETY: offset + size is within the instance's memory (checked above, or
+        // implied by its class).
+        Some(unsafe { data.get().address(py).add(self.offset) })
+    }
+
+    /// Reads a field of a built-in simple type (returned as a plain Python value), or
+    /// `None` for any other field.
+    fn read_plain<'py>(&self, instance: &Borrowed<'_, 'py, PyAny>) -> Option<PyResult<Bound<'py, PyAny>>> {
+        let FieldAccess::Value = self.access else { return None };
+        let InfoKind::Simple { scalar, swapped, direct: true } = self.info.get().kind else { return None };
+        let address = self.plain_address(instance)?;
+        let py = instance.py();
+        // SAFETY: plain_address checked that the scalar lies inside the instance.
+        Some(unsafe { scalar::read(py, scalar, swapped, address) }.map(|v| v.into_bound(py)))
+    }
+
+    /// Stores an `int` or `float` into a numeric field, or `None` for any other case
+    /// (other values, fields that keep objects alive, conversion errors: the general
+    /// path redoes those and names the field in the error).
+    fn write_number(&self, instance: &Borrowed<'_, '_, PyAny>, value: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<()>> {
+        let FieldAccess::Value = self.access else { return None };
+        let InfoKind::Simple { scalar, swapped, .. } = self.info.get().kind else { return None };
+        if !scalar::is_number_kind(scalar) || !scalar::is_plain_number(value) {
+            return None;
+        }
+        let address = self.plain_address(instance)?;
+        // SAFETY: plain_address checked that the scalar lies inside the instance.
+        match unsafe { scalar::write(value, scalar, swapped, address) } {
+            Ok(_) => Some(Ok(())), // a number keeps nothing alive
+            Err(_) => None,
+        }
+    }
 }
 
 #[pymethods]
@@ -360,7 +522,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
                 _ => FieldAccess::Value,
             },
         };
-        let field = Py::new(py, CField { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access })?;
+        let field = Py::new(py, CField { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access, known_class: GilCell::new((0, 0)) })?;
         own.append(&field)?;
         all_fields.push(field);
     }
@@ -431,7 +593,7 @@ impl RecordData {
     #[pyo3(signature = (*args, **kwargs))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         let py = slf.py();
-        if args.len() == 1 && args.get_item(0)?.is_instance_of::<BorrowRequest>() {
+        if BorrowRequest::sole_argument(args).is_some() {
             return Ok(());
         }
         if !args.is_empty() {

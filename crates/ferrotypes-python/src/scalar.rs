@@ -22,13 +22,49 @@ pub type KeepAlive = Option<Py<PyAny>>;
 /// # Safety
 /// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
 pub unsafe fn read(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const u8) -> PyResult<Py<PyAny>> {
+    if !swapped {
+        // SAFETY: the caller guarantees one readable scalar at `ptr`.
+        if let Some(obj) = unsafe { read_native_number(kind, ptr) } {
+            // SAFETY: a new reference from the C API, or NULL with an exception set.
+            return unsafe { Bound::from_owned_ptr_or_err(py, obj) }.map(Bound::unbind);
+        }
+    }
     let mut raw = [0u8; 16];
     // SAFETY: the caller guarantees `size` readable bytes; `raw` has 16.
-    unsafe { std::ptr::copy_nonoverlapping(ptr, raw.as_mut_ptr(), kind.size()) };
+    unsafe { copy_scalar(ptr, raw.as_mut_ptr(), kind.size()) };
     if swapped {
         raw[..kind.size()].reverse();
     }
     from_bytes(py, kind, &raw)
+}
+
+/// The common numbers in native byte order, boxed straight from memory (a new
+/// reference, or NULL with an exception set); `None` for every other kind.
+///
+/// # Safety
+/// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
+#[inline]
+unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
+    use ScalarKind::*;
+    // SAFETY (all arms): the caller guarantees `kind.size()` readable bytes, which is
+    // the size of the type read; the C API calls need only the GIL, which is held.
+    unsafe {
+        Some(match kind {
+            Int => ffi::PyLong_FromLong(ptr.cast::<i32>().read_unaligned().into()),
+            UInt => ffi::PyLong_FromUnsignedLong(ptr.cast::<u32>().read_unaligned().into()),
+            Long => ffi::PyLong_FromLong(ptr.cast::<std::ffi::c_long>().read_unaligned()),
+            ULong => ffi::PyLong_FromUnsignedLong(ptr.cast::<std::ffi::c_ulong>().read_unaligned()),
+            LongLong => ffi::PyLong_FromLongLong(ptr.cast::<i64>().read_unaligned()),
+            ULongLong => ffi::PyLong_FromUnsignedLongLong(ptr.cast::<u64>().read_unaligned()),
+            Short => ffi::PyLong_FromLong(ptr.cast::<i16>().read_unaligned().into()),
+            UShort => ffi::PyLong_FromLong(ptr.cast::<u16>().read_unaligned().into()),
+            Byte => ffi::PyLong_FromLong(ptr.cast::<i8>().read().into()),
+            UByte => ffi::PyLong_FromLong(ptr.read().into()),
+            Double => ffi::PyFloat_FromDouble(ptr.cast::<f64>().read_unaligned()),
+            Float => ffi::PyFloat_FromDouble(ptr.cast::<f32>().read_unaligned().into()),
+            _ => return None,
+        })
+    }
 }
 
 /// Interprets the native-order bytes of a scalar as a Python value.
@@ -188,8 +224,41 @@ pub unsafe fn write(value: &Bound<'_, PyAny>, kind: ScalarKind, swapped: bool, p
         raw[..kind.size()].reverse();
     }
     // SAFETY: the caller guarantees `size` writable bytes.
-    unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), ptr, kind.size()) };
+    unsafe { copy_scalar(raw.as_ptr(), ptr, kind.size()) };
     Ok(keep)
+}
+
+/// Copies one scalar of `size` bytes; the common sizes as single moves rather than a
+/// call to `memcpy` (this is on every value read and stored).
+///
+/// # Safety
+/// `size` bytes must be readable at `src` and writable at `dst`, not overlapping.
+#[inline(always)]
+unsafe fn copy_scalar(src: *const u8, dst: *mut u8, size: usize) {
+    // SAFETY (all arms): the caller guarantees `size` bytes at both ends; the reads
+    // and writes are unaligned-safe.
+    unsafe {
+        match size {
+            1 => dst.write(src.read()),
+            2 => dst.cast::<u16>().write_unaligned(src.cast::<u16>().read_unaligned()),
+            4 => dst.cast::<u32>().write_unaligned(src.cast::<u32>().read_unaligned()),
+            8 => dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned()),
+            _ => std::ptr::copy_nonoverlapping(src, dst, size),
+        }
+    }
+}
+
+/// Whether a scalar kind holds a number (integer, float, bool): storing into it never
+/// keeps a Python object alive.
+pub fn is_number_kind(kind: ScalarKind) -> bool {
+    use ScalarKind::*;
+    matches!(kind, Bool | Byte | UByte | Short | UShort | Int | UInt | Long | ULong | LongLong | ULongLong | Float | Double | LongDouble)
+}
+
+/// Whether `value` is exactly an `int` or a `float` (no subclass whose conversion
+/// could run Python code).
+pub fn is_plain_number(value: &Bound<'_, PyAny>) -> bool {
+    value.is_exact_instance_of::<pyo3::types::PyInt>() || value.is_exact_instance_of::<pyo3::types::PyFloat>()
 }
 
 /// An integer's low 64 bits, as ctypes' setters take them (`__index__` honoured,

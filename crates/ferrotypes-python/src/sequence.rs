@@ -6,13 +6,17 @@
 //! checked for arrays; a pointer, like C, has no length, so only NULL is refused.
 
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use ferrotypes_core::ctype::ScalarKind;
+use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::Borrowed;
 use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::access;
 use crate::cdata::CData;
 use crate::scalar;
+use crate::slots;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
@@ -95,7 +99,7 @@ impl ArrayData {
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        if args.get_item(0).is_ok_and(|a| a.is_instance_of::<crate::cdata::BorrowRequest>()) {
+        if crate::cdata::BorrowRequest::sole_argument(args).is_some() {
             return Ok(());
         }
         let (_, _, length) = ArrayData::parts(slf)?;
@@ -151,6 +155,107 @@ impl ArrayData {
         }
         let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
         write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value)
+    }
+}
+
+/// The `mp_subscript` slot of `_ArrayData` (see [`crate::slots`]): an element of a
+/// built-in simple type at an `int` index in range is read here; anything else goes
+/// to PyO3's `__getitem__`.
+pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, slots::NULL, || {
+        // SAFETY: this slot is installed on _ArrayData and inherited only by its
+        // subclasses, so `array` is one; `index` is a live object lent for the call.
+        let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
+        let (kind, swapped, address) = ArrayData::plain_element(&array, &index, false)?;
+        // SAFETY: plain_element checked the index against the length.
+        Some(unsafe { scalar::read(py, kind, swapped, address) }.map(|v| v.into_ptr()))
+    });
+    match fast {
+        Some(result) => result,
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        None => match slots::general() {
+            Some(general) => unsafe { (general.subscript)(array, index) },
+            None => slots::not_installed(py, slots::NULL),
+        },
+    }
+}
+
+/// The `mp_ass_subscript` slot of `_ArrayData`: an `int` or `float` stored at an
+/// `int` index in range of a numeric array is written here; anything else (deletion
+/// included) goes to PyO3's `__setitem__`.
+pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: as in array_subscript_slot; `value` is a live object lent for the call.
+        let (array, index, value) = unsafe {
+            (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index), Borrowed::from_ptr(py, value))
+        };
+        if !scalar::is_plain_number(&value) {
+            return None;
+        }
+        let (kind, swapped, address) = ArrayData::plain_element(&array, &index, true)?;
+        // SAFETY: plain_element checked the index against the length. A number keeps
+        // nothing alive; a conversion error goes to the general path, which raises it.
+        unsafe { scalar::write(&value, kind, swapped, address) }.ok().map(|_| Ok(0))
+    });
+    match fast {
+        Some(result) => result,
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        None => match slots::general() {
+            Some(general) => unsafe { (general.ass_subscript)(array, index, value) },
+            None => slots::not_installed(py, -1),
+        },
+    }
+}
+
+/// The `tp_init` slot of array classes (see [`crate::slots`]): `A()` has nothing
+/// to store; anything else goes to PyO3's `__init__`.
+pub unsafe extern "C" fn array_init_slot(array: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython passes tp_init a tuple and NULL or a dict.
+    if unsafe { slots::no_arguments(args, kwargs) } {
+        return 0;
+    }
+    // SAFETY: CPython calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    match slots::general() {
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        Some(general) => unsafe { (general.array_init)(array, args, kwargs) },
+        None => slots::not_installed(py, -1),
+    }
+}
+
+impl ArrayData {
+    /// For the fast paths: the element at `index` (an exact `int`, in range) when the
+    /// elements are of a built-in simple type — numeric when `numbers_only` — as its
+    /// scalar kind, byte order and address; `None` for every other case.
+    fn plain_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>, numbers_only: bool) -> Option<(ScalarKind, bool, *mut u8)> {
+        if !index.is_exact_instance_of::<pyo3::types::PyInt>() {
+            return None;
+        }
+        let data = array.as_super().get();
+        let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
+        let element = element_info.get();
+        let InfoKind::Simple { scalar, swapped, direct: true } = element.kind else { return None };
+        if numbers_only && !scalar::is_number_kind(scalar) {
+            return None;
+        }
+        // SAFETY: index is an int; an error (too large) is cleared, for the general
+        // path to raise its own.
+        let index = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+        if index == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
+            // SAFETY: an exception is set (checked above) and the GIL is held.
+            unsafe { ffi::PyErr_Clear() };
+            return None;
+        }
+        let i = ArrayData::normalise(index, *length).ok()?;
+        // SAFETY: i < length, so the element lies inside the array's memory.
+        Some((scalar, swapped, unsafe { data.address(array.py()).add(i * element.size) }))
     }
 }
 
@@ -246,7 +351,7 @@ impl PointerData {
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         match args.len() {
             0 => Ok(()),
-            1 if args.get_item(0)?.is_instance_of::<crate::cdata::BorrowRequest>() => Ok(()),
+            1 if crate::cdata::BorrowRequest::sole_argument(args).is_some() => Ok(()),
             1 => PointerData::set_contents(slf, &args.get_item(0)?),
             n => Err(PyTypeError::new_err(format!("expected at most 1 argument, got {n}"))),
         }

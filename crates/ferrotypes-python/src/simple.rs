@@ -6,12 +6,15 @@
 
 use ferrotypes_core::ctype::ScalarKind;
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::Borrowed;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::cdata::CData;
 use crate::scalar;
+use crate::slots;
 use crate::typeinfo::InfoKind;
 
 /// The Rust side of `_SimpleCData`.
@@ -45,6 +48,47 @@ impl SimpleData {
     /// The scalar kind and byte order.
     pub fn kind(&self) -> (ScalarKind, bool) {
         (self.kind, self.swapped)
+    }
+}
+
+/// The `tp_init` slot of simple classes (see [`crate::slots`]): `c_int()` and a plain
+/// number stored into a numeric type (`c_int(5)`) are done here; anything else goes
+/// to PyO3's `__init__`.
+pub unsafe extern "C" fn simple_init_slot(obj: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        // SAFETY: CPython passes tp_init a tuple and NULL or a dict.
+        if unsafe { !slots::no_keywords(kwargs) } {
+            return None;
+        }
+        // SAFETY: as above; `obj` is an instance of a class this slot was installed on
+        // (a SimpleData subclass), lent for the call.
+        let (obj, args) = unsafe { (Borrowed::from_ptr(py, obj).cast_unchecked::<SimpleData>(), Borrowed::from_ptr(py, args).cast_unchecked::<PyTuple>()) };
+        match args.len() {
+            0 => Some(Ok(0)),
+            1 => {
+                // SAFETY: index 0 of a one-item tuple.
+                let value = unsafe { args.get_borrowed_item_unchecked(0) };
+                let me = obj.get();
+                if !scalar::is_number_kind(me.kind) || !scalar::is_plain_number(&value) {
+                    return None;
+                }
+                let address = obj.as_super().get().address(py);
+                // SAFETY: the instance's memory holds one scalar of its kind. A number
+                // keeps nothing alive; a conversion error goes to the general path.
+                unsafe { scalar::write(&value, me.kind, me.swapped, address) }.ok().map(|_| Ok(0))
+            }
+            _ => None,
+        }
+    });
+    match fast {
+        Some(result) => result,
+        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+        None => match slots::general() {
+            Some(general) => unsafe { (general.simple_init)(obj, args, kwargs) },
+            None => slots::not_installed(py, -1),
+        },
     }
 }
 

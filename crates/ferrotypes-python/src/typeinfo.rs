@@ -285,10 +285,30 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
 /// The info of a ctypes-like class, or `TypeError` naming what was given.
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, TypeInfo>> {
     let py = cls.py();
+    if let Ok(class) = cls.cast::<PyType>() {
+        // A class's own attribute, looked up along its MRO through CPython's
+        // attribute cache: what `getattr` finds for `_stginfo_` (the metaclasses
+        // define no attribute of that name), without the metaclass lookups.
+        // SAFETY: a live type object and an interned str; the result is borrowed
+        // (or NULL, with no exception set).
+        let found = unsafe { _PyType_Lookup(class.as_type_ptr(), pyo3::intern!(py, "_stginfo_").as_ptr()) };
+        if found.is_null() {
+            return Err(not_a_ctype(cls));
+        }
+        // SAFETY: a borrowed reference to a live object, which we now own a share of.
+        let info = unsafe { Bound::from_borrowed_ptr(py, found) };
+        return info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls));
+    }
     match cls.getattr(pyo3::intern!(py, "_stginfo_")) {
         Ok(info) => info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls)),
         Err(_) => Err(not_a_ctype(cls)),
     }
+}
+
+extern "C" {
+    /// CPython's lookup of a name along a type's MRO (exported by every CPython 3
+    /// build, used by its own extension modules; not part of PyO3's bindings).
+    fn _PyType_Lookup(class: *mut pyo3::ffi::PyTypeObject, name: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject;
 }
 
 fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {

@@ -1,0 +1,165 @@
+//! Fast paths in front of PyO3's type slots, for the operations a program does
+//! millions of times: reading and storing a structure field or an array element.
+//!
+//! PyO3's slot wrappers register the call with PyO3's attach count, extract and
+//! convert each argument, and check the receiver's type: several times the cost of
+//! the access itself. A fast path here takes the raw slot call, handles the common
+//! case (a plain number, say) itself, and hands everything else to the slot PyO3
+//! installed, saved at module initialisation, so the general rules live in one place.
+//!
+//! A fast path runs with a `Python` token that is not registered with PyO3's attach
+//! count (as the foreign-call entry in `function` does): a `Py` dropped inside would
+//! be released late, at PyO3's next entry. Fast paths therefore only create objects
+//! they return and borrow everything else.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+use std::sync::OnceLock;
+
+use pyo3::exceptions::PySystemError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+/// The slots PyO3 installed, which the fast paths fall back to.
+pub struct GeneralSlots {
+    pub field_get: ffi::descrgetfunc,
+    pub field_set: ffi::descrsetfunc,
+    pub subscript: ffi::binaryfunc,
+    pub ass_subscript: ffi::objobjargproc,
+    pub simple_init: ffi::initproc,
+    pub array_init: ffi::initproc,
+    pub record_init: ffi::initproc,
+}
+
+static GENERAL: OnceLock<GeneralSlots> = OnceLock::new();
+
+/// The general slots, once [`install`] has run (it runs at module initialisation,
+/// before any instance can exist).
+pub fn general() -> Option<&'static GeneralSlots> {
+    GENERAL.get()
+}
+
+/// Saves PyO3's slots of `CField` and the instance families, and puts the fast paths
+/// in front of them: on `CField` itself, and on the families' Python subclasses as
+/// the metaclass creates them ([`_enable_fast_slots`]).
+pub fn install(py: Python<'_>) -> PyResult<()> {
+    use crate::{record, sequence, simple};
+    let missing = || PySystemError::new_err("ferrotypes: a PyO3 slot to wrap is missing");
+    let field_tp = py.get_type::<record::CField>().as_type_ptr();
+    let init_of = |tp: *mut ffi::PyTypeObject| {
+        // SAFETY: a live type object made by PyO3 (the GIL is held).
+        unsafe { (*tp).tp_init }.ok_or_else(missing)
+    };
+    let array_tp = py.get_type::<sequence::ArrayData>().as_type_ptr();
+    // SAFETY: live type objects just created by PyO3 (the GIL is held); their slot
+    // tables are read, and CField's written, before any instance exists.
+    unsafe {
+        let mapping = (*array_tp).tp_as_mapping;
+        if mapping.is_null() {
+            return Err(missing());
+        }
+        let general = GeneralSlots {
+            field_get: (*field_tp).tp_descr_get.ok_or_else(missing)?,
+            field_set: (*field_tp).tp_descr_set.ok_or_else(missing)?,
+            subscript: (*mapping).mp_subscript.ok_or_else(missing)?,
+            ass_subscript: (*mapping).mp_ass_subscript.ok_or_else(missing)?,
+            simple_init: init_of(py.get_type::<simple::SimpleData>().as_type_ptr())?,
+            array_init: init_of(array_tp)?,
+            record_init: init_of(py.get_type::<record::RecordData>().as_type_ptr())?,
+        };
+        if GENERAL.set(general).is_err() {
+            return Ok(()); // already installed (the module was initialised before)
+        }
+        (*field_tp).tp_descr_get = Some(record::field_get_slot);
+        (*field_tp).tp_descr_set = Some(record::field_set_slot);
+        ffi::PyType_Modified(field_tp);
+    }
+    Ok(())
+}
+
+/// Puts the fast paths on `cls`, a C data class the metaclass just created.
+///
+/// A class statement does not copy a base's slot function when the base also has the
+/// method's wrapper in its dict (`__init__`, `__getitem__`, ...): it takes the
+/// function the wrapper wraps, PyO3's. So the metaclass calls this for every class;
+/// only slots still holding PyO3's functions are replaced, so methods a class
+/// defines in Python stay its own.
+#[pyfunction]
+pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    use crate::{record, sequence, simple};
+    let Some(general) = general() else { return Ok(()) };
+    let tp = cls.as_type_ptr();
+    let is = |slot: Option<usize>, general: usize| slot == Some(general);
+    // SAFETY: tp is a live heap type; the slots written keep their signatures, and a
+    // heap type's mapping table is its own. Each fast path is installed only where
+    // PyO3's slot for the same family was, so it only ever sees that family.
+    unsafe {
+        let init = (*tp).tp_init.map(|f| f as usize);
+        if is(init, general.simple_init as usize) {
+            (*tp).tp_init = Some(simple::simple_init_slot);
+        } else if is(init, general.array_init as usize) {
+            (*tp).tp_init = Some(sequence::array_init_slot);
+        } else if is(init, general.record_init as usize) {
+            (*tp).tp_init = Some(record::record_init_slot);
+        }
+        let mapping = (*tp).tp_as_mapping;
+        if !mapping.is_null() {
+            if is((*mapping).mp_subscript.map(|f| f as usize), general.subscript as usize) {
+                (*mapping).mp_subscript = Some(sequence::array_subscript_slot);
+            }
+            if is((*mapping).mp_ass_subscript.map(|f| f as usize), general.ass_subscript as usize) {
+                (*mapping).mp_ass_subscript = Some(sequence::array_ass_subscript_slot);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `args` is empty and `kwargs` NULL or empty: a constructor call with
+/// nothing to store.
+///
+/// # Safety
+/// `args` must be a tuple and `kwargs` NULL or a dict (as CPython passes them to
+/// `tp_init`).
+pub unsafe fn no_arguments(args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> bool {
+    // SAFETY: as the caller guarantees.
+    unsafe { ffi::PyTuple_GET_SIZE(args) == 0 && no_keywords(kwargs) }
+}
+
+/// Whether `kwargs` is NULL or an empty dict.
+///
+/// # Safety
+/// `kwargs` must be NULL or a dict.
+pub unsafe fn no_keywords(kwargs: *mut ffi::PyObject) -> bool {
+    // SAFETY: as the caller guarantees.
+    kwargs.is_null() || unsafe { ffi::PyDict_Size(kwargs) } == 0
+}
+
+/// Runs a fast path: `Some(Ok(v))` is the answer, `Some(Err(e))` raises `e` (the
+/// answer is then `failure`), `None` means "not a case for the fast path". A panic is
+/// caught and raised as `SystemError`, never unwound into CPython.
+pub fn fast_path<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> Option<PyResult<T>>) -> Option<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(None) => None,
+        Ok(Some(Ok(value))) => Some(value),
+        Ok(Some(Err(err))) => {
+            err.restore(py);
+            Some(failure)
+        }
+        Err(_) => {
+            PySystemError::new_err("ferrotypes: internal error (panic) in a fast path").restore(py);
+            Some(failure)
+        }
+    }
+}
+
+/// The error a slot reports if it runs before [`install`] (it cannot: the slots are
+/// only reachable after it); returns `failure`.
+pub fn not_installed<T>(py: Python<'_>, failure: T) -> T {
+    PySystemError::new_err("ferrotypes: fast slots used before installation").restore(py);
+    failure
+}
+
+/// A NULL object result (the slot's failure value).
+pub const NULL: *mut ffi::PyObject = null_mut();
