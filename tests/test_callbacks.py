@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import weakref
 
 import pytest
 
@@ -264,7 +265,11 @@ def test_callback_keeps_its_callable_alive_and_releases_it():
 
     base = sys.getrefcount(func)
     cb = proto(func)
-    assert list(cb._objects.values()) == [func]  # ctypes: {'0': <its thunk>}
+    # As in ctypes: {'0': <its thunk>}, the object that owns the trampoline.
+    (thunk,) = cb._objects.values()
+    assert type(thunk).__name__ == "CThunkObject"
+    del thunk
+    assert list(cb._objects) == list(__import__("ctypes").CFUNCTYPE(None)(func)._objects)
     assert sys.getrefcount(func) > base
     del cb
     gc.collect()
@@ -409,6 +414,146 @@ def test_python_threads_call_c_while_c_threads_call_back(fttest_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# ---------------------------------------------------------------------------
+# What keeps a callback alive, and cycles through callbacks
+# ---------------------------------------------------------------------------
+
+def test_callback_kept_only_by_a_structure_field_stays_callable(fttest):
+    """The structure keeps the callback (its thunk) in `_objects`, as ctypes does:
+    C calls it through the field after the Python callback object is gone."""
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(mod.c_int, mod.c_int)
+
+        class Holder(mod.Structure):
+            _fields_ = [("tag", mod.c_int), ("cb", proto)]
+
+        call_held = lib["ftcb_call_held"]
+        call_held.argtypes = [mod.POINTER(Holder), mod.c_int]
+        h = Holder(tag=1000)
+        h.cb = proto(lambda x: x * 2)
+        gc.collect()
+        assert call_held(mod.byref(h), 21) == 1042
+        assert h.cb(5) == 10  # the field read back calls the same trampoline
+        field = h.cb
+        del h
+        gc.collect()
+        assert field(6) == 12  # a view of the field keeps the structure, so the callback
+
+
+def test_callback_kept_only_by_an_array_element_stays_callable(fttest):
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(mod.c_int, mod.c_int)
+        call_each = lib["ftcb_call_each"]
+        call_each.argtypes = [mod.POINTER(proto), mod.c_int, mod.c_int]
+        callbacks = (proto * 3)()
+        for i in range(3):
+            callbacks[i] = proto(lambda x, i=i: x + 10 ** i)
+        gc.collect()
+        assert call_each(callbacks, 3, 1) == 3 + 111
+        # built by the constructor too
+        made = (proto * 2)(proto(lambda x: x), proto(lambda x: -x))
+        gc.collect()
+        assert call_each(made, 2, 7) == 0
+
+
+def test_releasing_the_structure_releases_the_callback(fttest):
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+
+    class Holder(ferrotypes.Structure):
+        _fields_ = [("tag", ferrotypes.c_int), ("cb", proto)]
+
+    def func(x):
+        return x
+
+    base = sys.getrefcount(func)
+    h = Holder()
+    h.cb = proto(func)
+    assert sys.getrefcount(func) > base
+    del h  # no collection needed: nothing here is a cycle
+    assert sys.getrefcount(func) == base
+
+
+def test_cycle_through_a_callback_is_collected():
+    """CPython's test_issue_7959, and a weak reference to watch the cycle go."""
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+
+    class Owner:
+        def method(self, x):
+            return x
+
+        def __init__(self):
+            self.callback = proto(self.method)  # Owner -> callback -> bound method -> Owner
+
+    owner = Owner()
+    alive = weakref.ref(owner)
+    before = ferrotypes._ctypes._released_callbacks()
+    del owner
+    gc.collect()
+    assert alive() is None
+    assert ferrotypes._ctypes._released_callbacks() == before + 1
+
+
+def test_cycle_through_a_structure_field_is_collected():
+    proto = ferrotypes.CFUNCTYPE(None)
+
+    class Holder(ferrotypes.Structure):
+        _fields_ = [("cb", proto)]
+
+    class Owner:
+        def method(self):
+            pass
+
+    owner = Owner()
+    owner.holder = Holder()
+    owner.holder.cb = proto(owner.method)  # Owner -> Holder._objects -> thunk -> Owner
+    alive = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert alive() is None
+
+
+def test_cycle_through_errcheck_and_restype_is_collected(fttest):
+    class Owner:
+        def check(self, result, func, args):
+            return result
+
+        def convert(self, value):
+            return value
+
+    owner = Owner()
+    owner.f = fttest.ft["ftcb_get_null"]
+    owner.f.errcheck = owner.check
+    owner.f.restype = owner.convert
+    alive = weakref.ref(owner)
+    del owner
+    gc.collect()
+    assert alive() is None
+
+
+def test_a_collected_cycle_leaves_c_with_a_reported_late_call(fttest_path):
+    code = textwrap.dedent(f"""
+        import gc, sys, ferrotypes as ct
+        lib = ct.CDLL({fttest_path!r})
+        proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+        lib.ftcb_store.argtypes = [proto]
+        class Owner:
+            def method(self, x):
+                return x + 1
+            def __init__(self):
+                self.cb = proto(self.method)
+                lib.ftcb_store(self.cb)
+        Owner()
+        assert lib.ftcb_call_stored(1) == 2  # the cycle is still there
+        reports = []
+        sys.unraisablehook = reports.append
+        gc.collect()
+        print(lib.ftcb_call_stored(41), len(reports))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "1"]
 
 
 # ---------------------------------------------------------------------------

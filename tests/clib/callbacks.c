@@ -82,6 +82,22 @@ FT_EXPORT int (*ftcb_get_twice(void))(int) { return twice; }
 
 FT_EXPORT void *ftcb_get_null(void) { return NULL; }
 
+/* ---- Callbacks reached through memory Python filled: a structure field, an array. ---- */
+struct ftcb_holder {
+    int tag;
+    int (*cb)(int);
+};
+
+FT_EXPORT int ftcb_call_held(const struct ftcb_holder *h, int x) { return h->cb(x) + h->tag; }
+
+FT_EXPORT int ftcb_call_each(int (*const *cbs)(int), int n, int x)
+{
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += cbs[i](x);
+    return total;
+}
+
 /* ---- pthreads calling a callback. ---- */
 struct ftcb_job {
     void (*cb)(int);

@@ -26,6 +26,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
 use pyo3::intern;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
@@ -338,6 +339,41 @@ impl Drop for Callback {
         // Release the callable now, with the GIL (callbacks are dropped by their
         // Python owner's deallocation); the closure then goes to the quarantine.
         Python::attach(|py| drop(self.handler.callable.replace(py, None)));
+    }
+}
+
+/// ctypes' `CThunkObject`: the Python object that owns a [`Callback`]. A function
+/// pointer made from a callable files its thunk in its `_objects`, as ctypes does, so
+/// whatever keeps that function pointer's objects (a structure field or array element
+/// it was stored into, a `cast` of it) keeps the trampoline and its callable alive.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CThunkObject")]
+pub struct Thunk {
+    callback: Callback,
+}
+
+impl Thunk {
+    pub fn new(callback: Callback) -> Thunk {
+        Thunk { callback }
+    }
+
+    pub fn callback(&self) -> &Callback {
+        &self.callback
+    }
+}
+
+#[pymethods]
+impl Thunk {
+    /// The callable is the thunk's one reference the collector must see: a cycle
+    /// through it (a bound method of an object that holds the callback) is then
+    /// collectable.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY: called by the collector through tp_traverse; the closure only visits.
+        unsafe { self.callback.handler.callable.with_in_traverse(|c| visit.call(c)) }
+    }
+
+    /// Breaks a cycle: the callback is released (a later call from C is reported).
+    fn __clear__(&self, py: Python<'_>) {
+        drop(self.callback.handler.callable.replace(py, None));
     }
 }
 

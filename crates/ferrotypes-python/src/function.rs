@@ -21,10 +21,11 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::{intern, PyClassInitializer};
 
 use crate::argconv::{convert_unknown, promote_variadic, simple_param_into, ArgConv, ArgValue};
-use crate::callback::Callback;
+use crate::callback::{Callback, Thunk};
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
@@ -204,6 +205,27 @@ impl Prepared {
         }
     }
 
+    /// No signature yet (void result, arguments unknown).
+    fn empty() -> Prepared {
+        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false, fast: None }
+    }
+
+    /// Visits the objects the signature holds (for the collector).
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for conv in self.converters.iter().flatten() {
+            match conv {
+                ArgConv::Simple { cls, .. } => visit.call(cls)?,
+                ArgConv::FromParam { from_param, .. } => visit.call(from_param)?,
+            }
+        }
+        match &self.result {
+            ResultConv::Instance(cls) => visit.call(cls)?,
+            ResultConv::Callable(f) => visit.call(f)?,
+            ResultConv::Void | ResultConv::Value(_) | ResultConv::SwappedValue(_) => {}
+        }
+        visit.call(&self.check_retval)
+    }
+
     fn new(py: Python<'_>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>) -> PyResult<Prepared> {
         let converters = match argtypes {
             Some(seq) if !seq.is_none() => {
@@ -270,8 +292,10 @@ pub struct FuncPtr {
     prepared: GilCell<Rc<Prepared>>,
     /// Whether `prepared` reflects the signature (false until the first preparation).
     prepared_once: GilCell<bool>,
-    /// The trampoline, when this instance was made from a Python callable.
-    callback: Option<Callback>,
+    /// The callback (ctypes' thunk), when this instance was made from a Python
+    /// callable; also kept in `_objects`, so that where the function pointer is stored
+    /// the callback stays alive.
+    thunk: Option<Py<Thunk>>,
 }
 
 impl FuncPtr {
@@ -797,19 +821,19 @@ impl FuncPtr {
     /// Whether a `py_object` result is a new reference to take over: the Python C
     /// API returns new references, and so do our own callbacks.
     fn steals_object_result(&self) -> bool {
-        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.callback.as_ref().is_some_and(Callback::returns_object)
+        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.thunk.as_ref().is_some_and(|t| t.get().callback().returns_object())
     }
 
-    fn with_callback(flags: i32, callback: Option<Callback>) -> FuncPtr {
+    fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
         FuncPtr {
-            callback,
+            thunk,
             vectorcall,
             flags,
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
             prepared_once: GilCell::new(false),
-            prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false, fast: None })),
+            prepared: GilCell::new(Rc::new(Prepared::empty())),
         }
     }
 }
@@ -824,7 +848,7 @@ impl FuncPtr {
         let base = CData::for_class(cls, args)?;
         let flags = cls.getattr_opt(intern!(py, "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL);
         let borrowed = !base.b_needsfree_py(py);
-        let mut callback = None;
+        let mut thunk = None;
         if !borrowed {
             let address = match args.len() {
                 0 => 0,
@@ -834,10 +858,12 @@ impl FuncPtr {
                         let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
                         let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
                         let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
-                        // The instance keeps the callable alive, as in ctypes.
-                        base.keep_ref_new(py, 0, first.unbind())?;
                         let code = cb.code();
-                        callback = Some(cb);
+                        let owner = Py::new(py, Thunk::new(cb))?;
+                        // The instance keeps its thunk (and so the callable) in
+                        // `_objects`, as in ctypes.
+                        base.keep_ref_new(py, 0, owner.clone_ref(py).into_any())?;
+                        thunk = Some(owner);
                         code
                     } else {
                         function_address(&first)?
@@ -848,7 +874,7 @@ impl FuncPtr {
             // SAFETY: an owned function pointer instance has room for one pointer.
             unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         }
-        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_callback(flags, callback)))
+        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_callback(flags, thunk)))
     }
 
     #[pyo3(signature = (*_args, **_kwargs))]
@@ -950,6 +976,29 @@ impl FuncPtr {
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
         FuncPtr::address(slf) != 0
+    }
+
+    /// What the collector must see: the signature's objects (an `errcheck` or
+    /// `restype` callable may refer back to this function) and the thunk; the C data
+    /// part (`_objects`, `_b_base_`) is visited by `_CData`'s own traverse.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY (each with_in_traverse): called by the collector through
+        // tp_traverse; the closures only visit.
+        unsafe {
+            self.argtypes.with_in_traverse(|v| visit.call(v))?;
+            self.restype.with_in_traverse(|v| visit.call(v))?;
+            self.errcheck.with_in_traverse(|v| visit.call(v))?;
+            self.prepared.with_in_traverse(|p| p.traverse(&visit))?;
+        }
+        visit.call(&self.thunk)
+    }
+
+    /// Breaks cycles through the signature; a later call prepares the class's again.
+    fn __clear__(&self, py: Python<'_>) {
+        let old = (self.argtypes.replace(py, None), self.restype.replace(py, None), self.errcheck.replace(py, None));
+        let prepared = self.prepared.replace(py, Rc::new(Prepared::empty()));
+        self.prepared_once.replace(py, false);
+        drop((old, prepared));
     }
 
     /// How calls with exactly the declared arguments are made: `"direct"` (no libffi),
