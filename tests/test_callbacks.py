@@ -125,6 +125,23 @@ def test_many_mixed_arguments(fttest):
     assert results[0][1][0][:3] == (-3, 65000, -100000)
 
 
+def test_array_argument_is_an_instance_over_the_callers_array(fttest):
+    """C passes an array parameter as a pointer; the callback gets the array over
+    that memory (ctypes copies the bytes at the pointer's own address instead)."""
+    seen = []
+
+    def cb(array, n):
+        seen.append(list(array))
+        array[0] = 100
+        return sum(array[:n])
+
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int * 4, ferrotypes.c_int)
+    f = fttest.ft["ftcb_array_arg"]
+    f.argtypes = [proto]
+    assert f(proto(cb)) == (100 + 2 + 3 + 4) + 100
+    assert seen == [[1, 2, 3, 4]]
+
+
 def test_pointer_argument_is_an_instance_over_the_memory(fttest):
     for mod, lib in both(fttest):
         proto = mod.CFUNCTYPE(None, mod.POINTER(mod.c_int))

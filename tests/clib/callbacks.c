@@ -98,6 +98,13 @@ FT_EXPORT int ftcb_call_each(int (*const *cbs)(int), int n, int x)
     return total;
 }
 
+/* An array parameter (a pointer in C) before an int: the callback may write into it. */
+FT_EXPORT int ftcb_array_arg(int (*cb)(int *, int))
+{
+    int a[4] = {1, 2, 3, 4};
+    return cb(a, 4) + a[0];
+}
+
 /* ---- pthreads calling a callback. ---- */
 struct ftcb_job {
     void (*cb)(int);

@@ -45,6 +45,9 @@ enum FromC {
     Value(ScalarKind),
     /// Any other ctypes type: a new instance of the class with the bytes copied in.
     Instance { cls: Py<PyType>, size: usize },
+    /// An array type: C passes a pointer to the first element; an instance of the
+    /// array class over that memory (as `from_address`), or None for NULL.
+    ArrayAt { cls: Py<PyType> },
 }
 
 impl FromC {
@@ -55,6 +58,7 @@ impl FromC {
         let info = info.get();
         Ok(match info.kind {
             InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
+            InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
             _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), size: info.size },
         })
     }
@@ -92,6 +96,14 @@ impl FromC {
                 // instance owns at least `n`.
                 unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), cdata.address(py), n) };
                 Ok(obj.into_ptr())
+            }
+            FromC::ArrayAt { cls } => {
+                // SAFETY: p points at the pointer argument.
+                let address = unsafe { p.cast::<usize>().read_unaligned() };
+                if address == 0 {
+                    return Ok(py.None().into_ptr());
+                }
+                Ok(CData::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
             }
         }
     }
@@ -306,7 +318,7 @@ impl Callback {
             for (i, t) in seq.try_iter()?.enumerate() {
                 let t = t?;
                 args.push(FromC::for_argtype(&t, i)?);
-                ctypes.push(info_of(&t)?.get().ctype.clone());
+                ctypes.push(info_of(&t)?.get().param_ctype());
             }
         }
         let (result, result_ctype) = ToC::for_restype(restype)?;
