@@ -125,6 +125,116 @@ def test_many_mixed_arguments(fttest):
     assert results[0][1][0][:3] == (-3, 65000, -100000)
 
 
+# ---------------------------------------------------------------------------
+# Structures by value
+# ---------------------------------------------------------------------------
+
+def record_types(mod):
+    """The C side's ftcb_point, ftcb_vec2, ftcb_tagf and ftcb_big."""
+    class Point(mod.Structure):
+        _fields_ = [("x", mod.c_int), ("y", mod.c_int)]
+
+    class Vec2(mod.Structure):
+        _fields_ = [("x", mod.c_double), ("y", mod.c_double)]
+
+    class Mixed(mod.Structure):
+        _fields_ = [("tag", mod.c_char), ("f", mod.c_float), ("s", mod.c_short)]
+
+    class Big(mod.Structure):
+        _fields_ = [("a", mod.c_long), ("b", mod.c_long), ("c", mod.c_long), ("d", mod.c_double)]
+
+    return Point, Vec2, Mixed, Big
+
+
+def test_structure_arguments_arrive_as_copies_like_ctypes(fttest):
+    results = []
+    for mod, lib in both(fttest):
+        Point, Vec2, Mixed, Big = record_types(mod)
+        seen = []
+
+        def on_point(p, k):
+            seen.append((type(p).__name__, p.x, p.y))
+            p.x = 0  # a copy: C's value does not change
+            return p.y * k
+
+        def on_vecs(u, t, v):
+            seen.append((u.x, u.y, t, v.x, v.y))
+            return u.x * v.y + t
+
+        def on_mixed(i, m):
+            seen.append((i, m.tag, m.f, m.s))
+            return m.f * m.s + i
+
+        def on_big(i, b, d):
+            seen.append((i, b.a, b.b, b.c, b.d, d))
+            return (b.a + b.b + b.c) * d + b.d
+
+        calls = [
+            ("ftcb_point_arg", mod.CFUNCTYPE(mod.c_int, Point, mod.c_int), on_point, mod.c_int, (mod.c_int,) * 3, (3, -4, 5)),
+            ("ftcb_vec2_args", mod.CFUNCTYPE(mod.c_double, Vec2, mod.c_double, Vec2), on_vecs, mod.c_double, (mod.c_double,) * 2, (1.5, 2.5)),
+            ("ftcb_tagf_arg", mod.CFUNCTYPE(mod.c_double, mod.c_int, Mixed), on_mixed, mod.c_double, (mod.c_char, mod.c_float, mod.c_short), (b"q", 0.25, -300)),
+            ("ftcb_big_arg", mod.CFUNCTYPE(mod.c_double, mod.c_int, Big, mod.c_double), on_big, mod.c_double, (mod.c_long,) * 3 + (mod.c_double,), (2**40, -7, 9, 0.125)),
+        ]
+        returned = []
+        for name, proto, func, restype, argtypes, args in calls:
+            f = lib[name]
+            f.restype = restype
+            f.argtypes = [proto, *argtypes]
+            returned.append(f(proto(func), *args))
+        results.append((returned, seen))
+    assert results[0] == results[1]
+    assert results[0][0] == [-20, 1.5 * -1.5 + 0.5, 0.25 * -300 + 7, (2**40 + 2) * 2.0 + 0.125]
+
+
+def test_structure_results_are_written_back_for_c(fttest):
+    """ctypes refuses structure results for callbacks; ferrotypes writes them: an
+    instance of the class, or a tuple to make one from."""
+    Point, Vec2, Mixed, Big = record_types(ferrotypes)
+    ct = ferrotypes
+    cases = [
+        ("ftcb_point_result", ct.CFUNCTYPE(Point, ct.c_int, ct.c_int), lambda x, y: Point(y, x), ct.c_long, (ct.c_int, ct.c_int), (3, -4), -4 * 1000 + 3),
+        ("ftcb_point_result", ct.CFUNCTYPE(Point, ct.c_int, ct.c_int), lambda x, y: (x + 1, y + 1), ct.c_long, (ct.c_int, ct.c_int), (3, -4), 4 * 1000 - 3),
+        ("ftcb_vec2_result", ct.CFUNCTYPE(Vec2, ct.c_double), lambda v: Vec2(v, -v), ct.c_double, (ct.c_double,), (0.5,), 4.5),
+        ("ftcb_tagf_result", ct.CFUNCTYPE(Mixed), lambda: Mixed(b"\x02", 1.5, -7), ct.c_double, (), (), 20000 + 150 - 7),
+        ("ftcb_big_result", ct.CFUNCTYPE(Big, ct.c_long), lambda v: Big(v, 2 * v, 3 * v, 0.5), ct.c_double, (ct.c_long,), (2**33,), 6 * 2**33 + 0.5),
+    ]
+    for name, proto, func, restype, argtypes, args, expected in cases:
+        f = fttest.ft[name]
+        f.restype = restype
+        f.argtypes = [proto, *argtypes]
+        assert f(proto(func), *args) == expected, name
+    # Called from Python, the result is an instance as for any function.
+    p = ct.CFUNCTYPE(Point, ct.c_int, ct.c_int)(lambda x, y: Point(x * 2, y * 2))(3, 4)
+    assert (type(p), p.x, p.y) == (Point, 6, 8)
+    # The stdlib refuses these prototypes' callbacks.
+    StdPoint = record_types(__import__("ctypes"))[0]
+    with pytest.raises(TypeError, match="invalid result type"):
+        __import__("ctypes").CFUNCTYPE(StdPoint)(lambda: None)
+
+
+def test_wrong_structure_result_is_reported_and_zero_returned(fttest):
+    Point = record_types(ferrotypes)[0]
+    proto = ferrotypes.CFUNCTYPE(Point, ferrotypes.c_int, ferrotypes.c_int)
+    f = fttest.ft["ftcb_point_result"]
+    f.restype = ferrotypes.c_long
+    f.argtypes = [proto, ferrotypes.c_int, ferrotypes.c_int]
+    with Unraisable() as u:
+        assert f(proto(lambda x, y: 42), 1, 2) == 0
+        assert f(proto(lambda x, y: (1, 2, 3)), 1, 2) == 0
+    assert [type(r.exc_value) for r in u.reports] == [TypeError, TypeError]
+    assert "expected Point instance or tuple, got int" in str(u.reports[0].exc_value)
+    assert all(r.err_msg.endswith("on converting result of ctypes callback function") for r in u.reports)
+
+
+def test_packed_structure_results_are_refused_like_arguments(fttest):
+    class Packed(ferrotypes.Structure):
+        _pack_ = 1
+        _fields_ = [("a", ferrotypes.c_char), ("b", ferrotypes.c_int)]
+
+    with pytest.raises(TypeError):
+        ferrotypes.CFUNCTYPE(Packed)(lambda: None)
+
+
 def test_array_argument_is_an_instance_over_the_callers_array(fttest):
     """C passes an array parameter as a pointer; the callback gets the array over
     that memory (ctypes copies the bytes at the pointer's own address instead)."""

@@ -12,8 +12,11 @@
 //! dropped but the trampoline stays callable (see `ferrotypes_core::closure`): a late
 //! call is reported, naming the callback, and returns zero.
 //!
-//! What it does not do: pass records by value as results (ctypes refuses them too:
-//! only simple result types have a C form here).
+//! Unlike ctypes, a callback may return a structure or union by value.
+//!
+//! What it does not do: keep a result that C receives a pointer into (a `bytes` for
+//! `c_char_p`, say) alive beyond the call other than by leaking it, as ctypes does
+//! (with its "memory leak in callback function" warning).
 
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
@@ -113,17 +116,26 @@ impl FromC {
 enum ToC {
     /// `restype = None`: the result is ignored.
     Void,
-    /// A simple type (ctypes allows no other result type for callbacks).
+    /// A simple type.
     Simple { kind: ScalarKind, swapped: bool },
+    /// A structure or union by value (ctypes refuses these): the callable returns an
+    /// instance of the class, or a tuple to make one from.
+    Record { cls: Py<PyType>, size: usize },
 }
 
 impl ToC {
     fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
         let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
-        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None or a simple ctypes type, got {}", crate::describe(restype)));
+        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::describe(restype)));
         let info = info_of(restype).map_err(|_| invalid())?;
-        match info.get().kind {
+        let info = info.get();
+        match info.kind {
             InfoKind::Simple { scalar, swapped, .. } => Ok((ToC::Simple { kind: scalar, swapped }, CType::Scalar(scalar))),
+            InfoKind::Record { .. } => {
+                info.check_by_value()?;
+                let cls = restype.cast::<PyType>().map_err(|_| invalid())?.clone().unbind();
+                Ok((ToC::Record { cls, size: info.size }, info.ctype.clone()))
+            }
             _ => Err(invalid()),
         }
     }
@@ -196,7 +208,17 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
-        let ToC::Simple { kind, swapped } = self.result else { return };
+        let (kind, swapped) = match &self.result {
+            ToC::Void => return,
+            ToC::Simple { kind, swapped } => (*kind, *swapped),
+            ToC::Record { cls, size } => {
+                if let Err(err) = write_record(value, cls.bind(py), *size, result) {
+                    err.restore(py);
+                    write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                }
+                return;
+            }
+        };
         if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
             PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
             write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
@@ -238,6 +260,25 @@ impl CallbackHandler {
         .restore(py);
         write_unraisable(py, &format!("on calling released ctypes callback function {}", self.name), None);
     }
+}
+
+/// Writes the bytes of `value` — an instance of `cls`, or a tuple to make one from —
+/// to `result`, which has room for `size` bytes.
+fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, result: *mut u8) -> PyResult<()> {
+    let made;
+    let instance = if value.is_instance(cls.as_any())? {
+        value
+    } else if let Ok(args) = value.cast::<pyo3::types::PyTuple>() {
+        made = cls.call1(args)?;
+        &made
+    } else {
+        return Err(PyTypeError::new_err(format!("expected {} instance or tuple, got {}", cls.name()?, scalar::type_name(value))));
+    };
+    let cdata = instance.cast::<CData>()?.get();
+    let n = size.min(cdata.size(value.py()));
+    // SAFETY: the instance owns at least `n` bytes; result has room for `size`.
+    unsafe { std::ptr::copy_nonoverlapping(cdata.address(value.py()), result, n) };
+    Ok(())
 }
 
 fn decref_all(argv: &[*mut ffi::PyObject]) {
