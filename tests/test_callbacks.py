@@ -498,6 +498,27 @@ def test_c_threads_call_callbacks_and_every_call_counts(fttest):
     assert counts == [calls] * threads
 
 
+def test_callbacks_reach_python_however_the_gil_is_held(fttest_path):
+    """The three ways a callback gets the GIL: its thread released it for the foreign
+    call (CDLL), its thread still holds it (PyDLL), a C thread Python never saw; and
+    a callback calling C that calls back again (GIL released and taken again, nested)."""
+    counted = []
+    cdll, pydll = ferrotypes.CDLL(fttest_path), ferrotypes.PyDLL(fttest_path)
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)
+    for lib in (cdll, pydll):
+        call_n = lib["ftcb_call_n"]
+        call_n.argtypes = [proto, ferrotypes.c_int]
+        call_n.restype = ferrotypes.c_long
+        inner = proto(lambda x: x + 1)
+        outer = proto(lambda x: call_n(inner, x))  # sum of 1..x, from inside a callback
+        assert call_n(inner, 100) == 5050
+        assert call_n(outer, 5) == sum(i * (i + 1) // 2 for i in range(5))
+    threads = cdll["ftcb_threads"]
+    threads.argtypes = [ferrotypes.CFUNCTYPE(None, ferrotypes.c_int), ferrotypes.c_int, ferrotypes.c_int]
+    assert threads(ferrotypes.CFUNCTYPE(None, ferrotypes.c_int)(counted.append), 1, 50) == 0
+    assert counted == [0] * 50
+
+
 def test_python_threads_call_c_while_c_threads_call_back(fttest_path):
     """No deadlock: Python threads in foreign calls (releasing the GIL) while C
     threads call Python callbacks.  In a subprocess with a timeout, so a deadlock

@@ -210,7 +210,13 @@ impl CallbackHandler {
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
         let (kind, swapped) = match &self.result {
             ToC::Void => return,
-            ToC::Simple { kind, swapped } => (*kind, *swapped),
+            ToC::Simple { kind, swapped } => {
+                // SAFETY: result has room for the result type (the caller's promise).
+                if !swapped && unsafe { write_number(value, *kind, result) } {
+                    return;
+                }
+                (*kind, *swapped)
+            }
             ToC::Record { cls, size } => {
                 if let Err(err) = write_record(value, cls.bind(py), *size, result) {
                     err.restore(py);
@@ -262,6 +268,49 @@ impl CallbackHandler {
     }
 }
 
+/// The common results without the general conversion: an exact `int` for an integer
+/// result (its low bits, as ctypes wraps around), an exact `float` for a `double`.
+/// Returns false, having written nothing, for anything else.
+///
+/// # Safety
+/// `result` must have room for a value of `kind`.
+#[inline(always)]
+unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut u8) -> bool {
+    let obj = value.as_ptr();
+    // SAFETY: obj is a live object; each accessor follows its type check; result has
+    // room for `kind` (the caller's promise).
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
+            let bits = match crate::function::small_int(obj) {
+                Some(bits) => bits,
+                None => {
+                    let bits = ffi::PyLong_AsUnsignedLongLongMask(obj);
+                    if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+                        ffi::PyErr_Clear(); // the general path raises it again
+                        return false;
+                    }
+                    bits
+                }
+            };
+            // The low bytes of the word, with fixed-size stores (no call to memcpy).
+            match kind.size() {
+                1 => result.write(bits as u8),
+                2 => result.cast::<u16>().write_unaligned(bits as u16),
+                4 => result.cast::<u32>().write_unaligned(bits as u32),
+                8 => result.cast::<u64>().write_unaligned(bits),
+                _ => return false,
+            }
+            return true;
+        }
+        if kind == ScalarKind::Double && tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+            result.cast::<f64>().write_unaligned(ffi::PyFloat_AS_DOUBLE(obj));
+            return true;
+        }
+    }
+    false
+}
+
 /// Writes the bytes of `value` — an instance of `cls`, or a tuple to make one from —
 /// to `result`, which has room for `size` bytes.
 fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, result: *mut u8) -> PyResult<()> {
@@ -291,35 +340,75 @@ fn decref_all(argv: &[*mut ffi::PyObject]) {
 /// The core's view of a handler: shares it with the Python-side [`Callback`].
 struct SharedHandler(Arc<CallbackHandler>);
 
-/// Holds the GIL for the current thread: `PyGILState_Ensure` on creation, the
-/// matching `PyGILState_Release` on drop (also when unwinding).
+/// How a callback's thread came to hold the GIL; dropping it undoes exactly that
+/// (also when unwinding).
 ///
-/// Why not only `Python::attach`: PyO3 counts attachments per thread and trusts the
+/// Why not `Python::attach`: PyO3 counts attachments per thread and trusts the
 /// count, but a foreign call releases the GIL with `PyEval_SaveThread` while that
 /// count stays up, so a callback arriving on the calling thread would be wrongly
-/// believed attached. `PyGILState_Ensure` asks the interpreter itself; `attach`
-/// inside it then only brings PyO3's bookkeeping along.
-struct GilState(ffi::PyGILState_STATE);
+/// believed attached. The interpreter itself is asked instead. And why not plain
+/// `PyGILState_Ensure`: in the common case (C calling back on the thread that called
+/// it) that is the same `PyEval_RestoreThread` with bookkeeping around it that costs
+/// a fifth of a short callback.
+enum Attachment {
+    /// The thread held the GIL already: a callback from a `PyDLL` function, or from C
+    /// that Python code called without releasing it.
+    Held,
+    /// The thread's own thread state, which released the GIL for the foreign call
+    /// this callback comes from, was made current again (what `PyGILState_Ensure`
+    /// does for such a thread).
+    Restored,
+    /// A thread Python has no state for (C's own threads): `PyGILState_Ensure` made
+    /// one for this call, and its `PyGILState_Release` deletes it.
+    Ensured(ffi::PyGILState_STATE),
+}
 
-impl GilState {
-    fn ensure() -> GilState {
-        // SAFETY: callable from any thread while the interpreter is initialised (it
-        // is: a callback object exists); paired with the Release in Drop.
-        GilState(unsafe { ffi::PyGILState_Ensure() })
+impl Attachment {
+    #[inline(always)]
+    fn attach() -> Attachment {
+        // SAFETY: both calls may be made from any thread, with or without the GIL, while
+        // the interpreter is initialised (it is: a callback object exists); they only
+        // read this thread's gilstate thread state and the current thread state.
+        let (own, current) = unsafe { (ffi::PyGILState_GetThisThreadState(), ffi::compat::PyThreadState_GetUnchecked()) };
+        if own.is_null() {
+            // SAFETY: as above; paired with the Release in Drop.
+            return Attachment::Ensured(unsafe { ffi::PyGILState_Ensure() });
+        }
+        if own == current {
+            return Attachment::Held;
+        }
+        // SAFETY: `own` is this thread's thread state and is not current, so this thread
+        // does not hold the GIL; restoring it takes the GIL (PyGILState_Ensure does the
+        // same). Paired with the SaveThread in Drop.
+        unsafe { ffi::PyEval_RestoreThread(own) };
+        Attachment::Restored
     }
 }
 
-impl Drop for GilState {
+impl Drop for Attachment {
+    #[inline(always)]
     fn drop(&mut self) {
-        // SAFETY: releases exactly the state Ensure returned, on the same thread.
-        unsafe { ffi::PyGILState_Release(self.0) };
+        match self {
+            Attachment::Held => {}
+            // SAFETY: this thread holds the GIL with the state restored in `attach`.
+            Attachment::Restored => drop(unsafe { ffi::PyEval_SaveThread() }),
+            // SAFETY: releases exactly the state Ensure returned, on the same thread.
+            Attachment::Ensured(state) => unsafe { ffi::PyGILState_Release(*state) },
+        }
     }
 }
 
-/// Runs `f` attached to the interpreter, from any thread, whatever PyO3 believes.
+/// Runs `f` holding the GIL, from any thread, whatever PyO3 believes.
+///
+/// The token is not registered with PyO3's attach count (that is another
+/// PyGILState_Ensure/Release pair per callback): a `Py` dropped in `f` would be
+/// released only at PyO3's next attach, so `f` holds objects as `Bound`s (released at
+/// once) and reports errors through [`write_unraisable`], which attaches properly.
+#[inline(always)]
 fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
-    let _state = GilState::ensure();
-    Python::attach(f)
+    let _attachment = Attachment::attach();
+    // SAFETY: the GIL is held from here until `_attachment` is dropped, after `f`.
+    f(unsafe { Python::assume_attached() })
 }
 
 impl Handler for SharedHandler {
@@ -447,8 +536,13 @@ fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// CPython's way to report an exception nobody can catch, with ctypes' wording:
 /// "Exception ignored {what}: {object}". Takes the exception currently set.
-pub fn write_unraisable(py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
-    let obj = object.map_or(null_mut(), |o| o.as_ptr());
+pub fn write_unraisable(_py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
+    // Attached as PyO3 counts it, so that objects dropped here are released at once
+    // (callbacks run with a token PyO3 does not count; see `with_gil`).
+    Python::attach(|py| write_unraisable_attached(py, what, object.map_or(null_mut(), |o| o.as_ptr())));
+}
+
+fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject) {
     let Ok(message) = std::ffi::CString::new(what) else { return };
     match unraisable_api() {
         // SAFETY: the functions take a NUL-terminated message and an object or NULL;

@@ -130,7 +130,7 @@ pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
 /// # Safety
 /// `arg` is an exact `int`.
 #[inline(always)]
-unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
+pub(crate) unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
     if !INT_LAYOUT_KNOWN.load(Ordering::Relaxed) {
         return None;
     }
