@@ -282,17 +282,7 @@ unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut 
     unsafe {
         let tp = ffi::Py_TYPE(obj);
         if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
-            let bits = match crate::function::small_int(obj) {
-                Some(bits) => bits,
-                None => {
-                    let bits = ffi::PyLong_AsUnsignedLongLongMask(obj);
-                    if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-                        ffi::PyErr_Clear(); // the general path raises it again
-                        return false;
-                    }
-                    bits
-                }
-            };
+            let Some(bits) = crate::function::int_bits(obj) else { return false };
             // The low bytes of the word, with fixed-size stores (no call to memcpy).
             match kind.size() {
                 1 => result.write(bits as u8),

@@ -130,7 +130,7 @@ pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
 /// # Safety
 /// `arg` is an exact `int`.
 #[inline(always)]
-pub(crate) unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
+unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
     if !INT_LAYOUT_KNOWN.load(Ordering::Relaxed) {
         return None;
     }
@@ -145,6 +145,28 @@ pub(crate) unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
             -1 => Some(u64::from(digit()).wrapping_neg()),
             _ => None,
         }
+    }
+}
+
+/// An exact int's low 64 bits (ctypes wraps around), or None, with no exception set,
+/// when they cannot be read (the general conversion then raises the error).
+///
+/// # Safety
+/// The GIL is held and `arg` is an exact `int`.
+#[inline(always)]
+pub(crate) unsafe fn int_bits(arg: *mut ffi::PyObject) -> Option<u64> {
+    // SAFETY: per the contract; PyLong_AsUnsignedLongLongMask follows the C API's
+    // error protocol.
+    unsafe {
+        if let Some(small) = small_int(arg) {
+            return Some(small);
+        }
+        let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
+        if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(bits)
     }
 }
 
@@ -171,17 +193,7 @@ impl FastArg {
         unsafe {
             let tp = ffi::Py_TYPE(arg);
             match self {
-                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => {
-                    if let Some(small) = small_int(arg) {
-                        return Some(small);
-                    }
-                    let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
-                    if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-                        ffi::PyErr_Clear(); // the general path will raise it again
-                        return None;
-                    }
-                    Some(bits)
-                }
+                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
                 FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
                 FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
                     Some((ffi::PyFloat_AS_DOUBLE(arg) as f32).to_bits() as u64)
