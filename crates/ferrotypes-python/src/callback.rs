@@ -451,7 +451,7 @@ impl Callback {
             result,
             use_errno: flags & crate::function::FUNCFLAG_USE_ERRNO != 0,
         });
-        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(|e| pyo3::exceptions::PyMemoryError::new_err(e))?;
+        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         Ok(Callback { handler, closure })
     }
 

@@ -359,7 +359,8 @@ impl FuncPtr {
         }
         if let (Some(direct), Some(convs)) = (prepared.direct(), &prepared.converters) {
             if args.len() == direct.arg_count() {
-                return me.call_direct(slf, &prepared, direct, convs, function, args, run_errcheck);
+                let value = me.call_direct(slf, &prepared, direct, convs, function, args)?;
+                return me.finish(slf, &prepared, value, args, run_errcheck);
             }
         }
         if args.len() > crate::CTYPES_MAX_ARGCOUNT {
@@ -510,6 +511,7 @@ impl FuncPtr {
 
     /// The direct path: every parameter a built-in simple type, converted straight
     /// into its register or stack word, and the function called without libffi.
+    /// Returns the converted result (before `_check_retval_` and `errcheck`).
     #[inline]
     fn call_direct<'py>(
         &self,
@@ -519,7 +521,6 @@ impl FuncPtr {
         convs: &[ArgConv],
         function: usize,
         args: &[*mut ffi::PyObject],
-        run_errcheck: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let mut regs = Registers::default();
@@ -539,7 +540,7 @@ impl FuncPtr {
         self.check_python_error(py)?;
         let value = convert_result(py, prepared, &slot.0, self.steals_object_result())?;
         drop(keep);
-        self.finish(slf, prepared, value, args, run_errcheck)
+        Ok(value)
     }
 
     /// A Python C API function (`PyDLL`) reports failure by setting an exception.
