@@ -142,6 +142,56 @@ def qsort_comparisons() -> int:
     return count[0]
 
 
+THREADS = 8                 # C threads in the thread run (after the table)
+THREAD_CALLS = 100_000      # callbacks per thread (--thread-calls; --quick uses 1,000)
+
+
+def run_threads(threads: int, calls: int) -> dict:
+    """The thread run: `ftcb_threads` starts `threads` pthreads that each call a
+    Python callback `calls` times, for ferrotypes (CDLL) and for ctypes. Each
+    implementation runs once; the wall time is reported, and every callback must be
+    counted (one counter per thread, so no update can be lost)."""
+    out = {"threads": threads, "calls_per_thread": calls, "runs": {}}
+    import ctypes
+    modules = [("ctypes", ctypes)]
+    try:
+        import ferrotypes
+        modules.insert(0, ("ft-CDLL", ferrotypes))
+    except Exception:  # reported with the table's columns already
+        pass
+    for label, mod in modules:
+        lib = mod.CDLL(str(_testlib_path()))
+        proto = mod.CFUNCTYPE(None, mod.c_int)
+        fn = lib["ftcb_threads"]
+        fn.argtypes = [proto, mod.c_int, mod.c_int]
+        counts = [0] * threads
+
+        def count(index, counts=counts):
+            counts[index] += 1
+
+        callback = proto(count)
+        start = time.perf_counter()
+        failed = fn(callback, threads, calls)
+        seconds = time.perf_counter() - start
+        run = {"seconds": seconds, "ns_per_callback": seconds * 1e9 / (threads * calls)}
+        if failed or counts != [calls] * threads:
+            run["error"] = f"{failed} threads failed to start; counts {counts}"
+        out["runs"][label] = run
+    return out
+
+
+def print_threads(result: dict) -> None:
+    total = result["threads"] * result["calls_per_thread"]
+    print()
+    print(f"C threads calling back: {result['threads']} pthreads x {result['calls_per_thread']:,} "
+          f"callbacks each ({total:,}), one run each, wall time, every call counted:")
+    for label, run in result["runs"].items():
+        status = "ERROR: " + run["error"] if "error" in run else "all counted"
+        print(f"  {label:<8} {run['seconds']:8.2f} s  {run['ns_per_callback']:9.0f} ns per callback  {status}")
+    print("  (each callback from a thread Python has no state for makes and deletes one:")
+    print("   PyGILState_Ensure/Release, as ctypes does; the threads also take turns for the GIL)")
+
+
 def _testlib_path() -> Path:
     return build_ext.clib().build()
 
@@ -708,6 +758,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target-ms", type=float, default=5.0,
                     help="duration of one timed loop in ms (default 5)")
     ap.add_argument("--seed", type=int, default=1, help="seed for the per-repeat order shuffle")
+    ap.add_argument("--thread-calls", type=int, default=None, metavar="N",
+                    help=f"callbacks per C thread in the thread run ({THREADS} threads; default "
+                         f"{THREAD_CALLS:,}, quick 1,000; 0 skips it)")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default=DEFAULT_CLOCK,
                     help="cpu: this thread's CPU time (default where fine-grained; robust "
                          "on a shared machine); wall: perf_counter")
@@ -752,6 +805,12 @@ def main(argv: list[str] | None = None) -> int:
 
     errors = [f"{b.label} / {sc.label}: {prepared[sc.key][0][b.key].error}"
               for sc in SCENARIOS for b in backends if prepared[sc.key][0][b.key].error]
+    thread_calls = opts.thread_calls if opts.thread_calls is not None else (1000 if opts.quick else THREAD_CALLS)
+    if thread_calls > 0:
+        results["threads"] = run_threads(THREADS, thread_calls)
+        print_threads(results["threads"])
+        errors += [f"{label} / C threads: {run['error']}"
+                   for label, run in results["threads"]["runs"].items() if "error" in run]
     if errors:
         print()
         print("ERRORS (these cells were not timed):")

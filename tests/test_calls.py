@@ -531,6 +531,18 @@ def test_divmod_through_byref(fttest, argtypes, a, b):
     assert results[0] == results[1] == c_divmod(a, b)
 
 
+def test_array_parameter_passes_a_pointer_like_ctypes(fttest):
+    """An array type in argtypes is a pointer in the call (C's decay), also with a
+    parameter after it."""
+    results = []
+    for mod, lib in ((ferrotypes, fttest.ft), (std_ctypes, fttest.std)):
+        f = lib["ft_fill_ints"]
+        f.argtypes = [mod.c_int * 4, mod.c_int]
+        out = (mod.c_int * 4)()
+        results.append((f(out, 3), list(out)))
+    assert results[0] == results[1] == (3, [0, 1, 2, 0])
+
+
 def test_byref_example(fttest, ft):
     f = fttest.ft["ft_divmod"]
     f.argtypes = [ft.c_int, ft.c_int, ft.c_void_p, ft.c_void_p]

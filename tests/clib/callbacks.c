@@ -57,6 +57,60 @@ FT_EXPORT int ftcb_out(void (*cb)(int *), int start)
     return v;
 }
 
+/* ---- Structures by value: as callback arguments and as callback results. ---- */
+typedef struct { int x, y; } ftcb_point;                   /* one integer register */
+typedef struct { double x, y; } ftcb_vec2;                 /* two SSE registers */
+typedef struct { char tag; float f; short s; } ftcb_tagf;  /* a float sharing an eightbyte with a char: integer registers */
+typedef struct { long a, b, c; double d; } ftcb_big;       /* 32 bytes: in memory */
+
+FT_EXPORT int ftcb_point_arg(int (*cb)(ftcb_point, int), int x, int y, int k)
+{
+    ftcb_point p = {x, y};
+    return cb(p, k);
+}
+
+FT_EXPORT double ftcb_vec2_args(double (*cb)(ftcb_vec2, double, ftcb_vec2), double a, double b)
+{
+    ftcb_vec2 u = {a, b}, v = {b, -a};
+    return cb(u, 0.5, v);
+}
+
+FT_EXPORT double ftcb_tagf_arg(double (*cb)(int, ftcb_tagf), char tag, float f, short s)
+{
+    ftcb_tagf m = {tag, f, s};
+    return cb(7, m);
+}
+
+FT_EXPORT double ftcb_big_arg(double (*cb)(int, ftcb_big, double), long a, long b, long c, double d)
+{
+    ftcb_big v = {a, b, c, d};
+    return cb(1, v, 2.0);
+}
+
+FT_EXPORT long ftcb_point_result(ftcb_point (*cb)(int, int), int x, int y)
+{
+    ftcb_point p = cb(x, y);
+    return p.x * 1000L + p.y;
+}
+
+FT_EXPORT double ftcb_vec2_result(ftcb_vec2 (*cb)(double), double v)
+{
+    ftcb_vec2 r = cb(v);
+    return r.x * 10.0 + r.y;
+}
+
+FT_EXPORT double ftcb_tagf_result(ftcb_tagf (*cb)(void))
+{
+    ftcb_tagf m = cb();
+    return m.tag * 10000.0 + m.f * 100.0 + m.s;
+}
+
+FT_EXPORT double ftcb_big_result(ftcb_big (*cb)(long), long v)
+{
+    ftcb_big r = cb(v);
+    return (double)(r.a + r.b + r.c) + r.d;
+}
+
 /* ---- Calling n times: the benchmark's loop. ---- */
 FT_EXPORT long ftcb_call_n(int (*cb)(int), int n)
 {
@@ -81,6 +135,29 @@ static int twice(int x) { return 2 * x; }
 FT_EXPORT int (*ftcb_get_twice(void))(int) { return twice; }
 
 FT_EXPORT void *ftcb_get_null(void) { return NULL; }
+
+/* ---- Callbacks reached through memory Python filled: a structure field, an array. ---- */
+struct ftcb_holder {
+    int tag;
+    int (*cb)(int);
+};
+
+FT_EXPORT int ftcb_call_held(const struct ftcb_holder *h, int x) { return h->cb(x) + h->tag; }
+
+FT_EXPORT int ftcb_call_each(int (*const *cbs)(int), int n, int x)
+{
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += cbs[i](x);
+    return total;
+}
+
+/* An array parameter (a pointer in C) before an int: the callback may write into it. */
+FT_EXPORT int ftcb_array_arg(int (*cb)(int *, int))
+{
+    int a[4] = {1, 2, 3, 4};
+    return cb(a, 4) + a[0];
+}
 
 /* ---- pthreads calling a callback. ---- */
 struct ftcb_job {

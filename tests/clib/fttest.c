@@ -139,6 +139,23 @@ FT_EXPORT void ft_divmod(int a, int b, int *q, int *r)
     if (r) *r = rr;
 }
 
+/* ft_divmod with a status result (for paramflags' output parameters): 0, or -1
+ * (and nothing stored) when b == 0. */
+FT_EXPORT int ft_divmod_out(int a, int b, int *q, int *r)
+{
+    if (b == 0)
+        return -1;
+    ft_divmod(a, b, q, r);
+    return 0;
+}
+
+/* Multiplies *x by k in place (an in-out parameter); returns the new value. */
+FT_EXPORT int ft_scale_inout(int *x, int k)
+{
+    *x *= k;
+    return *x;
+}
+
 /* Writes 0, 1, ..., n-1 into out[0..n-1] and returns n (nothing is written if n <= 0). */
 FT_EXPORT int ft_fill_ints(int *out, int n)
 {

@@ -44,6 +44,7 @@ FT_EXPORT int ft_point_sum(ft_point p) { return p.x + p.y; }
 FT_EXPORT ft_point ft_point_swap(ft_point p) { ft_point q = {p.y, p.x}; return q; }
 FT_EXPORT int ft_point_sum_ptr(const ft_point *p) { return p->x + p->y; }
 FT_EXPORT void ft_point_scale(ft_point *p, int k) { p->x *= k; p->y *= k; }
+FT_EXPORT void ft_point_fill(int x, int y, ft_point *p) { p->x = x; p->y = y; }
 
 FT_EXPORT ft_vec3f ft_vec3f_scale(ft_vec3f v, float k) { ft_vec3f r = {v.x * k, v.y * k, v.z * k}; return r; }
 FT_EXPORT double ft_vec3f_dot(ft_vec3f a, ft_vec3f b) { return (double)a.x * b.x + (double)a.y * b.y + (double)a.z * b.z; }

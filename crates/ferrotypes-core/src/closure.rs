@@ -204,7 +204,7 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
     let result = result.cast::<u8>();
     // SAFETY: libffi hands a result buffer of at least the result's size, and at least
     // one ffi_arg for results narrower than that.
-    unsafe { std::ptr::write_bytes(result, 0, signature.result_room) };
+    unsafe { zero_result(result, signature.result_room) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if inner.released.load(Ordering::Acquire) {
             inner.handler.call_released();
@@ -221,7 +221,7 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
         Ok(()) => unsafe { widen_result(&signature.result, result) },
         Err(panic) => {
             // SAFETY: as above.
-            unsafe { std::ptr::write_bytes(result, 0, signature.result_room) };
+            unsafe { zero_result(result, signature.result_room) };
             let message = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -229,6 +229,23 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
                 .unwrap_or_else(|| "unknown panic".to_owned());
             // A panic in the report itself must not unwind into C either.
             let _ = catch_unwind(AssertUnwindSafe(|| inner.handler.panicked(&message)));
+        }
+    }
+}
+
+/// Zeroes the result buffer: one store for the common one-word results (a call to
+/// `memset` is a tenth of the entry point's own cost).
+///
+/// # Safety
+/// `result` must be valid for `room` bytes.
+#[inline(always)]
+unsafe fn zero_result(result: *mut u8, room: usize) {
+    // SAFETY: per the contract.
+    unsafe {
+        if room == 8 {
+            result.cast::<u64>().write_unaligned(0);
+        } else {
+            std::ptr::write_bytes(result, 0, room);
         }
     }
 }

@@ -138,7 +138,7 @@ impl ArgConv {
                 return Ok(ArgConv::Simple { kind, cls: cls.clone().unbind() });
             }
         }
-        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype: info.map(|i| i.get().ctype.clone()) })
+        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype: info.map(|i| i.get().param_ctype()) })
     }
 
     /// The C type of the parameter, when it is known before the call.

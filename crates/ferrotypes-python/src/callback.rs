@@ -12,8 +12,11 @@
 //! dropped but the trampoline stays callable (see `ferrotypes_core::closure`): a late
 //! call is reported, naming the callback, and returns zero.
 //!
-//! What it does not do: pass records by value as results (ctypes refuses them too:
-//! only simple result types have a C form here).
+//! Unlike ctypes, a callback may return a structure or union by value.
+//!
+//! What it does not do: keep a result that C receives a pointer into (a `bytes` for
+//! `c_char_p`, say) alive beyond the call other than by leaking it, as ctypes does
+//! (with its "memory leak in callback function" warning).
 
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
@@ -26,6 +29,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
 use pyo3::intern;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
@@ -44,6 +48,9 @@ enum FromC {
     Value(ScalarKind),
     /// Any other ctypes type: a new instance of the class with the bytes copied in.
     Instance { cls: Py<PyType>, size: usize },
+    /// An array type: C passes a pointer to the first element; an instance of the
+    /// array class over that memory (as `from_address`), or None for NULL.
+    ArrayAt { cls: Py<PyType> },
 }
 
 impl FromC {
@@ -54,6 +61,7 @@ impl FromC {
         let info = info.get();
         Ok(match info.kind {
             InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
+            InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
             _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), size: info.size },
         })
     }
@@ -92,6 +100,14 @@ impl FromC {
                 unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), cdata.address(py), n) };
                 Ok(obj.into_ptr())
             }
+            FromC::ArrayAt { cls } => {
+                // SAFETY: p points at the pointer argument.
+                let address = unsafe { p.cast::<usize>().read_unaligned() };
+                if address == 0 {
+                    return Ok(py.None().into_ptr());
+                }
+                Ok(CData::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
+            }
         }
     }
 }
@@ -100,17 +116,26 @@ impl FromC {
 enum ToC {
     /// `restype = None`: the result is ignored.
     Void,
-    /// A simple type (ctypes allows no other result type for callbacks).
+    /// A simple type.
     Simple { kind: ScalarKind, swapped: bool },
+    /// A structure or union by value (ctypes refuses these): the callable returns an
+    /// instance of the class, or a tuple to make one from.
+    Record { cls: Py<PyType>, size: usize },
 }
 
 impl ToC {
     fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
         let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
-        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None or a simple ctypes type, got {}", crate::describe(restype)));
+        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::describe(restype)));
         let info = info_of(restype).map_err(|_| invalid())?;
-        match info.get().kind {
+        let info = info.get();
+        match info.kind {
             InfoKind::Simple { scalar, swapped, .. } => Ok((ToC::Simple { kind: scalar, swapped }, CType::Scalar(scalar))),
+            InfoKind::Record { .. } => {
+                info.check_by_value()?;
+                let cls = restype.cast::<PyType>().map_err(|_| invalid())?.clone().unbind();
+                Ok((ToC::Record { cls, size: info.size }, info.ctype.clone()))
+            }
             _ => Err(invalid()),
         }
     }
@@ -183,7 +208,23 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
-        let ToC::Simple { kind, swapped } = self.result else { return };
+        let (kind, swapped) = match &self.result {
+            ToC::Void => return,
+            ToC::Simple { kind, swapped } => {
+                // SAFETY: result has room for the result type (the caller's promise).
+                if !swapped && unsafe { write_number(value, *kind, result) } {
+                    return;
+                }
+                (*kind, *swapped)
+            }
+            ToC::Record { cls, size } => {
+                if let Err(err) = write_record(value, cls.bind(py), *size, result) {
+                    err.restore(py);
+                    write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                }
+                return;
+            }
+        };
         if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
             PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
             write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
@@ -227,6 +268,58 @@ impl CallbackHandler {
     }
 }
 
+/// The common results without the general conversion: an exact `int` for an integer
+/// result (its low bits, as ctypes wraps around), an exact `float` for a `double`.
+/// Returns false, having written nothing, for anything else.
+///
+/// # Safety
+/// `result` must have room for a value of `kind`.
+#[inline(always)]
+unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut u8) -> bool {
+    let obj = value.as_ptr();
+    // SAFETY: obj is a live object; each accessor follows its type check; result has
+    // room for `kind` (the caller's promise).
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
+            let Some(bits) = crate::function::int_bits(obj) else { return false };
+            // The low bytes of the word, with fixed-size stores (no call to memcpy).
+            match kind.size() {
+                1 => result.write(bits as u8),
+                2 => result.cast::<u16>().write_unaligned(bits as u16),
+                4 => result.cast::<u32>().write_unaligned(bits as u32),
+                8 => result.cast::<u64>().write_unaligned(bits),
+                _ => return false,
+            }
+            return true;
+        }
+        if kind == ScalarKind::Double && tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+            result.cast::<f64>().write_unaligned(ffi::PyFloat_AS_DOUBLE(obj));
+            return true;
+        }
+    }
+    false
+}
+
+/// Writes the bytes of `value` — an instance of `cls`, or a tuple to make one from —
+/// to `result`, which has room for `size` bytes.
+fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, result: *mut u8) -> PyResult<()> {
+    let made;
+    let instance = if value.is_instance(cls.as_any())? {
+        value
+    } else if let Ok(args) = value.cast::<pyo3::types::PyTuple>() {
+        made = cls.call1(args)?;
+        &made
+    } else {
+        return Err(PyTypeError::new_err(format!("expected {} instance or tuple, got {}", cls.name()?, scalar::type_name(value))));
+    };
+    let cdata = instance.cast::<CData>()?.get();
+    let n = size.min(cdata.size(value.py()));
+    // SAFETY: the instance owns at least `n` bytes; result has room for `size`.
+    unsafe { std::ptr::copy_nonoverlapping(cdata.address(value.py()), result, n) };
+    Ok(())
+}
+
 fn decref_all(argv: &[*mut ffi::PyObject]) {
     for &obj in argv {
         // SAFETY: each non-NULL entry is an owned reference made in `run`.
@@ -237,35 +330,75 @@ fn decref_all(argv: &[*mut ffi::PyObject]) {
 /// The core's view of a handler: shares it with the Python-side [`Callback`].
 struct SharedHandler(Arc<CallbackHandler>);
 
-/// Holds the GIL for the current thread: `PyGILState_Ensure` on creation, the
-/// matching `PyGILState_Release` on drop (also when unwinding).
+/// How a callback's thread came to hold the GIL; dropping it undoes exactly that
+/// (also when unwinding).
 ///
-/// Why not only `Python::attach`: PyO3 counts attachments per thread and trusts the
+/// Why not `Python::attach`: PyO3 counts attachments per thread and trusts the
 /// count, but a foreign call releases the GIL with `PyEval_SaveThread` while that
 /// count stays up, so a callback arriving on the calling thread would be wrongly
-/// believed attached. `PyGILState_Ensure` asks the interpreter itself; `attach`
-/// inside it then only brings PyO3's bookkeeping along.
-struct GilState(ffi::PyGILState_STATE);
+/// believed attached. The interpreter itself is asked instead. And why not plain
+/// `PyGILState_Ensure`: in the common case (C calling back on the thread that called
+/// it) that is the same `PyEval_RestoreThread` with bookkeeping around it that costs
+/// a fifth of a short callback.
+enum Attachment {
+    /// The thread held the GIL already: a callback from a `PyDLL` function, or from C
+    /// that Python code called without releasing it.
+    Held,
+    /// The thread's own thread state, which released the GIL for the foreign call
+    /// this callback comes from, was made current again (what `PyGILState_Ensure`
+    /// does for such a thread).
+    Restored,
+    /// A thread Python has no state for (C's own threads): `PyGILState_Ensure` made
+    /// one for this call, and its `PyGILState_Release` deletes it.
+    Ensured(ffi::PyGILState_STATE),
+}
 
-impl GilState {
-    fn ensure() -> GilState {
-        // SAFETY: callable from any thread while the interpreter is initialised (it
-        // is: a callback object exists); paired with the Release in Drop.
-        GilState(unsafe { ffi::PyGILState_Ensure() })
+impl Attachment {
+    #[inline(always)]
+    fn attach() -> Attachment {
+        // SAFETY: both calls may be made from any thread, with or without the GIL, while
+        // the interpreter is initialised (it is: a callback object exists); they only
+        // read this thread's gilstate thread state and the current thread state.
+        let (own, current) = unsafe { (ffi::PyGILState_GetThisThreadState(), ffi::compat::PyThreadState_GetUnchecked()) };
+        if own.is_null() {
+            // SAFETY: as above; paired with the Release in Drop.
+            return Attachment::Ensured(unsafe { ffi::PyGILState_Ensure() });
+        }
+        if own == current {
+            return Attachment::Held;
+        }
+        // SAFETY: `own` is this thread's thread state and is not current, so this thread
+        // does not hold the GIL; restoring it takes the GIL (PyGILState_Ensure does the
+        // same). Paired with the SaveThread in Drop.
+        unsafe { ffi::PyEval_RestoreThread(own) };
+        Attachment::Restored
     }
 }
 
-impl Drop for GilState {
+impl Drop for Attachment {
+    #[inline(always)]
     fn drop(&mut self) {
-        // SAFETY: releases exactly the state Ensure returned, on the same thread.
-        unsafe { ffi::PyGILState_Release(self.0) };
+        match self {
+            Attachment::Held => {}
+            // SAFETY: this thread holds the GIL with the state restored in `attach`.
+            Attachment::Restored => drop(unsafe { ffi::PyEval_SaveThread() }),
+            // SAFETY: releases exactly the state Ensure returned, on the same thread.
+            Attachment::Ensured(state) => unsafe { ffi::PyGILState_Release(*state) },
+        }
     }
 }
 
-/// Runs `f` attached to the interpreter, from any thread, whatever PyO3 believes.
+/// Runs `f` holding the GIL, from any thread, whatever PyO3 believes.
+///
+/// The token is not registered with PyO3's attach count (that is another
+/// PyGILState_Ensure/Release pair per callback): a `Py` dropped in `f` would be
+/// released only at PyO3's next attach, so `f` holds objects as `Bound`s (released at
+/// once) and reports errors through [`write_unraisable`], which attaches properly.
+#[inline(always)]
 fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
-    let _state = GilState::ensure();
-    Python::attach(f)
+    let _attachment = Attachment::attach();
+    // SAFETY: the GIL is held from here until `_attachment` is dropped, after `f`.
+    f(unsafe { Python::assume_attached() })
 }
 
 impl Handler for SharedHandler {
@@ -305,7 +438,7 @@ impl Callback {
             for (i, t) in seq.try_iter()?.enumerate() {
                 let t = t?;
                 args.push(FromC::for_argtype(&t, i)?);
-                ctypes.push(info_of(&t)?.get().ctype.clone());
+                ctypes.push(info_of(&t)?.get().param_ctype());
             }
         }
         let (result, result_ctype) = ToC::for_restype(restype)?;
@@ -318,7 +451,7 @@ impl Callback {
             result,
             use_errno: flags & crate::function::FUNCFLAG_USE_ERRNO != 0,
         });
-        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(|e| pyo3::exceptions::PyMemoryError::new_err(e))?;
+        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         Ok(Callback { handler, closure })
     }
 
@@ -341,6 +474,41 @@ impl Drop for Callback {
     }
 }
 
+/// ctypes' `CThunkObject`: the Python object that owns a [`Callback`]. A function
+/// pointer made from a callable files its thunk in its `_objects`, as ctypes does, so
+/// whatever keeps that function pointer's objects (a structure field or array element
+/// it was stored into, a `cast` of it) keeps the trampoline and its callable alive.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CThunkObject")]
+pub struct Thunk {
+    callback: Callback,
+}
+
+impl Thunk {
+    pub fn new(callback: Callback) -> Thunk {
+        Thunk { callback }
+    }
+
+    pub fn callback(&self) -> &Callback {
+        &self.callback
+    }
+}
+
+#[pymethods]
+impl Thunk {
+    /// The callable is the thunk's one reference the collector must see: a cycle
+    /// through it (a bound method of an object that holds the callback) is then
+    /// collectable.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY: called by the collector through tp_traverse; the closure only visits.
+        unsafe { self.callback.handler.callable.with_in_traverse(|c| visit.call(c)) }
+    }
+
+    /// Breaks a cycle: the callback is released (a later call from C is reported).
+    fn __clear__(&self, py: Python<'_>) {
+        drop(self.callback.handler.callable.replace(py, None));
+    }
+}
+
 /// How a callable is named in late-call reports: `module.qualname`, or its repr.
 fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
     let py = callable.py();
@@ -358,8 +526,13 @@ fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
 
 /// CPython's way to report an exception nobody can catch, with ctypes' wording:
 /// "Exception ignored {what}: {object}". Takes the exception currently set.
-pub fn write_unraisable(py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
-    let obj = object.map_or(null_mut(), |o| o.as_ptr());
+pub fn write_unraisable(_py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
+    // Attached as PyO3 counts it, so that objects dropped here are released at once
+    // (callbacks run with a token PyO3 does not count; see `with_gil`).
+    Python::attach(|py| write_unraisable_attached(py, what, object.map_or(null_mut(), |o| o.as_ptr())));
+}
+
+fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject) {
     let Ok(message) = std::ffi::CString::new(what) else { return };
     match unraisable_api() {
         // SAFETY: the functions take a NUL-terminated message and an object or NULL;

@@ -11,6 +11,7 @@ use std::cell::UnsafeCell;
 use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::gil_cell::GilCell;
@@ -471,6 +472,20 @@ impl CData {
             PyTypeError::new_err(format!("{}.__dict__ must be a dictionary, not {}", slf.get_type().name().map(|n| n.to_string()).unwrap_or_default(), crate::scalar::type_name(&own)))
         })?;
         own.update(dict.as_mapping())
+    }
+
+    /// The references the collector must see (ctypes' `PyCData_traverse`): what the
+    /// instance keeps alive and the instance it views.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY: called by the collector through tp_traverse; the closure only visits.
+        unsafe { self.objects.with_in_traverse(|o| visit.call(o)) }?;
+        visit.call(&self.base)
+    }
+
+    /// Breaks cycles through `_objects`. `_b_base_` stays: it keeps the viewed memory
+    /// valid, and a cycle through it always passes through something else clearable.
+    fn __clear__(&self, py: Python<'_>) {
+        drop(self.objects.replace(py, None));
     }
 
     /// C data is mutable, so, as in ctypes, it is not hashable.

@@ -21,13 +21,15 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::{intern, PyClassInitializer};
 
 use crate::argconv::{convert_unknown, promote_variadic, simple_param_into, ArgConv, ArgValue};
-use crate::callback::Callback;
+use crate::callback::{Callback, Thunk};
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
+use crate::paramflags::ParamFlags;
 use crate::scalar;
 use crate::typeinfo::{info_of, InfoKind};
 use crate::ArgumentError;
@@ -146,6 +148,28 @@ unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
     }
 }
 
+/// An exact int's low 64 bits (ctypes wraps around), or None, with no exception set,
+/// when they cannot be read (the general conversion then raises the error).
+///
+/// # Safety
+/// The GIL is held and `arg` is an exact `int`.
+#[inline(always)]
+pub(crate) unsafe fn int_bits(arg: *mut ffi::PyObject) -> Option<u64> {
+    // SAFETY: per the contract; PyLong_AsUnsignedLongLongMask follows the C API's
+    // error protocol.
+    unsafe {
+        if let Some(small) = small_int(arg) {
+            return Some(small);
+        }
+        let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
+        if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(bits)
+    }
+}
+
 impl FastArg {
     fn for_kind(kind: ScalarKind) -> Option<FastArg> {
         match kind {
@@ -169,17 +193,7 @@ impl FastArg {
         unsafe {
             let tp = ffi::Py_TYPE(arg);
             match self {
-                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => {
-                    if let Some(small) = small_int(arg) {
-                        return Some(small);
-                    }
-                    let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
-                    if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-                        ffi::PyErr_Clear(); // the general path will raise it again
-                        return None;
-                    }
-                    Some(bits)
-                }
+                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
                 FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
                 FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
                     Some((ffi::PyFloat_AS_DOUBLE(arg) as f32).to_bits() as u64)
@@ -202,6 +216,27 @@ impl Prepared {
         } else {
             None
         }
+    }
+
+    /// No signature yet (void result, arguments unknown).
+    fn empty() -> Prepared {
+        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false, fast: None }
+    }
+
+    /// Visits the objects the signature holds (for the collector).
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for conv in self.converters.iter().flatten() {
+            match conv {
+                ArgConv::Simple { cls, .. } => visit.call(cls)?,
+                ArgConv::FromParam { from_param, .. } => visit.call(from_param)?,
+            }
+        }
+        match &self.result {
+            ResultConv::Instance(cls) => visit.call(cls)?,
+            ResultConv::Callable(f) => visit.call(f)?,
+            ResultConv::Void | ResultConv::Value(_) | ResultConv::SwappedValue(_) => {}
+        }
+        visit.call(&self.check_retval)
     }
 
     fn new(py: Python<'_>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>) -> PyResult<Prepared> {
@@ -270,8 +305,12 @@ pub struct FuncPtr {
     prepared: GilCell<Rc<Prepared>>,
     /// Whether `prepared` reflects the signature (false until the first preparation).
     prepared_once: GilCell<bool>,
-    /// The trampoline, when this instance was made from a Python callable.
-    callback: Option<Callback>,
+    /// The callback (ctypes' thunk), when this instance was made from a Python
+    /// callable; also kept in `_objects`, so that where the function pointer is stored
+    /// the callback stays alive.
+    thunk: Option<Py<Thunk>>,
+    /// Parameter directions, names and defaults (`proto((name, library), paramflags)`).
+    paramflags: Option<ParamFlags>,
 }
 
 impl FuncPtr {
@@ -305,7 +344,7 @@ impl FuncPtr {
     /// Everything owned here is a `Bound` (released at once when dropped): the
     /// vectorcall entry point does not register with PyO3's attach count, so a `Py`
     /// dropped during a call would only be released at PyO3's next entry.
-    fn call<'py>(slf: &Bound<'py, Self>, args: &[*mut ffi::PyObject]) -> PyResult<Bound<'py, PyAny>> {
+    fn call<'py>(slf: &Bound<'py, Self>, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let me = slf.get();
         if !me.prepared_once.with(py, |p| *p) {
@@ -320,7 +359,8 @@ impl FuncPtr {
         }
         if let (Some(direct), Some(convs)) = (prepared.direct(), &prepared.converters) {
             if args.len() == direct.arg_count() {
-                return me.call_direct(slf, &prepared, direct, convs, function, args);
+                let value = me.call_direct(slf, &prepared, direct, convs, function, args)?;
+                return me.finish(slf, &prepared, value, args, run_errcheck);
             }
         }
         if args.len() > crate::CTYPES_MAX_ARGCOUNT {
@@ -380,7 +420,7 @@ impl FuncPtr {
         me.check_python_error(py)?;
         let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result())?;
         drop(keep);
-        me.finish(slf, &prepared, value, args)
+        me.finish(slf, &prepared, value, args, run_errcheck)
     }
 
     /// The quickest path, tried first by [`vectorcall`]: a direct-path signature whose
@@ -460,7 +500,7 @@ impl FuncPtr {
         if plain {
             return Some(value.into_ptr());
         }
-        match me.finish(slf, &prepared, value, args) {
+        match me.finish(slf, &prepared, value, args, true) {
             Ok(v) => Some(v.into_ptr()),
             Err(e) => {
                 e.restore(py);
@@ -471,6 +511,7 @@ impl FuncPtr {
 
     /// The direct path: every parameter a built-in simple type, converted straight
     /// into its register or stack word, and the function called without libffi.
+    /// Returns the converted result (before `_check_retval_` and `errcheck`).
     #[inline]
     fn call_direct<'py>(
         &self,
@@ -499,7 +540,7 @@ impl FuncPtr {
         self.check_python_error(py)?;
         let value = convert_result(py, prepared, &slot.0, self.steals_object_result())?;
         drop(keep);
-        self.finish(slf, prepared, value, args)
+        Ok(value)
     }
 
     /// A Python C API function (`PyDLL`) reports failure by setting an exception.
@@ -512,29 +553,85 @@ impl FuncPtr {
         Ok(())
     }
 
-    /// The restype's `_check_retval_` and the function's `errcheck`, if any.
+    /// The restype's `_check_retval_`, and the function's `errcheck` if asked.
     #[inline]
-    fn finish<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, mut value: Bound<'py, PyAny>, args: &[*mut ffi::PyObject]) -> PyResult<Bound<'py, PyAny>> {
+    fn finish<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, mut value: Bound<'py, PyAny>, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         if let Some(check) = &prepared.check_retval {
             value = check.bind(py).call1((value,))?;
         }
-        if self.errcheck.with(py, Option::is_none) {
+        if !run_errcheck || self.errcheck.with(py, Option::is_none) {
             return Ok(value);
         }
-        if let Some(errcheck) = self.errcheck.get_obj(py) {
-            let errcheck = errcheck.into_bound(py);
-            let arg_tuple = PyTuple::new(py, args.iter().map(|&p| {
-                // SAFETY: CPython hands vectorcall valid borrowed references.
-                unsafe { Borrowed::from_ptr(py, p) }.to_owned()
-            }))?;
-            let checked = errcheck.call1((&value, slf, &arg_tuple))?;
-            // Returning the arguments unchanged means "keep the normal result" (ctypes).
-            if !checked.is(&arg_tuple) {
-                value = checked;
+        Ok(self.errcheck(slf, &value, args)?.unwrap_or(value))
+    }
+
+    /// Calls `errcheck(result, func, args)` if set; None when it is not set or
+    /// returned `args` itself, which means "keep the normal result" (ctypes).
+    fn errcheck<'py>(&self, slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>, args: &[*mut ffi::PyObject]) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = slf.py();
+        let Some(errcheck) = self.errcheck.get_obj(py) else { return Ok(None) };
+        let arg_tuple = PyTuple::new(py, args.iter().map(|&p| {
+            // SAFETY: the callers pass valid references they hold for the call.
+            unsafe { Borrowed::from_ptr(py, p) }.to_owned()
+        }))?;
+        let checked = errcheck.bind(py).call1((value, slf, &arg_tuple))?;
+        Ok((!checked.is(&arg_tuple)).then_some(checked))
+    }
+
+    /// A call through vectorcall of a function with `paramflags`: `names` are the
+    /// keyword arguments' names (a tuple), `values` their values.
+    fn call_keywords<'py>(slf: &Bound<'py, Self>, flags: &ParamFlags, args: &[*mut ffi::PyObject], names: Option<Borrowed<'_, 'py, PyAny>>, values: &[*mut ffi::PyObject]) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        // SAFETY: CPython hands vectorcall valid borrowed references.
+        let positional: Vec<Bound<'py, PyAny>> = args.iter().map(|&p| unsafe { Borrowed::from_ptr(py, p) }.to_owned()).collect();
+        let kwargs = match names {
+            Some(names) => {
+                let dict = PyDict::new(py);
+                for (name, &value) in names.try_iter()?.zip(values) {
+                    // SAFETY: as above.
+                    dict.set_item(name?, unsafe { Borrowed::from_ptr(py, value) })?;
+                }
+                Some(dict)
             }
+            None => None,
+        };
+        FuncPtr::call_with_paramflags(slf, flags, &positional, kwargs.as_ref())
+    }
+
+    /// A call of a function with `paramflags` (ctypes' `PyCFuncPtr_call` with
+    /// `_build_callargs` and `_build_result`): the full argument list is arranged from
+    /// the positional and keyword arguments, the function is called with it, `errcheck`
+    /// sees that list, and the output parameters are returned.
+    fn call_with_paramflags<'py>(slf: &Bound<'py, Self>, flags: &ParamFlags, args: &[Bound<'py, PyAny>], kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let me = slf.get();
+        if !me.prepared_once.with(py, |p| *p) {
+            FuncPtr::reprepare(slf)?;
         }
-        Ok(value)
+        let declared = me.prepared.with(py, |p| p.converters.as_ref().map(Vec::len)).unwrap_or(0);
+        if declared == 0 {
+            // As in ctypes: without argument types the flags do not apply.
+            if kwargs.is_some_and(|k| !k.is_empty()) {
+                return Err(no_keywords());
+            }
+            let pointers: Vec<*mut ffi::PyObject> = args.iter().map(|a| a.as_ptr()).collect();
+            return FuncPtr::call(slf, &pointers, true);
+        }
+        if declared != flags.len() {
+            return Err(PyValueError::new_err("paramflags must have the same length as argtypes"));
+        }
+        let argtypes = || match FuncPtr::effective(slf, &me.argtypes, intern!(py, "_argtypes_"))? {
+            Some(types) => types.into_bound(py).try_iter()?.collect(),
+            None => Ok(Vec::new()),
+        };
+        let callargs = flags.arrange(py, args, kwargs, argtypes)?;
+        let pointers: Vec<*mut ffi::PyObject> = callargs.values.iter().map(|a| a.as_ptr()).collect();
+        let result = FuncPtr::call(slf, &pointers, false)?;
+        if let Some(checked) = me.errcheck(slf, &result, &pointers)? {
+            return Ok(checked);
+        }
+        callargs.result(result)
     }
 
     /// The C call through libffi.
@@ -731,14 +828,23 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
             // SAFETY: CPython guarantees `n` argument pointers (args may be NULL if n == 0).
             let argv = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args, n) } };
             // SAFETY: kwnames is NULL or a tuple.
-            if !kwnames.is_null() && unsafe { ffi::PyTuple_Size(kwnames) } > 0 {
-                return Err(PyTypeError::new_err("foreign functions take no keyword arguments"));
+            let keywords = if kwnames.is_null() { 0 } else { unsafe { ffi::PyTuple_GET_SIZE(kwnames) }.max(0) as usize };
+            if let Some(flags) = &slf.get().paramflags {
+                // SAFETY: CPython passes the keyword values after the positional ones
+                // (args may be NULL when there are none of either).
+                let values = if keywords == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args.add(n), keywords) } };
+                // SAFETY: kwnames is a tuple of `keywords` names when non-NULL.
+                let names = (keywords > 0).then(|| unsafe { Borrowed::from_ptr(py, kwnames) });
+                return FuncPtr::call_keywords(&slf, flags, argv, names, values).map(Bound::into_ptr);
+            }
+            if keywords > 0 {
+                return Err(no_keywords());
             }
             // SAFETY: argv holds CPython's borrowed references.
             if let Some(result) = unsafe { FuncPtr::call_fast(&slf, argv) } {
                 return Ok(result);
             }
-            FuncPtr::call(&slf, argv).map(Bound::into_ptr)
+            FuncPtr::call(&slf, argv, true).map(Bound::into_ptr)
         }));
         match outcome {
             Ok(Ok(obj)) => obj,
@@ -797,19 +903,20 @@ impl FuncPtr {
     /// Whether a `py_object` result is a new reference to take over: the Python C
     /// API returns new references, and so do our own callbacks.
     fn steals_object_result(&self) -> bool {
-        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.callback.as_ref().is_some_and(Callback::returns_object)
+        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.thunk.as_ref().is_some_and(|t| t.get().callback().returns_object())
     }
 
-    fn with_callback(flags: i32, callback: Option<Callback>) -> FuncPtr {
+    fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
         FuncPtr {
-            callback,
+            thunk,
+            paramflags: None,
             vectorcall,
             flags,
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
             prepared_once: GilCell::new(false),
-            prepared: GilCell::new(Rc::new(Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false, fast: None })),
+            prepared: GilCell::new(Rc::new(Prepared::empty())),
         }
     }
 }
@@ -824,31 +931,47 @@ impl FuncPtr {
         let base = CData::for_class(cls, args)?;
         let flags = cls.getattr_opt(intern!(py, "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL);
         let borrowed = !base.b_needsfree_py(py);
-        let mut callback = None;
+        let mut thunk = None;
+        let mut paramflags = None;
         if !borrowed {
-            let address = match args.len() {
-                0 => 0,
-                1 | 2 => {
-                    let first = args.get_item(0)?;
+            let first = args.get_item(0).ok();
+            let address = match (args.len(), first) {
+                (0, _) => 0,
+                // `proto((name, library)[, paramflags])`
+                (n, Some(spec)) if spec.is_instance_of::<PyTuple>() => {
+                    if n > 2 {
+                        return Err(PyTypeError::new_err(format!("function takes at most 2 arguments ({n} given)")));
+                    }
+                    let address = function_address(&spec)?;
+                    if let Ok(flags) = args.get_item(1) {
+                        paramflags = ParamFlags::parse(&flags, cls.getattr_opt(intern!(py, "_argtypes_"))?.as_ref())?;
+                    }
+                    address
+                }
+                (1, Some(first)) => {
                     if is_callback_source(&first) {
                         let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
                         let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
                         let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
-                        // The instance keeps the callable alive, as in ctypes.
-                        base.keep_ref_new(py, 0, first.unbind())?;
                         let code = cb.code();
-                        callback = Some(cb);
+                        let owner = Py::new(py, Thunk::new(cb))?;
+                        // The instance keeps its thunk (and so the callable) in
+                        // `_objects`, as in ctypes.
+                        base.keep_ref_new(py, 0, owner.clone_ref(py).into_any())?;
+                        thunk = Some(owner);
                         code
                     } else {
                         function_address(&first)?
                     }
                 }
-                n => return Err(PyTypeError::new_err(format!("a function pointer takes at most 2 arguments ({n} given)"))),
+                (n, _) => return Err(PyTypeError::new_err(format!("function takes exactly 1 argument ({n} given)"))),
             };
             // SAFETY: an owned function pointer instance has room for one pointer.
             unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         }
-        Ok(PyClassInitializer::from(base).add_subclass(FuncPtr::with_callback(flags, callback)))
+        let mut data = FuncPtr::with_callback(flags, thunk);
+        data.paramflags = paramflags;
+        Ok(PyClassInitializer::from(base).add_subclass(data))
     }
 
     #[pyo3(signature = (*_args, **_kwargs))]
@@ -858,11 +981,15 @@ impl FuncPtr {
 
     #[pyo3(signature = (*args, **kwargs))]
     fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        if let Some(flags) = &slf.get().paramflags {
+            let positional: Vec<Bound<'_, PyAny>> = args.iter().collect();
+            return FuncPtr::call_with_paramflags(slf, flags, &positional, kwargs).map(Bound::unbind);
+        }
         if kwargs.is_some_and(|k| !k.is_empty()) {
-            return Err(PyTypeError::new_err("foreign functions take no keyword arguments"));
+            return Err(no_keywords());
         }
         let pointers: Vec<*mut ffi::PyObject> = args.iter().map(|a| a.as_ptr()).collect();
-        FuncPtr::call(slf, &pointers).map(Bound::unbind)
+        FuncPtr::call(slf, &pointers, true).map(Bound::unbind)
     }
 
     /// The parameter types, or None.
@@ -952,6 +1079,32 @@ impl FuncPtr {
         FuncPtr::address(slf) != 0
     }
 
+    /// What the collector must see: the signature's objects (an `errcheck` or
+    /// `restype` callable may refer back to this function) and the thunk; the C data
+    /// part (`_objects`, `_b_base_`) is visited by `_CData`'s own traverse.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY (each with_in_traverse): called by the collector through
+        // tp_traverse; the closures only visit.
+        unsafe {
+            self.argtypes.with_in_traverse(|v| visit.call(v))?;
+            self.restype.with_in_traverse(|v| visit.call(v))?;
+            self.errcheck.with_in_traverse(|v| visit.call(v))?;
+            self.prepared.with_in_traverse(|p| p.traverse(&visit))?;
+        }
+        if let Some(flags) = &self.paramflags {
+            flags.traverse(&visit)?;
+        }
+        visit.call(&self.thunk)
+    }
+
+    /// Breaks cycles through the signature; a later call prepares the class's again.
+    fn __clear__(&self, py: Python<'_>) {
+        let old = (self.argtypes.replace(py, None), self.restype.replace(py, None), self.errcheck.replace(py, None));
+        let prepared = self.prepared.replace(py, Rc::new(Prepared::empty()));
+        self.prepared_once.replace(py, false);
+        drop((old, prepared));
+    }
+
     /// How calls with exactly the declared arguments are made: `"direct"` (no libffi),
     /// `"libffi"`, or `"per-call"` (the C types are only known from the arguments).
     #[getter]
@@ -969,6 +1122,10 @@ impl FuncPtr {
     }
 }
 
+fn no_keywords() -> PyErr {
+    PyTypeError::new_err("foreign functions take no keyword arguments (only a function made with paramflags does)")
+}
+
 /// Whether a constructor argument asks for a callback: a callable that is not an
 /// address or a `(name, library)` pair.
 fn is_callback_source(arg: &Bound<'_, PyAny>) -> bool {
@@ -982,16 +1139,24 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     if arg.is_instance_of::<PyInt>() {
         return Ok(scalar::mask_u64(arg)? as usize);
     }
-    if let Ok(pair) = arg.cast::<PyTuple>() {
-        if pair.len() == 2 {
-            let (name, dll) = (pair.get_item(0)?, pair.get_item(1)?);
-            if name.is_instance_of::<PyInt>() {
-                return Err(PyTypeError::new_err("function ordinals are only supported on Windows"));
-            }
-            let name: String = name.extract().map_err(|_| PyTypeError::new_err("function name must be str"))?;
-            let handle: usize = dll.getattr(intern!(py, "_handle"))?.extract()?;
-            return library::symbol(handle as *mut c_void, &name).map(|p| p as usize).map_err(PyAttributeError::new_err);
-        }
+    let Ok(pair) = arg.cast::<PyTuple>() else {
+        return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))));
+    };
+    if pair.len() != 2 {
+        return Err(PyTypeError::new_err("illegal func_spec argument"));
     }
-    Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))))
+    let (name, dll) = (pair.get_item(0)?, pair.get_item(1)?);
+    let name: String = if name.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("function ordinals are only supported on Windows"));
+    } else if let Ok(bytes) = name.cast::<pyo3::types::PyBytes>() {
+        String::from_utf8(bytes.as_bytes().to_vec()).map_err(|_| PyValueError::new_err("function name is not valid UTF-8"))?
+    } else {
+        name.extract().map_err(|_| PyTypeError::new_err("function name must be string, bytes object or integer"))?
+    };
+    let handle = dll.getattr(intern!(py, "_handle"))?;
+    if !handle.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err("the _handle attribute of the second argument must be an integer"));
+    }
+    let handle: usize = handle.extract().map_err(|_| PyValueError::new_err("could not convert the _handle attribute to a pointer"))?;
+    library::symbol(handle as *mut c_void, &name).map(|p| p as usize).map_err(PyAttributeError::new_err)
 }

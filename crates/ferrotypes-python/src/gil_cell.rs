@@ -55,6 +55,21 @@ impl<T> GilCell<T> {
     }
 }
 
+impl<T> GilCell<T> {
+    /// [`GilCell::with`] for the garbage collector's `__traverse__`, where PyO3 hands
+    /// out no `Python` token (so that no Python code can run).
+    ///
+    /// # Safety
+    /// Only for `__traverse__` implementations: the collector calls them with the GIL
+    /// held, and `f` only visits references (runs no Python code).
+    #[inline]
+    pub unsafe fn with_in_traverse<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        // SAFETY: per the contract: the GIL is held and nothing can replace the value
+        // while `f` runs.
+        f(unsafe { &*self.0.get() })
+    }
+}
+
 impl GilCell<Option<pyo3::Py<pyo3::PyAny>>> {
     /// A new reference to the object held, if any.
     pub fn get_obj(&self, py: Python<'_>) -> Option<pyo3::Py<pyo3::PyAny>> {

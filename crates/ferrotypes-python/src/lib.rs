@@ -20,6 +20,7 @@ mod function;
 mod gil_cell;
 mod library;
 mod memory;
+mod paramflags;
 mod record;
 mod scalar;
 mod sequence;
