@@ -576,6 +576,15 @@ def test_bytes_buffer_as_out_parameter(fttest):
     assert ftbuf == stdbuf == b"".join(i.to_bytes(4, "little") for i in range(4))
 
 
+def test_array_argtype_is_passed_as_a_pointer(fttest):
+    # C (and ctypes) pass an array parameter as a pointer to its first element.
+    ftf, stdf = fttest.func("ft_fill_ints", "c_int", [lambda m: m.c_int * 4, "c_int"])
+    ftbuf, stdbuf = (ferrotypes.c_int * 4)(), (std_ctypes.c_int * 4)()
+    assert ftf(ftbuf, 4) == stdf(stdbuf, 4) == 4
+    assert ftbuf[:] == stdbuf[:] == [0, 1, 2, 3]
+    assert ftf._call_path == "libffi"
+
+
 # --------------------------------------------------------------------------
 # errno
 # --------------------------------------------------------------------------

@@ -138,7 +138,12 @@ impl ArgConv {
                 return Ok(ArgConv::Simple { kind, cls: cls.clone().unbind() });
             }
         }
-        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype: info.map(|i| i.get().ctype.clone()) })
+        // An array parameter is a pointer to its first element, as in C (and ctypes).
+        let ctype = info.map(|i| match i.get().kind {
+            InfoKind::Array { .. } => CType::Scalar(ScalarKind::VoidPtr),
+            _ => i.get().ctype.clone(),
+        });
+        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype })
     }
 
     /// The C type of the parameter, when it is known before the call.
