@@ -1,0 +1,338 @@
+//! Buffer item formats (PEP 3118: the `struct` module's syntax, extended): which C
+//! scalars one item of a buffer holds, and where.
+//!
+//! A pointer parameter given a buffer checks that the buffer's items are what the
+//! pointer points to: [`parse`] reads an item format into its scalar [`Leaf`]s, and
+//! [`Leaf::accepts`] compares them with the pointee's. Understood: the byte-order and
+//! size modes (`@ ^ = < > !`, which last until the next one), repeat counts,
+//! sub-arrays `(2,3)d`, structures `T{...}` with `:name:` labels, padding `x`,
+//! strings `5s`, complex numbers `Zf Zd Zg`, and ctypes' `z`/`Z` (string pointers);
+//! that covers what numpy, `array`, `memoryview` and ctypes write.
+//!
+//! What it does not do: ctypes' pointer formats (`&<i`), function pointers (`X{}`) and
+//! anything else unknown parse to `None` — callers then compare format strings
+//! exactly. ctypes' own structure formats list no padding, so the offsets read from
+//! them are wrong: callers compare those exactly too, before parsing.
+
+use crate::ctype::{NumberClass, ScalarKind};
+
+/// What kind of value a scalar inside a buffer item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeafClass {
+    Signed,
+    Unsigned,
+    Float,
+    /// Two floats, real and imaginary (`Zd`): `size` is both together.
+    Complex,
+    Bool,
+    /// A one-byte character (`c`, each byte of `s`).
+    Char,
+    WChar,
+    /// An address (`P`, and ctypes' `z`/`Z`).
+    Pointer,
+    /// A `PyObject *` (`O`).
+    Object,
+}
+
+/// One scalar of a buffer item: where it starts, what it is, its size and byte order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leaf {
+    pub offset: usize,
+    pub class: LeafClass,
+    pub size: usize,
+    pub big_endian: bool,
+}
+
+/// One buffer item read from its format: its scalars by offset, and its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub leaves: Vec<Leaf>,
+    pub size: usize,
+}
+
+impl Leaf {
+    /// The leaf a value of `kind` is at `offset`, stored `big_endian` or not.
+    pub fn of_kind(kind: ScalarKind, offset: usize, big_endian: bool) -> Leaf {
+        use ScalarKind::*;
+        let class = match kind {
+            Bool => LeafClass::Bool,
+            Char => LeafClass::Char,
+            WChar => LeafClass::WChar,
+            CharPtr | WCharPtr | VoidPtr => LeafClass::Pointer,
+            ObjectPtr => LeafClass::Object,
+            k => match k.number_class() {
+                NumberClass::Signed => LeafClass::Signed,
+                NumberClass::Unsigned => LeafClass::Unsigned,
+                NumberClass::Float => LeafClass::Float,
+            },
+        };
+        Leaf { offset, class, size: kind.size(), big_endian }
+    }
+
+    /// Whether a buffer's leaf `other` can stand for this one: same offset, class, size
+    /// and byte order — except that bytes (one-byte characters and integers of either
+    /// sign) stand for characters and characters for bytes.
+    pub fn accepts(&self, other: &Leaf) -> bool {
+        if self.offset != other.offset || self.size != other.size {
+            return false;
+        }
+        if self.class == LeafClass::Char || other.class == LeafClass::Char {
+            return self.is_byte() && other.is_byte();
+        }
+        self.class == other.class && (self.size == 1 || self.big_endian == other.big_endian)
+    }
+
+    /// A one-byte character or integer.
+    pub fn is_byte(&self) -> bool {
+        self.size == 1 && matches!(self.class, LeafClass::Char | LeafClass::Signed | LeafClass::Unsigned)
+    }
+}
+
+impl Item {
+    /// Whether this item (a buffer's) has exactly the scalars `expected` (a C type's,
+    /// sorted by offset) in a `size`-byte item.
+    pub fn matches(&self, expected: &[Leaf], size: usize) -> bool {
+        self.size == size && self.leaves.len() == expected.len() && expected.iter().zip(&self.leaves).all(|(e, l)| e.accepts(l))
+    }
+
+    /// Whether the item is nothing but bytes (characters or one-byte integers).
+    pub fn is_bytes(&self) -> bool {
+        !self.leaves.is_empty() && self.leaves.iter().all(Leaf::is_byte)
+    }
+}
+
+/// Reads an item format; `None` for what this module does not understand.
+pub fn parse(format: &str) -> Option<Item> {
+    let mut parser = Parser { s: format.as_bytes(), pos: 0, mode: Mode::Native };
+    let (leaves, size, _) = parser.sequence()?;
+    (parser.pos == parser.s.len()).then_some(Item { leaves, size })
+}
+
+/// The size and alignment mode, and byte order, that format characters set.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `@`: native sizes, items aligned as C aligns them, native byte order.
+    Native,
+    /// `^`: native sizes, no alignment, native byte order.
+    NativeUnaligned,
+    /// `= < > !`: standard sizes, no alignment, the given byte order.
+    Standard { big_endian: bool },
+}
+
+impl Mode {
+    fn big_endian(self) -> bool {
+        match self {
+            Mode::Standard { big_endian } => big_endian,
+            _ => cfg!(target_endian = "big"),
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+    mode: Mode,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.pos += 1;
+        Some(c)
+    }
+
+    fn number(&mut self) -> Option<usize> {
+        let start = self.pos;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        std::str::from_utf8(&self.s[start..self.pos]).ok()?.parse().ok()
+    }
+
+    /// Items up to the end or a `}`: their leaves, total size and alignment.
+    fn sequence(&mut self) -> Option<(Vec<Leaf>, usize, usize)> {
+        let (mut leaves, mut offset, mut align) = (Vec::new(), 0usize, 1usize);
+        while let Some(c) = self.peek() {
+            let mode = match c {
+                b'}' => break,
+                b' ' | b'\t' | b'\n' => {
+                    self.pos += 1;
+                    continue;
+                }
+                b'@' => Some(Mode::Native),
+                b'^' => Some(Mode::NativeUnaligned),
+                b'=' => Some(Mode::Standard { big_endian: cfg!(target_endian = "big") }),
+                b'<' => Some(Mode::Standard { big_endian: false }),
+                b'>' | b'!' => Some(Mode::Standard { big_endian: true }),
+                _ => None,
+            };
+            if let Some(mode) = mode {
+                self.mode = mode;
+                self.pos += 1;
+                continue;
+            }
+            let mut count = 1usize;
+            if c == b'(' {
+                self.pos += 1;
+                loop {
+                    count = count.checked_mul(self.number()?)?;
+                    match self.next()? {
+                        b',' => {}
+                        b')' => break,
+                        _ => return None,
+                    }
+                }
+            } else if c.is_ascii_digit() {
+                count = self.number()?;
+            }
+            let (element, size, element_align) = self.element(&mut count)?;
+            if self.mode == Mode::Native {
+                offset = offset.checked_next_multiple_of(element_align)?;
+            }
+            for i in 0..count {
+                let base = offset.checked_add(i.checked_mul(size)?)?;
+                leaves.extend(element.iter().map(|l| Leaf { offset: l.offset + base, ..*l }));
+            }
+            offset = offset.checked_add(count.checked_mul(size)?)?;
+            align = align.max(element_align);
+            if self.peek() == Some(b':') {
+                self.pos += 1;
+                while self.next()? != b':' {}
+            }
+        }
+        Some((leaves, offset, align))
+    }
+
+    /// One element after its count: its leaves, size and alignment. A string's count
+    /// is its length, so `count` becomes 1 for it.
+    fn element(&mut self, count: &mut usize) -> Option<(Vec<Leaf>, usize, usize)> {
+        let big_endian = self.mode.big_endian();
+        let scalar = |class, size: usize| Some((vec![Leaf { offset: 0, class, size, big_endian }], size, size));
+        let native = !matches!(self.mode, Mode::Standard { .. });
+        let long = if native { std::mem::size_of::<std::ffi::c_long>() } else { 4 };
+        match self.next()? {
+            b'T' => {
+                if self.next()? != b'{' {
+                    return None;
+                }
+                let inner = self.sequence()?;
+                (self.next()? == b'}').then_some(inner)
+            }
+            b'x' => Some((Vec::new(), 1, 1)),
+            b's' => {
+                let n = std::mem::replace(count, 1);
+                let leaves = (0..n).map(|i| Leaf { offset: i, class: LeafClass::Char, size: 1, big_endian }).collect();
+                Some((leaves, n, 1))
+            }
+            b'Z' => {
+                let part = match self.peek() {
+                    Some(b'e') => 2,
+                    Some(b'f') => 4,
+                    Some(b'd') => 8,
+                    Some(b'g') => 16,
+                    _ => return scalar(LeafClass::Pointer, ScalarKind::WCharPtr.size()), // ctypes' c_wchar_p
+                };
+                self.pos += 1;
+                Some((vec![Leaf { offset: 0, class: LeafClass::Complex, size: 2 * part, big_endian }], 2 * part, part))
+            }
+            b'?' => scalar(LeafClass::Bool, 1),
+            b'c' => scalar(LeafClass::Char, 1),
+            b'b' => scalar(LeafClass::Signed, 1),
+            b'B' => scalar(LeafClass::Unsigned, 1),
+            b'h' => scalar(LeafClass::Signed, 2),
+            b'H' => scalar(LeafClass::Unsigned, 2),
+            b'i' => scalar(LeafClass::Signed, 4),
+            b'I' => scalar(LeafClass::Unsigned, 4),
+            b'l' => scalar(LeafClass::Signed, long),
+            b'L' => scalar(LeafClass::Unsigned, long),
+            b'q' => scalar(LeafClass::Signed, 8),
+            b'Q' => scalar(LeafClass::Unsigned, 8),
+            b'n' => scalar(LeafClass::Signed, std::mem::size_of::<isize>()),
+            b'N' => scalar(LeafClass::Unsigned, std::mem::size_of::<usize>()),
+            b'e' => scalar(LeafClass::Float, 2),
+            b'f' => scalar(LeafClass::Float, 4),
+            b'd' => scalar(LeafClass::Float, 8),
+            b'g' => scalar(LeafClass::Float, ScalarKind::LongDouble.size()),
+            // PEP 3118's `u` is UCS-2, but ctypes writes it for its 4-byte wchar_t.
+            b'u' => scalar(LeafClass::WChar, ScalarKind::WChar.size()),
+            b'w' => scalar(LeafClass::WChar, 4),
+            b'P' | b'z' => scalar(LeafClass::Pointer, std::mem::size_of::<usize>()),
+            b'O' => scalar(LeafClass::Object, std::mem::size_of::<usize>()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(offset: usize, class: LeafClass, size: usize, big_endian: bool) -> Leaf {
+        Leaf { offset, class, size, big_endian }
+    }
+
+    #[test]
+    fn scalars_in_each_mode() {
+        use LeafClass::*;
+        assert_eq!(parse("d"), Some(Item { leaves: vec![leaf(0, Float, 8, false)], size: 8 }));
+        assert_eq!(parse(">i").unwrap().leaves, vec![leaf(0, Signed, 4, true)]);
+        assert_eq!(parse("<q").unwrap().leaves, vec![leaf(0, Signed, 8, false)]);
+        assert_eq!(parse("l").unwrap().size, 8, "native long");
+        assert_eq!(parse("=l").unwrap().size, 4, "standard long");
+        assert_eq!(parse("Zd").unwrap().leaves, vec![leaf(0, Complex, 16, false)]);
+        assert_eq!(parse("g").unwrap().size, 16);
+        assert_eq!(parse("<z").unwrap().leaves, vec![leaf(0, Pointer, 8, false)]);
+        assert_eq!(parse("<Z").unwrap().leaves, vec![leaf(0, Pointer, 8, false)]);
+        assert_eq!(parse("3s").unwrap().leaves.len(), 3);
+        assert_eq!(parse("&<i"), None);
+        assert_eq!(parse("X{}"), None);
+        assert_eq!(parse("d junk"), None);
+    }
+
+    #[test]
+    fn numpy_structures_with_padding_and_modes() {
+        use LeafClass::*;
+        // dtype([('a', '<i4'), ('b', '<f8')], align=True): explicit padding in '@' mode.
+        let aligned = parse("T{i:a:xxxxd:b:}").unwrap();
+        assert_eq!(aligned, Item { leaves: vec![leaf(0, Signed, 4, false), leaf(8, Float, 8, false)], size: 16 });
+        // The same packed: '=' switches alignment off.
+        let packed = parse("T{i:a:=d:b:}").unwrap();
+        assert_eq!(packed, Item { leaves: vec![leaf(0, Signed, 4, false), leaf(4, Float, 8, false)], size: 12 });
+        // '@' aligns by itself, sub-arrays repeat, nested structures nest.
+        let nested = parse("T{b:a:(2)d:b:T{h:x:>h:y:}:c:}").unwrap();
+        let offsets: Vec<usize> = nested.leaves.iter().map(|l| l.offset).collect();
+        assert_eq!(offsets, vec![0, 8, 16, 24, 26]);
+        assert!(nested.leaves[4].big_endian && !nested.leaves[3].big_endian);
+        assert_eq!(nested.size, 28);
+    }
+
+    #[test]
+    fn leaves_accept_their_own_kind_and_bytes_for_chars() {
+        let double = Leaf::of_kind(ScalarKind::Double, 0, false);
+        assert!(double.accepts(&parse("d").unwrap().leaves[0]));
+        assert!(!double.accepts(&parse(">d").unwrap().leaves[0]));
+        assert!(!double.accepts(&parse("q").unwrap().leaves[0]));
+        let long = Leaf::of_kind(ScalarKind::Long, 0, false);
+        assert!(long.accepts(&parse("q").unwrap().leaves[0]) && long.accepts(&parse("l").unwrap().leaves[0]));
+        assert!(!long.accepts(&parse("L").unwrap().leaves[0]));
+        let ch = Leaf::of_kind(ScalarKind::Char, 0, false);
+        for f in ["B", "b", "c", "1s"] {
+            assert!(ch.accepts(&parse(f).unwrap().leaves[0]), "{f}");
+        }
+        let byte = Leaf::of_kind(ScalarKind::Byte, 0, false);
+        assert!(!byte.accepts(&parse("B").unwrap().leaves[0]) && !byte.accepts(&parse("?").unwrap().leaves[0]));
+        assert!(parse("5s").unwrap().is_bytes() && parse("B").unwrap().is_bytes() && !parse("h").unwrap().is_bytes());
+    }
+
+    #[test]
+    fn items_match_leaf_by_leaf() {
+        let expected = [Leaf::of_kind(ScalarKind::Int, 0, false), Leaf::of_kind(ScalarKind::Double, 8, false)];
+        assert!(parse("T{i:a:xxxxd:b:}").unwrap().matches(&expected, 16));
+        assert!(!parse("T{i:a:=d:b:}").unwrap().matches(&expected, 16));
+        assert!(!parse("T{i:a:xxxxd:b:xxxx}").unwrap().matches(&expected, 16));
+    }
+}
