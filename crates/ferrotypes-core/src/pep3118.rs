@@ -89,10 +89,16 @@ impl Leaf {
 }
 
 impl Item {
-    /// Whether this item (a buffer's) has exactly the scalars `expected` (a C type's,
-    /// sorted by offset) in a `size`-byte item.
-    pub fn matches(&self, expected: &[Leaf], size: usize) -> bool {
-        self.size == size && self.leaves.len() == expected.len() && expected.iter().zip(&self.leaves).all(|(e, l)| e.accepts(l))
+    /// Whether this item (a buffer's) is one or more `size`-byte values one after
+    /// another, each with exactly the scalars `expected` (a C type's, by offset): a
+    /// numpy sub-array `(3)d` is three `double`s.
+    pub fn repeats(&self, expected: &[Leaf], size: usize) -> bool {
+        if expected.is_empty() || size == 0 || self.size == 0 || self.size % size != 0 || self.leaves.len() != expected.len() * (self.size / size) {
+            return false;
+        }
+        self.leaves.chunks(expected.len()).enumerate().all(|(i, chunk)| {
+            expected.iter().zip(chunk).all(|(e, l)| Leaf { offset: e.offset + i * size, ..*e }.accepts(l))
+        })
     }
 
     /// Whether the item is nothing but bytes (characters or one-byte integers).
@@ -128,6 +134,18 @@ impl Mode {
     }
 }
 
+/// The mode a byte-order/size character sets.
+fn mode_of(c: u8) -> Option<Mode> {
+    match c {
+        b'@' => Some(Mode::Native),
+        b'^' => Some(Mode::NativeUnaligned),
+        b'=' => Some(Mode::Standard { big_endian: cfg!(target_endian = "big") }),
+        b'<' => Some(Mode::Standard { big_endian: false }),
+        b'>' | b'!' => Some(Mode::Standard { big_endian: true }),
+        _ => None,
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
@@ -157,20 +175,15 @@ impl Parser<'_> {
     fn sequence(&mut self) -> Option<(Vec<Leaf>, usize, usize)> {
         let (mut leaves, mut offset, mut align) = (Vec::new(), 0usize, 1usize);
         while let Some(c) = self.peek() {
-            let mode = match c {
+            match c {
                 b'}' => break,
                 b' ' | b'\t' | b'\n' => {
                     self.pos += 1;
                     continue;
                 }
-                b'@' => Some(Mode::Native),
-                b'^' => Some(Mode::NativeUnaligned),
-                b'=' => Some(Mode::Standard { big_endian: cfg!(target_endian = "big") }),
-                b'<' => Some(Mode::Standard { big_endian: false }),
-                b'>' | b'!' => Some(Mode::Standard { big_endian: true }),
-                _ => None,
-            };
-            if let Some(mode) = mode {
+                _ => {}
+            }
+            if let Some(mode) = mode_of(c) {
                 self.mode = mode;
                 self.pos += 1;
                 continue;
@@ -188,6 +201,11 @@ impl Parser<'_> {
                 }
             } else if c.is_ascii_digit() {
                 count = self.number()?;
+            }
+            // ctypes writes the byte order after a shape: `(2,3)<i`.
+            if let Some(mode) = self.peek().and_then(mode_of) {
+                self.mode = mode;
+                self.pos += 1;
             }
             let (element, size, element_align) = self.element(&mut count)?;
             if self.mode == Mode::Native {
@@ -288,6 +306,7 @@ mod tests {
         assert_eq!(parse("<z").unwrap().leaves, vec![leaf(0, Pointer, 8, false)]);
         assert_eq!(parse("<Z").unwrap().leaves, vec![leaf(0, Pointer, 8, false)]);
         assert_eq!(parse("3s").unwrap().leaves.len(), 3);
+        assert_eq!(parse("(2,5)<d").unwrap().size, 80, "ctypes' array formats");
         assert_eq!(parse("&<i"), None);
         assert_eq!(parse("X{}"), None);
         assert_eq!(parse("d junk"), None);
@@ -331,8 +350,11 @@ mod tests {
     #[test]
     fn items_match_leaf_by_leaf() {
         let expected = [Leaf::of_kind(ScalarKind::Int, 0, false), Leaf::of_kind(ScalarKind::Double, 8, false)];
-        assert!(parse("T{i:a:xxxxd:b:}").unwrap().matches(&expected, 16));
-        assert!(!parse("T{i:a:=d:b:}").unwrap().matches(&expected, 16));
-        assert!(!parse("T{i:a:xxxxd:b:xxxx}").unwrap().matches(&expected, 16));
+        assert!(parse("T{i:a:xxxxd:b:}").unwrap().repeats(&expected, 16));
+        assert!(!parse("T{i:a:=d:b:}").unwrap().repeats(&expected, 16));
+        assert!(!parse("T{i:a:xxxxd:b:xxxx}").unwrap().repeats(&expected, 16));
+        let double = [Leaf::of_kind(ScalarKind::Double, 0, false)];
+        assert!(parse("(3)d").unwrap().repeats(&double, 8) && parse("d").unwrap().repeats(&double, 8));
+        assert!(!parse("T{d:a:i:b:}").unwrap().repeats(&double, 8));
     }
 }

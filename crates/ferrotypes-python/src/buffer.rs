@@ -1,15 +1,17 @@
 //! Borrowing other objects' memory through the buffer protocol.
 //!
-//! A [`ReadView`] holds a `Py_buffer` for as long as it lives and releases it on drop.
+//! A [`ReadView`] holds a `Py_buffer` for as long as it lives and releases it on drop;
+//! foreign functions hold one per buffer argument for the duration of the call.
 //! What it does not do: export ferrotypes' own instances as buffers (`cdata.rs` does).
 
+use std::ffi::CStr;
 use std::mem::MaybeUninit;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// A C-contiguous view of an object's bytes.
+/// A view of an object's bytes (C-contiguous unless made by [`ReadView::records`]).
 pub struct ReadView {
     view: Box<ffi::Py_buffer>,
 }
@@ -26,6 +28,18 @@ impl ReadView {
     pub fn writable(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
         ReadView::request(obj, ffi::PyBUF_C_CONTIGUOUS | ffi::PyBUF_WRITABLE)
             .map_err(|_| PyTypeError::new_err("underlying buffer is not writable or not C contiguous"))
+    }
+
+    /// Requests a view with the item format, shape and strides, of any layout and
+    /// possibly read-only (what a pointer argument checks before taking the memory).
+    pub fn records(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
+        ReadView::request(obj, ffi::PyBUF_RECORDS_RO)
+    }
+
+    /// Requests a view with shape and strides but no item format (which some exporters
+    /// cannot give: numpy's datetime arrays); the items read as unsigned bytes.
+    pub fn strided(obj: &Bound<'_, PyAny>) -> PyResult<ReadView> {
+        ReadView::request(obj, ffi::PyBUF_STRIDES)
     }
 
     fn request(obj: &Bound<'_, PyAny>, flags: std::ffi::c_int) -> PyResult<ReadView> {
@@ -50,6 +64,40 @@ impl ReadView {
         self.view.buf as *const u8
     }
 
+    /// The struct-module format of one item (`B` when the exporter gave none).
+    pub fn format(&self) -> &str {
+        if self.view.format.is_null() {
+            return "B";
+        }
+        // SAFETY: a non-NULL format is a NUL-terminated string owned by the exporter,
+        // valid while the view is held (as long as `self`).
+        unsafe { CStr::from_ptr(self.view.format) }.to_str().unwrap_or("")
+    }
+
+    /// The size of one item.
+    pub fn itemsize(&self) -> usize {
+        self.view.itemsize as usize
+    }
+
+    /// The extent of each dimension (empty for a scalar, or when none was requested).
+    pub fn shape(&self) -> &[isize] {
+        if self.view.shape.is_null() || self.view.ndim <= 0 {
+            return &[];
+        }
+        // SAFETY: a non-NULL shape holds `ndim` extents, valid while the view is held.
+        unsafe { std::slice::from_raw_parts(self.view.shape, self.view.ndim as usize) }
+    }
+
+    /// Whether the exporter refuses writes through this memory.
+    pub fn readonly(&self) -> bool {
+        self.view.readonly != 0
+    }
+
+    /// Whether the items lie one after another in C (`b'C'`) or Fortran (`b'F'`) order.
+    pub fn is_contiguous(&self, order: u8) -> bool {
+        // SAFETY: the view is filled and held; CPython only reads it.
+        unsafe { ffi::PyBuffer_IsContiguous(&*self.view, order as std::ffi::c_char) != 0 }
+    }
 }
 
 impl Drop for ReadView {

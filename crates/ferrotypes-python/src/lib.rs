@@ -19,11 +19,13 @@ mod function;
 mod gil_cell;
 mod library;
 mod memory;
+mod ndpointer;
 mod record;
 mod scalar;
 mod sequence;
 mod simple;
 mod typeinfo;
+mod zerocopy;
 
 create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign function argument could not be converted.");
 
@@ -57,12 +59,13 @@ fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyRe
     Ok(Py::new(cls.py(), argconv::CArgObject::new(kind.code(), converted))?.into_any())
 }
 
-/// Records the simple types' own `from_param`, so argtypes that keep it convert
+/// Records the metaclasses' own `from_param` functions (the simple types', the
+/// pointer types', and the other C data types'), so argtypes that keep them convert
 /// without calling into Python.
 #[pyfunction]
-fn _set_default_from_param(py: Python<'_>, func: Py<PyAny>) -> PyResult<()> {
-    function::DEFAULT_FROM_PARAM
-        .set(py, func)
+fn _set_default_from_param(py: Python<'_>, simple: Py<PyAny>, pointer: Py<PyAny>, cdata: Py<PyAny>) -> PyResult<()> {
+    argconv::DEFAULT_FROM_PARAMS
+        .set(py, argconv::DefaultFromParams { simple, pointer, cdata })
         .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("default from_param already set"))
 }
 
@@ -108,6 +111,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(ndpointer::_register_ndpointer, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
     m.add("FUNCFLAG_CDECL", function::FUNCFLAG_CDECL)?;
