@@ -232,18 +232,14 @@ impl ArgConv {
         match self {
             ArgConv::Simple { kind, cls } => {
                 if let Some(foreign) = simple_foreign(*kind, value) {
-                    return foreign;
+                    return foreign.map(ArgValue::from);
                 }
                 simple_param(cls.bind(py), *kind, value).or_else(|err| stdlib_or(value, cls.bind(py).as_any(), err))
             }
-            ArgConv::Pointer { from_param, pointee } => {
-                if zerocopy::is_foreign(value) {
-                    if let Some(foreign) = zerocopy::pointer_arg(value, pointee) {
-                        return foreign;
-                    }
-                }
-                convert_unknown(&from_param.bind(py).call1((value,))?, position)
-            }
+            ArgConv::Pointer { from_param, pointee } => match zerocopy::pointer_arg(value, pointee) {
+                Some(foreign) => foreign.map(ArgValue::from),
+                None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
+            },
             ArgConv::NdPointer { from_param, requirements } => match requirements.accept(value) {
                 Some(view) => Ok(ArgValue::with_view(view.as_ptr() as usize, view)),
                 None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
@@ -264,34 +260,60 @@ impl ArgConv {
     #[inline]
     pub fn convert_into<'py>(&self, value: &Bound<'py, PyAny>, position: usize, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
         let py = value.py();
-        let converted = match self {
+        let foreign = match self {
             ArgConv::Simple { kind, cls } => match simple_foreign(*kind, value) {
-                Some(foreign) => foreign?,
-                None => match simple_param_into(cls.bind(py), *kind, value, slot) {
-                    Ok(kept) => {
-                        held.objects.extend(kept.map(|k| k.into_bound(py)));
-                        return Ok(());
-                    }
-                    Err(err) => stdlib_or(value, cls.bind(py).as_any(), err)?,
-                },
+                Some(foreign) => foreign,
+                None => {
+                    return match simple_param_into(cls.bind(py), *kind, value, slot) {
+                        Ok(kept) => {
+                            held.objects.extend(kept.map(|k| k.into_bound(py)));
+                            Ok(())
+                        }
+                        Err(err) => {
+                            let converted = stdlib_or(value, cls.bind(py).as_any(), err)?;
+                            *slot = converted.slot;
+                            held.add(py, converted);
+                            Ok(())
+                        }
+                    };
+                }
             },
-            _ => self.convert(value, position)?,
+            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
+                Some(foreign) => foreign,
+                None => return self.convert_scalar_into(value, position, slot, held),
+            },
+            ArgConv::NdPointer { requirements, .. } => match requirements.accept(value) {
+                Some(view) => Ok(zerocopy::Foreign::into(view)),
+                None => return self.convert_scalar_into(value, position, slot, held),
+            },
+            ArgConv::FromParam { .. } => return self.convert_scalar_into(value, position, slot, held),
         };
+        let foreign = foreign?;
+        *slot = pointer_slot(foreign.address);
+        held.view(foreign.view);
+        Ok(())
+    }
+
+    /// [`convert`](Self::convert) for a scalar parameter, into `slot`.
+    fn convert_scalar_into<'py>(&self, value: &Bound<'py, PyAny>, position: usize, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
+        let converted = self.convert(value, position)?;
         if converted.record.is_some() {
             return Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter"));
         }
         *slot = converted.slot;
-        held.add(py, converted);
+        held.add(value.py(), converted);
         Ok(())
     }
 }
 
 /// What the arguments of one call hold on to until it returns: the objects their
-/// values point into, and the buffers of foreign memory passed.
+/// values point into, and the buffers of foreign memory passed (the first in place:
+/// most calls pass at most one).
 #[derive(Default)]
 pub struct Held<'py> {
     objects: Vec<Bound<'py, PyAny>>,
-    views: Vec<ReadView>,
+    view: Option<ReadView>,
+    more_views: Vec<ReadView>,
 }
 
 impl<'py> Held<'py> {
@@ -299,21 +321,31 @@ impl<'py> Held<'py> {
     #[inline]
     pub fn add(&mut self, py: Python<'py>, value: ArgValue) {
         self.objects.extend(value.keep.map(|k| k.into_bound(py)));
-        self.views.extend(value.view);
+        if let Some(view) = value.view {
+            self.view(view);
+        }
     }
 
+    /// Holds a buffer view.
+    #[inline]
+    pub fn view(&mut self, view: ReadView) {
+        match self.view {
+            None => self.view = Some(view),
+            Some(_) => self.more_views.push(view),
+        }
+    }
 }
 
 /// Foreign memory for a `c_void_p` or `c_char_p` parameter; None for any other kind
 /// or value (`bytes` included: these parameters take its own buffer as ctypes does).
 #[inline]
-fn simple_foreign(kind: ScalarKind, value: &Bound<'_, PyAny>) -> Option<PyResult<ArgValue>> {
+fn simple_foreign(kind: ScalarKind, value: &Bound<'_, PyAny>) -> Option<PyResult<zerocopy::Foreign>> {
     let pointee = match kind {
         ScalarKind::VoidPtr => &zerocopy::VOID,
         ScalarKind::CharPtr => &zerocopy::CHARS,
         _ => return None,
     };
-    if value.is_instance_of::<PyBytes>() || !zerocopy::is_foreign(value) {
+    if value.is_instance_of::<PyBytes>() {
         return None;
     }
     zerocopy::pointer_arg(value, pointee)

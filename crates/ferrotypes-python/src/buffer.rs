@@ -5,16 +5,24 @@
 //! What it does not do: export ferrotypes' own instances as buffers (`cdata.rs` does).
 
 use std::ffi::CStr;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
+use crate::gil_cell::GilCell;
+
 /// A view of an object's bytes (C-contiguous unless made by [`ReadView::records`]).
+/// The `Py_buffer` is boxed because exporters may point into it (`PyBuffer_FillInfo`
+/// sets `shape` to `&view->len`): it must not move while held.
 pub struct ReadView {
-    view: Box<ffi::Py_buffer>,
+    view: ManuallyDrop<Box<ffi::Py_buffer>>,
 }
+
+/// The allocation of the last view released, for the next request: a call passing an
+/// array would otherwise allocate and free one per call.
+static SPARE: GilCell<Option<Box<MaybeUninit<ffi::Py_buffer>>>> = GilCell::new(None);
 
 impl ReadView {
     /// Requests a simple (contiguous, unformatted) buffer from `obj`, with CPython's
@@ -43,15 +51,17 @@ impl ReadView {
     }
 
     fn request(obj: &Bound<'_, PyAny>, flags: std::ffi::c_int) -> PyResult<ReadView> {
-        let mut view: Box<MaybeUninit<ffi::Py_buffer>> = Box::new(MaybeUninit::uninit());
+        let py = obj.py();
+        let mut view = SPARE.replace(py, None).unwrap_or_else(|| Box::new(MaybeUninit::uninit()));
         // SAFETY: obj is a live object; on success CPython fills the whole struct.
         let rc = unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), view.as_mut_ptr(), flags) };
         if rc != 0 {
-            return Err(PyErr::fetch(obj.py()));
+            SPARE.replace(py, Some(view));
+            return Err(PyErr::fetch(py));
         }
         // SAFETY: PyObject_GetBuffer succeeded, so the struct is initialised.
         let view = unsafe { Box::from_raw(Box::into_raw(view).cast::<ffi::Py_buffer>()) };
-        Ok(ReadView { view })
+        Ok(ReadView { view: ManuallyDrop::new(view) })
     }
 
     /// The number of bytes.
@@ -72,6 +82,15 @@ impl ReadView {
         // SAFETY: a non-NULL format is a NUL-terminated string owned by the exporter,
         // valid while the view is held (as long as `self`).
         unsafe { CStr::from_ptr(self.view.format) }.to_str().unwrap_or("")
+    }
+
+    /// [`format`](Self::format) as bytes, unchecked (for comparisons).
+    pub fn format_bytes(&self) -> &[u8] {
+        if self.view.format.is_null() {
+            return b"B";
+        }
+        // SAFETY: as in `format`.
+        unsafe { CStr::from_ptr(self.view.format) }.to_bytes()
     }
 
     /// The size of one item.
@@ -96,14 +115,21 @@ impl ReadView {
     /// Whether the items lie one after another in C (`b'C'`) or Fortran (`b'F'`) order.
     pub fn is_contiguous(&self, order: u8) -> bool {
         // SAFETY: the view is filled and held; CPython only reads it.
-        unsafe { ffi::PyBuffer_IsContiguous(&*self.view, order as std::ffi::c_char) != 0 }
+        unsafe { ffi::PyBuffer_IsContiguous(&**self.view, order as std::ffi::c_char) != 0 }
     }
 }
 
 impl Drop for ReadView {
     fn drop(&mut self) {
-        // SAFETY: the view was filled by PyObject_GetBuffer and is released once; the
-        // GIL is held wherever a ReadView is dropped (it never leaves a GIL scope).
-        unsafe { ffi::PyBuffer_Release(&mut *self.view) };
+        // SAFETY: the GIL is held wherever a ReadView is dropped (it never leaves a GIL
+        // scope); the view was filled by PyObject_GetBuffer and is released once, and
+        // `self.view` is not used after being taken here.
+        unsafe {
+            let py = Python::assume_attached();
+            let mut view = ManuallyDrop::take(&mut self.view);
+            ffi::PyBuffer_Release(&mut *view);
+            let spare = Box::from_raw(Box::into_raw(view).cast::<MaybeUninit<ffi::Py_buffer>>());
+            drop(SPARE.replace(py, Some(spare)));
+        }
     }
 }

@@ -482,6 +482,15 @@ impl FuncPtr {
         for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
             // SAFETY: CPython hands vectorcall valid borrowed references.
             let arg = unsafe { Borrowed::from_ptr(py, arg) };
+            // The exact int/float/bytes/None of a simple parameter first, as call_fast
+            // reads them (a pointer argument among them sent the call here).
+            if let ArgConv::Simple { kind, .. } = conv {
+                // SAFETY: arg is a valid borrowed reference and the GIL is held.
+                if let Some(word) = FastArg::for_kind(*kind).and_then(|how| unsafe { how.word(arg.as_ptr()) }) {
+                    direct.load_word(&mut regs, i, word);
+                    continue;
+                }
+            }
             let mut slot = Slot::ZERO;
             conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
             direct.load(&mut regs, i, &slot);

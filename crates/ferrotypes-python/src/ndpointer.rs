@@ -88,7 +88,7 @@ impl NdRequirements {
         // A failed request leaves an exception set (PyErr::fetch took it): dropped.
         let view = view.ok()?;
         if let Some(format) = &self.format {
-            if view.format() != format || view.itemsize() != self.itemsize {
+            if view.format_bytes() != format.as_bytes() || view.itemsize() != self.itemsize {
                 return None;
             }
         }

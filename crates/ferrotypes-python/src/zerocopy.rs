@@ -22,6 +22,7 @@
 //! types are looked up once it is loaded (`ferrotypes._stdlib_ctypes`).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use ferrotypes_core::call::Slot;
 use ferrotypes_core::ctype::ScalarKind;
@@ -34,9 +35,30 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use crate::argconv::{ArgValue, CArgObject};
 use crate::buffer::ReadView;
 use crate::cdata::CData;
+use crate::gil_cell::GilCell;
 use crate::record::push_leaves;
 use crate::scalar;
 use crate::typeinfo::{InfoKind, TypeInfo};
+
+/// Foreign memory taken for a pointer parameter: the address passed, and the view
+/// that holds the memory (or the stdlib object holding the address) for the call.
+pub struct Foreign {
+    pub address: usize,
+    pub view: ReadView,
+}
+
+impl Foreign {
+    /// The memory of `view` itself.
+    pub fn into(view: ReadView) -> Foreign {
+        Foreign { address: view.as_ptr() as usize, view }
+    }
+}
+
+impl From<Foreign> for ArgValue {
+    fn from(f: Foreign) -> ArgValue {
+        ArgValue::with_view(f.address, f.view)
+    }
+}
 
 /// What a pointer parameter points to, for checking the memory passed for it.
 pub struct Pointee {
@@ -46,13 +68,22 @@ pub struct Pointee {
     items: Items,
     /// The fewest bytes the memory must hold: an array target's size, else 0.
     min_bytes: usize,
+    /// Verdicts of [`Pointee::fits`] on the item formats met so far (a parameter meets
+    /// few), so that a format is parsed once, not on every call.
+    memo: GilCell<RefCell<Vec<(Box<[u8]>, usize, bool)>>>,
+    /// The type of the last plain buffer (not a stdlib ctypes object) taken: values
+    /// of that type go straight to the buffer protocol, skipping the classification.
+    plain_type: GilCell<Option<Py<PyType>>>,
 }
 
+/// How many verdicts a parameter remembers.
+const MEMO_SIZE: usize = 8;
+
 /// A `c_void_p` parameter: any memory.
-pub static VOID: Pointee = Pointee { what: Cow::Borrowed("c_void_p parameter"), param: Param::Void, items: Items::Any, min_bytes: 0 };
+pub static VOID: Pointee = Pointee::new(Cow::Borrowed("c_void_p parameter"), Param::Void, Items::Any, 0);
 
 /// A `c_char_p` parameter: any bytes.
-pub static CHARS: Pointee = Pointee { what: Cow::Borrowed("c_char_p parameter"), param: Param::Chars, items: Items::Bytes, min_bytes: 0 };
+pub static CHARS: Pointee = Pointee::new(Cow::Borrowed("c_char_p parameter"), Param::Chars, Items::Bytes, 0);
 
 /// The kinds of pointer parameter.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,17 +111,41 @@ enum Items {
 }
 
 impl Pointee {
+    const fn new(what: Cow<'static, str>, param: Param, items: Items, min_bytes: usize) -> Pointee {
+        Pointee { what, param, items, min_bytes, memo: GilCell::new(RefCell::new(Vec::new())), plain_type: GilCell::new(None) }
+    }
+
     /// A `POINTER(target)` parameter; an array target also sets the fewest bytes.
     pub fn pointer_to(py: Python<'_>, target: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Pointee> {
         let what = Cow::Owned(format!("pointer to {}", target.name()?));
         let min_bytes = if matches!(info.kind, InfoKind::Array { .. }) { info.size } else { 0 };
-        Ok(Pointee { what, param: Param::Pointer, items: Items::of_element(py, info)?, min_bytes })
+        Ok(Pointee::new(what, Param::Pointer, Items::of_element(py, info)?, min_bytes))
     }
 
     /// An array-typed parameter (C receives a pointer to its first element).
     pub fn array(py: Python<'_>, cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Pointee> {
         let what = Cow::Owned(format!("{} parameter", cls.name()?));
-        Ok(Pointee { what, param: Param::Array, items: Items::of_element(py, info)?, min_bytes: info.size })
+        Ok(Pointee::new(what, Param::Array, Items::of_element(py, info)?, info.size))
+    }
+
+    /// [`fits`](Self::fits), remembered per format.
+    fn fits_memo(&self, py: Python<'_>, view: &ReadView) -> bool {
+        if matches!(self.items, Items::Any) {
+            return true;
+        }
+        let (format, itemsize) = (view.format_bytes(), view.itemsize());
+        let known = self.memo.with(py, |m| m.borrow().iter().find(|(f, n, _)| **f == *format && *n == itemsize).map(|e| e.2));
+        if let Some(verdict) = known {
+            return verdict;
+        }
+        let verdict = self.fits(view.format(), itemsize);
+        self.memo.with(py, |m| {
+            let mut m = m.borrow_mut();
+            if m.len() < MEMO_SIZE {
+                m.push((format.into(), itemsize, verdict));
+            }
+        });
+        verdict
     }
 
     /// Whether items of `format`, `itemsize` bytes each, are what this points to.
@@ -131,7 +186,7 @@ impl Pointee {
     }
 
     /// Checks a view acquired from `obj` for this parameter and makes it the argument.
-    fn take_view(&self, obj: &Bound<'_, PyAny>, view: ReadView) -> PyResult<ArgValue> {
+    fn take_view(&self, obj: &Bound<'_, PyAny>, view: ReadView) -> PyResult<Foreign> {
         if matches!(self.param, Param::Pointer | Param::Array) && view.readonly() {
             return Err(PyTypeError::new_err(format!(
                 "read-only buffer ({}) for a writable {}; pass writable memory, or declare the parameter c_void_p or c_char_p",
@@ -147,7 +202,7 @@ impl Pointee {
                 self.what
             )));
         }
-        if !self.fits(view.format(), view.itemsize()) {
+        if !self.fits_memo(obj.py(), &view) {
             return Err(PyTypeError::new_err(format!(
                 "buffer of format '{}', itemsize {} ({}) does not fit a {} ({})",
                 view.format(),
@@ -158,7 +213,7 @@ impl Pointee {
             )));
         }
         self.check_size(view.len(), "buffer")?;
-        Ok(ArgValue::with_view(view.as_ptr() as usize, view))
+        Ok(Foreign::into(view))
     }
 
     /// ValueError when `len` bytes of `memory` ("buffer", "target") are too few.
@@ -205,11 +260,22 @@ pub fn is_foreign(value: &Bound<'_, PyAny>) -> bool {
         || value.is_instance_of::<CArgObject>())
 }
 
-/// Converts foreign memory `value` for a parameter pointing to `pointee`; None when
-/// `value` is neither a stdlib ctypes object nor a buffer (the caller's usual
-/// conversion then decides, and reports).
-pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<ArgValue>> {
-    if let Some(std) = StdTypes::get(value.py()) {
+/// Converts `value` for a parameter pointing to `pointee` when it is foreign memory
+/// (not ferrotypes' own, not None/int/str: [`is_foreign`]); None when it is not, or is
+/// neither a stdlib ctypes object nor a buffer (the caller's usual conversion then
+/// decides, and reports).
+#[inline]
+pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<Foreign>> {
+    let py = value.py();
+    let value_type = value.get_type();
+    let known = pointee.plain_type.with(py, |t| t.as_ref().is_some_and(|t| t.is(&value_type)));
+    if known {
+        return Some(buffer_arg(value, pointee));
+    }
+    if !is_foreign(value) {
+        return None;
+    }
+    if let Some(std) = StdTypes::get(py) {
         if let Some(converted) = std.pointer_arg(value, pointee) {
             return Some(converted);
         }
@@ -218,17 +284,24 @@ pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResu
     if unsafe { pyo3::ffi::PyObject_CheckBuffer(value.as_ptr()) } == 0 {
         return None;
     }
+    let converted = buffer_arg(value, pointee);
+    if converted.is_ok() {
+        drop(pointee.plain_type.replace(py, Some(value_type.unbind())));
+    }
+    Some(converted)
+}
+
+/// [`pointer_arg`] for an object known to export a buffer and to be no stdlib ctypes
+/// object.
+fn buffer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> {
     let cannot = |e: PyErr| PyTypeError::new_err(format!("cannot take the memory of {}: {}", scalar::type_name(value), e));
     let view = match ReadView::records(value) {
         Ok(view) => view,
         // Memory whose items have no format (numpy's datetimes) is still memory.
-        Err(_) if pointee.param == Param::Void => match ReadView::strided(value) {
-            Ok(view) => view,
-            Err(e) => return Some(Err(cannot(e))),
-        },
-        Err(e) => return Some(Err(cannot(e))),
+        Err(_) if pointee.param == Param::Void => ReadView::strided(value).map_err(cannot)?,
+        Err(e) => return Err(cannot(e)),
     };
-    Some(pointee.take_view(value, view))
+    pointee.take_view(value, view)
 }
 
 /// A stdlib ctypes instance of the same format as the simple type or record `info`
@@ -269,6 +342,9 @@ pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResul
 
 /// The standard library's ctypes base classes, once its `_ctypes` is loaded.
 struct StdTypes {
+    /// The buffer export function of every stdlib C data type: comparing a type's
+    /// with it tells stdlib instances apart without an `isinstance` per argument.
+    getbuffer: usize,
     cdata: Py<PyType>,
     simple: Py<PyType>,
     pointer: Py<PyType>,
@@ -279,6 +355,18 @@ struct StdTypes {
     carg: Py<PyType>,
     /// `ferrotypes._stdlib_ctypes.byref_address`.
     byref_address: Py<PyAny>,
+}
+
+/// The address of `cls`'s buffer export function, if it has one.
+fn getbuffer_of(cls: &Bound<'_, PyType>) -> Option<usize> {
+    // SAFETY: cls is a live type object; tp_as_buffer is NULL or points to its slots.
+    unsafe {
+        let procs = (*cls.as_type_ptr()).tp_as_buffer;
+        if procs.is_null() {
+            return None;
+        }
+        (*procs).bf_getbuffer.map(|f| f as usize)
+    }
 }
 
 /// Set once the stdlib's types are found, or to None once `_ctypes` turns out to be
@@ -309,8 +397,10 @@ impl StdTypes {
     fn from_tuple(found: &Bound<'_, PyAny>, helper: &Bound<'_, PyModule>) -> PyResult<StdTypes> {
         let t = found.cast::<PyTuple>()?;
         let ty = |i: usize| -> PyResult<Py<PyType>> { Ok(t.get_item(i)?.cast_into::<PyType>()?.unbind()) };
+        let cdata = ty(0)?;
         Ok(StdTypes {
-            cdata: ty(0)?,
+            getbuffer: getbuffer_of(cdata.bind(found.py())).ok_or_else(|| PyTypeError::new_err("stdlib C data exports no buffer"))?,
+            cdata,
             simple: ty(1)?,
             pointer: ty(2)?,
             array: ty(3)?,
@@ -322,15 +412,16 @@ impl StdTypes {
     }
 
     /// [`pointer_arg`] for stdlib objects; None for anything else.
-    fn pointer_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<ArgValue>> {
+    fn pointer_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<Foreign>> {
         let py = value.py();
-        let is = |t: &Py<PyType>| value.is_instance(t.bind(py)).unwrap_or(false);
-        if is(&self.carg) {
+        let value_type = value.get_type();
+        if value_type.is(self.carg.bind(py)) {
             return Some(self.byref_arg(value, pointee));
         }
-        if !is(&self.cdata) {
+        if getbuffer_of(&value_type) != Some(self.getbuffer) {
             return None;
         }
+        let is = |t: &Py<PyType>| value.is_instance(t.bind(py)).unwrap_or(false);
         let convert = || {
             let view = ReadView::records(value)?;
             let format = view.format();
@@ -351,14 +442,14 @@ impl StdTypes {
             if holds_address {
                 // SAFETY: a pointer-valued instance's memory holds one address.
                 let address = unsafe { view.as_ptr().cast::<usize>().read_unaligned() };
-                return Ok(ArgValue::with_view(address, view));
+                return Ok(Foreign { address, view });
             }
             // An array passes its address; any other instance too where the parameter
             // points to its type (ctypes' POINTER(T).from_param(T()) is a byref).
             let by_address = matches!(pointee.param, Param::Pointer | Param::Array) && !is(&self.pointer) && !is(&self.function);
             if (is(&self.array) || by_address) && pointee.fits(format, view.itemsize()) {
                 pointee.check_size(view.len(), "buffer")?;
-                return Ok(ArgValue::with_view(view.as_ptr() as usize, view));
+                return Ok(Foreign::into(view));
             }
             Err(pointee.mismatch(value))
         };
@@ -367,7 +458,7 @@ impl StdTypes {
 
     /// A stdlib `byref(obj)`: the address it holds, when `obj` is what the parameter
     /// points to. The view of `obj` keeps it for the call.
-    fn byref_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<ArgValue> {
+    fn byref_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> {
         let py = value.py();
         let target = value.getattr("_obj")?;
         let view = match target.is_instance(self.cdata.bind(py))? {
@@ -376,7 +467,7 @@ impl StdTypes {
         };
         let address = self.byref_address.bind(py).call1((value,))?;
         match view {
-            Some(view) if !address.is_none() => Ok(ArgValue::with_view(scalar::mask_u64(&address)? as usize, view)),
+            Some(view) if !address.is_none() => Ok(Foreign { address: scalar::mask_u64(&address)? as usize, view }),
             _ => Err(pointee.mismatch(value)),
         }
     }
