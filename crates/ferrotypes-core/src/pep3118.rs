@@ -32,6 +32,10 @@ pub enum LeafClass {
     Pointer,
     /// A `PyObject *` (`O`).
     Object,
+    /// A padding byte (`x`): it holds nothing, so it stands for nothing, or for a
+    /// byte of the C type (`numpy.ctypeslib.as_ctypes_type` fills gaps with `char`
+    /// arrays where numpy's own format has `x`).
+    Pad,
 }
 
 /// One scalar of a buffer item: where it starts, what it is, its size and byte order.
@@ -92,32 +96,70 @@ impl Item {
     /// Whether this item (a buffer's) is one or more `size`-byte values one after
     /// another, each with exactly the scalars `expected` (a C type's, by offset): a
     /// numpy sub-array `(3)d` is three `double`s.
+    /// Padding bytes of this item ([`LeafClass::Pad`]) may face no scalar, or a byte.
+    /// `expected` must be sorted by offset.
     pub fn repeats(&self, expected: &[Leaf], size: usize) -> bool {
-        if expected.is_empty() || size == 0 || self.size == 0 || self.size % size != 0 || self.leaves.len() != expected.len() * (self.size / size) {
+        if expected.is_empty() || size == 0 || self.size == 0 || self.size % size != 0 {
             return false;
         }
-        self.leaves.chunks(expected.len()).enumerate().all(|(i, chunk)| {
-            expected.iter().zip(chunk).all(|(e, l)| Leaf { offset: e.offset + i * size, ..*e }.accepts(l))
-        })
+        let mut wanted = (0..self.size / size).flat_map(|i| expected.iter().map(move |e| Leaf { offset: e.offset + i * size, ..*e })).peekable();
+        for leaf in &self.leaves {
+            let facing = wanted.peek().filter(|e| e.offset == leaf.offset).copied();
+            match (leaf.class, facing) {
+                (LeafClass::Pad, Some(e)) if e.is_byte() => {
+                    wanted.next();
+                }
+                (LeafClass::Pad, Some(_)) => return false, // padding where the C type has data
+                (LeafClass::Pad, None) => {}
+                (_, Some(e)) if e.accepts(leaf) => {
+                    wanted.next();
+                }
+                _ => return false,
+            }
+        }
+        wanted.next().is_none()
     }
 
-    /// Whether the item is nothing but bytes (characters or one-byte integers).
+    /// Whether the item is nothing but bytes (characters, one-byte integers, padding).
     pub fn is_bytes(&self) -> bool {
-        !self.leaves.is_empty() && self.leaves.iter().all(Leaf::is_byte)
+        !self.leaves.is_empty() && self.leaves.iter().all(|l| l.is_byte() || l.class == LeafClass::Pad)
+    }
+
+    /// Pads the item with `x` bytes up to `size` (numpy leaves trailing padding out
+    /// of a structure's format: `T{b:a:}` for a 2-byte item); false when it is larger.
+    pub fn pad_to(&mut self, size: usize) -> bool {
+        if self.size > size {
+            return false;
+        }
+        let big_endian = cfg!(target_endian = "big");
+        self.leaves.extend((self.size..size).map(|offset| Leaf { offset, class: LeafClass::Pad, size: 1, big_endian }));
+        self.size = size;
+        true
+    }
+
+    /// The item's scalars without its padding.
+    pub fn data_leaves(&self) -> impl Iterator<Item = &Leaf> {
+        self.leaves.iter().filter(|l| l.class != LeafClass::Pad)
     }
 }
 
-/// Reads an item format; `None` for what this module does not understand.
+/// The most scalars an item is read into (a `(1000,1000)d` item is not).
+const MAX_LEAVES: usize = 1 << 16;
+
+/// Reads an item format; `None` for what this module does not understand (or holding
+/// more than [`MAX_LEAVES`] scalars).
 pub fn parse(format: &str) -> Option<Item> {
     let mut parser = Parser { s: format.as_bytes(), pos: 0, mode: Mode::Native };
-    let (leaves, size, _) = parser.sequence()?;
+    let (leaves, size) = parser.sequence(0)?;
     (parser.pos == parser.s.len()).then_some(Item { leaves, size })
 }
 
 /// The size and alignment mode, and byte order, that format characters set.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// `@`: native sizes, items aligned as C aligns them, native byte order.
+    /// `@`: native sizes, each scalar at an offset its size divides (counted from the
+    /// item's start: numpy writes `@` only where that holds, nested structures
+    /// included, which are not padded as a whole), native byte order.
     Native,
     /// `^`: native sizes, no alignment, native byte order.
     NativeUnaligned,
@@ -171,9 +213,10 @@ impl Parser<'_> {
         std::str::from_utf8(&self.s[start..self.pos]).ok()?.parse().ok()
     }
 
-    /// Items up to the end or a `}`: their leaves, total size and alignment.
-    fn sequence(&mut self) -> Option<(Vec<Leaf>, usize, usize)> {
-        let (mut leaves, mut offset, mut align) = (Vec::new(), 0usize, 1usize);
+    /// Items up to the end or a `}`, starting at offset `base` of the whole item:
+    /// their leaves (offsets from `base`) and total size.
+    fn sequence(&mut self, base: usize) -> Option<(Vec<Leaf>, usize)> {
+        let (mut leaves, mut offset) = (Vec::new(), 0usize);
         while let Some(c) = self.peek() {
             match c {
                 b'}' => break,
@@ -188,8 +231,10 @@ impl Parser<'_> {
                 self.pos += 1;
                 continue;
             }
+            // Sub-array shapes (numpy nests them: `(2)(3)b`), then ctypes' byte order
+            // after a shape (`(2,3)<i`), then a repeat count or a string's length.
             let mut count = 1usize;
-            if c == b'(' {
+            while self.peek() == Some(b'(') {
                 self.pos += 1;
                 loop {
                     count = count.checked_mul(self.number()?)?;
@@ -199,35 +244,41 @@ impl Parser<'_> {
                         _ => return None,
                     }
                 }
-            } else if c.is_ascii_digit() {
-                count = self.number()?;
             }
-            // ctypes writes the byte order after a shape: `(2,3)<i`.
             if let Some(mode) = self.peek().and_then(mode_of) {
                 self.mode = mode;
                 self.pos += 1;
             }
-            let (element, size, element_align) = self.element(&mut count)?;
-            if self.mode == Mode::Native {
-                offset = offset.checked_next_multiple_of(element_align)?;
+            let mut length = 1usize;
+            if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                length = self.number()?;
+            }
+            let aligns = self.mode == Mode::Native && self.peek() != Some(b'T');
+            let (element, size, element_align) = self.element(&mut length, base + offset)?;
+            let count = count.checked_mul(length)?;
+            if aligns {
+                offset = (base + offset).checked_next_multiple_of(element_align)? - base;
+            }
+            if leaves.len().saturating_add(count.saturating_mul(element.len())) > MAX_LEAVES {
+                return None; // callers fall back to comparing formats exactly
             }
             for i in 0..count {
                 let base = offset.checked_add(i.checked_mul(size)?)?;
                 leaves.extend(element.iter().map(|l| Leaf { offset: l.offset + base, ..*l }));
             }
             offset = offset.checked_add(count.checked_mul(size)?)?;
-            align = align.max(element_align);
             if self.peek() == Some(b':') {
                 self.pos += 1;
                 while self.next()? != b':' {}
             }
         }
-        Some((leaves, offset, align))
+        Some((leaves, offset))
     }
 
-    /// One element after its count: its leaves, size and alignment. A string's count
-    /// is its length, so `count` becomes 1 for it.
-    fn element(&mut self, count: &mut usize) -> Option<(Vec<Leaf>, usize, usize)> {
+    /// One element after its count, at offset `at` of the whole item (for a nested
+    /// structure): its leaves, size and alignment. A string's count is its length, so
+    /// `count` becomes 1 for it.
+    fn element(&mut self, count: &mut usize, at: usize) -> Option<(Vec<Leaf>, usize, usize)> {
         let big_endian = self.mode.big_endian();
         let scalar = |class, size: usize| Some((vec![Leaf { offset: 0, class, size, big_endian }], size, size));
         let native = !matches!(self.mode, Mode::Standard { .. });
@@ -237,10 +288,10 @@ impl Parser<'_> {
                 if self.next()? != b'{' {
                     return None;
                 }
-                let inner = self.sequence()?;
-                (self.next()? == b'}').then_some(inner)
+                let (leaves, size) = self.sequence(at)?;
+                (self.next()? == b'}').then_some((leaves, size, 1))
             }
-            b'x' => Some((Vec::new(), 1, 1)),
+            b'x' => Some((vec![Leaf { offset: 0, class: LeafClass::Pad, size: 1, big_endian }], 1, 1)),
             b's' => {
                 let n = std::mem::replace(count, 1);
                 let leaves = (0..n).map(|i| Leaf { offset: i, class: LeafClass::Char, size: 1, big_endian }).collect();
@@ -307,6 +358,9 @@ mod tests {
         assert_eq!(parse("<Z").unwrap().leaves, vec![leaf(0, Pointer, 8, false)]);
         assert_eq!(parse("3s").unwrap().leaves.len(), 3);
         assert_eq!(parse("(2,5)<d").unwrap().size, 80, "ctypes' array formats");
+        assert_eq!(parse("(1)(2)b").unwrap().size, 2, "numpy's nested sub-arrays");
+        assert_eq!(parse("(2)3s").unwrap().size, 6);
+        assert_eq!(parse("(1000,1000)d"), None, "too many scalars to list");
         assert_eq!(parse("&<i"), None);
         assert_eq!(parse("X{}"), None);
         assert_eq!(parse("d junk"), None);
@@ -317,7 +371,9 @@ mod tests {
         use LeafClass::*;
         // dtype([('a', '<i4'), ('b', '<f8')], align=True): explicit padding in '@' mode.
         let aligned = parse("T{i:a:xxxxd:b:}").unwrap();
-        assert_eq!(aligned, Item { leaves: vec![leaf(0, Signed, 4, false), leaf(8, Float, 8, false)], size: 16 });
+        let data: Vec<Leaf> = aligned.data_leaves().copied().collect();
+        assert_eq!(data, vec![leaf(0, Signed, 4, false), leaf(8, Float, 8, false)]);
+        assert_eq!(aligned.size, 16);
         // The same packed: '=' switches alignment off.
         let packed = parse("T{i:a:=d:b:}").unwrap();
         assert_eq!(packed, Item { leaves: vec![leaf(0, Signed, 4, false), leaf(4, Float, 8, false)], size: 12 });
@@ -327,6 +383,9 @@ mod tests {
         assert_eq!(offsets, vec![0, 8, 16, 24, 26]);
         assert!(nested.leaves[4].big_endian && !nested.leaves[3].big_endian);
         assert_eq!(nested.size, 28);
+        // A packed structure nesting one whose scalars are aligned where they land.
+        let packed = parse("T{h:a:T{h:a:i:b:}:b:}").unwrap();
+        assert_eq!(packed.leaves.iter().map(|l| l.offset).collect::<Vec<_>>(), vec![0, 2, 4]);
     }
 
     #[test]
@@ -353,6 +412,13 @@ mod tests {
         assert!(parse("T{i:a:xxxxd:b:}").unwrap().repeats(&expected, 16));
         assert!(!parse("T{i:a:=d:b:}").unwrap().repeats(&expected, 16));
         assert!(!parse("T{i:a:xxxxd:b:xxxx}").unwrap().repeats(&expected, 16));
+        // Padding may face a gap, or bytes of the C type (a `char` array filling the gap).
+        let filled = [Leaf::of_kind(ScalarKind::Int, 0, false), Leaf::of_kind(ScalarKind::Char, 4, false), Leaf::of_kind(ScalarKind::Char, 5, false), Leaf::of_kind(ScalarKind::Char, 6, false), Leaf::of_kind(ScalarKind::Char, 7, false), Leaf::of_kind(ScalarKind::Double, 8, false)];
+        assert!(parse("T{i:a:xxxxd:b:}").unwrap().repeats(&filled, 16));
+        assert!(!parse("T{x:a:xxxxxxxd:b:}").unwrap().repeats(&expected, 16), "padding over an int");
+        let mut short = parse("T{i:a:xxxxd:b:}").unwrap();
+        assert!(short.pad_to(24) && short.size == 24 && short.repeats(&[Leaf::of_kind(ScalarKind::Int, 0, false), Leaf::of_kind(ScalarKind::Double, 8, false)], 24));
+        assert!(!parse("d").unwrap().pad_to(4));
         let double = [Leaf::of_kind(ScalarKind::Double, 0, false)];
         assert!(parse("(3)d").unwrap().repeats(&double, 8) && parse("d").unwrap().repeats(&double, 8));
         assert!(!parse("T{d:a:i:b:}").unwrap().repeats(&double, 8));

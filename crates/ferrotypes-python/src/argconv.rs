@@ -186,6 +186,10 @@ impl ArgConv {
                 InfoKind::Simple { scalar, swapped: false, .. } if is_default(|d| &d.simple) => {
                     return Ok(ArgConv::Simple { kind: *scalar, cls: cls.clone().unbind() });
                 }
+                // POINTER(c_char) converts as c_char_p (its from_param is c_char_p's).
+                InfoKind::Pointer { .. } if is_default(|d| &d.simple) && is_char_pointer_type(&from_param) => {
+                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::chars_named(cls)? });
+                }
                 InfoKind::Pointer { target, .. } if is_default(|d| &d.pointer) => {
                     if let Some(target) = target.get_obj_type(py) {
                         let target = target.bind(py);
@@ -304,6 +308,12 @@ impl ArgConv {
         held.add(value.py(), converted);
         Ok(())
     }
+}
+
+/// Whether the bound method `from_param` belongs to `c_char_p` (or a subclass).
+fn is_char_pointer_type(from_param: &Bound<'_, PyAny>) -> bool {
+    let owner = from_param.getattr(intern!(from_param.py(), "__self__"));
+    owner.is_ok_and(|o| info_of(&o).is_ok_and(|i| matches!(i.get().scalar(), Some((ScalarKind::CharPtr, _)))))
 }
 
 /// What the arguments of one call hold on to until it returns: the objects their

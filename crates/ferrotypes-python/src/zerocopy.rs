@@ -122,6 +122,12 @@ impl Pointee {
         Ok(Pointee::new(what, Param::Pointer, Items::of_element(py, info)?, min_bytes))
     }
 
+    /// `POINTER(c_char)`, whose `from_param` is `c_char_p`'s (in ctypes too): a
+    /// `c_char_p` parameter under another name.
+    pub fn chars_named(cls: &Bound<'_, PyType>) -> PyResult<Pointee> {
+        Ok(Pointee::new(Cow::Owned(format!("{} parameter", cls.name()?)), Param::Chars, Items::Bytes, 0))
+    }
+
     /// An array-typed parameter (C receives a pointer to its first element).
     pub fn array(py: Python<'_>, cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Pointee> {
         let what = Cow::Owned(format!("{} parameter", cls.name()?));
@@ -172,8 +178,8 @@ impl Pointee {
     /// Whether `format` parses into whole items with the scalars `leaves`.
     fn fits_leaves(&self, format: &str, itemsize: Option<usize>, leaves: Option<&[Leaf]>) -> bool {
         let Items::Typed { size, .. } = &self.items else { return false };
-        let (Some(leaves), Some(item)) = (leaves, pep3118::parse(format)) else { return false };
-        itemsize.is_none_or(|n| n == item.size) && item.repeats(leaves, *size)
+        let (Some(leaves), Some(mut item)) = (leaves, pep3118::parse(format)) else { return false };
+        itemsize.is_none_or(|n| item.pad_to(n)) && item.repeats(leaves, *size)
     }
 
     /// The items, for messages.
@@ -243,6 +249,7 @@ impl Items {
         let mut scalars = Vec::new();
         push_leaves(element, py, 0, &mut scalars);
         let big_endian = |swapped: bool| cfg!(target_endian = "big") != swapped;
+        scalars.sort_by_key(|s| s.offset); // stable: a union's overlapping members stay in order
         let leaves = (!scalars.is_empty() && scalars.iter().all(|s| !s.bit_field))
             .then(|| scalars.iter().map(|s| Leaf::of_kind(s.kind, s.offset, big_endian(s.swapped))).collect());
         Ok(Items::Typed { format: element.buffer_layout(py)?.format, size: element.size, leaves })
