@@ -153,8 +153,10 @@ pub enum ArgConv {
     /// (`c_void_p` and `c_char_p` also take foreign memory).
     Simple { kind: ScalarKind, cls: Py<PyType> },
     /// A pointer or array type whose `from_param` is ctypes' own: foreign memory is
-    /// checked against `pointee` here, anything else goes to `from_param`.
-    Pointer { from_param: Py<PyAny>, pointee: Pointee },
+    /// checked against `pointee` here, anything else goes to `from_param` — except,
+    /// for `POINTER(T)` (`own`: the pointer type and `T`), the cases its `from_param`
+    /// accepts without `_as_parameter_`, converted here by the same rules.
+    Pointer { from_param: Py<PyAny>, pointee: Pointee, own: Option<(Py<PyType>, Py<PyType>)> },
     /// A `ferrotypes.numpy.ndpointer` class: an ndarray meeting its requirements is
     /// passed from its buffer, anything else goes to `from_param`.
     NdPointer { from_param: Py<PyAny>, requirements: NdRequirements },
@@ -188,18 +190,19 @@ impl ArgConv {
                 }
                 // POINTER(c_char) converts as c_char_p (its from_param is c_char_p's).
                 InfoKind::Pointer { .. } if is_default(|d| &d.simple) && is_char_pointer_type(&from_param) => {
-                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::chars_named(cls)? });
+                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::chars_named(cls)?, own: None });
                 }
                 InfoKind::Pointer { target, .. } if is_default(|d| &d.pointer) => {
                     if let Some(target) = target.get_obj_type(py) {
                         let target = target.bind(py);
                         let pointee = Pointee::pointer_to(py, target, info_of(target.as_any())?.get())?;
-                        return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee });
+                        let own = Some((cls.clone().unbind(), target.clone().unbind()));
+                        return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee, own });
                     }
                 }
                 // An array parameter is a pointer to its first element, as in C.
                 InfoKind::Array { .. } if is_default(|d| &d.cdata) => {
-                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::array(py, cls, i)? });
+                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::array(py, cls, i)?, own: None });
                 }
                 _ => {}
             }
@@ -240,10 +243,15 @@ impl ArgConv {
                 }
                 simple_param(cls.bind(py), *kind, value).or_else(|err| stdlib_or(value, cls.bind(py).as_any(), err))
             }
-            ArgConv::Pointer { from_param, pointee } => match zerocopy::pointer_arg(value, pointee) {
-                Some(foreign) => foreign.map(ArgValue::from),
-                None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
-            },
+            ArgConv::Pointer { from_param, pointee, own } => {
+                if let Some(converted) = own.as_ref().and_then(|(cls, target)| own_pointer_arg(value, cls.bind(py), target.bind(py))) {
+                    return converted;
+                }
+                match zerocopy::pointer_arg(value, pointee) {
+                    Some(foreign) => foreign.map(ArgValue::from),
+                    None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
+                }
+            }
             ArgConv::NdPointer { from_param, requirements } => match requirements.accept(value) {
                 Some(view) => Ok(ArgValue::with_view(view.as_ptr() as usize, view)),
                 None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
@@ -273,41 +281,66 @@ impl ArgConv {
                             held.objects.extend(kept.map(|k| k.into_bound(py)));
                             Ok(())
                         }
-                        Err(err) => {
-                            let converted = stdlib_or(value, cls.bind(py).as_any(), err)?;
-                            *slot = converted.slot;
-                            held.add(py, converted);
-                            Ok(())
-                        }
+                        Err(err) => scalar_into(py, stdlib_or(value, cls.bind(py).as_any(), err)?, slot, held),
                     };
                 }
             },
-            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
+            ArgConv::Pointer { own: Some(_), .. } if !zerocopy::is_foreign(value) => return scalar_into(py, self.convert(value, position)?, slot, held),
+            ArgConv::Pointer { pointee, from_param, .. } => match zerocopy::pointer_arg(value, pointee) {
                 Some(foreign) => foreign,
-                None => return self.convert_scalar_into(value, position, slot, held),
+                None => return scalar_into(py, convert_unknown(&from_param.bind(py).call1((value,))?, position)?, slot, held),
             },
-            ArgConv::NdPointer { requirements, .. } => match requirements.accept(value) {
+            ArgConv::NdPointer { requirements, from_param } => match requirements.accept(value) {
                 Some(view) => Ok(zerocopy::Foreign::into(view)),
-                None => return self.convert_scalar_into(value, position, slot, held),
+                None => return scalar_into(py, convert_unknown(&from_param.bind(py).call1((value,))?, position)?, slot, held),
             },
-            ArgConv::FromParam { .. } => return self.convert_scalar_into(value, position, slot, held),
+            ArgConv::FromParam { .. } => return scalar_into(py, self.convert(value, position)?, slot, held),
         };
         let foreign = foreign?;
         *slot = pointer_slot(foreign.address);
         held.view(foreign.view);
         Ok(())
     }
+}
 
-    /// [`convert`](Self::convert) for a scalar parameter, into `slot`.
-    fn convert_scalar_into<'py>(&self, value: &Bound<'py, PyAny>, position: usize, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
-        let converted = self.convert(value, position)?;
-        if converted.record.is_some() {
-            return Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter"));
-        }
-        *slot = converted.slot;
-        held.add(value.py(), converted);
-        Ok(())
+/// `PyCPointerType.from_param`'s own cases for `POINTER(target)` (class `cls`), by its
+/// rules: None, an instance of `cls`, an instance of `target` (passed by reference), a
+/// `byref` of one, an array of `target`s or a pointer to them. None for anything else
+/// (`from_param` then decides: `_as_parameter_`, its error message).
+fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> Option<PyResult<ArgValue>> {
+    let py = value.py();
+    if value.is_none() {
+        return Some(Ok(ArgValue::pointer(0, None)));
     }
+    if let Ok(carg) = value.cast::<CArgObject>() {
+        let c = carg.get();
+        let of_target = c.value.0.keep.as_ref().is_some_and(|k| k.bind(py).is_instance(target).unwrap_or(false));
+        return of_target.then(|| Ok(c.copy_value(py)));
+    }
+    let cdata = value.cast::<CData>().ok()?;
+    if value.is_instance(cls).ok()? {
+        return Some(cdata_value(cdata));
+    }
+    if value.is_instance(target).ok()? {
+        let address = cdata.get().address(py) as usize;
+        return Some(Ok(ArgValue::pointer(address, Some(value.clone().unbind()))));
+    }
+    let points_into_targets = match &cdata.get().info().get().kind {
+        InfoKind::Array { element, .. } => element.bind(py).is_subclass(target).ok()?,
+        InfoKind::Pointer { target: own, .. } => own.get_obj_type(py)?.bind(py).is_subclass(target).ok()?,
+        _ => false,
+    };
+    points_into_targets.then(|| cdata_value(cdata))
+}
+
+/// A converted value of a scalar parameter into `slot`, what it keeps into `held`.
+fn scalar_into<'py>(py: Python<'py>, converted: ArgValue, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
+    if converted.record.is_some() {
+        return Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter"));
+    }
+    *slot = converted.slot;
+    held.add(py, converted);
+    Ok(())
 }
 
 /// Whether the bound method `from_param` belongs to `c_char_p` (or a subclass).
