@@ -99,7 +99,7 @@ impl Item {
     /// Padding bytes of this item ([`LeafClass::Pad`]) may face no scalar, or a byte.
     /// `expected` must be sorted by offset.
     pub fn repeats(&self, expected: &[Leaf], size: usize) -> bool {
-        if expected.is_empty() || size == 0 || self.size == 0 || self.size % size != 0 {
+        if expected.is_empty() || size == 0 || self.size == 0 || !self.size.is_multiple_of(size) {
             return false;
         }
         let mut wanted = (0..self.size / size).flat_map(|i| expected.iter().map(move |e| Leaf { offset: e.offset + i * size, ..*e })).peekable();

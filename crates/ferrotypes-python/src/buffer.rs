@@ -121,15 +121,15 @@ impl ReadView {
 
 impl Drop for ReadView {
     fn drop(&mut self) {
-        // SAFETY: the GIL is held wherever a ReadView is dropped (it never leaves a GIL
-        // scope); the view was filled by PyObject_GetBuffer and is released once, and
-        // `self.view` is not used after being taken here.
-        unsafe {
-            let py = Python::assume_attached();
-            let mut view = ManuallyDrop::take(&mut self.view);
-            ffi::PyBuffer_Release(&mut *view);
-            let spare = Box::from_raw(Box::into_raw(view).cast::<MaybeUninit<ffi::Py_buffer>>());
-            drop(SPARE.replace(py, Some(spare)));
-        }
+        // SAFETY: a ReadView never leaves a GIL scope, so the GIL is held wherever it is
+        // dropped.
+        let py = unsafe { Python::assume_attached() };
+        // SAFETY: `self.view` is taken once, here, and not used afterwards.
+        let mut view = unsafe { ManuallyDrop::take(&mut self.view) };
+        // SAFETY: the view was filled by PyObject_GetBuffer and is released once.
+        unsafe { ffi::PyBuffer_Release(&mut *view) };
+        // SAFETY: a Py_buffer is plain data: its allocation may be reused uninitialised.
+        let spare = unsafe { Box::from_raw(Box::into_raw(view).cast::<MaybeUninit<ffi::Py_buffer>>()) };
+        drop(SPARE.replace(py, Some(spare)));
     }
 }

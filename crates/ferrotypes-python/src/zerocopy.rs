@@ -70,11 +70,14 @@ pub struct Pointee {
     min_bytes: usize,
     /// Verdicts of [`Pointee::fits`] on the item formats met so far (a parameter meets
     /// few), so that a format is parsed once, not on every call.
-    memo: GilCell<RefCell<Vec<(Box<[u8]>, usize, bool)>>>,
+    memo: GilCell<RefCell<Vec<Verdict>>>,
     /// The type of the last plain buffer (not a stdlib ctypes object) taken: values
     /// of that type go straight to the buffer protocol, skipping the classification.
     plain_type: GilCell<Option<Py<PyType>>>,
 }
+
+/// Whether items of a format (bytes) and an itemsize fit a [`Pointee`].
+type Verdict = (Box<[u8]>, usize, bool);
 
 /// How many verdicts a parameter remembers.
 const MEMO_SIZE: usize = 8;
@@ -446,8 +449,8 @@ impl StdTypes {
             } else {
                 false
             };
-            if holds_address {
-                // SAFETY: a pointer-valued instance's memory holds one address.
+            if holds_address && view.len() >= std::mem::size_of::<usize>() {
+                // SAFETY: the view holds at least one address's bytes (checked).
                 let address = unsafe { view.as_ptr().cast::<usize>().read_unaligned() };
                 return Ok(Foreign { address, view });
             }
