@@ -243,15 +243,10 @@ impl ArgConv {
                 }
                 simple_param(cls.bind(py), *kind, value).or_else(|err| stdlib_or(value, cls.bind(py).as_any(), err))
             }
-            ArgConv::Pointer { from_param, pointee, own } => {
-                if let Some(converted) = own.as_ref().and_then(|(cls, target)| own_pointer_arg(value, cls.bind(py), target.bind(py))) {
-                    return converted;
-                }
-                match zerocopy::pointer_arg(value, pointee) {
-                    Some(foreign) => foreign.map(ArgValue::from),
-                    None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
-                }
-            }
+            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
+                Some(foreign) => foreign.map(ArgValue::from),
+                None => self.pointer_fallback(value, position),
+            },
             ArgConv::NdPointer { from_param, requirements } => match requirements.accept(value) {
                 Some(view) => Ok(ArgValue::with_view(view.as_ptr() as usize, view)),
                 None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
@@ -285,10 +280,9 @@ impl ArgConv {
                     };
                 }
             },
-            ArgConv::Pointer { own: Some(_), .. } if !zerocopy::is_foreign(value) => return scalar_into(py, self.convert(value, position)?, slot, held),
-            ArgConv::Pointer { pointee, from_param, .. } => match zerocopy::pointer_arg(value, pointee) {
+            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
                 Some(foreign) => foreign,
-                None => return scalar_into(py, convert_unknown(&from_param.bind(py).call1((value,))?, position)?, slot, held),
+                None => return scalar_into(py, self.pointer_fallback(value, position)?, slot, held),
             },
             ArgConv::NdPointer { requirements, from_param } => match requirements.accept(value) {
                 Some(view) => Ok(zerocopy::Foreign::into(view)),
@@ -331,6 +325,19 @@ fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &B
         _ => false,
     };
     points_into_targets.then(|| cdata_value(cdata))
+}
+
+impl ArgConv {
+    /// A pointer parameter's argument that is no foreign memory: by `from_param`'s
+    /// rules natively where they allow ([`own_pointer_arg`]), else through it.
+    fn pointer_fallback(&self, value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
+        let ArgConv::Pointer { from_param, own, .. } = self else { unreachable!("pointer converters only") };
+        let py = value.py();
+        if let Some(converted) = own.as_ref().and_then(|(cls, target)| own_pointer_arg(value, cls.bind(py), target.bind(py))) {
+            return converted;
+        }
+        convert_unknown(&from_param.bind(py).call1((value,))?, position)
+    }
 }
 
 /// A converted value of a scalar parameter into `slot`, what it keeps into `held`.

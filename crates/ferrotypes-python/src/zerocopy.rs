@@ -277,8 +277,9 @@ pub fn is_foreign(value: &Bound<'_, PyAny>) -> bool {
 #[inline]
 pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<Foreign>> {
     let py = value.py();
-    let value_type = value.get_type();
-    let known = pointee.plain_type.with(py, |t| t.as_ref().is_some_and(|t| t.is(&value_type)));
+    // SAFETY: value is a live object; Py_TYPE reads its type pointer (no reference).
+    let value_type = unsafe { pyo3::ffi::Py_TYPE(value.as_ptr()) };
+    let known = pointee.plain_type.with(py, |t| t.as_ref().is_some_and(|t| t.as_ptr().cast() == value_type));
     if known {
         return Some(buffer_arg(value, pointee));
     }
@@ -296,7 +297,7 @@ pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResu
     }
     let converted = buffer_arg(value, pointee);
     if converted.is_ok() {
-        drop(pointee.plain_type.replace(py, Some(value_type.unbind())));
+        drop(pointee.plain_type.replace(py, Some(value.get_type().unbind())));
     }
     Some(converted)
 }
