@@ -10,6 +10,7 @@ the GIL and is compared with the GIL-holding ones.
     python bench/run.py                  # full run (20-30 s)
     python bench/run.py --quick          # ~1 s once built: proves the machinery, no timing claims
     python bench/run.py --json out.json  # also write every number
+    python bench/run.py --only sum_ndpointer sum_pointer   # some scenarios only
 
 Scenarios are data (SCENARIOS below): a C prototype, the arguments, the
 expected result and the name of the C-extension wrapper.  A scenario that
@@ -254,6 +255,69 @@ CALLBACK_SCENARIOS: list[Scenario] = [
 ]
 
 
+# --- Arrays: a numpy float64[1000] summed in C (tests/clib/arrays.c), the array passed
+# without copying.  ctypes and ferrotypes get an ndpointer argtype (numpy.ctypeslib's /
+# ferrotypes.numpy's), or a plain POINTER(c_double) argtype: ferrotypes takes the array
+# itself there, stdlib ctypes needs arr.ctypes.data_as(POINTER(c_double)) per call.
+# cffi passes ffi.from_buffer("double[]", arr) per call; the C extension takes the
+# buffer with PyObject_GetBuffer.
+
+SUM_N = 1000
+
+
+def _sum_array():
+    try:
+        import numpy
+    except ImportError as exc:
+        raise NotApplicable(f"needs numpy ({exc})") from None
+    return numpy.arange(float(SUM_N))
+
+
+def bind_sum_ndpointer(env, sc):
+    array = _sum_array()
+    if env.mod.__name__ == "ferrotypes":
+        from ferrotypes.numpy import ndpointer
+    else:
+        from numpy.ctypeslib import ndpointer
+    fn = env.lib["ftnp_sum_doubles"]
+    fn.argtypes = [ndpointer(dtype="float64", ndim=1, flags="C_CONTIGUOUS"), env.mod.c_size_t]
+    fn.restype = env.mod.c_double
+    return fn, (array, SUM_N)
+
+
+def bind_sum_pointer(env, sc):
+    array = _sum_array()
+    mod = env.mod
+    fn = env.lib["ftnp_sum_doubles"]
+    fn.argtypes = [mod.POINTER(mod.c_double), mod.c_size_t]
+    fn.restype = mod.c_double
+    if mod.__name__ == "ferrotypes":
+        return fn, (array, SUM_N)
+    pointer = mod.POINTER(mod.c_double)
+    return (lambda a, n: fn(a.ctypes.data_as(pointer), n)), (array, SUM_N)
+
+
+def bind_sum_cffi(env, sc):
+    array = _sum_array()
+    ffi, f = env.ffi, env.lib.ftnp_sum_doubles
+    return (lambda a, n: f(ffi.from_buffer("double[]", a), n)), (array, SUM_N)
+
+
+def bind_sum_ext(env, sc):
+    return getattr(env.module, f"sum_doubles_buffer_{env.variant}"), (_sum_array(), SUM_N)
+
+
+ARRAY_SCENARIOS: list[Scenario] = [
+    Scenario("sum_ndpointer", f"sum float64[{SUM_N}], ndpointer", "double ftnp_sum_doubles(const double *, size_t)",
+             expect=float(sum(range(SUM_N))), ext="sum_doubles_buffer",
+             custom={"ctypes": bind_sum_ndpointer, "cffi": bind_sum_cffi, "ext": bind_sum_ext}),
+    Scenario("sum_pointer", f"sum float64[{SUM_N}], POINTER(c_double)",
+             "double ftnp_sum_doubles(const double *, size_t)",
+             expect=float(sum(range(SUM_N))), ext="sum_doubles_buffer",
+             custom={"ctypes": bind_sum_pointer, "cffi": bind_sum_cffi, "ext": bind_sum_ext}),
+]
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("f0", "f()", "int ft_f0(void)", (), 42, ext="f0"),
     Scenario("add_int", "add_int(3, 4)", "int ft_add_int(int, int)", (3, 4), 7, ext="add_int"),
@@ -268,6 +332,7 @@ SCENARIOS: list[Scenario] = [
              (b"hello world",), 11, ext="strlen"),
     *[_addn(n) for n in range(9)],
     *CALLBACK_SCENARIOS,
+    *ARRAY_SCENARIOS,
 ]
 # The curve's add6 calls the same C function as the "add6" row but is measured separately.
 assert len({sc.key for sc in SCENARIOS}) == len(SCENARIOS), "scenario keys must be unique"
@@ -764,6 +829,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", choices=sorted(CLOCKS), default=DEFAULT_CLOCK,
                     help="cpu: this thread's CPU time (default where fine-grained; robust "
                          "on a shared machine); wall: perf_counter")
+    ap.add_argument("--only", metavar="KEY", nargs="+",
+                    help="run only the scenarios with these keys (e.g. sum_ndpointer sum_pointer)")
     opts = ap.parse_args(argv)
     repeats = opts.repeats or (3 if opts.quick else 30)
     if repeats < 1:
@@ -773,6 +840,11 @@ def main(argv: list[str] | None = None) -> int:
         _set_qsort_size(QSORT_N_QUICK)
         SCENARIOS[:] = [replace(sc, label=f"qsort {QSORT_N} ints, Python cmp", expect=min(_QSORT_DATA))
                         if sc.key == "qsort" else sc for sc in SCENARIOS]
+    if opts.only:
+        unknown = set(opts.only) - {sc.key for sc in SCENARIOS}
+        if unknown:
+            ap.error(f"unknown scenario keys: {', '.join(sorted(unknown))}")
+        SCENARIOS[:] = [sc for sc in SCENARIOS if sc.key in opts.only]
     testlib = build_ext.clib().build()
     backends, notes = make_backends(testlib, SCENARIOS)
     meta = {

@@ -588,6 +588,35 @@ def test_bytes_buffer_as_out_parameter(fttest):
     assert ftbuf == stdbuf == b"".join(i.to_bytes(4, "little") for i in range(4))
 
 
+@pytest.mark.parametrize("make", [
+    lambda m: m.c_int(7), lambda m: m.byref(m.c_int(7)), lambda m: m.pointer(m.c_int(7)),
+    lambda m: (m.c_int * 2)(7, 8), lambda m: None, lambda m: m.c_short(7), lambda m: m.byref(m.c_short(7)),
+    lambda m: m.pointer(m.c_short(7)), lambda m: m.c_void_p(0), lambda m: 5, lambda m: m.byref(m.c_int(7), 4),
+    lambda m: type("Wrap", (), {"_as_parameter_": m.byref(m.c_int(7))})(),
+], ids=["instance", "byref", "pointer", "array", "None", "other-instance", "other-byref", "other-pointer",
+        "c_void_p", "int", "byref-offset", "as_parameter"])
+def test_pointer_parameters_take_what_ctypes_takes(fttest, make):
+    # POINTER(T) parameters convert ferrotypes' own objects natively, by the rules of
+    # ctypes' POINTER(T).from_param: the same outcomes as ctypes.
+    ftf, stdf = fttest.func("ftnp_same_pointer", "c_void_p", [lambda m: m.POINTER(m.c_int)])
+    ftv, stdv = make(ferrotypes), make(std_ctypes)
+    ftout, stdout = outcome(lambda: ftf(ftv)), outcome(lambda: stdf(stdv))
+    assert ftout[0] == stdout[0] and (ftout[0] == "ok" or ftout == stdout), (ftout, stdout)
+    if ftout[0] == "ok" and isinstance(ftv, ferrotypes._ctypes.CArgObject):
+        assert ftout[1] - ferrotypes.addressof(ftv._obj) in (0, 4)  # byref, with its offset
+    elif ftout[0] == "ok" and ftout[1] is not None:
+        assert ferrotypes.c_int.from_address(ftout[1]).value == 7
+
+
+def test_array_argtype_is_passed_as_a_pointer(fttest):
+    # C (and ctypes) pass an array parameter as a pointer to its first element.
+    ftf, stdf = fttest.func("ft_fill_ints", "c_int", [lambda m: m.c_int * 4, "c_int"])
+    ftbuf, stdbuf = (ferrotypes.c_int * 4)(), (std_ctypes.c_int * 4)()
+    assert ftf(ftbuf, 4) == stdf(stdbuf, 4) == 4
+    assert ftbuf[:] == stdbuf[:] == [0, 1, 2, 3]
+    assert ftf._call_path == "direct"  # converted natively, no libffi
+
+
 # --------------------------------------------------------------------------
 # errno
 # --------------------------------------------------------------------------

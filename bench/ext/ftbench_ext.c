@@ -320,6 +320,57 @@ qsort_ints_impl(PyObject *const *args, Py_ssize_t nargs, int release)
 static PyObject *qsort_ints_nogil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return qsort_ints_impl(a, n, 1); }
 static PyObject *qsort_ints_gil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return qsort_ints_impl(a, n, 0); }
 
+/* ---- Zero-copy arrays: a buffer of doubles summed in C. ----
+ *
+ * sum_doubles_buffer(array, n): what a careful extension does with an array argument:
+ * one PyObject_GetBuffer asking for a C-contiguous buffer with its format, checks of
+ * the item type, the dimensions and the length, the C call on the buffer's memory,
+ * and PyBuffer_Release. */
+extern double ftnp_sum_doubles(const double *values, size_t n);
+
+static int
+is_native_double_format(const char *format)
+{
+    if (format == NULL)
+        return 0;
+    if (format[0] == '@' || format[0] == '=' || format[0] == '<')
+        format++;
+    return format[0] == 'd' && format[1] == '\0';
+}
+
+static PyObject *
+sum_doubles_buffer_impl(PyObject *const *args, Py_ssize_t nargs, int release)
+{
+    Py_buffer view;
+    Py_ssize_t n;
+    double r;
+    if (check_nargs("sum_doubles_buffer", nargs, 2) < 0)
+        return NULL;
+    n = PyLong_AsSsize_t(args[1]);
+    if (n == -1 && PyErr_Occurred())
+        return NULL;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (view.itemsize != (Py_ssize_t)sizeof(double) || !is_native_double_format(view.format)
+        || view.ndim != 1 || n < 0 || n > view.len / (Py_ssize_t)sizeof(double)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "expected a 1-d C-contiguous buffer of at least n doubles");
+        return NULL;
+    }
+    if (release) {
+        Py_BEGIN_ALLOW_THREADS
+        r = ftnp_sum_doubles((const double *)view.buf, (size_t)n);
+        Py_END_ALLOW_THREADS
+    }
+    else
+        r = ftnp_sum_doubles((const double *)view.buf, (size_t)n);
+    PyBuffer_Release(&view);
+    return PyFloat_FromDouble(r);
+}
+
+static PyObject *sum_doubles_buffer_nogil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return sum_doubles_buffer_impl(a, n, 1); }
+static PyObject *sum_doubles_buffer_gil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return sum_doubles_buffer_impl(a, n, 0); }
+
 #define ENTRY(NAME, DOC)                                                      \
     {#NAME "_gil", (PyCFunction)(void (*)(void))NAME##_gil, METH_FASTCALL,     \
      DOC " (holds the GIL)"},                                                 \
@@ -343,6 +394,7 @@ static PyMethodDef ftbench_methods[] = {
     ENTRY(add8, "ft_add8(a, ..., h)")
     ENTRY(cb_call_n, "ftcb_call_n(trampoline calling f, n)")
     ENTRY(qsort_ints, "ftcb_qsort_ints(src, work, n, trampoline calling cmp)")
+    ENTRY(sum_doubles_buffer, "ftnp_sum_doubles(buffer of doubles, n)")
     {NULL, NULL, 0, NULL},
 };
 

@@ -448,4 +448,4 @@ def build_base_classes(core):
     core.CFuncPtr = funcptr
     core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
     core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
-    core._set_default_from_param(PyCSimpleType.from_param)
+    core._set_default_from_param(PyCSimpleType.from_param, PyCPointerType.from_param, _CDataMeta.from_param)

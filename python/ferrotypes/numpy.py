@@ -126,6 +126,36 @@ class _ndptr(ferrotypes.c_void_p):
         return param
 
 
+def _native_requirements(cls):
+    """What the extension checks itself for the ndpointer class ``cls`` when it is an
+    argtype (``ndpointer.rs``): ``(ndarray, item format or None, itemsize, ndim,
+    shape, C_CONTIGUOUS?, F_CONTIGUOUS?, WRITEABLE?)``; None to leave every call to
+    ``from_param`` (flags a buffer does not show, record dtypes, dtypes that export
+    no buffer format). Equal formats mean equal dtypes here; a dtype equal to the
+    class's but written differently (``q`` for ``l``) just takes ``from_param``."""
+    flags = cls._flags_ or 0
+    shown = _FLAG_BITS["C_CONTIGUOUS"] | _FLAG_BITS["F_CONTIGUOUS"] | _FLAG_BITS["WRITEABLE"]
+    if flags & ~shown:
+        return None
+    dtype = cls._dtype_
+    fmt, itemsize = None, 0
+    if dtype is not None:
+        if dtype.fields is not None or dtype.subdtype is not None:
+            return None
+        try:
+            fmt = memoryview(np.empty(0, dtype)).format
+        except (ValueError, TypeError, BufferError):
+            return None
+        itemsize = dtype.itemsize
+    shape = None if cls._shape_ is None else tuple(int(n) for n in cls._shape_)
+    ndim = None if cls._ndim_ is None else int(cls._ndim_)
+    return (np.ndarray, fmt, itemsize, ndim, shape, bool(flags & _FLAG_BITS["C_CONTIGUOUS"]),
+            bool(flags & _FLAG_BITS["F_CONTIGUOUS"]), bool(flags & _FLAG_BITS["WRITEABLE"]))
+
+
+ferrotypes._ctypes._register_ndpointer(_ndptr.from_param.__func__, _native_requirements)
+
+
 class _concrete_ndptr(_ndptr):
     """An ndpointer class knowing dtype and shape: as a ``restype`` it gives an
     ndarray viewing the memory the C function returned."""

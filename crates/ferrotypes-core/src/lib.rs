@@ -6,6 +6,7 @@
 //! - [`call`]: call plans prepared once per signature, and the call itself.
 //! - [`closure`]: callback trampolines (libffi closures) that call a Rust handler.
 //! - [`longdouble`]: x86_64 `long double` to and from `f64`.
+//! - [`pep3118`]: buffer item formats, read into the C scalars they describe.
 //!
 //! What it deliberately does not do: convert Python values (that is the extension's
 //! job), or own any policy about the GIL.
@@ -16,3 +17,4 @@ pub mod ctype;
 pub mod layout;
 pub mod library;
 pub mod longdouble;
+pub mod pep3118;

@@ -5,19 +5,25 @@
 //! attribute lookups for the built-in simple types. Arguments past `argtypes` (and all
 //! arguments of a function without `argtypes`) go through [`convert_unknown`], which
 //! derives the C type from the value as ctypes does. `byref()` results are
-//! [`CArgObject`]s.
+//! [`CArgObject`]s. Pointer parameters also take foreign memory (buffers, the
+//! standard library's ctypes instances): see [`crate::zerocopy`] and
+//! [`crate::ndpointer`].
 
 use ferrotypes_core::call::Slot;
 use ferrotypes_core::ctype::{CType, NumberClass, ScalarKind};
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyString, PyType};
 use pyo3::{intern, PyTypeInfo};
 
+use crate::buffer::ReadView;
 use crate::cdata::CData;
+use crate::ndpointer::NdRequirements;
 use crate::scalar::{self, KeepAlive};
 use crate::simple::SimpleData;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::zerocopy::{self, Pointee};
 
 /// One converted argument: its C type, its value, and what must outlive the call.
 pub struct ArgValue {
@@ -29,17 +35,33 @@ pub struct ArgValue {
     pub record: Option<*mut u8>,
     /// An object whose memory the value points into.
     pub keep: Option<Py<PyAny>>,
+    /// A foreign object's memory the value points into, held until the call returns.
+    pub view: Option<ReadView>,
 }
 
 impl ArgValue {
     fn scalar(kind: ScalarKind, slot: Slot, keep: Option<Py<PyAny>>) -> ArgValue {
-        ArgValue { ctype: CType::Scalar(kind), slot, record: None, keep }
+        ArgValue { ctype: CType::Scalar(kind), slot, record: None, keep, view: None }
     }
 
     fn pointer(address: usize, keep: Option<Py<PyAny>>) -> ArgValue {
-        let mut slot = Slot::ZERO;
-        slot.0[..8].copy_from_slice(&(address as u64).to_ne_bytes());
-        ArgValue::scalar(ScalarKind::VoidPtr, slot, keep)
+        ArgValue::scalar(ScalarKind::VoidPtr, pointer_slot(address), keep)
+    }
+
+    /// A pointer into (or read from) the memory of `view`, which it holds.
+    pub fn with_view(address: usize, view: ReadView) -> ArgValue {
+        ArgValue { view: Some(view), ..ArgValue::pointer(address, None) }
+    }
+
+    /// A scalar read from the memory of `view`, which it holds.
+    pub fn scalar_with_view(kind: ScalarKind, slot: Slot, view: ReadView) -> ArgValue {
+        ArgValue { view: Some(view), ..ArgValue::scalar(kind, slot, None) }
+    }
+
+    /// A record passed by value from the memory of `view`, which it holds.
+    pub fn record_with_view(ctype: CType, view: ReadView) -> ArgValue {
+        let record = Some(view.as_ptr().cast_mut());
+        ArgValue { ctype, slot: Slot::ZERO, record, keep: None, view: Some(view) }
     }
 }
 
@@ -52,7 +74,8 @@ pub struct CArgObject {
 }
 
 /// `ArgValue` holds raw pointers; a `CArgObject` only moves between threads under the
-/// GIL with the objects that keep those pointers valid.
+/// GIL with the objects that keep those pointers valid. It never holds a buffer view
+/// (`view` is None: `byref` and `from_param` take no foreign memory).
 struct ArgValueCell(ArgValue);
 // SAFETY: the raw record pointer is into `keep`'s memory, which is GIL-protected.
 unsafe impl Send for ArgValueCell {}
@@ -62,7 +85,7 @@ unsafe impl Sync for ArgValueCell {}
 impl CArgObject {
     fn copy_value(&self, py: Python<'_>) -> ArgValue {
         let v = &self.value.0;
-        ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)) }
+        ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)), view: None }
     }
 }
 
@@ -111,19 +134,62 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArgObject> {
     Ok(CArgObject { tag: 'P', value: ArgValueCell(value) })
 }
 
+/// The metaclasses' own `from_param` functions (set once by `ferrotypes._metatypes`),
+/// to recognise argtypes whose conversion ferrotypes may do itself.
+pub struct DefaultFromParams {
+    /// The simple types' (`PyCSimpleType.from_param`).
+    pub simple: Py<PyAny>,
+    /// The pointer types' (`PyCPointerType.from_param`).
+    pub pointer: Py<PyAny>,
+    /// Every other C data type's (arrays, records: `_CDataMeta.from_param`).
+    pub cdata: Py<PyAny>,
+}
+
+pub static DEFAULT_FROM_PARAMS: PyOnceLock<DefaultFromParams> = PyOnceLock::new();
+
 /// How one declared parameter converts its argument.
 pub enum ArgConv {
-    /// A simple type whose `from_param` is ctypes' own: converted here directly.
+    /// A simple type whose `from_param` is ctypes' own: converted here directly
+    /// (`c_void_p` and `c_char_p` also take foreign memory).
     Simple { kind: ScalarKind, cls: Py<PyType> },
-    /// Any other type: its `from_param` is called and the result converted.
-    FromParam { from_param: Py<PyAny>, ctype: Option<CType> },
+    /// A pointer or array type whose `from_param` is ctypes' own: foreign memory is
+    /// checked against `pointee` here, anything else goes to `from_param` — except,
+    /// for `POINTER(T)` (`own`: the pointer type and `T`), the cases its `from_param`
+    /// accepts without `_as_parameter_`, converted here by the same rules.
+    Pointer { from_param: Py<PyAny>, pointee: Pointee, own: Option<(Py<PyType>, Py<PyType>)> },
+    /// A `ferrotypes.numpy.ndpointer` class: an ndarray meeting its requirements is
+    /// passed from its buffer, anything else goes to `from_param`.
+    NdPointer { from_param: Py<PyAny>, requirements: NdRequirements },
+    /// Any other type: its `from_param` is called and the result converted. `record`
+    /// is the info of a record type with ctypes' own `from_param` (which then also
+    /// takes a stdlib instance of the same layout).
+    FromParam { from_param: Py<PyAny>, ctype: Option<CType>, record: Option<Py<TypeInfo>> },
 }
 
 impl ArgConv {
+    /// Visits the objects the converter holds (for the collector).
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match self {
+            ArgConv::Simple { cls, .. } => visit.call(cls),
+            ArgConv::Pointer { from_param, own, .. } => {
+                visit.call(from_param)?;
+                if let Some((pointer, target)) = own {
+                    visit.call(pointer)?;
+                    visit.call(target)?;
+                }
+                Ok(())
+            }
+            ArgConv::NdPointer { from_param, .. } => visit.call(from_param),
+            ArgConv::FromParam { from_param, record, .. } => {
+                visit.call(from_param)?;
+                visit.call(record)
+            }
+        }
+    }
+
     /// The converter for one `argtypes` entry, or `TypeError` when it has no
-    /// `from_param`. `default_from_param` is the simple types' own `from_param`
-    /// function, to recognise classes that did not override it.
-    pub fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize, default_from_param: &Bound<'_, PyAny>) -> PyResult<ArgConv> {
+    /// `from_param`.
+    pub fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         let py = argtype.py();
         let from_param = argtype.getattr(intern!(py, "from_param")).map_err(|_| {
             PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))
@@ -132,32 +198,231 @@ impl ArgConv {
         if let Some(info) = &info {
             info.get().check_by_value()?;
         }
+        let func = from_param.getattr(intern!(py, "__func__")).ok();
+        let is_default = |pick: fn(&DefaultFromParams) -> &Py<PyAny>| {
+            DEFAULT_FROM_PARAMS.get(py).zip(func.as_ref()).is_some_and(|(d, f)| f.is(pick(d).bind(py)))
+        };
         if let (Some(info), Ok(cls)) = (&info, argtype.cast::<PyType>()) {
-            let is_default = from_param.getattr(intern!(py, "__func__")).map(|f| f.is(default_from_param)).unwrap_or(false);
-            if let (Some((kind, false)), true) = (info.get().scalar(), is_default) {
-                return Ok(ArgConv::Simple { kind, cls: cls.clone().unbind() });
+            let i = info.get();
+            match &i.kind {
+                InfoKind::Simple { scalar, swapped: false, .. } if is_default(|d| &d.simple) => {
+                    return Ok(ArgConv::Simple { kind: *scalar, cls: cls.clone().unbind() });
+                }
+                // POINTER(c_char) converts as c_char_p (its from_param is c_char_p's).
+                InfoKind::Pointer { .. } if is_default(|d| &d.simple) && is_char_pointer_type(&from_param) => {
+                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::chars_named(cls)?, own: None });
+                }
+                InfoKind::Pointer { target, .. } if is_default(|d| &d.pointer) => {
+                    if let Some(target) = target.get_obj_type(py) {
+                        let target = target.bind(py);
+                        let pointee = Pointee::pointer_to(py, target, info_of(target.as_any())?.get())?;
+                        let own = Some((cls.clone().unbind(), target.clone().unbind()));
+                        return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee, own });
+                    }
+                }
+                // An array parameter is a pointer to its first element, as in C.
+                InfoKind::Array { .. } if is_default(|d| &d.cdata) => {
+                    return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::array(py, cls, i)?, own: None });
+                }
+                _ => {}
             }
         }
-        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype: info.map(|i| i.get().param_ctype()) })
+        if let Some(requirements) = NdRequirements::for_argtype(argtype, func.as_ref())? {
+            return Ok(ArgConv::NdPointer { from_param: from_param.unbind(), requirements });
+        }
+        let record = info.as_ref().filter(|i| matches!(i.get().kind, InfoKind::Record { .. }) && is_default(|d| &d.cdata));
+        let ctype = info.as_ref().map(|i| i.get().param_ctype());
+        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype, record: record.map(|r| r.clone().unbind()) })
     }
 
     /// The C type of the parameter, when it is known before the call.
     pub fn ctype(&self) -> Option<CType> {
         match self {
             ArgConv::Simple { kind, .. } => Some(CType::Scalar(*kind)),
+            ArgConv::Pointer { .. } | ArgConv::NdPointer { .. } => Some(CType::Scalar(ScalarKind::VoidPtr)),
             ArgConv::FromParam { ctype, .. } => ctype.clone(),
         }
     }
 
+    /// Whether the argument is always converted to a scalar without a user's
+    /// `from_param` deciding how (the direct path may be used).
+    pub fn is_native(&self) -> bool {
+        !matches!(self, ArgConv::FromParam { .. })
+    }
+
     /// Converts argument `value`, the `position`-th (1-based, for messages).
     pub fn convert(&self, value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
+        let py = value.py();
         match self {
-            ArgConv::Simple { kind, cls } => simple_param(cls.bind(value.py()), *kind, value),
-            ArgConv::FromParam { from_param, .. } => {
-                let converted = from_param.bind(value.py()).call1((value,))?;
-                convert_unknown(&converted, position)
+            ArgConv::Simple { kind, cls } => {
+                if let Some(foreign) = simple_foreign(*kind, value) {
+                    return foreign.map(ArgValue::from);
+                }
+                simple_param(cls.bind(py), *kind, value).or_else(|err| stdlib_or(value, cls.bind(py).as_any(), err))
             }
+            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
+                Some(foreign) => foreign.map(ArgValue::from),
+                None => self.pointer_fallback(value, position),
+            },
+            ArgConv::NdPointer { from_param, requirements } => match requirements.accept(value) {
+                Some(view) => Ok(ArgValue::with_view(view.as_ptr() as usize, view)),
+                None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
+            },
+            ArgConv::FromParam { from_param, record, .. } => match from_param.bind(py).call1((value,)) {
+                Ok(converted) => convert_unknown(&converted, position),
+                Err(err) => match record.as_ref().and_then(|info| zerocopy::stdlib_value(value, info.get())) {
+                    Some(converted) => converted,
+                    None => Err(err),
+                },
+            },
         }
+    }
+
+    /// [`convert`](Self::convert) into a scalar slot (the direct path): the simple
+    /// types' common cases without building an [`ArgValue`]. What the argument must
+    /// keep until the call returns is added to `held`.
+    #[inline]
+    pub fn convert_into<'py>(&self, value: &Bound<'py, PyAny>, position: usize, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
+        let py = value.py();
+        let foreign = match self {
+            ArgConv::Simple { kind, cls } => match simple_foreign(*kind, value) {
+                Some(foreign) => foreign,
+                None => {
+                    return match simple_param_into(cls.bind(py), *kind, value, slot) {
+                        Ok(kept) => {
+                            held.objects.extend(kept.map(|k| k.into_bound(py)));
+                            Ok(())
+                        }
+                        Err(err) => scalar_into(py, stdlib_or(value, cls.bind(py).as_any(), err)?, slot, held),
+                    };
+                }
+            },
+            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
+                Some(foreign) => foreign,
+                None => return scalar_into(py, self.pointer_fallback(value, position)?, slot, held),
+            },
+            ArgConv::NdPointer { requirements, from_param } => match requirements.accept(value) {
+                Some(view) => Ok(zerocopy::Foreign::into(view)),
+                None => return scalar_into(py, convert_unknown(&from_param.bind(py).call1((value,))?, position)?, slot, held),
+            },
+            ArgConv::FromParam { .. } => return scalar_into(py, self.convert(value, position)?, slot, held),
+        };
+        let foreign = foreign?;
+        *slot = pointer_slot(foreign.address);
+        held.view(foreign.view);
+        Ok(())
+    }
+}
+
+/// `PyCPointerType.from_param`'s own cases for `POINTER(target)` (class `cls`), by its
+/// rules: None, an instance of `cls`, an instance of `target` (passed by reference), a
+/// `byref` of one, an array of `target`s or a pointer to them. None for anything else
+/// (`from_param` then decides: `_as_parameter_`, its error message).
+fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> Option<PyResult<ArgValue>> {
+    let py = value.py();
+    if value.is_none() {
+        return Some(Ok(ArgValue::pointer(0, None)));
+    }
+    if let Ok(carg) = value.cast::<CArgObject>() {
+        let c = carg.get();
+        let of_target = c.value.0.keep.as_ref().is_some_and(|k| k.bind(py).is_instance(target).unwrap_or(false));
+        return of_target.then(|| Ok(c.copy_value(py)));
+    }
+    let cdata = value.cast::<CData>().ok()?;
+    if value.is_instance(cls).ok()? {
+        return Some(cdata_value(cdata));
+    }
+    if value.is_instance(target).ok()? {
+        let address = cdata.get().address(py) as usize;
+        return Some(Ok(ArgValue::pointer(address, Some(value.clone().unbind()))));
+    }
+    let points_into_targets = match &cdata.get().info().get().kind {
+        InfoKind::Array { element, .. } => element.bind(py).is_subclass(target).ok()?,
+        InfoKind::Pointer { target: own, .. } => own.get_obj_type(py)?.bind(py).is_subclass(target).ok()?,
+        _ => false,
+    };
+    points_into_targets.then(|| cdata_value(cdata))
+}
+
+impl ArgConv {
+    /// A pointer parameter's argument that is no foreign memory: by `from_param`'s
+    /// rules natively where they allow ([`own_pointer_arg`]), else through it.
+    fn pointer_fallback(&self, value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
+        let ArgConv::Pointer { from_param, own, .. } = self else { unreachable!("pointer converters only") };
+        let py = value.py();
+        if let Some(converted) = own.as_ref().and_then(|(cls, target)| own_pointer_arg(value, cls.bind(py), target.bind(py))) {
+            return converted;
+        }
+        convert_unknown(&from_param.bind(py).call1((value,))?, position)
+    }
+}
+
+/// A converted value of a scalar parameter into `slot`, what it keeps into `held`.
+fn scalar_into<'py>(py: Python<'py>, converted: ArgValue, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
+    if converted.record.is_some() {
+        return Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter"));
+    }
+    *slot = converted.slot;
+    held.add(py, converted);
+    Ok(())
+}
+
+/// Whether the bound method `from_param` belongs to `c_char_p` (or a subclass).
+fn is_char_pointer_type(from_param: &Bound<'_, PyAny>) -> bool {
+    let owner = from_param.getattr(intern!(from_param.py(), "__self__"));
+    owner.is_ok_and(|o| info_of(&o).is_ok_and(|i| matches!(i.get().scalar(), Some((ScalarKind::CharPtr, _)))))
+}
+
+/// What the arguments of one call hold on to until it returns: the objects their
+/// values point into, and the buffers of foreign memory passed (the first in place:
+/// most calls pass at most one).
+#[derive(Default)]
+pub struct Held<'py> {
+    objects: Vec<Bound<'py, PyAny>>,
+    view: Option<ReadView>,
+    more_views: Vec<ReadView>,
+}
+
+impl<'py> Held<'py> {
+    /// Keeps what `value` needs kept.
+    #[inline]
+    pub fn add(&mut self, py: Python<'py>, value: ArgValue) {
+        self.objects.extend(value.keep.map(|k| k.into_bound(py)));
+        if let Some(view) = value.view {
+            self.view(view);
+        }
+    }
+
+    /// Holds a buffer view.
+    #[inline]
+    pub fn view(&mut self, view: ReadView) {
+        match self.view {
+            None => self.view = Some(view),
+            Some(_) => self.more_views.push(view),
+        }
+    }
+}
+
+/// Foreign memory for a `c_void_p` or `c_char_p` parameter; None for any other kind
+/// or value (`bytes` included: these parameters take its own buffer as ctypes does).
+#[inline]
+fn simple_foreign(kind: ScalarKind, value: &Bound<'_, PyAny>) -> Option<PyResult<zerocopy::Foreign>> {
+    let pointee = match kind {
+        ScalarKind::VoidPtr => &zerocopy::VOID,
+        ScalarKind::CharPtr => &zerocopy::CHARS,
+        _ => return None,
+    };
+    if value.is_instance_of::<PyBytes>() {
+        return None;
+    }
+    zerocopy::pointer_arg(value, pointee)
+}
+
+/// A stdlib ctypes instance of the same simple type as `cls`, else `err`.
+fn stdlib_or(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, err: PyErr) -> PyResult<ArgValue> {
+    match info_of(cls).ok().and_then(|info| zerocopy::stdlib_value(value, info.get())) {
+        Some(converted) => converted,
+        None => Err(err),
     }
 }
 
@@ -311,7 +576,7 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> PyResult<ArgValue> {
         // A record is passed by value: libffi copies it from the instance's memory.
         InfoKind::Record { .. } => {
             info.check_by_value()?;
-            Ok(ArgValue { ctype: info.ctype.clone(), slot: Slot::ZERO, record: Some(address), keep })
+            Ok(ArgValue { ctype: info.ctype.clone(), slot: Slot::ZERO, record: Some(address), keep, view: None })
         }
     }
 }

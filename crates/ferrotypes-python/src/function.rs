@@ -19,12 +19,11 @@ use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::{intern, PyClassInitializer};
 
-use crate::argconv::{convert_unknown, promote_variadic, simple_param_into, ArgConv, ArgValue};
+use crate::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, Held};
 use crate::callback::{Callback, Thunk};
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
@@ -47,10 +46,6 @@ pub const FUNCFLAG_USE_LAST_ERROR: i32 = 0x10;
 
 /// Calls with at most this many arguments convert into stack slots.
 const STACK_ARGS: usize = 16;
-
-/// The simple types' own `from_param` (set once by the metaclass module), to
-/// recognise argtypes that convert without calling back into Python.
-pub static DEFAULT_FROM_PARAM: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Byte offset of `FuncPtr::vectorcall` inside the Python object, found at start-up.
 static VECTORCALL_OFFSET: AtomicIsize = AtomicIsize::new(0);
@@ -81,8 +76,8 @@ struct Prepared {
     result_ctype: CType,
     /// The restype's `_check_retval_`, if it has one.
     check_retval: Option<Py<PyAny>>,
-    /// Every converter is a built-in simple type's (the direct path may be used).
-    all_simple: bool,
+    /// Every converter is native ([`ArgConv::is_native`]: the direct path may be used).
+    all_native: bool,
     /// The quickest path's converters and where each argument goes (see
     /// [`FuncPtr::call_fast`]), when the signature has a direct path and every
     /// parameter kind has a [`FastArg`].
@@ -211,7 +206,7 @@ impl Prepared {
     /// signature has one.
     #[inline]
     fn direct(&self) -> Option<&DirectPlan> {
-        if self.all_simple {
+        if self.all_native {
             self.plan.as_ref()?.direct()
         } else {
             None
@@ -220,16 +215,13 @@ impl Prepared {
 
     /// No signature yet (void result, arguments unknown).
     fn empty() -> Prepared {
-        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_simple: false, fast: None }
+        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_native: false, fast: None }
     }
 
     /// Visits the objects the signature holds (for the collector).
     fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
         for conv in self.converters.iter().flatten() {
-            match conv {
-                ArgConv::Simple { cls, .. } => visit.call(cls)?,
-                ArgConv::FromParam { from_param, .. } => visit.call(from_param)?,
-            }
+            conv.traverse(visit)?;
         }
         match &self.result {
             ResultConv::Instance(cls) => visit.call(cls)?,
@@ -242,10 +234,9 @@ impl Prepared {
     fn new(py: Python<'_>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>) -> PyResult<Prepared> {
         let converters = match argtypes {
             Some(seq) if !seq.is_none() => {
-                let default = DEFAULT_FROM_PARAM.get(py).map(|f| f.bind(py).clone()).unwrap_or_else(|| py.None().into_bound(py));
                 let mut convs = Vec::new();
                 for (i, t) in seq.try_iter()?.enumerate() {
-                    convs.push(ArgConv::for_argtype(&t?, i, &default)?);
+                    convs.push(ArgConv::for_argtype(&t?, i)?);
                 }
                 Some(convs)
             }
@@ -274,8 +265,8 @@ impl Prepared {
             Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().map(|types| CallPlan::new(&types, result_ctype.clone())),
             None => None,
         };
-        let all_simple = converters.as_ref().is_some_and(|c| c.iter().all(|c| matches!(c, ArgConv::Simple { .. })));
-        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_simple, fast: None };
+        let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
+        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None };
         if let Some(direct) = prepared.direct() {
             let fast = prepared
                 .converters
@@ -284,7 +275,7 @@ impl Prepared {
                 .zip(direct.loads())
                 .map(|(c, load)| match c {
                     ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind).map(|how| (how, *load)),
-                    ArgConv::FromParam { .. } => None,
+                    _ => None,
                 })
                 .collect::<Option<Box<[(FastArg, Load)]>>>();
             prepared.fast = fast;
@@ -371,7 +362,7 @@ impl FuncPtr {
             let s = if declared == 1 { "" } else { "s" };
             return Err(PyTypeError::new_err(format!("this function takes at least {declared} argument{s} ({} given)", args.len())));
         }
-        let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
+        let mut held = Held::default();
         let mut result = ResultBuffer::for_type(&prepared.result_ctype);
         match (&prepared.converters, &prepared.plan) {
             (Some(convs), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
@@ -386,7 +377,7 @@ impl FuncPtr {
                         Some(p) => p.cast(),
                         None => slots[i..].as_mut_ptr().cast(),
                     };
-                    keep.extend(value.keep.map(|k| k.into_bound(py)));
+                    held.add(py, value);
                 }
                 me.invoke(plan, function, &mut pointers[..declared], &mut result);
             }
@@ -412,14 +403,14 @@ impl FuncPtr {
                 };
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
                 me.invoke(&plan, function, &mut pointers, &mut result);
-                keep.extend(values.into_iter().filter_map(|v| v.keep.map(|k| k.into_bound(py))));
+                values.into_iter().for_each(|v| held.add(py, v));
             }
         }
-        // `keep` lives until the result is converted: a returned pointer may point
+        // `held` lives until the result is converted: a returned pointer may point
         // into an argument (a wide copy of a str, say), as ctypes allows.
         me.check_python_error(py)?;
         let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result())?;
-        drop(keep);
+        drop(held);
         me.finish(slf, &prepared, value, args, run_errcheck)
     }
 
@@ -509,9 +500,10 @@ impl FuncPtr {
         }
     }
 
-    /// The direct path: every parameter a built-in simple type, converted straight
-    /// into its register or stack word, and the function called without libffi.
-    /// Returns the converted result (before `_check_retval_` and `errcheck`).
+    /// The direct path: every parameter native (a built-in simple type, a pointer
+    /// or ndpointer), converted straight into its register or stack word, and the
+    /// function called without libffi. Returns the converted result (before
+    /// `_check_retval_` and `errcheck`).
     #[inline]
     fn call_direct<'py>(
         &self,
@@ -524,22 +516,27 @@ impl FuncPtr {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let mut regs = Registers::default();
-        let mut keep: Vec<Bound<'py, PyAny>> = Vec::new();
+        let mut held = Held::default();
         for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
-            let ArgConv::Simple { kind, cls } = conv else { unreachable!("direct plans are only made for simple converters") };
             // SAFETY: CPython hands vectorcall valid borrowed references.
             let arg = unsafe { Borrowed::from_ptr(py, arg) };
-            let mut slot = Slot::ZERO;
-            let kept = simple_param_into(cls.bind(py), *kind, &arg, &mut slot).map_err(|e| argument_error(py, i, e))?;
-            if let Some(k) = kept {
-                keep.push(k.into_bound(py));
+            // The exact int/float/bytes/None of a simple parameter first, as call_fast
+            // reads them (a pointer argument among them sent the call here).
+            if let ArgConv::Simple { kind, .. } = conv {
+                // SAFETY: arg is a valid borrowed reference and the GIL is held.
+                if let Some(word) = FastArg::for_kind(*kind).and_then(|how| unsafe { how.word(arg.as_ptr()) }) {
+                    direct.load_word(&mut regs, i, word);
+                    continue;
+                }
             }
+            let mut slot = Slot::ZERO;
+            conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
             direct.load(&mut regs, i, &slot);
         }
         let slot = self.invoke_direct(direct, function, &regs);
         self.check_python_error(py)?;
         let value = convert_result(py, prepared, &slot.0, self.steals_object_result())?;
-        drop(keep);
+        drop(held);
         Ok(value)
     }
 
@@ -1111,7 +1108,7 @@ impl FuncPtr {
     fn _call_path(&self, py: Python<'_>) -> &'static str {
         let prepared = self.prepared.get(py);
         match &prepared.plan {
-            Some(plan) if prepared.all_simple && plan.direct().is_some() => "direct",
+            Some(plan) if prepared.all_native && plan.direct().is_some() => "direct",
             Some(_) => "libffi",
             None => "per-call",
         }

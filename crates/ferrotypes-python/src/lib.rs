@@ -20,6 +20,7 @@ mod function;
 mod gil_cell;
 mod library;
 mod memory;
+mod ndpointer;
 mod paramflags;
 mod record;
 mod scalar;
@@ -27,6 +28,7 @@ mod sequence;
 mod simple;
 mod slots;
 mod typeinfo;
+mod zerocopy;
 
 create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign function argument could not be converted.");
 
@@ -60,12 +62,13 @@ fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyRe
     Ok(Py::new(cls.py(), argconv::CArgObject::new(kind.code(), converted))?.into_any())
 }
 
-/// Records the simple types' own `from_param`, so argtypes that keep it convert
+/// Records the metaclasses' own `from_param` functions (the simple types', the
+/// pointer types', and the other C data types'), so argtypes that keep them convert
 /// without calling into Python.
 #[pyfunction]
-fn _set_default_from_param(py: Python<'_>, func: Py<PyAny>) -> PyResult<()> {
-    function::DEFAULT_FROM_PARAM
-        .set(py, func)
+fn _set_default_from_param(py: Python<'_>, simple: Py<PyAny>, pointer: Py<PyAny>, cdata: Py<PyAny>) -> PyResult<()> {
+    argconv::DEFAULT_FROM_PARAMS
+        .set(py, argconv::DefaultFromParams { simple, pointer, cdata })
         .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("default from_param already set"))
 }
 
@@ -115,6 +118,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(ndpointer::_register_ndpointer, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
     m.add("FUNCFLAG_CDECL", function::FUNCFLAG_CDECL)?;

@@ -181,13 +181,24 @@ impl CField {
         }
     }
 
-    /// The field's scalar leaves (offset within the record, kind), for libffi.
-    fn push_leaves(&self, py: Python<'_>, out: &mut Vec<(usize, ScalarKind)>) {
+    /// The field's scalars, at their offsets within the record.
+    fn push_leaves(&self, py: Python<'_>, out: &mut Vec<ScalarAt>) {
         match self.access {
-            FieldAccess::Bits { .. } => out.push((self.offset, unsigned_of_size(self.size))),
+            FieldAccess::Bits { .. } => out.push(ScalarAt { offset: self.offset, kind: unsigned_of_size(self.size), swapped: false, bit_field: true }),
             _ => push_leaves(self.info.get(), py, self.offset, out),
         }
     }
+}
+
+/// One scalar inside a value: where, of which kind, in which byte order, and whether
+/// it is a bit-field's storage unit (whose bits no scalar kind describes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ScalarAt {
+    pub offset: usize,
+    pub kind: ScalarKind,
+    /// Stored in the other byte order (`BigEndianStructure` fields on this target).
+    pub swapped: bool,
+    pub bit_field: bool,
 }
 
 /// The unsigned integer kind of a bit-field storage unit's size (odd sizes, possible
@@ -201,24 +212,24 @@ fn unsigned_of_size(size: usize) -> ScalarKind {
     }
 }
 
-/// Appends every scalar inside a value of type `info` placed at `offset`.
-fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<(usize, ScalarKind)>) {
+/// Appends every scalar inside a value of type `info` placed at `offset`, in field
+/// order (not sorted: the members of a union overlap).
+pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
     match &info.kind {
-        InfoKind::Simple { scalar, .. } => out.push((offset, *scalar)),
-        InfoKind::Pointer { .. } | InfoKind::Function => out.push((offset, ScalarKind::VoidPtr)),
+        InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { offset, kind: *scalar, swapped: *swapped, bit_field: false }),
+        InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt { offset, kind: ScalarKind::VoidPtr, swapped: false, bit_field: false }),
         InfoKind::Array { element_info, length, .. } => {
             let e = element_info.get();
             for i in 0..*length {
                 push_leaves(e, py, offset + i * e.size, out);
             }
         }
-        // The caller sorts and deduplicates the whole list once.
         InfoKind::Record { fields, .. } => {
-            let mut inner = Vec::new();
             for f in fields {
-                f.get().push_leaves(py, &mut inner);
+                let start = out.len();
+                f.get().push_leaves(py, out);
+                out[start..].iter_mut().for_each(|leaf| leaf.offset += offset);
             }
-            out.extend(inner.into_iter().map(|(o, k)| (o + offset, k)));
         }
     }
 }
@@ -526,10 +537,11 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         own.append(&field)?;
         all_fields.push(field);
     }
-    let mut leaves = Vec::new();
+    let mut scalars = Vec::new();
     for f in &all_fields {
-        f.get().push_leaves(py, &mut leaves);
+        f.get().push_leaves(py, &mut scalars);
     }
+    let mut leaves: Vec<(usize, ScalarKind)> = scalars.iter().map(|s| (s.offset, s.kind)).collect();
     leaves.sort_by_key(|&(o, _)| o);
     leaves.dedup();
     let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, &leaves) {

@@ -78,7 +78,6 @@ impl TypeInfo {
         }
     }
 
-    /// `TypeError` when a value of this type cannot cross a call by value.
     /// The C type of a parameter of this type: an array decays to a pointer to its
     /// first element, as in C and ctypes.
     pub fn param_ctype(&self) -> CType {
@@ -88,6 +87,7 @@ impl TypeInfo {
         }
     }
 
+    /// `TypeError` when a value of this type cannot cross a call by value.
     pub fn check_by_value(&self) -> PyResult<()> {
         match &self.kind {
             InfoKind::Record { by_value_error: Some(why), .. } => Err(PyTypeError::new_err(why.clone())),
