@@ -17,24 +17,22 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
-#include <limits.h>
 
 typedef struct { int x, y; double z; } ft_point3;
 extern double ft_point3_sum(ft_point3 p);
 extern double ft_point3_sum_ptr(const ft_point3 *p);
 
-/* A C int from a Python int, with C's range checked. */
+/* A C int from a Python int, with C's range checked (ftbench_ext.c). */
+extern int as_int(PyObject *o, int *out);
+
+/* TypeError unless the call has at most `max` positional and no keyword arguments. */
 static int
-int_from(PyObject *o, int *out)
+check_arguments(PyObject *args, PyObject *kwds, Py_ssize_t max, const char *message)
 {
-    long v = PyLong_AsLong(o);
-    if (v == -1 && PyErr_Occurred())
-        return -1;
-    if (v < INT_MIN || v > INT_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "Python int too large to convert to C int");
+    if (PyTuple_GET_SIZE(args) > max || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
+        PyErr_SetString(PyExc_TypeError, message);
         return -1;
     }
-    *out = (int)v;
     return 0;
 }
 
@@ -48,15 +46,13 @@ typedef struct {
 static PyObject *
 Point_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
+    if (check_arguments(args, kwds, 3, "Point takes at most 3 positional arguments") < 0)
+        return NULL;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
-    if (n > 3 || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "Point takes at most 3 positional arguments");
-        return NULL;
-    }
     ft_point3 data = {0, 0, 0.0};
-    if (n > 0 && int_from(PyTuple_GET_ITEM(args, 0), &data.x) < 0)
+    if (n > 0 && as_int(PyTuple_GET_ITEM(args, 0), &data.x) < 0)
         return NULL;
-    if (n > 1 && int_from(PyTuple_GET_ITEM(args, 1), &data.y) < 0)
+    if (n > 1 && as_int(PyTuple_GET_ITEM(args, 1), &data.y) < 0)
         return NULL;
     if (n > 2) {
         data.z = PyFloat_AsDouble(PyTuple_GET_ITEM(args, 2));
@@ -96,13 +92,11 @@ typedef struct {
 static PyObject *
 CInt_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
-    if (n > 1 || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "CInt takes at most 1 positional argument");
+    if (check_arguments(args, kwds, 1, "CInt takes at most 1 positional argument") < 0)
         return NULL;
-    }
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
     int value = 0;
-    if (n == 1 && int_from(PyTuple_GET_ITEM(args, 0), &value) < 0)
+    if (n == 1 && as_int(PyTuple_GET_ITEM(args, 0), &value) < 0)
         return NULL;
     CIntObject *self = (CIntObject *)type->tp_alloc(type, 0);
     if (self != NULL)
@@ -137,10 +131,8 @@ typedef struct {
 static PyObject *
 IntArray_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    if (PyTuple_GET_SIZE(args) != 0 || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "IntArray100 takes no arguments");
+    if (check_arguments(args, kwds, 0, "IntArray100 takes no arguments") < 0)
         return NULL;
-    }
     return type->tp_alloc(type, 0); /* zeroed */
 }
 
@@ -171,7 +163,7 @@ IntArray_ass_item(PyObject *self, Py_ssize_t i, PyObject *value)
         PyErr_SetString(PyExc_TypeError, "array items cannot be deleted");
         return -1;
     }
-    return int_from(value, &((IntArrayObject *)self)->items[i]);
+    return as_int(value, &((IntArrayObject *)self)->items[i]);
 }
 
 static PySequenceMethods IntArray_as_sequence = {

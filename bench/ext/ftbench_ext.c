@@ -46,7 +46,8 @@ as_long(PyObject *o, long *out)
     return 0;
 }
 
-static int
+/* Also used by ftbench_data.c. */
+int
 as_int(PyObject *o, int *out)
 {
     long v = PyLong_AsLong(o);

@@ -283,14 +283,8 @@ pub unsafe extern "C" fn field_get_slot(field: *mut ffi::PyObject, instance: *mu
         let (field, instance) = unsafe { (Borrowed::from_ptr(py, field).cast_unchecked::<CField>(), Borrowed::from_ptr(py, instance)) };
         field.get().read_plain(&instance).map(|r| r.map(Bound::into_ptr))
     });
-    match fast {
-        Some(result) => result,
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        None => match slots::general() {
-            Some(general) => unsafe { (general.field_get)(field, instance, owner) },
-            None => slots::not_installed(py, slots::NULL),
-        },
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.field_get)(field, instance, owner) })
 }
 
 /// The `tp_descr_set` slot of `CField`: a plain number stored into a numeric field is
@@ -308,14 +302,8 @@ pub unsafe extern "C" fn field_set_slot(field: *mut ffi::PyObject, instance: *mu
         };
         field.get().write_number(&instance, &value).map(|r| r.map(|()| 0))
     });
-    match fast {
-        Some(result) => result,
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        None => match slots::general() {
-            Some(general) => unsafe { (general.field_set)(field, instance, value) },
-            None => slots::not_installed(py, -1),
-        },
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, -1, |general| unsafe { (general.field_set)(field, instance, value) })
 }
 
 /// The `tp_init` slot of record classes (see [`crate::slots`]): `Point()` has
@@ -351,14 +339,8 @@ pub unsafe extern "C" fn record_init_slot(obj: *mut ffi::PyObject, args: *mut ff
         }
         Some(Ok(0))
     });
-    match fast {
-        Some(result) => result,
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        None => match slots::general() {
-            Some(general) => unsafe { (general.record_init)(obj, args, kwargs) },
-            None => slots::not_installed(py, -1),
-        },
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, -1, |general| unsafe { (general.record_init)(obj, args, kwargs) })
 }
 
 impl CField {

@@ -172,14 +172,8 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         // SAFETY: plain_element checked the index against the length.
         Some(unsafe { scalar::read(py, kind, swapped, address) }.map(|v| v.into_ptr()))
     });
-    match fast {
-        Some(result) => result,
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        None => match slots::general() {
-            Some(general) => unsafe { (general.subscript)(array, index) },
-            None => slots::not_installed(py, slots::NULL),
-        },
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.subscript)(array, index) })
 }
 
 /// The `mp_ass_subscript` slot of `_ArrayData`: an `int` or `float` stored at an
@@ -204,14 +198,8 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
         // nothing alive; a conversion error goes to the general path, which raises it.
         unsafe { scalar::write(&value, kind, swapped, address) }.ok().map(|_| Ok(0))
     });
-    match fast {
-        Some(result) => result,
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        None => match slots::general() {
-            Some(general) => unsafe { (general.ass_subscript)(array, index, value) },
-            None => slots::not_installed(py, -1),
-        },
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, -1, |general| unsafe { (general.ass_subscript)(array, index, value) })
 }
 
 /// The `tp_init` slot of array classes (see [`crate::slots`]): `A()` has nothing
@@ -223,11 +211,8 @@ pub unsafe extern "C" fn array_init_slot(array: *mut ffi::PyObject, args: *mut f
     }
     // SAFETY: CPython calls tp_init with the GIL held.
     let py = unsafe { Python::assume_attached() };
-    match slots::general() {
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        Some(general) => unsafe { (general.array_init)(array, args, kwargs) },
-        None => slots::not_installed(py, -1),
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, None, -1, |general| unsafe { (general.array_init)(array, args, kwargs) })
 }
 
 impl ArrayData {

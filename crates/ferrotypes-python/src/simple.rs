@@ -82,14 +82,8 @@ pub unsafe extern "C" fn simple_init_slot(obj: *mut ffi::PyObject, args: *mut ff
             _ => None,
         }
     });
-    match fast {
-        Some(result) => result,
-        // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-        None => match slots::general() {
-            Some(general) => unsafe { (general.simple_init)(obj, args, kwargs) },
-            None => slots::not_installed(py, -1),
-        },
-    }
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, -1, |general| unsafe { (general.simple_init)(obj, args, kwargs) })
 }
 
 #[pymethods]

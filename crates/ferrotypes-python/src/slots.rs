@@ -36,7 +36,7 @@ static GENERAL: OnceLock<GeneralSlots> = OnceLock::new();
 
 /// The general slots, once [`install`] has run (it runs at module initialisation,
 /// before any instance can exist).
-pub fn general() -> Option<&'static GeneralSlots> {
+fn general() -> Option<&'static GeneralSlots> {
     GENERAL.get()
 }
 
@@ -154,11 +154,18 @@ pub fn fast_path<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> Option<PyRes
     }
 }
 
-/// The error a slot reports if it runs before [`install`] (it cannot: the slots are
-/// only reachable after it); returns `failure`.
-pub fn not_installed<T>(py: Python<'_>, failure: T) -> T {
-    PySystemError::new_err("ferrotypes: fast slots used before installation").restore(py);
-    failure
+/// The fast path's answer (`fast`), or else what PyO3's saved slot answers
+/// (`general` calls it). Before [`install`] has run (it cannot happen: the slots are
+/// only reachable after it) a `SystemError` is raised and `failure` returned.
+pub fn or_general<T>(py: Python<'_>, fast: Option<T>, failure: T, general: impl FnOnce(&GeneralSlots) -> T) -> T {
+    match (fast, GENERAL.get()) {
+        (Some(answer), _) => answer,
+        (None, Some(slots)) => general(slots),
+        (None, None) => {
+            PySystemError::new_err("ferrotypes: fast slots used before installation").restore(py);
+            failure
+        }
+    }
 }
 
 /// A NULL object result (the slot's failure value).
