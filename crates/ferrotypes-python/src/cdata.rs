@@ -205,8 +205,21 @@ impl CData {
             InfoKind::Record { .. } => py.get_type::<crate::record::RecordData>(),
             InfoKind::Function => py.get_type::<crate::function::FuncPtr>(),
         };
-        let req = Bound::new(py, BorrowRequest { address, base, index })?;
-        family.call_method1(pyo3::intern!(py, "__new__"), (cls, req))
+        // What `family.__new__(cls, request)` does, without looking the method up
+        // and building its arguments twice: the family's tp_new for the subclass.
+        if !cls.is_subclass(&family)? {
+            return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, family.name()?)));
+        }
+        // SAFETY: a live type object made by PyO3, which always installs tp_new for
+        // a class with #[new].
+        let Some(tp_new) = (unsafe { (*family.as_type_ptr()).tp_new }) else {
+            return Err(PyTypeError::new_err("abstract class"));
+        };
+        let args = PyTuple::new(py, [Bound::new(py, BorrowRequest { address, base, index })?])?;
+        // SAFETY: cls is a subtype of the family (checked above), as tp_new requires;
+        // args is a tuple and kwargs NULL; the result is a new reference or NULL with
+        // an exception set.
+        unsafe { Bound::from_owned_ptr_or_err(py, tp_new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut())) }
     }
 
     /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).
