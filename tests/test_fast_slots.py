@@ -62,6 +62,39 @@ def test_element_store_and_read_match_ctypes(type_name, value, index):
 
 
 @settings(max_examples=200, deadline=None)
+@given(type_name=st.sampled_from(NUMERIC + ["c_char", "c_wchar", "c_void_p"]),
+       swapped=st.booleans(), start=st.integers(min_value=0, max_value=3),
+       index=st.one_of(st.integers(min_value=-3, max_value=3), st.just(2**70)))
+def test_pointer_element_read_matches_ctypes(type_name, swapped, start, index):
+    results = []
+    for m in (ctypes, ferrotypes):
+        element = getattr(m, type_name)
+        if swapped and type_name not in ("c_bool", "c_char", "c_wchar", "c_void_p"):
+            element = element.__ctype_be__
+        values = (m.c_ubyte * 128)(*range(3, 131))  # the bytes every element is read from
+        pointer = m.cast(m.byref(values, 24 + start * m.sizeof(element)), m.POINTER(element))
+        results.append(outcome(lambda: pointer[index]))
+    assert results[0] == results[1]
+
+
+def test_pointer_reads_that_take_the_general_path():
+    null = ferrotypes.POINTER(ferrotypes.c_int)()
+    with pytest.raises(ValueError, match="NULL pointer access"):
+        null[0]
+    with pytest.raises(TypeError):
+        ferrotypes.pointer(ferrotypes.c_int(1))["0"]
+    p = ferrotypes.pointer(ferrotypes.c_int(7))
+    assert p[True] is not None and p[0:1] == [7]
+
+    class Indexed(ferrotypes.POINTER(ferrotypes.c_short)):
+        _type_ = ferrotypes.c_short
+
+        def __getitem__(self, index):
+            return ("own", super().__getitem__(index))
+    assert Indexed(ferrotypes.c_short(4))[0] == ("own", 4)
+
+
+@settings(max_examples=200, deadline=None)
 @given(type_name=st.sampled_from(NUMERIC), value=numbers)
 def test_simple_constructor_matches_ctypes(type_name, value):
     results = [outcome(lambda m=m: getattr(m, type_name)(value).value) for m in (ctypes, ferrotypes)]

@@ -431,7 +431,8 @@ mod tests {
     #[test]
     fn calls_variadic_libc_snprintf() {
         let h = crate::library::open(None, crate::library::RTLD_LOCAL).unwrap();
-        let snprintf = crate::library::symbol(h, "snprintf").unwrap();
+        // SAFETY: h was just returned by open.
+        let snprintf = unsafe { crate::library::symbol(h, "snprintf") }.unwrap();
         let p = CType::Scalar(ScalarKind::VoidPtr);
         let args = [p.clone(), CType::Scalar(ScalarKind::ULong), p, CType::Scalar(ScalarKind::Int), CType::Scalar(ScalarKind::Double)];
         let plan = CallPlan::new_variadic(&args, 3, CType::Scalar(ScalarKind::Int));

@@ -28,10 +28,13 @@ pub fn open(path: Option<&OsStr>, mode: c_int) -> Result<*mut c_void, String> {
 
 /// Resolves `name` in the library behind `handle`, returning its address or the
 /// loader's message.
-pub fn symbol(handle: *mut c_void, name: &str) -> Result<*mut c_void, String> {
-    // SAFETY: `handle` came from `open` (or from the caller's own dlopen, as
-    // `CDLL(handle=...)` allows); the Library is turned back into the raw handle below
-    // without running its Drop, so the library stays loaded.
+///
+/// # Safety
+/// `handle` must be a live handle from `open` or from `dlopen` itself (or
+/// `RTLD_DEFAULT`/`RTLD_NEXT`): `dlsym` reads through it.
+pub unsafe fn symbol(handle: *mut c_void, name: &str) -> Result<*mut c_void, String> {
+    // SAFETY: a live handle (the caller's promise); the Library is turned back into
+    // the raw handle below without running its Drop, so the library stays loaded.
     let lib = unsafe { Library::from_raw(handle) };
     // SAFETY: we read the symbol's address only; no value of type T is produced.
     let found = unsafe { lib.get::<*mut c_void>(name.as_bytes()) }
@@ -57,7 +60,8 @@ mod tests {
     #[test]
     fn main_program_exports_libc() {
         let h = open(None, RTLD_LOCAL).expect("dlopen(NULL)");
-        assert!(!symbol(h, "strlen").unwrap().is_null());
+        // SAFETY: h was just returned by open.
+        assert!(!unsafe { symbol(h, "strlen") }.unwrap().is_null());
     }
 
     #[test]
@@ -69,7 +73,8 @@ mod tests {
     #[test]
     fn missing_symbol_reports_loader_text() {
         let h = open(None, RTLD_LOCAL).unwrap();
-        let err = symbol(h, "no_such_symbol_ft").unwrap_err();
+        // SAFETY: h was just returned by open.
+        let err = unsafe { symbol(h, "no_such_symbol_ft") }.unwrap_err();
         assert!(err.contains("no_such_symbol_ft"), "{err}");
     }
 }

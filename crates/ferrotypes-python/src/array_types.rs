@@ -18,10 +18,12 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 use crate::gil_cell::GilCell;
 use crate::typeinfo::info_of;
 
-/// The array classes made so far, by (element class address, length). A cached
-/// class keeps its element class alive (through `_type_`), so an address in a key
-/// can never be reused by another class.
-static ARRAY_TYPES: GilCell<Option<HashMap<(usize, usize), Py<PyType>>>> = GilCell::new(None);
+/// Array classes by (element class address, length).
+type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>>;
+
+/// The array classes made so far. A cached class keeps its element class alive
+/// (through `_type_`), so an address in a key can never be reused by another class.
+static ARRAY_TYPES: GilCell<Option<ArrayTypeCache>> = GilCell::new(None);
 
 /// `_metatypes._build_array_type(element, length)`, which makes a new array class.
 static BUILDER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();

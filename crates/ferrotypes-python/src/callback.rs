@@ -35,7 +35,8 @@ use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
 use crate::scalar;
-use crate::typeinfo::{info_of, InfoKind};
+use crate::instances;
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// Arguments up to this count are passed to the callable from a stack array.
 const STACK_ARGS: usize = 8;
@@ -47,7 +48,7 @@ enum FromC {
     /// A built-in simple type, native byte order: its plain value.
     Value(ScalarKind),
     /// Any other ctypes type: a new instance of the class with the bytes copied in.
-    Instance { cls: Py<PyType>, size: usize },
+    Instance { cls: Py<PyType>, info: Py<TypeInfo> },
     /// An array type: C passes a pointer to the first element; an instance of the
     /// array class over that memory (as `from_address`), or None for NULL.
     ArrayAt { cls: Py<PyType> },
@@ -58,11 +59,10 @@ impl FromC {
         let info = info_of(argtype).map_err(|_| {
             PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::describe(argtype)))
         })?;
-        let info = info.get();
-        Ok(match info.kind {
+        Ok(match info.get().kind {
             InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
             InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
-            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), size: info.size },
+            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind() },
         })
     }
 
@@ -91,13 +91,13 @@ impl FromC {
                     Ok(obj)
                 }
             }
-            FromC::Instance { cls, size } => {
-                let obj = cls.bind(py).call0()?;
-                let cdata = obj.cast::<CData>()?.get();
-                let n = (*size).min(cdata.size(py));
-                // SAFETY: p points at `size` bytes (the argument's type); the new
-                // instance owns at least `n`.
-                unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), cdata.address(py), n) };
+            FromC::Instance { cls, info } => {
+                let obj = instances::instance(cls.bind(py), CData::owned(info.clone_ref(py))?)?;
+                // SAFETY: just made by `instance`, a C data instance.
+                let cdata = unsafe { obj.cast_unchecked::<CData>() }.get();
+                // SAFETY: p points at a value of the argument's type, whose size the
+                // new instance owns.
+                unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), cdata.address(py), info.get().size) };
                 Ok(obj.into_ptr())
             }
             FromC::ArrayAt { cls } => {

@@ -6,7 +6,6 @@
 //! allocation); larger ones own a zeroed heap block. What it does not do: interpret
 //! the bytes — the families built on it (simple, pointer, function) do that.
 
-use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::ffi;
@@ -15,54 +14,42 @@ use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::gil_cell::GilCell;
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::typeinfo::{info_of, TypeInfo};
 
 /// The inline buffer: room and alignment for any scalar, `long double` included.
 #[repr(C, align(16))]
 struct InlineBytes([u8; 16]);
 
-/// A zeroed heap block this instance owns.
-///
-/// Blocks aligned to at most 16 bytes come from Python's allocator (`PyMem_Calloc`,
+/// A zeroed heap block this instance owns, from Python's allocator (`PyMem_Calloc`,
 /// whose blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the
-/// system's); stricter alignments from Rust's. Both are used with the GIL held:
-/// instances are created and freed only under it.
+/// system's), used with the GIL held: instances are created and freed only under it.
+/// It is one pointer, so that an instance is no larger than ctypes'.
 struct HeapBlock {
     ptr: *mut u8,
-    layout: Layout,
 }
 
-/// The alignment every `PyMem_Calloc` block has on 64-bit CPython.
+/// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
+/// a C type has here (`long double`; records and arrays inherit their members').
 const PYMEM_ALIGN: usize = 16;
 
 impl HeapBlock {
     fn zeroed(size: usize, align: usize) -> PyResult<HeapBlock> {
-        let layout = Layout::from_size_align(size.max(1), align.max(PYMEM_ALIGN))
-            .map_err(|_| PyValueError::new_err(format!("cannot allocate {size} bytes aligned to {align}")))?;
-        let ptr = if layout.align() == PYMEM_ALIGN {
-            // SAFETY: called with the GIL held (see above); any size is valid.
-            unsafe { ffi::PyMem_Calloc(1, layout.size()) }.cast::<u8>()
-        } else {
-            // SAFETY: the layout has a non-zero size.
-            unsafe { alloc_zeroed(layout) }
-        };
+        if align > PYMEM_ALIGN {
+            return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
+        }
+        // SAFETY: called with the GIL held (see above); any size is valid.
+        let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(1)) }.cast::<u8>();
         if ptr.is_null() {
             return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
         }
-        Ok(HeapBlock { ptr, layout })
+        Ok(HeapBlock { ptr })
     }
 }
 
 impl Drop for HeapBlock {
     fn drop(&mut self) {
-        if self.layout.align() == PYMEM_ALIGN {
-            // SAFETY: ptr came from PyMem_Calloc (same alignment test), freed once,
-            // with the GIL held.
-            unsafe { ffi::PyMem_Free(self.ptr.cast()) };
-        } else {
-            // SAFETY: ptr was returned by alloc_zeroed with exactly this layout.
-            unsafe { dealloc(self.ptr, self.layout) };
-        }
+        // SAFETY: ptr came from PyMem_Calloc and is freed once, with the GIL held.
+        unsafe { ffi::PyMem_Free(self.ptr.cast()) };
     }
 }
 
@@ -103,41 +90,10 @@ struct ExportedLayout {
 // like any other C buffer; ferrotypes itself touches them only with the GIL held.
 unsafe impl Sync for CData {}
 
-/// A request to build an instance over existing memory, passed to a class's
-/// `__new__` by ferrotypes itself (never by users: the type is not exported).
-#[pyclass(frozen, module = "ferrotypes._ctypes")]
-pub struct BorrowRequest {
-    address: usize,
-    base: Option<Py<PyAny>>,
-    index: usize,
-}
-
-impl BorrowRequest {
-    /// The only argument, when `args` has exactly one and it is a `BorrowRequest`:
-    /// the call is ferrotypes building a view, which `__init__` must leave alone.
-    pub fn sole_argument<'a, 'py>(args: &'a Bound<'py, PyTuple>) -> Option<pyo3::Borrowed<'a, 'py, PyAny>> {
-        if args.len() != 1 {
-            return None;
-        }
-        let first = args.get_borrowed_item(0).ok()?;
-        first.is_instance_of::<BorrowRequest>().then_some(first)
-    }
-}
-
 impl CData {
-    /// A new instance of class `cls`: borrowed memory when `args` is a
-    /// [`BorrowRequest`] from ferrotypes itself, otherwise zeroed memory of the class's
-    /// size, owned.
-    pub fn for_class(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<CData> {
+    /// A new instance of class `cls`: zeroed memory of the class's size, owned.
+    pub fn for_class(cls: &Bound<'_, PyType>) -> PyResult<CData> {
         let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
-        if let Some(first) = BorrowRequest::sole_argument(args) {
-            if let Ok(req) = first.cast::<BorrowRequest>() {
-                let req = req.get();
-                let mut data = CData::borrowed(info.unbind(), req.address as *mut u8, req.base.as_ref().map(|b| b.clone_ref(cls.py())));
-                data.index = req.index;
-                return Ok(data);
-            }
-        }
         info.get().mark_final();
         CData::owned(info.unbind())
     }
@@ -191,35 +147,12 @@ impl CData {
         &self.info
     }
 
-    /// Builds an instance of `cls` over `address` without running `__init__`; `index`
-    /// is its position inside `base` (see [`CData::keep_ref`]).
-    ///
-    /// The family's own `__new__` is called, not the class's: a user-defined
-    /// `__new__` runs only when the user creates an instance, as in ctypes.
+    /// Builds an instance of `cls` over `address` without running `__new__` or
+    /// `__init__`; `index` is its position inside `base` (see [`CData::keep_ref`]).
     pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-        let py = cls.py();
-        let family = match info_of(cls.as_any())?.get().kind {
-            InfoKind::Simple { .. } => py.get_type::<crate::simple::SimpleData>(),
-            InfoKind::Pointer { .. } => py.get_type::<crate::sequence::PointerData>(),
-            InfoKind::Array { .. } => py.get_type::<crate::sequence::ArrayData>(),
-            InfoKind::Record { .. } => py.get_type::<crate::record::RecordData>(),
-            InfoKind::Function => py.get_type::<crate::function::FuncPtr>(),
-        };
-        // What `family.__new__(cls, request)` does, without looking the method up
-        // and building its arguments twice: the family's tp_new for the subclass.
-        if !cls.is_subclass(&family)? {
-            return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, family.name()?)));
-        }
-        // SAFETY: a live type object made by PyO3, which always installs tp_new for
-        // a class with #[new].
-        let Some(tp_new) = (unsafe { (*family.as_type_ptr()).tp_new }) else {
-            return Err(PyTypeError::new_err("abstract class"));
-        };
-        let args = PyTuple::new(py, [Bound::new(py, BorrowRequest { address, base, index })?])?;
-        // SAFETY: cls is a subtype of the family (checked above), as tp_new requires;
-        // args is a tuple and kwargs NULL; the result is a new reference or NULL with
-        // an exception set.
-        unsafe { Bound::from_owned_ptr_or_err(py, tp_new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut())) }
+        let mut data = CData::borrowed(info_of(cls.as_any())?.unbind(), address as *mut u8, base);
+        data.index = index;
+        crate::instances::instance(cls, data)
     }
 
     /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).
@@ -355,12 +288,12 @@ impl CData {
 impl CData {
     #[new]
     #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<CData> {
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<CData> {
         if cls.is(cls.py().get_type::<CData>()) {
             return Err(PyTypeError::new_err("abstract class"));
         }
-        CData::for_class(cls, args)
+        CData::for_class(cls)
     }
 
     /// The object whose memory this instance views, or None.

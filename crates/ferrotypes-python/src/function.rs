@@ -903,7 +903,13 @@ impl FuncPtr {
         self.flags & FUNCFLAG_PYTHONAPI != 0 || self.thunk.as_ref().is_some_and(|t| t.get().callback().returns_object())
     }
 
-    fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
+    /// The class's calling convention (`_flags_`).
+    pub fn flags_of(cls: &Bound<'_, PyType>) -> PyResult<i32> {
+        Ok(cls.getattr_opt(intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
+    }
+
+    /// The part of a function pointer instance, made from a callback (`thunk`) or not.
+    pub fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
         FuncPtr {
             thunk,
             paramflags: None,
@@ -925,47 +931,44 @@ impl FuncPtr {
     #[pyo3(signature = (*args, **_kwargs))]
     fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
         let py = cls.py();
-        let base = CData::for_class(cls, args)?;
-        let flags = cls.getattr_opt(intern!(py, "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL);
-        let borrowed = !base.b_needsfree_py(py);
+        let base = CData::for_class(cls)?;
+        let flags = FuncPtr::flags_of(cls)?;
         let mut thunk = None;
         let mut paramflags = None;
-        if !borrowed {
-            let first = args.get_item(0).ok();
-            let address = match (args.len(), first) {
-                (0, _) => 0,
-                // `proto((name, library)[, paramflags])`
-                (n, Some(spec)) if spec.is_instance_of::<PyTuple>() => {
-                    if n > 2 {
-                        return Err(PyTypeError::new_err(format!("function takes at most 2 arguments ({n} given)")));
-                    }
-                    let address = function_address(&spec)?;
-                    if let Ok(flags) = args.get_item(1) {
-                        paramflags = ParamFlags::parse(&flags, cls.getattr_opt(intern!(py, "_argtypes_"))?.as_ref())?;
-                    }
-                    address
+        let first = args.get_item(0).ok();
+        let address = match (args.len(), first) {
+            (0, _) => 0,
+            // `proto((name, library)[, paramflags])`
+            (n, Some(spec)) if spec.is_instance_of::<PyTuple>() => {
+                if n > 2 {
+                    return Err(PyTypeError::new_err(format!("function takes at most 2 arguments ({n} given)")));
                 }
-                (1, Some(first)) => {
-                    if is_callback_source(&first) {
-                        let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
-                        let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
-                        let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
-                        let code = cb.code();
-                        let owner = Py::new(py, Thunk::new(cb))?;
-                        // The instance keeps its thunk (and so the callable) in
-                        // `_objects`, as in ctypes.
-                        base.keep_ref_new(py, 0, owner.clone_ref(py).into_any())?;
-                        thunk = Some(owner);
-                        code
-                    } else {
-                        function_address(&first)?
-                    }
+                let address = function_address(&spec)?;
+                if let Ok(flags) = args.get_item(1) {
+                    paramflags = ParamFlags::parse(&flags, cls.getattr_opt(intern!(py, "_argtypes_"))?.as_ref())?;
                 }
-                (n, _) => return Err(PyTypeError::new_err(format!("function takes exactly 1 argument ({n} given)"))),
-            };
-            // SAFETY: an owned function pointer instance has room for one pointer.
-            unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
-        }
+                address
+            }
+            (1, Some(first)) => {
+                if is_callback_source(&first) {
+                    let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
+                    let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
+                    let code = cb.code();
+                    let owner = Py::new(py, Thunk::new(cb))?;
+                    // The instance keeps its thunk (and so the callable) in
+                    // `_objects`, as in ctypes.
+                    base.keep_ref_new(py, 0, owner.clone_ref(py).into_any())?;
+                    thunk = Some(owner);
+                    code
+                } else {
+                    function_address(&first)?
+                }
+            }
+            (n, _) => return Err(PyTypeError::new_err(format!("function takes exactly 1 argument ({n} given)"))),
+        };
+        // SAFETY: an owned function pointer instance has room for one pointer.
+        unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         let mut data = FuncPtr::with_callback(flags, thunk);
         data.paramflags = paramflags;
         Ok(PyClassInitializer::from(base).add_subclass(data))
@@ -1155,5 +1158,7 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
         return Err(PyTypeError::new_err("the _handle attribute of the second argument must be an integer"));
     }
     let handle: usize = handle.extract().map_err(|_| PyValueError::new_err("could not convert the _handle attribute to a pointer"))?;
-    library::symbol(handle as *mut c_void, &name).map(|p| p as usize).map_err(PyAttributeError::new_err)
+    // SAFETY: the library object's handle, from dlopen (or given by the user, who
+    // vouches for it as with ctypes' `CDLL(handle=...)`).
+    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(PyAttributeError::new_err)
 }

@@ -18,6 +18,7 @@ mod cdata;
 mod errno;
 mod function;
 mod gil_cell;
+mod instances;
 mod library;
 mod memory;
 mod ndpointer;
@@ -99,6 +100,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
+    m.add_function(wrap_pyfunction!(instances::_direct_allocation, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;

@@ -17,7 +17,9 @@ pub fn dlopen(name: Option<OsString>, mode: i32) -> PyResult<usize> {
 /// The address of `name` in the library behind `handle`.
 #[pyfunction]
 pub fn dlsym(handle: usize, name: &str) -> PyResult<usize> {
-    library::symbol(handle as *mut c_void, name).map(|p| p as usize).map_err(PyOSError::new_err)
+    // SAFETY: a handle from `dlopen` (the library loader's), or the user's own, who
+    // vouches for it as with ctypes' `CDLL(handle=...)`.
+    unsafe { library::symbol(handle as *mut c_void, name) }.map(|p| p as usize).map_err(PyOSError::new_err)
 }
 
 /// Closes a handle from `dlopen` (only for code that knows no function of the library

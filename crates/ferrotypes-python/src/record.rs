@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::access;
-use crate::cdata::{BorrowRequest, CData};
+use crate::cdata::CData;
 use crate::gil_cell::GilCell;
 use crate::scalar;
 use crate::slots;
@@ -571,15 +571,13 @@ pub struct RecordData {}
 
 #[pymethods]
 impl RecordData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
     #[new]
     #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        let base = CData::for_class(cls, args)?;
-        if !matches!(base.info().get().kind, InfoKind::Record { .. }) {
-            return Err(PyTypeError::new_err("abstract class"));
-        }
-        Ok(PyClassInitializer::from(base).add_subclass(RecordData {}))
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        crate::instances::owned_initializer(cls)
     }
 
     /// Positional values fill the fields in order (a base structure's first);
@@ -587,9 +585,6 @@ impl RecordData {
     #[pyo3(signature = (*args, **kwargs))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         let py = slf.py();
-        if BorrowRequest::sole_argument(args).is_some() {
-            return Ok(());
-        }
         if !args.is_empty() {
             let info = slf.as_super().get().info().bind(py).clone();
             let InfoKind::Record { fields, .. } = &info.get().kind else {

@@ -86,22 +86,17 @@ impl ArrayData {
 
 #[pymethods]
 impl ArrayData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
     #[new]
     #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        let base = CData::for_class(cls, args)?;
-        if !matches!(base.info().get().kind, InfoKind::Array { .. }) {
-            return Err(PyTypeError::new_err("abstract class"));
-        }
-        Ok(PyClassInitializer::from(base).add_subclass(ArrayData {}))
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        crate::instances::owned_initializer(cls)
     }
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
-        if crate::cdata::BorrowRequest::sole_argument(args).is_some() {
-            return Ok(());
-        }
         let (_, _, length) = ArrayData::parts(slf)?;
         if args.len() > length {
             return Err(PyIndexError::new_err("indices must be integers"));
@@ -200,6 +195,59 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, -1, |general| unsafe { (general.ass_subscript)(array, index, value) })
+}
+
+/// The `mp_subscript` slot of `_PointerData` (see [`crate::slots`]): `p[i]` for a
+/// non-NULL pointer to a built-in simple type and an `int` index is read here;
+/// anything else goes to PyO3's `__getitem__`.
+pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, slots::NULL, || {
+        // SAFETY: this slot is installed only where PyO3's `_PointerData` slot was, so
+        // `pointer` is a pointer instance; `index` is a live object lent for the call.
+        let (pointer, index) = unsafe { (Borrowed::from_ptr(py, pointer).cast_unchecked::<PointerData>(), Borrowed::from_ptr(py, index)) };
+        let (kind, swapped, address) = PointerData::plain_element(&pointer, &index)?;
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
+        // the pointer's owner vouches for it.
+        Some(unsafe { scalar::read(py, kind, swapped, address) }.map(|v| v.into_ptr()))
+    });
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.pointer_subscript)(pointer, index) })
+}
+
+impl PointerData {
+    /// For the fast path: the element at `index` (an exact `int`) of a non-NULL
+    /// pointer to a built-in simple type, as its scalar kind, byte order and address;
+    /// `None` for every other case.
+    fn plain_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
+        let py = pointer.py();
+        if !index.is_exact_instance_of::<pyo3::types::PyInt>() {
+            return None;
+        }
+        let address = PointerData::value(pointer);
+        if address == 0 {
+            return None;
+        }
+        let data = pointer.as_super().get();
+        let InfoKind::Pointer { target, .. } = &data.info().get().kind else { return None };
+        // Borrowed from the cell: a `Py` must not be dropped in a fast path.
+        let target = target.with(py, |t| t.as_ref().map(|t| t.as_ptr()))?;
+        // SAFETY: the cell holds a live class (the pointer's info keeps it).
+        let target = unsafe { Borrowed::from_ptr(py, target) };
+        let info = info_of(&target).ok()?;
+        let InfoKind::Simple { scalar, swapped, direct: true } = info.get().kind else { return None };
+        // SAFETY: index is an int; an error (too large) is cleared, for the general
+        // path to raise its own.
+        let index = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+        if index == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
+            // SAFETY: an exception is set (checked above) and the GIL is held.
+            unsafe { ffi::PyErr_Clear() };
+            return None;
+        }
+        let offset = index.checked_mul(info.get().size as isize)?;
+        Some((scalar, swapped, address.wrapping_add_signed(offset) as *mut u8))
+    }
 }
 
 /// The `tp_init` slot of array classes (see [`crate::slots`]): `A()` has nothing
@@ -308,6 +356,21 @@ impl PointerData {
         }
     }
 
+    /// A pointer index as ctypes reads it: `TypeError` for a non-integer,
+    /// `IndexError` for an integer too large for an `isize`.
+    fn index(index: &Bound<'_, PyAny>) -> PyResult<isize> {
+        // SAFETY: a live object; PyIndex_Check only reads its type.
+        if unsafe { ffi::PyIndex_Check(index.as_ptr()) } == 0 {
+            return Err(PyTypeError::new_err("Pointer indices must be integer"));
+        }
+        // SAFETY: as above; the result is -1 with an exception set on error.
+        let i = unsafe { ffi::PyNumber_AsSsize_t(index.as_ptr(), ffi::PyExc_IndexError) };
+        match PyErr::take(index.py()) {
+            Some(err) if i == -1 => Err(err),
+            _ => Ok(i),
+        }
+    }
+
     fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
         let address = PointerData::value(slf);
         if address == 0 {
@@ -321,22 +384,19 @@ impl PointerData {
 
 #[pymethods]
 impl PointerData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
     #[new]
     #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        let base = CData::for_class(cls, args)?;
-        if !matches!(base.info().get().kind, InfoKind::Pointer { .. }) {
-            return Err(PyTypeError::new_err("abstract class"));
-        }
-        Ok(PyClassInitializer::from(base).add_subclass(PointerData {}))
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        crate::instances::owned_initializer(cls)
     }
 
     #[pyo3(signature = (*args))]
     fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         match args.len() {
             0 => Ok(()),
-            1 if crate::cdata::BorrowRequest::sole_argument(args).is_some() => Ok(()),
             1 => PointerData::set_contents(slf, &args.get_item(0)?),
             n => Err(PyTypeError::new_err(format!("expected at most 1 argument, got {n}"))),
         }
@@ -369,13 +429,13 @@ impl PointerData {
         if let Ok(slice) = index.cast::<PySlice>() {
             return PointerData::slice(slf, slice);
         }
-        let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        let index = PointerData::index(index)?;
         let (cls, info, address) = PointerData::element(slf, index)?;
         read_element(slf.as_any(), &cls, info.get(), address, index as usize)
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let index: isize = index.extract().map_err(|_| PyTypeError::new_err("Pointer indices must be integer"))?;
+        let index = PointerData::index(index)?;
         let (cls, info, address) = PointerData::element(slf, index)?;
         write_element(slf.as_super(), &cls, info.get(), address, index as usize, value)
     }

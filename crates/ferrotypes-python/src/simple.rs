@@ -13,41 +13,52 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::cdata::CData;
+use crate::instances;
 use crate::scalar;
 use crate::slots;
 use crate::typeinfo::InfoKind;
 
-/// The Rust side of `_SimpleCData`.
+/// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
+/// comes from the class's info), so that an instance is no larger than ctypes'.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_SimpleData")]
-pub struct SimpleData {
+pub struct SimpleData {}
+
+/// What a simple class's info says about its scalar.
+#[derive(Clone, Copy)]
+struct Traits {
     kind: ScalarKind,
     swapped: bool,
+    /// A built-in simple type, not a subclass of one.
     direct: bool,
+}
+
+impl Traits {
+    fn of(data: &CData) -> PyResult<Traits> {
+        match data.info().get().kind {
+            InfoKind::Simple { scalar, swapped, direct } => Ok(Traits { kind: scalar, swapped, direct }),
+            _ => Err(PyTypeError::new_err("abstract class")),
+        }
+    }
 }
 
 impl SimpleData {
     /// Reads the value.
     pub fn value_of(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let me = slf.get();
         let py = slf.py();
         let base = slf.as_super().get();
+        let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
         unsafe { scalar::read(py, me.kind, me.swapped, base.address(py)) }
     }
 
     /// Writes the value, keeping alive whatever the scalar now points into.
     pub fn set_value_of(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let me = slf.get();
         let py = slf.py();
         let base = slf.as_super().get();
+        let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
         let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
         CData::keep_ref(slf.as_super(), 0, keep)
-    }
-
-    /// The scalar kind and byte order.
-    pub fn kind(&self) -> (ScalarKind, bool) {
-        (self.kind, self.swapped)
     }
 }
 
@@ -70,11 +81,12 @@ pub unsafe extern "C" fn simple_init_slot(obj: *mut ffi::PyObject, args: *mut ff
             1 => {
                 // SAFETY: index 0 of a one-item tuple.
                 let value = unsafe { args.get_borrowed_item_unchecked(0) };
-                let me = obj.get();
+                let data = obj.as_super().get();
+                let me = Traits::of(data).ok()?;
                 if !scalar::is_number_kind(me.kind) || !scalar::is_plain_number(&value) {
                     return None;
                 }
-                let address = obj.as_super().get().address(py);
+                let address = data.address(py);
                 // SAFETY: the instance's memory holds one scalar of its kind. A number
                 // keeps nothing alive; a conversion error goes to the general path.
                 unsafe { scalar::write(&value, me.kind, me.swapped, address) }.ok().map(|_| Ok(0))
@@ -88,15 +100,13 @@ pub unsafe extern "C" fn simple_init_slot(obj: *mut ffi::PyObject, args: *mut ff
 
 #[pymethods]
 impl SimpleData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
     #[new]
     #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        let base = CData::for_class(cls, args)?;
-        let InfoKind::Simple { scalar, swapped, direct } = base.info().get().kind else {
-            return Err(PyTypeError::new_err("abstract class"));
-        };
-        Ok(PyClassInitializer::from(base).add_subclass(SimpleData { kind: scalar, swapped, direct }))
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        instances::owned_initializer(cls)
     }
 
     #[pyo3(signature = (*args))]
@@ -132,8 +142,9 @@ impl SimpleData {
     /// where `c_char_p` and `c_wchar_p` define their own `__repr__`).
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let name = slf.get_type().name()?.to_string();
-        let string_pointer = matches!(slf.get().kind, ScalarKind::CharPtr | ScalarKind::WCharPtr);
-        if !slf.get().direct && !string_pointer {
+        let me = Traits::of(slf.as_super().get())?;
+        let string_pointer = matches!(me.kind, ScalarKind::CharPtr | ScalarKind::WCharPtr);
+        if !me.direct && !string_pointer {
             return Ok(format!("<{name} object at {:#x}>", slf.as_ptr() as usize));
         }
         let value = if string_pointer {
@@ -156,7 +167,7 @@ impl SimpleData {
     /// What a function returning this type gives back: the plain value for the
     /// built-in simple types, the instance itself for subclasses.
     fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        if slf.get().direct {
+        if Traits::of(slf.as_super().get())?.direct {
             SimpleData::value_of(slf)
         } else {
             Ok(slf.clone().into_any().unbind())

@@ -26,6 +26,7 @@ pub struct GeneralSlots {
     pub field_get: ffi::descrgetfunc,
     pub field_set: ffi::descrsetfunc,
     pub subscript: ffi::binaryfunc,
+    pub pointer_subscript: ffi::binaryfunc,
     pub ass_subscript: ffi::objobjargproc,
     pub simple_init: ffi::initproc,
     pub array_init: ffi::initproc,
@@ -44,7 +45,7 @@ fn general() -> Option<&'static GeneralSlots> {
 /// in front of them: on `CField` itself, and on the families' Python subclasses as
 /// the metaclass creates them ([`_enable_fast_slots`]).
 pub fn install(py: Python<'_>) -> PyResult<()> {
-    use crate::{record, sequence, simple};
+    use crate::{instances, record, sequence, simple};
     let missing = || PySystemError::new_err("ferrotypes: a PyO3 slot to wrap is missing");
     let field_tp = py.get_type::<record::CField>().as_type_ptr();
     let init_of = |tp: *mut ffi::PyTypeObject| {
@@ -52,17 +53,20 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
         unsafe { (*tp).tp_init }.ok_or_else(missing)
     };
     let array_tp = py.get_type::<sequence::ArrayData>().as_type_ptr();
+    let pointer_tp = py.get_type::<sequence::PointerData>().as_type_ptr();
     // SAFETY: live type objects just created by PyO3 (the GIL is held); their slot
     // tables are read, and CField's written, before any instance exists.
     unsafe {
         let mapping = (*array_tp).tp_as_mapping;
-        if mapping.is_null() {
+        let pointer_mapping = (*pointer_tp).tp_as_mapping;
+        if mapping.is_null() || pointer_mapping.is_null() {
             return Err(missing());
         }
         let general = GeneralSlots {
             field_get: (*field_tp).tp_descr_get.ok_or_else(missing)?,
             field_set: (*field_tp).tp_descr_set.ok_or_else(missing)?,
             subscript: (*mapping).mp_subscript.ok_or_else(missing)?,
+            pointer_subscript: (*pointer_mapping).mp_subscript.ok_or_else(missing)?,
             ass_subscript: (*mapping).mp_ass_subscript.ok_or_else(missing)?,
             simple_init: init_of(py.get_type::<simple::SimpleData>().as_type_ptr())?,
             array_init: init_of(array_tp)?,
@@ -75,7 +79,23 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
         (*field_tp).tp_descr_set = Some(record::field_set_slot);
         ffi::PyType_Modified(field_tp);
     }
+    // Before any subclass exists, so that every class inherits them. PyO3 made the
+    // families' tp_new from their `#[new]` (without one it would forbid instances).
+    set_new(py.get_type::<simple::SimpleData>(), instances::new_slot::<simple::SimpleData>);
+    set_new(py.get_type::<sequence::ArrayData>(), instances::new_slot::<sequence::ArrayData>);
+    set_new(py.get_type::<sequence::PointerData>(), instances::new_slot::<sequence::PointerData>);
+    set_new(py.get_type::<record::RecordData>(), instances::new_slot::<record::RecordData>);
     Ok(())
+}
+
+/// Replaces the `tp_new` of `family`, a type with no subclasses yet.
+fn set_new(family: Bound<'_, PyType>, slot: ffi::newfunc) {
+    // SAFETY: a live type object made by PyO3 (the GIL is held); the slot keeps its
+    // signature. `__new__` in its dict calls whatever tp_new holds.
+    unsafe {
+        (*family.as_type_ptr()).tp_new = Some(slot);
+        ffi::PyType_Modified(family.as_type_ptr());
+    }
 }
 
 /// Puts the fast paths on `cls`, a C data class the metaclass just created.
@@ -105,8 +125,11 @@ pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
         }
         let mapping = (*tp).tp_as_mapping;
         if !mapping.is_null() {
-            if is((*mapping).mp_subscript.map(|f| f as usize), general.subscript as usize) {
+            let subscript = (*mapping).mp_subscript.map(|f| f as usize);
+            if is(subscript, general.subscript as usize) {
                 (*mapping).mp_subscript = Some(sequence::array_subscript_slot);
+            } else if is(subscript, general.pointer_subscript as usize) {
+                (*mapping).mp_subscript = Some(sequence::pointer_subscript_slot);
             }
             if is((*mapping).mp_ass_subscript.map(|f| f as usize), general.ass_subscript as usize) {
                 (*mapping).mp_ass_subscript = Some(sequence::array_ass_subscript_slot);
@@ -136,22 +159,27 @@ pub unsafe fn no_keywords(kwargs: *mut ffi::PyObject) -> bool {
     kwargs.is_null() || unsafe { ffi::PyDict_Size(kwargs) } == 0
 }
 
-/// Runs a fast path: `Some(Ok(v))` is the answer, `Some(Err(e))` raises `e` (the
-/// answer is then `failure`), `None` means "not a case for the fast path". A panic is
+/// Runs `f` for a raw slot: its error is raised and `failure` returned; a panic is
 /// caught and raised as `SystemError`, never unwound into CPython.
-pub fn fast_path<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> Option<PyResult<T>>) -> Option<T> {
+pub fn guard<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> PyResult<T>) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(None) => None,
-        Ok(Some(Ok(value))) => Some(value),
-        Ok(Some(Err(err))) => {
+        Ok(Ok(value)) => value,
+        Ok(Err(err)) => {
             err.restore(py);
-            Some(failure)
+            failure
         }
         Err(_) => {
             PySystemError::new_err("ferrotypes: internal error (panic) in a fast path").restore(py);
-            Some(failure)
+            failure
         }
     }
+}
+
+/// Runs a fast path: `Some(Ok(v))` is the answer, `Some(Err(e))` raises `e` (the
+/// answer is then `failure`), `None` means "not a case for the fast path" (see
+/// [`guard`] for panics).
+pub fn fast_path<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> Option<PyResult<T>>) -> Option<T> {
+    guard(py, Some(failure), || f().transpose())
 }
 
 /// The fast path's answer (`fast`), or else what PyO3's saved slot answers

@@ -1,0 +1,124 @@
+"""Instances made without a Python-level call (crates/ferrotypes-python/src/instances.rs):
+the families' tp_new, the views ferrotypes makes (pointer contents, record fields,
+callback arguments). They must behave as any Python object of their class — attributes,
+weak references, garbage collection — and as stdlib ctypes' instances do."""
+
+import ctypes
+import gc
+import sys
+import weakref
+
+import pytest
+
+import ferrotypes
+from ferrotypes import _ctypes
+
+
+def make_all(m):
+    """One instance of each family, as the user makes them."""
+    class Point(m.Structure):
+        _fields_ = [("x", m.c_int), ("y", m.c_int), ("z", m.c_double)]
+
+    class Both(m.Union):
+        _fields_ = [("i", m.c_int), ("d", m.c_double)]
+
+    return {
+        "simple": m.c_int(5),
+        "double": m.c_double(2.5),
+        "string": m.c_char_p(b"abc"),
+        "record": Point(1, 2, 3.0),
+        "union": Both(7),
+        "array": (m.c_int * 4)(1, 2, 3, 4),
+        "buffer": m.create_string_buffer(64),
+        "pointer": m.pointer(m.c_int(9)),
+        "function": m.CFUNCTYPE(m.c_int, m.c_int)(lambda x: x),
+    }
+
+
+def test_every_family_is_allocated_directly():
+    make_all(ferrotypes)  # one instance of each family measures its layout
+    view = ferrotypes.CFUNCTYPE(None).from_buffer(bytearray(8))  # a function pointer view
+    assert view is not None
+    assert dict(_ctypes._direct_allocation()) == {
+        "_SimpleData": True, "_ArrayData": True, "_PointerData": True,
+        "_RecordData": True, "_FuncPtrData": True,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(make_all(ctypes)))
+def test_instances_take_attributes_and_weak_references(name):
+    obj = make_all(ferrotypes)[name]
+    obj.note = name
+    assert obj.note == name and obj.__dict__ == {"note": name}
+    ref = weakref.ref(obj)
+    assert ref() is obj
+    obj.me = obj  # a cycle through the instance's __dict__
+    del obj
+    gc.collect()
+    assert ref() is None
+
+
+# Function pointers are left out: they carry their prepared call and are larger.
+@pytest.mark.parametrize("name", sorted(set(make_all(ctypes)) - {"function"}))
+def test_instance_sizes_are_no_larger_than_ctypes(name):
+    ours, theirs = make_all(ferrotypes)[name], make_all(ctypes)[name]
+    assert sys.getsizeof(ours) <= sys.getsizeof(theirs)
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_views_do_not_run_a_user_defined_new(m):
+    calls = []
+
+    class Counted(m.Structure):
+        _fields_ = [("v", m.c_int)]
+
+        def __new__(cls, *args):
+            calls.append(args)
+            return super().__new__(cls)
+
+    class Outer(m.Structure):
+        _fields_ = [("inner", Counted)]
+
+    made = Counted(3)
+    outer = Outer()
+    views = [outer.inner, m.pointer(made).contents, Counted.from_buffer(bytearray(4)),
+             Counted.from_address(m.addressof(made))]
+    assert calls == [(3,)]
+    assert [type(v) for v in views] == [Counted] * 4
+    assert views[1].v == 3 and views[3].v == 3
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_abstract_and_foreign_classes_are_refused(m):
+    for make in (m.Structure, m.Union, m.Array, m._SimpleCData):
+        with pytest.raises(TypeError, match="abstract class"):
+            make()
+    with pytest.raises(TypeError, match="is not a subtype of"):
+        m.Structure.__new__(m.c_int)
+    assert type(m.c_int.__new__(m.c_int)) is m.c_int
+    assert m.c_int.__new__(m.c_int).value == 0
+
+
+def test_callback_arguments_outlive_the_call_with_their_own_copy(fttest_path):
+    """Pointer and record arguments are new instances holding a copy of the C
+    argument; kept past the call they stay valid and independent."""
+    m = ferrotypes
+    lib = m.CDLL(str(fttest_path))
+    proto = m.CFUNCTYPE(m.c_int, m.POINTER(m.c_int), m.POINTER(m.c_int))
+    fn = lib.ftcb_qsort_ints
+    fn.argtypes = [m.c_void_p, m.c_void_p, m.c_size_t, proto]
+    data = [5, 3, 9, 1, 7, 2, 8]
+    src, work = (m.c_int * len(data))(*data), (m.c_int * len(data))()
+    kept = []
+
+    def compare(a, b):
+        a.note = "seen"
+        kept.append((a, b))
+        return a[0] - b[0]
+
+    fn(src, work, len(data), proto(compare))
+    assert list(work) == sorted(data)
+    gc.collect()
+    assert kept and all(type(a) is m.POINTER(m.c_int) and a.note == "seen" for a, _ in kept)
+    assert len({id(a) for a, _ in kept}) == len(kept)  # one new instance per call
+    assert all(isinstance(a[0], int) for a, b in kept)
