@@ -379,18 +379,11 @@ def ARRAY(typ, length):
     return typ * length
 
 
-def create_string_buffer(init, size=None):
-    """A mutable ``c_char`` array: ``create_string_buffer(b"text"[, size])`` holds the
-    bytes and a terminating NUL; ``create_string_buffer(n)`` is ``n`` zero bytes."""
-    return _ctypes._char_buffer(c_char, init, size)
-
-
+# The character buffers are made in Rust (no Python frame per buffer).
+_ctypes._set_char_types(c_char, c_wchar)
+create_string_buffer = _ctypes.create_string_buffer
 c_buffer = create_string_buffer
-
-
-def create_unicode_buffer(init, size=None):
-    """A mutable ``c_wchar`` array, like ``create_string_buffer`` for ``str``."""
-    return _ctypes._char_buffer(c_wchar, init, size)
+create_unicode_buffer = _ctypes.create_unicode_buffer
 
 
 # numpy's ndarray.ctypes.data_as() takes ferrotypes types once numpy is loaded

@@ -8,18 +8,45 @@
 //! start-up.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use ferrotypes_core::ctype::ScalarKind;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
+use crate::cdata::CData;
 use crate::gil_cell::GilCell;
-use crate::typeinfo::info_of;
+use crate::instances;
+use crate::sequence::ArrayData;
 
 /// Array classes by (element class address, length).
-type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>>;
+type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>, BuildHasherDefault<KeyHasher>>;
+
+/// A multiplicative hash for the cache's keys (two words, not chosen by an
+/// adversary): a few instructions where the default SipHash takes a hundred.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// The array classes made so far. A cached class keeps its element class alive
 /// (through `_type_`), so an address in a key can never be reused by another class.
@@ -57,35 +84,71 @@ pub fn array_type<'py>(element: &Bound<'py, PyType>, length: &Bound<'py, PyAny>)
     Ok(cls)
 }
 
-/// `create_string_buffer` (for `c_char`) and `create_unicode_buffer` (for `c_wchar`):
-/// a new array of `element` holding `init` and a terminating NUL (`bytes`/`str`), or
-/// `init` zero elements (`int`), raising ctypes' audit event first.
+/// `c_char` and `c_wchar`, the element classes of the character buffers.
+static CHAR_TYPES: PyOnceLock<(Py<PyType>, Py<PyType>)> = PyOnceLock::new();
+
+/// Registers `c_char` and `c_wchar` (called once, by `ferrotypes` at import).
 #[pyfunction]
-#[pyo3(signature = (element, init, size = None))]
-pub fn _char_buffer<'py>(element: &Bound<'py, PyType>, init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+pub fn _set_char_types(py: Python<'_>, c_char: Py<PyType>, c_wchar: Py<PyType>) -> PyResult<()> {
+    CHAR_TYPES.set(py, (c_char, c_wchar)).map_err(|_| PyValueError::new_err("the character types are already set"))
+}
+
+/// The registered `c_char` (or `c_wchar` when `wide`).
+fn char_type(py: Python<'_>, wide: bool) -> PyResult<&Bound<'_, PyType>> {
+    let (narrow, wide_type) = CHAR_TYPES.get(py).ok_or_else(|| PyTypeError::new_err("character types are not available yet"))?;
+    Ok(if wide { wide_type.bind(py) } else { narrow.bind(py) })
+}
+
+/// A mutable `c_char` array: `create_string_buffer(b"text"[, size])` holds the bytes
+/// and a terminating NUL; `create_string_buffer(n)` is `n` zero bytes.
+#[pyfunction]
+#[pyo3(signature = (init, size = None))]
+pub fn create_string_buffer<'py>(init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    char_buffer(char_type(init.py(), false)?, false, init, size)
+}
+
+/// A mutable `c_wchar` array, like `create_string_buffer` for `str`.
+#[pyfunction]
+#[pyo3(signature = (init, size = None))]
+pub fn create_unicode_buffer<'py>(init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    char_buffer(char_type(init.py(), true)?, true, init, size)
+}
+
+/// A new array of `element` (`c_wchar` when `wide`, else `c_char`) holding `init` and
+/// a terminating NUL (`bytes`/`str`), or `init` zero elements (`int`), raising
+/// ctypes' audit event first.
+fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let py = element.py();
-    let wide = match info_of(element.as_any())?.get().scalar() {
-        Some((ScalarKind::Char, _)) => false,
-        Some((ScalarKind::WChar, _)) => true,
-        _ => return Err(PyTypeError::new_err("a character buffer holds c_char or c_wchar")),
-    };
     let event = if wide { c"ctypes.create_unicode_buffer" } else { c"ctypes.create_string_buffer" };
-    let text = if wide { init.is_instance_of::<PyString>() } else { init.is_instance_of::<PyBytes>() };
-    if text {
-        let length = match size {
-            Some(size) => size.clone(),
-            None => (init.len()? + 1).into_pyobject(py)?.into_any(),
-        };
-        audit(py, event, init, &length)?;
-        let buffer = array_type(element, &length)?.call0()?;
-        buffer.setattr(pyo3::intern!(py, "value"), init)?;
-        return Ok(buffer);
-    }
     if init.is_instance_of::<PyInt>() {
         audit(py, event, &py.None().into_bound(py), init)?;
-        return array_type(element, init)?.call0();
+        return instances::new_instance::<ArrayData>(&array_type(element, init)?);
     }
-    Err(PyTypeError::new_err(init.clone().unbind()))
+    let text = if wide { init.is_instance_of::<PyString>() } else { init.is_instance_of::<PyBytes>() };
+    if !text {
+        return Err(PyTypeError::new_err(init.clone().unbind()));
+    }
+    let length = match size {
+        Some(size) => size.clone(),
+        None => (init.len()? + 1).into_pyobject(py)?.into_any(),
+    };
+    audit(py, event, init, &length)?;
+    let buffer = instances::new_instance::<ArrayData>(&array_type(element, &length)?)?;
+    match init.cast::<PyBytes>() {
+        Ok(bytes) => {
+            // The bytes straight in (what the `value` setter does, without Python).
+            let data = buffer.cast::<CData>()?.get();
+            let bytes = bytes.as_bytes();
+            if bytes.len() > data.size(py) {
+                return Err(PyValueError::new_err("byte string too long"));
+            }
+            // SAFETY: the new buffer owns `size` bytes, at least `bytes.len()`; the
+            // rest stays zero (the terminating NUL).
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.address(py), bytes.len()) };
+        }
+        Err(_) => buffer.setattr(pyo3::intern!(py, "value"), init)?,
+    }
+    Ok(buffer)
 }
 
 /// Raises the audit event `event` with arguments `(init, size)`, as ctypes does.

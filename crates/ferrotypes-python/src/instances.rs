@@ -188,6 +188,18 @@ fn owned_parts<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(CData, F)> {
     Ok((CData::owned(info.unbind())?, part))
 }
 
+/// A new instance of `cls`, a class of family `F`, owning zeroed memory, made as
+/// `cls()` would make it when the class defines no `__new__` or `__init__` of its own.
+pub fn new_instance<'py, F: Family>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: both are live type objects.
+    if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
+        return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));
+    }
+    let (data, part) = owned_parts::<F>(cls)?;
+    // SAFETY: cls is a subclass of F (checked above).
+    unsafe { build(cls.as_borrowed(), data, part) }
+}
+
 /// [`owned_parts`] for PyO3's `#[new]` of the families (which [`new_slot`] replaces).
 pub fn owned_initializer<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<PyClassInitializer<F>> {
     let (data, part) = owned_parts::<F>(cls)?;

@@ -115,7 +115,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
-    m.add_function(wrap_pyfunction!(array_types::_char_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::create_string_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;

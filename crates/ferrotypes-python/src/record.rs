@@ -393,15 +393,9 @@ impl CField {
     fn write_number(&self, instance: &Borrowed<'_, '_, PyAny>, value: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<()>> {
         let FieldAccess::Value = self.access else { return None };
         let InfoKind::Simple { scalar, swapped, .. } = self.info.get().kind else { return None };
-        if !scalar::is_number_kind(scalar) || !scalar::is_plain_number(value) {
-            return None;
-        }
         let address = self.plain_address(instance)?;
         // SAFETY: plain_address checked that the scalar lies inside the instance.
-        match unsafe { scalar::write(value, scalar, swapped, address) } {
-            Ok(_) => Some(Ok(())), // a number keeps nothing alive
-            Err(_) => None,
-        }
+        unsafe { scalar::write_plain_number(value, scalar, swapped, address) }.map(Ok)
     }
 }
 

@@ -13,6 +13,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::Borrowed;
 
 /// A value written into C memory may need a Python object kept alive with it.
 pub type KeepAlive = Option<Py<PyAny>>;
@@ -248,17 +249,50 @@ unsafe fn copy_scalar(src: *const u8, dst: *mut u8, size: usize) {
     }
 }
 
-/// Whether a scalar kind holds a number (integer, float, bool): storing into it never
-/// keeps a Python object alive.
-pub fn is_number_kind(kind: ScalarKind) -> bool {
+/// Stores `value` into the numeric scalar at `ptr` when it is a plain number the
+/// store cannot refuse: an exact `int` that fits in 64 signed bits into an integer
+/// or `bool` scalar, an exact `float` into a `float` or `double`. `None` (nothing
+/// written) for everything else, which [`write`] decides. The fast paths' store:
+/// the same bytes as [`write`], without its general conversions.
+///
+/// # Safety
+/// `ptr` must be valid for writing `kind.size()` bytes (no alignment required).
+#[inline]
+pub unsafe fn write_plain_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> Option<()> {
     use ScalarKind::*;
-    matches!(kind, Bool | Byte | UByte | Short | UShort | Int | UInt | Long | ULong | LongLong | ULongLong | Float | Double | LongDouble)
-}
-
-/// Whether `value` is exactly an `int` or a `float` (no subclass whose conversion
-/// could run Python code).
-pub fn is_plain_number(value: &Bound<'_, PyAny>) -> bool {
-    value.is_exact_instance_of::<pyo3::types::PyInt>() || value.is_exact_instance_of::<pyo3::types::PyFloat>()
+    let mut raw = [0u8; 8];
+    let obj = value.as_ptr();
+    // SAFETY (both checks and conversions): a live object; exact ints and floats run
+    // no Python code when converted.
+    if unsafe { ffi::PyLong_CheckExact(obj) } != 0 {
+        if !kind.is_integer() && kind != Bool {
+            return None;
+        }
+        let mut overflow = 0;
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow) };
+        if overflow != 0 {
+            return None;
+        }
+        // Two's complement truncation to the scalar's size is ctypes' wrap-around
+        // (the low bytes come first: this is little-endian x86-64).
+        raw = if kind == Bool { [u8::from(v != 0), 0, 0, 0, 0, 0, 0, 0] } else { v.to_le_bytes() };
+    } else if unsafe { ffi::PyFloat_CheckExact(obj) } != 0 {
+        let x = unsafe { ffi::PyFloat_AS_DOUBLE(obj) };
+        match kind {
+            Float => raw[..4].copy_from_slice(&(x as f32).to_ne_bytes()),
+            Double => raw = x.to_ne_bytes(),
+            _ => return None,
+        }
+    } else {
+        return None;
+    }
+    let size = kind.size();
+    if swapped {
+        raw[..size].reverse();
+    }
+    // SAFETY: the caller guarantees `size` writable bytes; `raw` holds 8 >= size.
+    unsafe { copy_scalar(raw.as_ptr(), ptr, size) };
+    Some(())
 }
 
 /// An integer's low 64 bits, as ctypes' setters take them (`__index__` honoured,

@@ -163,7 +163,7 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         // SAFETY: this slot is installed on _ArrayData and inherited only by its
         // subclasses, so `array` is one; `index` is a live object lent for the call.
         let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
-        let (kind, swapped, address) = ArrayData::plain_element(&array, &index, false)?;
+        let (kind, swapped, address) = ArrayData::plain_element(&array, &index)?;
         // SAFETY: plain_element checked the index against the length.
         Some(unsafe { scalar::read(py, kind, swapped, address) }.map(|v| v.into_ptr()))
     });
@@ -185,13 +185,9 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
         let (array, index, value) = unsafe {
             (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index), Borrowed::from_ptr(py, value))
         };
-        if !scalar::is_plain_number(&value) {
-            return None;
-        }
-        let (kind, swapped, address) = ArrayData::plain_element(&array, &index, true)?;
-        // SAFETY: plain_element checked the index against the length. A number keeps
-        // nothing alive; a conversion error goes to the general path, which raises it.
-        unsafe { scalar::write(&value, kind, swapped, address) }.ok().map(|_| Ok(0))
+        let (kind, swapped, address) = ArrayData::plain_element(&array, &index)?;
+        // SAFETY: plain_element checked the index against the length.
+        unsafe { scalar::write_plain_number(&value, kind, swapped, address) }.map(|()| Ok(0))
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, -1, |general| unsafe { (general.ass_subscript)(array, index, value) })
@@ -265,9 +261,9 @@ pub unsafe extern "C" fn array_init_slot(array: *mut ffi::PyObject, args: *mut f
 
 impl ArrayData {
     /// For the fast paths: the element at `index` (an exact `int`, in range) when the
-    /// elements are of a built-in simple type — numeric when `numbers_only` — as its
-    /// scalar kind, byte order and address; `None` for every other case.
-    fn plain_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>, numbers_only: bool) -> Option<(ScalarKind, bool, *mut u8)> {
+    /// elements are of a built-in simple type, as its scalar kind, byte order and
+    /// address; `None` for every other case.
+    fn plain_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         if !index.is_exact_instance_of::<pyo3::types::PyInt>() {
             return None;
         }
@@ -275,9 +271,6 @@ impl ArrayData {
         let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
         let element = element_info.get();
         let InfoKind::Simple { scalar, swapped, direct: true } = element.kind else { return None };
-        if numbers_only && !scalar::is_number_kind(scalar) {
-            return None;
-        }
         // SAFETY: index is an int; an error (too large) is cleared, for the general
         // path to raise its own.
         let index = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };

@@ -83,13 +83,8 @@ pub unsafe extern "C" fn simple_init_slot(obj: *mut ffi::PyObject, args: *mut ff
                 let value = unsafe { args.get_borrowed_item_unchecked(0) };
                 let data = obj.as_super().get();
                 let me = Traits::of(data).ok()?;
-                if !scalar::is_number_kind(me.kind) || !scalar::is_plain_number(&value) {
-                    return None;
-                }
-                let address = data.address(py);
-                // SAFETY: the instance's memory holds one scalar of its kind. A number
-                // keeps nothing alive; a conversion error goes to the general path.
-                unsafe { scalar::write(&value, me.kind, me.swapped, address) }.ok().map(|_| Ok(0))
+                // SAFETY: the instance's memory holds one scalar of its kind.
+                unsafe { scalar::write_plain_number(&value, me.kind, me.swapped, data.address(py)) }.map(|()| Ok(0))
             }
             _ => None,
         }
