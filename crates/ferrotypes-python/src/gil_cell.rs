@@ -53,6 +53,15 @@ impl<T> GilCell<T> {
         // call `replace` while the reference is alive.
         f(unsafe { &*self.0.get() })
     }
+
+    /// Runs `f` on the only reference to the value, to change part of it in place.
+    /// As with [`GilCell::with`], `f` must not call into Python (nor use the cell).
+    #[inline]
+    pub fn with_mut<R>(&self, _py: Python<'_>, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: the GIL is held and `f` runs no Python code and does not touch the
+        // cell, so no other reference to the value exists while this one is alive.
+        f(unsafe { &mut *self.0.get() })
+    }
 }
 
 impl<T> GilCell<T> {

@@ -295,23 +295,64 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, TypeInfo>> {
     let py = cls.py();
     if let Ok(class) = cls.cast::<PyType>() {
-        // A class's own attribute, looked up along its MRO through CPython's
-        // attribute cache: what `getattr` finds for `_stginfo_` (the metaclasses
-        // define no attribute of that name), without the metaclass lookups.
-        // SAFETY: a live type object and an interned str; the result is borrowed
-        // (or NULL, with no exception set).
-        let found = unsafe { _PyType_Lookup(class.as_type_ptr(), pyo3::intern!(py, "_stginfo_").as_ptr()) };
-        if found.is_null() {
-            return Err(not_a_ctype(cls));
-        }
-        // SAFETY: a borrowed reference to a live object, which we now own a share of.
-        let info = unsafe { Bound::from_borrowed_ptr(py, found) };
-        return info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls));
+        return class_info(class).ok_or_else(|| not_a_ctype(cls));
     }
     match cls.getattr(pyo3::intern!(py, "_stginfo_")) {
         Ok(info) => info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls)),
         Err(_) => Err(not_a_ctype(cls)),
     }
+}
+
+/// Entries of [`RECENT_INFOS`]: a power of two.
+const RECENT_SLOTS: usize = 256;
+
+/// One remembered class: its address, its version tag then, and its info.
+#[derive(Clone, Copy)]
+struct Recent {
+    class: usize,
+    tag: u32,
+    info: *mut pyo3::ffi::PyObject,
+}
+
+/// The classes whose info was looked up recently, by address (direct-mapped).
+///
+/// An entry is used only while its class still has the version tag it had when the
+/// entry was made. CPython changes a class's tag whenever the class or a base is
+/// modified (setting `_stginfo_` included) and never gives two classes — or one class
+/// before and after a change — the same tag, so a matching entry names a live class
+/// whose `_stginfo_` is still the info remembered, which that class keeps alive.
+static RECENT_INFOS: GilCell<[Recent; RECENT_SLOTS]> = GilCell::new([Recent { class: 0, tag: 0, info: std::ptr::null_mut() }; RECENT_SLOTS]);
+
+/// The info of class `class`, or `None` when it has none (a `TypeInfo` as its
+/// `_stginfo_`, along its MRO): a class's own attribute, looked up through CPython's
+/// attribute cache — what `getattr` finds (the metaclasses define no attribute of
+/// that name), without the metaclass lookups — and remembered in [`RECENT_INFOS`].
+pub fn class_info<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo>> {
+    let py = class.py();
+    let tp = class.as_type_ptr();
+    let slot = (tp as usize >> 4) & (RECENT_SLOTS - 1);
+    // SAFETY: a live type object.
+    let tag = unsafe { (*tp).tp_version_tag };
+    let recent = RECENT_INFOS.with(py, |r| r[slot]);
+    if tag != 0 && recent.class == tp as usize && recent.tag == tag {
+        // SAFETY: a matching entry's info is alive (see RECENT_INFOS) and a TypeInfo.
+        return Some(unsafe { Bound::from_borrowed_ptr(py, recent.info).cast_into_unchecked() });
+    }
+    // SAFETY: a live type object and an interned str; the result is borrowed (or
+    // NULL, with no exception set).
+    let found = unsafe { _PyType_Lookup(tp, pyo3::intern!(py, "_stginfo_").as_ptr()) };
+    if found.is_null() {
+        return None;
+    }
+    // SAFETY: a borrowed reference to a live object, which we now own a share of.
+    let info = unsafe { Bound::from_borrowed_ptr(py, found) }.cast_into::<TypeInfo>().ok()?;
+    // The lookup gave the class a tag if it had none.
+    // SAFETY: a live type object.
+    let tag = unsafe { (*tp).tp_version_tag };
+    if tag != 0 {
+        RECENT_INFOS.with_mut(py, |r| r[slot] = Recent { class: tp as usize, tag, info: info.as_ptr() });
+    }
+    Some(info)
 }
 
 extern "C" {
