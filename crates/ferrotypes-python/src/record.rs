@@ -39,6 +39,25 @@ enum FieldAccess {
     WideChars,
 }
 
+/// A field holding one scalar of a simple type, as the fast paths read and store it.
+#[derive(Clone, Copy)]
+struct PlainScalar {
+    kind: ScalarKind,
+    swapped: bool,
+    /// A built-in simple type (read as a plain value), not a subclass.
+    direct: bool,
+}
+
+impl PlainScalar {
+    /// The scalar of a field with this access and info, if it is plain.
+    fn of(access: FieldAccess, info: &TypeInfo) -> Option<PlainScalar> {
+        match (access, &info.kind) {
+            (FieldAccess::Value, &InfoKind::Simple { scalar, swapped, direct }) => Some(PlainScalar { kind: scalar, swapped, direct }),
+            _ => None,
+        }
+    }
+}
+
 /// A field of a structure or union: a descriptor on the record class.
 #[pyclass(frozen, module = "ferrotypes._ctypes", name = "CField")]
 pub struct CField {
@@ -52,6 +71,9 @@ pub struct CField {
     /// Position among the record's fields: names what the field keeps alive.
     index: usize,
     access: FieldAccess,
+    /// For the fast paths: the scalar of a field of a simple type without a special
+    /// rule (what `info` says, read once).
+    plain: Option<PlainScalar>,
     /// The last class seen to hold this field in every instance, as its address and
     /// version tag (see [`CField::plain_address`]); `(0, 0)` when none yet.
     known_class: GilCell<(usize, u32)>,
@@ -177,6 +199,7 @@ impl CField {
             size: self.size,
             index,
             access: self.access,
+            plain: self.plain,
             known_class: GilCell::new((0, 0)),
         }
     }
@@ -281,7 +304,7 @@ pub unsafe extern "C" fn field_get_slot(field: *mut ffi::PyObject, instance: *mu
         // SAFETY: this slot is installed on CField only, so `field` is one; `instance`
         // is a live object CPython lends us for the call.
         let (field, instance) = unsafe { (Borrowed::from_ptr(py, field).cast_unchecked::<CField>(), Borrowed::from_ptr(py, instance)) };
-        field.get().read_plain(&instance).map(|r| r.map(Bound::into_ptr))
+        field.get().read_plain(&instance)
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.field_get)(field, instance, owner) })
@@ -352,6 +375,7 @@ impl CField {
     /// never smaller than its class's size). The class is recognised by address and
     /// version tag together: CPython never gives two live-at-different-times classes
     /// the same tag, so a new class at a freed one's address cannot pass for it.
+    #[inline(always)]
     fn plain_address(&self, instance: &Borrowed<'_, '_, PyAny>) -> Option<*mut u8> {
         let py = instance.py();
         let class = instance.get_type_ptr();
@@ -378,24 +402,30 @@ impl CField {
 
     /// Reads a field of a built-in simple type (returned as a plain Python value), or
     /// `None` for any other field.
-    fn read_plain<'py>(&self, instance: &Borrowed<'_, 'py, PyAny>) -> Option<PyResult<Bound<'py, PyAny>>> {
-        let FieldAccess::Value = self.access else { return None };
-        let InfoKind::Simple { scalar, swapped, direct: true } = self.info.get().kind else { return None };
+    #[inline(always)]
+    fn read_plain(&self, instance: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<*mut ffi::PyObject>> {
+        let Some(PlainScalar { kind, swapped, direct: true }) = self.plain else { return None };
         let address = self.plain_address(instance)?;
         let py = instance.py();
-        // SAFETY: plain_address checked that the scalar lies inside the instance.
-        Some(unsafe { scalar::read(py, scalar, swapped, address) }.map(|v| v.into_bound(py)))
+        if !swapped {
+            // SAFETY: plain_address checked that the scalar lies inside the instance.
+            if let Some(obj) = unsafe { scalar::read_native_number(kind, address) } {
+                return Some(if obj.is_null() { Err(PyErr::fetch(py)) } else { Ok(obj) });
+            }
+        }
+        // SAFETY: as above.
+        Some(unsafe { scalar::read(py, kind, swapped, address) }.map(Py::into_ptr))
     }
 
     /// Stores an `int` or `float` into a numeric field, or `None` for any other case
     /// (other values, fields that keep objects alive, conversion errors: the general
     /// path redoes those and names the field in the error).
+    #[inline(always)]
     fn write_number(&self, instance: &Borrowed<'_, '_, PyAny>, value: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<()>> {
-        let FieldAccess::Value = self.access else { return None };
-        let InfoKind::Simple { scalar, swapped, .. } = self.info.get().kind else { return None };
+        let PlainScalar { kind, swapped, .. } = self.plain?;
         let address = self.plain_address(instance)?;
         // SAFETY: plain_address checked that the scalar lies inside the instance.
-        unsafe { scalar::write_plain_number(value, scalar, swapped, address) }.map(Ok)
+        unsafe { scalar::write_plain_number(value, kind, swapped, address) }.map(Ok)
     }
 }
 
@@ -509,7 +539,8 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
                 _ => FieldAccess::Value,
             },
         };
-        let field = Py::new(py, CField { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access, known_class: GilCell::new((0, 0)) })?;
+        let plain = PlainScalar::of(access, info.get());
+        let field = Py::new(py, CField { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access, plain, known_class: GilCell::new((0, 0)) })?;
         own.append(&field)?;
         all_fields.push(field);
     }

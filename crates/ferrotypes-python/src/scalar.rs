@@ -45,7 +45,7 @@ pub unsafe fn read(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const 
 /// # Safety
 /// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
 #[inline]
-unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
+pub unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
     use ScalarKind::*;
     // SAFETY (all arms): the caller guarantees `kind.size()` readable bytes, which is
     // the size of the type read; the C API calls need only the GIL, which is held.
@@ -260,11 +260,11 @@ unsafe fn copy_scalar(src: *const u8, dst: *mut u8, size: usize) {
 #[inline]
 pub unsafe fn write_plain_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> Option<()> {
     use ScalarKind::*;
-    let mut raw = [0u8; 8];
     let obj = value.as_ptr();
+    // The scalar's bits in the low `size` bytes of a word, native order.
     // SAFETY (both checks and conversions): a live object; exact ints and floats run
     // no Python code when converted.
-    if unsafe { ffi::PyLong_CheckExact(obj) } != 0 {
+    let bits = if unsafe { ffi::PyLong_CheckExact(obj) } != 0 {
         if !kind.is_integer() && kind != Bool {
             return None;
         }
@@ -273,25 +273,32 @@ pub unsafe fn write_plain_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKi
         if overflow != 0 {
             return None;
         }
-        // Two's complement truncation to the scalar's size is ctypes' wrap-around
-        // (the low bytes come first: this is little-endian x86-64).
-        raw = if kind == Bool { [u8::from(v != 0), 0, 0, 0, 0, 0, 0, 0] } else { v.to_le_bytes() };
+        // Truncation to the scalar's size is ctypes' wrap-around.
+        if kind == Bool { u64::from(v != 0) } else { v as u64 }
     } else if unsafe { ffi::PyFloat_CheckExact(obj) } != 0 {
         let x = unsafe { ffi::PyFloat_AS_DOUBLE(obj) };
         match kind {
-            Float => raw[..4].copy_from_slice(&(x as f32).to_ne_bytes()),
-            Double => raw = x.to_ne_bytes(),
+            Float => u64::from((x as f32).to_bits()),
+            Double => x.to_bits(),
             _ => return None,
         }
     } else {
         return None;
-    }
+    };
     let size = kind.size();
-    if swapped {
-        raw[..size].reverse();
+    // The other byte order: the low `size` bytes reversed, kept low.
+    let bits = if swapped { bits.swap_bytes() >> (64 - 8 * size) } else { bits };
+    // SAFETY (all arms): the caller guarantees `size` writable bytes; the writes are
+    // unaligned-safe and truncate to the scalar's width.
+    unsafe {
+        match size {
+            1 => ptr.write(bits as u8),
+            2 => ptr.cast::<u16>().write_unaligned(bits as u16),
+            4 => ptr.cast::<u32>().write_unaligned(bits as u32),
+            8 => ptr.cast::<u64>().write_unaligned(bits),
+            _ => return None,
+        }
     }
-    // SAFETY: the caller guarantees `size` writable bytes; `raw` holds 8 >= size.
-    unsafe { copy_scalar(raw.as_ptr(), ptr, size) };
     Some(())
 }
 
