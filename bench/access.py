@@ -11,7 +11,9 @@ Each operation is timed as a loop statement compiled once per implementation
 median of several repeats that alternate between implementations. It prints
 ns/operation for each and the ratios to the C extension, whose types hold the
 same C data (members through PyMemberDef, elements through sq_item, the struct
-passed to the same C functions with the GIL released, as CDLL does).
+passed to the same C functions with the GIL released, as CDLL does). After the
+timings it prints `sys.getsizeof` of a `c_int` and of a `Point` instance for the
+three (memory, not time: the same in every run).
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ OPERATIONS = [
     ("create (c_int * 100)()", "", "IntArray()"),
     ("call with struct by value", "p = Point(1, 2, 3.0); f = by_value", "f(p)"),
     ("call with struct pointer", "p = Point(1, 2, 3.0); f = by_pointer; r = byref(p)", "f(r)"),
+]
+
+# (label, expression): instances whose size `sys.getsizeof` reports.
+SIZES = [
+    ("c_int(5)", "c_int(5)"),
+    ("Point(1, 2, 3.0)", "Point(1, 2, 3.0)"),
 ]
 
 
@@ -112,6 +120,11 @@ def main() -> int:
 
         print(f"{label:28} {med['ext']:8.1f} {med['ctypes']:10.1f} {med['ferrotypes']:8.1f}"
               f" {ratio('ctypes'):11.2f} {ratio('ferrotypes'):8.2f}")
+    print()
+    print(f"{'sys.getsizeof (bytes)':28} {'ext':>8} {'ctypes':>10} {'ft':>8}")
+    for label, expression in SIZES:
+        sizes = {name: sys.getsizeof(eval(expression, dict(env))) for name, env in impls.items()}
+        print(f"{label:28} {sizes['ext']:8d} {sizes['ctypes']:10d} {sizes['ferrotypes']:8d}")
     if args.quick:
         print("(quick run: the numbers prove the machinery only)")
     return 0
