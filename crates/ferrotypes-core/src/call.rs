@@ -497,19 +497,19 @@ impl DirectPlan {
     }
 
     /// [`call`](Self::call) for a plan whose arguments are all in the first
-    /// [`FEW_WORDS`] words ([`few_words`](Self::few_words)).
+    /// [`FEW_WORDS`] words ([`few_words`](Self::few_words)), returning the result's
+    /// word: the first 8 bytes of `call`'s slot.
     ///
     /// # Safety
     /// As for `call`; the plan must be `few_words`.
     #[inline(always)]
-    pub unsafe fn call_few(&self, function: *const c_void, regs: &Registers<FEW_WORDS>) -> Slot {
+    pub unsafe fn call_few(&self, function: *const c_void, regs: &Registers<FEW_WORDS>) -> u64 {
         debug_assert!(self.few_words());
         let w = &regs.words;
         let (x0, x1) = (f64::from_bits(w[6]), f64::from_bits(w[7]));
-        let mut out = Slot::ZERO;
         // SAFETY: as for `call`: the callee reads at most the integer registers and
         // %xmm0..1, all loaded here.
-        let word = match self.ret {
+        match self.ret {
             Return::Int => {
                 let f: IntReturningFew = unsafe { std::mem::transmute(function) };
                 unsafe { f(w[0], w[1], w[2], w[3], w[4], w[5], x0, x1) }
@@ -518,22 +518,20 @@ impl DirectPlan {
                 let f: VectorReturningFew = unsafe { std::mem::transmute(function) };
                 unsafe { f(w[0], w[1], w[2], w[3], w[4], w[5], x0, x1) }.to_bits()
             }
-        };
-        out.0[..8].copy_from_slice(&word.to_le_bytes());
-        out
+        }
     }
 
-    /// [`call`](Self::call) for a [`gpr_only`](Self::gpr_only) plan, given just the
-    /// six integer argument registers (widened by [`Load::widen`], unused ones zero).
+    /// [`call_few`](Self::call_few) for a [`gpr_only`](Self::gpr_only) plan, given
+    /// just the six integer argument registers (widened by [`Load::widen`], unused
+    /// ones zero).
     ///
     /// # Safety
     /// As for `call`; the plan must be `gpr_only`.
     #[inline(always)]
-    pub unsafe fn call_gpr(&self, function: *const c_void, g: &[u64; 6]) -> Slot {
+    pub unsafe fn call_gpr(&self, function: *const c_void, g: &[u64; 6]) -> u64 {
         debug_assert!(self.gpr_only());
-        let mut out = Slot::ZERO;
         // SAFETY: as for `call`'s Gpr shape: the callee reads only integer registers.
-        let word = match self.ret {
+        match self.ret {
             Return::Int => {
                 let f: IntReturningGpr = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }
@@ -542,9 +540,7 @@ impl DirectPlan {
                 let f: VectorReturningGpr = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }.to_bits()
             }
-        };
-        out.0[..8].copy_from_slice(&word.to_le_bytes());
-        out
+        }
     }
 
     /// Calls `function`, returning the result as libffi would write it: integers
@@ -780,7 +776,7 @@ mod direct_tests {
         }
         // SAFETY: `narrow` is (signed char, short) -> signed char.
         let out = unsafe { direct.call_gpr(narrow as *const c_void, &g) };
-        assert_eq!(out.0[0], expected.0[0]);
+        assert_eq!(out as u8, expected.0[0]);
         assert!(!CallPlan::new(&[CType::Scalar(Double)], CType::Void).direct().unwrap().gpr_only());
     }
 
@@ -904,6 +900,7 @@ mod direct_tests {
         let plan = CallPlan::new(types, CType::Scalar(ret));
         let direct = plan.direct().expect("a direct path");
         let mut regs = Registers::default();
+        let mut few = Registers::<FEW_WORDS>::default();
         for (load, &arg) in direct.args().iter().zip(args.iter()) {
             let word = match load {
                 // SAFETY: a scalar's pointer is to a 16-byte slot.
@@ -912,6 +909,10 @@ mod direct_tests {
             };
             // SAFETY: a record's word is the address of its value.
             unsafe { load.store(&mut regs, word) };
+            if direct.few_words() {
+                // SAFETY: as above.
+                unsafe { load.store(&mut few, word) };
+            }
         }
         // SAFETY: each function below is called with its own signature.
         let fast = unsafe { direct.call(f, &regs) };
@@ -920,6 +921,11 @@ mod direct_tests {
         unsafe { plan.call(f, args, slow.as_mut_ptr()) };
         let n = ret.size();
         assert_eq!(fast.0[..n], slow.0[..n], "direct and libffi paths differ");
+        if direct.few_words() {
+            // SAFETY: as above; the plan is few_words.
+            let word = unsafe { direct.call_few(f, &few) };
+            assert_eq!(word.to_le_bytes()[..n], slow.0[..n], "call_few and libffi differ");
+        }
         fast
     }
 

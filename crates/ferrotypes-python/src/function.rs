@@ -509,7 +509,8 @@ impl FuncPtr {
         if args.len() != fast.args.len() {
             return None;
         }
-        let slot = if direct.gpr_only() {
+        // The result word (scalar results only: a direct plan returns no record).
+        let word = if direct.gpr_only() {
             // At most six integer-register arguments: no register file to clear.
             let mut g = [0u64; 6];
             for ((&(how, load), &arg), word) in fast.args.iter().zip(args).zip(g.iter_mut()) {
@@ -521,16 +522,16 @@ impl FuncPtr {
             if function == 0 {
                 return None; // the general path raises
             }
-            let mut slot = Slot::ZERO;
+            let mut word = 0;
             me.around_call(
                 #[inline(always)]
                 || {
                     // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
                     // widened arguments.
-                    slot = unsafe { direct.call_gpr(function as *const c_void, &g) };
+                    word = unsafe { direct.call_gpr(function as *const c_void, &g) };
                 },
             );
-            slot
+            word
         } else if direct.few_words() {
             // Integer registers and at most two vector registers: a smaller register
             // file to clear and load.
@@ -541,16 +542,16 @@ impl FuncPtr {
             if function == 0 {
                 return None; // the general path raises
             }
-            let mut slot = Slot::ZERO;
+            let mut word = 0;
             me.around_call(
                 #[inline(always)]
                 || {
                     // SAFETY: as for `invoke`; the plan is few_words and every
                     // argument was loaded.
-                    slot = unsafe { direct.call_few(function as *const c_void, &regs) };
+                    word = unsafe { direct.call_few(function as *const c_void, &regs) };
                 },
             );
-            slot
+            word
         } else {
             let mut regs = Registers::default();
             // SAFETY: per this function's contract.
@@ -559,7 +560,7 @@ impl FuncPtr {
             if function == 0 {
                 return None; // the general path raises
             }
-            me.invoke_direct(direct, function, &regs)
+            u64::from_le_bytes(me.invoke_direct(direct, function, &regs).0[..8].try_into().expect("8 bytes"))
         };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
@@ -569,9 +570,11 @@ impl FuncPtr {
         let no_errcheck = me.errcheck.with(py, Option::is_none);
         if let (Some(make), true) = (fast.number, no_errcheck) {
             // SAFETY: the GIL is held. NULL only with an exception set.
-            return Some(unsafe { make(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) });
+            return Some(unsafe { make(word) });
         }
         let plain = prepared.check_retval.is_none() && no_errcheck;
+        let mut slot = Slot::ZERO;
+        slot.0[..8].copy_from_slice(&word.to_le_bytes());
         let value = match convert_result(py, &prepared, &slot.0, me.steals_object_result()) {
             Ok(v) => v,
             Err(e) => {
