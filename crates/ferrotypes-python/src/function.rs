@@ -845,7 +845,9 @@ fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal
             unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }.map(|v| v.into_bound(py))
         }
         ResultConv::Instance(cls) => {
-            let obj = cls.bind(py).call0()?;
+            // As ctypes makes it: neither `__new__` nor `__init__` runs.
+            let cls = cls.bind(py);
+            let obj = crate::instances::instance(cls, CData::for_class(cls)?)?;
             let cdata = obj.cast::<CData>()?.get();
             let n = cdata.size(py).min(prepared.result_ctype.size());
             // SAFETY: the new instance owns at least `n` bytes; the buffer has them too.
