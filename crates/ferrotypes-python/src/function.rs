@@ -509,6 +509,11 @@ impl FuncPtr {
         if args.len() != fast.args.len() {
             return None;
         }
+        let function = FuncPtr::address(slf);
+        if function == 0 {
+            return None; // the general path raises
+        }
+        let function = function as *const c_void;
         // The result word (scalar results only: a direct plan returns no record).
         let word = if direct.gpr_only() {
             // At most six integer-register arguments: no register file to clear.
@@ -518,49 +523,29 @@ impl FuncPtr {
                 // SAFETY: per this function's contract; the converters hold the classes.
                 *word = load.widen(unsafe { how.word(py, arg) }?);
             }
-            let function = FuncPtr::address(slf);
-            if function == 0 {
-                return None; // the general path raises
-            }
-            let mut word = 0;
             me.around_call(
                 #[inline(always)]
-                || {
-                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
-                    // widened arguments.
-                    word = unsafe { direct.call_gpr(function as *const c_void, &g) };
-                },
-            );
-            word
+                // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                // widened arguments.
+                || unsafe { direct.call_gpr(function, &g) },
+            )
         } else if direct.few_words() {
             // Integer registers and at most two vector registers: a smaller register
             // file to clear and load.
             let mut regs = Registers::<FEW_WORDS>::default();
             // SAFETY: per this function's contract.
             unsafe { fast.load(py, args, &mut regs) }?;
-            let function = FuncPtr::address(slf);
-            if function == 0 {
-                return None; // the general path raises
-            }
-            let mut word = 0;
             me.around_call(
                 #[inline(always)]
-                || {
-                    // SAFETY: as for `invoke`; the plan is few_words and every
-                    // argument was loaded.
-                    word = unsafe { direct.call_few(function as *const c_void, &regs) };
-                },
-            );
-            word
+                // SAFETY: as for `invoke`; the plan is few_words and every argument
+                // was loaded.
+                || unsafe { direct.call_few(function, &regs) },
+            )
         } else {
             let mut regs = Registers::default();
             // SAFETY: per this function's contract.
             unsafe { fast.load(py, args, &mut regs) }?;
-            let function = FuncPtr::address(slf);
-            if function == 0 {
-                return None; // the general path raises
-            }
-            u64::from_le_bytes(me.invoke_direct(direct, function, &regs).0[..8].try_into().expect("8 bytes"))
+            u64::from_le_bytes(me.invoke_direct(direct, function as usize, &regs).0[..8].try_into().expect("8 bytes"))
         };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
@@ -742,34 +727,31 @@ impl FuncPtr {
     /// The C call through the plan's direct path (no libffi).
     #[inline(always)]
     fn invoke_direct(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Slot {
-        let mut slot = Slot::ZERO;
         self.around_call(
             #[inline(always)]
-            || {
-                // SAFETY: as for `invoke`; every argument word was loaded by the caller.
-                slot = unsafe { direct.call(function as *const c_void, regs) };
-            },
-        );
-        slot
+            // SAFETY: as for `invoke`; every argument word was loaded by the caller.
+            || unsafe { direct.call(function as *const c_void, regs) },
+        )
     }
 
     /// Runs `call` with the GIL released (unless this is a Python API function) and
     /// with `errno` swapped when the function asked for it. `call` must not touch
     /// Python objects.
     #[inline(always)]
-    fn around_call(&self, call: impl FnOnce()) {
+    fn around_call<R>(&self, call: impl FnOnce() -> R) -> R {
         let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
         let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
         // SAFETY: the GIL is held here and is re-acquired below before any Python
         // object is touched; `call` touches none.
         let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
         let errno = swap_errno.then(ErrnoSwap::enter);
-        call();
+        let result = call();
         drop(errno);
         if release {
             // SAFETY: `saved` came from PyEval_SaveThread on this thread.
             unsafe { ffi::PyEval_RestoreThread(saved) };
         }
+        result
     }
 }
 
