@@ -557,24 +557,30 @@ impl FuncPtr {
             // SAFETY: the GIL is held. NULL only with an exception set.
             return Some(unsafe { make(word) });
         }
-        let plain = prepared.check_retval.is_none() && no_errcheck;
+        Some(FuncPtr::fast_result(slf, &prepared, word, args, no_errcheck))
+    }
+
+    /// The quickest path's result when it is not a number made straight from the
+    /// result word: converted by the restype, then `_check_retval_` and `errcheck`;
+    /// NULL with an exception set on failure. Out of line: the quickest path stays small.
+    #[inline(never)]
+    fn fast_result(slf: &Bound<'_, Self>, prepared: &Prepared, word: u64, args: &[*mut ffi::PyObject], no_errcheck: bool) -> *mut ffi::PyObject {
+        let py = slf.py();
+        let me = slf.get();
         let mut slot = Slot::ZERO;
         slot.0[..8].copy_from_slice(&word.to_le_bytes());
-        let value = match convert_result(py, &prepared, &slot.0, me.steals_object_result()) {
-            Ok(v) => v,
-            Err(e) => {
-                e.restore(py);
-                return Some(null_mut());
+        let converted = convert_result(py, prepared, &slot.0, me.steals_object_result()).and_then(|value| {
+            if prepared.check_retval.is_none() && no_errcheck {
+                Ok(value)
+            } else {
+                me.finish(slf, prepared, value, args, true)
             }
-        };
-        if plain {
-            return Some(value.into_ptr());
-        }
-        match me.finish(slf, &prepared, value, args, true) {
-            Ok(v) => Some(v.into_ptr()),
+        });
+        match converted {
+            Ok(v) => v.into_ptr(),
             Err(e) => {
                 e.restore(py);
-                Some(null_mut())
+                null_mut()
             }
         }
     }
