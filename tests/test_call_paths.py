@@ -436,3 +436,16 @@ def test_record_calls_keep_no_references(point3_functions):
         by_pointer(p, 0.0)
         by_pointer(r, 0.0)
     assert (sys.getrefcount(p), sys.getrefcount(r)) == before
+
+
+def test_pointer_to_simple_arguments_on_the_quickest_path_agree_with_ctypes(fttest_path):
+    # ft_scale_inout(int *x, int k): *x *= k, returns the new *x.
+    results = []
+    for module in (ferrotypes, std_ctypes):
+        f = module.CDLL(fttest_path)["ft_scale_inout"]
+        f.argtypes, f.restype = [module.POINTER(module.c_int), module.c_int], module.c_int
+        x = module.c_int(3)
+        arr = (module.c_int * 2)(5, 6)
+        calls = [f(x, 2), f(module.byref(x), 3), f(module.pointer(x), 4), f(arr, 10)]
+        results.append((calls, x.value, list(arr)))
+    assert results[0] == results[1]
