@@ -273,6 +273,32 @@ def test_float_and_mixed_records_by_value(fttest, types):
     assert (t.id, t.weight) == (8, 2.5)
 
 
+def test_results_are_made_without_running_init_as_in_ctypes(fttest_path):
+    made = []
+    for mod in (ft, std):
+        inits = []
+
+        class Tagged(mod.Structure):
+            _fields_ = [("id", mod.c_int), ("weight", mod.c_double)]
+
+            def __init__(self, id, weight):
+                inits.append((id, weight))
+                mod.Structure.__init__(self, id, weight)
+
+        class Count(mod.c_int):
+            def __init__(self, *args):
+                inits.append(args)
+                mod.c_int.__init__(self, *args)
+
+        lib = mod.CDLL(fttest_path)
+        f = _fn(lib, "ft_tagged_next", Tagged, Tagged)
+        g = _fn(lib, "ft_add_int", Count, mod.c_int, mod.c_int)
+        t, n = f(Tagged(7, 1.25)), g(2, 3)
+        made.append(((t.id, t.weight), (type(n).__name__, n.value), inits))
+    # __init__ ran for the argument only.
+    assert made[0] == made[1] == ((8, 2.5), ("Count", 5), [(7, 1.25)])
+
+
 def test_large_records_in_memory_between_scalars(fttest, types):
     Big, lib = types["Big"], fttest.ft
     b = _fn(lib, "ft_big_make", Big, ft.c_long, ft.c_long, ft.c_long, ft.c_double, ft.c_char_p)(1, 2, 3, 0.5, b"name")

@@ -56,7 +56,7 @@ class _CDataMeta(type):
         as_parameter = getattr(value, "_as_parameter_", None)
         if as_parameter is not None:
             return cls.from_param(as_parameter)
-        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
+        raise _wrong_argument(cls, value)
 
     def from_buffer_copy(cls, source, offset=0):
         """A new instance holding a copy of ``sizeof(cls)`` bytes of ``source``."""
@@ -251,7 +251,7 @@ class PyCPointerType(_CDataMeta):
         as_parameter = getattr(value, "_as_parameter_", None)
         if as_parameter is not None:
             return cls.from_param(as_parameter)
-        raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
+        raise _wrong_argument(cls, value)
 
     def set_type(cls, target):
         """Completes a pointer type made before its target (``SetPointerType``)."""
@@ -260,6 +260,17 @@ class PyCPointerType(_CDataMeta):
 
 
 _POINTER_BASE = None  # _Pointer, once built
+
+
+def _wrong_argument(cls, value):
+    """The TypeError of a ``from_param`` refusing ``value``, worded as ctypes words it
+    (a ``byref`` is named by what it points to)."""
+    if isinstance(value, _core.CArgObject):
+        target = value._obj
+        given = "pointer to %s" % ("???" if target is None else type(target).__name__)
+    else:
+        given = type(value).__name__
+    return TypeError("expected %s instance instead of %s" % (cls.__name__, given))
 
 
 class PyCFuncPtrType(_CDataMeta):

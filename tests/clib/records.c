@@ -88,3 +88,54 @@ FT_EXPORT int ft_bits_sum(ft_bits v) { return (int)v.a + v.b + (int)v.c; }
 
 FT_EXPORT double ft_point3_sum(ft_point3 p) { return p.x + p.y + p.z; }
 FT_EXPORT double ft_point3_sum_ptr(const ft_point3 *p) { return p->x + p->y + p->z; }
+
+/* ---- Shapes for the direct path's System V classification (tests/test_call_paths.py) ---- */
+/* Two INTEGER eightbytes. */
+typedef struct { long a, b; } ft_lpair;
+/* Two SSE eightbytes. */
+typedef struct { double a, b; } ft_dpair;
+/* Records that end inside an eightbyte. */
+typedef struct { unsigned char a; signed char b; unsigned char c; } ft_bytes3;
+typedef struct { char s[7]; } ft_chars7;
+/* A float and an int in one eightbyte: INTEGER. */
+typedef struct { float f; int i; } ft_floatint;
+/* A double, then a float in a partly filled SSE eightbyte. */
+typedef struct { double d; float f; } ft_dfloat;
+
+/* The pair needs two integer registers and one is left: it goes on the stack, g in %r9. */
+FT_EXPORT long ft_lpair_after_five(long a, long b, long c, long d, long e, ft_lpair p, long g)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * p.a + 7 * p.b + 8 * g;
+}
+
+/* The pair needs two vector registers and one is left: on the stack, h in %xmm7. */
+FT_EXPORT double ft_dpair_after_seven(double a, double b, double c, double d, double e, double f, double g,
+                                      ft_dpair p, double h)
+{
+    return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * p.a + 9 * p.b + 10 * h;
+}
+
+FT_EXPORT double ft_small_records(ft_bytes3 b, ft_chars7 c, ft_floatint fi, ft_vec3f v, short k, ft_dfloat df)
+{
+    double s = b.a + 3.0 * b.b + 5.0 * b.c;
+    for (int i = 0; i < 7; i++) s += (i + 7.0) * (signed char)c.s[i];
+    return s + 17.0 * fi.f + 19.0 * fi.i + 23.0 * v.x + 29.0 * v.y + 31.0 * v.z + 37.0 * k
+             + 41.0 * df.d + 43.0 * df.f;
+}
+
+/* Seven points, each an INTEGER and an SSE eightbyte: the seventh finds the integer
+   registers full and goes on the stack although vector registers are left, which the
+   pair after it takes (%xmm6, %xmm7); the last double goes on the stack. */
+FT_EXPORT double ft_point3_many(ft_point3 p0, ft_point3 p1, ft_point3 p2, ft_point3 p3, ft_point3 p4,
+                                ft_point3 p5, ft_point3 p6, ft_dpair q, double w)
+{
+    const ft_point3 ps[7] = {p0, p1, p2, p3, p4, p5, p6};
+    double s = 0;
+    for (int i = 0; i < 7; i++) s += (i + 1) * (ps[i].x + 10.0 * ps[i].y + 100.0 * ps[i].z);
+    return s + 1000.0 * q.a + 3000.0 * q.b + 7000.0 * w;
+}
+
+/* Ten stack words of records: beyond the direct path, through libffi. */
+FT_EXPORT double ft_big_twice(ft_big a, ft_big b) { return ft_big_sum(a) + 2.0 * ft_big_sum(b); }
+/* A pointer parameter that may be NULL. */
+FT_EXPORT double ft_point3_sum_or(const ft_point3 *p, double otherwise) { return p ? ft_point3_sum_ptr(p) : otherwise; }

@@ -1,8 +1,9 @@
 //! Call plans: a C signature prepared once into a libffi call interface, then called
 //! many times with argument values already written into slots.
 //!
-//! Plans whose parameters and result are all scalars that travel in registers also
-//! carry a [`DirectPlan`], which calls the function without libffi (see there).
+//! Plans whose parameters are scalars or records passed by value, and whose result is
+//! a scalar or `void`, also carry a [`DirectPlan`], which calls the function without
+//! libffi (see there).
 //!
 //! What it does not do: convert values (callers write raw C values into [`Slot`]s) or
 //! check that a function really has the signature it is called with — C cannot tell.
@@ -103,21 +104,24 @@ pub const DIRECT_STACK_WORDS: usize = 8;
 
 /// The argument words a direct call passes: the six integer argument registers and
 /// the eight vector argument registers of the x86_64 System V ABI, then up to
-/// [`DIRECT_STACK_WORDS`] eightbytes on the stack.
+/// [`DIRECT_STACK_WORDS`] eightbytes on the stack. A plan of the [`FEW_WORDS`] shape
+/// (see [`DirectPlan::few_words`]) may be given just the first `N` = 8 of them.
 #[derive(Clone, Copy)]
-pub struct Registers {
+pub struct Registers<const N: usize = REGISTER_WORDS> {
     /// `%rdi..%r9` at 0..6, `%xmm0..7` at 6..14, the stack words from 14.
-    words: [u64; REGISTER_WORDS],
+    words: [u64; N],
 }
 
 const REGISTER_WORDS: usize = 6 + 8 + DIRECT_STACK_WORDS;
 const FIRST_SSE: u8 = 6;
 const FIRST_STACK: u8 = 14;
+/// The words a plan of the `Few` shape passes: the integer registers, `%xmm0..1`.
+pub const FEW_WORDS: usize = 8;
 
-impl Default for Registers {
+impl<const N: usize> Default for Registers<N> {
     #[inline(always)]
-    fn default() -> Registers {
-        Registers { words: [0; REGISTER_WORDS] }
+    fn default() -> Registers<N> {
+        Registers { words: [0; N] }
     }
 }
 
@@ -134,7 +138,7 @@ impl Load {
     /// Stores an argument's word (its value in the low bytes) where the call reads
     /// it, widened as its type requires.
     #[inline(always)]
-    pub fn store(self, regs: &mut Registers, word: u64) {
+    pub fn store<const N: usize>(self, regs: &mut Registers<N>, word: u64) {
         regs.words[self.index as usize] = self.widen(word);
     }
 
@@ -163,7 +167,136 @@ impl Load {
     }
 }
 
-/// Where one argument travels.
+/// How one argument of a direct call is loaded, worked out once per plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgLoad {
+    /// A scalar: one word.
+    Word(Load),
+    /// A record passed by value: its bytes, copied eightbyte by eightbyte.
+    Record(RecordLoad),
+}
+
+impl ArgLoad {
+    /// Loads the argument from `word`: a scalar's value (in its low bytes), or the
+    /// address of a record's bytes.
+    ///
+    /// # Safety
+    /// For a record, `word` is the address of at least [`RecordLoad::size`] readable
+    /// bytes.
+    #[inline(always)]
+    pub unsafe fn store<const N: usize>(self, regs: &mut Registers<N>, word: u64) {
+        match self {
+            ArgLoad::Word(load) => load.store(regs, word),
+            // SAFETY: per this function's contract.
+            ArgLoad::Record(record) => unsafe { record.store(regs, word as *const u8) },
+        }
+    }
+}
+
+/// Where the eightbytes of a record passed by value go: the System V classification
+/// (see [`DirectPlan`]) done once, each eightbyte given its integer register, vector
+/// register or stack word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordLoad {
+    size: u8,
+    /// The word (index into [`Registers`]) of the first eightbyte.
+    first: u8,
+    /// The word of the second eightbyte, if any; further ones (a record passed in
+    /// memory, whose words are consecutive) follow it.
+    second: u8,
+}
+
+impl RecordLoad {
+    /// The record's size in bytes: how many [`store`](Self::store) reads.
+    pub fn size(self) -> usize {
+        usize::from(self.size)
+    }
+
+    /// Copies the record at `bytes` into the words the call passes (a last, partial
+    /// eightbyte zero-extended: the callee reads only the record's own bytes).
+    ///
+    /// # Safety
+    /// `bytes` points at [`size`](Self::size) readable bytes.
+    #[inline(always)]
+    pub unsafe fn store<const N: usize>(self, regs: &mut Registers<N>, bytes: *const u8) {
+        let (first, second) = (usize::from(self.first), usize::from(self.second));
+        // Eightbyte `k`, the last one possibly partial.
+        let eightbyte = |k: usize| {
+            let n = (self.size() - 8 * k).min(8);
+            // SAFETY: bytes 8 * k..8 * k + n lie within the record.
+            unsafe { if n == 8 { bytes.add(8 * k).cast::<u64>().read_unaligned() } else { partial_word(bytes.add(8 * k), n) } }
+        };
+        // The commonest records first: one or two whole eightbytes.
+        match self.size {
+            8 => regs.words[first] = eightbyte(0),
+            16 => {
+                regs.words[first] = eightbyte(0);
+                regs.words[second] = eightbyte(1);
+            }
+            _ => {
+                regs.words[first] = eightbyte(0);
+                if self.size > 8 {
+                    regs.words[second] = eightbyte(1);
+                }
+                // Only a record in memory has more, in consecutive stack words.
+                for k in 2..self.size().div_ceil(8) {
+                    regs.words[second + k - 1] = eightbyte(k);
+                }
+            }
+        }
+    }
+}
+
+/// The `n` (< 8) bytes at `bytes` as the low bytes of a word, the rest zero.
+///
+/// # Safety
+/// `bytes` points at `n` readable bytes.
+#[inline(always)]
+unsafe fn partial_word(bytes: *const u8, n: usize) -> u64 {
+    let mut word = 0u64;
+    let mut at = 0;
+    // SAFETY (each read): at + the read's width <= n.
+    unsafe {
+        if n & 4 != 0 {
+            word = u64::from(bytes.cast::<u32>().read_unaligned());
+            at = 4;
+        }
+        if n & 2 != 0 {
+            word |= u64::from(bytes.add(at).cast::<u16>().read_unaligned()) << (8 * at);
+            at += 2;
+        }
+        if n & 1 != 0 {
+            word |= u64::from(bytes.add(at).read()) << (8 * at);
+        }
+    }
+    word
+}
+
+/// The System V class of each eightbyte of a record of at most 16 bytes whose
+/// members are `members`, laid out as libffi lays them out: vector (`true`) when only
+/// `float` and `double` members touch it, integer otherwise. None when a `long
+/// double` is inside (the record then goes in memory) or an eightbyte holds no member:
+/// cases left to libffi.
+fn eightbyte_classes(members: &[CType], size: usize) -> Option<[bool; 2]> {
+    let mut leaves = Vec::new();
+    let mut end = 0usize;
+    for m in members {
+        end = m.push_leaves(end.next_multiple_of(m.align()), &mut leaves);
+    }
+    if end > size || leaves.iter().any(|&(_, k)| k == ScalarKind::LongDouble) {
+        return None;
+    }
+    let mut classes = [false; 2];
+    for (k, class) in classes.iter_mut().enumerate().take(size.div_ceil(8)) {
+        let (start, stop) = (8 * k, 8 * k + 8);
+        let mut touching = leaves.iter().filter(|&&(o, kind)| o < stop && o + kind.size() > start).peekable();
+        touching.peek()?;
+        *class = touching.all(|&(_, kind)| kind.number_class() == NumberClass::Float);
+    }
+    Some(classes)
+}
+
+/// Where one scalar argument travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Place {
     /// Integer register `n`; the value is widened to 64 bits (sign- or zero-extended
@@ -187,9 +320,10 @@ enum Return {
     Vector,
 }
 
-/// A call without libffi, for signatures whose parameters are all integer, pointer,
-/// `float` or `double` scalars and whose result is such a scalar or `void`, with at
-/// most [`DIRECT_STACK_WORDS`] arguments past the registers.
+/// A call without libffi, for signatures whose parameters are integer, pointer,
+/// `float` or `double` scalars or records passed by value (below), and whose result
+/// is such a scalar or `void`, with at most [`DIRECT_STACK_WORDS`] words of arguments
+/// past the registers.
 ///
 /// Why this is sound on x86_64 System V: integer-class arguments are assigned to
 /// `%rdi, %rsi, %rdx, %rcx, %r8, %r9` in order and floating ones to `%xmm0..7` in
@@ -201,13 +335,30 @@ enum Return {
 /// words are needed, whose trailing `u64`s land exactly in those stack eightbytes —
 /// loads every register and stack word its parameters read, and some it ignores (the
 /// caller owns and pops the stack area, so extra words are harmless). Only variadic
-/// callees read `%al`, and they never take this path. The libffi path stays the
-/// reference; tests compare the two.
+/// callees read `%al`, and they never take this path.
+///
+/// A record (struct or union) passed by value is classified by the ABI's rules, for
+/// the records taken here: aligned to at most 8 bytes, no `long double` inside, every
+/// member at a multiple of its alignment when the record has at most 16 bytes (others
+/// cannot be passed by value at all, see `CType::record_for_call`). Such a record of
+/// at most 16 bytes is one or two eightbytes, each of class SSE when only `float` and
+/// `double` members touch it and INTEGER otherwise; it travels in the next free
+/// registers of those classes if there are enough for all its eightbytes, and
+/// otherwise wholly on the stack, leaving the registers to later arguments. A larger
+/// record is of class MEMORY: its bytes are copied to the stack, in its place among the
+/// stack arguments, as consecutive eightbytes (8-byte alignment is the most these
+/// records need). A stack word is a stack word whatever its class, so a record's
+/// eightbytes are loaded exactly like scalars of their class. The libffi path stays
+/// the reference; tests compare the two.
+#[derive(Clone)]
 pub struct DirectPlan {
-    loads: Box<[Load]>,
+    args: Box<[ArgLoad]>,
     ret: Return,
     /// Which registers and stack words the call must load.
     shape: Shape,
+    /// Whether argument `i` travels in integer register `i`: scalars only, all in
+    /// integer registers.
+    gpr_only: bool,
 }
 
 /// The argument words a direct call passes, from the cheapest to load to the dearest.
@@ -215,6 +366,8 @@ pub struct DirectPlan {
 enum Shape {
     /// Integer registers only (no floating argument, nothing on the stack).
     Gpr,
+    /// Integer registers and at most two vector registers.
+    Few,
     /// Integer and vector registers.
     Registers,
     /// Registers and stack words.
@@ -223,6 +376,8 @@ enum Shape {
 
 type IntReturningGpr = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
 type VectorReturningGpr = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> f64;
+type IntReturningFew = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64) -> u64;
+type VectorReturningFew = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64) -> f64;
 type IntReturning = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> u64;
 type VectorReturning = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> f64;
 type IntReturningStack = unsafe extern "C" fn(
@@ -238,26 +393,58 @@ impl DirectPlan {
             return None;
         }
         let (mut gpr, mut sse, mut stack) = (0u8, 0u8, 0u8);
-        let mut places = Vec::with_capacity(args.len());
+        let mut loads = Vec::with_capacity(args.len());
         for arg in args {
-            let CType::Scalar(kind) = arg else { return None };
-            let place = match (kind.number_class(), kind) {
-                (_, ScalarKind::LongDouble) => return None,
-                (NumberClass::Float, _) if sse == 8 => Place::Stack(stack, *kind),
-                (NumberClass::Float, ScalarKind::Float) => Place::Float(sse),
-                (NumberClass::Float, _) => Place::Double(sse),
-                _ if gpr == 6 => Place::Stack(stack, *kind),
-                _ => Place::Gpr(gpr, *kind),
+            let load = match arg {
+                CType::Scalar(kind) => {
+                    let place = match (kind.number_class(), kind) {
+                        (_, ScalarKind::LongDouble) => return None,
+                        (NumberClass::Float, _) if sse == 8 => Place::Stack(stack, *kind),
+                        (NumberClass::Float, ScalarKind::Float) => Place::Float(sse),
+                        (NumberClass::Float, _) => Place::Double(sse),
+                        _ if gpr == 6 => Place::Stack(stack, *kind),
+                        _ => Place::Gpr(gpr, *kind),
+                    };
+                    match place {
+                        Place::Gpr(..) => gpr += 1,
+                        Place::Stack(..) => stack += 1,
+                        _ => sse += 1,
+                    }
+                    ArgLoad::Word(Load::new(place))
+                }
+                CType::Record { members, size, align } => {
+                    let size = *size;
+                    if size == 0 || size > 8 * DIRECT_STACK_WORDS || *align > 8 {
+                        return None;
+                    }
+                    let eightbytes = size.div_ceil(8);
+                    let classes = if size <= 16 { Some(eightbyte_classes(members, size)?) } else { None };
+                    let registers = classes.filter(|c| {
+                        let vector = c[..eightbytes].iter().filter(|&&v| v).count() as u8;
+                        gpr + (eightbytes as u8 - vector) <= 6 && sse + vector <= 8
+                    });
+                    let mut words = [0u8; 2];
+                    for (k, word) in words.iter_mut().enumerate().take(eightbytes) {
+                        let (first, counter) = match registers {
+                            Some(c) if c[k] => (FIRST_SSE, &mut sse),
+                            Some(_) => (0, &mut gpr),
+                            None => (FIRST_STACK, &mut stack),
+                        };
+                        *word = first + *counter;
+                        *counter += 1;
+                    }
+                    if registers.is_none() {
+                        // In memory: the eightbytes past the second follow it.
+                        stack += eightbytes.saturating_sub(2) as u8;
+                    }
+                    ArgLoad::Record(RecordLoad { size: size as u8, first: words[0], second: words[1] })
+                }
+                _ => return None,
             };
-            match place {
-                Place::Gpr(..) => gpr += 1,
-                Place::Stack(..) => stack += 1,
-                _ => sse += 1,
-            }
             if usize::from(stack) > DIRECT_STACK_WORDS {
                 return None;
             }
-            places.push(place);
+            loads.push(load);
         }
         let ret = match result {
             CType::Void => Return::Int,
@@ -266,56 +453,85 @@ impl DirectPlan {
             CType::Scalar(_) => Return::Int,
             _ => return None,
         };
-        let loads = places.into_iter().map(Load::new).collect();
         let shape = match (sse, stack) {
             (0, 0) => Shape::Gpr,
+            (1..=2, 0) => Shape::Few,
             (_, 0) => Shape::Registers,
             _ => Shape::Stack,
         };
-        Some(DirectPlan { loads, ret, shape })
+        let gpr_only = shape == Shape::Gpr && loads.iter().all(|l| matches!(l, ArgLoad::Word(_)));
+        Some(DirectPlan { args: loads.into(), ret, shape, gpr_only })
     }
 
     /// The number of arguments.
     pub fn arg_count(&self) -> usize {
-        self.loads.len()
+        self.args.len()
     }
 
-    /// Loads argument `index` from its slot into the register or stack word it
+    /// Loads scalar argument `index` from its slot into the register or stack word it
     /// travels in.
+    ///
+    /// # Panics
+    /// If argument `index` is a record (give its address to [`ArgLoad::store`]).
     #[inline]
     pub fn load(&self, regs: &mut Registers, index: usize, slot: &Slot) {
-        self.load_word(regs, index, u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")));
+        let ArgLoad::Word(load) = self.args[index] else { panic!("argument {index} is a record, not a scalar") };
+        load.store(regs, u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")));
     }
 
-    /// [`load`](Self::load) from the first 8 bytes of a slot given as a word (the
-    /// value in its low bytes, as on this little-endian target).
-    #[inline(always)]
-    pub fn load_word(&self, regs: &mut Registers, index: usize, word: u64) {
-        self.loads[index].store(regs, word);
+    /// How each argument is loaded, in parameter order.
+    pub fn args(&self) -> &[ArgLoad] {
+        &self.args
     }
 
-    /// Each argument's [`Load`], in parameter order.
-    pub fn loads(&self) -> &[Load] {
-        &self.loads
-    }
-
-    /// Whether every argument travels in an integer register: argument `i` is then
-    /// in register `i`, and [`call_gpr`](Self::call_gpr) may be used.
+    /// Whether every argument is a scalar travelling in an integer register: argument
+    /// `i` is then in register `i`, and [`call_gpr`](Self::call_gpr) may be used.
     pub fn gpr_only(&self) -> bool {
-        self.shape == Shape::Gpr
+        self.gpr_only
     }
 
-    /// [`call`](Self::call) for a [`gpr_only`](Self::gpr_only) plan, given just the
-    /// six integer argument registers (widened by [`Load::widen`], unused ones zero).
+    /// Whether the call passes only the first [`FEW_WORDS`] words (integer registers,
+    /// at most two vector registers): [`call_few`](Self::call_few) may be used.
+    pub fn few_words(&self) -> bool {
+        matches!(self.shape, Shape::Gpr | Shape::Few)
+    }
+
+    /// [`call`](Self::call) for a plan whose arguments are all in the first
+    /// [`FEW_WORDS`] words ([`few_words`](Self::few_words)), returning the result's
+    /// word: the first 8 bytes of `call`'s slot.
+    ///
+    /// # Safety
+    /// As for `call`; the plan must be `few_words`.
+    #[inline(always)]
+    pub unsafe fn call_few(&self, function: *const c_void, regs: &Registers<FEW_WORDS>) -> u64 {
+        debug_assert!(self.few_words());
+        let w = &regs.words;
+        let (x0, x1) = (f64::from_bits(w[6]), f64::from_bits(w[7]));
+        // SAFETY: as for `call`: the callee reads at most the integer registers and
+        // %xmm0..1, all loaded here.
+        match self.ret {
+            Return::Int => {
+                let f: IntReturningFew = unsafe { std::mem::transmute(function) };
+                unsafe { f(w[0], w[1], w[2], w[3], w[4], w[5], x0, x1) }
+            }
+            Return::Vector => {
+                let f: VectorReturningFew = unsafe { std::mem::transmute(function) };
+                unsafe { f(w[0], w[1], w[2], w[3], w[4], w[5], x0, x1) }.to_bits()
+            }
+        }
+    }
+
+    /// [`call_few`](Self::call_few) for a [`gpr_only`](Self::gpr_only) plan, given
+    /// just the six integer argument registers (widened by [`Load::widen`], unused
+    /// ones zero).
     ///
     /// # Safety
     /// As for `call`; the plan must be `gpr_only`.
     #[inline(always)]
-    pub unsafe fn call_gpr(&self, function: *const c_void, g: &[u64; 6]) -> Slot {
+    pub unsafe fn call_gpr(&self, function: *const c_void, g: &[u64; 6]) -> u64 {
         debug_assert!(self.gpr_only());
-        let mut out = Slot::ZERO;
         // SAFETY: as for `call`'s Gpr shape: the callee reads only integer registers.
-        let word = match self.ret {
+        match self.ret {
             Return::Int => {
                 let f: IntReturningGpr = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }
@@ -324,9 +540,7 @@ impl DirectPlan {
                 let f: VectorReturningGpr = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }.to_bits()
             }
-        };
-        out.0[..8].copy_from_slice(&word.to_le_bytes());
-        out
+        }
     }
 
     /// Calls `function`, returning the result as libffi would write it: integers
@@ -356,11 +570,11 @@ impl DirectPlan {
                 let f: VectorReturningGpr = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5]) }.to_bits()
             }
-            (Return::Int, Shape::Registers) => {
+            (Return::Int, Shape::Few | Shape::Registers) => {
                 let f: IntReturning = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]) }
             }
-            (Return::Vector, Shape::Registers) => {
+            (Return::Vector, Shape::Few | Shape::Registers) => {
                 let f: VectorReturning = unsafe { std::mem::transmute(function) };
                 unsafe { f(g[0], g[1], g[2], g[3], g[4], g[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]) }.to_bits()
             }
@@ -556,12 +770,13 @@ mod direct_tests {
         let direct = plan.direct().unwrap();
         assert!(direct.gpr_only());
         let mut g = [0u64; 6];
-        for (i, (load, v)) in direct.loads().iter().zip(&values).enumerate() {
+        for (i, (load, v)) in direct.args().iter().zip(&values).enumerate() {
+            let ArgLoad::Word(load) = load else { unreachable!("scalars only") };
             g[i] = load.widen(u64::from_le_bytes(v.0[..8].try_into().unwrap()));
         }
         // SAFETY: `narrow` is (signed char, short) -> signed char.
         let out = unsafe { direct.call_gpr(narrow as *const c_void, &g) };
-        assert_eq!(out.0[0], expected.0[0]);
+        assert_eq!(out as u8, expected.0[0]);
         assert!(!CallPlan::new(&[CType::Scalar(Double)], CType::Void).direct().unwrap().gpr_only());
     }
 
@@ -589,6 +804,207 @@ mod direct_tests {
         let out = both(crowded as *const c_void, &kinds, &values, Double);
         let expected = crowded(0, 1.25, 65530, 2.5, -12, -15, 6.25, 235, -24, 8.5, 10.25, (-33i64) as u32, 12.25, -39, 14.25, 14.5, -48, 17.25, 18.25);
         assert_eq!(f64::from_ne_bytes(out.0[..8].try_into().unwrap()), expected);
+    }
+
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Point3 {
+        x: i32,
+        y: i32,
+        z: f64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Vec3f {
+        x: f32,
+        y: f32,
+        z: f32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Bytes3 {
+        a: u8,
+        b: i8,
+        c: u8,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct FloatInt {
+        f: f32,
+        i: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Pair {
+        a: i64,
+        b: i64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Doubles {
+        a: f64,
+        b: f64,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Big {
+        a: i64,
+        b: i64,
+        c: i64,
+        d: f64,
+        name: [u8; 8],
+    }
+
+    fn record(size: usize, align: usize, leaves: &[(usize, ScalarKind)]) -> CType {
+        CType::record_for_call(size, align, leaves).unwrap()
+    }
+    fn point3() -> CType {
+        record(16, 8, &[(0, Int), (4, Int), (8, Double)])
+    }
+    fn pair() -> CType {
+        record(16, 8, &[(0, LongLong), (8, LongLong)])
+    }
+    fn doubles() -> CType {
+        record(16, 8, &[(0, Double), (8, Double)])
+    }
+    fn big() -> CType {
+        let mut leaves = vec![(0, LongLong), (8, LongLong), (16, LongLong), (24, Double)];
+        leaves.extend((32..40).map(|o| (o, Char)));
+        record(40, 8, &leaves)
+    }
+
+    extern "C" fn point3_sum(p: Point3) -> f64 {
+        p.x as f64 * 3.0 + p.y as f64 * 5.0 + p.z
+    }
+    extern "C" fn vec3f_mix(k: f32, v: Vec3f, j: i32) -> f32 {
+        k * v.x + 2.0 * v.y + 4.0 * v.z + j as f32
+    }
+    extern "C" fn bytes3(b: Bytes3, f: FloatInt) -> i64 {
+        b.a as i64 * 1000 + b.b as i64 * 10 + b.c as i64 + (f.f * 2.0) as i64 * 100_000 + f.i as i64 * 10_000_000
+    }
+    #[allow(clippy::too_many_arguments)]
+    extern "C" fn pair_after_five(a: i64, b: i64, c: i64, d: i64, e: i64, p: Pair, g: i64) -> i64 {
+        a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * p.a + 7 * p.b + 8 * g
+    }
+    #[allow(clippy::too_many_arguments)]
+    extern "C" fn doubles_after_seven(a: f64, b: f64, c: f64, d: f64, e: f64, f: f64, g: f64, p: Doubles, h: f64) -> f64 {
+        a + 2.0 * b + 3.0 * c + 4.0 * d + 5.0 * e + 6.0 * f + 7.0 * g + 8.0 * p.a + 9.0 * p.b + 10.0 * h
+    }
+    extern "C" fn big_between(k: i32, v: Big, scale: f64, w: Point3) -> f64 {
+        k as f64 * 1000.0 + (v.a + 2 * v.b + 3 * v.c) as f64 + v.d * scale + v.name[0] as f64 + v.name[7] as f64 + point3_sum(w)
+    }
+
+    /// Calls `f` both ways with `args` (pointers to each argument's value) and checks
+    /// the meaningful result bytes are equal.
+    fn both_records(f: *const c_void, types: &[CType], args: &mut [*mut c_void], ret: ScalarKind) -> Slot {
+        let plan = CallPlan::new(types, CType::Scalar(ret));
+        let direct = plan.direct().expect("a direct path");
+        let mut regs = Registers::default();
+        let mut few = Registers::<FEW_WORDS>::default();
+        for (load, &arg) in direct.args().iter().zip(args.iter()) {
+            let word = match load {
+                // SAFETY: a scalar's pointer is to a 16-byte slot.
+                ArgLoad::Word(_) => u64::from_le_bytes(unsafe { arg.cast::<[u8; 8]>().read() }),
+                ArgLoad::Record(_) => arg as u64,
+            };
+            // SAFETY: a record's word is the address of its value.
+            unsafe { load.store(&mut regs, word) };
+            if direct.few_words() {
+                // SAFETY: as above.
+                unsafe { load.store(&mut few, word) };
+            }
+        }
+        // SAFETY: each function below is called with its own signature.
+        let fast = unsafe { direct.call(f, &regs) };
+        let mut slow = Slot::ZERO;
+        // SAFETY: as above.
+        unsafe { plan.call(f, args, slow.as_mut_ptr()) };
+        let n = ret.size();
+        assert_eq!(fast.0[..n], slow.0[..n], "direct and libffi paths differ");
+        if direct.few_words() {
+            // SAFETY: as above; the plan is few_words.
+            let word = unsafe { direct.call_few(f, &few) };
+            assert_eq!(word.to_le_bytes()[..n], slow.0[..n], "call_few and libffi differ");
+        }
+        fast
+    }
+
+    fn word_slot<T: Copy>(v: T) -> Slot {
+        let mut s = Slot::ZERO;
+        // SAFETY: every T used here is at most 8 bytes; the slot is 16-aligned.
+        unsafe { s.0.as_mut_ptr().cast::<T>().write(v) };
+        s
+    }
+
+    fn ptr<T>(v: &mut T) -> *mut c_void {
+        (v as *mut T).cast()
+    }
+
+    fn as_f64(s: Slot) -> f64 {
+        f64::from_ne_bytes(s.0[..8].try_into().unwrap())
+    }
+
+    #[test]
+    fn records_in_registers_agree() {
+        let mut p = Point3 { x: -7, y: 11, z: 0.25 };
+        let out = both_records(point3_sum as *const c_void, &[point3()], &mut [ptr(&mut p)], Double);
+        assert_eq!(as_f64(out), point3_sum(p));
+        let vec3f = record(12, 4, &[(0, Float), (4, Float), (8, Float)]);
+        let (mut k, mut v, mut j) = (word_slot(1.5f32), Vec3f { x: 2.0, y: -3.0, z: 0.5 }, word_slot(9i32));
+        let out = both_records(vec3f_mix as *const c_void, &[CType::Scalar(Float), vec3f, CType::Scalar(Int)], &mut [k.as_mut_ptr(), ptr(&mut v), j.as_mut_ptr()], Float);
+        assert_eq!(f32::from_ne_bytes(out.0[..4].try_into().unwrap()), vec3f_mix(1.5, v, 9));
+        let b3 = record(3, 1, &[(0, UByte), (1, Byte), (2, UByte)]);
+        let float_int = record(8, 4, &[(0, Float), (4, Int)]);
+        let (mut b, mut fi) = (Bytes3 { a: 200, b: -5, c: 7 }, FloatInt { f: 3.5, i: -4 });
+        let out = both_records(bytes3 as *const c_void, &[b3, float_int], &mut [ptr(&mut b), ptr(&mut fi)], LongLong);
+        assert_eq!(i64::from_ne_bytes(out.0[..8].try_into().unwrap()), bytes3(b, fi));
+    }
+
+    #[test]
+    fn records_find_their_registers_full_and_go_to_the_stack() {
+        let mut words: Vec<Slot> = (1..=5i64).map(word_slot).collect();
+        let (mut p, mut g) = (Pair { a: -100, b: 1 << 40 }, word_slot(77i64));
+        let mut types = vec![CType::Scalar(LongLong); 5];
+        types.extend([pair(), CType::Scalar(LongLong)]);
+        let plan = CallPlan::new(&types, CType::Scalar(LongLong));
+        // The pair needs two integer registers, one is left: it goes to the stack and
+        // the last argument takes the register.
+        assert!(matches!(plan.direct().unwrap().args()[5], ArgLoad::Record(r) if (r.first, r.second) == (FIRST_STACK, FIRST_STACK + 1)));
+        assert_eq!(plan.direct().unwrap().args()[6], ArgLoad::Word(Load::new(Place::Gpr(5, LongLong))));
+        let mut args: Vec<*mut c_void> = words.iter_mut().map(Slot::as_mut_ptr).collect();
+        args.extend([ptr(&mut p), g.as_mut_ptr()]);
+        let out = both_records(pair_after_five as *const c_void, &types, &mut args, LongLong);
+        assert_eq!(i64::from_ne_bytes(out.0[..8].try_into().unwrap()), pair_after_five(1, 2, 3, 4, 5, p, 77));
+
+        let mut floats: Vec<Slot> = (1..=7).map(|v| word_slot(v as f64 * 0.5)).collect();
+        let (mut d, mut h) = (Doubles { a: 1e10, b: -0.125 }, word_slot(3.0f64));
+        let mut types = vec![CType::Scalar(Double); 7];
+        types.extend([doubles(), CType::Scalar(Double)]);
+        let mut args: Vec<*mut c_void> = floats.iter_mut().map(Slot::as_mut_ptr).collect();
+        args.extend([ptr(&mut d), h.as_mut_ptr()]);
+        let out = both_records(doubles_after_seven as *const c_void, &types, &mut args, Double);
+        assert_eq!(as_f64(out), doubles_after_seven(0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, d, 3.0));
+    }
+
+    #[test]
+    fn large_records_are_copied_to_the_stack() {
+        let mut v = Big { a: 1, b: -2, c: 3, d: 0.75, name: *b"abcdefgh" };
+        let mut w = Point3 { x: 1, y: 2, z: 3.5 };
+        let (mut k, mut scale) = (word_slot(4i32), word_slot(2.0f64));
+        let types = [CType::Scalar(Int), big(), CType::Scalar(Double), point3()];
+        let out = both_records(big_between as *const c_void, &types, &mut [k.as_mut_ptr(), ptr(&mut v), scale.as_mut_ptr(), ptr(&mut w)], Double);
+        assert_eq!(as_f64(out), big_between(4, v, 2.0, w));
+    }
+
+    #[test]
+    fn records_the_direct_path_leaves_to_libffi() {
+        let long_double = record(16, 16, &[(0, LongDouble)]);
+        assert!(CallPlan::new(&[long_double], CType::Void).direct().is_none());
+        let two_bigs = [big(), big()];
+        assert!(CallPlan::new(&two_bigs, CType::Void).direct().is_none(), "10 stack words");
+        assert!(CallPlan::new(&[big(), point3()], CType::Void).direct().is_some());
+        assert!(CallPlan::new(&[point3()], point3()).direct().is_none(), "record results");
+        assert!(!CallPlan::new(&[record(8, 4, &[(0, Int), (4, Int)])], CType::Void).direct().unwrap().gpr_only());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::ffi::{c_char, c_double, c_float, c_int, c_long, c_longlong, c_short, c_void};
 use std::mem::{align_of, size_of};
+use std::sync::Arc;
 
 use libffi::middle::Type;
 
@@ -235,10 +236,11 @@ pub enum CType {
     Scalar(ScalarKind),
     /// A struct or union passed by value. `members` are the types libffi must see;
     /// for a union, a member list whose libffi struct has the union's size and
-    /// alignment.
+    /// alignment. Shared, so that a call's converted record argument clones it without
+    /// allocating.
     Record {
         /// The members, in order.
-        members: Vec<CType>,
+        members: Arc<[CType]>,
         /// `sizeof` the record, as laid out.
         size: usize,
         /// `_Alignof` the record.
@@ -264,6 +266,45 @@ impl CType {
         }
     }
 
+    /// `_Alignof` (of the type as libffi sees it for a scalar or an array; a record's
+    /// own, which `_pack_` may have lowered).
+    pub fn align(&self) -> usize {
+        match self {
+            CType::Void => 1,
+            CType::Scalar(k) => k.align(),
+            CType::Record { align, .. } => *align,
+            CType::Array { element, .. } => element.align(),
+        }
+    }
+
+    /// The scalars inside a value of this type with their byte offsets from `base`,
+    /// members placed as libffi places them (each at the next multiple of its
+    /// alignment), which [`record_for_call`](Self::record_for_call) makes the record's
+    /// own layout. Returns the offset just past the value.
+    pub fn push_leaves(&self, base: usize, out: &mut Vec<(usize, ScalarKind)>) -> usize {
+        match self {
+            CType::Void => base,
+            CType::Scalar(k) => {
+                out.push((base, *k));
+                base + k.size()
+            }
+            CType::Record { members, size, .. } => {
+                let mut end = base;
+                for m in members.iter() {
+                    end = m.push_leaves(end.next_multiple_of(m.align()), out);
+                }
+                base + size
+            }
+            CType::Array { element, length } => {
+                let mut end = base;
+                for _ in 0..*length {
+                    end = element.push_leaves(end, out);
+                }
+                end
+            }
+        }
+    }
+
     /// The libffi type, with arrays spelled as repeated members as libffi requires.
     pub fn ffi_type(&self) -> Type {
         match self {
@@ -271,7 +312,7 @@ impl CType {
             CType::Scalar(k) => k.ffi_type(),
             CType::Record { members, .. } => {
                 let mut flat = Vec::new();
-                for m in members {
+                for m in members.iter() {
                     m.push_flattened(&mut flat);
                 }
                 Type::structure(flat)
@@ -306,7 +347,7 @@ impl CType {
             ));
         }
         if let Some(members) = natural_members(size, leaves) {
-            return Ok(CType::Record { members, size, align });
+            return Ok(CType::Record { members: members.into(), size, align });
         }
         let piece = align.clamp(1, 8);
         let mut members = Vec::new();
@@ -326,7 +367,7 @@ impl CType {
             members.extend(std::iter::repeat_n(CType::Scalar(kind), n.div_ceil(kind.size())));
             start += n;
         }
-        Ok(CType::Record { members, size, align })
+        Ok(CType::Record { members: members.into(), size, align })
     }
 
     fn push_flattened(&self, out: &mut Vec<Type>) {
@@ -372,7 +413,7 @@ mod tests {
     fn natural_records_keep_their_members() {
         use ScalarKind::*;
         let t = CType::record_for_call(16, 8, &[(0, Char), (4, Int), (8, Double)]).unwrap();
-        assert_eq!(t, CType::Record { members: vec![CType::Scalar(Char), CType::Scalar(Int), CType::Scalar(Double)], size: 16, align: 8 });
+        assert_eq!(t, CType::Record { members: [CType::Scalar(Char), CType::Scalar(Int), CType::Scalar(Double)].into(), size: 16, align: 8 });
     }
 
     #[test]
@@ -380,10 +421,10 @@ mod tests {
         use ScalarKind::*;
         // union { float f; int i; }: integer class.
         let t = CType::record_for_call(4, 4, &[(0, Float), (0, Int)]).unwrap();
-        assert_eq!(t, CType::Record { members: vec![CType::Scalar(UInt)], size: 4, align: 4 });
+        assert_eq!(t, CType::Record { members: [CType::Scalar(UInt)].into(), size: 4, align: 4 });
         // union { float f[3]; double d; } (16 bytes): both eightbytes floating point.
         let t = CType::record_for_call(16, 8, &[(0, Float), (4, Float), (8, Float), (0, Double)]).unwrap();
-        assert_eq!(t, CType::Record { members: vec![CType::Scalar(Double), CType::Scalar(Double)], size: 16, align: 8 });
+        assert_eq!(t, CType::Record { members: [CType::Scalar(Double), CType::Scalar(Double)].into(), size: 16, align: 8 });
             }
 
     #[test]

@@ -83,6 +83,15 @@ unsafe impl Send for ArgValueCell {}
 unsafe impl Sync for ArgValueCell {}
 
 impl CArgObject {
+    /// The value passed, when the object it refers to is of exactly the type whose
+    /// type object is at `target` (the quickest path's `byref` check).
+    #[inline(always)]
+    pub fn of_exact_type(&self, target: usize) -> Option<&Slot> {
+        let keep = self.value.0.keep.as_ref()?;
+        // SAFETY: keep is a live object; Py_TYPE reads its type pointer (no reference).
+        (unsafe { pyo3::ffi::Py_TYPE(keep.as_ptr()) } as usize == target).then_some(&self.value.0.slot)
+    }
+
     fn copy_value(&self, py: Python<'_>) -> ArgValue {
         let v = &self.value.0;
         ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)), view: None }
@@ -160,10 +169,15 @@ pub enum ArgConv {
     /// A `ferrotypes.numpy.ndpointer` class: an ndarray meeting its requirements is
     /// passed from its buffer, anything else goes to `from_param`.
     NdPointer { from_param: Py<PyAny>, requirements: NdRequirements },
+    /// A structure or union type `cls` passed by value, whose `from_param` is ctypes'
+    /// own: an instance of `cls` is passed from its memory here; anything else goes to
+    /// `from_param` (a `byref`, `_as_parameter_`, its error message), then, if that
+    /// refuses it, to a stdlib instance of the same layout.
+    Record { cls: Py<PyType>, from_param: Py<PyAny>, info: Py<TypeInfo> },
     /// Any other type: its `from_param` is called and the result converted. `record`
-    /// is the info of a record type with ctypes' own `from_param` (which then also
-    /// takes a stdlib instance of the same layout).
-    FromParam { from_param: Py<PyAny>, ctype: Option<CType>, record: Option<Py<TypeInfo>> },
+    /// is the type when it is a record passed by value: the result must then be one
+    /// (see [`record_param`]).
+    FromParam { from_param: Py<PyAny>, ctype: Option<CType>, record: Option<Py<PyAny>> },
 }
 
 impl ArgConv {
@@ -180,6 +194,11 @@ impl ArgConv {
                 Ok(())
             }
             ArgConv::NdPointer { from_param, .. } => visit.call(from_param),
+            ArgConv::Record { cls, from_param, info } => {
+                visit.call(cls)?;
+                visit.call(from_param)?;
+                visit.call(info)
+            }
             ArgConv::FromParam { from_param, record, .. } => {
                 visit.call(from_param)?;
                 visit.call(record)
@@ -224,15 +243,18 @@ impl ArgConv {
                 InfoKind::Array { .. } if is_default(|d| &d.cdata) => {
                     return Ok(ArgConv::Pointer { from_param: from_param.unbind(), pointee: Pointee::array(py, cls, i)?, own: None });
                 }
+                InfoKind::Record { .. } if is_default(|d| &d.cdata) => {
+                    return Ok(ArgConv::Record { cls: cls.clone().unbind(), from_param: from_param.unbind(), info: info.clone().unbind() });
+                }
                 _ => {}
             }
         }
         if let Some(requirements) = NdRequirements::for_argtype(argtype, func.as_ref())? {
             return Ok(ArgConv::NdPointer { from_param: from_param.unbind(), requirements });
         }
-        let record = info.as_ref().filter(|i| matches!(i.get().kind, InfoKind::Record { .. }) && is_default(|d| &d.cdata));
+        let record = info.as_ref().is_some_and(|i| matches!(i.get().kind, InfoKind::Record { .. }));
         let ctype = info.as_ref().map(|i| i.get().param_ctype());
-        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype, record: record.map(|r| r.clone().unbind()) })
+        Ok(ArgConv::FromParam { from_param: from_param.unbind(), ctype, record: record.then(|| argtype.clone().unbind()) })
     }
 
     /// The C type of the parameter, when it is known before the call.
@@ -240,12 +262,14 @@ impl ArgConv {
         match self {
             ArgConv::Simple { kind, .. } => Some(CType::Scalar(*kind)),
             ArgConv::Pointer { .. } | ArgConv::NdPointer { .. } => Some(CType::Scalar(ScalarKind::VoidPtr)),
+            ArgConv::Record { info, .. } => Some(info.get().ctype.clone()),
             ArgConv::FromParam { ctype, .. } => ctype.clone(),
         }
     }
 
-    /// Whether the argument is always converted to a scalar without a user's
-    /// `from_param` deciding how (the direct path may be used).
+    /// Whether the argument is always converted to a scalar or a record of the
+    /// parameter's type without a user's `from_param` deciding how (the direct path
+    /// may be used).
     pub fn is_native(&self) -> bool {
         !matches!(self, ArgConv::FromParam { .. })
     }
@@ -268,14 +292,39 @@ impl ArgConv {
                 Some(view) => Ok(ArgValue::with_view(view.as_ptr() as usize, view)),
                 None => convert_unknown(&from_param.bind(py).call1((value,))?, position),
             },
-            ArgConv::FromParam { from_param, record, .. } => match from_param.bind(py).call1((value,)) {
-                Ok(converted) => convert_unknown(&converted, position),
-                Err(err) => match record.as_ref().and_then(|info| zerocopy::stdlib_value(value, info.get())) {
-                    Some(converted) => converted,
-                    None => Err(err),
-                },
-            },
+            ArgConv::Record { cls, from_param, info } => {
+                let info = info.get();
+                if value.is_instance(cls.bind(py))? {
+                    let address = value.cast::<CData>()?.get().address(py);
+                    // The caller's reference keeps the instance alive for the call.
+                    return Ok(ArgValue { ctype: info.ctype.clone(), slot: Slot::ZERO, record: Some(address), keep: None, view: None });
+                }
+                match from_param.bind(py).call1((value,)) {
+                    Ok(converted) => record_param(&converted, cls.bind(py), &info.ctype, position),
+                    Err(err) => zerocopy::stdlib_value(value, info).unwrap_or(Err(err)),
+                }
+            }
+            ArgConv::FromParam { from_param, record, ctype } => {
+                let converted = from_param.bind(py).call1((value,))?;
+                match (record, ctype) {
+                    (Some(cls), Some(ctype)) => record_param(&converted, cls.bind(py), ctype, position),
+                    _ => convert_unknown(&converted, position),
+                }
+            }
         }
+    }
+
+    /// A record parameter's argument for the direct path: the address of at least the
+    /// record's size of bytes to pass; what must stay alive until the call returns is
+    /// added to `held`.
+    #[inline]
+    pub fn record_address<'py>(&self, value: &Bound<'py, PyAny>, position: usize, held: &mut Held<'py>) -> PyResult<*const u8> {
+        let converted = self.convert(value, position)?;
+        let Some(address) = converted.record else {
+            return Err(PyTypeError::new_err("a scalar cannot be passed for a record parameter"));
+        };
+        held.add(value.py(), converted);
+        Ok(address)
     }
 
     /// [`convert`](Self::convert) into a scalar slot (the direct path): the simple
@@ -305,7 +354,7 @@ impl ArgConv {
                 Some(view) => Ok(zerocopy::Foreign::into(view)),
                 None => return scalar_into(py, convert_unknown(&from_param.bind(py).call1((value,))?, position)?, slot, held),
             },
-            ArgConv::FromParam { .. } => return scalar_into(py, self.convert(value, position)?, slot, held),
+            ArgConv::Record { .. } | ArgConv::FromParam { .. } => return scalar_into(py, self.convert(value, position)?, slot, held),
         };
         let foreign = foreign?;
         *slot = pointer_slot(foreign.address);
@@ -355,6 +404,26 @@ impl ArgConv {
         }
         convert_unknown(&from_param.bind(py).call1((value,))?, position)
     }
+}
+
+/// What `from_param` gave for a parameter of record type `cls` (C type `ctype`),
+/// converted: it must be a record of at least that size, since its bytes are passed
+/// as that record. (ctypes passes whatever it is, and C reads garbage; for a `byref`
+/// of an instance, which its own `from_param` returns, ctypes crashes.)
+fn record_param(converted: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, ctype: &CType, position: usize) -> PyResult<ArgValue> {
+    let value = convert_unknown(converted, position)?;
+    if value.record.is_some() && value.ctype.size() >= ctype.size() {
+        return Ok(value);
+    }
+    let name = cls.cast::<PyType>().ok().and_then(|t| t.name().ok()).map_or_else(|| "record".to_owned(), |n| n.to_string());
+    let given = match converted.cast::<CArgObject>() {
+        Ok(carg) => match &carg.get().value.0.keep {
+            Some(target) => format!("pointer to {}", scalar::type_name(target.bind(converted.py()))),
+            None => "pointer to ???".to_owned(),
+        },
+        Err(_) => scalar::type_name(converted),
+    };
+    Err(PyTypeError::new_err(format!("expected {name} instance instead of {given}")))
 }
 
 /// A converted value of a scalar parameter into `slot`, what it keeps into `held`.

@@ -13,7 +13,7 @@ use std::ptr::null_mut;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-use ferrotypes_core::call::{CallPlan, DirectPlan, Load, Registers, Slot};
+use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
@@ -23,7 +23,7 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::{intern, PyClassInitializer};
 
-use crate::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, Held};
+use crate::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, CArgObject, Held};
 use crate::callback::{Callback, Thunk};
 use crate::cdata::CData;
 use crate::errno::ErrnoSwap;
@@ -78,16 +78,27 @@ struct Prepared {
     check_retval: Option<Py<PyAny>>,
     /// Every converter is native ([`ArgConv::is_native`]: the direct path may be used).
     all_native: bool,
-    /// The quickest path's converters and where each argument goes (see
-    /// [`FuncPtr::call_fast`]), when the signature has a direct path and every
-    /// parameter kind has a [`FastArg`].
-    fast: Option<Box<[(FastArg, Load)]>>,
+    /// The quickest path (see [`FuncPtr::call_fast`]), when the signature has a direct
+    /// path and every parameter has a [`FastArg`].
+    fast: Option<FastPlan>,
 }
 
-/// How [`FuncPtr::call_fast`] converts one argument: only exact built-in objects whose
-/// conversion runs no Python code and keeps nothing alive beyond the caller's own
-/// reference. Any other argument sends the call down the general paths, which give
-/// the same result for these objects (tests compare them).
+/// What [`FuncPtr::call_fast`] needs, worked out when the signature is prepared.
+struct FastPlan {
+    /// Each parameter's conversion and where its word goes.
+    args: Box<[(FastArg, ArgLoad)]>,
+    /// The call (the signature's direct path).
+    direct: DirectPlan,
+    /// How the result is made straight from the result word, when the restype is a
+    /// built-in numeric simple type without `_check_retval_` ([`number_maker`]).
+    number: Option<NumberMaker>,
+}
+
+/// How [`FuncPtr::call_fast`] converts one argument: only objects of exact types
+/// (built-in ones, or the parameter's own classes) whose conversion runs no Python
+/// code and keeps nothing alive beyond the caller's own reference. Any other argument
+/// sends the call down the general paths, which give the same result for these
+/// objects (tests compare them).
 #[derive(Clone, Copy)]
 enum FastArg {
     /// An integer parameter: an exact `int`, its low 64 bits (ctypes wraps around).
@@ -101,6 +112,17 @@ enum FastArg {
     /// `c_char_p`: exact `bytes` (its own NUL-terminated buffer, as ctypes passes it;
     /// the caller's reference keeps it alive for the call), or None for NULL.
     Bytes,
+    /// A structure or union parameter ([`ArgConv::Record`]): an instance of exactly
+    /// its class (the type object's address), whose memory's address is the word (the
+    /// plan copies the record from there before the call).
+    Record { class: usize },
+    /// A `POINTER(T)` parameter with ctypes' own `from_param` (`pointer` and `target`
+    /// the two type objects' addresses, `carg` that of `CArgObject`): None for NULL,
+    /// an instance of exactly `T` by reference, a `byref` of one, or an instance of
+    /// exactly `POINTER(T)` passing the address it holds — as
+    /// [`ArgConv::Pointer`]'s own cases give them. The caller's reference keeps the
+    /// memory alive (a `byref` and a pointer keep their target).
+    Ref { pointer: usize, target: usize, carg: usize },
 }
 
 /// Whether exact ints have the layout [`small_int`] reads: CPython 3.10/3.11's
@@ -165,7 +187,41 @@ pub(crate) unsafe fn int_bits(arg: *mut ffi::PyObject) -> Option<u64> {
     }
 }
 
+impl FastPlan {
+    /// Converts `args` into the words the call passes; None when one is not of its
+    /// parameter's exact types.
+    ///
+    /// # Safety
+    /// `args` are valid objects, as many as the plan has parameters, and the GIL is
+    /// held; `N` is at least the number of words the plan's call passes.
+    #[inline(always)]
+    unsafe fn load<const N: usize>(&self, py: Python<'_>, args: &[*mut ffi::PyObject], regs: &mut Registers<N>) -> Option<()> {
+        for (&(how, load), &arg) in self.args.iter().zip(args) {
+            // SAFETY: per this function's contract; the converters hold the classes.
+            let word = unsafe { how.word(py, arg) }?;
+            // SAFETY: a record parameter's word is the address of an instance of
+            // exactly its class, which has the record's size.
+            unsafe { load.store(regs, word) };
+        }
+        Some(())
+    }
+}
+
 impl FastArg {
+    /// The quickest conversion for a parameter's converter, if it has one.
+    fn for_conv(py: Python<'_>, conv: &ArgConv) -> Option<FastArg> {
+        match conv {
+            ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind),
+            ArgConv::Record { cls, .. } => Some(FastArg::Record { class: cls.as_ptr() as usize }),
+            ArgConv::Pointer { own: Some((pointer, target)), .. } => Some(FastArg::Ref {
+                pointer: pointer.as_ptr() as usize,
+                target: target.as_ptr() as usize,
+                carg: <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize,
+            }),
+            _ => None,
+        }
+    }
+
     fn for_kind(kind: ScalarKind) -> Option<FastArg> {
         match kind {
             k if k.is_integer() => Some(FastArg::Int),
@@ -177,17 +233,32 @@ impl FastArg {
         }
     }
 
-    /// The argument's word, or None when `arg` is not one of this converter's exact
-    /// types.
+    /// The argument's word (for a record, the address of its bytes), or None when
+    /// `arg` is not one of this converter's exact types.
     ///
     /// # Safety
-    /// The GIL is held and `arg` is a valid object.
+    /// `arg` is a valid object, and the classes a `Record` or `Ref` names are alive
+    /// (the converter they come from holds them).
     #[inline(always)]
-    unsafe fn word(self, arg: *mut ffi::PyObject) -> Option<u64> {
+    unsafe fn word(self, py: Python<'_>, arg: *mut ffi::PyObject) -> Option<u64> {
+        // The address of the memory of `arg`, a C data instance.
+        let memory = |arg: *mut ffi::PyObject| {
+            // SAFETY: the callers below checked that arg's type is a C data class.
+            unsafe { Borrowed::from_ptr(py, arg).cast_unchecked::<CData>() }.get().address(py)
+        };
         // SAFETY: per the caller; the type checks come before each type's accessor.
         unsafe {
             let tp = ffi::Py_TYPE(arg);
             match self {
+                FastArg::Record { class } if tp as usize == class => Some(memory(arg) as u64),
+                FastArg::Ref { .. } if arg == ffi::Py_None() => Some(0),
+                FastArg::Ref { target, .. } if tp as usize == target => Some(memory(arg) as u64),
+                // A pointer instance's memory holds the one pointer it passes.
+                FastArg::Ref { pointer, .. } if tp as usize == pointer => Some(memory(arg).cast::<u64>().read_unaligned()),
+                FastArg::Ref { target, carg, .. } if tp as usize == carg => {
+                    let value = Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().of_exact_type(target)?;
+                    Some(u64::from_le_bytes(value.0[..8].try_into().expect("8 bytes")))
+                }
                 FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
                 FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
                 FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
@@ -268,17 +339,18 @@ impl Prepared {
         let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
         let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None };
         if let Some(direct) = prepared.direct() {
-            let fast = prepared
+            let args = prepared
                 .converters
                 .iter()
                 .flatten()
-                .zip(direct.loads())
-                .map(|(c, load)| match c {
-                    ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind).map(|how| (how, *load)),
-                    _ => None,
-                })
-                .collect::<Option<Box<[(FastArg, Load)]>>>();
-            prepared.fast = fast;
+                .zip(direct.args())
+                .map(|(c, load)| FastArg::for_conv(py, c).map(|how| (how, *load)))
+                .collect::<Option<Box<[(FastArg, ArgLoad)]>>>();
+            let number = match (&prepared.result, &prepared.check_retval) {
+                (ResultConv::Value(kind), None) => number_maker(*kind),
+                _ => None,
+            };
+            prepared.fast = args.map(|args| FastPlan { args, direct: direct.clone(), number });
         }
         Ok(prepared)
     }
@@ -324,7 +396,10 @@ impl FuncPtr {
         let me = slf.get();
         let argtypes = FuncPtr::effective(slf, &me.argtypes, intern!(py, "_argtypes_"))?;
         let restype = FuncPtr::effective(slf, &me.restype, intern!(py, "_restype_"))?;
-        let prepared = Prepared::new(py, argtypes.as_ref().map(|a| a.bind(py)), restype.as_ref().map(|r| r.bind(py)))?;
+        let mut prepared = Prepared::new(py, argtypes.as_ref().map(|a| a.bind(py)), restype.as_ref().map(|r| r.bind(py)))?;
+        if me.paramflags.is_some() {
+            prepared.fast = None; // such calls arrange their arguments first
+        }
         drop(me.prepared.replace(py, Rc::new(prepared)));
         me.prepared_once.replace(py, true);
         Ok(())
@@ -415,9 +490,10 @@ impl FuncPtr {
     }
 
     /// The quickest path, tried first by [`vectorcall`]: a direct-path signature whose
-    /// arguments are all exact `int`/`float`/`bytes`/None objects ([`FastArg`]).
-    /// Returns None, having done nothing, when it does not apply; otherwise the
-    /// result, or NULL with the exception set.
+    /// arguments are all of the exact types its [`FastArg`]s take, no keyword
+    /// arguments, no `paramflags` (their functions have no [`FastPlan`]; nor has one
+    /// not yet prepared). Returns None, having done nothing, when it does not apply;
+    /// otherwise the result, or NULL with the exception set.
     ///
     /// # Safety
     /// `args` are valid borrowed references from CPython.
@@ -425,77 +501,86 @@ impl FuncPtr {
     unsafe fn call_fast(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
         let py = slf.py();
         let me = slf.get();
-        if !me.prepared_once.with(py, |p| *p) {
-            return None;
-        }
-        // A clone: Python code run by the C function (PyDLL) may set a new signature.
+        // A clone: Python code run by the C function (PyDLL), or by another thread
+        // while the GIL is released, may set a new signature.
         let prepared = me.prepared.get(py);
-        let fast = prepared.fast.as_deref()?;
-        let direct = prepared.direct()?;
-        if args.len() != fast.len() {
+        let fast = prepared.fast.as_ref()?;
+        let direct = &fast.direct;
+        if args.len() != fast.args.len() {
             return None;
         }
-        let slot = if direct.gpr_only() {
+        let function = FuncPtr::address(slf);
+        if function == 0 {
+            return None; // the general path raises
+        }
+        let function = function as *const c_void;
+        // The result word (scalar results only: a direct plan returns no record).
+        let word = if direct.gpr_only() {
             // At most six integer-register arguments: no register file to clear.
             let mut g = [0u64; 6];
-            for ((&(how, load), &arg), word) in fast.iter().zip(args).zip(g.iter_mut()) {
-                // SAFETY: per this function's contract.
-                *word = load.widen(unsafe { how.word(arg) }?);
+            for ((&(how, load), &arg), word) in fast.args.iter().zip(args).zip(g.iter_mut()) {
+                let ArgLoad::Word(load) = load else { return None }; // (gpr_only: none is a record)
+                // SAFETY: per this function's contract; the converters hold the classes.
+                *word = load.widen(unsafe { how.word(py, arg) }?);
             }
-            let function = FuncPtr::address(slf);
-            if function == 0 {
-                return None; // the general path raises
-            }
-            let mut slot = Slot::ZERO;
             me.around_call(
                 #[inline(always)]
-                || {
-                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
-                    // widened arguments.
-                    slot = unsafe { direct.call_gpr(function as *const c_void, &g) };
-                },
-            );
-            slot
+                // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                // widened arguments.
+                || unsafe { direct.call_gpr(function, &g) },
+            )
+        } else if direct.few_words() {
+            // Integer registers and at most two vector registers: a smaller register
+            // file to clear and load.
+            let mut regs = Registers::<FEW_WORDS>::default();
+            // SAFETY: per this function's contract.
+            unsafe { fast.load(py, args, &mut regs) }?;
+            me.around_call(
+                #[inline(always)]
+                // SAFETY: as for `invoke`; the plan is few_words and every argument
+                // was loaded.
+                || unsafe { direct.call_few(function, &regs) },
+            )
         } else {
             let mut regs = Registers::default();
-            for (&(how, load), &arg) in fast.iter().zip(args) {
-                // SAFETY: per this function's contract.
-                let word = unsafe { how.word(arg) }?;
-                load.store(&mut regs, word);
-            }
-            let function = FuncPtr::address(slf);
-            if function == 0 {
-                return None; // the general path raises
-            }
-            me.invoke_direct(direct, function, &regs)
+            // SAFETY: per this function's contract.
+            unsafe { fast.load(py, args, &mut regs) }?;
+            u64::from_le_bytes(me.invoke_direct(direct, function as usize, &regs).0[..8].try_into().expect("8 bytes"))
         };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
         if python_api && !unsafe { ffi::PyErr_Occurred() }.is_null() {
             return Some(null_mut()); // the C function's exception stays set
         }
-        let plain = prepared.check_retval.is_none() && me.errcheck.with(py, Option::is_none);
-        if let (true, ResultConv::Value(kind)) = (plain, &prepared.result) {
-            // SAFETY: the GIL is held.
-            if let Some(ptr) = unsafe { number_ptr(*kind, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) } {
-                return Some(ptr); // NULL only with an exception set
-            }
+        let no_errcheck = me.errcheck.with(py, Option::is_none);
+        if let (Some(make), true) = (fast.number, no_errcheck) {
+            // SAFETY: the GIL is held. NULL only with an exception set.
+            return Some(unsafe { make(word) });
         }
-        let value = match convert_result(py, &prepared, &slot.0, me.steals_object_result()) {
-            Ok(v) => v,
+        Some(FuncPtr::fast_result(slf, &prepared, word, args, no_errcheck))
+    }
+
+    /// The quickest path's result when it is not a number made straight from the
+    /// result word: converted by the restype, then `_check_retval_` and `errcheck`;
+    /// NULL with an exception set on failure. Out of line: the quickest path stays small.
+    #[inline(never)]
+    fn fast_result(slf: &Bound<'_, Self>, prepared: &Prepared, word: u64, args: &[*mut ffi::PyObject], no_errcheck: bool) -> *mut ffi::PyObject {
+        let py = slf.py();
+        let me = slf.get();
+        let mut slot = Slot::ZERO;
+        slot.0[..8].copy_from_slice(&word.to_le_bytes());
+        let converted = convert_result(py, prepared, &slot.0, me.steals_object_result()).and_then(|value| {
+            if prepared.check_retval.is_none() && no_errcheck {
+                Ok(value)
+            } else {
+                me.finish(slf, prepared, value, args, true)
+            }
+        });
+        match converted {
+            Ok(v) => v.into_ptr(),
             Err(e) => {
                 e.restore(py);
-                return Some(null_mut());
-            }
-        };
-        if plain {
-            return Some(value.into_ptr());
-        }
-        match me.finish(slf, &prepared, value, args, true) {
-            Ok(v) => Some(v.into_ptr()),
-            Err(e) => {
-                e.restore(py);
-                Some(null_mut())
+                null_mut()
             }
         }
     }
@@ -517,21 +602,25 @@ impl FuncPtr {
         let py = slf.py();
         let mut regs = Registers::default();
         let mut held = Held::default();
-        for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
+        for (i, ((conv, &arg), &load)) in convs.iter().zip(args).zip(direct.args()).enumerate() {
             // SAFETY: CPython hands vectorcall valid borrowed references.
             let arg = unsafe { Borrowed::from_ptr(py, arg) };
-            // The exact int/float/bytes/None of a simple parameter first, as call_fast
-            // reads them (a pointer argument among them sent the call here).
-            if let ArgConv::Simple { kind, .. } = conv {
+            let word = match (conv, load) {
+                // A record: the address of bytes of at least its size, kept alive by
+                // the caller or `held`.
+                (_, ArgLoad::Record(_)) => conv.record_address(&arg, i + 1, &mut held).map_err(|e| argument_error(py, i, e))? as u64,
+                // The exact int/float/bytes/None of a simple parameter first, as
+                // call_fast reads them (another argument sent the call here).
                 // SAFETY: arg is a valid borrowed reference and the GIL is held.
-                if let Some(word) = FastArg::for_kind(*kind).and_then(|how| unsafe { how.word(arg.as_ptr()) }) {
-                    direct.load_word(&mut regs, i, word);
-                    continue;
+                (ArgConv::Simple { kind, .. }, _) if let Some(word) = FastArg::for_kind(*kind).and_then(|how| unsafe { how.word(py, arg.as_ptr()) }) => word,
+                _ => {
+                    let mut slot = Slot::ZERO;
+                    conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
+                    u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes"))
                 }
-            }
-            let mut slot = Slot::ZERO;
-            conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
-            direct.load(&mut regs, i, &slot);
+            };
+            // SAFETY: a record's word is the address record_address gave (see above).
+            unsafe { load.store(&mut regs, word) };
         }
         let slot = self.invoke_direct(direct, function, &regs);
         self.check_python_error(py)?;
@@ -644,34 +733,31 @@ impl FuncPtr {
     /// The C call through the plan's direct path (no libffi).
     #[inline(always)]
     fn invoke_direct(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Slot {
-        let mut slot = Slot::ZERO;
         self.around_call(
             #[inline(always)]
-            || {
-                // SAFETY: as for `invoke`; every argument word was loaded by the caller.
-                slot = unsafe { direct.call(function as *const c_void, regs) };
-            },
-        );
-        slot
+            // SAFETY: as for `invoke`; every argument word was loaded by the caller.
+            || unsafe { direct.call(function as *const c_void, regs) },
+        )
     }
 
     /// Runs `call` with the GIL released (unless this is a Python API function) and
     /// with `errno` swapped when the function asked for it. `call` must not touch
     /// Python objects.
     #[inline(always)]
-    fn around_call(&self, call: impl FnOnce()) {
+    fn around_call<R>(&self, call: impl FnOnce() -> R) -> R {
         let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
         let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
         // SAFETY: the GIL is held here and is re-acquired below before any Python
         // object is touched; `call` touches none.
         let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
         let errno = swap_errno.then(ErrnoSwap::enter);
-        call();
+        let result = call();
         drop(errno);
         if release {
             // SAFETY: `saved` came from PyEval_SaveThread on this thread.
             unsafe { ffi::PyEval_RestoreThread(saved) };
         }
+        result
     }
 }
 
@@ -747,7 +833,9 @@ fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal
             unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }.map(|v| v.into_bound(py))
         }
         ResultConv::Instance(cls) => {
-            let obj = cls.bind(py).call0()?;
+            // As ctypes makes it: neither `__new__` nor `__init__` runs.
+            let cls = cls.bind(py);
+            let obj = crate::instances::instance(cls, CData::for_class(cls)?)?;
             let cdata = obj.cast::<CData>()?.get();
             let n = cdata.size(py).min(prepared.result_ctype.size());
             // SAFETY: the new instance owns at least `n` bytes; the buffer has them too.
@@ -777,24 +865,36 @@ fn number_from_word(py: Python<'_>, kind: ScalarKind, word: u64) -> Option<PyRes
 /// The GIL is held.
 #[inline(always)]
 unsafe fn number_ptr(kind: ScalarKind, word: u64) -> Option<*mut ffi::PyObject> {
+    // SAFETY: per this function's contract.
+    number_maker(kind).map(|make| unsafe { make(word) })
+}
+
+/// Makes a Python number from a result word; a new reference, or NULL with an
+/// exception set. Must be called with the GIL held.
+type NumberMaker = unsafe fn(u64) -> *mut ffi::PyObject;
+
+/// The [`NumberMaker`] of the common numeric results (libffi and the direct path
+/// both leave integers widened to a word, floating results at its start), with the
+/// values `scalar::from_bytes` gives; None for the other kinds.
+fn number_maker(kind: ScalarKind) -> Option<NumberMaker> {
     use std::ffi::{c_long, c_ulong};
     use ScalarKind::*;
-    // SAFETY (each call): the GIL is held; the constructors take plain numbers.
-    unsafe {
-        Some(match kind {
-            Int => ffi::PyLong_FromLong(word as u32 as i32 as c_long),
-            UInt => ffi::PyLong_FromUnsignedLong(word as u32 as c_ulong),
-            Long | LongLong => ffi::PyLong_FromLongLong(word as i64),
-            ULong | ULongLong => ffi::PyLong_FromUnsignedLongLong(word),
-            Short => ffi::PyLong_FromLong(word as u16 as i16 as c_long),
-            UShort => ffi::PyLong_FromLong(word as u16 as c_long),
-            Byte => ffi::PyLong_FromLong(word as u8 as i8 as c_long),
-            UByte => ffi::PyLong_FromLong(word as u8 as c_long),
-            Double => ffi::PyFloat_FromDouble(f64::from_bits(word)),
-            Float => ffi::PyFloat_FromDouble(f32::from_bits(word as u32) as f64),
-            _ => return None,
-        })
-    }
+    // SAFETY (each constructor): the GIL is held (NumberMaker's contract); they take
+    // plain numbers.
+    let make: NumberMaker = match kind {
+        Int => |w| unsafe { ffi::PyLong_FromLong(w as u32 as i32 as c_long) },
+        UInt => |w| unsafe { ffi::PyLong_FromUnsignedLong(w as u32 as c_ulong) },
+        Long | LongLong => |w| unsafe { ffi::PyLong_FromLongLong(w as i64) },
+        ULong | ULongLong => |w| unsafe { ffi::PyLong_FromUnsignedLongLong(w) },
+        Short => |w| unsafe { ffi::PyLong_FromLong(w as u16 as i16 as c_long) },
+        UShort => |w| unsafe { ffi::PyLong_FromLong(w as u16 as c_long) },
+        Byte => |w| unsafe { ffi::PyLong_FromLong(w as u8 as i8 as c_long) },
+        UByte => |w| unsafe { ffi::PyLong_FromLong(w as u8 as c_long) },
+        Double => |w| unsafe { ffi::PyFloat_FromDouble(f64::from_bits(w)) },
+        Float => |w| unsafe { ffi::PyFloat_FromDouble(f32::from_bits(w as u32) as f64) },
+        _ => return None,
+    };
+    Some(make)
 }
 
 /// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`.
@@ -824,24 +924,14 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
             let n = unsafe { ffi::PyVectorcall_NARGS(nargsf) } as usize;
             // SAFETY: CPython guarantees `n` argument pointers (args may be NULL if n == 0).
             let argv = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args, n) } };
-            // SAFETY: kwnames is NULL or a tuple.
-            let keywords = if kwnames.is_null() { 0 } else { unsafe { ffi::PyTuple_GET_SIZE(kwnames) }.max(0) as usize };
-            if let Some(flags) = &slf.get().paramflags {
-                // SAFETY: CPython passes the keyword values after the positional ones
-                // (args may be NULL when there are none of either).
-                let values = if keywords == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args.add(n), keywords) } };
-                // SAFETY: kwnames is a tuple of `keywords` names when non-NULL.
-                let names = (keywords > 0).then(|| unsafe { Borrowed::from_ptr(py, kwnames) });
-                return FuncPtr::call_keywords(&slf, flags, argv, names, values).map(Bound::into_ptr);
+            if kwnames.is_null() {
+                // SAFETY: argv holds CPython's borrowed references.
+                if let Some(result) = unsafe { FuncPtr::call_fast(&slf, argv) } {
+                    return Ok(result);
+                }
             }
-            if keywords > 0 {
-                return Err(no_keywords());
-            }
-            // SAFETY: argv holds CPython's borrowed references.
-            if let Some(result) = unsafe { FuncPtr::call_fast(&slf, argv) } {
-                return Ok(result);
-            }
-            FuncPtr::call(&slf, argv, true).map(Bound::into_ptr)
+            // SAFETY: as CPython gives them.
+            unsafe { vectorcall_general(&slf, args, argv, kwnames) }
         }));
         match outcome {
             Ok(Ok(obj)) => obj,
@@ -860,6 +950,30 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
             }
         }
     }
+}
+
+/// [`vectorcall`] past the quickest path (out of line, so that the quickest path's
+/// code stays small): keyword arguments, `paramflags`, and every other call.
+///
+/// # Safety
+/// `args`, `argv` (its positional part) and `kwnames` are as CPython passed them.
+#[inline(never)]
+unsafe fn vectorcall_general<'py>(slf: &Bound<'py, FuncPtr>, args: *const *mut ffi::PyObject, argv: &[*mut ffi::PyObject], kwnames: *mut ffi::PyObject) -> PyResult<*mut ffi::PyObject> {
+    let py = slf.py();
+    // SAFETY: kwnames is NULL or a tuple.
+    let keywords = if kwnames.is_null() { 0 } else { unsafe { ffi::PyTuple_GET_SIZE(kwnames) }.max(0) as usize };
+    if let Some(flags) = &slf.get().paramflags {
+        // SAFETY: CPython passes the keyword values after the positional ones (args
+        // may be NULL when there are none of either).
+        let values = if keywords == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args.add(argv.len()), keywords) } };
+        // SAFETY: kwnames is a tuple of `keywords` names when non-NULL.
+        let names = (keywords > 0).then(|| unsafe { Borrowed::from_ptr(py, kwnames) });
+        return FuncPtr::call_keywords(slf, flags, argv, names, values).map(Bound::into_ptr);
+    }
+    if keywords > 0 {
+        return Err(no_keywords());
+    }
+    FuncPtr::call(slf, argv, true).map(Bound::into_ptr)
 }
 
 /// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`].

@@ -553,7 +553,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     leaves.dedup();
     let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, &leaves) {
         Ok(t) => (t, None),
-        Err(e) => (CType::Record { members: Vec::new(), size: layout.size, align: layout.align }, Some(e)),
+        Err(e) => (CType::Record { members: [].into(), size: layout.size, align: layout.align }, Some(e)),
     };
     let traits = record_traits(py, &all_fields, union || pack.is_some() || !complete)?;
     let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
