@@ -151,6 +151,15 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     Ok(obj)
 }
 
+/// `TypeError` unless `cls` is F's type or a subclass of it.
+fn check_family<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    // SAFETY: both are live type objects.
+    if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
+        return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));
+    }
+    Ok(())
+}
+
 fn abstract_class() -> PyErr {
     PyTypeError::new_err("abstract class")
 }
@@ -159,10 +168,7 @@ fn abstract_class() -> PyErr {
 /// `__init__` runs (a user-defined `__new__` runs only when the user makes an instance,
 /// as in ctypes).
 pub fn instance_of<'py, F: Family>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: both are live type objects.
-    if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
-        return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));
-    }
+    check_family::<F>(cls)?;
     let part = F::part(cls, data.info().get())?.ok_or_else(abstract_class)?;
     // SAFETY: cls is a subclass of F (checked above).
     unsafe { build(cls.as_borrowed(), data, part) }
@@ -191,10 +197,7 @@ fn owned_parts<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(CData, F)> {
 /// A new instance of `cls`, a class of family `F`, owning zeroed memory, made as
 /// `cls()` would make it when the class defines no `__new__` or `__init__` of its own.
 pub fn new_instance<'py, F: Family>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: both are live type objects.
-    if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
-        return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));
-    }
+    check_family::<F>(cls)?;
     let (data, part) = owned_parts::<F>(cls)?;
     // SAFETY: cls is a subclass of F (checked above).
     unsafe { build(cls.as_borrowed(), data, part) }
