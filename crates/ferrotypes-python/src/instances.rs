@@ -25,7 +25,7 @@ use crate::record::RecordData;
 use crate::sequence::{ArrayData, PointerData};
 use crate::simple::SimpleData;
 use crate::slots;
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::typeinfo::{InfoKind, TypeInfo};
 
 /// A family of C data classes: a Rust class extending [`CData`] (`_SimpleData`, ...).
 pub trait Family: PyClass<BaseType = CData, Frozen = pyo3::pyclass::boolean_struct::True> + PyTypeInfo + Sync {
@@ -188,10 +188,9 @@ pub fn instance<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'p
 /// What `__new__` puts in a new instance of `cls`: zeroed memory of the class's
 /// size, owned, and the family's part. The class is final from then on.
 fn owned_parts<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(CData, F)> {
-    let info = info_of(cls.as_any()).map_err(|_| abstract_class())?;
-    let part = F::part(cls, info.get())?.ok_or_else(abstract_class)?;
-    info.get().mark_final();
-    Ok((CData::owned(info.unbind())?, part))
+    let data = CData::for_class(cls)?;
+    let part = F::part(cls, data.info().get())?.ok_or_else(abstract_class)?;
+    Ok((data, part))
 }
 
 /// A new instance of `cls`, a class of family `F`, owning zeroed memory, made as

@@ -218,9 +218,7 @@ impl PointerData {
     /// `None` for every other case.
     fn plain_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         let py = pointer.py();
-        if !index.is_exact_instance_of::<pyo3::types::PyInt>() {
-            return None;
-        }
+        let index = exact_index(index)?;
         let address = PointerData::value(pointer);
         if address == 0 {
             return None;
@@ -233,17 +231,26 @@ impl PointerData {
         let target = unsafe { Borrowed::from_ptr(py, target) };
         let info = info_of(&target).ok()?;
         let InfoKind::Simple { scalar, swapped, direct: true } = info.get().kind else { return None };
-        // SAFETY: index is an int; an error (too large) is cleared, for the general
-        // path to raise its own.
-        let index = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
-        if index == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
-            // SAFETY: an exception is set (checked above) and the GIL is held.
-            unsafe { ffi::PyErr_Clear() };
-            return None;
-        }
         let offset = index.checked_mul(info.get().size as isize)?;
         Some((scalar, swapped, address.wrapping_add_signed(offset) as *mut u8))
     }
+}
+
+/// For the fast paths: `index` as an `isize` when it is an exact `int` that fits;
+/// `None` otherwise (the general path raises its own error for a too large one).
+fn exact_index(index: &Borrowed<'_, '_, PyAny>) -> Option<isize> {
+    if !index.is_exact_instance_of::<pyo3::types::PyInt>() {
+        return None;
+    }
+    // SAFETY: index is an int, converted without running Python code.
+    let i = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+    // SAFETY: the GIL is held; an error here can only be this conversion's.
+    if i == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
+        // SAFETY: an exception is set (checked above) and the GIL is held.
+        unsafe { ffi::PyErr_Clear() };
+        return None;
+    }
+    Some(i)
 }
 
 /// The `tp_init` slot of array classes (see [`crate::slots`]): `A()` has nothing
@@ -264,21 +271,11 @@ impl ArrayData {
     /// elements are of a built-in simple type, as its scalar kind, byte order and
     /// address; `None` for every other case.
     fn plain_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
-        if !index.is_exact_instance_of::<pyo3::types::PyInt>() {
-            return None;
-        }
+        let index = exact_index(index)?;
         let data = array.as_super().get();
         let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
         let element = element_info.get();
         let InfoKind::Simple { scalar, swapped, direct: true } = element.kind else { return None };
-        // SAFETY: index is an int; an error (too large) is cleared, for the general
-        // path to raise its own.
-        let index = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
-        if index == -1 && unsafe { !ffi::PyErr_Occurred().is_null() } {
-            // SAFETY: an exception is set (checked above) and the GIL is held.
-            unsafe { ffi::PyErr_Clear() };
-            return None;
-        }
         let i = ArrayData::normalise(index, *length).ok()?;
         // SAFETY: i < length, so the element lies inside the array's memory.
         Some((scalar, swapped, unsafe { data.address(array.py()).add(i * element.size) }))
