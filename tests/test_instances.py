@@ -122,3 +122,102 @@ def test_callback_arguments_outlive_the_call_with_their_own_copy(fttest_path):
     assert kept and all(type(a) is m.POINTER(m.c_int) and a.note == "seen" for a, _ in kept)
     assert len({id(a) for a, _ in kept}) == len(kept)  # one new instance per call
     assert all(isinstance(a[0], int) for a, b in kept)
+
+
+# Deallocation: the families' Python classes free plain instances themselves
+# (instances.rs, dealloc_slot) and hand the rest to CPython's subtype_dealloc. Each
+# case below runs through both libraries and must behave the same.
+
+def _point_class(m):
+    class Point(m.Structure):
+        _fields_ = [("x", m.c_int), ("y", m.c_int), ("z", m.c_double)]
+    return Point
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_del_runs_once_per_instance_also_when_added_later(m):
+    Point = _point_class(m)
+    finalised = []
+    a, b = Point(1, 2, 3.0), Point(4, 5, 6.0)
+    del a  # no __del__ yet
+    Point.__del__ = lambda self: finalised.append(self.x)
+    del b
+    c = Point(7, 8, 9.0)
+    del c
+    assert finalised == [4, 7]
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_an_instance_resurrected_by_del_stays_valid_and_is_finalised_once(m):
+    Point = _point_class(m)
+    saved, finalised = [], []
+
+    def finalise(self):
+        finalised.append(self.y)
+        saved.append(self)
+
+    Point.__del__ = finalise
+    p = Point(1, 2, 3.0)
+    ref = weakref.ref(p)
+    del p
+    assert finalised == [2] and ref() is saved[0]
+    assert (saved[0].x, saved[0].y, saved[0].z) == (1, 2, 3.0)
+    saved.clear()
+    assert finalised == [2] and ref() is None
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_subclasses_with_slots_release_their_slots_weak_references_and_dict(m):
+    Point = _point_class(m)
+
+    class Slotted(Point):
+        __slots__ = ("extra",)
+
+    class Deeper(Slotted):
+        pass
+
+    for cls in (Slotted, Deeper):
+        sentinel = m.c_int(1)  # weakly referenceable in both libraries
+        held, in_dict = weakref.ref(sentinel), m.c_int(2)
+        in_dict_ref = weakref.ref(in_dict)
+        obj = cls(1, 2, 3.0)
+        obj.extra, obj.other = sentinel, in_dict
+        del sentinel, in_dict
+        callbacks = []
+        ref = weakref.ref(obj, callbacks.append)
+        del obj  # by reference counting alone, no collection
+        assert ref() is None and callbacks == [ref]
+        assert held() is None and in_dict_ref() is None
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_instances_release_their_class_and_what_they_keep_alive(m):
+    Point = _point_class(m)
+    IntPointer = m.POINTER(m.c_int)
+    before = sys.getrefcount(Point), sys.getrefcount(IntPointer)
+    for _ in range(1000):
+        Point(1, 2, 3.0)
+        p = Point(1, 2, 3.0)
+        p.note = "attribute"
+        target = m.c_int(3)
+        kept = weakref.ref(target)
+        pointer = IntPointer(target)
+        del target, pointer
+        assert kept() is None
+    del p
+    assert (sys.getrefcount(Point), sys.getrefcount(IntPointer)) == before
+
+
+def test_owned_memory_is_returned():
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        for _ in range(2):  # the first round fills caches
+            start = tracemalloc.get_traced_memory()[0]
+            for _ in range(20_000):
+                ferrotypes.create_string_buffer(64)
+                (ferrotypes.c_int * 100)()
+                ferrotypes.c_int(5)
+        assert tracemalloc.get_traced_memory()[0] - start < 20_000
+    finally:
+        tracemalloc.stop()

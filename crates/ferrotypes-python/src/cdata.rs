@@ -441,6 +441,23 @@ impl CData {
 }
 
 impl CData {
+    /// Whether the instance refers to other Python objects (a `_b_base_` or
+    /// `_objects`), whose release could run arbitrary deallocators; its type info
+    /// aside, which its class also holds.
+    pub fn refers_to_objects(&self, py: Python<'_>) -> bool {
+        self.base.is_some() || self.objects.with(py, |o| o.is_some())
+    }
+
+    /// Drops a CData that does not [refer to objects](Self::refers_to_objects), from a
+    /// deallocator: PyO3 does not count such a caller as attached, and would defer
+    /// the release of the type info to its next entry, through a locked pool.
+    pub fn release_leaf(self) {
+        let CData { info, .. } = self; // the other parts hold no Python object
+        // SAFETY: deallocators run with the GIL held; `into_ptr` hands over the
+        // reference this instance held.
+        unsafe { ffi::Py_DECREF(info.into_ptr()) };
+    }
+
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
         self.storage.with(py, |s| !matches!(s, Storage::Borrowed(_)))

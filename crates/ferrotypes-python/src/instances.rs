@@ -224,6 +224,141 @@ pub unsafe extern "C" fn new_slot<F: Family>(subtype: *mut ffi::PyTypeObject, _a
     })
 }
 
+/// CPython's `subtype_dealloc`: the `tp_dealloc` every Python class gets from
+/// `type.__new__`, saved from the first class [`install_dealloc`] takes over.
+static SUBTYPE_DEALLOC: OnceLock<ffi::destructor> = OnceLock::new();
+
+/// Whether the interpreter keeps a managed `__dict__` in the two words before the
+/// object (CPython 3.11: its values at -4, the dict at -3), which [`is_leaf`] reads.
+/// Elsewhere no instance counts as a leaf.
+static MANAGED_DICT_BEFORE_OBJECT: OnceLock<bool> = OnceLock::new();
+
+/// Whether releasing `obj` (not being finalised) can run no code and reach no other
+/// object of ours: no `__dict__` (nor its values), no weak references, no
+/// `_b_base_` or `_objects`.
+///
+/// # Safety
+/// `obj` must be a live instance of family F whose CData sits at `layout.cdata`.
+unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, layout: Layout) -> bool {
+    // SAFETY: obj is a live object with the family's layout (the caller's promise); the
+    // words read are the type's dict and weak list slots, inside the object or, for a
+    // managed dict on 3.11, in the pre-header CPython allocated for it.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        let word = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
+        let no_dict = if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
+            MANAGED_DICT_BEFORE_OBJECT.get() == Some(&true) && word(-4 * size_of::<usize>() as isize) && word(-3 * size_of::<usize>() as isize)
+        } else {
+            (*tp).tp_dictoffset == 0
+        };
+        let weaklist = (*tp).tp_weaklistoffset;
+        no_dict && (weaklist == 0 || (weaklist > 0 && word(weaklist))) && !(*obj.cast::<u8>().add(layout.cdata).cast::<CData>()).refers_to_objects(py)
+    }
+}
+
+/// The `tp_dealloc` slot of the data families' Python classes (installed by
+/// [`install_dealloc`] over `subtype_dealloc`, on classes that add no instance
+/// slots to their family).
+///
+/// `subtype_dealloc` followed by PyO3's deallocator costs several times an
+/// allocation; most instances, though, hold nothing but their bytes. Such a leaf
+/// ([`is_leaf`]) of a class without `__del__` is freed here: its parts dropped
+/// (releasing no Python object but the type info its class also holds) and its
+/// memory returned. Every other instance goes to `subtype_dealloc`, with the class's
+/// slot set back to it for the call, so that it finds the deallocator of the base
+/// the same way as without this slot.
+pub unsafe extern "C" fn dealloc_slot<F: Family>(obj: *mut ffi::PyObject) {
+    // The part is left in place, undropped: the data families' parts hold nothing.
+    const { assert!(!std::mem::needs_drop::<F>()) };
+    // SAFETY: CPython calls tp_dealloc with the GIL held, on an object no one refers to,
+    // of a class this slot is installed on or of a subclass of one.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY (all blocks below): as above; the class has the family's layout (checked
+    // when the slot was installed).
+    let tp = unsafe { ffi::Py_TYPE(obj) };
+    // Installation saved subtype_dealloc before installing this slot.
+    let Some(&subtype_dealloc) = SUBTYPE_DEALLOC.get() else { return };
+    let slot = unsafe { (*tp).tp_dealloc };
+    // (A C function of the interpreter: its address is unique.)
+    if slot.map(|f| f as usize) == Some(subtype_dealloc as usize) {
+        // The base deallocator of a subclass (one with `__slots__`, or a class of ours
+        // in the middle of the call below), whose `subtype_dealloc` has run `__del__`,
+        // freed the dict and cleared its own slots; the weak references are for the
+        // class that added them, this one.
+        unsafe { release_as_base::<F>(py, obj) };
+        return;
+    }
+    if let Some(Some(layout)) = LAYOUTS[F::LAYOUT].get() {
+        if unsafe { (*tp).tp_finalize.is_none() && is_leaf(py, obj, *layout) } {
+            unsafe {
+                ffi::PyObject_GC_UnTrack(obj.cast());
+                obj.cast::<u8>().add(layout.cdata).cast::<CData>().read().release_leaf();
+                (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+                ffi::Py_DECREF(tp.cast()); // an instance of a heap type owns a reference to it
+            }
+            return;
+        }
+    }
+    unsafe {
+        // Held across the call: the instance's reference to the class goes with it.
+        ffi::Py_INCREF(tp.cast());
+        (*tp).tp_dealloc = Some(subtype_dealloc);
+        subtype_dealloc(obj);
+        (*tp).tp_dealloc = slot;
+        ffi::Py_DECREF(tp.cast());
+    }
+}
+
+/// What the family's part of a deallocation leaves to a class of ours that is the
+/// base of the instance's class: clearing weak references, then PyO3's deallocator.
+///
+/// # Safety
+/// As for [`dealloc_slot`], called from a subclass's `subtype_dealloc`.
+unsafe fn release_as_base<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
+    // SAFETY: obj is being deallocated by CPython with the GIL held; the weak list
+    // slot is the type's; the family's own tp_dealloc is PyO3's (only Python classes
+    // get this slot), which a ready type always has.
+    unsafe {
+        let weaklist = (*ffi::Py_TYPE(obj)).tp_weaklistoffset;
+        if weaklist > 0 && !obj.cast::<*mut ffi::PyObject>().byte_offset(weaklist).read().is_null() {
+            ffi::PyObject_ClearWeakRefs(obj);
+        }
+        if let Some(dealloc) = (*F::type_object_raw(py)).tp_dealloc {
+            dealloc(obj);
+        }
+    }
+}
+
+/// Installs [`dealloc_slot`] on `cls`, a Python class of a data family just made by
+/// `type.__new__`, when its instances are exactly the family's layout (no
+/// `__slots__`, no legacy `tp_del`).
+pub fn install_dealloc(cls: &Bound<'_, PyType>) {
+    fn install<F: Family>(cls: &Bound<'_, PyType>) -> bool {
+        let py = cls.py();
+        let tp = cls.as_type_ptr();
+        let family = F::type_object_raw(py);
+        // SAFETY: live type objects (the GIL is held); a heap type's slots are its own,
+        // and tp_dealloc keeps its signature.
+        unsafe {
+            if tp == family || ffi::PyType_IsSubtype(tp, family) == 0 {
+                return false;
+            }
+            let Some(current) = (*tp).tp_dealloc else { return true };
+            let subtype_dealloc = *SUBTYPE_DEALLOC.get_or_init(|| current);
+            MANAGED_DICT_BEFORE_OBJECT.get_or_init(|| py.version_info() >= (3, 11) && py.version_info() < (3, 12));
+            // The family's size, and the weak list `type.__new__` appends unless
+            // `__slots__` leaves it out: anything more would be slots of its own.
+            let weaklist = if (*family).tp_weaklistoffset == 0 && (*tp).tp_weaklistoffset > 0 { size_of::<usize>() } else { 0 };
+            if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == (*family).tp_basicsize as usize + weaklist
+                && (*tp).tp_itemsize == 0 && (*tp).tp_del.is_none() {
+                (*tp).tp_dealloc = Some(dealloc_slot::<F>);
+            }
+        }
+        true
+    }
+    let _ = install::<SimpleData>(cls) || install::<ArrayData>(cls) || install::<PointerData>(cls) || install::<RecordData>(cls);
+}
+
 /// Which families' instances are allocated here rather than by PyO3, by family
 /// name: a diagnostic for the tests (false until the family's first instance, and
 /// for good if PyO3's layout ever holds more than the two parts).

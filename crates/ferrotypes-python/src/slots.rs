@@ -109,6 +109,7 @@ fn set_new(family: Bound<'_, PyType>, slot: ffi::newfunc) {
 pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
     use crate::{record, sequence, simple};
     let Some(general) = general() else { return Ok(()) };
+    crate::instances::install_dealloc(cls);
     let tp = cls.as_type_ptr();
     let is = |slot: Option<usize>, general: usize| slot == Some(general);
     // SAFETY: tp is a live heap type; the slots written keep their signatures, and a
