@@ -465,6 +465,65 @@ def test_sort_with_void_pointer_comparator(fttest):
     assert calls
 
 
+def test_pointer_arguments_look_new_to_every_call(fttest):
+    """ferrotypes reuses an argument instance no one kept (callback.rs, FromC::Instance);
+    each call must still see what a new instance would be, as with ctypes: no
+    attribute, no weak reference or target left from an earlier call."""
+    for mod, lib in both(fttest):
+        data = [9, 4, 7, 1, 8, 2, 6, 3, 5, 0] * 3
+        arr = (mod.c_int * len(data))(*data)
+        proto = mod.CFUNCTYPE(mod.c_int, mod.POINTER(mod.c_int), mod.POINTER(mod.c_int))
+        entries, weak = [], []
+
+        def compare(a, b):
+            n = len(entries)
+            entries.append((dict(vars(a)), dict(vars(b)), a._objects, b._objects))
+            x, y = a[0], b[0]
+            if n % 3 == 0:
+                a.note = "left behind"
+            if n % 5 == 0:
+                weak.append(weakref.ref(b))
+            if n % 7 == 0:
+                a.contents = mod.c_int(-1)  # repoints this argument only
+            return x - y
+
+        f = lib["ftcb_sort_ints"]
+        f.argtypes = [mod.POINTER(mod.c_int), mod.c_size_t, proto]
+        f.restype = None
+        f(arr, len(data), proto(compare))
+        assert list(arr) == sorted(data), mod
+        assert entries and all(e == ({}, {}, None, None) for e in entries), (mod, entries[:3])
+        assert all(w() is None for w in weak), mod
+
+
+def test_one_callback_sorting_in_two_threads_at_once(fttest):
+    """Two Python threads in the same foreign call (the GIL released) call one
+    callback object, and the comparator gives up the GIL in between: each call
+    keeps its own argument instances."""
+    import time
+    mod, lib = ferrotypes, fttest.ft
+    proto = mod.CFUNCTYPE(mod.c_int, mod.POINTER(mod.c_int), mod.POINTER(mod.c_int))
+
+    def compare(a, b):
+        x = a[0]
+        time.sleep(0)
+        return x - b[0]
+
+    callback = proto(compare)
+    f = lib["ftcb_sort_ints"]
+    f.argtypes = [mod.POINTER(mod.c_int), mod.c_size_t, proto]
+    f.restype = None
+    arrays = [(mod.c_int * 300)(*range(300, 0, -1)), (mod.c_int * 300)(*range(0, 600, 2))[::-1]]
+    arrays[1] = (mod.c_int * 300)(*arrays[1])
+    threads = [threading.Thread(target=f, args=(a, 300, callback)) for a in arrays]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert list(arrays[0]) == list(range(1, 301))
+    assert list(arrays[1]) == list(range(0, 600, 2))
+
+
 def test_allocator_callback_returns_python_owned_memory(fttest):
     buffers = []
 

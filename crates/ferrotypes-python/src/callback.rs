@@ -47,8 +47,12 @@ const STACK_ARGS: usize = 8;
 enum FromC {
     /// A built-in simple type, native byte order: its plain value.
     Value(ScalarKind),
-    /// Any other ctypes type: a new instance of the class with the bytes copied in.
-    Instance { cls: Py<PyType>, info: Py<TypeInfo> },
+    /// Any other ctypes type: an instance of the class with the bytes copied in. The
+    /// last one made is kept in `spare` and used again for a later call while no one
+    /// else refers to it ([`instances::is_unshared_leaf`]): to the callable it is
+    /// then the same as a new one, and it saves an allocation and a deallocation
+    /// per argument (C's qsort calls a comparator with two pointers millions of times).
+    Instance { cls: Py<PyType>, info: Py<TypeInfo>, spare: GilCell<Option<Py<CData>>> },
     /// An array type: C passes a pointer to the first element; an instance of the
     /// array class over that memory (as `from_address`), or None for NULL.
     ArrayAt { cls: Py<PyType> },
@@ -62,7 +66,7 @@ impl FromC {
         Ok(match info.get().kind {
             InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
             InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
-            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind() },
+            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind(), spare: GilCell::new(None) },
         })
     }
 
@@ -91,13 +95,31 @@ impl FromC {
                     Ok(obj)
                 }
             }
-            FromC::Instance { cls, info } => {
-                let obj = instances::instance(cls.bind(py), CData::owned(info.clone_ref(py))?)?;
-                // SAFETY: just made by `instance`, a C data instance.
-                let cdata = unsafe { obj.cast_unchecked::<CData>() }.get();
+            FromC::Instance { cls, info, spare } => {
+                let size = info.get().size;
+                // SAFETY: the spare is a live instance the cell holds a reference to.
+                let reusable = spare.with(py, |s| s.as_ref().map(|o| o.as_ptr()).filter(|&o| unsafe {
+                    let o = Borrowed::from_ptr(py, o).cast_unchecked::<CData>();
+                    ffi::Py_TYPE(o.as_ptr()) == cls.as_ptr().cast() && o.get().size(py) == size && instances::is_unshared_leaf(&o)
+                }));
+                let obj = match reusable {
+                    // SAFETY: a live object; the new reference is the argument's.
+                    Some(obj) => unsafe { Bound::from_borrowed_ptr(py, obj).cast_into_unchecked::<CData>() },
+                    None => {
+                        let obj = instances::instance(cls.bind(py), CData::owned(info.clone_ref(py))?)?;
+                        // SAFETY: just made by `instance`, a C data instance.
+                        let obj = unsafe { obj.cast_into_unchecked::<CData>() };
+                        if let Some(old) = spare.replace(py, Some(obj.clone().unbind())) {
+                            // SAFETY: the cell's reference, released at once (dropping
+                            // the `Py` would defer it: see `with_gil`).
+                            unsafe { ffi::Py_DECREF(old.into_ptr()) };
+                        }
+                        obj
+                    }
+                };
                 // SAFETY: p points at a value of the argument's type, whose size the
-                // new instance owns.
-                unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), cdata.address(py), info.get().size) };
+                // instance owns.
+                unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), obj.get().address(py), size) };
                 Ok(obj.into_ptr())
             }
             FromC::ArrayAt { cls } => {
@@ -254,6 +276,16 @@ impl CallbackHandler {
             Err(err) => {
                 err.restore(py);
                 write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+            }
+        }
+    }
+
+    /// Drops the argument instances kept for reuse (with the callable: the trampoline
+    /// outlives the callback object).
+    fn release_spares(&self, py: Python<'_>) {
+        for conv in &self.args {
+            if let FromC::Instance { spare, .. } = conv {
+                drop(spare.replace(py, None));
             }
         }
     }
@@ -470,7 +502,10 @@ impl Drop for Callback {
     fn drop(&mut self) {
         // Release the callable now, with the GIL (callbacks are dropped by their
         // Python owner's deallocation); the closure then goes to the quarantine.
-        Python::attach(|py| drop(self.handler.callable.replace(py, None)));
+        Python::attach(|py| {
+            drop(self.handler.callable.replace(py, None));
+            self.handler.release_spares(py);
+        });
     }
 }
 
@@ -495,17 +530,25 @@ impl Thunk {
 
 #[pymethods]
 impl Thunk {
-    /// The callable is the thunk's one reference the collector must see: a cycle
-    /// through it (a bound method of an object that holds the callback) is then
-    /// collectable.
+    /// The collector sees the callable and the argument instances kept for reuse: a
+    /// cycle through them (a bound method of an object that holds the callback, an
+    /// argument given an attribute that refers to it) is then collectable.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        // SAFETY: called by the collector through tp_traverse; the closure only visits.
-        unsafe { self.callback.handler.callable.with_in_traverse(|c| visit.call(c)) }
+        let handler = &self.callback.handler;
+        // SAFETY (both): called by the collector through tp_traverse; the closures only visit.
+        unsafe { handler.callable.with_in_traverse(|c| visit.call(c)) }?;
+        for conv in &handler.args {
+            if let FromC::Instance { spare, .. } = conv {
+                unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
+            }
+        }
+        Ok(())
     }
 
     /// Breaks a cycle: the callback is released (a later call from C is reported).
     fn __clear__(&self, py: Python<'_>) {
         drop(self.callback.handler.callable.replace(py, None));
+        self.callback.handler.release_spares(py);
     }
 }
 

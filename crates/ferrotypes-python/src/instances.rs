@@ -233,27 +233,36 @@ static SUBTYPE_DEALLOC: OnceLock<ffi::destructor> = OnceLock::new();
 /// Elsewhere no instance counts as a leaf.
 static MANAGED_DICT_BEFORE_OBJECT: OnceLock<bool> = OnceLock::new();
 
-/// Whether releasing `obj` (not being finalised) can run no code and reach no other
-/// object of ours: no `__dict__` (nor its values), no weak references, no
-/// `_b_base_` or `_objects`.
+/// Whether releasing `obj` can run no code and reach no other object of ours: its
+/// class has no `__del__`, and it has no `__dict__` (nor its values), no weak
+/// references, no `_b_base_` or `_objects`.
 ///
 /// # Safety
-/// `obj` must be a live instance of family F whose CData sits at `layout.cdata`.
-unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, layout: Layout) -> bool {
-    // SAFETY: obj is a live object with the family's layout (the caller's promise); the
-    // words read are the type's dict and weak list slots, inside the object or, for a
-    // managed dict on 3.11, in the pre-header CPython allocated for it.
+/// `obj` must be a live C data instance whose `CData` is `cdata`.
+unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> bool {
+    // SAFETY: obj is a live object (the caller's promise); the words read are its
+    // type's dict and weak list slots, inside the object or, for a managed dict on
+    // 3.11, in the pre-header CPython allocated for it.
     unsafe {
         let tp = ffi::Py_TYPE(obj);
-        let word = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
+        let is_null_at = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
         let no_dict = if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
-            MANAGED_DICT_BEFORE_OBJECT.get() == Some(&true) && word(-4 * size_of::<usize>() as isize) && word(-3 * size_of::<usize>() as isize)
+            let word = size_of::<usize>() as isize;
+            MANAGED_DICT_BEFORE_OBJECT.get() == Some(&true) && is_null_at(-4 * word) && is_null_at(-3 * word)
         } else {
             (*tp).tp_dictoffset == 0
         };
         let weaklist = (*tp).tp_weaklistoffset;
-        no_dict && (weaklist == 0 || (weaklist > 0 && word(weaklist))) && !(*obj.cast::<u8>().add(layout.cdata).cast::<CData>()).refers_to_objects(py)
+        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || (weaklist > 0 && is_null_at(weaklist))) && !cdata.refers_to_objects(py)
     }
+}
+
+/// Whether `obj`, a C data instance, is a leaf ([`is_leaf`]) that only its holder
+/// refers to: the holder may then give it new contents and hand it out again as if
+/// it were a new instance, and no one can tell.
+pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
+    // SAFETY: a live C data instance, with its own CData.
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && is_leaf(obj.py(), obj.as_ptr(), obj.get()) }
 }
 
 /// The `tp_dealloc` slot of the data families' Python classes (installed by
@@ -262,7 +271,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, layout: Layout) -> bo
 ///
 /// `subtype_dealloc` followed by PyO3's deallocator costs several times an
 /// allocation; most instances, though, hold nothing but their bytes. Such a leaf
-/// ([`is_leaf`]) of a class without `__del__` is freed here: its parts dropped
+/// ([`is_leaf`]) is freed here: its parts dropped
 /// (releasing no Python object but the type info its class also holds) and its
 /// memory returned. Every other instance goes to `subtype_dealloc`, with the class's
 /// slot set back to it for the call, so that it finds the deallocator of the base
@@ -289,10 +298,11 @@ pub unsafe extern "C" fn dealloc_slot<F: Family>(obj: *mut ffi::PyObject) {
         return;
     }
     if let Some(Some(layout)) = LAYOUTS[F::LAYOUT].get() {
-        if unsafe { (*tp).tp_finalize.is_none() && is_leaf(py, obj, *layout) } {
+        let cdata = unsafe { obj.cast::<u8>().add(layout.cdata).cast::<CData>() };
+        if unsafe { is_leaf(py, obj, &*cdata) } {
             unsafe {
                 ffi::PyObject_GC_UnTrack(obj.cast());
-                obj.cast::<u8>().add(layout.cdata).cast::<CData>().read().release_leaf();
+                cdata.read().release_leaf();
                 (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
                 ffi::Py_DECREF(tp.cast()); // an instance of a heap type owns a reference to it
             }

@@ -158,13 +158,5 @@ fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
 /// Completes a pointer type created before its target (`SetPointerType`).
 #[pyfunction]
 fn set_pointer_type(pointer: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> PyResult<()> {
-    let info = typeinfo::info_of(pointer.as_any())?;
-    match &info.get().kind {
-        typeinfo::InfoKind::Pointer { target: slot, format } => {
-            slot.set_type(pointer.py(), target.clone().unbind());
-            format.replace(pointer.py(), typeinfo::pointer_format(target));
-            Ok(())
-        }
-        _ => Err(pyo3::exceptions::PyTypeError::new_err("SetPointerType() needs a pointer type")),
-    }
+    typeinfo::set_pointer_target(typeinfo::info_of(pointer.as_any())?.get(), target)
 }

@@ -224,14 +224,9 @@ impl PointerData {
             return None;
         }
         let data = pointer.as_super().get();
-        let InfoKind::Pointer { target, .. } = &data.info().get().kind else { return None };
-        // Borrowed from the cell: a `Py` must not be dropped in a fast path.
-        let target = target.with(py, |t| t.as_ref().map(|t| t.as_ptr()))?;
-        // SAFETY: the cell holds a live class (the pointer's info keeps it).
-        let target = unsafe { Borrowed::from_ptr(py, target) };
-        let info = info_of(&target).ok()?;
-        let InfoKind::Simple { scalar, swapped, direct: true } = info.get().kind else { return None };
-        let offset = index.checked_mul(info.get().size as isize)?;
+        let InfoKind::Pointer { plain_target, .. } = &data.info().get().kind else { return None };
+        let (scalar, swapped) = plain_target.get(py)?;
+        let offset = index.checked_mul(scalar.size() as isize)?;
         Some((scalar, swapped, address.wrapping_add_signed(offset) as *mut u8))
     }
 }

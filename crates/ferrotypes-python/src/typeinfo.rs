@@ -25,7 +25,9 @@ pub enum InfoKind {
     /// A pointer type; its target class may be set later (`SetPointerType`).
     /// `format` is its PEP 3118 format, fixed (as in ctypes) when the target is set:
     /// a pointer to a structure completed later keeps the incomplete one's `&B`.
-    Pointer { target: GilCell<Option<Py<PyType>>>, format: GilCell<String> },
+    /// `plain_target` is the target's scalar and byte order when the target is a
+    /// built-in simple type, whose elements `p[i]` reads as plain values.
+    Pointer { target: GilCell<Option<Py<PyType>>>, format: GilCell<String>, plain_target: GilCell<Option<(ScalarKind, bool)>> },
     /// A function pointer type.
     Function,
     /// An array of `length` elements of class `element` (whose info is `element_info`).
@@ -255,8 +257,30 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
 pub fn pointer_info(target: Option<Bound<'_, PyType>>) -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
     let format = target.as_ref().map_or_else(|| "B".to_owned(), pointer_format);
-    let kind = InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)), format: GilCell::new(format) };
+    let plain_target = target.as_ref().and_then(plain_scalar);
+    let kind = InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)), format: GilCell::new(format), plain_target: GilCell::new(plain_target) };
     TypeInfo::new(ptr.size(), ptr.align(), kind, CType::Scalar(ptr))
+}
+
+/// Sets the target of the pointer type whose info is `info` (`SetPointerType`).
+pub fn set_pointer_target(info: &TypeInfo, target: &Bound<'_, PyType>) -> PyResult<()> {
+    let InfoKind::Pointer { target: slot, format, plain_target } = &info.kind else {
+        return Err(PyTypeError::new_err("SetPointerType() needs a pointer type"));
+    };
+    let py = target.py();
+    slot.set_type(py, target.clone().unbind());
+    format.replace(py, pointer_format(target));
+    plain_target.replace(py, plain_scalar(target));
+    Ok(())
+}
+
+/// The scalar and byte order of `cls` when it is a built-in simple type, whose
+/// values are plain Python numbers, strings or bytes.
+fn plain_scalar(cls: &Bound<'_, PyType>) -> Option<(ScalarKind, bool)> {
+    match info_of(cls.as_any()).ok()?.get().kind {
+        InfoKind::Simple { scalar, swapped, direct: true } => Some((scalar, swapped)),
+        _ => None,
+    }
 }
 
 /// The PEP 3118 format of a pointer to `target` as the target is now: `&` and the
