@@ -406,15 +406,8 @@ impl CField {
     fn read_plain(&self, instance: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<*mut ffi::PyObject>> {
         let Some(PlainScalar { kind, swapped, direct: true }) = self.plain else { return None };
         let address = self.plain_address(instance)?;
-        let py = instance.py();
-        if !swapped {
-            // SAFETY: plain_address checked that the scalar lies inside the instance.
-            if let Some(obj) = unsafe { scalar::read_native_number(kind, address) } {
-                return Some(if obj.is_null() { Err(PyErr::fetch(py)) } else { Ok(obj) });
-            }
-        }
-        // SAFETY: as above.
-        Some(unsafe { scalar::read(py, kind, swapped, address) }.map(Py::into_ptr))
+        // SAFETY: plain_address checked that the scalar lies inside the instance.
+        Some(unsafe { scalar::read_fast(instance.py(), kind, swapped, address) })
     }
 
     /// Stores an `int` or `float` into a numeric field, or `None` for any other case

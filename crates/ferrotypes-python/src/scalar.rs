@@ -39,13 +39,30 @@ pub unsafe fn read(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const 
     from_bytes(py, kind, &raw)
 }
 
+/// [`read`] for the fast paths, as a raw new reference: the common numbers in native
+/// byte order inline, every other scalar through `read`.
+///
+/// # Safety
+/// As for [`read`].
+#[inline(always)]
+pub unsafe fn read_fast(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const u8) -> PyResult<*mut ffi::PyObject> {
+    if !swapped {
+        // SAFETY: the caller guarantees one readable scalar at `ptr`.
+        if let Some(obj) = unsafe { read_native_number(kind, ptr) } {
+            return if obj.is_null() { Err(PyErr::fetch(py)) } else { Ok(obj) };
+        }
+    }
+    // SAFETY: as above.
+    unsafe { read(py, kind, swapped, ptr) }.map(Py::into_ptr)
+}
+
 /// The common numbers in native byte order, boxed straight from memory (a new
 /// reference, or NULL with an exception set); `None` for every other kind.
 ///
 /// # Safety
 /// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
-#[inline]
-pub unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
+#[inline(always)]
+unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
     use ScalarKind::*;
     // SAFETY (all arms): the caller guarantees `kind.size()` readable bytes, which is
     // the size of the type read; the C API calls need only the GIL, which is held.

@@ -165,7 +165,7 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
         let (kind, swapped, address) = ArrayData::plain_element(&array, &index)?;
         // SAFETY: plain_element checked the index against the length.
-        Some(unsafe { scalar::read(py, kind, swapped, address) }.map(|v| v.into_ptr()))
+        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.subscript)(array, index) })
@@ -206,7 +206,7 @@ pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, ind
         let (kind, swapped, address) = PointerData::plain_element(&pointer, &index)?;
         // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
         // the pointer's owner vouches for it.
-        Some(unsafe { scalar::read(py, kind, swapped, address) }.map(|v| v.into_ptr()))
+        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.pointer_subscript)(pointer, index) })
