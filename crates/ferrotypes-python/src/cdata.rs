@@ -92,6 +92,7 @@ unsafe impl Sync for CData {}
 
 impl CData {
     /// A new instance of class `cls`: zeroed memory of the class's size, owned.
+    #[inline]
     pub fn for_class(cls: &Bound<'_, PyType>) -> PyResult<CData> {
         let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
         info.get().mark_final();
@@ -99,6 +100,7 @@ impl CData {
     }
 
     /// Zeroed memory of the type's size, owned by the instance.
+    #[inline]
     pub fn owned(info: Py<TypeInfo>) -> PyResult<CData> {
         let (size, align) = {
             let i = info.get();
@@ -114,6 +116,7 @@ impl CData {
         CData::with_storage(info, Storage::Borrowed(address), size, base)
     }
 
+    #[inline]
     fn with_storage(info: Py<TypeInfo>, storage: Storage, size: usize, base: Option<Py<PyAny>>) -> CData {
         CData {
             inline: UnsafeCell::new(InlineBytes([0; 16])),

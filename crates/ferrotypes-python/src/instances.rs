@@ -119,6 +119,7 @@ fn measure<F: Family>(obj: &Bound<'_, F>) -> Option<Layout> {
 ///
 /// # Safety
 /// `cls` must be F's type or a subclass of it.
+#[inline]
 unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, part: F) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let tp = cls.as_type_ptr();
@@ -187,6 +188,7 @@ pub fn instance<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'p
 
 /// What `__new__` puts in a new instance of `cls`: zeroed memory of the class's
 /// size, owned, and the family's part. The class is final from then on.
+#[inline]
 fn owned_parts<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(CData, F)> {
     let data = CData::for_class(cls)?;
     let part = F::part(cls, data.info().get())?.ok_or_else(abstract_class)?;

@@ -316,6 +316,7 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
 }
 
 /// The info of a ctypes-like class, or `TypeError` naming what was given.
+#[inline]
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, TypeInfo>> {
     let py = cls.py();
     if let Ok(class) = cls.cast::<PyType>() {
@@ -351,6 +352,7 @@ static RECENT_INFOS: GilCell<[Recent; RECENT_SLOTS]> = GilCell::new([Recent { cl
 /// `_stginfo_`, along its MRO): a class's own attribute, looked up through CPython's
 /// attribute cache — what `getattr` finds (the metaclasses define no attribute of
 /// that name), without the metaclass lookups — and remembered in [`RECENT_INFOS`].
+#[inline]
 pub fn class_info<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo>> {
     let py = class.py();
     let tp = class.as_type_ptr();
@@ -362,6 +364,15 @@ pub fn class_info<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo
         // SAFETY: a matching entry's info is alive (see RECENT_INFOS) and a TypeInfo.
         return Some(unsafe { Bound::from_borrowed_ptr(py, recent.info).cast_into_unchecked() });
     }
+    look_up_class_info(class, slot)
+}
+
+/// [`class_info`] for a class not in [`RECENT_INFOS`] (at `slot`): looked up, and
+/// remembered there.
+#[cold]
+fn look_up_class_info<'py>(class: &Bound<'py, PyType>, slot: usize) -> Option<Bound<'py, TypeInfo>> {
+    let py = class.py();
+    let tp = class.as_type_ptr();
     // SAFETY: a live type object and an interned str; the result is borrowed (or
     // NULL, with no exception set).
     let found = unsafe { _PyType_Lookup(tp, pyo3::intern!(py, "_stginfo_").as_ptr()) };
