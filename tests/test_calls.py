@@ -593,8 +593,12 @@ def test_bytes_buffer_as_out_parameter(fttest):
     lambda m: (m.c_int * 2)(7, 8), lambda m: None, lambda m: m.c_short(7), lambda m: m.byref(m.c_short(7)),
     lambda m: m.pointer(m.c_short(7)), lambda m: m.c_void_p(0), lambda m: 5, lambda m: m.byref(m.c_int(7), 4),
     lambda m: type("Wrap", (), {"_as_parameter_": m.byref(m.c_int(7))})(),
+    lambda m: type("Wrap", (), {"_as_parameter_": m.c_int(7)})(),
+    lambda m: type("Wrap", (), {"_as_parameter_": (m.c_int * 2)(7, 8)})(),
+    lambda m: type("Wrap", (), {"_as_parameter_": None})(),
 ], ids=["instance", "byref", "pointer", "array", "None", "other-instance", "other-byref", "other-pointer",
-        "c_void_p", "int", "byref-offset", "as_parameter"])
+        "c_void_p", "int", "byref-offset", "as_parameter", "as_parameter-instance", "as_parameter-array",
+        "as_parameter-None"])
 def test_pointer_parameters_take_what_ctypes_takes(fttest, make):
     # POINTER(T) parameters convert ferrotypes' own objects natively, by the rules of
     # ctypes' POINTER(T).from_param: the same outcomes as ctypes.
@@ -606,6 +610,18 @@ def test_pointer_parameters_take_what_ctypes_takes(fttest, make):
         assert ftout[1] - ferrotypes.addressof(ftv._obj) in (0, 4)  # byref, with its offset
     elif ftout[0] == "ok" and ftout[1] is not None:
         assert ferrotypes.c_int.from_address(ftout[1]).value == 7
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: (m.c_int * 4)(7), lambda m: m.byref(m.c_int(7)), lambda m: m.byref((m.c_int * 4)(7)),
+    lambda m: m.pointer(m.c_int(7)), lambda m: None, lambda m: (m.c_int * 3)(7),
+    lambda m: type("Wrap", (), {"_as_parameter_": m.byref(m.c_int(7))})(),
+], ids=["instance", "byref-element", "byref-array", "pointer", "None", "other-length", "as_parameter"])
+def test_array_parameters_take_what_ctypes_takes(fttest, make):
+    # ctypes' rule for a byref: it must point to the parameter type's element type.
+    ftf, stdf = fttest.func("ftnp_same_pointer", "c_void_p", [lambda m: m.c_int * 4])
+    ftout, stdout = outcome(lambda: ftf(make(ferrotypes))), outcome(lambda: stdf(make(std_ctypes)))
+    assert ftout[0] == stdout[0] and (ftout[0] == "ok" or ftout == stdout), (ftout, stdout)
 
 
 def test_array_argtype_is_passed_as_a_pointer(fttest):

@@ -47,15 +47,19 @@ class _CDataMeta(type):
         return _core._from_buffer(cls, source, offset)
 
     def from_param(cls, value):
-        """A parameter of this type takes an instance of it (or a ``byref`` of one, or
-        an object whose ``_as_parameter_`` is one)."""
+        """A parameter of this type takes an instance of it, a ``byref`` of what it
+        holds (``_byref_target``), or an object whose ``_as_parameter_`` is one of
+        these (pointer types add their own cases in front of these rules)."""
         if isinstance(value, cls):
             return value
-        if isinstance(value, _core.CArgObject) and isinstance(value._obj, cls):
-            return value
-        as_parameter = getattr(value, "_as_parameter_", None)
-        if as_parameter is not None:
-            return cls.from_param(as_parameter)
+        if isinstance(value, _core.CArgObject):
+            target = _byref_target(cls)
+            if target is not None and isinstance(value._obj, target):
+                return value
+            raise _wrong_argument(cls, value)
+        as_parameter = getattr(value, "_as_parameter_", _MISSING)
+        if as_parameter is not _MISSING:
+            return _CDataMeta.from_param(cls, as_parameter)
         raise _wrong_argument(cls, value)
 
     def from_buffer_copy(cls, source, offset=0):
@@ -248,9 +252,10 @@ class PyCPointerType(_CDataMeta):
             return value
         if isinstance(value, _POINTER_BASE) and issubclass(type(value)._type_, target):
             return value
-        as_parameter = getattr(value, "_as_parameter_", None)
-        if as_parameter is not None:
-            return cls.from_param(as_parameter)
+        as_parameter = getattr(value, "_as_parameter_", _MISSING)
+        if as_parameter is not _MISSING:
+            # As in ctypes, by the rules of every C data type, not these.
+            return super().from_param(as_parameter)
         raise _wrong_argument(cls, value)
 
     def set_type(cls, target):
@@ -260,6 +265,18 @@ class PyCPointerType(_CDataMeta):
 
 
 _POINTER_BASE = None  # _Pointer, once built
+
+
+_MISSING = object()  # no such attribute (an `_as_parameter_` may be None)
+
+
+def _byref_target(cls):
+    """The type a ``byref`` given for a parameter of type ``cls`` must point to, as
+    ctypes checks it: an array's element type, a pointer's target (None while it has
+    none), otherwise ``cls`` itself (where ctypes crashes)."""
+    if isinstance(cls, (PyCArrayType, PyCPointerType)):
+        return getattr(cls, "_type_", None)
+    return cls
 
 
 def _wrong_argument(cls, value):
