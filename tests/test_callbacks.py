@@ -412,6 +412,26 @@ def test_callback_called_directly_from_python():
             assert obj("x") == ["x"]
 
 
+@pytest.mark.parametrize("m", [__import__("ctypes"), ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_py_object_results_reach_python_once_however_the_callback_is_called(m):
+    """A py_object callback hands C a new reference; calling it directly, through a
+    function pointer made from its address, or from a structure field takes that
+    reference over, as ctypes does: no reference is leaked."""
+    obj = object()
+    proto = m.CFUNCTYPE(m.py_object)
+    callback = proto(lambda: obj)
+    from_address = proto(m.cast(callback, m.c_void_p).value)
+
+    class Holder(m.Structure):
+        _fields_ = [("f", proto)]
+
+    holder = Holder(callback)
+    before = sys.getrefcount(obj)
+    for _ in range(50):
+        assert callback() is obj and from_address() is obj and holder.f() is obj
+    assert sys.getrefcount(obj) == before
+
+
 def test_use_errno_in_callbacks_like_ctypes():
     seen = []
     for mod in (ferrotypes, __import__("ctypes")):

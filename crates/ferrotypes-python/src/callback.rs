@@ -18,6 +18,7 @@
 //! `c_char_p`, say) alive beyond the call other than by leaking it, as ctypes does
 //! (with its "memory leak in callback function" warning).
 
+use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 use std::sync::{Arc, OnceLock};
@@ -451,6 +452,17 @@ impl Handler for SharedHandler {
     }
 }
 
+/// The code addresses of the live callbacks whose result is a `py_object`. C gets a
+/// new reference from them, which a foreign call of such an address takes over (as
+/// ctypes takes over every `py_object` result), also through a function pointer made
+/// from the address alone.
+static OBJECT_RESULT_CODE: GilCell<BTreeSet<usize>> = GilCell::new(BTreeSet::new());
+
+/// Whether `code` is the address of a live callback whose result is a new reference.
+pub fn returns_new_reference(py: Python<'_>, code: usize) -> bool {
+    OBJECT_RESULT_CODE.with(py, |codes| codes.contains(&code))
+}
+
 /// The callback behind one function pointer instance: its trampoline and handler.
 /// Dropping it (with the instance) releases the callable; the trampoline stays valid.
 pub struct Callback {
@@ -484,7 +496,11 @@ impl Callback {
             use_errno: flags & crate::function::FUNCFLAG_USE_ERRNO != 0,
         });
         let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
-        Ok(Callback { handler, closure })
+        let callback = Callback { handler, closure };
+        if callback.returns_object() {
+            OBJECT_RESULT_CODE.with_mut(callable.py(), |codes| codes.insert(callback.code()));
+        }
+        Ok(callback)
     }
 
     /// The C function pointer.
@@ -493,7 +509,7 @@ impl Callback {
     }
 
     /// Whether the callback's result is a `py_object` (a new reference for the caller).
-    pub fn returns_object(&self) -> bool {
+    fn returns_object(&self) -> bool {
         matches!(self.handler.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
     }
 }
@@ -503,6 +519,7 @@ impl Drop for Callback {
         // Release the callable now, with the GIL (callbacks are dropped by their
         // Python owner's deallocation); the closure then goes to the quarantine.
         Python::attach(|py| {
+            OBJECT_RESULT_CODE.with_mut(py, |codes| codes.remove(&self.code()));
             drop(self.handler.callable.replace(py, None));
             self.handler.release_spares(py);
         });

@@ -484,7 +484,7 @@ impl FuncPtr {
         // `held` lives until the result is converted: a returned pointer may point
         // into an argument (a wide copy of a str, say), as ctypes allows.
         me.check_python_error(py)?;
-        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result())?;
+        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result(py, function as usize))?;
         drop(held);
         me.finish(slf, &prepared, value, args, run_errcheck)
     }
@@ -569,7 +569,7 @@ impl FuncPtr {
         let me = slf.get();
         let mut slot = Slot::ZERO;
         slot.0[..8].copy_from_slice(&word.to_le_bytes());
-        let converted = convert_result(py, prepared, &slot.0, me.steals_object_result()).and_then(|value| {
+        let converted = convert_result(py, prepared, &slot.0, me.steals_object_result(py, FuncPtr::address(slf))).and_then(|value| {
             if prepared.check_retval.is_none() && no_errcheck {
                 Ok(value)
             } else {
@@ -624,7 +624,7 @@ impl FuncPtr {
         }
         let slot = self.invoke_direct(direct, function, &regs);
         self.check_python_error(py)?;
-        let value = convert_result(py, prepared, &slot.0, self.steals_object_result())?;
+        let value = convert_result(py, prepared, &slot.0, self.steals_object_result(py, function))?;
         drop(held);
         Ok(value)
     }
@@ -1011,10 +1011,11 @@ impl FuncPtr {
         FuncPtr::with_callback(flags, None)
     }
 
-    /// Whether a `py_object` result is a new reference to take over: the Python C
-    /// API returns new references, and so do our own callbacks.
-    fn steals_object_result(&self) -> bool {
-        self.flags & FUNCFLAG_PYTHONAPI != 0 || self.thunk.as_ref().is_some_and(|t| t.get().callback().returns_object())
+    /// Whether a `py_object` result of the function at `function` is a new reference
+    /// to take over: the Python C API returns new references, and so do our own
+    /// callbacks (however their address was obtained).
+    fn steals_object_result(&self, py: Python<'_>, function: usize) -> bool {
+        self.flags & FUNCFLAG_PYTHONAPI != 0 || crate::callback::returns_new_reference(py, function)
     }
 
     /// The class's calling convention (`_flags_`).
