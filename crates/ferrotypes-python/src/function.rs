@@ -484,7 +484,7 @@ impl FuncPtr {
         // `held` lives until the result is converted: a returned pointer may point
         // into an argument (a wide copy of a str, say), as ctypes allows.
         me.check_python_error(py)?;
-        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result(py, function as usize))?;
+        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result(py, function))?;
         drop(held);
         me.finish(slf, &prepared, value, args, run_errcheck)
     }
