@@ -516,6 +516,26 @@ def test_pointer_arguments_look_new_to_every_call(fttest):
         assert all(w() is None for w in weak), mod
 
 
+def test_function_pointer_arguments_do_not_carry_state_between_calls(fttest):
+    """A function pointer keeps its own restype and argtypes beside its bytes: an
+    argument of a function pointer type must not bring a previous call's along."""
+    for mod, lib in both(fttest):
+        target = mod.CFUNCTYPE(mod.c_int)
+        seen = []
+
+        def callback(fn):
+            seen.append((fn.restype, fn.argtypes))
+            fn.restype, fn.argtypes = mod.c_double, (mod.c_int,)
+            return 0
+
+        # ftcb_call_n passes 0..n-1 where the prototype says function pointer: only
+        # the Python objects are looked at, never called.
+        f = lib["ftcb_call_n"]
+        f.argtypes = [mod.CFUNCTYPE(mod.c_int, target), mod.c_int]
+        f(mod.CFUNCTYPE(mod.c_int, target)(callback), 4)
+        assert seen[0][0] is mod.c_int and seen == [seen[0]] * 4, (mod, seen)
+
+
 def test_one_callback_sorting_in_two_threads_at_once(fttest):
     """Two Python threads in the same foreign call (the GIL released) call one
     callback object, and the comparator gives up the GIL in between: each call

@@ -259,12 +259,14 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
     }
 }
 
-/// Whether `obj`, a C data instance, is a leaf ([`is_leaf`]) that only its holder
-/// refers to: the holder may then give it new contents and hand it out again as if
-/// it were a new instance, and no one can tell.
+/// Whether `obj`, a C data instance, is a leaf ([`is_leaf`]) of a data family that
+/// only its holder refers to: the holder may then give it new contents and hand it
+/// out again as if it were a new instance, and no one can tell. (A function pointer
+/// never counts: its restype, argtypes and errcheck live beside its bytes.)
 pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
+    let data = obj.get();
     // SAFETY: a live C data instance, with its own CData.
-    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && is_leaf(obj.py(), obj.as_ptr(), obj.get()) }
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && !matches!(data.info().get().kind, InfoKind::Function) && is_leaf(obj.py(), obj.as_ptr(), data) }
 }
 
 /// The `tp_dealloc` slot of the data families' Python classes (installed by
