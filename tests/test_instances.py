@@ -221,3 +221,86 @@ def test_owned_memory_is_returned():
         assert tracemalloc.get_traced_memory()[0] - start < 20_000
     finally:
         tracemalloc.stop()
+
+
+def _sized_classes(m):
+    """Classes of many sizes and alignments, around the limits where ferrotypes puts
+    an instance's bytes in the object itself or in a separate block."""
+    classes = [m.c_char * n for n in (0, 1, 7, 8, 9, 15, 16, 17, 64, 100, 383, 384, 385, 399, 400, 401, 432, 433, 512, 4000)]
+    classes += [m.c_int * 100, m.c_double * 3, m.c_longdouble, m.c_longdouble * 3]
+
+    class Wide(m.Structure):
+        _fields_ = [("tail", m.c_char), ("ld", m.c_longdouble), ("text", m.c_char * 20)]
+
+    class Slotted(Wide):
+        __slots__ = ("a", "b", "c")
+
+    class Packed(m.Structure):
+        _pack_ = 1
+        _fields_ = [("c", m.c_char), ("i", m.c_int), ("text", m.c_char * 30)]
+
+    return classes + [Wide, Slotted, Packed]
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_memory_of_every_size_is_zeroed_aligned_and_separate(m):
+    for cls in _sized_classes(m):
+        size, align = m.sizeof(cls), m.alignment(cls)
+        objs = [cls() for _ in range(40)]
+        for k, obj in enumerate(objs):
+            address = m.addressof(obj)
+            assert address % align == 0, (cls, address)
+            assert m.string_at(address, size) == bytes(size), cls
+            m.memset(address, k + 1, size)
+        for k, obj in enumerate(objs):  # no instance wrote into another
+            assert m.string_at(m.addressof(obj), size) == bytes([k + 1]) * size, cls
+        assert cls.__itemsize__ == 0
+
+
+def test_resizing_moves_the_bytes_out_of_the_object():
+    buffer = ferrotypes.create_string_buffer(b"abcdef", 40)
+    ferrotypes.resize(buffer, 2000)
+    assert buffer.raw[:7] == b"abcdef\0" and len(buffer.raw) == 2000
+    assert buffer._b_needsfree_ == 1
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_making_instances_leaves_the_collector_as_it_was(enabled):
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        for cls in _sized_classes(ferrotypes):
+            cls()
+            assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("m", [ctypes, ferrotypes], ids=["ctypes", "ferrotypes"])
+def test_collections_during_allocation_see_consistent_classes(m):
+    """Finalisers run by collections that allocations trigger make instances and
+    subclasses of the classes being allocated."""
+    Buffer = m.c_char * 100
+    made = []
+
+    class Cycle:
+        def __del__(self):
+            class Sub(Buffer):
+                pass
+            obj = Sub()
+            obj.attribute = len(made)
+            made.append((Sub.__itemsize__, obj.attribute, bytes(obj)))
+
+    old = gc.get_threshold()
+    gc.set_threshold(1)
+    try:
+        for _ in range(300):
+            cycle = Cycle()
+            cycle.me = cycle
+            del cycle
+            Buffer()
+    finally:
+        gc.set_threshold(*old)
+    gc.collect()
+    assert len(made) == 300
+    assert all(item == (0, i, bytes(100)) for i, item in enumerate(made))

@@ -106,7 +106,11 @@ def test_null_py_object_result_raises_value_error(fttest_path):
 
 
 def test_null_py_object_value_raises_value_error(fttest_path):
-    code = "outcome(lambda: ft.py_object.from_address(ft.addressof(ft.c_void_p())).value)"
+    # The NULL pointer is kept alive: from_address reads it after the statement.
+    code = """
+        null = ft.c_void_p()
+        outcome(lambda: ft.py_object.from_address(ft.addressof(null)).value)
+    """
     assert_outcome(fttest_path, code, "raised ValueError: PyObject is NULL")
 
 

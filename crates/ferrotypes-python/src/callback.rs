@@ -107,7 +107,7 @@ impl FromC {
                     // SAFETY: a live object; the new reference is the argument's.
                     Some(obj) => unsafe { Bound::from_borrowed_ptr(py, obj).cast_into_unchecked::<CData>() },
                     None => {
-                        let obj = instances::instance(cls.bind(py), CData::owned(info.clone_ref(py))?)?;
+                        let obj = instances::instance(cls.bind(py), instances::Contents::Owned(info.clone_ref(py)))?;
                         // SAFETY: just made by `instance`, a C data instance.
                         let obj = unsafe { obj.cast_into_unchecked::<CData>() };
                         if let Some(old) = spare.replace(py, Some(obj.clone().unbind())) {

@@ -2,11 +2,13 @@
 //! borrows, the object whose memory it borrows (`_b_base_`), and the objects it keeps
 //! alive (`_objects`).
 //!
-//! Small instances keep their bytes inline in the Python object (no second
-//! allocation); larger ones own a zeroed heap block. What it does not do: interpret
-//! the bytes — the families built on it (simple, pointer, function) do that.
+//! An instance owns its bytes in one of two places: new instances in their object's
+//! own allocation, after its fields (the tail, which `instances` allocates: one
+//! allocation where ctypes makes two above 16 bytes), the rest — resized ones, those
+//! too large for Python's small-object allocator, and those PyO3 builds — in a
+//! zeroed heap block. What it does not do: interpret the bytes — the families built
+//! on it (simple, pointer, function) do that.
 
-use std::cell::UnsafeCell;
 use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -16,58 +18,66 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use crate::gil_cell::GilCell;
 use crate::typeinfo::{info_of, TypeInfo};
 
-/// The inline buffer: room and alignment for any scalar, `long double` included.
-#[repr(C, align(16))]
-struct InlineBytes([u8; 16]);
-
-/// A zeroed heap block this instance owns, from Python's allocator (`PyMem_Calloc`,
-/// whose blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the
-/// system's), used with the GIL held: instances are created and freed only under it.
-/// It is one pointer, so that an instance is no larger than ctypes'.
-struct HeapBlock {
-    ptr: *mut u8,
-}
-
 /// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
 /// a C type has here (`long double`; records and arrays inherit their members').
 const PYMEM_ALIGN: usize = 16;
 
-impl HeapBlock {
-    fn zeroed(size: usize, align: usize) -> PyResult<HeapBlock> {
-        if align > PYMEM_ALIGN {
-            return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
-        }
-        // SAFETY: called with the GIL held (see above); any size is valid.
-        let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(1)) }.cast::<u8>();
-        if ptr.is_null() {
-            return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
-        }
-        Ok(HeapBlock { ptr })
+/// A zeroed block of `size` bytes from Python's allocator (`PyMem_Calloc`, whose
+/// blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the system's),
+/// to be freed by a [`Memory`] owning it. Called with the GIL held: instances are
+/// created and freed only under it.
+fn zeroed_block(size: usize, align: usize) -> PyResult<*mut u8> {
+    if align > PYMEM_ALIGN {
+        return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
+    }
+    // SAFETY: called with the GIL held (see above); any size is valid.
+    let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(1)) }.cast::<u8>();
+    if ptr.is_null() {
+        return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
+    }
+    Ok(ptr)
+}
+
+/// Who frees an instance's bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The instance's object: they are its tail, freed with it.
+    Object,
+    /// The instance: a [`zeroed_block`], freed when the `CData` is dropped.
+    Heap,
+    /// Someone else (`from_address`, the structure a field view is in, ...).
+    Other,
+}
+
+/// An instance's bytes: where they are, who frees them, and how many buffer views of
+/// them are open. Two words, so that an instance is smaller than ctypes'.
+struct Memory {
+    address: *mut u8,
+    owner: Owner,
+    /// Buffer views not yet released; `resize` refuses while any exist.
+    exports: u32,
+}
+
+impl Memory {
+    fn new(address: *mut u8, owner: Owner) -> Memory {
+        Memory { address, owner, exports: 0 }
     }
 }
 
-impl Drop for HeapBlock {
+impl Drop for Memory {
     fn drop(&mut self) {
-        // SAFETY: ptr came from PyMem_Calloc and is freed once, with the GIL held.
-        unsafe { ffi::PyMem_Free(self.ptr.cast()) };
+        if self.owner == Owner::Heap {
+            // SAFETY: the address came from zeroed_block (PyMem_Calloc) and is freed
+            // once, here, with the GIL held.
+            unsafe { ffi::PyMem_Free(self.address.cast()) };
+        }
     }
-}
-
-/// Where an instance's bytes live.
-enum Storage {
-    /// In the object's own inline buffer.
-    Inline,
-    /// In a heap block the object owns.
-    Heap(HeapBlock),
-    /// At an address someone else owns (`from_address`, a field of a structure, ...).
-    Borrowed(*mut u8),
 }
 
 /// The base of every ctypes-like instance.
 #[pyclass(subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct CData {
-    inline: UnsafeCell<InlineBytes>,
-    storage: GilCell<Storage>,
+    memory: GilCell<Memory>,
     size: GilCell<usize>,
     base: Option<Py<PyAny>>,
     /// Where this instance sits in `base` (field or element index; ctypes' `b_index`),
@@ -75,8 +85,6 @@ pub struct CData {
     index: usize,
     objects: GilCell<Option<Py<PyAny>>>,
     info: Py<TypeInfo>,
-    /// Buffer views of the memory not yet released; `resize` refuses while any exist.
-    exports: GilCell<u32>,
 }
 
 /// What a buffer view of an instance points its `format` and `shape` at; owned by the
@@ -86,58 +94,57 @@ struct ExportedLayout {
     shape: Vec<ffi::Py_ssize_t>,
 }
 
-// SAFETY: the inline bytes are C memory that C code may read and write at any time,
-// like any other C buffer; ferrotypes itself touches them only with the GIL held.
-unsafe impl Sync for CData {}
-
 impl CData {
     /// A new instance of class `cls`: zeroed memory of the class's size, owned.
     #[inline]
     pub fn for_class(cls: &Bound<'_, PyType>) -> PyResult<CData> {
-        let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
-        info.get().mark_final();
-        CData::owned(info.unbind())
+        CData::owned(CData::class_info(cls)?)
     }
 
-    /// Zeroed memory of the type's size, owned by the instance.
+    /// The info of `cls`, about to have an instance: its layout is final from now on.
     #[inline]
+    pub fn class_info(cls: &Bound<'_, PyType>) -> PyResult<Py<TypeInfo>> {
+        let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
+        info.get().mark_final();
+        Ok(info.unbind())
+    }
+
+    /// Zeroed memory of the type's size in a heap block, owned by the instance.
     pub fn owned(info: Py<TypeInfo>) -> PyResult<CData> {
         let (size, align) = {
             let i = info.get();
             (i.size, i.align)
         };
-        let storage = if size <= 16 && align <= 16 { Storage::Inline } else { Storage::Heap(HeapBlock::zeroed(size, align)?) };
-        Ok(CData::with_storage(info, storage, size, None))
+        Ok(CData::with_memory(info, Memory::new(zeroed_block(size, align)?, Owner::Heap), size, None))
+    }
+
+    /// The type's size of memory at `tail`, in the allocation of the object that is
+    /// to hold this `CData`, owned by it.
+    ///
+    /// # Safety
+    /// `tail` must be valid for the type's size, zeroed, aligned for the type, and
+    /// freed with the object this `CData` is written into (and not before).
+    #[inline]
+    pub unsafe fn in_tail(info: Py<TypeInfo>, tail: *mut u8) -> CData {
+        let size = info.get().size;
+        CData::with_memory(info, Memory::new(tail, Owner::Object), size, None)
     }
 
     /// A view of `size_of(type)` bytes at `address`, kept valid by `base` if given.
     pub fn borrowed(info: Py<TypeInfo>, address: *mut u8, base: Option<Py<PyAny>>) -> CData {
         let size = info.get().size;
-        CData::with_storage(info, Storage::Borrowed(address), size, base)
+        CData::with_memory(info, Memory::new(address, Owner::Other), size, base)
     }
 
     #[inline]
-    fn with_storage(info: Py<TypeInfo>, storage: Storage, size: usize, base: Option<Py<PyAny>>) -> CData {
-        CData {
-            inline: UnsafeCell::new(InlineBytes([0; 16])),
-            storage: GilCell::new(storage),
-            size: GilCell::new(size),
-            base,
-            index: 0,
-            objects: GilCell::new(None),
-            info,
-            exports: GilCell::new(0),
-        }
+    fn with_memory(info: Py<TypeInfo>, memory: Memory, size: usize, base: Option<Py<PyAny>>) -> CData {
+        CData { memory: GilCell::new(memory), size: GilCell::new(size), base, index: 0, objects: GilCell::new(None), info }
     }
 
     /// The address of the instance's bytes.
     #[inline]
     pub fn address(&self, py: Python<'_>) -> *mut u8 {
-        self.storage.with(py, |s| match s {
-            Storage::Inline => self.inline.get().cast::<u8>(),
-            Storage::Heap(block) => block.ptr,
-            Storage::Borrowed(p) => *p,
-        })
+        self.memory.with(py, |m| m.address)
     }
 
     /// The number of bytes (the type's size, or more after `resize`).
@@ -155,7 +162,7 @@ impl CData {
     pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
         let mut data = CData::borrowed(info_of(cls.as_any())?.unbind(), address as *mut u8, base);
         data.index = index;
-        crate::instances::instance(cls, data)
+        crate::instances::instance(cls, crate::instances::Contents::Data(data))
     }
 
     /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).
@@ -259,7 +266,7 @@ impl CData {
         }
         // ctypes moves the memory under live views (a use-after-free); ferrotypes
         // refuses, as bytearray does.
-        let exports = self.exports.get(py);
+        let exports = self.memory.with(py, |m| m.exports);
         if exports > 0 {
             return Err(PyBufferError::new_err(format!("cannot resize: the memory is exported to {exports} buffer view(s); release them first")));
         }
@@ -268,12 +275,11 @@ impl CData {
             self.size.replace(py, size);
             return Ok(());
         }
-        let block = HeapBlock::zeroed(size, info.align)?;
+        let block = zeroed_block(size, info.align)?;
         // SAFETY: both regions are valid for `current` bytes and do not overlap (the
         // block is fresh).
-        unsafe { std::ptr::copy_nonoverlapping(self.address(py), block.ptr, current) };
-        let old = self.storage.replace(py, Storage::Heap(block));
-        drop(old);
+        unsafe { std::ptr::copy_nonoverlapping(self.address(py), block, current) };
+        drop(self.memory.replace(py, Memory::new(block, Owner::Heap)));
         self.size.replace(py, size);
         Ok(())
     }
@@ -358,7 +364,7 @@ impl CData {
             (*view).internal = Box::into_raw(exported).cast();
             (*view).obj = slf.clone().into_any().into_ptr();
         }
-        me.exports.replace(py, me.exports.get(py) + 1);
+        me.memory.with_mut(py, |m| m.exports += 1);
         Ok(())
     }
 
@@ -377,7 +383,7 @@ impl CData {
             }
         }
         let me = slf.get();
-        me.exports.replace(slf.py(), me.exports.get(slf.py()).saturating_sub(1));
+        me.memory.with_mut(slf.py(), |m| m.exports = m.exports.saturating_sub(1));
     }
 
     /// Pickling, as in ctypes: `(_unpickle, (type, (__dict__, bytes of the memory)))`.
@@ -463,7 +469,7 @@ impl CData {
 
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
-        self.storage.with(py, |s| !matches!(s, Storage::Borrowed(_)))
+        self.memory.with(py, |m| m.owner != Owner::Other)
     }
 }
 

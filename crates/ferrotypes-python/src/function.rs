@@ -835,7 +835,7 @@ fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal
         ResultConv::Instance(cls) => {
             // As ctypes makes it: neither `__new__` nor `__init__` runs.
             let cls = cls.bind(py);
-            let obj = crate::instances::instance(cls, CData::for_class(cls)?)?;
+            let obj = crate::instances::instance(cls, crate::instances::Contents::Owned(CData::class_info(cls)?))?;
             let cdata = obj.cast::<CData>()?.get();
             let n = cdata.size(py).min(prepared.result_ctype.size());
             // SAFETY: the new instance owns at least `n` bytes; the buffer has them too.

@@ -132,14 +132,8 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
         if obj.is_null() {
             return Err(PyErr::fetch(py));
         }
-        // SAFETY: the measured positions of the two parts, in memory of this family's
-        // layout; zeroed bytes elsewhere are what PyO3 leaves there too. Nothing runs
-        // (no collection can see the object) before both are written.
-        unsafe {
-            obj.cast::<u8>().add(layout.cdata).cast::<CData>().write(data);
-            obj.cast::<u8>().add(layout.part).cast::<F>().write(part);
-            return Ok(Bound::from_owned_ptr(py, obj));
-        }
+        // SAFETY: fresh from the class's allocator, which gave it the family's layout.
+        return Ok(unsafe { write_parts(py, obj, *layout, data, part) });
     }
     let init = PyClassInitializer::from(data).add_subclass(part);
     // SAFETY: `cls` is F's type or a subclass of it (the caller's promise), as
@@ -150,6 +144,104 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     // SAFETY: just built as an instance of (a subclass of) F.
     LAYOUTS[F::LAYOUT].get_or_init(|| measure(unsafe { obj.cast_unchecked::<F>() }));
     Ok(obj)
+}
+
+/// The largest allocation CPython's small-object allocator serves; larger ones go to
+/// the system's `malloc`, where one large block costs more than two small ones.
+const SMALL_ALLOCATION: usize = 512;
+
+/// What CPython allocates before an instance of a Python class: the garbage
+/// collector's two words and, on 3.11, the managed `__dict__`'s two.
+const PRE_HEADER: usize = 4 * size_of::<usize>();
+
+/// A new object of class `tp` with room for `size` zeroed bytes aligned to `align`
+/// after its fields, and the address of that room; `None` when the class does not
+/// allocate through `PyType_GenericAlloc` (which alone can be asked for the room), or
+/// when the bytes would take the object past [`SMALL_ALLOCATION`].
+///
+/// `PyType_GenericAlloc(tp, n)` allocates `tp_basicsize + (n + 1) * tp_itemsize`
+/// bytes, zeroed, and frees them with the object; the class's `tp_itemsize` is 1 for
+/// the call only. No Python code runs while it is: the garbage collector, which may
+/// run finalisers from an allocation, is held off until the next one.
+///
+/// # Safety
+/// `tp` must be a live class whose instances `build` may lay out.
+#[inline]
+unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usize, align: usize) -> PyResult<Option<(*mut ffi::PyObject, *mut u8)>> {
+    // SAFETY: a live type object (the caller's promise), read and written with the
+    // GIL held; the class is restored before anything else can see it.
+    unsafe {
+        if size > SMALL_ALLOCATION || !align.is_power_of_two() {
+            return Ok(None);
+        }
+        let basic_size = (*tp).tp_basicsize as usize;
+        // Every allocation is at least 8-aligned: only a stricter alignment, or fields
+        // ending off it, may need padding before the bytes.
+        let padding = if align <= 8 && basic_size.is_multiple_of(align) { 0 } else { align - 1 };
+        let room = size + padding;
+        let generic = (*tp).tp_alloc.map(|f| f as usize) == Some(ffi::PyType_GenericAlloc as *const () as usize);
+        if PRE_HEADER + basic_size + room > SMALL_ALLOCATION || !generic || (*tp).tp_itemsize != 0 {
+            return Ok(None);
+        }
+        let collector_was_enabled = ffi::PyGC_Disable();
+        (*tp).tp_itemsize = 1;
+        // One byte less: the allocator adds one item (a sentinel of variable-size objects).
+        let obj = ffi::PyType_GenericAlloc(tp, room.saturating_sub(1) as ffi::Py_ssize_t);
+        (*tp).tp_itemsize = 0;
+        if collector_was_enabled != 0 {
+            ffi::PyGC_Enable();
+        }
+        if obj.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // The item count `PyType_GenericAlloc` recorded, in bytes `build` overwrites.
+        (*obj.cast::<ffi::PyVarObject>()).ob_size = 0;
+        let start = obj as usize + basic_size;
+        let tail = obj.cast::<u8>().add(round_up(start, align) - obj as usize);
+        Ok(Some((obj, tail)))
+    }
+}
+
+/// Writes `data` and `part` into `obj`, a new zeroed object of a class of family `F`,
+/// at the positions `layout` measured.
+///
+/// # Safety
+/// `obj` must be fresh from the class's allocator, of F's layout, seen by no one else.
+#[inline]
+unsafe fn write_parts<'py, F: Family>(py: Python<'py>, obj: *mut ffi::PyObject, layout: Layout, data: CData, part: F) -> Bound<'py, PyAny> {
+    // SAFETY: the measured positions of the two parts, in memory of this family's
+    // layout; zeroed bytes elsewhere are what PyO3 leaves there too. Nothing runs (no
+    // collection can see the object) before both are written.
+    unsafe {
+        obj.cast::<u8>().add(layout.cdata).cast::<CData>().write(data);
+        obj.cast::<u8>().add(layout.part).cast::<F>().write(part);
+        Bound::from_owned_ptr(py, obj)
+    }
+}
+
+/// An instance of `cls` owning zeroed memory of its type's size (`info`'s), holding
+/// `part`: in the object's tail when the class allows (one allocation), else in a
+/// heap block.
+///
+/// # Safety
+/// `cls` must be F's type or a subclass of it.
+#[inline]
+unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<TypeInfo>, part: F) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let (size, align) = {
+        let i = info.get();
+        (i.size, i.align)
+    };
+    if let Some(Some(layout)) = LAYOUTS[F::LAYOUT].get() {
+        // SAFETY: cls is a live class of family F (the caller's promise).
+        if let Some((obj, tail)) = unsafe { alloc_with_tail(py, cls.as_type_ptr(), size, align)? } {
+            // SAFETY: the tail is zeroed, aligned, `size` bytes long and freed with
+            // `obj`, which the CData is written into; obj is fresh and of F's layout.
+            return Ok(unsafe { write_parts(py, obj, *layout, CData::in_tail(info, tail), part) });
+        }
+    }
+    // SAFETY: as above.
+    unsafe { build(cls, CData::owned(info)?, part) }
 }
 
 /// `TypeError` unless `cls` is F's type or a subclass of it.
@@ -165,49 +257,70 @@ fn abstract_class() -> PyErr {
     PyTypeError::new_err("abstract class")
 }
 
-/// An instance of `cls`, a class of family `F`, holding `data`. Neither `__new__` nor
-/// `__init__` runs (a user-defined `__new__` runs only when the user makes an instance,
-/// as in ctypes).
-pub fn instance_of<'py, F: Family>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
-    check_family::<F>(cls)?;
-    let part = F::part(cls, data.info().get())?.ok_or_else(abstract_class)?;
-    // SAFETY: cls is a subclass of F (checked above).
-    unsafe { build(cls.as_borrowed(), data, part) }
+/// What a new instance made by [`instance`] holds.
+pub enum Contents {
+    /// This memory: a view, or memory the instance already owns.
+    Data(CData),
+    /// New zeroed memory of this type's size, which the instance owns.
+    Owned(Py<TypeInfo>),
 }
 
-/// An instance of `cls`, of whichever family its info says, holding `data`.
-pub fn instance<'py>(cls: &Bound<'py, PyType>, data: CData) -> PyResult<Bound<'py, PyAny>> {
-    match data.info().get().kind {
-        InfoKind::Simple { .. } => instance_of::<SimpleData>(cls, data),
-        InfoKind::Pointer { .. } => instance_of::<PointerData>(cls, data),
-        InfoKind::Array { .. } => instance_of::<ArrayData>(cls, data),
-        InfoKind::Record { .. } => instance_of::<RecordData>(cls, data),
-        InfoKind::Function => instance_of::<FuncPtr>(cls, data),
+impl Contents {
+    fn info(&self) -> &TypeInfo {
+        match self {
+            Contents::Data(data) => data.info().get(),
+            Contents::Owned(info) => info.get(),
+        }
     }
 }
 
-/// What `__new__` puts in a new instance of `cls`: zeroed memory of the class's
-/// size, owned, and the family's part. The class is final from then on.
+/// An instance of `cls`, a class of family `F`, holding `contents`. Neither `__new__`
+/// nor `__init__` runs (a user-defined `__new__` runs only when the user makes an
+/// instance, as in ctypes).
+fn instance_of<'py, F: Family>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<Bound<'py, PyAny>> {
+    check_family::<F>(cls)?;
+    let part = F::part(cls, contents.info())?.ok_or_else(abstract_class)?;
+    // SAFETY (both): cls is a subclass of F (checked above).
+    match contents {
+        Contents::Data(data) => unsafe { build(cls.as_borrowed(), data, part) },
+        Contents::Owned(info) => unsafe { build_owned(cls.as_borrowed(), info, part) },
+    }
+}
+
+/// An instance of `cls`, of whichever family its info says, holding `contents`.
+pub fn instance<'py>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<Bound<'py, PyAny>> {
+    match contents.info().kind {
+        InfoKind::Simple { .. } => instance_of::<SimpleData>(cls, contents),
+        InfoKind::Pointer { .. } => instance_of::<PointerData>(cls, contents),
+        InfoKind::Array { .. } => instance_of::<ArrayData>(cls, contents),
+        InfoKind::Record { .. } => instance_of::<RecordData>(cls, contents),
+        InfoKind::Function => instance_of::<FuncPtr>(cls, contents),
+    }
+}
+
+/// The type info and family part of a new instance of `cls`, made by `__new__`. The
+/// class is final from then on.
 #[inline]
-fn owned_parts<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(CData, F)> {
-    let data = CData::for_class(cls)?;
-    let part = F::part(cls, data.info().get())?.ok_or_else(abstract_class)?;
-    Ok((data, part))
+fn owned_part<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(Py<TypeInfo>, F)> {
+    let info = CData::class_info(cls)?;
+    let part = F::part(cls, info.get())?.ok_or_else(abstract_class)?;
+    Ok((info, part))
 }
 
 /// A new instance of `cls`, a class of family `F`, owning zeroed memory, made as
 /// `cls()` would make it when the class defines no `__new__` or `__init__` of its own.
 pub fn new_instance<'py, F: Family>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     check_family::<F>(cls)?;
-    let (data, part) = owned_parts::<F>(cls)?;
+    let (info, part) = owned_part::<F>(cls)?;
     // SAFETY: cls is a subclass of F (checked above).
-    unsafe { build(cls.as_borrowed(), data, part) }
+    unsafe { build_owned(cls.as_borrowed(), info, part) }
 }
 
-/// [`owned_parts`] for PyO3's `#[new]` of the families (which [`new_slot`] replaces).
+/// What PyO3's `#[new]` of the families (which [`new_slot`] replaces) makes: the
+/// memory in a heap block.
 pub fn owned_initializer<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<PyClassInitializer<F>> {
-    let (data, part) = owned_parts::<F>(cls)?;
-    Ok(PyClassInitializer::from(data).add_subclass(part))
+    let (info, part) = owned_part::<F>(cls)?;
+    Ok(PyClassInitializer::from(CData::owned(info)?).add_subclass(part))
 }
 
 /// The `tp_new` slot of the families other than function pointers (installed by
@@ -220,9 +333,9 @@ pub unsafe extern "C" fn new_slot<F: Family>(subtype: *mut ffi::PyTypeObject, _a
         // SAFETY: CPython passes tp_new the (live) type being instantiated, a
         // subtype of the family this slot is installed on.
         let cls = unsafe { Borrowed::from_ptr(py, subtype.cast()).cast_unchecked::<PyType>() };
-        let (data, part) = owned_parts::<F>(&cls)?;
+        let (info, part) = owned_part::<F>(&cls)?;
         // SAFETY: as above, cls is a subclass of F.
-        unsafe { build(cls, data, part) }.map(Bound::into_ptr)
+        unsafe { build_owned(cls, info, part) }.map(Bound::into_ptr)
     })
 }
 
