@@ -146,6 +146,16 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     Ok(obj)
 }
 
+/// Whether the interpreter lays out an instance of a Python class as CPython 3.11
+/// does: a managed `__dict__` in the two words before the object (its values at -4,
+/// the dict at -3), which [`is_leaf`] reads, and nothing of CPython's after the
+/// class's fields, where [`alloc_with_tail`] puts the bytes (3.13 puts a dict's
+/// values there). Elsewhere no instance counts as a leaf and none has a tail.
+fn has_layout_of_3_11(py: Python<'_>) -> bool {
+    static LAYOUT_OF_3_11: OnceLock<bool> = OnceLock::new();
+    *LAYOUT_OF_3_11.get_or_init(|| py.version_info() >= (3, 11) && py.version_info() < (3, 12))
+}
+
 /// The largest allocation CPython's small-object allocator serves; larger ones go to
 /// the system's `malloc`, where one large block costs more than two small ones.
 const SMALL_ALLOCATION: usize = 512;
@@ -156,8 +166,9 @@ const PRE_HEADER: usize = 4 * size_of::<usize>();
 
 /// A new object of class `tp` with room for `size` zeroed bytes aligned to `align`
 /// after its fields, and the address of that room; `None` when the class does not
-/// allocate through `PyType_GenericAlloc` (which alone can be asked for the room), or
-/// when the bytes would take the object past [`SMALL_ALLOCATION`].
+/// allocate through `PyType_GenericAlloc` (which alone can be asked for the room),
+/// when the bytes would take the object past [`SMALL_ALLOCATION`], or on another
+/// interpreter layout than 3.11's.
 ///
 /// `PyType_GenericAlloc(tp, n)` allocates `tp_basicsize + (n + 1) * tp_itemsize`
 /// bytes, zeroed, and frees them with the object; the class's `tp_itemsize` is 1 for
@@ -171,7 +182,7 @@ unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usiz
     // SAFETY: a live type object (the caller's promise), read and written with the
     // GIL held; the class is restored before anything else can see it.
     unsafe {
-        if size > SMALL_ALLOCATION || !align.is_power_of_two() {
+        if size > SMALL_ALLOCATION || !align.is_power_of_two() || !has_layout_of_3_11(py) {
             return Ok(None);
         }
         let basic_size = (*tp).tp_basicsize as usize;
@@ -343,10 +354,6 @@ pub unsafe extern "C" fn new_slot<F: Family>(subtype: *mut ffi::PyTypeObject, _a
 /// `type.__new__`, saved from the first class [`install_dealloc`] takes over.
 static SUBTYPE_DEALLOC: OnceLock<ffi::destructor> = OnceLock::new();
 
-/// Whether the interpreter keeps a managed `__dict__` in the two words before the
-/// object (CPython 3.11: its values at -4, the dict at -3), which [`is_leaf`] reads.
-/// Elsewhere no instance counts as a leaf.
-static MANAGED_DICT_BEFORE_OBJECT: OnceLock<bool> = OnceLock::new();
 
 /// Whether releasing `obj` can run no code and reach no other object of ours: its
 /// class has no `__del__`, and it has no `__dict__` (nor its values), no weak
@@ -363,7 +370,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
         let is_null_at = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
         let no_dict = if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
             let word = size_of::<usize>() as isize;
-            MANAGED_DICT_BEFORE_OBJECT.get() == Some(&true) && is_null_at(-4 * word) && is_null_at(-3 * word)
+            has_layout_of_3_11(py) && is_null_at(-4 * word) && is_null_at(-3 * word)
         } else {
             (*tp).tp_dictoffset == 0
         };
@@ -472,7 +479,6 @@ pub fn install_dealloc(cls: &Bound<'_, PyType>) {
             }
             let Some(current) = (*tp).tp_dealloc else { return true };
             let subtype_dealloc = *SUBTYPE_DEALLOC.get_or_init(|| current);
-            MANAGED_DICT_BEFORE_OBJECT.get_or_init(|| py.version_info() >= (3, 11) && py.version_info() < (3, 12));
             // The family's size, and the weak list `type.__new__` appends unless
             // `__slots__` leaves it out: anything more would be slots of its own.
             let weaklist = if (*family).tp_weaklistoffset == 0 && (*tp).tp_weaklistoffset > 0 { size_of::<usize>() } else { 0 };
