@@ -259,7 +259,9 @@ def test_memory_of_every_size_is_zeroed_aligned_and_separate(m):
 
 def test_resizing_moves_the_bytes_out_of_the_object():
     buffer = ferrotypes.create_string_buffer(b"abcdef", 40)
+    in_object = ferrotypes.addressof(buffer)
     ferrotypes.resize(buffer, 2000)
+    assert ferrotypes.addressof(buffer) != in_object
     assert buffer.raw[:7] == b"abcdef\0" and len(buffer.raw) == 2000
     assert buffer._b_needsfree_ == 1
 

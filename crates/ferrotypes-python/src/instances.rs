@@ -9,6 +9,7 @@
 //! Here an instance is the class's `tp_alloc` memory, zeroed, with the `CData` and
 //! the family's part written where PyO3 keeps them: positions measured on the first
 //! instance PyO3 itself builds, and used only when they are all PyO3 initialises.
+//! A new instance's own bytes follow them in the same allocation ([`build_owned`]).
 
 use std::mem::{align_of, size_of};
 use std::sync::OnceLock;
@@ -205,7 +206,7 @@ unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usiz
         if obj.is_null() {
             return Err(PyErr::fetch(py));
         }
-        // The item count `PyType_GenericAlloc` recorded, in bytes `build` overwrites.
+        // The item count `PyType_GenericAlloc` recorded, in bytes `write_parts` overwrites.
         (*obj.cast::<ffi::PyVarObject>()).ob_size = 0;
         let start = obj as usize + basic_size;
         let tail = obj.cast::<u8>().add(round_up(start, align) - obj as usize);
