@@ -16,7 +16,7 @@ use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::gil_cell::GilCell;
-use crate::typeinfo::{info_of, TypeInfo};
+use crate::typeinfo::{class_info, info_of, TypeInfo};
 
 /// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
 /// a C type has here (`long double`; records and arrays inherit their members').
@@ -104,7 +104,7 @@ impl CData {
     /// The info of `cls`, about to have an instance: its layout is final from now on.
     #[inline]
     pub fn class_info(cls: &Bound<'_, PyType>) -> PyResult<Py<TypeInfo>> {
-        let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err("abstract class"))?;
+        let info = class_info(cls).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
         info.get().mark_final();
         Ok(info.unbind())
     }

@@ -987,12 +987,8 @@ pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let offset = VECTORCALL_OFFSET.load(Ordering::Relaxed);
     let tp = cls.as_type_ptr();
     // SAFETY: tp is a live type object that is a FuncPtr subclass, so its instances
-    // have the FuncPtr layout and the field at `offset`; writing these two fields is
-    // how vectorcall is enabled for a type (CPython reads them on every call).
-    unsafe {
-        (*tp).tp_vectorcall_offset = offset;
-        (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
-    }
+    // have the FuncPtr layout and the field at `offset`.
+    unsafe { crate::slots::enable_vectorcall(tp, offset) };
     Ok(())
 }
 

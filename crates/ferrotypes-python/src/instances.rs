@@ -178,7 +178,7 @@ const PRE_HEADER: usize = 4 * size_of::<usize>();
 ///
 /// # Safety
 /// `tp` must be a live class whose instances `build` may lay out.
-#[inline]
+#[inline(always)]
 unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usize, align: usize) -> PyResult<Option<(*mut ffi::PyObject, *mut u8)>> {
     // SAFETY: a live type object (the caller's promise), read and written with the
     // GIL held; the class is restored before anything else can see it.
@@ -237,7 +237,7 @@ unsafe fn write_parts<'py, F: Family>(py: Python<'py>, obj: *mut ffi::PyObject, 
 ///
 /// # Safety
 /// `cls` must be F's type or a subclass of it.
-#[inline]
+#[inline(always)]
 unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<TypeInfo>, part: F) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let (size, align) = {
@@ -312,7 +312,7 @@ pub fn instance<'py>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<B
 
 /// The type info and family part of a new instance of `cls`, made by `__new__`. The
 /// class is final from then on.
-#[inline]
+#[inline(always)]
 fn owned_part<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(Py<TypeInfo>, F)> {
     let info = CData::class_info(cls)?;
     let part = F::part(cls, info.get())?.ok_or_else(abstract_class)?;
@@ -323,9 +323,20 @@ fn owned_part<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<(Py<TypeInfo>, F)>
 /// `cls()` would make it when the class defines no `__new__` or `__init__` of its own.
 pub fn new_instance<'py, F: Family>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     check_family::<F>(cls)?;
-    let (info, part) = owned_part::<F>(cls)?;
     // SAFETY: cls is a subclass of F (checked above).
-    unsafe { build_owned(cls.as_borrowed(), info, part) }
+    unsafe { new_owned::<F>(cls.as_borrowed()) }
+}
+
+/// What the family's `tp_new` ([`new_slot`]) makes: a new instance of `cls` owning
+/// zeroed memory.
+///
+/// # Safety
+/// `cls` must be F's type or a subclass of it.
+#[inline(always)]
+pub unsafe fn new_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
+    let (info, part) = owned_part::<F>(&cls)?;
+    // SAFETY: as the caller promises.
+    unsafe { build_owned(cls, info, part) }
 }
 
 /// What PyO3's `#[new]` of the families (which [`new_slot`] replaces) makes: the
@@ -345,9 +356,8 @@ pub unsafe extern "C" fn new_slot<F: Family>(subtype: *mut ffi::PyTypeObject, _a
         // SAFETY: CPython passes tp_new the (live) type being instantiated, a
         // subtype of the family this slot is installed on.
         let cls = unsafe { Borrowed::from_ptr(py, subtype.cast()).cast_unchecked::<PyType>() };
-        let (info, part) = owned_part::<F>(&cls)?;
         // SAFETY: as above, cls is a subclass of F.
-        unsafe { build_owned(cls, info, part) }.map(Bound::into_ptr)
+        unsafe { new_owned::<F>(cls) }.map(Bound::into_ptr)
     })
 }
 

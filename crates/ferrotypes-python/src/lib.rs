@@ -15,6 +15,7 @@ mod array_types;
 mod buffer;
 mod callback;
 mod cdata;
+mod construct;
 mod errno;
 mod function;
 mod gil_cell;
@@ -113,6 +114,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
     m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
     m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
+    m.add_function(wrap_pyfunction!(construct::_constructed_directly, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;

@@ -17,9 +17,10 @@ use pyo3::PyClassInitializer;
 
 use crate::access;
 use crate::cdata::CData;
+use crate::construct::Construct;
 use crate::gil_cell::GilCell;
 use crate::scalar;
-use crate::slots;
+use crate::slots::{self, GeneralSlots};
 use crate::typeinfo::{info_of, InfoKind, RecordTraits, TypeInfo};
 
 /// The `_type_` codes of the integer types a bit-field may have.
@@ -329,41 +330,32 @@ pub unsafe extern "C" fn field_set_slot(field: *mut ffi::PyObject, instance: *mu
     slots::or_general(py, fast, -1, |general| unsafe { (general.field_set)(field, instance, value) })
 }
 
-/// The `tp_init` slot of record classes (see [`crate::slots`]): `Point()` has
-/// nothing to store, and plain numbers given positionally for numeric fields
-/// (`Point(1, 2, 3.0)`) are stored here; anything else goes to PyO3's `__init__`
-/// (which then stores every value again, the same way).
-pub unsafe extern "C" fn record_init_slot(obj: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
-    // SAFETY: CPython calls tp_init with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    let fast = slots::fast_path(py, -1, || {
-        // SAFETY: CPython passes tp_init a tuple and NULL or a dict.
-        if unsafe { !slots::no_keywords(kwargs) } {
-            return None;
-        }
-        // SAFETY: as above; `obj` is an instance of a class this slot was installed on
-        // (a RecordData subclass), lent for the call.
-        let (obj, args) = unsafe { (Borrowed::from_ptr(py, obj).cast_unchecked::<RecordData>(), Borrowed::from_ptr(py, args).cast_unchecked::<PyTuple>()) };
+impl Construct for RecordData {
+    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
+        slots.record_init
+    }
+
+    /// `Point()`, and plain numbers given for numeric fields (`Point(1, 2, 3.0)`).
+    fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         if args.is_empty() {
-            return Some(Ok(0));
+            return Some(Ok(()));
         }
         let info = obj.as_super().get().info().get();
         let InfoKind::Record { fields, .. } = &info.kind else { return None };
         if args.len() > fields.len() {
             return None;
         }
-        for (i, field) in fields.iter().take(args.len()).enumerate() {
-            // SAFETY: i < len(args).
-            let value = unsafe { args.get_borrowed_item_unchecked(i) };
-            match field.get().write_number(&obj.as_any().as_borrowed(), &value) {
+        let instance = obj.as_any().as_borrowed();
+        for (field, &value) in fields.iter().zip(args) {
+            // SAFETY: a constructor argument, lent for the call.
+            let value = unsafe { Borrowed::from_ptr(obj.py(), value) };
+            match field.get().write_number(&instance, &value) {
                 Some(Ok(())) => {}
                 _ => return None,
             }
         }
-        Some(Ok(0))
-    });
-    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, -1, |general| unsafe { (general.record_init)(obj, args, kwargs) })
+        Some(Ok(()))
+    }
 }
 
 impl CField {

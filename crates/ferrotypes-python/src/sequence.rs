@@ -15,8 +15,9 @@ use pyo3::PyClassInitializer;
 
 use crate::access;
 use crate::cdata::CData;
+use crate::construct::Construct;
 use crate::scalar;
-use crate::slots;
+use crate::slots::{self, GeneralSlots};
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
@@ -95,13 +96,16 @@ impl ArrayData {
         crate::instances::owned_initializer(cls)
     }
 
-    #[pyo3(signature = (*args))]
-    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    /// `A(v0, v1, ...)`; keyword arguments are ignored, as ctypes ignores them.
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         let (_, _, length) = ArrayData::parts(slf)?;
-        if args.len() > length {
-            return Err(PyIndexError::new_err("indices must be integers"));
-        }
         for (i, item) in args.iter().enumerate() {
+            // Stored in order, as ctypes does: a bad value before the first surplus
+            // one is what is reported.
+            if i >= length {
+                return Err(PyIndexError::new_err("invalid index"));
+            }
             ArrayData::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &item)?;
         }
         Ok(())
@@ -248,17 +252,15 @@ fn exact_index(index: &Borrowed<'_, '_, PyAny>) -> Option<isize> {
     Some(i)
 }
 
-/// The `tp_init` slot of array classes (see [`crate::slots`]): `A()` has nothing
-/// to store; anything else goes to PyO3's `__init__`.
-pub unsafe extern "C" fn array_init_slot(array: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
-    // SAFETY: CPython passes tp_init a tuple and NULL or a dict.
-    if unsafe { slots::no_arguments(args, kwargs) } {
-        return 0;
+impl Construct for ArrayData {
+    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
+        slots.array_init
     }
-    // SAFETY: CPython calls tp_init with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, None, -1, |general| unsafe { (general.array_init)(array, args, kwargs) })
+
+    /// `A()`: nothing to store.
+    fn init(_obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
+        args.is_empty().then_some(Ok(()))
+    }
 }
 
 impl ArrayData {
@@ -378,12 +380,13 @@ impl PointerData {
         crate::instances::owned_initializer(cls)
     }
 
-    #[pyo3(signature = (*args))]
-    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    /// `P(target)`; keyword arguments are ignored, as ctypes ignores them.
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         match args.len() {
             0 => Ok(()),
             1 => PointerData::set_contents(slf, &args.get_item(0)?),
-            n => Err(PyTypeError::new_err(format!("expected at most 1 argument, got {n}"))),
+            n => Err(PyTypeError::new_err(format!("POINTER expected at most 1 argument, got {n}"))),
         }
     }
 

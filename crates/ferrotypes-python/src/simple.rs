@@ -13,9 +13,10 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::cdata::CData;
+use crate::construct::Construct;
 use crate::instances;
 use crate::scalar;
-use crate::slots;
+use crate::slots::GeneralSlots;
 use crate::typeinfo::InfoKind;
 
 /// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
@@ -62,35 +63,27 @@ impl SimpleData {
     }
 }
 
-/// The `tp_init` slot of simple classes (see [`crate::slots`]): `c_int()` and a plain
-/// number stored into a numeric type (`c_int(5)`) are done here; anything else goes
-/// to PyO3's `__init__`.
-pub unsafe extern "C" fn simple_init_slot(obj: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
-    // SAFETY: CPython calls tp_init with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    let fast = slots::fast_path(py, -1, || {
-        // SAFETY: CPython passes tp_init a tuple and NULL or a dict.
-        if unsafe { !slots::no_keywords(kwargs) } {
-            return None;
-        }
-        // SAFETY: as above; `obj` is an instance of a class this slot was installed on
-        // (a SimpleData subclass), lent for the call.
-        let (obj, args) = unsafe { (Borrowed::from_ptr(py, obj).cast_unchecked::<SimpleData>(), Borrowed::from_ptr(py, args).cast_unchecked::<PyTuple>()) };
-        match args.len() {
-            0 => Some(Ok(0)),
-            1 => {
-                // SAFETY: index 0 of a one-item tuple.
-                let value = unsafe { args.get_borrowed_item_unchecked(0) };
+impl Construct for SimpleData {
+    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
+        slots.simple_init
+    }
+
+    /// `c_int()`, and a plain number stored into a numeric type (`c_int(5)`).
+    fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
+        match *args {
+            [] => Some(Ok(())),
+            [value] => {
+                let py = obj.py();
+                // SAFETY: a constructor argument, lent for the call.
+                let value = unsafe { Borrowed::from_ptr(py, value) };
                 let data = obj.as_super().get();
                 let me = Traits::of(data).ok()?;
                 // SAFETY: the instance's memory holds one scalar of its kind.
-                unsafe { scalar::write_plain_number(&value, me.kind, me.swapped, data.address(py)) }.map(|()| Ok(0))
+                unsafe { scalar::write_plain_number(&value, me.kind, me.swapped, data.address(py)) }.map(Ok)
             }
             _ => None,
         }
-    });
-    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, -1, |general| unsafe { (general.simple_init)(obj, args, kwargs) })
+    }
 }
 
 #[pymethods]
@@ -104,14 +97,13 @@ impl SimpleData {
         instances::owned_initializer(cls)
     }
 
-    #[pyo3(signature = (*args))]
-    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    /// `c_int(value)`; keyword arguments are ignored, as ctypes ignores them.
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         match args.len() {
             0 => Ok(()),
-            1 => {
-                SimpleData::set_value_of(slf, &args.get_item(0)?)
-            }
-            n => Err(PyTypeError::new_err(format!("function takes at most 1 argument ({n} given)"))),
+            1 => SimpleData::set_value_of(slf, &args.get_item(0)?),
+            n => Err(PyTypeError::new_err(format!("__init__ expected at most 1 argument, got {n}"))),
         }
     }
 

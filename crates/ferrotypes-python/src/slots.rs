@@ -107,7 +107,8 @@ fn set_new(family: Bound<'_, PyType>, slot: ffi::newfunc) {
 /// defines in Python stay its own.
 #[pyfunction]
 pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    use crate::{record, sequence, simple};
+    use crate::{construct, record, sequence, simple};
+    use construct::init_slot;
     let Some(general) = general() else { return Ok(()) };
     crate::instances::install_dealloc(cls);
     let tp = cls.as_type_ptr();
@@ -118,11 +119,11 @@ pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
     unsafe {
         let init = (*tp).tp_init.map(|f| f as usize);
         if is(init, general.simple_init as usize) {
-            (*tp).tp_init = Some(simple::simple_init_slot);
+            (*tp).tp_init = Some(init_slot::<simple::SimpleData>);
         } else if is(init, general.array_init as usize) {
-            (*tp).tp_init = Some(sequence::array_init_slot);
+            (*tp).tp_init = Some(init_slot::<sequence::ArrayData>);
         } else if is(init, general.record_init as usize) {
-            (*tp).tp_init = Some(record::record_init_slot);
+            (*tp).tp_init = Some(init_slot::<record::RecordData>);
         }
         let mapping = (*tp).tp_as_mapping;
         if !mapping.is_null() {
@@ -137,18 +138,23 @@ pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
             }
         }
     }
+    construct::enable(cls);
     Ok(())
 }
 
-/// Whether `args` is empty and `kwargs` NULL or empty: a constructor call with
-/// nothing to store.
+/// Has CPython call the instances of `tp` through the vectorcall function each holds
+/// at `offset` (bytes from its start; a NULL one sends the call to `tp_call`). 3.11
+/// gives no heap type the vectorcall flag, nor passes it on to subclasses.
 ///
 /// # Safety
-/// `args` must be a tuple and `kwargs` NULL or a dict (as CPython passes them to
-/// `tp_init`).
-pub unsafe fn no_arguments(args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> bool {
-    // SAFETY: as the caller guarantees.
-    unsafe { ffi::PyTuple_GET_SIZE(args) == 0 && no_keywords(kwargs) }
+/// `tp` must be a live heap type whose instances, and its subclasses' instances, all
+/// hold a `vectorcallfunc` (or NULL) at `offset`.
+pub unsafe fn enable_vectorcall(tp: *mut ffi::PyTypeObject, offset: ffi::Py_ssize_t) {
+    // SAFETY: as the caller guarantees; CPython reads these two fields on every call.
+    unsafe {
+        (*tp).tp_vectorcall_offset = offset;
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
+    }
 }
 
 /// Whether `kwargs` is NULL or an empty dict.
