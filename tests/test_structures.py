@@ -194,6 +194,26 @@ def test_keep_alive_objects_are_named_like_ctypes():
     assert out[0] == out[1] == {"1:1": b"kept"}
 
 
+def test_keep_alive_keys_of_deep_and_wide_stores_match_ctypes():
+    out = []
+    for mod in (ft, std):
+        class S(mod.Structure):
+            _fields_ = [("pad", mod.c_int * 3)] + [("p%d" % i, mod.c_char_p) for i in range(20)]
+
+        class T(mod.Structure):
+            _fields_ = [("x", mod.c_int), ("arr", S * 18)]
+        t = T()
+        t.arr[17].p19 = b"deep"
+        t.arr[2].p0 = b"shallow"
+        strings = (mod.c_char_p * 40)()
+        strings[33] = b"wide"
+        to_int = mod.pointer(mod.c_int(5))
+        to_pointer = mod.pointer(to_int)
+        out.append((t._objects, strings._objects, sorted(to_int._objects), sorted(to_pointer._objects)))
+    assert out[0] == out[1]
+    assert out[0][0] == {"14:11:1": b"deep", "1:2:1": b"shallow"}
+
+
 def test_cast_shares_objects_like_ctypes():
     for mod in (ft, std):
         array = (mod.c_char_p * 2)()

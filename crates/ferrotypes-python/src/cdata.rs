@@ -175,24 +175,33 @@ impl CData {
     pub fn keep_ref(slf: &Bound<'_, CData>, index: usize, keep: Option<Py<PyAny>>) -> PyResult<()> {
         let py = slf.py();
         let Some(keep) = keep.filter(|k| !k.is_none(py)) else { return Ok(()) };
-        let mut key = format!("{index:x}");
+        let mut digits = [0; HEX_DIGITS];
+        let Some(mut parent) = slf.get().parent(py) else {
+            return slf.get().file_kept(py, hex(index, &mut digits), keep);
+        };
+        let mut key = hex(index, &mut digits).to_owned();
         let mut root = slf.clone();
-        while let Some(parent) = root.get().parent(py) {
-            key.push_str(&format!(":{:x}", root.get().index));
+        loop {
+            key.push(':');
+            key.push_str(hex(root.get().index, &mut digits));
             root = parent;
+            match root.get().parent(py) {
+                Some(next) => parent = next,
+                None => break,
+            }
         }
-        root.get().file_kept(py, key, keep)
+        root.get().file_kept(py, &key, keep)
     }
 
     /// [`CData::keep_ref`] for an instance still being built (no Python object yet,
     /// no `_b_base_`): keeps `keep` in slot `index`.
     pub fn keep_ref_new(&self, py: Python<'_>, index: usize, keep: Py<PyAny>) -> PyResult<()> {
-        self.file_kept(py, format!("{index:x}"), keep)
+        self.file_kept(py, hex(index, &mut [0; HEX_DIGITS]), keep)
     }
 
     /// Files `keep` under `key` in this (root) instance's `_objects`: in the dict of a
     /// type with sub-objects, else as the one object kept.
-    fn file_kept(&self, py: Python<'_>, key: String, keep: Py<PyAny>) -> PyResult<()> {
+    fn file_kept(&self, py: Python<'_>, key: &str, keep: Py<PyAny>) -> PyResult<()> {
         match self.container_objects(py)? {
             Some(dict) => dict.set_item(key, keep),
             None => {
@@ -471,6 +480,24 @@ impl CData {
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
         self.memory.with(py, |m| m.owner != Owner::Other)
     }
+}
+
+/// The most hex digits of a `usize`.
+const HEX_DIGITS: usize = 2 * size_of::<usize>();
+
+/// `n` in lowercase hex, written at the end of `digits` (a part of a keep-alive key,
+/// made without a heap allocation: one is made per pointer or string stored).
+fn hex(mut n: usize, digits: &mut [u8; HEX_DIGITS]) -> &str {
+    let mut start = HEX_DIGITS;
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&digits[start..]).unwrap_or_default()
 }
 
 /// Rebuilds a pickled instance: `typ.__new__(typ)`, then `__setstate__(*state)`.
