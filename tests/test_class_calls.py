@@ -66,7 +66,8 @@ def test_the_families_with_a_fast_path_are_called_directly():
 
     assert _ctypes._constructed_directly(Sub)
     assert _ctypes._constructed_directly(ferrotypes.c_char_p)
-    assert not _ctypes._constructed_directly(ferrotypes.POINTER(ferrotypes.c_int))
+    assert _ctypes._constructed_directly(ferrotypes.POINTER(ferrotypes.c_int))
+    assert not _ctypes._constructed_directly(ferrotypes.CFUNCTYPE(ferrotypes.c_int))
 
 
 CALLS = [
@@ -245,3 +246,30 @@ def test_abstract_classes_refuse_as_in_ctypes():
     for name in ("_SimpleCData", "Array"):
         results = [outcome(lambda m=m: getattr(m, name)()) for m in (ctypes, ferrotypes)]
         assert results[0][:2] == results[1][:2] == ("error", TypeError)
+
+
+def test_pointer_matches_ctypes():
+    for m in (ctypes, ferrotypes):
+        class MyInt(m.c_int):
+            pass
+
+        x, mine = m.c_int(5), MyInt(6)
+        p = m.pointer(x)
+        assert type(p) is m.POINTER(m.c_int)
+        assert p.contents.value == 5 and p._objects == {"1": x}
+        assert type(m.pointer(mine)) is m.POINTER(MyInt)
+        assert m.pointer(p).contents.contents.value == 5
+    results = []
+    for m in (ctypes, ferrotypes):
+        results.append([outcome(lambda: m.pointer(5)), outcome(lambda: m.POINTER(m.c_int)(m.c_int(1), m.c_int(2))),
+                        outcome(lambda: m.POINTER(m.c_int)("text"))])
+    assert [r[:2] for r in results[0]] == [r[:2] for r in results[1]]
+    assert results[0][1:] == results[1][1:]
+
+
+def test_a_pointer_refuses_a_target_of_another_type():
+    # ctypes takes any C data instance here, so POINTER(c_double)(c_int(1)).contents
+    # reads 8 bytes of a 4-byte object.
+    assert ctypes.POINTER(ctypes.c_double)(ctypes.c_int(1))
+    with pytest.raises(TypeError, match="expected c_double instead of c_int"):
+        ferrotypes.POINTER(ferrotypes.c_double)(ferrotypes.c_int(1))

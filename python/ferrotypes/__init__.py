@@ -350,9 +350,8 @@ def POINTER(cls):
     return pointer
 
 
-def pointer(obj):
-    """A new pointer instance pointing to ``obj``."""
-    return POINTER(type(obj))(obj)
+_ctypes._set_pointer_types(_pointer_type_cache, POINTER)
+pointer = _ctypes.pointer
 
 
 def SetPointerType(pointer_type, cls):

@@ -1,4 +1,5 @@
-//! Calling a C data class: `c_int(5)`, `Point(1, 2, 3.0)`, `(c_int * 100)()`.
+//! Calling a C data class: `c_int(5)`, `Point(1, 2, 3.0)`, `(c_int * 100)()`,
+//! `POINTER(c_int)(x)`.
 //!
 //! `type.__call__` packs the arguments into a tuple (and a dict for keywords), calls
 //! `tp_new` with them, then looks up and calls `tp_init` with them again: about as
@@ -29,7 +30,7 @@ use pyo3::Borrowed;
 
 use crate::instances::{self, Family};
 use crate::record::RecordData;
-use crate::sequence::ArrayData;
+use crate::sequence::{ArrayData, PointerData};
 use crate::simple::SimpleData;
 use crate::slots::{self, GeneralSlots};
 
@@ -167,6 +168,8 @@ fn family_vectorcall(tp: *mut ffi::PyTypeObject) -> Option<ffi::vectorcallfunc> 
         Some(class_vectorcall::<SimpleData>)
     } else if is(instances::new_slot::<ArrayData>) {
         Some(class_vectorcall::<ArrayData>)
+    } else if is(instances::new_slot::<PointerData>) {
+        Some(class_vectorcall::<PointerData>)
     } else if is(instances::new_slot::<RecordData>) {
         Some(class_vectorcall::<RecordData>)
     } else {

@@ -24,6 +24,7 @@ mod library;
 mod memory;
 mod ndpointer;
 mod paramflags;
+mod pointer_types;
 mod record;
 mod scalar;
 mod sequence;
@@ -116,6 +117,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
     m.add_function(wrap_pyfunction!(construct::_constructed_directly, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
+    m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;
+    m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::create_string_buffer, m)?)?;

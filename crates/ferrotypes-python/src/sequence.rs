@@ -279,6 +279,22 @@ impl ArrayData {
     }
 }
 
+impl Construct for PointerData {
+    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
+        slots.pointer_init
+    }
+
+    /// `P()`, and `P(target)`: every case (a wrong target raises what `__init__` would).
+    fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
+        match *args {
+            [] => Some(Ok(())),
+            // SAFETY: a constructor argument, lent for the call.
+            [target] => Some(PointerData::set_contents(obj, &*unsafe { Borrowed::from_ptr(obj.py(), target) })),
+            _ => None,
+        }
+    }
+}
+
 /// The Rust side of `_Pointer`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_PointerData")]
 pub struct PointerData {}

@@ -30,6 +30,7 @@ pub struct GeneralSlots {
     pub ass_subscript: ffi::objobjargproc,
     pub simple_init: ffi::initproc,
     pub array_init: ffi::initproc,
+    pub pointer_init: ffi::initproc,
     pub record_init: ffi::initproc,
 }
 
@@ -70,6 +71,7 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
             ass_subscript: (*mapping).mp_ass_subscript.ok_or_else(missing)?,
             simple_init: init_of(py.get_type::<simple::SimpleData>().as_type_ptr())?,
             array_init: init_of(array_tp)?,
+            pointer_init: init_of(pointer_tp)?,
             record_init: init_of(py.get_type::<record::RecordData>().as_type_ptr())?,
         };
         if GENERAL.set(general).is_err() {
@@ -122,6 +124,8 @@ pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
             (*tp).tp_init = Some(init_slot::<simple::SimpleData>);
         } else if is(init, general.array_init as usize) {
             (*tp).tp_init = Some(init_slot::<sequence::ArrayData>);
+        } else if is(init, general.pointer_init as usize) {
+            (*tp).tp_init = Some(init_slot::<sequence::PointerData>);
         } else if is(init, general.record_init as usize) {
             (*tp).tp_init = Some(init_slot::<record::RecordData>);
         }
