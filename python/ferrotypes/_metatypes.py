@@ -170,8 +170,8 @@ class PyCArrayType(_CDataMeta):
         cls._stginfo_ = _core.array_info(element, length)
         code = getattr(element, "_type_", None)
         if code == "c":
-            cls.value = property(_char_array_value, _char_array_set_value, _refuse_delete)
-            cls.raw = property(_char_array_raw, _char_array_set_raw)  # del: AttributeError, as ctypes
+            cls.value = _core._CharArrayBytes(False)
+            cls.raw = _core._CharArrayBytes(True)
         elif code == "u":
             cls.value = property(_wchar_array_value, _wchar_array_set_value, _refuse_delete)
         return cls
@@ -179,33 +179,6 @@ class PyCArrayType(_CDataMeta):
 
 def _refuse_delete(self):
     raise TypeError("can't delete attribute")
-
-
-def _char_array_value(self):
-    raw = _core.string_at(_core.addressof(self), _core.sizeof(self))
-    return raw.split(b"\0", 1)[0]
-
-
-def _char_array_set_value(self, value):
-    if not isinstance(value, bytes):
-        raise TypeError("bytes expected instead of %s instance" % type(value).__name__)
-    size = _core.sizeof(self)
-    if len(value) > size:
-        raise ValueError("byte string too long")
-    self[:len(value)] = value
-    if len(value) < size:
-        self[len(value)] = b"\0"
-
-
-def _char_array_raw(self):
-    return _core.string_at(_core.addressof(self), _core.sizeof(self))
-
-
-def _char_array_set_raw(self, value):
-    data = memoryview(value).cast("B").tobytes()
-    if len(data) > _core.sizeof(self):
-        raise ValueError("byte string too long")
-    self[:len(data)] = data
 
 
 def _wchar_array_value(self):

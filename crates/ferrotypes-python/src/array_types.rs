@@ -165,3 +165,81 @@ extern "C" {
     /// CPython's audit hook entry (variadic, hence not in PyO3's bindings).
     fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
 }
+
+/// `value` or `raw` of a `c_char` array class (the metaclass gives every such class
+/// one of each, as ctypes gives them as getsets): the bytes up to the first NUL, or
+/// all of them.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_CharArrayBytes")]
+pub struct CharArrayBytes {
+    raw: bool,
+}
+
+impl CharArrayBytes {
+    /// The memory of `instance`: its address and size.
+    fn memory(&self, instance: &Bound<'_, PyAny>) -> PyResult<(*mut u8, usize)> {
+        let py = instance.py();
+        let data = instance.cast::<CData>().map_err(|_| {
+            let name = if self.raw { "raw" } else { "value" };
+            PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::scalar::type_name(instance)))
+        })?;
+        let data = data.get();
+        Ok((data.address(py), data.size(py)))
+    }
+}
+
+#[pymethods]
+impl CharArrayBytes {
+    #[new]
+    fn new(raw: bool) -> Self {
+        CharArrayBytes { raw }
+    }
+
+    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any()) };
+        let (address, size) = slf.get().memory(instance)?;
+        // SAFETY: an instance's memory is `size` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(address, size) };
+        let end = if slf.get().raw { size } else { bytes.iter().position(|&b| b == 0).unwrap_or(size) };
+        Ok(PyBytes::new(instance.py(), &bytes[..end]).into_any())
+    }
+
+    /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
+    /// any bytes-like object (its bytes may be the array's own).
+    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, size) = self.memory(instance)?;
+        if self.raw {
+            let view = crate::buffer::ReadView::new(value)?;
+            if view.len() > size {
+                return Err(PyValueError::new_err("byte string too long"));
+            }
+            // SAFETY: the view's bytes are readable while it lives and fit the instance's
+            // memory; they may overlap it.
+            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
+            return Ok(());
+        }
+        let bytes = value.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::scalar::type_name(value)))
+        })?;
+        let bytes = bytes.as_bytes();
+        if bytes.len() > size {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
+        // object's storage is not C data memory.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
+            if bytes.len() < size {
+                address.add(bytes.len()).write(0);
+            }
+        }
+        Ok(())
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(if self.raw {
+            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
+        } else {
+            PyTypeError::new_err("can't delete attribute")
+        })
+    }
+}

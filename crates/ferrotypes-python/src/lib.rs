@@ -87,6 +87,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<record::CField>()?;
     m.add_class::<argconv::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
+    m.add_class::<array_types::CharArrayBytes>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
