@@ -122,19 +122,26 @@ pub unsafe extern "C" fn class_vectorcall<F: Construct>(callable: *mut ffi::PyOb
         // this makes what new_slot would.
         let obj = unsafe { instances::new_owned::<F>(cls) }?;
         // SAFETY: a live type object (read once the instance exists, as type.__call__ does).
-        let init = unsafe { (*tp).tp_init };
-        if keywords.is_empty() && init.map(|f| f as usize) == Some(init_slot::<F> as ffi::initproc as usize) {
+        let Some(init) = (unsafe { (*tp).tp_init }) else { return Ok(obj.into_ptr()) };
+        let family_init = init as usize == init_slot::<F> as ffi::initproc as usize;
+        if family_init && keywords.is_empty() {
             // SAFETY: just made as an instance of (a subclass of) F.
             if let Some(result) = F::init(&unsafe { obj.as_borrowed().cast_unchecked::<F>() }, positional) {
                 return result.map(|()| obj.into_ptr());
             }
         }
-        if let Some(init) = init {
-            let (args, kwargs) = packed(py, positional, kwnames, keywords)?;
+        let (args, kwargs) = packed(py, positional, kwnames, keywords)?;
+        let (obj_ptr, args_ptr, kwargs_ptr) = (obj.as_ptr(), args.as_ptr(), kwargs.as_ref().map_or(null_mut(), |d| d.as_ptr()));
+        let status = if family_init {
+            // What init_slot falls back on, without trying F::init a second time.
+            // SAFETY: PyO3's own slot, called as type.__call__ would call tp_init.
+            slots::or_general(py, None, -1, |general| unsafe { F::general_init(general)(obj_ptr, args_ptr, kwargs_ptr) })
+        } else {
             // SAFETY: the class's own tp_init, called as type.__call__ calls it.
-            if unsafe { init(obj.as_ptr(), args.as_ptr(), kwargs.as_ref().map_or(null_mut(), |d| d.as_ptr())) } < 0 {
-                return Err(PyErr::fetch(py));
-            }
+            unsafe { init(obj_ptr, args_ptr, kwargs_ptr) }
+        };
+        if status < 0 {
+            return Err(PyErr::fetch(py));
         }
         Ok(obj.into_ptr())
     })
