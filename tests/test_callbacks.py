@@ -23,6 +23,9 @@ import pytest
 import ferrotypes
 from conftest import _load_clib_builder
 
+# These tests free, reuse and call memory in ways that could crash the interpreter.
+pytestmark = pytest.mark.isolated
+
 
 def both(fttest):
     return ((ferrotypes, fttest.ft), (__import__("ctypes"), fttest.std))
@@ -223,7 +226,8 @@ def test_wrong_structure_result_is_reported_and_zero_returned(fttest):
         assert f(proto(lambda x, y: (1, 2, 3)), 1, 2) == 0
     assert [type(r.exc_value) for r in u.reports] == [TypeError, TypeError]
     assert "expected Point instance or tuple, got int" in str(u.reports[0].exc_value)
-    assert all(r.err_msg.endswith("on converting result of ctypes callback function") for r in u.reports)
+    # 3.13 names the callable after the words, as its ctypes does.
+    assert all("on converting result of ctypes callback function" in r.err_msg for r in u.reports)
 
 
 def test_packed_structure_results_are_refused_like_arguments(fttest):
@@ -285,7 +289,9 @@ def test_exception_goes_to_unraisablehook_like_ctypes(fttest):
 
     (ft_total, ft_reports), (_, std_reports) = (_reports_for(m, l, boom) for m, l in both(fttest))
     assert ft_reports == std_reports
-    assert ft_reports[0] == ("Exception ignored on calling ctypes callback function", ValueError, True)
+    message, kind, _ = ft_reports[0]
+    # 3.13 names the callable in the message instead of passing it as the object.
+    assert message.startswith("Exception ignored on calling ctypes callback function") and kind is ValueError
     assert len(ft_reports) == 3
     assert ft_total == 0  # every failed call returned zero
 
@@ -296,7 +302,7 @@ def test_wrong_result_type_is_reported_like_ctypes(fttest):
 
     (ft_total, ft_reports), (_, std_reports) = (_reports_for(m, l, wrong) for m, l in both(fttest))
     assert ft_reports == std_reports
-    assert ft_reports[0][0] == "Exception ignored on converting result of ctypes callback function"
+    assert ft_reports[0][0].startswith("Exception ignored on converting result of ctypes callback function")
     assert ft_total == 0
 
 
