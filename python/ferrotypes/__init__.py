@@ -152,6 +152,8 @@ c_uint64 = c_ulong if sizeof(c_ulong) == 8 else c_ulonglong
 c_size_t = c_ulong if sizeof(c_void_p) == sizeof(c_ulong) else c_ulonglong
 c_ssize_t = c_long if sizeof(c_void_p) == sizeof(c_long) else c_longlong
 c_time_t = c_int64
+if _sys.version_info >= (3, 12):
+    SIZEOF_TIME_T = _ctypes.SIZEOF_TIME_T
 
 
 # --- byte orders of structures and unions ---------------------------------------------
@@ -355,7 +357,13 @@ pointer = _ctypes.pointer
 
 
 def SetPointerType(pointer_type, cls):
-    """Sets the target of a pointer type created from a name (``POINTER("node")``)."""
+    """Sets the target of a pointer type created from a name (``POINTER("node")``).
+
+    Deprecated from Python 3.13 on, as in ctypes (give ``POINTER`` the class instead)."""
+    if _sys.version_info >= (3, 13):
+        import warnings
+
+        warnings._deprecated("ctypes.SetPointerType", remove=(3, 15))
     if _pointer_type_cache.get(cls) is not None:
         raise RuntimeError("This type already exists in the cache")
     if id(pointer_type) not in _pointer_type_cache:
@@ -366,11 +374,20 @@ def SetPointerType(pointer_type, cls):
     del _pointer_type_cache[id(pointer_type)]
 
 
-# As in ctypes: char and wchar_t pointer parameters take what c_char_p/c_wchar_p
-# take (bytes, str, arrays), and POINTER(None) is c_void_p.
-POINTER(c_char).from_param = c_char_p.from_param
-POINTER(c_wchar).from_param = c_wchar_p.from_param
-_pointer_type_cache[None] = c_void_p
+def _reset_cache():
+    """Forgets every pointer and function prototype type made so far, as ctypes'
+    function of that name does (its tests call it to drop their types)."""
+    _pointer_type_cache.clear()
+    _c_functype_cache.clear()
+    _py_functype_cache.clear()
+    # As in ctypes: char and wchar_t pointer parameters take what c_char_p/c_wchar_p
+    # take (bytes, str, arrays), and POINTER(None) is c_void_p.
+    POINTER(c_char).from_param = c_char_p.from_param
+    POINTER(c_wchar).from_param = c_wchar_p.from_param
+    _pointer_type_cache[None] = c_void_p
+
+
+_reset_cache()
 
 
 def ARRAY(typ, length):

@@ -39,7 +39,7 @@ class _CDataMeta(type):
 
     def from_buffer(cls, source, offset=0):
         """An instance sharing the memory of the writable buffer ``source``."""
-        if isinstance(source, _core._CData):
+        if isinstance(source, _core._CDataBase):
             if _core.sizeof(source) < _core.sizeof(cls) + offset:
                 raise ValueError("Buffer size too small (%d instead of at least %d bytes)"
                                  % (_core.sizeof(source), _core.sizeof(cls) + offset))
@@ -378,7 +378,7 @@ def _set_fields(cls, fields, final=True):
         entries.append((name, ctype, bits))
     base = cls.__bases__[0]
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
-    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final)
+    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final, _align(cls))
     for _, ctype, _ in entries:
         ctype._stginfo_.mark_final()  # a type used as a field is complete for good
     if final:
@@ -402,6 +402,17 @@ def _pack(cls):
     if not isinstance(pack, int) or isinstance(pack, bool) or not 0 <= pack < 2**31:
         raise ValueError("_pack_ must be a non-negative integer")
     return pack or None
+
+
+def _align(cls):
+    """The least alignment ``_align_`` asks for (0: none), read from 3.13 on, as
+    ctypes reads it (inherited like any attribute)."""
+    if sys.version_info < (3, 13):
+        return 0
+    align = getattr(cls, "_align_", 0)
+    if not isinstance(align, int) or isinstance(align, bool) or not 0 <= align < 2**31:
+        raise ValueError("_align_ must be a non-negative integer")
+    return align
 
 
 def _expose_anonymous(cls, member, member_type):

@@ -7,12 +7,15 @@ defines (``RECT``, ``POINT``, ``MSG``, ``FILETIME``, ...). Nothing here talks to
 Windows.
 """
 
+import sys as _sys
+
 import ferrotypes as _ft
 from ferrotypes import POINTER as _POINTER
 
 # --- integers, characters, floating point -------------------------------------------
 
-BYTE = _ft.c_byte
+# Windows' BYTE is unsigned; ctypes made it so in 3.12.
+BYTE = _ft.c_ubyte if _sys.version_info >= (3, 12) else _ft.c_byte
 WORD = _ft.c_ushort
 DWORD = _ft.c_ulong
 

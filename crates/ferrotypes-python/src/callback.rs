@@ -598,8 +598,15 @@ fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject
         // SAFETY: the functions take a NUL-terminated message and an object or NULL;
         // an exception is set (the callers restore one first).
         UnraisableApi::WriteMsg(f) => unsafe { f(message.as_ptr(), obj) },
-        // SAFETY: as above; the format "%s" takes one C string.
-        UnraisableApi::Format(f) => unsafe { f(c"Exception ignored %s".as_ptr(), message.as_ptr()) },
+        // SAFETY: as above; the format "%s" takes one C string, and "%s %R" a C
+        // string and a live object, whose repr ends the message as in 3.13's ctypes.
+        UnraisableApi::Format(f) => unsafe {
+            if obj.is_null() {
+                f(c"Exception ignored %s".as_ptr(), message.as_ptr())
+            } else {
+                f(c"Exception ignored %s %R".as_ptr(), message.as_ptr(), obj)
+            }
+        },
         // SAFETY: as above.
         UnraisableApi::Plain => unsafe { ffi::PyErr_WriteUnraisable(obj) },
     }
@@ -614,7 +621,8 @@ fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject
 enum UnraisableApi {
     /// `_PyErr_WriteUnraisableMsg(msg, obj)` (CPython 3.8 to 3.12).
     WriteMsg(unsafe extern "C" fn(*const c_char, *mut ffi::PyObject)),
-    /// `PyErr_FormatUnraisable(format, ...)` (CPython 3.13 and later; no object).
+    /// `PyErr_FormatUnraisable(format, ...)` (CPython 3.13 and later): the object is
+    /// named in the message, not passed.
     Format(unsafe extern "C" fn(*const c_char, ...)),
     /// Only `PyErr_WriteUnraisable(obj)`.
     Plain,

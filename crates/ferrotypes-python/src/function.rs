@@ -357,7 +357,7 @@ impl Prepared {
 }
 
 /// The Rust side of `CFuncPtr`.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_FuncPtrData")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct FuncPtr {
     /// Read by CPython through `tp_vectorcall_offset`; always [`vectorcall`].
     vectorcall: ffi::vectorcallfunc,

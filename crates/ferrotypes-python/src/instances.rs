@@ -460,12 +460,15 @@ pub unsafe extern "C" fn dealloc_slot<F: Family>(obj: *mut ffi::PyObject) {
 /// # Safety
 /// As for [`dealloc_slot`], called from a subclass's `subtype_dealloc`.
 unsafe fn release_as_base<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
-    // SAFETY: obj is being deallocated by CPython with the GIL held; the weak list
-    // slot is the type's; the family's own tp_dealloc is PyO3's (only Python classes
-    // get this slot), which a ready type always has.
+    // SAFETY: obj is being deallocated by CPython with the GIL held, its reference
+    // count zero, as PyObject_ClearWeakRefs requires; a class whose weak-list offset is
+    // non-zero supports weak references, wherever the list lives (inside the object,
+    // or from 3.12 on before it, a negative offset), and PyObject_ClearWeakRefs finds
+    // it there itself and returns at once when it is empty. The family's own
+    // tp_dealloc is PyO3's (only Python classes get this slot), which a ready type
+    // always has.
     unsafe {
-        let weaklist = (*ffi::Py_TYPE(obj)).tp_weaklistoffset;
-        if weaklist > 0 && !obj.cast::<*mut ffi::PyObject>().byte_offset(weaklist).read().is_null() {
+        if (*ffi::Py_TYPE(obj)).tp_weaklistoffset != 0 {
             ffi::PyObject_ClearWeakRefs(obj);
         }
         if let Some(dealloc) = (*F::type_object_raw(py)).tp_dealloc {
@@ -503,17 +506,16 @@ pub fn install_dealloc(cls: &Bound<'_, PyType>) {
     let _ = install::<SimpleData>(cls) || install::<ArrayData>(cls) || install::<PointerData>(cls) || install::<RecordData>(cls);
 }
 
-/// Which families' instances are allocated here rather than by PyO3, by family
-/// name: a diagnostic for the tests (false until the family's first instance, and
+/// Which families' instances are allocated here rather than by PyO3, by family: a diagnostic for the tests (false until the family's first instance, and
 /// for good if PyO3's layout ever holds more than the two parts).
 #[pyfunction]
 pub fn _direct_allocation() -> Vec<(&'static str, bool)> {
     let direct = |layout: usize| matches!(LAYOUTS[layout].get(), Some(Some(_)));
     vec![
-        (SimpleData::NAME, direct(SimpleData::LAYOUT)),
-        (ArrayData::NAME, direct(ArrayData::LAYOUT)),
-        (PointerData::NAME, direct(PointerData::LAYOUT)),
-        (RecordData::NAME, direct(RecordData::LAYOUT)),
-        (FuncPtr::NAME, direct(FuncPtr::LAYOUT)),
+        ("simple", direct(SimpleData::LAYOUT)),
+        ("array", direct(ArrayData::LAYOUT)),
+        ("pointer", direct(PointerData::LAYOUT)),
+        ("record", direct(RecordData::LAYOUT)),
+        ("function", direct(FuncPtr::LAYOUT)),
     ]
 }
