@@ -412,6 +412,9 @@ def _align(cls):
     align = getattr(cls, "_align_", 0)
     if not isinstance(align, int) or isinstance(align, bool) or not 0 <= align < 2**31:
         raise ValueError("_align_ must be a non-negative integer")
+    if align & (align - 1):
+        # ctypes takes any number; C alignments are powers of two.
+        raise ValueError("_align_ must be a power of two, got %d" % align)
     return align
 
 

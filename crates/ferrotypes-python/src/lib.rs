@@ -16,6 +16,7 @@ mod buffer;
 mod callback;
 mod cdata;
 mod construct;
+mod cpython_layout;
 mod errno;
 mod function;
 mod gil_cell;
@@ -136,6 +137,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(cpython_layout::_layout_paths, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(ndpointer::_register_ndpointer, m)?)?;
