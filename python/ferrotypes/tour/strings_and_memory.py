@@ -1,4 +1,5 @@
-"""Seed 003: "Python's ctypes module" -- loading, strings, memory.
+"""Strings and C-allocated memory: from an article on Python's ``ctypes`` module whose code
+is at github.com/jima80525/ctypes_example -- loading, strings, memory.
 
 clib1 (``c/clib1.c``): loading a library by path, a C counter, why C cannot change a
 Python ``str`` and can change a ``create_string_buffer``, and a string allocated in C,
@@ -14,7 +15,7 @@ from ferrotypes.tour._harness import captured_output, check, example, expect, ex
 CLIB1 = ("libclib1", ["clib1.c"])
 
 
-@example("003", "Loading a C library by path and calling a function with no parameters",
+@example("strings", "Loading a C library by path and calling a function with no parameters",
          requires=["compiler"], library=CLIB1)
 def loading_and_calling():
     # Load the shared library into c types.
@@ -36,7 +37,7 @@ def loading_and_calling():
     expect(libc.simple_function(), counter + 2)
 
 
-@example("003", "An immutable str: C cannot change the Python string",
+@example("strings", "An immutable str: C cannot change the Python string",
          requires=["compiler"], library=CLIB1)
 def immutable_string():
     libc = ctypes.CDLL("./libclib1.so")
@@ -54,7 +55,7 @@ def immutable_string():
                        "After:  starting string\n")
 
 
-@example("003", "A mutable buffer: create_string_buffer lets C change the bytes",
+@example("strings", "A mutable buffer: create_string_buffer lets C change the bytes",
          requires=["arrays", "compiler"], library=CLIB1)
 def mutable_buffer():
     libc = ctypes.CDLL("./libclib1.so")
@@ -74,7 +75,7 @@ def mutable_buffer():
                        "After:  b'tubsujoh!tusjoh'\n")
 
 
-@example("003", "Memory allocated in C: restype POINTER(c_char), c_char_p.from_buffer, freed by C",
+@example("strings", "Memory allocated in C: restype POINTER(c_char), c_char_p.from_buffer, freed by C",
          requires=["pointers", "compiler"], library=CLIB1)
 def memory_allocated_in_c():
     libc = ctypes.CDLL("./libclib1.so")

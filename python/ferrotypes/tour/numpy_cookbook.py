@@ -1,4 +1,4 @@
-"""Seed 002: the SciPy cookbook's "ctypes" page.
+"""NumPy arrays and C: from the SciPy Cookbook's "ctypes" page.
 
 numpy and ctypes together: ``load_library``, ``arr.ctypes``, ``ndpointer`` argtypes,
 C code that asks a Python callback for numpy memory, ``float**`` from a 2-D array,
@@ -24,7 +24,7 @@ from ferrotypes.tour._harness import (
 )
 
 
-@example("002", "Getting started: foo.py passes x.ctypes.data_as(POINTER(c_double)) to bar()",
+@example("numpy", "Getting started: foo.py passes x.ctypes.data_as(POINTER(c_double)) to bar()",
          requires=["pointers", "numpy", "compiler"], library=("libfoo", ["foo.c"]))
 def foo_py():
     import numpy as N
@@ -47,7 +47,7 @@ def foo_py():
     check(printed == [f"{v:f}" for v in x], f"C printed {printed}, the array holds {list(x)}")
 
 
-@example("002", "NumPy arrays' ctypes property: data, data_as, shape, strides",
+@example("numpy", "NumPy arrays' ctypes property: data, data_as, shape, strides",
          requires=["pointers", "numpy"])
 def ctypes_property():
     import numpy as N
@@ -63,7 +63,7 @@ def ctypes_property():
     expect(x.ctypes.strides[:3], [96, 32, 8])
 
 
-@example("002", "ndpointer in argtypes: dtype, ndim, shape and flags are checked before the call",
+@example("numpy", "ndpointer in argtypes: dtype, ndim, shape and flags are checked before the call",
          requires=["numpy", "compiler"], library=("libndargs", ["ndargs.c"]))
 def ndpointer_argtypes():
     import numpy as N
@@ -97,7 +97,7 @@ def ndpointer_argtypes():
             func(*args)
 
 
-@example("002", "Dynamic allocation through callbacks: the ALLOCATOR prototype (lib.baz)",
+@example("numpy", "Dynamic allocation through callbacks: the ALLOCATOR prototype (lib.baz)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
 def allocator_prototype():
     import numpy as N
@@ -118,7 +118,7 @@ def allocator_prototype():
     expect(arrays[0].tolist(), [2.5, 2.5, 2.5, 2.5])
 
 
-@example("002", "Dynamic allocation through callbacks: C's foo() gets a numpy array from allocate()",
+@example("numpy", "Dynamic allocation through callbacks: C's foo() gets a numpy array from allocate()",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
 def allocator_callback():
     import numpy as N
@@ -153,7 +153,7 @@ def allocator_callback():
     expect(allocated_arrays[0].tolist(), [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]])
 
 
-@example("002", "The allocator prototypes the cookbook found troublesome, on today's ctypes",
+@example("numpy", "The allocator prototypes the cookbook found troublesome, on today's ctypes",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
 def allocator_variants():
     # The cookbook: "Eventually, we'd like to write the allocator like this (but it doesn't
@@ -206,7 +206,7 @@ def allocator_variants():
         expect(allocated_arrays[0].tolist(), expected)
 
 
-@example("002", "An Allocator class: one callback for arrays of several types (CFUNCTYPE with c_char)",
+@example("numpy", "An Allocator class: one callback for arrays of several types (CFUNCTYPE with c_char)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("liballocator", ["allocator.c"]))
 def allocator_class():
     import numpy as N
@@ -243,7 +243,7 @@ def allocator_class():
     expect(floats.tolist(), [[0.0, 0.5], [1.0, 1.5]])
 
 
-@example("002", "More useful code frags: float** built from a 2-D array's rows",
+@example("numpy", "More useful code frags: float** built from a 2-D array's rows",
          requires=["arrays", "pointers", "numpy", "compiler"], library=("libcodefrags", ["codefrags.c"]))
 def float_pointer_pointer():
     import numpy as N
@@ -260,7 +260,7 @@ def float_pointer_pointer():
     expect_output(out, "row 0 starts with 10\nrow 1 starts with 40\nrow 2 starts with 80\n")
 
 
-@example("002", "Heterogeneous types: a record array matching a C struct (print_weather)",
+@example("numpy", "Heterogeneous types: a record array matching a C struct (print_weather)",
          requires=["numpy", "compiler"], library=("libsample", ["sample.c"]))
 def record_arrays():
     # sample.py
@@ -287,7 +287,7 @@ def record_arrays():
     expect_output(out, "".join(f"timestamp: {t}\ndescription: {d}\n\n" for t, d in dat))
 
 
-@example("002", "Fibonacci: fib, fibseries and fibmatrix over ndpointer arrays",
+@example("numpy", "Fibonacci: fib, fibseries and fibmatrix over ndpointer arrays",
          requires=["numpy", "compiler"], library=("libfibonacci", ["fibonacci.c"]))
 def fibonacci():
     """

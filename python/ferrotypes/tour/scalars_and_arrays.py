@@ -1,4 +1,5 @@
-"""Seed 001: "Python and C interaction: Part II - Ctypes".
+"""Scalars, out-parameters and arrays: from the tutorial "Python and C interaction:
+Part II - Ctypes".
 
 libmymath (``c/add_two.c`` and ``c/arrays.c``; the tutorial includes them without
 showing them): ints, floats without and with ``restype``/``argtypes``, ``byref``
@@ -17,14 +18,14 @@ from ferrotypes.tour._harness import example, expect, expect_raises, expect_repr
 LIBMYMATH = ("libmymath", ["add_two.c", "arrays.c"])
 
 
-@example("001", "Scalars: integers pass as they are (add_int)",
+@example("scalars", "Scalars: integers pass as they are (add_int)",
          requires=["compiler"], library=LIBMYMATH)
 def integers():
     math = C.CDLL('./libmymath.so')
     expect(math.add_int(3, 4), 7)
 
 
-@example("001", "Scalars: floats need c_float, restype and argtypes (add_float)",
+@example("scalars", "Scalars: floats need c_float, restype and argtypes (add_float)",
          requires=["compiler"], library=LIBMYMATH)
 def floats():
     math = C.CDLL('./libmymath.so')
@@ -46,7 +47,7 @@ def floats():
     expect(math.add_float(3, 4), 7.0)
 
 
-@example("001", "By reference: byref out-parameters (add_int_ref)",
+@example("scalars", "By reference: byref out-parameters (add_int_ref)",
          requires=["compiler"], library=LIBMYMATH)
 def by_reference():
     math = C.CDLL('./libmymath.so')
@@ -59,7 +60,7 @@ def by_reference():
     expect(res.value, 7)
 
 
-@example("001", "By reference: c_float out-parameters and a wrapper function (add_float_ref)",
+@example("scalars", "By reference: c_float out-parameters and a wrapper function (add_float_ref)",
          requires=["compiler"], library=LIBMYMATH)
 def by_reference_floats():
     math = C.CDLL('./libmymath.so')
@@ -84,7 +85,7 @@ def by_reference_floats():
     expect(add_int_ref_python(1.5, 0.25), 1.75)
 
 
-@example("001", "Arrays: (c_int * 3)(...) passed with byref (add_int_array)",
+@example("scalars", "Arrays: (c_int * 3)(...) passed with byref (add_int_array)",
          requires=["arrays", "compiler"], library=LIBMYMATH)
 def ctypes_arrays():
     math = C.CDLL('./libmymath.so')
@@ -100,7 +101,7 @@ def ctypes_arrays():
     expect((out[0], out[1], out[2]), (0, 5, -2))
 
 
-@example("001", "NumPy arrays: arr.ctypes.data_as(POINTER(c_int)), or c_void_p",
+@example("scalars", "NumPy arrays: arr.ctypes.data_as(POINTER(c_int)), or c_void_p",
          requires=["pointers", "numpy", "compiler"], library=LIBMYMATH)
 def numpy_arrays():
     math = C.CDLL('./libmymath.so')
