@@ -36,7 +36,11 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     sizeof,
 )
 from ferrotypes import _ctypes
-from ferrotypes._ctypes import __version__  # noqa: F401
+
+#: ferrotypes' own version (the package's, pyproject.toml). ctypes' version string, which
+#: ``ctypes.__version__`` gives ("1.1.0"), stays ``ferrotypes._ctypes.__version__``, where
+#: the standard library's ``_ctypes`` keeps it too.
+__version__ = "0.1.0"
 
 DEFAULT_MODE = RTLD_LOCAL
 

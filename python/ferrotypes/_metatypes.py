@@ -11,6 +11,7 @@ initialises, and must therefore not import it: ``build_base_classes`` receives i
 """
 
 import sys
+import types
 import weakref
 
 _core = None  # the ferrotypes._ctypes extension module, set by build_base_classes
@@ -441,7 +442,9 @@ def build_base_classes(core):
     simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
     funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
     _SIMPLE_BASE = simple
-    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": ()})
+    # Array[c_int] is a generic alias, as in ctypes (for annotations evaluated at run time).
+    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": (),
+                                                            "__class_getitem__": classmethod(types.GenericAlias)})
     _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": ()})
     core._SimpleCData = simple
     core.Array = _ARRAY_BASE

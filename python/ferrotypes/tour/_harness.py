@@ -208,7 +208,7 @@ class _CStdio:
     def setup(self):
         self.ready = True
         try:
-            sys.stdout.reconfigure(line_buffering=True)
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper, or refused below
         except (AttributeError, ValueError):
             pass
         try:

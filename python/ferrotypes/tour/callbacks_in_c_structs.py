@@ -11,7 +11,7 @@ from ferrotypes.tour._harness import captured_output, check, example, expect_out
 
 @example("c_structs", "Calling a simple C function: fcpytest() prints Hello World",
          requires=["compiler"], library=("libcpytest_hello", ["fcpytest_hello.c"]))
-def hello_world():
+def hello_world() -> None:
     # test.py (the tutorial's library is ./libcpytest.so, rebuilt for each version of
     # fcpytest.c; the tour keeps one library per version)
     from ferrotypes import cdll
@@ -23,7 +23,7 @@ def hello_world():
 
 @example("c_structs", "Passing C structures: a struct made in C comes back as a c_void_p handle",
          requires=["compiler"], library=("libcpytest_pars", ["fcpytest_pars.c"]))
-def struct_as_void_p():
+def struct_as_void_p() -> None:
     from ferrotypes import cdll,c_int,c_void_p
     libcpy = cdll.LoadLibrary('./libcpytest_pars.so')
     libcpy.init_pars.argtypes=[c_int,c_int]
@@ -38,7 +38,7 @@ def struct_as_void_p():
 
 @example("c_structs", "Passing C structures: reading the C struct with Structure.from_address",
          requires=["structures", "compiler"], library=("libcpytest_pars", ["fcpytest_pars.c"]))
-def struct_from_address():
+def struct_from_address() -> None:
     from ferrotypes import cdll,c_int,c_void_p
     libcpy = cdll.LoadLibrary('./libcpytest_pars.so')
     libcpy.init_pars.argtypes=[c_int,c_int]
@@ -61,7 +61,7 @@ def struct_from_address():
 @example("c_structs", "A Python callback stored in a C struct, called by C with numpy arrays (CFUNCTYPE)",
          requires=["callbacks", "pointers", "numpy", "compiler"],
          library=("libcpytest_callback", ["fcpytest_callback.c"]))
-def callback_in_struct():
+def callback_in_struct() -> None:
     # test.py
     import numpy as np
     from ferrotypes import cdll,c_int,c_void_p,c_double,CFUNCTYPE,POINTER
@@ -105,7 +105,7 @@ def callback_in_struct():
 @example("c_structs", "The same callback made with PYFUNCTYPE instead of CFUNCTYPE",
          requires=["callbacks", "pointers", "numpy", "compiler"],
          library=("libcpytest_callback", ["fcpytest_callback.c"]))
-def callback_in_struct_pyfunctype():
+def callback_in_struct_pyfunctype() -> None:
     # "It seems one can use PYFUNCTYPE instead of CFUNCTYPE": the test.py above with the
     # callback type made by PYFUNCTYPE.
     import numpy as np

@@ -26,7 +26,7 @@ from ferrotypes.tour._harness import (
 
 @example("numpy", "Getting started: foo.py passes x.ctypes.data_as(POINTER(c_double)) to bar()",
          requires=["pointers", "numpy", "compiler"], library=("libfoo", ["foo.c"]))
-def foo_py():
+def foo_py() -> None:
     import numpy as N
     import ferrotypes as C
     import ferrotypes.numpy as ctypeslib  # N.ctypeslib
@@ -49,12 +49,12 @@ def foo_py():
 
 @example("numpy", "NumPy arrays' ctypes property: data, data_as, shape, strides",
          requires=["pointers", "numpy"])
-def ctypes_property():
+def ctypes_property() -> None:
     import numpy as N
     import ferrotypes as ctypes
     x = N.random.randn(2,3,4)
     print(x.ctypes.data)
-    p = x.ctypes.data_as(ctypes.POINTER(c_double))
+    p = x.ctypes.data_as(ctypes.POINTER(c_double))  # type: ignore[type-var]
     print(p)
     check(p[0] == x[0, 0, 0] and p[23] == x[1, 2, 3], "data_as() does not point at the array's data")
     print(x.ctypes.shape)
@@ -65,7 +65,7 @@ def ctypes_property():
 
 @example("numpy", "ndpointer in argtypes: dtype, ndim, shape and flags are checked before the call",
          requires=["numpy", "compiler"], library=("libndargs", ["ndargs.c"]))
-def ndpointer_argtypes():
+def ndpointer_argtypes() -> None:
     import numpy as N
     from ferrotypes.numpy import ndpointer
     func = cdll.LoadLibrary('./libndargs.so').func
@@ -99,7 +99,7 @@ def ndpointer_argtypes():
 
 @example("numpy", "Dynamic allocation through callbacks: the ALLOCATOR prototype (lib.baz)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
-def allocator_prototype():
+def allocator_prototype() -> None:
     import numpy as N
     ALLOCATOR = CFUNCTYPE(c_long, c_int, POINTER(c_int))
     # load your library as lib
@@ -112,7 +112,7 @@ def allocator_prototype():
     def allocate(dim, shape):
         x = N.zeros(shape[:dim], 'f4')
         arrays.append(x)
-        return x.ctypes.data_as(c_void_p).value
+        return x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
     lib.baz(2.5, 4, ALLOCATOR(allocate))
     print(arrays[0])
     expect(arrays[0].tolist(), [2.5, 2.5, 2.5, 2.5])
@@ -120,7 +120,7 @@ def allocator_prototype():
 
 @example("numpy", "Dynamic allocation through callbacks: C's foo() gets a numpy array from allocate()",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
-def allocator_callback():
+def allocator_callback() -> None:
     import numpy as N
 
     allocated_arrays = []
@@ -128,8 +128,8 @@ def allocator_callback():
         print('allocate called')
         x = N.zeros(shape[:dim], 'f4')
         allocated_arrays.append(x)
-        ptr = x.ctypes.data_as(c_void_p).value
-        print(hex(ptr))
+        ptr = x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
+        print(hex(ptr))  # type: ignore[arg-type]  # never NULL: numpy allocated it
         print('allocate returning')
         return ptr
 
@@ -155,7 +155,7 @@ def allocator_callback():
 
 @example("numpy", "The allocator prototypes the cookbook found troublesome, on today's ctypes",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
-def allocator_variants():
+def allocator_variants() -> None:
     # The cookbook: "Eventually, we'd like to write the allocator like this (but it doesn't
     # work yet)", and "The following also seems to cause problems" -- a SystemError, a
     # crash or a hang.  ctypes now runs three of the four and refuses POINTER(c_float) as a
@@ -177,7 +177,7 @@ def allocator_variants():
     def allocate(dim, shape):  # returns the address, as an int
         x = N.zeros(shape[:dim], 'f4')
         allocated_arrays.append(x)
-        return x.ctypes.data_as(c_void_p).value
+        return x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
 
     ALLOCATOR = CFUNCTYPE(ndpointer('f4'), c_int, POINTER(c_int))
     run(ALLOCATOR, allocate, lib.foo)
@@ -193,7 +193,7 @@ def allocator_variants():
     def allocate_pointer(dim, shape):  # returns a POINTER(c_float)
         x = N.zeros(shape[:dim], 'f4')
         allocated_arrays.append(x)
-        return x.ctypes.data_as(POINTER(c_float))
+        return x.ctypes.data_as(POINTER(c_float))  # type: ignore[type-var]
     ALLOCATOR = CFUNCTYPE(POINTER(c_float), c_int, POINTER(c_int))
     try:
         callback = ALLOCATOR(allocate_pointer)
@@ -208,7 +208,7 @@ def allocator_variants():
 
 @example("numpy", "An Allocator class: one callback for arrays of several types (CFUNCTYPE with c_char)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("liballocator", ["allocator.c"]))
-def allocator_class():
+def allocator_class() -> None:
     import numpy as N
 
     class Allocator:
@@ -220,7 +220,7 @@ def allocator_class():
         def __call__(self, dims, shape, dtype):
             x = N.empty(shape[:dims], N.dtype(dtype))
             self.allocated_arrays.append(x)
-            return x.ctypes.data_as(c_void_p).value
+            return x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
 
         def getcfunc(self):
             return self.CFUNCTYPE(self)
@@ -245,7 +245,7 @@ def allocator_class():
 
 @example("numpy", "More useful code frags: float** built from a 2-D array's rows",
          requires=["arrays", "pointers", "numpy", "compiler"], library=("libcodefrags", ["codefrags.c"]))
-def float_pointer_pointer():
+def float_pointer_pointer() -> None:
     import numpy as N
     x = N.array([[10,20,30], [40,50,60], [80,90,100]], 'f4')
     f4ptr = POINTER(c_float)
@@ -262,7 +262,7 @@ def float_pointer_pointer():
 
 @example("numpy", "Heterogeneous types: a record array matching a C struct (print_weather)",
          requires=["numpy", "compiler"], library=("libsample", ["sample.c"]))
-def record_arrays():
+def record_arrays() -> None:
     # sample.py
     import numpy as N
     import ferrotypes as C
@@ -289,7 +289,7 @@ def record_arrays():
 
 @example("numpy", "Fibonacci: fib, fibseries and fibmatrix over ndpointer arrays",
          requires=["numpy", "compiler"], library=("libfibonacci", ["fibonacci.c"]))
-def fibonacci():
+def fibonacci() -> None:
     """
     Filename: fibonacci.py
     Demonstrates the use of ctypes with three functions:

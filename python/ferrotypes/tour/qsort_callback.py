@@ -37,7 +37,7 @@ def _check_comparisons(printed, values, compare, docs_key):
 
 @example("qsort", "qsort with a Python callback: first print the pointer arguments",
          requires=["arrays", "pointers", "callbacks"])
-def qsort_print_pointers():
+def qsort_print_pointers() -> None:
     libc = cdll.LoadLibrary(find_library("c"))  # the documentation's libc
     IntArray5 = c_int * 5
     ia = IntArray5(5, 1, 7, 33, 99)
@@ -66,7 +66,7 @@ def qsort_print_pointers():
 
 @example("qsort", "qsort with a Python callback: print the values the pointers point to",
          requires=["arrays", "pointers", "callbacks"])
-def qsort_print_values():
+def qsort_print_values() -> None:
     libc = cdll.LoadLibrary(find_library("c"))
     IntArray5 = c_int * 5
     ia = IntArray5(5, 1, 7, 33, 99)
@@ -89,7 +89,7 @@ def qsort_print_values():
 
 @example("qsort", "qsort with a Python callback: compare, and the array is sorted",
          requires=["arrays", "pointers", "callbacks"])
-def qsort_sorts():
+def qsort_sorts() -> None:
     libc = cdll.LoadLibrary(find_library("c"))
     IntArray5 = c_int * 5
     ia = IntArray5(5, 1, 7, 33, 99)

@@ -20,14 +20,14 @@ LIBMYMATH = ("libmymath", ["add_two.c", "arrays.c"])
 
 @example("scalars", "Scalars: integers pass as they are (add_int)",
          requires=["compiler"], library=LIBMYMATH)
-def integers():
+def integers() -> None:
     math = C.CDLL('./libmymath.so')
     expect(math.add_int(3, 4), 7)
 
 
 @example("scalars", "Scalars: floats need c_float, restype and argtypes (add_float)",
          requires=["compiler"], library=LIBMYMATH)
-def floats():
+def floats() -> None:
     math = C.CDLL('./libmymath.so')
     # Without argtypes 3 and 4 go as C ints, and without restype the float result is
     # read as an int: the number printed means nothing (the tutorial got 0).
@@ -49,7 +49,7 @@ def floats():
 
 @example("scalars", "By reference: byref out-parameters (add_int_ref)",
          requires=["compiler"], library=LIBMYMATH)
-def by_reference():
+def by_reference() -> None:
     math = C.CDLL('./libmymath.so')
     three = C.c_int(3)
     four = C.c_int(4)
@@ -62,7 +62,7 @@ def by_reference():
 
 @example("scalars", "By reference: c_float out-parameters and a wrapper function (add_float_ref)",
          requires=["compiler"], library=LIBMYMATH)
-def by_reference_floats():
+def by_reference_floats() -> None:
     math = C.CDLL('./libmymath.so')
     three = C.c_float(3)
     four = C.c_float(4)
@@ -87,7 +87,7 @@ def by_reference_floats():
 
 @example("scalars", "Arrays: (c_int * 3)(...) passed with byref (add_int_array)",
          requires=["arrays", "compiler"], library=LIBMYMATH)
-def ctypes_arrays():
+def ctypes_arrays() -> None:
     math = C.CDLL('./libmymath.so')
     in1 = (C.c_int * 3) (1, 2, -5)
     in2 = (C.c_int * 3) (-1, 3, 3)
@@ -103,24 +103,24 @@ def ctypes_arrays():
 
 @example("scalars", "NumPy arrays: arr.ctypes.data_as(POINTER(c_int)), or c_void_p",
          requires=["pointers", "numpy", "compiler"], library=LIBMYMATH)
-def numpy_arrays():
+def numpy_arrays() -> None:
     math = C.CDLL('./libmymath.so')
     import numpy as np
     intp = C.POINTER(C.c_int)
     in1 = np.array([1, 2, -5], dtype=C.c_int)
     in2 = np.array([-1, 3, 3], dtype=C.c_int)
     out = np.zeros(3, dtype=C.c_int)
-    math.add_int_array(in1.ctypes.data_as(intp),
-                       in2.ctypes.data_as(intp),
-                       out.ctypes.data_as(intp),
+    math.add_int_array(in1.ctypes.data_as(intp),  # type: ignore[type-var]
+                       in2.ctypes.data_as(intp),  # type: ignore[type-var]
+                       out.ctypes.data_as(intp),  # type: ignore[type-var]
                        C.c_int(3))
     expect_repr(out, "array([ 0,  5, -2], dtype=int32)")
 
     # "we don't need to actually define the type as a pointer to integer, we can
     # directly use c_void_p"
     out = np.zeros(3, dtype=C.c_int)
-    math.add_int_array(in1.ctypes.data_as(C.c_void_p),
-                       in2.ctypes.data_as(C.c_void_p),
-                       out.ctypes.data_as(C.c_void_p),
+    math.add_int_array(in1.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
+                       in2.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
+                       out.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
                        C.c_int(3))
     expect_repr(out, "array([ 0,  5, -2], dtype=int32)")

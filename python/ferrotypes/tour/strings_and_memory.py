@@ -17,7 +17,7 @@ CLIB1 = ("libclib1", ["clib1.c"])
 
 @example("strings", "Loading a C library by path and calling a function with no parameters",
          requires=["compiler"], library=CLIB1)
-def loading_and_calling():
+def loading_and_calling() -> None:
     # Load the shared library into c types.
     libc = ctypes.CDLL("./libclib1.so")
 
@@ -39,7 +39,7 @@ def loading_and_calling():
 
 @example("strings", "An immutable str: C cannot change the Python string",
          requires=["compiler"], library=CLIB1)
-def immutable_string():
+def immutable_string() -> None:
     libc = ctypes.CDLL("./libclib1.so")
     with captured_output() as out:
         print("Calling C function which tries to modify Python string")
@@ -57,7 +57,7 @@ def immutable_string():
 
 @example("strings", "A mutable buffer: create_string_buffer lets C change the bytes",
          requires=["arrays", "compiler"], library=CLIB1)
-def mutable_buffer():
+def mutable_buffer() -> None:
     libc = ctypes.CDLL("./libclib1.so")
     original_string = "starting string"
     with captured_output() as out:
@@ -77,7 +77,7 @@ def mutable_buffer():
 
 @example("strings", "Memory allocated in C: restype POINTER(c_char), c_char_p.from_buffer, freed by C",
          requires=["pointers", "compiler"], library=CLIB1)
-def memory_allocated_in_c():
+def memory_allocated_in_c() -> None:
     libc = ctypes.CDLL("./libclib1.so")
     with captured_output() as out:
         alloc_func = libc.alloc_C_string
@@ -93,7 +93,7 @@ def memory_allocated_in_c():
         # on the Python side
         phrase = ctypes.c_char_p.from_buffer(c_string_address)
 
-        print("Bytes in Python {0}".format(phrase.value))
+        print("Bytes in Python {0}".format(phrase.value))  # type: ignore[str-bytes-safe]  # the article's output
 
         free_func = libc.free_C_string
         free_func.argtypes = [ctypes.POINTER(ctypes.c_char), ]
