@@ -30,7 +30,7 @@ CALL_COLUMNS = [
 ]
 # (key in bench/access.py's "ns", legend label, colour): cffi has no such column there.
 ACCESS_COLUMNS = [
-    ("ferrotypes", "ferrotypes (CDLL)", "#c0392b"),
+    ("ferrotypes", "ferrotypes", "#c0392b"),
     ("ctypes", "ctypes", "#2c3e50"),
     ("ext", "C extension", "#27ae60"),
 ]
@@ -49,8 +49,18 @@ def access_rows(doc: dict) -> list[tuple[str, dict[str, float]]]:
     return [(op["operation"], dict(op["ns"])) for op in doc["operations"]]
 
 
+def _short_ns(value: float, _position: object = None) -> str:
+    """100, 2k, 10M: tick labels that stay short over eight decades."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
 def draw(ax, rows, columns, title: str) -> None:
     """Horizontal grouped bars on a log axis; a cell that was not timed is left out."""
+    from matplotlib import ticker
+
     height = 0.8 / len(columns)
     for i, (key, label, colour) in enumerate(columns):
         ys, widths = [], []
@@ -63,6 +73,11 @@ def draw(ax, rows, columns, title: str) -> None:
     ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    values = [v for _, cells in rows for v in cells.values() if v > 0 and math.isfinite(v)]
+    narrow = math.log10(max(values) / min(values)) <= 3  # label 1, 2, 5 of each decade
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(_short_ns))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("ns per operation (log scale; shorter is faster)")
     ax.set_title(title, fontsize=10, loc="left")
     ax.grid(axis="x", which="both", alpha=0.3)

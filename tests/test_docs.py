@@ -141,3 +141,17 @@ def test_every_page_is_in_the_navigation():
     nav = (REPO / "mkdocs.yml").read_text()
     for page in (REPO / "docs").rglob("*.md"):
         assert str(page.relative_to(REPO / "docs")) in nav, f"{page} is not in mkdocs.yml's nav"
+
+
+_LINK = re.compile(r"\]\((?P<target>[^)\s#]+)(#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", [REPO / "README.md", REPO / "CHANGELOG.md"], ids=_relative)
+def test_relative_links_of_repository_pages_resolve(page):
+    # docs/ pages are checked by `mkdocs build --strict` (scripts/build-docs).
+    for number, line in enumerate(page.read_text().split("\n"), 1):
+        for link in _LINK.finditer(line):
+            target = link["target"]
+            if "://" in target:
+                continue
+            assert (page.parent / target).exists(), f"{_relative(page)}:{number}: broken link {target}"
