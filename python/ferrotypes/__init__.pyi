@@ -148,8 +148,13 @@ pythonapi: PyDLL
 memmove: _CFuncPtr
 memset: _CFuncPtr
 
+@overload
 def POINTER(cls: type[_CT], /) -> type[_Pointer[_CT]]:
     """The pointer type to ``cls`` (cached)."""
+
+@overload
+def POINTER(cls: str, /) -> type[_Pointer[Any]]:
+    """A pointer type to an incomplete type named ``cls``, completed by ``SetPointerType``."""
 
 def SetPointerType(pointer_type: type[_Pointer[Any]], cls: type[_CData]) -> None:
     """Sets the target of a pointer type created from a name (``POINTER("node")``)."""

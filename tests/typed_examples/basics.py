@@ -21,6 +21,16 @@ class Point(Structure):
     y: int
 
 
+class Node(Structure):
+    """A linked list node: an incomplete type, completed after the class exists."""
+
+    value: int
+    next: _Pointer[Node]
+
+
+Node._fields_ = [("value", c_int), ("next", POINTER(Node))]
+
+
 def main() -> None:
     n = c_int(42)
     assert_type(n.value, int)
@@ -71,6 +81,11 @@ def main() -> None:
     first_char = cast(chars, POINTER(c_char))
     assert_type(first_char[0], bytes)
     assert first_char[0] == b"a"
+
+    tail = Node(2)
+    head = Node(1, pointer(tail))
+    assert_type(head.next.contents, Node)
+    assert head.next.contents.value == 2 and not tail.next
 
     IntCallback = CFUNCTYPE(c_int, c_int)
 
