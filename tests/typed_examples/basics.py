@@ -1,3 +1,5 @@
+# pyright: strict, reportPrivateUsage=false
+# (ctypes itself names its pointer base class _Pointer.)
 """ferrotypes' core API as a typed program: mypy --strict and pyright check it (with
 ``assert_type``, so a stub that gets vaguer — ``Any`` — or wrong fails the check), and
 tests/test_typing.py also runs it against libc.

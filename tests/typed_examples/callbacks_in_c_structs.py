@@ -1,3 +1,5 @@
+# pyright: strict, reportPrivateUsage=false
+# (ctypes itself names its pointer base class _Pointer.)
 """The tour's struct-with-a-callback example (from "Using Ctypes to Call a C Function
 That Calls Back a Python Function.") as a typed program: C stores a Python callback in a
 struct and calls it with numpy arrays, through fcpytest_callback.c.

@@ -1,3 +1,5 @@
+# pyright: strict, reportPrivateUsage=false
+# (ctypes itself names its pointer base class _Pointer.)
 """The tour's qsort example (from the ctypes documentation's "Callback functions") as a
 typed program: libc's qsort sorting a ferrotypes array with a Python comparator.
 """

@@ -1,3 +1,5 @@
+# pyright: strict, reportPrivateUsage=false
+# (ctypes itself names its pointer base class _Pointer.)
 """The tour's scalars-and-arrays examples (from "Python and C interaction: Part II -
 Ctypes") as a typed program, on the tour's libmymath (add_two.c and arrays.c).
 """

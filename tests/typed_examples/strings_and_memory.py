@@ -1,3 +1,5 @@
+# pyright: strict, reportPrivateUsage=false
+# (ctypes itself names its pointer base class _Pointer.)
 """The tour's strings-and-memory examples (an article on Python's ctypes module) as a
 typed program, on the tour's clib1.c: C changing a buffer, and memory allocated in C.
 """
