@@ -36,7 +36,11 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     sizeof,
 )
 from ferrotypes import _ctypes
-from ferrotypes._ctypes import __version__  # noqa: F401
+
+#: ferrotypes' own version (the package's, pyproject.toml). ctypes' version string, which
+#: ``ctypes.__version__`` gives ("1.1.0"), stays ``ferrotypes._ctypes.__version__``, where
+#: the standard library's ``_ctypes`` keeps it too.
+__version__ = "0.1.0"
 
 DEFAULT_MODE = RTLD_LOCAL
 
@@ -44,6 +48,8 @@ DEFAULT_MODE = RTLD_LOCAL
 # --- simple types -----------------------------------------------------------------
 
 class py_object(_SimpleCData):
+    """A Python object reference (``PyObject *``)."""
+
     _type_ = "O"
 
     def __repr__(self):
@@ -54,66 +60,98 @@ class py_object(_SimpleCData):
 
 
 class c_short(_SimpleCData):
+    """C ``short``."""
+
     _type_ = "h"
 
 
 class c_ushort(_SimpleCData):
+    """C ``unsigned short``."""
+
     _type_ = "H"
 
 
 class c_long(_SimpleCData):
+    """C ``long``."""
+
     _type_ = "l"
 
 
 class c_ulong(_SimpleCData):
+    """C ``unsigned long``."""
+
     _type_ = "L"
 
 
 class c_int(_SimpleCData):
+    """C ``int``."""
+
     _type_ = "i"
 
 
 class c_uint(_SimpleCData):
+    """C ``unsigned int``."""
+
     _type_ = "I"
 
 
 class c_float(_SimpleCData):
+    """C ``float``."""
+
     _type_ = "f"
 
 
 class c_double(_SimpleCData):
+    """C ``double``."""
+
     _type_ = "d"
 
 
 class c_longdouble(_SimpleCData):
+    """C ``long double``."""
+
     _type_ = "g"
 
 
 class c_longlong(_SimpleCData):
+    """C ``long long``."""
+
     _type_ = "q"
 
 
 class c_ulonglong(_SimpleCData):
+    """C ``unsigned long long``."""
+
     _type_ = "Q"
 
 
 class c_ubyte(_SimpleCData):
+    """C ``unsigned char``, as an integer."""
+
     _type_ = "B"
 
 
 class c_byte(_SimpleCData):
+    """C ``signed char``, as an integer."""
+
     _type_ = "b"
 
 
 class c_char(_SimpleCData):
+    """C ``char``, as a one-byte ``bytes``."""
+
     _type_ = "c"
 
 
 class c_char_p(_SimpleCData):
+    """C ``char *`` to a NUL-terminated string (``bytes`` or None)."""
+
     _type_ = "z"
 
 
 class c_void_p(_SimpleCData):
+    """C ``void *`` (an ``int`` address, or None)."""
+
     _type_ = "P"
 
 
@@ -121,14 +159,20 @@ c_voidp = c_void_p  # backwards compatibility (to a bug)
 
 
 class c_bool(_SimpleCData):
+    """C ``_Bool``."""
+
     _type_ = "?"
 
 
 class c_wchar_p(_SimpleCData):
+    """C ``wchar_t *`` to a NUL-terminated string (``str`` or None)."""
+
     _type_ = "Z"
 
 
 class c_wchar(_SimpleCData):
+    """C ``wchar_t``, as a one-character ``str``."""
+
     _type_ = "u"
 
 
@@ -159,6 +203,7 @@ if _sys.version_info >= (3, 12):
 # --- byte orders of structures and unions ---------------------------------------------
 
 if _sys.byteorder == "little":
+    # Native byte order: the plain classes (whose docstrings say so), as in ctypes.
     LittleEndianStructure = Structure
     LittleEndianUnion = Union
 
@@ -272,6 +317,7 @@ class CDLL:
             type(self).__name__, self._name, self._handle & (_sys.maxsize * 2 + 1), id(self) & (_sys.maxsize * 2 + 1))
 
     def __getattr__(self, name):
+        """The library's function ``name`` (made once, then cached on the library)."""
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         func = self.__getitem__(name)
@@ -279,6 +325,7 @@ class CDLL:
         return func
 
     def __getitem__(self, name_or_ordinal):
+        """A new function object for the library's function ``name_or_ordinal``."""
         func = self._FuncPtr((name_or_ordinal, self))
         if not isinstance(name_or_ordinal, int):
             func.__name__ = name_or_ordinal
@@ -299,6 +346,7 @@ class LibraryLoader:
         self._dlltype = dlltype
 
     def __getattr__(self, name):
+        """The library ``name``, loaded once and then cached on the loader."""
         if name[0] == "_":
             raise AttributeError(name)
         try:
@@ -309,9 +357,11 @@ class LibraryLoader:
         return dll
 
     def __getitem__(self, name):
+        """``loader[name]`` is ``loader.name``, for names that are not identifiers."""
         return getattr(self, name)
 
     def LoadLibrary(self, name):
+        """Loads the library ``name`` (not cached)."""
         return self._dlltype(name)
 
     __class_getitem__ = classmethod(type(list[int]))

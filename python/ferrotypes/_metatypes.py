@@ -11,6 +11,7 @@ initialises, and must therefore not import it: ``build_base_classes`` receives i
 """
 
 import sys
+import types
 import weakref
 
 _core = None  # the ferrotypes._ctypes extension module, set by build_base_classes
@@ -452,15 +453,25 @@ def build_base_classes(core):
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
     core._set_array_type_builder(_build_array_type)
-    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
-    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
+    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": (),
+                                                                 "__doc__": "The base of the simple types."})
+    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": (),
+                                                                 "__doc__": "The base of C function pointer types."})
     _SIMPLE_BASE = simple
-    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": ()})
-    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": ()})
+    # Array[c_int] is a generic alias, as in ctypes (for annotations evaluated at run time).
+    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": (),
+                                                            "__class_getitem__": classmethod(types.GenericAlias),
+                                                            "__doc__": "The base of C array types (``c_int * 3``)."})
+    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": (),
+                                                                        "__doc__": "The base of C pointer types."})
     core._SimpleCData = simple
     core.Array = _ARRAY_BASE
     core._Pointer = _POINTER_BASE
     core.CFuncPtr = funcptr
-    core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
-    core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
+    core.Structure = PyCStructType("Structure", (core._RecordData,), {
+        "__module__": core.__name__, "_abstract_": True, "__slots__": (),
+        "__doc__": "A C struct: subclass it and set ``_fields_ = [(name, type), ...]``."})
+    core.Union = UnionType("Union", (core._RecordData,), {
+        "__module__": core.__name__, "_abstract_": True, "__slots__": (),
+        "__doc__": "A C union: subclass it and set ``_fields_ = [(name, type), ...]``."})
     core._set_default_from_param(PyCSimpleType.from_param, PyCPointerType.from_param, _CDataMeta.from_param)

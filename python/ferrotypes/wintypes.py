@@ -56,10 +56,9 @@ LPCSTR = LPSTR = _ft.c_char_p
 LPCVOID = LPVOID = _ft.c_void_p
 
 # WPARAM and LPARAM are pointer-sized integers.
-if _ft.sizeof(_ft.c_long) == _ft.sizeof(_ft.c_void_p):
-    WPARAM, LPARAM = _ft.c_ulong, _ft.c_long
-else:
-    WPARAM, LPARAM = _ft.c_ulonglong, _ft.c_longlong
+_LONG_IS_POINTER_SIZED = _ft.sizeof(_ft.c_long) == _ft.sizeof(_ft.c_void_p)
+WPARAM = _ft.c_ulong if _LONG_IS_POINTER_SIZED else _ft.c_ulonglong
+LPARAM = _ft.c_long if _LONG_IS_POINTER_SIZED else _ft.c_longlong
 
 ATOM = WORD
 LANGID = WORD
