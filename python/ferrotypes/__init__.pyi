@@ -3,6 +3,7 @@
 # type (c_int.value is int), arrays and pointers their element type, and a library's
 # attributes are function pointers.
 
+import sys
 from _typeshed import StrPath
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, overload
@@ -15,7 +16,7 @@ from ferrotypes._ctypes import (
     CFuncPtr as _CFuncPtr,
     Structure as Structure,
     Union as Union,
-    _CData,
+    _CDataBase,
     _Pointer as _Pointer,
     _SimpleCData as _SimpleCData,
     addressof as addressof,
@@ -38,7 +39,7 @@ __version__: str
 DEFAULT_MODE: int
 
 _T = TypeVar("_T")
-_CT = TypeVar("_CT", bound=_CData)
+_CT = TypeVar("_CT", bound=_CDataBase)
 _DLLT = TypeVar("_DLLT", bound=CDLL)
 
 # --- simple types -------------------------------------------------------------------
@@ -87,6 +88,8 @@ c_uint64 = c_ulong
 c_size_t = c_ulong
 c_ssize_t = c_long
 c_time_t = c_long
+if sys.version_info >= (3, 12):
+    SIZEOF_TIME_T: int
 
 class BigEndianStructure(Structure):
     """A structure whose fields are stored big-endian."""
@@ -103,20 +106,20 @@ class LittleEndianUnion(Union):
 # --- function prototypes and libraries --------------------------------------------------
 
 def CFUNCTYPE(
-    restype: type[_CData] | None, *argtypes: type[_CData],
+    restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
     use_errno: bool = False, use_last_error: bool = False,
 ) -> type[_CFuncPtr]:
     """A function pointer type for C functions returning ``restype`` and taking
     ``argtypes`` (the C calling convention)."""
 
-def PYFUNCTYPE(restype: type[_CData] | None, *argtypes: type[_CData]) -> type[_CFuncPtr]:
+def PYFUNCTYPE(restype: type[_CDataBase] | None, *argtypes: type[_CDataBase]) -> type[_CFuncPtr]:
     """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
 
 class CDLL:
     """A loaded shared library whose functions use the C calling convention."""
 
     _func_flags_: ClassVar[int]
-    _func_restype_: ClassVar[type[_CData]]
+    _func_restype_: ClassVar[type[_CDataBase]]
     _name: str | None
     _handle: int
     _FuncPtr: type[_CFuncPtr]
@@ -156,7 +159,10 @@ def POINTER(cls: type[_CT], /) -> type[_Pointer[_CT]]:
 def POINTER(cls: str, /) -> type[_Pointer[Any]]:
     """A pointer type to an incomplete type named ``cls``, completed by ``SetPointerType``."""
 
-def SetPointerType(pointer_type: type[_Pointer[Any]], cls: type[_CData]) -> None:
+def _reset_cache() -> None:
+    """Forgets every pointer and function prototype type made so far."""
+
+def SetPointerType(pointer_type: type[_Pointer[Any]], cls: type[_CDataBase]) -> None:
     """Sets the target of a pointer type created from a name (``POINTER("node")``)."""
 
 def ARRAY(typ: type[_CT], length: int) -> type[Array[_CT]]:

@@ -10,6 +10,7 @@
 # otherwise. A subclass of a simple type, which ctypes hands out as an instance, still
 # types as the value: the stubs cannot tell a subclass from the type itself.
 
+import sys
 from _typeshed import ReadableBuffer, StrOrBytesPath, WriteableBuffer
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import GenericAlias
@@ -27,7 +28,7 @@ from ferrotypes._metatypes import (
 )
 
 __all__ = [
-    "_CData",
+    "_CDataBase",
     "_SimpleData",
     "_FuncPtrData",
     "_ArrayData",
@@ -75,6 +76,7 @@ __all__ = [
     "create_unicode_buffer",
     "_simple_from_param",
     "_released_callbacks",
+    "_layout_paths",
     "PyObj_FromPtr",
     "_set_default_from_param",
     "_register_ndpointer",
@@ -91,6 +93,10 @@ __all__ = [
     "__version__",
 ]
 
+if sys.version_info >= (3, 12):
+    __all__ += ["SIZEOF_TIME_T"]
+    SIZEOF_TIME_T: int
+
 __version__: str  # ctypes' own version string ("1.1.0"), as the stdlib's _ctypes has it
 
 FUNCFLAG_CDECL: int
@@ -105,8 +111,8 @@ _memmove_addr: int
 _memset_addr: int
 
 _T = TypeVar("_T")
-_CT = TypeVar("_CT", bound=_CData)
-_CT_co = TypeVar("_CT_co", bound=_CData, covariant=True)
+_CT = TypeVar("_CT", bound=_CDataBase)
+_CT_co = TypeVar("_CT_co", bound=_CDataBase, covariant=True)
 _GetT = TypeVar("_GetT")
 _SetT = TypeVar("_SetT")
 
@@ -116,10 +122,10 @@ class ArgumentError(Exception):
 # --- the C data base --------------------------------------------------------------------
 
 @disjoint_base
-class _CData:
+class _CDataBase:
     """The base of every C data instance: its memory and what that memory keeps alive."""
 
-    _b_base_: _CData | None
+    _b_base_: _CDataBase | None
     _b_needsfree_: bool
     _objects: Mapping[Any, Any] | None
     def __new__(cls, *args: Any, **kwargs: Any) -> Self: ...
@@ -128,13 +134,13 @@ class _CData:
     def __ctypes_from_outparam__(self) -> Any: ...
     def __buffer__(self, flags: int, /) -> memoryview: ...
 
-_CDataType: TypeAlias = _CData
+_CDataType: TypeAlias = _CDataBase
 
 @final
 class CArgObject:
     """What ``byref(obj)`` gives: ``obj``'s address, only for passing to a foreign call."""
 
-    _obj: _CData
+    _obj: _CDataBase
 
 @final
 class CField(Generic[_CT, _GetT, _SetT]):
@@ -168,7 +174,7 @@ class _CharArrayBytes:
 
 # --- simple types ---------------------------------------------------------------------
 
-class _SimpleData(_CData):
+class _SimpleData(_CDataBase):
     value: Any
     def __bool__(self) -> bool: ...
 
@@ -182,9 +188,9 @@ class _SimpleCData(_SimpleData, Generic[_T], metaclass=PyCSimpleType):
 
 # --- structures and unions ------------------------------------------------------------
 
-_Field: TypeAlias = tuple[str, type[_CData]] | tuple[str, type[_CData], int]
+_Field: TypeAlias = tuple[str, type[_CDataBase]] | tuple[str, type[_CDataBase], int]
 
-class _RecordData(_CData):
+class _RecordData(_CDataBase):
     _fields_: ClassVar[Sequence[_Field]]
     _pack_: ClassVar[int]
     _anonymous_: ClassVar[Sequence[str]]
@@ -202,7 +208,7 @@ class Union(_RecordData, metaclass=UnionType):
 
 # --- arrays and pointers ----------------------------------------------------------------
 
-class _ArrayData(_CData):
+class _ArrayData(_CDataBase):
     def __len__(self) -> int: ...
     def __delitem__(self, key: int | slice, /) -> None: ...
 
@@ -210,7 +216,7 @@ class Array(_ArrayData, Generic[_CT_co], metaclass=PyCArrayType):
     """A C array: ``c_int * 3`` is the class, ``(c_int * 3)(1, 2, 3)`` an instance."""
 
     _length_: ClassVar[int]
-    _type_: ClassVar[type[_CData]]  # the element class (a ClassVar cannot name _CT_co)
+    _type_: ClassVar[type[_CDataBase]]  # the element class (a ClassVar cannot name _CT_co)
     # c_char arrays: the bytes up to the first NUL / all the bytes; c_wchar arrays: str.
     raw: bytes
     value: Any
@@ -240,7 +246,7 @@ class Array(_ArrayData, Generic[_CT_co], metaclass=PyCArrayType):
     @overload
     def __iter__(self) -> Iterator[_CT_co]: ...
 
-class _PointerData(_CData):
+class _PointerData(_CDataBase):
     contents: Any
     def __bool__(self) -> bool: ...
     def __delitem__(self, key: int | slice, /) -> None: ...
@@ -248,7 +254,7 @@ class _PointerData(_CData):
 class _Pointer(_PointerData, Generic[_CT_co], metaclass=PyCPointerType):
     """A C pointer to ``_CT``: ``POINTER(c_int)`` is the class, ``pointer(x)`` an instance."""
 
-    _type_: ClassVar[type[_CData]]  # the target class (a ClassVar cannot name _CT_co)
+    _type_: ClassVar[type[_CDataBase]]  # the target class (a ClassVar cannot name _CT_co)
     contents: _CT_co
     @overload
     def __init__(self) -> None: ...
@@ -278,9 +284,9 @@ _ErrCheck: TypeAlias = Callable[[Any, Any, tuple[Any, ...]], Any]
 _ParamFlags: TypeAlias = Sequence[tuple[int] | tuple[int, str | None] | tuple[int, str | None, Any]]
 
 @disjoint_base
-class _FuncPtrData(_CData):
-    restype: type[_CData] | Callable[[int], Any] | None
-    argtypes: Sequence[type[_CData]] | None
+class _FuncPtrData(_CDataBase):
+    restype: type[_CDataBase] | Callable[[int], Any] | None
+    argtypes: Sequence[type[_CDataBase]] | None
     errcheck: _ErrCheck | None
     def __bool__(self) -> bool: ...
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -292,8 +298,8 @@ class CFuncPtr(_FuncPtrData, metaclass=PyCFuncPtrType):
     from an address, from ``(name, library)`` (optionally with ``paramflags``) or from a
     Python callable (a callback C can call)."""
 
-    _argtypes_: ClassVar[Sequence[type[_CData]]]
-    _restype_: ClassVar[type[_CData] | None]
+    _argtypes_: ClassVar[Sequence[type[_CDataBase]]]
+    _restype_: ClassVar[type[_CDataBase] | None]
     _flags_: ClassVar[int]
     __name__: str
     @overload
@@ -307,28 +313,28 @@ class CFuncPtr(_FuncPtrData, metaclass=PyCFuncPtrType):
 
 # --- module functions -----------------------------------------------------------------
 
-def byref(obj: _CData, offset: int = 0) -> CArgObject:
+def byref(obj: _CDataBase, offset: int = 0) -> CArgObject:
     """``obj``'s address (plus ``offset``) for passing by reference to a foreign call."""
 
-def sizeof(obj: _CData | type[_CData]) -> int:
+def sizeof(obj: _CDataBase | type[_CDataBase]) -> int:
     """The size in bytes of a C data class or instance."""
 
-def alignment(obj: _CData | type[_CData]) -> int:
+def alignment(obj: _CDataBase | type[_CDataBase]) -> int:
     """The alignment in bytes of a C data class or instance."""
 
-def addressof(obj: _CData) -> int:
+def addressof(obj: _CDataBase) -> int:
     """The address of an instance's memory."""
 
-def resize(obj: _CData, size: int) -> None:
+def resize(obj: _CDataBase, size: int) -> None:
     """Grows (never shrinks below its type's size) the memory an instance owns."""
 
-def cast(obj: _CData | CArgObject | int | bytes | str | None, typ: type[_CT]) -> _CT:
+def cast(obj: _CDataBase | CArgObject | int | bytes | str | None, typ: type[_CT]) -> _CT:
     """An instance of the pointer type ``typ`` pointing where ``obj`` points."""
 
-def string_at(address: _CData | int | None, size: int = ...) -> bytes:
+def string_at(address: _CDataBase | int | None, size: int = ...) -> bytes:
     """The bytes at ``address``: ``size`` of them, or up to the first NUL."""
 
-def wstring_at(address: _CData | int | None, size: int = ...) -> str:
+def wstring_at(address: _CDataBase | int | None, size: int = ...) -> str:
     """The wide characters at ``address``: ``size`` of them, or up to the first NUL."""
 
 def get_errno() -> int: ...
@@ -347,28 +353,29 @@ def PyObj_FromPtr(address: int) -> Any: ...
 # --- hooks used by ferrotypes' own modules --------------------------------------------
 
 def simple_info(code: str, swapped: bool = False, direct: bool = True) -> StgInfo: ...
-def pointer_info(target: type[_CData] | None = None) -> StgInfo: ...
+def pointer_info(target: type[_CDataBase] | None = None) -> StgInfo: ...
 def function_info() -> StgInfo: ...
-def array_info(element: type[_CData], length: int) -> StgInfo: ...
+def array_info(element: type[_CDataBase], length: int) -> StgInfo: ...
 def record_info(
-    union: bool, fields: Sequence[Any], pack: int | None, base: type[_CData] | None,
-    big_endian: bool, complete: bool = True,
+    union: bool, fields: Sequence[Any], pack: int | None, base: type[_CDataBase] | None,
+    big_endian: bool, complete: bool = True, align: int = 0,
 ) -> tuple[StgInfo, list[Any]]: ...
 def anonymous_field(member: Any, field: Any) -> CField[Any, Any, Any]: ...
-def set_pointer_type(pointer: type[_CData], target: type[_CData]) -> None: ...
+def set_pointer_type(pointer: type[_CDataBase], target: type[_CDataBase]) -> None: ...
 def array_type(element: type[_CT], length: int) -> type[Array[_CT]]: ...
 def _unpickle(typ: type[_CT], state: Any) -> _CT: ...
-def _instance_at(cls: type[_CT], address: int, base: _CData | None = None) -> _CT: ...
-def _direct_allocation() -> bool: ...
+def _instance_at(cls: type[_CT], address: int, base: _CDataBase | None = None) -> _CT: ...
+def _direct_allocation() -> list[tuple[str, bool]]: ...
 def _from_buffer_copy(cls: type[_CT], source: ReadableBuffer, offset: int) -> _CT: ...
 def _from_buffer(cls: type[_CT], source: WriteableBuffer, offset: int) -> _CT: ...
 def _enable_vectorcall(cls: type[Any]) -> None: ...
 def _enable_fast_slots(cls: type[Any]) -> None: ...
 def _constructed_directly(cls: type[Any]) -> bool: ...
 def _set_pointer_types(cache: dict[Any, Any], factory: Callable[[Any], type[_Pointer[Any]]]) -> None: ...
-def _set_array_type_builder(builder: Callable[[type[_CData], int], type[Array[Any]]]) -> None: ...
+def _set_array_type_builder(builder: Callable[[type[_CDataBase], int], type[Array[Any]]]) -> None: ...
 def _set_char_types(c_char: type[_SimpleCData[bytes]], c_wchar: type[_SimpleCData[str]]) -> None: ...
 def _simple_from_param(cls: type[_SimpleCData[Any]], value: Any) -> Any: ...
 def _released_callbacks() -> int: ...
+def _layout_paths() -> bool: ...
 def _set_default_from_param(simple: Any, pointer: Any, cdata: Any) -> None: ...
 def _register_ndpointer(from_param: Any, requirements: Any) -> None: ...

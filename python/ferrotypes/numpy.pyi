@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ferrotypes import CDLL, c_long, c_void_p
-from ferrotypes._ctypes import _CData
+from ferrotypes._ctypes import _CDataBase
 
 __all__ = ["as_array", "as_ctypes", "as_ctypes_type", "c_intp", "load_library", "ndpointer"]
 
@@ -41,11 +41,11 @@ def ndpointer(
 ) -> type[_ndptr]:
     """A pointer type accepting only ndarrays of the given dtype, ndim, shape and flags."""
 
-def as_ctypes_type(dtype: npt.DTypeLike) -> type[_CData]:
+def as_ctypes_type(dtype: npt.DTypeLike) -> type[_CDataBase]:
     """The ferrotypes type laid out as ``dtype``."""
 
-def as_array(obj: _CData, shape: int | Sequence[int] | None = None) -> npt.NDArray[Any]:
+def as_array(obj: _CDataBase, shape: int | Sequence[int] | None = None) -> npt.NDArray[Any]:
     """An ndarray sharing the memory of a ferrotypes array, or of a pointer's target."""
 
-def as_ctypes(obj: npt.NDArray[Any]) -> _CData:
+def as_ctypes(obj: npt.NDArray[Any]) -> _CDataBase:
     """A ferrotypes array (or scalar) over the memory of ``obj``; keeps ``obj`` alive."""
