@@ -31,7 +31,6 @@ def test_access_json_has_every_operation_for_each_implementation(access_json):
 
 
 def test_chart_renders_a_png(access_json, tmp_path):
-    pytest.importorskip("matplotlib", reason="bench/chart.py needs matplotlib (not a test requirement)")
     calls = tmp_path / "calls.json"
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--thread-calls", "0",
                           "--only", "f0", "add_int", "--json", str(calls)],
