@@ -322,7 +322,11 @@ impl Parser {
                 }
             }
             let ty = self.build_type(&specs, &decl)?;
-            let ty = self.apply_type_attrs(ty, &attrs, name_tok)?;
+            let mut ty = self.apply_type_attrs(ty, &attrs, name_tok)?;
+            if let (true, Some(align)) = (specs.typedef, attrs.aligned) {
+                // `aligned` on a typedef sets the new name's alignment (and may lower it).
+                ty = Type::Aligned { ty: Box::new(ty), align };
+            }
             let Some(name) = decl.name.clone() else {
                 return Err(self.err_at(name_tok, "expected a name in this declaration"));
             };
@@ -392,7 +396,11 @@ impl Parser {
     ) -> Result<(), CDeclError> {
         let kind = if specs.typedef {
             // Name an anonymous record or enum after its first typedef.
-            match &ty {
+            let named = match &ty {
+                Type::Aligned { ty, .. } => ty,
+                t => t,
+            };
+            match named {
                 Type::Record(i) if self.model.records[*i].typedef_name.is_none() => {
                     self.model.records[*i].typedef_name = Some(name.clone())
                 }

@@ -1,0 +1,552 @@
+"""C declarations as the source of bindings: ``cdef`` reads C text, ``include`` a header
+as this machine's C compiler sees it; both give a ``CNamespace`` of ferrotypes types,
+functions bound to a library, enum classes, variables and macro values.
+
+The parsing is the core's (``ferrotypes._ctypes.parse_c``, plain data out); this module
+only turns that data into ferrotypes classes, lazily: a name's class is made on first use.
+"""
+
+from __future__ import annotations
+
+import enum as _enum
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+
+import ferrotypes as _ft
+from ferrotypes import _ctypes
+
+__all__ = ["CDeclError", "CNamespace", "cdef", "include"]
+
+
+class CDeclError(ValueError):
+    """A problem in C declarations: ``file:line:column: message``, then the source line
+    and a caret. ``file``, ``line`` and ``column`` are also attributes."""
+
+    def __init__(self, message, file=None, line=None, column=None):
+        super().__init__(message)
+        self.file, self.line, self.column = file, line, column
+
+
+def _parse(source, filename):
+    try:
+        return _ctypes.parse_c(source, filename)
+    except ValueError as e:
+        if len(e.args) == 4:
+            raise CDeclError(*e.args) from None
+        raise
+
+
+# C integer and floating types by C spelling: the ferrotypes class, or None for the
+# types ferrotypes has no class for (their bytes are kept, see _opaque).
+_SCALARS = {
+    "_Bool": _ft.c_bool, "char": _ft.c_char, "signed char": _ft.c_byte,
+    "unsigned char": _ft.c_ubyte, "short": _ft.c_short, "unsigned short": _ft.c_ushort,
+    "int": _ft.c_int, "unsigned int": _ft.c_uint, "long": _ft.c_long,
+    "unsigned long": _ft.c_ulong, "long long": _ft.c_longlong,
+    "unsigned long long": _ft.c_ulonglong, "float": _ft.c_float, "double": _ft.c_double,
+    "long double": _ft.c_longdouble,
+}
+# A type of each alignment, whose zero-length array gives a record that alignment.
+_ALIGNERS = {2: _ft.c_short, 4: _ft.c_int, 8: _ft.c_long, 16: _ft.c_longdouble}
+
+
+class _Unbindable(Exception):
+    """A declaration with no ferrotypes equivalent (the reason is the message)."""
+
+
+def _load_libraries(lib):
+    """``lib`` as a list of loaded libraries (see ``cdef``)."""
+    if lib is None:
+        return [_ft.CDLL(None)]
+    if isinstance(lib, (list, tuple)):
+        out = []
+        for one in lib:
+            out.extend(_load_libraries(one))
+        return out
+    if isinstance(lib, _ft.CDLL):
+        return [lib]
+    path = os.fspath(lib)
+    if os.sep not in path and not os.path.exists(path):
+        from ferrotypes.util import find_library
+
+        found = find_library(path)
+        if found is None:
+            raise OSError(f"library {path!r} not found (find_library({path!r}) gave None)")
+        path = found
+    return [_ft.CDLL(path, mode=_ft.RTLD_GLOBAL)]
+
+
+class CNamespace:
+    """What C declarations make visible: functions, variables, typedefs, enum constants
+    and macros as attributes; tags and any C type name as items (``ns["struct tm"]``);
+    ``typeof(name)`` for type names; ``skipped`` for what could not be bound, with why."""
+
+    def __init__(self, unit, libraries, origin):
+        data = unit.model()
+        self._unit = unit
+        self._libs = libraries
+        self._origin = origin
+        self._records = data["records"]
+        self._enums = data["enums"]
+        self._decls = {d["name"]: d for d in data["decls"]}
+        self._constants = {}
+        for i, e in enumerate(self._enums):
+            for name, value in e["constants"]:
+                self._constants[name] = (value, i)
+        self._macros = [m for m in unit.macro_names() if m not in self._decls and m not in self._constants]
+        self._tags = {}
+        for i, r in enumerate(self._records):
+            if r["tag"] is not None:
+                self._tags[r["kind"] + " " + r["tag"]] = ("record", i)
+        for i, e in enumerate(self._enums):
+            if e["tag"] is not None:
+                self._tags["enum " + e["tag"]] = ("enum", i)
+        self._values = {}
+        self._record_classes = {}
+        self._record_pending = []
+        self._record_done = set()
+        self._enum_classes = {}
+        self._types = {}
+        self._skipped = {}
+        self._all_evaluated = False
+
+    def __repr__(self):
+        return f"<CNamespace of {self._origin}: {len(self._decls)} declarations, {len(self._macros)} macros>"
+
+    # -- names -------------------------------------------------------------------------
+
+    def __dir__(self):
+        names = set(self._decls) | set(self._constants) | set(self._macros)
+        names |= {t.split(" ", 1)[1] for t in self._tags}
+        return sorted(names)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__") or name.startswith("_cdecl"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            pass
+        value = self._lookup(name)
+        self._values[name] = value
+        return value
+
+    def _lookup(self, name):
+        decl = self._decls.get(name)
+        if decl is not None:
+            return self._bind(decl)
+        if name in self._constants:
+            value, index = self._constants[name]
+            return self._enum_class(index)(value) if self._enum_is_class(index) else value
+        if name in self._macros:
+            if name in self._skipped:
+                raise AttributeError(f"{name}: {self._skipped[name]}")
+            try:
+                return self._macro(name)
+            except _Unbindable as e:
+                self._skipped[name] = str(e)
+                raise AttributeError(f"macro {name} has no Python value: {e}") from None
+        for kind in ("struct", "union", "enum"):
+            if f"{kind} {name}" in self._tags:
+                return self[f"{kind} {name}"]
+        raise AttributeError(f"{self._origin} declares no {name!r}")
+
+    def __getitem__(self, c_name):
+        tag = self._tags.get(c_name)
+        if tag is not None:
+            return self._record_class(tag[1]) if tag[0] == "record" else self._enum_class(tag[1])
+        return self.typeof(c_name)
+
+    def typeof(self, c_type_name):
+        """The ferrotypes type of a C type name (``"struct tm *"``, ``"int (*)(int)"``)."""
+        t = self._unit.type_name(c_type_name)
+        try:
+            cls = self._class(t)
+        except _Unbindable as e:
+            raise TypeError(f"{c_type_name}: {e}") from None
+        self._finish_records()
+        return cls
+
+    @property
+    def skipped(self):
+        """``{name: reason}`` for every declaration and macro that has no binding."""
+        if not self._all_evaluated:
+            for name in dir(self):
+                try:
+                    getattr(self, name)
+                except (AttributeError, _Unbindable):
+                    pass
+                except Exception as e:  # a type this header builds but ferrotypes refuses
+                    self._skipped.setdefault(name, f"{type(e).__name__}: {e}")
+            self._all_evaluated = True
+        return dict(self._skipped)
+
+    # -- types -------------------------------------------------------------------------
+
+    def _class(self, t, role="field"):
+        """The ferrotypes type of type tuple ``t``; ``role`` is "field", "param" or
+        "result" (``char *`` results differ, see ``_pointer``)."""
+        kind = t[0]
+        if kind == "void":
+            return None
+        if kind in ("int", "float"):
+            cls = _SCALARS.get(t[1])
+            if cls is None:
+                raise _Unbindable(f"ferrotypes has no type for {t[1]}")
+            return cls
+        if kind == "named":
+            return self._typedef(t[1], role)
+        if kind == "ptr":
+            return self._pointer(t[1], t[2], role)
+        if kind == "array":
+            elem = self._class(t[1])
+            if elem is None:
+                raise _Unbindable("array of void")
+            return elem * (t[2] or 0)
+        if kind == "record":
+            if role != "pointee":
+                self._record_complete(t[1])
+            return self._record_class(t[1], complete=role != "pointee")
+        if kind == "enum":
+            return self._enum_ctype(t[1])
+        if kind == "func":
+            raise _Unbindable("a function type is not a value type")
+        if kind == "opaque":
+            if role in ("param", "result"):
+                raise _Unbindable(f"ferrotypes has no type for {t[1]} (passed by value)")
+            return _opaque(t[1], t[2], t[3])
+        if kind == "aligned":
+            inner = self._class(t[1], role)
+            return inner
+        raise _Unbindable(f"unknown type {t!r}")
+
+    def _resolve(self, t):
+        while t[0] == "named":
+            d = self._decls.get(t[1])
+            if d is None:
+                return t
+            t = d["type"]
+        return t
+
+    def _typedef(self, name, role):
+        d = self._decls.get(name)
+        if d is None:  # a builtin typedef (__builtin_va_list, __int128_t)
+            return self._class(self._unit.type_name(name), role)
+        key = ("typedef", name, role if self._role_matters(d["type"]) else "field")
+        try:
+            return self._types[key]
+        except KeyError:
+            pass
+        cls = self._class(d["type"], role)
+        self._types[key] = cls
+        return cls
+
+    def _role_matters(self, t):
+        t = self._resolve(t)
+        return t[0] in ("ptr", "record", "opaque", "aligned")
+
+    def _pointer(self, to, to_const, role):
+        target = self._resolve(to)
+        if target[0] == "void":
+            return _ft.c_void_p
+        if target[0] == "func":
+            return self._prototype(target)
+        if target[0] == "int" and target[1] == "char":
+            # char * is a string, except a non-const result (C's memory, to be freed).
+            if role == "result" and not to_const:
+                return _ft.POINTER(_ft.c_char)
+            return _ft.c_char_p
+        if target[0] == "record" and self._records[target[1]]["fields"] is None:
+            # An incomplete type: a pointer to a class that a later definition completes.
+            return _ft.POINTER(self._record_class(target[1], complete=False))
+        try:
+            pointee = self._class(to, "pointee")
+        except _Unbindable:
+            return _ft.c_void_p
+        if pointee is None:
+            return _ft.c_void_p
+        return _ft.POINTER(pointee)
+
+    def _prototype(self, ft):
+        """The CFUNCTYPE of a function type (one class per signature)."""
+        key = ("proto", repr(ft))
+        try:
+            return self._types[key]
+        except KeyError:
+            pass
+        _, ret, params, variadic, unspecified = ft
+        if variadic or unspecified:
+            raise _Unbindable("a pointer to a variadic or unprototyped function has no CFUNCTYPE")
+        restype = self._class(ret, "result")
+        argtypes = tuple(self._class(p, "param") for _, p in params)
+        proto = _ft.CFUNCTYPE(restype, *argtypes)
+        self._types[key] = proto
+        return proto
+
+    def _record_class(self, index, complete=True):
+        cls = self._record_classes.get(index)
+        if cls is None:
+            r = self._records[index]
+            name = r["tag"] or r["typedef_name"] or f"anonymous_{r['kind']}_{index}"
+            base = _ft.Structure if r["kind"] == "struct" else _ft.Union
+            cls = type(base)(name, (base,), {"__module__": "ferrotypes.cdecl"})
+            self._record_classes[index] = cls
+            self._record_pending.append(index)
+        if complete:
+            self._record_complete(index)
+        return cls
+
+    def _record_complete(self, index):
+        cls = self._record_classes.get(index) or self._record_class(index, complete=False)
+        r = self._records[index]
+        if index in self._record_done or r["fields"] is None:
+            return
+        self._record_done.add(index)
+        try:
+            fields, anonymous, pads = [], [], 0
+            for name, t, bits in r["fields"]:
+                ftype = self._class(t, "field")
+                if name is None:
+                    pads += 1
+                    name = f"_anon_{pads}"
+                    if bits is None:
+                        anonymous.append(name)
+                fields.append((name, ftype) if bits is None else (name, ftype, bits))
+            size, align, offsets, natural = r["layout"]
+            if anonymous:
+                cls._anonymous_ = anonymous
+            if r["pack"]:
+                cls._pack_ = r["pack"]
+            fields = self._place(cls, fields, size, align, offsets, natural)
+            cls._fields_ = fields
+        except BaseException:
+            self._record_done.discard(index)
+            raise
+
+    def _place(self, cls, fields, size, align, offsets, natural):
+        """``fields`` as given when `_fields_` with `_pack_` reproduce the compiler's layout;
+        else each member put at the compiler's offset by explicit padding, with a
+        zero-length array first to give the record its alignment (``aligned`` attributes,
+        types ferrotypes keeps as bytes)."""
+        if natural and not any(_is_opaque(f[1]) for f in fields):
+            return fields
+        if any(len(f) == 3 for f in fields):
+            return fields  # bit-fields: ctypes' placement, which follows the compiler's
+        misaligned = any(off % _ft.alignment(f[1]) for f, off in zip(fields, offsets))
+        placed, at, pad = [], 0, 0
+        if misaligned:
+            cls._pack_ = 1
+        elif align in _ALIGNERS and align > max((_ft.alignment(f[1]) for f in fields), default=1):
+            placed.append(("_align_", _ALIGNERS[align] * 0))
+        for f, off in zip(fields, offsets):
+            if off > at:
+                pad += 1
+                placed.append((f"_pad_{pad}", _ft.c_ubyte * (off - at)))
+            placed.append(f)
+            at = max(at, off + _ft.sizeof(f[1]))
+        if size > at:
+            placed.append(("_pad_end", _ft.c_ubyte * (size - at)))
+        return placed
+
+    def _finish_records(self):
+        while self._record_pending:
+            self._record_complete(self._record_pending.pop())
+
+    def _enum_is_class(self, index):
+        return self._enums[index]["complete"]
+
+    def _enum_class(self, index):
+        cls = self._enum_classes.get(index)
+        if cls is None:
+            e = self._enums[index]
+            name = e["tag"] or e["typedef_name"] or f"anonymous_enum_{index}"
+            cls = _enum.IntEnum(name, list(e["constants"]) or [], module="ferrotypes.cdecl")
+            cls._ctype_ = _SCALARS[e["underlying"]]
+            self._enum_classes[index] = cls
+        return cls
+
+    def _enum_ctype(self, index):
+        e = self._enums[index]
+        if not e["complete"]:
+            raise _Unbindable(f"enum {e['tag']} is incomplete")
+        return _SCALARS[e["underlying"]]
+
+    # -- declarations ------------------------------------------------------------------
+
+    def _bind(self, decl):
+        name = decl["name"]
+        try:
+            if decl["kind"] == "typedef":
+                t = self._resolve(decl["type"])
+                if t[0] == "enum" and self._enums[t[1]]["complete"]:
+                    return self._enum_class(t[1])
+                if t[0] == "func":
+                    raise _Unbindable("a function type (use a pointer to it)")
+                cls = self._typedef(name, "field")
+                self._finish_records()
+                return cls
+            if decl["kind"] == "variable":
+                return self._variable(decl)
+            return self._function(decl)
+        except _Unbindable as e:
+            self._skipped[name] = str(e)
+            raise AttributeError(f"{name}: {e}") from None
+
+    def _symbol(self, decl):
+        return decl["asm_label"] or decl["name"]
+
+    def _find(self, decl, getter):
+        symbol = self._symbol(decl)
+        for lib in self._libs:
+            try:
+                return getter(lib, symbol)
+            except (AttributeError, ValueError):
+                continue
+        names = ", ".join(repr(lib._name) for lib in self._libs)
+        raise AttributeError(
+            f"{decl['name']}: symbol {symbol!r} is declared but not exported by any of the "
+            f"libraries searched: {names}"
+        )
+
+    def _function(self, decl):
+        if decl["static"]:
+            raise _Unbindable("static (inline) function: no library exports it")
+        _, ret, params, variadic, unspecified = decl["type"]
+        restype = self._class(ret, "result")
+        argtypes = None if unspecified else [self._class(p, "param") for _, p in params]
+        self._finish_records()
+        func = self._find(decl, lambda lib, symbol: lib[symbol])
+        func.restype = restype
+        if argtypes is not None:
+            func.argtypes = argtypes
+        func.__name__ = decl["name"]
+        return func
+
+    def _variable(self, decl):
+        if decl["static"]:
+            raise _Unbindable("static variable: no library exports it")
+        cls = self._class(decl["type"], "field")
+        self._finish_records()
+        if cls is None:
+            raise _Unbindable("a variable of type void")
+        return self._find(decl, lambda lib, symbol: cls.in_dll(lib, symbol))
+
+    # -- macros ------------------------------------------------------------------------
+
+    def _macro(self, name):
+        try:
+            meaning = self._unit.eval_macro(name)
+        except ValueError as e:
+            raise _Unbindable(str(e)) from None
+        if meaning[0] == "forward":
+            _, function, args = meaning
+            target = getattr(self, function)
+            return _forwarder(name, target, [(k, _macro_value(v) if k == "const" else v) for k, v in args])
+        return _macro_value(meaning)
+
+
+def _macro_value(v):
+    if v[0] in ("int", "float"):
+        return v[1]
+    if v[0] == "str":
+        return v[1]
+    return _ft.c_void_p(v[1])
+
+
+def _forwarder(name, target, args):
+    nparams = sum(1 for k, _ in args if k == "param")
+
+    def call(*given):
+        if len(given) != nparams:
+            raise TypeError(f"{name}() takes {nparams} arguments ({len(given)} given)")
+        return target(*[given[v] if k == "param" else v for k, v in args])
+
+    call.__name__ = name
+    call.__qualname__ = name
+    call.__doc__ = f"The macro {name}, calling {target.__name__}."
+    return call
+
+
+_opaque_cache = {}
+
+
+def _opaque(name, size, align):
+    """Bytes standing for a type ferrotypes has no class for, keeping its size."""
+    key = (name, size, align)
+    cls = _opaque_cache.get(key)
+    if cls is None:
+        cls = _ft.c_ubyte * size
+        _opaque_cache[key] = cls
+    return cls
+
+
+def _is_opaque(cls):
+    return cls in _opaque_cache.values()
+
+
+def cdef(source, lib=None):
+    """C declarations as text (``#define NAME <constant>``, ``#pragma pack`` and
+    ``#undef`` included; no ``#include`` or conditionals: use ``include``) bound to
+    ``lib``: a ``CDLL``/``PyDLL``, a path, a name for ``find_library``, a list of
+    these (loaded in order with ``RTLD_GLOBAL``) or ``None`` (the process)."""
+    unit = _parse(source, "<cdef>")
+    return CNamespace(unit, _load_libraries(lib), "<cdef>")
+
+
+def _compiler(cc):
+    cc = cc or os.environ.get("CC") or "cc"
+    argv = shlex.split(cc)
+    if not argv or shutil.which(argv[0]) is None:
+        raise OSError(
+            f"no C compiler: {cc!r} is not on PATH (set CC to a C compiler to use include; "
+            "cdef needs none)"
+        )
+    return argv
+
+
+def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
+    """A header as this machine's C compiler sees it (preprocessed by ``$CC``, else
+    ``cc``, with its predefined macros), bound to ``lib`` as in ``cdef``. ``header`` is
+    searched like ``#include <...>``, or is a path."""
+    argv = _compiler(cc)
+    flags = [f"-I{d}" for d in include_dirs]
+    for k, v in (defines or {}).items():
+        flags.append(f"-D{k}" if v is None else f"-D{k}={v}")
+    if header == "Python.h" and not include_dirs:
+        import sysconfig
+
+        flags.append("-I" + sysconfig.get_paths()["include"])
+    if os.path.exists(header) and (os.sep in header or not header.endswith(".h")):
+        line = f'#include "{os.path.abspath(header)}"\n'
+    else:
+        line = f"#include <{header}>\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "include.c")
+        with open(src, "w") as f:
+            f.write(line)
+        proc = subprocess.run(argv + ["-E", "-dD", *flags, src], capture_output=True, text=True)
+    if proc.returncode != 0:
+        if "No such file or directory" in proc.stderr and header in proc.stderr:
+            raise FileNotFoundError(
+                f"header {header!r} not found; {' '.join(argv)} searched: {', '.join(_search_dirs(argv, flags))}"
+            )
+        raise OSError(f"{' '.join(argv)} -E failed on {header!r}:\n{proc.stderr}")
+    unit = _parse(proc.stdout, header)
+    return CNamespace(unit, _load_libraries(lib), header)
+
+
+def _search_dirs(argv, flags):
+    """The directories the compiler searches for ``<...>`` headers (from ``-v``)."""
+    proc = subprocess.run(argv + ["-E", "-v", *flags, "-x", "c", os.devnull], capture_output=True, text=True)
+    dirs, inside = [], False
+    for line in proc.stderr.splitlines():
+        if line.startswith("#include <...> search starts here"):
+            inside = True
+        elif line.startswith("End of search list"):
+            break
+        elif inside:
+            dirs.append(line.strip())
+    return dirs
