@@ -1,30 +1,19 @@
 """The header yardstick: real installed headers read by ``ferrotypes.include``, with the C
-compiler as the oracle.
-
-For each header a C probe is generated from what the namespace declares — ``sizeof``,
-``_Alignof`` and ``offsetof`` of every complete structure and union, the value of every
-integer constant (enum constants and macros ferrotypes evaluated) — compiled, run, and
-compared with the ferrotypes classes and values. The functions ``gcc -aux-info`` lists
-must be declared with the same parameter count. Probe outputs are cached by the hash of
-their source (and the compiler's identity), so a second run compiles nothing.
+compiler as the oracle (see cdecl_probe.py): every complete record's ``sizeof``,
+``_Alignof`` and ``offsetof``, every integer constant, and every function ``gcc
+-aux-info`` lists with its parameter count; then real calls into the libraries.
 
 The Debian packages providing the headers are listed in scripts/debian-packages.txt.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import subprocess
 import sysconfig
-import tempfile
-from pathlib import Path
 
 import pytest
 
 import ferrotypes as ft
-from ferrotypes._cbuild import default_cache_dir, find_compiler
+from cdecl_probe import CC, aux_functions, function_differences, layout_checks
 
 HEADERS = [
     "stdio.h", "stdlib.h", "string.h", "math.h", "time.h", "signal.h", "pthread.h",
@@ -32,53 +21,16 @@ HEADERS = [
     "gsl/gsl_odeiv2.h", "png.h", "expat.h", "lzma.h", "bzlib.h", "ffi.h", "Python.h",
 ]
 
-CC = find_compiler()
-pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler")
-
-
-def _flags(header):
-    return ["-I" + sysconfig.get_paths()["include"]] if header == "Python.h" else []
-
-
-def _compiler_identity():
-    return subprocess.run([CC, "--version"], capture_output=True, text=True).stdout
-
-
-def _cached_run(kind, source, header, argv_tail):
-    """Compiles ``source`` (and runs it for ``kind == "run"``); the text output, cached."""
-    key = hashlib.sha256("\0".join([kind, source, _compiler_identity(), *_flags(header)]).encode()).hexdigest()
-    cache = default_cache_dir() / "cdecl-probes"
-    cache.mkdir(parents=True, exist_ok=True)
-    out_file = cache / f"{key}.txt"
-    if out_file.exists():
-        return out_file.read_text()
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "probe.c"
-        src.write_text(source)
-        if kind == "run":
-            exe = Path(tmp) / "probe"
-            proc = subprocess.run([CC, "-w", *_flags(header), str(src), "-o", str(exe), *argv_tail],
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stderr[-3000:]
-            text = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-        else:
-            info = Path(tmp) / "aux.txt"
-            proc = subprocess.run([CC, "-w", *_flags(header), "-c", str(src), "-o", os.devnull,
-                                   "-aux-info", str(info)], capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stderr[-3000:]
-            text = info.read_text()
-    out_file.write_text(text)
-    return text
-
-
-# Differences ferrotypes cannot remove, each with its reason; the test requires that they
-# are still exactly these (a fixed one must be taken off this list).
+# Differences ferrotypes cannot remove, each with its reason. Only these exact strings
+# are let through; any other difference (or a changed one) fails.
 KNOWN_DIFFERENCES = {
     # glibc: `typedef struct {...} __pthread_unwind_buf_t __attribute__((__aligned__))`.
     # GCC keeps the 104-byte size and makes the alignment 16; a ctypes record's size is
     # always a multiple of its alignment, so no Structure has both.
     "__pthread_unwind_buf_t: sizeof/_Alignof (104, 8), compiler (104, 16)",
 }
+
+pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler")
 
 _namespaces = {}
 
@@ -89,142 +41,112 @@ def namespace(header):
     return _namespaces[header]
 
 
-def _record_c_name(r):
-    if r["tag"]:
-        return f"{r['kind']} {r['tag']}"
-    return r["typedef_name"]
-
-
-def _member_names(ns, r):
-    """Named plain members, including those reached through anonymous members."""
-    for name, t, bits in r["fields"]:
-        if name is None and bits is None and t[0] == "record":
-            yield from _member_names(ns, ns._records[t[1]])
-        elif name is not None and bits is None:
-            yield name
-
-
-def _integer_constants(ns):
-    values = {}
-    for name in dir(ns):
-        if name in ns._decls:
-            continue
-        if name not in ns._constants and name not in ns._macros:
-            continue
-        try:
-            v = getattr(ns, name)
-        except AttributeError:
-            continue
-        if isinstance(v, int) and not isinstance(v, bool) and name.isidentifier():
-            values[name] = int(v)
-    return values
-
-
-def _probe(header, ns):
-    lines = [f"#include <{header}>", "#include <stdio.h>", "#include <stddef.h>", "int main(void) {"]
-    records = []
-    for r in ns._records:
-        name = _record_c_name(r)
-        if r["fields"] is None or name is None:
-            continue
-        records.append((name, r))
-        lines.append(f'printf("R|{name}|%zu|%zu\\n", sizeof({name}), _Alignof({name}));')
-        for m in _member_names(ns, r):
-            lines.append(f'printf("F|{name}|{m}|%zu\\n", offsetof({name}, {m}));')
-    constants = _integer_constants(ns)
-    for name in constants:
-        lines.append(f'printf("I|{name}|%lld\\n", (long long)({name}));')
-    lines.append("return 0; }")
-    return "\n".join(lines) + "\n", records, constants
+def _flags(header):
+    return ("-I" + sysconfig.get_paths()["include"],) if header == "Python.h" else ()
 
 
 @pytest.mark.parametrize("header", HEADERS)
 def test_records_and_constants_match_the_compiler(header):
-    ns = namespace(header)
-    source, records, constants = _probe(header, ns)
-    lib_flags = ["-lm"]
-    output = _cached_run("run", source, header, lib_flags)
-    assert output.strip(), "the probe checked nothing"
-    wrong = []
-    by_name = {}
-    for name, r in records:
-        by_name[name] = ns[name] if name.startswith(("struct ", "union ")) else getattr(ns, name)
-    for line in output.splitlines():
-        kind, *rest = line.split("|")
-        if kind == "R":
-            name, size, align = rest[0], int(rest[1]), int(rest[2])
-            cls = by_name[name]
-            got = (ft.sizeof(cls), ft.alignment(cls))
-            if got != (size, align):
-                wrong.append(f"{name}: sizeof/_Alignof {got}, compiler {(size, align)}")
-        elif kind == "F":
-            name, member, offset = rest[0], rest[1], int(rest[2])
-            got = getattr(by_name[name], member).offset
-            if got != offset:
-                wrong.append(f"{name}.{member}: offset {got}, compiler {offset}")
-        elif kind == "I":
-            name, value = rest[0], int(rest[1])
-            if (constants[name] - value) % (1 << 64):
-                wrong.append(f"{name}: {constants[name]}, compiler {value}")
-    checked = len(output.splitlines())
-    wrong = [w for w in wrong if w not in KNOWN_DIFFERENCES]
-    assert not wrong, f"{len(wrong)} of {checked} checks differ:\n" + "\n".join(wrong[:40])
-
-
-_AUX = re.compile(r"^/\* (?P<file>[^:]+):\d+:(?P<flags>\w+) \*/ (?P<decl>.*);$")
-
-
-def _aux_functions(text):
-    """``{name: (fixed parameter count, variadic)}`` of the prototypes -aux-info lists."""
-    out = {}
-    for line in text.splitlines():
-        m = _AUX.match(line)
-        if not m or "N" not in m.group("flags") and "O" not in m.group("flags"):
-            continue
-        decl = m.group("decl")
-        # The declarator's name: the identifier followed by a parameter list that is least
-        # deep in parentheses (deeper ones are inside parameter lists).
-        candidates = list(re.finditer(r"(\w+) \((?!\*)", decl))
-        if not candidates:
-            continue
-        match = min(candidates, key=lambda c: decl.count("(", 0, c.start()) - decl.count(")", 0, c.start()))
-        name = match.group(1)
-        depth, i = 0, match.end() - 1
-        for j in range(i, len(decl)):
-            depth += {"(": 1, ")": -1}.get(decl[j], 0)
-            if depth == 0:
-                params = decl[i + 1:j]
-                break
-        else:
-            continue
-        parts, depth, cur = [], 0, ""
-        for ch in params:
-            depth += {"(": 1, ")": -1}.get(ch, 0)
-            if ch == "," and depth == 0:
-                parts.append(cur.strip())
-                cur = ""
-            else:
-                cur += ch
-        parts.append(cur.strip())
-        if parts == ["void"] or parts == [""]:
-            parts = []
-        variadic = bool(parts) and parts[-1] == "..."
-        out[name] = (len(parts) - variadic, variadic)
-    return out
+    checked, wrong = layout_checks(f"#include <{header}>", namespace(header), _flags(header), ("-lm",))
+    assert checked > 0, "the probe checked nothing"
+    unexpected = [w for w in wrong if w not in KNOWN_DIFFERENCES]
+    assert not unexpected, f"{len(unexpected)} of {checked} checks differ:\n" + "\n".join(unexpected[:40])
 
 
 @pytest.mark.parametrize("header", HEADERS)
 def test_functions_match_aux_info(header):
-    ns = namespace(header)
-    aux = _aux_functions(_cached_run("aux", f"#include <{header}>\n", header, []))
+    aux = aux_functions(f"#include <{header}>\n", _flags(header))
     assert aux
-    wrong = []
-    for name, (count, variadic) in aux.items():
-        d = ns._decls.get(name)
-        if d is None or d["kind"] != "function":
-            wrong.append(f"{name}: not declared as a function")
-            continue
-        _, _, params, v, unspecified = d["type"]
-        if not unspecified and (len(params), v) != (count, variadic):
-            wrong.append(f"{name}: {len(params)} parameters (variadic {v}), compiler {count} ({variadic})")
+    wrong = function_differences(namespace(header), aux)
     assert not wrong, f"{len(wrong)} of {len(aux)} functions differ:\n" + "\n".join(wrong[:40])
+
+
+# --- real calls ---------------------------------------------------------------------------
+
+
+def test_zlib_round_trip_and_forwarding_macro():
+    z = ft.include("zlib.h", lib="z")
+    assert z.zlibVersion() == z.ZLIB_VERSION  # const char * result: bytes
+    data = b"ferrotypes reads zlib.h " * 20
+    dest_len = z.uLongf(z.compressBound(len(data)))
+    dest = ft.create_string_buffer(dest_len.value)
+    # Bytef * takes any byte buffer; const Bytef * takes bytes.
+    assert z.compress(dest, ft.byref(dest_len), data, len(data)) == z.Z_OK
+    out = bytearray(len(data))
+    out_len = z.uLongf(len(out))
+    assert z.uncompress(out, ft.byref(out_len), dest, dest_len.value) == z.Z_OK
+    assert bytes(out[:out_len.value]) == data
+    strm = z.z_stream()
+    assert z.deflateInit(ft.byref(strm), z.Z_DEFAULT_COMPRESSION) == z.Z_OK
+    assert z.deflateEnd(ft.byref(strm)) == z.Z_OK
+    assert z.size_t is ft.c_size_t
+
+
+def test_sqlite3_open_exec_close():
+    sq = ft.include("sqlite3.h", lib="sqlite3")
+    db = ft.POINTER(sq.sqlite3)()
+    assert sq.sqlite3_open(b":memory:", ft.byref(db)) == sq.SQLITE_OK
+    rows = []
+
+    def on_row(_, ncols, values, names):
+        rows.append((names[0], values[0]))
+        return 0
+
+    sql = b"create table t(x); insert into t values (42); select x from t;"
+    assert sq.sqlite3_exec(db, sql, on_row, None, None) == sq.SQLITE_OK
+    assert rows == [(b"x", b"42")]
+    assert sq.sqlite3_close(db) == sq.SQLITE_OK
+
+
+def test_libc_qsort_strtol_localtime():
+    libc = ft.include("stdlib.h")
+    arr = (ft.c_int * 6)(5, 3, 6, 1, 4, 2)
+
+    def compare(a, b):
+        return ft.cast(a, ft.POINTER(ft.c_int))[0] - ft.cast(b, ft.POINTER(ft.c_int))[0]
+
+    libc.qsort(arr, len(arr), ft.sizeof(ft.c_int), compare)  # a Python callable as-is
+    assert list(arr) == [1, 2, 3, 4, 5, 6]
+    libc.qsort(arr, len(arr), ft.sizeof(ft.c_int), libc.__compar_fn_t(lambda a, b: -compare(a, b)))
+    assert list(arr) == [6, 5, 4, 3, 2, 1]
+    end = ft.c_char_p()
+    assert libc.strtol(b"1234xyz", ft.byref(end), 10) == 1234
+    assert end.value == b"xyz"
+    t = ft.include("time.h")
+    when = t.time_t(86400 * 365)
+    tm = t.gmtime(ft.byref(when)).contents
+    assert (tm.tm_year, tm.tm_yday) == (71, 0)
+    assert t.localtime(ft.byref(when)).contents.tm_year in (70, 71)
+
+
+def test_cblas_ddot():
+    cb = ft.include("cblas.h", lib="openblas")
+    x = (ft.c_double * 3)(1, 2, 3)
+    y = (ft.c_double * 3)(4, 5, 6)
+    assert cb.cblas_ddot(3, x, 1, y, 1) == 32.0
+    assert cb.CblasRowMajor == 101
+
+
+def test_gsl_integration_with_a_python_integrand():
+    gsl = ft.include("gsl/gsl_integration.h", lib=["gslcblas", "gsl"])
+    work = gsl.gsl_integration_workspace_alloc(1000)
+    try:
+        f = gsl.gsl_function()
+        f.function = gsl.typeof("double (*)(double, void *)")(lambda x, _: x * x)
+        result, error = ft.c_double(), ft.c_double()
+        status = gsl.gsl_integration_qags(ft.byref(f), 0.0, 1.0, 0.0, 1e-10, 1000, work,
+                                          ft.byref(result), ft.byref(error))
+        assert status == 0  # GSL_SUCCESS, in gsl_errno.h
+        assert abs(result.value - 1 / 3) < 1e-12
+    finally:
+        gsl.gsl_integration_workspace_free(work)
+
+
+def test_python_api_with_the_gil_held():
+    py = ft.include("Python.h", lib=ft.pythonapi)
+    assert py.Py_IsInitialized() == 1
+    # PyObject * is py_object: Python objects pass and come back as themselves.
+    assert py.PyLong_AsLong(12345) == 12345
+    items = [1, 2]
+    assert py.PyList_GetItem(items, 1) == 2
+    assert ft.sizeof(py.PyObject) == 16

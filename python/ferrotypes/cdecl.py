@@ -253,12 +253,14 @@ class CNamespace:
         if target[0] == "void":
             return _ft.c_void_p
         if target[0] == "func":
-            return self._prototype(target)
+            return self._callback_param(target) if role == "param" else self._prototype(target)
         if target[0] == "int" and target[1] == "char":
             # char * is a string, except a non-const result (C's memory, to be freed).
             if role == "result" and not to_const:
                 return _ft.POINTER(_ft.c_char)
             return _ft.c_char_p
+        if target[0] == "record" and self._records[target[1]]["tag"] == "_object":
+            return _ft.py_object  # Python's PyObject *
         if target[0] == "record" and self._records[target[1]]["fields"] is None:
             # An incomplete type: a pointer to a class that a later definition completes.
             return _ft.POINTER(self._record_class(target[1], complete=False))
@@ -268,6 +270,8 @@ class CNamespace:
             return _ft.c_void_p
         if pointee is None:
             return _ft.c_void_p
+        if role == "param" and (to_const or _ft.sizeof(pointee) == 1):
+            return _buffer_pointer(pointee, to_const)
         return _ft.POINTER(pointee)
 
     def _prototype(self, ft):
@@ -281,10 +285,27 @@ class CNamespace:
         if variadic or unspecified:
             raise _Unbindable("a pointer to a variadic or unprototyped function has no CFUNCTYPE")
         restype = self._class(ret, "result")
-        argtypes = tuple(self._class(p, "param") for _, p in params)
+        argtypes = tuple(self._class(p, "field") for _, p in params)
         proto = _ft.CFUNCTYPE(restype, *argtypes)
         self._types[key] = proto
         return proto
+
+    def _callback_param(self, ft):
+        """The prototype as a parameter type: it also takes a Python callable, made into
+        a callback for the call (the call's arguments keep it alive until C returns)."""
+        proto = self._prototype(ft)
+        cls = _callback_params.get(proto)
+        if cls is None:
+            def from_param(cls, obj, _proto=proto):
+                if obj is None:
+                    return None
+                if callable(obj) and not isinstance(obj, _ft._CFuncPtr):
+                    obj = _proto(obj)
+                return _proto.from_param(obj)
+
+            cls = type(proto)(proto.__name__, (proto,), {"from_param": classmethod(from_param), "__module__": __name__})
+            _callback_params[proto] = cls
+        return cls
 
     def _record_class(self, index, complete=True):
         cls = self._record_classes.get(index)
@@ -468,6 +489,56 @@ def _forwarder(name, target, args):
     call.__qualname__ = name
     call.__doc__ = f"The macro {name}, calling {target.__name__}."
     return call
+
+
+_callback_params = {}
+_buffer_pointers = {}
+
+
+def _buffer_pointer(pointee, to_const):
+    """``POINTER(pointee)`` as the type of a parameter declared ``const T *`` or of a
+    one-byte ``T *``: it also takes byte buffers (any buffer for a one-byte type, of the
+    same item size otherwise), read-only ones only when the pointee is ``const``."""
+    key = (pointee, to_const)
+    cls = _buffer_pointers.get(key)
+    if cls is not None:
+        return cls
+    base = _ft.POINTER(pointee)
+    item = _ft.sizeof(pointee)
+
+    def from_param(cls, obj):
+        if obj is None:
+            return None
+        try:
+            return base.from_param(obj)
+        except TypeError:
+            try:
+                view = memoryview(obj)
+            except TypeError:
+                raise TypeError(
+                    f"expected {base.__name__} instance or a buffer, got {type(obj).__name__}"
+                ) from None
+        with view:
+            if not view.c_contiguous:
+                raise TypeError(f"{type(obj).__name__} is not C-contiguous")
+            if item != 1 and view.itemsize != item:
+                raise TypeError(
+                    f"expected a buffer of {item}-byte items for {pointee.__name__} *, "
+                    f"got {view.itemsize}-byte items ({type(obj).__name__})"
+                )
+            if view.readonly:
+                if not to_const:
+                    raise TypeError(
+                        f"{type(obj).__name__} is read-only and the parameter is not const"
+                    )
+                if isinstance(obj, bytes):
+                    return obj  # passed as its char * without a copy
+                return (_ft.c_char * view.nbytes).from_buffer_copy(view)
+            return (_ft.c_char * view.nbytes).from_buffer(view)
+
+    cls = type(base)(base.__name__, (base,), {"from_param": classmethod(from_param), "_type_": pointee, "__module__": __name__})
+    _buffer_pointers[key] = cls
+    return cls
 
 
 _opaque_cache = {}
