@@ -212,3 +212,25 @@ def test_skipped_gives_reasons():
     assert skipped["EMPTY"] == "expands to nothing"
     assert "LOOP" in skipped and "f" in skipped and "wide" in skipped
     assert "__int128" in skipped["wide"]
+
+
+def test_include_cache_skips_the_preprocessor_until_a_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    header = tmp_path / "mine.h"
+    header.write_text("#define MINE 1\n")
+    assert ft.include("mine.h", include_dirs=[tmp_path]).MINE == 1
+    import ferrotypes.cdecl as cdecl_module
+
+    real_run = cdecl_module.subprocess.run
+    calls = []
+
+    def counting_run(*args, **kwargs):
+        calls.append(args)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(cdecl_module.subprocess, "run", counting_run)
+    assert ft.include("mine.h", include_dirs=[tmp_path]).MINE == 1
+    assert calls == []  # served from the cache
+    header.write_text("#define MINE 22\n")  # another size: the entry is stale
+    assert ft.include("mine.h", include_dirs=[tmp_path]).MINE == 22
+    assert len(calls) == 1

@@ -9,7 +9,10 @@ only turns that data into ferrotypes classes, lazily: a name's class is made on 
 from __future__ import annotations
 
 import enum as _enum
+import hashlib
+import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -581,9 +584,10 @@ def _compiler(cc):
 def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
     """A header as this machine's C compiler sees it (preprocessed by ``$CC``, else
     ``cc``, with its predefined macros), bound to ``lib`` as in ``cdef``. ``header`` is
-    searched like ``#include <...>``, or is a path."""
+    searched like ``#include <...>``, or is a path. The preprocessed text is cached on
+    disk, keyed by the compiler, the flags and every file the header included."""
     argv = _compiler(cc)
-    flags = [f"-I{d}" for d in include_dirs]
+    flags = [f"-I{os.path.abspath(d)}" for d in include_dirs]
     for k, v in (defines or {}).items():
         flags.append(f"-D{k}" if v is None else f"-D{k}={v}")
     if header == "Python.h" and not include_dirs:
@@ -594,19 +598,73 @@ def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
         line = f'#include "{os.path.abspath(header)}"\n'
     else:
         line = f"#include <{header}>\n"
-    with tempfile.TemporaryDirectory() as tmp:
-        src = os.path.join(tmp, "include.c")
-        with open(src, "w") as f:
-            f.write(line)
-        proc = subprocess.run(argv + ["-E", "-dD", *flags, src], capture_output=True, text=True)
-    if proc.returncode != 0:
-        if "No such file or directory" in proc.stderr and header in proc.stderr:
-            raise FileNotFoundError(
-                f"header {header!r} not found; {' '.join(argv)} searched: {', '.join(_search_dirs(argv, flags))}"
-            )
-        raise OSError(f"{' '.join(argv)} -E failed on {header!r}:\n{proc.stderr}")
-    unit = _parse(proc.stdout, header)
+    command = argv + ["-E", "-dD", *flags, "-x", "c", "-"]
+    text = _cached_preprocess(command, line)
+    if text is None:
+        proc = subprocess.run(command, input=line, capture_output=True, text=True)
+        if proc.returncode != 0:
+            if "No such file or directory" in proc.stderr and header in proc.stderr:
+                raise FileNotFoundError(
+                    f"header {header!r} not found; {' '.join(argv)} searched: "
+                    f"{', '.join(_search_dirs(argv, flags))}"
+                )
+            raise OSError(f"{' '.join(argv)} -E failed on {header!r}:\n{proc.stderr}")
+        text = proc.stdout
+        _store_preprocessed(command, line, text)
+    unit = _parse(text, header)
     return CNamespace(unit, _load_libraries(lib), header)
+
+
+# --- the disk cache of preprocessed headers -------------------------------------------------
+
+_CACHE_VERSION = 1
+_LINE_MARKER = re.compile(r'^# \d+ "([^"<][^"]*)"', re.M)
+
+
+def _cache_dir():
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "ferrotypes", "headers")
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _cache_key(command, line):
+    compiler = shutil.which(command[0]) or command[0]
+    ident = [_CACHE_VERSION, command, line, os.path.realpath(compiler), _stamp(os.path.realpath(compiler))]
+    return hashlib.sha256(json.dumps(ident).encode()).hexdigest()
+
+
+def _cached_preprocess(command, line):
+    """The cached preprocessor output, if every file it came from is unchanged."""
+    path = os.path.join(_cache_dir(), _cache_key(command, line) + ".json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if any(_stamp(dep) != stamp for dep, stamp in entry["deps"]):
+        return None
+    return entry["text"]
+
+
+def _store_preprocessed(command, line, text):
+    directory = _cache_dir()
+    deps = sorted(set(_LINE_MARKER.findall(text)))
+    entry = {"deps": [[d, _stamp(d)] for d in deps], "text": text}
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(entry, f)
+        os.replace(tmp, os.path.join(directory, _cache_key(command, line) + ".json"))
+    except OSError:
+        pass  # no cache directory: every include runs the preprocessor
 
 
 def _search_dirs(argv, flags):
