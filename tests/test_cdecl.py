@@ -234,3 +234,17 @@ def test_include_cache_skips_the_preprocessor_until_a_file_changes(tmp_path, mon
     header.write_text("#define MINE 22\n")  # another size: the entry is stale
     assert ft.include("mine.h", include_dirs=[tmp_path]).MINE == 22
     assert len(calls) == 1
+
+
+def test_gnu_attributes_become_behaviour():
+    ns = ft.cdef("unsigned long strlen(const char *s) __attribute__((nonnull(1)));\n"
+                 "int abs(int) __attribute__((deprecated));")
+    assert ns.strlen(b"four") == 4
+    with pytest.raises(ft.ArgumentError, match=r"ValueError: strlen\(\): parameter s \(argument 1\) is declared nonnull") as info:
+        ns.strlen(None)
+    assert isinstance(info.value.__cause__, ValueError)
+    with pytest.warns(DeprecationWarning, match="abs is declared deprecated"):
+        f = ns.abs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert f(-2) == ns.abs(-3) - 1  # warned once, when bound

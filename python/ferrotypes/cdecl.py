@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import warnings
 
 import ferrotypes as _ft
 from ferrotypes import _ctypes
@@ -445,8 +446,17 @@ class CNamespace:
         func = self._find(decl, lambda lib, symbol: lib[symbol])
         func.restype = restype
         if argtypes is not None:
+            for i in decl["nonnull"]:
+                if i < len(argtypes) and _is_pointer_type(argtypes[i]):
+                    pname = params[i][0] or f"#{i + 1}"
+                    argtypes[i] = _nonnull(argtypes[i], f"{decl['name']}(): parameter {pname} "
+                                           f"(argument {i + 1}) is declared nonnull, got None")
             func.argtypes = argtypes
         func.__name__ = decl["name"]
+        if decl["deprecated"]:
+            # Once per function: a namespace binds each function once.
+            warnings.warn(f"{decl['name']} is declared deprecated ({decl['location']})",
+                          DeprecationWarning, stacklevel=5)
         return func
 
     def _variable(self, decl):
@@ -541,6 +551,34 @@ def _buffer_pointer(pointee, to_const):
 
     cls = type(base)(base.__name__, (base,), {"from_param": classmethod(from_param), "_type_": pointee, "__module__": __name__})
     _buffer_pointers[key] = cls
+    return cls
+
+
+def _is_pointer_type(cls):
+    return cls is not None and (
+        issubclass(cls, (_ft._Pointer, _ft._CFuncPtr)) or cls in (_ft.c_void_p, _ft.c_char_p, _ft.py_object)
+    ) and cls is not _ft.py_object
+
+
+_nonnull_types = {}
+
+
+def _nonnull(base, message):
+    """``base`` as the type of a ``nonnull`` parameter: ``None`` raises ``ValueError``
+    (with ``message``) instead of passing NULL to C."""
+    key = (base, message)
+    cls = _nonnull_types.get(key)
+    if cls is None:
+        def from_param(cls, obj, _base_from_param=base.from_param):
+            if obj is None:
+                raise ValueError(message)
+            return _base_from_param(obj)
+
+        namespace = {"from_param": classmethod(from_param), "__module__": __name__}
+        if issubclass(base, _ft._Pointer):
+            namespace["_type_"] = base._type_
+        cls = type(base)(base.__name__, (base,), namespace)
+        _nonnull_types[key] = cls
     return cls
 
 
