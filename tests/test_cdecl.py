@@ -248,3 +248,10 @@ def test_gnu_attributes_become_behaviour():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert f(-2) == ns.abs(-3) - 1  # warned once, when bound
+
+
+def test_builtin_typedefs_bind():
+    ns = ft.cdef("typedef __builtin_va_list my_va_list; __int128_t wide; typedef int f_t(int);")
+    assert ft.sizeof(ns.my_va_list) == 24
+    assert ft.sizeof(ns.typeof("__int128_t")) == 16
+    assert "f_t" in ns.skipped  # a function type, not a value type

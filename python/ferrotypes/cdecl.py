@@ -53,6 +53,12 @@ _SCALARS = {
     "unsigned long long": _ft.c_ulonglong, "float": _ft.c_float, "double": _ft.c_double,
     "long double": _ft.c_longdouble,
 }
+# (size, alignment) of the C types ferrotypes has no class for, kept as bytes in records.
+_NO_CLASS = {
+    "__int128": (16, 16), "unsigned __int128": (16, 16), "_Float128": (16, 16),
+    "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
+    "_Float128 _Complex": (32, 16),
+}
 # A type of each alignment, whose zero-length array gives a record that alignment.
 _ALIGNERS = {2: _ft.c_short, 4: _ft.c_int, 8: _ft.c_long, 16: _ft.c_longdouble}
 
@@ -199,7 +205,9 @@ class CNamespace:
         if kind in ("int", "float"):
             cls = _SCALARS.get(t[1])
             if cls is None:
-                raise _Unbindable(f"ferrotypes has no type for {t[1]}")
+                if role in ("param", "result"):
+                    raise _Unbindable(f"ferrotypes has no type for {t[1]} (passed by value)")
+                return _opaque(t[1], *_NO_CLASS[t[1]])
             return cls
         if kind == "named":
             return self._typedef(t[1], role)
@@ -555,9 +563,8 @@ def _buffer_pointer(pointee, to_const):
 
 
 def _is_pointer_type(cls):
-    return cls is not None and (
-        issubclass(cls, (_ft._Pointer, _ft._CFuncPtr)) or cls in (_ft.c_void_p, _ft.c_char_p, _ft.py_object)
-    ) and cls is not _ft.py_object
+    """Whether a parameter of type ``cls`` could be given NULL (``None``)."""
+    return cls is not None and (issubclass(cls, (_ft._Pointer, _ft._CFuncPtr)) or cls in (_ft.c_void_p, _ft.c_char_p))
 
 
 _nonnull_types = {}

@@ -48,3 +48,4 @@ char *cd_strdup(const char *s);
 void cd_free(void *p);
 unsigned long cd_byte_sum(const unsigned char *data, unsigned long n);
 void cd_fill(unsigned char *out, unsigned long n, int value);
+struct cd_wide { char c; __int128 big; double _Complex z; _Float128 q; };

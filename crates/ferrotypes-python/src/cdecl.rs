@@ -10,7 +10,7 @@
 //! `("aligned", type, align)`.
 
 use ferrotypes_core::cdecl::constexpr::Value;
-use ferrotypes_core::cdecl::model::{DeclKind, Type};
+use ferrotypes_core::cdecl::model::{DeclKind, Model, Type};
 use ferrotypes_core::cdecl::parser::{self, ForwardArg, MacroValue, Parser};
 use ferrotypes_core::cdecl::CDeclError;
 use ferrotypes_core::layout::RecordKind;
@@ -45,25 +45,29 @@ pub(crate) struct CUnit {
     parser: Parser,
 }
 
-fn type_obj(py: Python<'_>, t: &Type) -> PyResult<Py<PyAny>> {
+/// The compiler's own typedef names, which no declaration defines.
+const BUILTIN_TYPEDEFS: [&str; 3] = ["__builtin_va_list", "__int128_t", "__uint128_t"];
+
+fn type_obj(py: Python<'_>, m: &Model, t: &Type) -> PyResult<Py<PyAny>> {
     match t {
         Type::Void => ("void",).into_py_any(py),
         Type::Int(k) => ("int", k.c_name()).into_py_any(py),
         Type::Float(k) => ("float", k.c_name()).into_py_any(py),
-        Type::Pointer { to, to_const } => ("ptr", type_obj(py, to)?, *to_const).into_py_any(py),
-        Type::Array { of, len } => ("array", type_obj(py, of)?, *len).into_py_any(py),
+        Type::Pointer { to, to_const } => ("ptr", type_obj(py, m, to)?, *to_const).into_py_any(py),
+        Type::Array { of, len } => ("array", type_obj(py, m, of)?, *len).into_py_any(py),
         Type::Func(f) => {
             let params = PyList::empty(py);
             for p in &f.params {
-                params.append((p.name.as_deref(), type_obj(py, &p.ty)?))?;
+                params.append((p.name.as_deref(), type_obj(py, m, &p.ty)?))?;
             }
-            ("func", type_obj(py, &f.ret)?, params, f.variadic, f.unspecified).into_py_any(py)
+            ("func", type_obj(py, m, &f.ret)?, params, f.variadic, f.unspecified).into_py_any(py)
         }
         Type::Record(i) => ("record", *i).into_py_any(py),
         Type::Enum(i) => ("enum", *i).into_py_any(py),
+        Type::Named(n) if BUILTIN_TYPEDEFS.contains(&n.as_str()) => type_obj(py, m, m.resolve(t)),
         Type::Named(n) => ("named", n.as_str()).into_py_any(py),
         Type::Opaque { name, size, align } => ("opaque", name.as_str(), *size, *align).into_py_any(py),
-        Type::Aligned { ty, align } => ("aligned", type_obj(py, ty)?, *align).into_py_any(py),
+        Type::Aligned { ty, align } => ("aligned", type_obj(py, m, ty)?, *align).into_py_any(py),
     }
 }
 
@@ -89,7 +93,7 @@ impl CUnit {
                 Some(fs) => {
                     let l = PyList::empty(py);
                     for f in fs {
-                        l.append((f.name.as_deref(), type_obj(py, &f.ty)?, f.bit_width))?;
+                        l.append((f.name.as_deref(), type_obj(py, m, &f.ty)?, f.bit_width))?;
                     }
                     l.into_any().unbind()
                 }
@@ -127,19 +131,19 @@ impl CUnit {
             match &d.kind {
                 DeclKind::Function { ty, is_static, nonnull, deprecated } => {
                     o.set_item("kind", "function")?;
-                    o.set_item("type", type_obj(py, &Type::Func(Box::new(ty.clone())))?)?;
+                    o.set_item("type", type_obj(py, m, &Type::Func(Box::new(ty.clone())))?)?;
                     o.set_item("static", *is_static)?;
                     o.set_item("nonnull", nonnull.clone())?;
                     o.set_item("deprecated", *deprecated)?;
                 }
                 DeclKind::Variable { ty, is_static } => {
                     o.set_item("kind", "variable")?;
-                    o.set_item("type", type_obj(py, ty)?)?;
+                    o.set_item("type", type_obj(py, m, ty)?)?;
                     o.set_item("static", *is_static)?;
                 }
                 DeclKind::Typedef { ty } => {
                     o.set_item("kind", "typedef")?;
-                    o.set_item("type", type_obj(py, ty)?)?;
+                    o.set_item("type", type_obj(py, m, ty)?)?;
                 }
             }
             decls.append(o)?;
@@ -179,7 +183,7 @@ impl CUnit {
     /// The type a C type name denotes (`"struct tm *"`, `"int (*)(int)"`).
     fn type_name(&mut self, py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
         let t = self.parser.parse_type_name(text).map_err(cdecl_error)?;
-        type_obj(py, &t)
+        type_obj(py, &self.parser.model, &t)
     }
 
     /// `(size, align)` of a type given as a C type name.
