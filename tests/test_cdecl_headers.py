@@ -150,3 +150,13 @@ def test_python_api_with_the_gil_held():
     items = [1, 2]
     assert py.PyList_GetItem(items, 1) == 2
     assert ft.sizeof(py.PyObject) == 16
+
+
+def test_asm_labels_are_honoured():
+    stdio = ft.include("stdio.h")
+    # glibc renames the scanf family to their C99 versions with __asm__ labels.
+    assert stdio._decls["sscanf"]["asm_label"] == "__isoc99_sscanf"
+    value = ft.c_int()
+    assert stdio.sscanf(b"  42", b"%d", ft.byref(value)) == 1
+    assert value.value == 42
+    assert stdio.sscanf.__name__ == "sscanf"

@@ -9,6 +9,7 @@ only turns that data into ferrotypes classes, lazily: a name's class is made on 
 from __future__ import annotations
 
 import enum as _enum
+import functools
 import hashlib
 import json
 import os
@@ -485,8 +486,7 @@ class CNamespace:
             raise _Unbindable(str(e)) from None
         if meaning[0] == "forward":
             _, function, args = meaning
-            target = getattr(self, function)
-            return _forwarder(name, target, [(k, _macro_value(v) if k == "const" else v) for k, v in args])
+            return _forwarder(name, self, function, [(k, _macro_value(v) if k == "const" else v) for k, v in args])
         return _macro_value(meaning)
 
 
@@ -498,17 +498,19 @@ def _macro_value(v):
     return _ft.c_void_p(v[1])
 
 
-def _forwarder(name, target, args):
+def _forwarder(name, namespace, function, args):
+    """The function-like macro ``name`` as a callable: it calls ``function`` of
+    ``namespace`` (bound on first call) with its arguments and the macro's constants."""
     nparams = sum(1 for k, _ in args if k == "param")
 
     def call(*given):
         if len(given) != nparams:
             raise TypeError(f"{name}() takes {nparams} arguments ({len(given)} given)")
-        return target(*[given[v] if k == "param" else v for k, v in args])
+        return getattr(namespace, function)(*[given[v] if k == "param" else v for k, v in args])
 
     call.__name__ = name
     call.__qualname__ = name
-    call.__doc__ = f"The macro {name}, calling {target.__name__}."
+    call.__doc__ = f"The macro {name}, calling {function}."
     return call
 
 
@@ -618,12 +620,19 @@ def cdef(source, lib=None):
 def _compiler(cc):
     cc = cc or os.environ.get("CC") or "cc"
     argv = shlex.split(cc)
-    if not argv or shutil.which(argv[0]) is None:
+    if not argv or _which(argv[0], os.environ.get("PATH")) is None:
         raise OSError(
             f"no C compiler: {cc!r} is not on PATH (set CC to a C compiler to use include; "
             "cdef needs none)"
         )
     return argv
+
+
+@functools.lru_cache(maxsize=16)
+def _which(program, path):
+    """``shutil.which``, remembered per PATH (a cached include should not search PATH)."""
+    found = shutil.which(program, path=path)
+    return found and os.path.realpath(found)
 
 
 def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
@@ -680,8 +689,8 @@ def _stamp(path):
 
 
 def _cache_key(command, line):
-    compiler = shutil.which(command[0]) or command[0]
-    ident = [_CACHE_VERSION, command, line, os.path.realpath(compiler), _stamp(os.path.realpath(compiler))]
+    compiler = _which(command[0], os.environ.get("PATH")) or command[0]
+    ident = [_CACHE_VERSION, command, line, compiler, _stamp(compiler)]
     return hashlib.sha256(json.dumps(ident).encode()).hexdigest()
 
 
