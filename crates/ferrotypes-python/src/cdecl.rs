@@ -60,13 +60,22 @@ fn type_obj(py: Python<'_>, m: &Model, t: &Type) -> PyResult<Py<PyAny>> {
             for p in &f.params {
                 params.append((p.name.as_deref(), type_obj(py, m, &p.ty)?))?;
             }
-            ("func", type_obj(py, m, &f.ret)?, params, f.variadic, f.unspecified).into_py_any(py)
+            (
+                "func",
+                type_obj(py, m, &f.ret)?,
+                params,
+                f.variadic,
+                f.unspecified,
+            )
+                .into_py_any(py)
         }
         Type::Record(i) => ("record", *i).into_py_any(py),
         Type::Enum(i) => ("enum", *i).into_py_any(py),
         Type::Named(n) if BUILTIN_TYPEDEFS.contains(&n.as_str()) => type_obj(py, m, m.resolve(t)),
         Type::Named(n) => ("named", n.as_str()).into_py_any(py),
-        Type::Opaque { name, size, align } => ("opaque", name.as_str(), *size, *align).into_py_any(py),
+        Type::Opaque { name, size, align } => {
+            ("opaque", name.as_str(), *size, *align).into_py_any(py)
+        }
         Type::Aligned { ty, align } => ("aligned", type_obj(py, m, ty)?, *align).into_py_any(py),
     }
 }
@@ -87,7 +96,11 @@ impl CUnit {
         let m = &self.parser.model;
         let records = PyList::empty(py);
         for (i, r) in m.records.iter().enumerate() {
-            let kind = if r.kind == RecordKind::Struct { "struct" } else { "union" };
+            let kind = if r.kind == RecordKind::Struct {
+                "struct"
+            } else {
+                "union"
+            };
             let fields = match &r.fields {
                 None => py.None(),
                 Some(fs) => {
@@ -129,7 +142,12 @@ impl CUnit {
             o.set_item("asm_label", d.asm_label.as_deref())?;
             o.set_item("location", d.location.as_str())?;
             match &d.kind {
-                DeclKind::Function { ty, is_static, nonnull, deprecated } => {
+                DeclKind::Function {
+                    ty,
+                    is_static,
+                    nonnull,
+                    deprecated,
+                } => {
                     o.set_item("kind", "function")?;
                     o.set_item("type", type_obj(py, m, &Type::Func(Box::new(ty.clone())))?)?;
                     o.set_item("static", *is_static)?;
@@ -189,7 +207,11 @@ impl CUnit {
     /// `(size, align)` of a type given as a C type name.
     fn size_align(&mut self, text: &str) -> PyResult<(u64, u64)> {
         let t = self.parser.parse_type_name(text).map_err(cdecl_error)?;
-        let sa = self.parser.model.size_align(&t).map_err(PyValueError::new_err)?;
+        let sa = self
+            .parser
+            .model
+            .size_align(&t)
+            .map_err(PyValueError::new_err)?;
         Ok((sa.size, sa.align))
     }
 }

@@ -325,7 +325,10 @@ impl Parser {
             let mut ty = self.apply_type_attrs(ty, &attrs, name_tok)?;
             if let (true, Some(align)) = (specs.typedef, attrs.aligned) {
                 // `aligned` on a typedef sets the new name's alignment (and may lower it).
-                ty = Type::Aligned { ty: Box::new(ty), align };
+                ty = Type::Aligned {
+                    ty: Box::new(ty),
+                    align,
+                };
             }
             let Some(name) = decl.name.clone() else {
                 return Err(self.err_at(name_tok, "expected a name in this declaration"));
@@ -1347,6 +1350,9 @@ impl Parser {
                 }
             }
             d.ptrs.push(is_const);
+            if d.ptrs.len() > MAX_NESTING as usize {
+                return Err(self.err("too many '*' in one declarator"));
+            }
         }
         if self.is_punct("(") && self.nested_declarator_follows() {
             self.bump();
@@ -1370,6 +1376,9 @@ impl Parser {
         }
         self.attributes(&mut d.attrs)?;
         loop {
+            if d.suffixes.len() > MAX_NESTING as usize {
+                return Err(self.err("too many array or function suffixes in one declarator"));
+            }
             if self.eat("[") {
                 while matches!(
                     self.ident(),

@@ -497,6 +497,13 @@ fn random_input_never_panics() {
         "<deep>"
     )
     .is_err());
+    assert!(parse(&format!("int {}x;", "*".repeat(1_000_000)), "<deep>").is_err());
+    assert!(parse(&format!("int x{};", "[1]".repeat(1_000_000)), "<deep>").is_err());
+    // A long chain of typedefs, each a pointer to the one before, stays fine.
+    let chain: String = (1..5000)
+        .map(|i| format!("typedef t{} *t{i};", i - 1))
+        .collect();
+    assert!(parse(&format!("typedef int t0; {chain}"), "<deep>").is_ok());
     eprintln!(
         "random_input_never_panics: {runs} inputs in {:?}",
         start.elapsed()
