@@ -255,3 +255,12 @@ def test_builtin_typedefs_bind():
     assert ft.sizeof(ns.my_va_list) == 24
     assert ft.sizeof(ns.typeof("__int128_t")) == 16
     assert "f_t" in ns.skipped  # a function type, not a value type
+
+
+def test_layouts_ctypes_cannot_say_are_reported_not_silent():
+    # A zero-width bit-field between bit-fields: ctypes has no `:0`, so the class
+    # differs from the compiler's record; it is bound, warned about and listed.
+    with pytest.warns(RuntimeWarning, match="struct zb: bound, but the layout differs"):
+        ns = ft.cdef("struct zb { char a : 3; int : 0; char b : 2; };")
+        ns["struct zb"]
+    assert "differs from the compiler's" in ns.skipped["struct zb"]

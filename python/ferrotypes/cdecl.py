@@ -233,6 +233,11 @@ class CNamespace:
             return _opaque(t[1], t[2], t[3])
         if kind == "aligned":
             inner = self._class(t[1], role)
+            if inner is not None and _ft.alignment(inner) != t[2] and role != "pointee":
+                # A typedef's own alignment: a ctypes class has only its type's.
+                self._skipped.setdefault(
+                    _type_label(t), f"aligned({t[2]}) on a typedef: the class keeps alignment {_ft.alignment(inner)}"
+                )
             return inner
         raise _Unbindable(f"unknown type {t!r}")
 
@@ -340,25 +345,47 @@ class CNamespace:
             return
         self._record_done.add(index)
         try:
-            fields, anonymous, pads = [], [], 0
-            for name, t, bits in r["fields"]:
+            fields, kept_offsets, anonymous, pads = [], [], [], 0
+            size, align, offsets, natural = r["layout"]
+            for (name, t, bits), offset in zip(r["fields"], offsets):
+                if bits == 0:
+                    natural = False  # `int :0` only moves the next member: place them explicitly
+                    continue
                 ftype = self._class(t, "field")
+                if bits is not None and ftype is _ft.c_char:
+                    ftype = _ft.c_byte  # plain char is signed here; ctypes' bit-fields need an integer type
                 if name is None:
                     pads += 1
                     name = f"_anon_{pads}"
                     if bits is None:
                         anonymous.append(name)
                 fields.append((name, ftype) if bits is None else (name, ftype, bits))
-            size, align, offsets, natural = r["layout"]
+                kept_offsets.append(offset)
             if anonymous:
                 cls._anonymous_ = anonymous
             if r["pack"]:
                 cls._pack_ = r["pack"]
-            fields = self._place(cls, fields, size, align, offsets, natural)
-            cls._fields_ = fields
+            cls._fields_ = self._place(cls, fields, size, align, kept_offsets, natural)
         except BaseException:
             self._record_done.discard(index)
             raise
+        self._check_layout(cls, r, fields, kept_offsets)
+
+    def _check_layout(self, cls, r, fields, offsets):
+        """Compares the class with the compiler's layout (the core's); a difference is
+        reported in ``skipped`` and as a ``RuntimeWarning`` rather than left silent."""
+        size, align = r["layout"][:2]
+        problems = []
+        if (_ft.sizeof(cls), _ft.alignment(cls)) != (size, align):
+            problems.append(f"sizeof/alignment {(_ft.sizeof(cls), _ft.alignment(cls))}, compiler {(size, align)}")
+        for f, offset in zip(fields, offsets):
+            if getattr(cls, f[0]).offset != offset:
+                problems.append(f"{f[0]} at offset {getattr(cls, f[0]).offset}, compiler {offset}")
+        if problems:
+            name = f"{r['kind']} {r['tag']}" if r["tag"] else (r["typedef_name"] or cls.__name__)
+            reason = "bound, but the layout differs from the compiler's: " + "; ".join(problems)
+            self._skipped[name] = reason
+            warnings.warn(f"{name}: {reason}", RuntimeWarning, stacklevel=2)
 
     def _place(self, cls, fields, size, align, offsets, natural):
         """``fields`` as given when `_fields_` with `_pack_` reproduce the compiler's layout;
@@ -367,14 +394,18 @@ class CNamespace:
         types ferrotypes keeps as bytes)."""
         if natural and not any(_is_opaque(f[1]) for f in fields):
             return fields
+        widest = max((_ft.alignment(f[1]) for f in fields), default=1)
+        anchor = [("_align_", _ALIGNERS[align] * 0)] if align in _ALIGNERS and align > widest else []
         if any(len(f) == 3 for f in fields):
-            return fields  # bit-fields: ctypes' placement, which follows the compiler's
+            # Bit-fields: the engine places them as the compiler does; only an `aligned`
+            # record needs the anchor (it adds no bytes at offset 0).
+            return fields if "_pack_" in cls.__dict__ else anchor + fields
         misaligned = any(off % _ft.alignment(f[1]) for f, off in zip(fields, offsets))
         placed, at, pad = [], 0, 0
         if misaligned:
             cls._pack_ = 1
-        elif align in _ALIGNERS and align > max((_ft.alignment(f[1]) for f in fields), default=1):
-            placed.append(("_align_", _ALIGNERS[align] * 0))
+        else:
+            placed.extend(anchor)
         for f, off in zip(fields, offsets):
             if off > at:
                 pad += 1
@@ -488,6 +519,15 @@ class CNamespace:
             _, function, args = meaning
             return _forwarder(name, self, function, [(k, _macro_value(v) if k == "const" else v) for k, v in args])
         return _macro_value(meaning)
+
+
+def _type_label(t):
+    """A short C-like name for a type tuple, for messages."""
+    if t[0] == "aligned":
+        return _type_label(t[1])
+    if t[0] == "named":
+        return t[1]
+    return " ".join(str(x) for x in t if not isinstance(x, tuple))
 
 
 def _macro_value(v):

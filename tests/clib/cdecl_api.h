@@ -49,3 +49,6 @@ void cd_free(void *p);
 unsigned long cd_byte_sum(const unsigned char *data, unsigned long n);
 void cd_fill(unsigned char *out, unsigned long n, int value);
 struct cd_wide { char c; __int128 big; double _Complex z; _Float128 q; };
+struct cd_zero_width { char a; int : 0; char b; };
+struct cd_char_bits { char a : 3; signed char b : 4; unsigned char c : 1; _Bool d : 1; };
+struct cd_aligned_bits { int x : 3; unsigned y : 7; } __attribute__((aligned(16)));
