@@ -264,3 +264,9 @@ def test_layouts_ctypes_cannot_say_are_reported_not_silent():
         ns = ft.cdef("struct zb { char a : 3; int : 0; char b : 2; };")
         ns["struct zb"]
     assert "differs from the compiler's" in ns.skipped["struct zb"]
+
+
+def test_a_function_wins_over_a_macro_of_its_name():
+    ns = ft.cdef("int abs(int);\n#define abs(x) ((x) < 0 ? -(x) : (x))\n")
+    assert ns.abs(-4) == 4 and ns.abs.argtypes == [ft.c_int]
+    assert "function" in ns.skipped["abs"]

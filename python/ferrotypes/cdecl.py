@@ -107,7 +107,14 @@ class CNamespace:
         for i, e in enumerate(self._enums):
             for name, value in e["constants"]:
                 self._constants[name] = (value, i)
-        self._macros = [m for m in unit.macro_names() if m not in self._decls and m not in self._constants]
+        self._macros = []
+        self._skipped = {}
+        for m in unit.macro_names():
+            if m in self._decls or m in self._constants:
+                # curl_easy_setopt: the function wins over the function-like macro.
+                self._skipped[m] = f"a macro with the name of a declared {'function' if m in self._decls else 'constant'}"
+            else:
+                self._macros.append(m)
         self._tags = {}
         for i, r in enumerate(self._records):
             if r["tag"] is not None:
@@ -121,7 +128,6 @@ class CNamespace:
         self._record_done = set()
         self._enum_classes = {}
         self._types = {}
-        self._skipped = {}
         self._all_evaluated = False
 
     def __repr__(self):
@@ -135,7 +141,7 @@ class CNamespace:
         return sorted(names)
 
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__") or name.startswith("_cdecl"):
+        if name.startswith("__") and name.endswith("__") or "_decls" not in self.__dict__:
             raise AttributeError(name)
         try:
             return self._values[name]
