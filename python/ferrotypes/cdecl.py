@@ -294,7 +294,9 @@ class CNamespace:
             return _ft.c_void_p
         if pointee is None:
             return _ft.c_void_p
-        if role == "param" and (to_const or _ft.sizeof(pointee) == 1):
+        if role == "param" and pointee in (_ft.c_byte, _ft.c_ubyte):
+            # Its from_param is Python: kept to the one-byte pointees (byte buffers of any
+            # format), where that is what the C programmer means.
             return _buffer_pointer(pointee, to_const)
         return _ft.POINTER(pointee)
 
@@ -565,15 +567,13 @@ _buffer_pointers = {}
 
 
 def _buffer_pointer(pointee, to_const):
-    """``POINTER(pointee)`` as the type of a parameter declared ``const T *`` or of a
-    one-byte ``T *``: it also takes byte buffers (any buffer for a one-byte type, of the
-    same item size otherwise), read-only ones only when the pointee is ``const``."""
+    """``POINTER(pointee)`` as the type of a parameter pointing to a one-byte type: it
+    also takes any byte buffer, read-only ones only when the pointee is ``const``."""
     key = (pointee, to_const)
     cls = _buffer_pointers.get(key)
     if cls is not None:
         return cls
     base = _ft.POINTER(pointee)
-    item = _ft.sizeof(pointee)
 
     def from_param(cls, obj):
         if obj is None:
@@ -590,11 +590,6 @@ def _buffer_pointer(pointee, to_const):
         with view:
             if not view.c_contiguous:
                 raise TypeError(f"{type(obj).__name__} is not C-contiguous")
-            if item != 1 and view.itemsize != item:
-                raise TypeError(
-                    f"expected a buffer of {item}-byte items for {pointee.__name__} *, "
-                    f"got {view.itemsize}-byte items ({type(obj).__name__})"
-                )
             if view.readonly:
                 if not to_const:
                     raise TypeError(
