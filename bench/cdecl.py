@@ -148,13 +148,22 @@ def bench_calls(quick):
     by_hand_strlen.argtypes, by_hand_strlen.restype = [ft.c_char_p], ft.c_size_t
     by_hand_cos = libm["cos"]
     by_hand_cos.argtypes, by_hand_cos.restype = [ft.c_double], ft.c_double
+    t = ft.include("time.h")
+    by_hand_difftime = libc["difftime"]
+    by_hand_difftime.argtypes, by_hand_difftime.restype = [ft.c_long, ft.c_long], ft.c_double
+    by_hand_gmtime_r = libc["gmtime_r"]
+    by_hand_gmtime_r.argtypes = [ft.POINTER(ft.c_long), ft.POINTER(t.tm)]
+    by_hand_gmtime_r.restype = ft.POINTER(t.tm)
+    when, out = t.time_t(0), t.tm()
     print("\nCalls, ns per call (best of 7)")
-    for label, header_fn, hand_fn, arg in [
-        ("cos(1.0)", m.cos, by_hand_cos, 1.0),
-        ("strlen(b'abc') [nonnull]", s.strlen, by_hand_strlen, b"abc"),
+    for label, header_fn, hand_fn, args in [
+        ("cos(1.0)", m.cos, by_hand_cos, (1.0,)),
+        ("difftime(5, 2)", t.difftime, by_hand_difftime, (5, 2)),
+        ("gmtime_r(&t, &tm)", t.gmtime_r, by_hand_gmtime_r, (ft.byref(when), ft.byref(out))),
+        ("strlen(b'abc') [nonnull]", s.strlen, by_hand_strlen, (b"abc",)),
     ]:
-        t_header = min(timeit.repeat(lambda: header_fn(arg), number=number, repeat=7)) / number * 1e9
-        t_hand = min(timeit.repeat(lambda: hand_fn(arg), number=number, repeat=7)) / number * 1e9
+        t_header = min(timeit.repeat(lambda: header_fn(*args), number=number, repeat=7)) / number * 1e9
+        t_hand = min(timeit.repeat(lambda: hand_fn(*args), number=number, repeat=7)) / number * 1e9
         print(f"{label:<26} header {t_header:>6.0f}  by hand {t_hand:>6.0f}  ratio {t_header / t_hand:.2f}")
 
 
