@@ -160,3 +160,11 @@ def test_asm_labels_are_honoured():
     assert stdio.sscanf(b"  42", b"%d", ft.byref(value)) == 1
     assert value.value == 42
     assert stdio.sscanf.__name__ == "sscanf"
+
+
+def test_compiler_predefined_macros_are_attributes():
+    stdio = namespace("stdio.h")
+    assert stdio.__GNUC__ >= 4 and stdio.__SIZEOF_LONG__ == 8
+    assert stdio.__STDC_VERSION__ >= 199901
+    with pytest.raises(AttributeError):
+        stdio.__no_such_name__

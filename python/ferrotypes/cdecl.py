@@ -141,7 +141,7 @@ class CNamespace:
         return sorted(names)
 
     def __getattr__(self, name):
-        if name.startswith("__") and name.endswith("__") or "_decls" not in self.__dict__:
+        if "_decls" not in self.__dict__:  # not initialised (copy, pickle probes)
             raise AttributeError(name)
         try:
             return self._values[name]
