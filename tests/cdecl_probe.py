@@ -1,6 +1,7 @@
 """The C compiler as the oracle for ``ferrotypes.cdef``/``include``: C probes generated
 from a namespace (``sizeof``, ``_Alignof`` and ``offsetof`` of every complete structure
-and union, the value of every integer constant it evaluated), compiled, run and compared
+and union, the value of every integer, floating and string constant it evaluated),
+compiled, run and compared
 with the namespace; and ``gcc -aux-info`` prototypes. Outputs are cached by the hash of
 the probe's source, flags and the compiler's identity, so a second run compiles nothing.
 """
@@ -69,8 +70,9 @@ def _member_names(ns, r):
             yield name
 
 
-def integer_constants(ns):
-    """Every enum constant and integer-valued macro of ``ns``, by name."""
+def constants(ns, kind):
+    """Every enum constant and macro of ``ns`` whose value is a ``kind`` (int, float or
+    bytes), by name."""
     values = {}
     for name in dir(ns):
         if name in ns._decls or (name not in ns._constants and name not in ns._macros):
@@ -79,9 +81,13 @@ def integer_constants(ns):
             v = getattr(ns, name)
         except AttributeError:
             continue
-        if isinstance(v, int) and not isinstance(v, bool):
-            values[name] = int(v)
+        if isinstance(v, kind) and not isinstance(v, bool):
+            values[name] = kind(v)
     return values
+
+
+def integer_constants(ns):
+    return constants(ns, int)
 
 
 def layout_checks(prelude, ns, flags=(), link=()):
@@ -97,9 +103,16 @@ def layout_checks(prelude, ns, flags=(), link=()):
         lines.append(f'printf("R|{name}|%zu|%zu\\n", sizeof({name}), _Alignof({name}));')
         for m in _member_names(ns, r):
             lines.append(f'printf("F|{name}|{m}|%zu\\n", offsetof({name}, {m}));')
-    constants = integer_constants(ns)
-    for name in constants:
+    ints = integer_constants(ns)
+    for name in ints:
         lines.append(f'printf("I|{name}|%lld\\n", (long long)({name}));')
+    floats = constants(ns, float)
+    for name in floats:
+        lines.append(f'printf("D|{name}|%a\\n", (double)({name}));')
+    strings = constants(ns, bytes)
+    for name in strings:
+        lines.append(f'{{ const unsigned char *s = (const unsigned char *)({name}); printf("S|{name}|");'
+                     f' for (size_t i = 0; i < sizeof({name}) - 1; i++) printf("%02x", s[i]); printf("\\n"); }}')
     lines.append("return 0; }")
     output = cached_output("run", "\n".join(lines) + "\n", flags, link)
     wrong = []
@@ -115,8 +128,16 @@ def layout_checks(prelude, ns, flags=(), link=()):
             if got != int(rest[2]):
                 wrong.append(f"{rest[0]}.{rest[1]}: offset {got}, compiler {rest[2]}")
         elif kind == "I":
-            if (constants[rest[0]] - int(rest[1])) % (1 << 64):
-                wrong.append(f"{rest[0]}: {constants[rest[0]]}, compiler {rest[1]}")
+            if (ints[rest[0]] - int(rest[1])) % (1 << 64):
+                wrong.append(f"{rest[0]}: {ints[rest[0]]}, compiler {rest[1]}")
+        elif kind == "D":
+            want = float.fromhex(rest[1]) if "nan" not in rest[1] else float("nan")
+            got = floats[rest[0]]
+            if not (got == want or got != got and want != want):
+                wrong.append(f"{rest[0]}: {got!r}, compiler {want!r}")
+        elif kind == "S":
+            if strings[rest[0]].hex() != rest[1]:
+                wrong.append(f"{rest[0]}: {strings[rest[0]]!r}, compiler {bytes.fromhex(rest[1])!r}")
     return len(output.splitlines()), wrong
 
 

@@ -1,6 +1,6 @@
 """The header yardstick: real installed headers read by ``ferrotypes.include``, with the C
 compiler as the oracle (see cdecl_probe.py): every complete record's ``sizeof``,
-``_Alignof`` and ``offsetof``, every integer constant, and every function ``gcc
+``_Alignof`` and ``offsetof``, every integer, floating and string constant, and every function ``gcc
 -aux-info`` lists with its parameter count; then real calls into the libraries.
 
 The Debian packages providing the headers are listed in scripts/debian-packages.txt.
