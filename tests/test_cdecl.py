@@ -270,3 +270,12 @@ def test_a_function_wins_over_a_macro_of_its_name():
     ns = ft.cdef("int abs(int);\n#define abs(x) ((x) < 0 ? -(x) : (x))\n")
     assert ns.abs(-4) == 4 and ns.abs.argtypes == [ft.c_int]
     assert "function" in ns.skipped["abs"]
+
+
+def test_typeof_errors():
+    ns = ft.cdef("struct a { int x; };")
+    with pytest.raises(ft.CDeclError, match="struct nope is not declared"):
+        ns.typeof("struct nope *")
+    with pytest.raises(ft.CDeclError, match="<type>:1:5"):
+        ns.typeof("int[")
+    assert ns.typeof("struct a *") is ft.POINTER(ns.a)

@@ -35,13 +35,18 @@ class CDeclError(ValueError):
         self.file, self.line, self.column = file, line, column
 
 
-def _parse(source, filename):
+def _checked(function, *args):
+    """``function(*args)``, its errors in C source raised as ``CDeclError``."""
     try:
-        return _ctypes.parse_c(source, filename)
+        return function(*args)
     except ValueError as e:
         if len(e.args) == 4:
             raise CDeclError(*e.args) from None
         raise
+
+
+def _parse(source, filename):
+    return _checked(_ctypes.parse_c, source, filename)
 
 
 # C integer and floating types by C spelling: the ferrotypes class, or None for the
@@ -179,7 +184,7 @@ class CNamespace:
 
     def typeof(self, c_type_name):
         """The ferrotypes type of a C type name (``"struct tm *"``, ``"int (*)(int)"``)."""
-        t = self._unit.type_name(c_type_name)
+        t = _checked(self._unit.type_name, c_type_name)
         try:
             cls = self._class(t)
         except _Unbindable as e:
@@ -257,8 +262,8 @@ class CNamespace:
 
     def _typedef(self, name, role):
         d = self._decls.get(name)
-        if d is None:  # a builtin typedef (__builtin_va_list, __int128_t)
-            return self._class(self._unit.type_name(name), role)
+        if d is None:  # the compiler's own typedefs come resolved from the core
+            raise _Unbindable(f"unknown typedef name {name}")
         key = ("typedef", name, role if self._role_matters(d["type"]) else "field")
         try:
             return self._types[key]

@@ -1929,6 +1929,7 @@ impl Parser {
         let saved_toks = std::mem::replace(&mut self.toks, toks);
         let saved_pos = std::mem::replace(&mut self.pos, 0);
         let saved_depth = self.depth;
+        let mark = self.tag_mark();
         let r = self.const_expr().and_then(|v| {
             if self.at_eof() {
                 Ok(v)
@@ -1939,6 +1940,8 @@ impl Parser {
                 )))
             }
         });
+        // A cast in a macro may mention a tag; the macro declares nothing.
+        self.forget_tags_since(mark);
         self.toks = saved_toks;
         self.pos = saved_pos;
         self.depth = saved_depth;
@@ -2059,6 +2062,7 @@ impl Parser {
         let saved_src = std::mem::replace(&mut self.src, text.to_string());
         let saved_files = std::mem::replace(&mut self.files, lexed.files);
         let saved_depth = self.depth;
+        let mark = self.tag_mark();
         let r = self.type_name().and_then(|t| {
             if self.at_eof() {
                 Ok(t)
@@ -2069,12 +2073,52 @@ impl Parser {
                 )))
             }
         });
+        let declared = self.forget_tags_since(mark);
         self.toks = saved_toks;
         self.pos = saved_pos;
         self.src = saved_src;
         self.files = saved_files;
         self.depth = saved_depth;
-        r
+        match (r, declared) {
+            (Ok(_), Some(what)) => Err(CDeclError::at(
+                "<type>".into(),
+                1,
+                1,
+                text.to_string(),
+                format!("{what} is not declared here (a type name cannot declare or define a tag)"),
+            )),
+            (r, _) => r,
+        }
+    }
+
+    /// How many records and enums exist, to undo what a type name or macro declares.
+    fn tag_mark(&self) -> (usize, usize) {
+        (self.model.records.len(), self.model.enums.len())
+    }
+
+    /// Removes records, enums, tags and enum constants made since `mark`; names the first.
+    fn forget_tags_since(&mut self, (records, enums): (usize, usize)) -> Option<String> {
+        let what = if let Some(r) = self.model.records.get(records) {
+            let kind = if r.kind == RecordKind::Struct {
+                "struct"
+            } else {
+                "union"
+            };
+            Some(format!("{kind} {}", r.tag.as_deref().unwrap_or("")))
+        } else {
+            self.model
+                .enums
+                .get(enums)
+                .map(|e| format!("enum {}", e.tag.as_deref().unwrap_or("")))
+        };
+        self.model.records.truncate(records);
+        self.model.enums.truncate(enums);
+        self.tags.retain(|_, t| match t {
+            Tag::Record(i) => *i < records,
+            Tag::Enum(i) => *i < enums,
+        });
+        self.model.constants.retain(|_, (_, e)| *e < enums);
+        what
     }
 
     /// The record or enum declared with this tag.

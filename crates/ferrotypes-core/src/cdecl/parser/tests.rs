@@ -189,6 +189,21 @@ fn macros_evaluate_as_c_does() {
 }
 
 #[test]
+fn type_names_declare_nothing() {
+    let mut p = ok("struct a { int x; };\n#define NUL ((struct undeclared *)0)\n");
+    let records = p.model.records.len();
+    let e = p.parse_type_name("struct nope *").unwrap_err();
+    assert!(e.message.contains("struct nope is not declared"), "{e}");
+    assert!(p.parse_type_name("struct b { int y; }").is_err());
+    assert!(p.parse_type_name("enum e { E1 }").is_err());
+    assert_eq!(p.eval_macro("NUL"), Ok(MacroValue::Value(Value::Ptr(0))));
+    assert_eq!(p.model.records.len(), records);
+    assert!(p.tag("nope").is_none() && p.tag("undeclared").is_none());
+    assert!(!p.model.constants.contains_key("E1"));
+    assert!(p.parse_type_name("struct a *").is_ok());
+}
+
+#[test]
 fn gnu_extensions_parse() {
     let p = ok("__extension__ typedef __int128 i128; typedef unsigned __int128 u128;
                 typedef float v4sf __attribute__((vector_size(16)));
