@@ -279,3 +279,13 @@ def test_typeof_errors():
     with pytest.raises(ft.CDeclError, match="<type>:1:5"):
         ns.typeof("int[")
     assert ns.typeof("struct a *") is ft.POINTER(ns.a)
+
+
+def test_variadic_function_pointers_are_addresses_and_unexported_symbols_are_listed(lib_path):
+    ns = ft.cdef("typedef void (*logger)(int, ...); int cd_apply(logger op, int a, int b);\n"
+                 "int cd_not_in_the_library(void);", lib=lib_path)
+    assert ns.logger is ft.c_void_p
+    assert ns.cd_apply.argtypes[0] is ft.c_void_p
+    with pytest.raises(AttributeError):
+        ns.cd_not_in_the_library
+    assert "not exported" in ns.skipped["cd_not_in_the_library"]

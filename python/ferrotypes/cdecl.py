@@ -73,6 +73,10 @@ class _Unbindable(Exception):
     """A declaration with no ferrotypes equivalent (the reason is the message)."""
 
 
+class _NotExported(Exception):
+    """A declared function or variable that no library given exports."""
+
+
 def _load_libraries(lib):
     """``lib`` as a list of loaded libraries (see ``cdef``)."""
     if lib is None:
@@ -282,6 +286,9 @@ class CNamespace:
         if target[0] == "void":
             return _ft.c_void_p
         if target[0] == "func":
+            if target[3] or target[4]:
+                # Variadic or unprototyped: no CFUNCTYPE can describe it; an address can.
+                return _ft.c_void_p
             return self._callback_param(target) if role == "param" else self._prototype(target)
         if target[0] == "int" and target[1] == "char":
             # char * is a string, except a non-const result (C's memory, to be freed).
@@ -312,9 +319,7 @@ class CNamespace:
             return self._types[key]
         except KeyError:
             pass
-        _, ret, params, variadic, unspecified = ft
-        if variadic or unspecified:
-            raise _Unbindable("a pointer to a variadic or unprototyped function has no CFUNCTYPE")
+        _, ret, params = ft[:3]  # callers pass prototyped, fixed-arity functions only
         restype = self._class(ret, "result")
         argtypes = tuple(self._class(p, "field") for _, p in params)
         proto = _ft.CFUNCTYPE(restype, *argtypes)
@@ -472,6 +477,9 @@ class CNamespace:
         except _Unbindable as e:
             self._skipped[name] = str(e)
             raise AttributeError(f"{name}: {e}") from None
+        except _NotExported as e:
+            self._skipped[name] = str(e)
+            raise AttributeError(str(e)) from None
 
     def _symbol(self, decl):
         return decl["asm_label"] or decl["name"]
@@ -484,7 +492,7 @@ class CNamespace:
             except (AttributeError, ValueError):
                 continue
         names = ", ".join(repr(lib._name) for lib in self._libs)
-        raise AttributeError(
+        raise _NotExported(
             f"{decl['name']}: symbol {symbol!r} is declared but not exported by any of the "
             f"libraries searched: {names}"
         )
