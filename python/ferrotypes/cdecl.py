@@ -119,10 +119,12 @@ class CNamespace:
         self._macros = []
         self._skipped = {}
         for m in unit.macro_names():
-            if m in self._decls or m in self._constants:
+            if m in self._decls and self._decls[m]["kind"] == "function":
                 # curl_easy_setopt: the function wins over the function-like macro.
-                self._skipped[m] = f"a macro with the name of a declared {'function' if m in self._decls else 'constant'}"
-            else:
+                self._skipped[m] = "a macro with the name of a declared function (the function wins)"
+            elif m not in self._decls and m not in self._constants:
+                # (`#define stdin stdin`, glibc's enum constants defined as themselves: the
+                # declaration is the value.)
                 self._macros.append(m)
         self._tags = {}
         for i, r in enumerate(self._records):
