@@ -634,7 +634,13 @@ def _nonnull(base, message):
     key = (base, message)
     cls = _nonnull_types.get(key)
     if cls is None:
+        # Objects the call converts by itself as base.from_param would (bytes for a
+        # char *, an instance of the pointer type) skip that second Python-level call.
+        passthrough = (bytes,) if base is _ft.c_char_p else (base,)
+
         def from_param(cls, obj, _base_from_param=base.from_param):
+            if type(obj) in passthrough:
+                return obj
             if obj is None:
                 raise ValueError(message)
             return _base_from_param(obj)
