@@ -202,7 +202,7 @@ pub enum Type {
         size: u64,
         align: u64,
     },
-    /// A type whose alignment an `aligned` attribute raised (or `packed` lowered).
+    /// A typedef name's type with the alignment its `aligned` attribute gives (GCC keeps the size).
     Aligned {
         ty: Box<Type>,
         align: u64,
@@ -213,7 +213,7 @@ pub enum Type {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FuncType {
     pub ret: Type,
-    /// `ret` is a pointer to `const` (for `const char *` results).
+    /// The parameters, arrays and functions already adjusted to pointers.
     pub params: Vec<Param>,
     pub variadic: bool,
     /// `f()` in C: parameters not given (K&R); `f(void)` has `params` empty and this false.
@@ -333,7 +333,7 @@ pub struct Model {
 const MAX_DEPTH: u32 = 64;
 
 impl Model {
-    /// Looks through typedef names (and alignment wrappers when `strip_aligned`).
+    /// Looks through typedef names to the type they stand for.
     pub fn resolve<'a>(&'a self, mut ty: &'a Type) -> &'a Type {
         for _ in 0..MAX_DEPTH {
             match ty {

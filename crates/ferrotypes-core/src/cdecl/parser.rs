@@ -127,6 +127,12 @@ pub fn parse(src: &str, name: &str) -> Result<Parser, CDeclError> {
     while !p.at_eof() {
         p.external_declaration()?;
     }
+    // Only the model, the macros and the tag tables are used from here on: let the
+    // tokens and the text go (a whole Python.h is megabytes of them).
+    p.toks.drain(..p.toks.len() - 1);
+    p.toks.shrink_to_fit();
+    p.src = String::new();
+    p.packs = Vec::new();
     Ok(p)
 }
 
