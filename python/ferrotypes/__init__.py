@@ -457,3 +457,6 @@ create_unicode_buffer = _ctypes.create_unicode_buffer
 from ferrotypes import _numpy_bridge as _numpy_bridge  # noqa: E402
 
 _numpy_bridge.watch()
+
+# C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
+from ferrotypes.cdecl import CDeclError, CNamespace, cdef, include  # noqa: E402,F401

@@ -4,6 +4,7 @@
 //! - [`layout`]: struct/union layout as GCC computes it on this platform.
 //! - [`library`]: loading shared libraries and resolving symbols.
 //! - [`call`]: call plans prepared once per signature, and the call itself.
+//! - [`cdecl`]: C declarations and headers read into a model of types, functions and macros.
 //! - [`closure`]: callback trampolines (libffi closures) that call a Rust handler.
 //! - [`longdouble`]: x86_64 `long double` to and from `f64`.
 //! - [`pep3118`]: buffer item formats, read into the C scalars they describe.
@@ -12,6 +13,7 @@
 //! job), or own any policy about the GIL.
 
 pub mod call;
+pub mod cdecl;
 pub mod closure;
 pub mod ctype;
 pub mod layout;

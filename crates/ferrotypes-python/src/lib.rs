@@ -15,6 +15,7 @@ mod array_types;
 mod buffer;
 mod callback;
 mod cdata;
+mod cdecl;
 mod construct;
 mod cpython_layout;
 mod errno;
@@ -100,6 +101,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
+    cdecl::register(m)?;
     m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;

@@ -1,0 +1,64 @@
+//! C declarations read into ferrotypes' own model: a lexer for preprocessed C (with line
+//! markers, `#define` and `#pragma pack`), a declaration parser with the GNU extensions real
+//! headers use, and a typed evaluator for constant expressions and macros.
+//!
+//! - [`lexer`]: tokens with file, line and column; directives.
+//! - [`parser`]: declarations into [`model::Model`]; macros evaluated on demand.
+//! - [`model`]: types, records, enums, functions, variables, typedefs; sizes and layouts.
+//! - [`constexpr`]: typed constant values and C's arithmetic on them.
+//!
+//! Every failure is a [`CDeclError`] value; no input makes it panic (see the random-input
+//! test in `parser.rs`).
+
+pub mod constexpr;
+pub mod lexer;
+pub mod model;
+pub mod parser;
+
+use std::fmt;
+
+/// A problem in C source, at `file:line:column` (1-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CDeclError {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// The source line the position is on.
+    pub source_line: String,
+    pub message: String,
+}
+
+impl CDeclError {
+    /// An error at a position.
+    pub fn at(file: String, line: u32, column: u32, source_line: String, message: String) -> Self {
+        CDeclError {
+            file,
+            line,
+            column,
+            source_line,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for CDeclError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )?;
+        if !self.source_line.is_empty() {
+            let line: String = self.source_line.chars().take(300).collect();
+            let caret: String = line
+                .chars()
+                .take(self.column.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(f, "\n{line}\n{caret}^")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CDeclError {}

@@ -1,0 +1,797 @@
+"""C declarations as the source of bindings: ``cdef`` reads C text, ``include`` a header
+as this machine's C compiler sees it; both give a ``CNamespace`` of ferrotypes types,
+functions bound to a library, enum classes, variables and macro values.
+
+The parsing is the core's (``ferrotypes._ctypes.parse_c``, plain data out); this module
+only turns that data into ferrotypes classes, lazily: a name's class is made on first use.
+"""
+
+from __future__ import annotations
+
+import enum as _enum
+import functools
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import warnings
+
+import ferrotypes as _ft
+from ferrotypes import _ctypes
+
+__all__ = ["CDeclError", "CNamespace", "cdef", "include"]
+
+
+class CDeclError(ValueError):
+    """A problem in C declarations: ``file:line:column: message``, then the source line
+    and a caret. ``file``, ``line`` and ``column`` are also attributes."""
+
+    def __init__(self, message, file=None, line=None, column=None):
+        super().__init__(message)
+        self.file, self.line, self.column = file, line, column
+
+
+def _checked(function, *args):
+    """``function(*args)``, its errors in C source raised as ``CDeclError``."""
+    try:
+        return function(*args)
+    except ValueError as e:
+        if len(e.args) == 4:
+            raise CDeclError(*e.args) from None
+        raise
+
+
+def _parse(source, filename):
+    return _checked(_ctypes.parse_c, source, filename)
+
+
+# C integer and floating types by C spelling: the ferrotypes class, or None for the
+# types ferrotypes has no class for (their bytes are kept, see _opaque).
+_SCALARS = {
+    "_Bool": _ft.c_bool, "char": _ft.c_char, "signed char": _ft.c_byte,
+    "unsigned char": _ft.c_ubyte, "short": _ft.c_short, "unsigned short": _ft.c_ushort,
+    "int": _ft.c_int, "unsigned int": _ft.c_uint, "long": _ft.c_long,
+    "unsigned long": _ft.c_ulong, "long long": _ft.c_longlong,
+    "unsigned long long": _ft.c_ulonglong, "float": _ft.c_float, "double": _ft.c_double,
+    "long double": _ft.c_longdouble,
+}
+# (size, alignment) of the C types ferrotypes has no class for, kept as bytes in records.
+_NO_CLASS = {
+    "__int128": (16, 16), "unsigned __int128": (16, 16), "_Float128": (16, 16),
+    "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
+    "_Float128 _Complex": (32, 16),
+}
+# A type of each alignment, whose zero-length array gives a record that alignment.
+_ALIGNERS = {2: _ft.c_short, 4: _ft.c_int, 8: _ft.c_long, 16: _ft.c_longdouble}
+
+
+class _Unbindable(Exception):
+    """A declaration with no ferrotypes equivalent (the reason is the message)."""
+
+
+class _NotExported(Exception):
+    """A declared function or variable that no library given exports."""
+
+
+def _load_libraries(lib):
+    """``lib`` as a list of loaded libraries (see ``cdef``)."""
+    if lib is None:
+        return [_ft.CDLL(None)]
+    if isinstance(lib, (list, tuple)):
+        out = []
+        for one in lib:
+            out.extend(_load_libraries(one))
+        return out
+    if isinstance(lib, _ft.CDLL):
+        return [lib]
+    path = os.fspath(lib)
+    if os.sep not in path and not os.path.exists(path):
+        from ferrotypes.util import find_library
+
+        found = find_library(path)
+        if found is None:
+            raise OSError(f"library {path!r} not found (find_library({path!r}) gave None)")
+        path = found
+    return [_ft.CDLL(path, mode=_ft.RTLD_GLOBAL)]
+
+
+class CNamespace:
+    """What C declarations make visible: functions, variables, typedefs, enum constants
+    and macros as attributes; tags and any C type name as items (``ns["struct tm"]``);
+    ``typeof(name)`` for type names; ``skipped`` for what could not be bound, with why."""
+
+    def __init__(self, unit, libraries, origin):
+        data = unit.model()
+        self._unit = unit
+        self._libs = libraries
+        self._origin = origin
+        self._records = data["records"]
+        self._enums = data["enums"]
+        self._decls = {d["name"]: d for d in data["decls"]}
+        self._constants = {}
+        for i, e in enumerate(self._enums):
+            for name, value in e["constants"]:
+                self._constants[name] = (value, i)
+        self._macros = []
+        self._skipped = {}
+        for m in unit.macro_names():
+            if m in self._decls and self._decls[m]["kind"] == "function":
+                # curl_easy_setopt: the function wins over the function-like macro.
+                self._skipped[m] = "a macro with the name of a declared function (the function wins)"
+            elif m not in self._decls and m not in self._constants:
+                # (`#define stdin stdin`, glibc's enum constants defined as themselves: the
+                # declaration is the value.)
+                self._macros.append(m)
+        self._tags = {}
+        for i, r in enumerate(self._records):
+            if r["tag"] is not None:
+                self._tags[r["kind"] + " " + r["tag"]] = ("record", i)
+        for i, e in enumerate(self._enums):
+            if e["tag"] is not None:
+                self._tags["enum " + e["tag"]] = ("enum", i)
+        self._values = {}
+        self._record_classes = {}
+        self._record_pending = []
+        self._record_done = set()
+        self._enum_classes = {}
+        self._types = {}
+        self._all_evaluated = False
+
+    def __repr__(self):
+        return f"<CNamespace of {self._origin}: {len(self._decls)} declarations, {len(self._macros)} macros>"
+
+    # -- names -------------------------------------------------------------------------
+
+    def __dir__(self):
+        names = set(self._decls) | set(self._constants) | set(self._macros)
+        names |= {t.split(" ", 1)[1] for t in self._tags}
+        return sorted(names)
+
+    def __getattr__(self, name):
+        if "_decls" not in self.__dict__:  # not initialised (copy, pickle probes)
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            pass
+        value = self._lookup(name)
+        self._values[name] = value
+        return value
+
+    def _lookup(self, name):
+        decl = self._decls.get(name)
+        if decl is not None:
+            return self._bind(decl)
+        if name in self._constants:
+            value, index = self._constants[name]
+            return self._enum_class(index)(value) if self._enum_is_class(index) else value
+        if name in self._macros:
+            if name in self._skipped:
+                raise AttributeError(f"{name}: {self._skipped[name]}")
+            try:
+                return self._macro(name)
+            except _Unbindable as e:
+                self._skipped[name] = str(e)
+                raise AttributeError(f"macro {name} has no Python value: {e}") from None
+        for kind in ("struct", "union", "enum"):
+            if f"{kind} {name}" in self._tags:
+                return self[f"{kind} {name}"]
+        raise AttributeError(f"{self._origin} declares no {name!r}")
+
+    def __getitem__(self, c_name):
+        tag = self._tags.get(c_name)
+        if tag is not None:
+            return self._record_class(tag[1]) if tag[0] == "record" else self._enum_class(tag[1])
+        return self.typeof(c_name)
+
+    def typeof(self, c_type_name):
+        """The ferrotypes type of a C type name (``"struct tm *"``, ``"int (*)(int)"``)."""
+        t = _checked(self._unit.type_name, c_type_name)
+        try:
+            cls = self._class(t)
+        except _Unbindable as e:
+            raise TypeError(f"{c_type_name}: {e}") from None
+        self._finish_records()
+        return cls
+
+    @property
+    def skipped(self):
+        """``{name: reason}`` for every declaration and macro that has no binding."""
+        if not self._all_evaluated:
+            for name in dir(self):
+                try:
+                    getattr(self, name)
+                except (AttributeError, _Unbindable):
+                    pass
+                except Exception as e:  # a type this header builds but ferrotypes refuses
+                    self._skipped.setdefault(name, f"{type(e).__name__}: {e}")
+            self._all_evaluated = True
+        return dict(self._skipped)
+
+    # -- types -------------------------------------------------------------------------
+
+    def _class(self, t, role="field"):
+        """The ferrotypes type of type tuple ``t``; ``role`` is "field", "param" or
+        "result" (``char *`` results differ, see ``_pointer``)."""
+        kind = t[0]
+        if kind == "void":
+            return None
+        if kind in ("int", "float"):
+            cls = _SCALARS.get(t[1])
+            if cls is None:
+                if role in ("param", "result"):
+                    raise _Unbindable(f"ferrotypes has no type for {t[1]} (passed by value)")
+                return _opaque(t[1], *_NO_CLASS[t[1]])
+            return cls
+        if kind == "named":
+            return self._typedef(t[1], role)
+        if kind == "ptr":
+            return self._pointer(t[1], t[2], role)
+        if kind == "array":
+            elem = self._class(t[1])
+            if elem is None:
+                raise _Unbindable("array of void")
+            return elem * (t[2] or 0)
+        if kind == "record":
+            if role != "pointee":
+                self._record_complete(t[1])
+            return self._record_class(t[1], complete=role != "pointee")
+        if kind == "enum":
+            return self._enum_ctype(t[1])
+        if kind == "func":
+            raise _Unbindable("a function type is not a value type")
+        if kind == "opaque":
+            if role in ("param", "result"):
+                raise _Unbindable(f"ferrotypes has no type for {t[1]} (passed by value)")
+            return _opaque(t[1], t[2], t[3])
+        if kind == "aligned":
+            inner = self._class(t[1], role)
+            if inner is not None and _ft.alignment(inner) != t[2] and role != "pointee":
+                # A typedef's own alignment: a ctypes class has only its type's.
+                self._skipped.setdefault(
+                    _type_label(t), f"aligned({t[2]}) on a typedef: the class keeps alignment {_ft.alignment(inner)}"
+                )
+            return inner
+        raise _Unbindable(f"unknown type {t!r}")
+
+    def _resolve(self, t):
+        while t[0] == "named":
+            d = self._decls.get(t[1])
+            if d is None:
+                return t
+            t = d["type"]
+        return t
+
+    def _typedef(self, name, role):
+        d = self._decls.get(name)
+        if d is None:  # the compiler's own typedefs come resolved from the core
+            raise _Unbindable(f"unknown typedef name {name}")
+        key = ("typedef", name, role if self._role_matters(d["type"]) else "field")
+        try:
+            return self._types[key]
+        except KeyError:
+            pass
+        cls = self._class(d["type"], role)
+        self._types[key] = cls
+        return cls
+
+    def _role_matters(self, t):
+        t = self._resolve(t)
+        return t[0] in ("ptr", "record", "opaque", "aligned")
+
+    def _pointer(self, to, to_const, role):
+        target = self._resolve(to)
+        if target[0] == "void":
+            return _ft.c_void_p
+        if target[0] == "func":
+            if target[3] or target[4]:
+                # Variadic or unprototyped: no CFUNCTYPE can describe it; an address can.
+                return _ft.c_void_p
+            return self._callback_param(target) if role == "param" else self._prototype(target)
+        if target[0] == "int" and target[1] == "char":
+            # char * is a string, except a non-const result (C's memory, to be freed).
+            if role == "result" and not to_const:
+                return _ft.POINTER(_ft.c_char)
+            return _ft.c_char_p
+        if target[0] == "record" and self._records[target[1]]["tag"] == "_object":
+            return _ft.py_object  # Python's PyObject *
+        if target[0] == "record" and self._records[target[1]]["fields"] is None:
+            # An incomplete type: a pointer to a class that a later definition completes.
+            return _ft.POINTER(self._record_class(target[1], complete=False))
+        try:
+            pointee = self._class(to, "pointee")
+        except _Unbindable:
+            return _ft.c_void_p
+        if pointee is None:
+            return _ft.c_void_p
+        if role == "param" and pointee in (_ft.c_byte, _ft.c_ubyte):
+            # Its from_param is Python: kept to the one-byte pointees (byte buffers of any
+            # format), where that is what the C programmer means.
+            return _buffer_pointer(pointee, to_const)
+        return _ft.POINTER(pointee)
+
+    def _prototype(self, ft):
+        """The CFUNCTYPE of a function type (one class per signature)."""
+        key = ("proto", repr(ft))
+        try:
+            return self._types[key]
+        except KeyError:
+            pass
+        _, ret, params = ft[:3]  # callers pass prototyped, fixed-arity functions only
+        restype = self._class(ret, "result")
+        argtypes = tuple(self._class(p, "field") for _, p in params)
+        proto = _ft.CFUNCTYPE(restype, *argtypes)
+        self._types[key] = proto
+        return proto
+
+    def _callback_param(self, ft):
+        """The prototype as a parameter type: it also takes a Python callable, made into
+        a callback for the call (the call's arguments keep it alive until C returns)."""
+        proto = self._prototype(ft)
+        cls = _callback_params.get(proto)
+        if cls is None:
+            def from_param(cls, obj, _proto=proto):
+                if obj is None:
+                    return None
+                if callable(obj) and not isinstance(obj, _ft._CFuncPtr):
+                    obj = _proto(obj)
+                return _proto.from_param(obj)
+
+            cls = type(proto)(proto.__name__, (proto,), {"from_param": classmethod(from_param), "__module__": __name__})
+            _callback_params[proto] = cls
+        return cls
+
+    def _record_class(self, index, complete=True):
+        cls = self._record_classes.get(index)
+        if cls is None:
+            r = self._records[index]
+            name = r["tag"] or r["typedef_name"] or f"anonymous_{r['kind']}_{index}"
+            base = _ft.Structure if r["kind"] == "struct" else _ft.Union
+            cls = type(base)(name, (base,), {"__module__": "ferrotypes.cdecl"})
+            self._record_classes[index] = cls
+            self._record_pending.append(index)
+        if complete:
+            self._record_complete(index)
+        return cls
+
+    def _record_complete(self, index):
+        cls = self._record_classes.get(index) or self._record_class(index, complete=False)
+        r = self._records[index]
+        if index in self._record_done or r["fields"] is None:
+            return
+        self._record_done.add(index)
+        try:
+            fields, kept_offsets, anonymous, pads = [], [], [], 0
+            size, align, offsets, natural = r["layout"]
+            for (name, t, bits), offset in zip(r["fields"], offsets):
+                if bits == 0:
+                    natural = False  # `int :0` only moves the next member: place them explicitly
+                    continue
+                ftype = self._class(t, "field")
+                if bits is not None and ftype is _ft.c_char:
+                    ftype = _ft.c_byte  # plain char is signed here; ctypes' bit-fields need an integer type
+                if name is None:
+                    pads += 1
+                    name = f"_anon_{pads}"
+                    if bits is None:
+                        anonymous.append(name)
+                fields.append((name, ftype) if bits is None else (name, ftype, bits))
+                kept_offsets.append(offset)
+            if anonymous:
+                cls._anonymous_ = anonymous
+            if r["pack"]:
+                cls._pack_ = r["pack"]
+            cls._fields_ = self._place(cls, fields, size, align, kept_offsets, natural)
+        except BaseException:
+            self._record_done.discard(index)
+            raise
+        self._check_layout(cls, r, fields, kept_offsets)
+
+    def _check_layout(self, cls, r, fields, offsets):
+        """Compares the class with the compiler's layout (the core's); a difference is
+        reported in ``skipped`` and as a ``RuntimeWarning`` rather than left silent."""
+        size, align = r["layout"][:2]
+        problems = []
+        if (_ft.sizeof(cls), _ft.alignment(cls)) != (size, align):
+            problems.append(f"sizeof/alignment {(_ft.sizeof(cls), _ft.alignment(cls))}, compiler {(size, align)}")
+        for f, offset in zip(fields, offsets):
+            if getattr(cls, f[0]).offset != offset:
+                problems.append(f"{f[0]} at offset {getattr(cls, f[0]).offset}, compiler {offset}")
+        if problems:
+            name = f"{r['kind']} {r['tag']}" if r["tag"] else (r["typedef_name"] or cls.__name__)
+            reason = "bound, but the layout differs from the compiler's: " + "; ".join(problems)
+            self._skipped[name] = reason
+            warnings.warn(f"{name}: {reason}", RuntimeWarning, stacklevel=2)
+
+    def _place(self, cls, fields, size, align, offsets, natural):
+        """``fields`` as given when `_fields_` with `_pack_` reproduce the compiler's layout;
+        else each member put at the compiler's offset by explicit padding, with a
+        zero-length array first to give the record its alignment (``aligned`` attributes,
+        types ferrotypes keeps as bytes)."""
+        if natural and not any(_is_opaque(f[1]) for f in fields):
+            return fields
+        widest = max((_ft.alignment(f[1]) for f in fields), default=1)
+        anchor = [("_align_", _ALIGNERS[align] * 0)] if align in _ALIGNERS and align > widest else []
+        if any(len(f) == 3 for f in fields):
+            # Bit-fields: the engine places them as the compiler does; only an `aligned`
+            # record needs the anchor (it adds no bytes at offset 0).
+            return fields if "_pack_" in cls.__dict__ else anchor + fields
+        misaligned = any(off % _ft.alignment(f[1]) for f, off in zip(fields, offsets))
+        placed, at, pad = [], 0, 0
+        if misaligned:
+            cls._pack_ = 1
+        else:
+            placed.extend(anchor)
+        for f, off in zip(fields, offsets):
+            if off > at:
+                pad += 1
+                placed.append((f"_pad_{pad}", _ft.c_ubyte * (off - at)))
+            placed.append(f)
+            at = max(at, off + _ft.sizeof(f[1]))
+        if size > at:
+            placed.append(("_pad_end", _ft.c_ubyte * (size - at)))
+        return placed
+
+    def _finish_records(self):
+        while self._record_pending:
+            self._record_complete(self._record_pending.pop())
+
+    def _enum_is_class(self, index):
+        return self._enums[index]["complete"]
+
+    def _enum_class(self, index):
+        cls = self._enum_classes.get(index)
+        if cls is None:
+            e = self._enums[index]
+            name = e["tag"] or e["typedef_name"] or f"anonymous_enum_{index}"
+            cls = _enum.IntEnum(name, list(e["constants"]) or [], module="ferrotypes.cdecl")
+            cls._ctype_ = _SCALARS[e["underlying"]]
+            self._enum_classes[index] = cls
+        return cls
+
+    def _enum_ctype(self, index):
+        e = self._enums[index]
+        if not e["complete"]:
+            raise _Unbindable(f"enum {e['tag']} is incomplete")
+        return _SCALARS[e["underlying"]]
+
+    # -- declarations ------------------------------------------------------------------
+
+    def _bind(self, decl):
+        name = decl["name"]
+        try:
+            if decl["kind"] == "typedef":
+                t = self._resolve(decl["type"])
+                if t[0] == "enum" and self._enums[t[1]]["complete"]:
+                    return self._enum_class(t[1])
+                if t[0] == "func":
+                    raise _Unbindable("a function type (use a pointer to it)")
+                cls = self._typedef(name, "field")
+                self._finish_records()
+                return cls
+            if decl["kind"] == "variable":
+                return self._variable(decl)
+            return self._function(decl)
+        except _Unbindable as e:
+            self._skipped[name] = str(e)
+            raise AttributeError(f"{name}: {e}") from None
+        except _NotExported as e:
+            self._skipped[name] = str(e)
+            raise AttributeError(str(e)) from None
+
+    def _symbol(self, decl):
+        return decl["asm_label"] or decl["name"]
+
+    def _find(self, decl, getter):
+        symbol = self._symbol(decl)
+        for lib in self._libs:
+            try:
+                return getter(lib, symbol)
+            except (AttributeError, ValueError):
+                continue
+        names = ", ".join(repr(lib._name) for lib in self._libs)
+        raise _NotExported(
+            f"{decl['name']}: symbol {symbol!r} is declared but not exported by any of the "
+            f"libraries searched: {names}"
+        )
+
+    def _function(self, decl):
+        if decl["static"]:
+            raise _Unbindable("static (inline) function: no library exports it")
+        _, ret, params, variadic, unspecified = decl["type"]
+        restype = self._class(ret, "result")
+        argtypes = None if unspecified else [self._class(p, "param") for _, p in params]
+        self._finish_records()
+        func = self._find(decl, lambda lib, symbol: lib[symbol])
+        func.restype = restype
+        if argtypes is not None:
+            for i in decl["nonnull"]:
+                if i < len(argtypes) and _is_pointer_type(argtypes[i]):
+                    pname = params[i][0] or f"#{i + 1}"
+                    argtypes[i] = _nonnull(argtypes[i], f"{decl['name']}(): parameter {pname} "
+                                           f"(argument {i + 1}) is declared nonnull, got None")
+            func.argtypes = argtypes
+        func.__name__ = decl["name"]
+        if decl["deprecated"]:
+            # Once per function: a namespace binds each function once.
+            warnings.warn(f"{decl['name']} is declared deprecated ({decl['location']})",
+                          DeprecationWarning, stacklevel=5)
+        return func
+
+    def _variable(self, decl):
+        if decl["static"]:
+            raise _Unbindable("static variable: no library exports it")
+        cls = self._class(decl["type"], "field")
+        self._finish_records()
+        if cls is None:
+            raise _Unbindable("a variable of type void")
+        return self._find(decl, lambda lib, symbol: cls.in_dll(lib, symbol))
+
+    # -- macros ------------------------------------------------------------------------
+
+    def _macro(self, name):
+        try:
+            meaning = self._unit.eval_macro(name)
+        except ValueError as e:
+            raise _Unbindable(str(e)) from None
+        if meaning[0] == "forward":
+            _, function, args = meaning
+            return _forwarder(name, self, function, [(k, _macro_value(v) if k == "const" else v) for k, v in args])
+        return _macro_value(meaning)
+
+
+def _type_label(t):
+    """A short C-like name for a type tuple, for messages."""
+    if t[0] == "aligned":
+        return _type_label(t[1])
+    if t[0] == "named":
+        return t[1]
+    return " ".join(str(x) for x in t if not isinstance(x, tuple))
+
+
+def _macro_value(v):
+    if v[0] in ("int", "float"):
+        return v[1]
+    if v[0] == "str":
+        return v[1]
+    return _ft.c_void_p(v[1])
+
+
+def _forwarder(name, namespace, function, args):
+    """The function-like macro ``name`` as a callable: it calls ``function`` of
+    ``namespace`` (bound on first call) with its arguments and the macro's constants."""
+    nparams = sum(1 for k, _ in args if k == "param")
+
+    def call(*given):
+        if len(given) != nparams:
+            raise TypeError(f"{name}() takes {nparams} arguments ({len(given)} given)")
+        return getattr(namespace, function)(*[given[v] if k == "param" else v for k, v in args])
+
+    call.__name__ = name
+    call.__qualname__ = name
+    call.__doc__ = f"The macro {name}, calling {function}."
+    return call
+
+
+_callback_params = {}
+_buffer_pointers = {}
+
+
+def _buffer_pointer(pointee, to_const):
+    """``POINTER(pointee)`` as the type of a parameter pointing to a one-byte type: it
+    also takes any byte buffer, read-only ones only when the pointee is ``const``."""
+    key = (pointee, to_const)
+    cls = _buffer_pointers.get(key)
+    if cls is not None:
+        return cls
+    base = _ft.POINTER(pointee)
+
+    def from_param(cls, obj):
+        if obj is None:
+            return None
+        try:
+            return base.from_param(obj)
+        except TypeError:
+            try:
+                view = memoryview(obj)
+            except TypeError:
+                raise TypeError(
+                    f"expected {base.__name__} instance or a buffer, got {type(obj).__name__}"
+                ) from None
+        with view:
+            if not view.c_contiguous:
+                raise TypeError(f"{type(obj).__name__} is not C-contiguous")
+            if view.readonly:
+                if not to_const:
+                    raise TypeError(
+                        f"{type(obj).__name__} is read-only and the parameter is not const"
+                    )
+                if isinstance(obj, bytes):
+                    return obj  # passed as its char * without a copy
+                return (_ft.c_char * view.nbytes).from_buffer_copy(view)
+            return (_ft.c_char * view.nbytes).from_buffer(view)
+
+    cls = type(base)(base.__name__, (base,), {"from_param": classmethod(from_param), "_type_": pointee, "__module__": __name__})
+    _buffer_pointers[key] = cls
+    return cls
+
+
+def _is_pointer_type(cls):
+    """Whether a parameter of type ``cls`` could be given NULL (``None``)."""
+    return cls is not None and (issubclass(cls, (_ft._Pointer, _ft._CFuncPtr)) or cls in (_ft.c_void_p, _ft.c_char_p))
+
+
+_nonnull_types = {}
+
+
+def _nonnull(base, message):
+    """``base`` as the type of a ``nonnull`` parameter: ``None`` raises ``ValueError``
+    (with ``message``) instead of passing NULL to C."""
+    key = (base, message)
+    cls = _nonnull_types.get(key)
+    if cls is None:
+        # Objects the call converts by itself as base.from_param would (bytes for a
+        # char *, an instance of the pointer type) skip that second Python-level call.
+        passthrough = (bytes,) if base is _ft.c_char_p else (base,)
+
+        def from_param(cls, obj, _base_from_param=base.from_param):
+            if type(obj) in passthrough:
+                return obj
+            if obj is None:
+                raise ValueError(message)
+            return _base_from_param(obj)
+
+        namespace = {"from_param": classmethod(from_param), "__module__": __name__}
+        if issubclass(base, _ft._Pointer):
+            namespace["_type_"] = base._type_
+        cls = type(base)(base.__name__, (base,), namespace)
+        _nonnull_types[key] = cls
+    return cls
+
+
+_opaque_cache = {}
+
+
+def _opaque(name, size, align):
+    """Bytes standing for a type ferrotypes has no class for, keeping its size."""
+    key = (name, size, align)
+    cls = _opaque_cache.get(key)
+    if cls is None:
+        cls = _ft.c_ubyte * size
+        _opaque_cache[key] = cls
+    return cls
+
+
+def _is_opaque(cls):
+    return cls in _opaque_cache.values()
+
+
+def cdef(source, lib=None):
+    """C declarations as text (``#define NAME <constant>``, ``#pragma pack`` and
+    ``#undef`` included; no ``#include`` or conditionals: use ``include``) bound to
+    ``lib``: a ``CDLL``/``PyDLL``, a path, a name for ``find_library``, a list of
+    these (loaded in order with ``RTLD_GLOBAL``) or ``None`` (the process)."""
+    unit = _parse(source, "<cdef>")
+    return CNamespace(unit, _load_libraries(lib), "<cdef>")
+
+
+def _compiler(cc):
+    cc = cc or os.environ.get("CC") or "cc"
+    argv = shlex.split(cc)
+    if not argv or _which(argv[0], os.environ.get("PATH")) is None:
+        raise OSError(
+            f"no C compiler: {cc!r} is not on PATH (set CC to a C compiler to use include; "
+            "cdef needs none)"
+        )
+    return argv
+
+
+@functools.lru_cache(maxsize=16)
+def _which(program, path):
+    """``shutil.which``, remembered per PATH (a cached include should not search PATH)."""
+    found = shutil.which(program, path=path)
+    return found and os.path.realpath(found)
+
+
+def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
+    """A header as this machine's C compiler sees it (preprocessed by ``$CC``, else
+    ``cc``, with its predefined macros), bound to ``lib`` as in ``cdef``. ``header`` is
+    searched like ``#include <...>``, or is a path. The preprocessed text is cached on
+    disk, keyed by the compiler, the flags and every file the header included."""
+    argv = _compiler(cc)
+    flags = [f"-I{os.path.abspath(d)}" for d in include_dirs]
+    for k, v in (defines or {}).items():
+        flags.append(f"-D{k}" if v is None else f"-D{k}={v}")
+    if header == "Python.h" and not include_dirs:
+        import sysconfig
+
+        flags.append("-I" + sysconfig.get_paths()["include"])
+    if os.path.exists(header) and (os.sep in header or not header.endswith(".h")):
+        line = f'#include "{os.path.abspath(header)}"\n'
+    else:
+        line = f"#include <{header}>\n"
+    command = argv + ["-E", "-dD", *flags, "-x", "c", "-"]
+    text = _cached_preprocess(command, line)
+    if text is None:
+        proc = subprocess.run(command, input=line, capture_output=True, text=True)
+        if proc.returncode != 0:
+            if "No such file or directory" in proc.stderr and header in proc.stderr:
+                raise FileNotFoundError(
+                    f"header {header!r} not found; {' '.join(argv)} searched: "
+                    f"{', '.join(_search_dirs(argv, flags))}"
+                )
+            raise OSError(f"{' '.join(argv)} -E failed on {header!r}:\n{proc.stderr}")
+        text = proc.stdout
+        _store_preprocessed(command, line, text)
+    unit = _parse(text, header)
+    return CNamespace(unit, _load_libraries(lib), header)
+
+
+# --- the disk cache of preprocessed headers -------------------------------------------------
+
+_CACHE_VERSION = 1
+_LINE_MARKER = re.compile(r'^# \d+ "([^"<][^"]*)"', re.M)
+
+
+def _cache_dir():
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "ferrotypes", "headers")
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _cache_key(command, line):
+    compiler = _which(command[0], os.environ.get("PATH")) or command[0]
+    ident = [_CACHE_VERSION, command, line, compiler, _stamp(compiler)]
+    return hashlib.sha256(json.dumps(ident).encode()).hexdigest()
+
+
+def _cached_preprocess(command, line):
+    """The cached preprocessor output, if every file it came from is unchanged."""
+    path = os.path.join(_cache_dir(), _cache_key(command, line) + ".json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            entry = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if any(_stamp(dep) != stamp for dep, stamp in entry["deps"]):
+        return None
+    return entry["text"]
+
+
+def _store_preprocessed(command, line, text):
+    directory = _cache_dir()
+    deps = sorted(set(_LINE_MARKER.findall(text)))
+    entry = {"deps": [[d, _stamp(d)] for d in deps], "text": text}
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(entry, f)
+        os.replace(tmp, os.path.join(directory, _cache_key(command, line) + ".json"))
+    except OSError:
+        pass  # no cache directory: every include runs the preprocessor
+
+
+def _search_dirs(argv, flags):
+    """The directories the compiler searches for ``<...>`` headers (from ``-v``)."""
+    proc = subprocess.run(argv + ["-E", "-v", *flags, "-x", "c", os.devnull], capture_output=True, text=True)
+    dirs, inside = [], False
+    for line in proc.stderr.splitlines():
+        if line.startswith("#include <...> search starts here"):
+            inside = True
+        elif line.startswith("End of search list"):
+            break
+        elif inside:
+            dirs.append(line.strip())
+    return dirs
