@@ -169,3 +169,6 @@ def ARRAY(typ: type[_CT], length: int) -> type[Array[_CT]]:
     """``typ * length`` (deprecated in ctypes, kept for compatibility)."""
 
 c_buffer = create_string_buffer
+
+# C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
+from ferrotypes.cdecl import CDeclError as CDeclError, CNamespace as CNamespace, cdef as cdef, include as include
