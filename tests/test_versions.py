@@ -147,3 +147,28 @@ def test_layout_paths_are_on_only_where_the_layout_is_known():
 
 def test_structure_base_is_named_as_in_ctypes():
     assert ft.Structure.__base__.__name__ == std.Structure.__base__.__name__ == "_CData"
+
+
+SUBCLASS_BODIES = {"_SimpleCData": {"_type_": "i"}, "Structure": {}, "Array": {"_type_": ft.c_int, "_length_": 2},
+                   "_Pointer": {"_type_": ft.c_int}, "CFuncPtr": {}}
+
+
+@pytest.mark.parametrize("name", sorted(SUBCLASS_BODIES))
+def test_bases_and_metaclasses_take_no_new_attributes_as_in_ctypes(name):
+    ours = getattr(_ctypes, name)
+    for cls in (ours, type(ours)):
+        with pytest.raises(TypeError, match="immutable type"):
+            cls.new_attribute = 1
+    sub = type(ours)("Sub", (ours,), dict(SUBCLASS_BODIES[name]))
+    sub.new_attribute = 1  # their subclasses stay open, as in ctypes
+
+
+def test_field_descriptors_cannot_be_made_or_changed_as_in_ctypes():
+    class Point(ft.Structure):
+        _fields_ = [("x", ft.c_int)]
+
+    field_type = type(Point.x)
+    with pytest.raises(TypeError, match="cannot create"):
+        field_type()
+    with pytest.raises(TypeError, match="immutable type"):
+        field_type.new_attribute = 1

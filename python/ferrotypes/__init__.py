@@ -458,5 +458,11 @@ from ferrotypes import _numpy_bridge as _numpy_bridge  # noqa: E402
 
 _numpy_bridge.watch()
 
+# As in ctypes, the public bases and the metaclasses take no new attributes.
+for _immutable in (_SimpleCData, Structure, Union, Array, _Pointer, _CFuncPtr, *(type(base) for base in (
+        _SimpleCData, Structure, Union, Array, _Pointer, _CFuncPtr))):
+    _ctypes._make_immutable(_immutable)
+del _immutable
+
 # C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
 from ferrotypes.cdecl import CDeclError, CNamespace, cdef, include  # noqa: E402,F401

@@ -129,6 +129,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
     m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
     m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
+    m.add_function(wrap_pyfunction!(slots::_make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(construct::_constructed_directly, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;

@@ -60,7 +60,7 @@ impl PlainScalar {
 }
 
 /// A field of a structure or union: a descriptor on the record class.
-#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CField")]
+#[pyclass(frozen, immutable_type, module = "ferrotypes._ctypes", name = "CField")]
 pub struct CField {
     name: String,
     cls: Py<PyType>,

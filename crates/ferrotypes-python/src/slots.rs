@@ -209,3 +209,13 @@ pub fn or_general<T>(py: Python<'_>, fast: Option<T>, failure: T, general: impl 
 
 /// A NULL object result (the slot's failure value).
 pub const NULL: *mut ffi::PyObject = null_mut();
+
+/// Makes `cls`, a class of ours made in Python (a public base or a metaclass), refuse
+/// new attributes, as ctypes' bases and metaclasses do (they are static types there;
+/// CPython 3.13's suite checks the flag).
+#[pyfunction]
+pub fn _make_immutable(cls: &Bound<'_, PyType>) {
+    // SAFETY: a live type object, written with the GIL held; CPython reads the flag only
+    // when an attribute of the class is set (type_setattro), and clears no cache over it.
+    unsafe { (*cls.as_type_ptr()).tp_flags |= ffi::Py_TPFLAGS_IMMUTABLETYPE };
+}
