@@ -66,7 +66,7 @@ def instructions(setup, statement, n, library, env):
 
 def per_operation(name, n, library, portable):
     setup, statement = OPERATIONS[name]
-    env = dict(os.environ)
+    env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
     env.pop("FERROTYPES_PORTABLE", None)
     if portable:
         env["FERROTYPES_PORTABLE"] = "1"
