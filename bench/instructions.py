@@ -7,13 +7,19 @@ where timings on a shared machine are not.
                                                  # beside FERROTYPES_PORTABLE=1 (the
                                                  # object-layout fast paths off)
     python bench/instructions.py --only c_int field_get
+    python bench/instructions.py --check       # fail if an operation grew more than 5%
+                                                 # over bench/instructions-baseline.json
+    python bench/instructions.py --update-baseline
 
 Each figure is (instructions of a process doing the operation 2N times) minus (one
 doing it N times), divided by N: start-up and set-up cancel out, the loop's own few
-instructions remain in every figure. Needs valgrind and the test library's compiler.
+instructions remain in every figure. With a fixed hash seed the counts repeat exactly
+on one machine. The baseline is per Python version; updating it is a deliberate commit
+that says why. Needs valgrind and the test library's compiler.
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -21,6 +27,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BASELINE = Path(__file__).resolve().parent / "instructions-baseline.json"
+TOLERANCE = 1.05  # --check fails above baseline x this
 
 # Set-up and the statement timed; `ft` is ferrotypes, `lib` the test library.
 OPERATIONS = {
@@ -31,7 +39,15 @@ OPERATIONS = {
     "field_get": ("class P(ft.Structure):\n _fields_ = [('x', ft.c_int)]\np = P(1)", "p.x"),
     "field_set": ("class P(ft.Structure):\n _fields_ = [('x', ft.c_int)]\np = P(1)", "p.x = 5"),
     "element_get": ("a = (ft.c_int * 10)()", "a[3]"),
+    "element_set": ("a = (ft.c_int * 10)()", "a[3] = 7"),
+    "string_buffer_64": ("", "ft.create_string_buffer(64)"),
+    "pointer": ("x = ft.c_int(5)", "ft.pointer(x)"),
+    "contents": ("p = ft.pointer(ft.c_int(5))", "p.contents"),
+    "bytes_64": ("buf = ft.create_string_buffer(64)", "bytes(buf)"),
+    "make_callback": ("proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)\nf = lambda x: x", "proto(f)"),
     "call_cdll": ("f = lib.ft_add_int\nf.argtypes = [ft.c_int, ft.c_int]\nf.restype = ft.c_int", "f(3, 4)"),
+    "call_pydll": ("f = ft.PyDLL(lib._name).ft_add_int\nf.argtypes = [ft.c_int, ft.c_int]\nf.restype = ft.c_int",
+                   "f(3, 4)"),
     "call_untyped": ("f = lib['ft_add_int']", "f(3, 4)"),
     "callback": ("proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)\ncb = proto(lambda x: x + 1)\n"
                  "call = lib.ftcb_call_n\ncall.argtypes = [proto, ft.c_int]\ncall.restype = ft.c_long",
@@ -79,10 +95,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(OPERATIONS), help="just these operations")
     parser.add_argument("--compare-portable", action="store_true", help="also count with FERROTYPES_PORTABLE=1")
-    parser.add_argument("-n", type=int, default=20_000, help="operations in the shorter run (default 20,000)")
+    parser.add_argument("-n", type=int, default=5_000, help="operations in the shorter run (default 5,000)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if an operation grew past the baseline")
+    parser.add_argument("--update-baseline", action="store_true", help="record the counts as this version's baseline")
     args = parser.parse_args(argv)
     library = test_library()
     names = args.only or list(OPERATIONS)
+    version = "%d.%d" % sys.version_info[:2]
+    baselines = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    if args.check or args.update_baseline:
+        return check_or_update(names, args, library, version, baselines)
     print(f"instructions per operation, Python {sys.version.split()[0]}, N={args.n}")
     header = f"{'operation':<16}{'ferrotypes':>12}"
     if args.compare_portable:
@@ -95,6 +117,38 @@ def main(argv=None):
             slow = per_operation(name, args.n, library, portable=True)
             row += f"{slow:>12.0f}{slow / fast:>8.2f}"
         print(row, flush=True)
+    return 0
+
+
+def check_or_update(names, args, library, version, baselines):
+    """Counts each operation; --check compares with the version's baseline, and
+    --update-baseline records the counts (other versions' entries kept)."""
+    baseline = baselines.get(version, {})
+    counts, grown = {}, []
+    print(f"instructions per operation, Python {sys.version.split()[0]}, N={args.n}; "
+          f"baseline {BASELINE.name}, tolerance {TOLERANCE:.2f}")
+    for name in names:
+        counts[name] = round(per_operation(name, args.n, library, portable=False))
+        before = baseline.get(name)
+        verdict = "" if before is None else f"{before:>10}  {counts[name] / before:6.3f}"
+        if before is not None and counts[name] > before * TOLERANCE:
+            grown.append(name)
+            verdict += "  GREW"
+        print(f"{name:<18}{counts[name]:>10}  {verdict}", flush=True)
+    if args.update_baseline:
+        baselines[version] = {**baseline, **counts}
+        BASELINE.write_text(json.dumps(baselines, indent=1, sort_keys=True) + "\n")
+        print(f"baseline for {version} written")
+        return 0
+    missing = [name for name in names if name not in baseline]
+    if missing:
+        print(f"no baseline for {version}: {' '.join(missing)} (run --update-baseline)")
+        return 1
+    if grown:
+        print(f"grew more than {TOLERANCE - 1:.0%}: {' '.join(grown)}")
+        return 1
+    print("instructions: no operation grew")
+    return 0
 
 
 if __name__ == "__main__":
