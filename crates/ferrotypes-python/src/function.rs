@@ -30,7 +30,7 @@ use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
 use crate::paramflags::ParamFlags;
 use crate::scalar;
-use crate::typeinfo::{info_of, InfoKind};
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
 use crate::ArgumentError;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
@@ -103,15 +103,23 @@ struct FastPlan {
 enum FastArg {
     /// An integer parameter: an exact `int`, its low 64 bits (ctypes wraps around).
     Int,
-    /// `c_void_p`: an exact `int` as above, or None for NULL.
-    Pointer,
+    /// `c_void_p`: an exact `int` as above, None for NULL, a ferrotypes array (its
+    /// address), pointer or function pointer, or `c_void_p`/`c_char_p`/`c_wchar_p`
+    /// instance (the address it holds), or a `byref` (`cdata` and `carg`: the type
+    /// objects' addresses) — the cases `c_void_p.from_param` takes from ferrotypes.
+    Pointer { cdata: usize, carg: usize },
     /// `c_double`: an exact `float`.
     Double,
     /// `c_float`: an exact `float`, rounded to single precision.
     Float,
-    /// `c_char_p`: exact `bytes` (its own NUL-terminated buffer, as ctypes passes it;
-    /// the caller's reference keeps it alive for the call), or None for NULL.
-    Bytes,
+    /// `c_char_p` (and `POINTER(c_char)`, whose `from_param` is `c_char_p`'s): exact
+    /// `bytes` (its own NUL-terminated buffer, as ctypes passes it; the caller's
+    /// reference keeps it alive for the call), None for NULL, or a ferrotypes array of
+    /// `c_char` (its address; `cdata` is the type object's address).
+    Bytes { cdata: usize },
+    /// `c_wchar_p`: None for NULL, or a ferrotypes array of `c_wchar` (its address);
+    /// a `str` needs a wide copy and goes the general way.
+    WideChars { cdata: usize },
     /// A structure or union parameter ([`ArgConv::Record`]): an instance of exactly
     /// its class (the type object's address), whose memory's address is the word (the
     /// plan copies the record from there before the call).
@@ -119,10 +127,42 @@ enum FastArg {
     /// A `POINTER(T)` parameter with ctypes' own `from_param` (`pointer` and `target`
     /// the two type objects' addresses, `carg` that of `CArgObject`): None for NULL,
     /// an instance of exactly `T` by reference, a `byref` of one, or an instance of
-    /// exactly `POINTER(T)` passing the address it holds — as
-    /// [`ArgConv::Pointer`]'s own cases give them. The caller's reference keeps the
-    /// memory alive (a `byref` and a pointer keep their target).
-    Ref { pointer: usize, target: usize, carg: usize },
+    /// exactly `POINTER(T)` passing the address it holds, or a ferrotypes array whose
+    /// element class is exactly `T` (`cdata`: `_CData`'s type object), passing its
+    /// address as C decays it — as [`ArgConv::Pointer`]'s own cases give them. The
+    /// caller's reference keeps the memory alive (a `byref` and a pointer keep their
+    /// target, an array is the memory).
+    Ref { pointer: usize, target: usize, carg: usize, cdata: usize },
+}
+
+/// The type object addresses the quickest path compares with.
+fn cdata_type(py: Python<'_>) -> usize {
+    <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize
+}
+
+fn carg_type(py: Python<'_>) -> usize {
+    <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize
+}
+
+/// The `TypeInfo` of `arg` when it is a ferrotypes C data instance (its class derives
+/// from `_CData`, whose type object is at `cdata`), with the instance's memory address.
+///
+/// # Safety
+/// `arg` is a valid object and the GIL is held.
+#[inline(always)]
+unsafe fn as_cdata<'a>(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize) -> Option<(&'a TypeInfo, *mut u8)> {
+    // SAFETY: per the contract; PyType_IsSubtype only reads the types' MROs.
+    unsafe {
+        let tp = ffi::Py_TYPE(arg);
+        if ffi::PyType_IsSubtype(tp, cdata as *mut ffi::PyTypeObject) == 0 {
+            return None;
+        }
+        // The instance is a `_CData`: its part is there, and its info lives as long as
+        // the instance, which the caller's reference keeps for the call.
+        let data = Borrowed::from_ptr(py, arg).cast_unchecked::<CData>().get();
+        let info: *const TypeInfo = data.info().get();
+        Some((&*info, data.address(py)))
+    }
 }
 
 /// Whether exact ints have the layout [`small_int`] reads: CPython 3.10/3.11's
@@ -211,24 +251,27 @@ impl FastArg {
     /// The quickest conversion for a parameter's converter, if it has one.
     fn for_conv(py: Python<'_>, conv: &ArgConv) -> Option<FastArg> {
         match conv {
-            ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind),
+            ArgConv::Simple { kind, .. } => FastArg::for_kind(py, *kind),
             ArgConv::Record { cls, .. } => Some(FastArg::Record { class: cls.as_ptr() as usize }),
             ArgConv::Pointer { own: Some((pointer, target)), .. } => Some(FastArg::Ref {
                 pointer: pointer.as_ptr() as usize,
                 target: target.as_ptr() as usize,
-                carg: <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize,
+                carg: carg_type(py),
+                cdata: cdata_type(py),
             }),
+            ArgConv::Pointer { own: None, pointee, .. } if pointee.is_chars() => Some(FastArg::Bytes { cdata: cdata_type(py) }),
             _ => None,
         }
     }
 
-    fn for_kind(kind: ScalarKind) -> Option<FastArg> {
+    fn for_kind(py: Python<'_>, kind: ScalarKind) -> Option<FastArg> {
         match kind {
             k if k.is_integer() => Some(FastArg::Int),
-            ScalarKind::VoidPtr => Some(FastArg::Pointer),
+            ScalarKind::VoidPtr => Some(FastArg::Pointer { cdata: cdata_type(py), carg: carg_type(py) }),
             ScalarKind::Double => Some(FastArg::Double),
             ScalarKind::Float => Some(FastArg::Float),
-            ScalarKind::CharPtr => Some(FastArg::Bytes),
+            ScalarKind::CharPtr => Some(FastArg::Bytes { cdata: cdata_type(py) }),
+            ScalarKind::WCharPtr => Some(FastArg::WideChars { cdata: cdata_type(py) }),
             _ => None,
         }
     }
@@ -259,16 +302,55 @@ impl FastArg {
                     let value = Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().of_exact_type(target)?;
                     Some(u64::from_le_bytes(value.0[..8].try_into().expect("8 bytes")))
                 }
-                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
+                // An array of exactly T decays to a pointer to its first element.
+                FastArg::Ref { target, cdata, .. } => match as_cdata(py, arg, cdata)? {
+                    (TypeInfo { kind: InfoKind::Array { element, .. }, .. }, address) if element.as_ptr() as usize == target => Some(address as u64),
+                    _ => None,
+                },
+                FastArg::Int if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
                 FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
                 FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
                     Some((ffi::PyFloat_AS_DOUBLE(arg) as f32).to_bits() as u64)
                 }
-                FastArg::Bytes if tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) => Some(ffi::PyBytes_AS_STRING(arg) as u64),
-                FastArg::Pointer | FastArg::Bytes if arg == ffi::Py_None() => Some(0),
+                FastArg::Bytes { .. } if tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) => Some(ffi::PyBytes_AS_STRING(arg) as u64),
+                FastArg::Pointer { .. } | FastArg::Bytes { .. } | FastArg::WideChars { .. } if arg == ffi::Py_None() => Some(0),
+                FastArg::Pointer { .. } if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
+                FastArg::Pointer { carg, .. } if tp as usize == carg => {
+                    Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().pointer_word()
+                }
+                FastArg::Pointer { cdata, .. } => {
+                    let (info, address) = as_cdata(py, arg, cdata)?;
+                    match &info.kind {
+                        InfoKind::Array { .. } => Some(address as u64),
+                        // These hold one address.
+                        InfoKind::Pointer { .. } | InfoKind::Function => Some(address.cast::<u64>().read_unaligned()),
+                        InfoKind::Simple { scalar: ScalarKind::VoidPtr | ScalarKind::CharPtr | ScalarKind::WCharPtr, .. } => {
+                            Some(address.cast::<u64>().read_unaligned())
+                        }
+                        _ => None,
+                    }
+                }
+                FastArg::Bytes { cdata } => chars_array(py, arg, cdata, ScalarKind::Char),
+                FastArg::WideChars { cdata } => chars_array(py, arg, cdata, ScalarKind::WChar),
                 _ => None,
             }
         }
+    }
+}
+
+/// The address of `arg` when it is a ferrotypes array of `character`s (a `char *` or
+/// `wchar_t *` parameter takes one, as in C).
+///
+/// # Safety
+/// As for [`as_cdata`].
+#[inline(always)]
+unsafe fn chars_array(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize, character: ScalarKind) -> Option<u64> {
+    // SAFETY: per the contract.
+    match unsafe { as_cdata(py, arg, cdata) }? {
+        (TypeInfo { kind: InfoKind::Array { element_info, .. }, .. }, address) if element_info.get().scalar().is_some_and(|(k, _)| k == character) => {
+            Some(address as u64)
+        }
+        _ => None,
     }
 }
 
@@ -612,7 +694,7 @@ impl FuncPtr {
                 // The exact int/float/bytes/None of a simple parameter first, as
                 // call_fast reads them (another argument sent the call here).
                 // SAFETY: arg is a valid borrowed reference and the GIL is held.
-                (ArgConv::Simple { kind, .. }, _) if let Some(word) = FastArg::for_kind(*kind).and_then(|how| unsafe { how.word(py, arg.as_ptr()) }) => word,
+                (ArgConv::Simple { kind, .. }, _) if let Some(word) = FastArg::for_kind(py, *kind).and_then(|how| unsafe { how.word(py, arg.as_ptr()) }) => word,
                 _ => {
                     let mut slot = Slot::ZERO;
                     conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
