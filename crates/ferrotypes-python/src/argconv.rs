@@ -99,6 +99,15 @@ impl CArgObject {
         matches!(self.tag, 'P' | 'z' | 'Z').then(|| u64::from_le_bytes(self.value.0.slot.0[..8].try_into().expect("8 bytes")))
     }
 
+    /// The value passed and its C type, when it is a scalar (all but records).
+    #[inline(always)]
+    pub fn scalar_value(&self) -> Option<(ScalarKind, &Slot)> {
+        match (&self.value.0.ctype, self.value.0.record) {
+            (CType::Scalar(kind), None) => Some((*kind, &self.value.0.slot)),
+            _ => None,
+        }
+    }
+
     fn copy_value(&self, py: Python<'_>) -> ArgValue {
         let v = &self.value.0;
         ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)), view: None }

@@ -31,6 +31,7 @@ use crate::gil_cell::GilCell;
 use crate::paramflags::ParamFlags;
 use crate::scalar;
 use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::untyped::{self, UntypedArgs, UntypedPlans};
 use crate::ArgumentError;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
@@ -81,6 +82,8 @@ struct Prepared {
     /// The quickest path (see [`FuncPtr::call_fast`]), when the signature has a direct
     /// path and every parameter has a [`FastArg`].
     fast: Option<FastPlan>,
+    /// The plans of calls without `argtypes` (see [`crate::untyped`]).
+    untyped: UntypedPlans,
 }
 
 /// What [`FuncPtr::call_fast`] needs, worked out when the signature is prepared.
@@ -136,11 +139,11 @@ enum FastArg {
 }
 
 /// The type object addresses the quickest path compares with.
-fn cdata_type(py: Python<'_>) -> usize {
+pub(crate) fn cdata_type(py: Python<'_>) -> usize {
     <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize
 }
 
-fn carg_type(py: Python<'_>) -> usize {
+pub(crate) fn carg_type(py: Python<'_>) -> usize {
     <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize
 }
 
@@ -150,7 +153,7 @@ fn carg_type(py: Python<'_>) -> usize {
 /// # Safety
 /// `arg` is a valid object and the GIL is held.
 #[inline(always)]
-unsafe fn as_cdata<'a>(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize) -> Option<(&'a TypeInfo, *mut u8)> {
+pub(crate) unsafe fn as_cdata<'a>(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize) -> Option<(&'a TypeInfo, *mut u8)> {
     // SAFETY: per the contract; PyType_IsSubtype only reads the types' MROs.
     unsafe {
         let tp = ffi::Py_TYPE(arg);
@@ -187,7 +190,7 @@ pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
 /// # Safety
 /// `arg` is an exact `int`.
 #[inline(always)]
-unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
+pub(crate) unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
     if !INT_LAYOUT_KNOWN.load(Ordering::Relaxed) {
         return None;
     }
@@ -368,7 +371,7 @@ impl Prepared {
 
     /// No signature yet (void result, arguments unknown).
     fn empty() -> Prepared {
-        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_native: false, fast: None }
+        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_native: false, fast: None, untyped: UntypedPlans::default() }
     }
 
     /// Visits the objects the signature holds (for the collector).
@@ -419,7 +422,7 @@ impl Prepared {
             None => None,
         };
         let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
-        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None };
+        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None, untyped: UntypedPlans::default() };
         if let Some(direct) = prepared.direct() {
             let args = prepared
                 .converters
@@ -505,6 +508,9 @@ impl FuncPtr {
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
         }
+        if prepared.converters.is_none() && args.len() <= untyped::MAX_ARGS {
+            return me.call_untyped(slf, &prepared, function, args, run_errcheck);
+        }
         if let (Some(direct), Some(convs)) = (prepared.direct(), &prepared.converters) {
             if args.len() == direct.arg_count() {
                 let value = me.call_direct(slf, &prepared, direct, convs, function, args)?;
@@ -571,6 +577,52 @@ impl FuncPtr {
         me.finish(slf, &prepared, value, args, run_errcheck)
     }
 
+    /// A call without `argtypes` (see [`crate::untyped`]): the arguments converted by
+    /// their types, the call interface for their C types taken from the signature's
+    /// remembered plans, the function called without libffi when every argument goes
+    /// in an integer register (vector registers need libffi: a variadic callee reads
+    /// how many are used from `%al`, which only libffi sets), else through libffi.
+    #[inline(always)]
+    fn call_untyped<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, function: usize, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        // A block, so that the arguments are dropped where they are (not moved into
+        // a `drop`) once the result is converted: a result may point into an argument
+        // (a wide copy of a str, say), as ctypes allows.
+        let value = {
+            let mut converted = UntypedArgs::new();
+            // SAFETY: CPython hands vectorcall valid borrowed references.
+            unsafe { converted.convert(py, args) }.map_err(|(i, e)| argument_error(py, i, e))?;
+            let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype);
+            let mut result = ResultBuffer::for_type(&prepared.result_ctype);
+            match plan.plan.direct() {
+                Some(direct) if direct.gpr_only() => {
+                    let mut g = [0u64; 6];
+                    for ((load, slot), word) in direct.args().iter().zip(converted.slots()).zip(g.iter_mut()) {
+                        let ArgLoad::Word(load) = load else { unreachable!("gpr_only plans pass no record") };
+                        *word = load.widen(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes")));
+                    }
+                    let function = function as *const c_void;
+                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                    // widened arguments.
+                    let word = self.around_call(|| unsafe { direct.call_gpr(function, &g) });
+                    if let ResultBuffer::Small(slot) = &mut result {
+                        slot.0[..8].copy_from_slice(&word.to_ne_bytes());
+                    }
+                }
+                _ => {
+                    let mut pointers = [null_mut::<c_void>(); untyped::MAX_ARGS];
+                    for (i, pointer) in pointers[..args.len()].iter_mut().enumerate() {
+                        *pointer = converted.pointer_for_call(i);
+                    }
+                    self.invoke(&plan.plan, function, &mut pointers[..args.len()], &mut result);
+                }
+            }
+            self.check_python_error(py)?;
+            convert_result(py, prepared, result.bytes(), self.steals_object_result(py, function))?
+        };
+        self.finish(slf, prepared, value, args, run_errcheck)
+    }
+
     /// The quickest path, tried first by [`vectorcall`]: a direct-path signature whose
     /// arguments are all of the exact types its [`FastArg`]s take, no keyword
     /// arguments, no `paramflags` (their functions have no [`FastPlan`]; nor has one
@@ -586,7 +638,9 @@ impl FuncPtr {
         // A clone: Python code run by the C function (PyDLL), or by another thread
         // while the GIL is released, may set a new signature.
         let prepared = me.prepared.get(py);
-        let fast = prepared.fast.as_ref()?;
+        let Some(fast) = prepared.fast.as_ref() else {
+            return FuncPtr::call_untyped_fast(slf, &prepared, args);
+        };
         let direct = &fast.direct;
         if args.len() != fast.args.len() {
             return None;
@@ -640,6 +694,31 @@ impl FuncPtr {
             return Some(unsafe { make(word) });
         }
         Some(FuncPtr::fast_result(slf, &prepared, word, args, no_errcheck))
+    }
+
+    /// [`call_untyped`](Self::call_untyped) from the quickest path, for a function
+    /// without `argtypes` whose signature is prepared, with at most
+    /// [`untyped::MAX_ARGS`] arguments and an address (None, having done nothing,
+    /// otherwise): the result, or NULL with the exception set. Out of line: the
+    /// quickest path stays small.
+    #[inline(never)]
+    fn call_untyped_fast(slf: &Bound<'_, Self>, prepared: &Prepared, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+        let py = slf.py();
+        let me = slf.get();
+        if prepared.converters.is_some() || args.len() > untyped::MAX_ARGS || !me.prepared_once.with(py, |p| *p) {
+            return None;
+        }
+        let function = FuncPtr::address(slf);
+        if function == 0 {
+            return None; // the general path raises
+        }
+        match me.call_untyped(slf, prepared, function, args, true) {
+            Ok(value) => Some(value.into_ptr()),
+            Err(e) => {
+                e.restore(py);
+                Some(null_mut())
+            }
+        }
     }
 
     /// The quickest path's result when it is not a number made straight from the
@@ -1249,6 +1328,7 @@ impl FuncPtr {
     #[deleter]
     fn delete_errcheck(&self, py: Python<'_>) {
         drop(self.errcheck.replace(py, None));
+        self.prepared.with(py, |p| p.untyped.clear());
     }
 
     /// A function called with `(result, func, args)` whose return value replaces the
@@ -1265,6 +1345,7 @@ impl FuncPtr {
             _ => return Err(PyTypeError::new_err("the errcheck attribute must be callable")),
         };
         drop(self.errcheck.replace(py, value));
+        self.prepared.with(py, |p| p.untyped.clear());
         Ok(())
     }
 
@@ -1308,6 +1389,12 @@ impl FuncPtr {
             Some(_) => "libffi",
             None => "per-call",
         }
+    }
+
+    /// How many call interfaces calls without `argtypes` have remembered (at most 4).
+    #[getter]
+    fn _untyped_plans(&self, py: Python<'_>) -> usize {
+        self.prepared.with(py, |p| p.untyped.len())
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
