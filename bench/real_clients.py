@@ -5,6 +5,7 @@ client has a cffi backend: how much faster does a real program get?
     python bench/real_clients.py              # ~1-2 minutes (installs the clients once)
     python bench/real_clients.py --quick      # a few seconds: checks the machinery only
     python bench/real_clients.py --json out.json
+    python bench/real_clients.py --callgrind  # instructions per operation (needs valgrind; minutes)
 
 The clients, installed from PyPI into a cache directory on first use
 (`pip install --target`, with the running interpreter's pip):
@@ -24,6 +25,11 @@ operation: a loop calibrated to --target-ms, repeated --repeats times, on this
 thread's CPU time; the figure is the median µs per operation.  Children run in
 --rounds rounds, the backends in turn within a round, and the table shows the median
 over rounds (with the spread of the rounds, the noise of a shared machine).
+
+With --callgrind the figure is instead the number of instructions per operation,
+counted by valgrind's callgrind: the difference between a process doing 2N and one
+doing N operations, divided by N (start-up cancels), which does not depend on what
+else the machine is doing.
 """
 
 from __future__ import annotations
@@ -132,15 +138,28 @@ def time_op(op, target_ns: float, repeats: int) -> float:
     return statistics.median(samples)
 
 
-def child(client: str, backend: str, site: str, target_ms: float, repeats: int) -> None:
+def client_ops(client: str, backend: str, site: str) -> dict:
     sys.path.insert(0, site)
     use_backend(backend)
-    ops = {"pycryptodome": pycryptodome_ops, "pysodium": pysodium_ops}[client](backend)
-    out = {"results": {}, "us": {}}
+    return {"pycryptodome": pycryptodome_ops, "pysodium": pysodium_ops}[client](backend)
+
+
+def child_count(client: str, backend: str, site: str, op_name: str, n: int) -> None:
+    """The --callgrind child: one operation, once and then n times."""
+    op = client_ops(client, backend, site)[op_name]
+    op()
+    for _ in range(n):
+        op()
+
+
+def child(client: str, backend: str, site: str, target_ms: float, repeats: int) -> None:
+    ops = client_ops(client, backend, site)
+    out = {"results": {}, "per_op": {}}
     for name, op in ops.items():
         out["results"][name] = result_bytes(op())
     for name, op in ops.items():
-        out["us"][name] = time_op(op, target_ms * 1e6, repeats)
+        if repeats:
+            out["per_op"][name] = time_op(op, target_ms * 1e6, repeats)
     print(json.dumps(out))
 
 
@@ -166,9 +185,35 @@ def cffi_available() -> bool:
     return True
 
 
-def run_child(client: str, backend: str, site: Path, opts) -> dict:
+def instructions(client: str, backend: str, site: Path, op_name: str, n: int) -> int:
+    """Instructions callgrind counts in a child doing `op_name` n times (and once)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", sys.executable,
+               str(Path(__file__).resolve()), "--child-count", client, backend, str(site), op_name, str(n)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+    found = [line for line in done.stderr.splitlines() if "Collected :" in line]
+    if done.returncode != 0 or not found:
+        raise RuntimeError((done.stderr.strip().splitlines() or ["valgrind failed"])[-1])
+    return int(found[-1].split(":")[-1])
+
+
+def run_child_callgrind(client: str, backend: str, site: Path, opts) -> dict:
+    """Instructions per operation for every operation of the client, and the results."""
+    done = run_child(client, backend, site, opts, timing=False)
+    if "error" in done:
+        return done
+    n = 50 if opts.quick else 1000
+    try:
+        per_op = {name: (instructions(client, backend, site, name, 2 * n) - instructions(client, backend, site, name, n)) / n
+                  for name in done["results"]}
+    except RuntimeError as exc:
+        return {"error": str(exc)}
+    return {"results": done["results"], "per_op": per_op}
+
+
+def run_child(client: str, backend: str, site: Path, opts, timing: bool = True) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", client, backend, str(site),
-           "--target-ms", str(opts.target_ms), "--repeats", str(opts.repeats)]
+           "--target-ms", str(opts.target_ms), "--repeats", str(opts.repeats if timing else 0)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -185,8 +230,17 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "ferrotypes-real-clients"),
                     help="where the clients are installed")
     ap.add_argument("--json", metavar="PATH", help="also write every number to PATH")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count instructions per operation with valgrind instead of timing (one round)")
     ap.add_argument("--child", nargs=3, metavar=("CLIENT", "BACKEND", "SITE"), help=argparse.SUPPRESS)
+    ap.add_argument("--child-count", nargs=5, help=argparse.SUPPRESS)
     opts = ap.parse_args(argv)
+    if opts.child_count:
+        client, backend, site, op_name, n = opts.child_count
+        child_count(client, backend, site, op_name, int(n))
+        return 0
+    if opts.callgrind:
+        opts.rounds = 1
     opts.rounds = opts.rounds or (1 if opts.quick else 3)
     opts.repeats = opts.repeats or (2 if opts.quick else 15)
     opts.target_ms = opts.target_ms or (0.5 if opts.quick else 20.0)
@@ -196,7 +250,8 @@ def main(argv=None) -> int:
 
     cache = Path(opts.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    report = {"python": sys.version.split()[0], "rounds": opts.rounds, "repeats": opts.repeats,
+    report = {"python": sys.version.split()[0], "unit": "instructions" if opts.callgrind else "µs",
+              "rounds": opts.rounds, "repeats": opts.repeats,
               "target_ms": opts.target_ms, "clients": {}}
     failed = False
     for client in opts.clients:
@@ -214,7 +269,8 @@ def main(argv=None) -> int:
         runs: dict[str, list[dict]] = {b: [] for b in backends}
         for _ in range(opts.rounds):
             for backend in backends:
-                runs[backend].append(run_child(client, backend, site, opts))
+                run = run_child_callgrind if opts.callgrind else run_child
+                runs[backend].append(run(client, backend, site, opts))
         errors = {b: r["error"] for b, rs in runs.items() for r in rs if "error" in r}
         ok = {b: rs for b, rs in runs.items() if b not in errors}
         results = {b: rs[0]["results"] for b, rs in ok.items()}
@@ -224,8 +280,8 @@ def main(argv=None) -> int:
         for name in next(iter(results.values()), {}):
             row = {}
             for b, rs in ok.items():
-                values = sorted(r["us"][name] for r in rs)
-                row[b] = {"us": statistics.median(values), "min": values[0], "max": values[-1]}
+                values = sorted(r["per_op"][name] for r in rs)
+                row[b] = {"per_op": statistics.median(values), "min": values[0], "max": values[-1]}
             table[name] = row
         report["clients"][client] = {"requirement": requirement, "backends": backends, "table": table,
                                      "errors": errors, "notes": notes}
@@ -239,17 +295,22 @@ def main(argv=None) -> int:
 
 def print_table(client, requirement, backends, table, errors, notes, opts) -> None:
     print()
-    print(f"{requirement}: µs per operation, median of {opts.rounds} process(es) per backend "
-          f"(each the median of {opts.repeats} loops of ~{opts.target_ms:g} ms, CPU time)"
-          + ("  [quick: NOT meaningful]" if opts.quick else ""))
+    if opts.callgrind:
+        print(f"{requirement}: instructions per operation (callgrind: 2N minus N operations, over N)"
+              + ("  [quick: N = 50]" if opts.quick else ""))
+    else:
+        print(f"{requirement}: µs per operation, median of {opts.rounds} process(es) per backend "
+              f"(each the median of {opts.repeats} loops of ~{opts.target_ms:g} ms, CPU time)"
+              + ("  [quick: NOT meaningful]" if opts.quick else ""))
     for note in notes:
         print(f"  note: {note}")
     shown = [b for b in backends if all(b in row for row in table.values())]
     ratio_cols = [b for b in shown if b != "ferrotypes"] if "ferrotypes" in shown else []
     lines = [["operation"] + shown + [f"{b}/ferrotypes" for b in ratio_cols]]
     for name, row in table.items():
-        cells = [f"{row[b]['us']:.2f} ({row[b]['min']:.2f}-{row[b]['max']:.2f})" for b in shown]
-        ratios = [f"{row[b]['us'] / row['ferrotypes']['us']:.2f}x" for b in ratio_cols]
+        cells = [f"{row[b]['per_op']:,.0f}" if opts.callgrind else f"{row[b]['per_op']:.2f} ({row[b]['min']:.2f}-{row[b]['max']:.2f})"
+                 for b in shown]
+        ratios = [f"{row[b]['per_op'] / row['ferrotypes']['per_op']:.2f}x" for b in ratio_cols]
         lines.append([name] + cells + ratios)
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     for line in lines:

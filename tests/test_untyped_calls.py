@@ -115,9 +115,10 @@ FLOAT_LIKE = {
 SINGLE_LIKE = {
     "c_float": lambda m: m.c_float(4.25),
     "from_param-float": lambda m: m.c_float.from_param(-0.5),
-    "as_parameter-float": lambda m: Wrapped(m.c_float(8.0)),
-    "float": lambda m: 1.0,
+    "as_parameter-c_float": lambda m: Wrapped(m.c_float(8.0)),
+    "bare-float": lambda m: 1.0,
 }
+assert not set(SINGLE_LIKE) & set(INT_LIKE) and not set(FLOAT_LIKE) & set(INT_LIKE)
 
 
 @FAST

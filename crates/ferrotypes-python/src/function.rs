@@ -579,9 +579,10 @@ impl FuncPtr {
 
     /// A call without `argtypes` (see [`crate::untyped`]): the arguments converted by
     /// their types, the call interface for their C types taken from the signature's
-    /// remembered plans, the function called without libffi when every argument goes
-    /// in an integer register (vector registers need libffi: a variadic callee reads
-    /// how many are used from `%al`, which only libffi sets), else through libffi.
+    /// remembered plans, the function called without libffi when the plan has a direct
+    /// path — through a C-variadic function type, since the callee may be variadic
+    /// (`printf`) and then reads from `%al` how many vector registers are used —, else
+    /// through libffi.
     #[inline(always)]
     fn call_untyped<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, function: usize, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
@@ -595,21 +596,22 @@ impl FuncPtr {
             let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype);
             let mut result = ResultBuffer::for_type(&prepared.result_ctype);
             match plan.plan.direct() {
-                Some(direct) if direct.gpr_only() => {
-                    let mut g = [0u64; 6];
-                    for ((load, slot), word) in direct.args().iter().zip(converted.slots()).zip(g.iter_mut()) {
-                        let ArgLoad::Word(load) = load else { unreachable!("gpr_only plans pass no record") };
-                        *word = load.widen(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes")));
+                Some(direct) => {
+                    let mut regs = Registers::default();
+                    for (load, slot) in direct.args().iter().zip(converted.slots()) {
+                        // SAFETY: a record's word is the address of its bytes, which the
+                        // caller or `converted` keeps alive (see UntypedArgs).
+                        unsafe { load.store(&mut regs, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) };
                     }
                     let function = function as *const c_void;
-                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
-                    // widened arguments.
-                    let word = self.around_call(|| unsafe { direct.call_gpr(function, &g) });
+                    // SAFETY: as for `invoke`: the plan describes the arguments given
+                    // and every one of them was loaded.
+                    let word = self.around_call(|| unsafe { direct.call_maybe_variadic(function, &regs) });
                     if let ResultBuffer::Small(slot) = &mut result {
                         slot.0[..8].copy_from_slice(&word.to_ne_bytes());
                     }
                 }
-                _ => {
+                None => {
                     let mut pointers = [null_mut::<c_void>(); untyped::MAX_ARGS];
                     for (i, pointer) in pointers[..args.len()].iter_mut().enumerate() {
                         *pointer = converted.pointer_for_call(i);
