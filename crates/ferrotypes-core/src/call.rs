@@ -589,6 +589,30 @@ impl DirectPlan {
         }
     }
 
+    /// [`call_maybe_variadic`](Self::call_maybe_variadic) for a
+    /// [`gpr_only`](Self::gpr_only) plan, given just the six integer argument
+    /// registers as for [`call_gpr`](Self::call_gpr) (`%al` is 0).
+    ///
+    /// # Safety
+    /// As for `call`; the plan must be `gpr_only`.
+    #[inline(always)]
+    pub unsafe fn call_gpr_maybe_variadic(&self, function: *const c_void, g: &[u64; 6]) -> u64 {
+        debug_assert!(self.gpr_only());
+        // SAFETY: as for `call_maybe_variadic`'s integer-only case.
+        unsafe {
+            match self.ret {
+                Return::Int => {
+                    let f: IntReturningVariadic = std::mem::transmute(function);
+                    f(g[0], g[1], g[2], g[3], g[4], g[5])
+                }
+                Return::Vector => {
+                    let f: VectorReturningVariadic = std::mem::transmute(function);
+                    f(g[0], g[1], g[2], g[3], g[4], g[5]).to_bits()
+                }
+            }
+        }
+    }
+
     /// Calls `function`, returning the result as libffi would write it: integers
     /// widened to a word, floating results in their own format at the slot's start.
     ///

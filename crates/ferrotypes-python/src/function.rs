@@ -596,6 +596,20 @@ impl FuncPtr {
             let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype);
             let mut result = ResultBuffer::for_type(&prepared.result_ctype);
             match plan.plan.direct() {
+                Some(direct) if direct.gpr_only() => {
+                    let mut g = [0u64; 6];
+                    for ((load, slot), word) in direct.args().iter().zip(converted.slots()).zip(g.iter_mut()) {
+                        let ArgLoad::Word(load) = load else { unreachable!("gpr_only plans pass no record") };
+                        *word = load.widen(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes")));
+                    }
+                    let function = function as *const c_void;
+                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                    // widened arguments.
+                    let word = self.around_call(|| unsafe { direct.call_gpr_maybe_variadic(function, &g) });
+                    if let ResultBuffer::Small(slot) = &mut result {
+                        slot.0[..8].copy_from_slice(&word.to_ne_bytes());
+                    }
+                }
                 Some(direct) => {
                     let mut regs = Registers::default();
                     for (load, slot) in direct.args().iter().zip(converted.slots()) {
