@@ -227,6 +227,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=None, help="timed loops per operation in a process (default 15)")
     ap.add_argument("--target-ms", type=float, default=None, help="length of one timed loop (default 20 ms)")
     ap.add_argument("--clients", nargs="+", choices=sorted(CLIENTS), default=sorted(CLIENTS))
+    ap.add_argument("--backends", nargs="+", choices=["ctypes", "cffi", "ferrotypes"],
+                    help="run only these backends (default: every one the client has)")
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "ferrotypes-real-clients"),
                     help="where the clients are installed")
     ap.add_argument("--json", metavar="PATH", help="also write every number to PATH")
@@ -263,6 +265,8 @@ def main(argv=None) -> int:
             failed = True
             continue
         notes = []
+        if opts.backends:
+            backends = [b for b in backends if b in opts.backends]
         if "cffi" in backends and not cffi_available():
             backends = [b for b in backends if b != "cffi"]
             notes.append("cffi column skipped: cffi is not importable here")
