@@ -11,7 +11,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 
 use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
@@ -138,13 +138,34 @@ enum FastArg {
     Ref { pointer: usize, target: usize, carg: usize, cdata: usize },
 }
 
-/// The type object addresses the quickest path compares with.
-pub(crate) fn cdata_type(py: Python<'_>) -> usize {
-    <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize
+/// The addresses of the type objects of `_CData` and `CArgObject`, which the quickest
+/// paths compare with, looked up once (PyO3's lookup costs a few dozen instructions
+/// per argument); the classes live as long as the module.
+static CDATA_TYPE: AtomicUsize = AtomicUsize::new(0);
+static CARG_TYPE: AtomicUsize = AtomicUsize::new(0);
+
+#[inline(always)]
+fn remembered_type(cell: &AtomicUsize, lookup: impl FnOnce() -> usize) -> usize {
+    match cell.load(Ordering::Relaxed) {
+        0 => {
+            let address = lookup();
+            cell.store(address, Ordering::Relaxed);
+            address
+        }
+        address => address,
+    }
 }
 
+/// `_CData`'s type object address.
+#[inline(always)]
+pub(crate) fn cdata_type(py: Python<'_>) -> usize {
+    remembered_type(&CDATA_TYPE, || <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
+}
+
+/// `CArgObject`'s type object address.
+#[inline(always)]
 pub(crate) fn carg_type(py: Python<'_>) -> usize {
-    <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize
+    remembered_type(&CARG_TYPE, || <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
 }
 
 /// The `TypeInfo` of `arg` when it is a ferrotypes C data instance (its class derives
@@ -267,6 +288,7 @@ impl FastArg {
         }
     }
 
+    #[inline(always)]
     fn for_kind(py: Python<'_>, kind: ScalarKind) -> Option<FastArg> {
         match kind {
             k if k.is_integer() => Some(FastArg::Int),
