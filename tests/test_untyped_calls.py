@@ -346,3 +346,21 @@ def test_simple_instances_and_byref_untyped_like_ctypes(fttest_path):
                  scale(m.pointer(x), m.c_longlong(2)), scale(m.byref(arr, 4), 10)]
         results.append((calls, x.value, list(arr)))
     assert results[0] == results[1] == ([6, 18, -5, 36, 60], 36, [-5, 60])
+
+
+@FAST
+@given(numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=14),
+       ints=st.lists(st.integers(-(2**31), 2**31 - 1), max_size=10))
+def test_variadic_functions_without_argtypes_like_ctypes(fttest_path, numbers, ints):
+    # A variadic callee reads from %al how many vector registers hold arguments: the
+    # doubles here fill %xmm0-7 and go on to the stack, with no argtypes at all.
+    import functools
+    import operator
+
+    ftd, stdd = pair(fttest_path, "ft_sum_variadic_double", "c_double")
+    got = ftd(len(numbers), *map(ferrotypes.c_double, numbers))
+    assert same_value(got, stdd(len(numbers), *map(std_ctypes.c_double, numbers)))
+    assert same_value(got, functools.reduce(operator.add, numbers, 0.0))
+    fti, stdi = pair(fttest_path, "ft_sum_variadic")
+    expected = (sum(ints) + 2**31) % 2**32 - 2**31
+    assert fti(len(ints), *ints) == stdi(len(ints), *ints) == expected
