@@ -319,6 +319,159 @@ ARRAY_SCENARIOS: list[Scenario] = [
 ]
 
 
+# --- Pointer arguments: what C code takes as `int *` or `char *`, passed for a pointer
+# parameter (argtypes set).  The byref row is the reference: passing an array (or a
+# create_string_buffer) should cost no more than passing a byref.  The argument objects
+# are made once, outside the timed loop.  ft_scale_inout(x, 1) multiplies *x by 1.
+
+STRBUF_N = 64
+
+
+def _no_ext(env, sc):
+    raise NotApplicable("no C-extension wrapper")
+
+
+def bind_ptr_ctypes(make_arg: Callable[[Any], Any], pointer_param: Callable[[Any], Any], name: str) -> Binder:
+    def bind(env, sc):
+        mod = env.mod
+        fn = env.lib[name]
+        fn.argtypes = [pointer_param(mod)] + ([mod.c_int] if name == "ft_scale_inout" else [])
+        fn.restype = mod.c_int if name == "ft_scale_inout" else mod.c_size_t
+        arg = make_arg(mod)
+        return fn, ((arg, 1) if name == "ft_scale_inout" else (arg,))
+    return bind
+
+
+def bind_ptr_cffi(ctype: str, name: str) -> Binder:
+    def bind(env, sc):
+        init = {"int *": 1, "int[16]": [1]}.get(ctype)
+        arg = env.ffi.new(ctype, init)
+        return getattr(env.lib, name), ((arg, 1) if name == "ft_scale_inout" else (arg,))
+    return bind
+
+
+def _pointer_scenario(key: str, label: str, name: str, make_arg, pointer_param, cffi_type: str) -> Scenario:
+    cdecl = "int ft_scale_inout(int *, int)" if name == "ft_scale_inout" else "size_t ft_strlen(const char *)"
+    expect = 1 if name == "ft_scale_inout" else 0
+    return Scenario(key, label, cdecl, expect=expect,
+                    custom={"ctypes": bind_ptr_ctypes(make_arg, pointer_param, name),
+                            "cffi": bind_ptr_cffi(cffi_type, name), "ext": _no_ext})
+
+
+POINTER_SCENARIOS: list[Scenario] = [
+    _pointer_scenario("ptr_byref", "byref(c_int(1)) -> POINTER(c_int)", "ft_scale_inout",
+                      lambda m: m.byref(m.c_int(1)), lambda m: m.POINTER(m.c_int), "int *"),
+    _pointer_scenario("ptr_array", "(c_int * 16)() -> POINTER(c_int)", "ft_scale_inout",
+                      lambda m: (m.c_int * 16)(1), lambda m: m.POINTER(m.c_int), "int[16]"),
+    _pointer_scenario("ptr_strbuf_pchar", f"create_string_buffer({STRBUF_N}) -> POINTER(c_char)", "ft_strlen",
+                      lambda m: m.create_string_buffer(STRBUF_N), lambda m: m.POINTER(m.c_char), f"char[{STRBUF_N}]"),
+    _pointer_scenario("ptr_strbuf_charp", f"create_string_buffer({STRBUF_N}) -> c_char_p", "ft_strlen",
+                      lambda m: m.create_string_buffer(STRBUF_N), lambda m: m.c_char_p, f"char[{STRBUF_N}]"),
+    _pointer_scenario("ptr_strbuf_voidp", f"create_string_buffer({STRBUF_N}) -> c_void_p", "ft_strlen",
+                      lambda m: m.create_string_buffer(STRBUF_N), lambda m: m.c_void_p, f"char[{STRBUF_N}]"),
+]
+
+
+# --- Calls without argtypes, as most real ctypes code makes them, each beside the same
+# call with argtypes set (the same argument objects, made once).  labs and memset are
+# libc's, found through the test library's dependencies.
+
+def bind_untyped(name: str, make_args: Callable[[Any], tuple], restype: Callable[[Any], Any],
+                 argtypes: Callable[[Any], list] | None) -> Binder:
+    def bind(env, sc):
+        mod = env.mod
+        fn = env.lib[name]                  # a fresh function object
+        fn.restype = restype(mod)
+        if argtypes is not None:
+            fn.argtypes = argtypes(mod)
+        return fn, make_args(mod)
+    return bind
+
+
+_MEMSET_BUFFERS: list = []
+
+
+def _memset_cffi_na(env, sc):
+    raise NotApplicable("cffi's memset returns the pointer, the rows here a void result")
+
+
+def bind_mixed5_cffi(env, sc):
+    return env.lib.ft_mixed5, (1, 2.5, 3, 4.5, env.ffi.NULL)
+
+
+def _mixed5_args(m):
+    return (1, m.c_double(2.5), 3, m.c_float(4.5), None)
+
+
+def _memset_args(m):
+    buf = m.create_string_buffer(64)
+    _MEMSET_BUFFERS.append(buf)
+    return (buf, 0, 64)
+
+
+def _untyped_pair(key: str, label: str, cdecl: str, name: str, make_args, restype, argtypes,
+                  expect, cffi: Binder | None = None) -> list[Scenario]:
+    custom_cffi = {"cffi": cffi} if cffi else {}
+    return [
+        Scenario(f"{key}_untyped", f"{label}, no argtypes", cdecl, expect=expect,
+                 custom={"ctypes": bind_untyped(name, make_args, restype, None), "ext": _no_ext, **custom_cffi}),
+        Scenario(f"{key}_typed", f"{label}, argtypes set", cdecl, expect=expect,
+                 custom={"ctypes": bind_untyped(name, make_args, restype, argtypes), "ext": _no_ext, **custom_cffi}),
+    ]
+
+
+UNTYPED_SCENARIOS: list[Scenario] = [
+    *_untyped_pair("labs", "labs(-3)", "long labs(long)", "labs", lambda m: (-3,),
+                   lambda m: m.c_long, lambda m: [m.c_long], 3,
+                   cffi=lambda env, sc: (env.lib.labs, (-3,))),
+    *_untyped_pair("memset", "memset(buf, 0, 64)", "void *memset(void *, int, size_t)", "memset", _memset_args,
+                   lambda m: None, lambda m: [m.c_void_p, m.c_int, m.c_size_t], None, cffi=_memset_cffi_na),
+    *_untyped_pair("mixed5", "mixed5(1, c_double, 3, c_float, None)",
+                   "double ft_mixed5(int, double, long, float, void *)", "ft_mixed5", _mixed5_args,
+                   lambda m: m.c_double, lambda m: [m.c_int, m.c_double, m.c_long, m.c_float, m.c_void_p], 11.0,
+                   cffi=bind_mixed5_cffi),
+]
+
+# Rows compared with another row of the same column (the targets of issue 19): row key,
+# reference row key, and the most the ratio should be.
+ROW_TARGETS: list[tuple[str, str, float]] = [
+    ("ptr_array", "ptr_byref", 1.2),
+    ("ptr_strbuf_pchar", "ptr_byref", 1.2),
+    ("ptr_strbuf_charp", "ptr_byref", 1.2),
+    ("ptr_strbuf_voidp", "ptr_byref", 1.2),
+    ("labs_untyped", "labs_typed", 1.5),
+    ("memset_untyped", "memset_typed", 1.5),
+    ("mixed5_untyped", "mixed5_typed", 1.5),
+    ("mixed5_untyped", "mixed5", 1.5),
+]
+
+
+def print_row_targets(results: dict, backends) -> None:
+    """Per column, the median over repeats of one row's ns/call divided by another's."""
+    rows = results["scenarios"]
+    lines = []
+    for key, ref, most in ROW_TARGETS:
+        if key not in rows or ref not in rows:
+            continue
+        parts = []
+        for b in backends:
+            a, r = rows[key]["cells"].get(b.key, {}), rows[ref]["cells"].get(b.key, {})
+            if "samples_ns" not in a or "samples_ns" not in r:
+                continue
+            da = [x - y for x, y in zip(a["samples_ns"], rows[key]["baseline_samples_ns"])]
+            dr = [x - y for x, y in zip(r["samples_ns"], rows[ref]["baseline_samples_ns"])]
+            ratios = _paired_ratios(da, dr)
+            if ratios:
+                parts.append(f"{b.label} {statistics.median(ratios):.2f}x")
+        if parts:
+            lines.append(f"  {rows[key]['label']} / {rows[ref]['label']} (target <= {most}x for ft-CDLL): "
+                         + ", ".join(parts))
+    if lines:
+        print()
+        print("Rows against rows (median of per-repeat ratios of ns/call):")
+        print("\n".join(lines))
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("f0", "f()", "int ft_f0(void)", (), 42, ext="f0"),
     Scenario("add_int", "add_int(3, 4)", "int ft_add_int(int, int)", (3, 4), 7, ext="add_int"),
@@ -334,6 +487,8 @@ SCENARIOS: list[Scenario] = [
     *[_addn(n) for n in range(9)],
     *CALLBACK_SCENARIOS,
     *ARRAY_SCENARIOS,
+    *POINTER_SCENARIOS,
+    *UNTYPED_SCENARIOS,
 ]
 # The curve's add6 calls the same C function as the "add6" row but is measured separately.
 assert len({sc.key for sc in SCENARIOS}) == len(SCENARIOS), "scenario keys must be unique"
@@ -875,6 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = analyse(SCENARIOS, backends, prepared)
     print_report(SCENARIOS, backends, results, notes, meta)
+    print_row_targets(results, backends)
 
     errors = [f"{b.label} / {sc.label}: {prepared[sc.key][0][b.key].error}"
               for sc in SCENARIOS for b in backends if prepared[sc.key][0][b.key].error]

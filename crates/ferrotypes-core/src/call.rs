@@ -374,6 +374,11 @@ enum Shape {
     Stack,
 }
 
+/// The C-variadic forms: calling through them makes the compiler set `%al` to the
+/// number of vector registers passed, which a variadic callee reads (it reads the
+/// arguments' registers and stack words like any other callee).
+type IntReturningVariadic = unsafe extern "C" fn(u64, ...) -> u64;
+type VectorReturningVariadic = unsafe extern "C" fn(u64, ...) -> f64;
 type IntReturningGpr = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
 type VectorReturningGpr = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> f64;
 type IntReturningFew = unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64) -> u64;
@@ -543,6 +548,71 @@ impl DirectPlan {
         }
     }
 
+    /// [`call`](Self::call) for a function that may be variadic (a call without a
+    /// declared signature): every register and stack word is passed through a
+    /// C-variadic function type, so that `%al` tells the callee how many vector
+    /// registers hold arguments (0 for a `gpr_only` plan, else 8, an upper bound the
+    /// ABI allows), as libffi does. Returns the result's word.
+    ///
+    /// # Safety
+    /// As for `call`.
+    #[inline(always)]
+    pub unsafe fn call_maybe_variadic(&self, function: *const c_void, regs: &Registers) -> u64 {
+        let w = &regs.words;
+        let x: [f64; 8] = std::array::from_fn(|i| f64::from_bits(w[FIRST_SSE as usize + i]));
+        let s = &w[FIRST_STACK as usize..];
+        // SAFETY: as for `call`: in the System V ABI a variadic call assigns registers
+        // and stack words to its arguments exactly as a prototyped one does (six
+        // integers to the integer registers, eight doubles to %xmm0-7, the rest to
+        // the stack in order), so each call below passes the words `call` passes; the
+        // callee reads those its real type gives it.
+        unsafe {
+            match (self.ret, self.shape) {
+                (Return::Int, Shape::Gpr) => {
+                    let f: IntReturningVariadic = std::mem::transmute(function);
+                    f(w[0], w[1], w[2], w[3], w[4], w[5])
+                }
+                (Return::Vector, Shape::Gpr) => {
+                    let f: VectorReturningVariadic = std::mem::transmute(function);
+                    f(w[0], w[1], w[2], w[3], w[4], w[5]).to_bits()
+                }
+                (Return::Int, _) => {
+                    let f: IntReturningVariadic = std::mem::transmute(function);
+                    f(w[0], w[1], w[2], w[3], w[4], w[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+                }
+                (Return::Vector, _) => {
+                    let f: VectorReturningVariadic = std::mem::transmute(function);
+                    f(w[0], w[1], w[2], w[3], w[4], w[5], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+                        .to_bits()
+                }
+            }
+        }
+    }
+
+    /// [`call_maybe_variadic`](Self::call_maybe_variadic) for a
+    /// [`gpr_only`](Self::gpr_only) plan, given just the six integer argument
+    /// registers as for [`call_gpr`](Self::call_gpr) (`%al` is 0).
+    ///
+    /// # Safety
+    /// As for `call`; the plan must be `gpr_only`.
+    #[inline(always)]
+    pub unsafe fn call_gpr_maybe_variadic(&self, function: *const c_void, g: &[u64; 6]) -> u64 {
+        debug_assert!(self.gpr_only());
+        // SAFETY: as for `call_maybe_variadic`'s integer-only case.
+        unsafe {
+            match self.ret {
+                Return::Int => {
+                    let f: IntReturningVariadic = std::mem::transmute(function);
+                    f(g[0], g[1], g[2], g[3], g[4], g[5])
+                }
+                Return::Vector => {
+                    let f: VectorReturningVariadic = std::mem::transmute(function);
+                    f(g[0], g[1], g[2], g[3], g[4], g[5]).to_bits()
+                }
+            }
+        }
+    }
+
     /// Calls `function`, returning the result as libffi would write it: integers
     /// widened to a word, floating results in their own format at the slot's start.
     ///
@@ -664,6 +734,32 @@ mod tests {
         // SAFETY: snprintf(char*, size_t, const char*, ...) with an int and a double.
         unsafe { plan.call(snprintf, &mut ptrs, out.as_mut_ptr()) };
         assert_eq!(&buf[..7], b"42-2.5\0");
+    }
+
+    #[test]
+    fn direct_calls_of_variadic_libc_snprintf_tell_the_vector_registers() {
+        // snprintf called through a plan made for its arguments' types (as a call
+        // without argtypes makes it): doubles in vector registers and on the stack.
+        let h = crate::library::open(None, crate::library::RTLD_LOCAL).unwrap();
+        // SAFETY: h was just returned by open.
+        let snprintf = unsafe { crate::library::symbol(h, "snprintf") }.unwrap();
+        let p = CType::Scalar(ScalarKind::VoidPtr);
+        let mut types = vec![p.clone(), CType::Scalar(ScalarKind::ULong), p];
+        types.extend(std::iter::repeat_n(CType::Scalar(ScalarKind::Double), 9));
+        let plan = CallPlan::new(&types, CType::Scalar(ScalarKind::Int));
+        let direct = plan.direct().expect("nine doubles fit the direct path's stack words");
+        let mut buf = [0u8; 64];
+        let fmt = b"%.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\0";
+        let mut slots = vec![slot_of(buf.as_mut_ptr()), slot_of(buf.len() as u64), slot_of(fmt.as_ptr())];
+        slots.extend((1..=9).map(|i| slot_of(i as f64)));
+        let mut regs = Registers::default();
+        for (i, slot) in slots.iter().enumerate() {
+            direct.load(&mut regs, i, slot);
+        }
+        // SAFETY: snprintf(char*, size_t, const char*, ...) with nine doubles.
+        let written = unsafe { direct.call_maybe_variadic(snprintf, &regs) };
+        assert_eq!(written as i32, 17);
+        assert_eq!(&buf[..18], b"1 2 3 4 5 6 7 8 9\0");
     }
 }
 

@@ -92,6 +92,22 @@ impl CArgObject {
         (unsafe { pyo3::ffi::Py_TYPE(keep.as_ptr()) } as usize == target).then_some(&self.value.0.slot)
     }
 
+    /// The address passed, when this is a pointer (`byref`, or a pointer type's
+    /// `from_param`): what a `c_void_p` parameter takes from it.
+    #[inline(always)]
+    pub fn pointer_word(&self) -> Option<u64> {
+        matches!(self.tag, 'P' | 'z' | 'Z').then(|| u64::from_le_bytes(self.value.0.slot.0[..8].try_into().expect("8 bytes")))
+    }
+
+    /// The value passed and its C type, when it is a scalar (all but records).
+    #[inline(always)]
+    pub fn scalar_value(&self) -> Option<(ScalarKind, &Slot)> {
+        match (&self.value.0.ctype, self.value.0.record) {
+            (CType::Scalar(kind), None) => Some((*kind, &self.value.0.slot)),
+            _ => None,
+        }
+    }
+
     fn copy_value(&self, py: Python<'_>) -> ArgValue {
         let v = &self.value.0;
         ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)), view: None }

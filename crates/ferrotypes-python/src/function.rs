@@ -11,7 +11,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicIsize, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize, Ordering};
 
 use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
@@ -31,7 +31,8 @@ use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
 use crate::paramflags::ParamFlags;
 use crate::scalar;
-use crate::typeinfo::{info_of, InfoKind};
+use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::untyped::{self, UntypedArgs, UntypedPlans};
 use crate::ArgumentError;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
@@ -82,6 +83,8 @@ struct Prepared {
     /// The quickest path (see [`FuncPtr::call_fast`]), when the signature has a direct
     /// path and every parameter has a [`FastArg`].
     fast: Option<FastPlan>,
+    /// The plans of calls without `argtypes` (see [`crate::untyped`]).
+    untyped: UntypedPlans,
 }
 
 /// What [`FuncPtr::call_fast`] needs, worked out when the signature is prepared.
@@ -104,15 +107,23 @@ struct FastPlan {
 enum FastArg {
     /// An integer parameter: an exact `int`, its low 64 bits (ctypes wraps around).
     Int,
-    /// `c_void_p`: an exact `int` as above, or None for NULL.
-    Pointer,
+    /// `c_void_p`: an exact `int` as above, None for NULL, a ferrotypes array (its
+    /// address), pointer or function pointer, or `c_void_p`/`c_char_p`/`c_wchar_p`
+    /// instance (the address it holds), or a `byref` (`cdata` and `carg`: the type
+    /// objects' addresses) — the cases `c_void_p.from_param` takes from ferrotypes.
+    Pointer { cdata: usize, carg: usize },
     /// `c_double`: an exact `float`.
     Double,
     /// `c_float`: an exact `float`, rounded to single precision.
     Float,
-    /// `c_char_p`: exact `bytes` (its own NUL-terminated buffer, as ctypes passes it;
-    /// the caller's reference keeps it alive for the call), or None for NULL.
-    Bytes,
+    /// `c_char_p` (and `POINTER(c_char)`, whose `from_param` is `c_char_p`'s): exact
+    /// `bytes` (its own NUL-terminated buffer, as ctypes passes it; the caller's
+    /// reference keeps it alive for the call), None for NULL, or a ferrotypes array of
+    /// `c_char` (its address; `cdata` is the type object's address).
+    Bytes { cdata: usize },
+    /// `c_wchar_p`: None for NULL, or a ferrotypes array of `c_wchar` (its address);
+    /// a `str` needs a wide copy and goes the general way.
+    WideChars { cdata: usize },
     /// A structure or union parameter ([`ArgConv::Record`]): an instance of exactly
     /// its class (the type object's address), whose memory's address is the word (the
     /// plan copies the record from there before the call).
@@ -120,10 +131,63 @@ enum FastArg {
     /// A `POINTER(T)` parameter with ctypes' own `from_param` (`pointer` and `target`
     /// the two type objects' addresses, `carg` that of `CArgObject`): None for NULL,
     /// an instance of exactly `T` by reference, a `byref` of one, or an instance of
-    /// exactly `POINTER(T)` passing the address it holds — as
-    /// [`ArgConv::Pointer`]'s own cases give them. The caller's reference keeps the
-    /// memory alive (a `byref` and a pointer keep their target).
-    Ref { pointer: usize, target: usize, carg: usize },
+    /// exactly `POINTER(T)` passing the address it holds, or a ferrotypes array whose
+    /// element class is exactly `T` (`cdata`: `_CData`'s type object), passing its
+    /// address as C decays it — as [`ArgConv::Pointer`]'s own cases give them. The
+    /// caller's reference keeps the memory alive (a `byref` and a pointer keep their
+    /// target, an array is the memory).
+    Ref { pointer: usize, target: usize, carg: usize, cdata: usize },
+}
+
+/// The addresses of the type objects of `_CData` and `CArgObject`, which the quickest
+/// paths compare with, looked up once (PyO3's lookup costs a few dozen instructions
+/// per argument); the classes live as long as the module.
+static CDATA_TYPE: AtomicUsize = AtomicUsize::new(0);
+static CARG_TYPE: AtomicUsize = AtomicUsize::new(0);
+
+#[inline(always)]
+fn remembered_type(cell: &AtomicUsize, lookup: impl FnOnce() -> usize) -> usize {
+    match cell.load(Ordering::Relaxed) {
+        0 => {
+            let address = lookup();
+            cell.store(address, Ordering::Relaxed);
+            address
+        }
+        address => address,
+    }
+}
+
+/// `_CData`'s type object address.
+#[inline(always)]
+pub(crate) fn cdata_type(py: Python<'_>) -> usize {
+    remembered_type(&CDATA_TYPE, || <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
+}
+
+/// `CArgObject`'s type object address.
+#[inline(always)]
+pub(crate) fn carg_type(py: Python<'_>) -> usize {
+    remembered_type(&CARG_TYPE, || <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
+}
+
+/// The `TypeInfo` of `arg` when it is a ferrotypes C data instance (its class derives
+/// from `_CData`, whose type object is at `cdata`), with the instance's memory address.
+///
+/// # Safety
+/// `arg` is a valid object and the GIL is held.
+#[inline(always)]
+pub(crate) unsafe fn as_cdata<'a>(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize) -> Option<(&'a TypeInfo, *mut u8)> {
+    // SAFETY: per the contract; PyType_IsSubtype only reads the types' MROs.
+    unsafe {
+        let tp = ffi::Py_TYPE(arg);
+        if ffi::PyType_IsSubtype(tp, cdata as *mut ffi::PyTypeObject) == 0 {
+            return None;
+        }
+        // The instance is a `_CData`: its part is there, and its info lives as long as
+        // the instance, which the caller's reference keeps for the call.
+        let data = Borrowed::from_ptr(py, arg).cast_unchecked::<CData>().get();
+        let info: *const TypeInfo = data.info().get();
+        Some((&*info, data.address(py)))
+    }
 }
 
 /// How [`small_int`] reads an exact int ([`cpython_layout::IntLayout`]): 0 not at all,
@@ -150,7 +214,7 @@ pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
 /// # Safety
 /// `arg` is an exact `int`.
 #[inline(always)]
-unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
+pub(crate) unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
     // SAFETY: with the layout recorded at start-up, an int is a header of an object's
     // two words and a third word giving its digit count and sign (`ob_size` on 3.11,
     // `lv_tag` on 3.12 and 3.13), followed by that many 32-bit digits; a zero has
@@ -213,24 +277,28 @@ impl FastArg {
     /// The quickest conversion for a parameter's converter, if it has one.
     fn for_conv(py: Python<'_>, conv: &ArgConv) -> Option<FastArg> {
         match conv {
-            ArgConv::Simple { kind, .. } => FastArg::for_kind(*kind),
+            ArgConv::Simple { kind, .. } => FastArg::for_kind(py, *kind),
             ArgConv::Record { cls, .. } => Some(FastArg::Record { class: cls.as_ptr() as usize }),
             ArgConv::Pointer { own: Some((pointer, target)), .. } => Some(FastArg::Ref {
                 pointer: pointer.as_ptr() as usize,
                 target: target.as_ptr() as usize,
-                carg: <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize,
+                carg: carg_type(py),
+                cdata: cdata_type(py),
             }),
+            ArgConv::Pointer { own: None, pointee, .. } if pointee.is_chars() => Some(FastArg::Bytes { cdata: cdata_type(py) }),
             _ => None,
         }
     }
 
-    fn for_kind(kind: ScalarKind) -> Option<FastArg> {
+    #[inline(always)]
+    fn for_kind(py: Python<'_>, kind: ScalarKind) -> Option<FastArg> {
         match kind {
             k if k.is_integer() => Some(FastArg::Int),
-            ScalarKind::VoidPtr => Some(FastArg::Pointer),
+            ScalarKind::VoidPtr => Some(FastArg::Pointer { cdata: cdata_type(py), carg: carg_type(py) }),
             ScalarKind::Double => Some(FastArg::Double),
             ScalarKind::Float => Some(FastArg::Float),
-            ScalarKind::CharPtr => Some(FastArg::Bytes),
+            ScalarKind::CharPtr => Some(FastArg::Bytes { cdata: cdata_type(py) }),
+            ScalarKind::WCharPtr => Some(FastArg::WideChars { cdata: cdata_type(py) }),
             _ => None,
         }
     }
@@ -261,16 +329,55 @@ impl FastArg {
                     let value = Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().of_exact_type(target)?;
                     Some(u64::from_le_bytes(value.0[..8].try_into().expect("8 bytes")))
                 }
-                FastArg::Int | FastArg::Pointer if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
+                // An array of exactly T decays to a pointer to its first element.
+                FastArg::Ref { target, cdata, .. } => match as_cdata(py, arg, cdata)? {
+                    (TypeInfo { kind: InfoKind::Array { element, .. }, .. }, address) if element.as_ptr() as usize == target => Some(address as u64),
+                    _ => None,
+                },
+                FastArg::Int if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
                 FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
                 FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
                     Some((ffi::PyFloat_AS_DOUBLE(arg) as f32).to_bits() as u64)
                 }
-                FastArg::Bytes if tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) => Some(ffi::PyBytes_AS_STRING(arg) as u64),
-                FastArg::Pointer | FastArg::Bytes if arg == ffi::Py_None() => Some(0),
+                FastArg::Bytes { .. } if tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) => Some(ffi::PyBytes_AS_STRING(arg) as u64),
+                FastArg::Pointer { .. } | FastArg::Bytes { .. } | FastArg::WideChars { .. } if arg == ffi::Py_None() => Some(0),
+                FastArg::Pointer { .. } if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
+                FastArg::Pointer { carg, .. } if tp as usize == carg => {
+                    Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().pointer_word()
+                }
+                FastArg::Pointer { cdata, .. } => {
+                    let (info, address) = as_cdata(py, arg, cdata)?;
+                    match &info.kind {
+                        InfoKind::Array { .. } => Some(address as u64),
+                        // These hold one address.
+                        InfoKind::Pointer { .. } | InfoKind::Function => Some(address.cast::<u64>().read_unaligned()),
+                        InfoKind::Simple { scalar: ScalarKind::VoidPtr | ScalarKind::CharPtr | ScalarKind::WCharPtr, .. } => {
+                            Some(address.cast::<u64>().read_unaligned())
+                        }
+                        _ => None,
+                    }
+                }
+                FastArg::Bytes { cdata } => chars_array(py, arg, cdata, ScalarKind::Char),
+                FastArg::WideChars { cdata } => chars_array(py, arg, cdata, ScalarKind::WChar),
                 _ => None,
             }
         }
+    }
+}
+
+/// The address of `arg` when it is a ferrotypes array of `character`s (a `char *` or
+/// `wchar_t *` parameter takes one, as in C).
+///
+/// # Safety
+/// As for [`as_cdata`].
+#[inline(always)]
+unsafe fn chars_array(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize, character: ScalarKind) -> Option<u64> {
+    // SAFETY: per the contract.
+    match unsafe { as_cdata(py, arg, cdata) }? {
+        (TypeInfo { kind: InfoKind::Array { element_info, .. }, .. }, address) if element_info.get().scalar().is_some_and(|(k, _)| k == character) => {
+            Some(address as u64)
+        }
+        _ => None,
     }
 }
 
@@ -288,7 +395,7 @@ impl Prepared {
 
     /// No signature yet (void result, arguments unknown).
     fn empty() -> Prepared {
-        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_native: false, fast: None }
+        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_native: false, fast: None, untyped: UntypedPlans::default() }
     }
 
     /// Visits the objects the signature holds (for the collector).
@@ -339,7 +446,7 @@ impl Prepared {
             None => None,
         };
         let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
-        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None };
+        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None, untyped: UntypedPlans::default() };
         if let Some(direct) = prepared.direct() {
             let args = prepared
                 .converters
@@ -425,6 +532,9 @@ impl FuncPtr {
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
         }
+        if prepared.converters.is_none() && args.len() <= untyped::MAX_ARGS {
+            return me.call_untyped(slf, &prepared, function, args, run_errcheck);
+        }
         if let (Some(direct), Some(convs)) = (prepared.direct(), &prepared.converters) {
             if args.len() == direct.arg_count() {
                 let value = me.call_direct(slf, &prepared, direct, convs, function, args)?;
@@ -491,6 +601,68 @@ impl FuncPtr {
         me.finish(slf, &prepared, value, args, run_errcheck)
     }
 
+    /// A call without `argtypes` (see [`crate::untyped`]): the arguments converted by
+    /// their types, the call interface for their C types taken from the signature's
+    /// remembered plans, the function called without libffi when the plan has a direct
+    /// path — through a C-variadic function type, since the callee may be variadic
+    /// (`printf`) and then reads from `%al` how many vector registers are used —, else
+    /// through libffi.
+    #[inline(always)]
+    fn call_untyped<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, function: usize, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        // A block, so that the arguments are dropped where they are (not moved into
+        // a `drop`) once the result is converted: a result may point into an argument
+        // (a wide copy of a str, say), as ctypes allows.
+        let value = {
+            let mut converted = UntypedArgs::new();
+            // SAFETY: CPython hands vectorcall valid borrowed references.
+            unsafe { converted.convert(py, args) }.map_err(|(i, e)| argument_error(py, i, e))?;
+            let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype);
+            let mut result = ResultBuffer::for_type(&prepared.result_ctype);
+            match plan.plan.direct() {
+                Some(direct) if direct.gpr_only() => {
+                    let mut g = [0u64; 6];
+                    for ((load, slot), word) in direct.args().iter().zip(converted.slots()).zip(g.iter_mut()) {
+                        let ArgLoad::Word(load) = load else { unreachable!("gpr_only plans pass no record") };
+                        *word = load.widen(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes")));
+                    }
+                    let function = function as *const c_void;
+                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
+                    // widened arguments.
+                    let word = self.around_call(|| unsafe { direct.call_gpr_maybe_variadic(function, &g) });
+                    if let ResultBuffer::Small(slot) = &mut result {
+                        slot.0[..8].copy_from_slice(&word.to_ne_bytes());
+                    }
+                }
+                Some(direct) => {
+                    let mut regs = Registers::default();
+                    for (load, slot) in direct.args().iter().zip(converted.slots()) {
+                        // SAFETY: a record's word is the address of its bytes, which the
+                        // caller or `converted` keeps alive (see UntypedArgs).
+                        unsafe { load.store(&mut regs, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) };
+                    }
+                    let function = function as *const c_void;
+                    // SAFETY: as for `invoke`: the plan describes the arguments given
+                    // and every one of them was loaded.
+                    let word = self.around_call(|| unsafe { direct.call_maybe_variadic(function, &regs) });
+                    if let ResultBuffer::Small(slot) = &mut result {
+                        slot.0[..8].copy_from_slice(&word.to_ne_bytes());
+                    }
+                }
+                None => {
+                    let mut pointers = [null_mut::<c_void>(); untyped::MAX_ARGS];
+                    for (i, pointer) in pointers[..args.len()].iter_mut().enumerate() {
+                        *pointer = converted.pointer_for_call(i);
+                    }
+                    self.invoke(&plan.plan, function, &mut pointers[..args.len()], &mut result);
+                }
+            }
+            self.check_python_error(py)?;
+            convert_result(py, prepared, result.bytes(), self.steals_object_result(py, function))?
+        };
+        self.finish(slf, prepared, value, args, run_errcheck)
+    }
+
     /// The quickest path, tried first by [`vectorcall`]: a direct-path signature whose
     /// arguments are all of the exact types its [`FastArg`]s take, no keyword
     /// arguments, no `paramflags` (their functions have no [`FastPlan`]; nor has one
@@ -506,7 +678,9 @@ impl FuncPtr {
         // A clone: Python code run by the C function (PyDLL), or by another thread
         // while the GIL is released, may set a new signature.
         let prepared = me.prepared.get(py);
-        let fast = prepared.fast.as_ref()?;
+        let Some(fast) = prepared.fast.as_ref() else {
+            return FuncPtr::call_untyped_fast(slf, &prepared, args);
+        };
         let direct = &fast.direct;
         if args.len() != fast.args.len() {
             return None;
@@ -562,6 +736,31 @@ impl FuncPtr {
         Some(FuncPtr::fast_result(slf, &prepared, word, args, no_errcheck))
     }
 
+    /// [`call_untyped`](Self::call_untyped) from the quickest path, for a function
+    /// without `argtypes` whose signature is prepared, with at most
+    /// [`untyped::MAX_ARGS`] arguments and an address (None, having done nothing,
+    /// otherwise): the result, or NULL with the exception set. Out of line: the
+    /// quickest path stays small.
+    #[inline(never)]
+    fn call_untyped_fast(slf: &Bound<'_, Self>, prepared: &Prepared, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+        let py = slf.py();
+        let me = slf.get();
+        if prepared.converters.is_some() || args.len() > untyped::MAX_ARGS || !me.prepared_once.with(py, |p| *p) {
+            return None;
+        }
+        let function = FuncPtr::address(slf);
+        if function == 0 {
+            return None; // the general path raises
+        }
+        match me.call_untyped(slf, prepared, function, args, true) {
+            Ok(value) => Some(value.into_ptr()),
+            Err(e) => {
+                e.restore(py);
+                Some(null_mut())
+            }
+        }
+    }
+
     /// The quickest path's result when it is not a number made straight from the
     /// result word: converted by the restype, then `_check_retval_` and `errcheck`;
     /// NULL with an exception set on failure. Out of line: the quickest path stays small.
@@ -614,7 +813,7 @@ impl FuncPtr {
                 // The exact int/float/bytes/None of a simple parameter first, as
                 // call_fast reads them (another argument sent the call here).
                 // SAFETY: arg is a valid borrowed reference and the GIL is held.
-                (ArgConv::Simple { kind, .. }, _) if let Some(word) = FastArg::for_kind(*kind).and_then(|how| unsafe { how.word(py, arg.as_ptr()) }) => word,
+                (ArgConv::Simple { kind, .. }, _) if let Some(word) = FastArg::for_kind(py, *kind).and_then(|how| unsafe { how.word(py, arg.as_ptr()) }) => word,
                 _ => {
                     let mut slot = Slot::ZERO;
                     conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
@@ -1169,6 +1368,7 @@ impl FuncPtr {
     #[deleter]
     fn delete_errcheck(&self, py: Python<'_>) {
         drop(self.errcheck.replace(py, None));
+        self.prepared.with(py, |p| p.untyped.clear());
     }
 
     /// A function called with `(result, func, args)` whose return value replaces the
@@ -1185,6 +1385,7 @@ impl FuncPtr {
             _ => return Err(PyTypeError::new_err("the errcheck attribute must be callable")),
         };
         drop(self.errcheck.replace(py, value));
+        self.prepared.with(py, |p| p.untyped.clear());
         Ok(())
     }
 
@@ -1228,6 +1429,12 @@ impl FuncPtr {
             Some(_) => "libffi",
             None => "per-call",
         }
+    }
+
+    /// How many call interfaces calls without `argtypes` have remembered (at most 4).
+    #[getter]
+    fn _untyped_plans(&self, py: Python<'_>) -> usize {
+        self.prepared.with(py, |p| p.untyped.len())
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

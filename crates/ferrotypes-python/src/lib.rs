@@ -33,6 +33,7 @@ mod sequence;
 mod simple;
 mod slots;
 mod typeinfo;
+mod untyped;
 mod zerocopy;
 
 create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign function argument could not be converted.");

@@ -137,6 +137,11 @@ impl Pointee {
         Ok(Pointee::new(what, Param::Array, Items::of_element(py, info)?, info.size))
     }
 
+    /// Whether this is a `c_char_p` parameter (under any name: `POINTER(c_char)`).
+    pub fn is_chars(&self) -> bool {
+        self.param == Param::Chars
+    }
+
     /// [`fits`](Self::fits), remembered per format.
     fn fits_memo(&self, py: Python<'_>, view: &ReadView) -> bool {
         if matches!(self.items, Items::Any) {
