@@ -7,7 +7,7 @@
 //! in place, and describes the record to libffi for calls by value.
 
 use ferrotypes_core::ctype::{CType, ScalarKind};
-use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutOptions, RecordKind};
+use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutError, LayoutOptions, RecordKind};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -237,13 +237,18 @@ fn unsigned_of_size(size: usize) -> ScalarKind {
 }
 
 /// Appends every scalar inside a value of type `info` placed at `offset`, in field
-/// order (not sorted: the members of a union overlap).
+/// order (not sorted: the members of a union overlap). One per array element: callers
+/// bound the size of what they ask about (the scalars of a long array are never
+/// needed: see `CType::record_for_call`).
 pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
     match &info.kind {
         InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { offset, kind: *scalar, swapped: *swapped, bit_field: false }),
         InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt { offset, kind: ScalarKind::VoidPtr, swapped: false, bit_field: false }),
         InfoKind::Array { element_info, length, .. } => {
             let e = element_info.get();
+            if e.size == 0 {
+                return; // no scalars, however many elements
+            }
             for i in 0..*length {
                 push_leaves(e, py, offset + i * e.size, out);
             }
@@ -510,7 +515,11 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     }
     let kind = if union { RecordKind::Union } else { RecordKind::Struct };
     let options = LayoutOptions { pack, big_endian_bits: big_endian };
-    let layout = layout_record(kind, &specs, &options).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let layout = layout_record(kind, &specs, &options).map_err(|e| match e {
+        // ctypes' word for the same condition in `cls * n`.
+        LayoutError::TooLarge => pyo3::exceptions::PyOverflowError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    })?;
     let own = PyList::empty(py);
     for ((name, cls, info, bits), place) in declared.into_iter().zip(&layout.fields[skip..]) {
         let access = match (bits, info.get().scalar()) {
@@ -529,14 +538,17 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         own.append(&field)?;
         all_fields.push(field);
     }
-    let mut scalars = Vec::new();
-    for f in &all_fields {
-        f.get().push_leaves(py, &mut scalars);
-    }
-    let mut leaves: Vec<(usize, ScalarKind)> = scalars.iter().map(|s| (s.offset, s.kind)).collect();
-    leaves.sort_by_key(|&(o, _)| o);
-    leaves.dedup();
-    let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, &leaves) {
+    let leaves = || {
+        let mut scalars = Vec::new();
+        for f in &all_fields {
+            f.get().push_leaves(py, &mut scalars);
+        }
+        let mut leaves: Vec<(usize, ScalarKind)> = scalars.iter().map(|s| (s.offset, s.kind)).collect();
+        leaves.sort_by_key(|&(o, _)| o);
+        leaves.dedup();
+        leaves
+    };
+    let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, leaves) {
         Ok(t) => (t, None),
         Err(e) => (CType::Record { members: [].into(), size: layout.size, align: layout.align }, Some(e)),
     };
