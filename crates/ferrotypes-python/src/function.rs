@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
-use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
@@ -333,7 +333,9 @@ impl Prepared {
             },
         };
         let plan = match &converters {
-            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().map(|types| CallPlan::new(&types, result_ctype.clone())),
+            // A signature libffi refuses gets no plan: calls take the general path,
+            // which reports the refusal as ctypes does, when the function is called.
+            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().and_then(|types| CallPlan::new(&types, result_ctype.clone()).ok()),
             None => None,
         };
         let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
@@ -438,7 +440,7 @@ impl FuncPtr {
             return Err(PyTypeError::new_err(format!("this function takes at least {declared} argument{s} ({} given)", args.len())));
         }
         let mut held = Held::default();
-        let mut result = ResultBuffer::for_type(&prepared.result_ctype);
+        let mut result = ResultBuffer::for_type(&prepared.result_ctype)?;
         match (&prepared.converters, &prepared.plan) {
             (Some(convs), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
                 let mut slots = [Slot::ZERO; STACK_ARGS];
@@ -475,7 +477,8 @@ impl FuncPtr {
                 let plan = match prepared.converters {
                     Some(_) if args.len() > declared => CallPlan::new_variadic(&types, declared, prepared.result_ctype.clone()),
                     _ => CallPlan::new(&types, prepared.result_ctype.clone()),
-                };
+                }
+                .map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
                 me.invoke(&plan, function, &mut pointers, &mut result);
                 values.into_iter().for_each(|v| held.add(py, v));
@@ -779,13 +782,16 @@ enum ResultBuffer {
 }
 
 impl ResultBuffer {
-    fn for_type(t: &CType) -> ResultBuffer {
+    /// `MemoryError` when the result type (the user's) is larger than memory allows.
+    fn for_type(t: &CType) -> PyResult<ResultBuffer> {
         let size = t.size();
         if size <= 16 {
-            ResultBuffer::Small(Slot::ZERO)
-        } else {
-            ResultBuffer::Large(vec![Slot::ZERO; size.div_ceil(16)])
+            return Ok(ResultBuffer::Small(Slot::ZERO));
         }
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(size.div_ceil(16)).map_err(|_| pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate a result of {size} bytes")))?;
+        slots.resize(size.div_ceil(16), Slot::ZERO);
+        Ok(ResultBuffer::Large(slots))
     }
 
     fn as_mut_ptr(&mut self) -> *mut c_void {
@@ -1271,5 +1277,5 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     let handle: usize = handle.extract().map_err(|_| PyValueError::new_err("could not convert the _handle attribute to a pointer"))?;
     // SAFETY: the library object's handle, from dlopen (or given by the user, who
     // vouches for it as with ctypes' `CDLL(handle=...)`).
-    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(PyAttributeError::new_err)
+    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(|e| crate::library::load_error::<PyAttributeError>(e, "character"))
 }
