@@ -77,11 +77,14 @@ pub fn array_type<'py>(element: &Bound<'py, PyType>, length: &Bound<'py, PyAny>)
         return Ok(cls.into_bound(py));
     }
     let builder = BUILDER.get(py).ok_or_else(|| PyTypeError::new_err("array types are not available yet"))?;
-    let cls = builder.bind(py).call1((element, n))?.cast_into::<PyType>()?;
+    let built = builder.bind(py).call1((element, n))?.cast_into::<PyType>()?;
+    // Building ran Python code, which may have let another thread build the same
+    // class: the first one stored is the class, for every thread (no Python code runs
+    // from here on, so the cache cannot change under us).
     let mut types = ARRAY_TYPES.replace(py, None).unwrap_or_default();
-    types.insert(key, cls.clone().unbind());
+    let cls = types.entry(key).or_insert_with(|| built.unbind()).clone_ref(py);
     drop(ARRAY_TYPES.replace(py, Some(types)));
-    Ok(cls)
+    Ok(cls.into_bound(py))
 }
 
 /// `c_char` and `c_wchar`, the element classes of the character buffers.
