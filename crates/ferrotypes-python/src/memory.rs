@@ -44,20 +44,21 @@ pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
 }
 
 /// `string_at(address, size=-1)`: the bytes at `address`, up to the NUL when `size`
-/// is negative.
+/// is -1.
 #[pyfunction]
-#[pyo3(signature = (address, size = -1))]
-pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (address, size = None))]
+pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
     let (p, _keep) = pointer_argument(address)?;
     let p = p as *const u8;
-    let n = match usize::try_from(size) {
-        Ok(n) => n,
+    let n = match c_int_size(size)? {
         // SAFETY: the caller promises a NUL-terminated string at `p` (ctypes' contract).
-        Err(_) => unsafe { libc::strlen(p.cast()) },
+        // A string in memory is shorter than isize::MAX bytes.
+        -1 => isize::try_from(unsafe { libc::strlen(p.cast()) }).unwrap_or(isize::MAX),
+        n => n as isize,
     };
-    let n = isize::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("size too large"))?;
     // SAFETY: `n` bytes are readable at `p`, by the caller's promise. CPython allocates
-    // before copying, so an impossible size fails with MemoryError before any read.
+    // before copying, so an impossible size fails with MemoryError before any read, and
+    // a negative one with SystemError (as in ctypes) before any read.
     unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyBytes_FromStringAndSize(p.cast(), n)) }.map(|b| {
         // SAFETY: PyBytes_FromStringAndSize returns a bytes object.
         unsafe { b.cast_into_unchecked() }
@@ -66,12 +67,29 @@ pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize)
 
 /// `wstring_at(address, size=-1)`: the wide string at `address`.
 #[pyfunction]
-#[pyo3(signature = (address, size = -1))]
-pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (address, size = None))]
+pub fn wstring_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
     let (p, _keep) = pointer_argument(address)?;
     let p = p as *const libc::wchar_t;
+    let n = match c_int_size(size)? {
+        -1 => None,
+        n if n < 0 => return Err(pyo3::exceptions::PySystemError::new_err("Negative size passed to PyUnicode_FromWideChar")),
+        n => Some(n as usize),
+    };
     // SAFETY: the caller promises `size` wide characters, or a NUL-terminated string.
-    unsafe { scalar::wide_string_at(py, p, usize::try_from(size).ok()) }
+    unsafe { scalar::wide_string_at(py, p, n) }
+}
+
+/// The `size` of `string_at`/`wstring_at`, read as ctypes reads it: a C `int`
+/// (ctypes declares the helpers so), any Python int taken modulo 2**32, so that a size
+/// beyond `int` reads what ctypes reads instead of far past the memory.
+fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
+    let Some(size) = size else { return Ok(-1) };
+    if !size.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(crate::ArgumentError::new_err("argument 2: TypeError: wrong type"));
+    }
+    // Truncation is the point: C's conversion to int.
+    Ok(scalar::mask_u64(size)? as u32 as i32)
 }
 
 /// An address given as an int or as something that converts to a pointer; NULL is
@@ -165,18 +183,20 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
 /// shares its `_objects` and keeps `obj` itself alive in them, as in ctypes.
 #[pyfunction]
 pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, pyo3::types::PyType>) -> PyResult<Bound<'py, PyAny>> {
-    use ferrotypes_core::ctype::ScalarKind::{CharPtr, VoidPtr, WCharPtr};
+    use ferrotypes_core::ctype::ScalarKind::{CharPtr, ObjectPtr, VoidPtr, WCharPtr};
     use crate::typeinfo::InfoKind;
     let py = obj.py();
+    // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
+    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
+    let value = crate::argconv::void_pointer_param(obj)
+        .map_err(|_| crate::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
     let pointer_like = info_of(typ.as_any()).is_ok_and(|info| {
         let info = info.get();
-        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr, false)))
+        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
     if !pointer_like {
         return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::describe(typ.as_any()))));
     }
-    let value = crate::argconv::void_pointer_param(obj)
-        .map_err(|_| crate::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
     let address = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes"));
     let result = typ.call0()?;
     let target = result.cast::<CData>()?;
