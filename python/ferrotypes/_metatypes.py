@@ -10,7 +10,9 @@ It is imported by the extension module ``ferrotypes._ctypes`` while that module
 initialises, and must therefore not import it: ``build_base_classes`` receives it.
 """
 
+import operator as _operator
 import sys
+import types
 import weakref
 
 _core = None  # the ferrotypes._ctypes extension module, set by build_base_classes
@@ -40,6 +42,11 @@ class _CDataMeta(type):
     def from_buffer(cls, source, offset=0):
         """An instance sharing the memory of the writable buffer ``source``."""
         if isinstance(source, _core._CData):
+            offset = _operator.index(offset)
+            if not -sys.maxsize - 1 <= offset <= sys.maxsize:
+                raise OverflowError("Python int too large to convert to C ssize_t")
+            if offset < 0:
+                raise ValueError("offset cannot be negative")
             if _core.sizeof(source) < _core.sizeof(cls) + offset:
                 raise ValueError("Buffer size too small (%d instead of at least %d bytes)"
                                  % (_core.sizeof(source), _core.sizeof(cls) + offset))
@@ -204,7 +211,7 @@ class PyCPointerType(_CDataMeta):
         if not _has_base(bases):
             return cls  # _Pointer itself
         target = namespace.get("_type_")  # a subclass without its own _type_ has none
-        if target is not None and not isinstance(target, _CDataMeta):
+        if target is not None and not _has_storage(target):
             raise TypeError("_type_ must have storage info")
         cls._stginfo_ = _core.pointer_info(target)
         return cls
@@ -233,11 +240,19 @@ class PyCPointerType(_CDataMeta):
 
     def set_type(cls, target):
         """Completes a pointer type made before its target (``SetPointerType``)."""
+        if not _has_storage(target):
+            raise TypeError("_type_ must have storage info")
         _core.set_pointer_type(cls, target)
         cls._type_ = target
 
 
 _POINTER_BASE = None  # _Pointer, once built
+
+
+def _has_storage(target):
+    """Whether ``target`` is a C type with a layout (not an abstract base such as
+    ``Structure`` itself): what a pointer may point to."""
+    return isinstance(target, _CDataMeta) and getattr(target, "_stginfo_", None) is not None
 
 
 _MISSING = object()  # no such attribute (an `_as_parameter_` may be None)
@@ -369,7 +384,7 @@ def _set_fields(cls, fields, final=True):
         bits = None
         if len(entry) == 3:
             bits = entry[2]
-            if not isinstance(bits, int):
+            if not isinstance(bits, int) or not -2**31 <= bits < 2**31:  # ctypes reads a C int
                 raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
             if not (isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES):
                 raise TypeError("bit fields not allowed for type %s" % ctype.__name__)
@@ -399,7 +414,7 @@ _BIT_FIELD_CODES = "bBhHiIlLqQ?"
 
 def _pack(cls):
     pack = getattr(cls, "_pack_", 0)
-    if not isinstance(pack, int) or isinstance(pack, bool) or not 0 <= pack < 2**31:
+    if not isinstance(pack, int) or not 0 <= pack < 2**31:
         raise ValueError("_pack_ must be a non-negative integer")
     return pack or None
 
@@ -441,7 +456,8 @@ def build_base_classes(core):
     simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
     funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
     _SIMPLE_BASE = simple
-    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": ()})
+    _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": (),
+                                                             "__class_getitem__": classmethod(types.GenericAlias)})
     _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": ()})
     core._SimpleCData = simple
     core.Array = _ARRAY_BASE

@@ -482,7 +482,9 @@ impl Callback {
             for (i, t) in seq.try_iter()?.enumerate() {
                 let t = t?;
                 args.push(FromC::for_argtype(&t, i)?);
-                ctypes.push(info_of(&t)?.get().param_ctype());
+                let info = info_of(&t)?;
+                info.get().check_by_value()?; // a packed record C passes in memory
+                ctypes.push(info.get().param_ctype());
             }
         }
         let (result, result_ctype) = ToC::for_restype(restype)?;

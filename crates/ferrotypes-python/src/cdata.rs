@@ -160,7 +160,9 @@ impl CData {
     /// Builds an instance of `cls` over `address` without running `__new__` or
     /// `__init__`; `index` is its position inside `base` (see [`CData::keep_ref`]).
     pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-        let mut data = CData::borrowed(info_of(cls.as_any())?.unbind(), address as *mut u8, base);
+        let info = info_of(cls.as_any())?;
+        info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
+        let mut data = CData::borrowed(info.unbind(), address as *mut u8, base);
         data.index = index;
         crate::instances::instance(cls, crate::instances::Contents::Data(data))
     }

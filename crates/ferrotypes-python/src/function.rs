@@ -1254,7 +1254,15 @@ fn is_callback_source(arg: &Bound<'_, PyAny>) -> bool {
 fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     let py = arg.py();
     if arg.is_instance_of::<PyInt>() {
-        return Ok(scalar::mask_u64(arg)? as usize);
+        // As ctypes reads it (PyLong_AsVoidPtr): OverflowError outside -2**63..2**64.
+        // SAFETY: a live int; NULL with an exception set on error (NULL itself is 0).
+        let address = unsafe { pyo3::ffi::PyLong_AsVoidPtr(arg.as_ptr()) };
+        if address.is_null() {
+            if let Some(err) = PyErr::take(py) {
+                return Err(err);
+            }
+        }
+        return Ok(address as usize);
     }
     let Ok(pair) = arg.cast::<PyTuple>() else {
         return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))));
@@ -1267,8 +1275,10 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
         return Err(PyTypeError::new_err("function ordinals are only supported on Windows"));
     } else if let Ok(bytes) = name.cast::<pyo3::types::PyBytes>() {
         String::from_utf8(bytes.as_bytes().to_vec()).map_err(|_| PyValueError::new_err("function name is not valid UTF-8"))?
+    } else if let Ok(text) = name.cast::<pyo3::types::PyString>() {
+        text.to_str()?.to_owned() // UnicodeEncodeError for a lone surrogate, as in ctypes
     } else {
-        name.extract().map_err(|_| PyTypeError::new_err("function name must be string, bytes object or integer"))?
+        return Err(PyTypeError::new_err("function name must be string, bytes object or integer"));
     };
     let handle = dll.getattr(intern!(py, "_handle"))?;
     if !handle.is_instance_of::<PyInt>() {

@@ -493,7 +493,11 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     let skip = specs.len();
     let mut declared = Vec::new();
     for (i, entry) in fields.iter().enumerate() {
-        let (name, cls, bits): (String, Bound<'py, PyType>, Option<u32>) = entry.extract()?;
+        let (name, cls, bits): (Bound<'py, PyString>, Bound<'py, PyType>, Option<u32>) = entry.extract()?;
+        // ctypes encodes a structure's field names into its buffer format (a lone
+        // surrogate is UnicodeEncodeError there) but not a union's; this name is for
+        // messages (the class attribute is set under the name itself, by the metaclass).
+        let name = if union { name.to_string_lossy().into_owned() } else { name.to_str()?.to_owned() };
         let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err(format!("second item in _fields_ tuple (index {i}) must be a C type")))?;
         let spec = {
             let t = info.get();

@@ -349,12 +349,17 @@ impl PointerData {
     /// start) must be given.
     fn slice(slf: &Bound<'_, Self>, slice: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
+        // As ctypes reads them: an integer beyond isize is ValueError.
         let part = |name: &str| -> PyResult<Option<isize>> {
             let v = slice.getattr(name)?;
             if v.is_none() {
-                Ok(None)
-            } else {
-                v.extract().map(Some)
+                return Ok(None);
+            }
+            // SAFETY: a live object; the result is -1 with an exception set on error.
+            let n = unsafe { ffi::PyNumber_AsSsize_t(v.as_ptr(), ffi::PyExc_ValueError) };
+            match PyErr::take(py) {
+                Some(err) if n == -1 => Err(err),
+                _ => Ok(Some(n)),
             }
         };
         let step = part("step")?.unwrap_or(1);
