@@ -59,6 +59,7 @@ PRELUDE = textwrap.dedent("""
     wbuf = C.create_unicode_buffer(8); arr = (C.c_int * 4)(1, 2, 3, 4); p = C.pointer(x)
     s1 = S1(); u1 = U1(); sb = SB(); lib = C.CDLL(None)
     rec = []; rec.append(rec)
+    U = __import__(C.__name__ + ".util", fromlist=["util"])
     v = None
 """)
 
