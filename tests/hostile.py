@@ -391,6 +391,7 @@ def main(argv=None):
     verdict = Verdict()
     workers = (Worker("ctypes", timeout=args.timeout), Worker("ferrotypes", timeout=args.timeout))
     batches = -(-args.programs // args.batch)
+    reported = set()
     started = time.monotonic()
 
     @seed(args.seed if args.seed is not None else random.randrange(2**32))
@@ -398,7 +399,12 @@ def main(argv=None):
               suppress_health_check=list(HealthCheck), phases=["generate"])
     @given(st.lists(PROGRAMS, min_size=args.batch, max_size=args.batch))
     def long_run(programs):
+        known = len(verdict.failures)
         run_batch(workers, programs, verdict)
+        for failure in verdict.failures[known:]:
+            if failure[3] not in reported:  # the first of each kind, as it is found
+                reported.add(failure[3])
+                print(describe_failure(failure), end="\n\n", flush=True)
         if verdict.programs % (args.batch * 20) == 0:
             print("%d programs, %d statements, %d failures, %.0f s" % (
                 verdict.programs, verdict.statements, len(verdict.failures), time.monotonic() - started), flush=True)
@@ -408,11 +414,6 @@ def main(argv=None):
         w.close()
     from collections import Counter
     kinds = Counter(failure[3] for failure in verdict.failures)
-    shown = set()
-    for failure in verdict.failures:
-        if failure[3] not in shown:  # one example of each kind
-            shown.add(failure[3])
-            print(describe_failure(failure), end="\n\n")
     for why, count in kinds.most_common():
         print("%6d  %s" % (count, why))
     print("ran %d programs (%d statements) under both; ctypes crashed in %d; %d failures; %.0f s; "

@@ -24,6 +24,8 @@ EXCEPTION_DIFFERENCES = {
     ("string_at", "ok", "ValueError"): _NULL,
     ("string_at", "SystemError", "ValueError"): _NULL,
     ("wstring_at", "ok", "ValueError"): _NULL,
+    ("string_at", "MemoryError", "ValueError"): _NULL + " (ctypes allocates the size first)",
+    ("wstring_at", "MemoryError", "ValueError"): _NULL + " (ctypes allocates the size first)",
     ("wstring_at", "SystemError", "ValueError"): _NULL,
     ("string_at", "ArgumentError", "ok"): _SIZE_DEFAULT,
     ("wstring_at", "ArgumentError", "ok"): _SIZE_DEFAULT,

@@ -203,7 +203,7 @@ impl CharArrayBytes {
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
         let end = if slf.get().raw { size } else { bytes.iter().position(|&b| b == 0).unwrap_or(size) };
-        Ok(PyBytes::new(instance.py(), &bytes[..end]).into_any())
+        Ok(crate::scalar::new_bytes(instance.py(), &bytes[..end])?.into_any())
     }
 
     /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes

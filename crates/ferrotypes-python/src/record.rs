@@ -119,7 +119,7 @@ impl CField {
                 // SAFETY: as above.
                 let bytes = unsafe { std::slice::from_raw_parts(address, self.size) };
                 let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind())
+                Ok(scalar::new_bytes(py, &bytes[..end])?.into_any().unbind())
             }
             FieldAccess::WideChars => {
                 let chars = self.size / std::mem::size_of::<libc::wchar_t>();

@@ -67,7 +67,7 @@ fn vec_for<T>(count: usize) -> PyResult<Vec<T>> {
 fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
     if kind == ferrotypes_core::ctype::ScalarKind::Char {
         let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
-        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
+        return Ok(crate::scalar::new_bytes(py, &bytes)?.into_any().unbind());
     }
     // Joined by Python, not through a Rust String: lone surrogates are kept, as in ctypes.
     Ok(PyString::new(py, "").call_method1(pyo3::intern!(py, "join"), (PyList::new(py, items)?,))?.unbind())
