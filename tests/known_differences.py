@@ -52,9 +52,6 @@ EXCEPTION_DIFFERENCES = {
         "them first (then crashes calling NULL)",
     ("call", "ArgumentError", "MemoryError"):
         "the result of a restype no memory holds is refused (MemoryError) before the arguments are converted",
-    ("fields_late", "AttributeError", "ok"):
-        "after a refused _fields_ assignment (a record containing itself) ctypes takes _fields_ as final; "
-        "ferrotypes still takes a valid one",
     ("pointer_slice_step", "SystemError", "MemoryError"):
         "ctypes' slice length overflows (SystemError from PyList_New); ferrotypes reports the length no memory holds",
     ("pointer_slice", "SystemError", "MemoryError"):

@@ -377,6 +377,9 @@ def _set_fields(cls, fields, final=True):
         name, ctype = entry[0], entry[1]
         if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_stginfo_", None):
             raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
+        # As in ctypes, a type named as a field is final from here on, even if this
+        # assignment fails later (so a record naming itself cannot get _fields_ after).
+        ctype._stginfo_.mark_final()
         if ctype is cls:
             raise AttributeError("Structure or union cannot contain itself")
         if swapped:
@@ -395,7 +398,7 @@ def _set_fields(cls, fields, final=True):
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
     info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final)
     for _, ctype, _ in entries:
-        ctype._stginfo_.mark_final()  # a type used as a field is complete for good
+        ctype._stginfo_.mark_final()  # the byte-order variants actually used, too
     if final:
         info.mark_final()
     type.__setattr__(cls, "_stginfo_", info)
