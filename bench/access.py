@@ -5,6 +5,7 @@ extension (bench/ext/ftbench_data.c) in one run.
 
     python bench/access.py            # full run (~10 s)
     python bench/access.py --quick    # proves the machinery, no timing claims
+    python bench/access.py --json access.json   # also write the numbers as JSON
 
 Each operation is timed as a loop statement compiled once per implementation
 (`p.x`, `p.x = 5`, `a[3]`, `Point(1, 2, 3.0)`, ...), minus an empty loop, as the
@@ -19,6 +20,8 @@ three (memory, not time: the same in every run).
 from __future__ import annotations
 
 import argparse
+import json
+import platform
 import statistics
 import sys
 import time
@@ -89,6 +92,7 @@ def make_loop(setup: str, statement: str, env: dict):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny run: checks that everything works")
+    parser.add_argument("--json", metavar="PATH", help="also write the numbers (ns per operation) to PATH")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO / "tests" / "clib"))
     import build as clib  # tests/clib/build.py
@@ -104,6 +108,7 @@ def main() -> int:
     impls = {"ext": ext_environment(ext), "ctypes": environment(ctypes, libpath),
              "ferrotypes": environment(ferrotypes, libpath)}
     n, repeats = (200, 2) if args.quick else (200_000, 7)
+    rows = []
     print(f"{'operation':28} {'ext ns':>8} {'ctypes ns':>10} {'ft ns':>8} {'ctypes/ext':>11} {'ft/ext':>8}")
     for label, setup, statement in OPERATIONS:
         loops = {name: make_loop(setup, statement, env) for name, env in impls.items()}
@@ -120,6 +125,7 @@ def main() -> int:
 
         print(f"{label:28} {med['ext']:8.1f} {med['ctypes']:10.1f} {med['ferrotypes']:8.1f}"
               f" {ratio('ctypes'):11.2f} {ratio('ferrotypes'):8.2f}")
+        rows.append({"operation": label, "statement": statement, "ns": med})
     print()
     print(f"{'sys.getsizeof (bytes)':28} {'ext':>8} {'ctypes':>10} {'ft':>8}")
     for label, expression in SIZES:
@@ -127,6 +133,12 @@ def main() -> int:
         print(f"{label:28} {sizes['ext']:8d} {sizes['ctypes']:10d} {sizes['ferrotypes']:8d}")
     if args.quick:
         print("(quick run: the numbers prove the machinery only)")
+    if args.json:
+        meta = {"python": f"{platform.python_implementation()} {platform.python_version()}",
+                "platform": f"{platform.system()} {platform.machine()}", "quick": args.quick,
+                "loops": n, "repeats": repeats, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        Path(args.json).write_text(json.dumps({"meta": meta, "operations": rows}, indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 

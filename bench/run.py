@@ -189,8 +189,9 @@ def print_threads(result: dict) -> None:
     for label, run in result["runs"].items():
         status = "ERROR: " + run["error"] if "error" in run else "all counted"
         print(f"  {label:<8} {run['seconds']:8.2f} s  {run['ns_per_callback']:9.0f} ns per callback  {status}")
-    print("  (each callback from a thread Python has no state for makes and deletes one:")
-    print("   PyGILState_Ensure/Release, as ctypes does; the threads also take turns for the GIL)")
+    print("  (ctypes makes and deletes a thread state per callback from a thread Python has no")
+    print("   state for; ferrotypes keeps one per C thread until it exits; the threads also take")
+    print("   turns for the GIL)")
 
 
 def _testlib_path() -> Path:

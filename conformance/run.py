@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Run CPython's own ctypes test suite against ferrotypes.
 
-Every ``test_*.py`` module of ``<stdlib>/ctypes/test`` runs in a fresh
+Every ``test_*.py`` module of the running Python's ctypes suite (``ctypes/test``
+on 3.11, ``test/test_ctypes`` from 3.12 on) runs in a fresh
 subprocess in which ``ctypes`` *is* ferrotypes, so a crash or hang costs one
 module, not the whole run. Per-test outcomes come back as JSON lines; the
 parent prints a per-module table and the total line
 
     conformance: N passed, M failed, K skipped
 
-and can hold the result against a ratchet (``baseline.json``). See
+and can hold the result against a ratchet (``baselines/<version>.json``). See
 README.md next to this file.
 """
 
@@ -26,11 +27,13 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_BASELINE = os.path.join(HERE, "baseline.json")
+DEFAULT_BASELINE = os.path.join(HERE, "baselines", "%d.%d.json" % sys.version_info[:2])
 EXCLUDED_FILE = os.path.join(HERE, "excluded.py")
 RESULTS_FILE = os.path.join(HERE, "results", "last.json")
 
-TEST_PACKAGE = "ctypes.test"
+# Where the suite lives: inside the ctypes package up to 3.11, in the test package
+# from 3.12 on.
+TEST_PACKAGE = "ctypes.test" if sys.version_info < (3, 12) else "test.test_ctypes"
 ID_PREFIX = TEST_PACKAGE + "."
 
 # Outcomes of one test id. "crash" and "timeout" mark the test that was
@@ -47,10 +50,16 @@ SEVERITY = {"pass": 0, "xfail": 1, "skip": 2, "xpass": 3, "fail": 4,
 TAIL_CHARS = 4000
 
 
+def stdlib_ctypes_dir():
+    """Directory of the stdlib ctypes package (found, not imported)."""
+    return importlib.util.find_spec("ctypes").submodule_search_locations[0]
+
+
 def stdlib_test_dir():
     """Directory of the stdlib ctypes test package (found, not imported)."""
-    spec = importlib.util.find_spec("ctypes")
-    return os.path.join(spec.submodule_search_locations[0], "test")
+    if TEST_PACKAGE == "ctypes.test":
+        return os.path.join(stdlib_ctypes_dir(), "test")
+    return os.path.join(os.path.dirname(stdlib_ctypes_dir()), "test", "test_ctypes")
 
 
 # ---------------------------------------------------------------------------
@@ -62,9 +71,10 @@ def _install_ferrotypes_as_ctypes(stdlib_ctypes_dir):
 
     ``ctypes`` -> ferrotypes, ``_ctypes`` -> ferrotypes._ctypes, any other
     ``ctypes.X`` -> ferrotypes.X (ModuleNotFoundError if ferrotypes has no
-    X: never a silent fallback to the stdlib), except ``ctypes.test`` and
-    ``ctypes.macholib``, which are the stdlib packages loaded from their
-    files under the ctypes name (their own ``import ctypes`` sees ferrotypes).
+    X: never a silent fallback to the stdlib), except ``ctypes.test`` (3.11's
+    suite) and ``ctypes.macholib``, which are the stdlib packages loaded from
+    their files under the ctypes name (their own ``import ctypes`` sees
+    ferrotypes). From 3.12 on the suite is ``test.test_ctypes``, found as usual.
     """
     import importlib.abc
     import importlib.machinery
@@ -221,9 +231,9 @@ class _EventResult:
 
 
 def normalize_test_id(raw):
-    """``ctypes.test.test_x.Case.test_y`` -> ``test_x.Case.test_y``.
+    """``<package>.test_x.Case.test_y`` -> ``test_x.Case.test_y``.
 
-    Class and module fixture errors (``setUpClass (ctypes.test.test_x.C)``)
+    Class and module fixture errors (``setUpClass (<package>.test_x.C)``)
     become ``test_x.C.setUpClass``.
     """
     fixture = re.fullmatch(r"(\w+) \((.+)\)", raw)
@@ -288,8 +298,8 @@ def worker_main(spec):
             import test.support
             test.support.verbose = False  # as under regrtest without -v
             import ctypes
-            import ctypes.test
             import _ctypes
+            package = importlib.import_module(TEST_PACKAGE)
             emit(event="env", ctypes=getattr(ctypes, "__file__", None),
                  _ctypes=getattr(_ctypes, "__file__", None))
             dotted = ID_PREFIX + module_name
@@ -297,7 +307,7 @@ def worker_main(spec):
                 dotted, spec["path"])
             module = importlib.util.module_from_spec(mod_spec)
             sys.modules[dotted] = module
-            setattr(ctypes.test, module_name, module)
+            setattr(package, module_name, module)
             try:
                 mod_spec.loader.exec_module(module)
             except BaseException:
@@ -373,7 +383,7 @@ def run_module(name, path, target, exclusions, timeout):
         spec = {
             "module": name, "path": path, "target": target,
             "events": events_path, "timeout": timeout,
-            "stdlib_ctypes_dir": os.path.dirname(stdlib_test_dir()),
+            "stdlib_ctypes_dir": stdlib_ctypes_dir(),
             "exclusions": {k: v for k, v in exclusions.items()
                            if k.split(".")[0] == name},
         }
@@ -579,7 +589,7 @@ def parse_args(argv):
     parser.add_argument("--test-dir", metavar="DIR",
                         help="take test modules from DIR instead of the "
                              "stdlib's ctypes/test (for testing the runner);"
-                             " they still run as ctypes.test.<name>")
+                             " they still run as <package>.<name>")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if a test in the baseline does not "
                              "pass now")
@@ -591,7 +601,7 @@ def parse_args(argv):
                              "longer pass")
     parser.add_argument("--baseline", default=DEFAULT_BASELINE,
                         help="baseline file (default: conformance/"
-                             "baseline.json)")
+                             "baselines/<python version>.json)")
     parser.add_argument("--no-exclude", action="store_true",
                         help="ignore excluded.py and run every test")
     parser.add_argument("-v", "--verbose", action="store_true",

@@ -25,6 +25,8 @@ import pytest
 import ferrotypes
 from difftools import LibPair
 
+pytest_plugins = ["isolation"]
+
 TESTS = pathlib.Path(__file__).resolve().parent
 CLIB_BUILD = TESTS / "clib" / "build.py"
 

@@ -17,6 +17,8 @@ import re
 import threading
 import weakref
 
+import sys
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -915,8 +917,14 @@ def test_library_names(fttest_path, ft):
 
 
 def test_library_name_may_be_bytes_like_ctypes(fttest_path, ft, std):
-    assert std.CDLL(fttest_path.encode()).ft_f0() == 42
     assert ft.CDLL(fttest_path.encode()).ft_f0() == 42
+    if sys.version_info >= (3, 13):
+        # 3.13's CDLL compares the name with the str ".fwork", which fails for bytes;
+        # ferrotypes keeps taking them (a documented difference).
+        with pytest.raises(TypeError, match="endswith"):
+            std.CDLL(fttest_path.encode())
+    else:
+        assert std.CDLL(fttest_path.encode()).ft_f0() == 42
 
 
 def test_library_loaders(fttest_path, ft):

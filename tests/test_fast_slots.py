@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 
 import ferrotypes
 
+# These tests free, reuse and call memory in ways that could crash the interpreter.
+pytestmark = pytest.mark.isolated
+
 NUMERIC = ["c_bool", "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long",
            "c_ulong", "c_longlong", "c_ulonglong", "c_float", "c_double"]
 BASES = ["Structure", "BigEndianStructure", "LittleEndianStructure"]

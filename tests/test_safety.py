@@ -18,6 +18,9 @@ import textwrap
 
 import pytest
 
+# These tests free, reuse and call memory in ways that could crash the interpreter.
+pytestmark = pytest.mark.isolated
+
 PRELUDE = textwrap.dedent("""
     import os, sys
     import ferrotypes as ft

@@ -36,7 +36,11 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     sizeof,
 )
 from ferrotypes import _ctypes
-from ferrotypes._ctypes import __version__  # noqa: F401
+
+#: ferrotypes' own version (the package's, pyproject.toml). ctypes' version string, which
+#: ``ctypes.__version__`` gives ("1.1.0"), stays ``ferrotypes._ctypes.__version__``, where
+#: the standard library's ``_ctypes`` keeps it too.
+__version__ = "0.1.0"
 
 DEFAULT_MODE = RTLD_LOCAL
 
@@ -44,6 +48,8 @@ DEFAULT_MODE = RTLD_LOCAL
 # --- simple types -----------------------------------------------------------------
 
 class py_object(_SimpleCData):
+    """A Python object reference (``PyObject *``)."""
+
     _type_ = "O"
 
     def __repr__(self):
@@ -54,66 +60,98 @@ class py_object(_SimpleCData):
 
 
 class c_short(_SimpleCData):
+    """C ``short``."""
+
     _type_ = "h"
 
 
 class c_ushort(_SimpleCData):
+    """C ``unsigned short``."""
+
     _type_ = "H"
 
 
 class c_long(_SimpleCData):
+    """C ``long``."""
+
     _type_ = "l"
 
 
 class c_ulong(_SimpleCData):
+    """C ``unsigned long``."""
+
     _type_ = "L"
 
 
 class c_int(_SimpleCData):
+    """C ``int``."""
+
     _type_ = "i"
 
 
 class c_uint(_SimpleCData):
+    """C ``unsigned int``."""
+
     _type_ = "I"
 
 
 class c_float(_SimpleCData):
+    """C ``float``."""
+
     _type_ = "f"
 
 
 class c_double(_SimpleCData):
+    """C ``double``."""
+
     _type_ = "d"
 
 
 class c_longdouble(_SimpleCData):
+    """C ``long double``."""
+
     _type_ = "g"
 
 
 class c_longlong(_SimpleCData):
+    """C ``long long``."""
+
     _type_ = "q"
 
 
 class c_ulonglong(_SimpleCData):
+    """C ``unsigned long long``."""
+
     _type_ = "Q"
 
 
 class c_ubyte(_SimpleCData):
+    """C ``unsigned char``, as an integer."""
+
     _type_ = "B"
 
 
 class c_byte(_SimpleCData):
+    """C ``signed char``, as an integer."""
+
     _type_ = "b"
 
 
 class c_char(_SimpleCData):
+    """C ``char``, as a one-byte ``bytes``."""
+
     _type_ = "c"
 
 
 class c_char_p(_SimpleCData):
+    """C ``char *`` to a NUL-terminated string (``bytes`` or None)."""
+
     _type_ = "z"
 
 
 class c_void_p(_SimpleCData):
+    """C ``void *`` (an ``int`` address, or None)."""
+
     _type_ = "P"
 
 
@@ -121,14 +159,20 @@ c_voidp = c_void_p  # backwards compatibility (to a bug)
 
 
 class c_bool(_SimpleCData):
+    """C ``_Bool``."""
+
     _type_ = "?"
 
 
 class c_wchar_p(_SimpleCData):
+    """C ``wchar_t *`` to a NUL-terminated string (``str`` or None)."""
+
     _type_ = "Z"
 
 
 class c_wchar(_SimpleCData):
+    """C ``wchar_t``, as a one-character ``str``."""
+
     _type_ = "u"
 
 
@@ -152,11 +196,14 @@ c_uint64 = c_ulong if sizeof(c_ulong) == 8 else c_ulonglong
 c_size_t = c_ulong if sizeof(c_void_p) == sizeof(c_ulong) else c_ulonglong
 c_ssize_t = c_long if sizeof(c_void_p) == sizeof(c_long) else c_longlong
 c_time_t = c_int64
+if _sys.version_info >= (3, 12):
+    SIZEOF_TIME_T = _ctypes.SIZEOF_TIME_T
 
 
 # --- byte orders of structures and unions ---------------------------------------------
 
 if _sys.byteorder == "little":
+    # Native byte order: the plain classes (whose docstrings say so), as in ctypes.
     LittleEndianStructure = Structure
     LittleEndianUnion = Union
 
@@ -269,6 +316,7 @@ class CDLL:
             type(self).__name__, self._name, self._handle & (_sys.maxsize * 2 + 1), id(self) & (_sys.maxsize * 2 + 1))
 
     def __getattr__(self, name):
+        """The library's function ``name`` (made once, then cached on the library)."""
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
         func = self.__getitem__(name)
@@ -276,6 +324,7 @@ class CDLL:
         return func
 
     def __getitem__(self, name_or_ordinal):
+        """A new function object for the library's function ``name_or_ordinal``."""
         func = self._FuncPtr((name_or_ordinal, self))
         if not isinstance(name_or_ordinal, int):
             func.__name__ = name_or_ordinal
@@ -296,6 +345,7 @@ class LibraryLoader:
         self._dlltype = dlltype
 
     def __getattr__(self, name):
+        """The library ``name``, loaded once and then cached on the loader."""
         if name[0] == "_":
             raise AttributeError(name)
         try:
@@ -306,9 +356,11 @@ class LibraryLoader:
         return dll
 
     def __getitem__(self, name):
+        """``loader[name]`` is ``loader.name``, for names that are not identifiers."""
         return getattr(self, name)
 
     def LoadLibrary(self, name):
+        """Loads the library ``name`` (not cached)."""
         return self._dlltype(name)
 
     __class_getitem__ = classmethod(type(list[int]))
@@ -356,7 +408,13 @@ pointer = _ctypes.pointer
 
 
 def SetPointerType(pointer_type, cls):
-    """Sets the target of a pointer type created from a name (``POINTER("node")``)."""
+    """Sets the target of a pointer type created from a name (``POINTER("node")``).
+
+    Deprecated from Python 3.13 on, as in ctypes (give ``POINTER`` the class instead)."""
+    if _sys.version_info >= (3, 13):
+        import warnings
+
+        warnings._deprecated("ctypes.SetPointerType", remove=(3, 15))
     if _pointer_type_cache.get(cls) is not None:
         raise RuntimeError("This type already exists in the cache")
     if id(pointer_type) not in _pointer_type_cache:
@@ -367,11 +425,20 @@ def SetPointerType(pointer_type, cls):
     del _pointer_type_cache[id(pointer_type)]
 
 
-# As in ctypes: char and wchar_t pointer parameters take what c_char_p/c_wchar_p
-# take (bytes, str, arrays), and POINTER(None) is c_void_p.
-POINTER(c_char).from_param = c_char_p.from_param
-POINTER(c_wchar).from_param = c_wchar_p.from_param
-_pointer_type_cache[None] = c_void_p
+def _reset_cache():
+    """Forgets every pointer and function prototype type made so far, as ctypes'
+    function of that name does (its tests call it to drop their types)."""
+    _pointer_type_cache.clear()
+    _c_functype_cache.clear()
+    _py_functype_cache.clear()
+    # As in ctypes: char and wchar_t pointer parameters take what c_char_p/c_wchar_p
+    # take (bytes, str, arrays), and POINTER(None) is c_void_p.
+    POINTER(c_char).from_param = c_char_p.from_param
+    POINTER(c_wchar).from_param = c_wchar_p.from_param
+    _pointer_type_cache[None] = c_void_p
+
+
+_reset_cache()
 
 
 def ARRAY(typ, length):

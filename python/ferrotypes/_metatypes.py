@@ -41,7 +41,7 @@ class _CDataMeta(type):
 
     def from_buffer(cls, source, offset=0):
         """An instance sharing the memory of the writable buffer ``source``."""
-        if isinstance(source, _core._CData):
+        if isinstance(source, _core._CDataBase):
             offset = _operator.index(offset)
             if not -sys.maxsize - 1 <= offset <= sys.maxsize:
                 raise OverflowError("Python int too large to convert to C ssize_t")
@@ -396,7 +396,7 @@ def _set_fields(cls, fields, final=True):
         entries.append((name, ctype, bits))
     base = cls.__bases__[0]
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
-    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final)
+    info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final, _align(cls))
     for _, ctype, _ in entries:
         ctype._stginfo_.mark_final()  # the byte-order variants actually used, too
     if final:
@@ -420,6 +420,20 @@ def _pack(cls):
     if not isinstance(pack, int) or not 0 <= pack < 2**31:
         raise ValueError("_pack_ must be a non-negative integer")
     return pack or None
+
+
+def _align(cls):
+    """The least alignment ``_align_`` asks for (0: none), read from 3.13 on, as
+    ctypes reads it (inherited like any attribute)."""
+    if sys.version_info < (3, 13):
+        return 0
+    align = getattr(cls, "_align_", 0)
+    if not isinstance(align, int) or isinstance(align, bool) or not 0 <= align < 2**31:
+        raise ValueError("_align_ must be a non-negative integer")
+    if align & (align - 1):
+        # ctypes takes any number; C alignments are powers of two.
+        raise ValueError("_align_ must be a power of two, got %d" % align)
+    return align
 
 
 def _expose_anonymous(cls, member, member_type):
@@ -456,16 +470,25 @@ def build_base_classes(core):
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
     core._set_array_type_builder(_build_array_type)
-    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": ()})
-    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": ()})
+    simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": (),
+                                                                 "__doc__": "The base of the simple types."})
+    funcptr = PyCFuncPtrType("CFuncPtr", (core._FuncPtrData,), {"__module__": core.__name__, "__slots__": (),
+                                                                 "__doc__": "The base of C function pointer types."})
     _SIMPLE_BASE = simple
+    # Array[c_int] is a generic alias, as in ctypes (for annotations evaluated at run time).
     _ARRAY_BASE = PyCArrayType("Array", (core._ArrayData,), {"__module__": core.__name__, "__slots__": (),
-                                                             "__class_getitem__": classmethod(types.GenericAlias)})
-    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": ()})
+                                                            "__class_getitem__": classmethod(types.GenericAlias),
+                                                            "__doc__": "The base of C array types (``c_int * 3``)."})
+    _POINTER_BASE = PyCPointerType("_Pointer", (core._PointerData,), {"__module__": core.__name__, "__slots__": (),
+                                                                        "__doc__": "The base of C pointer types."})
     core._SimpleCData = simple
     core.Array = _ARRAY_BASE
     core._Pointer = _POINTER_BASE
     core.CFuncPtr = funcptr
-    core.Structure = PyCStructType("Structure", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
-    core.Union = UnionType("Union", (core._RecordData,), {"__module__": core.__name__, "_abstract_": True, "__slots__": ()})
+    core.Structure = PyCStructType("Structure", (core._RecordData,), {
+        "__module__": core.__name__, "_abstract_": True, "__slots__": (),
+        "__doc__": "A C struct: subclass it and set ``_fields_ = [(name, type), ...]``."})
+    core.Union = UnionType("Union", (core._RecordData,), {
+        "__module__": core.__name__, "_abstract_": True, "__slots__": (),
+        "__doc__": "A C union: subclass it and set ``_fields_ = [(name, type), ...]``."})
     core._set_default_from_param(PyCSimpleType.from_param, PyCPointerType.from_param, _CDataMeta.from_param)

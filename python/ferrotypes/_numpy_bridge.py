@@ -45,7 +45,7 @@ def adapt_numpy() -> None:
         return ptr
 
     data_as.__doc__ = numpy_data_as.__doc__
-    data_as.__wrapped__ = numpy_data_as
+    data_as.__wrapped__ = numpy_data_as  # type: ignore[attr-defined]
     helper.data_as = data_as
     _adapt_dtype_from_ctypes()
     _DONE = True

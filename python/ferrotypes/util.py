@@ -48,7 +48,7 @@ _LDCONFIG_ABI = {
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
 
-def _is_elf(filename):
+def _is_elf(filename: str | bytes) -> bool:
     """Return True if *filename* starts with the ELF magic number.
 
     Link traces may name linker scripts (e.g. glibc's ``libc.so``), which
@@ -61,13 +61,13 @@ def _is_elf(filename):
         return False
 
 
-def _library_file_pattern(name):
+def _library_file_pattern(name: str) -> "re.Pattern[bytes]":
     """Bytes regex matching a path to ``lib<name>.<something>`` in a trace."""
     return re.compile(
         os.fsencode(r"[^()\s]*lib%s\.[^()\s]*" % re.escape(name)))
 
 
-def _first_elf(paths):
+def _first_elf(paths: list[bytes]) -> str | None:
     """Return the first of *paths* (bytes) that is an ELF file, as str."""
     for path in paths:
         if _is_elf(path):
@@ -75,7 +75,7 @@ def _first_elf(paths):
     return None
 
 
-def _machine_abi():
+def _machine_abi() -> str:
     """The ldconfig ABI tag for the running interpreter."""
     import struct
 
@@ -84,7 +84,7 @@ def _machine_abi():
     return _LDCONFIG_ABI.get(key, "libc6")
 
 
-def _findSoname_ldconfig(name):
+def _findSoname_ldconfig(name: str) -> str | None:
     """Look *name* up in the dynamic loader cache; return the SONAME or None.
 
     The first cache entry ``lib<name>.*`` tagged with this machine's ABI wins
@@ -99,7 +99,7 @@ def _findSoname_ldconfig(name):
                               stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL,
                               env=dict(_C_LOCALE)) as proc:
-            listing = proc.stdout.read()
+            listing = proc.stdout.read()  # type: ignore[union-attr]  # stdout=PIPE
     except OSError:
         return None
     found = pattern.search(listing)
@@ -108,7 +108,7 @@ def _findSoname_ldconfig(name):
     return os.fsdecode(found.group(1))
 
 
-def _findLib_gcc(name):
+def _findLib_gcc(name: str) -> str | None:
     """Ask the C compiler's linker which file ``-l<name>`` resolves to.
 
     Links an empty program with ``-Wl,-t`` so the linker prints every input
@@ -134,7 +134,7 @@ def _findLib_gcc(name):
         except OSError:
             return None
         with proc:
-            trace = proc.stdout.read()
+            trace = proc.stdout.read()  # type: ignore[union-attr]  # stdout=PIPE
     finally:
         try:
             output.close()
@@ -143,7 +143,7 @@ def _findLib_gcc(name):
     return _first_elf(_library_file_pattern(name).findall(trace))
 
 
-def _findLib_ld(name):
+def _findLib_ld(name: str) -> str | None:
     """Ask ``ld -t`` which file ``-l<name>`` resolves to.
 
     Unlike the compiler trace, this also searches every directory listed in
@@ -166,7 +166,7 @@ def _findLib_ld(name):
     return _first_elf(_library_file_pattern(name).findall(proc.stdout))
 
 
-def _get_soname(path):
+def _get_soname(path: str | None) -> str | None:
     """Return the SONAME recorded in the ELF file *path*, or None.
 
     Reads the dynamic section with GNU binutils' ``objdump``. A false *path*
@@ -181,7 +181,7 @@ def _get_soname(path):
         with subprocess.Popen([objdump, "-p", "-j", ".dynamic", path],
                               stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL) as proc:
-            dump = proc.stdout.read()
+            dump = proc.stdout.read()  # type: ignore[union-attr]  # stdout=PIPE
     except OSError:
         return None
     found = re.search(rb"\sSONAME\s+(\S+)", dump)
@@ -190,7 +190,7 @@ def _get_soname(path):
     return os.fsdecode(found.group(1))
 
 
-def find_library(name):
+def find_library(name: str) -> str | None:
     """Return the name to load library *name* by (e.g. ``"libm.so.6"``).
 
     *name* is the library name without ``lib`` prefix, suffix or version, as

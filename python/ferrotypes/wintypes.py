@@ -7,12 +7,15 @@ defines (``RECT``, ``POINT``, ``MSG``, ``FILETIME``, ...). Nothing here talks to
 Windows.
 """
 
+import sys as _sys
+
 import ferrotypes as _ft
 from ferrotypes import POINTER as _POINTER
 
 # --- integers, characters, floating point -------------------------------------------
 
-BYTE = _ft.c_byte
+# Windows' BYTE is unsigned; ctypes made it so in 3.12.
+BYTE = _ft.c_ubyte if _sys.version_info >= (3, 12) else _ft.c_byte
 WORD = _ft.c_ushort
 DWORD = _ft.c_ulong
 
@@ -53,10 +56,9 @@ LPCSTR = LPSTR = _ft.c_char_p
 LPCVOID = LPVOID = _ft.c_void_p
 
 # WPARAM and LPARAM are pointer-sized integers.
-if _ft.sizeof(_ft.c_long) == _ft.sizeof(_ft.c_void_p):
-    WPARAM, LPARAM = _ft.c_ulong, _ft.c_long
-else:
-    WPARAM, LPARAM = _ft.c_ulonglong, _ft.c_longlong
+_LONG_IS_POINTER_SIZED = _ft.sizeof(_ft.c_long) == _ft.sizeof(_ft.c_void_p)
+WPARAM = _ft.c_ulong if _LONG_IS_POINTER_SIZED else _ft.c_ulonglong
+LPARAM = _ft.c_long if _LONG_IS_POINTER_SIZED else _ft.c_longlong
 
 ATOM = WORD
 LANGID = WORD

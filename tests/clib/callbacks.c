@@ -6,6 +6,7 @@
  * Every exported symbol is prefixed ftcb_.  C99 plus POSIX threads.
  */
 #include <pthread.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -199,6 +200,45 @@ FT_EXPORT int ftcb_threads(void (*cb)(int), int threads, int calls)
         pthread_join(ids[t], NULL);
     free(ids);
     free(jobs);
+    return failed;
+}
+
+/* Starts a detached thread that calls cb(0) `calls` times, pausing `pause_us`
+ * microseconds between calls: it may still be calling while the interpreter exits.
+ * Returns 0 when the thread was started. */
+struct ftcb_detached_job {
+    void (*cb)(int);
+    int calls;
+    int pause_us;
+};
+
+static void *ftcb_detached_worker(void *arg)
+{
+    struct ftcb_detached_job job = *(struct ftcb_detached_job *)arg;
+    free(arg);
+    for (int i = 0; i < job.calls; i++) {
+        job.cb(0);
+        usleep((useconds_t)job.pause_us);
+    }
+    return NULL;
+}
+
+FT_EXPORT int ftcb_start_detached(void (*cb)(int), int calls, int pause_us)
+{
+    struct ftcb_detached_job *job = malloc(sizeof *job);
+    pthread_t id;
+    pthread_attr_t attr;
+    if (!job)
+        return -1;
+    job->cb = cb;
+    job->calls = calls;
+    job->pause_us = pause_us;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int failed = pthread_create(&id, &attr, ftcb_detached_worker, job);
+    pthread_attr_destroy(&attr);
+    if (failed)
+        free(job);
     return failed;
 }
 

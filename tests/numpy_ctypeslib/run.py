@@ -16,11 +16,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+MARKERS = '''
+import numpy._core._multiarray_tests  # the test module loads it as a library; numpy's conftest imports it
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "thread_unsafe: numpy's marker (unused here)")
+'''
+
 CONFTEST = '''\
 import sys
 
 import numpy
-import numpy._core._multiarray_tests  # the test module loads it as a library; numpy's conftest imports it
 
 import ferrotypes
 import ferrotypes.numpy
@@ -38,11 +45,7 @@ def pytest_collection_modifyitems(session, config, items):
         assert module.as_array is ferrotypes.numpy.as_array
         assert module.ndpointer is ferrotypes.numpy.ndpointer
         assert module.load_library is ferrotypes.numpy.load_library
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "thread_unsafe: numpy's marker (unused here)")
-'''
+''' + MARKERS
 
 
 def numpy_test_file() -> Path:
@@ -51,10 +54,12 @@ def numpy_test_file() -> Path:
     return Path(numpy.__file__).parent / "tests" / "test_ctypeslib.py"
 
 
-def run(pytest_args=()) -> subprocess.CompletedProcess:
+def run(pytest_args=(), against_stdlib=False) -> subprocess.CompletedProcess:
+    """Runs the test module against ferrotypes, or (``against_stdlib``) unchanged
+    against the stdlib's ctypes, for comparison."""
     with tempfile.TemporaryDirectory(prefix="ft-numpy-ctypeslib-") as tmp:
         shutil.copy(numpy_test_file(), Path(tmp) / "test_ctypeslib.py")
-        (Path(tmp) / "conftest.py").write_text(CONFTEST)
+        (Path(tmp) / "conftest.py").write_text(MARKERS if against_stdlib else CONFTEST)
         return subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
              "--rootdir", tmp, *pytest_args, tmp],

@@ -527,7 +527,22 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
     if (kind == VoidPtr && value.is_exact_instance_of::<PyInt>()) || (kind == CharPtr && value.is_exact_instance_of::<PyBytes>()) {
         return scalar::to_bytes(value, kind, &mut slot.0);
     }
-    let wrong_type = || PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value)));
+    // The refusal in the running version's words: 3.13 names the pointer type, 3.12
+    // gives a number's or character's own conversion error (`own`).
+    let py = value.py();
+    let wrong_type = || match kind {
+        CharPtr | WCharPtr | VoidPtr if crate::python_at_least(py, (3, 13)) => PyTypeError::new_err(format!(
+            "'{}' object cannot be interpreted as ctypes.{}",
+            scalar::type_name(value),
+            match kind {
+                CharPtr => "c_char_p",
+                WCharPtr => "c_wchar_p",
+                _ => "c_void_p",
+            }
+        )),
+        _ => PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value))),
+    };
+    let refusal = |own: PyErr| if crate::python_at_least(py, (3, 12)) { own } else { wrong_type() };
     let copy = |v: ArgValue, slot: &mut Slot| {
         *slot = v.slot;
         v.keep
@@ -554,12 +569,14 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         }
     }
     let accepted = match kind {
-        Bool | VariantBool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(|_| wrong_type()),
+        Bool | VariantBool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(refusal),
         k if k.is_integer() => {
             if value.is_instance_of::<PyInt>() {
                 scalar::to_bytes(value, kind, &mut slot.0)
             } else {
-                Err(wrong_type())
+                // What the conversion would say, without taking the value.
+                let mut scratch = Slot::ZERO;
+                Err(scalar::to_bytes(value, kind, &mut scratch.0).err().map_or_else(wrong_type, refusal))
             }
         }
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),

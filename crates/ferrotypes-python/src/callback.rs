@@ -373,38 +373,110 @@ struct SharedHandler(Arc<CallbackHandler>);
 /// `PyGILState_Ensure`: in the common case (C calling back on the thread that called
 /// it) that is the same `PyEval_RestoreThread` with bookkeeping around it that costs
 /// a fifth of a short callback.
+///
+/// A thread Python never saw (C's own: OpenMP workers, a library's pool) gets a thread
+/// state on its first callback and keeps it, released with the GIL between callbacks,
+/// so later callbacks take the `Restored` path; it is deleted when the thread exits
+/// ([`ForeignThreadState`]). ctypes makes and deletes one per callback (~10 µs).
 enum Attachment {
     /// The thread held the GIL already: a callback from a `PyDLL` function, or from C
     /// that Python code called without releasing it.
     Held,
     /// The thread's own thread state, which released the GIL for the foreign call
-    /// this callback comes from, was made current again (what `PyGILState_Ensure`
-    /// does for such a thread).
+    /// this callback comes from (or between two callbacks of a thread Python never
+    /// saw), was made current again (what `PyGILState_Ensure` does for such a thread).
     Restored,
-    /// A thread Python has no state for (C's own threads): `PyGILState_Ensure` made
+    /// A thread Python has no state for, whose exit can no longer be hooked (the
+    /// callback comes from another thread-exit destructor): `PyGILState_Ensure` made
     /// one for this call, and its `PyGILState_Release` deletes it.
     Ensured(ffi::PyGILState_STATE),
 }
 
+/// The thread state this thread was given on its first callback, deleted when the
+/// thread exits (Rust runs a thread-local's destructor then, for threads C started
+/// too) — unless the interpreter is finalizing or gone by then: it deletes every
+/// thread state itself, and a thread must not take the GIL while it does.
+struct ForeignThreadState {
+    adopted: std::cell::Cell<bool>,
+}
+
+thread_local! {
+    static FOREIGN_THREAD_STATE: ForeignThreadState = const { ForeignThreadState { adopted: std::cell::Cell::new(false) } };
+}
+
+impl Drop for ForeignThreadState {
+    fn drop(&mut self) {
+        if !self.adopted.get() || !interpreter_running() {
+            return;
+        }
+        // SAFETY: the interpreter is running and this thread's gilstate thread state
+        // is the one PyGILState_Ensure made for it (kept, its counter at one, the GIL
+        // released by SaveThread after each callback): restoring it takes the GIL, and
+        // the matching Release clears and deletes it, releasing the GIL.
+        unsafe {
+            let own = ffi::PyGILState_GetThisThreadState();
+            if !own.is_null() {
+                ffi::PyEval_RestoreThread(own);
+                ffi::PyGILState_Release(ffi::PyGILState_STATE::PyGILState_UNLOCKED);
+            }
+        }
+    }
+}
+
+/// Whether the interpreter is initialised and not finalizing: `Py_IsFinalizing`
+/// (3.13) or `_Py_IsFinalizing` (before), found at run time so one build serves both.
+fn interpreter_running() -> bool {
+    static IS_FINALIZING: OnceLock<Option<unsafe extern "C" fn() -> std::ffi::c_int>> = OnceLock::new();
+    let is_finalizing = IS_FINALIZING.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT searches the loaded objects for a symbol;
+        // both names are CPython functions taking nothing and returning an int.
+        unsafe {
+            [c"Py_IsFinalizing", c"_Py_IsFinalizing"].iter().find_map(|name| {
+                let p = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
+                (!p.is_null()).then(|| std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> std::ffi::c_int>(p))
+            })
+        }
+    });
+    // SAFETY: both functions only read the runtime's state, from any thread.
+    unsafe { ffi::Py_IsInitialized() != 0 && is_finalizing.is_some_and(|f| f() == 0) }
+}
+
 impl Attachment {
+    /// Takes the GIL for a callback; `None`, touching nothing, when this thread does not
+    /// hold it and the interpreter is finalizing or gone (a C thread calling back at
+    /// exit), since taking it then would stop the thread or touch freed state.
     #[inline(always)]
-    fn attach() -> Attachment {
-        // SAFETY: both calls may be made from any thread, with or without the GIL, while
-        // the interpreter is initialised (it is: a callback object exists); they only
-        // read this thread's gilstate thread state and the current thread state.
-        let (own, current) = unsafe { (ffi::PyGILState_GetThisThreadState(), ffi::compat::PyThreadState_GetUnchecked()) };
+    fn attach() -> Option<Attachment> {
+        // SAFETY: the current thread state is read from a thread-local of the runtime,
+        // valid from any thread at any time.
+        let current = unsafe { ffi::compat::PyThreadState_GetUnchecked() };
+        if current.is_null() && !interpreter_running() {
+            return None;
+        }
+        // SAFETY: may be called from any thread, with or without the GIL, while the
+        // interpreter is initialised (checked above when this thread does not hold the
+        // GIL); it reads this thread's gilstate thread state.
+        let own = unsafe { ffi::PyGILState_GetThisThreadState() };
         if own.is_null() {
+            // A thread-local can still be registered unless the thread is exiting.
+            if FOREIGN_THREAD_STATE.try_with(|state| state.adopted.set(true)).is_ok() {
+                // SAFETY: as above. The state Ensure makes is kept (its counter left at
+                // one) and the GIL released by the SaveThread of `Restored`'s drop; the
+                // thread-local's destructor releases it at thread exit.
+                unsafe { ffi::PyGILState_Ensure() };
+                return Some(Attachment::Restored);
+            }
             // SAFETY: as above; paired with the Release in Drop.
-            return Attachment::Ensured(unsafe { ffi::PyGILState_Ensure() });
+            return Some(Attachment::Ensured(unsafe { ffi::PyGILState_Ensure() }));
         }
         if own == current {
-            return Attachment::Held;
+            return Some(Attachment::Held);
         }
         // SAFETY: `own` is this thread's thread state and is not current, so this thread
         // does not hold the GIL; restoring it takes the GIL (PyGILState_Ensure does the
         // same). Paired with the SaveThread in Drop.
         unsafe { ffi::PyEval_RestoreThread(own) };
-        Attachment::Restored
+        Some(Attachment::Restored)
     }
 }
 
@@ -427,9 +499,16 @@ impl Drop for Attachment {
 /// PyGILState_Ensure/Release pair per callback): a `Py` dropped in `f` would be
 /// released only at PyO3's next attach, so `f` holds objects as `Bound`s (released at
 /// once) and reports errors through [`write_unraisable`], which attaches properly.
+///
+/// When the GIL cannot be taken (a C thread calling back while the interpreter shuts
+/// down) `f` is not run: the call is reported on standard error, C gets the zeroed
+/// result.
 #[inline(always)]
-fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
-    let _attachment = Attachment::attach();
+fn with_gil(f: impl for<'py> FnOnce(Python<'py>)) {
+    let Some(_attachment) = Attachment::attach() else {
+        write_stderr("ferrotypes: a callback was called while the interpreter was shutting down; it returned zero\n");
+        return;
+    };
     // SAFETY: the GIL is held from here until `_attachment` is dropped, after `f`.
     f(unsafe { Python::assume_attached() })
 }
@@ -604,8 +683,15 @@ fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject
         // SAFETY: the functions take a NUL-terminated message and an object or NULL;
         // an exception is set (the callers restore one first).
         UnraisableApi::WriteMsg(f) => unsafe { f(message.as_ptr(), obj) },
-        // SAFETY: as above; the format "%s" takes one C string.
-        UnraisableApi::Format(f) => unsafe { f(c"Exception ignored %s".as_ptr(), message.as_ptr()) },
+        // SAFETY: as above; the format "%s" takes one C string, and "%s %R" a C
+        // string and a live object, whose repr ends the message as in 3.13's ctypes.
+        UnraisableApi::Format(f) => unsafe {
+            if obj.is_null() {
+                f(c"Exception ignored %s".as_ptr(), message.as_ptr())
+            } else {
+                f(c"Exception ignored %s %R".as_ptr(), message.as_ptr(), obj)
+            }
+        },
         // SAFETY: as above.
         UnraisableApi::Plain => unsafe { ffi::PyErr_WriteUnraisable(obj) },
     }
@@ -620,7 +706,8 @@ fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject
 enum UnraisableApi {
     /// `_PyErr_WriteUnraisableMsg(msg, obj)` (CPython 3.8 to 3.12).
     WriteMsg(unsafe extern "C" fn(*const c_char, *mut ffi::PyObject)),
-    /// `PyErr_FormatUnraisable(format, ...)` (CPython 3.13 and later; no object).
+    /// `PyErr_FormatUnraisable(format, ...)` (CPython 3.13 and later): the object is
+    /// named in the message, not passed.
     Format(unsafe extern "C" fn(*const c_char, ...)),
     /// Only `PyErr_WriteUnraisable(obj)`.
     Plain,

@@ -75,7 +75,7 @@ impl Drop for Memory {
 }
 
 /// The base of every ctypes-like instance.
-#[pyclass(subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
+#[pyclass(subclass, frozen, module = "ferrotypes._ctypes", name = "_CDataBase")]
 pub struct CData {
     memory: GilCell<Memory>,
     size: GilCell<usize>,

@@ -11,7 +11,7 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU8, Ordering};
 
 use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
@@ -26,6 +26,7 @@ use pyo3::{intern, PyClassInitializer};
 use crate::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, CArgObject, Held};
 use crate::callback::{Callback, Thunk};
 use crate::cdata::CData;
+use crate::cpython_layout::{self, IntLayout};
 use crate::errno::ErrnoSwap;
 use crate::gil_cell::GilCell;
 use crate::paramflags::ParamFlags;
@@ -125,18 +126,20 @@ enum FastArg {
     Ref { pointer: usize, target: usize, carg: usize },
 }
 
-/// Whether exact ints have the layout [`small_int`] reads: CPython 3.10/3.11's
-/// `PyLongObject`, a signed digit count in `ob_size` followed by 30-bit digits. Set
-/// once at module initialisation ([`init_int_layout`]).
-static INT_LAYOUT_KNOWN: AtomicBool = AtomicBool::new(false);
+/// How [`small_int`] reads an exact int ([`cpython_layout::IntLayout`]): 0 not at all,
+/// 1 a signed digit count in `ob_size` (3.11), 2 a tagged count in `lv_tag` (3.12,
+/// 3.13); 30-bit digits follow the header either way. Set once at module
+/// initialisation ([`init_int_layout`]).
+static INT_LAYOUT: AtomicU8 = AtomicU8::new(0);
 
-/// Checks the running interpreter's int layout (see [`INT_LAYOUT_KNOWN`]).
+/// Records the running interpreter's int layout (see [`INT_LAYOUT`]).
 pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
-    let sys = py.import("sys")?;
-    let version = sys.getattr("version_info")?;
-    let (major, minor): (u32, u32) = (version.get_item(0)?.extract()?, version.get_item(1)?.extract()?);
-    let bits: u32 = sys.getattr("int_info")?.getattr("bits_per_digit")?.extract()?;
-    INT_LAYOUT_KNOWN.store(major == 3 && (minor == 10 || minor == 11) && bits == 30, Ordering::Relaxed);
+    let layout = match cpython_layout::known(py).map(|l| l.int) {
+        None => 0,
+        Some(IntLayout::SignedSize) => 1,
+        Some(IntLayout::Tagged) => 2,
+    };
+    INT_LAYOUT.store(layout, Ordering::Relaxed);
     Ok(())
 }
 
@@ -148,18 +151,17 @@ pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
 /// `arg` is an exact `int`.
 #[inline(always)]
 unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
-    if !INT_LAYOUT_KNOWN.load(Ordering::Relaxed) {
-        return None;
-    }
-    // SAFETY: with the layout checked at start-up, an int is a PyVarObject whose
-    // `ob_size` is its signed digit count, followed by that many 32-bit digits.
+    // SAFETY: with the layout recorded at start-up, an int is a header of an object's
+    // two words and a third word giving its digit count and sign (`ob_size` on 3.11,
+    // `lv_tag` on 3.12 and 3.13), followed by that many 32-bit digits; a zero has
+    // none to read.
     unsafe {
-        let size = (*arg.cast::<ffi::PyVarObject>()).ob_size;
-        let digit = || arg.cast::<u8>().add(std::mem::size_of::<ffi::PyVarObject>()).cast::<u32>().read();
-        match size {
-            0 => Some(0),
-            1 => Some(u64::from(digit())),
-            -1 => Some(u64::from(digit()).wrapping_neg()),
+        let count = arg.cast::<u8>().add(2 * size_of::<usize>()).cast::<isize>().read();
+        let digit = || arg.cast::<u8>().add(3 * size_of::<usize>()).cast::<u32>().read();
+        match (INT_LAYOUT.load(Ordering::Relaxed), count) {
+            (1, 0) | (2, 1) => Some(0),
+            (1, 1) | (2, 8) => Some(u64::from(digit())),
+            (1, -1) | (2, 10) => Some(u64::from(digit()).wrapping_neg()),
             _ => None,
         }
     }
@@ -359,7 +361,7 @@ impl Prepared {
 }
 
 /// The Rust side of `CFuncPtr`.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_FuncPtrData")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct FuncPtr {
     /// Read by CPython through `tp_vectorcall_offset`; always [`vectorcall`].
     vectorcall: ffi::vectorcallfunc,

@@ -21,6 +21,7 @@ use pyo3::types::PyType;
 use pyo3::{Borrowed, PyClass, PyClassInitializer, PyTypeInfo};
 
 use crate::cdata::CData;
+use crate::cpython_layout;
 use crate::function::FuncPtr;
 use crate::record::RecordData;
 use crate::sequence::{ArrayData, PointerData};
@@ -147,29 +148,20 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     Ok(obj)
 }
 
-/// Whether the interpreter lays out an instance of a Python class as CPython 3.11
-/// does: a managed `__dict__` in the two words before the object (its values at -4,
-/// the dict at -3), which [`is_leaf`] reads, and nothing of CPython's after the
-/// class's fields, where [`alloc_with_tail`] puts the bytes (3.13 puts a dict's
-/// values there). Elsewhere no instance counts as a leaf and none has a tail.
-fn has_layout_of_3_11(py: Python<'_>) -> bool {
-    static LAYOUT_OF_3_11: OnceLock<bool> = OnceLock::new();
-    *LAYOUT_OF_3_11.get_or_init(|| py.version_info() >= (3, 11) && py.version_info() < (3, 12))
-}
-
 /// The largest allocation CPython's small-object allocator serves; larger ones go to
 /// the system's `malloc`, where one large block costs more than two small ones.
 const SMALL_ALLOCATION: usize = 512;
 
 /// What CPython allocates before an instance of a Python class: the garbage
-/// collector's two words and, on 3.11, the managed `__dict__`'s two.
+/// collector's two words and the managed `__dict__`'s and weak list's two.
 const PRE_HEADER: usize = 4 * size_of::<usize>();
 
 /// A new object of class `tp` with room for `size` zeroed bytes aligned to `align`
 /// after its fields, and the address of that room; `None` when the class does not
 /// allocate through `PyType_GenericAlloc` (which alone can be asked for the room),
-/// when the bytes would take the object past [`SMALL_ALLOCATION`], or on another
-/// interpreter layout than 3.11's.
+/// when the bytes would take the object past [`SMALL_ALLOCATION`], or where CPython
+/// may keep something after the class's fields (an interpreter whose layouts
+/// [`cpython_layout`] does not know, a class with inline attribute values).
 ///
 /// `PyType_GenericAlloc(tp, n)` allocates `tp_basicsize + (n + 1) * tp_itemsize`
 /// bytes, zeroed, and frees them with the object; the class's `tp_itemsize` is 1 for
@@ -183,7 +175,7 @@ unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usiz
     // SAFETY: a live type object (the caller's promise), read and written with the
     // GIL held; the class is restored before anything else can see it.
     unsafe {
-        if size > SMALL_ALLOCATION || !align.is_power_of_two() || !has_layout_of_3_11(py) {
+        if size > SMALL_ALLOCATION || !align.is_power_of_two() || cpython_layout::known(py).is_none() || (*tp).tp_flags & cpython_layout::INLINE_VALUES != 0 {
             return Ok(None);
         }
         let basic_size = (*tp).tp_basicsize as usize;
@@ -368,25 +360,28 @@ static SUBTYPE_DEALLOC: OnceLock<ffi::destructor> = OnceLock::new();
 
 /// Whether releasing `obj` can run no code and reach no other object of ours: its
 /// class has no `__del__`, and it has no `__dict__` (nor its values), no weak
-/// references, no `_b_base_` or `_objects`.
+/// references, no `_b_base_` or `_objects`. Never on an interpreter whose layouts
+/// [`cpython_layout`] does not know.
 ///
 /// # Safety
 /// `obj` must be a live C data instance whose `CData` is `cdata`.
 unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> bool {
+    let Some(layout) = cpython_layout::known(py) else { return false };
     // SAFETY: obj is a live object (the caller's promise); the words read are its
-    // type's dict and weak list slots, inside the object or, for a managed dict on
-    // 3.11, in the pre-header CPython allocated for it.
+    // type's dict and weak list slots, inside the object or, for a managed dict and
+    // (from 3.12) a managed weak list, in the pre-header CPython allocated for it at
+    // the offsets this version keeps them.
     unsafe {
         let tp = ffi::Py_TYPE(obj);
         let is_null_at = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
         let no_dict = if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
             let word = size_of::<usize>() as isize;
-            has_layout_of_3_11(py) && is_null_at(-4 * word) && is_null_at(-3 * word)
+            (*tp).tp_flags & cpython_layout::INLINE_VALUES == 0 && layout.managed_dict_words.iter().all(|&w| is_null_at(w * word))
         } else {
             (*tp).tp_dictoffset == 0
         };
         let weaklist = (*tp).tp_weaklistoffset;
-        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || (weaklist > 0 && is_null_at(weaklist))) && !cdata.refers_to_objects(py)
+        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || is_null_at(weaklist)) && !cdata.refers_to_objects(py)
     }
 }
 
@@ -460,12 +455,15 @@ pub unsafe extern "C" fn dealloc_slot<F: Family>(obj: *mut ffi::PyObject) {
 /// # Safety
 /// As for [`dealloc_slot`], called from a subclass's `subtype_dealloc`.
 unsafe fn release_as_base<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
-    // SAFETY: obj is being deallocated by CPython with the GIL held; the weak list
-    // slot is the type's; the family's own tp_dealloc is PyO3's (only Python classes
-    // get this slot), which a ready type always has.
+    // SAFETY: obj is being deallocated by CPython with the GIL held, its reference
+    // count zero, as PyObject_ClearWeakRefs requires; a class whose weak-list offset is
+    // non-zero supports weak references, wherever the list lives (inside the object,
+    // or from 3.12 on before it, a negative offset), and PyObject_ClearWeakRefs finds
+    // it there itself and returns at once when it is empty. The family's own
+    // tp_dealloc is PyO3's (only Python classes get this slot), which a ready type
+    // always has.
     unsafe {
-        let weaklist = (*ffi::Py_TYPE(obj)).tp_weaklistoffset;
-        if weaklist > 0 && !obj.cast::<*mut ffi::PyObject>().byte_offset(weaklist).read().is_null() {
+        if (*ffi::Py_TYPE(obj)).tp_weaklistoffset != 0 {
             ffi::PyObject_ClearWeakRefs(obj);
         }
         if let Some(dealloc) = (*F::type_object_raw(py)).tp_dealloc {
@@ -503,17 +501,16 @@ pub fn install_dealloc(cls: &Bound<'_, PyType>) {
     let _ = install::<SimpleData>(cls) || install::<ArrayData>(cls) || install::<PointerData>(cls) || install::<RecordData>(cls);
 }
 
-/// Which families' instances are allocated here rather than by PyO3, by family
-/// name: a diagnostic for the tests (false until the family's first instance, and
+/// Which families' instances are allocated here rather than by PyO3, by family: a diagnostic for the tests (false until the family's first instance, and
 /// for good if PyO3's layout ever holds more than the two parts).
 #[pyfunction]
 pub fn _direct_allocation() -> Vec<(&'static str, bool)> {
     let direct = |layout: usize| matches!(LAYOUTS[layout].get(), Some(Some(_)));
     vec![
-        (SimpleData::NAME, direct(SimpleData::LAYOUT)),
-        (ArrayData::NAME, direct(ArrayData::LAYOUT)),
-        (PointerData::NAME, direct(PointerData::LAYOUT)),
-        (RecordData::NAME, direct(RecordData::LAYOUT)),
-        (FuncPtr::NAME, direct(FuncPtr::LAYOUT)),
+        ("simple", direct(SimpleData::LAYOUT)),
+        ("array", direct(ArrayData::LAYOUT)),
+        ("pointer", direct(PointerData::LAYOUT)),
+        ("record", direct(RecordData::LAYOUT)),
+        ("function", direct(FuncPtr::LAYOUT)),
     ]
 }

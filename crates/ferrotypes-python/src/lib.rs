@@ -16,6 +16,7 @@ mod buffer;
 mod callback;
 mod cdata;
 mod construct;
+mod cpython_layout;
 mod errno;
 mod function;
 mod gil_cell;
@@ -37,6 +38,13 @@ create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign fun
 
 /// The most arguments a foreign function may take (as in ctypes).
 const CTYPES_MAX_ARGCOUNT: usize = 1024;
+
+/// Whether the running interpreter is at least `version` (major, minor): where
+/// ctypes' behaviour or CPython's object layout changed between versions.
+pub(crate) fn python_at_least(py: Python<'_>, version: (u8, u8)) -> bool {
+    static RUNNING: std::sync::OnceLock<(u8, u8)> = std::sync::OnceLock::new();
+    *RUNNING.get_or_init(|| (py.version_info().major, py.version_info().minor)) >= version
+}
 
 /// A short description of an object for messages: a class by name, anything else by
 /// its type's name.
@@ -79,11 +87,14 @@ fn _set_default_from_param(py: Python<'_>, simple: Py<PyAny>, pointer: Py<PyAny>
 fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<cdata::CData>()?;
-    m.add_class::<simple::SimpleData>()?;
-    m.add_class::<function::FuncPtr>()?;
-    m.add_class::<sequence::ArrayData>()?;
-    m.add_class::<sequence::PointerData>()?;
-    m.add_class::<record::RecordData>()?;
+    // Each family's class is named `_CData`, the name ctypes shows for the base of its
+    // public classes (`Structure.__base__`), which CPython's own suite checks; the
+    // module knows them by family.
+    m.add("_SimpleData", py.get_type::<simple::SimpleData>())?;
+    m.add("_FuncPtrData", py.get_type::<function::FuncPtr>())?;
+    m.add("_ArrayData", py.get_type::<sequence::ArrayData>())?;
+    m.add("_PointerData", py.get_type::<sequence::PointerData>())?;
+    m.add("_RecordData", py.get_type::<record::RecordData>())?;
     m.add_class::<record::CField>()?;
     m.add_class::<argconv::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
@@ -126,6 +137,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(cpython_layout::_layout_paths, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(ndpointer::_register_ndpointer, m)?)?;
@@ -139,6 +151,10 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RTLD_LOCAL", ferrotypes_core::library::RTLD_LOCAL)?;
     m.add("RTLD_GLOBAL", ferrotypes_core::library::RTLD_GLOBAL)?;
     m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;
+    if py.version_info() >= (3, 12) {
+        // Added to ctypes in 3.12, with `c_time_t`.
+        m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
+    }
     m.add("__version__", "1.1.0")?;
     function::init_vectorcall(py)?;
     slots::install(py)?;

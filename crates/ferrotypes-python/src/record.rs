@@ -478,8 +478,9 @@ impl CField {
 /// those of `base` (a record class this one derives from). Returns the class's info
 /// and one descriptor per field, its own fields only.
 #[pyfunction]
-#[pyo3(signature = (union, fields, pack, base, big_endian, complete = true))]
-pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList>, pack: Option<usize>, base: Option<Bound<'py, PyType>>, big_endian: bool, complete: bool) -> PyResult<(TypeInfo, Bound<'py, PyList>)> {
+#[pyo3(signature = (union, fields, pack, base, big_endian, complete = true, align = 0))]
+#[allow(clippy::too_many_arguments)]
+pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList>, pack: Option<usize>, base: Option<Bound<'py, PyType>>, big_endian: bool, complete: bool, align: usize) -> PyResult<(TypeInfo, Bound<'py, PyList>)> {
     let mut all_fields: Vec<Py<CField>> = Vec::new();
     let mut specs = Vec::new();
     if let Some(base) = &base {
@@ -519,11 +520,22 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     }
     let kind = if union { RecordKind::Union } else { RecordKind::Struct };
     let options = LayoutOptions { pack, big_endian_bits: big_endian };
-    let layout = layout_record(kind, &specs, &options).map_err(|e| match e {
+    let mut layout = layout_record(kind, &specs, &options).map_err(|e| match e {
         // ctypes' word for the same condition in `cls * n`.
         LayoutError::TooLarge => pyo3::exceptions::PyOverflowError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     })?;
+    // `_align_` (ctypes 3.13) raises the record's alignment, as GCC's `aligned(N)` on a
+    // type does, and its size with it to a multiple of the new alignment.
+    if align > layout.align {
+        layout.size = layout
+            .size
+            .div_ceil(align)
+            .checked_mul(align)
+            .filter(|&n| isize::try_from(n).is_ok())
+            .ok_or_else(|| PyValueError::new_err("_align_ makes the structure too large"))?;
+        layout.align = align;
+    }
     let own = PyList::empty(py);
     for ((name, cls, info, bits), place) in declared.into_iter().zip(&layout.fields[skip..]) {
         let access = match (bits, info.get().scalar()) {
@@ -556,25 +568,44 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         Ok(t) => (t, None),
         Err(e) => (CType::Record { members: [].into(), size: layout.size, align: layout.align }, Some(e)),
     };
-    let traits = record_traits(py, &all_fields, union || pack.is_some() || !complete)?;
+    // ctypes 3.11 describes packed structs as bytes; 3.12 describes them with padding.
+    let bytes_only = union || !complete || (pack.is_some() && !crate::python_at_least(py, (3, 12)));
+    let traits = record_traits(py, &all_fields, layout.size, bytes_only)?;
     let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
     Ok((info, own))
 }
 
-/// The buffer format and pointer content of a record with these fields. As ctypes
-/// 3.11 does: a struct is `T{<format>:<name>:...}` without padding entries; a union, a
-/// packed struct or an incomplete one (no `_fields_` yet) is plain bytes (`B`).
-fn record_traits(py: Python<'_>, fields: &[Py<CField>], bytes_only: bool) -> PyResult<RecordTraits> {
+/// The buffer format and pointer content of a record of `size` bytes with these
+/// fields, as the running version's ctypes gives it: a struct is
+/// `T{<format>:<name>:...}`, from 3.12 on with padding entries (`3x`) between and
+/// after the fields; a union or an incomplete record (no `_fields_` yet) is plain
+/// bytes (`B`), as is, before 3.12, a packed struct (`bytes_only`).
+fn record_traits(py: Python<'_>, fields: &[Py<CField>], size: usize, bytes_only: bool) -> PyResult<RecordTraits> {
+    let with_padding = crate::python_at_least(py, (3, 12));
     let mut format = String::from("T{");
     let mut has_pointers = false;
+    // Where the fields so far end (bit-fields sharing a unit end at the unit's end).
+    let mut end = 0;
+    let pad = |format: &mut String, bytes: usize| match bytes {
+        0 => {}
+        1 => format.push('x'),
+        n => format.push_str(&format!("{n}x")),
+    };
     for f in fields {
         let f = f.get();
         let info = f.info.get();
         has_pointers |= info.contains_pointers();
+        if with_padding {
+            pad(&mut format, f.offset.saturating_sub(end));
+            end = end.max(f.offset.saturating_add(f.size));
+        }
         format.push_str(&info.buffer_layout(py)?.format_with_shape());
         format.push(':');
         format.push_str(&f.name);
         format.push(':');
+    }
+    if with_padding {
+        pad(&mut format, size.saturating_sub(end));
     }
     format.push('}');
     if bytes_only {
@@ -592,7 +623,7 @@ pub fn anonymous_field(py: Python<'_>, member: &Bound<'_, CField>, field: &Bound
 }
 
 /// The Rust side of `Structure` and `Union`.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_RecordData")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct RecordData {}
 
 #[pymethods]

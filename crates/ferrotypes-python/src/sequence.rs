@@ -74,7 +74,7 @@ fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &
 }
 
 /// The Rust side of `Array`.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_ArrayData")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct ArrayData {}
 
 impl ArrayData {
@@ -321,7 +321,7 @@ impl Construct for PointerData {
 }
 
 /// The Rust side of `_Pointer`.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_PointerData")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct PointerData {}
 
 impl PointerData {

@@ -21,7 +21,7 @@ use crate::typeinfo::InfoKind;
 
 /// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
 /// comes from the class's info), so that an instance is no larger than ctypes'.
-#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_SimpleData")]
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct SimpleData {}
 
 /// What a simple class's info says about its scalar.

@@ -1,9 +1,9 @@
 """The ferrotypes tour: ``python -m ferrotypes.tour``.
 
-Runs the examples of the five ctypes tutorials ferrotypes grew from (the project's
-seeds: a C struct that calls back into Python, scalars and arrays, the SciPy cookbook's
-numpy recipes, strings and C-allocated memory, and the ctypes documentation's qsort
-callback) against libc and small C libraries the tour compiles from the tutorials'
+Runs the examples of the five ctypes tutorials ferrotypes grew from (a C struct that
+calls back into Python, scalars and arrays, the SciPy Cookbook's numpy recipes, strings
+and C-allocated memory, and the ctypes documentation's qsort callback; each module
+credits its tutorial by title) against libc and small C libraries the tour compiles from the tutorials'
 own C code (``c/*.c``, via ``ferrotypes._cbuild``).
 
 Each example is the tutorial's code with only the import changed (``import ferrotypes
@@ -19,13 +19,13 @@ it does not; it does not try edge cases.
 
 from ferrotypes.tour._harness import EXAMPLES, main  # noqa: F401
 
-# Importing the seed modules registers their examples, in this order.
+# Importing the example modules registers their examples, in this order.
 from ferrotypes.tour import (  # noqa: F401,E402
-    seed000_callback_struct,
-    seed001_scalars_arrays,
-    seed002_scipy_cookbook,
-    seed003_strings_memory,
-    seed004_qsort_callback,
+    callbacks_in_c_structs,
+    scalars_and_arrays,
+    numpy_cookbook,
+    strings_and_memory,
+    qsort_callback,
 )
 
 __all__ = ["EXAMPLES", "main"]

@@ -1,6 +1,6 @@
 """The tour's machinery: the list of examples, feature probes, C builds, output checks.
 
-An example is a function registered with :func:`example`, naming its seed file, a title,
+An example is a function registered with :func:`example`, naming its tutorial, a title,
 the features it ``requires`` and, if it needs one, the C library to build from ``c/``.
 :func:`main` probes which features ferrotypes has *now* and runs every example whose
 features are all present; the others are reported as skipped with the missing feature.
@@ -48,13 +48,19 @@ __all__ = [
     "stdlib_qsort_comparisons",
 ]
 
-#: The tutorials, by the number the tour's titles use.
-SEEDS = {
-    "000": "000_d086856713c2b367.txt",
-    "001": "001_ceecf743dabdb219.txt",
-    "002": "002_3bc127f3c758a276.txt",
-    "003": "003_0489fc4e452ced71.txt",
-    "004": "004_080a02ba18c64823.txt",
+#: The tutorials the examples come from: key -> (section, the tutorial credited by title).
+#: A section is named for what its examples show.
+TUTORIALS = {
+    "c_structs": ("Callbacks stored in a C struct, called with numpy arrays",
+                  'the blog post "Using Ctypes to Call a C Function That Calls Back a Python Function."'),
+    "scalars": ("Scalars, out-parameters and arrays",
+                'the tutorial "Python and C interaction: Part II - Ctypes"'),
+    "numpy": ("NumPy arrays and C: ndpointer, allocator callbacks, record arrays",
+              'the SciPy Cookbook\'s "ctypes" page'),
+    "strings": ("Strings and memory allocated in C",
+                "an article on Python's ctypes module (code at github.com/jima80525/ctypes_example)"),
+    "qsort": ("Callbacks: qsort with a Python comparator",
+              'the ctypes documentation\'s "Callback functions"'),
 }
 
 #: Every feature an example may require, in the order the header lists them.
@@ -70,7 +76,7 @@ _NOT_YET = "not yet in ferrotypes"
 
 @dataclass(frozen=True)
 class Example:
-    seed: str
+    tutorial: str
     title: str
     requires: tuple[str, ...]
     library: tuple[str, tuple[str, ...]] | None
@@ -78,23 +84,25 @@ class Example:
 
     @property
     def heading(self) -> str:
-        return f"[{SEEDS[self.seed]}] {self.title}"
+        """The section and the title: what ``-k`` searches and ``--list`` shows."""
+        return f"{TUTORIALS[self.tutorial][0]}: {self.title}"
 
 
 EXAMPLES: list[Example] = []
 
 
-def example(seed: str, title: str, *, requires: Iterable[str] = (),
+def example(tutorial: str, title: str, *, requires: Iterable[str] = (),
             library: tuple[str, Sequence[str]] | None = None):
-    """Registers the decorated function as an example of the tutorial ``seed``.
+    """Registers the decorated function as an example of ``tutorial`` (a key of
+    :data:`TUTORIALS`).
 
     ``library=(name, [sources in c/])`` builds ``<name><suffix>`` before the example
     runs, and the example runs with that library's directory as the working directory,
     so it can load ``./<name>.so`` as the tutorials do.  Needs ``"compiler"`` in
     ``requires``.
     """
-    if seed not in SEEDS:
-        raise ValueError(f"unknown seed {seed!r}; expected one of {sorted(SEEDS)}")
+    if tutorial not in TUTORIALS:
+        raise ValueError(f"unknown tutorial {tutorial!r}; expected one of {sorted(TUTORIALS)}")
     requires = tuple(requires)
     unknown = [f for f in requires if f not in FEATURES]
     if unknown:
@@ -105,7 +113,7 @@ def example(seed: str, title: str, *, requires: Iterable[str] = (),
         library = (library[0], tuple(library[1]))
 
     def register(func):
-        EXAMPLES.append(Example(seed, title, requires, library, func))
+        EXAMPLES.append(Example(tutorial, title, requires, library, func))
         return func
 
     return register
@@ -200,7 +208,7 @@ class _CStdio:
     def setup(self):
         self.ready = True
         try:
-            sys.stdout.reconfigure(line_buffering=True)
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # a TextIOWrapper, or refused below
         except (AttributeError, ValueError):
             pass
         try:
@@ -394,9 +402,15 @@ def _version() -> str:
 
 def run(examples: Sequence[Example], features: dict[str, Feature]) -> tuple[int, int, int]:
     ran = failed = skipped = 0
+    tutorial = None
     for ex in examples:
+        if ex.tutorial != tutorial:
+            tutorial = ex.tutorial
+            section, source = TUTORIALS[tutorial]
+            print()
+            print(f"=== {section} (from {source})")
         print()
-        print(f"== {ex.heading}")
+        print(f"== {ex.title}")
         missing = [name for name in ex.requires if not features[name].present]
         if missing:
             print(f"skipped: needs {_missing_line(missing, features)}")
@@ -445,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     _stdio.setup()
-    print(f"ferrotypes tour: the examples of {len(SEEDS)} ctypes tutorials, "
+    print(f"ferrotypes tour: the examples of {len(TUTORIALS)} ctypes tutorials, "
           f"on ferrotypes {_version()} (Python {sys.version.split()[0]})")
     present = [f"{name} ({features[name].note})" if features[name].note else name
                for name in FEATURES if features[name].present]

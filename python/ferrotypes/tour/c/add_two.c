@@ -1,4 +1,4 @@
-/* Seed 001, "Scalars": the tutorial includes add_two.c without showing it; this is the
+/* From the tour's tutorial, "Scalars": the tutorial includes add_two.c without showing it; this is the
  * library its transcript implies.  The by-reference functions return 0, which is the
  * value the tutorial's REPL echoes for them. */
 

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), the Allocator class: one callback that allocates arrays of
+/* The SciPy Cookbook's "ctypes" page, the Allocator class: one callback that allocates arrays of
  * several types, chosen by a NumPy type character.  The cookbook's func() takes "..."
  * before the allocator; here that is a start value.  It allocates the cookbook's
  * 2x3x4 doubles and, where the cookbook says "allocate more arrays here", five ints and

@@ -1,4 +1,4 @@
-/* Seed 001, "Arrays": the tutorial includes arrays.c without showing it; its `nm` listing
+/* From the tour's tutorial, "Arrays": the tutorial includes arrays.c without showing it; its `nm` listing
  * names add_float_array and dot_product, and its array example needs an element-wise
  * integer addition of n elements, add_int_array. */
 

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), "Dynamic allocation through callbacks": C asks a Python
+/* The SciPy Cookbook's "ctypes" page, "Dynamic allocation through callbacks": C asks a Python
  * callback for memory (a NumPy array) and fills it.
  * foo() is the cookbook's; it printed "data = 0x%p", an MSVC-ism that glibc would print as
  * "0x0x...", so here it is plain %p.  baz() gives the cookbook's `lib.baz` prototype

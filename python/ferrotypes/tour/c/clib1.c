@@ -1,4 +1,4 @@
-/* Seed 003, "A Simple C Library That Can Be Used From Python": clib1.c, a counter, a
+/* From the tour's tutorial, "A Simple C Library That Can Be Used From Python": clib1.c, a counter, a
  * function that changes a string in place, and a string allocated and freed in C. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), "More useful code frags": a function taking float**, one
+/* The SciPy Cookbook's "ctypes" page, "More useful code frags": a function taking float**, one
  * pointer per row.  Where the cookbook says "do something with *x", it prints the first
  * element of each row. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Seed 000, "Passing a Python Function That can be Called Back from C": a struct that
+/* From the tour's tutorial, "Passing a Python Function That can be Called Back from C": a struct that
  * stores a function pointer (the Python callback) and calls it later.
  * The tutorial writes plain `complex`, a GNU shorthand for `double complex`. */
 #include <complex.h>

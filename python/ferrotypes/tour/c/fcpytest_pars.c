@@ -1,4 +1,4 @@
-/* Seed 000, "Passing C Structures": a struct allocated in C and handed to Python as an
+/* From the tour's tutorial, "Passing C Structures": a struct allocated in C and handed to Python as an
  * opaque pointer, which Python passes back (or reads with a Structure). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), "Fibonacci example": fibonacci.c, the Fibonacci numbers
+/* The SciPy Cookbook's "ctypes" page, "Fibonacci example": fibonacci.c, the Fibonacci numbers
  * computed recursively, singly and over int arrays. */
 
 int fib(int a);

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), "foo.cpp": bar() prints the doubles it is given.
+/* The SciPy Cookbook's "ctypes" page, "foo.cpp": bar() prints the doubles it is given.
  * Written as C; the export macro is kept for Windows only (the cookbook's non-Windows
  * `#define FOO_API extern` would make `extern FOO_API` a duplicate `extern`). */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), "NumPy's ndpointer with ctypes argtypes": the cookbook sets
+/* The SciPy Cookbook's "ctypes" page, "NumPy's ndpointer with ctypes argtypes": the cookbook sets
  * `func.argtypes = [arg1, arg2, arg3, arg4, arg5]` without showing func.  This one adds the
  * first element of each array: a float32, three doubles, and a big-endian int32 (which C
  * decodes byte by byte, since arg5 is declared '>i4'). */

@@ -1,4 +1,4 @@
-/* Seed 002 (SciPy cookbook), "Heterogeneous Types Example": sample.c, an array of structs
+/* The SciPy Cookbook's "ctypes" page, "Heterogeneous Types Example": sample.c, an array of structs
  * that a NumPy record array matches field by field. */
 #include <stdio.h>
 

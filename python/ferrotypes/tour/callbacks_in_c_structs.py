@@ -1,4 +1,5 @@
-"""Seed 000: "Using Ctypes to Call a C Function That Calls Back a Python Function."
+"""Callbacks stored in a C struct: from the blog post "Using Ctypes to Call a C Function
+That Calls Back a Python Function."
 
 fcpytest.c in three versions: a C function that prints, a C struct handed to Python as
 a ``c_void_p`` (and read back with a ``Structure``), and a struct that stores a Python
@@ -8,9 +9,9 @@ callback which C calls later with numpy arrays.  The C sources are ``c/fcpytest_
 from ferrotypes.tour._harness import captured_output, check, example, expect_output
 
 
-@example("000", "Calling a simple C function: fcpytest() prints Hello World",
+@example("c_structs", "Calling a simple C function: fcpytest() prints Hello World",
          requires=["compiler"], library=("libcpytest_hello", ["fcpytest_hello.c"]))
-def hello_world():
+def hello_world() -> None:
     # test.py (the tutorial's library is ./libcpytest.so, rebuilt for each version of
     # fcpytest.c; the tour keeps one library per version)
     from ferrotypes import cdll
@@ -20,9 +21,9 @@ def hello_world():
     expect_output(out, "Hello World\n")
 
 
-@example("000", "Passing C structures: a struct made in C comes back as a c_void_p handle",
+@example("c_structs", "Passing C structures: a struct made in C comes back as a c_void_p handle",
          requires=["compiler"], library=("libcpytest_pars", ["fcpytest_pars.c"]))
-def struct_as_void_p():
+def struct_as_void_p() -> None:
     from ferrotypes import cdll,c_int,c_void_p
     libcpy = cdll.LoadLibrary('./libcpytest_pars.so')
     libcpy.init_pars.argtypes=[c_int,c_int]
@@ -35,9 +36,9 @@ def struct_as_void_p():
     expect_output(out, "c: nx=3,ny=5\n")
 
 
-@example("000", "Passing C structures: reading the C struct with Structure.from_address",
+@example("c_structs", "Passing C structures: reading the C struct with Structure.from_address",
          requires=["structures", "compiler"], library=("libcpytest_pars", ["fcpytest_pars.c"]))
-def struct_from_address():
+def struct_from_address() -> None:
     from ferrotypes import cdll,c_int,c_void_p
     libcpy = cdll.LoadLibrary('./libcpytest_pars.so')
     libcpy.init_pars.argtypes=[c_int,c_int]
@@ -57,10 +58,10 @@ def struct_from_address():
     expect_output(out, "py: nx= 3 ny= 5\n")
 
 
-@example("000", "A Python callback stored in a C struct, called by C with numpy arrays (CFUNCTYPE)",
+@example("c_structs", "A Python callback stored in a C struct, called by C with numpy arrays (CFUNCTYPE)",
          requires=["callbacks", "pointers", "numpy", "compiler"],
          library=("libcpytest_callback", ["fcpytest_callback.c"]))
-def callback_in_struct():
+def callback_in_struct() -> None:
     # test.py
     import numpy as np
     from ferrotypes import cdll,c_int,c_void_p,c_double,CFUNCTYPE,POINTER
@@ -101,10 +102,10 @@ def callback_in_struct():
           f"expected twenty values 1.64872127, got {res!r}")
 
 
-@example("000", "The same callback made with PYFUNCTYPE instead of CFUNCTYPE",
+@example("c_structs", "The same callback made with PYFUNCTYPE instead of CFUNCTYPE",
          requires=["callbacks", "pointers", "numpy", "compiler"],
          library=("libcpytest_callback", ["fcpytest_callback.c"]))
-def callback_in_struct_pyfunctype():
+def callback_in_struct_pyfunctype() -> None:
     # "It seems one can use PYFUNCTYPE instead of CFUNCTYPE": the test.py above with the
     # callback type made by PYFUNCTYPE.
     import numpy as np

@@ -1,4 +1,5 @@
-"""Seed 004: the ctypes documentation's "Callback functions".
+"""Callbacks: qsort with a Python comparator, from the ctypes documentation's
+"Callback functions".
 
 libc's ``qsort`` sorting a ctypes array with a Python comparison function made by
 ``CFUNCTYPE(c_int, POINTER(c_int), POINTER(c_int))``, in the documentation's three
@@ -34,9 +35,9 @@ def _check_comparisons(printed, values, compare, docs_key):
         print(f"(this libc compares {same} the documentation's Linux listing)")
 
 
-@example("004", "qsort with a Python callback: first print the pointer arguments",
+@example("qsort", "qsort with a Python callback: first print the pointer arguments",
          requires=["arrays", "pointers", "callbacks"])
-def qsort_print_pointers():
+def qsort_print_pointers() -> None:
     libc = cdll.LoadLibrary(find_library("c"))  # the documentation's libc
     IntArray5 = c_int * 5
     ia = IntArray5(5, 1, 7, 33, 99)
@@ -63,9 +64,9 @@ def qsort_print_pointers():
           f"the callback was called {len(out.lines())} times; stdlib ctypes calls it {len(expected)} times")
 
 
-@example("004", "qsort with a Python callback: print the values the pointers point to",
+@example("qsort", "qsort with a Python callback: print the values the pointers point to",
          requires=["arrays", "pointers", "callbacks"])
-def qsort_print_values():
+def qsort_print_values() -> None:
     libc = cdll.LoadLibrary(find_library("c"))
     IntArray5 = c_int * 5
     ia = IntArray5(5, 1, 7, 33, 99)
@@ -86,9 +87,9 @@ def qsort_print_values():
     _check_comparisons(printed, [5, 1, 7, 33, 99], lambda a, b: 0, "zero")
 
 
-@example("004", "qsort with a Python callback: compare, and the array is sorted",
+@example("qsort", "qsort with a Python callback: compare, and the array is sorted",
          requires=["arrays", "pointers", "callbacks"])
-def qsort_sorts():
+def qsort_sorts() -> None:
     libc = cdll.LoadLibrary(find_library("c"))
     IntArray5 = c_int * 5
     ia = IntArray5(5, 1, 7, 33, 99)

@@ -1,4 +1,5 @@
-"""Seed 001: "Python and C interaction: Part II - Ctypes".
+"""Scalars, out-parameters and arrays: from the tutorial "Python and C interaction:
+Part II - Ctypes".
 
 libmymath (``c/add_two.c`` and ``c/arrays.c``; the tutorial includes them without
 showing them): ints, floats without and with ``restype``/``argtypes``, ``byref``
@@ -17,16 +18,16 @@ from ferrotypes.tour._harness import example, expect, expect_raises, expect_repr
 LIBMYMATH = ("libmymath", ["add_two.c", "arrays.c"])
 
 
-@example("001", "Scalars: integers pass as they are (add_int)",
+@example("scalars", "Scalars: integers pass as they are (add_int)",
          requires=["compiler"], library=LIBMYMATH)
-def integers():
+def integers() -> None:
     math = C.CDLL('./libmymath.so')
     expect(math.add_int(3, 4), 7)
 
 
-@example("001", "Scalars: floats need c_float, restype and argtypes (add_float)",
+@example("scalars", "Scalars: floats need c_float, restype and argtypes (add_float)",
          requires=["compiler"], library=LIBMYMATH)
-def floats():
+def floats() -> None:
     math = C.CDLL('./libmymath.so')
     # Without argtypes 3 and 4 go as C ints, and without restype the float result is
     # read as an int: the number printed means nothing (the tutorial got 0).
@@ -46,9 +47,9 @@ def floats():
     expect(math.add_float(3, 4), 7.0)
 
 
-@example("001", "By reference: byref out-parameters (add_int_ref)",
+@example("scalars", "By reference: byref out-parameters (add_int_ref)",
          requires=["compiler"], library=LIBMYMATH)
-def by_reference():
+def by_reference() -> None:
     math = C.CDLL('./libmymath.so')
     three = C.c_int(3)
     four = C.c_int(4)
@@ -59,9 +60,9 @@ def by_reference():
     expect(res.value, 7)
 
 
-@example("001", "By reference: c_float out-parameters and a wrapper function (add_float_ref)",
+@example("scalars", "By reference: c_float out-parameters and a wrapper function (add_float_ref)",
          requires=["compiler"], library=LIBMYMATH)
-def by_reference_floats():
+def by_reference_floats() -> None:
     math = C.CDLL('./libmymath.so')
     three = C.c_float(3)
     four = C.c_float(4)
@@ -84,9 +85,9 @@ def by_reference_floats():
     expect(add_int_ref_python(1.5, 0.25), 1.75)
 
 
-@example("001", "Arrays: (c_int * 3)(...) passed with byref (add_int_array)",
+@example("scalars", "Arrays: (c_int * 3)(...) passed with byref (add_int_array)",
          requires=["arrays", "compiler"], library=LIBMYMATH)
-def ctypes_arrays():
+def ctypes_arrays() -> None:
     math = C.CDLL('./libmymath.so')
     in1 = (C.c_int * 3) (1, 2, -5)
     in2 = (C.c_int * 3) (-1, 3, 3)
@@ -100,26 +101,26 @@ def ctypes_arrays():
     expect((out[0], out[1], out[2]), (0, 5, -2))
 
 
-@example("001", "NumPy arrays: arr.ctypes.data_as(POINTER(c_int)), or c_void_p",
+@example("scalars", "NumPy arrays: arr.ctypes.data_as(POINTER(c_int)), or c_void_p",
          requires=["pointers", "numpy", "compiler"], library=LIBMYMATH)
-def numpy_arrays():
+def numpy_arrays() -> None:
     math = C.CDLL('./libmymath.so')
     import numpy as np
     intp = C.POINTER(C.c_int)
     in1 = np.array([1, 2, -5], dtype=C.c_int)
     in2 = np.array([-1, 3, 3], dtype=C.c_int)
     out = np.zeros(3, dtype=C.c_int)
-    math.add_int_array(in1.ctypes.data_as(intp),
-                       in2.ctypes.data_as(intp),
-                       out.ctypes.data_as(intp),
+    math.add_int_array(in1.ctypes.data_as(intp),  # type: ignore[type-var]
+                       in2.ctypes.data_as(intp),  # type: ignore[type-var]
+                       out.ctypes.data_as(intp),  # type: ignore[type-var]
                        C.c_int(3))
     expect_repr(out, "array([ 0,  5, -2], dtype=int32)")
 
     # "we don't need to actually define the type as a pointer to integer, we can
     # directly use c_void_p"
     out = np.zeros(3, dtype=C.c_int)
-    math.add_int_array(in1.ctypes.data_as(C.c_void_p),
-                       in2.ctypes.data_as(C.c_void_p),
-                       out.ctypes.data_as(C.c_void_p),
+    math.add_int_array(in1.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
+                       in2.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
+                       out.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
                        C.c_int(3))
     expect_repr(out, "array([ 0,  5, -2], dtype=int32)")

@@ -1,4 +1,5 @@
-"""Seed 003: "Python's ctypes module" -- loading, strings, memory.
+"""Strings and C-allocated memory: from an article on Python's ``ctypes`` module whose code
+is at github.com/jima80525/ctypes_example -- loading, strings, memory.
 
 clib1 (``c/clib1.c``): loading a library by path, a C counter, why C cannot change a
 Python ``str`` and can change a ``create_string_buffer``, and a string allocated in C,
@@ -14,9 +15,9 @@ from ferrotypes.tour._harness import captured_output, check, example, expect, ex
 CLIB1 = ("libclib1", ["clib1.c"])
 
 
-@example("003", "Loading a C library by path and calling a function with no parameters",
+@example("strings", "Loading a C library by path and calling a function with no parameters",
          requires=["compiler"], library=CLIB1)
-def loading_and_calling():
+def loading_and_calling() -> None:
     # Load the shared library into c types.
     libc = ctypes.CDLL("./libclib1.so")
 
@@ -36,9 +37,9 @@ def loading_and_calling():
     expect(libc.simple_function(), counter + 2)
 
 
-@example("003", "An immutable str: C cannot change the Python string",
+@example("strings", "An immutable str: C cannot change the Python string",
          requires=["compiler"], library=CLIB1)
-def immutable_string():
+def immutable_string() -> None:
     libc = ctypes.CDLL("./libclib1.so")
     with captured_output() as out:
         print("Calling C function which tries to modify Python string")
@@ -54,9 +55,9 @@ def immutable_string():
                        "After:  starting string\n")
 
 
-@example("003", "A mutable buffer: create_string_buffer lets C change the bytes",
+@example("strings", "A mutable buffer: create_string_buffer lets C change the bytes",
          requires=["arrays", "compiler"], library=CLIB1)
-def mutable_buffer():
+def mutable_buffer() -> None:
     libc = ctypes.CDLL("./libclib1.so")
     original_string = "starting string"
     with captured_output() as out:
@@ -74,9 +75,9 @@ def mutable_buffer():
                        "After:  b'tubsujoh!tusjoh'\n")
 
 
-@example("003", "Memory allocated in C: restype POINTER(c_char), c_char_p.from_buffer, freed by C",
+@example("strings", "Memory allocated in C: restype POINTER(c_char), c_char_p.from_buffer, freed by C",
          requires=["pointers", "compiler"], library=CLIB1)
-def memory_allocated_in_c():
+def memory_allocated_in_c() -> None:
     libc = ctypes.CDLL("./libclib1.so")
     with captured_output() as out:
         alloc_func = libc.alloc_C_string
@@ -92,7 +93,7 @@ def memory_allocated_in_c():
         # on the Python side
         phrase = ctypes.c_char_p.from_buffer(c_string_address)
 
-        print("Bytes in Python {0}".format(phrase.value))
+        print("Bytes in Python {0}".format(phrase.value))  # type: ignore[str-bytes-safe]  # the article's output
 
         free_func = libc.free_C_string
         free_func.argtypes = [ctypes.POINTER(ctypes.c_char), ]

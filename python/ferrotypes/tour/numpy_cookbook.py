@@ -1,4 +1,4 @@
-"""Seed 002: the SciPy cookbook's "ctypes" page.
+"""NumPy arrays and C: from the SciPy Cookbook's "ctypes" page.
 
 numpy and ctypes together: ``load_library``, ``arr.ctypes``, ``ndpointer`` argtypes,
 C code that asks a Python callback for numpy memory, ``float**`` from a 2-D array,
@@ -24,9 +24,9 @@ from ferrotypes.tour._harness import (
 )
 
 
-@example("002", "Getting started: foo.py passes x.ctypes.data_as(POINTER(c_double)) to bar()",
+@example("numpy", "Getting started: foo.py passes x.ctypes.data_as(POINTER(c_double)) to bar()",
          requires=["pointers", "numpy", "compiler"], library=("libfoo", ["foo.c"]))
-def foo_py():
+def foo_py() -> None:
     import numpy as N
     import ferrotypes as C
     import ferrotypes.numpy as ctypeslib  # N.ctypeslib
@@ -47,14 +47,14 @@ def foo_py():
     check(printed == [f"{v:f}" for v in x], f"C printed {printed}, the array holds {list(x)}")
 
 
-@example("002", "NumPy arrays' ctypes property: data, data_as, shape, strides",
+@example("numpy", "NumPy arrays' ctypes property: data, data_as, shape, strides",
          requires=["pointers", "numpy"])
-def ctypes_property():
+def ctypes_property() -> None:
     import numpy as N
     import ferrotypes as ctypes
     x = N.random.randn(2,3,4)
     print(x.ctypes.data)
-    p = x.ctypes.data_as(ctypes.POINTER(c_double))
+    p = x.ctypes.data_as(ctypes.POINTER(c_double))  # type: ignore[type-var]
     print(p)
     check(p[0] == x[0, 0, 0] and p[23] == x[1, 2, 3], "data_as() does not point at the array's data")
     print(x.ctypes.shape)
@@ -63,9 +63,9 @@ def ctypes_property():
     expect(x.ctypes.strides[:3], [96, 32, 8])
 
 
-@example("002", "ndpointer in argtypes: dtype, ndim, shape and flags are checked before the call",
+@example("numpy", "ndpointer in argtypes: dtype, ndim, shape and flags are checked before the call",
          requires=["numpy", "compiler"], library=("libndargs", ["ndargs.c"]))
-def ndpointer_argtypes():
+def ndpointer_argtypes() -> None:
     import numpy as N
     from ferrotypes.numpy import ndpointer
     func = cdll.LoadLibrary('./libndargs.so').func
@@ -97,9 +97,9 @@ def ndpointer_argtypes():
             func(*args)
 
 
-@example("002", "Dynamic allocation through callbacks: the ALLOCATOR prototype (lib.baz)",
+@example("numpy", "Dynamic allocation through callbacks: the ALLOCATOR prototype (lib.baz)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
-def allocator_prototype():
+def allocator_prototype() -> None:
     import numpy as N
     ALLOCATOR = CFUNCTYPE(c_long, c_int, POINTER(c_int))
     # load your library as lib
@@ -112,15 +112,15 @@ def allocator_prototype():
     def allocate(dim, shape):
         x = N.zeros(shape[:dim], 'f4')
         arrays.append(x)
-        return x.ctypes.data_as(c_void_p).value
+        return x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
     lib.baz(2.5, 4, ALLOCATOR(allocate))
     print(arrays[0])
     expect(arrays[0].tolist(), [2.5, 2.5, 2.5, 2.5])
 
 
-@example("002", "Dynamic allocation through callbacks: C's foo() gets a numpy array from allocate()",
+@example("numpy", "Dynamic allocation through callbacks: C's foo() gets a numpy array from allocate()",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
-def allocator_callback():
+def allocator_callback() -> None:
     import numpy as N
 
     allocated_arrays = []
@@ -128,8 +128,8 @@ def allocator_callback():
         print('allocate called')
         x = N.zeros(shape[:dim], 'f4')
         allocated_arrays.append(x)
-        ptr = x.ctypes.data_as(c_void_p).value
-        print(hex(ptr))
+        ptr = x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
+        print(hex(ptr))  # type: ignore[arg-type]  # never NULL: numpy allocated it
         print('allocate returning')
         return ptr
 
@@ -153,9 +153,9 @@ def allocator_callback():
     expect(allocated_arrays[0].tolist(), [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]])
 
 
-@example("002", "The allocator prototypes the cookbook found troublesome, on today's ctypes",
+@example("numpy", "The allocator prototypes the cookbook found troublesome, on today's ctypes",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
-def allocator_variants():
+def allocator_variants() -> None:
     # The cookbook: "Eventually, we'd like to write the allocator like this (but it doesn't
     # work yet)", and "The following also seems to cause problems" -- a SystemError, a
     # crash or a hang.  ctypes now runs three of the four and refuses POINTER(c_float) as a
@@ -177,7 +177,7 @@ def allocator_variants():
     def allocate(dim, shape):  # returns the address, as an int
         x = N.zeros(shape[:dim], 'f4')
         allocated_arrays.append(x)
-        return x.ctypes.data_as(c_void_p).value
+        return x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
 
     ALLOCATOR = CFUNCTYPE(ndpointer('f4'), c_int, POINTER(c_int))
     run(ALLOCATOR, allocate, lib.foo)
@@ -193,7 +193,7 @@ def allocator_variants():
     def allocate_pointer(dim, shape):  # returns a POINTER(c_float)
         x = N.zeros(shape[:dim], 'f4')
         allocated_arrays.append(x)
-        return x.ctypes.data_as(POINTER(c_float))
+        return x.ctypes.data_as(POINTER(c_float))  # type: ignore[type-var]
     ALLOCATOR = CFUNCTYPE(POINTER(c_float), c_int, POINTER(c_int))
     try:
         callback = ALLOCATOR(allocate_pointer)
@@ -206,9 +206,9 @@ def allocator_variants():
         expect(allocated_arrays[0].tolist(), expected)
 
 
-@example("002", "An Allocator class: one callback for arrays of several types (CFUNCTYPE with c_char)",
+@example("numpy", "An Allocator class: one callback for arrays of several types (CFUNCTYPE with c_char)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("liballocator", ["allocator.c"]))
-def allocator_class():
+def allocator_class() -> None:
     import numpy as N
 
     class Allocator:
@@ -220,7 +220,7 @@ def allocator_class():
         def __call__(self, dims, shape, dtype):
             x = N.empty(shape[:dims], N.dtype(dtype))
             self.allocated_arrays.append(x)
-            return x.ctypes.data_as(c_void_p).value
+            return x.ctypes.data_as(c_void_p).value  # type: ignore[type-var]
 
         def getcfunc(self):
             return self.CFUNCTYPE(self)
@@ -243,9 +243,9 @@ def allocator_class():
     expect(floats.tolist(), [[0.0, 0.5], [1.0, 1.5]])
 
 
-@example("002", "More useful code frags: float** built from a 2-D array's rows",
+@example("numpy", "More useful code frags: float** built from a 2-D array's rows",
          requires=["arrays", "pointers", "numpy", "compiler"], library=("libcodefrags", ["codefrags.c"]))
-def float_pointer_pointer():
+def float_pointer_pointer() -> None:
     import numpy as N
     x = N.array([[10,20,30], [40,50,60], [80,90,100]], 'f4')
     f4ptr = POINTER(c_float)
@@ -260,9 +260,9 @@ def float_pointer_pointer():
     expect_output(out, "row 0 starts with 10\nrow 1 starts with 40\nrow 2 starts with 80\n")
 
 
-@example("002", "Heterogeneous types: a record array matching a C struct (print_weather)",
+@example("numpy", "Heterogeneous types: a record array matching a C struct (print_weather)",
          requires=["numpy", "compiler"], library=("libsample", ["sample.c"]))
-def record_arrays():
+def record_arrays() -> None:
     # sample.py
     import numpy as N
     import ferrotypes as C
@@ -287,9 +287,9 @@ def record_arrays():
     expect_output(out, "".join(f"timestamp: {t}\ndescription: {d}\n\n" for t, d in dat))
 
 
-@example("002", "Fibonacci: fib, fibseries and fibmatrix over ndpointer arrays",
+@example("numpy", "Fibonacci: fib, fibseries and fibmatrix over ndpointer arrays",
          requires=["numpy", "compiler"], library=("libfibonacci", ["fibonacci.c"]))
-def fibonacci():
+def fibonacci() -> None:
     """
     Filename: fibonacci.py
     Demonstrates the use of ctypes with three functions:

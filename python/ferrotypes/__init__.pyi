@@ -1,0 +1,165 @@
+# Types of ferrotypes' public names: ctypes' API, typed at least as precisely as
+# typeshed types the standard library's ctypes. Simple types carry their Python value
+# type (c_int.value is int), arrays and pointers their element type, and a library's
+# attributes are function pointers.
+
+from _typeshed import StrPath
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from ferrotypes._ctypes import (
+    RTLD_GLOBAL as RTLD_GLOBAL,
+    RTLD_LOCAL as RTLD_LOCAL,
+    ArgumentError as ArgumentError,
+    Array as Array,
+    CFuncPtr as _CFuncPtr,
+    Structure as Structure,
+    Union as Union,
+    _CData,
+    _Pointer as _Pointer,
+    _SimpleCData as _SimpleCData,
+    addressof as addressof,
+    alignment as alignment,
+    byref as byref,
+    cast as cast,
+    create_string_buffer as create_string_buffer,
+    create_unicode_buffer as create_unicode_buffer,
+    get_errno as get_errno,
+    pointer as pointer,
+    resize as resize,
+    set_errno as set_errno,
+    sizeof as sizeof,
+    string_at as string_at,
+    wstring_at as wstring_at,
+)
+
+__version__: str
+
+DEFAULT_MODE: int
+
+_T = TypeVar("_T")
+_CT = TypeVar("_CT", bound=_CData)
+_DLLT = TypeVar("_DLLT", bound=CDLL)
+
+# --- simple types -------------------------------------------------------------------
+
+class py_object(_SimpleCData[_T]): ...
+class c_bool(_SimpleCData[bool]):
+    def __init__(self, value: bool = ...) -> None: ...
+
+class c_byte(_SimpleCData[int]): ...
+class c_ubyte(_SimpleCData[int]): ...
+class c_short(_SimpleCData[int]): ...
+class c_ushort(_SimpleCData[int]): ...
+class c_int(_SimpleCData[int]): ...
+class c_uint(_SimpleCData[int]): ...
+class c_long(_SimpleCData[int]): ...
+class c_ulong(_SimpleCData[int]): ...
+class c_longlong(_SimpleCData[int]): ...
+class c_ulonglong(_SimpleCData[int]): ...
+class c_float(_SimpleCData[float]): ...
+class c_double(_SimpleCData[float]): ...
+class c_longdouble(_SimpleCData[float]): ...
+
+class c_char(_SimpleCData[bytes]):
+    def __init__(self, value: int | bytes | bytearray = ...) -> None: ...
+
+class c_wchar(_SimpleCData[str]): ...
+
+class c_char_p(_SimpleCData[bytes | None]):
+    def __init__(self, value: int | bytes | None = ...) -> None: ...
+
+class c_wchar_p(_SimpleCData[str | None]):
+    def __init__(self, value: int | str | None = ...) -> None: ...
+
+class c_void_p(_SimpleCData[int | None]):
+    def __init__(self, value: int | None = ...) -> None: ...
+
+c_voidp = c_void_p
+c_int8 = c_byte
+c_uint8 = c_ubyte
+c_int16 = c_short
+c_uint16 = c_ushort
+c_int32 = c_int
+c_uint32 = c_uint
+c_int64 = c_long
+c_uint64 = c_ulong
+c_size_t = c_ulong
+c_ssize_t = c_long
+c_time_t = c_long
+
+class BigEndianStructure(Structure):
+    """A structure whose fields are stored big-endian."""
+
+class LittleEndianStructure(Structure):
+    """A structure whose fields are stored little-endian."""
+
+class BigEndianUnion(Union):
+    """A union whose fields are stored big-endian."""
+
+class LittleEndianUnion(Union):
+    """A union whose fields are stored little-endian."""
+
+# --- function prototypes and libraries --------------------------------------------------
+
+def CFUNCTYPE(
+    restype: type[_CData] | None, *argtypes: type[_CData],
+    use_errno: bool = False, use_last_error: bool = False,
+) -> type[_CFuncPtr]:
+    """A function pointer type for C functions returning ``restype`` and taking
+    ``argtypes`` (the C calling convention)."""
+
+def PYFUNCTYPE(restype: type[_CData] | None, *argtypes: type[_CData]) -> type[_CFuncPtr]:
+    """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
+
+class CDLL:
+    """A loaded shared library whose functions use the C calling convention."""
+
+    _func_flags_: ClassVar[int]
+    _func_restype_: ClassVar[type[_CData]]
+    _name: str | None
+    _handle: int
+    _FuncPtr: type[_CFuncPtr]
+    def __init__(
+        self, name: StrPath | None, mode: int = ..., handle: int | None = None,
+        use_errno: bool = False, use_last_error: bool = False, winmode: int | None = None,
+    ) -> None: ...
+    def __getattr__(self, name: str) -> _CFuncPtr: ...
+    def __getitem__(self, name_or_ordinal: str | int) -> _CFuncPtr: ...
+
+class PyDLL(CDLL):
+    """A library of functions that use the Python C API (the GIL stays held)."""
+
+class LibraryLoader(Generic[_DLLT]):
+    """Loads libraries on attribute access: ``cdll.libc`` is ``CDLL("libc")``."""
+
+    def __init__(self, dlltype: type[_DLLT]) -> None: ...
+    def __getattr__(self, name: str) -> _DLLT: ...
+    def __getitem__(self, name: str) -> _DLLT: ...
+    def LoadLibrary(self, name: StrPath | None) -> _DLLT: ...
+    def __class_getitem__(cls, item: Any, /) -> Any: ...
+
+cdll: LibraryLoader[CDLL]
+pydll: LibraryLoader[PyDLL]
+pythonapi: PyDLL
+
+# --- memory, pointers and arrays ---------------------------------------------------------
+
+memmove: _CFuncPtr
+memset: _CFuncPtr
+
+@overload
+def POINTER(cls: type[_CT], /) -> type[_Pointer[_CT]]:
+    """The pointer type to ``cls`` (cached)."""
+
+@overload
+def POINTER(cls: str, /) -> type[_Pointer[Any]]:
+    """A pointer type to an incomplete type named ``cls``, completed by ``SetPointerType``."""
+
+def SetPointerType(pointer_type: type[_Pointer[Any]], cls: type[_CData]) -> None:
+    """Sets the target of a pointer type created from a name (``POINTER("node")``)."""
+
+def ARRAY(typ: type[_CT], length: int) -> type[Array[_CT]]:
+    """``typ * length`` (deprecated in ctypes, kept for compatibility)."""
+
+c_buffer = create_string_buffer
