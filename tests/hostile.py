@@ -334,7 +334,7 @@ STATEMENTS = st.one_of(
     _statement("unicode_buffer_size", "v = C.create_unicode_buffer({a}, {n})", a=values, n=st.sampled_from(INTS + ["None", "1.5"])),
     _statement("resize", "C.resize({o}, {n})", o=objects, n=ints),
     _statement("string_at", "v = C.string_at({b}, {n})", b=st.sampled_from(["buf", "arr", "b'abc'", "0", "None", "x", "'ab'", "1.5"]), n=string_at_sizes),
-    _statement("wstring_at", "v = C.wstring_at({b}, {n})", b=st.sampled_from(["wbuf", "'abc'", "0", "None", "b'ab'"]), n=string_at_sizes),
+    _statement("wstring_at", "v = C.wstring_at({b}, {n})", b=st.sampled_from(["wbuf", "'abc'", "0", "None", "b'a\\0\\0\\0\\0\\0\\0\\0'"]), n=string_at_sizes),
     _statement("from_buffer", "v = ({t}).from_buffer({b}, {i})", t=types, b=buffers, i=st.sampled_from(SMALL + ["2**63", "-2**63"])),
     _statement("from_buffer_copy", "v = ({t}).from_buffer_copy({b}, {i})", t=types, b=buffers, i=st.sampled_from(SMALL + ["2**63", "-2**63"])),
     _statement("from_address_null", "v = ({t}).from_address({a})", t=types, a=st.sampled_from(["0", "None", "'a'"])),

@@ -35,6 +35,8 @@ EXCEPTION_DIFFERENCES = {
     ("callback", "ok", "TypeError"): _PACKED,
     ("call", "ok", "TypeError"): _PACKED,
     ("call", "ArgumentError", "TypeError"): _PACKED,
+    ("call", "NameError", "TypeError"): _PACKED + " (before the call's arguments are evaluated)",
+    ("record_init", "ok", "TypeError"): _TARGET,
     ("lib_attr", "*", "ValueError"): _NUL_NAME,
     ("lib_item", "*", "ValueError"): _NUL_NAME,
     ("cdll", "UnicodeDecodeError", "OSError"):

@@ -328,7 +328,9 @@ impl Prepared {
                         InfoKind::Simple { scalar, direct: true, swapped: true } => ResultConv::SwappedValue(scalar),
                         _ => ResultConv::Instance(cls),
                     };
-                    (conv, info.ctype.clone(), r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind))
+                    // An array result comes back as ctypes takes it: as a pointer-sized word (C
+                    // functions return no arrays; ctypes describes array types to libffi so).
+                    (conv, info.param_ctype(), r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind))
                 }
                 Err(_) if r.is_callable() => (ResultConv::Callable(r.clone().unbind()), CType::Scalar(ScalarKind::Int), None),
                 Err(_) => return Err(PyTypeError::new_err("restype must be a type, a callable, or None")),
