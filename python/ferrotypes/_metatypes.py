@@ -362,12 +362,12 @@ def _set_fields(cls, fields, final=True):
     if cls not in _ready:
         # Set from __init_subclass__, before the metaclass has seen the class.
         raise TypeError("ctypes state is not initialized")
+    if not isinstance(fields, (list, tuple)):  # checked before finality, as in ctypes
+        raise TypeError("'_fields_' must be a sequence of pairs")
     own = cls.__dict__.get("_stginfo_")
     if own is not None and own.is_final:
         raise AttributeError("_fields_ is final")
     pack = _pack(cls)
-    if not isinstance(fields, (list, tuple)):
-        raise TypeError("'_fields_' must be a sequence of pairs")
     swapped = hasattr(cls, "_swappedbytes_")
     big_endian = (sys.byteorder == "big") != swapped
     entries = []

@@ -8,6 +8,12 @@
 //! What it does not do: convert values (callers write raw C values into [`Slot`]s) or
 //! check that a function really has the signature it is called with — C cannot tell.
 
+// Register and stack-word indexes are small numbers the plan computes from the
+// signature (at most 6 + 8 + DIRECT_STACK_WORDS, checked as they are assigned), and
+// the arrays they index are sized by the same constants; record sizes here are at
+// most 8 * DIRECT_STACK_WORDS. Nothing comes from Python unchecked.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::ffi::c_void;
 
 use libffi::middle::{Cif, Type};
@@ -25,6 +31,13 @@ pub struct Slot(pub [u8; 16]);
 impl Slot {
     /// A zeroed slot.
     pub const ZERO: Slot = Slot([0; 16]);
+
+    /// The slot's first eight bytes as a native-order word (a pointer's or an
+    /// integer's value).
+    pub fn word(&self) -> u64 {
+        let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = self.0;
+        u64::from_ne_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
+    }
 
     /// A pointer to the slot's bytes, as libffi wants argument pointers.
     pub fn as_mut_ptr(&mut self) -> *mut c_void {
@@ -511,7 +524,8 @@ impl DirectPlan {
     #[inline]
     pub fn load(&self, regs: &mut Registers, index: usize, slot: &Slot) {
         let ArgLoad::Word(load) = self.args[index] else { panic!("argument {index} is a record, not a scalar") };
-        load.store(regs, u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")));
+        let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = slot.0;
+        load.store(regs, u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]));
     }
 
     /// How each argument is loaded, in parameter order.

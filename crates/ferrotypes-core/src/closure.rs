@@ -168,6 +168,8 @@ impl Closure {
         &*self.inner().handler
     }
 
+    // `inner` is taken only by Drop, after which no method runs.
+    #[allow(clippy::expect_used)]
     fn inner(&self) -> &Inner {
         self.inner.as_ref().expect("a live Closure always has its inner part")
     }
@@ -266,6 +268,7 @@ unsafe fn widen_result(result: &CType, buffer: *mut u8) {
     let mut raw = [0u8; 8];
     // SAFETY: the buffer holds at least 8 bytes (result_room).
     unsafe { std::ptr::copy_nonoverlapping(buffer, raw.as_mut_ptr(), 8) };
+    #[allow(clippy::arithmetic_side_effects)] // size < 8 (returned above otherwise)
     let shift = 64 - 8 * size as u32;
     let narrow = u64::from_ne_bytes(raw) << shift;
     let wide = match kind.number_class() {

@@ -286,16 +286,18 @@ impl CType {
     pub fn push_leaves(&self, base: usize, out: &mut Vec<(usize, ScalarKind)>) -> usize {
         match self {
             CType::Void => base,
+            // Offsets inside a value that exists (at most isize::MAX bytes): the
+            // saturating sums never saturate.
             CType::Scalar(k) => {
                 out.push((base, *k));
-                base + k.size()
+                base.saturating_add(k.size())
             }
             CType::Record { members, size, .. } => {
                 let mut end = base;
                 for m in members.iter() {
                     end = m.push_leaves(end.next_multiple_of(m.align()), out);
                 }
-                base + size
+                base.saturating_add(*size)
             }
             CType::Array { element, length } => {
                 let mut end = base;
@@ -354,12 +356,15 @@ impl CType {
     /// Returns `Err` for a record of at most 16 bytes with a member at an offset that is
     /// not a multiple of its natural alignment: C passes that in memory, which no
     /// libffi type of that size expresses.
+    // Past the first test the record is at most 64 bytes and its leaves lie inside
+    // it: the sums below are small.
+    #[allow(clippy::arithmetic_side_effects)]
     pub fn record_for_call(size: usize, align: usize, leaves: impl FnOnce() -> Vec<(usize, ScalarKind)>) -> Result<CType, String> {
         if size > LARGEST_CLASSIFIED_AGGREGATE {
             return Ok(CType::Record { members: [].into(), size, align });
         }
         let leaves = &leaves()[..];
-        let unaligned = leaves.iter().any(|&(offset, k)| offset % k.align() != 0);
+        let unaligned = leaves.iter().any(|&(offset, k)| !offset.is_multiple_of(k.align()));
         if unaligned && size <= 16 {
             return Err(format!(
                 "a record of {size} bytes with unaligned members is passed in memory by C, \
@@ -426,6 +431,7 @@ fn opaque_aggregate(size: usize, align: usize) -> Type {
 
 /// The leaves as libffi members, when libffi's natural layout of them puts each at
 /// its offset and ends at `size`.
+#[allow(clippy::arithmetic_side_effects)] // offsets and sizes within a record of at most 64 bytes
 fn natural_members(size: usize, leaves: &[(usize, ScalarKind)]) -> Option<Vec<CType>> {
     let mut end = 0usize;
     let mut align = 1usize;

@@ -49,6 +49,11 @@
 //!    record smaller than the type), exactly the bytes the field touches. Only here does `size`
 //!    differ from the declared type's size; it is then at most one byte more.
 
+// Offsets and sizes are computed in u128 from usize inputs (at most 2**64 members of
+// at most 2**64 bytes: no u128 overflow) and checked into isize before they leave
+// (`to_usize`); field indexes come from enumerating the fields themselves.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::fmt;
 
 /// Whether members follow each other (struct) or overlap at offset 0 (union).

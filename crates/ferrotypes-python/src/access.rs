@@ -8,6 +8,8 @@
 //! instance of the class is copied; a tuple builds a record or array first; an array
 //! may be stored into a pointer to its element type.
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};

@@ -7,6 +7,11 @@
 //! built by the Python metaclass (`_metatypes`), which registers its builder at
 //! start-up.
 
+// Panic audit (issue 17): a `bytes` length plus one cannot overflow (objects are
+// smaller than isize::MAX); slices are cut at positions found inside them.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 

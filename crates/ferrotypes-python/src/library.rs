@@ -2,6 +2,8 @@
 //! loading. Errors carry the loader's own text, as `OSError`; a name with a NUL byte
 //! is a `ValueError`, as in ctypes.
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::ffi::{c_void, OsString};
 
 use ferrotypes_core::library::{self, LoadError};

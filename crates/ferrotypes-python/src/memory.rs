@@ -5,6 +5,10 @@
 //! Reading memory at an arbitrary address cannot be checked; like ctypes, these trust
 //! the address they are given — except NULL, which is refused.
 
+// Panic audit (issue 17): sizes from Python are converted fallibly and summed with
+// checked arithmetic (`needed_bytes`).
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -103,7 +107,7 @@ fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<Py
     let value = crate::argconv::void_pointer_param(address).map_err(|_| {
         crate::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
     })?;
-    let p = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize;
+    let p = value.slot.word() as usize;
     Ok((p, value.keep))
 }
 
@@ -189,7 +193,8 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     if available < needed {
         return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
     }
-    let address = buffer.as_ptr() as usize + offset;
+    // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
+    let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);
     let instance = CData::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
@@ -216,7 +221,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     if !pointer_like {
         return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::describe(typ))));
     }
-    let address = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes"));
+    let address = value.slot.word();
     let result = typ.call0()?;
     let target = result.cast::<CData>()?;
     // SAFETY: an instance of a pointer-like type holds one pointer.

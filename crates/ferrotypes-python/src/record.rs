@@ -6,6 +6,12 @@
 //! this module turns its placements into descriptors that read and store each field
 //! in place, and describes the record to libffi for calls by value.
 
+// Panic audit (issue 17). Offsets and sizes here are a laid-out record's (checked
+// into isize by the layout engine), bit widths were checked against their storage
+// unit (at most 16 bytes), and slices are cut at positions found inside them.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutError, LayoutOptions, RecordKind};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};

@@ -5,6 +5,13 @@
 //! as instances viewing the element's memory (kept valid by `_b_base_`). Indexes are
 //! checked for arrays; a pointer, like C, has no length, so only NULL is refused.
 
+// Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
+// taken as C takes them, with wrapping address arithmetic); `index * size` stays
+// within an array that exists, so below isize::MAX; slice positions come from
+// CPython's slice fitting.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use pyo3::exceptions::{PyIndexError, PyMemoryError, PyTypeError, PyValueError};
 use ferrotypes_core::ctype::ScalarKind;
 use pyo3::ffi;

@@ -136,7 +136,7 @@ impl SimpleData {
         }
         let value = if string_pointer {
             // The address, never the string: the pointer may not point at one.
-            let addr = slf.as_super().get().with_bytes(slf.py(), |b| u64::from_ne_bytes(b[..8].try_into().expect("8 bytes")));
+            let addr = slf.as_super().get().with_bytes(slf.py(), |b| b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w)));
             if addr == 0 { "None".to_owned() } else { addr.to_string() }
         } else {
             match SimpleData::value_of(slf) {
