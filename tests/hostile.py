@@ -334,7 +334,10 @@ STATEMENTS = st.one_of(
     _statement("unicode_buffer_size", "v = C.create_unicode_buffer({a}, {n})", a=values, n=st.sampled_from(INTS + ["None", "1.5"])),
     _statement("resize", "C.resize({o}, {n})", o=objects, n=ints),
     _statement("string_at", "v = C.string_at({b}, {n})", b=st.sampled_from(["buf", "arr", "b'abc'", "0", "None", "x", "'ab'", "1.5"]), n=string_at_sizes),
-    _statement("wstring_at", "v = C.wstring_at({b}, {n})", b=st.sampled_from(["wbuf", "'abc'", "0", "None", "b'a\\0\\0\\0\\0\\0\\0\\0'"]), n=string_at_sizes),
+    # Sizes within every source (2 characters at least): a read past one sees each
+    # interpreter's own heap.
+    _statement("wstring_at", "v = C.wstring_at({b}, {n})", b=st.sampled_from(["wbuf", "'abc'", "0", "None", "b'a\\0\\0\\0\\0\\0\\0\\0'"]),
+               n=st.sampled_from(["-1", "0", "1", "2", "2**31-1", "2**32", "2**32+1", "2**64", "-2", "2**40", "None", "'5'"])),
     _statement("from_buffer", "v = ({t}).from_buffer({b}, {i})", t=types, b=buffers, i=st.sampled_from(SMALL + ["2**63", "-2**63"])),
     _statement("from_buffer_copy", "v = ({t}).from_buffer_copy({b}, {i})", t=types, b=buffers, i=st.sampled_from(SMALL + ["2**63", "-2**63"])),
     _statement("from_address_null", "v = ({t}).from_address({a})", t=types, a=st.sampled_from(["0", "None", "'a'"])),
