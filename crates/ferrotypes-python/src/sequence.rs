@@ -382,7 +382,13 @@ impl PointerData {
             return Err(PyValueError::new_err("slice stop is required"));
         };
         let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { stop.abs_diff(start).div_ceil(step.unsigned_abs()) } else { 0 };
-        let (cls, info, first) = PointerData::element(slf, 0)?;
+        let (cls, info, first) = if count == 0 {
+            // Nothing is read, so NULL is no error (as in ctypes).
+            let (cls, info) = PointerData::target(slf)?;
+            (cls, info, std::ptr::null_mut())
+        } else {
+            PointerData::element(slf, 0)?
+        };
         let size = info.get().size as isize;
         // Reserved before anything is read: a length no memory holds is a MemoryError,
         // not a read past the pointee. Then every index lies between start and stop.
