@@ -174,16 +174,22 @@ def test_from_address_beyond_the_address_space_raises_overflow_error(fttest_path
                    "raised OverflowError")
 
 
-def test_impossible_string_at_size_raises_an_ordinary_exception(fttest_path):
+def test_string_at_size_is_a_c_int_as_in_ctypes(fttest_path):
+    # ctypes declares string_at's size a C int: 2**40 is 0 bytes, 2**32 + 2 is 2, and
+    # nothing is read past the 4 bytes of b"abc" (a size_t would read 2**40 bytes).
     code = """
-        try:
-            ft.string_at(b"abc", 2**40)
-        except Exception as exc:
-            print("ordinary", type(exc).__name__)
-        except BaseException as exc:
-            print("not an Exception:", type(exc).__name__)
+        import ctypes
+        for size in (2**40, 2**32 + 2, 2**64, -1, 3):
+            outcome(lambda: (ft.string_at(b"abc", size), ctypes.string_at(b"abc", size)))
+        outcome(lambda: ft.string_at(b"abc", -2))
+        outcome(lambda: ft.wstring_at("abc", 2**32 + 2))
     """
-    assert_outcome(fttest_path, code, "ordinary")
+    lines = ["returned (b'', b'')", "returned (b'ab', b'ab')", "returned (b'', b'')",
+             "returned (b'abc', b'abc')", "returned (b'abc', b'abc')",
+             "raised SystemError", "returned 'ab'"]
+    returncode, output = run_isolated(fttest_path, code)
+    assert returncode == 0, output
+    assert [line[:len(want)] for line, want in zip(output.splitlines(), lines)] == lines, output
 
 
 def test_endless_as_parameter_chain_raises_recursion_error(fttest_path):

@@ -255,8 +255,8 @@ def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False):
         _restype_ = restype
         _flags_ = flags
 
-    _c_functype_cache[key] = CFunctionType
-    return CFunctionType
+    # setdefault: another thread may have made the same prototype meanwhile.
+    return _c_functype_cache.setdefault(key, CFunctionType)
 
 
 _py_functype_cache = {}
@@ -275,8 +275,7 @@ def PYFUNCTYPE(restype, *argtypes):
         _restype_ = restype
         _flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
 
-    _py_functype_cache[key] = CFunctionType
-    return CFunctionType
+    return _py_functype_cache.setdefault(key, CFunctionType)
 
 
 # --- libraries ------------------------------------------------------------------------
@@ -393,13 +392,15 @@ def POINTER(cls):
         return _pointer_type_cache[cls]
     except KeyError:
         pass
+    if not isinstance(cls, (str, type)):
+        raise TypeError("must be a ctypes type")
     if isinstance(cls, str):
         pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {"__module__": __name__})
         _pointer_type_cache[id(pointer)] = pointer
         return pointer
     pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls, "__module__": __name__})
-    _pointer_type_cache[cls] = pointer
-    return pointer
+    # setdefault: another thread may have made the same class meanwhile.
+    return _pointer_type_cache.setdefault(cls, pointer)
 
 
 _ctypes._set_pointer_types(_pointer_type_cache, POINTER)

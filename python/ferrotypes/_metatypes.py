@@ -10,6 +10,7 @@ It is imported by the extension module ``ferrotypes._ctypes`` while that module
 initialises, and must therefore not import it: ``build_base_classes`` receives it.
 """
 
+import operator as _operator
 import sys
 import types
 import weakref
@@ -41,6 +42,11 @@ class _CDataMeta(type):
     def from_buffer(cls, source, offset=0):
         """An instance sharing the memory of the writable buffer ``source``."""
         if isinstance(source, _core._CDataBase):
+            offset = _operator.index(offset)
+            if not -sys.maxsize - 1 <= offset <= sys.maxsize:
+                raise OverflowError("Python int too large to convert to C ssize_t")
+            if offset < 0:
+                raise ValueError("offset cannot be negative")
             if _core.sizeof(source) < _core.sizeof(cls) + offset:
                 raise ValueError("Buffer size too small (%d instead of at least %d bytes)"
                                  % (_core.sizeof(source), _core.sizeof(cls) + offset))
@@ -205,7 +211,7 @@ class PyCPointerType(_CDataMeta):
         if not _has_base(bases):
             return cls  # _Pointer itself
         target = namespace.get("_type_")  # a subclass without its own _type_ has none
-        if target is not None and not isinstance(target, _CDataMeta):
+        if target is not None and not _has_storage(target):
             raise TypeError("_type_ must have storage info")
         cls._stginfo_ = _core.pointer_info(target)
         return cls
@@ -234,11 +240,19 @@ class PyCPointerType(_CDataMeta):
 
     def set_type(cls, target):
         """Completes a pointer type made before its target (``SetPointerType``)."""
+        if not _has_storage(target):
+            raise TypeError("_type_ must have storage info")
         _core.set_pointer_type(cls, target)
         cls._type_ = target
 
 
 _POINTER_BASE = None  # _Pointer, once built
+
+
+def _has_storage(target):
+    """Whether ``target`` is a C type with a layout (not an abstract base such as
+    ``Structure`` itself): what a pointer may point to."""
+    return isinstance(target, _CDataMeta) and getattr(target, "_stginfo_", None) is not None
 
 
 _MISSING = object()  # no such attribute (an `_as_parameter_` may be None)
@@ -348,12 +362,12 @@ def _set_fields(cls, fields, final=True):
     if cls not in _ready:
         # Set from __init_subclass__, before the metaclass has seen the class.
         raise TypeError("ctypes state is not initialized")
+    if not isinstance(fields, (list, tuple)):  # checked before finality, as in ctypes
+        raise TypeError("'_fields_' must be a sequence of pairs")
     own = cls.__dict__.get("_stginfo_")
     if own is not None and own.is_final:
         raise AttributeError("_fields_ is final")
     pack = _pack(cls)
-    if not isinstance(fields, (list, tuple)):
-        raise TypeError("'_fields_' must be a sequence of pairs")
     swapped = hasattr(cls, "_swappedbytes_")
     big_endian = (sys.byteorder == "big") != swapped
     entries = []
@@ -363,6 +377,9 @@ def _set_fields(cls, fields, final=True):
         name, ctype = entry[0], entry[1]
         if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_stginfo_", None):
             raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
+        # As in ctypes, a type named as a field is final from here on, even if this
+        # assignment fails later (so a record naming itself cannot get _fields_ after).
+        ctype._stginfo_.mark_final()
         if ctype is cls:
             raise AttributeError("Structure or union cannot contain itself")
         if swapped:
@@ -370,7 +387,7 @@ def _set_fields(cls, fields, final=True):
         bits = None
         if len(entry) == 3:
             bits = entry[2]
-            if not isinstance(bits, int):
+            if not isinstance(bits, int) or not -2**31 <= bits < 2**31:  # ctypes reads a C int
                 raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
             if not (isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES):
                 raise TypeError("bit fields not allowed for type %s" % ctype.__name__)
@@ -381,7 +398,7 @@ def _set_fields(cls, fields, final=True):
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
     info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final, _align(cls))
     for _, ctype, _ in entries:
-        ctype._stginfo_.mark_final()  # a type used as a field is complete for good
+        ctype._stginfo_.mark_final()  # the byte-order variants actually used, too
     if final:
         info.mark_final()
     type.__setattr__(cls, "_stginfo_", info)
@@ -400,7 +417,7 @@ _BIT_FIELD_CODES = "bBhHiIlLqQ?"
 
 def _pack(cls):
     pack = getattr(cls, "_pack_", 0)
-    if not isinstance(pack, int) or isinstance(pack, bool) or not 0 <= pack < 2**31:
+    if not isinstance(pack, int) or not 0 <= pack < 2**31:
         raise ValueError("_pack_ must be a non-negative integer")
     return pack or None
 

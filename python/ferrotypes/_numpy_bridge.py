@@ -47,7 +47,32 @@ def adapt_numpy() -> None:
     data_as.__doc__ = numpy_data_as.__doc__
     data_as.__wrapped__ = numpy_data_as  # type: ignore[attr-defined]
     helper.data_as = data_as
+    _adapt_dtype_from_ctypes()
     _DONE = True
+
+
+def _adapt_dtype_from_ctypes() -> None:
+    """numpy takes ferrotypes classes for ctypes' own (their base's module is
+    ``ferrotypes._ctypes``) and asks ``dtype_from_ctypes_type`` for the dtype of
+    ``numpy.asarray(instance)``, which knows only ctypes' records: ferrotypes types get
+    ``ferrotypes.numpy``'s dtype instead."""
+    dtype_ctypes = sys.modules.get("numpy._core._dtype_ctypes")
+    if dtype_ctypes is None:
+        try:
+            import numpy._core._dtype_ctypes as dtype_ctypes
+        except ImportError:
+            return
+    numpy_dtype_from_ctypes_type = dtype_ctypes.dtype_from_ctypes_type
+
+    def dtype_from_ctypes_type(t):
+        if not _is_ferrotypes_type(t):
+            return numpy_dtype_from_ctypes_type(t)
+        from ferrotypes.numpy import _dtype_of
+        return _dtype_of(t)
+
+    dtype_from_ctypes_type.__doc__ = numpy_dtype_from_ctypes_type.__doc__
+    dtype_from_ctypes_type.__wrapped__ = numpy_dtype_from_ctypes_type
+    dtype_ctypes.dtype_from_ctypes_type = dtype_from_ctypes_type
 
 
 class _AfterNumpy(importlib.abc.MetaPathFinder):

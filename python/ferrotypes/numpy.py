@@ -227,8 +227,8 @@ def ndpointer(dtype=None, ndim=None, shape=None, flags=None):
     base = _concrete_ndptr if dtype is not None and shape is not None else _ndptr
     cls = type(f"ndpointer_{name}", (base,),
                {"_dtype_": dtype, "_shape_": shape, "_ndim_": ndim, "_flags_": num})
-    _ndpointer_cache[key] = cls
-    return cls
+    # setdefault: another thread may have made the same class meanwhile.
+    return _ndpointer_cache.setdefault(key, cls)
 
 
 # --- dtype -> ferrotypes type ------------------------------------------------------------
@@ -326,6 +326,8 @@ def as_array(obj, shape=None):
     except (AttributeError, TypeError):
         raise TypeError(f"as_array() expects a ferrotypes array, structure or pointer, "
                         f"not {type(obj).__name__}") from None
+    if whole.itemsize == 0:  # nothing to share (frombuffer refuses empty items)
+        return np.empty(whole.shape, dtype=whole.base)
     flat = np.frombuffer(memoryview(obj).cast("B"), dtype=whole)  # shares obj's memory
     return flat.reshape(flat.shape[1:])
 

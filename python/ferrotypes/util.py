@@ -197,6 +197,9 @@ def find_library(name: str) -> str | None:
     given to the linker's ``-l`` option. Returns None if the library is not
     found. The result is a name for the dynamic loader, usually not a path.
     """
+    if "\0" in name:
+        # It would reach the loader cache search and the linker's command line.
+        raise ValueError("embedded null byte")
     return (_findSoname_ldconfig(name)
             or _get_soname(_findLib_gcc(name))
             or _get_soname(_findLib_ld(name)))

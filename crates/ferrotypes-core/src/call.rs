@@ -8,6 +8,12 @@
 //! What it does not do: convert values (callers write raw C values into [`Slot`]s) or
 //! check that a function really has the signature it is called with — C cannot tell.
 
+// Register and stack-word indexes are small numbers the plan computes from the
+// signature (at most 6 + 8 + DIRECT_STACK_WORDS, checked as they are assigned), and
+// the arrays they index are sized by the same constants; record sizes here are at
+// most 8 * DIRECT_STACK_WORDS. Nothing comes from Python unchecked.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::ffi::c_void;
 
 use libffi::middle::{Cif, Type};
@@ -25,6 +31,13 @@ pub struct Slot(pub [u8; 16]);
 impl Slot {
     /// A zeroed slot.
     pub const ZERO: Slot = Slot([0; 16]);
+
+    /// The slot's first eight bytes as a native-order word (a pointer's or an
+    /// integer's value).
+    pub fn word(&self) -> u64 {
+        let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = self.0;
+        u64::from_ne_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
+    }
 
     /// A pointer to the slot's bytes, as libffi wants argument pointers.
     pub fn as_mut_ptr(&mut self) -> *mut c_void {
@@ -46,23 +59,58 @@ unsafe impl Send for CallPlan {}
 // SAFETY: as above, concurrent ffi_call on one cif is how libffi is meant to be used.
 unsafe impl Sync for CallPlan {}
 
+/// Why libffi refused to prepare a signature: a type it cannot describe (a record of
+/// no bytes: no members, `_fields_ = []`, an incomplete one), too many arguments, or
+/// memory. The extension turns it into ctypes' `RuntimeError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrepError(pub libffi::low::Error);
+
+impl PrepError {
+    /// libffi's `ffi_status` number, which ctypes puts in some of its messages.
+    pub fn status(self) -> u32 {
+        match self.0 {
+            libffi::low::Error::Typedef => 1,
+            libffi::low::Error::Abi => 2,
+            libffi::low::Error::ArgType => 3,
+            libffi::low::Error::Allocation => 4,
+            _ => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for PrepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = match self.0 {
+            libffi::low::Error::Typedef => "a type libffi cannot describe (a structure or union of no bytes)",
+            libffi::low::Error::Abi => "an unsupported calling convention",
+            libffi::low::Error::ArgType => "an unsupported argument type or count",
+            libffi::low::Error::Allocation => "out of memory",
+            _ => "an error libffi did not name",
+        };
+        write!(f, "ffi_prep_cif failed: {why}")
+    }
+}
+
+impl std::error::Error for PrepError {}
+
 impl CallPlan {
-    /// Prepares a call to a function taking `args` and returning `result`.
-    pub fn new(args: &[CType], result: CType) -> CallPlan {
-        let cif = Cif::new(args.iter().map(CType::ffi_type), result.ffi_type());
+    /// Prepares a call to a function taking `args` and returning `result`; `Err` when
+    /// libffi cannot describe one of the types.
+    pub fn new(args: &[CType], result: CType) -> Result<CallPlan, PrepError> {
+        let cif = Cif::try_new(args.iter().map(CType::ffi_type), result.ffi_type()).map_err(PrepError)?;
         let direct = DirectPlan::new(args, &result);
-        CallPlan { cif, arg_count: args.len(), result, direct }
+        Ok(CallPlan { cif, arg_count: args.len(), result, direct })
     }
 
     /// Prepares a call to a variadic function whose first `fixed` parameters are
     /// declared, the rest being this call's extra arguments (already promoted as C's
     /// default argument promotions require).
-    pub fn new_variadic(args: &[CType], fixed: usize, result: CType) -> CallPlan {
+    pub fn new_variadic(args: &[CType], fixed: usize, result: CType) -> Result<CallPlan, PrepError> {
         let types: Vec<Type> = args.iter().map(CType::ffi_type).collect();
-        let cif = Cif::new_variadic(types, fixed, result.ffi_type());
+        let cif = Cif::try_new_variadic(types, fixed, result.ffi_type()).map_err(PrepError)?;
         // Variadic callees read %al (the number of vector registers used), which only
         // libffi sets: no direct path for them.
-        CallPlan { cif, arg_count: args.len(), result, direct: None }
+        Ok(CallPlan { cif, arg_count: args.len(), result, direct: None })
     }
 
     /// The libffi-free path for this signature, if it has one.
@@ -481,7 +529,8 @@ impl DirectPlan {
     #[inline]
     pub fn load(&self, regs: &mut Registers, index: usize, slot: &Slot) {
         let ArgLoad::Word(load) = self.args[index] else { panic!("argument {index} is a record, not a scalar") };
-        load.store(regs, u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")));
+        let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = slot.0;
+        load.store(regs, u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]));
     }
 
     /// How each argument is loaded, in parameter order.
@@ -689,7 +738,7 @@ mod tests {
 
     #[test]
     fn calls_int_function() {
-        let plan = CallPlan::new(&[const { CType::Scalar(ScalarKind::Int) }; 2], CType::Scalar(ScalarKind::Int));
+        let plan = CallPlan::new(&[const { CType::Scalar(ScalarKind::Int) }; 2], CType::Scalar(ScalarKind::Int)).unwrap();
         let (mut a, mut b) = (slot_of(3i32), slot_of(4i32));
         let mut args = [a.as_mut_ptr(), b.as_mut_ptr()];
         let mut out = Slot::ZERO;
@@ -703,7 +752,7 @@ mod tests {
         let plan = CallPlan::new(
             &[CType::Scalar(ScalarKind::Double), CType::Scalar(ScalarKind::Float)],
             CType::Scalar(ScalarKind::Double),
-        );
+        ).unwrap();
         let (mut a, mut b) = (slot_of(1.5f64), slot_of(2.0f32));
         let mut args = [a.as_mut_ptr(), b.as_mut_ptr()];
         let mut out = Slot::ZERO;
@@ -719,7 +768,7 @@ mod tests {
         let snprintf = unsafe { crate::library::symbol(h, "snprintf") }.unwrap();
         let p = CType::Scalar(ScalarKind::VoidPtr);
         let args = [p.clone(), CType::Scalar(ScalarKind::ULong), p, CType::Scalar(ScalarKind::Int), CType::Scalar(ScalarKind::Double)];
-        let plan = CallPlan::new_variadic(&args, 3, CType::Scalar(ScalarKind::Int));
+        let plan = CallPlan::new_variadic(&args, 3, CType::Scalar(ScalarKind::Int)).unwrap();
         let mut buf = [0u8; 32];
         let fmt = b"%d-%.1f\0";
         let mut slots = [
@@ -791,7 +840,7 @@ mod direct_tests {
     /// Calls `f` both ways and checks the meaningful result bytes are equal.
     fn both(f: *const c_void, kinds: &[ScalarKind], values: &[Slot], ret: ScalarKind) -> Slot {
         let args: Vec<CType> = kinds.iter().map(|k| CType::Scalar(*k)).collect();
-        let plan = CallPlan::new(&args, CType::Scalar(ret));
+        let plan = CallPlan::new(&args, CType::Scalar(ret)).unwrap();
         let direct = plan.direct().expect("a register-only signature has a direct path");
         let mut regs = Registers::default();
         for (i, v) in values.iter().enumerate() {
@@ -862,7 +911,7 @@ mod direct_tests {
         let values = [slot(&[0x7f]), slot(&(-2i16).to_ne_bytes())];
         let expected = both(narrow as *const c_void, &kinds, &values, Byte);
         let args: Vec<CType> = kinds.iter().map(|k| CType::Scalar(*k)).collect();
-        let plan = CallPlan::new(&args, CType::Scalar(Byte));
+        let plan = CallPlan::new(&args, CType::Scalar(Byte)).unwrap();
         let direct = plan.direct().unwrap();
         assert!(direct.gpr_only());
         let mut g = [0u64; 6];
@@ -873,7 +922,7 @@ mod direct_tests {
         // SAFETY: `narrow` is (signed char, short) -> signed char.
         let out = unsafe { direct.call_gpr(narrow as *const c_void, &g) };
         assert_eq!(out as u8, expected.0[0]);
-        assert!(!CallPlan::new(&[CType::Scalar(Double)], CType::Void).direct().unwrap().gpr_only());
+        assert!(!CallPlan::new(&[CType::Scalar(Double)], CType::Void).unwrap().direct().unwrap().gpr_only());
     }
 
     #[test]
@@ -952,7 +1001,7 @@ mod direct_tests {
     }
 
     fn record(size: usize, align: usize, leaves: &[(usize, ScalarKind)]) -> CType {
-        CType::record_for_call(size, align, leaves).unwrap()
+        CType::record_for_call(size, align, || leaves.to_vec()).unwrap()
     }
     fn point3() -> CType {
         record(16, 8, &[(0, Int), (4, Int), (8, Double)])
@@ -993,7 +1042,7 @@ mod direct_tests {
     /// Calls `f` both ways with `args` (pointers to each argument's value) and checks
     /// the meaningful result bytes are equal.
     fn both_records(f: *const c_void, types: &[CType], args: &mut [*mut c_void], ret: ScalarKind) -> Slot {
-        let plan = CallPlan::new(types, CType::Scalar(ret));
+        let plan = CallPlan::new(types, CType::Scalar(ret)).unwrap();
         let direct = plan.direct().expect("a direct path");
         let mut regs = Registers::default();
         let mut few = Registers::<FEW_WORDS>::default();
@@ -1062,7 +1111,7 @@ mod direct_tests {
         let (mut p, mut g) = (Pair { a: -100, b: 1 << 40 }, word_slot(77i64));
         let mut types = vec![CType::Scalar(LongLong); 5];
         types.extend([pair(), CType::Scalar(LongLong)]);
-        let plan = CallPlan::new(&types, CType::Scalar(LongLong));
+        let plan = CallPlan::new(&types, CType::Scalar(LongLong)).unwrap();
         // The pair needs two integer registers, one is left: it goes to the stack and
         // the last argument takes the register.
         assert!(matches!(plan.direct().unwrap().args()[5], ArgLoad::Record(r) if (r.first, r.second) == (FIRST_STACK, FIRST_STACK + 1)));
@@ -1095,21 +1144,21 @@ mod direct_tests {
     #[test]
     fn records_the_direct_path_leaves_to_libffi() {
         let long_double = record(16, 16, &[(0, LongDouble)]);
-        assert!(CallPlan::new(&[long_double], CType::Void).direct().is_none());
+        assert!(CallPlan::new(&[long_double], CType::Void).unwrap().direct().is_none());
         let two_bigs = [big(), big()];
-        assert!(CallPlan::new(&two_bigs, CType::Void).direct().is_none(), "10 stack words");
-        assert!(CallPlan::new(&[big(), point3()], CType::Void).direct().is_some());
-        assert!(CallPlan::new(&[point3()], point3()).direct().is_none(), "record results");
-        assert!(!CallPlan::new(&[record(8, 4, &[(0, Int), (4, Int)])], CType::Void).direct().unwrap().gpr_only());
+        assert!(CallPlan::new(&two_bigs, CType::Void).unwrap().direct().is_none(), "10 stack words");
+        assert!(CallPlan::new(&[big(), point3()], CType::Void).unwrap().direct().is_some());
+        assert!(CallPlan::new(&[point3()], point3()).unwrap().direct().is_none(), "record results");
+        assert!(!CallPlan::new(&[record(8, 4, &[(0, Int), (4, Int)])], CType::Void).unwrap().direct().unwrap().gpr_only());
     }
 
     #[test]
     fn signatures_beyond_the_direct_stack_have_no_direct_path() {
         let fourteen = vec![CType::Scalar(Int); 6 + DIRECT_STACK_WORDS];
-        assert!(CallPlan::new(&fourteen, CType::Scalar(Int)).direct().is_some());
+        assert!(CallPlan::new(&fourteen, CType::Scalar(Int)).unwrap().direct().is_some());
         let fifteen = vec![CType::Scalar(Int); 7 + DIRECT_STACK_WORDS];
-        assert!(CallPlan::new(&fifteen, CType::Scalar(Int)).direct().is_none());
-        assert!(CallPlan::new(&[CType::Scalar(LongDouble)], CType::Void).direct().is_none());
-        assert!(CallPlan::new_variadic(&[CType::Scalar(Int)], 1, CType::Void).direct().is_none());
+        assert!(CallPlan::new(&fifteen, CType::Scalar(Int)).unwrap().direct().is_none());
+        assert!(CallPlan::new(&[CType::Scalar(LongDouble)], CType::Void).unwrap().direct().is_none());
+        assert!(CallPlan::new_variadic(&[CType::Scalar(Int)], 1, CType::Void).unwrap().direct().is_none());
     }
 }

@@ -31,6 +31,7 @@ use libffi::low::{closure_free, ffi_cif, ffi_closure, try_closure_alloc, CodePtr
 use libffi::middle::Cif;
 use libffi::raw::ffi_prep_closure_loc;
 
+use crate::call::PrepError;
 use crate::ctype::{CType, NumberClass};
 
 /// How many released closures are kept callable (see the module documentation).
@@ -54,11 +55,12 @@ unsafe impl Send for ClosureSignature {}
 unsafe impl Sync for ClosureSignature {}
 
 impl ClosureSignature {
-    /// The signature of a C function taking `args` and returning `result`.
-    pub fn new(args: &[CType], result: CType) -> ClosureSignature {
-        let cif = Cif::new(args.iter().map(CType::ffi_type), result.ffi_type());
+    /// The signature of a C function taking `args` and returning `result`; `Err` when
+    /// libffi cannot describe one of the types.
+    pub fn new(args: &[CType], result: CType) -> Result<ClosureSignature, PrepError> {
+        let cif = Cif::try_new(args.iter().map(CType::ffi_type), result.ffi_type()).map_err(PrepError)?;
         let result_room = result.size().max(std::mem::size_of::<u64>());
-        ClosureSignature { cif, args: args.to_vec(), result, result_room }
+        Ok(ClosureSignature { cif, args: args.to_vec(), result, result_room })
     }
 
     /// The parameter types.
@@ -166,6 +168,8 @@ impl Closure {
         &*self.inner().handler
     }
 
+    // `inner` is taken only by Drop, after which no method runs.
+    #[allow(clippy::expect_used)]
     fn inner(&self) -> &Inner {
         self.inner.as_ref().expect("a live Closure always has its inner part")
     }
@@ -264,6 +268,7 @@ unsafe fn widen_result(result: &CType, buffer: *mut u8) {
     let mut raw = [0u8; 8];
     // SAFETY: the buffer holds at least 8 bytes (result_room).
     unsafe { std::ptr::copy_nonoverlapping(buffer, raw.as_mut_ptr(), 8) };
+    #[allow(clippy::arithmetic_side_effects)] // size < 8 (returned above otherwise)
     let shift = 64 - 8 * size as u32;
     let narrow = u64::from_ne_bytes(raw) << shift;
     let wide = match kind.number_class() {
@@ -318,7 +323,7 @@ mod tests {
     }
 
     fn int_sig() -> Arc<ClosureSignature> {
-        Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Int)], CType::Scalar(ScalarKind::Int)))
+        Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Int)], CType::Scalar(ScalarKind::Int)).unwrap())
     }
 
     #[test]
@@ -346,11 +351,11 @@ mod tests {
 
     #[test]
     fn narrow_results_are_widened() {
-        let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)));
+        let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap());
         let closure = Closure::new(sig, Box::new(Narrow)).unwrap();
         // SAFETY: (signed char) -> signed char; read back as a full register through
         // libffi's call path, which is what C callers see.
-        let plan = crate::call::CallPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte));
+        let plan = crate::call::CallPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap();
         let mut arg = crate::call::Slot::ZERO;
         arg.0[0] = 0xfe; // -2
         let mut out = crate::call::Slot::ZERO;
@@ -368,7 +373,7 @@ mod tests {
                 self.0.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let sig = Arc::new(ClosureSignature::new(&[], CType::Void));
+        let sig = Arc::new(ClosureSignature::new(&[], CType::Void).unwrap());
         let closure = Closure::new(sig, Box::new(Count(AtomicUsize::new(0)))).unwrap();
         let code = closure.code() as usize;
         let threads: Vec<_> = (0..4)
@@ -391,5 +396,50 @@ mod tests {
             unsafe { (*h).0.load(Ordering::SeqCst) }
         };
         assert_eq!(counted, 40_000);
+    }
+
+    #[test]
+    fn records_of_no_bytes_are_refused_not_panicked_on() {
+        let empty = CType::Record { members: [].into(), size: 0, align: 1 };
+        let err = ClosureSignature::new(std::slice::from_ref(&empty), CType::Void).err();
+        assert_eq!(err.map(PrepError::status), Some(1), "FFI_BAD_TYPEDEF");
+        assert!(ClosureSignature::new(&[], empty.clone()).is_err());
+        assert!(crate::call::CallPlan::new(std::slice::from_ref(&empty), CType::Void).is_err());
+        assert!(crate::call::CallPlan::new_variadic(&[CType::Scalar(ScalarKind::Int), empty], 1, CType::Void).is_err());
+    }
+
+    /// Sums the bytes of its large record argument and returns the record with every
+    /// byte incremented, to check that an aggregate described by its size alone
+    /// travels whole both ways.
+    struct BigRecord;
+    const BIG: usize = 4096 + 3;
+    impl Handler for BigRecord {
+        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+            // SAFETY: the signature is (struct of BIG bytes, int) -> that struct, and
+            // result has room for BIG bytes.
+            let (input, offset) = unsafe { (std::slice::from_raw_parts(args[0] as *const u8, BIG), *(args[1] as *const i32)) };
+            for (i, b) in input.iter().enumerate() {
+                // SAFETY: i < BIG, the result's size.
+                unsafe { *result.add(i) = b.wrapping_add(offset as u8) };
+            }
+        }
+    }
+
+    #[test]
+    fn large_records_cross_by_size_alone() {
+        let big = CType::Record { members: [].into(), size: BIG, align: 1 };
+        let args = [big.clone(), CType::Scalar(ScalarKind::Int)];
+        let sig = Arc::new(ClosureSignature::new(&args, big.clone()).unwrap());
+        let closure = Closure::new(sig, Box::new(BigRecord)).unwrap();
+        let plan = crate::call::CallPlan::new(&args, big).unwrap();
+        let mut input: Vec<u8> = (0..BIG).map(|i| (i * 7) as u8).collect();
+        let mut offset = crate::call::Slot::ZERO;
+        offset.0[..4].copy_from_slice(&3i32.to_ne_bytes());
+        let mut output = vec![0u8; BIG];
+        let mut ptrs = [input.as_mut_ptr().cast(), offset.as_mut_ptr()];
+        // SAFETY: the closure has the plan's signature; output has room for the result.
+        unsafe { plan.call(closure.code(), &mut ptrs, output.as_mut_ptr().cast()) };
+        let expected: Vec<u8> = input.iter().map(|b| b.wrapping_add(3)).collect();
+        assert!(output == expected);
     }
 }

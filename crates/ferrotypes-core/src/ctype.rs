@@ -262,7 +262,9 @@ impl CType {
             CType::Void => 0,
             CType::Scalar(k) => k.size(),
             CType::Record { size, .. } => *size,
-            CType::Array { element, length } => element.size() * length,
+            // Saturating: an array type's size was checked against isize::MAX when the
+            // type was made, so this never saturates for a type that exists.
+            CType::Array { element, length } => element.size().saturating_mul(*length),
         }
     }
 
@@ -284,16 +286,18 @@ impl CType {
     pub fn push_leaves(&self, base: usize, out: &mut Vec<(usize, ScalarKind)>) -> usize {
         match self {
             CType::Void => base,
+            // Offsets inside a value that exists (at most isize::MAX bytes): the
+            // saturating sums never saturate.
             CType::Scalar(k) => {
                 out.push((base, *k));
-                base + k.size()
+                base.saturating_add(k.size())
             }
             CType::Record { members, size, .. } => {
                 let mut end = base;
                 for m in members.iter() {
                     end = m.push_leaves(end.next_multiple_of(m.align()), out);
                 }
-                base + size
+                base.saturating_add(*size)
             }
             CType::Array { element, length } => {
                 let mut end = base;
@@ -306,10 +310,19 @@ impl CType {
     }
 
     /// The libffi type, with arrays spelled as repeated members as libffi requires.
+    ///
+    /// An aggregate larger than [`LARGEST_CLASSIFIED_AGGREGATE`] is described by its
+    /// size and alignment alone (no ABI ferrotypes runs on looks inside it), so that
+    /// its description costs the same whatever its length. A record of no bytes is
+    /// described with no members, which libffi refuses when a call is prepared
+    /// (see [`PrepError`]).
     pub fn ffi_type(&self) -> Type {
         match self {
             CType::Void => Type::void(),
             CType::Scalar(k) => k.ffi_type(),
+            // Left empty whatever it holds (zero-length arrays of any length).
+            _ if self.size() == 0 => Type::structure([]),
+            _ if self.size() > LARGEST_CLASSIFIED_AGGREGATE => opaque_aggregate(self.size(), self.align()),
             CType::Record { members, .. } => {
                 let mut flat = Vec::new();
                 for m in members.iter() {
@@ -335,11 +348,23 @@ impl CType {
     /// spelled with pieces no larger than the record's alignment so that libffi
     /// computes the same size and alignment.
     ///
+    /// `leaves` is asked for only when the ABI looks inside the record (at most
+    /// [`LARGEST_CLASSIFIED_AGGREGATE`] bytes); a larger record is described by its
+    /// size and alignment, so a record with a long array member costs no more to
+    /// describe than one with a short one.
+    ///
     /// Returns `Err` for a record of at most 16 bytes with a member at an offset that is
     /// not a multiple of its natural alignment: C passes that in memory, which no
     /// libffi type of that size expresses.
-    pub fn record_for_call(size: usize, align: usize, leaves: &[(usize, ScalarKind)]) -> Result<CType, String> {
-        let unaligned = leaves.iter().any(|&(offset, k)| offset % k.align() != 0);
+    // Past the first test the record is at most 64 bytes and its leaves lie inside
+    // it: the sums below are small.
+    #[allow(clippy::arithmetic_side_effects)]
+    pub fn record_for_call(size: usize, align: usize, leaves: impl FnOnce() -> Vec<(usize, ScalarKind)>) -> Result<CType, String> {
+        if size > LARGEST_CLASSIFIED_AGGREGATE {
+            return Ok(CType::Record { members: [].into(), size, align });
+        }
+        let leaves = &leaves()[..];
+        let unaligned = leaves.iter().any(|&(offset, k)| !offset.is_multiple_of(k.align()));
         if unaligned && size <= 16 {
             return Err(format!(
                 "a record of {size} bytes with unaligned members is passed in memory by C, \
@@ -382,8 +407,31 @@ impl CType {
     }
 }
 
+/// The largest aggregate whose members an ABI ferrotypes runs on looks at: x86-64
+/// System V passes anything above 32 bytes (above 16 without vector types) in
+/// memory, AArch64 anything above 16 bytes except homogeneous aggregates of at most
+/// four floating-point members (64 bytes with `long double`).
+pub const LARGEST_CLASSIFIED_AGGREGATE: usize = 64;
+
+/// A libffi struct type of `size` bytes aligned to `align` with one byte member:
+/// libffi trusts a type whose size is already set (it computes it only when zero) and
+/// passes an aggregate this large in memory by its size and alignment.
+fn opaque_aggregate(size: usize, align: usize) -> Type {
+    let t = Type::structure([Type::u8()]);
+    let raw = t.as_raw_ptr();
+    // SAFETY: `raw` points to the ffi_type `t` owns and nothing else references yet;
+    // an alignment above u16::MAX cannot occur (scalars align to at most 16) and is
+    // clamped rather than wrapped.
+    unsafe {
+        (*raw).size = size;
+        (*raw).alignment = u16::try_from(align).unwrap_or(u16::MAX);
+    }
+    t
+}
+
 /// The leaves as libffi members, when libffi's natural layout of them puts each at
 /// its offset and ends at `size`.
+#[allow(clippy::arithmetic_side_effects)] // offsets and sizes within a record of at most 64 bytes
 fn natural_members(size: usize, leaves: &[(usize, ScalarKind)]) -> Option<Vec<CType>> {
     let mut end = 0usize;
     let mut align = 1usize;
@@ -412,7 +460,7 @@ mod tests {
     #[test]
     fn natural_records_keep_their_members() {
         use ScalarKind::*;
-        let t = CType::record_for_call(16, 8, &[(0, Char), (4, Int), (8, Double)]).unwrap();
+        let t = CType::record_for_call(16, 8, || [(0, Char), (4, Int), (8, Double)].to_vec()).unwrap();
         assert_eq!(t, CType::Record { members: [CType::Scalar(Char), CType::Scalar(Int), CType::Scalar(Double)].into(), size: 16, align: 8 });
     }
 
@@ -420,19 +468,19 @@ mod tests {
     fn unions_are_classified_per_eightbyte() {
         use ScalarKind::*;
         // union { float f; int i; }: integer class.
-        let t = CType::record_for_call(4, 4, &[(0, Float), (0, Int)]).unwrap();
+        let t = CType::record_for_call(4, 4, || [(0, Float), (0, Int)].to_vec()).unwrap();
         assert_eq!(t, CType::Record { members: [CType::Scalar(UInt)].into(), size: 4, align: 4 });
         // union { float f[3]; double d; } (16 bytes): both eightbytes floating point.
-        let t = CType::record_for_call(16, 8, &[(0, Float), (4, Float), (8, Float), (0, Double)]).unwrap();
+        let t = CType::record_for_call(16, 8, || [(0, Float), (4, Float), (8, Float), (0, Double)].to_vec()).unwrap();
         assert_eq!(t, CType::Record { members: [CType::Scalar(Double), CType::Scalar(Double)].into(), size: 16, align: 8 });
             }
 
     #[test]
     fn small_records_with_unaligned_members_are_refused() {
         use ScalarKind::*;
-        assert!(CType::record_for_call(5, 1, &[(0, Char), (1, Int)]).is_err());
+        assert!(CType::record_for_call(5, 1, || [(0, Char), (1, Int)].to_vec()).is_err());
         // Larger than 16 bytes: memory class anyway, which libffi expresses.
-        assert!(CType::record_for_call(17, 1, &[(0, Char), (1, Double), (9, Double)]).is_ok());
+        assert!(CType::record_for_call(17, 1, || [(0, Char), (1, Double), (9, Double)].to_vec()).is_ok());
     }
 
     #[test]
@@ -442,5 +490,19 @@ mod tests {
         assert_eq!(ScalarKind::LongDouble.size(), 16);
         assert_eq!(ScalarKind::WChar.size(), 4);
         assert_eq!(ScalarKind::VoidPtr.align(), 8);
+    }
+
+    #[test]
+    fn large_records_need_no_leaves() {
+        let t = CType::record_for_call(1 << 40, 8, || unreachable!("a record this large is described by its size")).unwrap();
+        assert_eq!(t.size(), 1 << 40);
+        // Cheap to describe, whatever the size.
+        let ffi = t.ffi_type();
+        // SAFETY: reading the ffi_type the Type owns.
+        let (size, align) = unsafe { ((*ffi.as_raw_ptr()).size, (*ffi.as_raw_ptr()).alignment) };
+        assert_eq!((size, align), (1 << 40, 8));
+        let huge_array = CType::Array { element: Box::new(CType::Scalar(ScalarKind::Int)), length: 1 << 40 };
+        // SAFETY: as above.
+        assert_eq!(unsafe { (*huge_array.ffi_type().as_raw_ptr()).size }, 4 << 40);
     }
 }

@@ -49,6 +49,11 @@
 //!    record smaller than the type), exactly the bytes the field touches. Only here does `size`
 //!    differ from the declared type's size; it is then at most one byte more.
 
+// Offsets and sizes are computed in u128 from usize inputs (at most 2**64 members of
+// at most 2**64 bytes: no u128 overflow) and checked into isize before they leave
+// (`to_usize`); field indexes come from enumerating the fields themselves.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use std::fmt;
 
 /// Whether members follow each other (struct) or overlap at offset 0 (union).
@@ -219,9 +224,10 @@ fn round_up(x: u128, m: u128) -> u128 {
     x.div_ceil(m) * m
 }
 
-/// `x` as a `usize`, or [`LayoutError::TooLarge`].
+/// `x` as a `usize` no larger than `isize::MAX` (the most any object may span, in
+/// Rust as in C), or [`LayoutError::TooLarge`].
 fn to_usize(x: u128) -> Result<usize, LayoutError> {
-    usize::try_from(x).map_err(|_| LayoutError::TooLarge)
+    isize::try_from(x).map(|n| n as usize).map_err(|_| LayoutError::TooLarge)
 }
 
 /// GCC's straddle test: placing `width` bits at bit `pos` would touch more alignment units
@@ -586,5 +592,16 @@ mod tests {
     fn empty_record_has_size_zero() {
         let l = layout(RecordKind::Struct, &[], None);
         assert_eq!((l.size, l.align, l.fields.len()), (0, 1, 0));
+    }
+
+    #[test]
+    fn records_beyond_isize_are_too_large() {
+        let half = FieldSpec::plain(1 << 62, 1);
+        let l = layout_record(RecordKind::Struct, &[half, half], &LayoutOptions::default());
+        assert_eq!(l.err(), Some(LayoutError::TooLarge));
+        let u = layout_record(RecordKind::Union, &[FieldSpec::plain(usize::MAX, 1)], &LayoutOptions::default());
+        assert_eq!(u.err(), Some(LayoutError::TooLarge));
+        let many = vec![FieldSpec::plain(1 << 62, 1); 5];
+        assert_eq!(layout_record(RecordKind::Struct, &many, &LayoutOptions::default()).err(), Some(LayoutError::TooLarge));
     }
 }

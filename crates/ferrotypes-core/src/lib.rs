@@ -12,6 +12,14 @@
 //! What it deliberately does not do: convert Python values (that is the extension's
 //! job), or own any policy about the GIL.
 
+// The panic audit (issue 17): outside tests, no `unwrap`/`expect`, and indexing or
+// arithmetic that could panic or wrap only where a module or function says why it
+// cannot (sizes that come from Python are checked where they enter).
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
+
 pub mod call;
 pub mod cdecl;
 pub mod closure;

@@ -17,9 +17,33 @@ pub const RTLD_GLOBAL: c_int = libc::RTLD_GLOBAL;
 /// `RTLD_NOW`, added to every mode as ctypes does.
 pub const RTLD_NOW: c_int = libc::RTLD_NOW;
 
+/// Why a library or symbol was not found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The name has a NUL byte before its end: C would read only the part before it
+    /// and load or resolve something else than was asked for.
+    NulInName,
+    /// The loader's own message.
+    Loader(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::NulInName => f.write_str("embedded null byte"),
+            LoadError::Loader(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
 /// Loads `path` (or the main program for `None`) with `dlopen` and `mode | RTLD_NOW`,
 /// returning the raw handle or the loader's message.
-pub fn open(path: Option<&OsStr>, mode: c_int) -> Result<*mut c_void, String> {
+pub fn open(path: Option<&OsStr>, mode: c_int) -> Result<*mut c_void, LoadError> {
+    if path.is_some_and(|p| p.as_encoded_bytes().contains(&0)) {
+        return Err(LoadError::NulInName);
+    }
     // SAFETY: dlopen runs the library's initialisers; loading a library is inherently
     // trusting its code, exactly as ctypes does. libloading serialises dlerror access.
     let lib = unsafe { Library::open(path, mode | RTLD_NOW) }.map_err(loader_message)?;
@@ -32,7 +56,10 @@ pub fn open(path: Option<&OsStr>, mode: c_int) -> Result<*mut c_void, String> {
 /// # Safety
 /// `handle` must be a live handle from `open` or from `dlopen` itself (or
 /// `RTLD_DEFAULT`/`RTLD_NEXT`): `dlsym` reads through it.
-pub unsafe fn symbol(handle: *mut c_void, name: &str) -> Result<*mut c_void, String> {
+pub unsafe fn symbol(handle: *mut c_void, name: &str) -> Result<*mut c_void, LoadError> {
+    if name.as_bytes().contains(&0) {
+        return Err(LoadError::NulInName);
+    }
     // SAFETY: a live handle (the caller's promise); the Library is turned back into
     // the raw handle below without running its Drop, so the library stays loaded.
     let lib = unsafe { Library::from_raw(handle) };
@@ -45,12 +72,12 @@ pub unsafe fn symbol(handle: *mut c_void, name: &str) -> Result<*mut c_void, Str
 }
 
 /// The text of the loader's error, without libloading's own prefix.
-fn loader_message(err: libloading::Error) -> String {
+fn loader_message(err: libloading::Error) -> LoadError {
     use std::error::Error;
-    match err.source() {
+    LoadError::Loader(match err.source() {
         Some(inner) => inner.to_string(),
         None => err.to_string(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -67,7 +94,7 @@ mod tests {
     #[test]
     fn missing_library_reports_loader_text() {
         let err = open(Some(OsStr::new("libno_such_lib_ft.so")), RTLD_LOCAL).unwrap_err();
-        assert!(err.contains("libno_such_lib_ft.so"), "{err}");
+        assert!(err.to_string().contains("libno_such_lib_ft.so"), "{err}");
     }
 
     #[test]
@@ -75,6 +102,14 @@ mod tests {
         let h = open(None, RTLD_LOCAL).unwrap();
         // SAFETY: h was just returned by open.
         let err = unsafe { symbol(h, "no_such_symbol_ft") }.unwrap_err();
-        assert!(err.contains("no_such_symbol_ft"), "{err}");
+        assert!(err.to_string().contains("no_such_symbol_ft"), "{err}");
+    }
+
+    #[test]
+    fn names_with_nul_bytes_are_refused() {
+        assert_eq!(open(Some(OsStr::new("libc.so.6\0junk")), RTLD_LOCAL), Err(LoadError::NulInName));
+        let h = open(None, RTLD_LOCAL).unwrap();
+        // SAFETY: a handle from open.
+        assert_eq!(unsafe { symbol(h, "strlen\0junk") }, Err(LoadError::NulInName));
     }
 }

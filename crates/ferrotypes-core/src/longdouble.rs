@@ -4,6 +4,10 @@
 //! What it does not do: arithmetic, or other platforms' formats (aarch64 uses IEEE
 //! binary128, which this module does not handle; the build refuses there).
 
+// Bit manipulation of fixed-width values (an 80-bit extended float and an f64):
+// every shift and index is a constant of the formats, within their widths.
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("ferrotypes-core's long double support covers only x86_64's 80-bit format");
 
@@ -46,7 +50,8 @@ pub fn from_f64(x: f64) -> [u8; 16] {
 /// reads them: as its "indefinite" NaN (sign bit set). Pseudo-denormals (exponent
 /// zero, integer bit set) are still accepted by the FPU and decode by value.
 pub fn to_f64(bytes: &[u8; 16]) -> f64 {
-    let mant = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = *bytes;
+    let mant = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
     let se = u16::from_le_bytes([bytes[8], bytes[9]]);
     let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
     let e80 = (se & 0x7fff) as i32;

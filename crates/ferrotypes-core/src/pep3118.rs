@@ -14,6 +14,11 @@
 //! exactly. ctypes' own structure formats list no padding, so the offsets read from
 //! them are wrong: callers compare those exactly too, before parsing.
 
+// The parser's cursor only moves past bytes it has peeked, so its slices stay inside
+// the format string; counts and offsets are bounded by the item size the format
+// itself declares (checked against the buffer's before use).
+#![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use crate::ctype::{NumberClass, ScalarKind};
 
 /// What kind of value a scalar inside a buffer item is.

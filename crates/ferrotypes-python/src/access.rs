@@ -5,8 +5,10 @@
 //! Values of ctypes' own simple types come back as Python values; everything else
 //! comes back as an instance viewing the memory, kept valid by its `_b_base_`. Storing
 //! follows ctypes' rules: a plain Python value is converted for a simple type; an
-//! instance of the class is copied; a tuple builds a record or array first; an array
+//! instance of the class is copied; a tuple builds an instance of the class first; an array
 //! may be stored into a pointer to its element type.
+
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -43,11 +45,11 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             return CData::keep_ref(owner, index, keep);
         }
         if let Ok(args) = value.cast::<PyTuple>() {
-            if matches!(info.kind, InfoKind::Record { .. } | InfoKind::Array { .. }) {
-                let built = cls.call1(args).map_err(|e| nested_init_error(py, cls, e))?;
-                // SAFETY: as for this function.
-                return unsafe { write_value(owner, cls, info, address, index, &built) };
-            }
+            // Any class without a simple value (records, arrays, pointers, function
+            // pointers) is called with the tuple, as in ctypes: `()` is a NULL pointer.
+            let built = cls.call1(args).map_err(|e| nested_init_error(py, cls, e))?;
+            // SAFETY: as for this function.
+            return unsafe { write_value(owner, cls, info, address, index, &built) };
         }
         if value.is_none() && matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) {
             // SAFETY: a pointer's memory holds one pointer.

@@ -149,10 +149,20 @@ impl CArgObject {
 
 /// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call.
 #[pyfunction]
-#[pyo3(signature = (obj, offset = 0))]
-pub fn byref(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArgObject> {
+#[pyo3(signature = (obj, offset = None))]
+pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyResult<CArgObject> {
     let Ok(cdata) = obj.cast::<CData>() else {
         return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
+    };
+    // Read after `obj`, and clamped to isize as ctypes clamps it (PyNumber_AsSsize_t
+    // without an exception type).
+    let offset = match offset {
+        // SAFETY: a live object; -1 with an exception set on error.
+        Some(o) => match unsafe { pyo3::ffi::PyNumber_AsSsize_t(o.as_ptr(), std::ptr::null_mut()) } {
+            -1 => PyErr::take(obj.py()).map_or(Ok(-1), Err)?,
+            n => n,
+        },
+        None => 0,
     };
     let address = cdata.get().address(obj.py()) as usize;
     let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));

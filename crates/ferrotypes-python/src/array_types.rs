@@ -7,6 +7,11 @@
 //! built by the Python metaclass (`_metatypes`), which registers its builder at
 //! start-up.
 
+// Panic audit (issue 17): a `bytes` length plus one cannot overflow (objects are
+// smaller than isize::MAX); slices are cut at positions found inside them.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -77,11 +82,14 @@ pub fn array_type<'py>(element: &Bound<'py, PyType>, length: &Bound<'py, PyAny>)
         return Ok(cls.into_bound(py));
     }
     let builder = BUILDER.get(py).ok_or_else(|| PyTypeError::new_err("array types are not available yet"))?;
-    let cls = builder.bind(py).call1((element, n))?.cast_into::<PyType>()?;
+    let built = builder.bind(py).call1((element, n))?.cast_into::<PyType>()?;
+    // Building ran Python code, which may have let another thread build the same
+    // class: the first one stored is the class, for every thread (no Python code runs
+    // from here on, so the cache cannot change under us).
     let mut types = ARRAY_TYPES.replace(py, None).unwrap_or_default();
-    types.insert(key, cls.clone().unbind());
+    let cls = types.entry(key).or_insert_with(|| built.unbind()).clone_ref(py);
     drop(ARRAY_TYPES.replace(py, Some(types)));
-    Ok(cls)
+    Ok(cls.into_bound(py))
 }
 
 /// `c_char` and `c_wchar`, the element classes of the character buffers.
@@ -200,7 +208,7 @@ impl CharArrayBytes {
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
         let end = if slf.get().raw { size } else { bytes.iter().position(|&b| b == 0).unwrap_or(size) };
-        Ok(PyBytes::new(instance.py(), &bytes[..end]).into_any())
+        Ok(crate::scalar::new_bytes(instance.py(), &bytes[..end])?.into_any())
     }
 
     /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes

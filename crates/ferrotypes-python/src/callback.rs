@@ -561,11 +561,17 @@ impl Callback {
             for (i, t) in seq.try_iter()?.enumerate() {
                 let t = t?;
                 args.push(FromC::for_argtype(&t, i)?);
-                ctypes.push(info_of(&t)?.get().param_ctype());
+                let info = info_of(&t)?;
+                info.get().check_by_value()?; // a packed record C passes in memory
+                ctypes.push(info.get().param_ctype());
             }
         }
         let (result, result_ctype) = ToC::for_restype(restype)?;
-        let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype));
+        if matches!(result_ctype, CType::Record { size: 0, .. }) {
+            // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
+            return Err(PyTypeError::new_err("invalid result type for callback function"));
+        }
+        let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?);
         let name = callable_name(callable)?;
         let handler = Arc::new(CallbackHandler {
             callable: GilCell::new(Some(callable.clone().unbind())),

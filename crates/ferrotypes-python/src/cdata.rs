@@ -160,7 +160,9 @@ impl CData {
     /// Builds an instance of `cls` over `address` without running `__new__` or
     /// `__init__`; `index` is its position inside `base` (see [`CData::keep_ref`]).
     pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-        let mut data = CData::borrowed(info_of(cls.as_any())?.unbind(), address as *mut u8, base);
+        let info = info_of(cls.as_any())?;
+        info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
+        let mut data = CData::borrowed(info.unbind(), address as *mut u8, base);
         data.index = index;
         crate::instances::instance(cls, crate::instances::Contents::Data(data))
     }
@@ -293,12 +295,19 @@ impl CData {
         Ok(())
     }
 
-    /// The bytes as a slice, for copying out.
-    pub fn bytes(&self, py: Python<'_>) -> Vec<u8> {
+    /// `f` of the bytes, borrowed.
+    pub fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+        let (p, n) = (self.address(py), self.size(py));
+        // SAFETY: as in `bytes`; the slice does not outlive this call.
+        f(unsafe { std::slice::from_raw_parts(p, n) })
+    }
+
+    /// A copy of the bytes (MemoryError when there is no room for one).
+    pub fn bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
         let (p, n) = (self.address(py), self.size(py));
         // SAFETY: the instance's memory is valid for its size for as long as it lives
         // (owned, or kept valid by `base` / the user's promise for from_address).
-        unsafe { std::slice::from_raw_parts(p, n) }.to_vec()
+        crate::scalar::new_bytes(py, unsafe { std::slice::from_raw_parts(p, n) })
     }
 }
 
@@ -403,7 +412,7 @@ impl CData {
             return Err(PyValueError::new_err("ctypes objects containing pointers cannot be pickled"));
         }
         let dict = slf.getattr(pyo3::intern!(py, "__dict__"))?;
-        let data = pyo3::types::PyBytes::new(py, &slf.get().bytes(py));
+        let data = slf.get().bytes(py)?;
         let unpickle = py.import("ferrotypes._ctypes")?.getattr(pyo3::intern!(py, "_unpickle"))?;
         let state = PyTuple::new(py, [dict, data.into_any()])?;
         PyTuple::new(py, [unpickle, PyTuple::new(py, [slf.get_type().into_any(), state.into_any()])?.into_any()])

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize, Ordering};
 use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
-use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
@@ -435,14 +435,18 @@ impl Prepared {
                         InfoKind::Simple { scalar, direct: true, swapped: true } => ResultConv::SwappedValue(scalar),
                         _ => ResultConv::Instance(cls),
                     };
-                    (conv, info.ctype.clone(), r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind))
+                    // An array result comes back as ctypes takes it: as a pointer-sized word (C
+                    // functions return no arrays; ctypes describes array types to libffi so).
+                    (conv, info.param_ctype(), r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind))
                 }
                 Err(_) if r.is_callable() => (ResultConv::Callable(r.clone().unbind()), CType::Scalar(ScalarKind::Int), None),
                 Err(_) => return Err(PyTypeError::new_err("restype must be a type, a callable, or None")),
             },
         };
         let plan = match &converters {
-            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().map(|types| CallPlan::new(&types, result_ctype.clone())),
+            // A signature libffi refuses gets no plan: calls take the general path,
+            // which reports the refusal as ctypes does, when the function is called.
+            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().and_then(|types| CallPlan::new(&types, result_ctype.clone()).ok()),
             None => None,
         };
         let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
@@ -550,7 +554,7 @@ impl FuncPtr {
             return Err(PyTypeError::new_err(format!("this function takes at least {declared} argument{s} ({} given)", args.len())));
         }
         let mut held = Held::default();
-        let mut result = ResultBuffer::for_type(&prepared.result_ctype);
+        let mut result = ResultBuffer::for_type(&prepared.result_ctype)?;
         match (&prepared.converters, &prepared.plan) {
             (Some(convs), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
                 let mut slots = [Slot::ZERO; STACK_ARGS];
@@ -587,7 +591,8 @@ impl FuncPtr {
                 let plan = match prepared.converters {
                     Some(_) if args.len() > declared => CallPlan::new_variadic(&types, declared, prepared.result_ctype.clone()),
                     _ => CallPlan::new(&types, prepared.result_ctype.clone()),
-                };
+                }
+                .map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
                 me.invoke(&plan, function, &mut pointers, &mut result);
                 values.into_iter().for_each(|v| held.add(py, v));
@@ -980,13 +985,16 @@ enum ResultBuffer {
 }
 
 impl ResultBuffer {
-    fn for_type(t: &CType) -> ResultBuffer {
+    /// `MemoryError` when the result type (the user's) is larger than memory allows.
+    fn for_type(t: &CType) -> PyResult<ResultBuffer> {
         let size = t.size();
         if size <= 16 {
-            ResultBuffer::Small(Slot::ZERO)
-        } else {
-            ResultBuffer::Large(vec![Slot::ZERO; size.div_ceil(16)])
+            return Ok(ResultBuffer::Small(Slot::ZERO));
         }
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(size.div_ceil(16)).map_err(|_| pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate a result of {size} bytes")))?;
+        slots.resize(size.div_ceil(16), Slot::ZERO);
+        Ok(ResultBuffer::Large(slots))
     }
 
     fn as_mut_ptr(&mut self) -> *mut c_void {
@@ -1457,7 +1465,15 @@ fn is_callback_source(arg: &Bound<'_, PyAny>) -> bool {
 fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     let py = arg.py();
     if arg.is_instance_of::<PyInt>() {
-        return Ok(scalar::mask_u64(arg)? as usize);
+        // As ctypes reads it (PyLong_AsVoidPtr): OverflowError outside -2**63..2**64.
+        // SAFETY: a live int; NULL with an exception set on error (NULL itself is 0).
+        let address = unsafe { pyo3::ffi::PyLong_AsVoidPtr(arg.as_ptr()) };
+        if address.is_null() {
+            if let Some(err) = PyErr::take(py) {
+                return Err(err);
+            }
+        }
+        return Ok(address as usize);
     }
     let Ok(pair) = arg.cast::<PyTuple>() else {
         return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))));
@@ -1470,8 +1486,10 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
         return Err(PyTypeError::new_err("function ordinals are only supported on Windows"));
     } else if let Ok(bytes) = name.cast::<pyo3::types::PyBytes>() {
         String::from_utf8(bytes.as_bytes().to_vec()).map_err(|_| PyValueError::new_err("function name is not valid UTF-8"))?
+    } else if let Ok(text) = name.cast::<pyo3::types::PyString>() {
+        text.to_str()?.to_owned() // UnicodeEncodeError for a lone surrogate, as in ctypes
     } else {
-        name.extract().map_err(|_| PyTypeError::new_err("function name must be string, bytes object or integer"))?
+        return Err(PyTypeError::new_err("function name must be string, bytes object or integer"));
     };
     let handle = dll.getattr(intern!(py, "_handle"))?;
     if !handle.is_instance_of::<PyInt>() {
@@ -1480,5 +1498,5 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     let handle: usize = handle.extract().map_err(|_| PyValueError::new_err("could not convert the _handle attribute to a pointer"))?;
     // SAFETY: the library object's handle, from dlopen (or given by the user, who
     // vouches for it as with ctypes' `CDLL(handle=...)`).
-    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(PyAttributeError::new_err)
+    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(|e| crate::library::load_error::<PyAttributeError>(e, "character"))
 }

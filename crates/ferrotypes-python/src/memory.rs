@@ -5,6 +5,10 @@
 //! Reading memory at an arbitrary address cannot be checked; like ctypes, these trust
 //! the address they are given — except NULL, which is refused.
 
+// Panic audit (issue 17): sizes from Python are converted fallibly and summed with
+// checked arithmetic (`needed_bytes`).
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -44,20 +48,22 @@ pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
 }
 
 /// `string_at(address, size=-1)`: the bytes at `address`, up to the NUL when `size`
-/// is negative.
+/// is -1.
 #[pyfunction]
-#[pyo3(signature = (address, size = -1))]
-pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (address, size = None))]
+pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
     let (p, _keep) = pointer_argument(address)?;
-    let p = p as *const u8;
-    let n = match usize::try_from(size) {
-        Ok(n) => n,
+    let size = c_int_size(size)?;
+    let p = not_null(p)? as *const u8;
+    let n = match size {
         // SAFETY: the caller promises a NUL-terminated string at `p` (ctypes' contract).
-        Err(_) => unsafe { libc::strlen(p.cast()) },
+        // A string in memory is shorter than isize::MAX bytes.
+        -1 => isize::try_from(unsafe { libc::strlen(p.cast()) }).unwrap_or(isize::MAX),
+        n => n as isize,
     };
-    let n = isize::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("size too large"))?;
     // SAFETY: `n` bytes are readable at `p`, by the caller's promise. CPython allocates
-    // before copying, so an impossible size fails with MemoryError before any read.
+    // before copying, so an impossible size fails with MemoryError before any read, and
+    // a negative one with SystemError (as in ctypes) before any read.
     unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyBytes_FromStringAndSize(p.cast(), n)) }.map(|b| {
         // SAFETY: PyBytes_FromStringAndSize returns a bytes object.
         unsafe { b.cast_into_unchecked() }
@@ -66,28 +72,53 @@ pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: isize)
 
 /// `wstring_at(address, size=-1)`: the wide string at `address`.
 #[pyfunction]
-#[pyo3(signature = (address, size = -1))]
-pub fn wstring_at(py: Python<'_>, address: &Bound<'_, PyAny>, size: isize) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (address, size = None))]
+pub fn wstring_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
     let (p, _keep) = pointer_argument(address)?;
-    let p = p as *const libc::wchar_t;
+    let size = c_int_size(size)?;
+    let p = not_null(p)? as *const libc::wchar_t;
+    let n = match size {
+        -1 => None,
+        n if n < 0 => return Err(pyo3::exceptions::PySystemError::new_err("Negative size passed to PyUnicode_FromWideChar")),
+        n => Some(n as usize),
+    };
     // SAFETY: the caller promises `size` wide characters, or a NUL-terminated string.
-    unsafe { scalar::wide_string_at(py, p, usize::try_from(size).ok()) }
+    unsafe { scalar::wide_string_at(py, p, n) }
 }
 
-/// An address given as an int or as something that converts to a pointer; NULL is
-/// refused with `ValueError` rather than read. The second value keeps the memory
-/// alive (a `str` converts to a temporary wide copy): hold it while reading.
+/// The `size` of `string_at`/`wstring_at`, read as ctypes reads it: a C `int`
+/// (ctypes declares the helpers so), any Python int taken modulo 2**32, so that a size
+/// beyond `int` reads what ctypes reads instead of far past the memory.
+fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
+    let Some(size) = size else { return Ok(-1) };
+    if !size.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(crate::ArgumentError::new_err("argument 2: TypeError: wrong type"));
+    }
+    // Truncation is the point: C's conversion to int.
+    Ok(scalar::mask_u64(size)? as u32 as i32)
+}
+
+/// An address given as an int or as something that converts to a pointer (NULL
+/// included: see [`not_null`]). The second value keeps the memory alive (a `str`
+/// converts to a temporary wide copy): hold it while reading.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
     let value = crate::argconv::void_pointer_param(address).map_err(|_| {
         crate::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
     })?;
-    let p = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes")) as usize;
-    if p == 0 {
+    let p = value.slot.word() as usize;
+    Ok((p, value.keep))
+}
+
+/// `address`, or `ValueError` for NULL, which is refused rather than read (ctypes
+/// reads it, and crashes). Checked after every argument is converted, as ctypes
+/// converts them all before its C call.
+fn not_null(address: usize) -> PyResult<usize> {
+    if address == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    Ok((p, value.keep))
+    Ok(address)
 }
 
 /// The address of libc's `memmove`, wrapped by the Python layer as `memmove`.
@@ -118,13 +149,16 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
 /// `sizeof(cls)` bytes of any object with the buffer protocol.
 #[pyfunction]
-pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
+pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let size = info_of(cls.as_any())?.get().size;
-    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+    // In ctypes' order: the buffer, then the offset's type and range, then its sign.
     let view = crate::buffer::ReadView::new(source)?;
+    let offset: isize = offset.extract()?;
+    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     let available = view.len();
-    if available < size + offset {
-        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {} bytes)", size + offset)));
+    let needed = needed_bytes(size, offset)?;
+    if available < needed {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
     }
     let obj = cls.call0()?;
     let cdata = obj.cast::<CData>()?.get();
@@ -134,6 +168,12 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     Ok(obj)
 }
 
+/// `size + offset`, the bytes a buffer must hold; both come from Python, so a sum past
+/// any memory is the "too small" error, not a wrapped number.
+fn needed_bytes(size: usize, offset: usize) -> PyResult<usize> {
+    size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))
+}
+
 /// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
 /// buffer. The instance keeps a memoryview of `source` as its `_b_base_`, which holds
 /// the export (and so the memory) for as long as the instance lives.
@@ -141,18 +181,20 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
 pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let size = info_of(cls.as_any())?.get().size;
-    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     // SAFETY: source is a live object; the result is a new reference or NULL with an
     // exception set.
     let view = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
     // The memoryview holds its own export of `source`, so the address read through this
     // short-lived second view stays valid for as long as the memoryview lives.
     let buffer = crate::buffer::ReadView::writable(&view)?;
+    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     let available = buffer.len();
-    if available < size + offset {
-        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {} bytes)", size + offset)));
+    let needed = needed_bytes(size, offset)?;
+    if available < needed {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
     }
-    let address = buffer.as_ptr() as usize + offset;
+    // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
+    let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);
     let instance = CData::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
@@ -164,20 +206,22 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
 /// converts to (as a `c_void_p` argument would). When `obj` is C data, the result
 /// shares its `_objects` and keeps `obj` itself alive in them, as in ctypes.
 #[pyfunction]
-pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, pyo3::types::PyType>) -> PyResult<Bound<'py, PyAny>> {
-    use ferrotypes_core::ctype::ScalarKind::{CharPtr, VoidPtr, WCharPtr};
+pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    use ferrotypes_core::ctype::ScalarKind::{CharPtr, ObjectPtr, VoidPtr, WCharPtr};
     use crate::typeinfo::InfoKind;
     let py = obj.py();
-    let pointer_like = info_of(typ.as_any()).is_ok_and(|info| {
-        let info = info.get();
-        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr, false)))
-    });
-    if !pointer_like {
-        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::describe(typ.as_any()))));
-    }
+    // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
+    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
     let value = crate::argconv::void_pointer_param(obj)
         .map_err(|_| crate::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
-    let address = u64::from_ne_bytes(value.slot.0[..8].try_into().expect("8 bytes"));
+    let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
+        let info = info.get();
+        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
+    });
+    if !pointer_like {
+        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::describe(typ))));
+    }
+    let address = value.slot.word();
     let result = typ.call0()?;
     let target = result.cast::<CData>()?;
     // SAFETY: an instance of a pointer-like type holds one pointer.

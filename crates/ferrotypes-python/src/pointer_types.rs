@@ -5,6 +5,8 @@
 //! The cache (`_pointer_type_cache`, the dict ctypes also has) and `POINTER` itself
 //! live in Python (`ferrotypes/__init__.py`), which registers both at import.
 
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
 use pyo3::exceptions::PySystemError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;

@@ -6,8 +6,14 @@
 //! this module turns its placements into descriptors that read and store each field
 //! in place, and describes the record to libffi for calls by value.
 
+// Panic audit (issue 17). Offsets and sizes here are a laid-out record's (checked
+// into isize by the layout engine), bit widths were checked against their storage
+// unit (at most 16 bytes), and slices are cut at positions found inside them.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use ferrotypes_core::ctype::{CType, ScalarKind};
-use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutOptions, RecordKind};
+use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutError, LayoutOptions, RecordKind};
 use pyo3::exceptions::{PyAttributeError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -119,7 +125,7 @@ impl CField {
                 // SAFETY: as above.
                 let bytes = unsafe { std::slice::from_raw_parts(address, self.size) };
                 let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                Ok(PyBytes::new(py, &bytes[..end]).into_any().unbind())
+                Ok(scalar::new_bytes(py, &bytes[..end])?.into_any().unbind())
             }
             FieldAccess::WideChars => {
                 let chars = self.size / std::mem::size_of::<libc::wchar_t>();
@@ -237,13 +243,18 @@ fn unsigned_of_size(size: usize) -> ScalarKind {
 }
 
 /// Appends every scalar inside a value of type `info` placed at `offset`, in field
-/// order (not sorted: the members of a union overlap).
+/// order (not sorted: the members of a union overlap). One per array element: callers
+/// bound the size of what they ask about (the scalars of a long array are never
+/// needed: see `CType::record_for_call`).
 pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
     match &info.kind {
         InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { offset, kind: *scalar, swapped: *swapped, bit_field: false }),
         InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt { offset, kind: ScalarKind::VoidPtr, swapped: false, bit_field: false }),
         InfoKind::Array { element_info, length, .. } => {
             let e = element_info.get();
+            if e.size == 0 {
+                return; // no scalars, however many elements
+            }
             for i in 0..*length {
                 push_leaves(e, py, offset + i * e.size, out);
             }
@@ -489,7 +500,11 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     let skip = specs.len();
     let mut declared = Vec::new();
     for (i, entry) in fields.iter().enumerate() {
-        let (name, cls, bits): (String, Bound<'py, PyType>, Option<u32>) = entry.extract()?;
+        let (name, cls, bits): (Bound<'py, PyString>, Bound<'py, PyType>, Option<u32>) = entry.extract()?;
+        // ctypes encodes a structure's field names into its buffer format (a lone
+        // surrogate is UnicodeEncodeError there) but not a union's; this name is for
+        // messages (the class attribute is set under the name itself, by the metaclass).
+        let name = if union { name.to_string_lossy().into_owned() } else { name.to_str()?.to_owned() };
         let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err(format!("second item in _fields_ tuple (index {i}) must be a C type")))?;
         let spec = {
             let t = info.get();
@@ -511,11 +526,20 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     }
     let kind = if union { RecordKind::Union } else { RecordKind::Struct };
     let options = LayoutOptions { pack, big_endian_bits: big_endian };
-    let mut layout = layout_record(kind, &specs, &options).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let mut layout = layout_record(kind, &specs, &options).map_err(|e| match e {
+        // ctypes' word for the same condition in `cls * n`.
+        LayoutError::TooLarge => pyo3::exceptions::PyOverflowError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    })?;
     // `_align_` (ctypes 3.13) raises the record's alignment, as GCC's `aligned(N)` on a
     // type does, and its size with it to a multiple of the new alignment.
     if align > layout.align {
-        layout.size = layout.size.div_ceil(align).checked_mul(align).ok_or_else(|| PyValueError::new_err("_align_ makes the structure too large"))?;
+        layout.size = layout
+            .size
+            .div_ceil(align)
+            .checked_mul(align)
+            .filter(|&n| isize::try_from(n).is_ok())
+            .ok_or_else(|| PyValueError::new_err("_align_ makes the structure too large"))?;
         layout.align = align;
     }
     let own = PyList::empty(py);
@@ -536,14 +560,17 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         own.append(&field)?;
         all_fields.push(field);
     }
-    let mut scalars = Vec::new();
-    for f in &all_fields {
-        f.get().push_leaves(py, &mut scalars);
-    }
-    let mut leaves: Vec<(usize, ScalarKind)> = scalars.iter().map(|s| (s.offset, s.kind)).collect();
-    leaves.sort_by_key(|&(o, _)| o);
-    leaves.dedup();
-    let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, &leaves) {
+    let leaves = || {
+        let mut scalars = Vec::new();
+        for f in &all_fields {
+            f.get().push_leaves(py, &mut scalars);
+        }
+        let mut leaves: Vec<(usize, ScalarKind)> = scalars.iter().map(|s| (s.offset, s.kind)).collect();
+        leaves.sort_by_key(|&(o, _)| o);
+        leaves.dedup();
+        leaves
+    };
+    let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, leaves) {
         Ok(t) => (t, None),
         Err(e) => (CType::Record { members: [].into(), size: layout.size, align: layout.align }, Some(e)),
     };

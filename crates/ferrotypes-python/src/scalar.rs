@@ -85,6 +85,15 @@ unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ff
     }
 }
 
+/// A `bytes` object holding `data`, or `MemoryError` (PyO3's `PyBytes::new` panics when
+/// CPython cannot allocate, and the sizes here come from Python).
+pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let len = ffi::Py_ssize_t::try_from(data.len()).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("bytes too large"))?;
+    // SAFETY: `data` is valid for `len` bytes, which CPython copies; the result is a new
+    // reference to a bytes object, or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), len)).map(|b| b.cast_into_unchecked()) }
+}
+
 /// Interprets the native-order bytes of a scalar as a Python value.
 pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<Py<PyAny>> {
     use ScalarKind::*;
@@ -107,7 +116,7 @@ pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<
                 // SAFETY: a non-NULL char* stored in a c_char_p is, by the type's
                 // contract, a NUL-terminated string (ctypes makes the same assumption).
                 let s = unsafe { CStr::from_ptr(word as *const c_char) };
-                PyBytes::new(py, s.to_bytes()).into_any().unbind()
+                new_bytes(py, s.to_bytes())?.into_any().unbind()
             }
         }
         WCharPtr => {

@@ -5,12 +5,19 @@
 //! as instances viewing the element's memory (kept valid by `_b_base_`). Indexes are
 //! checked for arrays; a pointer, like C, has no length, so only NULL is refused.
 
-use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+// Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
+// taken as C takes them, with wrapping address arithmetic); `index * size` stays
+// within an array that exists, so below isize::MAX; slice positions come from
+// CPython's slice fitting.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+use pyo3::exceptions::{PyIndexError, PyMemoryError, PyTypeError, PyValueError};
 use ferrotypes_core::ctype::ScalarKind;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::Borrowed;
-use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::access;
@@ -40,14 +47,37 @@ fn slice_indices(ind: &pyo3::types::slice::PySliceIndices) -> impl Iterator<Item
     (0..ind.slicelength).map(move |k| (ind.start + k as isize * ind.step) as usize)
 }
 
+/// An element index as ctypes reads it: `TypeError` (`not_integer`) for a non-integer,
+/// `IndexError` for an integer too large for an `isize`.
+fn index_value(index: &Bound<'_, PyAny>, not_integer: &'static str) -> PyResult<isize> {
+    // SAFETY: a live object; PyIndex_Check only reads its type.
+    if unsafe { ffi::PyIndex_Check(index.as_ptr()) } == 0 {
+        return Err(PyTypeError::new_err(not_integer));
+    }
+    // SAFETY: as above; the result is -1 with an exception set on error.
+    let i = unsafe { ffi::PyNumber_AsSsize_t(index.as_ptr(), ffi::PyExc_IndexError) };
+    match PyErr::take(index.py()) {
+        Some(err) if i == -1 => Err(err),
+        _ => Ok(i),
+    }
+}
+
+/// An empty vector with room for `count` items, or `MemoryError` (as ctypes raises)
+/// when that much cannot be had: slice lengths come from Python.
+fn vec_for<T>(count: usize) -> PyResult<Vec<T>> {
+    let mut items = Vec::new();
+    items.try_reserve_exact(count).map_err(|_| PyMemoryError::new_err(format!("cannot make a slice of {count} items")))?;
+    Ok(items)
+}
+
 /// Slices of `c_char` give bytes and of `c_wchar` give str, not lists.
 fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
     if kind == ferrotypes_core::ctype::ScalarKind::Char {
         let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
-        return Ok(PyBytes::new(py, &bytes).into_any().unbind());
+        return Ok(crate::scalar::new_bytes(py, &bytes)?.into_any().unbind());
     }
-    let text: String = items.iter().map(|c| c.bind(py).extract::<String>()).collect::<PyResult<Vec<_>>>()?.concat();
-    Ok(text.into_pyobject(py)?.into_any().unbind())
+    // Joined by Python, not through a Rust String: lone surrogates are kept, as in ctypes.
+    Ok(PyString::new(py, "").call_method1(pyo3::intern!(py, "join"), (PyList::new(py, items)?,))?.unbind())
 }
 
 /// The Rust side of `Array`.
@@ -125,7 +155,7 @@ impl ArrayData {
         let info = info.get();
         if let Ok(slice) = index.cast::<PySlice>() {
             let ind = slice.indices(length as isize)?;
-            let mut items = Vec::with_capacity(ind.slicelength);
+            let mut items = vec_for(ind.slicelength)?;
             for i in slice_indices(&ind) {
                 items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)?);
             }
@@ -134,7 +164,7 @@ impl ArrayData {
                 None => Ok(PyList::new(py, items)?.into_any().unbind()),
             };
         }
-        let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
+        let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
         read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)
     }
 
@@ -143,16 +173,18 @@ impl ArrayData {
         let info = info.get();
         if let Ok(slice) = index.cast::<PySlice>() {
             let ind = slice.indices(length as isize)?;
-            let values: Vec<Bound<'_, PyAny>> = value.try_iter()?.collect::<PyResult<_>>()?;
-            if values.len() != ind.slicelength {
+            // As ctypes: anything without the same length (an int, an iterator) is
+            // this ValueError; the items are then taken by index.
+            if value.len().ok() != Some(ind.slicelength) {
                 return Err(PyValueError::new_err("Can only assign sequence of same size"));
             }
-            for (i, v) in slice_indices(&ind).zip(values) {
+            for (k, i) in slice_indices(&ind).enumerate() {
+                let v = value.get_item(k)?;
                 write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v)?;
             }
             return Ok(());
         }
-        let i = ArrayData::normalise(index.extract::<isize>().map_err(|_| PyTypeError::new_err("indices must be integers"))?, length)?;
+        let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
         write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value)
     }
 }
@@ -324,12 +356,17 @@ impl PointerData {
     /// start) must be given.
     fn slice(slf: &Bound<'_, Self>, slice: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
+        // As ctypes reads them: an integer beyond isize is ValueError.
         let part = |name: &str| -> PyResult<Option<isize>> {
             let v = slice.getattr(name)?;
             if v.is_none() {
-                Ok(None)
-            } else {
-                v.extract().map(Some)
+                return Ok(None);
+            }
+            // SAFETY: a live object; the result is -1 with an exception set on error.
+            let n = unsafe { ffi::PyNumber_AsSsize_t(v.as_ptr(), ffi::PyExc_ValueError) };
+            match PyErr::take(py) {
+                Some(err) if n == -1 => Err(err),
+                _ => Ok(Some(n)),
             }
         };
         let step = part("step")?.unwrap_or(1);
@@ -344,12 +381,20 @@ impl PointerData {
         let Some(stop) = part("stop")? else {
             return Err(PyValueError::new_err("slice stop is required"));
         };
-        let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { (stop - start).unsigned_abs().div_ceil(step.unsigned_abs()) } else { 0 };
-        let (cls, info, first) = PointerData::element(slf, 0)?;
+        let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { stop.abs_diff(start).div_ceil(step.unsigned_abs()) } else { 0 };
+        let (cls, info, first) = if count == 0 {
+            // Nothing is read, so NULL is no error (as in ctypes).
+            let (cls, info) = PointerData::target(slf)?;
+            (cls, info, std::ptr::null_mut())
+        } else {
+            PointerData::element(slf, 0)?
+        };
         let size = info.get().size as isize;
-        let mut items = Vec::with_capacity(count);
+        // Reserved before anything is read: a length no memory holds is a MemoryError,
+        // not a read past the pointee. Then every index lies between start and stop.
+        let mut items = vec_for(count)?;
         for k in 0..count {
-            let i = start + k as isize * step;
+            let i = start.wrapping_add((k as isize).wrapping_mul(step));
             let address = first.wrapping_offset(i.wrapping_mul(size));
             items.push(read_element(slf.as_any(), &cls, info.get(), address, i as usize)?);
         }
@@ -359,19 +404,9 @@ impl PointerData {
         }
     }
 
-    /// A pointer index as ctypes reads it: `TypeError` for a non-integer,
-    /// `IndexError` for an integer too large for an `isize`.
+    /// A pointer index as ctypes reads it (see [`index_value`]).
     fn index(index: &Bound<'_, PyAny>) -> PyResult<isize> {
-        // SAFETY: a live object; PyIndex_Check only reads its type.
-        if unsafe { ffi::PyIndex_Check(index.as_ptr()) } == 0 {
-            return Err(PyTypeError::new_err("Pointer indices must be integer"));
-        }
-        // SAFETY: as above; the result is -1 with an exception set on error.
-        let i = unsafe { ffi::PyNumber_AsSsize_t(index.as_ptr(), ffi::PyExc_IndexError) };
-        match PyErr::take(index.py()) {
-            Some(err) if i == -1 => Err(err),
-            _ => Ok(i),
-        }
+        index_value(index, "Pointer indices must be integer")
     }
 
     fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {

@@ -136,7 +136,7 @@ impl SimpleData {
         }
         let value = if string_pointer {
             // The address, never the string: the pointer may not point at one.
-            let addr = u64::from_ne_bytes(slf.as_super().get().bytes(slf.py())[..8].try_into().expect("8 bytes"));
+            let addr = slf.as_super().get().with_bytes(slf.py(), |b| b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w)));
             if addr == 0 { "None".to_owned() } else { addr.to_string() }
         } else {
             match SimpleData::value_of(slf) {
@@ -148,7 +148,7 @@ impl SimpleData {
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {
-        slf.as_super().get().bytes(slf.py()).iter().any(|&b| b != 0)
+        slf.as_super().get().with_bytes(slf.py(), |bytes| bytes.iter().any(|&b| b != 0))
     }
 
     /// What a function returning this type gives back: the plain value for the

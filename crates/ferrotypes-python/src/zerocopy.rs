@@ -243,6 +243,9 @@ impl Pointee {
     }
 }
 
+/// The largest record whose scalars are compared one by one with a buffer's format.
+const LARGEST_LEAF_COMPARED: usize = 1 << 16;
+
 impl Items {
     /// The items of memory an array or pointer of this type points into: an array's
     /// innermost element, or the type itself.
@@ -253,6 +256,11 @@ impl Items {
         }
         if matches!(element.scalar(), Some((ScalarKind::Char, _))) {
             return Ok(Items::Bytes);
+        }
+        if element.size > LARGEST_LEAF_COMPARED {
+            // One scalar per array element would cost memory in proportion to the
+            // record's size: its format is compared as it is written instead.
+            return Ok(Items::Typed { format: element.buffer_layout(py)?.format, size: element.size, leaves: None });
         }
         let mut scalars = Vec::new();
         push_leaves(element, py, 0, &mut scalars);
