@@ -622,8 +622,8 @@ impl FuncPtr {
             let mut converted = UntypedArgs::new();
             // SAFETY: CPython hands vectorcall valid borrowed references.
             unsafe { converted.convert(py, args) }.map_err(|(i, e)| argument_error(py, i, e))?;
-            let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype);
-            let mut result = ResultBuffer::for_type(&prepared.result_ctype);
+            let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype)?;
+            let mut result = ResultBuffer::for_type(&prepared.result_ctype)?;
             match plan.plan.direct() {
                 Some(direct) if direct.gpr_only() => {
                     let mut g = [0u64; 6];

@@ -18,6 +18,7 @@ use std::rc::Rc;
 use ferrotypes_core::call::{CallPlan, Slot};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::ffi;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
 use crate::argconv::{convert_unknown, CArgObject, Held};
@@ -209,16 +210,18 @@ impl UntypedPlans {
     /// the arguments' C types were met before, else a new one (remembered while there
     /// is room, and unless a record is passed by value). No borrow of the cache
     /// outlives this call, so the C call (which may release the GIL or call back into
-    /// Python) may use the cache again.
+    /// Python) may use the cache again. A signature libffi refuses is a RuntimeError,
+    /// as ctypes reports it.
     #[inline]
-    pub fn plan_for(&self, args: &UntypedArgs<'_>, result: &CType) -> Rc<UntypedPlan> {
+    pub fn plan_for(&self, args: &UntypedArgs<'_>, result: &CType) -> PyResult<Rc<UntypedPlan>> {
         let kinds = &args.kinds[..args.count];
         if args.records.is_empty() {
             if let Some(plan) = self.plans.borrow().iter().find(|p| *p.kinds == *kinds) {
-                return plan.clone();
+                return Ok(plan.clone());
             }
         }
-        let plan = Rc::new(UntypedPlan { kinds: kinds.into(), plan: CallPlan::new(&args.ctypes(), result.clone()) });
+        let call_plan = CallPlan::new(&args.ctypes(), result.clone()).map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
+        let plan = Rc::new(UntypedPlan { kinds: kinds.into(), plan: call_plan });
         if args.records.is_empty() {
             if let Ok(mut plans) = self.plans.try_borrow_mut() {
                 if plans.len() < PLANS {
@@ -226,7 +229,7 @@ impl UntypedPlans {
                 }
             }
         }
-        plan
+        Ok(plan)
     }
 
     /// Forgets every plan.
