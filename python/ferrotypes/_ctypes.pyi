@@ -316,7 +316,7 @@ class CFuncPtr(_FuncPtrData, metaclass=PyCFuncPtrType):
 
 # --- module functions -----------------------------------------------------------------
 
-def byref(obj: _CDataBase, offset: int = 0) -> CArgObject:
+def byref(obj: _CDataBase, offset: int | None = None) -> CArgObject:
     """``obj``'s address (plus ``offset``) for passing by reference to a foreign call."""
 
 def sizeof(obj: _CDataBase | type[_CDataBase]) -> int:
@@ -334,10 +334,10 @@ def resize(obj: _CDataBase, size: int) -> None:
 def cast(obj: _CDataBase | CArgObject | int | bytes | str | None, typ: type[_CT]) -> _CT:
     """An instance of the pointer type ``typ`` pointing where ``obj`` points."""
 
-def string_at(address: _CDataBase | int | None, size: int = ...) -> bytes:
+def string_at(address: _CDataBase | int | None, size: int | None = None) -> bytes:
     """The bytes at ``address``: ``size`` of them, or up to the first NUL."""
 
-def wstring_at(address: _CDataBase | int | None, size: int = ...) -> str:
+def wstring_at(address: _CDataBase | int | None, size: int | None = None) -> str:
     """The wide characters at ``address``: ``size`` of them, or up to the first NUL."""
 
 def get_errno() -> int: ...

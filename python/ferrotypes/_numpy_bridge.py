@@ -13,6 +13,8 @@ already loaded, and otherwise when the program first imports it.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import importlib.abc
 import importlib.util
 import sys
@@ -59,7 +61,7 @@ def _adapt_dtype_from_ctypes() -> None:
     dtype_ctypes = sys.modules.get("numpy._core._dtype_ctypes")
     if dtype_ctypes is None:
         try:
-            import numpy._core._dtype_ctypes as dtype_ctypes
+            dtype_ctypes = importlib.import_module("numpy._core._dtype_ctypes")
         except ImportError:
             return
     numpy_dtype_from_ctypes_type = dtype_ctypes.dtype_from_ctypes_type
@@ -70,9 +72,8 @@ def _adapt_dtype_from_ctypes() -> None:
         from ferrotypes.numpy import _dtype_of
         return _dtype_of(t)
 
-    dtype_from_ctypes_type.__doc__ = numpy_dtype_from_ctypes_type.__doc__
-    dtype_from_ctypes_type.__wrapped__ = numpy_dtype_from_ctypes_type
-    dtype_ctypes.dtype_from_ctypes_type = dtype_from_ctypes_type
+    functools.update_wrapper(dtype_from_ctypes_type, numpy_dtype_from_ctypes_type)
+    setattr(dtype_ctypes, "dtype_from_ctypes_type", dtype_from_ctypes_type)
 
 
 class _AfterNumpy(importlib.abc.MetaPathFinder):
