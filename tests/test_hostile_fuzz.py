@@ -21,9 +21,10 @@ def workers():
 
 
 # No shrinking: every example is a batch run in other processes, and the message
-# names the failing program already.
+# names the failing program already. Derandomized: the test command runs the same
+# 1,000 programs every time; the long run (tests/hostile.py) is the one that explores.
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck),
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+          phases=[Phase.explicit, Phase.generate], derandomize=True)
 @given(programs=st.lists(hostile.PROGRAMS, min_size=BATCH, max_size=BATCH))
 def test_hostile_programs_end_as_under_ctypes(workers, programs):
     verdict = hostile.Verdict()

@@ -22,7 +22,13 @@ use crate::typeinfo::{class_info, info_of, TypeInfo};
 /// a C type has here (`long double`; records and arrays inherit their members').
 const PYMEM_ALIGN: usize = 16;
 
-/// A zeroed block of `size` bytes from Python's allocator (`PyMem_Calloc`, whose
+/// The fewest zeroed bytes an instance's memory has, whatever its type's size: ctypes
+/// keeps an instance of up to 16 bytes in a 16-byte zeroed buffer, so C that reads a
+/// little past a small object (`strlen` of a `byref(c_char(b"x"))`, an `int` read from
+/// an empty array) finds zeros there with ctypes, and must with ferrotypes too.
+pub const LEAST_ZEROED: usize = 16;
+
+/// A zeroed block of `size` bytes (at least [`LEAST_ZEROED`]) from Python's allocator (`PyMem_Calloc`, whose
 /// blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the system's),
 /// to be freed by a [`Memory`] owning it. Called with the GIL held: instances are
 /// created and freed only under it.
@@ -31,7 +37,7 @@ fn zeroed_block(size: usize, align: usize) -> PyResult<*mut u8> {
         return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
     }
     // SAFETY: called with the GIL held (see above); any size is valid.
-    let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(1)) }.cast::<u8>();
+    let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(LEAST_ZEROED)) }.cast::<u8>();
     if ptr.is_null() {
         return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
     }

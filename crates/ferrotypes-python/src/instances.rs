@@ -182,7 +182,7 @@ unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usiz
         // Every allocation is at least 8-aligned: only a stricter alignment, or fields
         // ending off it, may need padding before the bytes.
         let padding = if align <= 8 && basic_size.is_multiple_of(align) { 0 } else { align - 1 };
-        let room = size + padding;
+        let room = size.max(crate::cdata::LEAST_ZEROED) + padding;
         let generic = (*tp).tp_alloc.map(|f| f as usize) == Some(ffi::PyType_GenericAlloc as *const () as usize);
         if PRE_HEADER + basic_size + room > SMALL_ALLOCATION || !generic || (*tp).tp_itemsize != 0 {
             return Ok(None);
