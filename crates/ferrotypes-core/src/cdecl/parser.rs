@@ -1932,26 +1932,35 @@ impl Parser {
         };
         let mut toks = tokens;
         toks.push(eof);
+        // A cast in a macro may mention a tag; the macro declares nothing.
+        self.parse_whole(toks, "expression", Self::const_expr).0
+    }
+
+    /// Runs `parse` over `toks` alone, as if they were the whole input, requiring it to
+    /// take them all (`what` names the construct in the error), then puts the parser
+    /// back where it was. Tags the parse declared are forgotten; the first is returned.
+    fn parse_whole<T>(
+        &mut self,
+        toks: Vec<Token>,
+        what: &str,
+        parse: impl FnOnce(&mut Self) -> Result<T, CDeclError>,
+    ) -> (Result<T, CDeclError>, Option<String>) {
         let saved_toks = std::mem::replace(&mut self.toks, toks);
         let saved_pos = std::mem::replace(&mut self.pos, 0);
         let saved_depth = self.depth;
         let mark = self.tag_mark();
-        let r = self.const_expr().and_then(|v| {
+        let r = parse(self).and_then(|v| {
             if self.at_eof() {
                 Ok(v)
             } else {
-                Err(self.err(format!(
-                    "unexpected {} after the expression",
-                    Self::describe(self.tok())
-                )))
+                Err(self.err(format!("unexpected {} after the {what}", Self::describe(self.tok()))))
             }
         });
-        // A cast in a macro may mention a tag; the macro declares nothing.
-        self.forget_tags_since(mark);
+        let declared = self.forget_tags_since(mark);
         self.toks = saved_toks;
         self.pos = saved_pos;
         self.depth = saved_depth;
-        r
+        (r, declared)
     }
 
     /// The names of the macros, in definition order.
@@ -2063,28 +2072,11 @@ impl Parser {
     /// Parses `text` as a type name with everything declared so far.
     pub fn parse_type_name(&mut self, text: &str) -> Result<Type, CDeclError> {
         let lexed = lex(text, "<type>")?;
-        let saved_toks = std::mem::replace(&mut self.toks, lexed.tokens);
-        let saved_pos = std::mem::replace(&mut self.pos, 0);
         let saved_src = std::mem::replace(&mut self.src, text.to_string());
         let saved_files = std::mem::replace(&mut self.files, lexed.files);
-        let saved_depth = self.depth;
-        let mark = self.tag_mark();
-        let r = self.type_name().and_then(|t| {
-            if self.at_eof() {
-                Ok(t)
-            } else {
-                Err(self.err(format!(
-                    "unexpected {} after the type name",
-                    Self::describe(self.tok())
-                )))
-            }
-        });
-        let declared = self.forget_tags_since(mark);
-        self.toks = saved_toks;
-        self.pos = saved_pos;
+        let (r, declared) = self.parse_whole(lexed.tokens, "type name", Self::type_name);
         self.src = saved_src;
         self.files = saved_files;
-        self.depth = saved_depth;
         match (r, declared) {
             (Ok(_), Some(what)) => Err(CDeclError::at(
                 "<type>".into(),
