@@ -24,3 +24,13 @@ def test_access_benchmark_quick_mode_runs_every_operation():
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "call with struct pointer" in run.stdout
+
+
+def test_sweep_benchmark_quick_mode_runs_every_operation():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sweep.py"), "--quick"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "CFUNCTYPE(...)(f) (making a callback)" in run.stdout
+    assert "rows: 58;" in run.stdout

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""A sweep of everyday ctypes operations, ferrotypes against the stdlib's ctypes in one
+run: making instances of every family, reading and storing values, slicing, the module's
+functions (`pointer`, `byref`, `cast`, `string_at`, `memmove`, `from_buffer`, `sizeof`,
+...) and making types and callbacks. Each row prints ns per operation for both and
+ferrotypes / ctypes (the median of per-repeat ratios; below 1 is faster than ctypes).
+
+    python bench/sweep.py                 # full run (~40 s)
+    python bench/sweep.py --quick         # proves the machinery, no timing claims
+    python bench/sweep.py --only cast     # rows whose label contains any of these words
+    python bench/sweep.py --json out.json
+
+Statements are timed as in bench/access.py (a loop compiled once per implementation,
+minus an empty loop, implementations alternating within each repeat). The summary gives
+the rows slower than ctypes, the median ratio, and the noise: the largest interquartile
+range of a row's per-repeat ratios. Operations of about 10 ns are at the resolution of
+this method (the empty loop costs about 5 ns): read their rows with the noise column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from access import make_loop  # noqa: E402  (bench/access.py: the shared timing loop)
+
+# (label, setup, statement). Names available besides the module's own (`m.<name>`
+# spelled as in ctypes through `from m import *`-like access below): Point
+# (struct {int x, y; double z;}), Pair (union {int i; double d;}), IntArray (c_int * 100),
+# Callback (CFUNCTYPE(c_int, c_int)), py_function, data16 (bytes(16)).
+OPERATIONS = [
+    # making instances, every family
+    ("c_int(5)", "", "c_int(5)"),
+    ("c_double(1.5)", "", "c_double(1.5)"),
+    ("c_char_p(b'abc')", "", "c_char_p(b'abc')"),
+    ("c_void_p(0)", "", "c_void_p(0)"),
+    ("c_wchar_p('abc')", "", "c_wchar_p('abc')"),
+    ("Point(1, 2, 3.0)", "", "Point(1, 2, 3.0)"),
+    ("Point()", "", "Point()"),
+    ("Pair(5)", "", "Pair(5)"),
+    ("(c_int * 100)()", "", "IntArray()"),
+    ("(c_int * 4)(1, 2, 3, 4)", "Four = c_int * 4", "Four(1, 2, 3, 4)"),
+    ("POINTER(c_int)()", "P = POINTER(c_int)", "P()"),
+    ("create_string_buffer(64)", "", "create_string_buffer(64)"),
+    ("create_string_buffer(b'abc')", "", "create_string_buffer(b'abc')"),
+    ("create_unicode_buffer(16)", "", "create_unicode_buffer(16)"),
+    # reading and storing values
+    ("ci.value", "ci = c_int(5)", "ci.value"),
+    ("ci.value = 3", "ci = c_int(5)", "ci.value = 3"),
+    ("cd.value", "cd = c_double(1.5)", "cd.value"),
+    ("p.x", "p = Point(1, 2, 3.0)", "p.x"),
+    ("p.x = 5", "p = Point(1, 2, 3.0)", "p.x = 5"),
+    ("p.z", "p = Point(1, 2, 3.0)", "p.z"),
+    ("u.d = 1.5", "u = Pair()", "u.d = 1.5"),
+    ("a[3]", "a = IntArray()", "a[3]"),
+    ("a[3] = 7", "a = IntArray()", "a[3] = 7"),
+    ("len(a)", "a = IntArray()", "len(a)"),
+    ("buf.value", "buf = create_string_buffer(b'hello', 64)", "buf.value"),
+    ("buf.raw", "buf = create_string_buffer(64)", "buf.raw"),
+    ("buf.value = b'hi'", "buf = create_string_buffer(64)", "buf.value = b'hi'"),
+    ("ptr[0]", "ptr = pointer(c_int(5))", "ptr[0]"),
+    ("ptr[0] = 1", "ptr = pointer(c_int(5))", "ptr[0] = 1"),
+    ("ptr.contents", "ptr = pointer(c_int(5))", "ptr.contents"),
+    ("ptr.contents = ci", "ptr = pointer(c_int(5)); ci = c_int(2)", "ptr.contents = ci"),
+    ("cp.value", "cp = c_char_p(b'abc')", "cp.value"),
+    # slicing and whole-object conversions
+    ("a[2:10]", "a = IntArray()", "a[2:10]"),
+    ("buf[:8]", "buf = create_string_buffer(64)", "buf[:8]"),
+    ("ptr[0:4]", "ptr = cast(IntArray(), POINTER(c_int))", "ptr[0:4]"),
+    ("list(c_int * 100)", "a = IntArray()", "list(a)"),
+    ("bytes(buf) (64 bytes)", "buf = create_string_buffer(64)", "bytes(buf)"),
+    ("memoryview(p)", "p = Point()", "memoryview(p)"),
+    # the module's functions
+    ("pointer(ci)", "ci = c_int(5)", "pointer(ci)"),
+    ("byref(ci)", "ci = c_int(5)", "byref(ci)"),
+    ("byref(p, 4)", "p = Point()", "byref(p, 4)"),
+    ("cast(a, c_void_p)", "a = IntArray()", "cast(a, c_void_p)"),
+    ("cast(ptr, POINTER(c_char))", "ptr = pointer(c_int(5)); PC = POINTER(c_char)", "cast(ptr, PC)"),
+    ("string_at(addr, 16)", "a = IntArray(); addr = addressof(a)", "string_at(addr, 16)"),
+    ("memmove(dst, src, 16)", "dst = IntArray(); src = IntArray()", "memmove(dst, src, 16)"),
+    ("memset(dst, 0, 16)", "dst = IntArray()", "memset(dst, 0, 16)"),
+    ("Point.from_buffer(ba)", "ba = bytearray(16)", "Point.from_buffer(ba)"),
+    ("Point.from_buffer_copy(b)", "", "Point.from_buffer_copy(data16)"),
+    ("c_int.from_address(addr)", "a = IntArray(); addr = addressof(a)", "c_int.from_address(addr)"),
+    ("sizeof(Point)", "", "sizeof(Point)"),
+    ("sizeof(p)", "p = Point()", "sizeof(p)"),
+    ("alignment(Point)", "", "alignment(Point)"),
+    ("addressof(p)", "p = Point()", "addressof(p)"),
+    # types and callbacks
+    ("POINTER(c_int) (cached)", "", "POINTER(c_int)"),
+    ("c_int * 100 (cached)", "", "c_int * 100"),
+    ("CFUNCTYPE(c_int, c_int)", "", "CFUNCTYPE(c_int, c_int)"),
+    ("CFUNCTYPE(...)(f) (making a callback)", "", "Callback(py_function)"),
+    ("isinstance(ci, c_int)", "ci = c_int(5)", "isinstance(ci, c_int)"),
+]
+
+NAMES = ["c_int", "c_double", "c_char_p", "c_void_p", "c_wchar_p", "c_char", "POINTER",
+         "pointer", "byref", "cast", "string_at", "memmove", "memset", "sizeof", "alignment",
+         "addressof", "create_string_buffer", "create_unicode_buffer", "CFUNCTYPE"]
+
+
+def environment(m):
+    """The names the statements use, for ctypes or ferrotypes (module `m`)."""
+    class Point(m.Structure):
+        _fields_ = [("x", m.c_int), ("y", m.c_int), ("z", m.c_double)]
+
+    class Pair(m.Union):
+        _fields_ = [("i", m.c_int), ("d", m.c_double)]
+
+    env = {name: getattr(m, name) for name in NAMES}
+    env.update(Point=Point, Pair=Pair, IntArray=m.c_int * 100,
+               Callback=m.CFUNCTYPE(m.c_int, m.c_int), py_function=lambda x: x, data16=bytes(16))
+    return env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny run: checks that everything works")
+    parser.add_argument("--only", nargs="+", metavar="WORD", help="rows whose label contains one of these")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--json", metavar="PATH", help="also write the numbers to PATH")
+    args = parser.parse_args()
+    import ctypes
+
+    import ferrotypes
+
+    impls = {"ctypes": environment(ctypes), "ferrotypes": environment(ferrotypes)}
+    operations = [op for op in OPERATIONS
+                  if not args.only or any(word in op[0] for word in args.only)]
+    n, repeats = (100, 2) if args.quick else (50_000, args.repeats)
+    rows = []
+    print(f"{'operation':40} {'ctypes ns':>10} {'ft ns':>8} {'ft/ctypes':>10} {'IQR':>6}")
+    for label, setup, statement in operations:
+        loops = {name: make_loop(setup, statement, env) for name, env in impls.items()}
+        empty = make_loop(setup, "pass", impls["ctypes"])
+        samples = {name: [] for name in impls}
+        ratios = []
+        for _ in range(repeats):
+            base = empty(n) / n
+            for name, loop in loops.items():
+                samples[name].append(loop(n) / n - base)
+            ct, ft = samples["ctypes"][-1], samples["ferrotypes"][-1]
+            if ct > 0 and ft > 0:  # an operation as cheap as the empty loop can measure below it
+                ratios.append(ft / ct)
+        med = {name: statistics.median(s) for name, s in samples.items()}
+        ratio = statistics.median(ratios) if ratios else float("nan")
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) >= 2 else [ratio] * 3
+        spread = (quartiles[2] - quartiles[0]) / ratio if ratio else float("nan")
+        mark = "  slower" if ratio > 1 else ""
+        print(f"{label:40} {med['ctypes']:10.1f} {med['ferrotypes']:8.1f} {ratio:10.2f} {spread:6.0%}{mark}")
+        rows.append({"operation": label, "statement": statement, "ns": med, "ratio": ratio, "iqr": spread})
+    print()
+    slower = [row["operation"] for row in rows if row["ratio"] > 1]
+    ratios = [row["ratio"] for row in rows if row["ratio"] == row["ratio"]]
+    print(f"rows: {len(rows)}; slower than ctypes: {len(slower)}" + (f" ({', '.join(slower)})" if slower else ""))
+    print(f"median ft/ctypes: {statistics.median(ratios):.2f} (ctypes/ft {1 / statistics.median(ratios):.2f}x)")
+    print(f"noise: largest interquartile range of a row's per-repeat ratios {max(r['iqr'] for r in rows if r['iqr'] == r['iqr']):.0%}")
+    if args.quick:
+        print("(quick run: the numbers prove the machinery only)")
+    if args.json:
+        meta = {"python": f"{platform.python_implementation()} {platform.python_version()}",
+                "quick": args.quick, "loops": n, "repeats": repeats,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        Path(args.json).write_text(json.dumps({"meta": meta, "operations": rows}, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
