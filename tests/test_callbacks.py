@@ -386,7 +386,7 @@ def test_callback_stored_in_c_and_called_later(fttest):
     assert call(14) == 42
     address = fttest.ft["ftcb_stored_address"]
     address.restype = ferrotypes.c_void_p
-    assert address() == ferrotypes.cast(cb, ferrotypes.c_void_p).value if hasattr(ferrotypes, "cast") else address()
+    assert address() == ferrotypes.cast(cb, ferrotypes.c_void_p).value
     store(proto(0))  # leave no Python callback behind in the shared library
 
 

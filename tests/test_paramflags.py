@@ -209,7 +209,8 @@ def test_restype_and_check_retval_run_before_errcheck(fttest):
     lambda f: f(1, b=2, q=3),
 ], ids=["none", "missing-b", "too-many", "unknown-keyword", "keyword-and-positional", "output-by-keyword"])
 def test_wrong_calls_fail_like_ctypes(fttest, call):
-    each(fttest, lambda mod, lib: call(divmod_out(mod, lib, DIVMOD)))
+    got = each(fttest, lambda mod, lib: call(divmod_out(mod, lib, DIVMOD)))
+    assert got[0] == "raises"
 
 
 @pytest.mark.parametrize("call", [lambda f: f(1, "x"), lambda f: f(a=1.5, b=2)], ids=["positional", "keyword"])

@@ -671,9 +671,25 @@ def test_py_object_owns_a_reference(ft):
     assert ref() is None
 
 
-def test_py_object_accepts_anything_as_parameter(ft):
-    for value in (None, 1, "x", object(), ft.c_int(1)):
-        ft.py_object.from_param(value)  # must not raise
+@pytest.mark.parametrize("make", [lambda m: None, lambda m: 1, lambda m: "x", lambda m: object(),
+                                  lambda m: m.c_int(1)], ids=["None", "int", "str", "object", "c_int"])
+def test_py_object_from_param_passes_the_object_itself(fttest, make):
+    # Any object is a py_object parameter: from_param wraps it, and a call through a
+    # from_param returning that wrapper hands C the object itself (ft_id_voidp gives its
+    # address back; a py_object restype would take over a reference ctypes never gave).
+    results = []
+    for m, lib in ((ferrotypes, fttest.ft), (std_ctypes, fttest.std)):
+        value = make(m)
+
+        class ViaFromParam:
+            @classmethod
+            def from_param(cls, obj):
+                return m.py_object.from_param(obj)
+
+        f = lib["ft_id_voidp"]
+        f.argtypes, f.restype = [ViaFromParam], m.c_void_p
+        results.append((type(m.py_object.from_param(value)).__name__, outcome(lambda: f(value) == id(value))))
+    assert results[0] == results[1] == ("CArgObject", ("ok", True))
 
 
 # --------------------------------------------------------------------------

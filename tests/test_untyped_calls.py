@@ -1,11 +1,12 @@
-"""Calls without argtypes through remembered plans.
+"""Calls without argtypes: each argument converted by its Python type, as ctypes does.
 
-A function without ``argtypes`` converts each argument by its Python type, as ctypes
-does, and remembers the call interface made for each combination of C types it met
-(at most four).  These tests call the *same* function object again and again with
-arguments whose types change between calls — and objects that change under it: a
-class reassigned, an ``_as_parameter_`` that gives something else each time — and
-compare every outcome with stdlib ctypes doing the same.
+First each kind of value on its own (ints, bytes, str, None, ctypes instances,
+``_as_parameter_``, and what is refused). Then the *same* function object called
+again and again with arguments whose types change between calls — and objects that
+change under it: a class reassigned, an ``_as_parameter_`` that gives something else
+each time. A function without argtypes remembers the call interface made for each
+combination of C types it met (at most four); every outcome is compared with stdlib
+ctypes doing the same.
 """
 
 import ctypes as std_ctypes
@@ -13,14 +14,101 @@ import sys
 import threading
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import ferrotypes
-from difftools import outcome, same_value
+from calltools import IDENTITY
+from difftools import assert_same_outcome, outcome, same_value, text
 
 FAST = settings(max_examples=60, deadline=None)
 
+
+# --------------------------------------------------------------------------
+# Each kind of value, converted by its Python type
+# --------------------------------------------------------------------------
+
+@FAST
+@given(value=st.integers(min_value=-(2**65), max_value=2**65))
+@example(value=2**31)
+@example(value=2**64)
+def test_ints_without_argtypes_pass_as_c_int_like_ctypes(fttest, value):
+    # ctypes truncates any int that fits a C long or unsigned long to int, and
+    # raises ArgumentError (OverflowError) beyond.
+    ftf, stdf = fttest.func("ft_id_int")
+    assert_same_outcome(lambda: ftf(value), lambda: stdf(value))
+
+
+def test_int_without_argtypes_examples(fttest):
+    ftf, _ = fttest.func("ft_id_int")
+    assert ftf(-5) == -5
+    assert ftf(True) == 1
+    assert ftf(2**31) == -(2**31)  # ctypes: truncated to int
+
+
+@FAST
+@given(value=st.binary(max_size=30))
+def test_bytes_without_argtypes_pass_as_char_pointer(fttest, value):
+    ftf, stdf = fttest.func("ft_strlen", "c_size_t")
+    assert ftf(value) == stdf(value) == len(value.split(b"\0")[0])
+
+
+@FAST
+@given(value=text(max_size=30))
+@example(value="a\0b")
+def test_str_without_argtypes_passes_as_wchar_pointer(fttest, value):
+    # (ctypes refuses a str with an embedded NUL here, but not for c_wchar_p argtypes.)
+    ftf, stdf = fttest.func("ft_id_wcharp", "c_wchar_p")
+    assert_same_outcome(lambda: ftf(value), lambda: stdf(value))
+
+
+def test_str_without_argtypes_example(fttest):
+    ftf, _ = fttest.func("ft_id_wcharp", "c_wchar_p")
+    assert ftf("w\u00e9rds \U0001F600") == "w\u00e9rds \U0001F600"
+
+
+def test_none_without_argtypes_passes_as_null(fttest):
+    ftf, stdf = fttest.func("ft_id_voidp", "c_void_p")
+    assert ftf(None) is stdf(None) is None
+    strlen, _ = fttest.func("ft_strlen", "c_size_t")
+    assert strlen(None) == 0  # ft_strlen(NULL) is 0
+
+
+@pytest.mark.parametrize("name", sorted(IDENTITY))
+def test_ctypes_instances_without_argtypes_pass_their_c_type(fttest, name):
+    suffix, _ = IDENTITY[name]
+    value = {"c_char": b"x", "c_wchar": "\u00e9", "c_char_p": b"bytes",
+             "c_wchar_p": "text", "c_bool": True, "c_void_p": 1234}.get(name, 42)
+    ftf, stdf = fttest.func("ft_id_" + suffix, name)
+    assert same_value(ftf(getattr(ferrotypes, name)(value)), stdf(getattr(std_ctypes, name)(value)))
+
+
+def test_instances_without_argtypes_example(fttest, ft):
+    ftf, _ = fttest.func("ft_add_double", "c_double")
+    assert ftf(ft.c_double(1.5), ft.c_double(2.25)) == 3.75
+    mixed, _ = fttest.func("ft_mixed5", "c_double")
+    assert mixed(1, ft.c_double(2.5), ft.c_long(3), ft.c_float(4.25), None) == 10.75
+
+
+@pytest.mark.parametrize("value", [1.5, 0.0, object(), [1], 1j], ids=repr)
+def test_unconvertible_values_without_argtypes_raise_argument_error(fttest, value):
+    ftf, stdf = fttest.func("ft_id_int")
+    assert outcome(lambda: ftf(value)) == outcome(lambda: stdf(value)) == ("raises", "ArgumentError")
+
+
+def test_as_parameter_is_used_without_argtypes(fttest):
+    class Wrapped:
+        def __init__(self, inner):
+            self._as_parameter_ = inner
+
+    ftf, stdf = fttest.func("ft_id_int")
+    assert ftf(Wrapped(7)) == stdf(Wrapped(7)) == 7
+    assert ftf(Wrapped(ferrotypes.c_int(8))) == 8
+
+
+# --------------------------------------------------------------------------
+# The same function object called with changing types
+# --------------------------------------------------------------------------
 
 def pair(fttest_path, name, restype=None):
     """Fresh (ferrotypes, ctypes) function objects without argtypes."""

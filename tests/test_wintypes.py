@@ -48,11 +48,15 @@ def test_structure_names_match_ctypes():
             describe(std_ctypes, getattr(std_wintypes, name)), name
 
 
-def test_structure_names_are_missing_attributes_until_structures_exist():
-    # hasattr must answer (False or True), never raise.
-    assert isinstance(hasattr(wintypes, "RECT"), bool)
-    with pytest.raises(AttributeError):
-        wintypes.NOT_A_WINDOWS_NAME
+def test_public_names_are_those_of_ctypes():
+    # No name ctypes.wintypes lacks (the tests above check each of its names is here).
+    ours = {n for n in vars(wintypes) if not n.startswith("_")}
+    theirs = {n for n in vars(std_wintypes) if not n.startswith("_") and n != "ctypes"}
+    assert ours == theirs
+    for module in (wintypes, std_wintypes):
+        assert not hasattr(module, "NOT_A_WINDOWS_NAME")
+        with pytest.raises(AttributeError, match="NOT_A_WINDOWS_NAME"):
+            module.NOT_A_WINDOWS_NAME
 
 
 def test_aliases_are_the_same_objects_as_in_ctypes():

@@ -89,7 +89,7 @@ FT_EXPORT int ft_bits_sum(ft_bits v) { return (int)v.a + v.b + (int)v.c; }
 FT_EXPORT double ft_point3_sum(ft_point3 p) { return p.x + p.y + p.z; }
 FT_EXPORT double ft_point3_sum_ptr(const ft_point3 *p) { return p->x + p->y + p->z; }
 
-/* ---- Shapes for the direct path's System V classification (tests/test_call_paths.py) ---- */
+/* ---- Shapes for the direct path's System V classification (tests/test_call_signatures.py) ---- */
 /* Two INTEGER eightbytes. */
 typedef struct { long a, b; } ft_lpair;
 /* Two SSE eightbytes. */

@@ -9,6 +9,9 @@ own C code (``c/*.c``, via ``ferrotypes._cbuild``).
 Each example is the tutorial's code with only the import changed (``import ferrotypes
 as ctypes``, ``from ferrotypes import *``, ``ferrotypes.numpy`` for ``numpy.ctypeslib``),
 prints what the tutorial prints, and checks it against the output the tutorial shows.
+The examples titled "Declared in C" do the same things with no hand-written
+signatures: ``ferrotypes.include`` reads a header (``stdlib.h``) or a library's own C
+source, ``ferrotypes.cdef`` reads the declarations of a source without ``#include``.
 An example whose features ferrotypes does not have yet (found by probing, not from a
 list) is skipped with the feature it needs; so is one that needs a C compiler when
 there is none.  The exit status is 0 when every example that ran passed, 1 otherwise.

@@ -36,6 +36,7 @@ from ferrotypes import _cbuild
 __all__ = [
     "EXAMPLES",
     "Mismatch",
+    "c_source",
     "captured_output",
     "check",
     "example",
@@ -99,7 +100,8 @@ def example(tutorial: str, title: str, *, requires: Iterable[str] = (),
     ``library=(name, [sources in c/])`` builds ``<name><suffix>`` before the example
     runs, and the example runs with that library's directory as the working directory,
     so it can load ``./<name>.so`` as the tutorials do.  Needs ``"compiler"`` in
-    ``requires``.
+    ``requires``; so does an example that reads a header with ``ferrotypes.include``
+    (the compiler's preprocessor), without a library.
     """
     if tutorial not in TUTORIALS:
         raise ValueError(f"unknown tutorial {tutorial!r}; expected one of {sorted(TUTORIALS)}")
@@ -107,8 +109,8 @@ def example(tutorial: str, title: str, *, requires: Iterable[str] = (),
     unknown = [f for f in requires if f not in FEATURES]
     if unknown:
         raise ValueError(f"unknown feature(s) {unknown} in example {title!r}; known: {FEATURES}")
-    if (library is None) == ("compiler" in requires):
-        raise ValueError(f"example {title!r}: a library needs 'compiler' in requires, and only a library does")
+    if library is not None and "compiler" not in requires:
+        raise ValueError(f"example {title!r}: a library needs 'compiler' in requires")
     if library is not None:
         library = (library[0], tuple(library[1]))
 
@@ -345,6 +347,12 @@ def expect_raises(exc_type: type[BaseException], message: str | None = None, *,
             raise Mismatch(f"expected a message starting {prefix!r}, got {text!r}") from None
     else:
         raise Mismatch(f"expected {exc_type.__name__} to be raised; nothing was")
+
+
+def c_source(name: str) -> str:
+    """The path of one of the tour's C sources (``c/<name>``), for the examples that
+    read a library's declarations from its own C code."""
+    return str(C_SOURCES / name)
 
 
 def stdlib_qsort_comparisons(values: Sequence[int], compare: Callable[[int, int], int]) -> list[tuple[int, int]]:

@@ -4,9 +4,13 @@ That Calls Back a Python Function."
 fcpytest.c in three versions: a C function that prints, a C struct handed to Python as
 a ``c_void_p`` (and read back with a ``Structure``), and a struct that stores a Python
 callback which C calls later with numpy arrays.  The C sources are ``c/fcpytest_*.c``.
+
+The last example reads the second version's declarations from its source with
+``ferrotypes.include``: ``init_pars`` then returns a pointer to the struct C declares,
+read without a hand-written ``Structure``.
 """
 
-from ferrotypes.tour._harness import captured_output, check, example, expect_output
+from ferrotypes.tour._harness import c_source, captured_output, check, example, expect, expect_output
 
 
 @example("c_structs", "Calling a simple C function: fcpytest() prints Hello World",
@@ -144,3 +148,20 @@ def callback_in_struct_pyfunctype() -> None:
           f"expected the callback to print 'test function called' and 't= 0.5', got {out.lines()[:2]}")
     check(res.shape == (20,) and np.allclose(res, 1.64872127),
           f"expected twenty values 1.64872127, got {res!r}")
+
+
+@example("c_structs", "Declared in C: fcpytest_pars.c read with include, the struct read through the pointer",
+         requires=["structures", "pointers", "compiler"], library=("libcpytest_pars", ["fcpytest_pars.c"]))
+def struct_declared_in_c() -> None:
+    import ferrotypes
+    libcpy = ferrotypes.include(c_source("fcpytest_pars.c"), lib=ferrotypes.cdll.LoadLibrary('./libcpytest_pars.so'))
+    # fcpy_pars *init_pars(int nx, int ny): no argtypes, no restype, no Structure.
+    Nx,Ny=3,5
+    cptr=libcpy.init_pars(Nx,Ny)
+    with captured_output() as out:
+        libcpy.fcpytest(cptr)
+        pars=cptr.contents
+        print("py: nx=",pars.nx,"ny=",pars.ny)
+    expect_output(out, "c: nx=3,ny=5\npy: nx= 3 ny= 5\n")
+    expect([name for name, _ in libcpy.fcpy_pars._fields_], ["nx", "ny"])
+    expect(ferrotypes.sizeof(libcpy.fcpy_pars), 8)

@@ -7,6 +7,10 @@ is ``ferrotypes.numpy`` here; the cookbook's ``N.ctypeslib.f(...)`` reads
 ``ctypeslib.f(...)``.  C sources: ``c/foo.c``, ``c/ndargs.c``, ``c/callback.c``,
 ``c/allocator.c``, ``c/codefrags.c``, ``c/sample.c``, ``c/fibonacci.c``.
 
+Two examples at the end bind the cookbook's libraries from their own C sources
+(``ferrotypes.cdef``, ``ferrotypes.include``) instead of ``ndpointer`` argtypes: numpy
+arrays pass where C declares a pointer when their layout is the pointed-to type's.
+
 The cookbook is Python 2 and Windows; ``print x`` is ``print(x)``, ``cdll['callback.dll']``
 is ``cdll['./libcallback.so']``.
 """
@@ -14,6 +18,7 @@ is ``cdll['./libcallback.so']``.
 from ferrotypes import *  # the cookbook's "from ctypes import *"
 
 from ferrotypes.tour._harness import (
+    c_source,
     captured_output,
     check,
     example,
@@ -399,3 +404,56 @@ def fibonacci() -> None:
     expect(fibmatrix([[3,4],[5,6]]).tolist(), [[1, 2], [3, 5]])
     expect(fibmatrix(nm.array([[1,2,3],[4,5,6],[7,8,9]])).tolist(), [[0, 1, 1], [2, 3, 5], [8, 13, 21]])
     expect(fibseries([5,13,2,6]).tolist(), [3, 144, 1, 5])
+
+
+@example("numpy", "Declared in C: print_weather takes the record array as sample.c declares Weather (include)",
+         requires=["numpy", "compiler"], library=("libsample", ["sample.c"]))
+def record_arrays_declared_in_c() -> None:
+    import numpy as N
+    import ferrotypes as C
+    _sample = C.include(c_source("sample.c"), lib=C.CDLL('./libsample.so'))
+
+    dat = [(1126877361,'sunny'), (1126877371,'rain'), (1126877385,'damn nasty'), (1126877387,'sunny')]
+    arr = N.rec.fromrecords(dat,dtype=N.dtype([('timestamp','i4'),('desc','|S12')]))
+    # void print_weather(Weather *w, int nelems): the array's records are Weather's layout.
+    with captured_output() as out:
+        _sample.print_weather(arr, arr.size)
+    expect_output(out, "".join(f"timestamp: {t}\ndescription: {d}\n\n" for t, d in dat))
+
+    # A record array of another layout is refused before C reads it.
+    wrong = N.rec.fromrecords(dat, dtype=N.dtype([('timestamp','i8'),('desc','|S12')]))
+    with expect_raises(C.ArgumentError, prefix="argument 1: TypeError: buffer of format "):
+        _sample.print_weather(wrong, wrong.size)
+
+
+@example("numpy", "Declared in C: fibonacci.c read with cdef, numpy int arrays passed for int *",
+         requires=["numpy", "compiler"], library=("libfibonacci", ["fibonacci.c"]))
+def fibonacci_declared_in_c() -> None:
+    import numpy as nm
+    import ferrotypes as ct
+    # fibonacci.c declares fib, fibseries and fibmatrix at its top; cdef reads them
+    # (and skips the bodies): no argtypes, no restype, no ndpointer.
+    with open(c_source("fibonacci.c")) as source:
+        _libfibonacci = ct.cdef(source.read(), lib=ct.CDLL('./libfibonacci.so'))
+
+    def fibseries(b):
+        b = nm.asarray(b, dtype=nm.intc)
+        result = nm.empty(len(b), dtype=nm.intc)
+        _libfibonacci.fibseries(b, len(b), result)
+        return result
+
+    def fibmatrix(c):
+        c = nm.asarray(c, dtype=nm.intc)
+        rows, cols = c.shape
+        result = nm.empty(c.shape, dtype=nm.intc)
+        _libfibonacci.fibmatrix(c, rows, cols, result)
+        return result
+
+    expect(_libfibonacci.fib(8), 13)
+    expect(_libfibonacci.fib(23), 17711)
+    expect(_libfibonacci.fib(0), -1)
+    expect(fibseries([5,13,2,6]).tolist(), [3, 144, 1, 5])
+    expect(fibmatrix([[1,2,3],[4,5,6],[7,8,9]]).tolist(), [[0, 1, 1], [2, 3, 5], [8, 13, 21]])
+    # int * takes arrays of C int only: an int64 array is refused, not misread.
+    with expect_raises(ct.ArgumentError, prefix="argument 1: TypeError: buffer of format "):
+        _libfibonacci.fibseries(nm.arange(4, dtype=nm.int64), 4, nm.empty(4, dtype=nm.intc))

@@ -7,6 +7,10 @@ steps.  Which pairs qsort compares, and in which order, belongs to the C library
 documentation shows Windows and an old glibc), so the comparisons printed are checked
 against those the standard library's ctypes sees with the same libc and comparator.
 
+The last example declares nothing by hand: ``include("stdlib.h")`` reads qsort's
+declaration as this machine's C compiler sees it, and the comparator parameter, a
+function-pointer type in the header, takes the Python function itself.
+
 Its closing note stands for every example with a callback: keep a reference to a
 CFUNCTYPE object for as long as C code may call it.  ctypes does not, and a callback
 collected while C still holds it crashes the program when C calls it.
@@ -17,6 +21,7 @@ import re
 from ferrotypes import *  # the documentation's "from ctypes import *"
 from ferrotypes.util import find_library
 
+import ferrotypes
 from ferrotypes.tour._harness import captured_output, check, example, expect, stdlib_qsort_comparisons
 
 #: The comparisons the documentation shows "on linux" for the second and third steps.
@@ -110,4 +115,27 @@ def qsort_sorts() -> None:
     # As we can easily check, our array sorted now:
     for i in ia: print(i, end=" ")
     print()
+    expect(list(ia), [1, 5, 7, 33, 99])
+
+
+@example("qsort", "Declared in C: qsort from include(\"stdlib.h\"), the comparator a plain Python function",
+         requires=["arrays", "callbacks", "compiler"])
+def qsort_from_stdlib_h() -> None:
+    # No restype, no CFUNCTYPE: the header says qsort returns void and takes
+    # int (*)(const void *, const void *), so a Python function is converted (and kept
+    # alive) for the call. Its arguments are the const void * values: addresses.
+    libc = ferrotypes.include("stdlib.h")
+    ia = (c_int * 5)(5, 1, 7, 33, 99)
+
+    def py_cmp_func(a, b):
+        x, y = c_int.from_address(a).value, c_int.from_address(b).value
+        print("py_cmp_func", x, y)
+        return x - y
+
+    with captured_output() as out:
+        result = libc.qsort(ia, len(ia), sizeof(c_int), py_cmp_func)
+    expect(result, None)
+
+    printed = [tuple(map(int, line.split()[1:])) for line in out.lines()]
+    _check_comparisons(printed, [5, 1, 7, 33, 99], lambda a, b: a - b, None)
     expect(list(ia), [1, 5, 7, 33, 99])

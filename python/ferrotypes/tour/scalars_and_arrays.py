@@ -6,6 +6,11 @@ showing them): ints, floats without and with ``restype``/``argtypes``, ``byref``
 out-parameters, ctypes arrays and numpy arrays.  The tutorial is a REPL transcript;
 :func:`expect` prints each value as the REPL did and checks it.
 
+The last example binds the same library from its own C sources with ``ferrotypes.cdef``:
+argtypes and restype come from the C declarations, so floats need no ``c_float``, a
+pointer parameter takes the array or the ``byref`` C expects, and the tutorial's slip
+below (floats for ``int *``) is refused instead of computed.
+
 Two slips of the tutorial's text are corrected where its shown output needs it: its
 ``c_float`` example and its array examples call ``add_int_ref``, but the output they
 show comes from the float and array functions of the same library.
@@ -13,7 +18,7 @@ show comes from the float and array functions of the same library.
 
 import ferrotypes as C
 
-from ferrotypes.tour._harness import example, expect, expect_raises, expect_repr
+from ferrotypes.tour._harness import c_source, example, expect, expect_raises, expect_repr
 
 LIBMYMATH = ("libmymath", ["add_two.c", "arrays.c"])
 
@@ -124,3 +129,36 @@ def numpy_arrays() -> None:
                        out.ctypes.data_as(C.c_void_p),  # type: ignore[type-var]
                        C.c_int(3))
     expect_repr(out, "array([ 0,  5, -2], dtype=int32)")
+
+
+@example("scalars", "Declared in C: the library's own sources read with cdef, no restype or argtypes",
+         requires=["arrays", "pointers", "compiler"], library=LIBMYMATH)
+def declared_in_c() -> None:
+    # The declarations of add_two.c and arrays.c, read from those files (cdef skips the
+    # function bodies), bound to the library built from them.
+    with open(c_source("add_two.c")) as f1, open(c_source("arrays.c")) as f2:
+        math = C.cdef(f1.read() + f2.read(), lib=C.CDLL('./libmymath.so'))
+
+    expect(math.add_int(3, 4), 7)
+    expect(math.add_float(3, 4), 7.0)  # float add_float(float a, float b)
+
+    three = C.c_int(3)
+    four = C.c_int(4)
+    res = C.c_int()
+    expect(math.add_int_ref(C.byref(three), C.byref(four), C.byref(res)), 0)
+    expect(res.value, 7)
+
+    # The tutorial's slip: floats handed to int *. The declaration refuses them.
+    with expect_raises(C.ArgumentError, prefix="argument 1: TypeError: expected LP_c_int instance"):
+        math.add_int_ref(C.byref(C.c_float(3)), C.byref(C.c_float(4)), C.byref(C.c_float()))
+    fres = C.c_float()
+    expect(math.add_float_ref(C.byref(C.c_float(3)), C.byref(C.c_float(4)), C.byref(fres)), 0)
+    expect(fres.value, 7.0)
+
+    # int * parameters take the arrays themselves: C's array-to-pointer decay.
+    in1 = (C.c_int * 3) (1, 2, -5)
+    in2 = (C.c_int * 3) (-1, 3, 3)
+    out = (C.c_int * 3) (0, 0, 0)
+    expect(math.add_int_array(in1, in2, out, 3), None)
+    expect((out[0], out[1], out[2]), (0, 5, -2))
+    expect(math.dot_product(in1, in2, 3), -10)

@@ -4,13 +4,27 @@ is at github.com/jima80525/ctypes_example -- loading, strings, memory.
 clib1 (``c/clib1.c``): loading a library by path, a C counter, why C cannot change a
 Python ``str`` and can change a ``create_string_buffer``, and a string allocated in C,
 read through ``POINTER(c_char)`` and ``c_char_p.from_buffer``, and freed by C again.
+
+The last example binds clib1 from its own source with ``ferrotypes.include`` (the C
+compiler's preprocessor reads its ``#include`` lines): ``char *`` parameters refuse a
+``str`` instead of passing C a copy, and the ``char *`` result is a ``POINTER(c_char)``
+without a restype, the memory C allocated, ready to be freed.
 """
 
 import os
 
 import ferrotypes as ctypes
 
-from ferrotypes.tour._harness import captured_output, check, example, expect, expect_lines, expect_output
+from ferrotypes.tour._harness import (
+    c_source,
+    captured_output,
+    check,
+    example,
+    expect,
+    expect_lines,
+    expect_output,
+    expect_raises,
+)
 
 CLIB1 = ("libclib1", ["clib1.c"])
 
@@ -107,3 +121,35 @@ def memory_allocated_in_c() -> None:
     ])
     check(int(allocated[1], 16) == int(allocated[2]) == int(freed[1], 16) == int(freed[2]),
           f"C freed {freed[1]}, not the string it allocated at {allocated[1]}")
+
+
+@example("strings", "Declared in C: clib1.c read with include, a str refused, the char * result freed by C",
+         requires=["arrays", "pointers", "compiler"], library=CLIB1)
+def declared_in_c() -> None:
+    clib = ctypes.include(c_source("clib1.c"), lib=ctypes.CDLL("./libclib1.so"))
+
+    counter = clib.simple_function()  # int simple_function(void)
+    expect(clib.simple_function(), counter + 1)
+    expect(clib.simple_function.argtypes, [])
+
+    # void add_one_to_string(char *input): a str is no char *, so it is refused rather
+    # than converted to a wchar_t copy that C would change unseen.
+    with expect_raises(ctypes.ArgumentError, "argument 1: TypeError: expected c_char_p instance, got str"):
+        clib.add_one_to_string("starting string")
+    mutable_string = ctypes.create_string_buffer(b"starting string")
+    clib.add_one_to_string(mutable_string)
+    expect(mutable_string.value, b"tubsujoh!tusjoh")
+
+    # char *alloc_C_string(void): a pointer to C's memory, as the article's restype made it.
+    with captured_output() as out:
+        c_string_address = clib.alloc_C_string()
+        print(type(c_string_address).__name__, ctypes.string_at(c_string_address))
+        clib.free_C_string(c_string_address)
+    allocated, _, freed = expect_lines(out, [
+        r"C just allocated (\S+)\((-?\d+)\):  I was written in C",
+        r"LP_c_char b'I was written in C'",
+        r"About to free (\S+)\((-?\d+)\):  I was written in C",
+    ])
+    address = ctypes.cast(c_string_address, ctypes.c_void_p).value
+    check(address == int(allocated[2]) == int(freed[2]),
+          f"the result points at {address}; C allocated {allocated[2]} and freed {freed[2]}")

@@ -1,17 +1,24 @@
-"""Arrays and other ferrotypes data passed for pointer parameters (argtypes set), as C
-code usually hands a buffer over: ``(c_int * n)()`` for ``POINTER(c_int)``,
-``create_string_buffer`` for ``POINTER(c_char)``, ``c_char_p`` or ``c_void_p``.
+"""Pointer parameters (argtypes set) and what they take, as C code hands a buffer or an
+out-parameter over: arrays (``(c_int * n)()`` for ``POINTER(c_int)``,
+``create_string_buffer`` for ``POINTER(c_char)``, ``c_char_p`` or ``c_void_p``),
+``byref``, ``pointer()``, ``None``, ``bytes`` buffers, ``_as_parameter_``.
 
 The quickest call path takes these in place (the address read from the instance);
 every case is compared with stdlib ctypes, the accepted ones and the refused ones,
 so that the shortcut can neither pass something ctypes refuses nor change a value.
+
+``fttest`` (tests/conftest.py) is the C test library (tests/clib/fttest.c) loaded by
+both implementations; ``fttest.func(name, restype, argtypes)`` gives a freshly
+configured function object of each.
 """
 
 import ctypes as std_ctypes
 
 import pytest
+from hypothesis import given
 
 import ferrotypes
+from calltools import FAST, int32s
 from difftools import outcome
 
 MODULES = [ferrotypes, std_ctypes]
@@ -173,3 +180,134 @@ def test_array_argument_is_kept_only_by_the_caller(fttest_path):
     for _ in range(20):
         f(arr, 1)
     assert sys.getrefcount(arr) == before
+
+
+# --------------------------------------------------------------------------
+# Out-parameters: byref, and what POINTER(T) and array parameters take
+# --------------------------------------------------------------------------
+
+def c_divmod(a, b):
+    """ft_divmod's documented results: truncating division, 0 for b == 0."""
+    if b == 0:
+        return 0, 0
+    if b == -1:
+        return (-a + 2**31) % 2**32 - 2**31, 0
+    q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+    return q, a - q * b
+
+
+@pytest.mark.parametrize("argtypes", [["c_int", "c_int", "c_void_p", "c_void_p"], None],
+                         ids=["void-pointer-argtypes", "no-argtypes"])
+@FAST
+@given(a=int32s, b=int32s)
+def test_divmod_through_byref(fttest, argtypes, a, b):
+    # POINTER(c_int) argtypes come with the pointer work; c_void_p takes byref().
+    ftf, stdf = fttest.func("ft_divmod", None, argtypes)
+    results = []
+    for f, module in ((ftf, ferrotypes), (stdf, std_ctypes)):
+        q, r = module.c_int(-99), module.c_int(-99)
+        assert f(a, b, module.byref(q), module.byref(r)) is None
+        results.append((q.value, r.value))
+    assert results[0] == results[1] == c_divmod(a, b)
+
+
+def test_array_parameter_passes_a_pointer_like_ctypes(fttest):
+    """An array type in argtypes is a pointer in the call (C's decay), also with a
+    parameter after it."""
+    results = []
+    for mod, lib in ((ferrotypes, fttest.ft), (std_ctypes, fttest.std)):
+        f = lib["ft_fill_ints"]
+        f.argtypes = [mod.c_int * 4, mod.c_int]
+        out = (mod.c_int * 4)()
+        results.append((f(out, 3), list(out)))
+    assert results[0] == results[1] == (3, [0, 1, 2, 0])
+
+
+def test_byref_example(fttest, ft):
+    f = fttest.ft["ft_divmod"]
+    f.argtypes = [ft.c_int, ft.c_int, ft.c_void_p, ft.c_void_p]
+    f.restype = None
+    quotient, remainder = ft.c_int(), ft.c_int()
+    f(-17, 5, ft.byref(quotient), ft.byref(remainder))
+    assert (quotient.value, remainder.value) == (-3, -2)
+    f(17, 5, None, ft.byref(remainder))  # NULL outputs are skipped
+    assert remainder.value == 2
+
+
+def test_byref_keeps_its_object(ft):
+    obj = ft.c_int(5)
+    ref = ft.byref(obj)
+    assert ref._obj is obj
+    assert type(ref).__name__ == "CArgObject"
+
+
+def test_byref_with_offset(fttest, ft):
+    pair = ft.c_int64(0)  # room for two ints
+    f = fttest.ft["ft_divmod"]
+    f(7, 2, ft.byref(pair), ft.byref(pair, 4))
+    assert pair.value == 3 | 1 << 32
+
+
+def test_byref_refuses_non_ctypes(ft, std):
+    for value in (5, b"x", None, ft.c_int):
+        assert outcome(lambda: ft.byref(value)) == ("raises", "TypeError")
+    assert outcome(lambda: std.byref(5)) == ("raises", "TypeError")
+
+
+def test_byref_is_not_an_int_argument(fttest):
+    ftf, stdf = fttest.func("ft_id_int", "c_int", ["c_int"])
+    assert outcome(lambda: ftf(ferrotypes.byref(ferrotypes.c_int(1)))) == \
+        outcome(lambda: stdf(std_ctypes.byref(std_ctypes.c_int(1)))) == ("raises", "ArgumentError")
+
+
+def test_bytes_buffer_as_out_parameter(fttest):
+    # Like ctypes, a bytes object passes a pointer to its own buffer.
+    ftf, stdf = fttest.func("ft_fill_ints", "c_int")
+    ftbuf, stdbuf = bytes(16), bytes(16)
+    assert ftf(ftbuf, 4) == stdf(stdbuf, 4) == 4
+    assert ftbuf == stdbuf == b"".join(i.to_bytes(4, "little") for i in range(4))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.c_int(7), lambda m: m.byref(m.c_int(7)), lambda m: m.pointer(m.c_int(7)),
+    lambda m: (m.c_int * 2)(7, 8), lambda m: None, lambda m: m.c_short(7), lambda m: m.byref(m.c_short(7)),
+    lambda m: m.pointer(m.c_short(7)), lambda m: m.c_void_p(0), lambda m: 5, lambda m: m.byref(m.c_int(7), 4),
+    lambda m: type("Wrap", (), {"_as_parameter_": m.byref(m.c_int(7))})(),
+    lambda m: type("Wrap", (), {"_as_parameter_": m.c_int(7)})(),
+    lambda m: type("Wrap", (), {"_as_parameter_": (m.c_int * 2)(7, 8)})(),
+    lambda m: type("Wrap", (), {"_as_parameter_": None})(),
+], ids=["instance", "byref", "pointer", "array", "None", "other-instance", "other-byref", "other-pointer",
+        "c_void_p", "int", "byref-offset", "as_parameter", "as_parameter-instance", "as_parameter-array",
+        "as_parameter-None"])
+def test_pointer_parameters_take_what_ctypes_takes(fttest, make):
+    # POINTER(T) parameters convert ferrotypes' own objects natively, by the rules of
+    # ctypes' POINTER(T).from_param: the same outcomes as ctypes.
+    ftf, stdf = fttest.func("ftnp_same_pointer", "c_void_p", [lambda m: m.POINTER(m.c_int)])
+    ftv, stdv = make(ferrotypes), make(std_ctypes)
+    ftout, stdout = outcome(lambda: ftf(ftv)), outcome(lambda: stdf(stdv))
+    assert ftout[0] == stdout[0] and (ftout[0] == "ok" or ftout == stdout), (ftout, stdout)
+    if ftout[0] == "ok" and isinstance(ftv, ferrotypes._ctypes.CArgObject):
+        assert ftout[1] - ferrotypes.addressof(ftv._obj) in (0, 4)  # byref, with its offset
+    elif ftout[0] == "ok" and ftout[1] is not None:
+        assert ferrotypes.c_int.from_address(ftout[1]).value == 7
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: (m.c_int * 4)(7), lambda m: m.byref(m.c_int(7)), lambda m: m.byref((m.c_int * 4)(7)),
+    lambda m: m.pointer(m.c_int(7)), lambda m: None, lambda m: (m.c_int * 3)(7),
+    lambda m: type("Wrap", (), {"_as_parameter_": m.byref(m.c_int(7))})(),
+], ids=["instance", "byref-element", "byref-array", "pointer", "None", "other-length", "as_parameter"])
+def test_array_parameters_take_what_ctypes_takes(fttest, make):
+    # ctypes' rule for a byref: it must point to the parameter type's element type.
+    ftf, stdf = fttest.func("ftnp_same_pointer", "c_void_p", [lambda m: m.c_int * 4])
+    ftout, stdout = outcome(lambda: ftf(make(ferrotypes))), outcome(lambda: stdf(make(std_ctypes)))
+    assert ftout[0] == stdout[0] and (ftout[0] == "ok" or ftout == stdout), (ftout, stdout)
+
+
+def test_array_argtype_is_passed_as_a_pointer(fttest):
+    # C (and ctypes) pass an array parameter as a pointer to its first element.
+    ftf, stdf = fttest.func("ft_fill_ints", "c_int", [lambda m: m.c_int * 4, "c_int"])
+    ftbuf, stdbuf = (ferrotypes.c_int * 4)(), (std_ctypes.c_int * 4)()
+    assert ftf(ftbuf, 4) == stdf(stdbuf, 4) == 4
+    assert ftbuf[:] == stdbuf[:] == [0, 1, 2, 3]
+    assert ftf._call_path == "direct"  # converted natively, no libffi

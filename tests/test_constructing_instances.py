@@ -1,8 +1,11 @@
-"""Calling a C data class (crates/ferrotypes-python/src/construct.rs): `Point(1, 2, 3.0)`
-goes through the class's vectorcall function, which makes the instance and stores plain
-values itself and leaves everything else to what `type.__call__` would call. Every way
-of calling, every override (made in the class statement or assigned later) and every
-error must come out as in stdlib ctypes."""
+"""Making instances by calling a C data class (``Point(1, 2, 3.0)``, ``c_int(5)``,
+``(c_int * 3)(1, 2)``): every way of calling, every override (made in the class
+statement or assigned later), a metaclass's ``__call__`` and every error come out as
+in stdlib ctypes.
+
+The call goes through the class's vectorcall function, which makes the instance and
+stores plain values itself and leaves everything else to what ``type.__call__`` would
+call."""
 
 import ctypes
 import functools

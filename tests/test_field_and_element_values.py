@@ -1,8 +1,10 @@
-"""The fast paths in front of PyO3's slots (crates/ferrotypes-python/src/slots.rs)
-give exactly what the general paths and stdlib ctypes give: field and element
-reads and stores of every numeric type, in both byte orders, constructor calls with
-plain numbers, and every case the fast paths hand on (errors, other values,
-methods a class overrides in Python)."""
+"""Reading and storing numbers in record fields, array elements and through pointers,
+and making instances from plain numbers, give exactly what stdlib ctypes gives: every
+numeric type, in both byte orders, the errors, values that keep objects alive, and
+methods a class overrides in Python.
+
+These operations go through fast paths in front of PyO3's slots, which hand every
+case they do not handle to the general paths; the tests cover both sides."""
 
 import ctypes
 import sys

@@ -1,10 +1,13 @@
-"""Every call path gives the same results: the quickest path (exact int/float/bytes
-arguments converted inline), the direct path (any argument the built-in simple types
-accept, still without libffi), the libffi path (argtypes with a user ``from_param``)
-and stdlib ctypes (the oracle, libffi throughout).
+"""Calls of every signature shape give ctypes' results, whatever objects the arguments
+are: many arguments (past the x86-64 argument registers, 6 integer and 8 vector, so
+that some go on the stack), records by value and by pointer, and arguments given as
+exact ints, floats and bytes, as subclasses or instances, or through a user
+``from_param``.
 
-Signatures include arguments past the x86-64 argument registers (6 integer, 8
-vector), which the direct path passes on the stack.
+Behind this are three call paths, each compared here with stdlib ctypes (the oracle,
+libffi throughout): the quickest path (exact int/float/bytes arguments converted
+inline), the direct path (any argument the built-in simple types accept, still
+without libffi) and the libffi path (argtypes with a user ``from_param``).
 """
 
 import ctypes as std_ctypes

@@ -1,0 +1,93 @@
+"""Function prototypes: ``CFUNCTYPE``/``PYFUNCTYPE`` classes and the function objects
+made from them (by address, by name and library, over memory holding a function
+pointer), and a function object's signature attributes being deleted.
+
+``fttest`` (tests/conftest.py) is the C test library (tests/clib/fttest.c) loaded by
+both implementations; ``fttest.func(name, restype, argtypes)`` gives a freshly
+configured function object of each.
+"""
+
+import ctypes as std_ctypes
+
+import pytest
+from hypothesis import given
+
+import ferrotypes
+from calltools import FAST, address_of, int32s
+from difftools import outcome
+
+
+# --------------------------------------------------------------------------
+# Function prototypes from addresses
+# --------------------------------------------------------------------------
+
+@FAST
+@given(a=int32s, b=int32s)
+def test_cfunctype_calls_a_function_by_address(fttest, a, b):
+    prototype = ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int, ferrotypes.c_int)
+    add = prototype(address_of(fttest.std.ft_add_int))
+    assert add(a, b) == (a + b + 2**31) % 2**32 - 2**31
+
+
+def test_cfunctype_example(fttest, ft):
+    prototype = ft.CFUNCTYPE(ft.c_double, ft.c_double, ft.c_double)
+    add = prototype(address_of(fttest.std.ft_add_double))
+    assert add(1.5, 2) == 3.5
+    assert add.argtypes == (ft.c_double, ft.c_double)
+    assert add.restype is ft.c_double
+    assert bool(add)
+    with pytest.raises(ft.ArgumentError):
+        add("x", 1)
+    with pytest.raises(TypeError):
+        add(1.0)
+
+
+def test_cfunctype_prototypes_are_cached(ft):
+    assert ft.CFUNCTYPE(ft.c_int, ft.c_int) is ft.CFUNCTYPE(ft.c_int, ft.c_int)
+    assert ft.CFUNCTYPE(ft.c_int) is not ft.CFUNCTYPE(ft.c_int, use_errno=True)
+    assert ft.PYFUNCTYPE(ft.c_int) is not ft.CFUNCTYPE(ft.c_int)
+
+
+def test_cfunctype_from_name_and_library(fttest, ft):
+    add = ft.CFUNCTYPE(ft.c_int, ft.c_int, ft.c_int)(("ft_add_int", fttest.ft))
+    assert add(20, 22) == 42
+
+
+def test_cfunctype_instance_may_override_its_signature(fttest, ft):
+    f = ft.CFUNCTYPE(ft.c_int)(address_of(fttest.std.ft_add_double))
+    f.argtypes = [ft.c_double, ft.c_double]
+    f.restype = ft.c_double
+    assert f(0.5, 0.25) == 0.75
+
+
+def test_cfunctype_restype_none(fttest, ft):
+    bump = ft.CFUNCTYPE(None)(address_of(fttest.std.ft_bump_counter))
+    assert bump() is None
+
+
+def test_cfunctype_from_address_keeps_the_prototype(fttest, ft, std):
+    # A function pointer stored in memory, viewed with from_address: it calls
+    # with the prototype's argtypes and restype.
+    slot = ft.c_void_p(address_of(fttest.std.ft_add_int))
+    std_slot = std.c_void_p(slot.value)
+    ftf = ft.CFUNCTYPE(ft.c_int, ft.c_int, ft.c_int).from_address(ft.addressof(slot))
+    stdf = std.CFUNCTYPE(std.c_int, std.c_int, std.c_int).from_address(std.addressof(std_slot))
+    assert ftf(3, 4) == stdf(3, 4) == 7
+
+
+def test_pyfunctype_calls_python_api(ft):
+    address = std_ctypes.cast(std_ctypes.pythonapi.PyLong_FromLong, std_ctypes.c_void_p).value
+    from_long = ft.PYFUNCTYPE(ft.py_object, ft.c_long)(address)
+    assert from_long(77) == 77
+    assert from_long(-(2**40)) == -(2**40)
+
+
+# --------------------------------------------------------------------------
+# Signature attributes
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("attr", ["argtypes", "restype", "errcheck"])
+def test_function_attributes_can_be_deleted_like_ctypes(fttest, attr):
+    ftf, stdf = fttest.ft["ft_f0"], fttest.std["ft_f0"]
+    assert outcome(lambda: delattr(ftf, attr)) == outcome(lambda: delattr(stdf, attr))
+    assert outcome(ftf) == outcome(stdf)
