@@ -27,7 +27,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use libffi::low::{closure_free, ffi_cif, ffi_closure, try_closure_alloc, CodePtr};
+use libffi::low::{closure_free, ffi_arg, ffi_cif, ffi_closure, try_closure_alloc, CodePtr};
 use libffi::middle::Cif;
 use libffi::raw::ffi_prep_closure_loc;
 
@@ -44,14 +44,17 @@ pub struct ClosureSignature {
     args: Vec<CType>,
     result: CType,
     /// Bytes of the result buffer libffi hands the handler: the result's size, at
-    /// least one machine word (libffi widens small integer results to `ffi_arg`).
+    /// least one `ffi_arg` (libffi reads integer results narrower than that as a
+    /// whole `ffi_arg`).
     result_room: usize,
 }
 
 // SAFETY: the cif is only read (by libffi, when a closure is entered) after it was
 // prepared; its type array is owned by the Cif and never changes.
 unsafe impl Send for ClosureSignature {}
-// SAFETY: as above, concurrent reads of a prepared cif are how libffi works.
+// SAFETY: libffi only reads a prepared cif and its type array, which never change
+// after preparation, so concurrent closure calls share nothing mutable (concurrent
+// reads of a prepared cif are how libffi works); the other fields are plain data.
 unsafe impl Sync for ClosureSignature {}
 
 impl ClosureSignature {
@@ -59,7 +62,7 @@ impl ClosureSignature {
     /// libffi cannot describe one of the types.
     pub fn new(args: &[CType], result: CType) -> Result<ClosureSignature, PrepError> {
         let cif = Cif::try_new(args.iter().map(CType::ffi_type), result.ffi_type()).map_err(PrepError)?;
-        let result_room = result.size().max(std::mem::size_of::<u64>());
+        let result_room = result.size().max(std::mem::size_of::<ffi_arg>());
         Ok(ClosureSignature { cif, args: args.to_vec(), result, result_room })
     }
 
@@ -115,7 +118,9 @@ struct Inner {
 // SAFETY: `raw` and `code` are only freed by the quarantine (under its mutex) and
 // otherwise only used by libffi; the handler is Send + Sync.
 unsafe impl Send for Inner {}
-// SAFETY: as above; the only mutable state is the atomic flag.
+// SAFETY: shared references only read `raw`, `code` and the signature (which libffi
+// never mutates), call the handler (Send + Sync) and touch the atomic flag, the only
+// mutable state; `raw` and `code` are freed only by Drop, which has `&mut self`.
 unsafe impl Sync for Inner {}
 
 impl Drop for Inner {
@@ -200,6 +205,12 @@ pub fn released_count() -> usize {
 }
 
 /// libffi's entry point for every closure.
+///
+/// # Safety
+/// Called only by libffi, for a closure prepared in [`Closure::new`]: `user_data` is
+/// that closure's `Inner`, `args` holds one pointer per parameter of its signature,
+/// each to a value of the parameter's type, and `result` is a buffer of at least
+/// `result_room` bytes.
 unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *mut c_void, user_data: *mut c_void) {
     // SAFETY: user_data is the Inner given to ffi_prep_closure_loc, alive as long as
     // the closure's code can be called (it is freed only together with the closure).
@@ -221,10 +232,10 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
         unsafe { inner.handler.call(args, result) };
     }));
     match outcome {
-        // SAFETY: the buffer has result_room bytes, as above.
+        // SAFETY: libffi's result buffer has result_room bytes, at least one ffi_arg.
         Ok(()) => unsafe { widen_result(&signature.result, result) },
         Err(panic) => {
-            // SAFETY: as above.
+            // SAFETY: libffi's result buffer has result_room bytes.
             unsafe { zero_result(result, signature.result_room) };
             let message = panic
                 .downcast_ref::<String>()
@@ -244,7 +255,8 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
 /// `result` must be valid for `room` bytes.
 #[inline(always)]
 unsafe fn zero_result(result: *mut u8, room: usize) {
-    // SAFETY: per the contract.
+    // SAFETY: the caller guarantees `room` writable bytes at `result`; the one-word
+    // store writes exactly those 8 when `room` is 8.
     unsafe {
         if room == 8 {
             result.cast::<u64>().write_unaligned(0);
@@ -254,29 +266,36 @@ unsafe fn zero_result(result: *mut u8, room: usize) {
     }
 }
 
-/// libffi reads an integer result narrower than a word as a whole `ffi_arg`: extends
-/// the value the handler wrote (in its own width) to 64 bits.
+/// libffi reads an integer result narrower than an `ffi_arg` as a whole `ffi_arg`:
+/// extends the value the handler wrote (in its own width, at the buffer's start) to
+/// one, sign- or zero-extended by its type. Portable: `ffi_arg`'s width and the byte
+/// order are the target's.
 ///
 /// # Safety
-/// `result` must be valid for 8 bytes.
+/// `buffer` must be valid for reads and writes of `max(result size, size_of::<ffi_arg>())`
+/// bytes (`result_room`).
 unsafe fn widen_result(result: &CType, buffer: *mut u8) {
     let CType::Scalar(kind) = result else { return };
-    let size = kind.size();
-    if size >= 8 || kind.number_class() == NumberClass::Float {
+    if kind.size() >= std::mem::size_of::<ffi_arg>() || kind.number_class() == NumberClass::Float {
         return;
     }
-    let mut raw = [0u8; 8];
-    // SAFETY: the buffer holds at least 8 bytes (result_room).
-    unsafe { std::ptr::copy_nonoverlapping(buffer, raw.as_mut_ptr(), 8) };
-    #[allow(clippy::arithmetic_side_effects)] // size < 8 (returned above otherwise)
-    let shift = 64 - 8 * size as u32;
-    let narrow = u64::from_ne_bytes(raw) << shift;
-    let wide = match kind.number_class() {
-        NumberClass::Signed => ((narrow as i64) >> shift) as u64,
-        _ => narrow >> shift,
+    let signed = kind.number_class() == NumberClass::Signed;
+    // SAFETY: the handler's value is in the buffer's first `size` bytes, which are
+    // readable (the buffer has at least one ffi_arg, wider than the value).
+    let wide: u64 = unsafe {
+        match (kind.size(), signed) {
+            (1, true) => buffer.cast::<i8>().read() as i64 as u64,
+            (1, false) => u64::from(buffer.read()),
+            (2, true) => buffer.cast::<i16>().read_unaligned() as i64 as u64,
+            (2, false) => u64::from(buffer.cast::<u16>().read_unaligned()),
+            (4, true) => buffer.cast::<i32>().read_unaligned() as i64 as u64,
+            (4, false) => u64::from(buffer.cast::<u32>().read_unaligned()),
+            _ => return,
+        }
     };
-    // SAFETY: as above.
-    unsafe { std::ptr::copy_nonoverlapping(wide.to_ne_bytes().as_ptr(), buffer, 8) };
+    // SAFETY: the buffer holds at least one ffi_arg. The cast keeps the low bits,
+    // which are the extended value in an ffi_arg of any width.
+    unsafe { buffer.cast::<ffi_arg>().write_unaligned(wide as ffi_arg) };
 }
 
 #[cfg(test)]
@@ -355,7 +374,7 @@ mod tests {
         let closure = Closure::new(sig, Box::new(Narrow)).unwrap();
         // SAFETY: (signed char) -> signed char; read back as a full register through
         // libffi's call path, which is what C callers see.
-        let plan = crate::call::CallPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap();
+        let plan = crate::call::LibffiPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap();
         let mut arg = crate::call::Slot::ZERO;
         arg.0[0] = 0xfe; // -2
         let mut out = crate::call::Slot::ZERO;
@@ -363,6 +382,30 @@ mod tests {
         // SAFETY: the closure has the plan's signature.
         unsafe { plan.call(closure.code(), &mut ptrs, out.as_mut_ptr()) };
         assert_eq!(i64::from_ne_bytes(out.0[..8].try_into().unwrap()), -2);
+    }
+
+    #[test]
+    fn narrow_integer_results_fill_an_ffi_arg_by_their_signedness() {
+        use ScalarKind::*;
+        let cases: [(ScalarKind, Vec<u8>, i64); 7] = [
+            (Byte, (-2i8).to_ne_bytes().to_vec(), -2),
+            (UByte, 254u8.to_ne_bytes().to_vec(), 254),
+            (Short, (-2i16).to_ne_bytes().to_vec(), -2),
+            (UShort, 65534u16.to_ne_bytes().to_vec(), 65534),
+            (Int, (-2i32).to_ne_bytes().to_vec(), -2),
+            (UInt, 0xffff_fffeu32.to_ne_bytes().to_vec(), 0xffff_fffe),
+            (LongLong, (-2i64).to_ne_bytes().to_vec(), -2),
+        ];
+        for (kind, value, expected) in cases {
+            // What the handler leaves: its value at the start, stale bytes after it.
+            let mut buffer = [0x55u8; 16];
+            buffer[..value.len()].copy_from_slice(&value);
+            // SAFETY: 16 bytes, more than any result_room here.
+            unsafe { widen_result(&CType::Scalar(kind), buffer.as_mut_ptr()) };
+            // SAFETY: 16 readable bytes.
+            let read = unsafe { buffer.as_ptr().cast::<ffi_arg>().read_unaligned() };
+            assert_eq!(read, expected as ffi_arg, "{kind:?}");
+        }
     }
 
     #[test]
@@ -404,8 +447,8 @@ mod tests {
         let err = ClosureSignature::new(std::slice::from_ref(&empty), CType::Void).err();
         assert_eq!(err.map(PrepError::status), Some(1), "FFI_BAD_TYPEDEF");
         assert!(ClosureSignature::new(&[], empty.clone()).is_err());
-        assert!(crate::call::CallPlan::new(std::slice::from_ref(&empty), CType::Void).is_err());
-        assert!(crate::call::CallPlan::new_variadic(&[CType::Scalar(ScalarKind::Int), empty], 1, CType::Void).is_err());
+        assert!(crate::call::LibffiPlan::new(std::slice::from_ref(&empty), CType::Void).is_err());
+        assert!(crate::call::LibffiPlan::new_variadic(&[CType::Scalar(ScalarKind::Int), empty], 1, CType::Void).is_err());
     }
 
     /// Sums the bytes of its large record argument and returns the record with every
@@ -431,7 +474,7 @@ mod tests {
         let args = [big.clone(), CType::Scalar(ScalarKind::Int)];
         let sig = Arc::new(ClosureSignature::new(&args, big.clone()).unwrap());
         let closure = Closure::new(sig, Box::new(BigRecord)).unwrap();
-        let plan = crate::call::CallPlan::new(&args, big).unwrap();
+        let plan = crate::call::LibffiPlan::new(&args, big).unwrap();
         let mut input: Vec<u8> = (0..BIG).map(|i| (i * 7) as u8).collect();
         let mut offset = crate::call::Slot::ZERO;
         offset.0[..4].copy_from_slice(&3i32.to_ne_bytes());

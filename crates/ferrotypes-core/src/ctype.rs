@@ -315,7 +315,7 @@ impl CType {
     /// size and alignment alone (no ABI ferrotypes runs on looks inside it), so that
     /// its description costs the same whatever its length. A record of no bytes is
     /// described with no members, which libffi refuses when a call is prepared
-    /// (see [`PrepError`]).
+    /// (see [`PrepError`](crate::call::PrepError)).
     pub fn ffi_type(&self) -> Type {
         match self {
             CType::Void => Type::void(),
@@ -502,7 +502,7 @@ mod tests {
         let (size, align) = unsafe { ((*ffi.as_raw_ptr()).size, (*ffi.as_raw_ptr()).alignment) };
         assert_eq!((size, align), (1 << 40, 8));
         let huge_array = CType::Array { element: Box::new(CType::Scalar(ScalarKind::Int)), length: 1 << 40 };
-        // SAFETY: as above.
+        // SAFETY: reading the ffi_type the temporary Type owns, while it lives.
         assert_eq!(unsafe { (*huge_array.ffi_type().as_raw_ptr()).size }, 4 << 40);
     }
 }

@@ -3,7 +3,8 @@
 //! - [`ctype`]: the type model — scalar kinds, their sizes, alignments and libffi types.
 //! - [`layout`]: struct/union layout as GCC computes it on this platform.
 //! - [`library`]: loading shared libraries and resolving symbols.
-//! - [`call`]: call plans prepared once per signature, and the call itself.
+//! - [`call`]: C signatures prepared once (a libffi plan, and a libffi-free direct
+//!   plan where the target's ABI module takes the signature), and the calls.
 //! - [`cdecl`]: C declarations and headers read into a model of types, functions and macros.
 //! - [`closure`]: callback trampolines (libffi closures) that call a Rust handler.
 //! - [`longdouble`]: x86_64 `long double` to and from `f64`.

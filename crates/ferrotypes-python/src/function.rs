@@ -13,7 +13,7 @@ use std::ptr::null_mut;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize, Ordering};
 
-use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
+use ferrotypes_core::call::{ArgLoad, DirectPlan, LibffiPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
@@ -73,7 +73,7 @@ struct Prepared {
     converters: Option<Vec<ArgConv>>,
     /// The call interface for exactly the declared parameters, when all their C types
     /// are known in advance.
-    plan: Option<CallPlan>,
+    plan: Option<LibffiPlan>,
     result: ResultConv,
     result_ctype: CType,
     /// The restype's `_check_retval_`, if it has one.
@@ -446,7 +446,7 @@ impl Prepared {
         let plan = match &converters {
             // A signature libffi refuses gets no plan: calls take the general path,
             // which reports the refusal as ctypes does, when the function is called.
-            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().and_then(|types| CallPlan::new(&types, result_ctype.clone()).ok()),
+            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().and_then(|types| LibffiPlan::new(&types, result_ctype.clone()).ok()),
             None => None,
         };
         let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
@@ -589,8 +589,8 @@ impl FuncPtr {
                 }
                 let types: Vec<CType> = values.iter().map(|v| v.ctype.clone()).collect();
                 let plan = match prepared.converters {
-                    Some(_) if args.len() > declared => CallPlan::new_variadic(&types, declared, prepared.result_ctype.clone()),
-                    _ => CallPlan::new(&types, prepared.result_ctype.clone()),
+                    Some(_) if args.len() > declared => LibffiPlan::new_variadic(&types, declared, prepared.result_ctype.clone()),
+                    _ => LibffiPlan::new(&types, prepared.result_ctype.clone()),
                 }
                 .map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
@@ -927,7 +927,7 @@ impl FuncPtr {
     }
 
     /// The C call through libffi.
-    fn invoke(&self, plan: &CallPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) {
+    fn invoke(&self, plan: &LibffiPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) {
         self.around_call(|| {
             // SAFETY: the plan describes the declared signature (the user's promise, as
             // in ctypes); each pointer points at a converted value that lives until

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::rc::Rc;
 
-use ferrotypes_core::call::{CallPlan, Slot};
+use ferrotypes_core::call::{LibffiPlan, Slot};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::ffi;
 use pyo3::exceptions::PyRuntimeError;
@@ -194,7 +194,7 @@ fn word_slot(word: u64) -> Slot {
 /// A call interface for the C types of one call's arguments.
 pub struct UntypedPlan {
     kinds: Box<[ScalarKind]>,
-    pub plan: CallPlan,
+    pub plan: LibffiPlan,
 }
 
 /// The plans a signature (argtypes unset, a restype) has made for untyped calls, at
@@ -220,7 +220,7 @@ impl UntypedPlans {
                 return Ok(plan.clone());
             }
         }
-        let call_plan = CallPlan::new(&args.ctypes(), result.clone()).map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
+        let call_plan = LibffiPlan::new(&args.ctypes(), result.clone()).map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
         let plan = Rc::new(UntypedPlan { kinds: kinds.into(), plan: call_plan });
         if args.records.is_empty() {
             if let Ok(mut plans) = self.plans.try_borrow_mut() {
