@@ -25,14 +25,12 @@ _CACHE_VERSION = 1
 def verify(ns):
     """Checks ``ns`` against the compiler that made it; raises ``VerifyError`` listing
     the differences, else returns the number of values checked. A record layout no
-    ``Structure`` can have (the namespace reports it in ``skipped``) is not a difference
-    here."""
+    ``Structure`` can have (see ``_unrepresentable``) is not a difference here."""
     argv, flags, prelude = ns._probe or (None, [], None)
     if prelude is None:
         raise TypeError("this namespace was not made by cdef or include: nothing to verify against")
     checked, wrong = differences(ns, prelude, argv or _cdecl._compiler(None), flags)
-    declared = {name for name, reason in ns._skipped.items() if reason.startswith("bound, but the layout differs")}
-    wrong = [w for w in wrong if w.split(": ", 1)[0] not in declared and not w.endswith(_UNREPRESENTABLE)]
+    wrong = [w for w in wrong if not w.endswith(_UNREPRESENTABLE)]
     if wrong:
         raise _cdecl.VerifyError(
             f"{ns._origin}: {len(wrong)} of {checked} values differ from the compiler's:\n  " + "\n  ".join(wrong),
