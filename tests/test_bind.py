@@ -249,7 +249,8 @@ def _mypy(directory, name, code):
 
 def test_stubs_pass_mypy_strict_with_a_typed_program(generated):
     directory, _ = generated
-    proc = _mypy(directory, "typed_program", _TYPED)
+    others = "".join(f"import {module_name(h)}  # noqa: F401\n" for h in HEADERS)  # every .pyi checked
+    proc = _mypy(directory, "typed_program", textwrap.dedent(_TYPED) + others)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
