@@ -100,6 +100,7 @@ def namespace(header):
     return _namespaces[header]
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # binding the deprecated functions too
 @pytest.mark.parametrize("header", HEADERS)
 def test_generated_module_has_the_layouts_constants_and_functions_of_include(header, generated, imported):
     _, bindings = generated
@@ -337,6 +338,11 @@ def test_cli_unwritable_output_leaves_nothing_behind(tmp_path):
     assert "error: cannot write out.py:" in proc.stderr and "nothing was written" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.py"]
     assert not any((tmp_path / "out.py").iterdir())
+    (tmp_path / "out.py").rmdir()
+    (tmp_path / "out.pyi").mkdir()  # only the stub's path is a directory: the module is not written either
+    proc = _cli("zlib.h", "-l", "z", "-o", "out.py", cwd=tmp_path)
+    assert proc.returncode == 1 and "nothing was written" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pyi"]
     proc = _cli("zlib.h", "-l", "z", "-o", str(tmp_path / "missing" / "z.py"), cwd=tmp_path)
     assert proc.returncode == 1 and "cannot write" in proc.stderr
 

@@ -10,6 +10,7 @@ The module is written from the namespace's own classes, so every layout is the o
 
 from __future__ import annotations
 
+import errno
 import keyword
 import math
 import os
@@ -124,6 +125,9 @@ def write_bindings(path, bindings):
     path = os.fspath(path)
     stub_path = os.path.splitext(path)[0] + ".pyi"
     directory = os.path.dirname(os.path.abspath(path))
+    for target in (path, stub_path):
+        if os.path.isdir(target):  # a rename onto it would fail after the other one's
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), target)
     written = []
     try:
         for target, text in ((path, bindings.module), (stub_path, bindings.stub)):
