@@ -256,7 +256,9 @@ class _Generator:
         while hint is not None and hint[0] == "aligned":
             hint = hint[1]
         if hint is not None and hint[0] == "named" and self.scalar_aliases.get(hint[1], (None,))[0] is cls:
-            return self.ref(self.scalar_aliases[hint[1]][1])
+            alias = self.scalar_aliases[hint[1]][1]
+            if not (self.in_class and _mangled(alias)):  # else the class itself reads better
+                return alias
         inner_hint = hint[1] if hint is not None and hint[0] in ("ptr", "array") else None
         if cls in self.record_names:
             deps.append((cls, True))
