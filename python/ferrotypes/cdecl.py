@@ -604,6 +604,8 @@ def _callback_parameter(proto):
         cls = type(proto)(proto.__name__, (proto,), {"from_param": classmethod(from_param), "__module__": __name__})
         _callback_params[proto] = cls
     return cls
+
+
 _buffer_pointers = {}
 
 

@@ -623,12 +623,6 @@ class _Generator:
         py.append("\n")
         pyi.append("\n")
 
-    def _signature(self, name):
-        decl = self.ns._decls[name]
-        func = self.values[name]
-        _, _, params, variadic, unspecified = decl["type"]
-        return decl, func, params, variadic, unspecified
-
     def _forwarders(self, py, pyi):
         ns = self.ns
         for name in self.forwarders:
@@ -636,7 +630,7 @@ class _Generator:
             if function not in self.values or ns._decls.get(function, {}).get("kind") != "function":
                 self.skipped[name] = f"forwards to {function}, which is not bound"
                 continue
-            _, func, params, _, _ = self._signature(function)
+            func, params = self.values[function], ns._decls[function]["type"][2]
             argtypes = func.argtypes or []
             names, types_, call = {}, {}, []
             for position, (kind, v) in enumerate(args):
