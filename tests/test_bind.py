@@ -169,6 +169,36 @@ _CALLS = """
     assert sq.sqlite3_exec(db, sql, on_row, None, None) == sq.SQLITE_OK
     assert rows == [(b"x", b"42")]
     assert sq.sqlite3_close(db) == sq.SQLITE_OK
+
+    import cblas_bindings as cb
+    x, y = (ft.c_double * 3)(1, 2, 3), (ft.c_double * 3)(4, 5, 6)
+    assert cb.cblas_ddot(3, x, 1, y, 1) == 32.0 and cb.CblasRowMajor == 101
+
+    import gsl_gsl_integration_bindings as gsl
+    work = gsl.gsl_integration_workspace_alloc(1000)
+    f = gsl.gsl_function()
+    f.function = ft.CFUNCTYPE(ft.c_double, ft.c_double, ft.c_void_p)(lambda x, _: x * x)
+    result, error = ft.c_double(), ft.c_double()
+    assert gsl.gsl_integration_qags(ft.byref(f), 0.0, 1.0, 0.0, 1e-10, 1000, work,
+                                    ft.byref(result), ft.byref(error)) == 0
+    assert abs(result.value - 1 / 3) < 1e-12
+    gsl.gsl_integration_workspace_free(work)
+
+    import stdlib_bindings as libc
+    arr = (ft.c_int * 6)(5, 3, 6, 1, 4, 2)
+    libc.qsort(arr, len(arr), ft.sizeof(ft.c_int),
+               lambda a, b: ft.c_int.from_address(a).value - ft.c_int.from_address(b).value)
+    assert list(arr) == [1, 2, 3, 4, 5, 6]
+    end = ft.c_char_p()
+    assert libc.strtol(b"1234xyz", ft.byref(end), 10) == 1234 and end.value == b"xyz"
+
+    import time_bindings as t
+    when = t.time_t(86400 * 365)
+    tm = t.gmtime(ft.byref(when)).contents
+    assert (tm.tm_year, tm.tm_yday) == (71, 0)
+
+    import Python_bindings as py
+    assert py.Py_IsInitialized() == 1 and py.PyLong_AsLong(12345) == 12345
     print("calls: ok", dest_len.value)
 """
 
