@@ -22,6 +22,7 @@ import warnings
 
 import ferrotypes as _ft
 from ferrotypes import cdecl as _cdecl
+from ferrotypes._verify import record_c_name
 
 __all__ = ["Bindings", "generate", "write_bindings"]
 
@@ -381,8 +382,7 @@ class _Generator:
         stub = self._stub_text(pyi)
         records = {}
         for cls, name in self.record_names.items():
-            r = self.ns._records[self.record_index[cls]]
-            c_name = f"{r['kind']} {r['tag']}" if r["tag"] else r["typedef_name"]
+            c_name = record_c_name(self.ns._records[self.record_index[cls]])
             if c_name is not None:
                 records[name] = c_name
         return Bindings(module, stub, dict(sorted(self.skipped.items())), counts, dict(sorted(records.items())),
@@ -390,7 +390,7 @@ class _Generator:
 
     def _record_label(self, i):
         r = self.ns._records[i]
-        return f"{r['kind']} {r['tag']}" if r["tag"] else (r["typedef_name"] or f"anonymous {r['kind']} #{i}")
+        return record_c_name(r) or f"anonymous {r['kind']} #{i}"
 
     def _name_types(self):
         ns = self.ns
