@@ -383,3 +383,89 @@ def test_cli_missing_library_and_header_are_errors(tmp_path):
     proc = _cli("no_such_header_xyz.h", "-o", "z.py", cwd=tmp_path)
     assert proc.returncode == 1 and "no_such_header_xyz.h" in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+_OWN_HEADER = """
+#include <stddef.h>
+
+/* A point on the plane. */
+typedef struct point { int x, y; } point;
+
+struct sample { int value; };
+
+/** Sums the coordinates
+ *  of a point. */
+int point_sum(point p);
+
+// The point's sample (the tag `sample` is also this function's name).
+int sample(struct sample *s);
+
+typedef int (*unary_fn)(int);
+int apply(unary_fn f, int x);
+
+/* Lambda is not a keyword in C. */
+int lambda(int x);
+
+size_t length(const char *text) __attribute__((nonnull(1)));
+int old_api(void) __attribute__((deprecated));
+extern int verbosity;
+"""
+
+_OWN_SOURCE = """
+#include <string.h>
+#include "own.h"
+int point_sum(point p) { return p.x + p.y; }
+int sample(struct sample *s) { return s->value; }
+int apply(unary_fn f, int x) { return f(x); }
+int lambda(int x) { return -x; }
+size_t length(const char *text) { return strlen(text); }
+int old_api(void) { return 7; }
+int verbosity = 3;
+"""
+
+
+def test_a_library_of_our_own_through_a_path(tmp_path):
+    from ferrotypes._cbuild import build_shared_library
+
+    (tmp_path / "own.h").write_text(_OWN_HEADER)
+    (tmp_path / "own.c").write_text(_OWN_SOURCE)
+    lib = build_shared_library([tmp_path / "own.c"], "libown", outdir=tmp_path, extra_args=[f"-I{tmp_path}"],
+                               depends=[tmp_path / "own.h"])
+    bindings = generate(str(tmp_path / "own.h"), str(lib))
+    write_bindings(tmp_path / "own_bindings.py", bindings)
+    assert bindings.renamed == {"lambda": "lambda_"} and bindings.records["struct_sample"] == "struct sample"
+    code = f"""
+        import inspect, warnings
+        import ferrotypes as ft
+        import own_bindings as own
+        assert own._ft_library.names == [{str(lib)!r}]   # a path is kept as given
+        assert inspect.getdoc(own.point) == "A point on the plane."
+        assert own.point_sum(own.point(2, 3)) == 5
+        assert inspect.cleandoc(own.point_sum.__doc__) == "Sums the coordinates\\nof a point."
+        assert own.sample(ft.byref(own.struct_sample(9))) == 9
+        assert own.sample.__doc__.startswith("The point's sample")
+        assert own.apply(lambda x: x * 10, 4) == 40 and own.apply(own.unary_fn(lambda x: x + 1), 4) == 5
+        assert own.lambda_(5) == -5 and inspect.cleandoc(own.lambda_.__doc__) == "Lambda is not a keyword in C."
+        assert own.length(b"four") == 4
+        try:
+            own.length(None)
+        except ft.ArgumentError as e:  # as through include(): the from_param's ValueError, wrapped
+            assert "declared nonnull, got None" in str(e)
+        else:
+            raise AssertionError("None reached a nonnull parameter")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert own.old_api() == 7
+        assert [w.category for w in caught] == [DeprecationWarning]
+        assert own.verbosity.value == 3
+        own.verbosity.value = 4
+        assert ft.c_int.in_dll(ft.CDLL({str(lib)!r}), "verbosity").value == 4
+        print("ok")
+    """
+    assert run_without_compiler(tmp_path, code).strip() == "ok"
+    proc = _mypy(tmp_path, "own_program", """
+        import own_bindings as own
+        total: int = own.point_sum(own.point(1, 2)) + own.lambda_(3) + own.length(b"x")
+        own.verbosity.value = total
+    """)
+    assert proc.returncode == 0, proc.stdout

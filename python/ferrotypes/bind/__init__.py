@@ -11,12 +11,12 @@ The module is written from the namespace's own classes, so every layout is the o
 from __future__ import annotations
 
 import errno
+import inspect
 import keyword
 import math
 import os
 import re
 import tempfile
-import textwrap
 import types
 import warnings
 
@@ -183,15 +183,15 @@ class _Comments:
             if j < 0 or not lines[j].lstrip().startswith("/*"):
                 return None  # the comment closes a line of code
             block = "\n".join(lines[j:i + 1]).strip()[2:-2]
-            body = [re.sub(r"^\s*\*+ ?", "", line) for line in block.split("\n")]
+            body = [re.sub(r"^\s*\*+", "", line) for line in block.split("\n")]
         elif last.startswith("//"):
             j = i
             while j - 1 >= 0 and lines[j - 1].strip().startswith("//"):
                 j -= 1
-            body = [re.sub(r"^\s*//+ ?", "", line) for line in lines[j:i + 1]]
+            body = [re.sub(r"^\s*//+", "", line) for line in lines[j:i + 1]]
         else:
             return None
-        text = textwrap.dedent("\n".join(line.rstrip() for line in body).strip("*\n")).strip()
+        text = inspect.cleandoc("\n".join(line.rstrip() for line in body).strip("*\n"))
         return text or None
 
 
