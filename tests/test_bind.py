@@ -401,14 +401,14 @@ int point_sum(point p);
 int sample(struct sample *s);
 
 typedef int (*unary_fn)(int);
-int apply(unary_fn f, int x);
+int own_apply(unary_fn f, int x);
 
 /* Lambda is not a keyword in C. */
 int lambda(int x);
 
 size_t length(const char *text) __attribute__((nonnull(1)));
 int old_api(void) __attribute__((deprecated));
-extern int verbosity;
+extern int own_verbosity;
 """
 
 _OWN_SOURCE = """
@@ -416,11 +416,11 @@ _OWN_SOURCE = """
 #include "own.h"
 int point_sum(point p) { return p.x + p.y; }
 int sample(struct sample *s) { return s->value; }
-int apply(unary_fn f, int x) { return f(x); }
+int own_apply(unary_fn f, int x) { return f(x); }
 int lambda(int x) { return -x; }
 size_t length(const char *text) { return strlen(text); }
 int old_api(void) { return 7; }
-int verbosity = 3;
+int own_verbosity = 3;
 """
 
 
@@ -431,20 +431,22 @@ def test_a_library_of_our_own_through_a_path(tmp_path):
     (tmp_path / "own.c").write_text(_OWN_SOURCE)
     lib = build_shared_library([tmp_path / "own.c"], "libown", outdir=tmp_path, extra_args=[f"-I{tmp_path}"],
                                depends=[tmp_path / "own.h"])
-    bindings = generate(str(tmp_path / "own.h"), str(lib))
-    write_bindings(tmp_path / "own_bindings.py", bindings)
-    assert bindings.renamed == {"lambda": "lambda_"} and bindings.records["struct_sample"] == "struct sample"
+    # In a subprocess: binding loads the library with RTLD_GLOBAL, and its symbols must not
+    # stand in for other libraries' in this process.
+    proc = _cli(str(tmp_path / "own.h"), "-l", str(lib), "-o", "own_bindings.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
     code = f"""
         import inspect, warnings
         import ferrotypes as ft
         import own_bindings as own
         assert own._ft_library.names == [{str(lib)!r}]   # a path is kept as given
+        assert "lambda_" in own.__all__ and "struct_sample" in own.__all__ and "sample" in own.__all__
         assert inspect.getdoc(own.point) == "A point on the plane."
         assert own.point_sum(own.point(2, 3)) == 5
         assert inspect.cleandoc(own.point_sum.__doc__) == "Sums the coordinates\\nof a point."
         assert own.sample(ft.byref(own.struct_sample(9))) == 9
         assert own.sample.__doc__.startswith("The point's sample")
-        assert own.apply(lambda x: x * 10, 4) == 40 and own.apply(own.unary_fn(lambda x: x + 1), 4) == 5
+        assert own.own_apply(lambda x: x * 10, 4) == 40 and own.own_apply(own.unary_fn(lambda x: x + 1), 4) == 5
         assert own.lambda_(5) == -5 and inspect.cleandoc(own.lambda_.__doc__) == "Lambda is not a keyword in C."
         assert own.length(b"four") == 4
         try:
@@ -457,15 +459,15 @@ def test_a_library_of_our_own_through_a_path(tmp_path):
             warnings.simplefilter("always")
             assert own.old_api() == 7
         assert [w.category for w in caught] == [DeprecationWarning]
-        assert own.verbosity.value == 3
-        own.verbosity.value = 4
-        assert ft.c_int.in_dll(ft.CDLL({str(lib)!r}), "verbosity").value == 4
+        assert own.own_verbosity.value == 3
+        own.own_verbosity.value = 4
+        assert ft.c_int.in_dll(ft.CDLL({str(lib)!r}), "own_verbosity").value == 4
         print("ok")
     """
     assert run_without_compiler(tmp_path, code).strip() == "ok"
     proc = _mypy(tmp_path, "own_program", """
         import own_bindings as own
         total: int = own.point_sum(own.point(1, 2)) + own.lambda_(3) + own.length(b"x")
-        own.verbosity.value = total
+        own.own_verbosity.value = total
     """)
     assert proc.returncode == 0, proc.stdout
