@@ -466,4 +466,4 @@ for _immutable in (_SimpleCData, Structure, Union, Array, _Pointer, _CFuncPtr, *
 del _immutable
 
 # C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
-from ferrotypes.cdecl import CDeclError, CNamespace, cdef, include  # noqa: E402,F401
+from ferrotypes.cdecl import CDeclError, CNamespace, VerifyError, cdef, include  # noqa: E402,F401

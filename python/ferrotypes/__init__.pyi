@@ -171,4 +171,4 @@ def ARRAY(typ: type[_CT], length: int) -> type[Array[_CT]]:
 c_buffer = create_string_buffer
 
 # C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
-from ferrotypes.cdecl import CDeclError as CDeclError, CNamespace as CNamespace, cdef as cdef, include as include
+from ferrotypes.cdecl import CDeclError as CDeclError, CNamespace as CNamespace, VerifyError as VerifyError, cdef as cdef, include as include

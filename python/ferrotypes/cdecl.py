@@ -23,7 +23,7 @@ import warnings
 import ferrotypes as _ft
 from ferrotypes import _ctypes
 
-__all__ = ["CDeclError", "CNamespace", "cdef", "include"]
+__all__ = ["CDeclError", "CNamespace", "VerifyError", "cdef", "include"]
 
 
 class CDeclError(ValueError):
@@ -33,6 +33,15 @@ class CDeclError(ValueError):
     def __init__(self, message, file=None, line=None, column=None):
         super().__init__(message)
         self.file, self.line, self.column = file, line, column
+
+
+class VerifyError(CDeclError):
+    """The C compiler disagrees with a namespace (``CNamespace.verify``): the message lists
+    each difference, ``differences`` holds them as strings."""
+
+    def __init__(self, message, differences=()):
+        super().__init__(message)
+        self.differences = list(differences)
 
 
 def _checked(function, *args):
@@ -212,6 +221,19 @@ class CNamespace:
             self._all_evaluated = True
         return dict(self._skipped)
 
+    # How `verify` compiles its probe: (compiler argv or None for $CC, flags, the C lines
+    # declaring what the namespace holds); set by `cdef` and `include`.
+    _probe = None
+
+    def verify(self):
+        """Compiles a probe with the compiler and flags that made this namespace and
+        compares every structure and union (size, alignment, member offsets) and every
+        constant with it; raises ``VerifyError`` listing the differences. Returns the
+        number of values checked."""
+        from ferrotypes import _verify
+
+        return _verify.verify(self)
+
     # -- types -------------------------------------------------------------------------
 
     def _class(self, t, role="field"):
@@ -331,19 +353,7 @@ class CNamespace:
     def _callback_param(self, ft):
         """The prototype as a parameter type: it also takes a Python callable, made into
         a callback for the call (the call's arguments keep it alive until C returns)."""
-        proto = self._prototype(ft)
-        cls = _callback_params.get(proto)
-        if cls is None:
-            def from_param(cls, obj, _proto=proto):
-                if obj is None:
-                    return None
-                if callable(obj) and not isinstance(obj, _ft._CFuncPtr):
-                    obj = _proto(obj)
-                return _proto.from_param(obj)
-
-            cls = type(proto)(proto.__name__, (proto,), {"from_param": classmethod(from_param), "__module__": __name__})
-            _callback_params[proto] = cls
-        return cls
+        return _callback_parameter(self._prototype(ft))
 
     def _record_class(self, index, complete=True):
         cls = self._record_classes.get(index)
@@ -578,6 +588,24 @@ def _forwarder(name, namespace, function, args):
 
 
 _callback_params = {}
+
+
+def _callback_parameter(proto):
+    """Prototype ``proto`` as a parameter type that also takes a Python callable."""
+    cls = _callback_params.get(proto)
+    if cls is None:
+        def from_param(cls, obj, _proto=proto):
+            if obj is None:
+                return None
+            if callable(obj) and not isinstance(obj, _ft._CFuncPtr):
+                obj = _proto(obj)
+            return _proto.from_param(obj)
+
+        cls = type(proto)(proto.__name__, (proto,), {"from_param": classmethod(from_param), "__module__": __name__})
+        _callback_params[proto] = cls
+    return cls
+
+
 _buffer_pointers = {}
 
 
@@ -676,7 +704,9 @@ def cdef(source, lib=None):
     ``lib``: a ``CDLL``/``PyDLL``, a path, a name for ``find_library``, a list of
     these (loaded in order with ``RTLD_GLOBAL``) or ``None`` (the process)."""
     unit = _parse(source, "<cdef>")
-    return CNamespace(unit, _load_libraries(lib), "<cdef>")
+    ns = CNamespace(unit, _load_libraries(lib), "<cdef>")
+    ns._probe = (None, [], source)
+    return ns
 
 
 def _compiler(cc):
@@ -697,11 +727,9 @@ def _which(program, path):
     return found and os.path.realpath(found)
 
 
-def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
-    """A header as this machine's C compiler sees it (preprocessed by ``$CC``, else
-    ``cc``, with its predefined macros), bound to ``lib`` as in ``cdef``. ``header`` is
-    searched like ``#include <...>``, or is a path. The preprocessed text is cached on
-    disk, keyed by the compiler, the flags and every file the header included."""
+def _include_command(header, include_dirs, defines, cc):
+    """``(compiler argv, flags, the #include line)`` with which ``include`` reads
+    ``header`` (``verify`` compiles its probe with the same)."""
     argv = _compiler(cc)
     flags = [f"-I{os.path.abspath(d)}" for d in include_dirs]
     for k, v in (defines or {}).items():
@@ -714,6 +742,16 @@ def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
         line = f'#include "{os.path.abspath(header)}"\n'
     else:
         line = f"#include <{header}>\n"
+    return argv, flags, line
+
+
+def include(header, lib=None, *, include_dirs=(), defines=None, cc=None, verify=False):
+    """A header as this machine's C compiler sees it (preprocessed by ``$CC``, else
+    ``cc``, with its predefined macros), bound to ``lib`` as in ``cdef``. ``header`` is
+    searched like ``#include <...>``, or is a path. The preprocessed text is cached on
+    disk, keyed by the compiler, the flags and every file the header included.
+    ``verify=True`` checks the namespace against the compiler (``CNamespace.verify``)."""
+    argv, flags, line = _include_command(header, include_dirs, defines, cc)
     command = argv + ["-E", "-dD", *flags, "-x", "c", "-"]
     text = _cached_preprocess(command, line)
     if text is None:
@@ -728,7 +766,11 @@ def include(header, lib=None, *, include_dirs=(), defines=None, cc=None):
         text = proc.stdout
         _store_preprocessed(command, line, text)
     unit = _parse(text, header)
-    return CNamespace(unit, _load_libraries(lib), header)
+    ns = CNamespace(unit, _load_libraries(lib), header)
+    ns._probe = (argv, flags, line)
+    if verify:
+        ns.verify()
+    return ns
 
 
 # --- the disk cache of preprocessed headers -------------------------------------------------

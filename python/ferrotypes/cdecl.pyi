@@ -9,7 +9,7 @@ from typing import Any
 
 from ferrotypes import CDLL
 
-__all__ = ["CDeclError", "CNamespace", "cdef", "include"]
+__all__ = ["CDeclError", "CNamespace", "VerifyError", "cdef", "include"]
 
 _Library = CDLL | str | None
 
@@ -21,6 +21,13 @@ class CDeclError(ValueError):
     line: int | None
     column: int | None
     def __init__(self, message: str, file: str | None = None, line: int | None = None, column: int | None = None) -> None: ...
+
+class VerifyError(CDeclError):
+    """The C compiler disagrees with a namespace (``CNamespace.verify``): the message lists
+    each difference, ``differences`` holds them as strings."""
+
+    differences: list[str]
+    def __init__(self, message: str, differences: Iterable[str] = ()) -> None: ...
 
 class CNamespace:
     """What C declarations make visible: functions, variables, typedefs, enum constants
@@ -35,6 +42,10 @@ class CNamespace:
     @property
     def skipped(self) -> Mapping[str, str]:
         """``{name: reason}`` for every declaration and macro that has no binding."""
+    def verify(self) -> int:
+        """Compiles a probe with the compiler and flags that made this namespace and
+        compares every structure and union and every constant with it; raises
+        ``VerifyError`` listing the differences. Returns the number of values checked."""
 
 def cdef(source: str, lib: _Library | Sequence[_Library] = None) -> CNamespace:
     """C declarations as text: a namespace of bindings."""
@@ -46,5 +57,6 @@ def include(
     include_dirs: Sequence[str] = (),
     defines: Mapping[str, str | int | None] | None = None,
     cc: str | None = None,
+    verify: bool = False,
 ) -> CNamespace:
     """A header as the C compiler on this machine sees it: a namespace of bindings."""
