@@ -7,7 +7,9 @@ fresh namespace, where ``C`` is the module under test; each statement runs on it
 and ends ``ok`` or with the name of the exception it raised (a ``PanicException`` is
 ``panic``). Programs run in batches in long-lived worker processes, one per
 implementation; a worker that dies (a signal, an abort) or hangs is restarted after
-the program that killed it, which then ends ``crash:<status>`` or ``timeout``.
+the program that killed it, which then ends ``crash:<status>`` or ``timeout``, and
+ferrotypes' worker starts afresh wherever ctypes' did, so that state a program leaves
+in the modules (an attribute set on a class) reaches the same later programs in both.
 
 Only *how* each statement ends is compared, never values (addresses differ). A
 program is judged up to its first difference, since later statements see different
@@ -148,21 +150,26 @@ class Worker:
             self.process.wait()
             self.process = None
 
-    def run(self, programs):
+    def run(self, programs, fresh_before=frozenset()):
         """How each program ended: a list of endings per program, or the string
-        ``crash:<status>``/``timeout`` for a program that killed or hung its worker."""
+        ``crash:<status>``/``timeout`` for a program that killed or hung its worker.
+        A program whose index is in ``fresh_before`` starts in a new interpreter, as
+        one after a crash does: the two workers' histories are kept the same, since a
+        program can leave state behind (an attribute set on a class) that a later one
+        sees."""
         results = []
         while len(results) < len(programs):
             if self.process is None:
                 self._start()
                 self.restarts += 1
-            rest = programs[len(results):]
+            start = len(results)
+            end = min([i for i in fresh_before if i > start] + [len(programs)])
             try:
-                self.process.stdin.write(json.dumps(rest) + "\n")
+                self.process.stdin.write(json.dumps(programs[start:end]) + "\n")
                 self.process.stdin.flush()
             except BrokenPipeError:
                 pass
-            while len(results) < len(programs):
+            while len(results) < end:
                 line = self._read_line()
                 if line is None:
                     self._stop()
@@ -178,9 +185,11 @@ class Worker:
                     break
                 results.append(answer)
             else:
-                line = self._read_line()  # the batch's "done"
+                line = self._read_line()  # the segment's "done"
                 if line is None or json.loads(line) != "done":
                     self._stop()
+                elif end in fresh_before:
+                    self.close()
         return results
 
     def close(self):
@@ -375,7 +384,8 @@ def run_batch(workers, programs, verdict: Verdict):
     """Runs ``programs`` under both implementations (``workers``: ctypes', ferrotypes')
     and judges them into ``verdict``."""
     theirs = workers[0].run(programs)
-    ours = workers[1].run(programs)
+    restarted = frozenset(i + 1 for i, ending in enumerate(theirs) if isinstance(ending, str))
+    ours = workers[1].run(programs, fresh_before=restarted)
     compare(programs, theirs, ours, verdict)
 
 
