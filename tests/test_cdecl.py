@@ -4,6 +4,7 @@ check what C receives; and the errors bad declarations give."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -234,6 +235,28 @@ def test_include_cache_skips_the_preprocessor_until_a_file_changes(tmp_path, mon
     header.write_text("#define MINE 22\n")  # another size: the entry is stale
     assert ft.include("mine.h", include_dirs=[tmp_path]).MINE == 22
     assert len(calls) == 1
+
+
+def test_include_cache_misses_a_change_that_keeps_size_and_modification_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    header = tmp_path / "same.h"
+    header.write_text("#define SAME 1\n")
+    before = os.stat(header)
+    assert ft.include("same.h", include_dirs=[tmp_path]).SAME == 1
+    header.write_text("#define SAME 2\n")  # the same size...
+    os.utime(header, ns=(before.st_atime_ns, before.st_mtime_ns))  # ...and mtime set back
+    assert ft.include("same.h", include_dirs=[tmp_path]).SAME == 2
+
+
+def test_include_cache_is_keyed_by_the_preprocessors_search_path_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for value in (1, 2):
+        (tmp_path / f"dir{value}").mkdir()
+        (tmp_path / f"dir{value}" / "found.h").write_text(f"#define FOUND {value}\n")
+    monkeypatch.setenv("CPATH", str(tmp_path / "dir1"))
+    assert ft.include("found.h").FOUND == 1
+    monkeypatch.setenv("CPATH", str(tmp_path / "dir2"))
+    assert ft.include("found.h").FOUND == 2
 
 
 def test_gnu_attributes_become_behaviour():
