@@ -6,6 +6,7 @@
 //! - [`parser`]: declarations into [`model::Model`]; macros evaluated on demand.
 //! - [`model`]: types, records, enums, functions, variables, typedefs; sizes and layouts.
 //! - [`constexpr`]: typed constant values and C's arithmetic on them.
+//! - [`fuzzing`]: what the fuzzers run (`fuzz/` with libFuzzer, or mutated C on stable).
 //!
 //! Every failure is a [`CDeclError`] value; no input makes it panic (see the random-input
 //! test in `parser.rs`).
@@ -17,6 +18,7 @@
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod constexpr;
+pub mod fuzzing;
 pub mod lexer;
 pub mod model;
 pub mod parser;

@@ -1694,7 +1694,7 @@ impl Parser {
             }
             Tok::Char { prefix, body } => {
                 self.bump();
-                constexpr::character(&prefix, &body).map_err(|m| self.err_at(at, m))
+                constexpr::character(prefix, &body).map_err(|m| self.err_at(at, m))
             }
             Tok::Str { bytes, .. } => {
                 let mut s = bytes.into_vec();
