@@ -273,6 +273,23 @@ def test_gnu_attributes_become_behaviour():
         assert f(-2) == ns.abs(-3) - 1  # warned once, when bound
 
 
+def test_nonnull_refuses_none_on_every_pointer_kind_and_passes_the_rest():
+    ns = ft.cdef("typedef unsigned long size_t; struct tm { int a[9]; long b; const char *c; };\n"
+                 "void *memset(void *s, int c, size_t n) __attribute__((nonnull));\n"
+                 "struct tm *gmtime_r(const long *t, struct tm *out) __attribute__((nonnull(1, 2)));")
+    buf = ft.create_string_buffer(b"abcd", 4)
+    for _ in range(3):  # the first calls prepare the call, later ones take the quickest path
+        ns.memset(buf, ord("x"), 2)
+        with pytest.raises(ft.ArgumentError, match=r"argument 1: ValueError: memset\(\): parameter s"):
+            ns.memset(None, 0, 0)
+    assert buf.raw == b"xxcd"
+    when, out = ft.c_long(86400), ns["struct tm"]()
+    assert ns.gmtime_r(ft.byref(when), ft.byref(out))[0].a[3] == 2  # tm_mday of 1970-01-02
+    with pytest.raises(ft.ArgumentError, match=r"argument 2: ValueError: gmtime_r\(\): parameter out"):
+        ns.gmtime_r(ft.byref(when), None)
+    assert ns.memset.argtypes[0].from_param(None) is None  # the type itself still converts None
+
+
 def test_builtin_typedefs_bind():
     ns = ft.cdef("typedef __builtin_va_list my_va_list; __int128_t wide; typedef int f_t(int);")
     assert ft.sizeof(ns.my_va_list) == 24

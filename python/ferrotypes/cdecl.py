@@ -119,17 +119,16 @@ class CNamespace:
                 self._constants[name] = (value, i)
         self._skipped = {}
         kinds = self._decls.kinds
-        macros = []
-        for m in unit.macro_names():
-            kind = kinds.get(m)
-            if kind == "function":
-                # curl_easy_setopt: the function wins over the function-like macro.
+        self._macros = dict.fromkeys(unit.macro_names())  # ordered, and a fast `in`
+        # A macro with a declaration's name is the declaration (`#define stdin stdin`,
+        # glibc's enum constants defined as themselves); for a function the function wins
+        # (curl_easy_setopt) and the macro is reported.
+        for m in self._macros.keys() & kinds.keys():
+            if kinds[m] == "function":
                 self._skipped[m] = "a macro with the name of a declared function (the function wins)"
-            elif kind is None and m not in self._constants:
-                # (`#define stdin stdin`, glibc's enum constants defined as themselves: the
-                # declaration is the value.)
-                macros.append(m)
-        self._macros = dict.fromkeys(macros)  # ordered, and a fast `in`
+            del self._macros[m]
+        for m in self._macros.keys() & self._constants.keys():
+            del self._macros[m]
         self._tags = {}
         for i, r in enumerate(self._records):
             if r["tag"] is not None:

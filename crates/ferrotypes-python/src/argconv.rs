@@ -323,6 +323,11 @@ impl ArgConv {
         }
     }
 
+    /// Whether None is refused (a `NonNull` converter).
+    pub fn refuses_none(&self) -> bool {
+        matches!(self, ArgConv::NonNull { .. })
+    }
+
     /// For a `NonNull` converter given None: its `ValueError`.
     fn refuse_null(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         match self {
