@@ -5,6 +5,7 @@ header-bound functions against the same functions with ``argtypes`` set by hand.
 
     python bench/cdecl.py             # full run (a few seconds)
     python bench/cdecl.py --quick     # proves the machinery, no timing claims
+    python bench/cdecl.py --only calls  # one part: parse, include or calls
 
 cffi's parser (pycparser) refuses most of what ``gcc -E`` gives (GNU attributes,
 ``__asm__`` labels, ``__extension__``...), so the comparison uses the part of the
@@ -151,7 +152,7 @@ def bench_include(quick):
 
 
 def bench_calls(quick):
-    number = 2000 if quick else 100000
+    number, rounds = (2000, 3) if quick else (20000, 41)
     libc = ft.CDLL(None)
     libm = ft.CDLL("libm.so.6")
     s = ft.include("string.h")
@@ -167,7 +168,7 @@ def bench_calls(quick):
     by_hand_gmtime_r.argtypes = [ft.POINTER(ft.c_long), ft.POINTER(t.tm)]
     by_hand_gmtime_r.restype = ft.POINTER(t.tm)
     when, out = t.time_t(0), t.tm()
-    print("\nCalls, ns per call (best of 15 runs, the two alternating so that load hits both)")
+    print(f"\nCalls, ns per call (best of {rounds} runs of {number}, the two alternating so that load hits both)")
     for label, header_fn, hand_fn, args in [
         ("cos(1.0)", m.cos, by_hand_cos, (1.0,)),
         ("difftime(5, 2)", t.difftime, by_hand_difftime, (5, 2)),
@@ -175,7 +176,7 @@ def bench_calls(quick):
         ("strlen(b'abc') [nonnull]", s.strlen, by_hand_strlen, (b"abc",)),
     ]:
         header_runs, hand_runs = [], []
-        for _ in range(15):
+        for _ in range(rounds):
             header_runs.append(timeit.timeit(lambda: header_fn(*args), number=number))
             hand_runs.append(timeit.timeit(lambda: hand_fn(*args), number=number))
         t_header = min(header_runs) / number * 1e9
@@ -186,10 +187,11 @@ def bench_calls(quick):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few repeats: no timing claims")
+    parser.add_argument("--only", choices=["parse", "include", "calls"], help="run one part")
     args = parser.parse_args(argv)
-    bench_parse(args.quick)
-    bench_include(args.quick)
-    bench_calls(args.quick)
+    for name, part in [("parse", bench_parse), ("include", bench_include), ("calls", bench_calls)]:
+        if args.only in (None, name):
+            part(args.quick)
     return 0
 
 
