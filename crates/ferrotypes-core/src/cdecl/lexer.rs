@@ -418,7 +418,10 @@ impl<'a> Lexer<'a> {
             .position(|&b| b == b'\n')
             .map_or(self.bytes.len(), |i| start + i);
         let line = &self.bytes[start..end];
-        if !line.iter().any(|b| matches!(b, b'/' | b'\\' | b'"' | b'\'')) {
+        if !line
+            .iter()
+            .any(|b| matches!(b, b'/' | b'\\' | b'"' | b'\''))
+        {
             // No comment, continuation or literal (the compiler's own output): the line as
             // it is.
             self.pos = end;

@@ -8,13 +8,14 @@
 //! - [`constexpr`]: typed constant values and C's arithmetic on them.
 //! - [`fuzzing`]: what the fuzzers run (`fuzz/` with libFuzzer, or mutated C on stable).
 //!
-//! Every failure is a [`CDeclError`] value; no input makes it panic (see the random-input
-//! test in `parser.rs`).
+//! Every failure is a [`CDeclError`] value; no input makes it panic (see [`fuzzing`]).
 
 // The crate's panic audit (lib.rs) is not yet done here site by site: the parser indexes
 // its own token and character buffers and does arithmetic on positions and on C constant
-// values (with C's wrapping where C defines it). Until it is, what stands for it is the
-// random-input test (`random_input`: 15.5 million inputs in 120 s without a panic).
+// values (with C's wrapping where C defines it). Until it is, what stands for it is
+// fuzzing through `fuzzing::exercise`: libFuzzer (`fuzz/`) ran 1.3 million inputs in
+// 1,500 s and `examples/cdecl_fuzz.rs` 1.3 million mutated real headers in 720 s without a
+// panic (December 2026), and `cargo test` runs the random-input test each time.
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 pub mod constexpr;

@@ -1664,7 +1664,11 @@ impl Parser {
                     self.size_align(&t)?
                 };
                 Value::Int(
-                    if w.as_str() == "sizeof" { sa.size } else { sa.align } as i128,
+                    if w.as_str() == "sizeof" {
+                        sa.size
+                    } else {
+                        sa.align
+                    } as i128,
                     IntKind::ULong,
                 )
             }
@@ -1952,7 +1956,10 @@ impl Parser {
             if self.at_eof() {
                 Ok(v)
             } else {
-                Err(self.err(format!("unexpected {} after the {what}", Self::describe(self.tok()))))
+                Err(self.err(format!(
+                    "unexpected {} after the {what}",
+                    Self::describe(self.tok())
+                )))
             }
         });
         let declared = self.forget_tags_since(mark);
@@ -2039,7 +2046,8 @@ impl Parser {
                 let pi = param_hits[0];
                 let rest_are_types = arg.iter().all(|t| match &t.tok {
                     Tok::Ident(s) => {
-                        params.get(pi).is_some_and(|p| p == s.as_str()) || self.is_type_start(&t.tok)
+                        params.get(pi).is_some_and(|p| p == s.as_str())
+                            || self.is_type_start(&t.tok)
                     }
                     Tok::Punct("(") | Tok::Punct(")") | Tok::Punct("*") => true,
                     _ => false,
@@ -2120,7 +2128,9 @@ impl Parser {
 
     /// The declaration of an ordinary identifier (function, variable or typedef).
     pub fn decl(&self, name: &str) -> Option<&Decl> {
-        self.ordinary.get(name).and_then(|&i| self.model.decls.get(i))
+        self.ordinary
+            .get(name)
+            .and_then(|&i| self.model.decls.get(i))
     }
 
     /// The record or enum declared with this tag.
