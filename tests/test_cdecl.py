@@ -248,6 +248,16 @@ def test_include_cache_misses_a_change_that_keeps_size_and_modification_time(tmp
     assert ft.include("same.h", include_dirs=[tmp_path]).SAME == 2
 
 
+def test_include_cache_treats_a_damaged_entry_as_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "dmg.h").write_text("#define DMG 3\n")
+    assert ft.include("dmg.h", include_dirs=[tmp_path]).DMG == 3
+    [entry] = (tmp_path / "cache" / "ferrotypes" / "headers").iterdir()
+    for damage in (b"", b"not json\n#define DMG 4\n", b'[["x"]]\n', b"[1]\n", b"[]\n\xff\xfe"):
+        entry.write_bytes(damage)
+        assert ft.include("dmg.h", include_dirs=[tmp_path]).DMG == 3  # preprocessed again
+
+
 def test_include_cache_is_keyed_by_the_preprocessors_search_path_variables(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for value in (1, 2):

@@ -798,14 +798,10 @@ def _cached_preprocess(command, line):
         with open(path, "rb") as f:
             data = f.read()
         head, _, text = data.partition(b"\n")
-        deps = json.loads(head)
-    except (OSError, ValueError):
-        return None
-    if any(_stamp(dep) != stamp for dep, stamp in deps):
-        return None
-    try:
+        if any(_stamp(dep) != stamp for dep, stamp in json.loads(head)):
+            return None
         return text.decode("utf-8")
-    except UnicodeDecodeError:
+    except (OSError, ValueError, TypeError):  # no entry, or a damaged one: a miss
         return None
 
 
