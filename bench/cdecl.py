@@ -5,12 +5,14 @@ header-bound functions against the same functions with ``argtypes`` set by hand.
 
     python bench/cdecl.py             # full run (a few seconds)
     python bench/cdecl.py --quick     # proves the machinery, no timing claims
+    python bench/cdecl.py --only calls  # one part: parse, include or calls
 
 cffi's parser (pycparser) refuses most of what ``gcc -E`` gives (GNU attributes,
 ``__asm__`` labels, ``__extension__``...), so the comparison uses the part of the
 preprocessed header cffi accepts: GNU keywords are removed, then declarations cffi
 refuses are dropped one at a time (from the line its error names) until it accepts
-the rest. Both parse that same text. Times are medians of repeated runs, in ms.
+the rest. Both parse that same text, taking turns. Times are in ms, the median and the
+best of repeated runs (the best is the cost without the machine's other load).
 """
 
 from __future__ import annotations
@@ -35,13 +37,20 @@ def preprocess(header):
     return proc.stdout
 
 
-def median_ms(fn, repeats):
-    samples = []
+def samples_ms(fns, repeats):
+    """Each of ``fns`` timed ``repeats`` times, the functions taking turns (so that a burst
+    of load on the machine hits each alike): per function, its times in ms, sorted."""
+    samples = [[] for _ in fns]
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(samples)
+        for fn, out in zip(fns, samples):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1e3)
+    return [sorted(s) for s in samples]
+
+
+def median_best(samples):
+    return statistics.median(samples), samples[0]
 
 
 def _remove_gnu(text):
@@ -115,31 +124,35 @@ def bench_parse(quick):
     except ImportError:
         cffi = None
     process = ft.CDLL(None)
-    print("Parsing and binding (no preprocessor), ms, median of", repeats)
-    print(f"{'header':<12} {'full text':>10} {'ft full':>8} | {'decls':>6} {'ft':>8} {'cffi':>8} {'cffi/ft':>8}")
+    print(f"Parsing and binding (no preprocessor), ms: median / best of {repeats}")
+    print(f"{'header':<12} {'full text':>9} {'ft full':>12} | {'decls':>5} {'ft':>12} {'cffi':>14} {'cffi/ft':>11}")
     for header in HEADERS:
         text = preprocess(header)
-        ft_full = median_ms(lambda: ft.cdecl.CNamespace(_ctypes.parse_c(text, header), [process], header), repeats)
-        row = f"{header:<12} {len(text):>10} {ft_full:>8.2f} |"
+        [full] = samples_ms([lambda: ft.cdecl.CNamespace(_ctypes.parse_c(text, header), [process], header)], repeats)
+        med, best = median_best(full)
+        row = f"{header:<12} {len(text):>9} {med:>5.2f} / {best:>4.2f} |"
         if cffi is None:
             print(row, "cffi not installed")
             continue
         accepted, n = cffi_accepted(text)
-        ft_part = median_ms(lambda: ft.cdef(accepted, lib=process), repeats)
-        cffi_part = median_ms(lambda: cffi.FFI().cdef(accepted), repeats)
-        print(f"{row} {n:>6} {ft_part:>8.3f} {cffi_part:>8.2f} {cffi_part / ft_part:>7.0f}x")
+        ft_part, cffi_part = samples_ms([lambda: ft.cdef(accepted, lib=process), lambda: cffi.FFI().cdef(accepted)], repeats)
+        (ft_med, ft_best), (cffi_med, cffi_best) = median_best(ft_part), median_best(cffi_part)
+        print(f"{row} {n:>5} {ft_med:>5.2f} / {ft_best:>4.2f} {cffi_med:>6.1f} / {cffi_best:>5.1f} "
+              f"{cffi_med / ft_med:>4.0f}x / {cffi_best / ft_best:>3.0f}x")
 
 
 def bench_include(quick):
     repeats = 3 if quick else 25
-    print("\nA cached include (the preprocessor skipped), ms, median of", repeats)
+    print(f"\nA cached include (the preprocessor skipped), ms: median / best of {repeats}")
     for header in HEADERS:
         ft.include(header)  # fills the cache
-        print(f"{header:<12} {median_ms(lambda: ft.include(header), repeats):>8.2f}")
+        [times] = samples_ms([lambda: ft.include(header)], repeats)
+        med, best = median_best(times)
+        print(f"{header:<12} {med:>5.2f} / {best:>4.2f}")
 
 
 def bench_calls(quick):
-    number = 2000 if quick else 200000
+    number, rounds = (2000, 3) if quick else (20000, 41)
     libc = ft.CDLL(None)
     libm = ft.CDLL("libm.so.6")
     s = ft.include("string.h")
@@ -155,25 +168,30 @@ def bench_calls(quick):
     by_hand_gmtime_r.argtypes = [ft.POINTER(ft.c_long), ft.POINTER(t.tm)]
     by_hand_gmtime_r.restype = ft.POINTER(t.tm)
     when, out = t.time_t(0), t.tm()
-    print("\nCalls, ns per call (best of 7)")
+    print(f"\nCalls, ns per call (best of {rounds} runs of {number}, the two alternating so that load hits both)")
     for label, header_fn, hand_fn, args in [
         ("cos(1.0)", m.cos, by_hand_cos, (1.0,)),
         ("difftime(5, 2)", t.difftime, by_hand_difftime, (5, 2)),
         ("gmtime_r(&t, &tm)", t.gmtime_r, by_hand_gmtime_r, (ft.byref(when), ft.byref(out))),
         ("strlen(b'abc') [nonnull]", s.strlen, by_hand_strlen, (b"abc",)),
     ]:
-        t_header = min(timeit.repeat(lambda: header_fn(*args), number=number, repeat=7)) / number * 1e9
-        t_hand = min(timeit.repeat(lambda: hand_fn(*args), number=number, repeat=7)) / number * 1e9
+        header_runs, hand_runs = [], []
+        for _ in range(rounds):
+            header_runs.append(timeit.timeit(lambda: header_fn(*args), number=number))
+            hand_runs.append(timeit.timeit(lambda: hand_fn(*args), number=number))
+        t_header = min(header_runs) / number * 1e9
+        t_hand = min(hand_runs) / number * 1e9
         print(f"{label:<26} header {t_header:>6.0f}  by hand {t_hand:>6.0f}  ratio {t_header / t_hand:.2f}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few repeats: no timing claims")
+    parser.add_argument("--only", choices=["parse", "include", "calls"], help="run one part")
     args = parser.parse_args(argv)
-    bench_parse(args.quick)
-    bench_include(args.quick)
-    bench_calls(args.quick)
+    for name, part in [("parse", bench_parse), ("include", bench_include), ("calls", bench_calls)]:
+        if args.only in (None, name):
+            part(args.quick)
     return 0
 
 

@@ -4,6 +4,7 @@ check what C receives; and the errors bad declarations give."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -236,6 +237,38 @@ def test_include_cache_skips_the_preprocessor_until_a_file_changes(tmp_path, mon
     assert len(calls) == 1
 
 
+def test_include_cache_misses_a_change_that_keeps_size_and_modification_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    header = tmp_path / "same.h"
+    header.write_text("#define SAME 1\n")
+    before = os.stat(header)
+    assert ft.include("same.h", include_dirs=[tmp_path]).SAME == 1
+    header.write_text("#define SAME 2\n")  # the same size...
+    os.utime(header, ns=(before.st_atime_ns, before.st_mtime_ns))  # ...and mtime set back
+    assert ft.include("same.h", include_dirs=[tmp_path]).SAME == 2
+
+
+def test_include_cache_treats_a_damaged_entry_as_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "dmg.h").write_text("#define DMG 3\n")
+    assert ft.include("dmg.h", include_dirs=[tmp_path]).DMG == 3
+    [entry] = (tmp_path / "cache" / "ferrotypes" / "headers").iterdir()
+    for damage in (b"", b"not json\n#define DMG 4\n", b'[["x"]]\n', b"[1]\n", b"[]\n\xff\xfe"):
+        entry.write_bytes(damage)
+        assert ft.include("dmg.h", include_dirs=[tmp_path]).DMG == 3  # preprocessed again
+
+
+def test_include_cache_is_keyed_by_the_preprocessors_search_path_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for value in (1, 2):
+        (tmp_path / f"dir{value}").mkdir()
+        (tmp_path / f"dir{value}" / "found.h").write_text(f"#define FOUND {value}\n")
+    monkeypatch.setenv("CPATH", str(tmp_path / "dir1"))
+    assert ft.include("found.h").FOUND == 1
+    monkeypatch.setenv("CPATH", str(tmp_path / "dir2"))
+    assert ft.include("found.h").FOUND == 2
+
+
 def test_gnu_attributes_become_behaviour():
     ns = ft.cdef("unsigned long strlen(const char *s) __attribute__((nonnull(1)));\n"
                  "int abs(int) __attribute__((deprecated));")
@@ -248,6 +281,23 @@ def test_gnu_attributes_become_behaviour():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert f(-2) == ns.abs(-3) - 1  # warned once, when bound
+
+
+def test_nonnull_refuses_none_on_every_pointer_kind_and_passes_the_rest():
+    ns = ft.cdef("typedef unsigned long size_t; struct tm { int a[9]; long b; const char *c; };\n"
+                 "void *memset(void *s, int c, size_t n) __attribute__((nonnull));\n"
+                 "struct tm *gmtime_r(const long *t, struct tm *out) __attribute__((nonnull(1, 2)));")
+    buf = ft.create_string_buffer(b"abcd", 4)
+    for _ in range(3):  # the first calls prepare the call, later ones take the quickest path
+        ns.memset(buf, ord("x"), 2)
+        with pytest.raises(ft.ArgumentError, match=r"argument 1: ValueError: memset\(\): parameter s"):
+            ns.memset(None, 0, 0)
+    assert buf.raw == b"xxcd"
+    when, out = ft.c_long(86400), ns["struct tm"]()
+    assert ns.gmtime_r(ft.byref(when), ft.byref(out))[0].a[3] == 2  # tm_mday of 1970-01-02
+    with pytest.raises(ft.ArgumentError, match=r"argument 2: ValueError: gmtime_r\(\): parameter out"):
+        ns.gmtime_r(ft.byref(when), None)
+    assert ns.memset.argtypes[0].from_param(None) is None  # the type itself still converts None
 
 
 def test_builtin_typedefs_bind():

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Mapping
 
 import ferrotypes as _ft
 from ferrotypes import _ctypes
@@ -120,21 +121,23 @@ class CNamespace:
         self._origin = origin
         self._records = data["records"]
         self._enums = data["enums"]
-        self._decls = {d["name"]: d for d in data["decls"]}
+        self._decls = _Declarations(unit)
         self._constants = {}
         for i, e in enumerate(self._enums):
             for name, value in e["constants"]:
                 self._constants[name] = (value, i)
-        self._macros = []
         self._skipped = {}
-        for m in unit.macro_names():
-            if m in self._decls and self._decls[m]["kind"] == "function":
-                # curl_easy_setopt: the function wins over the function-like macro.
+        kinds = self._decls.kinds
+        self._macros = dict.fromkeys(unit.macro_names())  # ordered, and a fast `in`
+        # A macro with a declaration's name is the declaration (`#define stdin stdin`,
+        # glibc's enum constants defined as themselves); for a function the function wins
+        # (curl_easy_setopt) and the macro is reported.
+        for m in self._macros.keys() & kinds.keys():
+            if kinds[m] == "function":
                 self._skipped[m] = "a macro with the name of a declared function (the function wins)"
-            elif m not in self._decls and m not in self._constants:
-                # (`#define stdin stdin`, glibc's enum constants defined as themselves: the
-                # declaration is the value.)
-                self._macros.append(m)
+            del self._macros[m]
+        for m in self._macros.keys() & self._constants.keys():
+            del self._macros[m]
         self._tags = {}
         for i, r in enumerate(self._records):
             if r["tag"] is not None:
@@ -554,6 +557,42 @@ class CNamespace:
         return _macro_value(meaning)
 
 
+class _Declarations(Mapping):
+    """The declarations of a parse by name, each read from the core (as a dict) when first
+    asked for: most of a header's declarations are never used."""
+
+    def __init__(self, unit):
+        self._unit = unit
+        self.kinds = unit.decl_kinds()  # {name: "function" | "variable" | "typedef"}
+        self._read = {}
+
+    def __getitem__(self, name):
+        try:
+            return self._read[name]
+        except KeyError:
+            pass
+        decl = self._unit.decl(name) if name in self.kinds else None
+        if decl is None:
+            raise KeyError(name)
+        self._read[name] = decl
+        return decl
+
+    def get(self, name, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __contains__(self, name):
+        return name in self.kinds
+
+    def __iter__(self):
+        return iter(self.kinds)
+
+    def __len__(self):
+        return len(self.kinds)
+
+
 def _type_label(t):
     """A short C-like name for a type tuple, for messages."""
     if t[0] == "aligned":
@@ -658,22 +697,12 @@ _nonnull_types = {}
 
 def _nonnull(base, message):
     """``base`` as the type of a ``nonnull`` parameter: ``None`` raises ``ValueError``
-    (with ``message``) instead of passing NULL to C."""
+    (with ``message``) instead of passing NULL to C. The call does the check itself
+    (``_nonnull_``), so anything else converts as fast as for ``base``."""
     key = (base, message)
     cls = _nonnull_types.get(key)
     if cls is None:
-        # Objects the call converts by itself as base.from_param would (bytes for a
-        # char *, an instance of the pointer type) skip that second Python-level call.
-        passthrough = (bytes,) if base is _ft.c_char_p else (base,)
-
-        def from_param(cls, obj, _base_from_param=base.from_param):
-            if type(obj) in passthrough:
-                return obj
-            if obj is None:
-                raise ValueError(message)
-            return _base_from_param(obj)
-
-        namespace = {"from_param": classmethod(from_param), "__module__": __name__}
+        namespace = {"_nonnull_": message, "__module__": __name__}
         if issubclass(base, _ft._Pointer):
             namespace["_type_"] = base._type_
         cls = type(base)(base.__name__, (base,), namespace)
@@ -775,8 +804,10 @@ def include(header, lib=None, *, include_dirs=(), defines=None, cc=None, verify=
 
 # --- the disk cache of preprocessed headers -------------------------------------------------
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _LINE_MARKER = re.compile(r'^# \d+ "([^"<][^"]*)"', re.M)
+# Environment variables that change what the preprocessor finds or defines.
+_CC_ENVIRONMENT = ("CPATH", "C_INCLUDE_PATH", "GCC_EXEC_PREFIX", "COMPILER_PATH")
 
 
 def _cache_dir():
@@ -785,42 +816,47 @@ def _cache_dir():
 
 
 def _stamp(path):
+    """What changes when a file does: its modification and status-change times (the
+    latter cannot be set back by hand), size and inode (a file replaced by another)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_mtime_ns, st.st_size]
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
 
 
 def _cache_key(command, line):
     compiler = _which(command[0], os.environ.get("PATH")) or command[0]
-    ident = [_CACHE_VERSION, command, line, compiler, _stamp(compiler)]
+    environment = [os.environ.get(name) for name in _CC_ENVIRONMENT]
+    ident = [_CACHE_VERSION, command, line, compiler, _stamp(compiler), environment]
     return hashlib.sha256(json.dumps(ident).encode()).hexdigest()
 
 
 def _cached_preprocess(command, line):
-    """The cached preprocessor output, if every file it came from is unchanged."""
-    path = os.path.join(_cache_dir(), _cache_key(command, line) + ".json")
+    """The cached preprocessor output, if every file it came from is unchanged. An entry
+    is one line of JSON (``[[file, stamp], ...]``), then the text itself."""
+    path = os.path.join(_cache_dir(), _cache_key(command, line) + ".txt")
     try:
-        with open(path, encoding="utf-8") as f:
-            entry = json.load(f)
-    except (OSError, ValueError):
+        with open(path, "rb") as f:
+            data = f.read()
+        head, _, text = data.partition(b"\n")
+        if any(_stamp(dep) != stamp for dep, stamp in json.loads(head)):
+            return None
+        return text.decode("utf-8")
+    except (OSError, ValueError, TypeError):  # no entry, or a damaged one: a miss
         return None
-    if any(_stamp(dep) != stamp for dep, stamp in entry["deps"]):
-        return None
-    return entry["text"]
 
 
 def _store_preprocessed(command, line, text):
     directory = _cache_dir()
     deps = sorted(set(_LINE_MARKER.findall(text)))
-    entry = {"deps": [[d, _stamp(d)] for d in deps], "text": text}
+    head = json.dumps([[d, _stamp(d)] for d in deps])
     try:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(entry, f)
-        os.replace(tmp, os.path.join(directory, _cache_key(command, line) + ".json"))
+        with os.fdopen(fd, "wb") as f:
+            f.write(head.encode("utf-8") + b"\n" + text.encode("utf-8"))
+        os.replace(tmp, os.path.join(directory, _cache_key(command, line) + ".txt"))
     except OSError:
         pass  # no cache directory: every include runs the preprocessor
 

@@ -204,6 +204,10 @@ pub enum ArgConv {
     /// is the type when it is a record passed by value: the result must then be one
     /// (see [`record_param`]).
     FromParam { from_param: Py<PyAny>, ctype: Option<CType>, record: Option<Py<PyAny>> },
+    /// A parameter type with a `_nonnull_` message (`ferrotypes.cdecl`'s `nonnull`
+    /// parameters): None raises `ValueError(message)` instead of passing NULL; anything
+    /// else converts as the type's own converter `inner` does.
+    NonNull { inner: Box<ArgConv>, message: Py<PyAny> },
 }
 
 impl ArgConv {
@@ -229,12 +233,26 @@ impl ArgConv {
                 visit.call(from_param)?;
                 visit.call(record)
             }
+            ArgConv::NonNull { inner, message } => {
+                visit.call(message)?;
+                inner.traverse(visit)
+            }
         }
     }
 
     /// The converter for one `argtypes` entry, or `TypeError` when it has no
     /// `from_param`.
     pub fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
+        let py = argtype.py();
+        if let Ok(message) = argtype.getattr(intern!(py, "_nonnull_")) {
+            let inner = Box::new(Self::for_argtype_of_value(argtype, index)?);
+            return Ok(ArgConv::NonNull { inner, message: message.unbind() });
+        }
+        Self::for_argtype_of_value(argtype, index)
+    }
+
+    /// [`for_argtype`](Self::for_argtype) without the `_nonnull_` check.
+    fn for_argtype_of_value(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         let py = argtype.py();
         let from_param = argtype.getattr(intern!(py, "from_param")).map_err(|_| {
             PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))
@@ -290,6 +308,7 @@ impl ArgConv {
             ArgConv::Pointer { .. } | ArgConv::NdPointer { .. } => Some(CType::Scalar(ScalarKind::VoidPtr)),
             ArgConv::Record { info, .. } => Some(info.get().ctype.clone()),
             ArgConv::FromParam { ctype, .. } => ctype.clone(),
+            ArgConv::NonNull { inner, .. } => inner.ctype(),
         }
     }
 
@@ -297,13 +316,36 @@ impl ArgConv {
     /// parameter's type without a user's `from_param` deciding how (the direct path
     /// may be used).
     pub fn is_native(&self) -> bool {
-        !matches!(self, ArgConv::FromParam { .. })
+        match self {
+            ArgConv::FromParam { .. } => false,
+            ArgConv::NonNull { inner, .. } => inner.is_native(),
+            _ => true,
+        }
+    }
+
+    /// Whether None is refused (a `NonNull` converter).
+    pub fn refuses_none(&self) -> bool {
+        matches!(self, ArgConv::NonNull { .. })
+    }
+
+    /// For a `NonNull` converter given None: its `ValueError`.
+    fn refuse_null(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        match self {
+            ArgConv::NonNull { message, .. } if value.is_none() => {
+                Err(pyo3::exceptions::PyValueError::new_err(message.clone_ref(value.py())))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Converts argument `value`, the `position`-th (1-based, for messages).
     pub fn convert(&self, value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
         let py = value.py();
         match self {
+            ArgConv::NonNull { inner, .. } => {
+                self.refuse_null(value)?;
+                inner.convert(value, position)
+            }
             ArgConv::Simple { kind, cls } => {
                 if let Some(foreign) = simple_foreign(*kind, value) {
                     return foreign.map(ArgValue::from);
@@ -360,6 +402,10 @@ impl ArgConv {
     pub fn convert_into<'py>(&self, value: &Bound<'py, PyAny>, position: usize, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
         let py = value.py();
         let foreign = match self {
+            ArgConv::NonNull { inner, .. } => {
+                self.refuse_null(value)?;
+                return inner.convert_into(value, position, slot, held);
+            }
             ArgConv::Simple { kind, cls } => match simple_foreign(*kind, value) {
                 Some(foreign) => foreign,
                 None => {

@@ -3,20 +3,21 @@
 //! classes from it. Errors in the C source are `ValueError(message, file, line, column)`,
 //! which `ferrotypes.cdecl` raises as `CDeclError`.
 //!
-//! A type is a tuple: `("void",)`, `("int", c_name)`, `("float", c_name)`,
-//! `("ptr", to, to_const)`, `("array", of, len_or_None)`,
-//! `("func", ret, [(name, type)], variadic, unspecified)`, `("record", index)`,
-//! `("enum", index)`, `("named", typedef_name)`, `("opaque", name, size, align)`,
-//! `("aligned", type, align)`.
+//! A type is a tuple: `(intern!(py, "void"),)`, `(intern!(py, "int"), c_name)`, `(intern!(py, "float"), c_name)`,
+//! `(intern!(py, "ptr"), to, to_const)`, `(intern!(py, "array"), of, len_or_None)`,
+//! `("func", ret, [(name, type)], variadic, unspecified)`, `(intern!(py, "record"), index)`,
+//! `(intern!(py, "enum"), index)`, `(intern!(py, "named"), typedef_name)`, `(intern!(py, "opaque"), name, size, align)`,
+//! `(intern!(py, "aligned"), type, align)`.
 
 use ferrotypes_core::cdecl::constexpr::Value;
-use ferrotypes_core::cdecl::model::{DeclKind, Model, Type};
+use ferrotypes_core::cdecl::model::{DeclKind, FuncType, Model, Type};
 use ferrotypes_core::cdecl::parser::{self, ForwardArg, MacroValue, Parser};
 use ferrotypes_core::cdecl::CDeclError;
 use ferrotypes_core::layout::RecordKind;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::intern;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use pyo3::IntoPyObjectExt;
 
 /// Registers `parse_c` and `CUnit` on the extension module.
@@ -50,56 +51,67 @@ const BUILTIN_TYPEDEFS: [&str; 3] = ["__builtin_va_list", "__int128_t", "__uint1
 
 fn type_obj(py: Python<'_>, m: &Model, t: &Type) -> PyResult<Py<PyAny>> {
     match t {
-        Type::Void => ("void",).into_py_any(py),
-        Type::Int(k) => ("int", k.c_name()).into_py_any(py),
-        Type::Float(k) => ("float", k.c_name()).into_py_any(py),
-        Type::Pointer { to, to_const } => ("ptr", type_obj(py, m, to)?, *to_const).into_py_any(py),
-        Type::Array { of, len } => ("array", type_obj(py, m, of)?, *len).into_py_any(py),
-        Type::Func(f) => {
-            let params = PyList::empty(py);
-            for p in &f.params {
-                params.append((p.name.as_deref(), type_obj(py, m, &p.ty)?))?;
-            }
-            (
-                "func",
-                type_obj(py, m, &f.ret)?,
-                params,
-                f.variadic,
-                f.unspecified,
-            )
-                .into_py_any(py)
-        }
-        Type::Record(i) => ("record", *i).into_py_any(py),
-        Type::Enum(i) => ("enum", *i).into_py_any(py),
+        Type::Void => (intern!(py, "void"),).into_py_any(py),
+        Type::Int(k) => (intern!(py, "int"), k.c_name()).into_py_any(py),
+        Type::Float(k) => (intern!(py, "float"), k.c_name()).into_py_any(py),
+        Type::Pointer { to, to_const } => (intern!(py, "ptr"), type_obj(py, m, to)?, *to_const).into_py_any(py),
+        Type::Array { of, len } => (intern!(py, "array"), type_obj(py, m, of)?, *len).into_py_any(py),
+        Type::Func(f) => func_obj(py, m, f),
+        Type::Record(i) => (intern!(py, "record"), *i).into_py_any(py),
+        Type::Enum(i) => (intern!(py, "enum"), *i).into_py_any(py),
         Type::Named(n) if BUILTIN_TYPEDEFS.contains(&n.as_str()) => type_obj(py, m, m.resolve(t)),
-        Type::Named(n) => ("named", n.as_str()).into_py_any(py),
+        Type::Named(n) => (intern!(py, "named"), n.as_str()).into_py_any(py),
         Type::Opaque { name, size, align } => {
-            ("opaque", name.as_str(), *size, *align).into_py_any(py)
+            (intern!(py, "opaque"), name.as_str(), *size, *align).into_py_any(py)
         }
-        Type::Aligned { ty, align } => ("aligned", type_obj(py, m, ty)?, *align).into_py_any(py),
+        Type::Aligned { ty, align } => (intern!(py, "aligned"), type_obj(py, m, ty)?, *align).into_py_any(py),
+    }
+}
+
+fn func_obj(py: Python<'_>, m: &Model, f: &FuncType) -> PyResult<Py<PyAny>> {
+    let params = PyList::empty(py);
+    for p in &f.params {
+        params.append((p.name.as_deref(), type_obj(py, m, &p.ty)?))?;
+    }
+    (
+        intern!(py, "func"),
+        type_obj(py, m, &f.ret)?,
+        params,
+        f.variadic,
+        f.unspecified,
+    )
+        .into_py_any(py)
+}
+
+fn decl_kind_name<'py>(py: Python<'py>, kind: &DeclKind) -> &'py Bound<'py, PyString> {
+    match kind {
+        DeclKind::Function { .. } => intern!(py, "function"),
+        DeclKind::Variable { .. } => intern!(py, "variable"),
+        DeclKind::Typedef { .. } => intern!(py, "typedef"),
     }
 }
 
 fn value_obj(py: Python<'_>, v: &Value) -> PyResult<Py<PyAny>> {
     match v {
-        Value::Int(x, k) => ("int", *x, k.c_name()).into_py_any(py),
-        Value::Float(f, k) => ("float", *f, k.c_name()).into_py_any(py),
+        Value::Int(x, k) => (intern!(py, "int"), *x, k.c_name()).into_py_any(py),
+        Value::Float(f, k) => (intern!(py, "float"), *f, k.c_name()).into_py_any(py),
         Value::Str(s) => ("str", PyBytes::new(py, s)).into_py_any(py),
-        Value::Ptr(p) => ("ptr", *p).into_py_any(py),
+        Value::Ptr(p) => (intern!(py, "ptr"), *p).into_py_any(py),
     }
 }
 
 #[pymethods]
 impl CUnit {
-    /// Everything declared, as a dict of `records`, `enums` and `decls` (see the module doc).
+    /// The records and enums, as a dict of `records` and `enums` (see the module doc); the
+    /// declarations are fetched by name (`decl`), when first used.
     fn model(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
         let m = &self.parser.model;
         let records = PyList::empty(py);
         for (i, r) in m.records.iter().enumerate() {
             let kind = if r.kind == RecordKind::Struct {
-                "struct"
+                intern!(py, "struct")
             } else {
-                "union"
+                intern!(py, "union")
             };
             let fields = match &r.fields {
                 None => py.None(),
@@ -117,60 +129,74 @@ impl CUnit {
                 _ => py.None(),
             };
             let d = PyDict::new(py);
-            d.set_item("kind", kind)?;
-            d.set_item("tag", r.tag.as_deref())?;
-            d.set_item("typedef_name", r.typedef_name.as_deref())?;
-            d.set_item("fields", fields)?;
-            d.set_item("pack", if r.packed { Some(1) } else { r.pack })?;
-            d.set_item("layout", layout)?;
+            d.set_item(intern!(py, "kind"), kind)?;
+            d.set_item(intern!(py, "tag"), r.tag.as_deref())?;
+            d.set_item(intern!(py, "typedef_name"), r.typedef_name.as_deref())?;
+            d.set_item(intern!(py, "fields"), fields)?;
+            d.set_item(intern!(py, "pack"), if r.packed { Some(1) } else { r.pack })?;
+            d.set_item(intern!(py, "layout"), layout)?;
             records.append(d)?;
         }
         let enums = PyList::empty(py);
         for e in &m.enums {
             let d = PyDict::new(py);
-            d.set_item("tag", e.tag.as_deref())?;
-            d.set_item("typedef_name", e.typedef_name.as_deref())?;
-            d.set_item("constants", e.constants.clone())?;
-            d.set_item("underlying", e.underlying.c_name())?;
-            d.set_item("complete", e.complete)?;
+            d.set_item(intern!(py, "tag"), e.tag.as_deref())?;
+            d.set_item(intern!(py, "typedef_name"), e.typedef_name.as_deref())?;
+            d.set_item(intern!(py, "constants"), e.constants.clone())?;
+            d.set_item(intern!(py, "underlying"), e.underlying.c_name())?;
+            d.set_item(intern!(py, "complete"), e.complete)?;
             enums.append(d)?;
         }
-        let decls = PyList::empty(py);
-        for d in &m.decls {
-            let o = PyDict::new(py);
-            o.set_item("name", d.name.as_str())?;
-            o.set_item("asm_label", d.asm_label.as_deref())?;
-            o.set_item("location", d.location.as_str())?;
-            match &d.kind {
-                DeclKind::Function {
-                    ty,
-                    is_static,
-                    nonnull,
-                    deprecated,
-                } => {
-                    o.set_item("kind", "function")?;
-                    o.set_item("type", type_obj(py, m, &Type::Func(Box::new(ty.clone())))?)?;
-                    o.set_item("static", *is_static)?;
-                    o.set_item("nonnull", nonnull.clone())?;
-                    o.set_item("deprecated", *deprecated)?;
-                }
-                DeclKind::Variable { ty, is_static } => {
-                    o.set_item("kind", "variable")?;
-                    o.set_item("type", type_obj(py, m, ty)?)?;
-                    o.set_item("static", *is_static)?;
-                }
-                DeclKind::Typedef { ty } => {
-                    o.set_item("kind", "typedef")?;
-                    o.set_item("type", type_obj(py, m, ty)?)?;
-                }
-            }
-            decls.append(o)?;
-        }
         let out = PyDict::new(py);
-        out.set_item("records", records)?;
-        out.set_item("enums", enums)?;
-        out.set_item("decls", decls)?;
+        out.set_item(intern!(py, "records"), records)?;
+        out.set_item(intern!(py, "enums"), enums)?;
         Ok(out.unbind())
+    }
+
+    /// `{name: kind}` of every declaration, in order: kind is `"function"`, `"variable"`
+    /// or `"typedef"`.
+    fn decl_kinds(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let out = PyDict::new(py);
+        for d in &self.parser.model.decls {
+            out.set_item(d.name.as_str(), decl_kind_name(py, &d.kind))?;
+        }
+        Ok(out.unbind())
+    }
+
+    /// The declaration of `name` as a dict (`name`, `kind`, `type`, `asm_label`,
+    /// `location`; functions add `static`, `nonnull`, `deprecated`, variables `static`),
+    /// or None when nothing of that name is declared.
+    fn decl(&self, py: Python<'_>, name: &str) -> PyResult<Option<Py<PyDict>>> {
+        let m = &self.parser.model;
+        let Some(d) = self.parser.decl(name) else {
+            return Ok(None);
+        };
+        let o = PyDict::new(py);
+        o.set_item(intern!(py, "name"), d.name.as_str())?;
+        o.set_item(intern!(py, "kind"), decl_kind_name(py, &d.kind))?;
+        o.set_item(intern!(py, "asm_label"), d.asm_label.as_deref())?;
+        o.set_item(intern!(py, "location"), d.location.as_str())?;
+        match &d.kind {
+            DeclKind::Function {
+                ty,
+                is_static,
+                nonnull,
+                deprecated,
+            } => {
+                o.set_item(intern!(py, "type"), func_obj(py, m, ty)?)?;
+                o.set_item(intern!(py, "static"), *is_static)?;
+                o.set_item(intern!(py, "nonnull"), nonnull.clone())?;
+                o.set_item(intern!(py, "deprecated"), *deprecated)?;
+            }
+            DeclKind::Variable { ty, is_static } => {
+                o.set_item(intern!(py, "type"), type_obj(py, m, ty)?)?;
+                o.set_item(intern!(py, "static"), *is_static)?;
+            }
+            DeclKind::Typedef { ty } => {
+                o.set_item(intern!(py, "type"), type_obj(py, m, ty)?)?;
+            }
+        }
+        Ok(Some(o.unbind()))
     }
 
     /// The names of the macros, in definition order.
@@ -178,8 +204,8 @@ impl CUnit {
         self.parser.macro_names()
     }
 
-    /// A macro's meaning: `("int", v, c_type)`, `("float", v, c_type)`, `("str", bytes)`,
-    /// `("ptr", address)` or `("forward", function, [("param", i) | ("const", value)])`;
+    /// A macro's meaning: `(intern!(py, "int"), v, c_type)`, `(intern!(py, "float"), v, c_type)`, `("str", bytes)`,
+    /// `(intern!(py, "ptr"), address)` or `("forward", function, [("param", i) | ("const", value)])`;
     /// `ValueError(reason)` when it is none of these.
     fn eval_macro(&mut self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
         match self.parser.eval_macro(name) {

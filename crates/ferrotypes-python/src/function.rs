@@ -89,8 +89,9 @@ struct Prepared {
 
 /// What [`FuncPtr::call_fast`] needs, worked out when the signature is prepared.
 struct FastPlan {
-    /// Each parameter's conversion and where its word goes.
-    args: Box<[(FastArg, ArgLoad)]>,
+    /// Each parameter's conversion, where its word goes, and whether it refuses None (a
+    /// `nonnull` parameter: None goes the general way, which raises its error).
+    args: Box<[(FastArg, ArgLoad, bool)]>,
     /// The call (the signature's direct path).
     direct: DirectPlan,
     /// How the result is made straight from the result word, when the restype is a
@@ -262,7 +263,11 @@ impl FastPlan {
     /// held; `N` is at least the number of words the plan's call passes.
     #[inline(always)]
     unsafe fn load<const N: usize>(&self, py: Python<'_>, args: &[*mut ffi::PyObject], regs: &mut Registers<N>) -> Option<()> {
-        for (&(how, load), &arg) in self.args.iter().zip(args) {
+        for (&(how, load, refuses_none), &arg) in self.args.iter().zip(args) {
+            // SAFETY: Py_None only gives the address of the None singleton.
+            if refuses_none && arg == unsafe { ffi::Py_None() } {
+                return None;
+            }
             // SAFETY: per this function's contract; the converters hold the classes.
             let word = unsafe { how.word(py, arg) }?;
             // SAFETY: a record parameter's word is the address of an instance of
@@ -278,6 +283,7 @@ impl FastArg {
     fn for_conv(py: Python<'_>, conv: &ArgConv) -> Option<FastArg> {
         match conv {
             ArgConv::Simple { kind, .. } => FastArg::for_kind(py, *kind),
+            ArgConv::NonNull { inner, .. } => FastArg::for_conv(py, inner),
             ArgConv::Record { cls, .. } => Some(FastArg::Record { class: cls.as_ptr() as usize }),
             ArgConv::Pointer { own: Some((pointer, target)), .. } => Some(FastArg::Ref {
                 pointer: pointer.as_ptr() as usize,
@@ -457,8 +463,8 @@ impl Prepared {
                 .iter()
                 .flatten()
                 .zip(direct.args())
-                .map(|(c, load)| FastArg::for_conv(py, c).map(|how| (how, *load)))
-                .collect::<Option<Box<[(FastArg, ArgLoad)]>>>();
+                .map(|(c, load)| FastArg::for_conv(py, c).map(|how| (how, *load, c.refuses_none())))
+                .collect::<Option<Box<[(FastArg, ArgLoad, bool)]>>>();
             let number = match (&prepared.result, &prepared.check_retval) {
                 (ResultConv::Value(kind), None) => number_maker(*kind),
                 _ => None,
@@ -699,8 +705,12 @@ impl FuncPtr {
         let word = if direct.gpr_only() {
             // At most six integer-register arguments: no register file to clear.
             let mut g = [0u64; 6];
-            for ((&(how, load), &arg), word) in fast.args.iter().zip(args).zip(g.iter_mut()) {
+            for ((&(how, load, refuses_none), &arg), word) in fast.args.iter().zip(args).zip(g.iter_mut()) {
                 let ArgLoad::Word(load) = load else { return None }; // (gpr_only: none is a record)
+                // SAFETY: Py_None only gives the address of the None singleton.
+                if refuses_none && arg == unsafe { ffi::Py_None() } {
+                    return None; // the general path raises the nonnull error
+                }
                 // SAFETY: per this function's contract; the converters hold the classes.
                 *word = load.widen(unsafe { how.word(py, arg) }?);
             }

@@ -3,24 +3,85 @@
 //! move the position; `#define`/`#undef` fill the macro list; `#pragma pack` is recorded
 //! against the token it precedes; `#include` and conditionals are refused.
 
+use std::borrow::{Borrow, Cow};
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::BuildHasherDefault;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use super::model::Macro;
-use super::CDeclError;
+use super::{CDeclError, FastHasher};
+
+/// The text of an identifier or number, shared: a header names `int` or `sqlite3` thousands
+/// of times, and each occurrence is a reference to one allocation (cloned without copying).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name(Arc::from(s))
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// The names lexed so far, each stored once.
+type Names = HashSet<Name, BuildHasherDefault<FastHasher>>;
+
+fn intern(names: &mut Names, word: &str) -> Name {
+    if let Some(n) = names.get(word) {
+        return n.clone();
+    }
+    let n = Name::from(word);
+    names.insert(n.clone());
+    n
+}
 
 /// What a token is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
-    Ident(String),
+    Ident(Name),
     /// A number as written (the evaluator types it).
-    Num(String),
+    Num(Name),
     /// A character constant as written between the quotes, with its prefix.
     Char {
-        prefix: String,
-        body: String,
+        prefix: &'static str,
+        body: Box<str>,
     },
     /// A string literal's bytes (escapes decoded), with its prefix.
     Str {
-        prefix: String,
-        bytes: Vec<u8>,
+        prefix: &'static str,
+        bytes: Box<[u8]>,
     },
     Punct(&'static str),
     Eof,
@@ -48,11 +109,50 @@ pub struct Lexed {
     pub packs: Vec<(usize, Option<u64>)>,
 }
 
-const PUNCTS: [&str; 48] = [
-    "...", "<<=", ">>=", "->", "++", "--", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "*=",
-    "/=", "%=", "+=", "-=", "&=", "^=", "|=", "##", "(", ")", "[", "]", "{", "}", ".", "&", "*",
-    "+", "-", "~", "!", "/", "%", "<", ">", "^", "|", "?", ":", ";", "=", ",", "#",
-];
+/// The punctuator starting `rest` (longest match), if any.
+fn punctuator(rest: &[u8]) -> Option<&'static str> {
+    let at = |k: usize| rest.get(k).copied().unwrap_or(0);
+    let (c, d, e) = (at(0), at(1), at(2));
+    // A byte `c` alone, or `c` then `=` (`+=`, `<=`, `==`...), when `=` may follow it.
+    let with_eq = |alone: &'static str, eq: &'static str| Some(if d == b'=' { eq } else { alone });
+    match c {
+        b'(' => Some("("),
+        b')' => Some(")"),
+        b'[' => Some("["),
+        b']' => Some("]"),
+        b'{' => Some("{"),
+        b'}' => Some("}"),
+        b';' => Some(";"),
+        b',' => Some(","),
+        b'~' => Some("~"),
+        b'?' => Some("?"),
+        b':' => Some(":"),
+        b'.' if d == b'.' && e == b'.' => Some("..."),
+        b'.' => Some("."),
+        b'#' if d == b'#' => Some("##"),
+        b'#' => Some("#"),
+        b'-' if d == b'>' => Some("->"),
+        b'-' if d == b'-' => Some("--"),
+        b'-' => with_eq("-", "-="),
+        b'+' if d == b'+' => Some("++"),
+        b'+' => with_eq("+", "+="),
+        b'&' if d == b'&' => Some("&&"),
+        b'&' => with_eq("&", "&="),
+        b'|' if d == b'|' => Some("||"),
+        b'|' => with_eq("|", "|="),
+        b'<' if d == b'<' => Some(if e == b'=' { "<<=" } else { "<<" }),
+        b'<' => with_eq("<", "<="),
+        b'>' if d == b'>' => Some(if e == b'=' { ">>=" } else { ">>" }),
+        b'>' => with_eq(">", ">="),
+        b'*' => with_eq("*", "*="),
+        b'/' => with_eq("/", "/="),
+        b'%' => with_eq("%", "%="),
+        b'^' => with_eq("^", "^="),
+        b'!' => with_eq("!", "!="),
+        b'=' => with_eq("=", "=="),
+        _ => None,
+    }
+}
 
 struct Lexer<'a> {
     src: &'a str,
@@ -65,6 +165,7 @@ struct Lexer<'a> {
     out: Lexed,
     pack_stack: Vec<Option<u64>>,
     pack: Option<u64>,
+    names: Names,
 }
 
 /// Lexes `src`; `name` is the file name errors use until a line marker says otherwise.
@@ -79,12 +180,15 @@ pub fn lex(src: &str, name: &str) -> Result<Lexed, CDeclError> {
         at_line_start: true,
         out: Lexed {
             files: vec![name.to_string()],
-            // About one token per five bytes of preprocessed C.
+            // At most about one token per five bytes of C (fewer with `-dD`'s macros,
+            // which are not in this list).
             tokens: Vec::with_capacity(src.len() / 5),
             ..Default::default()
         },
         pack_stack: Vec::new(),
         pack: None,
+        // A header's distinct names, roughly (growing the set rehashes every name).
+        names: Names::with_capacity_and_hasher(src.len() / 64, Default::default()),
     };
     loop {
         let t = lx.next_token(true)?;
@@ -97,8 +201,9 @@ pub fn lex(src: &str, name: &str) -> Result<Lexed, CDeclError> {
     Ok(lx.out)
 }
 
-/// Lexes a macro body or other fragment with no directives (positions given by `at`).
-fn lex_fragment(src: &str, at: &Token) -> Result<Vec<Token>, CDeclError> {
+/// Lexes a macro body or other fragment with no directives (positions given by `at`);
+/// its names are interned in `names`.
+fn lex_fragment(src: &str, at: &Token, names: &mut Names) -> Result<Vec<Token>, CDeclError> {
     let mut lx = Lexer {
         src,
         bytes: src.as_bytes(),
@@ -110,18 +215,22 @@ fn lex_fragment(src: &str, at: &Token) -> Result<Vec<Token>, CDeclError> {
         out: Lexed::default(),
         pack_stack: Vec::new(),
         pack: None,
+        names: std::mem::take(names),
     };
     let mut toks = Vec::new();
-    loop {
-        let mut t = lx.next_token(false)?;
-        if t.tok == Tok::Eof {
-            break;
+    let result = loop {
+        match lx.next_token(false) {
+            Ok(t) if t.tok == Tok::Eof => break Ok(()),
+            Ok(mut t) => {
+                t.col += at.col;
+                t.offset = at.offset;
+                toks.push(t);
+            }
+            Err(e) => break Err(e),
         }
-        t.col += at.col;
-        t.offset = at.offset;
-        toks.push(t);
-    }
-    Ok(toks)
+    };
+    *names = lx.names;
+    result.map(|()| toks)
 }
 
 impl<'a> Lexer<'a> {
@@ -227,10 +336,20 @@ impl<'a> Lexer<'a> {
             }
             let word = &self.src[start..self.pos];
             let q = self.peek(0);
-            if (q == b'"' || q == b'\'') && matches!(word, "L" | "u" | "U" | "u8") {
-                return self.quoted(start, word.to_string()).map(|t| mk(self, t));
+            if q == b'"' || q == b'\'' {
+                let prefix = match word {
+                    "L" => Some("L"),
+                    "u" => Some("u"),
+                    "U" => Some("U"),
+                    "u8" => Some("u8"),
+                    _ => None,
+                };
+                if let Some(prefix) = prefix {
+                    return self.quoted(start, prefix).map(|t| mk(self, t));
+                }
             }
-            return Ok(mk(self, Tok::Ident(word.to_string())));
+            let name = intern(&mut self.names, word);
+            return Ok(mk(self, Tok::Ident(name)));
         }
         if c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit()) {
             self.pos += 1;
@@ -245,23 +364,21 @@ impl<'a> Lexer<'a> {
             } {
                 self.pos += 1;
             }
-            return Ok(mk(self, Tok::Num(self.src[start..self.pos].to_string())));
+            let name = intern(&mut self.names, &self.src[start..self.pos]);
+            return Ok(mk(self, Tok::Num(name)));
         }
         if c == b'"' || c == b'\'' {
-            return self.quoted(start, String::new()).map(|t| mk(self, t));
+            return self.quoted(start, "").map(|t| mk(self, t));
         }
-        // Longest first; comparing the first byte before the rest keeps this cheap.
-        for p in PUNCTS {
-            if p.as_bytes()[0] == c && self.bytes[self.pos..].starts_with(p.as_bytes()) {
-                self.pos += p.len();
-                return Ok(mk(self, Tok::Punct(p)));
-            }
+        if let Some(p) = punctuator(&self.bytes[self.pos..]) {
+            self.pos += p.len();
+            return Ok(mk(self, Tok::Punct(p)));
         }
         let ch = self.src[start..].chars().next().unwrap_or('?');
         Err(self.err(start, format!("unexpected character '{ch}'")))
     }
 
-    fn quoted(&mut self, start: usize, prefix: String) -> Result<Tok, CDeclError> {
+    fn quoted(&mut self, start: usize, prefix: &'static str) -> Result<Tok, CDeclError> {
         let quote = self.peek(0);
         self.pos += 1;
         let body_start = self.pos;
@@ -281,18 +398,36 @@ impl<'a> Lexer<'a> {
         if quote == b'\'' {
             Ok(Tok::Char {
                 prefix,
-                body: body.to_string(),
+                body: body.into(),
             })
         } else {
             let bytes = unescape(body).map_err(|m| self.err(start, m))?;
-            Ok(Tok::Str { prefix, bytes })
+            Ok(Tok::Str {
+                prefix,
+                bytes: bytes.into_boxed_slice(),
+            })
         }
     }
 
     /// The rest of the logical line after `#`, comments removed, continuations joined.
-    fn directive_line(&mut self) -> Result<(usize, String), CDeclError> {
-        let mut text = String::new();
+    fn directive_line(&mut self) -> Result<(usize, Cow<'a, str>), CDeclError> {
         let start = self.pos;
+        let src: &'a str = self.src;
+        let end = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.bytes.len(), |i| start + i);
+        let line = &self.bytes[start..end];
+        if !line
+            .iter()
+            .any(|b| matches!(b, b'/' | b'\\' | b'"' | b'\''))
+        {
+            // No comment, continuation or literal (the compiler's own output): the line as
+            // it is.
+            self.pos = end;
+            return Ok((start, Cow::Borrowed(&src[start..end])));
+        }
+        let mut text = String::new();
         loop {
             self.skip_space(true)?;
             if self.pos >= self.bytes.len() || self.peek(0) == b'\n' {
@@ -323,7 +458,7 @@ impl<'a> Lexer<'a> {
             }
             text.push_str(&self.src[from..self.pos.min(self.src.len())]);
         }
-        Ok((start, text))
+        Ok((start, Cow::Owned(text)))
     }
 
     /// Whether a directive's word ends here: a space, a quote, a comment or a continuation.
@@ -386,7 +521,7 @@ impl<'a> Lexer<'a> {
                 } else {
                     (None, false, after)
                 };
-                let body = lex_fragment(body, &at)?;
+                let body = lex_fragment(body, &at, &mut self.names)?;
                 self.out.macros.push(Macro {
                     name: name.to_string(),
                     params,
@@ -435,12 +570,17 @@ impl<'a> Lexer<'a> {
         let rest = rest.trim();
         if let Some(q) = rest.strip_prefix('"') {
             let end = q.rfind('"').unwrap_or(q.len());
-            let name =
-                String::from_utf8_lossy(&unescape(&q[..end]).unwrap_or_default()).into_owned();
+            let name: Cow<'_, str> = if q[..end].contains('\\') {
+                String::from_utf8_lossy(&unescape(&q[..end]).unwrap_or_default())
+                    .into_owned()
+                    .into()
+            } else {
+                Cow::Borrowed(&q[..end])
+            };
             self.file = match self.out.files.iter().position(|f| *f == name) {
                 Some(i) => i as u32,
                 None => {
-                    self.out.files.push(name);
+                    self.out.files.push(name.into_owned());
                     (self.out.files.len() - 1) as u32
                 }
             };

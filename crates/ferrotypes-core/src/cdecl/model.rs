@@ -323,8 +323,8 @@ pub struct Model {
     pub enums: Vec<Enum>,
     pub decls: Vec<Decl>,
     /// Enum constants by name: (value, enum index).
-    pub constants: std::collections::HashMap<String, (i128, usize)>,
-    pub typedefs: std::collections::HashMap<String, Type>,
+    pub constants: super::NameMap<String, (i128, usize)>,
+    pub typedefs: super::NameMap<String, Type>,
     pub macros: Vec<Macro>,
 }
 

@@ -5,14 +5,13 @@
 //! LuaJIT's `lj_cparse` does. Constant expressions (array sizes, enum values, bit widths,
 //! macros) are evaluated as they are read.
 
-use std::collections::HashMap;
 #[cfg(test)]
 use std::collections::HashSet;
 
 use super::constexpr::{self, binary, unary, Value};
 use super::lexer::{lex, line_text, Tok, Token};
 use super::model::*;
-use super::CDeclError;
+use super::{CDeclError, NameMap};
 use crate::layout::RecordKind;
 
 /// Nesting limits: deeper input is an error, never a stack overflow.
@@ -98,9 +97,9 @@ pub struct Parser {
     packs: Vec<(usize, Option<u64>)>,
     /// The declarations read so far.
     pub model: Model,
-    tags: HashMap<String, Tag>,
-    ordinary: HashMap<String, usize>,
-    macro_index: HashMap<String, usize>,
+    tags: NameMap<String, Tag>,
+    ordinary: NameMap<String, usize>,
+    macro_index: NameMap<String, usize>,
     depth: u32,
 }
 
@@ -114,9 +113,9 @@ pub fn parse(src: &str, name: &str) -> Result<Parser, CDeclError> {
         files: lexed.files,
         packs: lexed.packs,
         model: Model::default(),
-        tags: HashMap::new(),
-        ordinary: HashMap::new(),
-        macro_index: HashMap::new(),
+        tags: NameMap::default(),
+        ordinary: NameMap::default(),
+        macro_index: NameMap::default(),
         depth: 0,
     };
     p.model.macros = lexed.macros;
@@ -711,7 +710,7 @@ impl Parser {
                     seen_any_type = true;
                 }
                 _ if !seen_any_type && s.ty.is_none() && self.model.typedefs.contains_key(w) => {
-                    s.ty = Some(Type::Named(word.clone()));
+                    s.ty = Some(Type::Named(word.to_string()));
                     seen_any_type = true;
                     self.bump();
                 }
@@ -1665,7 +1664,11 @@ impl Parser {
                     self.size_align(&t)?
                 };
                 Value::Int(
-                    if w == "sizeof" { sa.size } else { sa.align } as i128,
+                    if w.as_str() == "sizeof" {
+                        sa.size
+                    } else {
+                        sa.align
+                    } as i128,
                     IntKind::ULong,
                 )
             }
@@ -1695,10 +1698,10 @@ impl Parser {
             }
             Tok::Char { prefix, body } => {
                 self.bump();
-                constexpr::character(&prefix, &body).map_err(|m| self.err_at(at, m))
+                constexpr::character(prefix, &body).map_err(|m| self.err_at(at, m))
             }
             Tok::Str { bytes, .. } => {
-                let mut s = bytes;
+                let mut s = bytes.into_vec();
                 self.bump();
                 while let Tok::Str { bytes, .. } = self.tok() {
                     s.extend_from_slice(bytes);
@@ -1714,7 +1717,7 @@ impl Parser {
             }
             Tok::Ident(name) => {
                 self.bump();
-                if let Some(&(v, e)) = self.model.constants.get(&name) {
+                if let Some(&(v, e)) = self.model.constants.get(name.as_str()) {
                     let k = if IntKind::Int.holds(v) {
                         IntKind::Int
                     } else {
@@ -1776,8 +1779,8 @@ impl Parser {
                 i += 1;
                 continue;
             };
-            let m = match self.macro_index.get(name) {
-                Some(&mi) if !active.contains(name) => &self.model.macros[mi],
+            let m = match self.macro_index.get(name.as_str()) {
+                Some(&mi) if !active.iter().any(|a| a == name.as_str()) => &self.model.macros[mi],
                 _ => {
                     out.push(t.clone());
                     i += 1;
@@ -1785,7 +1788,7 @@ impl Parser {
                 }
             };
             let Some(params) = &m.params else {
-                active.push(name.clone());
+                active.push(name.to_string());
                 let e = self.expand(&m.body, active, depth + 1);
                 active.pop();
                 out.extend(e?);
@@ -1851,8 +1854,8 @@ impl Parser {
                             let text: Vec<String> = args[a].iter().map(token_text).collect();
                             body.push(Token {
                                 tok: Tok::Str {
-                                    prefix: String::new(),
-                                    bytes: text.join(" ").into_bytes(),
+                                    prefix: "",
+                                    bytes: text.join(" ").into_bytes().into(),
                                 },
                                 ..bt.clone()
                             });
@@ -1909,7 +1912,7 @@ impl Parser {
                 }
                 k += 1;
             }
-            active.push(name.clone());
+            active.push(name.to_string());
             let e = self.expand(&body, active, depth + 1);
             active.pop();
             out.extend(e?);
@@ -1953,7 +1956,10 @@ impl Parser {
             if self.at_eof() {
                 Ok(v)
             } else {
-                Err(self.err(format!("unexpected {} after the {what}", Self::describe(self.tok()))))
+                Err(self.err(format!(
+                    "unexpected {} after the {what}",
+                    Self::describe(self.tok())
+                )))
             }
         });
         let declared = self.forget_tags_since(mark);
@@ -2010,7 +2016,7 @@ impl Parser {
         }
         let is_function = self
             .ordinary
-            .get(func)
+            .get(func.as_str())
             .is_some_and(|&i| matches!(self.model.decls[i].kind, DeclKind::Function { .. }));
         if !is_function {
             return Err(format!(
@@ -2040,7 +2046,8 @@ impl Parser {
                 let pi = param_hits[0];
                 let rest_are_types = arg.iter().all(|t| match &t.tok {
                     Tok::Ident(s) => {
-                        params.get(pi).is_some_and(|p| p == s) || self.is_type_start(&t.tok)
+                        params.get(pi).is_some_and(|p| p == s.as_str())
+                            || self.is_type_start(&t.tok)
                     }
                     Tok::Punct("(") | Tok::Punct(")") | Tok::Punct("*") => true,
                     _ => false,
@@ -2064,7 +2071,7 @@ impl Parser {
             return Err("not every parameter is passed on".into());
         }
         Ok(MacroValue::Forward {
-            function: func.clone(),
+            function: func.to_string(),
             args,
         })
     }
@@ -2117,6 +2124,13 @@ impl Parser {
         });
         self.model.constants.retain(|_, (_, e)| *e < enums);
         what
+    }
+
+    /// The declaration of an ordinary identifier (function, variable or typedef).
+    pub fn decl(&self, name: &str) -> Option<&Decl> {
+        self.ordinary
+            .get(name)
+            .and_then(|&i| self.model.decls.get(i))
     }
 
     /// The record or enum declared with this tag.
@@ -2189,7 +2203,7 @@ fn split_args(toks: &[Token]) -> Vec<&[Token]> {
 /// A token as C source text.
 fn token_text(t: &Token) -> String {
     match &t.tok {
-        Tok::Ident(s) | Tok::Num(s) => s.clone(),
+        Tok::Ident(s) | Tok::Num(s) => s.to_string(),
         Tok::Char { prefix, body } => format!("{prefix}'{body}'"),
         Tok::Str { prefix, bytes } => {
             let mut s = format!("{prefix}\"");

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::cdecl::constexpr::int;
+use crate::cdecl::fuzzing::{exercise, Mutator};
 
 fn ok(src: &str) -> Parser {
     match parse(src, "<cdef>") {
@@ -369,87 +370,6 @@ fn yardstick_headers_parse() {
 }
 
 /// A small deterministic generator (xorshift) so the random-input test needs no crate.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-const PIECES: &[&str] = &[
-    "int",
-    "char",
-    "struct",
-    "union",
-    "enum",
-    "typedef",
-    "T",
-    "x",
-    "(",
-    ")",
-    "[",
-    "]",
-    "{",
-    "}",
-    "*",
-    ",",
-    ";",
-    ":",
-    "=",
-    "1",
-    "0x7fffffffffffffff",
-    "-",
-    "<<",
-    "sizeof",
-    "__attribute__",
-    "((packed))",
-    "((aligned(8)))",
-    "__asm__",
-    "\"s\"",
-    "...",
-    "void",
-    "long",
-    "unsigned",
-    "const",
-    "#define M ",
-    "\n",
-    "#pragma pack(2)\n",
-    "# 3 \"f.h\"\n",
-    "'a'",
-    "1e9",
-    "?",
-    "/",
-    "__typeof__",
-    "_Static_assert",
-    "__int128",
-    "_Float128",
-    "static",
-    "inline",
-    "@",
-    "\\",
-    "/*",
-    "\"",
-    "'",
-    "__builtin_va_list",
-    "f",
-    "->",
-    "&&",
-    "%",
-    "(((",
-    ")))",
-    "M",
-    "##",
-    "#define F(a, b) a ## b\n",
-    "F(",
-    "é",
-];
-
 #[test]
 fn random_input_never_panics() {
     let seeds = [
@@ -457,7 +377,7 @@ fn random_input_never_panics() {
         "enum e { A = 1 << 3, B = sizeof(int) }; #define M (A | B)\nvoid g(void (*)(int));",
         "struct __attribute__((packed)) p { char c; long l __attribute__((aligned(16))); };",
     ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Mutator::new(0x9e37_79b9_7f4a_7c15);
     let start = std::time::Instant::now();
     let budget = std::time::Duration::from_millis(
         std::env::var("FERROTYPES_FUZZ_MS")
@@ -467,38 +387,13 @@ fn random_input_never_panics() {
     );
     let mut runs = 0u64;
     while start.elapsed() < budget {
-        let mut text = String::new();
-        if rng.below(2) == 0 {
-            // Mutate a valid seed: drop, duplicate or insert tokens.
+        let text = if rng.below(2) == 0 {
             let seed = seeds[rng.below(seeds.len())];
-            for w in seed.split(' ') {
-                match rng.below(10) {
-                    0 => {}
-                    1 => {
-                        text.push_str(w);
-                        text.push(' ');
-                        text.push_str(w);
-                    }
-                    2 => text.push_str(PIECES[rng.below(PIECES.len())]),
-                    _ => text.push_str(w),
-                }
-                text.push(' ');
-            }
+            rng.mutate(seed)
         } else {
-            for _ in 0..rng.below(60) {
-                text.push_str(PIECES[rng.below(PIECES.len())]);
-                text.push(' ');
-            }
-        }
-        if let Ok(mut p) = parse(&text, "<fuzz>") {
-            for n in p.macro_names() {
-                let _ = p.eval_macro(&n);
-            }
-            for i in 0..p.model.records.len() {
-                let _ = p.model.record_layout(i);
-            }
-            let _ = p.parse_type_name(&text);
-        }
+            rng.pieces(60)
+        };
+        exercise(&text);
         runs += 1;
     }
     // Deep nesting must be an error, not a stack overflow.
