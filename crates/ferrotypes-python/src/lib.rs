@@ -4,58 +4,26 @@
 //! base classes built with them (`_SimpleCData`, `CFuncPtr`, ...) come from the pure
 //! Python `ferrotypes._metatypes`, which this module calls once at import.
 
-use pyo3::create_exception;
-use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
-mod access;
-mod argconv;
-mod array_types;
-mod buffer;
+mod call;
 mod callback;
-mod cdata;
-mod cdecl;
-mod construct;
-mod cpython_layout;
-mod errno;
+mod data;
 mod function;
-mod gil_cell;
-mod instances;
-mod library;
-mod memory;
-mod ndpointer;
-mod paramflags;
-mod pointer_types;
-mod record;
-mod scalar;
-mod sequence;
-mod simple;
-mod slots;
-mod typeinfo;
-mod untyped;
-mod zerocopy;
+mod module;
+mod support;
+mod types;
 
-create_exception!(ferrotypes._ctypes, ArgumentError, PyException, "A foreign function argument could not be converted.");
-
-/// The most arguments a foreign function may take (as in ctypes).
-const CTYPES_MAX_ARGCOUNT: usize = 1024;
-
-/// Whether the running interpreter is at least `version` (major, minor): where
-/// ctypes' behaviour or CPython's object layout changed between versions.
-pub(crate) fn python_at_least(py: Python<'_>, version: (u8, u8)) -> bool {
-    static RUNNING: std::sync::OnceLock<(u8, u8)> = std::sync::OnceLock::new();
-    *RUNNING.get_or_init(|| (py.version_info().major, py.version_info().minor)) >= version
-}
-
-/// A short description of an object for messages: a class by name, anything else by
-/// its type's name.
-pub(crate) fn describe(obj: &Bound<'_, PyAny>) -> String {
-    match obj.cast::<PyType>() {
-        Ok(t) => t.name().map(|n| n.to_string()).unwrap_or_default(),
-        Err(_) => format!("{} instance", scalar::type_name(obj)),
-    }
-}
+use call::{argconv, ndpointer};
+use callback::thunk as callback_thunk;
+use data::families::{array_types, pointer_types, record, sequence, simple};
+use data::{cdata, construct, instances, slots};
+use function::funcptr;
+use module::{cdecl, memory};
+use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
+use support::{cpython_layout, errno, library};
+use types::typeinfo;
 
 /// The simple types' `from_param`: the instance itself, or a `CArgObject` holding the
 /// converted value.
@@ -93,7 +61,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // public classes (`Structure.__base__`), which CPython's own suite checks; the
     // module knows them by family.
     m.add("_SimpleData", py.get_type::<simple::SimpleData>())?;
-    m.add("_FuncPtrData", py.get_type::<function::FuncPtr>())?;
+    m.add("_FuncPtrData", py.get_type::<funcptr::FuncPtr>())?;
     m.add("_ArrayData", py.get_type::<sequence::ArrayData>())?;
     m.add("_PointerData", py.get_type::<sequence::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
@@ -128,7 +96,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlopen, m)?)?;
     m.add_function(wrap_pyfunction!(library::dlsym, m)?)?;
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
-    m.add_function(wrap_pyfunction!(function::_enable_vectorcall, m)?)?;
+    m.add_function(wrap_pyfunction!(funcptr::_enable_vectorcall, m)?)?;
     m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
     m.add_function(wrap_pyfunction!(slots::_make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(construct::_constructed_directly, m)?)?;
@@ -140,18 +108,18 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::create_string_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
-    m.add_function(wrap_pyfunction!(callback::_released_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(callback_thunk::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(cpython_layout::_layout_paths, m)?)?;
     m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(ndpointer::_register_ndpointer, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
-    m.add("FUNCFLAG_CDECL", function::FUNCFLAG_CDECL)?;
-    m.add("FUNCFLAG_HRESULT", function::FUNCFLAG_HRESULT)?;
-    m.add("FUNCFLAG_PYTHONAPI", function::FUNCFLAG_PYTHONAPI)?;
-    m.add("FUNCFLAG_USE_ERRNO", function::FUNCFLAG_USE_ERRNO)?;
-    m.add("FUNCFLAG_USE_LASTERROR", function::FUNCFLAG_USE_LAST_ERROR)?;
+    m.add("FUNCFLAG_CDECL", funcptr::FUNCFLAG_CDECL)?;
+    m.add("FUNCFLAG_HRESULT", funcptr::FUNCFLAG_HRESULT)?;
+    m.add("FUNCFLAG_PYTHONAPI", funcptr::FUNCFLAG_PYTHONAPI)?;
+    m.add("FUNCFLAG_USE_ERRNO", funcptr::FUNCFLAG_USE_ERRNO)?;
+    m.add("FUNCFLAG_USE_LASTERROR", funcptr::FUNCFLAG_USE_LAST_ERROR)?;
     m.add("RTLD_LOCAL", ferrotypes_core::library::RTLD_LOCAL)?;
     m.add("RTLD_GLOBAL", ferrotypes_core::library::RTLD_GLOBAL)?;
     m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;
@@ -160,9 +128,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("SIZEOF_TIME_T", std::mem::size_of::<libc::time_t>())?;
     }
     m.add("__version__", "1.1.0")?;
-    function::init_vectorcall(py)?;
+    funcptr::init_vectorcall(py)?;
     slots::install(py)?;
-    function::init_int_layout(py)?;
+    funcptr::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
 }

@@ -6,8 +6,8 @@
 //! arguments of a function without `argtypes`) go through [`convert_unknown`], which
 //! derives the C type from the value as ctypes does. `byref()` results are
 //! [`CArgObject`]s. Pointer parameters also take foreign memory (buffers, the
-//! standard library's ctypes instances): see [`crate::zerocopy`] and
-//! [`crate::ndpointer`].
+//! standard library's ctypes instances): see [`crate::call::zerocopy`] and
+//! [`crate::call::ndpointer`].
 
 use ferrotypes_core::call::Slot;
 use ferrotypes_core::ctype::{CType, NumberClass, ScalarKind};
@@ -17,13 +17,13 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyString, PyType};
 use pyo3::{intern, PyTypeInfo};
 
-use crate::buffer::ReadView;
-use crate::cdata::CData;
-use crate::ndpointer::NdRequirements;
-use crate::scalar::{self, KeepAlive};
-use crate::simple::SimpleData;
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
-use crate::zerocopy::{self, Pointee};
+use crate::support::buffer::ReadView;
+use crate::data::cdata::CData;
+use crate::call::ndpointer::NdRequirements;
+use crate::support::scalar::{self, KeepAlive};
+use crate::data::families::simple::SimpleData;
+use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::call::zerocopy::{self, Pointee};
 
 /// One converted argument: its C type, its value, and what must outlive the call.
 pub struct ArgValue {
@@ -547,7 +547,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
     // gives a number's or character's own conversion error (`own`).
     let py = value.py();
     let wrong_type = || match kind {
-        CharPtr | WCharPtr | VoidPtr if crate::python_at_least(py, (3, 13)) => PyTypeError::new_err(format!(
+        CharPtr | WCharPtr | VoidPtr if crate::support::python::python_at_least(py, (3, 13)) => PyTypeError::new_err(format!(
             "'{}' object cannot be interpreted as ctypes.{}",
             scalar::type_name(value),
             match kind {
@@ -558,7 +558,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
         )),
         _ => PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value))),
     };
-    let refusal = |own: PyErr| if crate::python_at_least(py, (3, 12)) { own } else { wrong_type() };
+    let refusal = |own: PyErr| if crate::support::python::python_at_least(py, (3, 12)) { own } else { wrong_type() };
     let copy = |v: ArgValue, slot: &mut Slot| {
         *slot = v.slot;
         v.keep

@@ -21,9 +21,9 @@ use pyo3::ffi;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use crate::argconv::{convert_unknown, CArgObject, Held};
-use crate::function::{as_cdata, small_int};
-use crate::typeinfo::{InfoKind, TypeInfo};
+use crate::call::argconv::{convert_unknown, CArgObject, Held};
+use crate::function::funcptr::{as_cdata, small_int};
+use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Calls with more arguments than this go the general way (a plan made per call).
 pub const MAX_ARGS: usize = 16;
@@ -72,8 +72,8 @@ impl<'py> UntypedArgs<'py> {
     /// `args` are valid borrowed references for the call, and the GIL is held.
     #[inline(always)]
     pub unsafe fn convert(&mut self, py: Python<'py>, args: &[*mut ffi::PyObject]) -> Result<(), (usize, PyErr)> {
-        let cdata = crate::function::cdata_type(py);
-        let carg = crate::function::carg_type(py);
+        let cdata = crate::function::funcptr::cdata_type(py);
+        let carg = crate::function::funcptr::carg_type(py);
         for (i, &arg) in args.iter().enumerate().take(MAX_ARGS) {
             let slot = self.slots[i].write(Slot::ZERO);
             // SAFETY: per this function's contract.

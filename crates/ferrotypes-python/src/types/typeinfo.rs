@@ -13,8 +13,8 @@ use pyo3::types::PyType;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::gil_cell::GilCell;
-use crate::record::CField;
+use crate::support::gil_cell::GilCell;
+use crate::data::families::record::CField;
 
 /// What family a ctypes-like class belongs to.
 pub enum InfoKind {
@@ -397,5 +397,5 @@ extern "C" {
 }
 
 fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {
-    PyTypeError::new_err(format!("expected a ctypes type, got {}", crate::describe(cls)))
+    PyTypeError::new_err(format!("expected a ctypes type, got {}", crate::support::python::describe(cls)))
 }

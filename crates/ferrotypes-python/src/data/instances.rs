@@ -20,14 +20,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 use pyo3::{Borrowed, PyClass, PyClassInitializer, PyTypeInfo};
 
-use crate::cdata::CData;
-use crate::cpython_layout;
-use crate::function::FuncPtr;
-use crate::record::RecordData;
-use crate::sequence::{ArrayData, PointerData};
-use crate::simple::SimpleData;
-use crate::slots;
-use crate::typeinfo::{InfoKind, TypeInfo};
+use crate::data::cdata::CData;
+use crate::support::cpython_layout;
+use crate::function::funcptr::FuncPtr;
+use crate::data::families::record::RecordData;
+use crate::data::families::sequence::{ArrayData, PointerData};
+use crate::data::families::simple::SimpleData;
+use crate::data::slots;
+use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// A family of C data classes: a Rust class extending [`CData`] (`_SimpleData`, ...).
 pub trait Family: PyClass<BaseType = CData, Frozen = pyo3::pyclass::boolean_struct::True> + PyTypeInfo + Sync {
@@ -182,7 +182,7 @@ unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usiz
         // Every allocation is at least 8-aligned: only a stricter alignment, or fields
         // ending off it, may need padding before the bytes.
         let padding = if align <= 8 && basic_size.is_multiple_of(align) { 0 } else { align - 1 };
-        let room = size.max(crate::cdata::LEAST_ZEROED) + padding;
+        let room = size.max(crate::data::cdata::LEAST_ZEROED) + padding;
         let generic = (*tp).tp_alloc.map(|f| f as usize) == Some(ffi::PyType_GenericAlloc as *const () as usize);
         if PRE_HEADER + basic_size + room > SMALL_ALLOCATION || !generic || (*tp).tp_itemsize != 0 {
             return Ok(None);

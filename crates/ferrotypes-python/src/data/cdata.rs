@@ -15,8 +15,8 @@ use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use crate::gil_cell::GilCell;
-use crate::typeinfo::{class_info, info_of, TypeInfo};
+use crate::support::gil_cell::GilCell;
+use crate::types::typeinfo::{class_info, info_of, TypeInfo};
 
 /// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
 /// a C type has here (`long double`; records and arrays inherit their members').
@@ -170,7 +170,7 @@ impl CData {
         info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
         let mut data = CData::borrowed(info.unbind(), address as *mut u8, base);
         data.index = index;
-        crate::instances::instance(cls, crate::instances::Contents::Data(data))
+        crate::data::instances::instance(cls, crate::data::instances::Contents::Data(data))
     }
 
     /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).
@@ -313,7 +313,7 @@ impl CData {
         let (p, n) = (self.address(py), self.size(py));
         // SAFETY: the instance's memory is valid for its size for as long as it lives
         // (owned, or kept valid by `base` / the user's promise for from_address).
-        crate::scalar::new_bytes(py, unsafe { std::slice::from_raw_parts(p, n) })
+        crate::support::scalar::new_bytes(py, unsafe { std::slice::from_raw_parts(p, n) })
     }
 }
 
@@ -429,7 +429,7 @@ impl CData {
     fn __setstate__(slf: &Bound<'_, Self>, dict: &Bound<'_, PyAny>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
         let dict = dict.cast::<PyDict>().map_err(|_| {
-            PyTypeError::new_err(format!("argument 1 must be dict, not {}", crate::scalar::type_name(dict)))
+            PyTypeError::new_err(format!("argument 1 must be dict, not {}", crate::support::scalar::type_name(dict)))
         })?;
         let bytes: Vec<u8> = if let Ok(b) = data.cast::<pyo3::types::PyBytes>() {
             b.as_bytes().to_vec()
@@ -438,7 +438,7 @@ impl CData {
         } else {
             return Err(PyTypeError::new_err(format!(
                 "argument 2 must be read-only bytes-like object, not {}",
-                crate::scalar::type_name(data)
+                crate::support::scalar::type_name(data)
             )));
         };
         let me = slf.get();
@@ -448,7 +448,7 @@ impl CData {
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), me.address(py), n) };
         let own = slf.getattr(pyo3::intern!(py, "__dict__"))?;
         let own = own.cast::<PyDict>().map_err(|_| {
-            PyTypeError::new_err(format!("{}.__dict__ must be a dictionary, not {}", slf.get_type().name().map(|n| n.to_string()).unwrap_or_default(), crate::scalar::type_name(&own)))
+            PyTypeError::new_err(format!("{}.__dict__ must be a dictionary, not {}", slf.get_type().name().map(|n| n.to_string()).unwrap_or_default(), crate::support::scalar::type_name(&own)))
         })?;
         own.update(dict.as_mapping())
     }
@@ -520,7 +520,7 @@ fn hex(mut n: usize, digits: &mut [u8; HEX_DIGITS]) -> &str {
 pub fn _unpickle<'py>(typ: &Bound<'py, PyAny>, state: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = typ.py();
     let state = state.cast::<PyTuple>().map_err(|_| {
-        PyTypeError::new_err(format!("state must be a tuple, not {}", crate::scalar::type_name(state)))
+        PyTypeError::new_err(format!("state must be a tuple, not {}", crate::support::scalar::type_name(state)))
     })?;
     let obj = typ.call_method1(pyo3::intern!(py, "__new__"), (typ,))?;
     obj.getattr(pyo3::intern!(py, "__setstate__"))?.call1(state)?;

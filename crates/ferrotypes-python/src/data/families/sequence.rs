@@ -20,12 +20,12 @@ use pyo3::Borrowed;
 use pyo3::types::{PyBytes, PyDict, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
-use crate::access;
-use crate::cdata::CData;
-use crate::construct::Construct;
-use crate::scalar;
-use crate::slots::{self, GeneralSlots};
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::data::access;
+use crate::data::cdata::CData;
+use crate::data::construct::Construct;
+use crate::support::scalar;
+use crate::data::slots::{self, GeneralSlots};
+use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
 fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
@@ -74,7 +74,7 @@ fn vec_for<T>(count: usize) -> PyResult<Vec<T>> {
 fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
     if kind == ferrotypes_core::ctype::ScalarKind::Char {
         let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
-        return Ok(crate::scalar::new_bytes(py, &bytes)?.into_any().unbind());
+        return Ok(crate::support::scalar::new_bytes(py, &bytes)?.into_any().unbind());
     }
     // Joined by Python, not through a Rust String: lone surrogates are kept, as in ctypes.
     Ok(PyString::new(py, "").call_method1(pyo3::intern!(py, "join"), (PyList::new(py, items)?,))?.unbind())
@@ -123,7 +123,7 @@ impl ArrayData {
     #[classmethod]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        crate::instances::owned_initializer(cls)
+        crate::data::instances::owned_initializer(cls)
     }
 
     /// `A(v0, v1, ...)`; keyword arguments are ignored, as ctypes ignores them.
@@ -189,7 +189,7 @@ impl ArrayData {
     }
 }
 
-/// The `mp_subscript` slot of `_ArrayData` (see [`crate::slots`]): an element of a
+/// The `mp_subscript` slot of `_ArrayData` (see [`crate::data::slots`]): an element of a
 /// built-in simple type at an `int` index in range is read here; anything else goes
 /// to PyO3's `__getitem__`.
 pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -229,7 +229,7 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
     slots::or_general(py, fast, -1, |general| unsafe { (general.ass_subscript)(array, index, value) })
 }
 
-/// The `mp_subscript` slot of `_PointerData` (see [`crate::slots`]): `p[i]` for a
+/// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
 /// non-NULL pointer to a built-in simple type and an `int` index is read here;
 /// anything else goes to PyO3's `__getitem__`.
 pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
@@ -428,7 +428,7 @@ impl PointerData {
     #[classmethod]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        crate::instances::owned_initializer(cls)
+        crate::data::instances::owned_initializer(cls)
     }
 
     /// `P(target)`; keyword arguments are ignored, as ctypes ignores them.

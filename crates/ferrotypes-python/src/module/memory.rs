@@ -13,9 +13,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::cdata::CData;
-use crate::scalar;
-use crate::typeinfo::info_of;
+use crate::data::cdata::CData;
+use crate::support::scalar;
+use crate::types::typeinfo::info_of;
 
 /// `sizeof(type_or_instance)`.
 #[pyfunction]
@@ -92,7 +92,7 @@ pub fn wstring_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Optio
 fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
     let Some(size) = size else { return Ok(-1) };
     if !size.is_instance_of::<pyo3::types::PyInt>() {
-        return Err(crate::ArgumentError::new_err("argument 2: TypeError: wrong type"));
+        return Err(crate::support::errors::ArgumentError::new_err("argument 2: TypeError: wrong type"));
     }
     // Truncation is the point: C's conversion to int.
     Ok(scalar::mask_u64(size)? as u32 as i32)
@@ -104,8 +104,8 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
-    let value = crate::argconv::void_pointer_param(address).map_err(|_| {
-        crate::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
+    let value = crate::call::argconv::void_pointer_param(address).map_err(|_| {
+        crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
     })?;
     let p = value.slot.word() as usize;
     Ok((p, value.keep))
@@ -152,7 +152,7 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
 pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let size = info_of(cls.as_any())?.get().size;
     // In ctypes' order: the buffer, then the offset's type and range, then its sign.
-    let view = crate::buffer::ReadView::new(source)?;
+    let view = crate::support::buffer::ReadView::new(source)?;
     let offset: isize = offset.extract()?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     let available = view.len();
@@ -186,7 +186,7 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     let view = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
     // The memoryview holds its own export of `source`, so the address read through this
     // short-lived second view stays valid for as long as the memoryview lives.
-    let buffer = crate::buffer::ReadView::writable(&view)?;
+    let buffer = crate::support::buffer::ReadView::writable(&view)?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     let available = buffer.len();
     let needed = needed_bytes(size, offset)?;
@@ -208,18 +208,18 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
 #[pyfunction]
 pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     use ferrotypes_core::ctype::ScalarKind::{CharPtr, ObjectPtr, VoidPtr, WCharPtr};
-    use crate::typeinfo::InfoKind;
+    use crate::types::typeinfo::InfoKind;
     let py = obj.py();
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
     // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
-    let value = crate::argconv::void_pointer_param(obj)
-        .map_err(|_| crate::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
+    let value = crate::call::argconv::void_pointer_param(obj)
+        .map_err(|_| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
     let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
     if !pointer_like {
-        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::describe(typ))));
+        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::support::python::describe(typ))));
     }
     let address = value.slot.word();
     let result = typ.call0()?;

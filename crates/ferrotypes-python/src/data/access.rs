@@ -14,9 +14,9 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
-use crate::cdata::CData;
-use crate::scalar;
-use crate::typeinfo::{InfoKind, TypeInfo};
+use crate::data::cdata::CData;
+use crate::support::scalar;
+use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Reads the value of class `cls` (info `info`) at `address`, the `index`-th
 /// sub-object of `owner`.

@@ -32,12 +32,12 @@ use pyo3::types::{PyString, PyType};
 use pyo3::intern;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 
-use crate::cdata::CData;
-use crate::errno::ErrnoSwap;
-use crate::gil_cell::GilCell;
-use crate::scalar;
-use crate::instances;
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::data::cdata::CData;
+use crate::support::errno::ErrnoSwap;
+use crate::support::gil_cell::GilCell;
+use crate::support::scalar;
+use crate::data::instances;
+use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// Arguments up to this count are passed to the callable from a stack array.
 const STACK_ARGS: usize = 8;
@@ -62,7 +62,7 @@ enum FromC {
 impl FromC {
     fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<FromC> {
         let info = info_of(argtype).map_err(|_| {
-            PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::describe(argtype)))
+            PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::support::python::describe(argtype)))
         })?;
         Ok(match info.get().kind {
             InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
@@ -149,7 +149,7 @@ enum ToC {
 impl ToC {
     fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
         let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
-        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::describe(restype)));
+        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::support::python::describe(restype)));
         let info = info_of(restype).map_err(|_| invalid())?;
         let info = info.get();
         match info.kind {
@@ -315,7 +315,7 @@ unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut 
     unsafe {
         let tp = ffi::Py_TYPE(obj);
         if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
-            let Some(bits) = crate::function::int_bits(obj) else { return false };
+            let Some(bits) = crate::function::funcptr::int_bits(obj) else { return false };
             // The low bytes of the word, with fixed-size stores (no call to memcpy).
             match kind.size() {
                 1 => result.write(bits as u8),
@@ -578,7 +578,7 @@ impl Callback {
             name,
             args,
             result,
-            use_errno: flags & crate::function::FUNCFLAG_USE_ERRNO != 0,
+            use_errno: flags & crate::function::funcptr::FUNCFLAG_USE_ERRNO != 0,
         });
         let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         let callback = Callback { handler, closure };

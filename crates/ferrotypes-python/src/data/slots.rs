@@ -46,7 +46,8 @@ fn general() -> Option<&'static GeneralSlots> {
 /// in front of them: on `CField` itself, and on the families' Python subclasses as
 /// the metaclass creates them ([`_enable_fast_slots`]).
 pub fn install(py: Python<'_>) -> PyResult<()> {
-    use crate::{instances, record, sequence, simple};
+    use crate::data::families::{record, sequence, simple};
+    use crate::data::instances;
     let missing = || PySystemError::new_err("ferrotypes: a PyO3 slot to wrap is missing");
     let field_tp = py.get_type::<record::CField>().as_type_ptr();
     let init_of = |tp: *mut ffi::PyTypeObject| {
@@ -109,10 +110,11 @@ fn set_new(family: Bound<'_, PyType>, slot: ffi::newfunc) {
 /// defines in Python stay its own.
 #[pyfunction]
 pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    use crate::{construct, record, sequence, simple};
+    use crate::data::construct;
+    use crate::data::families::{record, sequence, simple};
     use construct::init_slot;
     let Some(general) = general() else { return Ok(()) };
-    crate::instances::install_dealloc(cls);
+    crate::data::instances::install_dealloc(cls);
     let tp = cls.as_type_ptr();
     let is = |slot: Option<usize>, general: usize| slot == Some(general);
     // SAFETY: tp is a live heap type; the slots written keep their signatures, and a

@@ -12,12 +12,12 @@ use pyo3::Borrowed;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
-use crate::cdata::CData;
-use crate::construct::Construct;
-use crate::instances;
-use crate::scalar;
-use crate::slots::GeneralSlots;
-use crate::typeinfo::InfoKind;
+use crate::data::cdata::CData;
+use crate::data::construct::Construct;
+use crate::data::instances;
+use crate::support::scalar;
+use crate::data::slots::GeneralSlots;
+use crate::types::typeinfo::InfoKind;
 
 /// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
 /// comes from the class's info), so that an instance is no larger than ctypes'.

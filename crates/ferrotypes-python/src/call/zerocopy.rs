@@ -32,13 +32,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 
-use crate::argconv::{ArgValue, CArgObject};
-use crate::buffer::ReadView;
-use crate::cdata::CData;
-use crate::gil_cell::GilCell;
-use crate::record::push_leaves;
-use crate::scalar;
-use crate::typeinfo::{InfoKind, TypeInfo};
+use crate::call::argconv::{ArgValue, CArgObject};
+use crate::support::buffer::ReadView;
+use crate::data::cdata::CData;
+use crate::support::gil_cell::GilCell;
+use crate::data::families::record::push_leaves;
+use crate::support::scalar;
+use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Foreign memory taken for a pointer parameter: the address passed, and the view
 /// that holds the memory (or the stdlib object holding the address) for the call.

@@ -5,7 +5,7 @@
 //! Calls arrive through the vectorcall protocol ([`vectorcall`]), convert each argument
 //! into a stack slot, release the GIL (unless the function belongs to a `PyDLL`), call,
 //! and convert the result. Instances made from Python callables own a
-//! [`Callback`](crate::callback::Callback): their address is its trampoline.
+//! [`Callback`](crate::callback::thunk::Callback): their address is its trampoline.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -23,17 +23,17 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::{intern, PyClassInitializer};
 
-use crate::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, CArgObject, Held};
-use crate::callback::{Callback, Thunk};
-use crate::cdata::CData;
-use crate::cpython_layout::{self, IntLayout};
-use crate::errno::ErrnoSwap;
-use crate::gil_cell::GilCell;
-use crate::paramflags::ParamFlags;
-use crate::scalar;
-use crate::typeinfo::{info_of, InfoKind, TypeInfo};
-use crate::untyped::{self, UntypedArgs, UntypedPlans};
-use crate::ArgumentError;
+use crate::call::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, CArgObject, Held};
+use crate::callback::thunk::{Callback, Thunk};
+use crate::data::cdata::CData;
+use crate::support::cpython_layout::{self, IntLayout};
+use crate::support::errno::ErrnoSwap;
+use crate::support::gil_cell::GilCell;
+use crate::call::paramflags::ParamFlags;
+use crate::support::scalar;
+use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::call::untyped::{self, UntypedArgs, UntypedPlans};
+use crate::support::errors::ArgumentError;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
 pub const FUNCFLAG_CDECL: i32 = 0x1;
@@ -83,7 +83,7 @@ struct Prepared {
     /// The quickest path (see [`FuncPtr::call_fast`]), when the signature has a direct
     /// path and every parameter has a [`FastArg`].
     fast: Option<FastPlan>,
-    /// The plans of calls without `argtypes` (see [`crate::untyped`]).
+    /// The plans of calls without `argtypes` (see [`crate::call::untyped`]).
     untyped: UntypedPlans,
 }
 
@@ -545,8 +545,8 @@ impl FuncPtr {
                 return me.finish(slf, &prepared, value, args, run_errcheck);
             }
         }
-        if args.len() > crate::CTYPES_MAX_ARGCOUNT {
-            return Err(ArgumentError::new_err(format!("too many arguments ({}), maximum is {}", args.len(), crate::CTYPES_MAX_ARGCOUNT)));
+        if args.len() > crate::support::errors::CTYPES_MAX_ARGCOUNT {
+            return Err(ArgumentError::new_err(format!("too many arguments ({}), maximum is {}", args.len(), crate::support::errors::CTYPES_MAX_ARGCOUNT)));
         }
         let declared = prepared.converters.as_ref().map_or(0, Vec::len);
         if args.len() < declared {
@@ -606,7 +606,7 @@ impl FuncPtr {
         me.finish(slf, &prepared, value, args, run_errcheck)
     }
 
-    /// A call without `argtypes` (see [`crate::untyped`]): the arguments converted by
+    /// A call without `argtypes` (see [`crate::call::untyped`]): the arguments converted by
     /// their types, the call interface for their C types taken from the signature's
     /// remembered plans, the function called without libffi when the plan has a direct
     /// path — through a C-variadic function type, since the callee may be variadic
@@ -1044,7 +1044,7 @@ fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal
         ResultConv::Instance(cls) => {
             // As ctypes makes it: neither `__new__` nor `__init__` runs.
             let cls = cls.bind(py);
-            let obj = crate::instances::instance(cls, crate::instances::Contents::Owned(CData::class_info(cls)?))?;
+            let obj = crate::data::instances::instance(cls, crate::data::instances::Contents::Owned(CData::class_info(cls)?))?;
             let cdata = obj.cast::<CData>()?.get();
             let n = cdata.size(py).min(prepared.result_ctype.size());
             // SAFETY: the new instance owns at least `n` bytes; the buffer has them too.
@@ -1197,14 +1197,14 @@ pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
     let tp = cls.as_type_ptr();
     // SAFETY: tp is a live type object that is a FuncPtr subclass, so its instances
     // have the FuncPtr layout and the field at `offset`.
-    unsafe { crate::slots::enable_vectorcall(tp, offset) };
+    unsafe { crate::data::slots::enable_vectorcall(tp, offset) };
     Ok(())
 }
 
 /// Finds where the `vectorcall` field sits in a FuncPtr object and enables vectorcall
 /// on the base class. Called once at module initialisation.
 pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
-    let info = Py::new(py, crate::typeinfo::function_info())?;
+    let info = Py::new(py, crate::types::typeinfo::function_info())?;
     let probe = Bound::new(py, PyClassInitializer::from(CData::owned(info)?).add_subclass(FuncPtr::with_address(0)))?;
     let field = &probe.get().vectorcall as *const ffi::vectorcallfunc as isize;
     VECTORCALL_OFFSET.store(field - probe.as_ptr() as isize, Ordering::Relaxed);
@@ -1220,7 +1220,7 @@ impl FuncPtr {
     /// to take over: the Python C API returns new references, and so do our own
     /// callbacks (however their address was obtained).
     fn steals_object_result(&self, py: Python<'_>, function: usize) -> bool {
-        self.flags & FUNCFLAG_PYTHONAPI != 0 || crate::callback::returns_new_reference(py, function)
+        self.flags & FUNCFLAG_PYTHONAPI != 0 || crate::callback::thunk::returns_new_reference(py, function)
     }
 
     /// The class's calling convention (`_flags_`).
@@ -1498,5 +1498,5 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     let handle: usize = handle.extract().map_err(|_| PyValueError::new_err("could not convert the _handle attribute to a pointer"))?;
     // SAFETY: the library object's handle, from dlopen (or given by the user, who
     // vouches for it as with ctypes' `CDLL(handle=...)`).
-    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(|e| crate::library::load_error::<PyAttributeError>(e, "character"))
+    unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(|e| crate::support::library::load_error::<PyAttributeError>(e, "character"))
 }

@@ -21,13 +21,13 @@ use pyo3::Borrowed;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
-use crate::access;
-use crate::cdata::CData;
-use crate::construct::Construct;
-use crate::gil_cell::GilCell;
-use crate::scalar;
-use crate::slots::{self, GeneralSlots};
-use crate::typeinfo::{info_of, InfoKind, RecordTraits, TypeInfo};
+use crate::data::access;
+use crate::data::cdata::CData;
+use crate::data::construct::Construct;
+use crate::support::gil_cell::GilCell;
+use crate::support::scalar;
+use crate::data::slots::{self, GeneralSlots};
+use crate::types::typeinfo::{info_of, InfoKind, RecordTraits, TypeInfo};
 
 /// The `_type_` codes of the integer types a bit-field may have.
 const BIT_FIELD_CODES: &str = "bBhHiIlLqQ?";
@@ -304,7 +304,7 @@ unsafe fn write_unit(address: *mut u8, size: usize, big_endian: bool, value: u12
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, size) };
 }
 
-/// The `tp_descr_get` slot of `CField` (see [`crate::slots`]): a field holding a
+/// The `tp_descr_get` slot of `CField` (see [`crate::data::slots`]): a field holding a
 /// plain simple value is read here; anything else goes to PyO3's `__get__`.
 pub unsafe extern "C" fn field_get_slot(field: *mut ffi::PyObject, instance: *mut ffi::PyObject, owner: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls descriptor slots with the GIL held.
@@ -575,7 +575,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         Err(e) => (CType::Record { members: [].into(), size: layout.size, align: layout.align }, Some(e)),
     };
     // ctypes 3.11 describes packed structs as bytes; 3.12 describes them with padding.
-    let bytes_only = union || !complete || (pack.is_some() && !crate::python_at_least(py, (3, 12)));
+    let bytes_only = union || !complete || (pack.is_some() && !crate::support::python::python_at_least(py, (3, 12)));
     let traits = record_traits(py, &all_fields, layout.size, bytes_only)?;
     let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
     Ok((info, own))
@@ -587,7 +587,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
 /// after the fields; a union or an incomplete record (no `_fields_` yet) is plain
 /// bytes (`B`), as is, before 3.12, a packed struct (`bytes_only`).
 fn record_traits(py: Python<'_>, fields: &[Py<CField>], size: usize, bytes_only: bool) -> PyResult<RecordTraits> {
-    let with_padding = crate::python_at_least(py, (3, 12));
+    let with_padding = crate::support::python::python_at_least(py, (3, 12));
     let mut format = String::from("T{");
     let mut has_pointers = false;
     // Where the fields so far end (bit-fields sharing a unit end at the unit's end).
@@ -640,7 +640,7 @@ impl RecordData {
     #[classmethod]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        crate::instances::owned_initializer(cls)
+        crate::data::instances::owned_initializer(cls)
     }
 
     /// Positional values fill the fields in order (a base structure's first);

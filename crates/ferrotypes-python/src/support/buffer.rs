@@ -11,7 +11,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-use crate::gil_cell::GilCell;
+use crate::support::gil_cell::GilCell;
 
 /// A view of an object's bytes (C-contiguous unless made by [`ReadView::records`]).
 /// The `Py_buffer` is boxed because exporters may point into it (`PyBuffer_FillInfo`

@@ -28,11 +28,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::Borrowed;
 
-use crate::instances::{self, Family};
-use crate::record::RecordData;
-use crate::sequence::{ArrayData, PointerData};
-use crate::simple::SimpleData;
-use crate::slots::{self, GeneralSlots};
+use crate::data::instances::{self, Family};
+use crate::data::families::record::RecordData;
+use crate::data::families::sequence::{ArrayData, PointerData};
+use crate::data::families::simple::SimpleData;
+use crate::data::slots::{self, GeneralSlots};
 
 /// A family whose classes are constructed here, with a fast path for common
 /// constructor arguments.

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTuple, PyType};
 
-use crate::buffer::ReadView;
+use crate::support::buffer::ReadView;
 
 /// `ndpointer`'s own `from_param` function, and the function giving a class's
 /// [`NdRequirements`], registered by `ferrotypes.numpy` when it is imported.

@@ -20,10 +20,10 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
-use crate::cdata::CData;
-use crate::gil_cell::GilCell;
-use crate::instances;
-use crate::sequence::ArrayData;
+use crate::data::cdata::CData;
+use crate::support::gil_cell::GilCell;
+use crate::data::instances;
+use crate::data::families::sequence::ArrayData;
 
 /// Array classes by (element class address, length).
 type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>, BuildHasherDefault<KeyHasher>>;
@@ -72,7 +72,7 @@ pub fn _set_array_type_builder(py: Python<'_>, builder: Py<PyAny>) -> PyResult<(
 pub fn array_type<'py>(element: &Bound<'py, PyType>, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyType>> {
     let py = element.py();
     if !length.is_instance_of::<PyInt>() {
-        return Err(PyTypeError::new_err(format!("can't multiply sequence by non-int of type '{}'", crate::scalar::type_name(length))));
+        return Err(PyTypeError::new_err(format!("can't multiply sequence by non-int of type '{}'", crate::support::scalar::type_name(length))));
     }
     let n: isize = length.extract()?;
     let n = usize::try_from(n).map_err(|_| PyValueError::new_err(format!("Array length must be >= 0, not {n}")))?;
@@ -188,7 +188,7 @@ impl CharArrayBytes {
         let py = instance.py();
         let data = instance.cast::<CData>().map_err(|_| {
             let name = if self.raw { "raw" } else { "value" };
-            PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::scalar::type_name(instance)))
+            PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
         })?;
         let data = data.get();
         Ok((data.address(py), data.size(py)))
@@ -208,7 +208,7 @@ impl CharArrayBytes {
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
         let end = if slf.get().raw { size } else { bytes.iter().position(|&b| b == 0).unwrap_or(size) };
-        Ok(crate::scalar::new_bytes(instance.py(), &bytes[..end])?.into_any())
+        Ok(crate::support::scalar::new_bytes(instance.py(), &bytes[..end])?.into_any())
     }
 
     /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
@@ -216,7 +216,7 @@ impl CharArrayBytes {
     fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let (address, size) = self.memory(instance)?;
         if self.raw {
-            let view = crate::buffer::ReadView::new(value)?;
+            let view = crate::support::buffer::ReadView::new(value)?;
             if view.len() > size {
                 return Err(PyValueError::new_err("byte string too long"));
             }
@@ -226,7 +226,7 @@ impl CharArrayBytes {
             return Ok(());
         }
         let bytes = value.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::scalar::type_name(value)))
+            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
         })?;
         let bytes = bytes.as_bytes();
         if bytes.len() > size {

@@ -23,7 +23,7 @@ use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
 use ferrotypes_core::ctype::ScalarKind;
 
-use crate::typeinfo::{info_of, InfoKind};
+use crate::types::typeinfo::{info_of, InfoKind};
 
 /// `PARAMFLAG_FIN`: the caller supplies the value.
 const FIN: i64 = 1;
@@ -66,7 +66,7 @@ fn malformed() -> PyErr {
 fn type_name(t: &Bound<'_, PyAny>) -> String {
     match t.cast::<PyType>() {
         Ok(cls) => cls.name().map(|n| n.to_string()).unwrap_or_default(),
-        Err(_) => crate::scalar::type_name(t),
+        Err(_) => crate::support::scalar::type_name(t),
     }
 }
 

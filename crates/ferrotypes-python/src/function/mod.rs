@@ -1,0 +1,4 @@
+//! The function-pointer object (`_FuncPtrData`): foreign functions and prototypes'
+//! instances.
+
+pub mod funcptr;
