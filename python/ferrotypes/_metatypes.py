@@ -218,20 +218,15 @@ class PyCPointerType(_CDataMeta):
 
     def from_param(cls, value):
         """A pointer argument: None, an instance of this pointer type, or the address
-        of an instance (or array, or ``byref``) of the target type."""
-        if value is None or isinstance(value, cls):
-            return value
-        target = getattr(cls, "_type_", None)
-        if target is None:
-            raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
-        if isinstance(value, target):
+        of an instance (or array, or ``byref``) of the target type — the cases
+        ``_core._pointer_param_case`` decides, as argument conversion does."""
+        case = _core._pointer_param_case(cls, value)
+        if case == "by reference":
             return _core.byref(value)
-        if isinstance(value, _ARRAY_BASE) and issubclass(type(value)._type_, target):
+        if case is not None:
             return value
-        if isinstance(value, _core.CArgObject) and isinstance(value._obj, target):
-            return value
-        if isinstance(value, _POINTER_BASE) and issubclass(type(value)._type_, target):
-            return value
+        if getattr(cls, "_type_", None) is None:
+            raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
         as_parameter = getattr(value, "_as_parameter_", _MISSING)
         if as_parameter is not _MISSING:
             # As in ctypes, by the rules of every C data type, not these.
@@ -307,9 +302,8 @@ def _check_prototype(namespace):
         for i, argtype in enumerate(argtypes, 1):
             if not hasattr(argtype, "from_param"):
                 raise TypeError("item %d in _argtypes_ has no from_param method" % i)
-    restype = namespace.get("_restype_")
-    if restype is not None and not isinstance(restype, _CDataMeta) and not callable(restype):
-        raise TypeError("_restype_ must be a type, a callable, or None")
+    if "_restype_" in namespace:
+        _core._check_restype(namespace["_restype_"])
 
 
 class _RecordMeta(_CDataMeta):

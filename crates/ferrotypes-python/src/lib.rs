@@ -15,7 +15,7 @@ mod module;
 mod support;
 mod types;
 
-use call::{argconv, ndpointer};
+use call::{argconv, ndpointer, peek, value};
 use callback::thunk as callback_thunk;
 use data::families::{array_types, pointer_types, record, sequence, simple};
 use data::{cdata, construct, instances, slots};
@@ -40,7 +40,7 @@ fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyRe
         return Ok(value.clone().unbind()); // NULL passes through unchanged, as in ctypes
     }
     let converted = argconv::simple_param(cls, kind, value)?;
-    Ok(Py::new(cls.py(), argconv::CArgObject::new(kind.code(), converted))?.into_any())
+    Ok(Py::new(cls.py(), value::CArgObject::new(kind.code(), converted))?.into_any())
 }
 
 /// Records the metaclasses' own `from_param` functions (the simple types', the
@@ -66,7 +66,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("_PointerData", py.get_type::<sequence::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
     m.add_class::<record::CField>()?;
-    m.add_class::<argconv::CArgObject>()?;
+    m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
@@ -78,7 +78,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
     m.add_function(wrap_pyfunction!(record::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
-    m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
+    m.add_function(wrap_pyfunction!(value::byref, m)?)?;
+    m.add_function(wrap_pyfunction!(argconv::_pointer_param_case, m)?)?;
+    m.add_function(wrap_pyfunction!(call::result::_check_restype, m)?)?;
     m.add_function(wrap_pyfunction!(cdata::_unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
@@ -130,7 +132,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", "1.1.0")?;
     funcptr::init_vectorcall(py)?;
     slots::install(py)?;
-    funcptr::init_int_layout(py)?;
+    peek::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
 }

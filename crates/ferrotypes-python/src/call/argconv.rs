@@ -17,157 +17,14 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyString, PyType};
 use pyo3::{intern, PyTypeInfo};
 
-use crate::support::buffer::ReadView;
-use crate::data::cdata::CData;
 use crate::call::ndpointer::NdRequirements;
-use crate::support::scalar::{self, KeepAlive};
-use crate::data::families::simple::SimpleData;
-use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::call::value::{pointer_slot, ArgValue, CArgObject};
 use crate::call::zerocopy::{self, Pointee};
+use crate::data::cdata::CData;
+use crate::data::families::simple::SimpleData;
+use crate::support::scalar::{self, KeepAlive};
+use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
 
-/// One converted argument: its C type, its value, and what must outlive the call.
-pub struct ArgValue {
-    /// The C type the value has (decides the libffi type for per-call plans).
-    pub ctype: CType,
-    /// The value, for scalars.
-    pub slot: Slot,
-    /// For records passed by value: the address of their bytes (kept alive by `keep`).
-    pub record: Option<*mut u8>,
-    /// An object whose memory the value points into.
-    pub keep: Option<Py<PyAny>>,
-    /// A foreign object's memory the value points into, held until the call returns.
-    pub view: Option<ReadView>,
-}
-
-impl ArgValue {
-    fn scalar(kind: ScalarKind, slot: Slot, keep: Option<Py<PyAny>>) -> ArgValue {
-        ArgValue { ctype: CType::Scalar(kind), slot, record: None, keep, view: None }
-    }
-
-    fn pointer(address: usize, keep: Option<Py<PyAny>>) -> ArgValue {
-        ArgValue::scalar(ScalarKind::VoidPtr, pointer_slot(address), keep)
-    }
-
-    /// A pointer into (or read from) the memory of `view`, which it holds.
-    pub fn with_view(address: usize, view: ReadView) -> ArgValue {
-        ArgValue { view: Some(view), ..ArgValue::pointer(address, None) }
-    }
-
-    /// A scalar read from the memory of `view`, which it holds.
-    pub fn scalar_with_view(kind: ScalarKind, slot: Slot, view: ReadView) -> ArgValue {
-        ArgValue { view: Some(view), ..ArgValue::scalar(kind, slot, None) }
-    }
-
-    /// A record passed by value from the memory of `view`, which it holds.
-    pub fn record_with_view(ctype: CType, view: ReadView) -> ArgValue {
-        let record = Some(view.as_ptr().cast_mut());
-        ArgValue { ctype, slot: Slot::ZERO, record, keep: None, view: Some(view) }
-    }
-}
-
-/// The result of `byref()` and of the simple types' `from_param`: a C value ready to
-/// be passed, holding on to what it points into (ctypes' `CArgObject`).
-#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CArgObject")]
-pub struct CArgObject {
-    tag: char,
-    value: ArgValueCell,
-}
-
-/// `ArgValue` holds raw pointers; a `CArgObject` only moves between threads under the
-/// GIL with the objects that keep those pointers valid. It never holds a buffer view
-/// (`view` is None: `byref` and `from_param` take no foreign memory).
-struct ArgValueCell(ArgValue);
-// SAFETY: the raw record pointer is into `keep`'s memory, which is GIL-protected.
-unsafe impl Send for ArgValueCell {}
-// SAFETY: as above; the value is never mutated after construction.
-unsafe impl Sync for ArgValueCell {}
-
-impl CArgObject {
-    /// The value passed, when the object it refers to is of exactly the type whose
-    /// type object is at `target` (the quickest path's `byref` check).
-    #[inline(always)]
-    pub fn of_exact_type(&self, target: usize) -> Option<&Slot> {
-        let keep = self.value.0.keep.as_ref()?;
-        // SAFETY: keep is a live object; Py_TYPE reads its type pointer (no reference).
-        (unsafe { pyo3::ffi::Py_TYPE(keep.as_ptr()) } as usize == target).then_some(&self.value.0.slot)
-    }
-
-    /// The address passed, when this is a pointer (`byref`, or a pointer type's
-    /// `from_param`): what a `c_void_p` parameter takes from it.
-    #[inline(always)]
-    pub fn pointer_word(&self) -> Option<u64> {
-        matches!(self.tag, 'P' | 'z' | 'Z').then(|| u64::from_le_bytes(self.value.0.slot.0[..8].try_into().expect("8 bytes")))
-    }
-
-    /// The value passed and its C type, when it is a scalar (all but records).
-    #[inline(always)]
-    pub fn scalar_value(&self) -> Option<(ScalarKind, &Slot)> {
-        match (&self.value.0.ctype, self.value.0.record) {
-            (CType::Scalar(kind), None) => Some((*kind, &self.value.0.slot)),
-            _ => None,
-        }
-    }
-
-    fn copy_value(&self, py: Python<'_>) -> ArgValue {
-        let v = &self.value.0;
-        ArgValue { ctype: v.ctype.clone(), slot: v.slot, record: v.record, keep: v.keep.as_ref().map(|k| k.clone_ref(py)), view: None }
-    }
-}
-
-#[pymethods]
-impl CArgObject {
-    /// ctypes' repr: the value for numbers (floats as Python writes them), a printable
-    /// character or its `\xNN` escape, an address for pointers, else the object's.
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let v = &self.value.0;
-        let word = u64::from_ne_bytes(v.slot.0[..8].try_into().expect("8 bytes"));
-        let float_repr = |x: f64| PyFloat::new(py, x).repr().map(|r| r.to_string());
-        Ok(match self.tag {
-            'd' => format!("<cparam 'd' ({})>", float_repr(f64::from_bits(word))?),
-            'f' => format!("<cparam 'f' ({})>", float_repr(f32::from_ne_bytes(v.slot.0[..4].try_into().expect("4 bytes")) as f64)?),
-            'c' => match v.slot.0[0] {
-                c @ 0x20..=0x7e if c != b'\\' && c != b'\'' => format!("<cparam 'c' ('{}')>", c as char),
-                c => format!("<cparam 'c' ('\\x{c:02x}')>"),
-            },
-            // ctypes 3.11 prints every integer at its width as a signed number,
-            // the unsigned kinds included (c_ubyte.from_param(200) shows -56).
-            'b' | 'B' => format!("<cparam '{}' ({})>", self.tag, word as u8 as i8),
-            'h' | 'H' => format!("<cparam '{}' ({})>", self.tag, word as u16 as i16),
-            'i' | 'I' => format!("<cparam '{}' ({})>", self.tag, word as u32 as i32),
-            'l' | 'L' | 'q' | 'Q' => format!("<cparam '{}' ({})>", self.tag, word as i64),
-            'P' | 'z' | 'Z' => format!("<cparam '{}' ({:#x})>", self.tag, word),
-            tag => format!("<cparam '{tag}' at {:#x}>", self as *const _ as usize),
-        })
-    }
-
-    /// The object this argument refers to.
-    #[getter]
-    fn _obj(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.value.0.keep.as_ref().map(|k| k.clone_ref(py))
-    }
-}
-
-/// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call.
-#[pyfunction]
-#[pyo3(signature = (obj, offset = None))]
-pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyResult<CArgObject> {
-    let Ok(cdata) = obj.cast::<CData>() else {
-        return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
-    };
-    // Read after `obj`, and clamped to isize as ctypes clamps it (PyNumber_AsSsize_t
-    // without an exception type).
-    let offset = match offset {
-        // SAFETY: a live object; -1 with an exception set on error.
-        Some(o) => match unsafe { pyo3::ffi::PyNumber_AsSsize_t(o.as_ptr(), std::ptr::null_mut()) } {
-            -1 => PyErr::take(obj.py()).map_or(Ok(-1), Err)?,
-            n => n,
-        },
-        None => 0,
-    };
-    let address = cdata.get().address(obj.py()) as usize;
-    let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));
-    Ok(CArgObject { tag: 'P', value: ArgValueCell(value) })
-}
 
 /// The metaclasses' own `from_param` functions (set once by `ferrotypes._metatypes`),
 /// to recognise argtypes whose conversion ferrotypes may do itself.
@@ -293,6 +150,18 @@ impl ArgConv {
         }
     }
 
+    /// What the converter is, for the recipe's readable form ([`crate::call::recipe`]).
+    pub fn describe(&self) -> String {
+        match self {
+            ArgConv::Simple { kind, .. } => format!("simple '{}'", kind.code()),
+            ArgConv::Pointer { pointee, .. } => format!("zero-copy {}", pointee.describe()),
+            ArgConv::NdPointer { .. } => "ndpointer".to_owned(),
+            ArgConv::Record { info, .. } => format!("record of {} bytes", info.get().size),
+            ArgConv::FromParam { record: Some(_), .. } => "its from_param, then a record".to_owned(),
+            ArgConv::FromParam { .. } => "its from_param".to_owned(),
+        }
+    }
+
     /// Whether the argument is always converted to a scalar or a record of the
     /// parameter's type without a user's `from_param` deciding how (the direct path
     /// may be used).
@@ -300,7 +169,9 @@ impl ArgConv {
         !matches!(self, ArgConv::FromParam { .. })
     }
 
-    /// Converts argument `value`, the `position`-th (1-based, for messages).
+    /// Converts argument `value`, the `position`-th (1-based, for messages): the one
+    /// conversion of every call path but the quickest, which takes the exact types of
+    /// [`crate::call::recipe::ExactArg`] the same way (tests compare them).
     pub fn convert(&self, value: &Bound<'_, PyAny>, position: usize) -> PyResult<ArgValue> {
         let py = value.py();
         match self {
@@ -339,84 +210,84 @@ impl ArgConv {
             }
         }
     }
-
-    /// A record parameter's argument for the direct path: the address of at least the
-    /// record's size of bytes to pass; what must stay alive until the call returns is
-    /// added to `held`.
-    #[inline]
-    pub fn record_address<'py>(&self, value: &Bound<'py, PyAny>, position: usize, held: &mut Held<'py>) -> PyResult<*const u8> {
-        let converted = self.convert(value, position)?;
-        let Some(address) = converted.record else {
-            return Err(PyTypeError::new_err("a scalar cannot be passed for a record parameter"));
-        };
-        held.add(value.py(), converted);
-        Ok(address)
-    }
-
-    /// [`convert`](Self::convert) into a scalar slot (the direct path): the simple
-    /// types' common cases without building an [`ArgValue`]. What the argument must
-    /// keep until the call returns is added to `held`.
-    #[inline]
-    pub fn convert_into<'py>(&self, value: &Bound<'py, PyAny>, position: usize, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
-        let py = value.py();
-        let foreign = match self {
-            ArgConv::Simple { kind, cls } => match simple_foreign(*kind, value) {
-                Some(foreign) => foreign,
-                None => {
-                    return match simple_param_into(cls.bind(py), *kind, value, slot) {
-                        Ok(kept) => {
-                            held.objects.extend(kept.map(|k| k.into_bound(py)));
-                            Ok(())
-                        }
-                        Err(err) => scalar_into(py, stdlib_or(value, cls.bind(py).as_any(), err)?, slot, held),
-                    };
-                }
-            },
-            ArgConv::Pointer { pointee, .. } => match zerocopy::pointer_arg(value, pointee) {
-                Some(foreign) => foreign,
-                None => return scalar_into(py, self.pointer_fallback(value, position)?, slot, held),
-            },
-            ArgConv::NdPointer { requirements, from_param } => match requirements.accept(value) {
-                Some(view) => Ok(zerocopy::Foreign::into(view)),
-                None => return scalar_into(py, convert_unknown(&from_param.bind(py).call1((value,))?, position)?, slot, held),
-            },
-            ArgConv::Record { .. } | ArgConv::FromParam { .. } => return scalar_into(py, self.convert(value, position)?, slot, held),
-        };
-        let foreign = foreign?;
-        *slot = pointer_slot(foreign.address);
-        held.view(foreign.view);
-        Ok(())
-    }
 }
 
-/// `PyCPointerType.from_param`'s own cases for `POINTER(target)` (class `cls`), by its
-/// rules: None, an instance of `cls`, an instance of `target` (passed by reference), a
-/// `byref` of one, an array of `target`s or a pointer to them. None for anything else
-/// (`from_param` then decides: `_as_parameter_`, its error message).
-fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> Option<PyResult<ArgValue>> {
+/// How `POINTER(T)`'s `from_param` takes a value, in the cases it decides without
+/// `_as_parameter_` ([`pointer_case`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PointerCase {
+    /// Passed as it is: None (NULL), an instance of the pointer type, a `byref` of a
+    /// `T`, an array of `T`s or a pointer to them (the address they hold or are).
+    AsIs,
+    /// An instance of `T`: passed by reference (`byref`).
+    ByReference,
+}
+
+/// Whether, and how, a parameter of pointer type `cls` pointing to `target` (None
+/// while it has none) takes `value` by its own rules — ctypes' `PyCPointerType.from_param`
+/// without `_as_parameter_` and the refusal message. The one statement of the rule:
+/// `from_param` itself (through [`_pointer_param_case`]) and the converters
+/// ([`ArgConv::Pointer`]) call it; the quickest path takes the exact-type subset of
+/// these cases (`ExactArg::Ref`, compared with it by the tests).
+pub fn pointer_case(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PointerCase>> {
     let py = value.py();
-    if value.is_none() {
-        return Some(Ok(ArgValue::pointer(0, None)));
+    if value.is_none() || value.is_instance(cls)? {
+        return Ok(Some(PointerCase::AsIs));
     }
+    let Some(target) = target else { return Ok(None) };
     if let Ok(carg) = value.cast::<CArgObject>() {
-        let c = carg.get();
-        let of_target = c.value.0.keep.as_ref().is_some_and(|k| k.bind(py).is_instance(target).unwrap_or(false));
-        return of_target.then(|| Ok(c.copy_value(py)));
+        let of_target = match carg.get().target() {
+            Some(obj) => obj.bind(py).is_instance(target)?,
+            None => false,
+        };
+        return Ok(of_target.then_some(PointerCase::AsIs));
     }
-    let cdata = value.cast::<CData>().ok()?;
-    if value.is_instance(cls).ok()? {
-        return Some(cdata_value(cdata));
+    let Ok(cdata) = value.cast::<CData>() else { return Ok(None) };
+    if value.is_instance(target)? {
+        return Ok(Some(PointerCase::ByReference));
     }
-    if value.is_instance(target).ok()? {
-        let address = cdata.get().address(py) as usize;
-        return Some(Ok(ArgValue::pointer(address, Some(value.clone().unbind()))));
-    }
+    let target = target.cast::<PyType>()?;
     let points_into_targets = match &cdata.get().info().get().kind {
-        InfoKind::Array { element, .. } => element.bind(py).is_subclass(target).ok()?,
-        InfoKind::Pointer { target: own, .. } => own.get_obj_type(py)?.bind(py).is_subclass(target).ok()?,
+        InfoKind::Array { element, .. } => element.bind(py).is_subclass(target)?,
+        InfoKind::Pointer { target: own, .. } => match own.get_obj_type(py) {
+            Some(own) => own.bind(py).is_subclass(target)?,
+            None => false,
+        },
         _ => false,
     };
-    points_into_targets.then(|| cdata_value(cdata))
+    Ok(points_into_targets.then_some(PointerCase::AsIs))
+}
+
+/// [`pointer_case`] for `PyCPointerType.from_param`: `"as is"`, `"by reference"`, or
+/// None when `_as_parameter_` or the refusal decides.
+#[pyfunction]
+pub fn _pointer_param_case(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyResult<Option<&'static str>> {
+    let target = cls.getattr_opt(intern!(cls.py(), "_type_"))?.filter(|t| !t.is_none());
+    Ok(pointer_case(value, cls, target.as_ref())?.map(|case| match case {
+        PointerCase::AsIs => "as is",
+        PointerCase::ByReference => "by reference",
+    }))
+}
+
+/// [`pointer_case`]'s value for a `POINTER(target)` (class `cls`) parameter, converted;
+/// None when it is none of those cases (`from_param` then decides).
+fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> Option<PyResult<ArgValue>> {
+    let py = value.py();
+    let converted = match pointer_case(value, cls, Some(target.as_any())) {
+        Ok(case) => case?,
+        Err(err) => return Some(Err(err)),
+    };
+    Some(match converted {
+        PointerCase::AsIs if value.is_none() => Ok(ArgValue::pointer(0, None)),
+        PointerCase::AsIs => match value.cast::<CArgObject>() {
+            Ok(carg) => Ok(carg.get().copy_value(py)),
+            Err(_) => value.cast::<CData>().map_err(PyErr::from).and_then(cdata_value),
+        },
+        PointerCase::ByReference => match value.cast::<CData>() {
+            Ok(cdata) => Ok(ArgValue::pointer(cdata.get().address(py) as usize, Some(value.clone().unbind()))),
+            Err(err) => Err(err.into()),
+        },
+    })
 }
 
 impl ArgConv {
@@ -443,7 +314,7 @@ fn record_param(converted: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, ctype: &CT
     }
     let name = cls.cast::<PyType>().ok().and_then(|t| t.name().ok()).map_or_else(|| "record".to_owned(), |n| n.to_string());
     let given = match converted.cast::<CArgObject>() {
-        Ok(carg) => match &carg.get().value.0.keep {
+        Ok(carg) => match carg.get().target() {
             Some(target) => format!("pointer to {}", scalar::type_name(target.bind(converted.py()))),
             None => "pointer to ???".to_owned(),
         },
@@ -452,51 +323,12 @@ fn record_param(converted: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, ctype: &CT
     Err(PyTypeError::new_err(format!("expected {name} instance instead of {given}")))
 }
 
-/// A converted value of a scalar parameter into `slot`, what it keeps into `held`.
-fn scalar_into<'py>(py: Python<'py>, converted: ArgValue, slot: &mut Slot, held: &mut Held<'py>) -> PyResult<()> {
-    if converted.record.is_some() {
-        return Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter"));
-    }
-    *slot = converted.slot;
-    held.add(py, converted);
-    Ok(())
-}
-
 /// Whether the bound method `from_param` belongs to `c_char_p` (or a subclass).
 fn is_char_pointer_type(from_param: &Bound<'_, PyAny>) -> bool {
     let owner = from_param.getattr(intern!(from_param.py(), "__self__"));
     owner.is_ok_and(|o| info_of(&o).is_ok_and(|i| matches!(i.get().scalar(), Some((ScalarKind::CharPtr, _)))))
 }
 
-/// What the arguments of one call hold on to until it returns: the objects their
-/// values point into, and the buffers of foreign memory passed (the first in place:
-/// most calls pass at most one).
-#[derive(Default)]
-pub struct Held<'py> {
-    objects: Vec<Bound<'py, PyAny>>,
-    view: Option<ReadView>,
-    more_views: Vec<ReadView>,
-}
-
-impl<'py> Held<'py> {
-    /// Keeps what `value` needs kept.
-    #[inline]
-    pub fn add(&mut self, py: Python<'py>, value: ArgValue) {
-        self.objects.extend(value.keep.map(|k| k.into_bound(py)));
-        if let Some(view) = value.view {
-            self.view(view);
-        }
-    }
-
-    /// Holds a buffer view.
-    #[inline]
-    pub fn view(&mut self, view: ReadView) {
-        match self.view {
-            None => self.view = Some(view),
-            Some(_) => self.more_views.push(view),
-        }
-    }
-}
 
 /// Foreign memory for a `c_void_p` or `c_char_p` parameter; None for any other kind
 /// or value (`bytes` included: these parameters take its own buffer as ctypes does).
@@ -528,9 +360,9 @@ pub fn simple_param(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_,
     Ok(ArgValue::scalar(kind, slot, keep))
 }
 
-/// [`simple_param`] writing straight into a slot: the per-argument work of a call.
+/// [`simple_param`] writing into a slot, returning what the value must keep alive.
 #[inline]
-pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>, slot: &mut Slot) -> PyResult<KeepAlive> {
+fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>, slot: &mut Slot) -> PyResult<KeepAlive> {
     use ScalarKind::*;
     // The common cases first: a plain int or float for a numeric parameter.
     if kind.is_integer() && value.is_exact_instance_of::<PyInt>() {
@@ -568,7 +400,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
     }
     if let Ok(carg) = value.cast::<CArgObject>() {
         let c = carg.get();
-        if c.tag == kind.code() || (kind == VoidPtr && matches!(c.tag, 'P' | 'z' | 'Z')) {
+        if c.tag() == kind.code() || (kind == VoidPtr && matches!(c.tag(), 'P' | 'z' | 'Z')) {
             return Ok(copy(c.copy_value(value.py()), slot));
         }
         // byref(c_char(...)) for a char pointer, byref(c_wchar(...)) for a wide one.
@@ -577,7 +409,7 @@ pub fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Boun
             WCharPtr => Some(WChar),
             _ => None,
         };
-        if let (Some(character), 'P', Some(target)) = (character, c.tag, &c.value.0.keep) {
+        if let (Some(character), 'P', Some(target)) = (character, c.tag(), c.target()) {
             let target = target.bind(value.py());
             if target.cast::<CData>().is_ok_and(|d| d.get().info().get().scalar().is_some_and(|(k, _)| k == character)) {
                 return Ok(copy(c.copy_value(value.py()), slot));
@@ -632,7 +464,7 @@ pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     }
     if let Ok(carg) = value.cast::<CArgObject>() {
         let c = carg.get();
-        if matches!(c.tag, 'P' | 'z' | 'Z') {
+        if matches!(c.tag(), 'P' | 'z' | 'Z') {
             return Ok(c.copy_value(value.py()));
         }
     }
@@ -742,11 +574,6 @@ fn wide_string_arg(s: &Bound<'_, PyString>) -> PyResult<ArgValue> {
     Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())))
 }
 
-fn pointer_slot(address: usize) -> Slot {
-    let mut slot = Slot::ZERO;
-    slot.0[..8].copy_from_slice(&(address as u64).to_ne_bytes());
-    slot
-}
 
 /// Runs `f` one level deeper in CPython's recursion limit, so an endless chain of
 /// `_as_parameter_` ends in RecursionError rather than a stack overflow.
@@ -800,9 +627,3 @@ pub fn promote_variadic(arg: &mut ArgValue) {
     }
 }
 
-impl CArgObject {
-    /// Wraps a converted value, tagged with its ctypes type code for `repr`.
-    pub fn new(tag: char, value: ArgValue) -> CArgObject {
-        CArgObject { tag, value: ArgValueCell(value) }
-    }
-}

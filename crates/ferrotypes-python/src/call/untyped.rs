@@ -21,8 +21,9 @@ use pyo3::ffi;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use crate::call::argconv::{convert_unknown, CArgObject, Held};
-use crate::function::funcptr::{as_cdata, small_int};
+use crate::call::argconv::convert_unknown;
+use crate::call::peek::{as_cdata, carg_type, cdata_type, small_int};
+use crate::call::value::{CArgObject, Held};
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Calls with more arguments than this go the general way (a plan made per call).
@@ -30,7 +31,7 @@ pub const MAX_ARGS: usize = 16;
 
 /// How many combinations of C types a signature remembers; calls with others make a
 /// plan each time, as before there was a cache.
-const PLANS: usize = 4;
+pub const PLANS: usize = 4;
 
 /// The arguments of one untyped call, converted.
 pub struct UntypedArgs<'py> {
@@ -72,11 +73,12 @@ impl<'py> UntypedArgs<'py> {
     /// `args` are valid borrowed references for the call, and the GIL is held.
     #[inline(always)]
     pub unsafe fn convert(&mut self, py: Python<'py>, args: &[*mut ffi::PyObject]) -> Result<(), (usize, PyErr)> {
-        let cdata = crate::function::funcptr::cdata_type(py);
-        let carg = crate::function::funcptr::carg_type(py);
+        let cdata = cdata_type(py);
+        let carg = carg_type(py);
         for (i, &arg) in args.iter().enumerate().take(MAX_ARGS) {
             let slot = self.slots[i].write(Slot::ZERO);
-            // SAFETY: per this function's contract.
+            // SAFETY: arg is a valid borrowed reference for the call and the GIL is
+            // held (this function's contract).
             match unsafe { in_place(py, arg, slot, cdata, carg) } {
                 Some(kind) => self.kinds[i] = kind,
                 None => self.convert_general(py, i, arg).map_err(|e| (i, e))?,
@@ -138,7 +140,9 @@ impl<'py> UntypedArgs<'py> {
 /// `arg` is a valid object and the GIL is held.
 #[inline(always)]
 unsafe fn in_place(py: Python<'_>, arg: *mut ffi::PyObject, slot: &mut Slot, cdata: usize, carg: usize) -> Option<ScalarKind> {
-    // SAFETY: per the contract; each type is checked before its accessor.
+    // SAFETY: arg is a valid object and the GIL is held (this function's contract);
+    // each branch checks the object's type before reading it through that type's
+    // accessor or layout.
     unsafe {
         let tp = ffi::Py_TYPE(arg);
         if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {

@@ -32,11 +32,11 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 
-use crate::call::argconv::{ArgValue, CArgObject};
-use crate::support::buffer::ReadView;
+use crate::call::value::{ArgValue, CArgObject};
 use crate::data::cdata::CData;
-use crate::support::gil_cell::GilCell;
 use crate::data::families::record::push_leaves;
+use crate::support::buffer::ReadView;
+use crate::support::gil_cell::GilCell;
 use crate::support::scalar;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
@@ -71,9 +71,10 @@ pub struct Pointee {
     /// Verdicts of [`Pointee::fits`] on the item formats met so far (a parameter meets
     /// few), so that a format is parsed once, not on every call.
     memo: GilCell<RefCell<Vec<Verdict>>>,
-    /// The type of the last plain buffer (not a stdlib ctypes object) taken: values
-    /// of that type go straight to the buffer protocol, skipping the classification.
-    plain_type: GilCell<Option<Py<PyType>>>,
+    /// The type of the last buffer-protocol object (not a stdlib ctypes object)
+    /// taken: values of that type go straight to the buffer protocol, skipping the
+    /// classification.
+    last_buffer_type: GilCell<Option<Py<PyType>>>,
 }
 
 /// Whether items of a format (bytes) and an itemsize fit a [`Pointee`].
@@ -115,7 +116,7 @@ enum Items {
 
 impl Pointee {
     const fn new(what: Cow<'static, str>, param: Param, items: Items, min_bytes: usize) -> Pointee {
-        Pointee { what, param, items, min_bytes, memo: GilCell::new(RefCell::new(Vec::new())), plain_type: GilCell::new(None) }
+        Pointee { what, param, items, min_bytes, memo: GilCell::new(RefCell::new(Vec::new())), last_buffer_type: GilCell::new(None) }
     }
 
     /// A `POINTER(target)` parameter; an array target also sets the fewest bytes.
@@ -135,6 +136,11 @@ impl Pointee {
     pub fn array(py: Python<'_>, cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Pointee> {
         let what = Cow::Owned(format!("{} parameter", cls.name()?));
         Ok(Pointee::new(what, Param::Array, Items::of_element(py, info)?, info.size))
+    }
+
+    /// The parameter as messages name it ("pointer to c_double", "c_char_p parameter").
+    pub fn describe(&self) -> &str {
+        &self.what
     }
 
     /// Whether this is a `c_char_p` parameter (under any name: `POINTER(c_char)`).
@@ -292,7 +298,7 @@ pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResu
     let py = value.py();
     // SAFETY: value is a live object; Py_TYPE reads its type pointer (no reference).
     let value_type = unsafe { pyo3::ffi::Py_TYPE(value.as_ptr()) };
-    let known = pointee.plain_type.with(py, |t| t.as_ref().is_some_and(|t| t.as_ptr().cast() == value_type));
+    let known = pointee.last_buffer_type.with(py, |t| t.as_ref().is_some_and(|t| t.as_ptr().cast() == value_type));
     if known {
         return Some(buffer_arg(value, pointee));
     }
@@ -310,7 +316,7 @@ pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResu
     }
     let converted = buffer_arg(value, pointee);
     if converted.is_ok() {
-        drop(pointee.plain_type.replace(py, Some(value.get_type().unbind())));
+        drop(pointee.last_buffer_type.replace(py, Some(value.get_type().unbind())));
     }
     Some(converted)
 }

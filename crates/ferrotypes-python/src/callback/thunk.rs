@@ -315,7 +315,7 @@ unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut 
     unsafe {
         let tp = ffi::Py_TYPE(obj);
         if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
-            let Some(bits) = crate::function::funcptr::int_bits(obj) else { return false };
+            let Some(bits) = crate::call::peek::int_bits(obj) else { return false };
             // The low bytes of the word, with fixed-size stores (no call to memcpy).
             match kind.size() {
                 1 => result.write(bits as u8),
@@ -460,13 +460,15 @@ impl Attachment {
         if own.is_null() {
             // A thread-local can still be registered unless the thread is exiting.
             if FOREIGN_THREAD_STATE.try_with(|state| state.adopted.set(true)).is_ok() {
-                // SAFETY: as above. The state Ensure makes is kept (its counter left at
+                // SAFETY: PyGILState_Ensure may be called from any thread while the
+                // interpreter is initialised (checked above). The state Ensure makes is kept (its counter left at
                 // one) and the GIL released by the SaveThread of `Restored`'s drop; the
                 // thread-local's destructor releases it at thread exit.
                 unsafe { ffi::PyGILState_Ensure() };
                 return Some(Attachment::Restored);
             }
-            // SAFETY: as above; paired with the Release in Drop.
+            // SAFETY: callable from any thread while the interpreter is initialised
+            // (checked above); paired with the Release in Drop.
             return Some(Attachment::Ensured(unsafe { ffi::PyGILState_Ensure() }));
         }
         if own == current {
@@ -515,7 +517,8 @@ fn with_gil(f: impl for<'py> FnOnce(Python<'py>)) {
 
 impl Handler for SharedHandler {
     unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
-        // SAFETY: forwarded from the core's entry point unchanged.
+        // SAFETY: args and result are as the core's entry point promises for this
+        // closure's signature, the one the handler's converters were made for.
         with_gil(|py| unsafe { self.0.run(py, args, result) });
     }
 
@@ -550,8 +553,9 @@ pub struct Callback {
 }
 
 impl Callback {
-    /// A callback calling `callable` with the signature `argtypes` -> `restype`.
-    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, flags: i32) -> PyResult<Callback> {
+    /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
+    /// ctypes' private `errno` swapped in around each call when `use_errno`.
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool) -> PyResult<Callback> {
         if !callable.is_callable() {
             return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
         }
@@ -578,7 +582,7 @@ impl Callback {
             name,
             args,
             result,
-            use_errno: flags & crate::function::funcptr::FUNCFLAG_USE_ERRNO != 0,
+            use_errno,
         });
         let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         let callback = Callback { handler, closure };
@@ -637,10 +641,11 @@ impl Thunk {
     /// argument given an attribute that refers to it) is then collectable.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         let handler = &self.callback.handler;
-        // SAFETY (both): called by the collector through tp_traverse; the closures only visit.
+        // SAFETY: called by the collector through tp_traverse; the closure only visits.
         unsafe { handler.callable.with_in_traverse(|c| visit.call(c)) }?;
         for conv in &handler.args {
             if let FromC::Instance { spare, .. } = conv {
+                // SAFETY: called by the collector through tp_traverse; the closure only visits.
                 unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
             }
         }
@@ -683,7 +688,8 @@ fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject
         // SAFETY: the functions take a NUL-terminated message and an object or NULL;
         // an exception is set (the callers restore one first).
         UnraisableApi::WriteMsg(f) => unsafe { f(message.as_ptr(), obj) },
-        // SAFETY: as above; the format "%s" takes one C string, and "%s %R" a C
+        // SAFETY: an exception is set (the callers restore one first) and the message
+        // is NUL-terminated; the format "%s" takes one C string, and "%s %R" a C
         // string and a live object, whose repr ends the message as in 3.13's ctypes.
         UnraisableApi::Format(f) => unsafe {
             if obj.is_null() {
@@ -692,7 +698,8 @@ fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject
                 f(c"Exception ignored %s %R".as_ptr(), message.as_ptr(), obj)
             }
         },
-        // SAFETY: as above.
+        // SAFETY: an exception is set (the callers restore one first); obj is a live
+        // object or NULL.
         UnraisableApi::Plain => unsafe { ffi::PyErr_WriteUnraisable(obj) },
     }
     if PyErr::occurred(py) {

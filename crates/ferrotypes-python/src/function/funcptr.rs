@@ -1,20 +1,20 @@
 //! `_FuncPtrData`: foreign function objects (`CDLL` attributes, prototypes' instances).
 //!
-//! The signature (`argtypes`, `restype`) is prepared once into a [`Prepared`] call —
-//! one converter per parameter and a libffi call interface — whenever it changes.
-//! Calls arrive through the vectorcall protocol ([`vectorcall`]), convert each argument
-//! into a stack slot, release the GIL (unless the function belongs to a `PyDLL`), call,
-//! and convert the result. Instances made from Python callables own a
+//! The signature (`argtypes`, `restype`) is prepared into a [`Recipe`] whenever it
+//! changes (see [`crate::call::recipe`]). Calls arrive through the vectorcall protocol
+//! ([`vectorcall`]) and follow it by one of its three paths (the quickest, the register
+//! path, libffi), with the GIL released around the C call (unless the function belongs
+//! to a `PyDLL`) and the result converted by the recipe. Instances made from Python callables own a
 //! [`Callback`](crate::callback::thunk::Callback): their address is its trampoline.
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot, FEW_WORDS};
-use ferrotypes_core::ctype::{CType, ScalarKind};
+use ferrotypes_core::ctype::CType;
 use ferrotypes_core::library;
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::ffi;
@@ -23,17 +23,18 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::{intern, PyClassInitializer};
 
-use crate::call::argconv::{convert_unknown, promote_variadic, ArgConv, ArgValue, CArgObject, Held};
+use crate::call::argconv::{convert_unknown, promote_variadic};
+use crate::call::paramflags::ParamFlags;
+use crate::call::recipe::{ArgRecipe, Recipe};
+use crate::call::result::ResultBuffer;
+use crate::call::untyped::{self, UntypedArgs};
+use crate::call::value::{ArgValue, Held};
 use crate::callback::thunk::{Callback, Thunk};
 use crate::data::cdata::CData;
-use crate::support::cpython_layout::{self, IntLayout};
 use crate::support::errno::ErrnoSwap;
-use crate::support::gil_cell::GilCell;
-use crate::call::paramflags::ParamFlags;
-use crate::support::scalar;
-use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
-use crate::call::untyped::{self, UntypedArgs, UntypedPlans};
 use crate::support::errors::ArgumentError;
+use crate::support::gil_cell::GilCell;
+use crate::support::scalar;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
 pub const FUNCFLAG_CDECL: i32 = 0x1;
@@ -52,423 +53,6 @@ const STACK_ARGS: usize = 16;
 /// Byte offset of `FuncPtr::vectorcall` inside the Python object, found at start-up.
 static VECTORCALL_OFFSET: AtomicIsize = AtomicIsize::new(0);
 
-/// How the C result becomes a Python value.
-enum ResultConv {
-    /// `restype = None`: the result is `None`.
-    Void,
-    /// A built-in simple type: its plain value.
-    Value(ScalarKind),
-    /// A built-in simple type of the other byte order (`c_int.__ctype_be__`): the
-    /// value read from the result's bytes reversed, as ctypes' swapped getters do.
-    SwappedValue(ScalarKind),
-    /// Any other ctypes type: an instance holding the result's bytes.
-    Instance(Py<PyType>),
-    /// A callable that is not a ctypes type: called with the C `int` result.
-    Callable(Py<PyAny>),
-}
-
-/// A signature prepared for calling.
-struct Prepared {
-    /// One converter per declared parameter; None when `argtypes` is unset.
-    converters: Option<Vec<ArgConv>>,
-    /// The call interface for exactly the declared parameters, when all their C types
-    /// are known in advance.
-    plan: Option<CallPlan>,
-    result: ResultConv,
-    result_ctype: CType,
-    /// The restype's `_check_retval_`, if it has one.
-    check_retval: Option<Py<PyAny>>,
-    /// Every converter is native ([`ArgConv::is_native`]: the direct path may be used).
-    all_native: bool,
-    /// The quickest path (see [`FuncPtr::call_fast`]), when the signature has a direct
-    /// path and every parameter has a [`FastArg`].
-    fast: Option<FastPlan>,
-    /// The plans of calls without `argtypes` (see [`crate::call::untyped`]).
-    untyped: UntypedPlans,
-}
-
-/// What [`FuncPtr::call_fast`] needs, worked out when the signature is prepared.
-struct FastPlan {
-    /// Each parameter's conversion and where its word goes.
-    args: Box<[(FastArg, ArgLoad)]>,
-    /// The call (the signature's direct path).
-    direct: DirectPlan,
-    /// How the result is made straight from the result word, when the restype is a
-    /// built-in numeric simple type without `_check_retval_` ([`number_maker`]).
-    number: Option<NumberMaker>,
-}
-
-/// How [`FuncPtr::call_fast`] converts one argument: only objects of exact types
-/// (built-in ones, or the parameter's own classes) whose conversion runs no Python
-/// code and keeps nothing alive beyond the caller's own reference. Any other argument
-/// sends the call down the general paths, which give the same result for these
-/// objects (tests compare them).
-#[derive(Clone, Copy)]
-enum FastArg {
-    /// An integer parameter: an exact `int`, its low 64 bits (ctypes wraps around).
-    Int,
-    /// `c_void_p`: an exact `int` as above, None for NULL, a ferrotypes array (its
-    /// address), pointer or function pointer, or `c_void_p`/`c_char_p`/`c_wchar_p`
-    /// instance (the address it holds), or a `byref` (`cdata` and `carg`: the type
-    /// objects' addresses) — the cases `c_void_p.from_param` takes from ferrotypes.
-    Pointer { cdata: usize, carg: usize },
-    /// `c_double`: an exact `float`.
-    Double,
-    /// `c_float`: an exact `float`, rounded to single precision.
-    Float,
-    /// `c_char_p` (and `POINTER(c_char)`, whose `from_param` is `c_char_p`'s): exact
-    /// `bytes` (its own NUL-terminated buffer, as ctypes passes it; the caller's
-    /// reference keeps it alive for the call), None for NULL, or a ferrotypes array of
-    /// `c_char` (its address; `cdata` is the type object's address).
-    Bytes { cdata: usize },
-    /// `c_wchar_p`: None for NULL, or a ferrotypes array of `c_wchar` (its address);
-    /// a `str` needs a wide copy and goes the general way.
-    WideChars { cdata: usize },
-    /// A structure or union parameter ([`ArgConv::Record`]): an instance of exactly
-    /// its class (the type object's address), whose memory's address is the word (the
-    /// plan copies the record from there before the call).
-    Record { class: usize },
-    /// A `POINTER(T)` parameter with ctypes' own `from_param` (`pointer` and `target`
-    /// the two type objects' addresses, `carg` that of `CArgObject`): None for NULL,
-    /// an instance of exactly `T` by reference, a `byref` of one, or an instance of
-    /// exactly `POINTER(T)` passing the address it holds, or a ferrotypes array whose
-    /// element class is exactly `T` (`cdata`: `_CData`'s type object), passing its
-    /// address as C decays it — as [`ArgConv::Pointer`]'s own cases give them. The
-    /// caller's reference keeps the memory alive (a `byref` and a pointer keep their
-    /// target, an array is the memory).
-    Ref { pointer: usize, target: usize, carg: usize, cdata: usize },
-}
-
-/// The addresses of the type objects of `_CData` and `CArgObject`, which the quickest
-/// paths compare with, looked up once (PyO3's lookup costs a few dozen instructions
-/// per argument); the classes live as long as the module.
-static CDATA_TYPE: AtomicUsize = AtomicUsize::new(0);
-static CARG_TYPE: AtomicUsize = AtomicUsize::new(0);
-
-#[inline(always)]
-fn remembered_type(cell: &AtomicUsize, lookup: impl FnOnce() -> usize) -> usize {
-    match cell.load(Ordering::Relaxed) {
-        0 => {
-            let address = lookup();
-            cell.store(address, Ordering::Relaxed);
-            address
-        }
-        address => address,
-    }
-}
-
-/// `_CData`'s type object address.
-#[inline(always)]
-pub(crate) fn cdata_type(py: Python<'_>) -> usize {
-    remembered_type(&CDATA_TYPE, || <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
-}
-
-/// `CArgObject`'s type object address.
-#[inline(always)]
-pub(crate) fn carg_type(py: Python<'_>) -> usize {
-    remembered_type(&CARG_TYPE, || <CArgObject as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
-}
-
-/// The `TypeInfo` of `arg` when it is a ferrotypes C data instance (its class derives
-/// from `_CData`, whose type object is at `cdata`), with the instance's memory address.
-///
-/// # Safety
-/// `arg` is a valid object and the GIL is held.
-#[inline(always)]
-pub(crate) unsafe fn as_cdata<'a>(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize) -> Option<(&'a TypeInfo, *mut u8)> {
-    // SAFETY: per the contract; PyType_IsSubtype only reads the types' MROs.
-    unsafe {
-        let tp = ffi::Py_TYPE(arg);
-        if ffi::PyType_IsSubtype(tp, cdata as *mut ffi::PyTypeObject) == 0 {
-            return None;
-        }
-        // The instance is a `_CData`: its part is there, and its info lives as long as
-        // the instance, which the caller's reference keeps for the call.
-        let data = Borrowed::from_ptr(py, arg).cast_unchecked::<CData>().get();
-        let info: *const TypeInfo = data.info().get();
-        Some((&*info, data.address(py)))
-    }
-}
-
-/// How [`small_int`] reads an exact int ([`cpython_layout::IntLayout`]): 0 not at all,
-/// 1 a signed digit count in `ob_size` (3.11), 2 a tagged count in `lv_tag` (3.12,
-/// 3.13); 30-bit digits follow the header either way. Set once at module
-/// initialisation ([`init_int_layout`]).
-static INT_LAYOUT: AtomicU8 = AtomicU8::new(0);
-
-/// Records the running interpreter's int layout (see [`INT_LAYOUT`]).
-pub fn init_int_layout(py: Python<'_>) -> PyResult<()> {
-    let layout = match cpython_layout::known(py).map(|l| l.int) {
-        None => 0,
-        Some(IntLayout::SignedSize) => 1,
-        Some(IntLayout::Tagged) => 2,
-    };
-    INT_LAYOUT.store(layout, Ordering::Relaxed);
-    Ok(())
-}
-
-/// The value of an exact int of at most one digit (|v| < 2**30), as its 64-bit two's
-/// complement, read from the object itself (saves a call per argument); None for
-/// larger ints or an unknown layout.
-///
-/// # Safety
-/// `arg` is an exact `int`.
-#[inline(always)]
-pub(crate) unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
-    // SAFETY: with the layout recorded at start-up, an int is a header of an object's
-    // two words and a third word giving its digit count and sign (`ob_size` on 3.11,
-    // `lv_tag` on 3.12 and 3.13), followed by that many 32-bit digits; a zero has
-    // none to read.
-    unsafe {
-        let count = arg.cast::<u8>().add(2 * size_of::<usize>()).cast::<isize>().read();
-        let digit = || arg.cast::<u8>().add(3 * size_of::<usize>()).cast::<u32>().read();
-        match (INT_LAYOUT.load(Ordering::Relaxed), count) {
-            (1, 0) | (2, 1) => Some(0),
-            (1, 1) | (2, 8) => Some(u64::from(digit())),
-            (1, -1) | (2, 10) => Some(u64::from(digit()).wrapping_neg()),
-            _ => None,
-        }
-    }
-}
-
-/// An exact int's low 64 bits (ctypes wraps around), or None, with no exception set,
-/// when they cannot be read (the general conversion then raises the error).
-///
-/// # Safety
-/// The GIL is held and `arg` is an exact `int`.
-#[inline(always)]
-pub(crate) unsafe fn int_bits(arg: *mut ffi::PyObject) -> Option<u64> {
-    // SAFETY: per the contract; PyLong_AsUnsignedLongLongMask follows the C API's
-    // error protocol.
-    unsafe {
-        if let Some(small) = small_int(arg) {
-            return Some(small);
-        }
-        let bits = ffi::PyLong_AsUnsignedLongLongMask(arg);
-        if bits == u64::MAX && !ffi::PyErr_Occurred().is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        Some(bits)
-    }
-}
-
-impl FastPlan {
-    /// Converts `args` into the words the call passes; None when one is not of its
-    /// parameter's exact types.
-    ///
-    /// # Safety
-    /// `args` are valid objects, as many as the plan has parameters, and the GIL is
-    /// held; `N` is at least the number of words the plan's call passes.
-    #[inline(always)]
-    unsafe fn load<const N: usize>(&self, py: Python<'_>, args: &[*mut ffi::PyObject], regs: &mut Registers<N>) -> Option<()> {
-        for (&(how, load), &arg) in self.args.iter().zip(args) {
-            // SAFETY: per this function's contract; the converters hold the classes.
-            let word = unsafe { how.word(py, arg) }?;
-            // SAFETY: a record parameter's word is the address of an instance of
-            // exactly its class, which has the record's size.
-            unsafe { load.store(regs, word) };
-        }
-        Some(())
-    }
-}
-
-impl FastArg {
-    /// The quickest conversion for a parameter's converter, if it has one.
-    fn for_conv(py: Python<'_>, conv: &ArgConv) -> Option<FastArg> {
-        match conv {
-            ArgConv::Simple { kind, .. } => FastArg::for_kind(py, *kind),
-            ArgConv::Record { cls, .. } => Some(FastArg::Record { class: cls.as_ptr() as usize }),
-            ArgConv::Pointer { own: Some((pointer, target)), .. } => Some(FastArg::Ref {
-                pointer: pointer.as_ptr() as usize,
-                target: target.as_ptr() as usize,
-                carg: carg_type(py),
-                cdata: cdata_type(py),
-            }),
-            ArgConv::Pointer { own: None, pointee, .. } if pointee.is_chars() => Some(FastArg::Bytes { cdata: cdata_type(py) }),
-            _ => None,
-        }
-    }
-
-    #[inline(always)]
-    fn for_kind(py: Python<'_>, kind: ScalarKind) -> Option<FastArg> {
-        match kind {
-            k if k.is_integer() => Some(FastArg::Int),
-            ScalarKind::VoidPtr => Some(FastArg::Pointer { cdata: cdata_type(py), carg: carg_type(py) }),
-            ScalarKind::Double => Some(FastArg::Double),
-            ScalarKind::Float => Some(FastArg::Float),
-            ScalarKind::CharPtr => Some(FastArg::Bytes { cdata: cdata_type(py) }),
-            ScalarKind::WCharPtr => Some(FastArg::WideChars { cdata: cdata_type(py) }),
-            _ => None,
-        }
-    }
-
-    /// The argument's word (for a record, the address of its bytes), or None when
-    /// `arg` is not one of this converter's exact types.
-    ///
-    /// # Safety
-    /// `arg` is a valid object, and the classes a `Record` or `Ref` names are alive
-    /// (the converter they come from holds them).
-    #[inline(always)]
-    unsafe fn word(self, py: Python<'_>, arg: *mut ffi::PyObject) -> Option<u64> {
-        // The address of the memory of `arg`, a C data instance.
-        let memory = |arg: *mut ffi::PyObject| {
-            // SAFETY: the callers below checked that arg's type is a C data class.
-            unsafe { Borrowed::from_ptr(py, arg).cast_unchecked::<CData>() }.get().address(py)
-        };
-        // SAFETY: per the caller; the type checks come before each type's accessor.
-        unsafe {
-            let tp = ffi::Py_TYPE(arg);
-            match self {
-                FastArg::Record { class } if tp as usize == class => Some(memory(arg) as u64),
-                FastArg::Ref { .. } if arg == ffi::Py_None() => Some(0),
-                FastArg::Ref { target, .. } if tp as usize == target => Some(memory(arg) as u64),
-                // A pointer instance's memory holds the one pointer it passes.
-                FastArg::Ref { pointer, .. } if tp as usize == pointer => Some(memory(arg).cast::<u64>().read_unaligned()),
-                FastArg::Ref { target, carg, .. } if tp as usize == carg => {
-                    let value = Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().of_exact_type(target)?;
-                    Some(u64::from_le_bytes(value.0[..8].try_into().expect("8 bytes")))
-                }
-                // An array of exactly T decays to a pointer to its first element.
-                FastArg::Ref { target, cdata, .. } => match as_cdata(py, arg, cdata)? {
-                    (TypeInfo { kind: InfoKind::Array { element, .. }, .. }, address) if element.as_ptr() as usize == target => Some(address as u64),
-                    _ => None,
-                },
-                FastArg::Int if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
-                FastArg::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => Some(ffi::PyFloat_AS_DOUBLE(arg).to_bits()),
-                FastArg::Float if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
-                    Some((ffi::PyFloat_AS_DOUBLE(arg) as f32).to_bits() as u64)
-                }
-                FastArg::Bytes { .. } if tp == std::ptr::addr_of_mut!(ffi::PyBytes_Type) => Some(ffi::PyBytes_AS_STRING(arg) as u64),
-                FastArg::Pointer { .. } | FastArg::Bytes { .. } | FastArg::WideChars { .. } if arg == ffi::Py_None() => Some(0),
-                FastArg::Pointer { .. } if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => int_bits(arg),
-                FastArg::Pointer { carg, .. } if tp as usize == carg => {
-                    Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().pointer_word()
-                }
-                FastArg::Pointer { cdata, .. } => {
-                    let (info, address) = as_cdata(py, arg, cdata)?;
-                    match &info.kind {
-                        InfoKind::Array { .. } => Some(address as u64),
-                        // These hold one address.
-                        InfoKind::Pointer { .. } | InfoKind::Function => Some(address.cast::<u64>().read_unaligned()),
-                        InfoKind::Simple { scalar: ScalarKind::VoidPtr | ScalarKind::CharPtr | ScalarKind::WCharPtr, .. } => {
-                            Some(address.cast::<u64>().read_unaligned())
-                        }
-                        _ => None,
-                    }
-                }
-                FastArg::Bytes { cdata } => chars_array(py, arg, cdata, ScalarKind::Char),
-                FastArg::WideChars { cdata } => chars_array(py, arg, cdata, ScalarKind::WChar),
-                _ => None,
-            }
-        }
-    }
-}
-
-/// The address of `arg` when it is a ferrotypes array of `character`s (a `char *` or
-/// `wchar_t *` parameter takes one, as in C).
-///
-/// # Safety
-/// As for [`as_cdata`].
-#[inline(always)]
-unsafe fn chars_array(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize, character: ScalarKind) -> Option<u64> {
-    // SAFETY: per the contract.
-    match unsafe { as_cdata(py, arg, cdata) }? {
-        (TypeInfo { kind: InfoKind::Array { element_info, .. }, .. }, address) if element_info.get().scalar().is_some_and(|(k, _)| k == character) => {
-            Some(address as u64)
-        }
-        _ => None,
-    }
-}
-
-impl Prepared {
-    /// The direct (libffi-free) path, when every parameter converts in Rust and the
-    /// signature has one.
-    #[inline]
-    fn direct(&self) -> Option<&DirectPlan> {
-        if self.all_native {
-            self.plan.as_ref()?.direct()
-        } else {
-            None
-        }
-    }
-
-    /// No signature yet (void result, arguments unknown).
-    fn empty() -> Prepared {
-        Prepared { converters: None, plan: None, result: ResultConv::Void, result_ctype: CType::Void, check_retval: None, all_native: false, fast: None, untyped: UntypedPlans::default() }
-    }
-
-    /// Visits the objects the signature holds (for the collector).
-    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for conv in self.converters.iter().flatten() {
-            conv.traverse(visit)?;
-        }
-        match &self.result {
-            ResultConv::Instance(cls) => visit.call(cls)?,
-            ResultConv::Callable(f) => visit.call(f)?,
-            ResultConv::Void | ResultConv::Value(_) | ResultConv::SwappedValue(_) => {}
-        }
-        visit.call(&self.check_retval)
-    }
-
-    fn new(py: Python<'_>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>) -> PyResult<Prepared> {
-        let converters = match argtypes {
-            Some(seq) if !seq.is_none() => {
-                let mut convs = Vec::new();
-                for (i, t) in seq.try_iter()?.enumerate() {
-                    convs.push(ArgConv::for_argtype(&t?, i)?);
-                }
-                Some(convs)
-            }
-            _ => None,
-        };
-        let (result, result_ctype, check_retval) = match restype {
-            None => (ResultConv::Void, CType::Void, None),
-            Some(r) if r.is_none() => (ResultConv::Void, CType::Void, None),
-            Some(r) => match info_of(r) {
-                Ok(info) => {
-                    let info = info.get();
-                    info.check_by_value()?;
-                    let cls = r.cast::<PyType>()?.clone().unbind();
-                    let conv = match info.kind {
-                        InfoKind::Simple { scalar, direct: true, swapped: false } => ResultConv::Value(scalar),
-                        InfoKind::Simple { scalar, direct: true, swapped: true } => ResultConv::SwappedValue(scalar),
-                        _ => ResultConv::Instance(cls),
-                    };
-                    // An array result comes back as ctypes takes it: as a pointer-sized word (C
-                    // functions return no arrays; ctypes describes array types to libffi so).
-                    (conv, info.param_ctype(), r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind))
-                }
-                Err(_) if r.is_callable() => (ResultConv::Callable(r.clone().unbind()), CType::Scalar(ScalarKind::Int), None),
-                Err(_) => return Err(PyTypeError::new_err("restype must be a type, a callable, or None")),
-            },
-        };
-        let plan = match &converters {
-            // A signature libffi refuses gets no plan: calls take the general path,
-            // which reports the refusal as ctypes does, when the function is called.
-            Some(convs) => convs.iter().map(ArgConv::ctype).collect::<Option<Vec<_>>>().and_then(|types| CallPlan::new(&types, result_ctype.clone()).ok()),
-            None => None,
-        };
-        let all_native = converters.as_ref().is_some_and(|c| c.iter().all(ArgConv::is_native));
-        let mut prepared = Prepared { converters, plan, result, result_ctype, check_retval, all_native, fast: None, untyped: UntypedPlans::default() };
-        if let Some(direct) = prepared.direct() {
-            let args = prepared
-                .converters
-                .iter()
-                .flatten()
-                .zip(direct.args())
-                .map(|(c, load)| FastArg::for_conv(py, c).map(|how| (how, *load)))
-                .collect::<Option<Box<[(FastArg, ArgLoad)]>>>();
-            let number = match (&prepared.result, &prepared.check_retval) {
-                (ResultConv::Value(kind), None) => number_maker(*kind),
-                _ => None,
-            };
-            prepared.fast = args.map(|args| FastPlan { args, direct: direct.clone(), number });
-        }
-        Ok(prepared)
-    }
-}
-
 /// The Rust side of `CFuncPtr`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct FuncPtr {
@@ -478,9 +62,9 @@ pub struct FuncPtr {
     argtypes: GilCell<Option<Py<PyAny>>>,
     restype: GilCell<Option<Py<PyAny>>>,
     errcheck: GilCell<Option<Py<PyAny>>>,
-    prepared: GilCell<Rc<Prepared>>,
-    /// Whether `prepared` reflects the signature (false until the first preparation).
-    prepared_once: GilCell<bool>,
+    recipe: GilCell<Rc<Recipe>>,
+    /// Whether `recipe` reflects the signature (false until the first is made).
+    recipe_made: GilCell<bool>,
     /// The callback (ctypes' thunk), when this instance was made from a Python
     /// callable; also kept in `_objects`, so that where the function pointer is stored
     /// the callback stays alive.
@@ -504,17 +88,17 @@ impl FuncPtr {
         Ok(slf.get_type().getattr_opt(class_attr)?.map(Bound::unbind))
     }
 
-    fn reprepare(slf: &Bound<'_, Self>) -> PyResult<()> {
+    fn remake_recipe(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let me = slf.get();
         let argtypes = FuncPtr::effective(slf, &me.argtypes, intern!(py, "_argtypes_"))?;
         let restype = FuncPtr::effective(slf, &me.restype, intern!(py, "_restype_"))?;
-        let mut prepared = Prepared::new(py, argtypes.as_ref().map(|a| a.bind(py)), restype.as_ref().map(|r| r.bind(py)))?;
+        let mut recipe = Recipe::new(py, argtypes.as_ref().map(|a| a.bind(py)), restype.as_ref().map(|r| r.bind(py)))?;
         if me.paramflags.is_some() {
-            prepared.fast = None; // such calls arrange their arguments first
+            recipe.exact = None; // such calls arrange their arguments first
         }
-        drop(me.prepared.replace(py, Rc::new(prepared)));
-        me.prepared_once.replace(py, true);
+        drop(me.recipe.replace(py, Rc::new(recipe)));
+        me.recipe_made.replace(py, true);
         Ok(())
     }
 
@@ -526,43 +110,43 @@ impl FuncPtr {
     fn call<'py>(slf: &Bound<'py, Self>, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let me = slf.get();
-        if !me.prepared_once.with(py, |p| *p) {
-            FuncPtr::reprepare(slf)?;
+        if !me.recipe_made.with(py, |p| *p) {
+            FuncPtr::remake_recipe(slf)?;
         }
         // A clone (a count increment): converters may run Python code that sets a new
         // signature while this call still uses the old one.
-        let prepared = me.prepared.get(py);
+        let recipe = me.recipe.get(py);
         let function = FuncPtr::address(slf);
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
         }
-        if prepared.converters.is_none() && args.len() <= untyped::MAX_ARGS {
-            return me.call_untyped(slf, &prepared, function, args, run_errcheck);
+        if recipe.args.is_none() && args.len() <= untyped::MAX_ARGS {
+            return me.call_untyped(slf, &recipe, function, args, run_errcheck);
         }
-        if let (Some(direct), Some(convs)) = (prepared.direct(), &prepared.converters) {
+        if let (Some(direct), Some(steps)) = (recipe.registers(), &recipe.args) {
             if args.len() == direct.arg_count() {
-                let value = me.call_direct(slf, &prepared, direct, convs, function, args)?;
-                return me.finish(slf, &prepared, value, args, run_errcheck);
+                let value = me.call_register_path(slf, &recipe, direct, steps, function, args)?;
+                return me.finish(slf, &recipe, value, args, run_errcheck);
             }
         }
         if args.len() > crate::support::errors::CTYPES_MAX_ARGCOUNT {
             return Err(ArgumentError::new_err(format!("too many arguments ({}), maximum is {}", args.len(), crate::support::errors::CTYPES_MAX_ARGCOUNT)));
         }
-        let declared = prepared.converters.as_ref().map_or(0, Vec::len);
+        let declared = recipe.args.as_ref().map_or(0, Vec::len);
         if args.len() < declared {
             let s = if declared == 1 { "" } else { "s" };
             return Err(PyTypeError::new_err(format!("this function takes at least {declared} argument{s} ({} given)", args.len())));
         }
         let mut held = Held::default();
-        let mut result = ResultBuffer::for_type(&prepared.result_ctype)?;
-        match (&prepared.converters, &prepared.plan) {
-            (Some(convs), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
+        let mut result = ResultBuffer::for_type(&recipe.result.ctype)?;
+        match (&recipe.args, &recipe.libffi) {
+            (Some(steps), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
                 let mut slots = [Slot::ZERO; STACK_ARGS];
                 let mut pointers = [null_mut::<c_void>(); STACK_ARGS];
-                for (i, (conv, &arg)) in convs.iter().zip(args).enumerate() {
+                for (i, (step, &arg)) in steps.iter().zip(args).enumerate() {
                     // SAFETY: CPython hands vectorcall valid borrowed references.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
-                    let value = conv.convert(&arg, i + 1).map_err(|e| argument_error(py, i, e))?;
+                    let value = step.conv.convert(&arg, i + 1).map_err(|e| argument_error(py, i, e))?;
                     slots[i] = value.slot;
                     pointers[i] = match value.record {
                         Some(p) => p.cast(),
@@ -570,40 +154,40 @@ impl FuncPtr {
                     };
                     held.add(py, value);
                 }
-                me.invoke(plan, function, &mut pointers[..declared], &mut result);
+                me.libffi_call(plan, function, &mut pointers[..declared], &mut result);
             }
             _ => {
                 let mut values = Vec::with_capacity(args.len());
                 for (i, &arg) in args.iter().enumerate() {
-                    // SAFETY: as above.
+                    // SAFETY: CPython hands vectorcall valid borrowed references.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
-                    let converted = match prepared.converters.as_ref().and_then(|c| c.get(i)) {
-                        Some(conv) => conv.convert(&arg, i + 1),
+                    let converted = match recipe.args.as_ref().and_then(|steps| steps.get(i)) {
+                        Some(step) => step.conv.convert(&arg, i + 1),
                         None => convert_unknown(&arg, i + 1),
                     };
                     let mut value = converted.map_err(|e| argument_error(py, i, e))?;
-                    if prepared.converters.is_some() && i >= declared {
+                    if recipe.args.is_some() && i >= declared {
                         promote_variadic(&mut value);
                     }
                     values.push(value);
                 }
                 let types: Vec<CType> = values.iter().map(|v| v.ctype.clone()).collect();
-                let plan = match prepared.converters {
-                    Some(_) if args.len() > declared => CallPlan::new_variadic(&types, declared, prepared.result_ctype.clone()),
-                    _ => CallPlan::new(&types, prepared.result_ctype.clone()),
+                let plan = match recipe.args {
+                    Some(_) if args.len() > declared => CallPlan::new_variadic(&types, declared, recipe.result.ctype.clone()),
+                    _ => CallPlan::new(&types, recipe.result.ctype.clone()),
                 }
                 .map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
-                me.invoke(&plan, function, &mut pointers, &mut result);
+                me.libffi_call(&plan, function, &mut pointers, &mut result);
                 values.into_iter().for_each(|v| held.add(py, v));
             }
         }
         // `held` lives until the result is converted: a returned pointer may point
         // into an argument (a wide copy of a str, say), as ctypes allows.
         me.check_python_error(py)?;
-        let value = convert_result(py, &prepared, result.bytes(), me.steals_object_result(py, function))?;
+        let value = recipe.result.convert(py, result.bytes(), me.steals_object_result(py, function))?;
         drop(held);
-        me.finish(slf, &prepared, value, args, run_errcheck)
+        me.finish(slf, &recipe, value, args, run_errcheck)
     }
 
     /// A call without `argtypes` (see [`crate::call::untyped`]): the arguments converted by
@@ -613,7 +197,7 @@ impl FuncPtr {
     /// (`printf`) and then reads from `%al` how many vector registers are used —, else
     /// through libffi.
     #[inline(always)]
-    fn call_untyped<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, function: usize, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn call_untyped<'py>(&self, slf: &Bound<'py, Self>, recipe: &Recipe, function: usize, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         // A block, so that the arguments are dropped where they are (not moved into
         // a `drop`) once the result is converted: a result may point into an argument
@@ -622,8 +206,8 @@ impl FuncPtr {
             let mut converted = UntypedArgs::new();
             // SAFETY: CPython hands vectorcall valid borrowed references.
             unsafe { converted.convert(py, args) }.map_err(|(i, e)| argument_error(py, i, e))?;
-            let plan = prepared.untyped.plan_for(&converted, &prepared.result_ctype)?;
-            let mut result = ResultBuffer::for_type(&prepared.result_ctype)?;
+            let plan = recipe.untyped.plan_for(&converted, &recipe.result.ctype)?;
+            let mut result = ResultBuffer::for_type(&recipe.result.ctype)?;
             match plan.plan.direct() {
                 Some(direct) if direct.gpr_only() => {
                     let mut g = [0u64; 6];
@@ -632,8 +216,9 @@ impl FuncPtr {
                         *word = load.widen(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes")));
                     }
                     let function = function as *const c_void;
-                    // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
-                    // widened arguments.
+                    // SAFETY: the plan is made for the C types the arguments converted
+                    // to (the user's promise that the function takes them, as in
+                    // ctypes); it is gpr_only and `g` holds its widened arguments.
                     let word = self.around_call(|| unsafe { direct.call_gpr_maybe_variadic(function, &g) });
                     if let ResultBuffer::Small(slot) = &mut result {
                         slot.0[..8].copy_from_slice(&word.to_ne_bytes());
@@ -647,8 +232,9 @@ impl FuncPtr {
                         unsafe { load.store(&mut regs, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) };
                     }
                     let function = function as *const c_void;
-                    // SAFETY: as for `invoke`: the plan describes the arguments given
-                    // and every one of them was loaded.
+                    // SAFETY: the plan is made for the C types the arguments converted
+                    // to (the user's promise that the function takes them, as in
+                    // ctypes), and every one of them was loaded.
                     let word = self.around_call(|| unsafe { direct.call_maybe_variadic(function, &regs) });
                     if let ResultBuffer::Small(slot) = &mut result {
                         slot.0[..8].copy_from_slice(&word.to_ne_bytes());
@@ -659,35 +245,36 @@ impl FuncPtr {
                     for (i, pointer) in pointers[..args.len()].iter_mut().enumerate() {
                         *pointer = converted.pointer_for_call(i);
                     }
-                    self.invoke(&plan.plan, function, &mut pointers[..args.len()], &mut result);
+                    self.libffi_call(&plan.plan, function, &mut pointers[..args.len()], &mut result);
                 }
             }
             self.check_python_error(py)?;
-            convert_result(py, prepared, result.bytes(), self.steals_object_result(py, function))?
+            recipe.result.convert(py, result.bytes(), self.steals_object_result(py, function))?
         };
-        self.finish(slf, prepared, value, args, run_errcheck)
+        self.finish(slf, recipe, value, args, run_errcheck)
     }
 
-    /// The quickest path, tried first by [`vectorcall`]: a direct-path signature whose
-    /// arguments are all of the exact types its [`FastArg`]s take, no keyword
-    /// arguments, no `paramflags` (their functions have no [`FastPlan`]; nor has one
-    /// not yet prepared). Returns None, having done nothing, when it does not apply;
+    /// The quickest path, tried first by [`vectorcall`]: a signature with a register
+    /// path whose arguments are all of the exact types its recipe's
+    /// [`ExactArg`](crate::call::recipe::ExactArg)s take, no keyword arguments, no
+    /// `paramflags` (their functions have no [`ExactCall`](crate::call::recipe::ExactCall);
+    /// nor has one not yet prepared). Returns None, having done nothing, when it does not apply;
     /// otherwise the result, or NULL with the exception set.
     ///
     /// # Safety
     /// `args` are valid borrowed references from CPython.
     #[inline(always)]
-    unsafe fn call_fast(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+    unsafe fn call_exact(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
         let py = slf.py();
         let me = slf.get();
         // A clone: Python code run by the C function (PyDLL), or by another thread
         // while the GIL is released, may set a new signature.
-        let prepared = me.prepared.get(py);
-        let Some(fast) = prepared.fast.as_ref() else {
-            return FuncPtr::call_untyped_fast(slf, &prepared, args);
+        let recipe = me.recipe.get(py);
+        let Some(exact) = recipe.exact.as_ref() else {
+            return FuncPtr::try_call_untyped(slf, &recipe, args);
         };
-        let direct = &fast.direct;
-        if args.len() != fast.args.len() {
+        let direct = &exact.direct;
+        if args.len() != exact.args.len() {
             return None;
         }
         let function = FuncPtr::address(slf);
@@ -695,38 +282,44 @@ impl FuncPtr {
             return None; // the general path raises
         }
         let function = function as *const c_void;
-        // The result word (scalar results only: a direct plan returns no record).
+        // The result word (scalar results only: a register path returns no record).
         let word = if direct.gpr_only() {
             // At most six integer-register arguments: no register file to clear.
             let mut g = [0u64; 6];
-            for ((&(how, load), &arg), word) in fast.args.iter().zip(args).zip(g.iter_mut()) {
+            for ((&(how, load), &arg), word) in exact.args.iter().zip(args).zip(g.iter_mut()) {
                 let ArgLoad::Word(load) = load else { return None }; // (gpr_only: none is a record)
-                // SAFETY: per this function's contract; the converters hold the classes.
+                // SAFETY: arg is a valid borrowed reference from CPython (this
+                // function's contract) and the GIL is held; the classes `how` names
+                // are held by the recipe's converters, which `recipe` keeps.
                 *word = load.widen(unsafe { how.word(py, arg) }?);
             }
             me.around_call(
                 #[inline(always)]
-                // SAFETY: as for `invoke`; the plan is gpr_only and `g` holds its
-                // widened arguments.
+                // SAFETY: the plan describes the declared signature (the user's promise,
+                // as in ctypes); it is gpr_only and `g` holds its widened arguments.
                 || unsafe { direct.call_gpr(function, &g) },
             )
         } else if direct.few_words() {
             // Integer registers and at most two vector registers: a smaller register
             // file to clear and load.
             let mut regs = Registers::<FEW_WORDS>::default();
-            // SAFETY: per this function's contract.
-            unsafe { fast.load(py, args, &mut regs) }?;
+            // SAFETY: args are valid borrowed references from CPython, as many as the
+            // plan's parameters (checked above), the GIL is held, and the plan is
+            // few_words, so FEW_WORDS words hold its arguments.
+            unsafe { exact.load(py, args, &mut regs) }?;
             me.around_call(
                 #[inline(always)]
-                // SAFETY: as for `invoke`; the plan is few_words and every argument
-                // was loaded.
+                // SAFETY: the plan describes the declared signature (the user's
+                // promise, as in ctypes); it is few_words and every argument was loaded.
                 || unsafe { direct.call_few(function, &regs) },
             )
         } else {
             let mut regs = Registers::default();
-            // SAFETY: per this function's contract.
-            unsafe { fast.load(py, args, &mut regs) }?;
-            u64::from_le_bytes(me.invoke_direct(direct, function as usize, &regs).0[..8].try_into().expect("8 bytes"))
+            // SAFETY: args are valid borrowed references from CPython, as many as the
+            // plan's parameters (checked above), and the GIL is held; a full register
+            // file holds any plan's words.
+            unsafe { exact.load(py, args, &mut regs) }?;
+            u64::from_le_bytes(me.register_call(direct, function as usize, &regs).0[..8].try_into().expect("8 bytes"))
         };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
@@ -734,11 +327,11 @@ impl FuncPtr {
             return Some(null_mut()); // the C function's exception stays set
         }
         let no_errcheck = me.errcheck.with(py, Option::is_none);
-        if let (Some(make), true) = (fast.number, no_errcheck) {
+        if let (Some(make), true) = (exact.number, no_errcheck) {
             // SAFETY: the GIL is held. NULL only with an exception set.
             return Some(unsafe { make(word) });
         }
-        Some(FuncPtr::fast_result(slf, &prepared, word, args, no_errcheck))
+        Some(FuncPtr::exact_result(slf, &recipe, word, args, no_errcheck))
     }
 
     /// [`call_untyped`](Self::call_untyped) from the quickest path, for a function
@@ -747,17 +340,17 @@ impl FuncPtr {
     /// otherwise): the result, or NULL with the exception set. Out of line: the
     /// quickest path stays small.
     #[inline(never)]
-    fn call_untyped_fast(slf: &Bound<'_, Self>, prepared: &Prepared, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+    fn try_call_untyped(slf: &Bound<'_, Self>, recipe: &Recipe, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
         let py = slf.py();
         let me = slf.get();
-        if prepared.converters.is_some() || args.len() > untyped::MAX_ARGS || !me.prepared_once.with(py, |p| *p) {
+        if recipe.args.is_some() || args.len() > untyped::MAX_ARGS || !me.recipe_made.with(py, |p| *p) {
             return None;
         }
         let function = FuncPtr::address(slf);
         if function == 0 {
             return None; // the general path raises
         }
-        match me.call_untyped(slf, prepared, function, args, true) {
+        match me.call_untyped(slf, recipe, function, args, true) {
             Ok(value) => Some(value.into_ptr()),
             Err(e) => {
                 e.restore(py);
@@ -770,16 +363,16 @@ impl FuncPtr {
     /// result word: converted by the restype, then `_check_retval_` and `errcheck`;
     /// NULL with an exception set on failure. Out of line: the quickest path stays small.
     #[inline(never)]
-    fn fast_result(slf: &Bound<'_, Self>, prepared: &Prepared, word: u64, args: &[*mut ffi::PyObject], no_errcheck: bool) -> *mut ffi::PyObject {
+    fn exact_result(slf: &Bound<'_, Self>, recipe: &Recipe, word: u64, args: &[*mut ffi::PyObject], no_errcheck: bool) -> *mut ffi::PyObject {
         let py = slf.py();
         let me = slf.get();
         let mut slot = Slot::ZERO;
         slot.0[..8].copy_from_slice(&word.to_le_bytes());
-        let converted = convert_result(py, prepared, &slot.0, me.steals_object_result(py, FuncPtr::address(slf))).and_then(|value| {
-            if prepared.check_retval.is_none() && no_errcheck {
+        let converted = recipe.result.convert(py, &slot.0, me.steals_object_result(py, FuncPtr::address(slf))).and_then(|value| {
+            if recipe.result.check_retval.is_none() && no_errcheck {
                 Ok(value)
             } else {
-                me.finish(slf, prepared, value, args, true)
+                me.finish(slf, recipe, value, args, true)
             }
         });
         match converted {
@@ -791,46 +384,37 @@ impl FuncPtr {
         }
     }
 
-    /// The direct path: every parameter native (a built-in simple type, a pointer
-    /// or ndpointer), converted straight into its register or stack word, and the
+    /// The register path: every parameter native (a built-in simple type, a pointer,
+    /// ndpointer or record type with ctypes' own `from_param`), each argument turned
+    /// into its register or stack word by its [`ArgRecipe::register_word`], and the
     /// function called without libffi. Returns the converted result (before
     /// `_check_retval_` and `errcheck`).
     #[inline]
-    fn call_direct<'py>(
+    fn call_register_path<'py>(
         &self,
         slf: &Bound<'py, Self>,
-        prepared: &Prepared,
+        recipe: &Recipe,
         direct: &DirectPlan,
-        convs: &[ArgConv],
+        steps: &[ArgRecipe],
         function: usize,
         args: &[*mut ffi::PyObject],
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let mut regs = Registers::default();
         let mut held = Held::default();
-        for (i, ((conv, &arg), &load)) in convs.iter().zip(args).zip(direct.args()).enumerate() {
+        for (i, ((step, &arg), &load)) in steps.iter().zip(args).zip(direct.args()).enumerate() {
             // SAFETY: CPython hands vectorcall valid borrowed references.
             let arg = unsafe { Borrowed::from_ptr(py, arg) };
-            let word = match (conv, load) {
-                // A record: the address of bytes of at least its size, kept alive by
-                // the caller or `held`.
-                (_, ArgLoad::Record(_)) => conv.record_address(&arg, i + 1, &mut held).map_err(|e| argument_error(py, i, e))? as u64,
-                // The exact int/float/bytes/None of a simple parameter first, as
-                // call_fast reads them (another argument sent the call here).
-                // SAFETY: arg is a valid borrowed reference and the GIL is held.
-                (ArgConv::Simple { kind, .. }, _) if let Some(word) = FastArg::for_kind(py, *kind).and_then(|how| unsafe { how.word(py, arg.as_ptr()) }) => word,
-                _ => {
-                    let mut slot = Slot::ZERO;
-                    conv.convert_into(&arg, i + 1, &mut slot, &mut held).map_err(|e| argument_error(py, i, e))?;
-                    u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes"))
-                }
-            };
-            // SAFETY: a record's word is the address record_address gave (see above).
+            let record = matches!(load, ArgLoad::Record(_));
+            let word = step.register_word(arg, i + 1, record, &mut held).map_err(|e| argument_error(py, i, e))?;
+            // SAFETY: a record's word is the address of its bytes — an instance of the
+            // record's class, or a record at least as large (register_word checks) —,
+            // kept alive by the caller's reference or `held` until after the call.
             unsafe { load.store(&mut regs, word) };
         }
-        let slot = self.invoke_direct(direct, function, &regs);
+        let slot = self.register_call(direct, function, &regs);
         self.check_python_error(py)?;
-        let value = convert_result(py, prepared, &slot.0, self.steals_object_result(py, function))?;
+        let value = recipe.result.convert(py, &slot.0, self.steals_object_result(py, function))?;
         drop(held);
         Ok(value)
     }
@@ -847,9 +431,9 @@ impl FuncPtr {
 
     /// The restype's `_check_retval_`, and the function's `errcheck` if asked.
     #[inline]
-    fn finish<'py>(&self, slf: &Bound<'py, Self>, prepared: &Prepared, mut value: Bound<'py, PyAny>, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn finish<'py>(&self, slf: &Bound<'py, Self>, recipe: &Recipe, mut value: Bound<'py, PyAny>, args: &[*mut ffi::PyObject], run_errcheck: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        if let Some(check) = &prepared.check_retval {
+        if let Some(check) = &recipe.result.check_retval {
             value = check.bind(py).call1((value,))?;
         }
         if !run_errcheck || self.errcheck.with(py, Option::is_none) {
@@ -881,7 +465,7 @@ impl FuncPtr {
             Some(names) => {
                 let dict = PyDict::new(py);
                 for (name, &value) in names.try_iter()?.zip(values) {
-                    // SAFETY: as above.
+                    // SAFETY: CPython hands vectorcall valid borrowed keyword values.
                     dict.set_item(name?, unsafe { Borrowed::from_ptr(py, value) })?;
                 }
                 Some(dict)
@@ -898,10 +482,10 @@ impl FuncPtr {
     fn call_with_paramflags<'py>(slf: &Bound<'py, Self>, flags: &ParamFlags, args: &[Bound<'py, PyAny>], kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let me = slf.get();
-        if !me.prepared_once.with(py, |p| *p) {
-            FuncPtr::reprepare(slf)?;
+        if !me.recipe_made.with(py, |p| *p) {
+            FuncPtr::remake_recipe(slf)?;
         }
-        let declared = me.prepared.with(py, |p| p.converters.as_ref().map(Vec::len)).unwrap_or(0);
+        let declared = me.recipe.with(py, |p| p.args.as_ref().map(Vec::len)).unwrap_or(0);
         if declared == 0 {
             // As in ctypes: without argument types the flags do not apply.
             if kwargs.is_some_and(|k| !k.is_empty()) {
@@ -927,7 +511,7 @@ impl FuncPtr {
     }
 
     /// The C call through libffi.
-    fn invoke(&self, plan: &CallPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) {
+    fn libffi_call(&self, plan: &CallPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) {
         self.around_call(|| {
             // SAFETY: the plan describes the declared signature (the user's promise, as
             // in ctypes); each pointer points at a converted value that lives until
@@ -936,12 +520,14 @@ impl FuncPtr {
         });
     }
 
-    /// The C call through the plan's direct path (no libffi).
+    /// The C call through the plan's register path (no libffi); `regs` holds every
+    /// argument's word.
     #[inline(always)]
-    fn invoke_direct(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Slot {
+    fn register_call(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Slot {
         self.around_call(
             #[inline(always)]
-            // SAFETY: as for `invoke`; every argument word was loaded by the caller.
+            // SAFETY: the plan describes the declared signature (the user's promise, as
+            // in ctypes), and the callers loaded every argument's word into `regs`.
             || unsafe { direct.call(function as *const c_void, regs) },
         )
     }
@@ -967,144 +553,6 @@ impl FuncPtr {
     }
 }
 
-impl ArgValue {
-    /// The pointer libffi reads this argument's value from.
-    fn pointer_for_call(&mut self) -> *mut c_void {
-        match self.record {
-            Some(p) => p.cast(),
-            None => self.slot.as_mut_ptr(),
-        }
-    }
-}
-
-/// Room for a result: libffi widens small integers to a machine word, and records
-/// may be larger than a slot.
-enum ResultBuffer {
-    Small(Slot),
-    Large(Vec<Slot>),
-}
-
-impl ResultBuffer {
-    /// `MemoryError` when the result type (the user's) is larger than memory allows.
-    fn for_type(t: &CType) -> PyResult<ResultBuffer> {
-        let size = t.size();
-        if size <= 16 {
-            return Ok(ResultBuffer::Small(Slot::ZERO));
-        }
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(size.div_ceil(16)).map_err(|_| pyo3::exceptions::PyMemoryError::new_err(format!("cannot allocate a result of {size} bytes")))?;
-        slots.resize(size.div_ceil(16), Slot::ZERO);
-        Ok(ResultBuffer::Large(slots))
-    }
-
-    fn as_mut_ptr(&mut self) -> *mut c_void {
-        match self {
-            ResultBuffer::Small(s) => s.as_mut_ptr(),
-            ResultBuffer::Large(v) => v.as_mut_ptr().cast(),
-        }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        match self {
-            ResultBuffer::Small(s) => &s.0,
-            // SAFETY: a Vec<Slot> is contiguous plain bytes.
-            ResultBuffer::Large(v) => unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len() * 16) },
-        }
-    }
-}
-
-/// The Python value of a call's result, from the bytes the call left (at least 16).
-#[inline]
-fn convert_result<'py>(py: Python<'py>, prepared: &Prepared, bytes: &[u8], steal_object: bool) -> PyResult<Bound<'py, PyAny>> {
-    match &prepared.result {
-        ResultConv::Void => Ok(py.None().into_bound(py)),
-        ResultConv::Value(kind) => {
-            let word = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
-            if let Some(value) = number_from_word(py, *kind, word) {
-                return value;
-            }
-            let mut raw = [0u8; 16];
-            raw.copy_from_slice(&bytes[..16]);
-            let value = scalar::from_bytes(py, *kind, &raw)?.into_bound(py);
-            if *kind == ScalarKind::ObjectPtr && steal_object {
-                // A Python C API function (or a callback of ours) returning PyObject* returns a new reference:
-                // take it over (from_bytes took one of its own). For other functions
-                // the reference is kept borrowed: stealing one a C function did not
-                // give (an identity function, say) would free a live object; ctypes
-                // steals and crashes there, ferrotypes leaks at worst.
-                // SAFETY: the pointer is the non-NULL object from_bytes just read.
-                unsafe { ffi::Py_DECREF(value.as_ptr()) };
-            }
-            Ok(value)
-        }
-        ResultConv::SwappedValue(kind) => {
-            // SAFETY: the result buffer holds at least 16 bytes, more than any scalar.
-            unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }.map(|v| v.into_bound(py))
-        }
-        ResultConv::Instance(cls) => {
-            // As ctypes makes it: neither `__new__` nor `__init__` runs.
-            let cls = cls.bind(py);
-            let obj = crate::data::instances::instance(cls, crate::data::instances::Contents::Owned(CData::class_info(cls)?))?;
-            let cdata = obj.cast::<CData>()?.get();
-            let n = cdata.size(py).min(prepared.result_ctype.size());
-            // SAFETY: the new instance owns at least `n` bytes; the buffer has them too.
-            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), cdata.address(py), n) };
-            Ok(obj)
-        }
-        ResultConv::Callable(f) => {
-            let v = i32::from_ne_bytes(bytes[..4].try_into().expect("4 bytes"));
-            f.bind(py).call1((v,))
-        }
-    }
-}
-
-/// The common numeric results straight from the result word (libffi and the direct
-/// path both leave integers widened to a word, floating results at its start), with
-/// the same values `scalar::from_bytes` gives; None for the other kinds.
-#[inline(always)]
-fn number_from_word(py: Python<'_>, kind: ScalarKind, word: u64) -> Option<PyResult<Bound<'_, PyAny>>> {
-    // SAFETY: the GIL is held (the token says so); number_ptr returns a new reference
-    // or NULL with an exception set, which from_owned_ptr_or_err turns into an error.
-    unsafe { number_ptr(kind, word).map(|ptr| Bound::from_owned_ptr_or_err(py, ptr)) }
-}
-
-/// [`number_from_word`] as a new reference, or NULL with an exception set.
-///
-/// # Safety
-/// The GIL is held.
-#[inline(always)]
-unsafe fn number_ptr(kind: ScalarKind, word: u64) -> Option<*mut ffi::PyObject> {
-    // SAFETY: per this function's contract.
-    number_maker(kind).map(|make| unsafe { make(word) })
-}
-
-/// Makes a Python number from a result word; a new reference, or NULL with an
-/// exception set. Must be called with the GIL held.
-type NumberMaker = unsafe fn(u64) -> *mut ffi::PyObject;
-
-/// The [`NumberMaker`] of the common numeric results (libffi and the direct path
-/// both leave integers widened to a word, floating results at its start), with the
-/// values `scalar::from_bytes` gives; None for the other kinds.
-fn number_maker(kind: ScalarKind) -> Option<NumberMaker> {
-    use std::ffi::{c_long, c_ulong};
-    use ScalarKind::*;
-    // SAFETY (each constructor): the GIL is held (NumberMaker's contract); they take
-    // plain numbers.
-    let make: NumberMaker = match kind {
-        Int => |w| unsafe { ffi::PyLong_FromLong(w as u32 as i32 as c_long) },
-        UInt => |w| unsafe { ffi::PyLong_FromUnsignedLong(w as u32 as c_ulong) },
-        Long | LongLong => |w| unsafe { ffi::PyLong_FromLongLong(w as i64) },
-        ULong | ULongLong => |w| unsafe { ffi::PyLong_FromUnsignedLongLong(w) },
-        Short => |w| unsafe { ffi::PyLong_FromLong(w as u16 as i16 as c_long) },
-        UShort => |w| unsafe { ffi::PyLong_FromLong(w as u16 as c_long) },
-        Byte => |w| unsafe { ffi::PyLong_FromLong(w as u8 as i8 as c_long) },
-        UByte => |w| unsafe { ffi::PyLong_FromLong(w as u8 as c_long) },
-        Double => |w| unsafe { ffi::PyFloat_FromDouble(f64::from_bits(w)) },
-        Float => |w| unsafe { ffi::PyFloat_FromDouble(f32::from_bits(w as u32) as f64) },
-        _ => return None,
-    };
-    Some(make)
-}
 
 /// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`.
 fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
@@ -1115,6 +563,13 @@ fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
 }
 
 /// CPython's entry point for `f(*args)`.
+///
+/// # Safety
+/// Called by CPython only (through the vectorcall offset, installed on function
+/// pointer classes alone), with the GIL held: `callable` is a function pointer
+/// instance, `args` holds the positional arguments then the keyword values (valid
+/// borrowed references), `nargsf` counts the positional ones, `kwnames` is NULL or a
+/// tuple naming the keyword ones.
 unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargsf: usize, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls vectorcall functions with the GIL held, on this thread.
     // The token is not registered with PyO3's attach count (`Python::attach` would do
@@ -1135,11 +590,11 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
             let argv = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args, n) } };
             if kwnames.is_null() {
                 // SAFETY: argv holds CPython's borrowed references.
-                if let Some(result) = unsafe { FuncPtr::call_fast(&slf, argv) } {
+                if let Some(result) = unsafe { FuncPtr::call_exact(&slf, argv) } {
                     return Ok(result);
                 }
             }
-            // SAFETY: as CPython gives them.
+            // SAFETY: args, argv and kwnames are as CPython passed them (above).
             unsafe { vectorcall_general(&slf, args, argv, kwnames) }
         }));
         match outcome {
@@ -1238,8 +693,8 @@ impl FuncPtr {
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
-            prepared_once: GilCell::new(false),
-            prepared: GilCell::new(Rc::new(Prepared::empty())),
+            recipe_made: GilCell::new(false),
+            recipe: GilCell::new(Rc::new(Recipe::empty())),
         }
     }
 }
@@ -1273,7 +728,7 @@ impl FuncPtr {
                 if is_callback_source(&first) {
                     let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
                     let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
-                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags)?;
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0)?;
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
                     // The instance keeps its thunk (and so the callable) in
@@ -1296,7 +751,7 @@ impl FuncPtr {
 
     #[pyo3(signature = (*_args, **_kwargs))]
     fn __init__(slf: &Bound<'_, Self>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        FuncPtr::reprepare(slf)
+        FuncPtr::remake_recipe(slf)
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -1330,7 +785,7 @@ impl FuncPtr {
             }
         };
         let old = slf.get().argtypes.replace(py, value);
-        if let Err(e) = FuncPtr::reprepare(slf) {
+        if let Err(e) = FuncPtr::remake_recipe(slf) {
             drop(slf.get().argtypes.replace(py, old));
             return Err(e);
         }
@@ -1347,7 +802,7 @@ impl FuncPtr {
     fn set_restype(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
         let old = slf.get().restype.replace(py, Some(value.clone().unbind()));
-        if let Err(e) = FuncPtr::reprepare(slf) {
+        if let Err(e) = FuncPtr::remake_recipe(slf) {
             drop(slf.get().restype.replace(py, old));
             return Err(e);
         }
@@ -1365,7 +820,7 @@ impl FuncPtr {
     fn delete_restype(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let old = slf.get().restype.replace(py, None);
-        if let Err(e) = FuncPtr::reprepare(slf) {
+        if let Err(e) = FuncPtr::remake_recipe(slf) {
             drop(slf.get().restype.replace(py, old));
             return Err(e);
         }
@@ -1376,7 +831,7 @@ impl FuncPtr {
     #[deleter]
     fn delete_errcheck(&self, py: Python<'_>) {
         drop(self.errcheck.replace(py, None));
-        self.prepared.with(py, |p| p.untyped.clear());
+        self.recipe.with(py, |p| p.untyped.clear());
     }
 
     /// A function called with `(result, func, args)` whose return value replaces the
@@ -1393,7 +848,7 @@ impl FuncPtr {
             _ => return Err(PyTypeError::new_err("the errcheck attribute must be callable")),
         };
         drop(self.errcheck.replace(py, value));
-        self.prepared.with(py, |p| p.untyped.clear());
+        self.recipe.with(py, |p| p.untyped.clear());
         Ok(())
     }
 
@@ -1411,7 +866,7 @@ impl FuncPtr {
             self.argtypes.with_in_traverse(|v| visit.call(v))?;
             self.restype.with_in_traverse(|v| visit.call(v))?;
             self.errcheck.with_in_traverse(|v| visit.call(v))?;
-            self.prepared.with_in_traverse(|p| p.traverse(&visit))?;
+            self.recipe.with_in_traverse(|p| p.traverse(&visit))?;
         }
         if let Some(flags) = &self.paramflags {
             flags.traverse(&visit)?;
@@ -1422,27 +877,31 @@ impl FuncPtr {
     /// Breaks cycles through the signature; a later call prepares the class's again.
     fn __clear__(&self, py: Python<'_>) {
         let old = (self.argtypes.replace(py, None), self.restype.replace(py, None), self.errcheck.replace(py, None));
-        let prepared = self.prepared.replace(py, Rc::new(Prepared::empty()));
-        self.prepared_once.replace(py, false);
-        drop((old, prepared));
+        let recipe = self.recipe.replace(py, Rc::new(Recipe::empty()));
+        self.recipe_made.replace(py, false);
+        drop((old, recipe));
     }
 
-    /// How calls with exactly the declared arguments are made: `"direct"` (no libffi),
-    /// `"libffi"`, or `"per-call"` (the C types are only known from the arguments).
+    /// The recipe calls follow, in its readable form (see `crate::call::recipe`).
     #[getter]
-    fn _call_path(&self, py: Python<'_>) -> &'static str {
-        let prepared = self.prepared.get(py);
-        match &prepared.plan {
-            Some(plan) if prepared.all_native && plan.direct().is_some() => "direct",
-            Some(_) => "libffi",
-            None => "per-call",
+    fn _recipe(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        if !slf.get().recipe_made.with(py, |made| *made) {
+            FuncPtr::remake_recipe(slf)?;
         }
+        let recipe = slf.get().recipe.get(py);
+        let argtypes = match FuncPtr::effective(slf, &slf.get().argtypes, intern!(py, "_argtypes_"))? {
+            Some(types) => types.into_bound(py).try_iter()?.collect::<PyResult<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let restype = FuncPtr::effective(slf, &slf.get().restype, intern!(py, "_restype_"))?.map(|r| r.into_bound(py));
+        Ok(recipe.describe(py, &argtypes, restype.as_ref()))
     }
 
     /// How many call interfaces calls without `argtypes` have remembered (at most 4).
     #[getter]
     fn _untyped_plans(&self, py: Python<'_>) -> usize {
-        self.prepared.with(py, |p| p.untyped.len())
+        self.recipe.with(py, |p| p.untyped.len())
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
