@@ -36,7 +36,7 @@ use crate::call::argconv::{ArgValue, CArgObject};
 use crate::support::buffer::ReadView;
 use crate::data::cdata::CData;
 use crate::support::gil_cell::GilCell;
-use crate::data::families::record::push_leaves;
+use crate::types::typeinfo::push_leaves;
 use crate::support::scalar;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 

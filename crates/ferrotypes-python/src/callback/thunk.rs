@@ -129,7 +129,7 @@ impl FromC {
                 if address == 0 {
                     return Ok(py.None().into_ptr());
                 }
-                Ok(CData::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
+                Ok(instances::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
             }
         }
     }
