@@ -17,8 +17,8 @@ mod types;
 
 use call::{argconv, ndpointer, peek, value};
 use callback::thunk as callback_thunk;
-use data::families::{array_types, pointer_types, record, sequence, simple};
-use data::{cdata, construct, instances, slots};
+use data::families::{array_types, field, pointer_types, record, sequence, simple};
+use data::{cdata, instances, registry, slots};
 use function::funcptr;
 use module::{cdecl, memory};
 use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
@@ -65,7 +65,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("_ArrayData", py.get_type::<sequence::ArrayData>())?;
     m.add("_PointerData", py.get_type::<sequence::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
-    m.add_class::<record::CField>()?;
+    m.add_class::<field::CField>()?;
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
@@ -76,7 +76,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
     m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
-    m.add_function(wrap_pyfunction!(record::anonymous_field, m)?)?;
+    m.add_function(wrap_pyfunction!(field::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(value::byref, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::_pointer_param_case, m)?)?;
@@ -99,9 +99,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(library::dlsym, m)?)?;
     m.add_function(wrap_pyfunction!(library::dlclose, m)?)?;
     m.add_function(wrap_pyfunction!(funcptr::_enable_vectorcall, m)?)?;
-    m.add_function(wrap_pyfunction!(slots::_enable_fast_slots, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_enable_fast_slots, m)?)?;
     m.add_function(wrap_pyfunction!(slots::_make_immutable, m)?)?;
-    m.add_function(wrap_pyfunction!(construct::_constructed_directly, m)?)?;
+    m.add_function(wrap_pyfunction!(registry::_constructed_directly, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
@@ -131,7 +131,12 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("__version__", "1.1.0")?;
     funcptr::init_vectorcall(py)?;
-    slots::install(py)?;
+    // Each family registers what its classes need, before any class exists.
+    simple::register(py)?;
+    sequence::register_arrays(py)?;
+    sequence::register_pointers(py)?;
+    record::register(py)?;
+    function::family::register();
     peek::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())

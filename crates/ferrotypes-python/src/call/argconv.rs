@@ -163,7 +163,7 @@ impl ArgConv {
     }
 
     /// Whether the argument is always converted to a scalar or a record of the
-    /// parameter's type without a user's `from_param` deciding how (the direct path
+    /// parameter's type without a user's `from_param` deciding how (the register path
     /// may be used).
     pub fn is_native(&self) -> bool {
         !matches!(self, ArgConv::FromParam { .. })
@@ -364,7 +364,7 @@ pub fn simple_param(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_,
 #[inline]
 fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>, slot: &mut Slot) -> PyResult<KeepAlive> {
     use ScalarKind::*;
-    // The common cases first: a plain int or float for a numeric parameter.
+    // The common cases first: an exact int or float for a numeric parameter.
     if kind.is_integer() && value.is_exact_instance_of::<PyInt>() {
         slot.0[..8].copy_from_slice(&scalar::mask_u64(value)?.to_le_bytes());
         return Ok(None);

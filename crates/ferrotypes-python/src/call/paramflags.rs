@@ -33,7 +33,7 @@ const FOUT: i64 = 2;
 const FLCID: i64 = 4;
 
 /// Which way one parameter's value goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Direction {
     /// Flag 0 or 1: from the caller.
     In,
@@ -43,6 +43,20 @@ enum Direction {
     Out,
     /// Flag 5: the default, or zero; never from the caller.
     Lcid,
+}
+
+impl Direction {
+    /// The direction a `paramflags` flag gives (its bits beyond these three ignored, as
+    /// in ctypes); None for the combinations ctypes refuses.
+    fn of_flag(flag: i32) -> Option<Direction> {
+        match i64::from(flag) & (FIN | FOUT | FLCID) {
+            0 | FIN => Some(Direction::In),
+            x if x == FIN | FOUT => Some(Direction::InOut),
+            x if x == FIN | FLCID => Some(Direction::Lcid),
+            FOUT => Some(Direction::Out),
+            _ => None,
+        }
+    }
 }
 
 struct Param {
@@ -112,13 +126,7 @@ impl ParamFlags {
                 Err(_) => None,
             };
             let default = item.get_item(2).ok().map(Bound::unbind);
-            let direction = match i64::from(flag) & (FIN | FOUT | FLCID) {
-                0 | FIN => Direction::In,
-                x if x == FIN | FOUT => Direction::InOut,
-                x if x == FIN | FLCID => Direction::Lcid,
-                FOUT => Direction::Out,
-                _ => return Err(PyTypeError::new_err(format!("paramflag value {flag} not supported"))),
-            };
+            let direction = Direction::of_flag(flag).ok_or_else(|| PyTypeError::new_err(format!("paramflag value {flag} not supported")))?;
             if let (Direction::Out, Some(types)) = (direction, &argtypes) {
                 if !is_out_type(&types[i]) {
                     return Err(PyTypeError::new_err(format!("'out' parameter {} must be a pointer type, not {}", i + 1, type_name(&types[i]))));
@@ -153,67 +161,114 @@ impl ParamFlags {
         kwargs: Option<&Bound<'py, PyDict>>,
         argtypes: impl FnOnce() -> PyResult<Vec<Bound<'py, PyAny>>>,
     ) -> PyResult<CallArgs<'py>> {
+        let shapes: Vec<Shape> = self.params.iter().map(|p| Shape { direction: p.direction, named: p.name.is_some(), has_default: p.default.is_some() }).collect();
+        let keywords = kwargs.map_or(0, |k| k.len());
+        let keyword = |i: usize| -> PyResult<Option<Bound<'py, PyAny>>> {
+            match (kwargs, &self.params[i].name) {
+                (Some(kwargs), Some(name)) => kwargs.get_item(name.bind(py)),
+                _ => Ok(None),
+            }
+        };
+        let (sources, refusal) = sources(&shapes, args.len(), keywords, keyword)?;
         let mut argtypes = Some(argtypes);
         let mut types: Option<Vec<Bound<'py, PyAny>>> = None;
-        let mut consumed = 0usize;
         let mut values = Vec::with_capacity(self.params.len());
-        let mut outputs = Vec::new();
-        for (i, p) in self.params.iter().enumerate() {
-            let value = match p.direction {
-                Direction::Lcid => match &p.default {
-                    Some(d) => d.bind(py).clone(),
-                    None => 0i32.into_pyobject(py)?.into_any(),
-                },
-                Direction::In | Direction::InOut => {
-                    if p.direction == Direction::InOut {
-                        outputs.push((i, false));
+        for (i, (p, source)) in self.params.iter().zip(sources).enumerate() {
+            values.push(match source {
+                Source::Positional(k) => args[k].clone(),
+                Source::Keyword(value) => value,
+                Source::Default => p.default.as_ref().map_or_else(|| py.None().into_bound(py), |d| d.bind(py).clone()),
+                Source::Zero => 0i32.into_pyobject(py)?.into_any(),
+                Source::NewOutput => {
+                    if types.is_none() {
+                        types = Some((argtypes.take().expect("taken once"))()?);
                     }
-                    self.argument(py, p, args, kwargs, &mut consumed)?
+                    let t = types.as_ref().and_then(|t| t.get(i)).ok_or_else(|| PyValueError::new_err("paramflags must have the same length as argtypes"))?;
+                    new_output(t, i)?
                 }
-                Direction::Out => {
-                    outputs.push((i, true));
-                    match &p.default {
-                        Some(d) => d.bind(py).clone(),
-                        None => {
-                            if types.is_none() {
-                                types = Some((argtypes.take().expect("taken once"))()?);
-                            }
-                            let t = types.as_ref().and_then(|t| t.get(i)).ok_or_else(|| PyValueError::new_err("paramflags must have the same length as argtypes"))?;
-                            new_output(t, i)?
-                        }
-                    }
-                }
-            };
-            values.push(value);
+            });
         }
-        let given = args.len() + kwargs.map_or(0, |k| k.len());
-        if given != consumed {
-            return Err(PyTypeError::new_err(format!("call takes exactly {consumed} arguments ({given} given)")));
-        }
-        Ok(CallArgs { values, outputs })
-    }
-
-    /// The caller's value for an in parameter (ctypes' `_get_arg`): the next
-    /// positional argument, else the keyword argument of its name, else its default.
-    fn argument<'py>(&self, py: Python<'py>, p: &Param, args: &[Bound<'py, PyAny>], kwargs: Option<&Bound<'py, PyDict>>, consumed: &mut usize) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(v) = args.get(*consumed) {
-            *consumed += 1;
-            return Ok(v.clone());
-        }
-        if let (Some(kwargs), Some(name)) = (kwargs, &p.name) {
-            if let Some(v) = kwargs.get_item(name.bind(py))? {
-                *consumed += 1;
-                return Ok(v);
+        match refusal {
+            None => {}
+            Some(Refusal::Missing(i)) => {
+                return Err(PyTypeError::new_err(match &self.params[i].name {
+                    Some(name) => format!("required argument '{}' missing", name.bind(py)),
+                    None => "not enough arguments".to_owned(),
+                }))
             }
+            Some(Refusal::Count { taken, given }) => return Err(PyTypeError::new_err(format!("call takes exactly {taken} arguments ({given} given)"))),
         }
-        if let Some(d) = &p.default {
-            return Ok(d.bind(py).clone());
-        }
-        Err(PyTypeError::new_err(match &p.name {
-            Some(name) => format!("required argument '{}' missing", name.bind(py)),
-            None => "not enough arguments".to_owned(),
-        }))
+        let outputs = self.params.iter().enumerate().filter_map(|(i, p)| match p.direction {
+            Direction::InOut => Some((i, false)),
+            Direction::Out => Some((i, true)),
+            Direction::In | Direction::Lcid => None,
+        });
+        Ok(CallArgs { values, outputs: outputs.collect() })
     }
+}
+
+/// What the arrangement of a call needs to know of one parameter.
+#[derive(Clone, Copy)]
+struct Shape {
+    direction: Direction,
+    named: bool,
+    has_default: bool,
+}
+
+/// Where one parameter's value comes from in one call; `V` is a keyword argument's value.
+#[derive(Debug, PartialEq, Eq)]
+enum Source<V> {
+    /// The caller's positional argument at this index.
+    Positional(usize),
+    /// The caller's keyword argument of the parameter's name.
+    Keyword(V),
+    /// The parameter's default.
+    Default,
+    /// Zero: a flag-5 parameter without a default.
+    Zero,
+    /// A new instance of what the output parameter's type points to.
+    NewOutput,
+}
+
+/// Why a call's arguments do not fit the parameters.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Parameter `i` (0-based) takes a value from the caller and got none.
+    Missing(usize),
+    /// The parameters took `taken` of the `given` arguments.
+    Count { taken: usize, given: usize },
+}
+
+/// Where each parameter's value comes from (ctypes' `_build_callargs` and `_get_arg`),
+/// for `positional` positional and `keywords` keyword arguments, `keyword(i)` giving
+/// the keyword argument naming parameter `i` if there is one: an in parameter takes the
+/// next positional argument — counted together with the keyword arguments taken so
+/// far, as ctypes counts them —, else its keyword argument, else its default; an output
+/// parameter its default or a new instance; a flag-5 parameter its default or zero.
+/// The sources come up to the first parameter that gets no value, with the refusal.
+fn sources<V, E>(params: &[Shape], positional: usize, keywords: usize, mut keyword: impl FnMut(usize) -> Result<Option<V>, E>) -> Result<(Vec<Source<V>>, Option<Refusal>), E> {
+    let mut taken = 0usize;
+    let mut sources = Vec::with_capacity(params.len());
+    for (i, p) in params.iter().enumerate() {
+        let source = match p.direction {
+            Direction::Lcid if p.has_default => Source::Default,
+            Direction::Lcid => Source::Zero,
+            Direction::Out if p.has_default => Source::Default,
+            Direction::Out => Source::NewOutput,
+            Direction::In | Direction::InOut if taken < positional => Source::Positional(taken),
+            Direction::In | Direction::InOut => match if p.named { keyword(i)? } else { None } {
+                Some(value) => Source::Keyword(value),
+                None if p.has_default => Source::Default,
+                None => return Ok((sources, Some(Refusal::Missing(i)))),
+            },
+        };
+        if matches!(source, Source::Positional(_) | Source::Keyword(_)) {
+            taken += 1;
+        }
+        sources.push(source);
+    }
+    let given = positional + keywords;
+    Ok((sources, (given != taken).then_some(Refusal::Count { taken, given })))
 }
 
 /// A fresh value for output parameter `index` (0-based) of type `t`: an array
@@ -261,5 +316,60 @@ impl<'py> CallArgs<'py> {
             return Ok(out.pop().expect("one value"));
         }
         Ok(PyTuple::new(py, out)?.into_any())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sources, Direction, Refusal, Shape, Source};
+
+    fn shape(direction: Direction, named: bool, has_default: bool) -> Shape {
+        Shape { direction, named, has_default }
+    }
+
+    /// The sources for `positional` positional arguments and keyword arguments naming
+    /// the parameters at `named` (each found under that name: its value is its index).
+    fn arrange(params: &[Shape], positional: usize, named: &[usize]) -> (Vec<Source<usize>>, Option<Refusal>) {
+        let keyword = |i: usize| Ok::<_, ()>(named.contains(&i).then_some(i));
+        sources(params, positional, named.len(), keyword).expect("no lookup fails")
+    }
+
+    #[test]
+    fn flags_give_ctypes_directions() {
+        assert_eq!(Direction::of_flag(0), Some(Direction::In));
+        assert_eq!(Direction::of_flag(1), Some(Direction::In));
+        assert_eq!(Direction::of_flag(2), Some(Direction::Out));
+        assert_eq!(Direction::of_flag(3), Some(Direction::InOut));
+        assert_eq!(Direction::of_flag(5), Some(Direction::Lcid));
+        assert_eq!(Direction::of_flag(1 | 8), Some(Direction::In)); // other bits ignored
+        assert_eq!(Direction::of_flag(4), None);
+        assert_eq!(Direction::of_flag(6), None);
+        assert_eq!(Direction::of_flag(7), None);
+    }
+
+    #[test]
+    fn in_parameters_take_positionals_then_keywords_then_defaults() {
+        let params = [shape(Direction::In, true, false), shape(Direction::In, true, false), shape(Direction::In, true, true)];
+        assert_eq!(arrange(&params, 2, &[]), (vec![Source::Positional(0), Source::Positional(1), Source::Default], None));
+        assert_eq!(arrange(&params, 1, &[1]), (vec![Source::Positional(0), Source::Keyword(1), Source::Default], None));
+        assert_eq!(arrange(&params, 0, &[1, 0]), (vec![Source::Keyword(0), Source::Keyword(1), Source::Default], None));
+        assert_eq!(arrange(&params, 1, &[2]), (vec![Source::Positional(0)], Some(Refusal::Missing(1))));
+    }
+
+    #[test]
+    fn outputs_and_flag_five_take_no_argument() {
+        let params = [shape(Direction::Lcid, false, false), shape(Direction::In, false, false), shape(Direction::Out, true, false), shape(Direction::Out, true, true), shape(Direction::InOut, true, false)];
+        let expected = vec![Source::Zero, Source::Positional(0), Source::NewOutput, Source::Default, Source::Positional(1)];
+        assert_eq!(arrange(&params, 2, &[]), (expected, None));
+    }
+
+    #[test]
+    fn unused_arguments_are_refused_with_the_count() {
+        let params = [shape(Direction::In, true, false)];
+        let (taken, refusal) = arrange(&params, 2, &[]);
+        assert_eq!(taken, vec![Source::Positional(0)]);
+        assert_eq!(refusal, Some(Refusal::Count { taken: 1, given: 2 }));
+        // A keyword naming no parameter counts as given, not taken.
+        assert_eq!(arrange(&params, 1, &[5]).1, Some(Refusal::Count { taken: 1, given: 2 }));
     }
 }

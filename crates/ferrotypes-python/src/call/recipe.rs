@@ -452,3 +452,56 @@ fn describe_load(load: ArgLoad) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ferrotypes_core::call::CallPlan;
+    use ferrotypes_core::ctype::{CType, ScalarKind};
+
+    use super::describe_load;
+
+    /// Where each argument of a call with these parameters goes, as recipes show it.
+    fn places(args: &[CType]) -> Vec<String> {
+        let plan = CallPlan::new(args, CType::Void).expect("libffi prepares the signature");
+        let direct = plan.direct().expect("the signature has a register path");
+        direct.args().iter().map(|&load| describe_load(load)).collect()
+    }
+
+    fn record(members: &[ScalarKind]) -> CType {
+        let members: Vec<CType> = members.iter().map(|&k| CType::Scalar(k)).collect();
+        let align = members.iter().map(CType::align).max().unwrap_or(1);
+        let size = members.iter().fold(0usize, |end, m| end.next_multiple_of(m.align()) + m.size()).next_multiple_of(align);
+        CType::Record { members: Arc::from(members), size, align }
+    }
+
+    #[test]
+    fn scalars_fill_the_integer_and_vector_registers_in_order_then_the_stack() {
+        use ScalarKind::*;
+        let args: Vec<CType> = [Int, Double, Long, Float, VoidPtr, Short, UByte, ULongLong, Int].iter().map(|&k| CType::Scalar(k)).collect();
+        assert_eq!(
+            places(&args),
+            [
+                "rdi, low 32 bits sign-extended",
+                "xmm0",
+                "rsi",
+                "xmm1, low 32 bits zero-extended",
+                "rdx",
+                "rcx, low 16 bits sign-extended",
+                "r8, low 8 bits zero-extended",
+                "r9",
+                "stack word 0, low 32 bits sign-extended",
+            ]
+        );
+    }
+
+    #[test]
+    fn records_take_a_register_per_eightbyte_of_its_class_or_stack_words() {
+        use ScalarKind::*;
+        // { double; long } is SSE then INTEGER; { int; int } one INTEGER eightbyte; a
+        // 24-byte record goes in memory, three consecutive stack words.
+        let args = [record(&[Double, Long]), record(&[Int, Int]), record(&[Long, Long, Long])];
+        assert_eq!(places(&args), ["xmm0+rdi", "rsi", "stack words 0 to 2"]);
+    }
+}

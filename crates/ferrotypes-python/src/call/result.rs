@@ -124,7 +124,7 @@ pub fn _check_restype(restype: &Bound<'_, PyAny>) -> PyResult<()> {
 pub enum ResultConv {
     /// `restype = None`: the result is `None`.
     Void,
-    /// A built-in simple type: its plain value.
+    /// A built-in simple type: its value as a Python int, float, bytes, ...
     Value(ScalarKind),
     /// A built-in simple type of the other byte order (`c_int.__ctype_be__`): the
     /// value read from the result's bytes reversed, as ctypes' swapped getters do.
@@ -218,7 +218,7 @@ fn convert_result<'py>(py: Python<'py>, recipe: &ResultRecipe, bytes: &[u8], ste
     }
 }
 
-/// The common numeric results straight from the result word (libffi and the direct
+/// The common numeric results straight from the result word (libffi and the register
 /// path both leave integers widened to a word, floating results at its start), with
 /// the same values `scalar::from_bytes` gives; None for the other kinds.
 #[inline(always)]
@@ -242,14 +242,14 @@ unsafe fn number_ptr(kind: ScalarKind, word: u64) -> Option<*mut ffi::PyObject> 
 /// exception set. Must be called with the GIL held.
 pub type NumberMaker = unsafe fn(u64) -> *mut ffi::PyObject;
 
-/// The [`NumberMaker`] of the common numeric results (libffi and the direct path
+/// The [`NumberMaker`] of the common numeric results (libffi and the register path
 /// both leave integers widened to a word, floating results at its start), with the
 /// values `scalar::from_bytes` gives; None for the other kinds.
 fn number_maker(kind: ScalarKind) -> Option<NumberMaker> {
     use std::ffi::{c_long, c_ulong};
     use ScalarKind::*;
     // SAFETY (each constructor): the GIL is held (NumberMaker's contract); they take
-    // plain numbers.
+    // numbers only.
     let make: NumberMaker = match kind {
         Int => |w| unsafe { ffi::PyLong_FromLong(w as u32 as i32 as c_long) },
         UInt => |w| unsafe { ffi::PyLong_FromUnsignedLong(w as u32 as c_ulong) },

@@ -34,9 +34,9 @@ use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
 
 use crate::call::value::{ArgValue, CArgObject};
 use crate::data::cdata::CData;
-use crate::data::families::record::push_leaves;
 use crate::support::buffer::ReadView;
 use crate::support::gil_cell::GilCell;
+use crate::types::typeinfo::push_leaves;
 use crate::support::scalar;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 

@@ -46,7 +46,7 @@ const STACK_ARGS: usize = 8;
 /// simple types give their value, every other ctypes type an instance holding a copy
 /// of the argument's bytes).
 enum FromC {
-    /// A built-in simple type, native byte order: its plain value.
+    /// A built-in simple type, native byte order: its value as a Python int, float, ...
     Value(ScalarKind),
     /// Any other ctypes type: an instance of the class with the bytes copied in. The
     /// last one made is kept in `spare` and used again for a later call while no one
@@ -129,7 +129,7 @@ impl FromC {
                 if address == 0 {
                     return Ok(py.None().into_ptr());
                 }
-                Ok(CData::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
+                Ok(instances::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
             }
         }
     }

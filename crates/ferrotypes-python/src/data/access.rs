@@ -27,7 +27,7 @@ pub unsafe fn read_value(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info
     match info.kind {
         // SAFETY: the caller guarantees one readable value at `address`.
         InfoKind::Simple { scalar, swapped, direct: true } => unsafe { scalar::read(owner.py(), scalar, swapped, address) },
-        _ => Ok(CData::instance_at(cls, address as usize, Some(owner.clone().unbind()), index)?.unbind()),
+        _ => Ok(crate::data::instances::instance_at(cls, address as usize, Some(owner.clone().unbind()), index)?.unbind()),
     }
 }
 

@@ -16,7 +16,7 @@ use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::support::gil_cell::GilCell;
-use crate::types::typeinfo::{class_info, info_of, TypeInfo};
+use crate::types::typeinfo::{class_info, TypeInfo};
 
 /// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
 /// a C type has here (`long double`; records and arrays inherit their members').
@@ -163,14 +163,10 @@ impl CData {
         &self.info
     }
 
-    /// Builds an instance of `cls` over `address` without running `__new__` or
-    /// `__init__`; `index` is its position inside `base` (see [`CData::keep_ref`]).
-    pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-        let info = info_of(cls.as_any())?;
-        info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
-        let mut data = CData::borrowed(info.unbind(), address as *mut u8, base);
-        data.index = index;
-        crate::data::instances::instance(cls, crate::data::instances::Contents::Data(data))
+    /// This view placed at position `index` inside its base (see [`CData::keep_ref`]).
+    pub fn at_index(mut self, index: usize) -> CData {
+        self.index = index;
+        self
     }
 
     /// Keeps `keep` alive as long as the memory `slf` lives in (ctypes' `KeepRef`).

@@ -18,6 +18,9 @@
 //! must carry `Py_TPFLAGS_HAVE_VECTORCALL` and name the class object's
 //! `tp_vectorcall` field. 3.11 sets neither on metaclasses written in Python, so
 //! [`enable`] sets both on the metaclass of each class it enables.
+//!
+//! Each data family installs this at start-up ([`install`]) and has each class
+//! prepared as the metaclass makes it ([`prepare_class`]).
 
 use std::mem::offset_of;
 use std::ptr::{addr_of, null_mut};
@@ -28,22 +31,55 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::Borrowed;
 
+use std::sync::OnceLock;
+
 use crate::data::instances::{self, Family};
-use crate::data::families::record::RecordData;
-use crate::data::families::sequence::{ArrayData, PointerData};
-use crate::data::families::simple::SimpleData;
-use crate::data::slots::{self, GeneralSlots};
+use crate::data::slots;
+use crate::types::typeinfo::FamilyKind;
 
 /// A family whose classes are constructed here, with a fast path for common
 /// constructor arguments.
 pub trait Construct: Family {
-    /// PyO3's `__init__` of the family (its `tp_init`), saved by [`slots::install`].
-    fn general_init(slots: &GeneralSlots) -> ffi::initproc;
-
     /// Stores the positional constructor arguments `args` into `obj`, a new
     /// instance, when they are a case for the fast path: `None` leaves them to
     /// PyO3's `__init__`, which stores every value anew.
     fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>>;
+}
+
+/// PyO3's `__init__` of each family (its `tp_init`), saved by [`install`].
+static GENERAL_INITS: [OnceLock<ffi::initproc>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
+
+/// Has the classes of family `F` made by this module: the family's `tp_new` becomes
+/// [`instances::new_slot`], and its `__init__` is saved for [`init_slot`] to fall
+/// back on. Called once per family at module initialisation, before any subclass
+/// exists, so that every class inherits the slot.
+pub fn install<F: Construct>(py: Python<'_>) -> PyResult<()> {
+    let family = py.get_type::<F>();
+    // SAFETY: a live type object made by PyO3 (the GIL is held).
+    let pyo3_init = unsafe { (*family.as_type_ptr()).tp_init };
+    if slots::save_general(&GENERAL_INITS[F::KIND as usize], pyo3_init)? {
+        // PyO3 made the family's tp_new from its `#[new]` (without one it would
+        // forbid instances).
+        slots::set_new(&family, instances::new_slot::<F>);
+    }
+    Ok(())
+}
+
+/// Puts [`init_slot`] on `cls`, a class of family `F` just made, when its `tp_init`
+/// is still PyO3's (a class statement copies the wrapped function, not the slot, of a
+/// base's `__init__`; an `__init__` the class defines in Python stays its own), and
+/// has it called through [`class_vectorcall`] ([`enable`]).
+pub fn prepare_class<F: Construct>(cls: &Bound<'_, PyType>) {
+    let tp = cls.as_type_ptr();
+    if let Some(&general) = GENERAL_INITS[F::KIND as usize].get() {
+        // SAFETY: a live heap type (the GIL is held); the slot keeps its signature.
+        unsafe {
+            if (*tp).tp_init.map(|f| f as usize) == Some(general as usize) {
+                (*tp).tp_init = Some(init_slot::<F>);
+            }
+        }
+    }
+    enable::<F>(cls);
 }
 
 /// The items of `tuple`.
@@ -59,7 +95,7 @@ unsafe fn tuple_items<'a>(tuple: *mut ffi::PyObject) -> &'a [*mut ffi::PyObject]
 }
 
 /// The `tp_init` slot of the families' classes (installed by
-/// [`slots::_enable_fast_slots`] over PyO3's): [`Construct::init`] when there are
+/// [`prepare_class`] over PyO3's): [`Construct::init`] when there are
 /// no keyword arguments and it takes the values, PyO3's `__init__` otherwise.
 pub unsafe extern "C" fn init_slot<F: Construct>(obj: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
     // SAFETY: CPython calls tp_init with the GIL held.
@@ -75,7 +111,7 @@ pub unsafe extern "C" fn init_slot<F: Construct>(obj: *mut ffi::PyObject, args: 
         F::init(&obj, args).map(|result| result.map(|()| 0))
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, -1, |general| unsafe { F::general_init(general)(obj, args, kwargs) })
+    slots::or_general(py, fast, -1, &GENERAL_INITS[F::KIND as usize], |general| unsafe { general(obj, args, kwargs) })
 }
 
 /// `type.__call__`'s slot function.
@@ -135,7 +171,7 @@ pub unsafe extern "C" fn class_vectorcall<F: Construct>(callable: *mut ffi::PyOb
         let status = if family_init {
             // What init_slot falls back on, without trying F::init a second time.
             // SAFETY: PyO3's own slot, called as type.__call__ would call tp_init.
-            slots::or_general(py, None, -1, |general| unsafe { F::general_init(general)(obj_ptr, args_ptr, kwargs_ptr) })
+            slots::or_general(py, None, -1, &GENERAL_INITS[F::KIND as usize], |general| unsafe { general(obj_ptr, args_ptr, kwargs_ptr) })
         } else {
             // SAFETY: the class's own tp_init, called as type.__call__ calls it.
             unsafe { init(obj_ptr, args_ptr, kwargs_ptr) }
@@ -165,31 +201,22 @@ fn packed<'py>(py: Python<'py>, positional: &[*mut ffi::PyObject], kwnames: *mut
     Ok((args, Some(kwargs)))
 }
 
-/// The vectorcall function of the classes of `tp`'s family, when [`class_vectorcall`]
-/// serves it (it has a constructor fast path).
-fn family_vectorcall(tp: *mut ffi::PyTypeObject) -> Option<ffi::vectorcallfunc> {
+/// Whether `tp`'s `tp_new` is family `F`'s [`instances::new_slot`]: it is a class of
+/// `F` that makes its instances as the family does.
+fn makes_as_family<F: Construct>(tp: *mut ffi::PyTypeObject) -> bool {
     // SAFETY: a live type object (the callers' promise), read with the GIL held.
     let new = unsafe { (*tp).tp_new }.map(|f| f as usize);
-    let is = |slot: ffi::newfunc| new == Some(slot as usize);
-    if is(instances::new_slot::<SimpleData>) {
-        Some(class_vectorcall::<SimpleData>)
-    } else if is(instances::new_slot::<ArrayData>) {
-        Some(class_vectorcall::<ArrayData>)
-    } else if is(instances::new_slot::<PointerData>) {
-        Some(class_vectorcall::<PointerData>)
-    } else if is(instances::new_slot::<RecordData>) {
-        Some(class_vectorcall::<RecordData>)
-    } else {
-        None
-    }
+    new == Some(instances::new_slot::<F> as ffi::newfunc as usize)
 }
 
-/// Has `cls`, a C data class just made, called through [`class_vectorcall`] when its
-/// family has a constructor fast path and its metaclass leaves calls to
+/// Has `cls`, a class of family `F` just made, called through [`class_vectorcall`]
+/// when it makes its instances as the family does and its metaclass leaves calls to
 /// `type.__call__`.
-pub fn enable(cls: &Bound<'_, PyType>) {
+fn enable<F: Construct>(cls: &Bound<'_, PyType>) {
     let tp = cls.as_type_ptr();
-    let Some(vectorcall) = family_vectorcall(tp) else { return };
+    if !makes_as_family::<F>(tp) {
+        return;
+    }
     // SAFETY: live type objects (the GIL is held). Only a heap metaclass is changed,
     // and every instance of a metaclass is a class object, with a tp_vectorcall field.
     unsafe {
@@ -200,20 +227,19 @@ pub fn enable(cls: &Bound<'_, PyType>) {
             return;
         }
         slots::enable_vectorcall(metaclass, offset_of!(ffi::PyTypeObject, tp_vectorcall) as ffi::Py_ssize_t);
-        (*tp).tp_vectorcall = Some(vectorcall);
+        (*tp).tp_vectorcall = Some(class_vectorcall::<F>);
     }
 }
 
-/// Whether calling `cls` goes to [`class_vectorcall`]: a diagnostic for the tests.
-#[pyfunction]
-pub fn _constructed_directly(cls: &Bound<'_, PyType>) -> bool {
+/// Whether calling `cls`, a class of family `F`, goes to [`class_vectorcall`].
+pub fn constructed_directly<F: Construct>(cls: &Bound<'_, PyType>) -> bool {
     let tp = cls.as_type_ptr();
     // SAFETY: live type objects, read with the GIL held.
     unsafe {
         let metaclass = ffi::Py_TYPE(tp.cast());
         let reaches_field = (*metaclass).tp_flags & ffi::Py_TPFLAGS_HAVE_VECTORCALL != 0
             && (*metaclass).tp_vectorcall_offset == offset_of!(ffi::PyTypeObject, tp_vectorcall) as ffi::Py_ssize_t;
-        let ours = family_vectorcall(tp).map(|f| f as usize);
-        reaches_field && ours.is_some() && (*tp).tp_vectorcall.map(|f| f as usize) == ours
+        let ours = class_vectorcall::<F> as ffi::vectorcallfunc as usize;
+        reaches_field && makes_as_family::<F>(tp) && (*tp).tp_vectorcall.map(|f| f as usize) == Some(ours)
     }
 }

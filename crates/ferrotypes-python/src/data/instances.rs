@@ -21,67 +21,20 @@ use pyo3::types::PyType;
 use pyo3::{Borrowed, PyClass, PyClassInitializer, PyTypeInfo};
 
 use crate::data::cdata::CData;
-use crate::support::cpython_layout;
-use crate::function::funcptr::FuncPtr;
-use crate::data::families::record::RecordData;
-use crate::data::families::sequence::{ArrayData, PointerData};
-use crate::data::families::simple::SimpleData;
 use crate::data::slots;
-use crate::types::typeinfo::{InfoKind, TypeInfo};
+use crate::support::cpython_layout;
+use crate::types::typeinfo::{info_of, FamilyKind, TypeInfo};
 
 /// A family of C data classes: a Rust class extending [`CData`] (`_SimpleData`, ...).
+/// Each registers itself at start-up ([`register`]), so that instances of its
+/// classes can be made from their info alone ([`instance`]).
 pub trait Family: PyClass<BaseType = CData, Frozen = pyo3::pyclass::boolean_struct::True> + PyTypeInfo + Sync {
-    /// This family's entry in [`LAYOUTS`].
-    const LAYOUT: usize;
+    /// The kind of info this family's classes have.
+    const KIND: FamilyKind;
 
     /// The family's part of an instance of `cls`, whose info is `info`; `None` when
     /// `info` is of another family (the class is abstract, like `_SimpleCData`).
     fn part(cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>>;
-}
-
-impl Family for SimpleData {
-    const LAYOUT: usize = 0;
-
-    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
-        Ok(matches!(info.kind, InfoKind::Simple { .. }).then_some(SimpleData {}))
-    }
-}
-
-impl Family for ArrayData {
-    const LAYOUT: usize = 1;
-
-    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
-        Ok(matches!(info.kind, InfoKind::Array { .. }).then_some(ArrayData {}))
-    }
-}
-
-impl Family for PointerData {
-    const LAYOUT: usize = 2;
-
-    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
-        Ok(matches!(info.kind, InfoKind::Pointer { .. }).then_some(PointerData {}))
-    }
-}
-
-impl Family for RecordData {
-    const LAYOUT: usize = 3;
-
-    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
-        Ok(matches!(info.kind, InfoKind::Record { .. }).then_some(RecordData {}))
-    }
-}
-
-impl Family for FuncPtr {
-    const LAYOUT: usize = 4;
-
-    /// A function pointer made here is a view of one in C memory: no callback, no
-    /// `paramflags`, the calling convention of the class's `_flags_`.
-    fn part(cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
-        if !matches!(info.kind, InfoKind::Function) {
-            return Ok(None);
-        }
-        Ok(Some(FuncPtr::with_callback(FuncPtr::flags_of(cls)?, None)))
-    }
 }
 
 /// Where an instance of a family keeps its `CData` and its family part (byte offsets
@@ -94,7 +47,7 @@ struct Layout {
 
 /// Each family's [`Layout`], measured on its first instance; `None` inside when the
 /// instance holds more than the two parts (then PyO3 builds every instance).
-static LAYOUTS: [OnceLock<Option<Layout>>; 5] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+static LAYOUTS: [OnceLock<Option<Layout>>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
 
 /// `n` rounded up to a multiple of `align` (a power of two).
 const fn round_up(n: usize, align: usize) -> usize {
@@ -125,7 +78,7 @@ fn measure<F: Family>(obj: &Bound<'_, F>) -> Option<Layout> {
 unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, part: F) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let tp = cls.as_type_ptr();
-    if let Some(Some(layout)) = LAYOUTS[F::LAYOUT].get() {
+    if let Some(Some(layout)) = LAYOUTS[F::KIND as usize].get() {
         // SAFETY: a live type; every class has tp_alloc (PyType_Ready fills it in).
         let alloc = unsafe { (*tp).tp_alloc }.unwrap_or(ffi::PyType_GenericAlloc);
         // SAFETY: tp_alloc returns zeroed memory of the class's size (at least the
@@ -144,7 +97,7 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     // version is pinned.
     let obj = unsafe { pyo3::impl_::pymethods::tp_new_impl(py, init, tp).map(|obj| Bound::from_owned_ptr(py, obj))? };
     // SAFETY: just built as an instance of (a subclass of) F.
-    LAYOUTS[F::LAYOUT].get_or_init(|| measure(unsafe { obj.cast_unchecked::<F>() }));
+    LAYOUTS[F::KIND as usize].get_or_init(|| measure(unsafe { obj.cast_unchecked::<F>() }));
     Ok(obj)
 }
 
@@ -236,7 +189,7 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
         let i = info.get();
         (i.size, i.align)
     };
-    if let Some(Some(layout)) = LAYOUTS[F::LAYOUT].get() {
+    if let Some(Some(layout)) = LAYOUTS[F::KIND as usize].get() {
         // SAFETY: cls is a live class of family F (the caller's promise).
         if let Some((obj, tail)) = unsafe { alloc_with_tail(py, cls.as_type_ptr(), size, align)? } {
             // SAFETY: the tail is zeroed, aligned, `size` bytes long and freed with
@@ -291,15 +244,35 @@ fn instance_of<'py, F: Family>(cls: &Bound<'py, PyType>, contents: Contents) -> 
     }
 }
 
+/// How a family makes an instance of one of its classes from contents.
+type InstanceMaker = for<'py> fn(&Bound<'py, PyType>, Contents) -> PyResult<Bound<'py, PyAny>>;
+
+/// What each family registered ([`register`]), by [`FamilyKind`].
+static MAKERS: [OnceLock<InstanceMaker>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
+
+/// Registers family `F`: instances of its classes are made here from then on (called
+/// once per family at module initialisation; a second call changes nothing).
+pub fn register<F: Family>() {
+    let _ = MAKERS[F::KIND as usize].set(instance_of::<F>);
+}
+
 /// An instance of `cls`, of whichever family its info says, holding `contents`.
+#[inline]
 pub fn instance<'py>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<Bound<'py, PyAny>> {
-    match contents.info().kind {
-        InfoKind::Simple { .. } => instance_of::<SimpleData>(cls, contents),
-        InfoKind::Pointer { .. } => instance_of::<PointerData>(cls, contents),
-        InfoKind::Array { .. } => instance_of::<ArrayData>(cls, contents),
-        InfoKind::Record { .. } => instance_of::<RecordData>(cls, contents),
-        InfoKind::Function => instance_of::<FuncPtr>(cls, contents),
+    match MAKERS[contents.info().kind.family() as usize].get() {
+        Some(make) => make(cls, contents),
+        None => Err(pyo3::exceptions::PySystemError::new_err(format!("ferrotypes: the {} family is not registered", contents.info().kind.family().name()))),
     }
+}
+
+/// An instance of `cls` over the memory at `address`, made without running
+/// `__new__` or `__init__`; `index` is its position inside `base` (see
+/// [`CData::keep_ref`]).
+pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+    let info = info_of(cls.as_any())?;
+    info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
+    let data = CData::borrowed(info.unbind(), address as *mut u8, base).at_index(index);
+    instance(cls, Contents::Data(data))
 }
 
 /// The type info and family part of a new instance of `cls`, made by `__new__`. The
@@ -392,7 +365,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
 pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
     let data = obj.get();
     // SAFETY: a live C data instance, with its own CData.
-    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && !matches!(data.info().get().kind, InfoKind::Function) && is_leaf(obj.py(), obj.as_ptr(), data) }
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && data.info().get().kind.family() != FamilyKind::Function && is_leaf(obj.py(), obj.as_ptr(), data) }
 }
 
 /// The `tp_dealloc` slot of the data families' Python classes (installed by
@@ -427,7 +400,7 @@ pub unsafe extern "C" fn dealloc_slot<F: Family>(obj: *mut ffi::PyObject) {
         unsafe { release_as_base::<F>(py, obj) };
         return;
     }
-    if let Some(Some(layout)) = LAYOUTS[F::LAYOUT].get() {
+    if let Some(Some(layout)) = LAYOUTS[F::KIND as usize].get() {
         let cdata = unsafe { obj.cast::<u8>().add(layout.cdata).cast::<CData>() };
         if unsafe { is_leaf(py, obj, &*cdata) } {
             unsafe {
@@ -472,45 +445,35 @@ unsafe fn release_as_base<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
     }
 }
 
-/// Installs [`dealloc_slot`] on `cls`, a Python class of a data family just made by
-/// `type.__new__`, when its instances are exactly the family's layout (no
+/// Installs [`dealloc_slot`] on `cls`, a Python class of data family `F` just made
+/// by `type.__new__`, when its instances are exactly the family's layout (no
 /// `__slots__`, no legacy `tp_del`).
-pub fn install_dealloc(cls: &Bound<'_, PyType>) {
-    fn install<F: Family>(cls: &Bound<'_, PyType>) -> bool {
-        let py = cls.py();
-        let tp = cls.as_type_ptr();
-        let family = F::type_object_raw(py);
-        // SAFETY: live type objects (the GIL is held); a heap type's slots are its own,
-        // and tp_dealloc keeps its signature.
-        unsafe {
-            if tp == family || ffi::PyType_IsSubtype(tp, family) == 0 {
-                return false;
-            }
-            let Some(current) = (*tp).tp_dealloc else { return true };
-            let subtype_dealloc = *SUBTYPE_DEALLOC.get_or_init(|| current);
-            // The family's size, and the weak list `type.__new__` appends unless
-            // `__slots__` leaves it out: anything more would be slots of its own.
-            let weaklist = if (*family).tp_weaklistoffset == 0 && (*tp).tp_weaklistoffset > 0 { size_of::<usize>() } else { 0 };
-            if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == (*family).tp_basicsize as usize + weaklist
-                && (*tp).tp_itemsize == 0 && (*tp).tp_del.is_none() {
-                (*tp).tp_dealloc = Some(dealloc_slot::<F>);
-            }
+pub fn install_dealloc<F: Family>(cls: &Bound<'_, PyType>) {
+    let py = cls.py();
+    let tp = cls.as_type_ptr();
+    let family = F::type_object_raw(py);
+    // SAFETY: live type objects (the GIL is held); a heap type's slots are its own,
+    // and tp_dealloc keeps its signature.
+    unsafe {
+        if tp == family || ffi::PyType_IsSubtype(tp, family) == 0 {
+            return;
         }
-        true
+        let Some(current) = (*tp).tp_dealloc else { return };
+        let subtype_dealloc = *SUBTYPE_DEALLOC.get_or_init(|| current);
+        // The family's size, and the weak list `type.__new__` appends unless
+        // `__slots__` leaves it out: anything more would be slots of its own.
+        let weaklist = if (*family).tp_weaklistoffset == 0 && (*tp).tp_weaklistoffset > 0 { size_of::<usize>() } else { 0 };
+        if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == (*family).tp_basicsize as usize + weaklist
+            && (*tp).tp_itemsize == 0 && (*tp).tp_del.is_none() {
+            (*tp).tp_dealloc = Some(dealloc_slot::<F>);
+        }
     }
-    let _ = install::<SimpleData>(cls) || install::<ArrayData>(cls) || install::<PointerData>(cls) || install::<RecordData>(cls);
 }
 
-/// Which families' instances are allocated here rather than by PyO3, by family: a diagnostic for the tests (false until the family's first instance, and
-/// for good if PyO3's layout ever holds more than the two parts).
+/// Which families' instances are allocated here rather than by PyO3, by family: a
+/// diagnostic for the tests (false until the family's first instance, and for good
+/// if PyO3's layout ever holds more than the two parts).
 #[pyfunction]
 pub fn _direct_allocation() -> Vec<(&'static str, bool)> {
-    let direct = |layout: usize| matches!(LAYOUTS[layout].get(), Some(Some(_)));
-    vec![
-        ("simple", direct(SimpleData::LAYOUT)),
-        ("array", direct(ArrayData::LAYOUT)),
-        ("pointer", direct(PointerData::LAYOUT)),
-        ("record", direct(RecordData::LAYOUT)),
-        ("function", direct(FuncPtr::LAYOUT)),
-    ]
+    FamilyKind::ALL.iter().map(|&kind| (kind.name(), matches!(LAYOUTS[kind as usize].get(), Some(Some(_))))).collect()
 }

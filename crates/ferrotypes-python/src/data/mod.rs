@@ -7,4 +7,5 @@ pub mod cdata;
 pub mod construct;
 pub mod families;
 pub mod instances;
+pub mod registry;
 pub mod slots;

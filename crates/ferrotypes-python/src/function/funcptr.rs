@@ -192,7 +192,7 @@ impl FuncPtr {
 
     /// A call without `argtypes` (see [`crate::call::untyped`]): the arguments converted by
     /// their types, the call interface for their C types taken from the signature's
-    /// remembered plans, the function called without libffi when the plan has a direct
+    /// remembered plans, the function called without libffi when the plan has a register
     /// path — through a C-variadic function type, since the callee may be variadic
     /// (`printf`) and then reads from `%al` how many vector registers are used —, else
     /// through libffi.

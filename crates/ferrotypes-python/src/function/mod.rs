@@ -2,3 +2,4 @@
 //! instances.
 
 pub mod funcptr;
+pub mod family;

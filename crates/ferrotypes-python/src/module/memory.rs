@@ -143,7 +143,7 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
     if address == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
-    CData::instance_at(cls, address, base, 0)
+    crate::data::instances::instance_at(cls, address, base, 0)
 }
 
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
@@ -196,7 +196,7 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
     let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);
-    let instance = CData::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
+    let instance = crate::data::instances::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
     CData::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
     Ok(instance)

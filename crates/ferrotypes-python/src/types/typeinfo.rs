@@ -14,7 +14,6 @@ use pyo3::types::PyType;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::support::gil_cell::GilCell;
-use crate::data::families::record::CField;
 
 /// What family a ctypes-like class belongs to.
 pub enum InfoKind {
@@ -33,9 +32,176 @@ pub enum InfoKind {
     /// An array of `length` elements of class `element` (whose info is `element_info`).
     Array { element: Py<PyType>, element_info: Py<TypeInfo>, length: usize },
     /// A structure or union: its fields in initialisation order (a base structure's
-    /// first), as the descriptors stored on the class; `by_value_error` says why it
-    /// cannot be passed by value, when it cannot.
-    Record { fields: Vec<Py<CField>>, union: bool, by_value_error: Option<String>, layout: RecordTraits },
+    /// first), as laid out; `by_value_error` says why it cannot be passed by value,
+    /// when it cannot.
+    Record { fields: Vec<FieldLayout>, union: bool, by_value_error: Option<String>, layout: RecordTraits },
+}
+
+/// The families of C data classes, one for each kind of info: what each family
+/// registers itself under at start-up (see `data::instances`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FamilyKind {
+    Simple,
+    Array,
+    Pointer,
+    Record,
+    Function,
+}
+
+impl FamilyKind {
+    /// How many families there are.
+    pub const COUNT: usize = 5;
+    /// Every family, in the order of their numbers (`kind as usize`).
+    pub const ALL: [FamilyKind; FamilyKind::COUNT] = [FamilyKind::Simple, FamilyKind::Array, FamilyKind::Pointer, FamilyKind::Record, FamilyKind::Function];
+
+    /// The family's name, for diagnostics.
+    pub fn name(self) -> &'static str {
+        match self {
+            FamilyKind::Simple => "simple",
+            FamilyKind::Array => "array",
+            FamilyKind::Pointer => "pointer",
+            FamilyKind::Record => "record",
+            FamilyKind::Function => "function",
+        }
+    }
+}
+
+impl InfoKind {
+    /// The family of classes with this kind of info.
+    #[inline]
+    pub fn family(&self) -> FamilyKind {
+        match self {
+            InfoKind::Simple { .. } => FamilyKind::Simple,
+            InfoKind::Array { .. } => FamilyKind::Array,
+            InfoKind::Pointer { .. } => FamilyKind::Pointer,
+            InfoKind::Record { .. } => FamilyKind::Record,
+            InfoKind::Function => FamilyKind::Function,
+        }
+    }
+}
+
+/// How a field's bytes become a Python value and back.
+#[derive(Clone, Copy)]
+pub enum FieldAccess {
+    /// Any field without a special rule: read and stored as a value of its class.
+    Value,
+    /// A bit-field: `width` bits at `shift` in an unsigned unit of the field's size,
+    /// read in the record's byte order, holding a value of `scalar`.
+    Bits { scalar: ScalarKind, swapped: bool, shift: u32, width: u32 },
+    /// A `c_char` array: read as bytes up to the first NUL, stored from bytes.
+    Chars,
+    /// A `c_wchar` array: read as str up to the first NUL, stored from str.
+    WideChars,
+}
+
+/// One field of a structure or union, where its record class placed it: the plain
+/// data the field descriptors (`CField`) and the record's own code work from.
+pub struct FieldLayout {
+    /// The field's name, for messages and the buffer format.
+    pub name: String,
+    /// The field's class and its info.
+    pub cls: Py<PyType>,
+    pub info: Py<TypeInfo>,
+    /// Byte offset of the field (of a bit-field's storage unit) in the record.
+    pub offset: usize,
+    /// Bytes of the field (of a bit-field's storage unit).
+    pub size: usize,
+    /// Position among the record's fields: names what the field keeps alive.
+    pub index: usize,
+    pub access: FieldAccess,
+}
+
+impl FieldLayout {
+    /// A copy of this field moved by `offset` bytes to position `index`: a field of an
+    /// anonymous member that the outer record exposes as its own.
+    pub fn shifted(&self, py: Python<'_>, offset: usize, index: usize) -> FieldLayout {
+        FieldLayout {
+            name: self.name.clone(),
+            cls: self.cls.clone_ref(py),
+            info: self.info.clone_ref(py),
+            offset: self.offset + offset,
+            size: self.size,
+            index,
+            access: self.access,
+        }
+    }
+
+    /// The scalar of a field holding one value of a simple type with no special rule,
+    /// with its byte order and whether the type is a built-in one (read as a plain
+    /// Python value): what the fast paths read and store.
+    pub fn simple_scalar(&self) -> Option<SimpleScalar> {
+        match (self.access, &self.info.get().kind) {
+            (FieldAccess::Value, &InfoKind::Simple { scalar, swapped, direct }) => Some(SimpleScalar { kind: scalar, swapped, built_in: direct }),
+            _ => None,
+        }
+    }
+
+    /// The field's scalars, at their offsets within the record.
+    pub fn push_leaves(&self, py: Python<'_>, out: &mut Vec<ScalarAt>) {
+        match self.access {
+            FieldAccess::Bits { .. } => out.push(ScalarAt { offset: self.offset, kind: unsigned_of_size(self.size), swapped: false, bit_field: true }),
+            _ => push_leaves(self.info.get(), py, self.offset, out),
+        }
+    }
+}
+
+/// A field holding one scalar of a simple type (see [`FieldLayout::simple_scalar`]).
+#[derive(Clone, Copy)]
+pub struct SimpleScalar {
+    pub kind: ScalarKind,
+    pub swapped: bool,
+    /// The field's class is a built-in simple type (its values read as plain Python
+    /// values), not a subclass of one.
+    pub built_in: bool,
+}
+
+/// One scalar inside a value: where, of which kind, in which byte order, and whether
+/// it is a bit-field's storage unit (whose bits no scalar kind describes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ScalarAt {
+    pub offset: usize,
+    pub kind: ScalarKind,
+    /// Stored in the other byte order (`BigEndianStructure` fields on this target).
+    pub swapped: bool,
+    pub bit_field: bool,
+}
+
+/// The unsigned integer kind of a bit-field storage unit's size (odd sizes, possible
+/// only in packed records, as bytes: they are integer class either way).
+fn unsigned_of_size(size: usize) -> ScalarKind {
+    match size {
+        8 => ScalarKind::ULongLong,
+        4 => ScalarKind::UInt,
+        2 => ScalarKind::UShort,
+        _ => ScalarKind::UByte,
+    }
+}
+
+/// Appends every scalar inside a value of type `info` placed at `offset`, in field
+/// order (not sorted: the members of a union overlap). One per array element: callers
+/// bound the size of what they ask about (the scalars of a long array are never
+/// needed: see `CType::record_for_call`).
+pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
+    match &info.kind {
+        InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { offset, kind: *scalar, swapped: *swapped, bit_field: false }),
+        InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt { offset, kind: ScalarKind::VoidPtr, swapped: false, bit_field: false }),
+        InfoKind::Array { element_info, length, .. } => {
+            let e = element_info.get();
+            if e.size == 0 {
+                return; // no scalars, however many elements
+            }
+            for i in 0..*length {
+                push_leaves(e, py, offset + i * e.size, out);
+            }
+        }
+        InfoKind::Record { fields, .. } => {
+            for f in fields {
+                let start = out.len();
+                f.push_leaves(py, out);
+                out[start..].iter_mut().for_each(|leaf| leaf.offset += offset);
+            }
+        }
+    }
 }
 
 /// What a record's instances export and carry, computed once with its layout.

@@ -24,8 +24,11 @@ use crate::data::access;
 use crate::data::cdata::CData;
 use crate::data::construct::Construct;
 use crate::support::scalar;
-use crate::data::slots::{self, GeneralSlots};
-use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::data::instances::Family;
+use crate::data::registry;
+use crate::data::slots;
+use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
+use std::sync::OnceLock;
 
 /// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
 fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
@@ -204,7 +207,7 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.subscript)(array, index) })
+    slots::or_general(py, fast, slots::NULL, &GENERAL_ARRAY_SUBSCRIPT, |general| unsafe { general(array, index) })
 }
 
 /// The `mp_ass_subscript` slot of `_ArrayData`: an `int` or `float` stored at an
@@ -226,7 +229,7 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
         unsafe { scalar::write_plain_number(&value, kind, swapped, address) }.map(|()| Ok(0))
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, -1, |general| unsafe { (general.ass_subscript)(array, index, value) })
+    slots::or_general(py, fast, -1, &GENERAL_ARRAY_ASS_SUBSCRIPT, |general| unsafe { general(array, index, value) })
 }
 
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
@@ -245,7 +248,7 @@ pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, ind
         Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, slots::NULL, |general| unsafe { (general.pointer_subscript)(pointer, index) })
+    slots::or_general(py, fast, slots::NULL, &GENERAL_POINTER_SUBSCRIPT, |general| unsafe { general(pointer, index) })
 }
 
 impl PointerData {
@@ -284,11 +287,57 @@ fn exact_index(index: &Borrowed<'_, '_, PyAny>) -> Option<isize> {
     Some(i)
 }
 
-impl Construct for ArrayData {
-    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
-        slots.array_init
-    }
+impl Family for ArrayData {
+    const KIND: FamilyKind = FamilyKind::Array;
 
+    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
+        Ok((info.kind.family() == FamilyKind::Array).then_some(ArrayData {}))
+    }
+}
+
+/// PyO3's `a[i]` and `a[i] = v` of `_ArrayData`, which the fast paths fall back to.
+static GENERAL_ARRAY_SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+static GENERAL_ARRAY_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new();
+
+/// Registers the array family (at module initialisation), saving PyO3's element
+/// slots for its fast paths.
+pub fn register_arrays(py: Python<'_>) -> PyResult<()> {
+    let mapping = mapping_of(&py.get_type::<ArrayData>())?;
+    // SAFETY: the live mapping table of a type made by PyO3, read with the GIL held.
+    let (get, set) = unsafe { ((*mapping).mp_subscript, (*mapping).mp_ass_subscript) };
+    slots::save_general(&GENERAL_ARRAY_SUBSCRIPT, get)?;
+    slots::save_general(&GENERAL_ARRAY_ASS_SUBSCRIPT, set)?;
+    registry::register_data_family::<ArrayData>(py, Some(array_fast_paths))
+}
+
+/// The mapping table of `cls`, which a family with `__getitem__` has.
+fn mapping_of(cls: &Bound<'_, PyType>) -> PyResult<*mut ffi::PyMappingMethods> {
+    // SAFETY: a live type object, read with the GIL held.
+    let mapping = unsafe { (*cls.as_type_ptr()).tp_as_mapping };
+    if mapping.is_null() {
+        return Err(pyo3::exceptions::PySystemError::new_err("ferrotypes: a PyO3 slot to wrap is missing"));
+    }
+    Ok(mapping)
+}
+
+/// Puts the element fast paths on `cls`, a new array class, where its element slots
+/// are still PyO3's (see `registry::_enable_fast_slots`).
+fn array_fast_paths(cls: &Bound<'_, PyType>) {
+    let (Some(&get), Some(&set)) = (GENERAL_ARRAY_SUBSCRIPT.get(), GENERAL_ARRAY_ASS_SUBSCRIPT.get()) else { return };
+    let Ok(mapping) = mapping_of(cls) else { return };
+    // SAFETY: a heap type's mapping table is its own; the slots keep their signatures,
+    // and each fast path replaces only PyO3's slot of the same family.
+    unsafe {
+        if (*mapping).mp_subscript.map(|f| f as usize) == Some(get as usize) {
+            (*mapping).mp_subscript = Some(array_subscript_slot);
+        }
+        if (*mapping).mp_ass_subscript.map(|f| f as usize) == Some(set as usize) {
+            (*mapping).mp_ass_subscript = Some(array_ass_subscript_slot);
+        }
+    }
+}
+
+impl Construct for ArrayData {
     /// `A()`: nothing to store.
     fn init(_obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         args.is_empty().then_some(Ok(()))
@@ -311,11 +360,41 @@ impl ArrayData {
     }
 }
 
-impl Construct for PointerData {
-    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
-        slots.pointer_init
-    }
+impl Family for PointerData {
+    const KIND: FamilyKind = FamilyKind::Pointer;
 
+    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
+        Ok((info.kind.family() == FamilyKind::Pointer).then_some(PointerData {}))
+    }
+}
+
+/// PyO3's `p[i]` of `_PointerData`, which the fast path falls back to.
+static GENERAL_POINTER_SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+
+/// Registers the pointer family (at module initialisation), saving PyO3's `p[i]`
+/// for its fast path.
+pub fn register_pointers(py: Python<'_>) -> PyResult<()> {
+    let mapping = mapping_of(&py.get_type::<PointerData>())?;
+    // SAFETY: the live mapping table of a type made by PyO3, read with the GIL held.
+    slots::save_general(&GENERAL_POINTER_SUBSCRIPT, unsafe { (*mapping).mp_subscript })?;
+    registry::register_data_family::<PointerData>(py, Some(pointer_fast_paths))
+}
+
+/// Puts the `p[i]` fast path on `cls`, a new pointer class, where its slot is still
+/// PyO3's.
+fn pointer_fast_paths(cls: &Bound<'_, PyType>) {
+    let Some(&get) = GENERAL_POINTER_SUBSCRIPT.get() else { return };
+    let Ok(mapping) = mapping_of(cls) else { return };
+    // SAFETY: a heap type's mapping table is its own; the slot keeps its signature,
+    // and replaces only PyO3's `_PointerData` slot.
+    unsafe {
+        if (*mapping).mp_subscript.map(|f| f as usize) == Some(get as usize) {
+            (*mapping).mp_subscript = Some(pointer_subscript_slot);
+        }
+    }
+}
+
+impl Construct for PointerData {
     /// `P()`, and `P(target)`: every case (a wrong target raises what `__init__` would).
     fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         match *args {
@@ -445,7 +524,7 @@ impl PointerData {
     #[getter]
     fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         let (cls, _, address) = PointerData::element(slf, 0)?;
-        Ok(CData::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
+        Ok(crate::data::instances::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
     }
 
     #[setter]

@@ -16,8 +16,9 @@ use crate::data::cdata::CData;
 use crate::data::construct::Construct;
 use crate::data::instances;
 use crate::support::scalar;
-use crate::data::slots::GeneralSlots;
-use crate::types::typeinfo::InfoKind;
+use crate::data::instances::Family;
+use crate::data::registry;
+use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 
 /// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
 /// comes from the class's info), so that an instance is no larger than ctypes'.
@@ -63,11 +64,20 @@ impl SimpleData {
     }
 }
 
-impl Construct for SimpleData {
-    fn general_init(slots: &GeneralSlots) -> ffi::initproc {
-        slots.simple_init
-    }
+impl Family for SimpleData {
+    const KIND: FamilyKind = FamilyKind::Simple;
 
+    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
+        Ok((info.kind.family() == FamilyKind::Simple).then_some(SimpleData {}))
+    }
+}
+
+/// Registers the simple family (at module initialisation).
+pub fn register(py: Python<'_>) -> PyResult<()> {
+    registry::register_data_family::<SimpleData>(py, None)
+}
+
+impl Construct for SimpleData {
     /// `c_int()`, and a plain number stored into a numeric type (`c_int(5)`).
     fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         match *args {
