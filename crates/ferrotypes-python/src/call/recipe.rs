@@ -12,7 +12,8 @@
 //!    an exact conversion and a register or stack word): each argument of an exact
 //!    type is read inline into its word, no Python code runs, nothing extra is kept;
 //! 2. the register path ([`ArgRecipe::register_word`]): the exact conversion when the
-//!    argument allows it, else the converter, then the same words;
+//!    argument allows it, else the converter ([`ArgConv::convert_into`]), then the same
+//!    words;
 //! 3. libffi: the converter, into slots.
 //!
 //! `f._recipe` shows a function's recipe. Three functions of the test library
@@ -61,7 +62,7 @@
 //! What it does not do: convert (see [`crate::call::argconv`]) or call (the function
 //! object does, `crate::function::funcptr`).
 
-use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers};
+use ferrotypes_core::call::{ArgLoad, CallPlan, DirectPlan, Registers, Slot};
 use ferrotypes_core::ctype::ScalarKind;
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
@@ -115,15 +116,14 @@ impl ArgRecipe {
         if let Some(word) = self.exact.and_then(|exact| unsafe { exact.word(py, arg.as_ptr()) }) {
             return Ok(word);
         }
-        let value = self.conv.convert(&arg, position)?;
-        let word = match (value.record, record) {
-            (Some(address), true) => address as u64,
-            (None, false) => value.slot.word(),
-            (Some(_), false) => return Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter")),
-            (None, true) => return Err(PyTypeError::new_err("a scalar cannot be passed for a record parameter")),
-        };
-        held.add(py, value);
-        Ok(word)
+        let mut slot = Slot::ZERO;
+        let passed = self.conv.convert_into(&arg, position, &mut slot, held)?;
+        match (passed.record(), record) {
+            (Some(address), true) => Ok(address as u64),
+            (None, false) => Ok(slot.word()),
+            (Some(_), false) => Err(PyTypeError::new_err("a record cannot be passed for a scalar parameter")),
+            (None, true) => Err(PyTypeError::new_err("a scalar cannot be passed for a record parameter")),
+        }
     }
 }
 

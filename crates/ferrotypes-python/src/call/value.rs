@@ -39,11 +39,6 @@ impl ArgValue {
         ArgValue::scalar(ScalarKind::VoidPtr, pointer_slot(address), keep)
     }
 
-    /// A pointer into (or read from) the memory of `view`, which it holds.
-    pub fn with_view(address: usize, view: ReadView) -> ArgValue {
-        ArgValue { view: Some(view), ..ArgValue::pointer(address, None) }
-    }
-
     /// A scalar read from the memory of `view`, which it holds.
     pub fn scalar_with_view(kind: ScalarKind, slot: Slot, view: ReadView) -> ArgValue {
         ArgValue { view: Some(view), ..ArgValue::scalar(kind, slot, None) }
@@ -182,7 +177,60 @@ pub struct Held<'py> {
     more_views: Vec<ReadView>,
 }
 
+/// What a converted argument is, beside its slot: a scalar (its value in the slot it
+/// was converted into) or a record passed by value (the address of its bytes, held by
+/// the caller's reference or the call's [`Held`]), with its C type. Borrowed or plain
+/// in the common cases, so that passing it costs nothing.
+pub enum Passed<'a> {
+    /// A scalar of this kind, the parameter's own.
+    Scalar(ScalarKind),
+    /// A record of the parameter's type, at this address.
+    Record(*mut u8, &'a CType),
+    /// What a `from_param` or another fallback gave: its C type, and its address when
+    /// it is a record.
+    Converted(CType, Option<*mut u8>),
+}
+
+impl Passed<'_> {
+    /// The address of a record's bytes; None for a scalar.
+    #[inline(always)]
+    pub fn record(&self) -> Option<*mut u8> {
+        match self {
+            Passed::Scalar(_) => None,
+            Passed::Record(address, _) => Some(*address),
+            Passed::Converted(_, record) => *record,
+        }
+    }
+
+    /// The C type and record address (for a plan made for this call).
+    pub fn into_parts(self) -> (CType, Option<*mut u8>) {
+        match self {
+            Passed::Scalar(kind) => (CType::Scalar(kind), None),
+            Passed::Record(address, ctype) => (ctype.clone(), Some(address)),
+            Passed::Converted(ctype, record) => (ctype, record),
+        }
+    }
+}
+
 impl<'py> Held<'py> {
+    /// Keeps `object` (when there is one) until the call returns.
+    #[inline]
+    pub fn keep(&mut self, object: Option<Bound<'py, PyAny>>) {
+        self.objects.extend(object);
+    }
+
+    /// Takes a converted value apart: its value into `slot`, what it keeps into this.
+    #[inline]
+    pub fn take(&mut self, py: Python<'py>, value: ArgValue, slot: &mut Slot) -> Passed<'static> {
+        *slot = value.slot;
+        let ArgValue { ctype, record, keep, view, .. } = value;
+        self.keep(keep.map(|k| k.into_bound(py)));
+        if let Some(view) = view {
+            self.view(view);
+        }
+        Passed::Converted(ctype, record)
+    }
+
     /// Keeps what `value` needs kept.
     #[inline]
     pub fn add(&mut self, py: Python<'py>, value: ArgValue) {

@@ -54,12 +54,6 @@ impl Foreign {
     }
 }
 
-impl From<Foreign> for ArgValue {
-    fn from(f: Foreign) -> ArgValue {
-        ArgValue::with_view(f.address, f.view)
-    }
-}
-
 /// What a pointer parameter points to, for checking the memory passed for it.
 pub struct Pointee {
     /// The parameter in messages: "pointer to c_double", "c_void_p parameter".

@@ -146,13 +146,11 @@ impl FuncPtr {
                 for (i, (step, &arg)) in steps.iter().zip(args).enumerate() {
                     // SAFETY: CPython hands vectorcall valid borrowed references.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
-                    let value = step.conv.convert(&arg, i + 1).map_err(|e| argument_error(py, i, e))?;
-                    slots[i] = value.slot;
-                    pointers[i] = match value.record {
+                    let passed = step.conv.convert_into(&arg, i + 1, &mut slots[i], &mut held).map_err(|e| argument_error(py, i, e))?;
+                    pointers[i] = match passed.record() {
                         Some(p) => p.cast(),
                         None => slots[i..].as_mut_ptr().cast(),
                     };
-                    held.add(py, value);
                 }
                 me.libffi_call(plan, function, &mut pointers[..declared], &mut result);
             }
@@ -162,7 +160,13 @@ impl FuncPtr {
                     // SAFETY: CPython hands vectorcall valid borrowed references.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
                     let converted = match recipe.args.as_ref().and_then(|steps| steps.get(i)) {
-                        Some(step) => step.conv.convert(&arg, i + 1),
+                        Some(step) => {
+                            let mut slot = Slot::ZERO;
+                            step.conv.convert_into(&arg, i + 1, &mut slot, &mut held).map(|passed| {
+                                let (ctype, record) = passed.into_parts();
+                                ArgValue { ctype, slot, record, keep: None, view: None }
+                            })
+                        }
                         None => convert_unknown(&arg, i + 1),
                     };
                     let mut value = converted.map_err(|e| argument_error(py, i, e))?;
