@@ -17,8 +17,8 @@ mod types;
 
 use call::{argconv, ndpointer};
 use callback::thunk as callback_thunk;
-use data::families::{array_types, field, pointer_types, record, sequence, simple};
-use data::{cdata, instances, registry, slots};
+use data::families::{array, array_types, field, pointer, pointer_types, record, simple};
+use data::{cdata, instances, pickle, registry, slots};
 use function::funcptr;
 use module::{cdecl, memory};
 use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
@@ -62,8 +62,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // module knows them by family.
     m.add("_SimpleData", py.get_type::<simple::SimpleData>())?;
     m.add("_FuncPtrData", py.get_type::<funcptr::FuncPtr>())?;
-    m.add("_ArrayData", py.get_type::<sequence::ArrayData>())?;
-    m.add("_PointerData", py.get_type::<sequence::PointerData>())?;
+    m.add("_ArrayData", py.get_type::<array::ArrayData>())?;
+    m.add("_PointerData", py.get_type::<pointer::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
     m.add_class::<field::CField>()?;
     m.add_class::<argconv::CArgObject>()?;
@@ -79,7 +79,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(field::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
-    m.add_function(wrap_pyfunction!(cdata::_unpickle, m)?)?;
+    m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
     m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;
@@ -131,8 +131,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     funcptr::init_vectorcall(py)?;
     // Each family registers what its classes need, before any class exists.
     simple::register(py)?;
-    sequence::register_arrays(py)?;
-    sequence::register_pointers(py)?;
+    array::register(py)?;
+    pointer::register(py)?;
     record::register(py)?;
     function::family::register();
     funcptr::init_int_layout(py)?;

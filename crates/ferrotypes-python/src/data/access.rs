@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
 use crate::data::cdata::CData;
+use crate::data::keepalive;
 use crate::support::scalar;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
@@ -42,7 +43,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
         if let InfoKind::Simple { scalar, swapped, .. } = info.kind {
             // SAFETY: the caller guarantees one writable value at `address`.
             let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
-            return CData::keep_ref(owner, index, keep);
+            return keepalive::keep_ref(owner, index, keep);
         }
         if let Ok(args) = value.cast::<PyTuple>() {
             // Any class without a simple value (records, arrays, pointers, function
@@ -62,7 +63,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
         // SAFETY: both regions hold one value of this class; they overlap only if they
         // are the same value, which ptr::copy allows.
         unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
-        return CData::keep_ref(owner, index, CData::kept_objects(source)?);
+        return keepalive::keep_ref(owner, index, keepalive::kept_objects(source)?);
     }
     if let (InfoKind::Pointer { target, .. }, InfoKind::Array { element, .. }) = (&info.kind, &source.get().info().get().kind) {
         if target.get_obj_type(py).is_some_and(|t| t.is(element)) {
@@ -70,9 +71,9 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             // the array itself must then stay alive, with what it keeps.
             // SAFETY: a pointer's memory holds one pointer.
             unsafe { address.cast::<usize>().write_unaligned(source.get().address(py) as usize) };
-            let kept = CData::kept_objects(source)?.unwrap_or_else(|| py.None());
+            let kept = keepalive::kept_objects(source)?.unwrap_or_else(|| py.None());
             let both = PyTuple::new(py, [kept, value.clone().unbind()])?;
-            return CData::keep_ref(owner, index, Some(both.into_any().unbind()));
+            return keepalive::keep_ref(owner, index, Some(both.into_any().unbind()));
         }
     }
     Err(PyTypeError::new_err(format!("incompatible types, {} instance instead of {} instance", scalar::type_name(value), cls.name()?)))

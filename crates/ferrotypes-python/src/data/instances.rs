@@ -257,17 +257,23 @@ pub fn register<F: Family>() {
 }
 
 /// An instance of `cls`, of whichever family its info says, holding `contents`.
-#[inline]
+#[inline(always)]
 pub fn instance<'py>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<Bound<'py, PyAny>> {
-    match MAKERS[contents.info().kind.family() as usize].get() {
+    let family = contents.info().kind.family();
+    match MAKERS[family as usize].get() {
         Some(make) => make(cls, contents),
-        None => Err(pyo3::exceptions::PySystemError::new_err(format!("ferrotypes: the {} family is not registered", contents.info().kind.family().name()))),
+        None => Err(not_registered(family)),
     }
+}
+
+#[cold]
+fn not_registered(family: FamilyKind) -> PyErr {
+    pyo3::exceptions::PySystemError::new_err(format!("ferrotypes: the {} family is not registered", family.name()))
 }
 
 /// An instance of `cls` over the memory at `address`, made without running
 /// `__new__` or `__init__`; `index` is its position inside `base` (see
-/// [`CData::keep_ref`]).
+/// [`keepalive::keep_ref`](crate::data::keepalive::keep_ref)).
 pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
     let info = info_of(cls.as_any())?;
     info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final

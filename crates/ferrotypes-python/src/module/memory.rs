@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::data::cdata::CData;
+use crate::data::keepalive;
 use crate::support::scalar;
 use crate::types::typeinfo::info_of;
 
@@ -198,7 +199,7 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     drop(buffer);
     let instance = crate::data::instances::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
-    CData::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
+    keepalive::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
     Ok(instance)
 }
 
@@ -227,7 +228,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     // SAFETY: an instance of a pointer-like type holds one pointer.
     unsafe { target.get().address(py).cast::<u64>().write_unaligned(address) };
     if let Ok(source) = obj.cast::<CData>() {
-        CData::share_objects(source, target)?;
+        keepalive::share_objects(source, target)?;
     }
     Ok(result)
 }

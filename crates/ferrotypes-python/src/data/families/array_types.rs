@@ -23,7 +23,7 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 use crate::data::cdata::CData;
 use crate::support::gil_cell::GilCell;
 use crate::data::instances;
-use crate::data::families::sequence::ArrayData;
+use crate::data::families::array::ArrayData;
 
 /// Array classes by (element class address, length).
 type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>, BuildHasherDefault<KeyHasher>>;

@@ -13,6 +13,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::data::cdata::CData;
+use crate::data::keepalive;
 use crate::data::construct::Construct;
 use crate::data::instances;
 use crate::support::scalar;
@@ -60,7 +61,7 @@ impl SimpleData {
         let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
         let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
-        CData::keep_ref(slf.as_super(), 0, keep)
+        keepalive::keep_ref(slf.as_super(), 0, keep)
     }
 }
 
