@@ -4,7 +4,7 @@
 //!
 //! Values of ctypes' own simple types come back as Python values; everything else
 //! comes back as an instance viewing the memory, kept valid by its `_b_base_`. Storing
-//! follows ctypes' rules: a plain Python value is converted for a simple type; an
+//! follows ctypes' rules: a native Python value is converted for a simple type; an
 //! instance of the class is copied; a tuple builds an instance of the class first; an array
 //! may be stored into a pointer to its element type.
 
@@ -27,7 +27,7 @@ use crate::types::typeinfo::{InfoKind, TypeInfo};
 pub unsafe fn read_value(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
     match info.kind {
         // SAFETY: the caller guarantees one readable value at `address`.
-        InfoKind::Simple { scalar, swapped, direct: true } => unsafe { scalar::read(owner.py(), scalar, swapped, address) },
+        InfoKind::Simple { scalar, swapped, native_values: true } => unsafe { scalar::read(owner.py(), scalar, swapped, address) },
         _ => Ok(crate::data::instances::instance_at(cls, address as usize, Some(owner.clone().unbind()), index)?.unbind()),
     }
 }

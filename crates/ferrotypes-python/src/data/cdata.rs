@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::support::gil_cell::GilCell;
-use crate::types::typeinfo::{class_info, TypeInfo};
+use crate::types::typeinfo::{info_of_class, TypeInfo};
 
 /// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
 /// a C type has here (`long double`; records and arrays inherit their members').
@@ -106,7 +106,7 @@ impl CData {
     /// The info of `cls`, about to have an instance: its layout is final from now on.
     #[inline]
     pub fn class_info(cls: &Bound<'_, PyType>) -> PyResult<Py<TypeInfo>> {
-        let info = class_info(cls).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+        let info = info_of_class(cls).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
         info.get().mark_final();
         Ok(info.unbind())
     }
@@ -203,7 +203,9 @@ impl CData {
     /// `f` of the bytes, borrowed.
     pub fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
         let (p, n) = (self.address(py), self.size(py));
-        // SAFETY: as in `bytes`; the slice does not outlive this call.
+        // SAFETY: the instance's memory is valid for its size while it lives (owned,
+        // kept valid by `base`, or by the user's promise for from_address); the
+        // slice does not outlive this call.
         f(unsafe { std::slice::from_raw_parts(p, n) })
     }
 

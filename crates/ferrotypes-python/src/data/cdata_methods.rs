@@ -65,7 +65,7 @@ impl CData {
     /// # Safety
     /// Called by CPython with `view` pointing at a `Py_buffer` to fill.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> PyResult<()> {
-        // SAFETY: as CPython promises (see above).
+        // SAFETY: CPython passes a valid `Py_buffer` to fill, as get_buffer requires.
         unsafe { buffer_export::get_buffer(slf, view) }
     }
 
@@ -74,7 +74,8 @@ impl CData {
     /// # Safety
     /// Called by CPython once per view filled by `__getbuffer__`.
     unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
-        // SAFETY: as CPython promises (see above).
+        // SAFETY: CPython calls this once per view get_buffer filled, as
+        // release_buffer requires.
         unsafe { buffer_export::release_buffer(slf, view) }
     }
 

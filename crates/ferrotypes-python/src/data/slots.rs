@@ -83,6 +83,20 @@ pub fn guard<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> PyResult<T>) -> 
     }
 }
 
+/// Runs `f`, the work of a `tp_dealloc` slot, which can neither fail nor raise: a
+/// panic is caught and reported to `sys.unraisablehook` as a `SystemError`, never
+/// unwound into CPython, and the exception in flight (a deallocation may run while
+/// one is being raised) is kept.
+pub fn guard_dealloc(py: Python<'_>, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        let in_flight = PyErr::take(py);
+        PySystemError::new_err("ferrotypes: internal error (panic) in a deallocator").write_unraisable(py, None);
+        if let Some(err) = in_flight {
+            err.restore(py);
+        }
+    }
+}
+
 /// Runs a fast path: `Some(Ok(v))` is the answer, `Some(Err(e))` raises `e` (the
 /// answer is then `failure`), `None` means "not a case for the fast path" (see
 /// [`guard`] for panics).

@@ -431,8 +431,8 @@ impl Prepared {
                     info.check_by_value()?;
                     let cls = r.cast::<PyType>()?.clone().unbind();
                     let conv = match info.kind {
-                        InfoKind::Simple { scalar, direct: true, swapped: false } => ResultConv::Value(scalar),
-                        InfoKind::Simple { scalar, direct: true, swapped: true } => ResultConv::SwappedValue(scalar),
+                        InfoKind::Simple { scalar, native_values: true, swapped: false } => ResultConv::Value(scalar),
+                        InfoKind::Simple { scalar, native_values: true, swapped: true } => ResultConv::SwappedValue(scalar),
                         _ => ResultConv::Instance(cls),
                     };
                     // An array result comes back as ctypes takes it: as a pointer-sized word (C

@@ -232,3 +232,17 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     }
     Ok(result)
 }
+
+/// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
+/// as ctypes' `_ctypes.PyObj_FromPtr`. The address must be that of a live object (as
+/// `id()` gives); nothing can check that.
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+pub fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
+    if address == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("PyObj_FromPtr: the address is NULL"));
+    }
+    // SAFETY: the caller promises `address` is a live object (ctypes makes the same
+    // promise its users' job); a new reference is taken.
+    Ok(unsafe { Bound::from_borrowed_ptr(py, address as *mut pyo3::ffi::PyObject) }.unbind())
+}

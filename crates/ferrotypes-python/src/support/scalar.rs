@@ -52,7 +52,7 @@ pub unsafe fn read_fast(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *c
             return if obj.is_null() { Err(PyErr::fetch(py)) } else { Ok(obj) };
         }
     }
-    // SAFETY: as above.
+    // SAFETY: the caller guarantees one readable scalar of `kind` at `ptr`.
     unsafe { read(py, kind, swapped, ptr) }.map(Py::into_ptr)
 }
 
@@ -284,7 +284,7 @@ unsafe fn copy_scalar(src: *const u8, dst: *mut u8, size: usize) {
 /// # Safety
 /// `ptr` must be valid for writing `kind.size()` bytes (no alignment required).
 #[inline]
-pub unsafe fn write_plain_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> Option<()> {
+pub unsafe fn write_native_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> Option<()> {
     use ScalarKind::*;
     let obj = value.as_ptr();
     // The scalar's bits in the low `size` bytes of a word, native order.

@@ -134,6 +134,11 @@ impl ArrayData {
 /// The `mp_subscript` slot of `_ArrayData` (see [`crate::data::slots`]): an element of a
 /// built-in simple type at an `int` index in range is read here; anything else goes
 /// to PyO3's `__getitem__`.
+///
+/// # Safety
+/// CPython's `mp_subscript` contract: called with the GIL held, `array` an instance
+/// of a class this slot was installed on (an array class), `index` a live object,
+/// both lent for the call.
 pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls mapping slots with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -141,8 +146,8 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         // SAFETY: this slot is installed on _ArrayData and inherited only by its
         // subclasses, so `array` is one; `index` is a live object lent for the call.
         let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
-        let (kind, swapped, address) = ArrayData::plain_element(&array, &index)?;
-        // SAFETY: plain_element checked the index against the length.
+        let (kind, swapped, address) = ArrayData::native_element(&array, &index)?;
+        // SAFETY: native_element checked the index against the length.
         Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
@@ -152,6 +157,11 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
 /// The `mp_ass_subscript` slot of `_ArrayData`: an `int` or `float` stored at an
 /// `int` index in range of a numeric array is written here; anything else (deletion
 /// included) goes to PyO3's `__setitem__`.
+///
+/// # Safety
+/// CPython's `mp_ass_subscript` contract: called with the GIL held, `array` an
+/// instance of a class this slot was installed on (an array class), `index` a live
+/// object and `value` one or NULL (deletion), all lent for the call.
 pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
     // SAFETY: CPython calls mapping slots with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -159,13 +169,14 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
         if value.is_null() {
             return None;
         }
-        // SAFETY: as in array_subscript_slot; `value` is a live object lent for the call.
+        // SAFETY: this slot is installed on _ArrayData's classes only, so `array` is
+        // one; `index` and `value` are live objects lent for the call.
         let (array, index, value) = unsafe {
             (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index), Borrowed::from_ptr(py, value))
         };
-        let (kind, swapped, address) = ArrayData::plain_element(&array, &index)?;
-        // SAFETY: plain_element checked the index against the length.
-        unsafe { scalar::write_plain_number(&value, kind, swapped, address) }.map(|()| Ok(0))
+        let (kind, swapped, address) = ArrayData::native_element(&array, &index)?;
+        // SAFETY: native_element checked the index against the length.
+        unsafe { scalar::write_native_number(&value, kind, swapped, address) }.map(|()| Ok(0))
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, -1, &GENERAL_ARRAY_ASS_SUBSCRIPT, |general| unsafe { general(array, index, value) })
@@ -223,12 +234,12 @@ impl ArrayData {
     /// For the fast paths: the element at `index` (an exact `int`, in range) when the
     /// elements are of a built-in simple type, as its scalar kind, byte order and
     /// address; `None` for every other case.
-    fn plain_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
+    fn native_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         let index = exact_index(index)?;
         let data = array.as_super().get();
         let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
         let element = element_info.get();
-        let InfoKind::Simple { scalar, swapped, direct: true } = element.kind else { return None };
+        let InfoKind::Simple { scalar, swapped, native_values: true } = element.kind else { return None };
         let i = ArrayData::normalise(index, *length).ok()?;
         // SAFETY: i < length, so the element lies inside the array's memory.
         Some((scalar, swapped, unsafe { data.address(array.py()).add(i * element.size) }))

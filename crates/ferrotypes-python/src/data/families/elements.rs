@@ -28,7 +28,8 @@ pub(super) fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, in
 
 /// Stores `value` as the `index`-th element at `address` inside `owner`.
 pub(super) fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    // SAFETY: as in read_element.
+    // SAFETY: callers checked that `address` holds one element inside valid memory
+    // (an array index in range, or a pointer's target, which C code vouches for).
     unsafe { access::write_value(owner, cls, info, address, index, value) }
 }
 
@@ -46,7 +47,8 @@ pub(super) fn index_value(index: &Bound<'_, PyAny>, not_integer: &'static str) -
     if unsafe { ffi::PyIndex_Check(index.as_ptr()) } == 0 {
         return Err(PyTypeError::new_err(not_integer));
     }
-    // SAFETY: as above; the result is -1 with an exception set on error.
+    // SAFETY: a live object that supports __index__ (checked above); the result is
+    // -1 with an exception set on error.
     let i = unsafe { ffi::PyNumber_AsSsize_t(index.as_ptr(), ffi::PyExc_IndexError) };
     match PyErr::take(index.py()) {
         Some(err) if i == -1 => Err(err),

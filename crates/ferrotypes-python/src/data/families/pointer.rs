@@ -34,6 +34,11 @@ use crate::data::families::elements::{character_kind, index_value, join_chars, m
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
 /// non-NULL pointer to a built-in simple type and an `int` index is read here;
 /// anything else goes to PyO3's `__getitem__`.
+///
+/// # Safety
+/// CPython's `mp_subscript` contract: called with the GIL held, `pointer` an
+/// instance of a class this slot was installed on (a pointer class), `index` a live
+/// object, both lent for the call.
 pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls mapping slots with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -41,7 +46,7 @@ pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, ind
         // SAFETY: this slot is installed only where PyO3's `_PointerData` slot was, so
         // `pointer` is a pointer instance; `index` is a live object lent for the call.
         let (pointer, index) = unsafe { (Borrowed::from_ptr(py, pointer).cast_unchecked::<PointerData>(), Borrowed::from_ptr(py, index)) };
-        let (kind, swapped, address) = PointerData::plain_element(&pointer, &index)?;
+        let (kind, swapped, address) = PointerData::native_element(&pointer, &index)?;
         // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
         // the pointer's owner vouches for it.
         Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
@@ -54,7 +59,7 @@ impl PointerData {
     /// For the fast path: the element at `index` (an exact `int`) of a non-NULL
     /// pointer to a built-in simple type, as its scalar kind, byte order and address;
     /// `None` for every other case.
-    fn plain_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
+    fn native_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         let py = pointer.py();
         let index = exact_index(index)?;
         let address = PointerData::value(pointer);
@@ -62,8 +67,8 @@ impl PointerData {
             return None;
         }
         let data = pointer.as_super().get();
-        let InfoKind::Pointer { plain_target, .. } = &data.info().get().kind else { return None };
-        let (scalar, swapped) = plain_target.get(py)?;
+        let InfoKind::Pointer { native_target, .. } = &data.info().get().kind else { return None };
+        let (scalar, swapped) = native_target.get(py)?;
         let offset = index.checked_mul(scalar.size() as isize)?;
         Some((scalar, swapped, address.wrapping_add_signed(offset) as *mut u8))
     }

@@ -66,7 +66,7 @@ impl Construct for RecordData {
             let simple = field.simple_scalar()?;
             // SAFETY: the instance is of this record class, whose memory holds every
             // field the class laid out (an instance is never smaller than its class).
-            match unsafe { scalar::write_plain_number(&value, simple.kind, simple.swapped, address.add(field.offset)) } {
+            match unsafe { scalar::write_native_number(&value, simple.kind, simple.swapped, address.add(field.offset)) } {
                 Some(()) => {}
                 None => return None,
             }
