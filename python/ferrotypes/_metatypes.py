@@ -47,9 +47,7 @@ class _CDataMeta(type):
                 raise OverflowError("Python int too large to convert to C ssize_t")
             if offset < 0:
                 raise ValueError("offset cannot be negative")
-            if _core.sizeof(source) < _core.sizeof(cls) + offset:
-                raise ValueError("Buffer size too small (%d instead of at least %d bytes)"
-                                 % (_core.sizeof(source), _core.sizeof(cls) + offset))
+            _core._check_buffer_room(_core.sizeof(source), _core.sizeof(cls), offset)
             return _core._instance_at(cls, _core.addressof(source) + offset, source)
         return _core._from_buffer(cls, source, offset)
 
@@ -389,10 +387,7 @@ def _set_fields(cls, fields, final=True):
             bits = entry[2]
             if not isinstance(bits, int) or not -2**31 <= bits < 2**31:  # ctypes reads a C int
                 raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
-            if not (isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES):
-                raise TypeError("bit fields not allowed for type %s" % ctype.__name__)
-            if not 0 < bits <= 8 * _core.sizeof(ctype):
-                raise ValueError("number of bits invalid for bit field")
+            _core._check_bit_field(ctype, bits)
         entries.append((name, ctype, bits))
     base = cls.__bases__[0]
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_typeinfo_", None), _core.TypeInfo) else None
@@ -412,7 +407,6 @@ def _set_fields(cls, fields, final=True):
         _expose_anonymous(cls, member, {e[0]: e[1] for e in entries}[name])
 
 
-_BIT_FIELD_CODES = "bBhHiIlLqQ?"
 
 
 def _pack(cls):

@@ -49,6 +49,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
     m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
     m.add_function(wrap_pyfunction!(field::anonymous_field, m)?)?;
+    m.add_function(wrap_pyfunction!(record::_check_bit_field, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::byref, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
@@ -60,6 +61,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(instances::_allocated_here, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::check_buffer_room, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
     m.add_function(wrap_pyfunction!(memory::cast, m)?)?;
     m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;

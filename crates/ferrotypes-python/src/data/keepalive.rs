@@ -123,3 +123,17 @@ fn hex(mut n: usize, digits: &mut [u8; HEX_DIGITS]) -> &str {
     }
     std::str::from_utf8(&digits[start..]).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_lowercase_hex_without_leading_zeros() {
+        let mut digits = [0; HEX_DIGITS];
+        assert_eq!(hex(0, &mut digits), "0");
+        assert_eq!(hex(0xffff_ffff, &mut digits), "ffffffff");
+        assert_eq!(hex(0x1a, &mut digits), "1a");
+        assert_eq!(hex(usize::MAX, &mut digits).len(), HEX_DIGITS);
+    }
+}

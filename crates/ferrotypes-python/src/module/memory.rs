@@ -156,11 +156,7 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     let view = crate::support::buffer::ReadView::new(source)?;
     let offset: isize = offset.extract()?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
-    let available = view.len();
-    let needed = needed_bytes(size, offset)?;
-    if available < needed {
-        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
-    }
+    check_buffer_room(view.len(), size, offset)?;
     let obj = cls.call0()?;
     let cdata = obj.cast::<CData>()?.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
@@ -169,10 +165,19 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     Ok(obj)
 }
 
-/// `size + offset`, the bytes a buffer must hold; both come from Python, so a sum past
-/// any memory is the "too small" error, not a wrapped number.
-fn needed_bytes(size: usize, offset: usize) -> PyResult<usize> {
-    size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))
+/// `ValueError` unless a buffer of `available` bytes holds `size` bytes at `offset`
+/// (ctypes' "Buffer size too small"): the one check of `from_buffer` and
+/// `from_buffer_copy`, for buffers and for C data sources (`_metatypes` calls it as
+/// `_check_buffer_room`). Both numbers come from Python, so a sum past any memory is
+/// the same error, not a wrapped number.
+#[pyfunction]
+#[pyo3(name = "_check_buffer_room")]
+pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
+    let needed = size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))?;
+    if available < needed {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
+    }
+    Ok(())
 }
 
 /// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
@@ -189,11 +194,7 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     // short-lived second view stays valid for as long as the memoryview lives.
     let buffer = crate::support::buffer::ReadView::writable(&view)?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
-    let available = buffer.len();
-    let needed = needed_bytes(size, offset)?;
-    if available < needed {
-        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
-    }
+    check_buffer_room(buffer.len(), size, offset)?;
     // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
     let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);

@@ -567,3 +567,24 @@ extern "C" {
 fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {
     PyTypeError::new_err(format!("expected a ctypes type, got {}", crate::support::python::describe(cls)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_has_its_number_and_a_name() {
+        for (number, kind) in FamilyKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, number);
+            assert!(!kind.name().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_bit_field_unit_is_an_unsigned_integer_of_its_size() {
+        assert_eq!(unsigned_of_size(8), ScalarKind::ULongLong);
+        assert_eq!(unsigned_of_size(4), ScalarKind::UInt);
+        assert_eq!(unsigned_of_size(2), ScalarKind::UShort);
+        assert_eq!(unsigned_of_size(3), ScalarKind::UByte);
+    }
+}

@@ -21,6 +21,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
 use crate::data::cdata::CData;
+use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::data::instances;
 use crate::data::families::array::ArrayData;
@@ -207,8 +208,8 @@ impl CharArrayBytes {
         let (address, size) = slf.get().memory(instance)?;
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
-        let end = if slf.get().raw { size } else { bytes.iter().position(|&b| b == 0).unwrap_or(size) };
-        Ok(crate::support::scalar::new_bytes(instance.py(), &bytes[..end])?.into_any())
+        let bytes = if slf.get().raw { bytes } else { cstring::up_to_nul(bytes) };
+        Ok(crate::support::scalar::new_bytes(instance.py(), bytes)?.into_any())
     }
 
     /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
@@ -234,12 +235,7 @@ impl CharArrayBytes {
         }
         // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
         // object's storage is not C data memory.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
-            if bytes.len() < size {
-                address.add(bytes.len()).write(0);
-            }
-        }
+        unsafe { cstring::store_with_nul(address, size, bytes) };
         Ok(())
     }
 

@@ -20,6 +20,7 @@ use pyo3::Borrowed;
 use crate::data::access;
 use crate::data::cdata::CData;
 use crate::data::slots;
+use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::support::scalar;
 use crate::types::typeinfo::{FieldAccess, FieldLayout, SimpleScalar};
@@ -88,14 +89,13 @@ pub fn read(field: &FieldLayout, instance: &Bound<'_, PyAny>) -> PyResult<Py<PyA
             // SAFETY: address_in checked that the field's `size` bytes lie inside the
             // instance.
             let bytes = unsafe { std::slice::from_raw_parts(address, field.size) };
-            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-            Ok(scalar::new_bytes(py, &bytes[..end])?.into_any().unbind())
+            Ok(scalar::new_bytes(py, cstring::up_to_nul(bytes))?.into_any().unbind())
         }
         FieldAccess::WideChars => {
             let chars = field.size / std::mem::size_of::<libc::wchar_t>();
             // SAFETY: address_in checked that the field's `size` bytes, `chars` wide
-            // characters, lie inside the instance; i < chars.
-            let len = (0..chars).position(|i| unsafe { address.cast::<libc::wchar_t>().add(i).read_unaligned() } == 0).unwrap_or(chars);
+            // characters, lie inside the instance.
+            let len = unsafe { cstring::wide_len(address.cast(), chars) };
             // SAFETY: `len` wide characters are readable at address.
             unsafe { scalar::wide_string_at(py, address.cast(), Some(len)) }
         }
@@ -131,19 +131,14 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
                 return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), field.size)));
             }
             // Like a C string copy, as ctypes does: up to the first NUL.
-            let bytes = &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())];
+            let bytes = cstring::up_to_nul(bytes);
             if bytes.len() > field.size {
                 return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), field.size)));
             }
             // SAFETY: address_in checked that the field's `size` bytes lie inside the
-            // instance; at most `size` bytes are written, the NUL only when there is
-            // room for it.
-            unsafe {
-                std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
-                if bytes.len() < field.size {
-                    address.add(bytes.len()).write(0);
-                }
-            }
+            // instance; the bytes fit them (checked above) and are a bytes object's,
+            // not C data memory.
+            unsafe { cstring::store_with_nul(address, field.size, bytes) };
             Ok(())
         }
         FieldAccess::WideChars => {
