@@ -38,6 +38,7 @@ __all__ = [
     "CArgObject",
     "TypeInfo",
     "_CharArrayBytes",
+    "_WideCharArrayValue",
     "ArgumentError",
     "simple_info",
     "pointer_info",
@@ -174,6 +175,12 @@ class TypeInfo:
 @final
 class _CharArrayBytes:
     def __new__(cls, raw: bool) -> Self: ...
+    def __get__(self, instance: Any, owner: type[Any] | None = None, /) -> Any: ...
+    def __set__(self, instance: Any, value: Any, /) -> None: ...
+
+@final
+class _WideCharArrayValue:
+    def __new__(cls) -> Self: ...
     def __get__(self, instance: Any, owner: type[Any] | None = None, /) -> Any: ...
     def __set__(self, instance: Any, value: Any, /) -> None: ...
 

@@ -178,26 +178,8 @@ class PyCArrayType(_CDataMeta):
             cls.value = _core._CharArrayBytes(False)
             cls.raw = _core._CharArrayBytes(True)
         elif code == "u":
-            cls.value = property(_wchar_array_value, _wchar_array_set_value, _refuse_delete)
+            cls.value = _core._WideCharArrayValue()
         return cls
-
-
-def _refuse_delete(self):
-    raise TypeError("can't delete attribute")
-
-
-def _wchar_array_value(self):
-    return self[:].split("\0", 1)[0]
-
-
-def _wchar_array_set_value(self, value):
-    if not isinstance(value, str):
-        raise TypeError("unicode string expected instead of %s instance" % type(value).__name__)
-    if len(value) > len(self):
-        raise ValueError("string too long")
-    self[:len(value)] = value
-    if len(value) < len(self):
-        self[len(value)] = "\0"
 
 
 class PyCPointerType(_CDataMeta):

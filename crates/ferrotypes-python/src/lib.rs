@@ -41,6 +41,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<argconv::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
+    m.add_class::<array_types::WideCharArrayValue>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     cdecl::register(m)?;
     m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;

@@ -1,6 +1,6 @@
-//! C strings inside C data (a `c_char` array, a structure field of one): read up to
-//! the first NUL, stored with a NUL after them when there is room — the one place
-//! these rules are written.
+//! C strings inside C data (a `c_char` or `c_wchar` array, a structure field of
+//! one): read up to the first NUL, stored with a NUL after them when there is room —
+//! the one place these rules are written.
 
 /// The bytes of a C string held in `bytes`: up to the first NUL, or all of them.
 pub fn up_to_nul(bytes: &[u8]) -> &[u8] {
@@ -22,6 +22,21 @@ pub unsafe fn store_with_nul(address: *mut u8, room: usize, bytes: &[u8]) {
         if bytes.len() < room {
             address.add(bytes.len()).write(0);
         }
+    }
+}
+
+/// Copies the wide characters in `bytes` to `address`, followed by a NUL wide
+/// character when `room` bytes have space for one.
+///
+/// # Safety
+/// As for [`store_with_nul`]; `bytes` holds whole wide characters.
+pub unsafe fn store_wide_with_nul(address: *mut u8, room: usize, bytes: &[u8]) {
+    const NUL: [u8; std::mem::size_of::<libc::wchar_t>()] = [0; std::mem::size_of::<libc::wchar_t>()];
+    // SAFETY: the caller's promise, as store_with_nul requires.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len()) };
+    if bytes.len() + NUL.len() <= room {
+        // SAFETY: the NUL lies inside `room` (checked above).
+        unsafe { std::ptr::copy_nonoverlapping(NUL.as_ptr(), address.add(bytes.len()), NUL.len()) };
     }
 }
 
@@ -57,6 +72,19 @@ mod tests {
         // SAFETY: three writable bytes, three copied.
         unsafe { store_with_nul(full.as_mut_ptr(), 3, b"xyz") };
         assert_eq!(full, *b"xyz");
+    }
+
+    #[test]
+    fn a_wide_nul_follows_the_characters_only_when_there_is_room() {
+        let wide = |chars: &[libc::wchar_t]| chars.iter().flat_map(|c| c.to_ne_bytes()).collect::<Vec<u8>>();
+        let mut room: [libc::wchar_t; 3] = [9; 3];
+        // SAFETY: three writable wide characters, two copied.
+        unsafe { store_wide_with_nul(room.as_mut_ptr().cast(), 12, &wide(&[65, 66])) };
+        assert_eq!(room, [65, 66, 0]);
+        let mut full: [libc::wchar_t; 2] = [9; 2];
+        // SAFETY: two writable wide characters, two copied.
+        unsafe { store_wide_with_nul(full.as_mut_ptr().cast(), 8, &wide(&[67, 68])) };
+        assert_eq!(full, [67, 68]);
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn integer_from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyRes
 /// # Safety
 /// `p` must point to `len` readable `wchar_t`s, or to a NUL-terminated wide string.
 pub unsafe fn wide_string_at(py: Python<'_>, p: *const libc::wchar_t, len: Option<usize>) -> PyResult<Py<PyAny>> {
-    // SAFETY: per the caller's promise.
+    // SAFETY: with no `len`, the caller promises a NUL-terminated wide string at `p`.
     let n = len.unwrap_or_else(|| unsafe { libc::wcslen(p) });
     // SAFETY: n wchar_t's are readable.
     let units = unsafe { std::slice::from_raw_parts(p, n) };

@@ -115,6 +115,11 @@ pub struct FieldLayout {
 }
 
 impl FieldLayout {
+    /// A copy of this field's layout.
+    pub fn clone_ref(&self, py: Python<'_>) -> FieldLayout {
+        self.shifted(py, 0, self.index)
+    }
+
     /// A copy of this field moved by `offset` bytes to position `index`: a field of an
     /// anonymous member that the outer record exposes as its own.
     pub fn shifted(&self, py: Python<'_>, offset: usize, index: usize) -> FieldLayout {

@@ -247,3 +247,60 @@ impl CharArrayBytes {
         })
     }
 }
+
+/// `value` of a `c_wchar` array class (the metaclass gives every such class one): the
+/// characters up to the first NUL; stores a `str` with a NUL after it when there is
+/// room.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_WideCharArrayValue")]
+pub struct WideCharArrayValue {}
+
+impl WideCharArrayValue {
+    /// The memory of `instance`, an array of `c_wchar`: its address and length in
+    /// wide characters.
+    fn memory(instance: &Bound<'_, PyAny>) -> PyResult<(*mut libc::wchar_t, usize)> {
+        let data = instance.cast::<CData>().map_err(|_| {
+            PyTypeError::new_err(format!("descriptor 'value' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
+        })?;
+        let data = data.get();
+        Ok((data.address(instance.py()).cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
+    }
+}
+
+#[pymethods]
+impl WideCharArrayValue {
+    #[new]
+    fn new() -> Self {
+        WideCharArrayValue {}
+    }
+
+    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
+        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any().unbind()) };
+        let (address, chars) = WideCharArrayValue::memory(instance)?;
+        // SAFETY: an instance's memory is `chars` readable wide characters.
+        let len = unsafe { cstring::wide_len(address, chars) };
+        // SAFETY: `len` <= chars wide characters are readable at address.
+        unsafe { crate::support::scalar::wide_string_at(instance.py(), address, Some(len)) }
+    }
+
+    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, chars) = WideCharArrayValue::memory(instance)?;
+        let text = value.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!("unicode string expected instead of {} instance", crate::support::scalar::type_name(value)))
+        })?;
+        let wide = crate::support::scalar::wide_buffer(text)?;
+        let bytes = wide.as_bytes();
+        let text_bytes = bytes.get(..bytes.len().saturating_sub(std::mem::size_of::<libc::wchar_t>())).unwrap_or_default(); // without the NUL
+        let room = chars * std::mem::size_of::<libc::wchar_t>();
+        if text_bytes.len() > room {
+            return Err(PyValueError::new_err("string too long"));
+        }
+        // SAFETY: the array's memory is `room` writable bytes; the text fits them
+        // (checked above) and is a bytes object's, not C data memory.
+        unsafe { cstring::store_wide_with_nul(address.cast(), room, text_bytes) };
+        Ok(())
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+}

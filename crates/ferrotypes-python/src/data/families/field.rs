@@ -149,11 +149,11 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
             if units > chars {
                 return Err(PyValueError::new_err(format!("string too long ({units}, maximum length {chars})")));
             }
-            let n = (units + 1).min(chars) * std::mem::size_of::<libc::wchar_t>();
+            let text = wide.as_bytes().get(..units * std::mem::size_of::<libc::wchar_t>()).unwrap_or_default();
             // SAFETY: address_in checked that the field's `size` bytes lie inside the
-            // instance, and n <= size; `wide` holds at least n bytes (units + 1 wide
-            // characters, the NUL included).
-            unsafe { std::ptr::copy_nonoverlapping(wide.as_bytes().as_ptr(), address, n) };
+            // instance; the text's `units` <= chars wide characters fit them, and are a
+            // bytes object's, not C data memory.
+            unsafe { cstring::store_wide_with_nul(address, chars * std::mem::size_of::<libc::wchar_t>(), text) };
             Ok(())
         }
     }

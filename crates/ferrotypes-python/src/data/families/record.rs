@@ -113,7 +113,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         let info = info_of(base.as_any())?;
         let info = info.get();
         if let InfoKind::Record { fields, .. } = &info.kind {
-            all_fields.extend(fields.iter().map(|f| f.shifted(py, 0, f.index)));
+            all_fields.extend(fields.iter().map(|f| f.clone_ref(py)));
         }
         specs.push(FieldSpec::plain(info.size, info.align));
     }
@@ -165,7 +165,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
             },
         };
         let layout = FieldLayout { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access };
-        own.append(Py::new(py, CField::new(layout.shifted(py, 0, all_fields.len())))?)?;
+        own.append(Py::new(py, CField::new(layout.clone_ref(py)))?)?;
         all_fields.push(layout);
     }
     let leaves = || {
