@@ -49,7 +49,8 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             // Any class without a simple value (records, arrays, pointers, function
             // pointers) is called with the tuple, as in ctypes: `()` is a NULL pointer.
             let built = cls.call1(args).map_err(|e| nested_init_error(py, cls, e))?;
-            // SAFETY: as for this function.
+            // SAFETY: one writable value of `info`'s type at `address`, inside `owner`'s
+            // memory (the caller's promise for this function, unchanged by the call).
             return unsafe { write_value(owner, cls, info, address, index, &built) };
         }
         if value.is_none() && matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) {

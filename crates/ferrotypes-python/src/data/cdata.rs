@@ -37,7 +37,8 @@ fn zeroed_block(size: usize, align: usize) -> PyResult<*mut u8> {
     if align > PYMEM_ALIGN {
         return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
     }
-    // SAFETY: called with the GIL held (see above); any size is valid.
+    // SAFETY: instances are created only with the GIL held, as PyMem_Calloc
+    // requires; any size is valid.
     let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(LEAST_ZEROED)) }.cast::<u8>();
     if ptr.is_null() {
         return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));

@@ -144,7 +144,8 @@ pub unsafe extern "C" fn class_vectorcall<F: Construct>(callable: *mut ffi::PyOb
             (std::slice::from_raw_parts(args, nargs + keyword_count), keyword_count)
         };
         let (positional, keywords) = positional.split_at(positional.len() - keyword_count);
-        // SAFETY: the class called, live for the call (see above).
+        // SAFETY: `callable` is the class called, live for the call (CPython's
+        // vectorcall contract).
         let cls = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<PyType>() };
         let tp = cls.as_type_ptr();
         // SAFETY: live type objects; their slots are read with the GIL held.

@@ -306,7 +306,7 @@ pub fn new_instance<'py, F: Family>(cls: &Bound<'py, PyType>) -> PyResult<Bound<
 #[inline(always)]
 pub unsafe fn new_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     let (info, part) = owned_part::<F>(&cls)?;
-    // SAFETY: as the caller promises.
+    // SAFETY: `cls` is F's type or a subclass of it (the caller's promise).
     unsafe { build_owned(cls, info, part) }
 }
 

@@ -51,7 +51,9 @@ pub fn save_general<S>(saved: &OnceLock<S>, pyo3_slot: Option<S>) -> PyResult<bo
 /// `tp` must be a live heap type whose instances, and its subclasses' instances, all
 /// hold a `vectorcallfunc` (or NULL) at `offset`.
 pub unsafe fn enable_vectorcall(tp: *mut ffi::PyTypeObject, offset: ffi::Py_ssize_t) {
-    // SAFETY: as the caller guarantees; CPython reads these two fields on every call.
+    // SAFETY: `tp` is a live heap type whose instances (and its subclasses') hold a
+    // vectorcall function or NULL at `offset` (the caller's promise), which is all
+    // CPython needs of these two fields, read on every call.
     unsafe {
         (*tp).tp_vectorcall_offset = offset;
         (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
@@ -63,7 +65,7 @@ pub unsafe fn enable_vectorcall(tp: *mut ffi::PyTypeObject, offset: ffi::Py_ssiz
 /// # Safety
 /// `kwargs` must be NULL or a dict.
 pub unsafe fn no_keywords(kwargs: *mut ffi::PyObject) -> bool {
-    // SAFETY: as the caller guarantees.
+    // SAFETY: a non-NULL `kwargs` is a dict (the caller's promise).
     kwargs.is_null() || unsafe { ffi::PyDict_Size(kwargs) } == 0
 }
 

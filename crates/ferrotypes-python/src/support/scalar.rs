@@ -123,7 +123,8 @@ pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<
             if word == 0 {
                 py.None()
             } else {
-                // SAFETY: as for CharPtr, a NUL-terminated wchar_t string.
+                // SAFETY: a non-NULL wchar_t* stored in a c_wchar_p is, by the type's
+                // contract, a NUL-terminated wide string (as ctypes assumes).
                 unsafe { wide_string_at(py, word as *const libc::wchar_t, None)? }
             }
         }
