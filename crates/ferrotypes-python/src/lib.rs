@@ -1,11 +1,11 @@
 //! `ferrotypes._ctypes`: the extension module under `ferrotypes`, mirroring the
-//! stdlib's `_ctypes`. It holds the C data base classes, foreign functions, argument
-//! conversion and the module-level functions; the metaclasses and the public
-//! base classes built with them (`_SimpleCData`, `CFuncPtr`, ...) come from the pure
-//! Python `ferrotypes._metatypes`, which this module calls once at import.
+//! stdlib's `_ctypes`. This file only registers: the classes, functions and
+//! constants of the layers below (see ARCHITECTURE.md; the layer order is checked by
+//! `tests/test_layers.py`), each family of C data, and then the metaclasses and the
+//! public base classes built with them (`_SimpleCData`, `CFuncPtr`, ...), which come
+//! from the pure Python `ferrotypes._metatypes`, called once at import.
 
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 
 mod call;
 mod callback;
@@ -15,43 +15,15 @@ mod module;
 mod support;
 mod types;
 
-use call::{argconv, ndpointer, peek, value};
+use call::{argconv, ndpointer, peek, result, value};
 use callback::thunk as callback_thunk;
-use data::families::{array_types, field, pointer_types, record, sequence, simple};
-use data::{cdata, instances, registry, slots};
+use data::families::{array, array_types, field, pointer, pointer_types, record, simple};
+use data::{cdata, instances, pickle, registry, slots};
 use function::funcptr;
-use module::{cdecl, memory};
+use module::{cdecl, from_param, memory};
 use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
 use support::{cpython_layout, errno, library};
 use types::typeinfo;
-
-/// The simple types' `from_param`: the instance itself, or a `CArgObject` holding the
-/// converted value.
-#[pyfunction]
-fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    if value.is_instance(cls.as_any())? {
-        return Ok(value.clone().unbind());
-    }
-    let info = typeinfo::info_of(cls.as_any())?;
-    let Some((kind, _)) = info.get().scalar() else {
-        return Err(pyo3::exceptions::PyTypeError::new_err("from_param of a non-simple type"));
-    };
-    if value.is_none() && kind.is_pointer() {
-        return Ok(value.clone().unbind()); // NULL passes through unchanged, as in ctypes
-    }
-    let converted = argconv::simple_param(cls, kind, value)?;
-    Ok(Py::new(cls.py(), value::CArgObject::new(kind.code(), converted))?.into_any())
-}
-
-/// Records the metaclasses' own `from_param` functions (the simple types', the
-/// pointer types', and the other C data types'), so argtypes that keep them convert
-/// without calling into Python.
-#[pyfunction]
-fn _set_default_from_param(py: Python<'_>, simple: Py<PyAny>, pointer: Py<PyAny>, cdata: Py<PyAny>) -> PyResult<()> {
-    argconv::DEFAULT_FROM_PARAMS
-        .set(py, argconv::DefaultFromParams { simple, pointer, cdata })
-        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("default from_param already set"))
-}
 
 #[pymodule]
 fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -62,13 +34,14 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // module knows them by family.
     m.add("_SimpleData", py.get_type::<simple::SimpleData>())?;
     m.add("_FuncPtrData", py.get_type::<funcptr::FuncPtr>())?;
-    m.add("_ArrayData", py.get_type::<sequence::ArrayData>())?;
-    m.add("_PointerData", py.get_type::<sequence::PointerData>())?;
+    m.add("_ArrayData", py.get_type::<array::ArrayData>())?;
+    m.add("_PointerData", py.get_type::<pointer::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
     m.add_class::<field::CField>()?;
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
+    m.add_class::<array_types::WideCharArrayValue>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     cdecl::register(m)?;
     m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;
@@ -77,19 +50,21 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
     m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
     m.add_function(wrap_pyfunction!(field::anonymous_field, m)?)?;
-    m.add_function(wrap_pyfunction!(set_pointer_type, m)?)?;
+    m.add_function(wrap_pyfunction!(record::_check_bit_field, m)?)?;
+    m.add_function(wrap_pyfunction!(pointer_types::set_pointer_type, m)?)?;
     m.add_function(wrap_pyfunction!(value::byref, m)?)?;
     m.add_function(wrap_pyfunction!(argconv::_pointer_param_case, m)?)?;
-    m.add_function(wrap_pyfunction!(call::result::_check_restype, m)?)?;
-    m.add_function(wrap_pyfunction!(cdata::_unpickle, m)?)?;
+    m.add_function(wrap_pyfunction!(result::_check_restype, m)?)?;
+    m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
     m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
     m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
-    m.add_function(wrap_pyfunction!(instances::_direct_allocation, m)?)?;
+    m.add_function(wrap_pyfunction!(instances::_allocated_here, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::check_buffer_room, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
     m.add_function(wrap_pyfunction!(memory::cast, m)?)?;
     m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;
@@ -109,11 +84,11 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::create_string_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(_simple_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(from_param::_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback_thunk::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(cpython_layout::_layout_paths, m)?)?;
-    m.add_function(wrap_pyfunction!(py_obj_from_ptr, m)?)?;
-    m.add_function(wrap_pyfunction!(_set_default_from_param, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::py_obj_from_ptr, m)?)?;
+    m.add_function(wrap_pyfunction!(from_param::_set_default_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(ndpointer::_register_ndpointer, m)?)?;
     m.add("_memmove_addr", memory::memmove_address())?;
     m.add("_memset_addr", memory::memset_address())?;
@@ -133,31 +108,11 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     funcptr::init_vectorcall(py)?;
     // Each family registers what its classes need, before any class exists.
     simple::register(py)?;
-    sequence::register_arrays(py)?;
-    sequence::register_pointers(py)?;
+    array::register(py)?;
+    pointer::register(py)?;
     record::register(py)?;
     function::family::register();
     peek::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
-}
-
-/// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
-/// as ctypes' `_ctypes.PyObj_FromPtr`. The address must be that of a live object (as
-/// `id()` gives); nothing can check that.
-#[pyfunction]
-#[pyo3(name = "PyObj_FromPtr")]
-fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
-    if address == 0 {
-        return Err(pyo3::exceptions::PyValueError::new_err("PyObj_FromPtr: the address is NULL"));
-    }
-    // SAFETY: the caller promises `address` is a live object (ctypes makes the same
-    // promise its users' job); a new reference is taken.
-    Ok(unsafe { Bound::from_borrowed_ptr(py, address as *mut pyo3::ffi::PyObject) }.unbind())
-}
-
-/// Completes a pointer type created before its target (`SetPointerType`).
-#[pyfunction]
-fn set_pointer_type(pointer: &Bound<'_, PyType>, target: &Bound<'_, PyType>) -> PyResult<()> {
-    typeinfo::set_pointer_target(typeinfo::info_of(pointer.as_any())?.get(), target)
 }

@@ -50,8 +50,8 @@ impl ResultRecipe {
         let info = info.get();
         info.check_by_value()?;
         let conv = match info.kind {
-            InfoKind::Simple { scalar, direct: true, swapped: false } => ResultConv::Value(scalar),
-            InfoKind::Simple { scalar, direct: true, swapped: true } => ResultConv::SwappedValue(scalar),
+            InfoKind::Simple { scalar, native_values: true, swapped: false } => ResultConv::Value(scalar),
+            InfoKind::Simple { scalar, native_values: true, swapped: true } => ResultConv::SwappedValue(scalar),
             _ => ResultConv::Instance(r.cast::<PyType>()?.clone().unbind()),
         };
         // An array result comes back as ctypes takes it: as a pointer-sized word (C

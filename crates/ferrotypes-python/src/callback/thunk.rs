@@ -65,7 +65,7 @@ impl FromC {
             PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::support::python::describe(argtype)))
         })?;
         Ok(match info.get().kind {
-            InfoKind::Simple { scalar, direct: true, swapped: false } => FromC::Value(scalar),
+            InfoKind::Simple { scalar, native_values: true, swapped: false } => FromC::Value(scalar),
             InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
             _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind(), spare: GilCell::new(None) },
         })

@@ -4,7 +4,7 @@
 //!
 //! Values of ctypes' own simple types come back as Python values; everything else
 //! comes back as an instance viewing the memory, kept valid by its `_b_base_`. Storing
-//! follows ctypes' rules: a plain Python value is converted for a simple type; an
+//! follows ctypes' rules: a native Python value is converted for a simple type; an
 //! instance of the class is copied; a tuple builds an instance of the class first; an array
 //! may be stored into a pointer to its element type.
 
@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 
 use crate::data::cdata::CData;
+use crate::data::keepalive;
 use crate::support::scalar;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
@@ -26,7 +27,7 @@ use crate::types::typeinfo::{InfoKind, TypeInfo};
 pub unsafe fn read_value(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
     match info.kind {
         // SAFETY: the caller guarantees one readable value at `address`.
-        InfoKind::Simple { scalar, swapped, direct: true } => unsafe { scalar::read(owner.py(), scalar, swapped, address) },
+        InfoKind::Simple { scalar, swapped, native_values: true } => unsafe { scalar::read(owner.py(), scalar, swapped, address) },
         _ => Ok(crate::data::instances::instance_at(cls, address as usize, Some(owner.clone().unbind()), index)?.unbind()),
     }
 }
@@ -42,13 +43,14 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
         if let InfoKind::Simple { scalar, swapped, .. } = info.kind {
             // SAFETY: the caller guarantees one writable value at `address`.
             let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
-            return CData::keep_ref(owner, index, keep);
+            return keepalive::keep_ref(owner, index, keep);
         }
         if let Ok(args) = value.cast::<PyTuple>() {
             // Any class without a simple value (records, arrays, pointers, function
             // pointers) is called with the tuple, as in ctypes: `()` is a NULL pointer.
             let built = cls.call1(args).map_err(|e| nested_init_error(py, cls, e))?;
-            // SAFETY: as for this function.
+            // SAFETY: one writable value of `info`'s type at `address`, inside `owner`'s
+            // memory (the caller's promise for this function, unchanged by the call).
             return unsafe { write_value(owner, cls, info, address, index, &built) };
         }
         if value.is_none() && matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) {
@@ -62,7 +64,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
         // SAFETY: both regions hold one value of this class; they overlap only if they
         // are the same value, which ptr::copy allows.
         unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
-        return CData::keep_ref(owner, index, CData::kept_objects(source)?);
+        return keepalive::keep_ref(owner, index, keepalive::kept_objects(source)?);
     }
     if let (InfoKind::Pointer { target, .. }, InfoKind::Array { element, .. }) = (&info.kind, &source.get().info().get().kind) {
         if target.get_obj_type(py).is_some_and(|t| t.is(element)) {
@@ -70,9 +72,9 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             // the array itself must then stay alive, with what it keeps.
             // SAFETY: a pointer's memory holds one pointer.
             unsafe { address.cast::<usize>().write_unaligned(source.get().address(py) as usize) };
-            let kept = CData::kept_objects(source)?.unwrap_or_else(|| py.None());
+            let kept = keepalive::kept_objects(source)?.unwrap_or_else(|| py.None());
             let both = PyTuple::new(py, [kept, value.clone().unbind()])?;
-            return CData::keep_ref(owner, index, Some(both.into_any().unbind()));
+            return keepalive::keep_ref(owner, index, Some(both.into_any().unbind()));
         }
     }
     Err(PyTypeError::new_err(format!("incompatible types, {} instance instead of {} instance", scalar::type_name(value), cls.name()?)))

@@ -97,6 +97,11 @@ unsafe fn tuple_items<'a>(tuple: *mut ffi::PyObject) -> &'a [*mut ffi::PyObject]
 /// The `tp_init` slot of the families' classes (installed by
 /// [`prepare_class`] over PyO3's): [`Construct::init`] when there are
 /// no keyword arguments and it takes the values, PyO3's `__init__` otherwise.
+///
+/// # Safety
+/// CPython's `tp_init` contract: called with the GIL held, `obj` an instance of a
+/// class this slot was installed on (a subclass of F), `args` a tuple and `kwargs`
+/// NULL or a dict, all lent for the call.
 pub unsafe extern "C" fn init_slot<F: Construct>(obj: *mut ffi::PyObject, args: *mut ffi::PyObject, kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
     // SAFETY: CPython calls tp_init with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -139,7 +144,8 @@ pub unsafe extern "C" fn class_vectorcall<F: Construct>(callable: *mut ffi::PyOb
             (std::slice::from_raw_parts(args, nargs + keyword_count), keyword_count)
         };
         let (positional, keywords) = positional.split_at(positional.len() - keyword_count);
-        // SAFETY: the class called, live for the call (see above).
+        // SAFETY: `callable` is the class called, live for the call (CPython's
+        // vectorcall contract).
         let cls = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<PyType>() };
         let tp = cls.as_type_ptr();
         // SAFETY: live type objects; their slots are read with the GIL held.

@@ -197,7 +197,7 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
             return Ok(unsafe { write_parts(py, obj, *layout, CData::in_tail(info, tail), part) });
         }
     }
-    // SAFETY: as above.
+    // SAFETY: cls is F's type or a subclass of it (the caller's promise).
     unsafe { build(cls, CData::owned(info)?, part) }
 }
 
@@ -257,17 +257,23 @@ pub fn register<F: Family>() {
 }
 
 /// An instance of `cls`, of whichever family its info says, holding `contents`.
-#[inline]
+#[inline(always)]
 pub fn instance<'py>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<Bound<'py, PyAny>> {
-    match MAKERS[contents.info().kind.family() as usize].get() {
+    let family = contents.info().kind.family();
+    match MAKERS[family as usize].get() {
         Some(make) => make(cls, contents),
-        None => Err(pyo3::exceptions::PySystemError::new_err(format!("ferrotypes: the {} family is not registered", contents.info().kind.family().name()))),
+        None => Err(not_registered(family)),
     }
+}
+
+#[cold]
+fn not_registered(family: FamilyKind) -> PyErr {
+    pyo3::exceptions::PySystemError::new_err(format!("ferrotypes: the {} family is not registered", family.name()))
 }
 
 /// An instance of `cls` over the memory at `address`, made without running
 /// `__new__` or `__init__`; `index` is its position inside `base` (see
-/// [`CData::keep_ref`]).
+/// [`keepalive::keep_ref`](crate::data::keepalive::keep_ref)).
 pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
     let info = info_of(cls.as_any())?;
     info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
@@ -300,7 +306,7 @@ pub fn new_instance<'py, F: Family>(cls: &Bound<'py, PyType>) -> PyResult<Bound<
 #[inline(always)]
 pub unsafe fn new_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>) -> PyResult<Bound<'py, PyAny>> {
     let (info, part) = owned_part::<F>(&cls)?;
-    // SAFETY: as the caller promises.
+    // SAFETY: `cls` is F's type or a subclass of it (the caller's promise).
     unsafe { build_owned(cls, info, part) }
 }
 
@@ -314,6 +320,10 @@ pub fn owned_initializer<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<PyClass
 /// The `tp_new` slot of the families other than function pointers (installed by
 /// [`slots::install`] over PyO3's): an instance owning zeroed memory. The arguments
 /// are `__init__`'s; `__new__` ignores them, as ctypes' does.
+///
+/// # Safety
+/// CPython's `tp_new` contract: called with the GIL held, `subtype` the live type
+/// being instantiated, a subclass of the family F this slot is installed on.
 pub unsafe extern "C" fn new_slot<F: Family>(subtype: *mut ffi::PyTypeObject, _args: *mut ffi::PyObject, _kwargs: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls tp_new with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -321,7 +331,8 @@ pub unsafe extern "C" fn new_slot<F: Family>(subtype: *mut ffi::PyTypeObject, _a
         // SAFETY: CPython passes tp_new the (live) type being instantiated, a
         // subtype of the family this slot is installed on.
         let cls = unsafe { Borrowed::from_ptr(py, subtype.cast()).cast_unchecked::<PyType>() };
-        // SAFETY: as above, cls is a subclass of F.
+        // SAFETY: cls is the type being instantiated, a subclass of F (the family
+        // whose tp_new this is).
         unsafe { new_owned::<F>(cls) }.map(Bound::into_ptr)
     })
 }
@@ -379,14 +390,29 @@ pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
 /// memory returned. Every other instance goes to `subtype_dealloc`, with the class's
 /// slot set back to it for the call, so that it finds the deallocator of the base
 /// the same way as without this slot.
+///
+/// # Safety
+/// CPython's `tp_dealloc` contract: called with the GIL held, on an object no one
+/// refers to any more, of a class this slot was installed on (by [`install_dealloc`],
+/// which checked that it has family `F`'s layout) or of a subclass of one.
 pub unsafe extern "C" fn dealloc_slot<F: Family>(obj: *mut ffi::PyObject) {
+    // SAFETY: CPython calls tp_dealloc with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: CPython calls tp_dealloc with the GIL held, on an object no one refers
+    // to, of a class this slot was installed on (with F's layout) or a subclass.
+    slots::guard_dealloc(py, || unsafe { dealloc::<F>(py, obj) });
+}
+
+/// The work of [`dealloc_slot`].
+///
+/// # Safety
+/// As for [`dealloc_slot`].
+unsafe fn dealloc<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
     // The part is left in place, undropped: the data families' parts hold nothing.
     const { assert!(!std::mem::needs_drop::<F>()) };
-    // SAFETY: CPython calls tp_dealloc with the GIL held, on an object no one refers to,
-    // of a class this slot is installed on or of a subclass of one.
-    let py = unsafe { Python::assume_attached() };
-    // SAFETY (all blocks below): as above; the class has the family's layout (checked
-    // when the slot was installed).
+    // SAFETY (all blocks below): `obj` is a live object being deallocated with the
+    // GIL held, whose class has family F's layout and a tp_dealloc slot (the caller's
+    // promise); its type object outlives the call (the instance holds a reference).
     let tp = unsafe { ffi::Py_TYPE(obj) };
     // Installation saved subtype_dealloc before installing this slot.
     let Some(&subtype_dealloc) = SUBTYPE_DEALLOC.get() else { return };
@@ -474,6 +500,6 @@ pub fn install_dealloc<F: Family>(cls: &Bound<'_, PyType>) {
 /// diagnostic for the tests (false until the family's first instance, and for good
 /// if PyO3's layout ever holds more than the two parts).
 #[pyfunction]
-pub fn _direct_allocation() -> Vec<(&'static str, bool)> {
+pub fn _allocated_here() -> Vec<(&'static str, bool)> {
     FamilyKind::ALL.iter().map(|&kind| (kind.name(), matches!(LAYOUTS[kind as usize].get(), Some(Some(_))))).collect()
 }

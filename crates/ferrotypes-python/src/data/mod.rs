@@ -3,9 +3,13 @@
 //! The families themselves live in `families`, above this layer.
 
 pub mod access;
+pub mod buffer_export;
 pub mod cdata;
+pub mod cdata_methods;
 pub mod construct;
 pub mod families;
 pub mod instances;
+pub mod keepalive;
+pub mod pickle;
 pub mod registry;
 pub mod slots;

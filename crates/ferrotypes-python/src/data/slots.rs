@@ -51,7 +51,9 @@ pub fn save_general<S>(saved: &OnceLock<S>, pyo3_slot: Option<S>) -> PyResult<bo
 /// `tp` must be a live heap type whose instances, and its subclasses' instances, all
 /// hold a `vectorcallfunc` (or NULL) at `offset`.
 pub unsafe fn enable_vectorcall(tp: *mut ffi::PyTypeObject, offset: ffi::Py_ssize_t) {
-    // SAFETY: as the caller guarantees; CPython reads these two fields on every call.
+    // SAFETY: `tp` is a live heap type whose instances (and its subclasses') hold a
+    // vectorcall function or NULL at `offset` (the caller's promise), which is all
+    // CPython needs of these two fields, read on every call.
     unsafe {
         (*tp).tp_vectorcall_offset = offset;
         (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
@@ -63,7 +65,7 @@ pub unsafe fn enable_vectorcall(tp: *mut ffi::PyTypeObject, offset: ffi::Py_ssiz
 /// # Safety
 /// `kwargs` must be NULL or a dict.
 pub unsafe fn no_keywords(kwargs: *mut ffi::PyObject) -> bool {
-    // SAFETY: as the caller guarantees.
+    // SAFETY: a non-NULL `kwargs` is a dict (the caller's promise).
     kwargs.is_null() || unsafe { ffi::PyDict_Size(kwargs) } == 0
 }
 
@@ -79,6 +81,20 @@ pub fn guard<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> PyResult<T>) -> 
         Err(_) => {
             PySystemError::new_err("ferrotypes: internal error (panic) in a fast path").restore(py);
             failure
+        }
+    }
+}
+
+/// Runs `f`, the work of a `tp_dealloc` slot, which can neither fail nor raise: a
+/// panic is caught and reported to `sys.unraisablehook` as a `SystemError`, never
+/// unwound into CPython, and the exception in flight (a deallocation may run while
+/// one is being raised) is kept.
+pub fn guard_dealloc(py: Python<'_>, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        let in_flight = PyErr::take(py);
+        PySystemError::new_err("ferrotypes: internal error (panic) in a deallocator").write_unraisable(py, None);
+        if let Some(err) = in_flight {
+            err.restore(py);
         }
     }
 }

@@ -737,7 +737,7 @@ impl FuncPtr {
                     let owner = Py::new(py, Thunk::new(cb))?;
                     // The instance keeps its thunk (and so the callable) in
                     // `_objects`, as in ctypes.
-                    base.keep_ref_new(py, 0, owner.clone_ref(py).into_any())?;
+                    crate::data::keepalive::keep_ref_new(&base, py, 0, owner.clone_ref(py).into_any())?;
                     thunk = Some(owner);
                     code
                 } else {

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::data::cdata::CData;
+use crate::data::keepalive;
 use crate::support::scalar;
 use crate::types::typeinfo::info_of;
 
@@ -155,11 +156,7 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     let view = crate::support::buffer::ReadView::new(source)?;
     let offset: isize = offset.extract()?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
-    let available = view.len();
-    let needed = needed_bytes(size, offset)?;
-    if available < needed {
-        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
-    }
+    check_buffer_room(view.len(), size, offset)?;
     let obj = cls.call0()?;
     let cdata = obj.cast::<CData>()?.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
@@ -168,10 +165,19 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     Ok(obj)
 }
 
-/// `size + offset`, the bytes a buffer must hold; both come from Python, so a sum past
-/// any memory is the "too small" error, not a wrapped number.
-fn needed_bytes(size: usize, offset: usize) -> PyResult<usize> {
-    size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))
+/// `ValueError` unless a buffer of `available` bytes holds `size` bytes at `offset`
+/// (ctypes' "Buffer size too small"): the one check of `from_buffer` and
+/// `from_buffer_copy`, for buffers and for C data sources (`_metatypes` calls it as
+/// `_check_buffer_room`). Both numbers come from Python, so a sum past any memory is
+/// the same error, not a wrapped number.
+#[pyfunction]
+#[pyo3(name = "_check_buffer_room")]
+pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
+    let needed = size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))?;
+    if available < needed {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
+    }
+    Ok(())
 }
 
 /// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
@@ -188,17 +194,13 @@ pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'
     // short-lived second view stays valid for as long as the memoryview lives.
     let buffer = crate::support::buffer::ReadView::writable(&view)?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
-    let available = buffer.len();
-    let needed = needed_bytes(size, offset)?;
-    if available < needed {
-        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
-    }
+    check_buffer_room(buffer.len(), size, offset)?;
     // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
     let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);
     let instance = crate::data::instances::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
-    CData::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
+    keepalive::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
     Ok(instance)
 }
 
@@ -227,7 +229,21 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     // SAFETY: an instance of a pointer-like type holds one pointer.
     unsafe { target.get().address(py).cast::<u64>().write_unaligned(address) };
     if let Ok(source) = obj.cast::<CData>() {
-        CData::share_objects(source, target)?;
+        keepalive::share_objects(source, target)?;
     }
     Ok(result)
+}
+
+/// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
+/// as ctypes' `_ctypes.PyObj_FromPtr`. The address must be that of a live object (as
+/// `id()` gives); nothing can check that.
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+pub fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
+    if address == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("PyObj_FromPtr: the address is NULL"));
+    }
+    // SAFETY: the caller promises `address` is a live object (ctypes makes the same
+    // promise its users' job); a new reference is taken.
+    Ok(unsafe { Bound::from_borrowed_ptr(py, address as *mut pyo3::ffi::PyObject) }.unbind())
 }

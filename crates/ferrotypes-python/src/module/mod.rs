@@ -2,4 +2,5 @@
 //! `cast`, `string_at`, ...) and C declarations (`parse_c`).
 
 pub mod cdecl;
+pub mod from_param;
 pub mod memory;

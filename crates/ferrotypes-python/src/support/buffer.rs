@@ -89,7 +89,8 @@ impl ReadView {
         if self.view.format.is_null() {
             return b"B";
         }
-        // SAFETY: as in `format`.
+        // SAFETY: a non-NULL format is a NUL-terminated string owned by the exporter,
+        // valid while the view is held (as long as `self`).
         unsafe { CStr::from_ptr(self.view.format) }.to_bytes()
     }
 

@@ -15,7 +15,8 @@ pub struct GilCell<T>(UnsafeCell<T>);
 // SAFETY: every access goes through a `Python<'_>` token, so at most one thread at a
 // time touches the value: the GIL is the lock.
 unsafe impl<T> Sync for GilCell<T> {}
-// SAFETY: as above; a value moved to another thread is still only touched under the GIL.
+// SAFETY: every access goes through a `Python<'_>` token, so a value moved to another
+// thread is still only touched by the thread holding the GIL.
 unsafe impl<T> Send for GilCell<T> {}
 
 impl<T> GilCell<T> {
@@ -73,8 +74,9 @@ impl<T> GilCell<T> {
     /// held, and `f` only visits references (runs no Python code).
     #[inline]
     pub unsafe fn with_in_traverse<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        // SAFETY: per the contract: the GIL is held and nothing can replace the value
-        // while `f` runs.
+        // SAFETY: the collector calls traverse with the GIL held (the caller's
+        // promise), and `f` runs no Python code, so nothing can replace the value while
+        // `f` reads it.
         f(unsafe { &*self.0.get() })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod buffer;
 pub mod cpython_layout;
+pub mod cstring;
 pub mod errno;
 pub mod errors;
 pub mod gil_cell;

@@ -52,7 +52,7 @@ pub unsafe fn read_fast(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *c
             return if obj.is_null() { Err(PyErr::fetch(py)) } else { Ok(obj) };
         }
     }
-    // SAFETY: as above.
+    // SAFETY: the caller guarantees one readable scalar of `kind` at `ptr`.
     unsafe { read(py, kind, swapped, ptr) }.map(Py::into_ptr)
 }
 
@@ -123,7 +123,8 @@ pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<
             if word == 0 {
                 py.None()
             } else {
-                // SAFETY: as for CharPtr, a NUL-terminated wchar_t string.
+                // SAFETY: a non-NULL wchar_t* stored in a c_wchar_p is, by the type's
+                // contract, a NUL-terminated wide string (as ctypes assumes).
                 unsafe { wide_string_at(py, word as *const libc::wchar_t, None)? }
             }
         }
@@ -166,7 +167,7 @@ fn integer_from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyRes
 /// # Safety
 /// `p` must point to `len` readable `wchar_t`s, or to a NUL-terminated wide string.
 pub unsafe fn wide_string_at(py: Python<'_>, p: *const libc::wchar_t, len: Option<usize>) -> PyResult<Py<PyAny>> {
-    // SAFETY: per the caller's promise.
+    // SAFETY: with no `len`, the caller promises a NUL-terminated wide string at `p`.
     let n = len.unwrap_or_else(|| unsafe { libc::wcslen(p) });
     // SAFETY: n wchar_t's are readable.
     let units = unsafe { std::slice::from_raw_parts(p, n) };
@@ -284,7 +285,7 @@ unsafe fn copy_scalar(src: *const u8, dst: *mut u8, size: usize) {
 /// # Safety
 /// `ptr` must be valid for writing `kind.size()` bytes (no alignment required).
 #[inline]
-pub unsafe fn write_plain_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> Option<()> {
+pub unsafe fn write_native_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> Option<()> {
     use ScalarKind::*;
     let obj = value.as_ptr();
     // The scalar's bits in the low `size` bytes of a word, native order.

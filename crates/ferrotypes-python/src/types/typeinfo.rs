@@ -1,5 +1,6 @@
-//! `StgInfo`: what ferrotypes knows about one ctypes-like class — its size,
-//! alignment, kind and how it crosses a call — stored on the class as `_stginfo_`.
+//! `TypeInfo`: what ferrotypes knows about one ctypes-like class — its size,
+//! alignment, kind and how it crosses a call — stored on the class as `_typeinfo_`
+//! (what ctypes calls the class's StgInfo).
 //!
 //! The metaclasses (Python, `ferrotypes._metatypes`) build one when a class is
 //! created; instances copy a reference at construction so hot paths never look it up.
@@ -18,15 +19,17 @@ use crate::support::gil_cell::GilCell;
 /// What family a ctypes-like class belongs to.
 pub enum InfoKind {
     /// A simple type (`c_int`, `c_char_p`, ...); `swapped` for the other byte order;
-    /// `direct` for a direct subclass of `_SimpleCData`, whose instances ctypes turns
-    /// into plain Python values when a function returns them (subclasses stay objects).
-    Simple { scalar: ScalarKind, swapped: bool, direct: bool },
+    /// `native_values` for a direct subclass of `_SimpleCData` (`c_int`, ...), whose
+    /// values ctypes hands out as native Python values (int, bytes, ...) where an
+    /// instance would otherwise come out: a field, an element, a function's result
+    /// (subclasses of those stay objects).
+    Simple { scalar: ScalarKind, swapped: bool, native_values: bool },
     /// A pointer type; its target class may be set later (`SetPointerType`).
     /// `format` is its PEP 3118 format, fixed (as in ctypes) when the target is set:
     /// a pointer to a structure completed later keeps the incomplete one's `&B`.
-    /// `plain_target` is the target's scalar and byte order when the target is a
-    /// built-in simple type, whose elements `p[i]` reads as plain values.
-    Pointer { target: GilCell<Option<Py<PyType>>>, format: GilCell<String>, plain_target: GilCell<Option<(ScalarKind, bool)>> },
+    /// `native_target` is the target's scalar and byte order when the target is a
+    /// simple type with native values (see `Simple`), which `p[i]` reads as such.
+    Pointer { target: GilCell<Option<Py<PyType>>>, format: GilCell<String>, native_target: GilCell<Option<(ScalarKind, bool)>> },
     /// A function pointer type.
     Function,
     /// An array of `length` elements of class `element` (whose info is `element_info`).
@@ -112,6 +115,11 @@ pub struct FieldLayout {
 }
 
 impl FieldLayout {
+    /// A copy of this field's layout.
+    pub fn clone_ref(&self, py: Python<'_>) -> FieldLayout {
+        self.shifted(py, 0, self.index)
+    }
+
     /// A copy of this field moved by `offset` bytes to position `index`: a field of an
     /// anonymous member that the outer record exposes as its own.
     pub fn shifted(&self, py: Python<'_>, offset: usize, index: usize) -> FieldLayout {
@@ -127,11 +135,11 @@ impl FieldLayout {
     }
 
     /// The scalar of a field holding one value of a simple type with no special rule,
-    /// with its byte order and whether the type is a built-in one (read as a plain
-    /// Python value): what the fast paths read and store.
+    /// with its byte order and whether its values are read as native Python values:
+    /// what the fast paths read and store.
     pub fn simple_scalar(&self) -> Option<SimpleScalar> {
         match (self.access, &self.info.get().kind) {
-            (FieldAccess::Value, &InfoKind::Simple { scalar, swapped, direct }) => Some(SimpleScalar { kind: scalar, swapped, built_in: direct }),
+            (FieldAccess::Value, &InfoKind::Simple { scalar, swapped, native_values }) => Some(SimpleScalar { kind: scalar, swapped, native_values }),
             _ => None,
         }
     }
@@ -150,9 +158,8 @@ impl FieldLayout {
 pub struct SimpleScalar {
     pub kind: ScalarKind,
     pub swapped: bool,
-    /// The field's class is a built-in simple type (its values read as plain Python
-    /// values), not a subclass of one.
-    pub built_in: bool,
+    /// The field's values are read as native Python values (see `InfoKind::Simple`).
+    pub native_values: bool,
 }
 
 /// One scalar inside a value: where, of which kind, in which byte order, and whether
@@ -213,7 +220,7 @@ pub struct RecordTraits {
 }
 
 /// The layout and kind of one ctypes-like class.
-#[pyclass(frozen, module = "ferrotypes._ctypes", name = "StgInfo")]
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "TypeInfo")]
 pub struct TypeInfo {
     /// `sizeof`.
     pub size: usize,
@@ -386,7 +393,7 @@ impl TypeInfo {
             InfoKind::Record { union: true, .. } => "union".to_owned(),
             InfoKind::Record { union: false, .. } => "struct".to_owned(),
         };
-        format!("<StgInfo {kind} size={} align={}>", self.size, self.align)
+        format!("<TypeInfo {kind} size={} align={}>", self.size, self.align)
     }
 }
 
@@ -395,8 +402,8 @@ pub const SIMPLE_TYPE_CODES: &str = "cbBhHiIlLdfuzZqQPXOv?g";
 
 /// Builds the info of a simple type from its `_type_` code (called by the metaclass).
 #[pyfunction]
-#[pyo3(signature = (code, swapped=false, direct=true))]
-pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo> {
+#[pyo3(signature = (code, swapped=false, native_values=true))]
+pub fn simple_info(code: &str, swapped: bool, native_values: bool) -> PyResult<TypeInfo> {
     let mut chars = code.chars();
     let scalar = match (chars.next(), chars.next()) {
         (Some(c), None) => ScalarKind::from_code(c),
@@ -414,7 +421,7 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
     if swapped && !(scalar.is_integer() || matches!(scalar, ScalarKind::Float | ScalarKind::Double)) {
         return Err(PyTypeError::new_err("This type does not support other endian"));
     }
-    Ok(TypeInfo::new(scalar.size(), scalar.align(), InfoKind::Simple { scalar, swapped, direct }, CType::Scalar(scalar)))
+    Ok(TypeInfo::new(scalar.size(), scalar.align(), InfoKind::Simple { scalar, swapped, native_values }, CType::Scalar(scalar)))
 }
 
 /// Builds the info of a pointer type whose target may still be unknown.
@@ -423,28 +430,28 @@ pub fn simple_info(code: &str, swapped: bool, direct: bool) -> PyResult<TypeInfo
 pub fn pointer_info(target: Option<Bound<'_, PyType>>) -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
     let format = target.as_ref().map_or_else(|| "B".to_owned(), pointer_format);
-    let plain_target = target.as_ref().and_then(plain_scalar);
-    let kind = InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)), format: GilCell::new(format), plain_target: GilCell::new(plain_target) };
+    let native_target = target.as_ref().and_then(native_scalar);
+    let kind = InfoKind::Pointer { target: GilCell::new(target.map(Bound::unbind)), format: GilCell::new(format), native_target: GilCell::new(native_target) };
     TypeInfo::new(ptr.size(), ptr.align(), kind, CType::Scalar(ptr))
 }
 
 /// Sets the target of the pointer type whose info is `info` (`SetPointerType`).
 pub fn set_pointer_target(info: &TypeInfo, target: &Bound<'_, PyType>) -> PyResult<()> {
-    let InfoKind::Pointer { target: slot, format, plain_target } = &info.kind else {
+    let InfoKind::Pointer { target: slot, format, native_target } = &info.kind else {
         return Err(PyTypeError::new_err("SetPointerType() needs a pointer type"));
     };
     let py = target.py();
     slot.set_type(py, target.clone().unbind());
     format.replace(py, pointer_format(target));
-    plain_target.replace(py, plain_scalar(target));
+    native_target.replace(py, native_scalar(target));
     Ok(())
 }
 
 /// The scalar and byte order of `cls` when it is a built-in simple type, whose
-/// values are plain Python numbers, strings or bytes.
-fn plain_scalar(cls: &Bound<'_, PyType>) -> Option<(ScalarKind, bool)> {
+/// values are native Python numbers, strings or bytes.
+fn native_scalar(cls: &Bound<'_, PyType>) -> Option<(ScalarKind, bool)> {
     match info_of(cls.as_any()).ok()?.get().kind {
-        InfoKind::Simple { scalar, swapped, direct: true } => Some((scalar, swapped)),
+        InfoKind::Simple { scalar, swapped, native_values: true } => Some((scalar, swapped)),
         _ => None,
     }
 }
@@ -486,9 +493,9 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, TypeInfo>> {
     let py = cls.py();
     if let Ok(class) = cls.cast::<PyType>() {
-        return class_info(class).ok_or_else(|| not_a_ctype(cls));
+        return info_of_class(class).ok_or_else(|| not_a_ctype(cls));
     }
-    match cls.getattr(pyo3::intern!(py, "_stginfo_")) {
+    match cls.getattr(pyo3::intern!(py, "_typeinfo_")) {
         Ok(info) => info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls)),
         Err(_) => Err(not_a_ctype(cls)),
     }
@@ -509,17 +516,17 @@ struct Recent {
 ///
 /// An entry is used only while its class still has the version tag it had when the
 /// entry was made. CPython changes a class's tag whenever the class or a base is
-/// modified (setting `_stginfo_` included) and never gives two classes — or one class
+/// modified (setting `_typeinfo_` included) and never gives two classes — or one class
 /// before and after a change — the same tag, so a matching entry names a live class
-/// whose `_stginfo_` is still the info remembered, which that class keeps alive.
+/// whose `_typeinfo_` is still the info remembered, which that class keeps alive.
 static RECENT_INFOS: GilCell<[Recent; RECENT_SLOTS]> = GilCell::new([Recent { class: 0, tag: 0, info: std::ptr::null_mut() }; RECENT_SLOTS]);
 
 /// The info of class `class`, or `None` when it has none (a `TypeInfo` as its
-/// `_stginfo_`, along its MRO): a class's own attribute, looked up through CPython's
+/// `_typeinfo_`, along its MRO): a class's own attribute, looked up through CPython's
 /// attribute cache — what `getattr` finds (the metaclasses define no attribute of
 /// that name), without the metaclass lookups — and remembered in [`RECENT_INFOS`].
 #[inline]
-pub fn class_info<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo>> {
+pub fn info_of_class<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo>> {
     let py = class.py();
     let tp = class.as_type_ptr();
     let slot = (tp as usize >> 4) & (RECENT_SLOTS - 1);
@@ -530,18 +537,18 @@ pub fn class_info<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo
         // SAFETY: a matching entry's info is alive (see RECENT_INFOS) and a TypeInfo.
         return Some(unsafe { Bound::from_borrowed_ptr(py, recent.info).cast_into_unchecked() });
     }
-    look_up_class_info(class, slot)
+    info_of_class_uncached(class, slot)
 }
 
-/// [`class_info`] for a class not in [`RECENT_INFOS`] (at `slot`): looked up, and
+/// [`info_of_class`] for a class not in [`RECENT_INFOS`] (at `slot`): looked up, and
 /// remembered there.
 #[cold]
-fn look_up_class_info<'py>(class: &Bound<'py, PyType>, slot: usize) -> Option<Bound<'py, TypeInfo>> {
+fn info_of_class_uncached<'py>(class: &Bound<'py, PyType>, slot: usize) -> Option<Bound<'py, TypeInfo>> {
     let py = class.py();
     let tp = class.as_type_ptr();
     // SAFETY: a live type object and an interned str; the result is borrowed (or
     // NULL, with no exception set).
-    let found = unsafe { _PyType_Lookup(tp, pyo3::intern!(py, "_stginfo_").as_ptr()) };
+    let found = unsafe { _PyType_Lookup(tp, pyo3::intern!(py, "_typeinfo_").as_ptr()) };
     if found.is_null() {
         return None;
     }
@@ -564,4 +571,25 @@ extern "C" {
 
 fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {
     PyTypeError::new_err(format!("expected a ctypes type, got {}", crate::support::python::describe(cls)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_has_its_number_and_a_name() {
+        for (number, kind) in FamilyKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, number);
+            assert!(!kind.name().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_bit_field_unit_is_an_unsigned_integer_of_its_size() {
+        assert_eq!(unsigned_of_size(8), ScalarKind::ULongLong);
+        assert_eq!(unsigned_of_size(4), ScalarKind::UInt);
+        assert_eq!(unsigned_of_size(2), ScalarKind::UShort);
+        assert_eq!(unsigned_of_size(3), ScalarKind::UByte);
+    }
 }

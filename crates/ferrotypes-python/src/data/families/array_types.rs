@@ -21,9 +21,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
 use crate::data::cdata::CData;
+use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::data::instances;
-use crate::data::families::sequence::ArrayData;
+use crate::data::families::array::ArrayData;
 
 /// Array classes by (element class address, length).
 type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>, BuildHasherDefault<KeyHasher>>;
@@ -207,8 +208,8 @@ impl CharArrayBytes {
         let (address, size) = slf.get().memory(instance)?;
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
-        let end = if slf.get().raw { size } else { bytes.iter().position(|&b| b == 0).unwrap_or(size) };
-        Ok(crate::support::scalar::new_bytes(instance.py(), &bytes[..end])?.into_any())
+        let bytes = if slf.get().raw { bytes } else { cstring::up_to_nul(bytes) };
+        Ok(crate::support::scalar::new_bytes(instance.py(), bytes)?.into_any())
     }
 
     /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
@@ -234,12 +235,7 @@ impl CharArrayBytes {
         }
         // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
         // object's storage is not C data memory.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
-            if bytes.len() < size {
-                address.add(bytes.len()).write(0);
-            }
-        }
+        unsafe { cstring::store_with_nul(address, size, bytes) };
         Ok(())
     }
 
@@ -249,5 +245,62 @@ impl CharArrayBytes {
         } else {
             PyTypeError::new_err("can't delete attribute")
         })
+    }
+}
+
+/// `value` of a `c_wchar` array class (the metaclass gives every such class one): the
+/// characters up to the first NUL; stores a `str` with a NUL after it when there is
+/// room.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_WideCharArrayValue")]
+pub struct WideCharArrayValue {}
+
+impl WideCharArrayValue {
+    /// The memory of `instance`, an array of `c_wchar`: its address and length in
+    /// wide characters.
+    fn memory(instance: &Bound<'_, PyAny>) -> PyResult<(*mut libc::wchar_t, usize)> {
+        let data = instance.cast::<CData>().map_err(|_| {
+            PyTypeError::new_err(format!("descriptor 'value' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
+        })?;
+        let data = data.get();
+        Ok((data.address(instance.py()).cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
+    }
+}
+
+#[pymethods]
+impl WideCharArrayValue {
+    #[new]
+    fn new() -> Self {
+        WideCharArrayValue {}
+    }
+
+    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
+        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any().unbind()) };
+        let (address, chars) = WideCharArrayValue::memory(instance)?;
+        // SAFETY: an instance's memory is `chars` readable wide characters.
+        let len = unsafe { cstring::wide_len(address, chars) };
+        // SAFETY: `len` <= chars wide characters are readable at address.
+        unsafe { crate::support::scalar::wide_string_at(instance.py(), address, Some(len)) }
+    }
+
+    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, chars) = WideCharArrayValue::memory(instance)?;
+        let text = value.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!("unicode string expected instead of {} instance", crate::support::scalar::type_name(value)))
+        })?;
+        let wide = crate::support::scalar::wide_buffer(text)?;
+        let bytes = wide.as_bytes();
+        let text_bytes = bytes.get(..bytes.len().saturating_sub(std::mem::size_of::<libc::wchar_t>())).unwrap_or_default(); // without the NUL
+        let room = chars * std::mem::size_of::<libc::wchar_t>();
+        if text_bytes.len() > room {
+            return Err(PyValueError::new_err("string too long"));
+        }
+        // SAFETY: the array's memory is `room` writable bytes; the text fits them
+        // (checked above) and is a bytes object's, not C data memory.
+        unsafe { cstring::store_wide_with_nul(address.cast(), room, text_bytes) };
+        Ok(())
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
     }
 }

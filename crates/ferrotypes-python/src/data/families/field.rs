@@ -20,6 +20,7 @@ use pyo3::Borrowed;
 use crate::data::access;
 use crate::data::cdata::CData;
 use crate::data::slots;
+use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::support::scalar;
 use crate::types::typeinfo::{FieldAccess, FieldLayout, SimpleScalar};
@@ -73,7 +74,8 @@ pub fn read(field: &FieldLayout, instance: &Bound<'_, PyAny>) -> PyResult<Py<PyA
         // SAFETY: address_in checked that the field lies inside the instance.
         FieldAccess::Value => unsafe { access::read_value(instance, field.cls.bind(py), field.info.get(), address, field.index) },
         FieldAccess::Bits { scalar, swapped, shift, width } => {
-            // SAFETY: as above; the unit is the field's `size` bytes.
+            // SAFETY: address_in checked that the field's `size` bytes, its storage
+            // unit, lie inside the instance.
             let unit = unsafe { read_unit(address, field.size, swapped) };
             let mut bits = (unit >> shift) & mask(width);
             if scalar.number_class() == ferrotypes_core::ctype::NumberClass::Signed && width > 0 && bits >> (width - 1) & 1 == 1 {
@@ -84,15 +86,16 @@ pub fn read(field: &FieldLayout, instance: &Bound<'_, PyAny>) -> PyResult<Py<PyA
             scalar::from_bytes(py, scalar, &raw)
         }
         FieldAccess::Chars => {
-            // SAFETY: as above.
+            // SAFETY: address_in checked that the field's `size` bytes lie inside the
+            // instance.
             let bytes = unsafe { std::slice::from_raw_parts(address, field.size) };
-            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-            Ok(scalar::new_bytes(py, &bytes[..end])?.into_any().unbind())
+            Ok(scalar::new_bytes(py, cstring::up_to_nul(bytes))?.into_any().unbind())
         }
         FieldAccess::WideChars => {
             let chars = field.size / std::mem::size_of::<libc::wchar_t>();
-            // SAFETY: as above; the field holds `chars` wide characters.
-            let len = (0..chars).position(|i| unsafe { address.cast::<libc::wchar_t>().add(i).read_unaligned() } == 0).unwrap_or(chars);
+            // SAFETY: address_in checked that the field's `size` bytes, `chars` wide
+            // characters, lie inside the instance.
+            let len = unsafe { cstring::wide_len(address.cast(), chars) };
             // SAFETY: `len` wide characters are readable at address.
             unsafe { scalar::wide_string_at(py, address.cast(), Some(len)) }
         }
@@ -112,7 +115,8 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
             let mut word = [0u8; 16];
             word[..scalar.size()].copy_from_slice(&raw[..scalar.size()]);
             let bits = u128::from_le_bytes(word) & mask(width);
-            // SAFETY: as above; the unit is the field's `size` bytes.
+            // SAFETY: address_in checked that the field's `size` bytes, its storage
+            // unit, lie inside the instance.
             unsafe {
                 let unit = read_unit(address, field.size, swapped);
                 let updated = (unit & !(mask(width) << shift)) | (bits << shift);
@@ -127,18 +131,14 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
                 return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), field.size)));
             }
             // Like a C string copy, as ctypes does: up to the first NUL.
-            let bytes = &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())];
+            let bytes = cstring::up_to_nul(bytes);
             if bytes.len() > field.size {
                 return Err(PyValueError::new_err(format!("bytes too long ({}, maximum length {})", bytes.len(), field.size)));
             }
-            // SAFETY: as above; at most `size` bytes are written, plus a NUL when
-            // there is room for one.
-            unsafe {
-                std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
-                if bytes.len() < field.size {
-                    address.add(bytes.len()).write(0);
-                }
-            }
+            // SAFETY: address_in checked that the field's `size` bytes lie inside the
+            // instance; the bytes fit them (checked above) and are a bytes object's,
+            // not C data memory.
+            unsafe { cstring::store_with_nul(address, field.size, bytes) };
             Ok(())
         }
         FieldAccess::WideChars => {
@@ -149,9 +149,11 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
             if units > chars {
                 return Err(PyValueError::new_err(format!("string too long ({units}, maximum length {chars})")));
             }
-            let n = (units + 1).min(chars) * std::mem::size_of::<libc::wchar_t>();
-            // SAFETY: as above; n <= size.
-            unsafe { std::ptr::copy_nonoverlapping(wide.as_bytes().as_ptr(), address, n) };
+            let text = wide.as_bytes().get(..units * std::mem::size_of::<libc::wchar_t>()).unwrap_or_default();
+            // SAFETY: address_in checked that the field's `size` bytes lie inside the
+            // instance; the text's `units` <= chars wide characters fit them, and are a
+            // bytes object's, not C data memory.
+            unsafe { cstring::store_wide_with_nul(address, chars * std::mem::size_of::<libc::wchar_t>(), text) };
             Ok(())
         }
     }
@@ -193,7 +195,12 @@ unsafe fn write_unit(address: *mut u8, size: usize, big_endian: bool, value: u12
 }
 
 /// The `tp_descr_get` slot of `CField` (see [`crate::data::slots`]): a field holding a
-/// plain simple value is read here; anything else goes to PyO3's `__get__`.
+/// native value (see `InfoKind::Simple`) is read here; anything else goes to PyO3's `__get__`.
+///
+/// # Safety
+/// CPython's `tp_descr_get` contract: called with the GIL held, `field` a `CField`
+/// (the only type this slot is installed on), `instance` NULL (class access) or a
+/// live object, `owner` a type or NULL, all lent for the call.
 pub unsafe extern "C" fn field_get_slot(field: *mut ffi::PyObject, instance: *mut ffi::PyObject, owner: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls descriptor slots with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -204,14 +211,18 @@ pub unsafe extern "C" fn field_get_slot(field: *mut ffi::PyObject, instance: *mu
         // SAFETY: this slot is installed on CField only, so `field` is one; `instance`
         // is a live object CPython lends us for the call.
         let (field, instance) = unsafe { (Borrowed::from_ptr(py, field).cast_unchecked::<CField>(), Borrowed::from_ptr(py, instance)) };
-        field.get().read_plain(&instance)
+        field.get().read_native(&instance)
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, &GENERAL_GET, |general| unsafe { general(field, instance, owner) })
 }
 
-/// The `tp_descr_set` slot of `CField`: a plain number stored into a numeric field is
+/// The `tp_descr_set` slot of `CField`: a native number (int, float) stored into a numeric field is
 /// written here; anything else (deletion included) goes to PyO3's `__set__`.
+///
+/// # Safety
+/// CPython's `tp_descr_set` contract: called with the GIL held, `field` a `CField`,
+/// `instance` a live object and `value` one or NULL (deletion), all lent for the call.
 pub unsafe extern "C" fn field_set_slot(field: *mut ffi::PyObject, instance: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
     // SAFETY: CPython calls descriptor slots with the GIL held.
     let py = unsafe { Python::assume_attached() };
@@ -219,7 +230,8 @@ pub unsafe extern "C" fn field_set_slot(field: *mut ffi::PyObject, instance: *mu
         if value.is_null() {
             return None;
         }
-        // SAFETY: as in field_get_slot; `value` is a live object lent for the call.
+        // SAFETY: this slot is installed on CField only, so `field` is one;
+        // `instance` and `value` are live objects lent for the call.
         let (field, instance, value) = unsafe {
             (Borrowed::from_ptr(py, field).cast_unchecked::<CField>(), Borrowed::from_ptr(py, instance), Borrowed::from_ptr(py, value))
         };
@@ -284,11 +296,11 @@ impl CField {
         Some(unsafe { data.get().address(py).add(self.layout.offset) })
     }
 
-    /// Reads a field of a built-in simple type (returned as a plain Python value), or
+    /// Reads a field of a built-in simple type (returned as a native Python value), or
     /// `None` for any other field.
     #[inline(always)]
-    fn read_plain(&self, instance: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<*mut ffi::PyObject>> {
-        let Some(SimpleScalar { kind, swapped, built_in: true }) = self.simple else { return None };
+    fn read_native(&self, instance: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<*mut ffi::PyObject>> {
+        let Some(SimpleScalar { kind, swapped, native_values: true }) = self.simple else { return None };
         let address = self.checked_address(instance)?;
         // SAFETY: checked_address checked that the scalar lies inside the instance.
         Some(unsafe { scalar::read_fast(instance.py(), kind, swapped, address) })
@@ -302,7 +314,7 @@ impl CField {
         let SimpleScalar { kind, swapped, .. } = self.simple?;
         let address = self.checked_address(instance)?;
         // SAFETY: checked_address checked that the scalar lies inside the instance.
-        unsafe { scalar::write_plain_number(value, kind, swapped, address) }.map(Ok)
+        unsafe { scalar::write_native_number(value, kind, swapped, address) }.map(Ok)
     }
 }
 

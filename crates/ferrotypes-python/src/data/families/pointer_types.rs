@@ -37,3 +37,9 @@ pub fn pointer<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     };
     pointer_type.call1((obj,))
 }
+
+/// Completes a pointer type created before its target (`SetPointerType`).
+#[pyfunction]
+pub fn set_pointer_type(pointer: &Bound<'_, pyo3::types::PyType>, target: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
+    crate::types::typeinfo::set_pointer_target(crate::types::typeinfo::info_of(pointer.as_any())?.get(), target)
+}

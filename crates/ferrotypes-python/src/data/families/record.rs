@@ -32,6 +32,31 @@ use crate::types::typeinfo::{info_of, FamilyKind, FieldAccess, FieldLayout, Info
 /// The `_type_` codes of the integer types a bit-field may have.
 const BIT_FIELD_CODES: &str = "bBhHiIlLqQ?";
 
+/// The layout of a bit-field of `width` bits declared with class `cls` (info
+/// `info`), or the error ctypes raises for it: the one bit-field rule, which the
+/// metaclass applies too as each `_fields_` entry is read ([`_check_bit_field`]).
+/// Whether the bits fit the type is the core layout engine's rule, asked of the field
+/// alone.
+fn bit_field_spec(cls: &Bound<'_, PyType>, info: &TypeInfo, width: i64) -> PyResult<FieldSpec> {
+    let Some((kind, _)) = info.scalar().filter(|(k, _)| BIT_FIELD_CODES.contains(k.code())) else {
+        return Err(PyTypeError::new_err(format!("bit fields not allowed for type {}", cls.name()?)));
+    };
+    let invalid = || PyValueError::new_err("number of bits invalid for bit field");
+    let width = u32::try_from(width).ok().filter(|&w| w > 0).ok_or_else(invalid)?;
+    let spec = FieldSpec::bits(info.size, info.align, width, kind.number_class() == ferrotypes_core::ctype::NumberClass::Signed);
+    match layout_record(RecordKind::Struct, &[spec], &LayoutOptions::default()) {
+        Err(LayoutError::BitFieldTooWide { .. }) => Err(invalid()),
+        _ => Ok(spec),
+    }
+}
+
+/// `TypeError` or `ValueError` unless class `cls` may hold a bit-field of `width`
+/// bits (see [`bit_field_spec`]).
+#[pyfunction]
+pub fn _check_bit_field(cls: &Bound<'_, PyType>, width: i64) -> PyResult<()> {
+    bit_field_spec(cls, info_of(cls.as_any())?.get(), width).map(drop)
+}
+
 impl Family for RecordData {
     const KIND: FamilyKind = FamilyKind::Record;
 
@@ -66,7 +91,7 @@ impl Construct for RecordData {
             let simple = field.simple_scalar()?;
             // SAFETY: the instance is of this record class, whose memory holds every
             // field the class laid out (an instance is never smaller than its class).
-            match unsafe { scalar::write_plain_number(&value, simple.kind, simple.swapped, address.add(field.offset)) } {
+            match unsafe { scalar::write_native_number(&value, simple.kind, simple.swapped, address.add(field.offset)) } {
                 Some(()) => {}
                 None => return None,
             }
@@ -88,7 +113,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         let info = info_of(base.as_any())?;
         let info = info.get();
         if let InfoKind::Record { fields, .. } = &info.kind {
-            all_fields.extend(fields.iter().map(|f| f.shifted(py, 0, f.index)));
+            all_fields.extend(fields.iter().map(|f| f.clone_ref(py)));
         }
         specs.push(FieldSpec::plain(info.size, info.align));
     }
@@ -101,20 +126,9 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         // messages (the class attribute is set under the name itself, by the metaclass).
         let name = if union { name.to_string_lossy().into_owned() } else { name.to_str()?.to_owned() };
         let info = info_of(cls.as_any()).map_err(|_| PyTypeError::new_err(format!("second item in _fields_ tuple (index {i}) must be a C type")))?;
-        let spec = {
-            let t = info.get();
-            match bits {
-                None => FieldSpec::plain(t.size, t.align),
-                Some(width) => {
-                    let Some((kind, _)) = t.scalar().filter(|(k, _)| BIT_FIELD_CODES.contains(k.code())) else {
-                        return Err(PyTypeError::new_err(format!("bit fields not allowed for type {}", cls.name()?)));
-                    };
-                    if width == 0 || width as usize > 8 * t.size {
-                        return Err(PyValueError::new_err("number of bits invalid for bit field"));
-                    }
-                    FieldSpec::bits(t.size, t.align, width, kind.number_class() == ferrotypes_core::ctype::NumberClass::Signed)
-                }
-            }
+        let spec = match bits {
+            None => FieldSpec::plain(info.get().size, info.get().align),
+            Some(width) => bit_field_spec(&cls, info.get(), i64::from(width))?,
         };
         specs.push(spec);
         declared.push((name, cls, info, bits));
@@ -151,7 +165,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
             },
         };
         let layout = FieldLayout { name, cls: cls.unbind(), info: info.unbind(), offset: place.offset, size: place.size, index: all_fields.len(), access };
-        own.append(Py::new(py, CField::new(layout.shifted(py, 0, all_fields.len())))?)?;
+        own.append(Py::new(py, CField::new(layout.clone_ref(py)))?)?;
         all_fields.push(layout);
     }
     let leaves = || {

@@ -2,7 +2,7 @@
 //! one scalar in C memory, read and written through `.value`.
 //!
 //! What it does not do: pick the scalar's meaning (that is the class's `_type_`,
-//! resolved once into its `StgInfo`) or convert call arguments (see `argconv`).
+//! resolved once into its `TypeInfo`) or convert call arguments (see `argconv`).
 
 use ferrotypes_core::ctype::ScalarKind;
 use pyo3::exceptions::PyTypeError;
@@ -13,6 +13,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
 use crate::data::cdata::CData;
+use crate::data::keepalive;
 use crate::data::construct::Construct;
 use crate::data::instances;
 use crate::support::scalar;
@@ -30,14 +31,14 @@ pub struct SimpleData {}
 struct Traits {
     kind: ScalarKind,
     swapped: bool,
-    /// A built-in simple type, not a subclass of one.
-    direct: bool,
+    /// Values come out as native Python values (see `InfoKind::Simple`).
+    native_values: bool,
 }
 
 impl Traits {
     fn of(data: &CData) -> PyResult<Traits> {
         match data.info().get().kind {
-            InfoKind::Simple { scalar, swapped, direct } => Ok(Traits { kind: scalar, swapped, direct }),
+            InfoKind::Simple { scalar, swapped, native_values } => Ok(Traits { kind: scalar, swapped, native_values }),
             _ => Err(PyTypeError::new_err("abstract class")),
         }
     }
@@ -60,7 +61,7 @@ impl SimpleData {
         let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
         let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
-        CData::keep_ref(slf.as_super(), 0, keep)
+        keepalive::keep_ref(slf.as_super(), 0, keep)
     }
 }
 
@@ -78,7 +79,7 @@ pub fn register(py: Python<'_>) -> PyResult<()> {
 }
 
 impl Construct for SimpleData {
-    /// `c_int()`, and a plain number stored into a numeric type (`c_int(5)`).
+    /// `c_int()`, and a native number (int, float) stored into a numeric type (`c_int(5)`).
     fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         match *args {
             [] => Some(Ok(())),
@@ -89,7 +90,7 @@ impl Construct for SimpleData {
                 let data = obj.as_super().get();
                 let me = Traits::of(data).ok()?;
                 // SAFETY: the instance's memory holds one scalar of its kind.
-                unsafe { scalar::write_plain_number(&value, me.kind, me.swapped, data.address(py)) }.map(Ok)
+                unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.address(py)) }.map(Ok)
             }
             _ => None,
         }
@@ -141,7 +142,7 @@ impl SimpleData {
         let name = slf.get_type().name()?.to_string();
         let me = Traits::of(slf.as_super().get())?;
         let string_pointer = matches!(me.kind, ScalarKind::CharPtr | ScalarKind::WCharPtr);
-        if !me.direct && !string_pointer {
+        if !me.native_values && !string_pointer {
             return Ok(format!("<{name} object at {:#x}>", slf.as_ptr() as usize));
         }
         let value = if string_pointer {
@@ -161,10 +162,10 @@ impl SimpleData {
         slf.as_super().get().with_bytes(slf.py(), |bytes| bytes.iter().any(|&b| b != 0))
     }
 
-    /// What a function returning this type gives back: the plain value for the
+    /// What a function returning this type gives back: the native value for the
     /// built-in simple types, the instance itself for subclasses.
     fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        if Traits::of(slf.as_super().get())?.direct {
+        if Traits::of(slf.as_super().get())?.native_values {
             SimpleData::value_of(slf)
         } else {
             Ok(slf.clone().into_any().unbind())
