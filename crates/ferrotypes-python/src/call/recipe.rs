@@ -111,10 +111,13 @@ impl ArgRecipe {
     #[inline]
     pub fn register_word<'py>(&self, arg: Borrowed<'_, 'py, PyAny>, position: usize, record: bool, held: &mut Held<'py>) -> PyResult<u64> {
         let py = arg.py();
-        // SAFETY: arg is a valid reference the caller holds for the call, the GIL is
-        // held, and the classes an ExactArg names are held by this recipe's converter.
-        if let Some(word) = self.exact.and_then(|exact| unsafe { exact.word(py, arg.as_ptr()) }) {
-            return Ok(word);
+        if let Some(exact) = &self.exact {
+            // SAFETY: arg is a valid reference the caller holds for the call, the GIL
+            // is held, and the classes an ExactArg names are held by this recipe's
+            // converter.
+            if let Some(word) = unsafe { exact.word(py, arg.as_ptr()) } {
+                return Ok(word);
+            }
         }
         let mut slot = Slot::ZERO;
         let passed = self.conv.convert_into(&arg, position, &mut slot, held)?;
@@ -340,7 +343,7 @@ impl ExactArg {
     /// `arg` is a valid object, and the classes a `Record` or `Ref` names are alive
     /// (the converter they come from holds them).
     #[inline(always)]
-    pub unsafe fn word(self, py: Python<'_>, arg: *mut ffi::PyObject) -> Option<u64> {
+    pub unsafe fn word(&self, py: Python<'_>, arg: *mut ffi::PyObject) -> Option<u64> {
         // The address of the memory of `arg`, a C data instance.
         let memory = |arg: *mut ffi::PyObject| {
             // SAFETY: the callers below checked that arg's type is a C data class.
@@ -351,7 +354,7 @@ impl ExactArg {
         // object through that type's accessor.
         unsafe {
             let tp = ffi::Py_TYPE(arg);
-            match self {
+            match *self {
                 ExactArg::Record { class } if tp as usize == class => Some(memory(arg) as u64),
                 ExactArg::Ref { .. } if arg == ffi::Py_None() => Some(0),
                 ExactArg::Ref { target, .. } if tp as usize == target => Some(memory(arg) as u64),
