@@ -6,7 +6,7 @@
 //! much work as making the instance. A class of ours is called here instead, through
 //! the vectorcall protocol: the arguments stay in the caller's vector, the instance
 //! is made directly (what the families' `tp_new` does), and the family's own
-//! constructor fast path stores plain values ([`Construct::init`]).
+//! constructor fast path stores native values ([`Construct::init`]).
 //!
 //! Everything `type.__call__` would do differently is left to it, or to the class's
 //! own `tp_init`: a metaclass with its own `__call__`, a class with its own

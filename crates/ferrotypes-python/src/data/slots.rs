@@ -7,7 +7,7 @@
 //! PyO3's slot wrappers register the call with PyO3's attach count, extract and
 //! convert each argument, and check the receiver's type: several times the cost of
 //! the access itself. A fast path here takes the raw slot call, handles the common
-//! case (a plain number, say) itself, and hands everything else to the slot PyO3
+//! case (a native number, say) itself, and hands everything else to the slot PyO3
 //! installed, saved at module initialisation, so the general rules live in one place.
 //!
 //! A fast path runs with a `Python` token that is not registered with PyO3's attach

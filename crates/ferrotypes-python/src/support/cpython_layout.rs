@@ -43,7 +43,8 @@ pub enum IntLayout {
 /// `object.__new__`), but one that did would have no room after its fields.
 pub const INLINE_VALUES: std::ffi::c_ulong = 1 << 2;
 
-/// The running interpreter's layouts, or `None` where the direct paths are off.
+/// The running interpreter's layouts, or `None` where the paths that read CPython's
+/// object layouts are off.
 pub fn known(py: Python<'_>) -> Option<Layout> {
     static KNOWN: OnceLock<Option<Layout>> = OnceLock::new();
     *KNOWN.get_or_init(|| {
@@ -62,7 +63,8 @@ pub fn known(py: Python<'_>) -> Option<Layout> {
     })
 }
 
-/// Whether the direct paths are on (for the tests: `FERROTYPES_PORTABLE` turns them off).
+/// Whether the paths that read CPython's object layouts are on (for the tests:
+/// `FERROTYPES_PORTABLE` turns them off).
 #[pyfunction]
 pub fn _layout_paths(py: Python<'_>) -> bool {
     known(py).is_some()

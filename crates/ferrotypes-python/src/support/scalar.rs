@@ -276,7 +276,7 @@ unsafe fn copy_scalar(src: *const u8, dst: *mut u8, size: usize) {
     }
 }
 
-/// Stores `value` into the numeric scalar at `ptr` when it is a plain number the
+/// Stores `value` into the numeric scalar at `ptr` when it is a native number the
 /// store cannot refuse: an exact `int` that fits in 64 signed bits into an integer
 /// or `bool` scalar, an exact `float` into a `float` or `double`. `None` (nothing
 /// written) for everything else, which [`write`] decides. The fast paths' store:

@@ -19,6 +19,7 @@ use pyo3::Borrowed;
 use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
+use crate::data::access;
 use crate::data::cdata::CData;
 use crate::data::construct::Construct;
 use crate::support::scalar;
@@ -28,7 +29,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, read_element, slice_indices, vec_for, write_element, exact_index};
+use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, slice_indices, vec_for, exact_index};
 
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
@@ -99,7 +100,9 @@ impl ArrayData {
             let ind = slice.indices(length as isize)?;
             let mut items = vec_for(ind.slicelength)?;
             for i in slice_indices(&ind) {
-                items.push(read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)?);
+                // SAFETY: i < length (the slice was fitted to it), so the element lies
+                // inside the array's memory.
+                items.push(unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }?);
             }
             return match character_kind(info) {
                 Some(kind) => join_chars(py, kind, &items),
@@ -107,7 +110,9 @@ impl ArrayData {
             };
         }
         let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
-        read_element(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i)
+        // SAFETY: i < length (normalise checked it), so the element lies inside the
+        // array's memory.
+        unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -122,12 +127,16 @@ impl ArrayData {
             }
             for (k, i) in slice_indices(&ind).enumerate() {
                 let v = value.get_item(k)?;
-                write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v)?;
+                // SAFETY: i < length (the slice was fitted to it), so the element lies
+                // inside the array's memory.
+                unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v) }?;
             }
             return Ok(());
         }
         let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
-        write_element(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value)
+        // SAFETY: i < length (normalise checked it), so the element lies inside the
+        // array's memory.
+        unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value) }
     }
 }
 

@@ -1,5 +1,5 @@
-//! What arrays and pointers share: reading and storing an element, reading an index
-//! as ctypes does, and the pieces of slicing.
+//! What arrays and pointers share: reading an index as ctypes does, the pieces of
+//! slicing, character elements, their mapping slots.
 
 // Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
 // taken as C takes them, with wrapping address arithmetic); `index * size` stays
@@ -15,23 +15,7 @@ use pyo3::prelude::*;
 use pyo3::Borrowed;
 use pyo3::types::{PyBytes, PyList, PyString, PyType};
 
-use crate::data::access;
-use crate::data::cdata::CData;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
-
-/// Reads the `index`-th element (class `cls`, info `info`) at `address` inside `owner`.
-pub(super) fn read_element(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
-    // SAFETY: callers checked that `address` holds one element inside valid memory
-    // (an array index in range, or a pointer's target, which C code vouches for).
-    unsafe { access::read_value(owner, cls, info, address, index) }
-}
-
-/// Stores `value` as the `index`-th element at `address` inside `owner`.
-pub(super) fn write_element(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    // SAFETY: callers checked that `address` holds one element inside valid memory
-    // (an array index in range, or a pointer's target, which C code vouches for).
-    unsafe { access::write_value(owner, cls, info, address, index, value) }
-}
 
 /// The indexes a slice selects, in order. Each is in range by construction (the
 /// slice was fitted to the length), and no index past the last is computed, so a huge

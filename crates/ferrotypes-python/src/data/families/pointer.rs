@@ -19,6 +19,7 @@ use pyo3::Borrowed;
 use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
 use pyo3::PyClassInitializer;
 
+use crate::data::access;
 use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::construct::Construct;
@@ -29,7 +30,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, read_element, vec_for, write_element, exact_index};
+use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, vec_for, exact_index};
 
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
 /// non-NULL pointer to a built-in simple type and an `int` index is read here;
@@ -189,7 +190,9 @@ impl PointerData {
         for k in 0..count {
             let i = start.wrapping_add((k as isize).wrapping_mul(step));
             let address = first.wrapping_offset(i.wrapping_mul(size));
-            items.push(read_element(slf.as_any(), &cls, info.get(), address, i as usize)?);
+            // SAFETY: C memory at a non-NULL pointer plus an index, as ctypes reads it:
+            // the pointer's owner vouches for it.
+            items.push(unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, i as usize) }?);
         }
         match character_kind(info.get()) {
             Some(kind) => join_chars(py, kind, &items),
@@ -263,13 +266,17 @@ impl PointerData {
         }
         let index = PointerData::index(index)?;
         let (cls, info, address) = PointerData::element(slf, index)?;
-        read_element(slf.as_any(), &cls, info.get(), address, index as usize)
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
+        // the pointer's owner vouches for it.
+        unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, index as usize) }
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let index = PointerData::index(index)?;
         let (cls, info, address) = PointerData::element(slf, index)?;
-        write_element(slf.as_super(), &cls, info.get(), address, index as usize, value)
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes stores it:
+        // the pointer's owner vouches for it.
+        unsafe { access::write_value(slf.as_super(), &cls, info.get(), address, index as usize, value) }
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> bool {

@@ -73,7 +73,7 @@ pub fn register(py: Python<'_>) -> PyResult<()> {
 }
 
 impl Construct for RecordData {
-    /// `Point()`, and plain numbers given for numeric fields (`Point(1, 2, 3.0)`).
+    /// `Point()`, and native numbers given for numeric fields (`Point(1, 2, 3.0)`).
     fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         if args.is_empty() {
             return Some(Ok(()));
