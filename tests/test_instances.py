@@ -42,7 +42,7 @@ def test_every_family_is_allocated_directly():
     make_all(ferrotypes)  # one instance of each family measures its layout
     view = ferrotypes.CFUNCTYPE(None).from_buffer(bytearray(8))  # a function pointer view
     assert view is not None
-    assert dict(_ctypes._direct_allocation()) == {
+    assert dict(_ctypes._allocated_here()) == {
         "simple": True, "array": True, "pointer": True, "record": True, "function": True,
     }
 

@@ -310,4 +310,4 @@ def test_array_argtype_is_passed_as_a_pointer(fttest):
     ftbuf, stdbuf = (ferrotypes.c_int * 4)(), (std_ctypes.c_int * 4)()
     assert ftf(ftbuf, 4) == stdf(stdbuf, 4) == 4
     assert ftbuf[:] == stdbuf[:] == [0, 1, 2, 3]
-    assert ftf._call_path == "direct"  # converted natively, no libffi
+    assert ftf._recipe.startswith("call: in registers")  # converted natively, no libffi

@@ -2,7 +2,7 @@
 
 ctypes gives each family of C data its own metaclass: class creation reads the class
 attributes (``_type_``, ``_argtypes_``, ...) and records the C layout. Here that record
-is a ``StgInfo`` made by the Rust extension and stored as ``_stginfo_`` on the class;
+is a ``TypeInfo`` made by the Rust extension and stored as ``_typeinfo_`` on the class;
 everything that runs per instance or per call lives in Rust. This module holds only
 class creation and the class-level methods (``from_param``, ``from_address``, ...).
 
@@ -47,9 +47,7 @@ class _CDataMeta(type):
                 raise OverflowError("Python int too large to convert to C ssize_t")
             if offset < 0:
                 raise ValueError("offset cannot be negative")
-            if _core.sizeof(source) < _core.sizeof(cls) + offset:
-                raise ValueError("Buffer size too small (%d instead of at least %d bytes)"
-                                 % (_core.sizeof(source), _core.sizeof(cls) + offset))
+            _core._check_buffer_room(_core.sizeof(source), _core.sizeof(cls), offset)
             return _core._instance_at(cls, _core.addressof(source) + offset, source)
         return _core._from_buffer(cls, source, offset)
 
@@ -90,7 +88,7 @@ class PyCSimpleType(_CDataMeta):
             return cls  # _SimpleCData itself
         code = _type_code(cls)
         swapped = namespace.get("_ft_swapped_", False)
-        cls._stginfo_ = _core.simple_info(code, swapped, _SIMPLE_BASE in bases)
+        cls._typeinfo_ = _core.simple_info(code, swapped, native_values=_SIMPLE_BASE in bases)
         if not swapped:
             _add_byte_order_variants(mcls, cls, name, bases, namespace)
         return cls
@@ -174,32 +172,14 @@ class PyCArrayType(_CDataMeta):
             raise AttributeError("class must define a '_type_' attribute") from None
         if not isinstance(element, _CDataMeta):
             raise TypeError("_type_ must have storage info")
-        cls._stginfo_ = _core.array_info(element, length)
+        cls._typeinfo_ = _core.array_info(element, length)
         code = getattr(element, "_type_", None)
         if code == "c":
             cls.value = _core._CharArrayBytes(False)
             cls.raw = _core._CharArrayBytes(True)
         elif code == "u":
-            cls.value = property(_wchar_array_value, _wchar_array_set_value, _refuse_delete)
+            cls.value = _core._WideCharArrayValue()
         return cls
-
-
-def _refuse_delete(self):
-    raise TypeError("can't delete attribute")
-
-
-def _wchar_array_value(self):
-    return self[:].split("\0", 1)[0]
-
-
-def _wchar_array_set_value(self, value):
-    if not isinstance(value, str):
-        raise TypeError("unicode string expected instead of %s instance" % type(value).__name__)
-    if len(value) > len(self):
-        raise ValueError("string too long")
-    self[:len(value)] = value
-    if len(value) < len(self):
-        self[len(value)] = "\0"
 
 
 class PyCPointerType(_CDataMeta):
@@ -213,25 +193,20 @@ class PyCPointerType(_CDataMeta):
         target = namespace.get("_type_")  # a subclass without its own _type_ has none
         if target is not None and not _has_storage(target):
             raise TypeError("_type_ must have storage info")
-        cls._stginfo_ = _core.pointer_info(target)
+        cls._typeinfo_ = _core.pointer_info(target)
         return cls
 
     def from_param(cls, value):
         """A pointer argument: None, an instance of this pointer type, or the address
-        of an instance (or array, or ``byref``) of the target type."""
-        if value is None or isinstance(value, cls):
-            return value
-        target = getattr(cls, "_type_", None)
-        if target is None:
-            raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
-        if isinstance(value, target):
+        of an instance (or array, or ``byref``) of the target type — the cases
+        ``_core._pointer_param_case`` decides, as argument conversion does."""
+        case = _core._pointer_param_case(cls, value)
+        if case == "by reference":
             return _core.byref(value)
-        if isinstance(value, _ARRAY_BASE) and issubclass(type(value)._type_, target):
+        if case is not None:
             return value
-        if isinstance(value, _core.CArgObject) and isinstance(value._obj, target):
-            return value
-        if isinstance(value, _POINTER_BASE) and issubclass(type(value)._type_, target):
-            return value
+        if getattr(cls, "_type_", None) is None:
+            raise TypeError("expected %s instance instead of %s" % (cls.__name__, type(value).__name__))
         as_parameter = getattr(value, "_as_parameter_", _MISSING)
         if as_parameter is not _MISSING:
             # As in ctypes, by the rules of every C data type, not these.
@@ -252,7 +227,7 @@ _POINTER_BASE = None  # _Pointer, once built
 def _has_storage(target):
     """Whether ``target`` is a C type with a layout (not an abstract base such as
     ``Structure`` itself): what a pointer may point to."""
-    return isinstance(target, _CDataMeta) and getattr(target, "_stginfo_", None) is not None
+    return isinstance(target, _CDataMeta) and getattr(target, "_typeinfo_", None) is not None
 
 
 _MISSING = object()  # no such attribute (an `_as_parameter_` may be None)
@@ -284,7 +259,7 @@ class PyCFuncPtrType(_CDataMeta):
     def __new__(mcls, name, bases, namespace, **kwargs):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if _has_base(bases):  # not CFuncPtr itself, which is abstract
-            cls._stginfo_ = _core.function_info()
+            cls._typeinfo_ = _core.function_info()
         _core._enable_vectorcall(cls)
         _check_prototype(namespace)
         return cls
@@ -307,9 +282,8 @@ def _check_prototype(namespace):
         for i, argtype in enumerate(argtypes, 1):
             if not hasattr(argtype, "from_param"):
                 raise TypeError("item %d in _argtypes_ has no from_param method" % i)
-    restype = namespace.get("_restype_")
-    if restype is not None and not isinstance(restype, _CDataMeta) and not callable(restype):
-        raise TypeError("_restype_ must be a type, a callable, or None")
+    if "_restype_" in namespace:
+        _core._check_restype(namespace["_restype_"])
 
 
 class _RecordMeta(_CDataMeta):
@@ -324,15 +298,15 @@ class _RecordMeta(_CDataMeta):
         if _core is None:
             return cls  # Structure / Union themselves
         for base in bases:
-            info = getattr(base, "_stginfo_", None)
+            info = getattr(base, "_typeinfo_", None)
             if info is not None and isinstance(base, _RecordMeta):
                 info.mark_final()  # a subclass exists: the base's layout is fixed
         _ready.add(cls)
         if "_abstract_" in namespace:
-            type.__setattr__(cls, "_stginfo_", None)  # never instantiated
+            type.__setattr__(cls, "_typeinfo_", None)  # never instantiated
         elif "_fields_" in namespace:
             _set_fields(cls, namespace["_fields_"])
-        elif _has_base(bases) and not isinstance(getattr(cls, "_stginfo_", None), _core.StgInfo):
+        elif _has_base(bases) and not isinstance(getattr(cls, "_typeinfo_", None), _core.TypeInfo):
             _set_fields(cls, (), final=False)  # an incomplete type: _fields_ may come later
         return cls
 
@@ -364,7 +338,7 @@ def _set_fields(cls, fields, final=True):
         raise TypeError("ctypes state is not initialized")
     if not isinstance(fields, (list, tuple)):  # checked before finality, as in ctypes
         raise TypeError("'_fields_' must be a sequence of pairs")
-    own = cls.__dict__.get("_stginfo_")
+    own = cls.__dict__.get("_typeinfo_")
     if own is not None and own.is_final:
         raise AttributeError("_fields_ is final")
     pack = _pack(cls)
@@ -375,11 +349,11 @@ def _set_fields(cls, fields, final=True):
         if not isinstance(entry, tuple) or len(entry) not in (2, 3) or not isinstance(entry[0], str):
             raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
         name, ctype = entry[0], entry[1]
-        if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_stginfo_", None):
+        if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_typeinfo_", None):
             raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
         # As in ctypes, a type named as a field is final from here on, even if this
         # assignment fails later (so a record naming itself cannot get _fields_ after).
-        ctype._stginfo_.mark_final()
+        ctype._typeinfo_.mark_final()
         if ctype is cls:
             raise AttributeError("Structure or union cannot contain itself")
         if swapped:
@@ -389,19 +363,16 @@ def _set_fields(cls, fields, final=True):
             bits = entry[2]
             if not isinstance(bits, int) or not -2**31 <= bits < 2**31:  # ctypes reads a C int
                 raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
-            if not (isinstance(ctype, PyCSimpleType) and ctype._type_ in _BIT_FIELD_CODES):
-                raise TypeError("bit fields not allowed for type %s" % ctype.__name__)
-            if not 0 < bits <= 8 * _core.sizeof(ctype):
-                raise ValueError("number of bits invalid for bit field")
+            _core._check_bit_field(ctype, bits)
         entries.append((name, ctype, bits))
     base = cls.__bases__[0]
-    base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_stginfo_", None), _core.StgInfo) else None
+    base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_typeinfo_", None), _core.TypeInfo) else None
     info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final, _align(cls))
     for _, ctype, _ in entries:
-        ctype._stginfo_.mark_final()  # the byte-order variants actually used, too
+        ctype._typeinfo_.mark_final()  # the byte-order variants actually used, too
     if final:
         info.mark_final()
-    type.__setattr__(cls, "_stginfo_", info)
+    type.__setattr__(cls, "_typeinfo_", info)
     type.__setattr__(cls, "_fields_", fields)
     for (name, _, _), descriptor in zip(entries, descriptors):
         type.__setattr__(cls, name, descriptor)
@@ -412,7 +383,6 @@ def _set_fields(cls, fields, final=True):
         _expose_anonymous(cls, member, {e[0]: e[1] for e in entries}[name])
 
 
-_BIT_FIELD_CODES = "bBhHiIlLqQ?"
 
 
 def _pack(cls):

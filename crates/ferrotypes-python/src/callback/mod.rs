@@ -1,0 +1,3 @@
+//! Being called from C: callbacks made from Python callables.
+
+pub mod thunk;

@@ -1,0 +1,748 @@
+//! Callbacks: C function pointers made from Python callables (`CFUNCTYPE(...)(f)`).
+//!
+//! A prototype's argument and result converters are chosen once, when the callback is
+//! made ([`Callback::new`]); the trampoline is a core [`Closure`] whose handler
+//! ([`CallbackHandler`]) attaches to the interpreter (PyGILState_Ensure semantics, so
+//! threads Python never saw work too), turns each raw argument into a Python value,
+//! calls the callable through vectorcall and writes the result back in C form.
+//!
+//! Failures never reach C: an exception raised by the callable, or a result that does
+//! not convert, goes to `sys.unraisablehook` with the messages ctypes uses and the
+//! callback returns zero. When the callback object is collected its callable is
+//! dropped but the trampoline stays callable (see `ferrotypes_core::closure`): a late
+//! call is reported, naming the callback, and returns zero.
+//!
+//! Unlike ctypes, a callback may return a structure or union by value.
+//!
+//! What it does not do: keep a result that C receives a pointer into (a `bytes` for
+//! `c_char_p`, say) alive beyond the call other than by leaking it, as ctypes does
+//! (with its "memory leak in callback function" warning).
+
+use std::collections::BTreeSet;
+use std::ffi::{c_char, c_void};
+use std::ptr::null_mut;
+use std::sync::{Arc, OnceLock};
+
+use ferrotypes_core::closure::{write_stderr, Closure, ClosureSignature, Handler};
+use ferrotypes_core::ctype::{CType, ScalarKind};
+use pyo3::exceptions::{PyRuntimeError, PyRuntimeWarning, PyTypeError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyType};
+use pyo3::intern;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
+
+use crate::data::cdata::CData;
+use crate::support::errno::ErrnoSwap;
+use crate::support::gil_cell::GilCell;
+use crate::support::scalar;
+use crate::data::instances;
+use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+
+/// Arguments up to this count are passed to the callable from a stack array.
+const STACK_ARGS: usize = 8;
+
+/// How one raw C argument becomes a Python value (ctypes' rules: the built-in
+/// simple types give their value, every other ctypes type an instance holding a copy
+/// of the argument's bytes).
+enum FromC {
+    /// A built-in simple type, native byte order: its value as a Python int, float, ...
+    Value(ScalarKind),
+    /// Any other ctypes type: an instance of the class with the bytes copied in. The
+    /// last one made is kept in `spare` and used again for a later call while no one
+    /// else refers to it ([`instances::is_unshared_leaf`]): to the callable it is
+    /// then the same as a new one, and it saves an allocation and a deallocation
+    /// per argument (C's qsort calls a comparator with two pointers millions of times).
+    Instance { cls: Py<PyType>, info: Py<TypeInfo>, spare: GilCell<Option<Py<CData>>> },
+    /// An array type: C passes a pointer to the first element; an instance of the
+    /// array class over that memory (as `from_address`), or None for NULL.
+    ArrayAt { cls: Py<PyType> },
+}
+
+impl FromC {
+    fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<FromC> {
+        let info = info_of(argtype).map_err(|_| {
+            PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::support::python::describe(argtype)))
+        })?;
+        Ok(match info.get().kind {
+            InfoKind::Simple { scalar, native_values: true, swapped: false } => FromC::Value(scalar),
+            InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
+            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind(), spare: GilCell::new(None) },
+        })
+    }
+
+    /// The Python value of the argument at `p`.
+    ///
+    /// # Safety
+    /// `p` must point at a value of this converter's C type.
+    #[inline]
+    unsafe fn to_python(&self, py: Python<'_>, p: *const c_void) -> PyResult<*mut ffi::PyObject> {
+        match self {
+            FromC::Value(kind) => {
+                // The common kinds straight through the C API; the rest by scalar::read.
+                // SAFETY (all arms): p points at a value of `kind` (the caller's promise);
+                // the C API calls return a new reference or NULL with an exception set.
+                let obj = unsafe {
+                    match kind {
+                        ScalarKind::Int => ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _),
+                        ScalarKind::Long | ScalarKind::LongLong => ffi::PyLong_FromLongLong((p as *const i64).read_unaligned()),
+                        ScalarKind::Double => ffi::PyFloat_FromDouble((p as *const f64).read_unaligned()),
+                        _ => return Ok(scalar::read(py, *kind, false, p.cast())?.into_ptr()),
+                    }
+                };
+                if obj.is_null() {
+                    Err(PyErr::fetch(py))
+                } else {
+                    Ok(obj)
+                }
+            }
+            FromC::Instance { cls, info, spare } => {
+                let size = info.get().size;
+                // SAFETY: the spare is a live instance the cell holds a reference to.
+                let reusable = spare.with(py, |s| s.as_ref().map(|o| o.as_ptr()).filter(|&o| unsafe {
+                    let o = Borrowed::from_ptr(py, o).cast_unchecked::<CData>();
+                    ffi::Py_TYPE(o.as_ptr()) == cls.as_ptr().cast() && o.get().size(py) == size && instances::is_unshared_leaf(&o)
+                }));
+                let obj = match reusable {
+                    // SAFETY: a live object; the new reference is the argument's.
+                    Some(obj) => unsafe { Bound::from_borrowed_ptr(py, obj).cast_into_unchecked::<CData>() },
+                    None => {
+                        let obj = instances::instance(cls.bind(py), instances::Contents::Owned(info.clone_ref(py)))?;
+                        // SAFETY: just made by `instance`, a C data instance.
+                        let obj = unsafe { obj.cast_into_unchecked::<CData>() };
+                        if let Some(old) = spare.replace(py, Some(obj.clone().unbind())) {
+                            // SAFETY: the cell's reference, released at once (dropping
+                            // the `Py` would defer it: see `with_gil`).
+                            unsafe { ffi::Py_DECREF(old.into_ptr()) };
+                        }
+                        obj
+                    }
+                };
+                // SAFETY: p points at a value of the argument's type, whose size the
+                // instance owns.
+                unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), obj.get().address(py), size) };
+                Ok(obj.into_ptr())
+            }
+            FromC::ArrayAt { cls } => {
+                // SAFETY: p points at the pointer argument.
+                let address = unsafe { p.cast::<usize>().read_unaligned() };
+                if address == 0 {
+                    return Ok(py.None().into_ptr());
+                }
+                Ok(instances::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
+            }
+        }
+    }
+}
+
+/// How the callable's result is written back for C.
+enum ToC {
+    /// `restype = None`: the result is ignored.
+    Void,
+    /// A simple type.
+    Simple { kind: ScalarKind, swapped: bool },
+    /// A structure or union by value (ctypes refuses these): the callable returns an
+    /// instance of the class, or a tuple to make one from.
+    Record { cls: Py<PyType>, size: usize },
+}
+
+impl ToC {
+    fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
+        let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
+        let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::support::python::describe(restype)));
+        let info = info_of(restype).map_err(|_| invalid())?;
+        let info = info.get();
+        match info.kind {
+            InfoKind::Simple { scalar, swapped, .. } => Ok((ToC::Simple { kind: scalar, swapped }, CType::Scalar(scalar))),
+            InfoKind::Record { .. } => {
+                info.check_by_value()?;
+                let cls = restype.cast::<PyType>().map_err(|_| invalid())?.clone().unbind();
+                Ok((ToC::Record { cls, size: info.size }, info.ctype.clone()))
+            }
+            _ => Err(invalid()),
+        }
+    }
+}
+
+/// What C's calls of one callback reach.
+pub struct CallbackHandler {
+    /// The Python callable; None once the callback object was released.
+    callable: GilCell<Option<Py<PyAny>>>,
+    /// How the callable was named when the callback was made (for late-call reports).
+    name: String,
+    args: Vec<FromC>,
+    result: ToC,
+    use_errno: bool,
+}
+
+impl CallbackHandler {
+    /// One call from C, with the GIL held.
+    ///
+    /// # Safety
+    /// `args` and `result` are as [`Handler::call`] describes, for this handler's
+    /// signature.
+    unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
+        // A strong reference for the duration of the call (the callable may release
+        // its own callback object), taken with the C API's inline refcounting: a
+        // `Py` clone and drop would cost a thread-local lookup each.
+        let Some(callable) = self.callable.with(py, |c| c.as_ref().map(|c| c.as_ptr())) else {
+            self.report_released(py);
+            return;
+        };
+        // SAFETY: callable is alive (held by the cell) and the GIL is held.
+        let callable = unsafe { Bound::from_borrowed_ptr(py, callable) };
+        let mut stack = [null_mut::<ffi::PyObject>(); STACK_ARGS];
+        let mut heap = Vec::new();
+        let argv: &mut [*mut ffi::PyObject] = if args.len() <= STACK_ARGS {
+            &mut stack[..args.len()]
+        } else {
+            heap.resize(args.len(), null_mut());
+            &mut heap
+        };
+        for (i, (conv, &p)) in self.args.iter().zip(args).enumerate() {
+            // SAFETY: args[i] points at a value of parameter i's type.
+            match unsafe { conv.to_python(py, p) } {
+                Ok(obj) => argv[i] = obj,
+                Err(err) => {
+                    decref_all(argv);
+                    err.restore(py);
+                    write_unraisable(py, &format!("on converting argument {} of ctypes callback function", i + 1), Some(&callable));
+                    return;
+                }
+            }
+        }
+        let errno = self.use_errno.then(ErrnoSwap::enter);
+        // SAFETY: callable is a live object; argv holds `len` owned references.
+        let ret = unsafe { ffi::PyObject_Vectorcall(callable.as_ptr(), argv.as_ptr(), argv.len(), null_mut()) };
+        drop(errno);
+        decref_all(argv);
+        if ret.is_null() {
+            write_unraisable(py, "on calling ctypes callback function", Some(&callable));
+            return;
+        }
+        // SAFETY: a non-NULL vectorcall result is a new reference.
+        let ret = unsafe { Bound::from_owned_ptr(py, ret) };
+        // SAFETY: result has room for the result type (the caller's promise).
+        unsafe { self.write_result(py, &ret, result, &callable) };
+    }
+
+    /// Writes the callable's result `value` for C.
+    ///
+    /// # Safety
+    /// `result` must have room for the result type.
+    unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
+        let (kind, swapped) = match &self.result {
+            ToC::Void => return,
+            ToC::Simple { kind, swapped } => {
+                // SAFETY: result has room for the result type (the caller's promise).
+                if !swapped && unsafe { write_number(value, *kind, result) } {
+                    return;
+                }
+                (*kind, *swapped)
+            }
+            ToC::Record { cls, size } => {
+                if let Err(err) = write_record(value, cls.bind(py), *size, result) {
+                    err.restore(py);
+                    write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                }
+                return;
+            }
+        };
+        if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
+            PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
+            write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+            return;
+        }
+        let mut raw = [0u8; 16];
+        match scalar::to_bytes(value, kind, &mut raw) {
+            Ok(keep) => {
+                if swapped {
+                    raw[..kind.size()].reverse();
+                }
+                // SAFETY: result has room for the result type (the caller's promise).
+                unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), result, kind.size()) };
+                if let Some(keep) = keep {
+                    // The C caller gets a pointer into `keep` (a new reference for
+                    // py_object): it must outlive this call, so it is never released,
+                    // as in ctypes, which also warns for anything but py_object.
+                    if kind != ScalarKind::ObjectPtr {
+                        if let Err(err) = PyErr::warn(py, &py.get_type::<PyRuntimeWarning>(), c"memory leak in callback function.", 1) {
+                            err.restore(py);
+                            write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                        }
+                    }
+                    std::mem::forget(keep);
+                }
+            }
+            Err(err) => {
+                err.restore(py);
+                write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+            }
+        }
+    }
+
+    /// Drops the argument instances kept for reuse (with the callable: the trampoline
+    /// outlives the callback object).
+    fn release_spares(&self, py: Python<'_>) {
+        for conv in &self.args {
+            if let FromC::Instance { spare, .. } = conv {
+                drop(spare.replace(py, None));
+            }
+        }
+    }
+
+    fn report_released(&self, py: Python<'_>) {
+        PyRuntimeError::new_err(format!(
+            "the ctypes callback function {} was called from C after its callback object was released; it returned 0",
+            self.name
+        ))
+        .restore(py);
+        write_unraisable(py, &format!("on calling released ctypes callback function {}", self.name), None);
+    }
+}
+
+/// The common results without the general conversion: an exact `int` for an integer
+/// result (its low bits, as ctypes wraps around), an exact `float` for a `double`.
+/// Returns false, having written nothing, for anything else.
+///
+/// # Safety
+/// `result` must have room for a value of `kind`.
+#[inline(always)]
+unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut u8) -> bool {
+    let obj = value.as_ptr();
+    // SAFETY: obj is a live object; each accessor follows its type check; result has
+    // room for `kind` (the caller's promise).
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
+            let Some(bits) = crate::call::peek::int_bits(obj) else { return false };
+            // The low bytes of the word, with fixed-size stores (no call to memcpy).
+            match kind.size() {
+                1 => result.write(bits as u8),
+                2 => result.cast::<u16>().write_unaligned(bits as u16),
+                4 => result.cast::<u32>().write_unaligned(bits as u32),
+                8 => result.cast::<u64>().write_unaligned(bits),
+                _ => return false,
+            }
+            return true;
+        }
+        if kind == ScalarKind::Double && tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
+            result.cast::<f64>().write_unaligned(ffi::PyFloat_AS_DOUBLE(obj));
+            return true;
+        }
+    }
+    false
+}
+
+/// Writes the bytes of `value` — an instance of `cls`, or a tuple to make one from —
+/// to `result`, which has room for `size` bytes.
+fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, result: *mut u8) -> PyResult<()> {
+    let made;
+    let instance = if value.is_instance(cls.as_any())? {
+        value
+    } else if let Ok(args) = value.cast::<pyo3::types::PyTuple>() {
+        made = cls.call1(args)?;
+        &made
+    } else {
+        return Err(PyTypeError::new_err(format!("expected {} instance or tuple, got {}", cls.name()?, scalar::type_name(value))));
+    };
+    let cdata = instance.cast::<CData>()?.get();
+    let n = size.min(cdata.size(value.py()));
+    // SAFETY: the instance owns at least `n` bytes; result has room for `size`.
+    unsafe { std::ptr::copy_nonoverlapping(cdata.address(value.py()), result, n) };
+    Ok(())
+}
+
+fn decref_all(argv: &[*mut ffi::PyObject]) {
+    for &obj in argv {
+        // SAFETY: each non-NULL entry is an owned reference made in `run`.
+        unsafe { ffi::Py_XDECREF(obj) };
+    }
+}
+
+/// The core's view of a handler: shares it with the Python-side [`Callback`].
+struct SharedHandler(Arc<CallbackHandler>);
+
+/// How a callback's thread came to hold the GIL; dropping it undoes exactly that
+/// (also when unwinding).
+///
+/// Why not `Python::attach`: PyO3 counts attachments per thread and trusts the
+/// count, but a foreign call releases the GIL with `PyEval_SaveThread` while that
+/// count stays up, so a callback arriving on the calling thread would be wrongly
+/// believed attached. The interpreter itself is asked instead. And why not plain
+/// `PyGILState_Ensure`: in the common case (C calling back on the thread that called
+/// it) that is the same `PyEval_RestoreThread` with bookkeeping around it that costs
+/// a fifth of a short callback.
+///
+/// A thread Python never saw (C's own: OpenMP workers, a library's pool) gets a thread
+/// state on its first callback and keeps it, released with the GIL between callbacks,
+/// so later callbacks take the `Restored` path; it is deleted when the thread exits
+/// ([`ForeignThreadState`]). ctypes makes and deletes one per callback (~10 µs).
+enum Attachment {
+    /// The thread held the GIL already: a callback from a `PyDLL` function, or from C
+    /// that Python code called without releasing it.
+    Held,
+    /// The thread's own thread state, which released the GIL for the foreign call
+    /// this callback comes from (or between two callbacks of a thread Python never
+    /// saw), was made current again (what `PyGILState_Ensure` does for such a thread).
+    Restored,
+    /// A thread Python has no state for, whose exit can no longer be hooked (the
+    /// callback comes from another thread-exit destructor): `PyGILState_Ensure` made
+    /// one for this call, and its `PyGILState_Release` deletes it.
+    Ensured(ffi::PyGILState_STATE),
+}
+
+/// The thread state this thread was given on its first callback, deleted when the
+/// thread exits (Rust runs a thread-local's destructor then, for threads C started
+/// too) — unless the interpreter is finalizing or gone by then: it deletes every
+/// thread state itself, and a thread must not take the GIL while it does.
+struct ForeignThreadState {
+    adopted: std::cell::Cell<bool>,
+}
+
+thread_local! {
+    static FOREIGN_THREAD_STATE: ForeignThreadState = const { ForeignThreadState { adopted: std::cell::Cell::new(false) } };
+}
+
+impl Drop for ForeignThreadState {
+    fn drop(&mut self) {
+        if !self.adopted.get() || !interpreter_running() {
+            return;
+        }
+        // SAFETY: the interpreter is running and this thread's gilstate thread state
+        // is the one PyGILState_Ensure made for it (kept, its counter at one, the GIL
+        // released by SaveThread after each callback): restoring it takes the GIL, and
+        // the matching Release clears and deletes it, releasing the GIL.
+        unsafe {
+            let own = ffi::PyGILState_GetThisThreadState();
+            if !own.is_null() {
+                ffi::PyEval_RestoreThread(own);
+                ffi::PyGILState_Release(ffi::PyGILState_STATE::PyGILState_UNLOCKED);
+            }
+        }
+    }
+}
+
+/// Whether the interpreter is initialised and not finalizing: `Py_IsFinalizing`
+/// (3.13) or `_Py_IsFinalizing` (before), found at run time so one build serves both.
+fn interpreter_running() -> bool {
+    static IS_FINALIZING: OnceLock<Option<unsafe extern "C" fn() -> std::ffi::c_int>> = OnceLock::new();
+    let is_finalizing = IS_FINALIZING.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT searches the loaded objects for a symbol;
+        // both names are CPython functions taking nothing and returning an int.
+        unsafe {
+            [c"Py_IsFinalizing", c"_Py_IsFinalizing"].iter().find_map(|name| {
+                let p = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
+                (!p.is_null()).then(|| std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> std::ffi::c_int>(p))
+            })
+        }
+    });
+    // SAFETY: both functions only read the runtime's state, from any thread.
+    unsafe { ffi::Py_IsInitialized() != 0 && is_finalizing.is_some_and(|f| f() == 0) }
+}
+
+impl Attachment {
+    /// Takes the GIL for a callback; `None`, touching nothing, when this thread does not
+    /// hold it and the interpreter is finalizing or gone (a C thread calling back at
+    /// exit), since taking it then would stop the thread or touch freed state.
+    #[inline(always)]
+    fn attach() -> Option<Attachment> {
+        // SAFETY: the current thread state is read from a thread-local of the runtime,
+        // valid from any thread at any time.
+        let current = unsafe { ffi::compat::PyThreadState_GetUnchecked() };
+        if current.is_null() && !interpreter_running() {
+            return None;
+        }
+        // SAFETY: may be called from any thread, with or without the GIL, while the
+        // interpreter is initialised (checked above when this thread does not hold the
+        // GIL); it reads this thread's gilstate thread state.
+        let own = unsafe { ffi::PyGILState_GetThisThreadState() };
+        if own.is_null() {
+            // A thread-local can still be registered unless the thread is exiting.
+            if FOREIGN_THREAD_STATE.try_with(|state| state.adopted.set(true)).is_ok() {
+                // SAFETY: PyGILState_Ensure may be called from any thread while the
+                // interpreter is initialised (checked above). The state Ensure makes is kept (its counter left at
+                // one) and the GIL released by the SaveThread of `Restored`'s drop; the
+                // thread-local's destructor releases it at thread exit.
+                unsafe { ffi::PyGILState_Ensure() };
+                return Some(Attachment::Restored);
+            }
+            // SAFETY: callable from any thread while the interpreter is initialised
+            // (checked above); paired with the Release in Drop.
+            return Some(Attachment::Ensured(unsafe { ffi::PyGILState_Ensure() }));
+        }
+        if own == current {
+            return Some(Attachment::Held);
+        }
+        // SAFETY: `own` is this thread's thread state and is not current, so this thread
+        // does not hold the GIL; restoring it takes the GIL (PyGILState_Ensure does the
+        // same). Paired with the SaveThread in Drop.
+        unsafe { ffi::PyEval_RestoreThread(own) };
+        Some(Attachment::Restored)
+    }
+}
+
+impl Drop for Attachment {
+    #[inline(always)]
+    fn drop(&mut self) {
+        match self {
+            Attachment::Held => {}
+            // SAFETY: this thread holds the GIL with the state restored in `attach`.
+            Attachment::Restored => drop(unsafe { ffi::PyEval_SaveThread() }),
+            // SAFETY: releases exactly the state Ensure returned, on the same thread.
+            Attachment::Ensured(state) => unsafe { ffi::PyGILState_Release(*state) },
+        }
+    }
+}
+
+/// Runs `f` holding the GIL, from any thread, whatever PyO3 believes.
+///
+/// The token is not registered with PyO3's attach count (that is another
+/// PyGILState_Ensure/Release pair per callback): a `Py` dropped in `f` would be
+/// released only at PyO3's next attach, so `f` holds objects as `Bound`s (released at
+/// once) and reports errors through [`write_unraisable`], which attaches properly.
+///
+/// When the GIL cannot be taken (a C thread calling back while the interpreter shuts
+/// down) `f` is not run: the call is reported on standard error, C gets the zeroed
+/// result.
+#[inline(always)]
+fn with_gil(f: impl for<'py> FnOnce(Python<'py>)) {
+    let Some(_attachment) = Attachment::attach() else {
+        write_stderr("ferrotypes: a callback was called while the interpreter was shutting down; it returned zero\n");
+        return;
+    };
+    // SAFETY: the GIL is held from here until `_attachment` is dropped, after `f`.
+    f(unsafe { Python::assume_attached() })
+}
+
+impl Handler for SharedHandler {
+    unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+        // SAFETY: args and result are as the core's entry point promises for this
+        // closure's signature, the one the handler's converters were made for.
+        with_gil(|py| unsafe { self.0.run(py, args, result) });
+    }
+
+    fn call_released(&self) {
+        with_gil(|py| self.0.report_released(py));
+    }
+
+    fn panicked(&self, message: &str) {
+        with_gil(|py| {
+            pyo3::panic::PanicException::new_err(format!("ferrotypes bug: a callback panicked: {message}")).restore(py);
+            write_unraisable(py, &format!("on calling ctypes callback function {}", self.0.name), None);
+        });
+    }
+}
+
+/// The code addresses of the live callbacks whose result is a `py_object`. C gets a
+/// new reference from them, which a foreign call of such an address takes over (as
+/// ctypes takes over every `py_object` result), also through a function pointer made
+/// from the address alone.
+static OBJECT_RESULT_CODE: GilCell<BTreeSet<usize>> = GilCell::new(BTreeSet::new());
+
+/// Whether `code` is the address of a live callback whose result is a new reference.
+pub fn returns_new_reference(py: Python<'_>, code: usize) -> bool {
+    OBJECT_RESULT_CODE.with(py, |codes| codes.contains(&code))
+}
+
+/// The callback behind one function pointer instance: its trampoline and handler.
+/// Dropping it (with the instance) releases the callable; the trampoline stays valid.
+pub struct Callback {
+    handler: Arc<CallbackHandler>,
+    closure: Closure,
+}
+
+impl Callback {
+    /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
+    /// ctypes' private `errno` swapped in around each call when `use_errno`.
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool) -> PyResult<Callback> {
+        if !callable.is_callable() {
+            return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
+        }
+        let mut args = Vec::new();
+        let mut ctypes = Vec::new();
+        if let Some(seq) = argtypes.filter(|a| !a.is_none()) {
+            for (i, t) in seq.try_iter()?.enumerate() {
+                let t = t?;
+                args.push(FromC::for_argtype(&t, i)?);
+                let info = info_of(&t)?;
+                info.get().check_by_value()?; // a packed record C passes in memory
+                ctypes.push(info.get().param_ctype());
+            }
+        }
+        let (result, result_ctype) = ToC::for_restype(restype)?;
+        if matches!(result_ctype, CType::Record { size: 0, .. }) {
+            // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
+            return Err(PyTypeError::new_err("invalid result type for callback function"));
+        }
+        let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?);
+        let name = callable_name(callable)?;
+        let handler = Arc::new(CallbackHandler {
+            callable: GilCell::new(Some(callable.clone().unbind())),
+            name,
+            args,
+            result,
+            use_errno,
+        });
+        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+        let callback = Callback { handler, closure };
+        if callback.returns_object() {
+            OBJECT_RESULT_CODE.with_mut(callable.py(), |codes| codes.insert(callback.code()));
+        }
+        Ok(callback)
+    }
+
+    /// The C function pointer.
+    pub fn code(&self) -> usize {
+        self.closure.code() as usize
+    }
+
+    /// Whether the callback's result is a `py_object` (a new reference for the caller).
+    fn returns_object(&self) -> bool {
+        matches!(self.handler.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
+    }
+}
+
+impl Drop for Callback {
+    fn drop(&mut self) {
+        // Release the callable now, with the GIL (callbacks are dropped by their
+        // Python owner's deallocation); the closure then goes to the quarantine.
+        Python::attach(|py| {
+            OBJECT_RESULT_CODE.with_mut(py, |codes| codes.remove(&self.code()));
+            drop(self.handler.callable.replace(py, None));
+            self.handler.release_spares(py);
+        });
+    }
+}
+
+/// ctypes' `CThunkObject`: the Python object that owns a [`Callback`]. A function
+/// pointer made from a callable files its thunk in its `_objects`, as ctypes does, so
+/// whatever keeps that function pointer's objects (a structure field or array element
+/// it was stored into, a `cast` of it) keeps the trampoline and its callable alive.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "CThunkObject")]
+pub struct Thunk {
+    callback: Callback,
+}
+
+impl Thunk {
+    pub fn new(callback: Callback) -> Thunk {
+        Thunk { callback }
+    }
+
+    pub fn callback(&self) -> &Callback {
+        &self.callback
+    }
+}
+
+#[pymethods]
+impl Thunk {
+    /// The collector sees the callable and the argument instances kept for reuse: a
+    /// cycle through them (a bound method of an object that holds the callback, an
+    /// argument given an attribute that refers to it) is then collectable.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        let handler = &self.callback.handler;
+        // SAFETY: called by the collector through tp_traverse; the closure only visits.
+        unsafe { handler.callable.with_in_traverse(|c| visit.call(c)) }?;
+        for conv in &handler.args {
+            if let FromC::Instance { spare, .. } = conv {
+                // SAFETY: called by the collector through tp_traverse; the closure only visits.
+                unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Breaks a cycle: the callback is released (a later call from C is reported).
+    fn __clear__(&self, py: Python<'_>) {
+        drop(self.callback.handler.callable.replace(py, None));
+        self.callback.handler.release_spares(py);
+    }
+}
+
+/// How a callable is named in late-call reports: `module.qualname`, or its repr.
+fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = callable.py();
+    if let Some(q) = callable.getattr_opt(intern!(py, "__qualname__"))? {
+        if let Ok(q) = q.cast::<PyString>() {
+            let module = callable.getattr_opt(intern!(py, "__module__"))?.and_then(|m| m.extract::<String>().ok());
+            return Ok(match module {
+                Some(m) => format!("'{m}.{q}'"),
+                None => format!("'{q}'"),
+            });
+        }
+    }
+    Ok(callable.repr()?.to_string())
+}
+
+/// CPython's way to report an exception nobody can catch, with ctypes' wording:
+/// "Exception ignored {what}: {object}". Takes the exception currently set.
+pub fn write_unraisable(_py: Python<'_>, what: &str, object: Option<&Bound<'_, PyAny>>) {
+    // Attached as PyO3 counts it, so that objects dropped here are released at once
+    // (callbacks run with a token PyO3 does not count; see `with_gil`).
+    Python::attach(|py| write_unraisable_attached(py, what, object.map_or(null_mut(), |o| o.as_ptr())));
+}
+
+fn write_unraisable_attached(py: Python<'_>, what: &str, obj: *mut ffi::PyObject) {
+    let Ok(message) = std::ffi::CString::new(what) else { return };
+    match unraisable_api() {
+        // SAFETY: the functions take a NUL-terminated message and an object or NULL;
+        // an exception is set (the callers restore one first).
+        UnraisableApi::WriteMsg(f) => unsafe { f(message.as_ptr(), obj) },
+        // SAFETY: an exception is set (the callers restore one first) and the message
+        // is NUL-terminated; the format "%s" takes one C string, and "%s %R" a C
+        // string and a live object, whose repr ends the message as in 3.13's ctypes.
+        UnraisableApi::Format(f) => unsafe {
+            if obj.is_null() {
+                f(c"Exception ignored %s".as_ptr(), message.as_ptr())
+            } else {
+                f(c"Exception ignored %s %R".as_ptr(), message.as_ptr(), obj)
+            }
+        },
+        // SAFETY: an exception is set (the callers restore one first); obj is a live
+        // object or NULL.
+        UnraisableApi::Plain => unsafe { ffi::PyErr_WriteUnraisable(obj) },
+    }
+    if PyErr::occurred(py) {
+        // The hook itself failed: nothing more can be done but say so.
+        write_stderr(&format!("ferrotypes: sys.unraisablehook failed while reporting an exception {what}\n"));
+        drop(PyErr::take(py));
+    }
+}
+
+#[derive(Clone, Copy)]
+enum UnraisableApi {
+    /// `_PyErr_WriteUnraisableMsg(msg, obj)` (CPython 3.8 to 3.12).
+    WriteMsg(unsafe extern "C" fn(*const c_char, *mut ffi::PyObject)),
+    /// `PyErr_FormatUnraisable(format, ...)` (CPython 3.13 and later): the object is
+    /// named in the message, not passed.
+    Format(unsafe extern "C" fn(*const c_char, ...)),
+    /// Only `PyErr_WriteUnraisable(obj)`.
+    Plain,
+}
+
+/// Finds the richest unraisable-reporting function this interpreter exports. Looked
+/// up at run time so one build works across Python versions.
+fn unraisable_api() -> UnraisableApi {
+    static API: OnceLock<UnraisableApi> = OnceLock::new();
+    *API.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT searches the loaded objects (the interpreter
+        // included) for a symbol; the types below are those CPython declares.
+        unsafe {
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"_PyErr_WriteUnraisableMsg".as_ptr());
+            if !p.is_null() {
+                return UnraisableApi::WriteMsg(std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*const c_char, *mut ffi::PyObject)>(p));
+            }
+            let p = libc::dlsym(libc::RTLD_DEFAULT, c"PyErr_FormatUnraisable".as_ptr());
+            if !p.is_null() {
+                return UnraisableApi::Format(std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*const c_char, ...)>(p));
+            }
+            UnraisableApi::Plain
+        }
+    })
+}
+
+/// How many released callbacks are kept callable (for tests and diagnostics).
+#[pyfunction]
+pub fn _released_callbacks() -> usize {
+    ferrotypes_core::closure::released_count()
+}

@@ -1,0 +1,245 @@
+//! `_CData`: the base of every ctypes-like instance — a block of C memory it owns or
+//! borrows, the object whose memory it borrows (`_b_base_`), and the objects it keeps
+//! alive (`_objects`). This file is the memory; keeping objects alive is
+//! `keepalive`'s, the buffer protocol `buffer_export`'s, pickling `pickle`'s, and
+//! what Python sees of the class `cdata_methods`'.
+//!
+//! An instance owns its bytes in one of two places: new instances in their object's
+//! own allocation, after its fields (the tail, which `instances` allocates: one
+//! allocation where ctypes makes two above 16 bytes), the rest — resized ones, those
+//! too large for Python's small-object allocator, and those PyO3 builds — in a
+//! zeroed heap block. What it does not do: interpret the bytes — the families built
+//! on it (simple, pointer, function) do that.
+
+use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+use crate::support::gil_cell::GilCell;
+use crate::types::typeinfo::{info_of_class, TypeInfo};
+
+/// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
+/// a C type has here (`long double`; records and arrays inherit their members').
+const PYMEM_ALIGN: usize = 16;
+
+/// The fewest zeroed bytes an instance's memory has, whatever its type's size: ctypes
+/// keeps an instance of up to 16 bytes in a 16-byte zeroed buffer, so C that reads a
+/// little past a small object (`strlen` of a `byref(c_char(b"x"))`, an `int` read from
+/// an empty array) finds zeros there with ctypes, and must with ferrotypes too.
+pub const LEAST_ZEROED: usize = 16;
+
+/// A zeroed block of `size` bytes (at least [`LEAST_ZEROED`]) from Python's allocator (`PyMem_Calloc`, whose
+/// blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the system's),
+/// to be freed by a [`Memory`] owning it. Called with the GIL held: instances are
+/// created and freed only under it.
+fn zeroed_block(size: usize, align: usize) -> PyResult<*mut u8> {
+    if align > PYMEM_ALIGN {
+        return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
+    }
+    // SAFETY: instances are created only with the GIL held, as PyMem_Calloc
+    // requires; any size is valid.
+    let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(LEAST_ZEROED)) }.cast::<u8>();
+    if ptr.is_null() {
+        return Err(PyMemoryError::new_err(format!("out of memory allocating {size} bytes")));
+    }
+    Ok(ptr)
+}
+
+/// Who frees an instance's bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    /// The instance's object: they are its tail, freed with it.
+    Object,
+    /// The instance: a [`zeroed_block`], freed when the `CData` is dropped.
+    Heap,
+    /// Someone else (`from_address`, the structure a field view is in, ...).
+    Other,
+}
+
+/// An instance's bytes: where they are, who frees them, and how many buffer views of
+/// them are open. Two words, so that an instance is smaller than ctypes'.
+struct Memory {
+    address: *mut u8,
+    owner: Owner,
+    /// Buffer views not yet released; `resize` refuses while any exist.
+    exports: u32,
+}
+
+impl Memory {
+    fn new(address: *mut u8, owner: Owner) -> Memory {
+        Memory { address, owner, exports: 0 }
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        if self.owner == Owner::Heap {
+            // SAFETY: the address came from zeroed_block (PyMem_Calloc) and is freed
+            // once, here, with the GIL held.
+            unsafe { ffi::PyMem_Free(self.address.cast()) };
+        }
+    }
+}
+
+/// The base of every ctypes-like instance.
+#[pyclass(subclass, frozen, module = "ferrotypes._ctypes", name = "_CDataBase")]
+pub struct CData {
+    memory: GilCell<Memory>,
+    size: GilCell<usize>,
+    /// The object whose memory this instance views (`_b_base_`), if any.
+    pub(super) base: Option<Py<PyAny>>,
+    /// Where this instance sits in `base` (field or element index; ctypes' `b_index`),
+    /// which names its entries in the root's `_objects`.
+    pub(super) index: usize,
+    /// The objects kept alive with the memory (`_objects`: see `keepalive`).
+    pub(super) objects: GilCell<Option<Py<PyAny>>>,
+    info: Py<TypeInfo>,
+}
+
+impl CData {
+    /// A new instance of class `cls`: zeroed memory of the class's size, owned.
+    #[inline]
+    pub fn for_class(cls: &Bound<'_, PyType>) -> PyResult<CData> {
+        CData::owned(CData::class_info(cls)?)
+    }
+
+    /// The info of `cls`, about to have an instance: its layout is final from now on.
+    #[inline]
+    pub fn class_info(cls: &Bound<'_, PyType>) -> PyResult<Py<TypeInfo>> {
+        let info = info_of_class(cls).ok_or_else(|| PyTypeError::new_err("abstract class"))?;
+        info.get().mark_final();
+        Ok(info.unbind())
+    }
+
+    /// Zeroed memory of the type's size in a heap block, owned by the instance.
+    pub fn owned(info: Py<TypeInfo>) -> PyResult<CData> {
+        let (size, align) = {
+            let i = info.get();
+            (i.size, i.align)
+        };
+        Ok(CData::with_memory(info, Memory::new(zeroed_block(size, align)?, Owner::Heap), size, None))
+    }
+
+    /// The type's size of memory at `tail`, in the allocation of the object that is
+    /// to hold this `CData`, owned by it.
+    ///
+    /// # Safety
+    /// `tail` must be valid for the type's size, zeroed, aligned for the type, and
+    /// freed with the object this `CData` is written into (and not before).
+    #[inline]
+    pub unsafe fn in_tail(info: Py<TypeInfo>, tail: *mut u8) -> CData {
+        let size = info.get().size;
+        CData::with_memory(info, Memory::new(tail, Owner::Object), size, None)
+    }
+
+    /// A view of `size_of(type)` bytes at `address`, kept valid by `base` if given.
+    pub fn borrowed(info: Py<TypeInfo>, address: *mut u8, base: Option<Py<PyAny>>) -> CData {
+        let size = info.get().size;
+        CData::with_memory(info, Memory::new(address, Owner::Other), size, base)
+    }
+
+    #[inline]
+    fn with_memory(info: Py<TypeInfo>, memory: Memory, size: usize, base: Option<Py<PyAny>>) -> CData {
+        CData { memory: GilCell::new(memory), size: GilCell::new(size), base, index: 0, objects: GilCell::new(None), info }
+    }
+
+    /// The address of the instance's bytes.
+    #[inline]
+    pub fn address(&self, py: Python<'_>) -> *mut u8 {
+        self.memory.with(py, |m| m.address)
+    }
+
+    /// The number of bytes (the type's size, or more after `resize`).
+    pub fn size(&self, py: Python<'_>) -> usize {
+        self.size.get(py)
+    }
+
+    /// The class's layout info.
+    pub fn info(&self) -> &Py<TypeInfo> {
+        &self.info
+    }
+
+    /// This view placed at position `index` inside its base (see [`keepalive::keep_ref`](crate::data::keepalive::keep_ref)).
+    pub fn at_index(mut self, index: usize) -> CData {
+        self.index = index;
+        self
+    }
+
+    /// Counts a buffer view of the memory opened (`true`) or released: `resize`
+    /// refuses while any is open.
+    pub(super) fn count_export(&self, py: Python<'_>, opened: bool) {
+        self.memory.with_mut(py, |m| m.exports = if opened { m.exports + 1 } else { m.exports.saturating_sub(1) });
+    }
+
+    /// Grows the memory to `size` bytes (ctypes' `resize`), copying the old bytes.
+    pub fn resize(&self, py: Python<'_>, size: usize) -> PyResult<()> {
+        let info = self.info.get();
+        if size < info.size {
+            return Err(PyValueError::new_err(format!("minimum size is {}", info.size)));
+        }
+        if !self.b_needsfree_py(py) {
+            return Err(PyValueError::new_err("Memory cannot be resized because this object doesn't own it"));
+        }
+        // ctypes moves the memory under live views (a use-after-free); ferrotypes
+        // refuses, as bytearray does.
+        let exports = self.memory.with(py, |m| m.exports);
+        if exports > 0 {
+            return Err(PyBufferError::new_err(format!("cannot resize: the memory is exported to {exports} buffer view(s); release them first")));
+        }
+        let current = self.size.get(py);
+        if size <= current {
+            self.size.replace(py, size);
+            return Ok(());
+        }
+        let block = zeroed_block(size, info.align)?;
+        // SAFETY: both regions are valid for `current` bytes and do not overlap (the
+        // block is fresh).
+        unsafe { std::ptr::copy_nonoverlapping(self.address(py), block, current) };
+        drop(self.memory.replace(py, Memory::new(block, Owner::Heap)));
+        self.size.replace(py, size);
+        Ok(())
+    }
+
+    /// `f` of the bytes, borrowed.
+    pub fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+        let (p, n) = (self.address(py), self.size(py));
+        // SAFETY: the instance's memory is valid for its size while it lives (owned,
+        // kept valid by `base`, or by the user's promise for from_address); the
+        // slice does not outlive this call.
+        f(unsafe { std::slice::from_raw_parts(p, n) })
+    }
+
+    /// A copy of the bytes (MemoryError when there is no room for one).
+    pub fn bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let (p, n) = (self.address(py), self.size(py));
+        // SAFETY: the instance's memory is valid for its size for as long as it lives
+        // (owned, or kept valid by `base` / the user's promise for from_address).
+        crate::support::scalar::new_bytes(py, unsafe { std::slice::from_raw_parts(p, n) })
+    }
+}
+
+impl CData {
+    /// Whether the instance refers to other Python objects (a `_b_base_` or
+    /// `_objects`), whose release could run arbitrary deallocators; its type info
+    /// aside, which its class also holds.
+    pub fn refers_to_objects(&self, py: Python<'_>) -> bool {
+        self.base.is_some() || self.objects.with(py, |o| o.is_some())
+    }
+
+    /// Drops a CData that does not [refer to objects](Self::refers_to_objects), from a
+    /// deallocator: PyO3 does not count such a caller as attached, and would defer
+    /// the release of the type info to its next entry, through a locked pool.
+    pub fn release_leaf(self) {
+        let CData { info, .. } = self; // the other parts hold no Python object
+        // SAFETY: deallocators run with the GIL held; `into_ptr` hands over the
+        // reference this instance held.
+        unsafe { ffi::Py_DECREF(info.into_ptr()) };
+    }
+
+    /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
+    pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
+        self.memory.with(py, |m| m.owner != Owner::Other)
+    }
+}
+

@@ -1,0 +1,256 @@
+//! `_ArrayData`: the Rust side of `Array` — C data read and written element by
+//! element, with indexes checked against the length.
+//!
+//! Elements of simple types are converted in place; elements of other types come back
+//! as instances viewing the element's memory (kept valid by `_b_base_`).
+
+// Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
+// taken as C takes them, with wrapping address arithmetic); `index * size` stays
+// within an array that exists, so below isize::MAX; slice positions come from
+// CPython's slice fitting.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use ferrotypes_core::ctype::ScalarKind;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::Borrowed;
+use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
+use pyo3::PyClassInitializer;
+
+use crate::data::access;
+use crate::data::cdata::CData;
+use crate::data::construct::Construct;
+use crate::support::scalar;
+use crate::data::instances::Family;
+use crate::data::registry;
+use crate::data::slots;
+use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
+use std::sync::OnceLock;
+
+use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, slice_indices, vec_for, exact_index};
+
+/// The Rust side of `Array`.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
+pub struct ArrayData {}
+
+impl ArrayData {
+    fn parts<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, usize)> {
+        let info = slf.as_super().get().info().bind(slf.py()).clone();
+        let InfoKind::Array { element, element_info, length } = &info.get().kind else {
+            return Err(PyTypeError::new_err("abstract class"));
+        };
+        Ok((element.bind(slf.py()).clone(), element_info.bind(slf.py()).clone(), *length))
+    }
+
+    fn element_address(slf: &Bound<'_, Self>, index: usize, element_size: usize) -> *mut u8 {
+        // SAFETY: callers pass index < length, so the offset stays inside the array.
+        unsafe { slf.as_super().get().address(slf.py()).add(index * element_size) }
+    }
+
+    fn normalise(index: isize, length: usize) -> PyResult<usize> {
+        let i = if index < 0 { index + length as isize } else { index };
+        if i < 0 || i as usize >= length {
+            return Err(PyIndexError::new_err("invalid index"));
+        }
+        Ok(i as usize)
+    }
+}
+
+#[pymethods]
+impl ArrayData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        crate::data::instances::owned_initializer(cls)
+    }
+
+    /// `A(v0, v1, ...)`; keyword arguments are ignored, as ctypes ignores them.
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        let (_, _, length) = ArrayData::parts(slf)?;
+        for (i, item) in args.iter().enumerate() {
+            // Stored in order, as ctypes does: a bad value before the first surplus
+            // one is what is reported.
+            if i >= length {
+                return Err(PyIndexError::new_err("invalid index"));
+            }
+            ArrayData::__setitem__(slf, &i.into_pyobject(slf.py())?.into_any(), &item)?;
+        }
+        Ok(())
+    }
+
+    fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
+        Ok(ArrayData::parts(slf)?.2)
+    }
+
+    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Array does not support item deletion"))
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let (cls, info, length) = ArrayData::parts(slf)?;
+        let info = info.get();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let ind = slice.indices(length as isize)?;
+            let mut items = vec_for(ind.slicelength)?;
+            for i in slice_indices(&ind) {
+                // SAFETY: i < length (the slice was fitted to it), so the element lies
+                // inside the array's memory.
+                items.push(unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }?);
+            }
+            return match character_kind(info) {
+                Some(kind) => join_chars(py, kind, &items),
+                None => Ok(PyList::new(py, items)?.into_any().unbind()),
+            };
+        }
+        let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
+        // SAFETY: i < length (normalise checked it), so the element lies inside the
+        // array's memory.
+        unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (cls, info, length) = ArrayData::parts(slf)?;
+        let info = info.get();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let ind = slice.indices(length as isize)?;
+            // As ctypes: anything without the same length (an int, an iterator) is
+            // this ValueError; the items are then taken by index.
+            if value.len().ok() != Some(ind.slicelength) {
+                return Err(PyValueError::new_err("Can only assign sequence of same size"));
+            }
+            for (k, i) in slice_indices(&ind).enumerate() {
+                let v = value.get_item(k)?;
+                // SAFETY: i < length (the slice was fitted to it), so the element lies
+                // inside the array's memory.
+                unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v) }?;
+            }
+            return Ok(());
+        }
+        let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
+        // SAFETY: i < length (normalise checked it), so the element lies inside the
+        // array's memory.
+        unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value) }
+    }
+}
+
+/// The `mp_subscript` slot of `_ArrayData` (see [`crate::data::slots`]): an element of a
+/// built-in simple type at an `int` index in range is read here; anything else goes
+/// to PyO3's `__getitem__`.
+///
+/// # Safety
+/// CPython's `mp_subscript` contract: called with the GIL held, `array` an instance
+/// of a class this slot was installed on (an array class), `index` a live object,
+/// both lent for the call.
+pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, slots::NULL, || {
+        // SAFETY: this slot is installed on _ArrayData and inherited only by its
+        // subclasses, so `array` is one; `index` is a live object lent for the call.
+        let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
+        let (kind, swapped, address) = ArrayData::native_element(&array, &index)?;
+        // SAFETY: native_element checked the index against the length.
+        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+    });
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, slots::NULL, &GENERAL_ARRAY_SUBSCRIPT, |general| unsafe { general(array, index) })
+}
+
+/// The `mp_ass_subscript` slot of `_ArrayData`: an `int` or `float` stored at an
+/// `int` index in range of a numeric array is written here; anything else (deletion
+/// included) goes to PyO3's `__setitem__`.
+///
+/// # Safety
+/// CPython's `mp_ass_subscript` contract: called with the GIL held, `array` an
+/// instance of a class this slot was installed on (an array class), `index` a live
+/// object and `value` one or NULL (deletion), all lent for the call.
+pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, index: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: this slot is installed on _ArrayData's classes only, so `array` is
+        // one; `index` and `value` are live objects lent for the call.
+        let (array, index, value) = unsafe {
+            (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index), Borrowed::from_ptr(py, value))
+        };
+        let (kind, swapped, address) = ArrayData::native_element(&array, &index)?;
+        // SAFETY: native_element checked the index against the length.
+        unsafe { scalar::write_native_number(&value, kind, swapped, address) }.map(|()| Ok(0))
+    });
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, -1, &GENERAL_ARRAY_ASS_SUBSCRIPT, |general| unsafe { general(array, index, value) })
+}
+
+impl Family for ArrayData {
+    const KIND: FamilyKind = FamilyKind::Array;
+
+    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
+        Ok((info.kind.family() == FamilyKind::Array).then_some(ArrayData {}))
+    }
+}
+
+/// PyO3's `a[i]` and `a[i] = v` of `_ArrayData`, which the fast paths fall back to.
+static GENERAL_ARRAY_SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+
+static GENERAL_ARRAY_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new();
+
+/// Registers the array family (at module initialisation), saving PyO3's element
+/// slots for its fast paths.
+pub fn register(py: Python<'_>) -> PyResult<()> {
+    let mapping = mapping_of(&py.get_type::<ArrayData>())?;
+    // SAFETY: the live mapping table of a type made by PyO3, read with the GIL held.
+    let (get, set) = unsafe { ((*mapping).mp_subscript, (*mapping).mp_ass_subscript) };
+    slots::save_general(&GENERAL_ARRAY_SUBSCRIPT, get)?;
+    slots::save_general(&GENERAL_ARRAY_ASS_SUBSCRIPT, set)?;
+    registry::register_data_family::<ArrayData>(py, Some(array_fast_paths))
+}
+
+/// Puts the element fast paths on `cls`, a new array class, where its element slots
+/// are still PyO3's (see `registry::_enable_fast_slots`).
+fn array_fast_paths(cls: &Bound<'_, PyType>) {
+    let (Some(&get), Some(&set)) = (GENERAL_ARRAY_SUBSCRIPT.get(), GENERAL_ARRAY_ASS_SUBSCRIPT.get()) else { return };
+    let Ok(mapping) = mapping_of(cls) else { return };
+    // SAFETY: a heap type's mapping table is its own; the slots keep their signatures,
+    // and each fast path replaces only PyO3's slot of the same family.
+    unsafe {
+        if (*mapping).mp_subscript.map(|f| f as usize) == Some(get as usize) {
+            (*mapping).mp_subscript = Some(array_subscript_slot);
+        }
+        if (*mapping).mp_ass_subscript.map(|f| f as usize) == Some(set as usize) {
+            (*mapping).mp_ass_subscript = Some(array_ass_subscript_slot);
+        }
+    }
+}
+
+impl Construct for ArrayData {
+    /// `A()`: nothing to store.
+    fn init(_obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
+        args.is_empty().then_some(Ok(()))
+    }
+}
+
+impl ArrayData {
+    /// For the fast paths: the element at `index` (an exact `int`, in range) when the
+    /// elements are of a built-in simple type, as its scalar kind, byte order and
+    /// address; `None` for every other case.
+    fn native_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
+        let index = exact_index(index)?;
+        let data = array.as_super().get();
+        let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
+        let element = element_info.get();
+        let InfoKind::Simple { scalar, swapped, native_values: true } = element.kind else { return None };
+        let i = ArrayData::normalise(index, *length).ok()?;
+        // SAFETY: i < length, so the element lies inside the array's memory.
+        Some((scalar, swapped, unsafe { data.address(array.py()).add(i * element.size) }))
+    }
+}

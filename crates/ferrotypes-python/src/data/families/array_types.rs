@@ -1,0 +1,306 @@
+//! Array classes: `cls * n`, one class per (element class, length) for the life of
+//! the process (as in ctypes), and the character buffers built on them
+//! (`create_string_buffer`, `create_unicode_buffer`).
+//!
+//! The cache lives here so that the buffers, made millions of times by some
+//! programs, find their class without running Python code. The class itself is
+//! built by the Python metaclass (`_metatypes`), which registers its builder at
+//! start-up.
+
+// Panic audit (issue 17): a `bytes` length plus one cannot overflow (objects are
+// smaller than isize::MAX); slices are cut at positions found inside them.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyInt, PyString, PyType};
+
+use crate::data::cdata::CData;
+use crate::support::cstring;
+use crate::support::gil_cell::GilCell;
+use crate::data::instances;
+use crate::data::families::array::ArrayData;
+
+/// Array classes by (element class address, length).
+type ArrayTypeCache = HashMap<(usize, usize), Py<PyType>, BuildHasherDefault<KeyHasher>>;
+
+/// A multiplicative hash for the cache's keys (two words, not chosen by an
+/// adversary): a few instructions where the default SipHash takes a hundred.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The array classes made so far. A cached class keeps its element class alive
+/// (through `_type_`), so an address in a key can never be reused by another class.
+static ARRAY_TYPES: GilCell<Option<ArrayTypeCache>> = GilCell::new(None);
+
+/// `_metatypes._build_array_type(element, length)`, which makes a new array class.
+static BUILDER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Registers the function that builds a new array class (called once, by
+/// `_metatypes.build_base_classes`).
+#[pyfunction]
+pub fn _set_array_type_builder(py: Python<'_>, builder: Py<PyAny>) -> PyResult<()> {
+    BUILDER.set(py, builder).map_err(|_| PyValueError::new_err("the array type builder is already set"))
+}
+
+/// `element * length`: the array class of `length` elements, made on first use.
+#[pyfunction]
+pub fn array_type<'py>(element: &Bound<'py, PyType>, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyType>> {
+    let py = element.py();
+    if !length.is_instance_of::<PyInt>() {
+        return Err(PyTypeError::new_err(format!("can't multiply sequence by non-int of type '{}'", crate::support::scalar::type_name(length))));
+    }
+    let n: isize = length.extract()?;
+    let n = usize::try_from(n).map_err(|_| PyValueError::new_err(format!("Array length must be >= 0, not {n}")))?;
+    let key = (element.as_ptr() as usize, n);
+    let cached = ARRAY_TYPES.with(py, |types| types.as_ref().and_then(|t| t.get(&key)).map(|c| c.clone_ref(py)));
+    if let Some(cls) = cached {
+        return Ok(cls.into_bound(py));
+    }
+    let builder = BUILDER.get(py).ok_or_else(|| PyTypeError::new_err("array types are not available yet"))?;
+    let built = builder.bind(py).call1((element, n))?.cast_into::<PyType>()?;
+    // Building ran Python code, which may have let another thread build the same
+    // class: the first one stored is the class, for every thread (no Python code runs
+    // from here on, so the cache cannot change under us).
+    let mut types = ARRAY_TYPES.replace(py, None).unwrap_or_default();
+    let cls = types.entry(key).or_insert_with(|| built.unbind()).clone_ref(py);
+    drop(ARRAY_TYPES.replace(py, Some(types)));
+    Ok(cls.into_bound(py))
+}
+
+/// `c_char` and `c_wchar`, the element classes of the character buffers.
+static CHAR_TYPES: PyOnceLock<(Py<PyType>, Py<PyType>)> = PyOnceLock::new();
+
+/// Registers `c_char` and `c_wchar` (called once, by `ferrotypes` at import).
+#[pyfunction]
+pub fn _set_char_types(py: Python<'_>, c_char: Py<PyType>, c_wchar: Py<PyType>) -> PyResult<()> {
+    CHAR_TYPES.set(py, (c_char, c_wchar)).map_err(|_| PyValueError::new_err("the character types are already set"))
+}
+
+/// The registered `c_char` (or `c_wchar` when `wide`).
+fn char_type(py: Python<'_>, wide: bool) -> PyResult<&Bound<'_, PyType>> {
+    let (narrow, wide_type) = CHAR_TYPES.get(py).ok_or_else(|| PyTypeError::new_err("character types are not available yet"))?;
+    Ok(if wide { wide_type.bind(py) } else { narrow.bind(py) })
+}
+
+/// A mutable `c_char` array: `create_string_buffer(b"text"[, size])` holds the bytes
+/// and a terminating NUL; `create_string_buffer(n)` is `n` zero bytes.
+#[pyfunction]
+#[pyo3(signature = (init, size = None))]
+pub fn create_string_buffer<'py>(init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    char_buffer(char_type(init.py(), false)?, false, init, size)
+}
+
+/// A mutable `c_wchar` array, like `create_string_buffer` for `str`.
+#[pyfunction]
+#[pyo3(signature = (init, size = None))]
+pub fn create_unicode_buffer<'py>(init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    char_buffer(char_type(init.py(), true)?, true, init, size)
+}
+
+/// A new array of `element` (`c_wchar` when `wide`, else `c_char`) holding `init` and
+/// a terminating NUL (`bytes`/`str`), or `init` zero elements (`int`), raising
+/// ctypes' audit event first.
+fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let py = element.py();
+    let event = if wide { c"ctypes.create_unicode_buffer" } else { c"ctypes.create_string_buffer" };
+    if init.is_instance_of::<PyInt>() {
+        audit(py, event, &py.None().into_bound(py), init)?;
+        return instances::new_instance::<ArrayData>(&array_type(element, init)?);
+    }
+    let text = if wide { init.is_instance_of::<PyString>() } else { init.is_instance_of::<PyBytes>() };
+    if !text {
+        return Err(PyTypeError::new_err(init.clone().unbind()));
+    }
+    let length = match size {
+        Some(size) => size.clone(),
+        None => (init.len()? + 1).into_pyobject(py)?.into_any(),
+    };
+    audit(py, event, init, &length)?;
+    let buffer = instances::new_instance::<ArrayData>(&array_type(element, &length)?)?;
+    match init.cast::<PyBytes>() {
+        Ok(bytes) => {
+            // The bytes straight in (what the `value` setter does, without Python).
+            let data = buffer.cast::<CData>()?.get();
+            let bytes = bytes.as_bytes();
+            if bytes.len() > data.size(py) {
+                return Err(PyValueError::new_err("byte string too long"));
+            }
+            // SAFETY: the new buffer owns `size` bytes, at least `bytes.len()`; the
+            // rest stays zero (the terminating NUL).
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.address(py), bytes.len()) };
+        }
+        Err(_) => buffer.setattr(pyo3::intern!(py, "value"), init)?,
+    }
+    Ok(buffer)
+}
+
+/// Raises the audit event `event` with arguments `(init, size)`, as ctypes does.
+fn audit(py: Python<'_>, event: &std::ffi::CStr, init: &Bound<'_, PyAny>, size: &Bound<'_, PyAny>) -> PyResult<()> {
+    // SAFETY: a NUL-terminated event name and a format of two objects, both live.
+    let status = unsafe { PySys_Audit(event.as_ptr(), c"OO".as_ptr(), init.as_ptr(), size.as_ptr()) };
+    if status < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(())
+}
+
+extern "C" {
+    /// CPython's audit hook entry (variadic, hence not in PyO3's bindings).
+    fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+}
+
+/// `value` or `raw` of a `c_char` array class (the metaclass gives every such class
+/// one of each, as ctypes gives them as getsets): the bytes up to the first NUL, or
+/// all of them.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_CharArrayBytes")]
+pub struct CharArrayBytes {
+    raw: bool,
+}
+
+impl CharArrayBytes {
+    /// The memory of `instance`: its address and size.
+    fn memory(&self, instance: &Bound<'_, PyAny>) -> PyResult<(*mut u8, usize)> {
+        let py = instance.py();
+        let data = instance.cast::<CData>().map_err(|_| {
+            let name = if self.raw { "raw" } else { "value" };
+            PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
+        })?;
+        let data = data.get();
+        Ok((data.address(py), data.size(py)))
+    }
+}
+
+#[pymethods]
+impl CharArrayBytes {
+    #[new]
+    fn new(raw: bool) -> Self {
+        CharArrayBytes { raw }
+    }
+
+    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any()) };
+        let (address, size) = slf.get().memory(instance)?;
+        // SAFETY: an instance's memory is `size` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(address, size) };
+        let bytes = if slf.get().raw { bytes } else { cstring::up_to_nul(bytes) };
+        Ok(crate::support::scalar::new_bytes(instance.py(), bytes)?.into_any())
+    }
+
+    /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
+    /// any bytes-like object (its bytes may be the array's own).
+    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, size) = self.memory(instance)?;
+        if self.raw {
+            let view = crate::support::buffer::ReadView::new(value)?;
+            if view.len() > size {
+                return Err(PyValueError::new_err("byte string too long"));
+            }
+            // SAFETY: the view's bytes are readable while it lives and fit the instance's
+            // memory; they may overlap it.
+            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
+            return Ok(());
+        }
+        let bytes = value.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
+        })?;
+        let bytes = bytes.as_bytes();
+        if bytes.len() > size {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
+        // object's storage is not C data memory.
+        unsafe { cstring::store_with_nul(address, size, bytes) };
+        Ok(())
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(if self.raw {
+            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
+        } else {
+            PyTypeError::new_err("can't delete attribute")
+        })
+    }
+}
+
+/// `value` of a `c_wchar` array class (the metaclass gives every such class one): the
+/// characters up to the first NUL; stores a `str` with a NUL after it when there is
+/// room.
+#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_WideCharArrayValue")]
+pub struct WideCharArrayValue {}
+
+impl WideCharArrayValue {
+    /// The memory of `instance`, an array of `c_wchar`: its address and length in
+    /// wide characters.
+    fn memory(instance: &Bound<'_, PyAny>) -> PyResult<(*mut libc::wchar_t, usize)> {
+        let data = instance.cast::<CData>().map_err(|_| {
+            PyTypeError::new_err(format!("descriptor 'value' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
+        })?;
+        let data = data.get();
+        Ok((data.address(instance.py()).cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
+    }
+}
+
+#[pymethods]
+impl WideCharArrayValue {
+    #[new]
+    fn new() -> Self {
+        WideCharArrayValue {}
+    }
+
+    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
+        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any().unbind()) };
+        let (address, chars) = WideCharArrayValue::memory(instance)?;
+        // SAFETY: an instance's memory is `chars` readable wide characters.
+        let len = unsafe { cstring::wide_len(address, chars) };
+        // SAFETY: `len` <= chars wide characters are readable at address.
+        unsafe { crate::support::scalar::wide_string_at(instance.py(), address, Some(len)) }
+    }
+
+    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, chars) = WideCharArrayValue::memory(instance)?;
+        let text = value.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!("unicode string expected instead of {} instance", crate::support::scalar::type_name(value)))
+        })?;
+        let wide = crate::support::scalar::wide_buffer(text)?;
+        let bytes = wide.as_bytes();
+        let text_bytes = bytes.get(..bytes.len().saturating_sub(std::mem::size_of::<libc::wchar_t>())).unwrap_or_default(); // without the NUL
+        let room = chars * std::mem::size_of::<libc::wchar_t>();
+        if text_bytes.len() > room {
+            return Err(PyValueError::new_err("string too long"));
+        }
+        // SAFETY: the array's memory is `room` writable bytes; the text fits them
+        // (checked above) and is a bytes object's, not C data memory.
+        unsafe { cstring::store_wide_with_nul(address.cast(), room, text_bytes) };
+        Ok(())
+    }
+
+    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+}

@@ -1,0 +1,289 @@
+//! `_PointerData`: the Rust side of `_Pointer` — C data read and written through an
+//! address. A pointer, like C, has no length, so only NULL is refused.
+//!
+//! Elements of simple types are converted in place; elements of other types come back
+//! as instances viewing the target's memory.
+
+// Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
+// taken as C takes them, with wrapping address arithmetic); `index * size` stays
+// within an array that exists, so below isize::MAX; slice positions come from
+// CPython's slice fitting.
+// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
+use ferrotypes_core::ctype::ScalarKind;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::Borrowed;
+use pyo3::types::{PyDict, PyList, PySlice, PyTuple, PyType};
+use pyo3::PyClassInitializer;
+
+use crate::data::access;
+use crate::data::cdata::CData;
+use crate::data::keepalive;
+use crate::data::construct::Construct;
+use crate::support::scalar;
+use crate::data::instances::Family;
+use crate::data::registry;
+use crate::data::slots;
+use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
+use std::sync::OnceLock;
+
+use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, vec_for, exact_index};
+
+/// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
+/// non-NULL pointer to a built-in simple type and an `int` index is read here;
+/// anything else goes to PyO3's `__getitem__`.
+///
+/// # Safety
+/// CPython's `mp_subscript` contract: called with the GIL held, `pointer` an
+/// instance of a class this slot was installed on (a pointer class), `index` a live
+/// object, both lent for the call.
+pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, index: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, slots::NULL, || {
+        // SAFETY: this slot is installed only where PyO3's `_PointerData` slot was, so
+        // `pointer` is a pointer instance; `index` is a live object lent for the call.
+        let (pointer, index) = unsafe { (Borrowed::from_ptr(py, pointer).cast_unchecked::<PointerData>(), Borrowed::from_ptr(py, index)) };
+        let (kind, swapped, address) = PointerData::native_element(&pointer, &index)?;
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
+        // the pointer's owner vouches for it.
+        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+    });
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, slots::NULL, &GENERAL_POINTER_SUBSCRIPT, |general| unsafe { general(pointer, index) })
+}
+
+impl PointerData {
+    /// For the fast path: the element at `index` (an exact `int`) of a non-NULL
+    /// pointer to a built-in simple type, as its scalar kind, byte order and address;
+    /// `None` for every other case.
+    fn native_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
+        let py = pointer.py();
+        let index = exact_index(index)?;
+        let address = PointerData::value(pointer);
+        if address == 0 {
+            return None;
+        }
+        let data = pointer.as_super().get();
+        let InfoKind::Pointer { native_target, .. } = &data.info().get().kind else { return None };
+        let (scalar, swapped) = native_target.get(py)?;
+        let offset = index.checked_mul(scalar.size() as isize)?;
+        Some((scalar, swapped, address.wrapping_add_signed(offset) as *mut u8))
+    }
+}
+
+impl Family for PointerData {
+    const KIND: FamilyKind = FamilyKind::Pointer;
+
+    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
+        Ok((info.kind.family() == FamilyKind::Pointer).then_some(PointerData {}))
+    }
+}
+
+/// PyO3's `p[i]` of `_PointerData`, which the fast path falls back to.
+static GENERAL_POINTER_SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
+
+/// Registers the pointer family (at module initialisation), saving PyO3's `p[i]`
+/// for its fast path.
+pub fn register(py: Python<'_>) -> PyResult<()> {
+    let mapping = mapping_of(&py.get_type::<PointerData>())?;
+    // SAFETY: the live mapping table of a type made by PyO3, read with the GIL held.
+    slots::save_general(&GENERAL_POINTER_SUBSCRIPT, unsafe { (*mapping).mp_subscript })?;
+    registry::register_data_family::<PointerData>(py, Some(pointer_fast_paths))
+}
+
+/// Puts the `p[i]` fast path on `cls`, a new pointer class, where its slot is still
+/// PyO3's.
+fn pointer_fast_paths(cls: &Bound<'_, PyType>) {
+    let Some(&get) = GENERAL_POINTER_SUBSCRIPT.get() else { return };
+    let Ok(mapping) = mapping_of(cls) else { return };
+    // SAFETY: a heap type's mapping table is its own; the slot keeps its signature,
+    // and replaces only PyO3's `_PointerData` slot.
+    unsafe {
+        if (*mapping).mp_subscript.map(|f| f as usize) == Some(get as usize) {
+            (*mapping).mp_subscript = Some(pointer_subscript_slot);
+        }
+    }
+}
+
+impl Construct for PointerData {
+    /// `P()`, and `P(target)`: every case (a wrong target raises what `__init__` would).
+    fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
+        match *args {
+            [] => Some(Ok(())),
+            // SAFETY: a constructor argument, lent for the call.
+            [target] => Some(PointerData::set_contents(obj, &*unsafe { Borrowed::from_ptr(obj.py(), target) })),
+            _ => None,
+        }
+    }
+}
+
+/// The Rust side of `_Pointer`.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
+pub struct PointerData {}
+
+impl PointerData {
+    fn target<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>)> {
+        let py = slf.py();
+        let info = slf.as_super().get().info().bind(py).clone();
+        let InfoKind::Pointer { target, .. } = &info.get().kind else {
+            return Err(PyTypeError::new_err("abstract class"));
+        };
+        let Some(cls) = target.get_obj_type(py) else {
+            return Err(PyTypeError::new_err("pointer type has no target type (_type_) yet"));
+        };
+        let target_info = info_of(cls.bind(py).as_any())?;
+        Ok((cls.into_bound(py), target_info))
+    }
+
+    /// The address the pointer holds.
+    pub fn value(slf: &Bound<'_, Self>) -> usize {
+        // SAFETY: a pointer instance's memory holds one pointer.
+        unsafe { slf.as_super().get().address(slf.py()).cast::<usize>().read_unaligned() }
+    }
+
+    /// `p[start:stop:step]`: a list of the elements (bytes for `c_char`, str for
+    /// `c_wchar`). A pointer has no length, so the stop (and, stepping backwards, the
+    /// start) must be given.
+    fn slice(slf: &Bound<'_, Self>, slice: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        // As ctypes reads them: an integer beyond isize is ValueError.
+        let part = |name: &str| -> PyResult<Option<isize>> {
+            let v = slice.getattr(name)?;
+            if v.is_none() {
+                return Ok(None);
+            }
+            // SAFETY: a live object; the result is -1 with an exception set on error.
+            let n = unsafe { ffi::PyNumber_AsSsize_t(v.as_ptr(), ffi::PyExc_ValueError) };
+            match PyErr::take(py) {
+                Some(err) if n == -1 => Err(err),
+                _ => Ok(Some(n)),
+            }
+        };
+        let step = part("step")?.unwrap_or(1);
+        if step == 0 {
+            return Err(PyValueError::new_err("slice step cannot be zero"));
+        }
+        let start = match part("start")? {
+            Some(s) => s,
+            None if step < 0 => return Err(PyValueError::new_err("slice start is required for step < 0")),
+            None => 0,
+        };
+        let Some(stop) = part("stop")? else {
+            return Err(PyValueError::new_err("slice stop is required"));
+        };
+        let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { stop.abs_diff(start).div_ceil(step.unsigned_abs()) } else { 0 };
+        let (cls, info, first) = if count == 0 {
+            // Nothing is read, so NULL is no error (as in ctypes).
+            let (cls, info) = PointerData::target(slf)?;
+            (cls, info, std::ptr::null_mut())
+        } else {
+            PointerData::element(slf, 0)?
+        };
+        let size = info.get().size as isize;
+        // Reserved before anything is read: a length no memory holds is a MemoryError,
+        // not a read past the pointee. Then every index lies between start and stop.
+        let mut items = vec_for(count)?;
+        for k in 0..count {
+            let i = start.wrapping_add((k as isize).wrapping_mul(step));
+            let address = first.wrapping_offset(i.wrapping_mul(size));
+            // SAFETY: C memory at a non-NULL pointer plus an index, as ctypes reads it:
+            // the pointer's owner vouches for it.
+            items.push(unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, i as usize) }?);
+        }
+        match character_kind(info.get()) {
+            Some(kind) => join_chars(py, kind, &items),
+            None => Ok(PyList::new(py, items)?.into_any().unbind()),
+        }
+    }
+
+    /// A pointer index as ctypes reads it (see [`index_value`]).
+    fn index(index: &Bound<'_, PyAny>) -> PyResult<isize> {
+        index_value(index, "Pointer indices must be integer")
+    }
+
+    fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
+        let address = PointerData::value(slf);
+        if address == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let (cls, info) = PointerData::target(slf)?;
+        let offset = index.checked_mul(info.get().size as isize).ok_or_else(|| PyIndexError::new_err("pointer index out of range"))?;
+        Ok((cls, info, address.wrapping_add_signed(offset) as *mut u8))
+    }
+}
+
+#[pymethods]
+impl PointerData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        crate::data::instances::owned_initializer(cls)
+    }
+
+    /// `P(target)`; keyword arguments are ignored, as ctypes ignores them.
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        match args.len() {
+            0 => Ok(()),
+            1 => PointerData::set_contents(slf, &args.get_item(0)?),
+            n => Err(PyTypeError::new_err(format!("POINTER expected at most 1 argument, got {n}"))),
+        }
+    }
+
+    /// The object the pointer points to.
+    #[getter]
+    fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let (cls, _, address) = PointerData::element(slf, 0)?;
+        Ok(crate::data::instances::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
+    }
+
+    #[setter]
+    fn set_contents(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let (cls, _) = PointerData::target(slf)?;
+        if !value.is_instance(cls.as_any())? {
+            return Err(PyTypeError::new_err(format!("expected {} instead of {}", cls.name()?, scalar::type_name(value))));
+        }
+        let address = value.cast::<CData>()?.get().address(py) as usize;
+        // SAFETY: a pointer instance's memory holds one pointer.
+        unsafe { slf.as_super().get().address(py).cast::<usize>().write_unaligned(address) };
+        // As ctypes: slot 1 keeps the target, slot 0 what the target keeps.
+        let target = value.cast::<CData>()?;
+        keepalive::keep_ref(slf.as_super(), 1, Some(value.clone().unbind()))?;
+        keepalive::keep_ref(slf.as_super(), 0, keepalive::kept_objects(target)?)
+    }
+
+    fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(slice) = index.cast::<PySlice>() {
+            return PointerData::slice(slf, slice);
+        }
+        let index = PointerData::index(index)?;
+        let (cls, info, address) = PointerData::element(slf, index)?;
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
+        // the pointer's owner vouches for it.
+        unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, index as usize) }
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let index = PointerData::index(index)?;
+        let (cls, info, address) = PointerData::element(slf, index)?;
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes stores it:
+        // the pointer's owner vouches for it.
+        unsafe { access::write_value(slf.as_super(), &cls, info.get(), address, index as usize, value) }
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        PointerData::value(slf) != 0
+    }
+
+    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(PyTypeError::new_err("Pointer does not support item deletion"))
+    }
+}

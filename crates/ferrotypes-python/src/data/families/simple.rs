@@ -1,0 +1,174 @@
+//! `_SimpleData`: instances of the simple types (`c_int`, `c_char_p`, `py_object`, ...):
+//! one scalar in C memory, read and written through `.value`.
+//!
+//! What it does not do: pick the scalar's meaning (that is the class's `_type_`,
+//! resolved once into its `TypeInfo`) or convert call arguments (see `argconv`).
+
+use ferrotypes_core::ctype::ScalarKind;
+use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::Borrowed;
+use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::PyClassInitializer;
+
+use crate::data::cdata::CData;
+use crate::data::keepalive;
+use crate::data::construct::Construct;
+use crate::data::instances;
+use crate::support::scalar;
+use crate::data::instances::Family;
+use crate::data::registry;
+use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
+
+/// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
+/// comes from the class's info), so that an instance is no larger than ctypes'.
+#[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
+pub struct SimpleData {}
+
+/// What a simple class's info says about its scalar.
+#[derive(Clone, Copy)]
+struct Traits {
+    kind: ScalarKind,
+    swapped: bool,
+    /// Values come out as native Python values (see `InfoKind::Simple`).
+    native_values: bool,
+}
+
+impl Traits {
+    fn of(data: &CData) -> PyResult<Traits> {
+        match data.info().get().kind {
+            InfoKind::Simple { scalar, swapped, native_values } => Ok(Traits { kind: scalar, swapped, native_values }),
+            _ => Err(PyTypeError::new_err("abstract class")),
+        }
+    }
+}
+
+impl SimpleData {
+    /// Reads the value.
+    pub fn value_of(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let base = slf.as_super().get();
+        let me = Traits::of(base)?;
+        // SAFETY: the instance's memory holds at least one scalar of its kind.
+        unsafe { scalar::read(py, me.kind, me.swapped, base.address(py)) }
+    }
+
+    /// Writes the value, keeping alive whatever the scalar now points into.
+    pub fn set_value_of(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let base = slf.as_super().get();
+        let me = Traits::of(base)?;
+        // SAFETY: the instance's memory holds at least one scalar of its kind.
+        let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
+        keepalive::keep_ref(slf.as_super(), 0, keep)
+    }
+}
+
+impl Family for SimpleData {
+    const KIND: FamilyKind = FamilyKind::Simple;
+
+    fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
+        Ok((info.kind.family() == FamilyKind::Simple).then_some(SimpleData {}))
+    }
+}
+
+/// Registers the simple family (at module initialisation).
+pub fn register(py: Python<'_>) -> PyResult<()> {
+    registry::register_data_family::<SimpleData>(py, None)
+}
+
+impl Construct for SimpleData {
+    /// `c_int()`, and a native number (int, float) stored into a numeric type (`c_int(5)`).
+    fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
+        match *args {
+            [] => Some(Ok(())),
+            [value] => {
+                let py = obj.py();
+                // SAFETY: a constructor argument, lent for the call.
+                let value = unsafe { Borrowed::from_ptr(py, value) };
+                let data = obj.as_super().get();
+                let me = Traits::of(data).ok()?;
+                // SAFETY: the instance's memory holds one scalar of its kind.
+                unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.address(py)) }.map(Ok)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[pymethods]
+impl SimpleData {
+    /// Made by `instances::new_slot` once the module is initialised (this is the
+    /// `tp_new` PyO3 generates; without a `#[new]` PyO3 forbids instances).
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        instances::owned_initializer(cls)
+    }
+
+    /// `c_int(value)`; keyword arguments are ignored, as ctypes ignores them.
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn __init__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+        match args.len() {
+            0 => Ok(()),
+            1 => SimpleData::set_value_of(slf, &args.get_item(0)?),
+            n => Err(PyTypeError::new_err(format!("__init__ expected at most 1 argument, got {n}"))),
+        }
+    }
+
+    /// The value, as a Python object.
+    #[getter]
+    fn get_value(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        SimpleData::value_of(slf)
+    }
+
+    #[setter]
+    fn set_value(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        SimpleData::set_value_of(slf, value)
+    }
+
+    /// `del x.value`: refused with ctypes' exception type.
+    #[deleter]
+    fn delete_value(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("can't delete attribute"))
+    }
+
+    /// `c_int(5)` for the built-in types, `<X object at ...>` for subclasses — except
+    /// the string pointers, whose `X(address)` form subclasses inherit (as in ctypes,
+    /// where `c_char_p` and `c_wchar_p` define their own `__repr__`).
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let name = slf.get_type().name()?.to_string();
+        let me = Traits::of(slf.as_super().get())?;
+        let string_pointer = matches!(me.kind, ScalarKind::CharPtr | ScalarKind::WCharPtr);
+        if !me.native_values && !string_pointer {
+            return Ok(format!("<{name} object at {:#x}>", slf.as_ptr() as usize));
+        }
+        let value = if string_pointer {
+            // The address, never the string: the pointer may not point at one.
+            let addr = slf.as_super().get().with_bytes(slf.py(), |b| b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w)));
+            if addr == 0 { "None".to_owned() } else { addr.to_string() }
+        } else {
+            match SimpleData::value_of(slf) {
+                Ok(v) => v.bind(slf.py()).repr()?.to_string(),
+                Err(_) => "<NULL>".to_owned(),
+            }
+        };
+        Ok(format!("{name}({value})"))
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+        slf.as_super().get().with_bytes(slf.py(), |bytes| bytes.iter().any(|&b| b != 0))
+    }
+
+    /// What a function returning this type gives back: the native value for the
+    /// built-in simple types, the instance itself for subclasses.
+    fn __ctypes_from_outparam__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        if Traits::of(slf.as_super().get())?.native_values {
+            SimpleData::value_of(slf)
+        } else {
+            Ok(slf.clone().into_any().unbind())
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Fast paths in front of PyO3's type slots, for the operations a program does
+//! millions of times: reading and storing a structure field or an array element,
+//! making an instance. This file holds what every fast path shares (saving PyO3's
+//! slot, falling back to it, keeping errors and panics from CPython); each family
+//! installs its own fast paths when it registers (see `registry`).
+//!
+//! PyO3's slot wrappers register the call with PyO3's attach count, extract and
+//! convert each argument, and check the receiver's type: several times the cost of
+//! the access itself. A fast path here takes the raw slot call, handles the common
+//! case (a native number, say) itself, and hands everything else to the slot PyO3
+//! installed, saved at module initialisation, so the general rules live in one place.
+//!
+//! A fast path runs with a `Python` token that is not registered with PyO3's attach
+//! count (as the foreign-call entry of the function-pointer object does): a `Py` dropped inside would
+//! be released late, at PyO3's next entry. Fast paths therefore only create objects
+//! they return and borrow everything else.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::null_mut;
+use std::sync::OnceLock;
+
+use pyo3::exceptions::PySystemError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+
+/// Replaces the `tp_new` of `family`, a type with no subclasses yet.
+pub fn set_new(family: &Bound<'_, PyType>, slot: ffi::newfunc) {
+    // SAFETY: a live type object made by PyO3 (the GIL is held); the slot keeps its
+    // signature. `__new__` in its dict calls whatever tp_new holds.
+    unsafe {
+        (*family.as_type_ptr()).tp_new = Some(slot);
+        ffi::PyType_Modified(family.as_type_ptr());
+    }
+}
+
+/// Saves `pyo3_slot`, the slot function PyO3 gave a type, into `saved` for the fast
+/// path that replaces it to fall back to. `false` when one was saved before (the
+/// module was initialised before and the fast path is already installed: what the
+/// type holds now is the fast path itself).
+pub fn save_general<S>(saved: &OnceLock<S>, pyo3_slot: Option<S>) -> PyResult<bool> {
+    let slot = pyo3_slot.ok_or_else(|| PySystemError::new_err("ferrotypes: a PyO3 slot to wrap is missing"))?;
+    Ok(saved.set(slot).is_ok())
+}
+
+/// Has CPython call the instances of `tp` through the vectorcall function each holds
+/// at `offset` (bytes from its start; a NULL one sends the call to `tp_call`). 3.11
+/// gives no heap type the vectorcall flag, nor passes it on to subclasses.
+///
+/// # Safety
+/// `tp` must be a live heap type whose instances, and its subclasses' instances, all
+/// hold a `vectorcallfunc` (or NULL) at `offset`.
+pub unsafe fn enable_vectorcall(tp: *mut ffi::PyTypeObject, offset: ffi::Py_ssize_t) {
+    // SAFETY: `tp` is a live heap type whose instances (and its subclasses') hold a
+    // vectorcall function or NULL at `offset` (the caller's promise), which is all
+    // CPython needs of these two fields, read on every call.
+    unsafe {
+        (*tp).tp_vectorcall_offset = offset;
+        (*tp).tp_flags |= ffi::Py_TPFLAGS_HAVE_VECTORCALL;
+    }
+}
+
+/// Whether `kwargs` is NULL or an empty dict.
+///
+/// # Safety
+/// `kwargs` must be NULL or a dict.
+pub unsafe fn no_keywords(kwargs: *mut ffi::PyObject) -> bool {
+    // SAFETY: a non-NULL `kwargs` is a dict (the caller's promise).
+    kwargs.is_null() || unsafe { ffi::PyDict_Size(kwargs) } == 0
+}
+
+/// Runs `f` for a raw slot: its error is raised and `failure` returned; a panic is
+/// caught and raised as `SystemError`, never unwound into CPython.
+pub fn guard<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> PyResult<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(err)) => {
+            err.restore(py);
+            failure
+        }
+        Err(_) => {
+            PySystemError::new_err("ferrotypes: internal error (panic) in a fast path").restore(py);
+            failure
+        }
+    }
+}
+
+/// Runs `f`, the work of a `tp_dealloc` slot, which can neither fail nor raise: a
+/// panic is caught and reported to `sys.unraisablehook` as a `SystemError`, never
+/// unwound into CPython, and the exception in flight (a deallocation may run while
+/// one is being raised) is kept.
+pub fn guard_dealloc(py: Python<'_>, f: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(f)).is_err() {
+        let in_flight = PyErr::take(py);
+        PySystemError::new_err("ferrotypes: internal error (panic) in a deallocator").write_unraisable(py, None);
+        if let Some(err) = in_flight {
+            err.restore(py);
+        }
+    }
+}
+
+/// Runs a fast path: `Some(Ok(v))` is the answer, `Some(Err(e))` raises `e` (the
+/// answer is then `failure`), `None` means "not a case for the fast path" (see
+/// [`guard`] for panics).
+pub fn fast_path<T>(py: Python<'_>, failure: T, f: impl FnOnce() -> Option<PyResult<T>>) -> Option<T> {
+    guard(py, Some(failure), || f().transpose())
+}
+
+/// The fast path's answer (`fast`), or else what PyO3's slot, saved in `saved` by
+/// [`save_general`], answers (`general` calls it). Before it is saved (it cannot
+/// happen: a fast path is installed after saving the slot it replaces) a
+/// `SystemError` is raised and `failure` returned.
+#[inline(always)]
+pub fn or_general<S: Copy, T>(py: Python<'_>, fast: Option<T>, failure: T, saved: &OnceLock<S>, general: impl FnOnce(S) -> T) -> T {
+    match (fast, saved.get()) {
+        (Some(answer), _) => answer,
+        (None, Some(&slot)) => general(slot),
+        (None, None) => {
+            PySystemError::new_err("ferrotypes: fast slots used before installation").restore(py);
+            failure
+        }
+    }
+}
+
+/// A NULL object result (the slot's failure value).
+pub const NULL: *mut ffi::PyObject = null_mut();
+
+/// Makes `cls`, a class of ours made in Python (a public base or a metaclass), refuse
+/// new attributes, as ctypes' bases and metaclasses do (they are static types there;
+/// CPython 3.13's suite checks the flag).
+#[pyfunction]
+pub fn _make_immutable(cls: &Bound<'_, PyType>) {
+    // SAFETY: a live type object, written with the GIL held; CPython reads the flag only
+    // when an attribute of the class is set (type_setattro), and clears no cache over it.
+    unsafe { (*cls.as_type_ptr()).tp_flags |= ffi::Py_TPFLAGS_IMMUTABLETYPE };
+}

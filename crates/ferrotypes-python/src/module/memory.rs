@@ -1,0 +1,249 @@
+//! Module functions over raw memory and instances: `sizeof`, `alignment`,
+//! `addressof`, `resize`, `string_at`, `wstring_at`, and the addresses of libc's
+//! `memmove`/`memset` that the Python layer wraps as foreign functions.
+//!
+//! Reading memory at an arbitrary address cannot be checked; like ctypes, these trust
+//! the address they are given — except NULL, which is refused.
+
+// Panic audit (issue 17): sizes from Python are converted fallibly and summed with
+// checked arithmetic (`needed_bytes`).
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::data::cdata::CData;
+use crate::data::keepalive;
+use crate::support::scalar;
+use crate::types::typeinfo::info_of;
+
+/// `sizeof(type_or_instance)`.
+#[pyfunction]
+pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(cdata) = obj.cast::<CData>() {
+        return Ok(cdata.get().size(obj.py()));
+    }
+    info_of(obj).map(|i| i.get().size).map_err(|_| PyTypeError::new_err("this type has no size"))
+}
+
+/// `alignment(type_or_instance)`.
+#[pyfunction]
+pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    info_of(obj).map(|i| i.get().align).map_err(|_| PyTypeError::new_err("no alignment info"))
+}
+
+/// `addressof(instance)`: the address of the instance's memory.
+#[pyfunction]
+pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))?;
+    Ok(cdata.get().address(obj.py()) as usize)
+}
+
+/// `resize(instance, size)`: grows an instance's own memory.
+#[pyfunction]
+pub fn resize(obj: &Bound<'_, PyAny>, size: isize) -> PyResult<()> {
+    let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err("expected a ctypes instance"))?;
+    let size = usize::try_from(size).map_err(|_| PyValueError::new_err(format!("minimum size is {}", cdata.get().info().get().size)))?;
+    cdata.get().resize(obj.py(), size)
+}
+
+/// `string_at(address, size=-1)`: the bytes at `address`, up to the NUL when `size`
+/// is -1.
+#[pyfunction]
+#[pyo3(signature = (address, size = None))]
+pub fn string_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
+    let (p, _keep) = pointer_argument(address)?;
+    let size = c_int_size(size)?;
+    let p = not_null(p)? as *const u8;
+    let n = match size {
+        // SAFETY: the caller promises a NUL-terminated string at `p` (ctypes' contract).
+        // A string in memory is shorter than isize::MAX bytes.
+        -1 => isize::try_from(unsafe { libc::strlen(p.cast()) }).unwrap_or(isize::MAX),
+        n => n as isize,
+    };
+    // SAFETY: `n` bytes are readable at `p`, by the caller's promise. CPython allocates
+    // before copying, so an impossible size fails with MemoryError before any read, and
+    // a negative one with SystemError (as in ctypes) before any read.
+    unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyBytes_FromStringAndSize(p.cast(), n)) }.map(|b| {
+        // SAFETY: PyBytes_FromStringAndSize returns a bytes object.
+        unsafe { b.cast_into_unchecked() }
+    })
+}
+
+/// `wstring_at(address, size=-1)`: the wide string at `address`.
+#[pyfunction]
+#[pyo3(signature = (address, size = None))]
+pub fn wstring_at<'py>(py: Python<'py>, address: &Bound<'py, PyAny>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
+    let (p, _keep) = pointer_argument(address)?;
+    let size = c_int_size(size)?;
+    let p = not_null(p)? as *const libc::wchar_t;
+    let n = match size {
+        -1 => None,
+        n if n < 0 => return Err(pyo3::exceptions::PySystemError::new_err("Negative size passed to PyUnicode_FromWideChar")),
+        n => Some(n as usize),
+    };
+    // SAFETY: the caller promises `size` wide characters, or a NUL-terminated string.
+    unsafe { scalar::wide_string_at(py, p, n) }
+}
+
+/// The `size` of `string_at`/`wstring_at`, read as ctypes reads it: a C `int`
+/// (ctypes declares the helpers so), any Python int taken modulo 2**32, so that a size
+/// beyond `int` reads what ctypes reads instead of far past the memory.
+fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
+    let Some(size) = size else { return Ok(-1) };
+    if !size.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(crate::support::errors::ArgumentError::new_err("argument 2: TypeError: wrong type"));
+    }
+    // Truncation is the point: C's conversion to int.
+    Ok(scalar::mask_u64(size)? as u32 as i32)
+}
+
+/// An address given as an int or as something that converts to a pointer (NULL
+/// included: see [`not_null`]). The second value keeps the memory alive (a `str`
+/// converts to a temporary wide copy): hold it while reading.
+fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
+    // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
+    // instances; a number held in a simple instance (c_int(5)) is not an address.
+    let value = crate::call::argconv::void_pointer_param(address).map_err(|_| {
+        crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
+    })?;
+    let p = value.slot.word() as usize;
+    Ok((p, value.keep))
+}
+
+/// `address`, or `ValueError` for NULL, which is refused rather than read (ctypes
+/// reads it, and crashes). Checked after every argument is converted, as ctypes
+/// converts them all before its C call.
+fn not_null(address: usize) -> PyResult<usize> {
+    if address == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    Ok(address)
+}
+
+/// The address of libc's `memmove`, wrapped by the Python layer as `memmove`.
+pub fn memmove_address() -> usize {
+    libc::memmove as *const () as usize
+}
+
+/// The address of libc's `memset`, wrapped by the Python layer as `memset`.
+pub fn memset_address() -> usize {
+    libc::memset as *const () as usize
+}
+
+/// `cls.from_address(address)` and views into other objects: an instance of `cls`
+/// over existing memory, without running `__init__`.
+#[pyfunction]
+#[pyo3(signature = (cls, address, base = None))]
+pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<'py, PyAny>, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    if !address.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
+    }
+    let address: usize = address.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))?;
+    if address == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    crate::data::instances::instance_at(cls, address, base, 0)
+}
+
+/// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
+/// `sizeof(cls)` bytes of any object with the buffer protocol.
+#[pyfunction]
+pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let size = info_of(cls.as_any())?.get().size;
+    // In ctypes' order: the buffer, then the offset's type and range, then its sign.
+    let view = crate::support::buffer::ReadView::new(source)?;
+    let offset: isize = offset.extract()?;
+    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+    check_buffer_room(view.len(), size, offset)?;
+    let obj = cls.call0()?;
+    let cdata = obj.cast::<CData>()?.get();
+    // SAFETY: the view holds at least offset+size readable bytes; the new instance
+    // owns at least `size` bytes; they are distinct allocations.
+    unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.address(obj.py()), size) };
+    Ok(obj)
+}
+
+/// `ValueError` unless a buffer of `available` bytes holds `size` bytes at `offset`
+/// (ctypes' "Buffer size too small"): the one check of `from_buffer` and
+/// `from_buffer_copy`, for buffers and for C data sources (`_metatypes` calls it as
+/// `_check_buffer_room`). Both numbers come from Python, so a sum past any memory is
+/// the same error, not a wrapped number.
+#[pyfunction]
+#[pyo3(name = "_check_buffer_room")]
+pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
+    let needed = size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))?;
+    if available < needed {
+        return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
+    }
+    Ok(())
+}
+
+/// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
+/// buffer. The instance keeps a memoryview of `source` as its `_b_base_`, which holds
+/// the export (and so the memory) for as long as the instance lives.
+#[pyfunction]
+pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let size = info_of(cls.as_any())?.get().size;
+    // SAFETY: source is a live object; the result is a new reference or NULL with an
+    // exception set.
+    let view = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
+    // The memoryview holds its own export of `source`, so the address read through this
+    // short-lived second view stays valid for as long as the memoryview lives.
+    let buffer = crate::support::buffer::ReadView::writable(&view)?;
+    let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+    check_buffer_room(buffer.len(), size, offset)?;
+    // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
+    let address = unsafe { buffer.as_ptr().add(offset) } as usize;
+    drop(buffer);
+    let instance = crate::data::instances::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
+    // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
+    keepalive::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
+    Ok(instance)
+}
+
+/// `cast(obj, typ)`: an instance of the pointer type `typ` holding the address `obj`
+/// converts to (as a `c_void_p` argument would). When `obj` is C data, the result
+/// shares its `_objects` and keeps `obj` itself alive in them, as in ctypes.
+#[pyfunction]
+pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    use ferrotypes_core::ctype::ScalarKind::{CharPtr, ObjectPtr, VoidPtr, WCharPtr};
+    use crate::types::typeinfo::InfoKind;
+    let py = obj.py();
+    // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
+    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
+    let value = crate::call::argconv::void_pointer_param(obj)
+        .map_err(|_| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
+    let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
+        let info = info.get();
+        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
+    });
+    if !pointer_like {
+        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::support::python::describe(typ))));
+    }
+    let address = value.slot.word();
+    let result = typ.call0()?;
+    let target = result.cast::<CData>()?;
+    // SAFETY: an instance of a pointer-like type holds one pointer.
+    unsafe { target.get().address(py).cast::<u64>().write_unaligned(address) };
+    if let Ok(source) = obj.cast::<CData>() {
+        keepalive::share_objects(source, target)?;
+    }
+    Ok(result)
+}
+
+/// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
+/// as ctypes' `_ctypes.PyObj_FromPtr`. The address must be that of a live object (as
+/// `id()` gives); nothing can check that.
+#[pyfunction]
+#[pyo3(name = "PyObj_FromPtr")]
+pub fn py_obj_from_ptr(py: Python<'_>, address: usize) -> PyResult<Py<PyAny>> {
+    if address == 0 {
+        return Err(pyo3::exceptions::PyValueError::new_err("PyObj_FromPtr: the address is NULL"));
+    }
+    // SAFETY: the caller promises `address` is a live object (ctypes makes the same
+    // promise its users' job); a new reference is taken.
+    Ok(unsafe { Bound::from_borrowed_ptr(py, address as *mut pyo3::ffi::PyObject) }.unbind())
+}

@@ -1,0 +1,98 @@
+//! C strings inside C data (a `c_char` or `c_wchar` array, a structure field of
+//! one): read up to the first NUL, stored with a NUL after them when there is room —
+//! the one place these rules are written.
+
+/// The bytes of a C string held in `bytes`: up to the first NUL, or all of them.
+pub fn up_to_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    bytes.get(..end).unwrap_or(bytes)
+}
+
+/// Copies `bytes` to `address`, followed by a NUL when `room` has space for one.
+///
+/// # Safety
+/// `room` bytes must be writable at `address`, `bytes.len() <= room`, and `bytes`
+/// must not overlap them.
+pub unsafe fn store_with_nul(address: *mut u8, room: usize, bytes: &[u8]) {
+    debug_assert!(bytes.len() <= room);
+    // SAFETY: `bytes.len() <= room` writable bytes at `address`, not overlapping
+    // `bytes` (the caller's promise); the NUL is written only inside `room`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len());
+        if bytes.len() < room {
+            address.add(bytes.len()).write(0);
+        }
+    }
+}
+
+/// Copies the wide characters in `bytes` to `address`, followed by a NUL wide
+/// character when `room` bytes have space for one.
+///
+/// # Safety
+/// As for [`store_with_nul`]; `bytes` holds whole wide characters.
+pub unsafe fn store_wide_with_nul(address: *mut u8, room: usize, bytes: &[u8]) {
+    const NUL: [u8; std::mem::size_of::<libc::wchar_t>()] = [0; std::mem::size_of::<libc::wchar_t>()];
+    // SAFETY: the caller's promise, as store_with_nul requires.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len()) };
+    if bytes.len() + NUL.len() <= room {
+        // SAFETY: the NUL lies inside `room` (checked above).
+        unsafe { std::ptr::copy_nonoverlapping(NUL.as_ptr(), address.add(bytes.len()), NUL.len()) };
+    }
+}
+
+/// The length, in wide characters, of the wide C string in the `chars` wide
+/// characters at `address`: up to the first NUL, or all of them.
+///
+/// # Safety
+/// `chars` wide characters must be readable at `address` (alignment not needed).
+pub unsafe fn wide_len(address: *const libc::wchar_t, chars: usize) -> usize {
+    // SAFETY: i < chars, inside the readable characters (the caller's promise).
+    (0..chars).position(|i| unsafe { address.add(i).read_unaligned() } == 0).unwrap_or(chars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_c_string_ends_at_the_first_nul() {
+        assert_eq!(up_to_nul(b"ab\0cd"), b"ab");
+        assert_eq!(up_to_nul(b"abc"), b"abc");
+        assert_eq!(up_to_nul(b"\0"), b"");
+        assert_eq!(up_to_nul(b""), b"");
+    }
+
+    #[test]
+    fn a_nul_follows_the_bytes_only_when_there_is_room() {
+        let mut room = [7u8; 4];
+        // SAFETY: four writable bytes, three copied.
+        unsafe { store_with_nul(room.as_mut_ptr(), 4, b"abc") };
+        assert_eq!(room, *b"abc\0");
+        let mut full = [7u8; 3];
+        // SAFETY: three writable bytes, three copied.
+        unsafe { store_with_nul(full.as_mut_ptr(), 3, b"xyz") };
+        assert_eq!(full, *b"xyz");
+    }
+
+    #[test]
+    fn a_wide_nul_follows_the_characters_only_when_there_is_room() {
+        let wide = |chars: &[libc::wchar_t]| chars.iter().flat_map(|c| c.to_ne_bytes()).collect::<Vec<u8>>();
+        let mut room: [libc::wchar_t; 3] = [9; 3];
+        // SAFETY: three writable wide characters, two copied.
+        unsafe { store_wide_with_nul(room.as_mut_ptr().cast(), 12, &wide(&[65, 66])) };
+        assert_eq!(room, [65, 66, 0]);
+        let mut full: [libc::wchar_t; 2] = [9; 2];
+        // SAFETY: two writable wide characters, two copied.
+        unsafe { store_wide_with_nul(full.as_mut_ptr().cast(), 8, &wide(&[67, 68])) };
+        assert_eq!(full, [67, 68]);
+    }
+
+    #[test]
+    fn a_wide_string_ends_at_its_nul_or_its_room() {
+        let text: [libc::wchar_t; 4] = [65, 66, 0, 67];
+        // SAFETY: four readable wide characters.
+        assert_eq!(unsafe { wide_len(text.as_ptr(), 4) }, 2);
+        // SAFETY: two readable wide characters.
+        assert_eq!(unsafe { wide_len(text.as_ptr(), 2) }, 2);
+    }
+}
