@@ -22,6 +22,7 @@ use crate::call::value::{pointer_slot, ArgValue, CArgObject, Held, Passed};
 use crate::call::zerocopy::{self, Pointee};
 use crate::data::cdata::CData;
 use crate::data::families::simple::SimpleData;
+use crate::support::python::class_attribute;
 use crate::support::scalar::{self, KeepAlive};
 use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
 
@@ -101,7 +102,10 @@ impl ArgConv {
     /// `from_param`.
     pub fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         let py = argtype.py();
-        if let Ok(message) = argtype.getattr(intern!(py, "_nonnull_")) {
+        // Only classes carry it (cdecl makes them); most argtypes have none, so it is
+        // looked up without raising.
+        let nonnull = argtype.cast::<PyType>().ok().and_then(|class| class_attribute(class, intern!(py, "_nonnull_")));
+        if let Some(message) = nonnull {
             let inner = Box::new(Self::for_argtype_of_value(argtype, index)?);
             return Ok(ArgConv::NonNull { inner, message: message.unbind() });
         }

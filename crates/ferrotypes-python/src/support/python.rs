@@ -1,5 +1,5 @@
-//! Facts about the running interpreter and short descriptions of Python objects for
-//! messages.
+//! Facts about the running interpreter, attribute lookup on classes without raising,
+//! and short descriptions of Python objects for messages.
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -20,4 +20,22 @@ pub(crate) fn describe(obj: &Bound<'_, PyAny>) -> String {
         Ok(t) => t.name().map(|n| n.to_string()).unwrap_or_default(),
         Err(_) => format!("{} instance", scalar::type_name(obj)),
     }
+}
+
+/// `name` looked up along `class`'s MRO, as attribute access on the class finds a
+/// class attribute, without making an `AttributeError` when it is absent (which costs
+/// more than the lookup itself, on paths that mostly find nothing).
+pub(crate) fn class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py, pyo3::types::PyString>) -> Option<Bound<'py, PyAny>> {
+    // SAFETY: a live type object and a str; the result is a borrowed reference or NULL,
+    // with no exception set either way.
+    let found = unsafe { _PyType_Lookup(class.as_type_ptr(), name.as_ptr()) };
+    // SAFETY: when not NULL, a borrowed reference to a live object, of which the Bound
+    // takes a share of its own.
+    (!found.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(class.py(), found) })
+}
+
+extern "C" {
+    /// CPython's lookup of a name along a type's MRO (exported by every CPython 3
+    /// build, used by its own extension modules; not part of PyO3's bindings).
+    fn _PyType_Lookup(class: *mut pyo3::ffi::PyTypeObject, name: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject;
 }

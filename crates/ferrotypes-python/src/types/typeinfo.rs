@@ -15,6 +15,7 @@ use pyo3::types::PyType;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::support::gil_cell::GilCell;
+use crate::support::python::class_attribute;
 
 /// What family a ctypes-like class belongs to.
 pub enum InfoKind {
@@ -546,14 +547,7 @@ pub fn info_of_class<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeI
 fn info_of_class_uncached<'py>(class: &Bound<'py, PyType>, slot: usize) -> Option<Bound<'py, TypeInfo>> {
     let py = class.py();
     let tp = class.as_type_ptr();
-    // SAFETY: a live type object and an interned str; the result is borrowed (or
-    // NULL, with no exception set).
-    let found = unsafe { _PyType_Lookup(tp, pyo3::intern!(py, "_typeinfo_").as_ptr()) };
-    if found.is_null() {
-        return None;
-    }
-    // SAFETY: a borrowed reference to a live object, which we now own a share of.
-    let info = unsafe { Bound::from_borrowed_ptr(py, found) }.cast_into::<TypeInfo>().ok()?;
+    let info = class_attribute(class, pyo3::intern!(py, "_typeinfo_"))?.cast_into::<TypeInfo>().ok()?;
     // The lookup gave the class a tag if it had none.
     // SAFETY: a live type object.
     let tag = unsafe { (*tp).tp_version_tag };
@@ -561,12 +555,6 @@ fn info_of_class_uncached<'py>(class: &Bound<'py, PyType>, slot: usize) -> Optio
         RECENT_INFOS.with_mut(py, |r| r[slot] = Recent { class: tp as usize, tag, info: info.as_ptr() });
     }
     Some(info)
-}
-
-extern "C" {
-    /// CPython's lookup of a name along a type's MRO (exported by every CPython 3
-    /// build, used by its own extension modules; not part of PyO3's bindings).
-    fn _PyType_Lookup(class: *mut pyo3::ffi::PyTypeObject, name: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject;
 }
 
 fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {
