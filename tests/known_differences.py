@@ -6,10 +6,6 @@ a failure, and the entry must be removed here. Nothing else in the suite is skip
 """
 
 KNOWN_DIFFERENCES = {
-    "test_simple_types.py::test_py_object_from_param_passes_the_object_itself[None]":
-        "py_object.from_param(None) gives None (which a call passes as NULL) where ctypes gives a "
-        "CArgObject holding Py_None: _simple_from_param passes None through for every pointer-like "
-        "kind, py_object's 'O' included",
 }
 
 

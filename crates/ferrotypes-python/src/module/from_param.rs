@@ -2,6 +2,7 @@
 //! and the record of the metaclasses' defaults, so that argtypes keeping them
 //! convert without calling into Python.
 
+use ferrotypes_core::ctype::ScalarKind;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -20,8 +21,9 @@ pub fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> 
     let Some((kind, _)) = info.get().scalar() else {
         return Err(pyo3::exceptions::PyTypeError::new_err("from_param of a non-simple type"));
     };
-    if value.is_none() && kind.is_pointer() {
-        return Ok(value.clone().unbind()); // NULL passes through unchanged, as in ctypes
+    // NULL passes through unchanged, as in ctypes; py_object's None is the object None.
+    if value.is_none() && kind.is_pointer() && kind != ScalarKind::ObjectPtr {
+        return Ok(value.clone().unbind());
     }
     let converted = argconv::simple_param(cls, kind, value)?;
     Ok(Py::new(cls.py(), CArgObject::new(kind.code(), converted))?.into_any())
