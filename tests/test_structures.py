@@ -402,3 +402,33 @@ def test_a_wrong_field_value_names_the_field():
         _fields_ = [("count", ft.c_int)]
     with pytest.raises(TypeError, match="count"):
         P().count = "many"
+
+
+@pytest.mark.parametrize("make_fields", [
+    lambda m: [("a", m.c_int, 0)],           # a bit width the type refuses
+    lambda m: [("a", m.c_int), ("b", 5)],    # not a C type
+    lambda m: 5,                             # not a sequence
+], ids=["bad bit width", "not a type", "not a sequence"])
+def test_a_failed_fields_assignment_leaves_the_attribute_set_as_in_ctypes(make_fields):
+    outcomes = []
+    for m in (std, ft):
+        class S(m.Structure):
+            pass
+        fields = make_fields(m)
+        with pytest.raises(Exception) as raised:
+            S._fields_ = fields
+        outcomes.append((type(raised.value), str(raised.value), S.__dict__.get("_fields_") is fields, m.sizeof(S)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][2]
+
+
+def test_a_failed_fields_assignment_on_a_final_record_leaves_it_set_as_in_ctypes():
+    outcomes = []
+    for m in (std, ft):
+        class S(m.Structure):
+            _fields_ = [("a", m.c_int)]
+        fields = [("b", m.c_int)]
+        with pytest.raises(AttributeError):
+            S._fields_ = fields
+        outcomes.append((S.__dict__["_fields_"] is fields, m.sizeof(S), hasattr(S, "b")))
+    assert outcomes[0] == outcomes[1] == (True, 4, False)

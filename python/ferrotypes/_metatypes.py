@@ -312,7 +312,14 @@ class _RecordMeta(_CDataMeta):
 
     def __setattr__(cls, name, value):
         if name == "_fields_":
-            _set_fields(cls, value)
+            try:
+                _set_fields(cls, value)
+            except Exception:
+                # ctypes stores the attribute before it lays the class out, so a failed
+                # assignment leaves it set (the layout stays as it was here; see
+                # docs/migrating.md).
+                type.__setattr__(cls, "_fields_", value)
+                raise
         else:
             super().__setattr__(name, value)
 
@@ -330,6 +337,11 @@ class UnionType(_RecordMeta):
 _ready = weakref.WeakSet()  # record classes whose metaclass __new__ has run
 
 
+def _is_final(cls):
+    own = cls.__dict__.get("_typeinfo_")
+    return own is not None and own.is_final
+
+
 def _set_fields(cls, fields, final=True):
     """Lays out ``cls`` from ``fields`` and installs one descriptor per field; the
     layout is then ``final`` (ctypes lets ``_fields_`` be set once)."""
@@ -338,8 +350,7 @@ def _set_fields(cls, fields, final=True):
         raise TypeError("ctypes state is not initialized")
     if not isinstance(fields, (list, tuple)):  # checked before finality, as in ctypes
         raise TypeError("'_fields_' must be a sequence of pairs")
-    own = cls.__dict__.get("_typeinfo_")
-    if own is not None and own.is_final:
+    if _is_final(cls):
         raise AttributeError("_fields_ is final")
     pack = _pack(cls)
     swapped = hasattr(cls, "_swappedbytes_")
