@@ -1,6 +1,7 @@
 """Record layouts ``ferrotypes.cdef`` cannot write as plain ``_fields_``, judged by the C
 compiler: ``aligned(N)`` of every power of two (on records, members and typedefs),
-zero-width bit-fields (which ctypes has no spelling for) and members with an alignment
+zero-width bit-fields (which ctypes has no spelling for), unnamed bit-fields (which add
+no alignment, where a ctypes bit-field adds its type's) and members with an alignment
 their class lacks among bit-fields. ``ns.verify()`` checks sizes, alignments and the
 offsets of plain members; bit-fields are checked by their bytes: the compiler's program
 and the ferrotypes instance each set one member to all ones in a zeroed record, and the
@@ -9,6 +10,7 @@ two images must be equal."""
 from __future__ import annotations
 
 import random
+import re
 import warnings
 
 import pytest
@@ -79,6 +81,13 @@ def test_the_zero_width_bit_field_of_the_issue():
     assert ns.verify() == 3
 
 
+def test_an_unnamed_bit_field_adds_no_alignment():
+    ns = _bound_silently("struct u { char a; long long : 3; char c; };\n"
+                         "struct v { short a : 5; unsigned long long : 61; int b : 24; };")
+    assert ns.verify() == 4
+    assert (ft.sizeof(ns["struct u"]), ft.alignment(ns["struct u"])) == (3, 1)  # as verify found gcc's
+
+
 # Declared types of the generated records' members: (C spelling, signed).
 _BIT_TYPES = [("signed char", True), ("unsigned char", False), ("short", True),
               ("unsigned short", False), ("int", True), ("unsigned int", False),
@@ -102,8 +111,11 @@ def _random_struct(rng, index):
             size = {"signed char": 8, "unsigned char": 8, "char": 8, "short": 16,
                     "unsigned short": 16, "int": 32, "unsigned int": 32}.get(ctype, 64)
             width = rng.randint(1, size)
-            members.append(f"{ctype} m{i} : {width};")
-            named.append((f"m{i}", width, signed))
+            if rng.random() < 0.15:
+                members.append(f"{ctype} : {width};")  # unnamed: padding bits
+            else:
+                members.append(f"{ctype} m{i} : {width};")
+                named.append((f"m{i}", width, signed))
         else:
             ctype = rng.choice(_PLAIN_TYPES)
             attribute = ""
@@ -120,7 +132,7 @@ def _random_struct(rng, index):
     return text, named
 
 
-def test_generated_records_with_zero_width_bit_fields_match_the_compiler():
+def test_generated_records_with_zero_width_and_unnamed_bit_fields_match_the_compiler():
     rng = random.Random(14)
     structs = [_random_struct(rng, i) for i in range(300)]
     source = "\n".join(text for text, _ in structs) + "\n"
@@ -151,3 +163,4 @@ def test_generated_records_with_zero_width_bit_fields_match_the_compiler():
                 wrong.append(f"{text}\n  {name}: {bytes(value).hex()}, compiler {images[f's{i}', name]}")
     assert not wrong, "\n".join(wrong[:10])
     assert sum(" : 0;" in text for text, _ in structs) > 100
+    assert sum(re.search(r"(char|short|int|long) : [1-9]", text) is not None for text, _ in structs) > 50

@@ -378,7 +378,7 @@ class CNamespace:
             return
         self._record_done.add(index)
         try:
-            fields, kept_offsets, anonymous, pads, zero_widths = [], [], [], 0, []
+            fields, kept_offsets, anonymous, pads, zero_widths, unnamed = [], [], [], 0, [], set()
             size, align, offsets, natural = r["layout"]
             for (name, t, bits), offset in zip(r["fields"], offsets):
                 if bits == 0:
@@ -395,27 +395,30 @@ class CNamespace:
                     name = f"_anon_{pads}"
                     if bits is None:
                         anonymous.append(name)
+                    else:
+                        unnamed.add(len(fields))
                 fields.append((name, ftype) if bits is None else (name, ftype, bits))
                 kept_offsets.append(offset)
             if anonymous:
                 cls._anonymous_ = anonymous
             if r["pack"]:
                 cls._pack_ = r["pack"]
-            cls._fields_ = self._place(cls, fields, size, align, kept_offsets, natural, zero_widths)
+            cls._fields_ = self._place(cls, fields, size, align, kept_offsets, natural, zero_widths, unnamed)
         except BaseException:
             self._record_done.discard(index)
             raise
-        self._check_layout(cls, r, fields, kept_offsets)
+        self._check_layout(cls, r, fields, kept_offsets, unnamed)
 
-    def _check_layout(self, cls, r, fields, offsets):
+    def _check_layout(self, cls, r, fields, offsets, unnamed):
         """Compares the class with the compiler's layout (the core's); a difference is
-        reported in ``skipped`` and as a ``RuntimeWarning`` rather than left silent."""
+        reported in ``skipped`` and as a ``RuntimeWarning`` rather than left silent.
+        Unnamed bit-fields (indexes ``unnamed``) are padding, not compared."""
         size, align = r["layout"][:2]
         problems = []
         if (_ft.sizeof(cls), _ft.alignment(cls)) != (size, align):
             problems.append(f"sizeof/alignment {(_ft.sizeof(cls), _ft.alignment(cls))}, compiler {(size, align)}")
-        for f, offset in zip(fields, offsets):
-            if getattr(cls, f[0]).offset != offset:
+        for i, (f, offset) in enumerate(zip(fields, offsets)):
+            if i not in unnamed and getattr(cls, f[0]).offset != offset:
                 problems.append(f"{f[0]} at offset {getattr(cls, f[0]).offset}, compiler {offset}")
         if problems:
             name = f"{r['kind']} {r['tag']}" if r["tag"] else (r["typedef_name"] or cls.__name__)
@@ -423,14 +426,19 @@ class CNamespace:
             self._skipped[name] = reason
             warnings.warn(f"{name}: {reason}", RuntimeWarning, stacklevel=2)
 
-    def _place(self, cls, fields, size, align, offsets, natural, zero_widths):
+    def _place(self, cls, fields, size, align, offsets, natural, zero_widths, unnamed):
         """``fields`` as given when `_fields_` with `_pack_` reproduce the compiler's layout;
         else each member put at the compiler's offset by explicit padding, with a
         zero-length array first to give the record its alignment (``aligned`` attributes,
         types ferrotypes keeps as bytes). ``zero_widths`` are the ``(index in fields,
-        offset)`` of the struct's zero-width bit-fields."""
+        offset)`` of the struct's zero-width bit-fields, ``unnamed`` the indexes of its
+        unnamed bit-fields."""
         natural = natural and not any(_is_opaque(f[1]) for f in fields)
-        if natural and not zero_widths:
+        pack = cls.__dict__.get("_pack_", 0)
+        # An unnamed bit-field adds nothing to the record's alignment, a ctypes bit-field
+        # its type's: one whose type is aligned more than the record is becomes padding.
+        wide_unnamed = {i for i in unnamed if (min(_ft.alignment(fields[i][1]), pack) if pack else _ft.alignment(fields[i][1])) > align}
+        if natural and not zero_widths and not wide_unnamed:
             return fields
         bit_fields = any(len(f) == 3 for f in fields)
         if not bit_fields:
@@ -460,7 +468,8 @@ class CNamespace:
                 starts.setdefault(i, off)
                 zero.add(i)
             shift = len(anchor)
-            return _pads(anchor + fields, {i + shift: off for i, off in starts.items()}, {i + shift for i in zero}, pack)
+            return _pads(anchor + fields, {i + shift: off for i, off in starts.items()}, {i + shift for i in zero},
+                         {i + shift for i in wide_unnamed}, pack)
         placed, at, pad = list(anchor), 0, 0
         for f, off in zip(fields, offsets):
             if off > at:
@@ -742,26 +751,55 @@ def _aligner(align):
     return cls
 
 
-def _pads(fields, starts, zero_widths, pack):
-    """``fields`` of a struct with bit-fields, with bytes before the member at each index
-    of ``starts`` up to the offset given there: the compiler's offset of a plain member,
-    the offset past a zero-width bit-field (``zero_widths``: the indexes following one,
-    or ``len(fields)``), where the next member may start. A byte array adds no alignment
-    and leaves the next member at its end (``type :0`` leaves it at a fresh byte even
-    with no bytes between); where the members before it end is the engine's to say (a
-    bit-field may end mid-byte), so a record of them is laid out to ask."""
+def _pads(fields, starts, zero_widths, unnamed, pack):
+    """``fields`` of a struct with bit-fields, with padding members where the engine
+    would not place the next member as the compiler does:
+
+    - bytes before the member at each index of ``starts`` up to the offset given there:
+      the compiler's offset of a plain member, or the offset past a zero-width bit-field
+      (``zero_widths``: the indexes following one, or ``len(fields)``), where the next
+      member may start. A byte array adds no alignment and leaves the next member at its
+      end (``type :0`` leaves it at a fresh byte even with no bytes between);
+    - the unnamed bit-fields at the indexes ``unnamed`` replaced by bits of alignment 1
+      up to where they end.
+
+    Where the members before end, to the bit, is the engine's to say, so a record of
+    them is laid out to ask (see ``_bit_position``)."""
     placed, done, n = [], 0, 0
-    for index in sorted(starts):
+
+    def pad(ctype, *bits):
+        nonlocal n
+        n += 1
+        placed.append((f"_pad_{n}", ctype, *bits))
+
+    for index in sorted(set(starts) | unnamed):
         placed.extend(fields[done:index])
         done = index
-        probe = type(_ft.Structure)("prefix", (_ft.Structure,),
-                                    {"_pack_": pack, "_fields_": [*placed, ("_end_", _ft.c_ubyte * 0)]})
-        gap = starts[index] - probe._end_.offset
-        if gap > 0 or (gap == 0 and index in zero_widths):
-            n += 1
-            placed.append((f"_pad_{n}", _ft.c_ubyte * gap))
+        if index in starts:
+            gap = starts[index] - (_bit_position(placed, ("_end_", _ft.c_ubyte, 1), pack) + 7) // 8
+            if gap > 0 or (gap == 0 and index in zero_widths):
+                pad(_ft.c_ubyte * gap)
+        if index in unnamed:
+            at = _bit_position(placed, ("_end_", _ft.c_ubyte, 1), pack)
+            end = _bit_position(placed, fields[index], pack) + fields[index][2]
+            if at % 8 and end > at:
+                pad(_ft.c_ubyte, min(8 - at % 8, end - at))
+                at += min(8 - at % 8, end - at)
+            if end - at >= 8:
+                pad(_ft.c_ubyte * ((end - at) // 8))
+                at += (end - at) // 8 * 8
+            if end > at:
+                pad(_ft.c_ubyte, end - at)
+            done = index + 1
     placed.extend(fields[done:])
     return placed
+
+
+def _bit_position(placed, field, pack):
+    """The first bit of bit-field ``field`` placed after the members ``placed``."""
+    probe = type(_ft.Structure)("prefix", (_ft.Structure,), {"_pack_": pack, "_fields_": [*placed, field]})
+    member = getattr(probe, field[0])
+    return member.offset * 8 + (member.size & 0xFFFF)  # ctypes' size: width << 16 | bit offset
 
 
 _opaque_cache = {}
