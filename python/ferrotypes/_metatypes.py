@@ -405,9 +405,12 @@ def _pack(cls):
 
 def _align(cls):
     """The least alignment ``_align_`` asks for (0: none), read from 3.13 on, as
-    ctypes reads it (inherited like any attribute)."""
-    if sys.version_info < (3, 13):
-        return 0
+    ctypes reads it (inherited like any attribute); on every version, the alignment
+    past any C type's that ``ferrotypes.cdecl`` gives its own aligners (``_c_align_``,
+    for C's ``aligned(32)`` and wider)."""
+    own = cls.__dict__.get("_c_align_", 0)
+    if own or sys.version_info < (3, 13):
+        return own
     align = getattr(cls, "_align_", 0)
     if not isinstance(align, int) or isinstance(align, bool) or not 0 <= align < 2**31:
         raise ValueError("_align_ must be a non-negative integer")

@@ -75,7 +75,8 @@ _NO_CLASS = {
     "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
     "_Float128 _Complex": (32, 16),
 }
-# A type of each alignment, whose zero-length array gives a record that alignment.
+# A type of each alignment up to 16, whose zero-length array gives a record that
+# alignment (plain C types, so that `bind` can write them); past 16, see _aligner.
 _ALIGNERS = {2: _ft.c_short, 4: _ft.c_int, 8: _ft.c_long, 16: _ft.c_longdouble}
 
 
@@ -274,13 +275,9 @@ class CNamespace:
                 raise _Unbindable(f"ferrotypes has no type for {t[1]} (passed by value)")
             return _opaque(t[1], t[2], t[3])
         if kind == "aligned":
-            inner = self._class(t[1], role)
-            if inner is not None and _ft.alignment(inner) != t[2] and role != "pointee":
-                # A typedef's own alignment: a ctypes class has only its type's.
-                self._skipped.setdefault(
-                    _type_label(t), f"aligned({t[2]}) on a typedef: the class keeps alignment {_ft.alignment(inner)}"
-                )
-            return inner
+            # A typedef's own alignment: a ctypes class has only its type's (`_typedef`
+            # reports it; records place such members themselves).
+            return self._class(t[1], role)
         raise _Unbindable(f"unknown type {t!r}")
 
     def _resolve(self, t):
@@ -302,6 +299,9 @@ class CNamespace:
             pass
         cls = self._class(d["type"], role)
         self._types[key] = cls
+        t = self._resolve(d["type"])
+        if t[0] == "aligned" and cls is not None and _ft.alignment(cls) != t[2] and role != "pointee":
+            self._skipped.setdefault(name, f"aligned({t[2]}) on a typedef: the class keeps alignment {_ft.alignment(cls)}")
         return cls
 
     def _role_matters(self, t):
@@ -378,11 +378,14 @@ class CNamespace:
             return
         self._record_done.add(index)
         try:
-            fields, kept_offsets, anonymous, pads = [], [], [], 0
+            fields, kept_offsets, anonymous, pads, zero_widths, unnamed = [], [], [], 0, [], set()
             size, align, offsets, natural = r["layout"]
             for (name, t, bits), offset in zip(r["fields"], offsets):
                 if bits == 0:
-                    natural = False  # `int :0` only moves the next member: place them explicitly
+                    # `int :0` only moves the next member (to `offset` at the earliest; in a
+                    # union it does nothing); ctypes has no zero-width bit-field, see _place.
+                    if r["kind"] == "struct":
+                        zero_widths.append((len(fields), offset))
                     continue
                 ftype = self._class(t, "field")
                 if bits is not None and ftype is _ft.c_char:
@@ -392,27 +395,30 @@ class CNamespace:
                     name = f"_anon_{pads}"
                     if bits is None:
                         anonymous.append(name)
+                    else:
+                        unnamed.add(len(fields))
                 fields.append((name, ftype) if bits is None else (name, ftype, bits))
                 kept_offsets.append(offset)
             if anonymous:
                 cls._anonymous_ = anonymous
             if r["pack"]:
                 cls._pack_ = r["pack"]
-            cls._fields_ = self._place(cls, fields, size, align, kept_offsets, natural)
+            cls._fields_ = self._place(cls, fields, size, align, kept_offsets, natural, zero_widths, unnamed)
         except BaseException:
             self._record_done.discard(index)
             raise
-        self._check_layout(cls, r, fields, kept_offsets)
+        self._check_layout(cls, r, fields, kept_offsets, unnamed)
 
-    def _check_layout(self, cls, r, fields, offsets):
+    def _check_layout(self, cls, r, fields, offsets, unnamed):
         """Compares the class with the compiler's layout (the core's); a difference is
-        reported in ``skipped`` and as a ``RuntimeWarning`` rather than left silent."""
+        reported in ``skipped`` and as a ``RuntimeWarning`` rather than left silent.
+        Unnamed bit-fields (indexes ``unnamed``) are padding, not compared."""
         size, align = r["layout"][:2]
         problems = []
         if (_ft.sizeof(cls), _ft.alignment(cls)) != (size, align):
             problems.append(f"sizeof/alignment {(_ft.sizeof(cls), _ft.alignment(cls))}, compiler {(size, align)}")
-        for f, offset in zip(fields, offsets):
-            if getattr(cls, f[0]).offset != offset:
+        for i, (f, offset) in enumerate(zip(fields, offsets)):
+            if i not in unnamed and getattr(cls, f[0]).offset != offset:
                 problems.append(f"{f[0]} at offset {getattr(cls, f[0]).offset}, compiler {offset}")
         if problems:
             name = f"{r['kind']} {r['tag']}" if r["tag"] else (r["typedef_name"] or cls.__name__)
@@ -420,25 +426,51 @@ class CNamespace:
             self._skipped[name] = reason
             warnings.warn(f"{name}: {reason}", RuntimeWarning, stacklevel=2)
 
-    def _place(self, cls, fields, size, align, offsets, natural):
+    def _place(self, cls, fields, size, align, offsets, natural, zero_widths, unnamed):
         """``fields`` as given when `_fields_` with `_pack_` reproduce the compiler's layout;
         else each member put at the compiler's offset by explicit padding, with a
         zero-length array first to give the record its alignment (``aligned`` attributes,
-        types ferrotypes keeps as bytes)."""
-        if natural and not any(_is_opaque(f[1]) for f in fields):
+        types ferrotypes keeps as bytes). ``zero_widths`` are the ``(index in fields,
+        offset)`` of the struct's zero-width bit-fields, ``unnamed`` the indexes of its
+        unnamed bit-fields."""
+        natural = natural and not any(_is_opaque(f[1]) for f in fields)
+        pack = cls.__dict__.get("_pack_", 0)
+        # An unnamed bit-field adds nothing to the record's alignment, a ctypes bit-field
+        # its type's: one whose type is aligned more than the record is becomes padding.
+        wide_unnamed = {i for i in unnamed if (min(_ft.alignment(fields[i][1]), pack) if pack else _ft.alignment(fields[i][1])) > align}
+        if natural and not zero_widths and not wide_unnamed:
             return fields
+        bit_fields = any(len(f) == 3 for f in fields)
+        if not bit_fields:
+            # A member at an offset its class's alignment does not divide (`packed`, a
+            # typedef lowering its alignment): `_pack_` as large as such offsets allow, so
+            # that the record keeps as much of its alignment as they let it have.
+            pack = min((off & -off for f, off in zip(fields, offsets) if off % _ft.alignment(f[1])), default=0)
+            if pack:
+                cls._pack_ = min(pack, cls.__dict__.get("_pack_") or pack)
+        pack = cls.__dict__.get("_pack_", 0)
         widest = max((_ft.alignment(f[1]) for f in fields), default=1)
-        anchor = [("_align_", _ALIGNERS[align] * 0)] if align in _ALIGNERS and align > widest else []
-        if any(len(f) == 3 for f in fields):
-            # Bit-fields: the engine places them as the compiler does; only an `aligned`
-            # record needs the anchor (it adds no bytes at offset 0).
-            return fields if "_pack_" in cls.__dict__ else anchor + fields
-        misaligned = any(off % _ft.alignment(f[1]) for f, off in zip(fields, offsets))
-        placed, at, pad = [], 0, 0
-        if misaligned:
-            cls._pack_ = 1
-        else:
-            placed.extend(anchor)
+        anchor = []
+        if align > (min(widest, pack) if pack else widest):
+            if pack:
+                # `_pack_` caps a zero-length array's alignment too: the record says it.
+                cls._c_align_ = align
+            else:
+                anchor = [("_align_", _aligner(align))]
+        if bit_fields:
+            # The engine places bit-fields as the compiler does, from where the members
+            # before them end. Where that is not where the compiler puts the next member
+            # (after `type :0`, which ctypes lacks, or before a member with an alignment
+            # its class lacks), bytes are put before it (see _pads).
+            starts = {} if natural else {i: off for i, (f, off) in enumerate(zip(fields, offsets)) if len(f) == 2}
+            zero = set()
+            for i, off in zero_widths:
+                starts.setdefault(i, off)
+                zero.add(i)
+            shift = len(anchor)
+            return _pads(anchor + fields, {i + shift: off for i, off in starts.items()}, {i + shift for i in zero},
+                         {i + shift for i in wide_unnamed}, pack)
+        placed, at, pad = list(anchor), 0, 0
         for f, off in zip(fields, offsets):
             if off > at:
                 pad += 1
@@ -593,15 +625,6 @@ class _Declarations(Mapping):
         return len(self.kinds)
 
 
-def _type_label(t):
-    """A short C-like name for a type tuple, for messages."""
-    if t[0] == "aligned":
-        return _type_label(t[1])
-    if t[0] == "named":
-        return t[1]
-    return " ".join(str(x) for x in t if not isinstance(x, tuple))
-
-
 def _macro_value(v):
     if v[0] in ("int", "float"):
         return v[1]
@@ -708,6 +731,75 @@ def _nonnull(base, message):
         cls = type(base)(base.__name__, (base,), namespace)
         _nonnull_types[key] = cls
     return cls
+
+
+_aligners = {}
+
+
+def _aligner(align):
+    """A zero-length array of alignment ``align``: first in ``_fields_``, it gives a
+    record that alignment and no bytes (unless ``_pack_`` caps it). Past 16 no C type has
+    the alignment, so its element is an empty record of that alignment (``_c_align_``,
+    which ``_metatypes`` honours on every Python version)."""
+    if align in _ALIGNERS:
+        return _ALIGNERS[align] * 0
+    cls = _aligners.get(align)
+    if cls is None:
+        element = type(_ft.Structure)(f"aligned_{align}", (_ft.Structure,),
+                                      {"_c_align_": align, "_fields_": [], "__module__": __name__})
+        cls = _aligners[align] = element * 0
+    return cls
+
+
+def _pads(fields, starts, zero_widths, unnamed, pack):
+    """``fields`` of a struct with bit-fields, with padding members where the engine
+    would not place the next member as the compiler does:
+
+    - bytes before the member at each index of ``starts`` up to the offset given there:
+      the compiler's offset of a plain member, or the offset past a zero-width bit-field
+      (``zero_widths``: the indexes following one, or ``len(fields)``), where the next
+      member may start. A byte array adds no alignment and leaves the next member at its
+      end (``type :0`` leaves it at a fresh byte even with no bytes between);
+    - the unnamed bit-fields at the indexes ``unnamed`` replaced by bits of alignment 1
+      up to where they end.
+
+    Where the members before end, to the bit, is the engine's to say, so a record of
+    them is laid out to ask (see ``_bit_position``)."""
+    placed, done, n = [], 0, 0
+
+    def pad(ctype, *bits):
+        nonlocal n
+        n += 1
+        placed.append((f"_pad_{n}", ctype, *bits))
+
+    for index in sorted(set(starts) | unnamed):
+        placed.extend(fields[done:index])
+        done = index
+        if index in starts:
+            gap = starts[index] - (_bit_position(placed, ("_end_", _ft.c_ubyte, 1), pack) + 7) // 8
+            if gap > 0 or (gap == 0 and index in zero_widths):
+                pad(_ft.c_ubyte * gap)
+        if index in unnamed:
+            at = _bit_position(placed, ("_end_", _ft.c_ubyte, 1), pack)
+            end = _bit_position(placed, fields[index], pack) + fields[index][2]
+            if at % 8 and end > at:
+                pad(_ft.c_ubyte, min(8 - at % 8, end - at))
+                at += min(8 - at % 8, end - at)
+            if end - at >= 8:
+                pad(_ft.c_ubyte * ((end - at) // 8))
+                at += (end - at) // 8 * 8
+            if end > at:
+                pad(_ft.c_ubyte, end - at)
+            done = index + 1
+    placed.extend(fields[done:])
+    return placed
+
+
+def _bit_position(placed, field, pack):
+    """The first bit of bit-field ``field`` placed after the members ``placed``."""
+    probe = type(_ft.Structure)("prefix", (_ft.Structure,), {"_pack_": pack, "_fields_": [*placed, field]})
+    member = getattr(probe, field[0])
+    return member.offset * 8 + (member.size & 0xFFFF)  # ctypes' size: width << 16 | bit offset
 
 
 _opaque_cache = {}

@@ -401,6 +401,23 @@ impl Model {
         }
     }
 
+    /// Whether `ty` is, or is an array of, a typedef name with an `aligned` attribute: the
+    /// alignment is the typedef's own, which a class for the type it names does not have.
+    fn typedef_aligned<'a>(&'a self, mut ty: &'a Type) -> bool {
+        for _ in 0..MAX_DEPTH {
+            ty = match ty {
+                Type::Aligned { .. } => return true,
+                Type::Array { of, .. } => of,
+                Type::Named(n) => match self.typedefs.get(n) {
+                    Some(t) => t,
+                    None => return false,
+                },
+                _ => return false,
+            };
+        }
+        false
+    }
+
     /// The layout of record `index`: size, alignment and each field's placement.
     pub fn record_layout(&self, index: usize) -> Result<LaidOut, String> {
         self.record_layout_depth(index, 0)
@@ -466,7 +483,9 @@ impl Model {
             align,
             offsets: laid.fields.iter().map(|p| p.offset as u64).collect(),
             natural: rec.aligned.is_none()
-                && fields.iter().all(|f| f.aligned.is_none() && !f.packed),
+                && fields
+                    .iter()
+                    .all(|f| f.aligned.is_none() && !f.packed && !self.typedef_aligned(&f.ty)),
         })
     }
 }
@@ -478,6 +497,7 @@ pub struct LaidOut {
     pub align: u64,
     /// Byte offset of each field (of its storage unit for bit-fields).
     pub offsets: Vec<u64>,
-    /// No `aligned` or member `packed` attribute: `_fields_` with `_pack_` reproduce it.
+    /// No `aligned` or member `packed` attribute, on the record, its members or their
+    /// typedefs: `_fields_` with `_pack_` reproduce it.
     pub natural: bool,
 }

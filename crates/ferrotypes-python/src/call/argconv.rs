@@ -201,7 +201,7 @@ impl ArgConv {
     fn refuse_null(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
         match self {
             ArgConv::NonNull { message, .. } if value.is_none() => {
-                Err(pyo3::exceptions::PyValueError::new_err(message.clone_ref(value.py())))
+                Err(crate::support::errors::null_argument_error(value.py(), message.clone_ref(value.py())))
             }
             _ => Ok(()),
         }

@@ -558,8 +558,12 @@ impl FuncPtr {
 }
 
 
-/// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`.
+/// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`;
+/// a `nonnull` parameter's refusal of None is already one, and named.
 fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
+    if crate::support::errors::is_null_argument(py, &err) {
+        return err;
+    }
     let kind = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
     let new = ArgumentError::new_err(format!("argument {}: {kind}: {}", index + 1, err.value(py)));
     new.set_cause(py, Some(err));
