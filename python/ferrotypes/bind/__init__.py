@@ -280,6 +280,8 @@ class _Generator:
             deps.extend((c, False) for c, _ in inner)  # a pointer needs only the class
             return f"ctypes.POINTER({text})"
         if isinstance(cls, type) and issubclass(cls, _ft.Array):
+            if cls._length_ == 0 and "_c_align_" in cls._type_.__dict__:  # cdecl's aligner past 16
+                return f"_ft_bind.aligned({cls._type_._c_align_})"
             return f"{self.expr(cls._type_, deps, inner_hint)} * {cls._length_}"
         if isinstance(cls, type) and issubclass(cls, _ft._CFuncPtr) and hasattr(cls, "_argtypes_"):
             if cls._flags_ != _ft.CFUNCTYPE(None)._flags_:
@@ -491,6 +493,8 @@ class _Generator:
             out = []
             if "_pack_" in cls.__dict__:
                 out.append(("_pack_", repr(cls._pack_)))
+            if "_c_align_" in cls.__dict__:  # packed and aligned: the record says its alignment
+                out.append(("_c_align_", repr(cls._c_align_)))
             if "_anonymous_" in cls.__dict__:
                 out.append(("_anonymous_", repr(list(cls._anonymous_))))
             if cls in fields:

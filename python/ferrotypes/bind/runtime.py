@@ -12,7 +12,14 @@ import warnings
 import ferrotypes as _ft
 from ferrotypes import cdecl as _cdecl
 
-__all__ = ["Library", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol", "variable"]
+__all__ = ["Library", "aligned", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol",
+           "variable"]
+
+
+def aligned(align):
+    """A zero-length member that gives its record alignment ``align`` and no bytes, for
+    alignments past any C type's (``__attribute__((aligned(32)))``)."""
+    return _cdecl._aligner(align)
 
 
 def byte_buffer(pointee, const):

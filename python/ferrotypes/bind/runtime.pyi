@@ -3,12 +3,15 @@
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
-from ferrotypes import CDLL
+from ferrotypes import CDLL, Array
 from ferrotypes._ctypes import CFuncPtr as _CFuncPtr, _CDataBase, _Pointer
 
-__all__ = ["Library", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol", "variable"]
+__all__ = ["Library", "aligned", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol", "variable"]
 
 _F = TypeVar("_F", bound=Callable[[], Any])
+
+def aligned(align: int) -> type[Array[Any]]:
+    """A zero-length member giving its record alignment ``align`` and no bytes."""
 
 def byte_buffer(pointee: type[_CDataBase], const: bool) -> type[_Pointer[Any]]:
     """``POINTER(pointee)`` (a one-byte type) as a parameter type that also takes any
