@@ -2,16 +2,18 @@
 //! how many ferrotypes foreign calls are in progress, and the exceptions kept by
 //! propagating callbacks for the call they ran in.
 //!
-//! A foreign call brackets its C call with [`enter`] and [`leave`]: two counter
-//! updates and one comparison on this thread's state, nothing more while no
-//! propagating callback raised. A propagating callback that fails while a call is in
-//! progress on its own thread keeps its exception for the innermost call ([`keep`]);
-//! that call's [`leave`] hands it back to be raised. Later propagating callbacks of
+//! A foreign call makes its C call through [`foreign_call`]: one flag read while no
+//! propagating prototype was ever made; after that, two counter updates and one
+//! comparison on this thread's state, nothing more while no propagating callback
+//! raised. A propagating callback that fails while a call is in progress on its own
+//! thread keeps its exception for the innermost call ([`keep`]); that call's
+//! [`foreign_call`] hands it back to be raised. Later propagating callbacks of
 //! the same call see [`already_failed`] and return their error value at once. A
 //! callback on a thread with no call in progress (a C thread, or C calling it with no
 //! ferrotypes call waiting) reports as ctypes does.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::PyErr;
 
@@ -30,37 +32,60 @@ thread_local! {
     static KEPT: RefCell<Vec<(u32, PyErr)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A foreign call begins on this thread; returns its depth, for [`leave`].
+/// Whether a propagating prototype was ever made in this process: until then a
+/// foreign call does not count itself (reaching a thread-local in a shared library
+/// costs a call to `__tls_get_addr`, a few percent of a short foreign call).
+static IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Called for every propagating prototype's callback when it is made: from now on
+/// foreign calls count themselves. A call already in progress then is not counted,
+/// and a propagating callback it calls reports as outside any call.
+pub fn start_counting() {
+    IN_USE.store(true, Ordering::Relaxed);
+}
+
+/// The mark of a foreign call for which a propagating callback kept an exception:
+/// [`PyErr::from`] takes the exception (out of line: a `PyErr` is several words,
+/// which the call paths would otherwise carry in every result).
+pub struct Kept(());
+
+impl From<Kept> for PyErr {
+    #[cold]
+    #[inline(never)]
+    fn from(_: Kept) -> PyErr {
+        DEPTHS.with(|d| {
+            KEPT.with(|kept| {
+                let mut kept = kept.borrow_mut();
+                let err = kept.pop().map(|(_, err)| err);
+                d.kept_at.set(kept.last().map_or(0, |&(depth, _)| depth));
+                err
+            })
+        })
+        .unwrap_or_else(|| pyo3::exceptions::PySystemError::new_err("ferrotypes: a callback's kept exception was lost"))
+    }
+}
+
+/// Runs `call`, the C call of a foreign call made on this thread, counted as one when
+/// propagation is in use: `Err` when a propagating callback kept an exception for it.
 #[inline(always)]
-pub fn enter() -> u32 {
+pub fn foreign_call<R>(call: impl FnOnce() -> R) -> Result<R, Kept> {
+    if !IN_USE.load(Ordering::Relaxed) {
+        return Ok(call());
+    }
+    counted_call(call)
+}
+
+#[inline(never)]
+fn counted_call<R>(call: impl FnOnce() -> R) -> Result<R, Kept> {
     DEPTHS.with(|d| {
         let depth = d.calls.get() + 1;
         d.calls.set(depth);
-        depth
-    })
-}
-
-/// The foreign call of `depth` (from [`enter`]) returned: the exception a propagating
-/// callback kept for it, if any, to be raised by the call.
-#[inline(always)]
-pub fn leave(depth: u32) -> Result<(), PyErr> {
-    DEPTHS.with(|d| {
+        let result = call();
         d.calls.set(depth - 1);
         if d.kept_at.get() == depth {
-            return take_kept(d).map_or(Ok(()), Err);
+            return Err(Kept(()));
         }
-        Ok(())
-    })
-}
-
-#[cold]
-#[inline(never)]
-fn take_kept(d: &Depths) -> Option<PyErr> {
-    KEPT.with(|kept| {
-        let mut kept = kept.borrow_mut();
-        let err = kept.pop().map(|(_, err)| err);
-        d.kept_at.set(kept.last().map_or(0, |&(depth, _)| depth));
-        err
+        Ok(result)
     })
 }
 

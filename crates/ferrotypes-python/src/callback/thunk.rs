@@ -696,6 +696,9 @@ impl Callback {
         let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?);
         let name = callable_name(callable)?;
         let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
+        if errors.propagate {
+            propagation::start_counting();
+        }
         let handler = Arc::new(CallbackHandler {
             callable: GilCell::new(Some(callable.clone().unbind())),
             name,

@@ -29,7 +29,7 @@ use crate::call::recipe::{ArgRecipe, Recipe};
 use crate::call::result::ResultBuffer;
 use crate::call::untyped::{self, UntypedArgs};
 use crate::call::value::{ArgValue, Held};
-use crate::callback::propagation;
+use crate::callback::propagation::{self, Kept};
 use crate::callback::thunk::{Callback, OnError, Thunk};
 use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
@@ -334,9 +334,9 @@ impl FuncPtr {
         };
         let word = match word {
             Ok(word) => word,
-            Err(err) => {
+            Err(kept) => {
                 // A propagating callback's exception, raised by this call.
-                err.restore(py);
+                PyErr::from(kept).restore(py);
                 return Some(null_mut());
             }
         };
@@ -530,7 +530,7 @@ impl FuncPtr {
     }
 
     /// The C call through libffi.
-    fn libffi_call(&self, plan: &LibffiPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) -> PyResult<()> {
+    fn libffi_call(&self, plan: &LibffiPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) -> Result<(), Kept> {
         self.around_call(|| {
             // SAFETY: the plan describes the declared signature (the user's promise, as
             // in ctypes); each pointer points at a converted value that lives until
@@ -542,7 +542,7 @@ impl FuncPtr {
     /// The C call through the plan's register path (no libffi); `regs` holds every
     /// argument's word.
     #[inline(always)]
-    fn register_call(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> PyResult<Slot> {
+    fn register_call(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Result<Slot, Kept> {
         self.around_call(
             #[inline(always)]
             // SAFETY: the plan describes the declared signature (the user's promise, as
@@ -556,22 +556,20 @@ impl FuncPtr {
     /// thread (see [`propagation`]): the exception a propagating callback kept for it
     /// is returned instead of its result. `call` must not touch Python objects.
     #[inline(always)]
-    fn around_call<R>(&self, call: impl FnOnce() -> R) -> PyResult<R> {
+    fn around_call<R>(&self, call: impl FnOnce() -> R) -> Result<R, Kept> {
         let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
         let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
         // SAFETY: the GIL is held here and is re-acquired below before any Python
         // object is touched; `call` touches none.
         let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
         let errno = swap_errno.then(ErrnoSwap::enter);
-        let depth = propagation::enter();
-        let result = call();
-        let kept = propagation::leave(depth);
+        let result = propagation::foreign_call(call);
         drop(errno);
         if release {
             // SAFETY: `saved` came from PyEval_SaveThread on this thread.
             unsafe { ffi::PyEval_RestoreThread(saved) };
         }
-        kept.map(|()| result)
+        result
     }
 }
 
