@@ -20,6 +20,8 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     FUNCFLAG_PYTHONAPI as _FUNCFLAG_PYTHONAPI,
     FUNCFLAG_USE_ERRNO as _FUNCFLAG_USE_ERRNO,
     FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
+    _FUNCFLAG_ERROR_RESULT,
+    _FUNCFLAG_PROPAGATE,
     RTLD_GLOBAL,
     RTLD_LOCAL,
     Structure,
@@ -236,46 +238,68 @@ else:
 _c_functype_cache = {}
 
 
-def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False):
-    """A function pointer type for C functions returning ``restype`` and taking
-    ``argtypes`` (the C calling convention)."""
-    flags = _FUNCFLAG_CDECL
-    if use_errno:
-        flags |= _FUNCFLAG_USE_ERRNO
-    if use_last_error:
-        flags |= _FUNCFLAG_USE_LASTERROR
+def _prototype(cache, restype, argtypes, flags, error_result, propagate):
+    """The function pointer class for a signature, made once per distinct signature.
+
+    ``error_result`` and ``propagate`` (ferrotypes' own, for callbacks) are checked
+    here, where the prototype is made, and set ``_flags_`` bits, so that prototypes
+    differing in them are different classes."""
     key = (restype, argtypes, flags)
+    if error_result is not None:
+        _ctypes._check_error_result(restype, error_result)
+        flags |= _FUNCFLAG_ERROR_RESULT
+        # The value's type is part of the key: 0, 0.0 and False are equal.
+        key = (restype, argtypes, flags, type(error_result), error_result)
+    if propagate:
+        flags |= _FUNCFLAG_PROPAGATE
+        key = (*key[:2], flags, *key[3:])
     try:
-        return _c_functype_cache[key]
+        return cache[key]
     except KeyError:
         pass
+    except TypeError:  # an unhashable error_result (a tuple holding a list): not cached
+        key = None
 
     class CFunctionType(_CFuncPtr):
         _argtypes_ = argtypes
         _restype_ = restype
         _flags_ = flags
+        if error_result is not None:
+            _error_result_ = error_result
 
+    if key is None:
+        return CFunctionType
     # setdefault: another thread may have made the same prototype meanwhile.
-    return _c_functype_cache.setdefault(key, CFunctionType)
+    return cache.setdefault(key, CFunctionType)
+
+
+_c_functype_cache = {}
+
+
+def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False,
+              error_result=None, propagate=False):
+    """A function pointer type for C functions returning ``restype`` and taking
+    ``argtypes`` (the C calling convention).
+
+    For callbacks made from it: ``error_result`` is the value C gets when the Python
+    function raises or returns something that does not convert (zero by default);
+    with ``propagate=True`` the first such exception raised during a foreign call
+    made on the callback's own thread is raised by that call when it returns."""
+    flags = _FUNCFLAG_CDECL
+    if use_errno:
+        flags |= _FUNCFLAG_USE_ERRNO
+    if use_last_error:
+        flags |= _FUNCFLAG_USE_LASTERROR
+    return _prototype(_c_functype_cache, restype, argtypes, flags, error_result, propagate)
 
 
 _py_functype_cache = {}
 
 
-def PYFUNCTYPE(restype, *argtypes):
+def PYFUNCTYPE(restype, *argtypes, error_result=None, propagate=False):
     """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
-    key = (restype, argtypes)
-    try:
-        return _py_functype_cache[key]
-    except KeyError:
-        pass
-
-    class CFunctionType(_CFuncPtr):
-        _argtypes_ = argtypes
-        _restype_ = restype
-        _flags_ = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
-
-    return _py_functype_cache.setdefault(key, CFunctionType)
+    flags = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
+    return _prototype(_py_functype_cache, restype, argtypes, flags, error_result, propagate)
 
 
 # --- libraries ------------------------------------------------------------------------

@@ -108,11 +108,17 @@ class LittleEndianUnion(Union):
 def CFUNCTYPE(
     restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
     use_errno: bool = False, use_last_error: bool = False,
+    error_result: Any = None, propagate: bool = False,
 ) -> type[_CFuncPtr]:
     """A function pointer type for C functions returning ``restype`` and taking
-    ``argtypes`` (the C calling convention)."""
+    ``argtypes`` (the C calling convention). For its callbacks, ``error_result`` is
+    what C gets when the function raises (zero by default), and ``propagate=True``
+    raises that exception from the foreign call waiting on the callback's thread."""
 
-def PYFUNCTYPE(restype: type[_CDataBase] | None, *argtypes: type[_CDataBase]) -> type[_CFuncPtr]:
+def PYFUNCTYPE(
+    restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
+    error_result: Any = None, propagate: bool = False,
+) -> type[_CFuncPtr]:
     """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
 
 class CDLL:

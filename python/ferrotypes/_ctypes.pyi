@@ -81,6 +81,7 @@ __all__ = [
     "_pointer_param_case",
     "_check_restype",
     "_released_callbacks",
+    "_check_error_result",
     "_layout_paths",
     "_make_immutable",
     "parse_c",
@@ -95,6 +96,8 @@ __all__ = [
     "FUNCFLAG_PYTHONAPI",
     "FUNCFLAG_USE_ERRNO",
     "FUNCFLAG_USE_LASTERROR",
+    "_FUNCFLAG_ERROR_RESULT",
+    "_FUNCFLAG_PROPAGATE",
     "RTLD_LOCAL",
     "RTLD_GLOBAL",
     "CTYPES_MAX_ARGCOUNT",
@@ -112,6 +115,8 @@ FUNCFLAG_HRESULT: int
 FUNCFLAG_PYTHONAPI: int
 FUNCFLAG_USE_ERRNO: int
 FUNCFLAG_USE_LASTERROR: int
+_FUNCFLAG_ERROR_RESULT: int
+_FUNCFLAG_PROPAGATE: int
 RTLD_LOCAL: int
 RTLD_GLOBAL: int
 CTYPES_MAX_ARGCOUNT: int
@@ -394,6 +399,7 @@ def _simple_from_param(cls: type[_SimpleCData[Any]], value: Any) -> Any: ...
 def _pointer_param_case(cls: type[_Pointer[Any]], value: Any) -> Literal["as is", "by reference"] | None: ...
 def _check_restype(restype: Any) -> None: ...
 def _released_callbacks() -> int: ...
+def _check_error_result(restype: Any, value: Any) -> None: ...
 def _layout_paths() -> bool: ...
 def _make_immutable(cls: type[Any]) -> None: ...
 def _set_default_from_param(simple: Any, pointer: Any, cdata: Any) -> None: ...

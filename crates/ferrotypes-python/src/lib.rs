@@ -86,6 +86,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
     m.add_function(wrap_pyfunction!(from_param::_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback_thunk::_released_callbacks, m)?)?;
+    m.add_function(wrap_pyfunction!(callback_thunk::_check_error_result, m)?)?;
     m.add_function(wrap_pyfunction!(cpython_layout::_layout_paths, m)?)?;
     m.add_function(wrap_pyfunction!(memory::py_obj_from_ptr, m)?)?;
     m.add_function(wrap_pyfunction!(from_param::_set_default_from_param, m)?)?;
@@ -97,6 +98,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FUNCFLAG_PYTHONAPI", funcptr::FUNCFLAG_PYTHONAPI)?;
     m.add("FUNCFLAG_USE_ERRNO", funcptr::FUNCFLAG_USE_ERRNO)?;
     m.add("FUNCFLAG_USE_LASTERROR", funcptr::FUNCFLAG_USE_LAST_ERROR)?;
+    m.add("_FUNCFLAG_ERROR_RESULT", funcptr::FUNCFLAG_ERROR_RESULT)?;
+    m.add("_FUNCFLAG_PROPAGATE", funcptr::FUNCFLAG_PROPAGATE)?;
     m.add("RTLD_LOCAL", ferrotypes_core::library::RTLD_LOCAL)?;
     m.add("RTLD_GLOBAL", ferrotypes_core::library::RTLD_GLOBAL)?;
     m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;

@@ -8,7 +8,9 @@
 //!
 //! Failures never reach C: an exception raised by the callable, or a result that does
 //! not convert, goes to `sys.unraisablehook` with the messages ctypes uses and the
-//! callback returns zero. When the callback object is collected its callable is
+//! callback returns zero, or the prototype's `error_result`. A prototype made with
+//! `propagate=True` keeps the exception instead for the foreign call in progress on
+//! the callback's thread, which raises it when it returns (see [`super::propagation`]). When the callback object is collected its callable is
 //! dropped but the trampoline stays callable (see `ferrotypes_core::closure`): a late
 //! call is reported, naming the callback, and returns zero.
 //!
@@ -32,6 +34,7 @@ use pyo3::types::{PyString, PyType};
 use pyo3::intern;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 
+use super::propagation;
 use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
 use crate::support::gil_cell::GilCell;
@@ -147,6 +150,56 @@ enum ToC {
 }
 
 impl ToC {
+    /// The bytes of a result of this type.
+    fn size(&self) -> usize {
+        match self {
+            ToC::Void => 0,
+            ToC::Simple { kind, .. } => kind.size(),
+            ToC::Record { size, .. } => *size,
+        }
+    }
+
+    /// The bytes C gets for `value` as a callback's error result (`error_result=`),
+    /// converted as a result the callable returned would be; refused when C would get
+    /// a pointer into a Python object (it must live as long as the prototype's
+    /// callbacks) or a new reference (`py_object`).
+    fn error_bytes(&self, value: &Bound<'_, PyAny>) -> PyResult<Box<[u8]>> {
+        let given = || format!("{} ({})", value.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string()), scalar::type_name(value));
+        match self {
+            ToC::Void if value.is_none() => Ok(Box::new([])),
+            ToC::Void => Err(PyTypeError::new_err(format!("error_result of a callback without a result (restype None) must be None, not {}", given()))),
+            ToC::Simple { kind: ScalarKind::ObjectPtr, .. } => Err(PyTypeError::new_err(format!("error_result is not supported for a py_object result (C would own a new reference to it), got {}", given()))),
+            ToC::Simple { kind, swapped } => {
+                if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
+                    return Err(PyTypeError::new_err(format!("error_result for a '{}' result: int expected, got {}", kind.code(), given())));
+                }
+                let mut raw = [0u8; 16];
+                let keep = scalar::to_bytes(value, *kind, &mut raw).map_err(|e| {
+                    let message = PyTypeError::new_err(format!("error_result {} does not convert to the '{}' result: {}", given(), kind.code(), e.value(value.py())));
+                    message.set_cause(value.py(), Some(e));
+                    message
+                })?;
+                if keep.is_some() {
+                    return Err(PyTypeError::new_err(format!("error_result for a '{}' result must be an address (int) or None: C would get a pointer into {}", kind.code(), given())));
+                }
+                let bytes = &mut raw[..kind.size()];
+                if *swapped {
+                    bytes.reverse();
+                }
+                Ok(bytes.into())
+            }
+            ToC::Record { cls, size } => {
+                let mut bytes = vec![0u8; *size];
+                write_record(value, cls.bind(value.py()), *size, bytes.as_mut_ptr()).map_err(|e| {
+                    let message = PyTypeError::new_err(format!("error_result {} does not convert to the result type: {}", given(), e.value(value.py())));
+                    message.set_cause(value.py(), Some(e));
+                    message
+                })?;
+                Ok(bytes.into())
+            }
+        }
+    }
+
     fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
         let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
         let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::support::python::describe(restype)));
@@ -173,6 +226,10 @@ pub struct CallbackHandler {
     args: Vec<FromC>,
     result: ToC,
     use_errno: bool,
+    /// The bytes C gets when the callable fails (None: zero, the core's default).
+    error_result: Option<Box<[u8]>>,
+    /// Whether a failure is kept for the foreign call in progress on this thread.
+    propagate: bool,
 }
 
 impl CallbackHandler {
@@ -182,6 +239,11 @@ impl CallbackHandler {
     /// `args` and `result` are as [`Handler::call`] describes, for this handler's
     /// signature.
     unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
+        if self.propagate && propagation::already_failed() {
+            // SAFETY: result has room for the result type (the caller's promise).
+            unsafe { self.write_error_result(result) };
+            return;
+        }
         // A strong reference for the duration of the call (the callable may release
         // its own callback object), taken with the C API's inline refcounting: a
         // `Py` clone and drop would cost a thread-local lookup each.
@@ -206,7 +268,8 @@ impl CallbackHandler {
                 Err(err) => {
                     decref_all(argv);
                     err.restore(py);
-                    write_unraisable(py, &format!("on converting argument {} of ctypes callback function", i + 1), Some(&callable));
+                    // SAFETY: result has room for the result type (the caller's promise).
+                    unsafe { self.fail(py, &format!("on converting argument {} of ctypes callback function", i + 1), &callable, result) };
                     return;
                 }
             }
@@ -217,7 +280,8 @@ impl CallbackHandler {
         drop(errno);
         decref_all(argv);
         if ret.is_null() {
-            write_unraisable(py, "on calling ctypes callback function", Some(&callable));
+            // SAFETY: result has room for the result type (the caller's promise).
+            unsafe { self.fail(py, "on calling ctypes callback function", &callable, result) };
             return;
         }
         // SAFETY: a non-NULL vectorcall result is a new reference.
@@ -243,14 +307,16 @@ impl CallbackHandler {
             ToC::Record { cls, size } => {
                 if let Err(err) = write_record(value, cls.bind(py), *size, result) {
                     err.restore(py);
-                    write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                    // SAFETY: result has room for the result type (this function's contract).
+                    unsafe { self.fail(py, "on converting result of ctypes callback function", callable, result) };
                 }
                 return;
             }
         };
         if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
             PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
-            write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+            // SAFETY: result has room for the result type (this function's contract).
+            unsafe { self.fail(py, "on converting result of ctypes callback function", callable, result) };
             return;
         }
         let mut raw = [0u8; 16];
@@ -276,8 +342,41 @@ impl CallbackHandler {
             }
             Err(err) => {
                 err.restore(py);
-                write_unraisable(py, "on converting result of ctypes callback function", Some(callable));
+                // SAFETY: result has room for the result type (this function's contract).
+                unsafe { self.fail(py, "on converting result of ctypes callback function", callable, result) };
             }
+        }
+    }
+
+    /// The callback failed with the exception currently set: it is kept for the
+    /// foreign call in progress on this thread when the prototype propagates and a
+    /// call is in progress, else reported as ctypes reports it (`what`); C gets the
+    /// error result.
+    ///
+    /// # Safety
+    /// `result` must have room for the result type.
+    #[cold]
+    unsafe fn fail(&self, py: Python<'_>, what: &str, callable: &Bound<'_, PyAny>, result: *mut u8) {
+        let depth = if self.propagate { propagation::current_call() } else { 0 };
+        let unkept = if depth == 0 { Some(PyErr::fetch(py)) } else { propagation::keep(depth, PyErr::fetch(py)).err() };
+        if let Some(err) = unkept {
+            err.restore(py);
+            write_unraisable(py, what, Some(callable));
+        }
+        // SAFETY: result has room for the result type (the caller's promise).
+        unsafe { self.write_error_result(result) };
+    }
+
+    /// Writes the value C gets from a failed call.
+    ///
+    /// # Safety
+    /// `result` must have room for the result type.
+    unsafe fn write_error_result(&self, result: *mut u8) {
+        match &self.error_result {
+            // SAFETY: the bytes are of the result type, for which result has room.
+            Some(bytes) => unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), result, bytes.len()) },
+            // SAFETY: as above; zero is the default error result.
+            None => unsafe { std::ptr::write_bytes(result, 0, self.result.size()) },
         }
     }
 
@@ -545,6 +644,24 @@ pub fn returns_new_reference(py: Python<'_>, code: usize) -> bool {
     OBJECT_RESULT_CODE.with(py, |codes| codes.contains(&code))
 }
 
+/// What a callback does when its callable raises or returns something unconvertible
+/// (the prototype's `error_result=` and `propagate=`).
+pub struct OnError<'a, 'py> {
+    /// The value C gets (None: zero).
+    pub error_result: Option<&'a Bound<'py, PyAny>>,
+    /// Whether the exception is kept for the foreign call in progress on the thread.
+    pub propagate: bool,
+}
+
+/// Checks that `value` converts to a callback result of type `restype` as an
+/// `error_result` (what `CFUNCTYPE(..., error_result=value)` calls), raising a
+/// `TypeError` naming both when it does not.
+#[pyfunction]
+pub fn _check_error_result(restype: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (result, _) = ToC::for_restype(Some(restype))?;
+    result.error_bytes(value).map(drop)
+}
+
 /// The callback behind one function pointer instance: its trampoline and handler.
 /// Dropping it (with the instance) releases the callable; the trampoline stays valid.
 pub struct Callback {
@@ -554,8 +671,9 @@ pub struct Callback {
 
 impl Callback {
     /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
-    /// ctypes' private `errno` swapped in around each call when `use_errno`.
-    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool) -> PyResult<Callback> {
+    /// ctypes' private `errno` swapped in around each call when `use_errno`, and what
+    /// a failure does (`errors`).
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>) -> PyResult<Callback> {
         if !callable.is_callable() {
             return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
         }
@@ -577,12 +695,18 @@ impl Callback {
         }
         let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?);
         let name = callable_name(callable)?;
+        let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
+        if errors.propagate {
+            propagation::start_counting();
+        }
         let handler = Arc::new(CallbackHandler {
             callable: GilCell::new(Some(callable.clone().unbind())),
             name,
             args,
             result,
             use_errno,
+            error_result,
+            propagate: errors.propagate,
         });
         let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         let callback = Callback { handler, closure };

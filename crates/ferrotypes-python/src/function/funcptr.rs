@@ -29,7 +29,8 @@ use crate::call::recipe::{ArgRecipe, Recipe};
 use crate::call::result::ResultBuffer;
 use crate::call::untyped::{self, UntypedArgs};
 use crate::call::value::{ArgValue, Held};
-use crate::callback::thunk::{Callback, Thunk};
+use crate::callback::propagation::{self, Kept};
+use crate::callback::thunk::{Callback, OnError, Thunk};
 use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
 use crate::support::errors::ArgumentError;
@@ -46,6 +47,12 @@ pub const FUNCFLAG_PYTHONAPI: i32 = 0x4;
 pub const FUNCFLAG_USE_ERRNO: i32 = 0x8;
 /// Windows' `GetLastError` swap (accepted, has no effect on Linux).
 pub const FUNCFLAG_USE_LAST_ERROR: i32 = 0x10;
+/// ferrotypes' own: the prototype's callbacks return its `_error_result_` when they
+/// fail (`CFUNCTYPE(..., error_result=...)`).
+pub const FUNCFLAG_ERROR_RESULT: i32 = 0x1000;
+/// ferrotypes' own: the prototype's callbacks keep their exception for the foreign
+/// call in progress on their thread (`CFUNCTYPE(..., propagate=True)`).
+pub const FUNCFLAG_PROPAGATE: i32 = 0x2000;
 
 /// Calls with at most this many arguments convert into stack slots.
 const STACK_ARGS: usize = 16;
@@ -152,7 +159,7 @@ impl FuncPtr {
                         None => slots[i..].as_mut_ptr().cast(),
                     };
                 }
-                me.libffi_call(plan, function, &mut pointers[..declared], &mut result);
+                me.libffi_call(plan, function, &mut pointers[..declared], &mut result)?;
             }
             _ => {
                 let mut values = Vec::with_capacity(args.len());
@@ -182,7 +189,7 @@ impl FuncPtr {
                 }
                 .map_err(|_| PyRuntimeError::new_err("ffi_prep_cif failed"))?;
                 let mut pointers: Vec<*mut c_void> = values.iter_mut().map(ArgValue::pointer_for_call).collect();
-                me.libffi_call(&plan, function, &mut pointers, &mut result);
+                me.libffi_call(&plan, function, &mut pointers, &mut result)?;
                 values.into_iter().for_each(|v| held.add(py, v));
             }
         }
@@ -223,7 +230,7 @@ impl FuncPtr {
                     // SAFETY: the plan is made for the C types the arguments converted
                     // to (the user's promise that the function takes them, as in
                     // ctypes); it is gpr_only and `g` holds its widened arguments.
-                    let word = self.around_call(|| unsafe { direct.call_gpr_maybe_variadic(function, &g) });
+                    let word = self.around_call(|| unsafe { direct.call_gpr_maybe_variadic(function, &g) })?;
                     if let ResultBuffer::Small(slot) = &mut result {
                         slot.0[..8].copy_from_slice(&word.to_ne_bytes());
                     }
@@ -239,7 +246,7 @@ impl FuncPtr {
                     // SAFETY: the plan is made for the C types the arguments converted
                     // to (the user's promise that the function takes them, as in
                     // ctypes), and every one of them was loaded.
-                    let word = self.around_call(|| unsafe { direct.call_maybe_variadic(function, &regs) });
+                    let word = self.around_call(|| unsafe { direct.call_maybe_variadic(function, &regs) })?;
                     if let ResultBuffer::Small(slot) = &mut result {
                         slot.0[..8].copy_from_slice(&word.to_ne_bytes());
                     }
@@ -249,7 +256,7 @@ impl FuncPtr {
                     for (i, pointer) in pointers[..args.len()].iter_mut().enumerate() {
                         *pointer = converted.pointer_for_call(i);
                     }
-                    self.libffi_call(&plan.plan, function, &mut pointers[..args.len()], &mut result);
+                    self.libffi_call(&plan.plan, function, &mut pointers[..args.len()], &mut result)?;
                 }
             }
             self.check_python_error(py)?;
@@ -323,7 +330,15 @@ impl FuncPtr {
             // plan's parameters (checked above), and the GIL is held; a full register
             // file holds any plan's words.
             unsafe { exact.load(py, args, &mut regs) }?;
-            u64::from_le_bytes(me.register_call(direct, function as usize, &regs).0[..8].try_into().expect("8 bytes"))
+            me.register_call(direct, function as usize, &regs).map(|slot| u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")))
+        };
+        let word = match word {
+            Ok(word) => word,
+            Err(kept) => {
+                // A propagating callback's exception, raised by this call.
+                PyErr::from(kept).restore(py);
+                return Some(null_mut());
+            }
         };
         let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
@@ -416,7 +431,7 @@ impl FuncPtr {
             // kept alive by the caller's reference or `held` until after the call.
             unsafe { load.store(&mut regs, word) };
         }
-        let slot = self.register_call(direct, function, &regs);
+        let slot = self.register_call(direct, function, &regs)?;
         self.check_python_error(py)?;
         let value = recipe.result.convert(py, &slot.0, self.steals_object_result(py, function))?;
         drop(held);
@@ -515,19 +530,19 @@ impl FuncPtr {
     }
 
     /// The C call through libffi.
-    fn libffi_call(&self, plan: &LibffiPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) {
+    fn libffi_call(&self, plan: &LibffiPlan, function: usize, pointers: &mut [*mut c_void], result: &mut ResultBuffer) -> Result<(), Kept> {
         self.around_call(|| {
             // SAFETY: the plan describes the declared signature (the user's promise, as
             // in ctypes); each pointer points at a converted value that lives until
             // after the call (slots on this stack frame, records kept alive by `keep`).
             unsafe { plan.call(function as *const c_void, pointers, result.as_mut_ptr()) };
-        });
+        })
     }
 
     /// The C call through the plan's register path (no libffi); `regs` holds every
     /// argument's word.
     #[inline(always)]
-    fn register_call(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Slot {
+    fn register_call(&self, direct: &DirectPlan, function: usize, regs: &Registers) -> Result<Slot, Kept> {
         self.around_call(
             #[inline(always)]
             // SAFETY: the plan describes the declared signature (the user's promise, as
@@ -537,17 +552,18 @@ impl FuncPtr {
     }
 
     /// Runs `call` with the GIL released (unless this is a Python API function) and
-    /// with `errno` swapped when the function asked for it. `call` must not touch
-    /// Python objects.
+    /// with `errno` swapped when the function asked for it, as a foreign call of this
+    /// thread (see [`propagation`]): the exception a propagating callback kept for it
+    /// is returned instead of its result. `call` must not touch Python objects.
     #[inline(always)]
-    fn around_call<R>(&self, call: impl FnOnce() -> R) -> R {
+    fn around_call<R>(&self, call: impl FnOnce() -> R) -> Result<R, Kept> {
         let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
         let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
         // SAFETY: the GIL is held here and is re-acquired below before any Python
         // object is touched; `call` touches none.
         let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
         let errno = swap_errno.then(ErrnoSwap::enter);
-        let result = call();
+        let result = propagation::foreign_call(call);
         drop(errno);
         if release {
             // SAFETY: `saved` came from PyEval_SaveThread on this thread.
@@ -736,7 +752,9 @@ impl FuncPtr {
                 if is_callback_source(&first) {
                     let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
                     let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
-                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0)?;
+                    let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { cls.getattr_opt(intern!(py, "_error_result_"))? } else { None };
+                    let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0 };
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
                     // The instance keeps its thunk (and so the callable) in
