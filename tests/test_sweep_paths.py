@@ -92,3 +92,24 @@ def test_an_array_of_pointers_exports_the_target_set_later():
     after = memoryview(arrays()).format, memoryview(p()).format
     assert before == ("B", "B")
     assert after == ("&T{<i:x:}", "&T{<i:x:}")
+
+
+def test_sizeof_alignment_addressof_take_one_positional_argument_as_in_ctypes():
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Point(m.Structure):
+            _fields_ = [("x", m.c_int), ("y", m.c_double)]
+        buf = m.create_string_buffer(4)
+        m.resize(buf, 32)
+        row = [m.sizeof(t) for t in (m.c_int, Point, m.c_char * 3)]
+        row += [m.sizeof(Point()), m.sizeof(buf), m.alignment(Point), m.alignment(Point()), m.alignment(m.c_short * 2)]
+        row.append(m.addressof(buf) == m.cast(buf, m.c_void_p).value)
+        for f in (m.sizeof, m.alignment, m.addressof):
+            for args, kwargs in (((), {}), ((3,), {}), ((m.c_int, m.c_int), {}), ((), {"obj": m.c_int})):
+                try:
+                    f(*args, **kwargs)
+                    row.append("ok")
+                except TypeError:
+                    row.append(TypeError)
+        results.append(row)
+    assert results[0] == results[1]

@@ -56,9 +56,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(argconv::_pointer_param_case, m)?)?;
     m.add_function(wrap_pyfunction!(result::_check_restype, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;
+    memory::add_one_argument_functions(m)?;
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
     m.add_function(wrap_pyfunction!(instances::_allocated_here, m)?)?;
