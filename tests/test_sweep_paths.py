@@ -113,3 +113,42 @@ def test_sizeof_alignment_addressof_take_one_positional_argument_as_in_ctypes():
                     row.append(TypeError)
         results.append(row)
     assert results[0] == results[1]
+
+
+values = st.one_of(st.integers(-2**65, 2**65), st.floats(allow_nan=False), st.booleans(), st.none(),
+                   st.binary(max_size=3), st.text(max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(code=st.sampled_from(["c_int", "c_ubyte", "c_longlong", "c_double", "c_float", "c_bool", "c_char",
+                             "c_void_p", "c_size_t"]), value=values)
+def test_value_reads_and_stores_match_ctypes(code, value):
+    # (not c_char_p: an int stored there is an address, which reading dereferences)
+    results = []
+    for m in (ctypes, ferrotypes):
+        x = getattr(m, code)()
+
+        def store():
+            x.value = value
+            return x.value
+        results.append(outcome(store))
+    assert results[0] == results[1]
+
+
+def test_value_of_subclasses_and_deletion_match_ctypes():
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Int(m.c_int):
+            pass
+        class Swapped(m.c_int.__ctype_be__):
+            pass
+        row = []
+        for x in (Int(5), Swapped(7), m.c_int.__ctype_be__(9)):
+            x.value = x.value + 1
+            row.append(x.value)
+            row.append(outcome(lambda: delattr(x, "value"))[:2])
+        p = m.c_char_p(b"kept")
+        p.value = b"other"
+        row.append((p.value, p._objects))
+        results.append(row)
+    assert results[0] == results[1]
