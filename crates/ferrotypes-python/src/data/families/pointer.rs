@@ -127,16 +127,21 @@ pub struct PointerData {}
 
 impl PointerData {
     fn target<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>)> {
+        let cls = PointerData::target_class(slf)?;
+        let target_info = info_of(cls.as_any())?;
+        Ok((cls, target_info))
+    }
+
+    /// The target class alone (see [`PointerData::target`]).
+    fn target_class<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyType>> {
         let py = slf.py();
-        let info = slf.as_super().get().info().bind(py).clone();
-        let InfoKind::Pointer { target, .. } = &info.get().kind else {
+        let InfoKind::Pointer { target, .. } = &slf.as_super().get().info().get().kind else {
             return Err(PyTypeError::new_err("abstract class"));
         };
         let Some(cls) = target.get_obj_type(py) else {
             return Err(PyTypeError::new_err("pointer type has no target type (_type_) yet"));
         };
-        let target_info = info_of(cls.bind(py).as_any())?;
-        Ok((cls.into_bound(py), target_info))
+        Ok(cls.into_bound(py))
     }
 
     /// The address the pointer holds.
@@ -245,8 +250,13 @@ impl PointerData {
     /// The object the pointer points to.
     #[getter]
     fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let (cls, _, address) = PointerData::element(slf, 0)?;
-        Ok(crate::data::instances::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
+        // As `element(slf, 0)`, without looking up the target's info (instance_at does).
+        let address = PointerData::value(slf);
+        if address == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let cls = PointerData::target_class(slf)?;
+        Ok(crate::data::instances::instance_at(&cls, address, Some(slf.clone().into_any().unbind()), 0)?.unbind())
     }
 
     #[setter]
