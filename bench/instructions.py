@@ -54,6 +54,22 @@ OPERATIONS = {
                  "call(cb, 1)"),
 }
 
+# Further operations, counted only when named with --only (not part of --check or the
+# baseline): the rows of bench/sweep.py being worked on.
+MORE_OPERATIONS = {
+    "char_slice": ("buf = ft.create_string_buffer(64)", "buf[:8]"),
+    "pointer_slice": ("a = (ft.c_int * 8)()\np = ft.cast(a, ft.POINTER(ft.c_int))", "p[0:4]"),
+    "value_get": ("ci = ft.c_int(5)", "ci.value"),
+    "value_set": ("ci = ft.c_int(5)", "ci.value = 3"),
+    "sizeof": ("x = ft.c_int(5)", "ft.sizeof(x)"),
+    "addressof": ("x = ft.c_int(5)", "ft.addressof(x)"),
+    "alignment": ("x = ft.c_int(5)", "ft.alignment(x)"),
+    "array_len": ("a = (ft.c_int * 10)()", "len(a)"),
+    "buf_value": ("buf = ft.create_string_buffer(b'abc', 64)", "buf.value"),
+    "buf_raw": ("buf = ft.create_string_buffer(64)", "buf.raw"),
+    "c_char_p": ("", "ft.c_char_p(b'abc')"),
+}
+
 CHILD = """
 import sys
 import ferrotypes as ft
@@ -81,7 +97,7 @@ def instructions(setup, statement, n, library, env):
 
 
 def per_operation(name, n, library, portable):
-    setup, statement = OPERATIONS[name]
+    setup, statement = OPERATIONS.get(name) or MORE_OPERATIONS[name]
     env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
     env.pop("FERROTYPES_PORTABLE", None)
     if portable:
@@ -93,7 +109,7 @@ def per_operation(name, n, library, portable):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=sorted(OPERATIONS), help="just these operations")
+    parser.add_argument("--only", nargs="+", choices=sorted({**OPERATIONS, **MORE_OPERATIONS}), help="just these operations")
     parser.add_argument("--compare-portable", action="store_true", help="also count with FERROTYPES_PORTABLE=1")
     parser.add_argument("-n", type=int, default=5_000, help="operations in the shorter run (default 5,000)")
     parser.add_argument("--check", action="store_true", help="exit 1 if an operation grew past the baseline")

@@ -335,13 +335,13 @@ class CFuncPtr(_FuncPtrData, metaclass=PyCFuncPtrType):
 def byref(obj: _CDataBase, offset: int | None = None) -> CArgObject:
     """``obj``'s address (plus ``offset``) for passing by reference to a foreign call."""
 
-def sizeof(obj: _CDataBase | type[_CDataBase]) -> int:
+def sizeof(obj: _CDataBase | type[_CDataBase], /) -> int:
     """The size in bytes of a C data class or instance."""
 
-def alignment(obj: _CDataBase | type[_CDataBase]) -> int:
+def alignment(obj: _CDataBase | type[_CDataBase], /) -> int:
     """The alignment in bytes of a C data class or instance."""
 
-def addressof(obj: _CDataBase) -> int:
+def addressof(obj: _CDataBase, /) -> int:
     """The address of an instance's memory."""
 
 def resize(obj: _CDataBase, size: int) -> None:

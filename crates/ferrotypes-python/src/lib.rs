@@ -41,6 +41,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
+    array_types::install_char_bytes_get(m.py());
     m.add_class::<array_types::WideCharArrayValue>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     cdecl::register(m)?;
@@ -56,9 +57,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(argconv::_pointer_param_case, m)?)?;
     m.add_function(wrap_pyfunction!(result::_check_restype, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::sizeof, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::alignment, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::addressof, m)?)?;
+    memory::add_one_argument_functions(m)?;
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
     m.add_function(wrap_pyfunction!(instances::_allocated_here, m)?)?;

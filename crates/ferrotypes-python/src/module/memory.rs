@@ -10,16 +10,20 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use std::ffi::CStr;
+
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use pyo3::Borrowed;
 
 use crate::data::cdata::CData;
 use crate::data::keepalive;
+use crate::data::slots;
 use crate::support::scalar;
 use crate::types::typeinfo::info_of;
 
 /// `sizeof(type_or_instance)`.
-#[pyfunction]
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().size(obj.py()));
@@ -27,17 +31,90 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     info_of(obj).map(|i| i.get().size).map_err(|_| PyTypeError::new_err("this type has no size"))
 }
 
-/// `alignment(type_or_instance)`.
-#[pyfunction]
+/// `alignment(type_or_instance)`: an instance's is its class info's, which it holds.
 pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(cdata) = obj.cast::<CData>() {
+        return Ok(cdata.get().info().get().align);
+    }
     info_of(obj).map(|i| i.get().align).map_err(|_| PyTypeError::new_err("no alignment info"))
 }
 
 /// `addressof(instance)`: the address of the instance's memory.
-#[pyfunction]
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))?;
     Ok(cdata.get().address(obj.py()) as usize)
+}
+
+/// A one-argument function of the module as CPython calls it (`METH_O`: the argument
+/// itself, no argument tuple or vector to parse, as ctypes defines `sizeof`,
+/// `alignment` and `addressof`), answering `f(obj)` as an `int`.
+///
+/// # Safety
+/// CPython's `METH_O` contract: the GIL held, `obj` a live object lent for the call.
+unsafe fn one_argument(obj: *mut ffi::PyObject, f: fn(&Bound<'_, PyAny>) -> PyResult<usize>) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a METH_O function with the GIL held. The token is not
+    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: a live object lent for the call (the caller's promise).
+        let obj = unsafe { Borrowed::from_ptr(py, obj) };
+        Ok(f(&obj)?.into_pyobject(py)?.into_ptr())
+    })
+}
+
+/// `sizeof` as `METH_O`.
+///
+/// # Safety
+/// CPython's `METH_O` contract (see [`one_argument`]).
+unsafe extern "C" fn sizeof_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    unsafe { one_argument(obj, sizeof) }
+}
+
+/// `alignment` as `METH_O`.
+///
+/// # Safety
+/// CPython's `METH_O` contract (see [`one_argument`]).
+unsafe extern "C" fn alignment_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    unsafe { one_argument(obj, alignment) }
+}
+
+/// `addressof` as `METH_O`.
+///
+/// # Safety
+/// CPython's `METH_O` contract (see [`one_argument`]).
+unsafe extern "C" fn addressof_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    unsafe { one_argument(obj, addressof) }
+}
+
+/// Adds `sizeof`, `alignment` and `addressof` to module `m` as `METH_O` functions,
+/// with their signatures (positional-only, as in ctypes) and documentation.
+pub fn add_one_argument_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let functions: [(&'static CStr, ffi::PyCFunction, &'static CStr); 3] = [
+        (c"sizeof", sizeof_slot, c"sizeof($module, obj, /)\n--\n\nThe size in bytes of a C data class or instance (an instance's after `resize`)."),
+        (c"alignment", alignment_slot, c"alignment($module, obj, /)\n--\n\nThe alignment in bytes of a C data class or instance."),
+        (c"addressof", addressof_slot, c"addressof($module, obj, /)\n--\n\nThe address of an instance's memory."),
+    ];
+    let py = m.py();
+    let module_name = m.name()?;
+    for (name, meth, doc) in functions {
+        // CPython keeps a pointer to the definition for the function's life: one small
+        // allocation per function each time the module is initialised.
+        let def = Box::leak(Box::new(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
+            ml_flags: ffi::METH_O,
+            ml_doc: doc.as_ptr(),
+        }));
+        // SAFETY: a definition that lives for ever, with a METH_O function; the module
+        // and its name are live objects. The result is a new reference or NULL with an
+        // exception set.
+        let function = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCFunction_NewEx(def, m.as_ptr(), module_name.as_ptr())) }?;
+        m.add(name.to_str().map_err(|_| PyValueError::new_err("function name is not UTF-8"))?, function)?;
+    }
+    Ok(())
 }
 
 /// `resize(instance, size)`: grows an instance's own memory.

@@ -12,7 +12,9 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use crate::support::gil_cell::GilCell;
 use crate::support::python::class_attribute;
@@ -234,12 +236,15 @@ pub struct TypeInfo {
     /// Set once an instance or a subclass exists: a structure's `_fields_` can then no
     /// longer change (ctypes' "_fields_ is final").
     pub final_: AtomicBool,
+    /// The buffer layout instances export, made on the first export (see
+    /// [`TypeInfo::fixed_export`]).
+    export: OnceLock<ExportLayout>,
 }
 
 impl TypeInfo {
     /// A type of this kind and layout, not yet final.
     pub fn new(size: usize, align: usize, kind: InfoKind, ctype: CType) -> TypeInfo {
-        TypeInfo { size, align, kind, ctype, final_: AtomicBool::new(false) }
+        TypeInfo { size, align, kind, ctype, final_: AtomicBool::new(false), export: OnceLock::new() }
     }
 
     /// How many sub-objects an instance may keep alive (ctypes' `b_length`): when
@@ -328,6 +333,60 @@ impl TypeInfo {
             InfoKind::Pointer { format, .. } => Ok(BufferLayout { format: format.get(py), shape: Vec::new(), itemsize: self.size }),
             InfoKind::Function => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
             InfoKind::Record { layout, .. } => Ok(BufferLayout { format: layout.format.clone(), shape: Vec::new(), itemsize: self.size }),
+        }
+    }
+}
+
+/// A [`BufferLayout`] as a `Py_buffer` carries it: a NUL-terminated format, the shape
+/// as `Py_ssize_t`s, the item size.
+pub struct ExportLayout {
+    pub format: CString,
+    pub shape: Box<[pyo3::ffi::Py_ssize_t]>,
+    pub itemsize: pyo3::ffi::Py_ssize_t,
+}
+
+impl ExportLayout {
+    /// `layout` as a view carries it; `BufferError` when a figure does not fit.
+    pub fn new(layout: BufferLayout) -> PyResult<ExportLayout> {
+        use pyo3::exceptions::PyBufferError;
+        let format = CString::new(layout.format).map_err(|_| PyValueError::new_err("buffer format contains NUL"))?;
+        let shape = layout
+            .shape
+            .iter()
+            .map(|&d| pyo3::ffi::Py_ssize_t::try_from(d))
+            .collect::<Result<Box<[_]>, _>>()
+            .map_err(|_| PyBufferError::new_err("array dimension too large to export"))?;
+        let itemsize = pyo3::ffi::Py_ssize_t::try_from(layout.itemsize).map_err(|_| PyBufferError::new_err("item too large to export"))?;
+        Ok(ExportLayout { format, shape, itemsize })
+    }
+}
+
+impl TypeInfo {
+    /// The layout every instance exports, made once per class (ctypes keeps it in the
+    /// class's StgInfo), or `None` when it is not fixed: a pointer's format, and so that
+    /// of an array of pointers, changes when `SetPointerType` sets the target, and is
+    /// then made per export by [`TypeInfo::buffer_layout`].
+    pub fn fixed_export(&self, py: Python<'_>) -> PyResult<Option<&ExportLayout>> {
+        if let Some(export) = self.export.get() {
+            return Ok(Some(export));
+        }
+        if !self.export_is_fixed() {
+            return Ok(None);
+        }
+        let export = ExportLayout::new(self.buffer_layout(py)?)?;
+        // Another thread may have set it in between (the GIL is not held throughout
+        // on free-threaded builds): either value is the same layout.
+        Ok(Some(self.export.get_or_init(|| export)))
+    }
+
+    /// Whether [`TypeInfo::buffer_layout`] gives the same layout for the class's whole
+    /// life: everything but pointers and arrays whose innermost element is one (a
+    /// record's format was fixed with its fields).
+    fn export_is_fixed(&self) -> bool {
+        match &self.kind {
+            InfoKind::Pointer { .. } => false,
+            InfoKind::Array { element_info, .. } => element_info.get().export_is_fixed(),
+            InfoKind::Simple { .. } | InfoKind::Function | InfoKind::Record { .. } => true,
         }
     }
 }

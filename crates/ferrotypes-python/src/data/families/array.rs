@@ -29,7 +29,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, slice_indices, vec_for, exact_index};
+use crate::data::families::elements::{char_slice, character_kind, exact_index, index_value, join_chars, mapping_of, char_elements, slice_indices, vec_for};
 
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
@@ -84,8 +84,12 @@ impl ArrayData {
         Ok(())
     }
 
+    /// The length, read from the class info without taking references to its parts.
     fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
-        Ok(ArrayData::parts(slf)?.2)
+        match slf.as_super().get().info().get().kind {
+            InfoKind::Array { length, .. } => Ok(length),
+            _ => Err(PyTypeError::new_err("abstract class")),
+        }
     }
 
     fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -98,6 +102,11 @@ impl ArrayData {
         let info = info.get();
         if let Ok(slice) = index.cast::<PySlice>() {
             let ind = slice.indices(length as isize)?;
+            if char_elements(info) {
+                // SAFETY: the slice was fitted to the length, so every byte it selects
+                // lies inside the array's memory.
+                return unsafe { char_slice(py, slf.as_super().get().address(py), ind.start, ind.step, ind.slicelength) };
+            }
             let mut items = vec_for(ind.slicelength)?;
             for i in slice_indices(&ind) {
                 // SAFETY: i < length (the slice was fitted to it), so the element lies

@@ -196,6 +196,59 @@ impl CharArrayBytes {
     }
 }
 
+impl CharArrayBytes {
+    /// `obj.value` / `obj.raw` (or the descriptor itself, read from the class).
+    fn get<'py>(&self, instance: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(None) };
+        let (address, size) = self.memory(instance)?;
+        // SAFETY: an instance's memory is `size` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(address, size) };
+        let bytes = if self.raw { bytes } else { cstring::up_to_nul(bytes) };
+        crate::support::scalar::new_bytes(instance.py(), bytes).map(Some)
+    }
+}
+
+/// Has CPython read `value` and `raw` through [`char_bytes_descr_get`], in place of
+/// PyO3's `__get__` wrapper (which registers the call with PyO3's attach count and
+/// extracts three arguments). Called once the class exists, at module initialisation.
+pub fn install_char_bytes_get(py: Python<'_>) {
+    let tp = py.get_type::<CharArrayBytes>();
+    // SAFETY: a live type object made by PyO3, written with the GIL held before any
+    // instance exists; the slot keeps its signature, and CharArrayBytes has no
+    // subclasses (it is not `subclass`).
+    unsafe {
+        (*tp.as_type_ptr()).tp_descr_get = Some(char_bytes_descr_get);
+        pyo3::ffi::PyType_Modified(tp.as_type_ptr());
+    }
+}
+
+/// The `tp_descr_get` slot of `CharArrayBytes` (see [`CharArrayBytes::get`]).
+///
+/// # Safety
+/// CPython's `tp_descr_get` contract: the GIL held, `descr` a live `CharArrayBytes`
+/// (the class the slot is installed on, which has no subclasses), `obj` a live
+/// object or NULL, lent for the call.
+unsafe extern "C" fn char_bytes_descr_get(descr: *mut pyo3::ffi::PyObject, obj: *mut pyo3::ffi::PyObject, _owner: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls descriptor slots with the GIL held. The token is not
+    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, crate::data::slots::NULL, || {
+        // SAFETY: `descr` is a CharArrayBytes (the slot is installed on that class
+        // alone), lent for the call.
+        let descr = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayBytes>() };
+        let instance = if obj.is_null() {
+            None
+        } else {
+            // SAFETY: a live object lent for the call.
+            Some(unsafe { pyo3::Borrowed::from_ptr(py, obj) }.to_owned())
+        };
+        Ok(match descr.get().get(instance.as_ref())? {
+            Some(bytes) => bytes.into_ptr(),
+            None => descr.to_owned().into_ptr(),
+        })
+    })
+}
+
 #[pymethods]
 impl CharArrayBytes {
     #[new]
@@ -204,12 +257,10 @@ impl CharArrayBytes {
     }
 
     fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any()) };
-        let (address, size) = slf.get().memory(instance)?;
-        // SAFETY: an instance's memory is `size` readable bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(address, size) };
-        let bytes = if slf.get().raw { bytes } else { cstring::up_to_nul(bytes) };
-        Ok(crate::support::scalar::new_bytes(instance.py(), bytes)?.into_any())
+        Ok(match slf.get().get(instance)? {
+            Some(bytes) => bytes.into_any(),
+            None => slf.clone().into_any(),
+        })
     }
 
     /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes

@@ -48,6 +48,38 @@ pub(super) fn vec_for<T>(count: usize) -> PyResult<Vec<T>> {
     Ok(items)
 }
 
+/// Whether elements of type `info` are `c_char`s (or of a subclass), whose slices are
+/// the bytes they select, as in ctypes (which reads an element of a subclass as an
+/// instance, but its slices as bytes).
+pub(super) fn char_elements(info: &TypeInfo) -> bool {
+    matches!(info.kind, InfoKind::Simple { scalar: ScalarKind::Char, .. })
+}
+
+/// A slice of one-byte `c_char` elements as one bytes object: the `count` bytes at
+/// `first + start + k * step`, with no object made per element.
+///
+/// # Safety
+/// Each of those bytes must be readable (when `count` is not zero).
+pub(super) unsafe fn char_slice(py: Python<'_>, first: *const u8, start: isize, step: isize, count: usize) -> PyResult<Py<PyAny>> {
+    let too_large = || PyMemoryError::new_err(format!("cannot make a slice of {count} items"));
+    if count == 0 {
+        return Ok(PyBytes::new(py, b"").into_any().unbind());
+    }
+    let at = |k: usize| first.wrapping_offset(start.wrapping_add((k as isize).wrapping_mul(step)));
+    if step == 1 {
+        let len = ffi::Py_ssize_t::try_from(count).map_err(|_| too_large())?;
+        // SAFETY: the caller vouches for the `count` bytes from `at(0)`, which CPython
+        // copies into a new bytes object (NULL with an exception set on failure).
+        return unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(at(0).cast(), len)) }.map(Bound::unbind);
+    }
+    let mut bytes: Vec<u8> = vec_for(count)?;
+    for k in 0..count {
+        // SAFETY: one of the bytes the caller vouches for.
+        bytes.push(unsafe { at(k).read() });
+    }
+    Ok(crate::support::scalar::new_bytes(py, &bytes)?.into_any().unbind())
+}
+
 /// Slices of `c_char` give bytes and of `c_wchar` give str, not lists.
 pub(super) fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
     if kind == ferrotypes_core::ctype::ScalarKind::Char {

@@ -30,7 +30,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{character_kind, index_value, join_chars, mapping_of, vec_for, exact_index};
+use crate::data::families::elements::{char_slice, character_kind, exact_index, index_value, join_chars, mapping_of, char_elements, vec_for};
 
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
 /// non-NULL pointer to a built-in simple type and an `int` index is read here;
@@ -127,16 +127,21 @@ pub struct PointerData {}
 
 impl PointerData {
     fn target<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>)> {
+        let cls = PointerData::target_class(slf)?;
+        let target_info = info_of(cls.as_any())?;
+        Ok((cls, target_info))
+    }
+
+    /// The target class alone (see [`PointerData::target`]).
+    fn target_class<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyType>> {
         let py = slf.py();
-        let info = slf.as_super().get().info().bind(py).clone();
-        let InfoKind::Pointer { target, .. } = &info.get().kind else {
+        let InfoKind::Pointer { target, .. } = &slf.as_super().get().info().get().kind else {
             return Err(PyTypeError::new_err("abstract class"));
         };
         let Some(cls) = target.get_obj_type(py) else {
             return Err(PyTypeError::new_err("pointer type has no target type (_type_) yet"));
         };
-        let target_info = info_of(cls.bind(py).as_any())?;
-        Ok((cls.into_bound(py), target_info))
+        Ok(cls.into_bound(py))
     }
 
     /// The address the pointer holds.
@@ -151,7 +156,7 @@ impl PointerData {
     fn slice(slf: &Bound<'_, Self>, slice: &Bound<'_, PySlice>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         // As ctypes reads them: an integer beyond isize is ValueError.
-        let part = |name: &str| -> PyResult<Option<isize>> {
+        let part = |name: &Bound<'_, pyo3::types::PyString>| -> PyResult<Option<isize>> {
             let v = slice.getattr(name)?;
             if v.is_none() {
                 return Ok(None);
@@ -163,16 +168,16 @@ impl PointerData {
                 _ => Ok(Some(n)),
             }
         };
-        let step = part("step")?.unwrap_or(1);
+        let step = part(pyo3::intern!(py, "step"))?.unwrap_or(1);
         if step == 0 {
             return Err(PyValueError::new_err("slice step cannot be zero"));
         }
-        let start = match part("start")? {
+        let start = match part(pyo3::intern!(py, "start"))? {
             Some(s) => s,
             None if step < 0 => return Err(PyValueError::new_err("slice start is required for step < 0")),
             None => 0,
         };
-        let Some(stop) = part("stop")? else {
+        let Some(stop) = part(pyo3::intern!(py, "stop"))? else {
             return Err(PyValueError::new_err("slice stop is required"));
         };
         let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { stop.abs_diff(start).div_ceil(step.unsigned_abs()) } else { 0 };
@@ -183,6 +188,11 @@ impl PointerData {
         } else {
             PointerData::element(slf, 0)?
         };
+        if char_elements(info.get()) {
+            // SAFETY: C memory at a non-NULL pointer (when anything is read) plus the
+            // indexes, as ctypes reads it: the pointer's owner vouches for it.
+            return unsafe { char_slice(py, first, start, step, count) };
+        }
         let size = info.get().size as isize;
         // Reserved before anything is read: a length no memory holds is a MemoryError,
         // not a read past the pointee. Then every index lies between start and stop.
@@ -240,8 +250,13 @@ impl PointerData {
     /// The object the pointer points to.
     #[getter]
     fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let (cls, _, address) = PointerData::element(slf, 0)?;
-        Ok(crate::data::instances::instance_at(&cls, address as usize, Some(slf.clone().into_any().unbind()), 0)?.unbind())
+        // As `element(slf, 0)`, without looking up the target's info (instance_at does).
+        let address = PointerData::value(slf);
+        if address == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        let cls = PointerData::target_class(slf)?;
+        Ok(crate::data::instances::instance_at(&cls, address, Some(slf.clone().into_any().unbind()), 0)?.unbind())
     }
 
     #[setter]

@@ -19,6 +19,7 @@ use crate::data::instances;
 use crate::support::scalar;
 use crate::data::instances::Family;
 use crate::data::registry;
+use crate::data::slots;
 use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 
 /// The Rust side of `_SimpleCData`. It adds nothing to `CData` (what the scalar is
@@ -73,9 +74,130 @@ impl Family for SimpleData {
     }
 }
 
-/// Registers the simple family (at module initialisation).
+/// Registers the simple family (at module initialisation), with `value` as a raw
+/// getset (see [`install_value_getset`]).
 pub fn register(py: Python<'_>) -> PyResult<()> {
+    install_value_getset(py)?;
     registry::register_data_family::<SimpleData>(py, None)
+}
+
+/// PyO3's `value` setter and its closure, which the raw setter falls back to.
+struct GeneralSetter {
+    set: ffi::setter,
+    closure: *mut std::ffi::c_void,
+}
+
+// SAFETY: the closure is PyO3's description of the getset, immutable and alive for
+// the life of the type (PyO3 keeps it with the type object, which is never freed);
+// it is only passed back to PyO3's setter, with the GIL held.
+unsafe impl Send for GeneralSetter {}
+// SAFETY: as for Send: shared read-only.
+unsafe impl Sync for GeneralSetter {}
+
+static GENERAL_VALUE_SETTER: std::sync::OnceLock<GeneralSetter> = std::sync::OnceLock::new();
+
+/// Replaces PyO3's `value` getset of `_SimpleData` (inherited by every simple class)
+/// with [`value_get`] and [`value_set`], which CPython calls directly: PyO3's wrapper
+/// registers the call with its attach count and checks the receiver's type, which
+/// CPython's getset descriptor has already checked. Done once per process (the type
+/// is made once).
+fn install_value_getset(py: Python<'_>) -> PyResult<()> {
+    use pyo3::exceptions::PySystemError;
+    let tp = py.get_type::<SimpleData>();
+    let name = pyo3::intern!(py, "value");
+    let missing = || PySystemError::new_err("ferrotypes: _SimpleData has no PyO3 `value` getset to replace");
+    if GENERAL_VALUE_SETTER.get().is_some() {
+        return Ok(()); // installed by an earlier initialisation
+    }
+    // SAFETY: a live type object, read with the GIL held; the dict holds its own
+    // reference to the descriptor while we read it.
+    let descr = unsafe { ffi::PyDict_GetItemWithError((*tp.as_type_ptr()).tp_dict, name.as_ptr()) };
+    if descr.is_null() {
+        return Err(PyErr::take(py).unwrap_or_else(missing));
+    }
+    // SAFETY: `descr` is a live object (borrowed from the dict).
+    if unsafe { ffi::Py_TYPE(descr) } != std::ptr::addr_of_mut!(ffi::PyGetSetDescr_Type) {
+        return Err(missing());
+    }
+    // SAFETY: a getset descriptor (checked above) made by PyO3, whose definition lives
+    // as long as the type.
+    let general = unsafe { &*(*descr.cast::<ffi::PyGetSetDescrObject>()).d_getset };
+    let Some(set) = general.set else { return Err(missing()) };
+    let doc = general.doc;
+    if GENERAL_VALUE_SETTER.set(GeneralSetter { set, closure: general.closure }).is_err() {
+        return Ok(());
+    }
+    // CPython keeps a pointer to the definition for the descriptor's life: one small
+    // allocation per process.
+    let def = Box::leak(Box::new(ffi::PyGetSetDef { name: c"value".as_ptr(), get: Some(value_get), set: Some(value_set), doc, closure: std::ptr::null_mut() }));
+    // SAFETY: a live type and a definition that lives for ever; a new reference or
+    // NULL with an exception set.
+    let ours = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(tp.as_type_ptr(), def)) }?;
+    // SAFETY: the type's own dict, written with the GIL held before any subclass
+    // exists; PyType_Modified drops what attribute caches knew of it.
+    unsafe {
+        if ffi::PyDict_SetItem((*tp.as_type_ptr()).tp_dict, name.as_ptr(), ours.as_ptr()) != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        ffi::PyType_Modified(tp.as_type_ptr());
+    }
+    Ok(())
+}
+
+/// `x.value` as CPython's getset descriptor calls it.
+///
+/// # Safety
+/// CPython's getter contract, after `getset_get`'s check: the GIL held, `obj` a live
+/// instance of `_SimpleData` (or a subclass), lent for the call.
+unsafe extern "C" fn value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls getters with the GIL held. The token is not registered with
+    // PyO3's attach count: nothing made here is dropped as a `Py` (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: the descriptor was made for _SimpleData, and CPython checked that
+        // `obj` is an instance of it before calling.
+        let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<SimpleData>() };
+        let base = slf.as_super().get();
+        let me = Traits::of(base)?;
+        // SAFETY: the instance's memory holds at least one scalar of its kind.
+        unsafe { scalar::read_fast(py, me.kind, me.swapped, base.address(py)) }
+    })
+}
+
+/// `x.value = v` (and `del x.value`) as CPython's getset descriptor calls it: a native
+/// number stored into a numeric type here (it keeps nothing alive), anything else by
+/// PyO3's setter ([`SimpleData::set_value_of`]).
+///
+/// # Safety
+/// CPython's setter contract, after `getset_set`'s check: the GIL held, `obj` a live
+/// instance of `_SimpleData` (or a subclass), `value` a live object or NULL
+/// (deletion), lent for the call.
+unsafe extern "C" fn value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> std::ffi::c_int {
+    // SAFETY: CPython calls setters with the GIL held (see value_get).
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: as in value_get; `value` is a live object lent for the call.
+        let (slf, value) = unsafe { (Borrowed::from_ptr(py, obj).cast_unchecked::<SimpleData>(), Borrowed::from_ptr(py, value)) };
+        let data = slf.as_super().get();
+        let me = Traits::of(data).ok()?;
+        // SAFETY: the instance's memory holds one scalar of its kind.
+        unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.address(py)) }.map(|()| Ok(0))
+    });
+    if let Some(answer) = fast {
+        return answer;
+    }
+    match GENERAL_VALUE_SETTER.get() {
+        // SAFETY: PyO3's own setter with its own closure, called with the arguments
+        // CPython gave us.
+        Some(general) => unsafe { (general.set)(obj, value, general.closure) },
+        None => {
+            pyo3::exceptions::PySystemError::new_err("ferrotypes: fast slots used before installation").restore(py);
+            -1
+        }
+    }
 }
 
 impl Construct for SimpleData {
