@@ -283,13 +283,13 @@ impl CType {
     /// members placed as libffi places them (each at the next multiple of its
     /// alignment), which [`record_for_call`](Self::record_for_call) makes the record's
     /// own layout. Returns the offset just past the value.
-    pub fn push_leaves(&self, base: usize, out: &mut Vec<(usize, ScalarKind)>) -> usize {
+    pub fn push_leaves(&self, base: usize, out: &mut Vec<ScalarAt>) -> usize {
         match self {
             CType::Void => base,
             // Offsets inside a value that exists (at most isize::MAX bytes): the
             // saturating sums never saturate.
             CType::Scalar(k) => {
-                out.push((base, *k));
+                out.push(ScalarAt::plain(base, *k));
                 base.saturating_add(k.size())
             }
             CType::Record { members, size, .. } => {
@@ -359,12 +359,12 @@ impl CType {
     // Past the first test the record is at most 64 bytes and its leaves lie inside
     // it: the sums below are small.
     #[allow(clippy::arithmetic_side_effects)]
-    pub fn record_for_call(size: usize, align: usize, leaves: impl FnOnce() -> Vec<(usize, ScalarKind)>) -> Result<CType, String> {
+    pub fn record_for_call(size: usize, align: usize, leaves: impl FnOnce() -> Vec<ScalarAt>) -> Result<CType, String> {
         if size > LARGEST_CLASSIFIED_AGGREGATE {
             return Ok(CType::Record { members: [].into(), size, align });
         }
         let leaves = &leaves()[..];
-        let unaligned = leaves.iter().any(|&(offset, k)| !offset.is_multiple_of(k.align()));
+        let unaligned = leaves.iter().any(|s| !s.offset.is_multiple_of(s.kind.align()));
         if unaligned && size <= 16 {
             return Err(format!(
                 "a record of {size} bytes with unaligned members is passed in memory by C, \
@@ -379,8 +379,8 @@ impl CType {
         let mut start = 0;
         while start < size {
             let n = (size - start).min(8);
-            let mut touching = leaves.iter().filter(|&&(o, k)| o < start + n && o + k.size() > start).peekable();
-            let float = touching.peek().is_some() && touching.all(|&(_, k)| matches!(k, ScalarKind::Float | ScalarKind::Double));
+            let mut touching = leaves.iter().filter(|s| s.offset < start + n && s.end() > start).peekable();
+            let float = touching.peek().is_some() && touching.all(|s| matches!(s.kind, ScalarKind::Float | ScalarKind::Double));
             let kind = match (float, piece) {
                 (true, 8) => ScalarKind::Double,
                 (true, 4) => ScalarKind::Float,
@@ -404,6 +404,31 @@ impl CType {
             }
             other => out.push(other.ffi_type()),
         }
+    }
+}
+
+/// One scalar inside a value: where it starts, of which kind, whether it is stored in
+/// the other byte order (a big-endian structure's field on this target), and whether it
+/// is a bit-field's storage unit (whose bits no scalar kind describes). What a call
+/// classifies a record by, what a buffer's format is checked against, and what the
+/// extension finds inside its classes are all lists of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScalarAt {
+    pub offset: usize,
+    pub kind: ScalarKind,
+    pub swapped: bool,
+    pub bit_field: bool,
+}
+
+impl ScalarAt {
+    /// A scalar of `kind` at `offset`, in this target's byte order, not a bit-field.
+    pub fn plain(offset: usize, kind: ScalarKind) -> ScalarAt {
+        ScalarAt { offset, kind, swapped: false, bit_field: false }
+    }
+
+    /// The offset just past it (inside a value that exists, so it cannot overflow).
+    pub fn end(&self) -> usize {
+        self.offset.saturating_add(self.kind.size())
     }
 }
 
@@ -432,22 +457,26 @@ fn opaque_aggregate(size: usize, align: usize) -> Type {
 /// The leaves as libffi members, when libffi's natural layout of them puts each at
 /// its offset and ends at `size`.
 #[allow(clippy::arithmetic_side_effects)] // offsets and sizes within a record of at most 64 bytes
-fn natural_members(size: usize, leaves: &[(usize, ScalarKind)]) -> Option<Vec<CType>> {
+fn natural_members(size: usize, leaves: &[ScalarAt]) -> Option<Vec<CType>> {
     let mut end = 0usize;
     let mut align = 1usize;
-    for &(offset, kind) in leaves {
-        if end.next_multiple_of(kind.align()) != offset {
+    for leaf in leaves {
+        if end.next_multiple_of(leaf.kind.align()) != leaf.offset {
             return None;
         }
-        end = offset + kind.size();
-        align = align.max(kind.align());
+        end = leaf.end();
+        align = align.max(leaf.kind.align());
     }
-    (end.next_multiple_of(align) == size && !leaves.is_empty()).then(|| leaves.iter().map(|&(_, k)| CType::Scalar(k)).collect())
+    (end.next_multiple_of(align) == size && !leaves.is_empty()).then(|| leaves.iter().map(|s| CType::Scalar(s.kind)).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leaves(at: &[(usize, ScalarKind)]) -> Vec<ScalarAt> {
+        at.iter().map(|&(offset, kind)| ScalarAt::plain(offset, kind)).collect()
+    }
 
     #[test]
     fn codes_round_trip() {
@@ -460,7 +489,7 @@ mod tests {
     #[test]
     fn natural_records_keep_their_members() {
         use ScalarKind::*;
-        let t = CType::record_for_call(16, 8, || [(0, Char), (4, Int), (8, Double)].to_vec()).unwrap();
+        let t = CType::record_for_call(16, 8, || leaves(&[(0, Char), (4, Int), (8, Double)])).unwrap();
         assert_eq!(t, CType::Record { members: [CType::Scalar(Char), CType::Scalar(Int), CType::Scalar(Double)].into(), size: 16, align: 8 });
     }
 
@@ -468,19 +497,19 @@ mod tests {
     fn unions_are_classified_per_eightbyte() {
         use ScalarKind::*;
         // union { float f; int i; }: integer class.
-        let t = CType::record_for_call(4, 4, || [(0, Float), (0, Int)].to_vec()).unwrap();
+        let t = CType::record_for_call(4, 4, || leaves(&[(0, Float), (0, Int)])).unwrap();
         assert_eq!(t, CType::Record { members: [CType::Scalar(UInt)].into(), size: 4, align: 4 });
         // union { float f[3]; double d; } (16 bytes): both eightbytes floating point.
-        let t = CType::record_for_call(16, 8, || [(0, Float), (4, Float), (8, Float), (0, Double)].to_vec()).unwrap();
+        let t = CType::record_for_call(16, 8, || leaves(&[(0, Float), (4, Float), (8, Float), (0, Double)])).unwrap();
         assert_eq!(t, CType::Record { members: [CType::Scalar(Double), CType::Scalar(Double)].into(), size: 16, align: 8 });
             }
 
     #[test]
     fn small_records_with_unaligned_members_are_refused() {
         use ScalarKind::*;
-        assert!(CType::record_for_call(5, 1, || [(0, Char), (1, Int)].to_vec()).is_err());
+        assert!(CType::record_for_call(5, 1, || leaves(&[(0, Char), (1, Int)])).is_err());
         // Larger than 16 bytes: memory class anyway, which libffi expresses.
-        assert!(CType::record_for_call(17, 1, || [(0, Char), (1, Double), (9, Double)].to_vec()).is_ok());
+        assert!(CType::record_for_call(17, 1, || leaves(&[(0, Char), (1, Double), (9, Double)])).is_ok());
     }
 
     #[test]

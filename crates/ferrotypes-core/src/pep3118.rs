@@ -19,7 +19,7 @@
 // itself declares (checked against the buffer's before use).
 #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
-use crate::ctype::{NumberClass, ScalarKind};
+use crate::ctype::{NumberClass, ScalarAt, ScalarKind};
 
 /// What kind of value a scalar inside a buffer item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +60,11 @@ pub struct Item {
 }
 
 impl Leaf {
+    /// The leaf a scalar inside a C value is, in the byte order it is stored in.
+    pub fn of_scalar(scalar: &ScalarAt) -> Leaf {
+        Leaf::of_kind(scalar.kind, scalar.offset, cfg!(target_endian = "big") != scalar.swapped)
+    }
+
     /// The leaf a value of `kind` is at `offset`, stored `big_endian` or not.
     pub fn of_kind(kind: ScalarKind, offset: usize, big_endian: bool) -> Leaf {
         use ScalarKind::*;

@@ -264,10 +264,9 @@ impl Items {
         }
         let mut scalars = Vec::new();
         push_leaves(element, py, 0, &mut scalars);
-        let big_endian = |swapped: bool| cfg!(target_endian = "big") != swapped;
         scalars.sort_by_key(|s| s.offset); // stable: a union's overlapping members stay in order
         let leaves = (!scalars.is_empty() && scalars.iter().all(|s| !s.bit_field))
-            .then(|| scalars.iter().map(|s| Leaf::of_kind(s.kind, s.offset, big_endian(s.swapped))).collect());
+            .then(|| scalars.iter().map(Leaf::of_scalar).collect());
         Ok(Items::Typed { format: element.buffer_layout(py)?.format, size: element.size, leaves })
     }
 }

@@ -7,7 +7,7 @@
 //! It does not hold Python-level class attributes (`_fields_`, `_type_`): those stay on
 //! the class itself.
 
-use ferrotypes_core::ctype::{CType, ScalarKind};
+use ferrotypes_core::ctype::{CType, ScalarAt, ScalarKind};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
@@ -150,7 +150,7 @@ impl FieldLayout {
     /// The field's scalars, at their offsets within the record.
     pub fn push_leaves(&self, py: Python<'_>, out: &mut Vec<ScalarAt>) {
         match self.access {
-            FieldAccess::Bits { .. } => out.push(ScalarAt { offset: self.offset, kind: unsigned_of_size(self.size), swapped: false, bit_field: true }),
+            FieldAccess::Bits { .. } => out.push(ScalarAt { bit_field: true, ..ScalarAt::plain(self.offset, unsigned_of_size(self.size)) }),
             _ => push_leaves(self.info.get(), py, self.offset, out),
         }
     }
@@ -165,16 +165,6 @@ pub struct SimpleScalar {
     pub native_values: bool,
 }
 
-/// One scalar inside a value: where, of which kind, in which byte order, and whether
-/// it is a bit-field's storage unit (whose bits no scalar kind describes).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ScalarAt {
-    pub offset: usize,
-    pub kind: ScalarKind,
-    /// Stored in the other byte order (`BigEndianStructure` fields on this target).
-    pub swapped: bool,
-    pub bit_field: bool,
-}
 
 /// The unsigned integer kind of a bit-field storage unit's size (odd sizes, possible
 /// only in packed records, as bytes: they are integer class either way).
@@ -193,8 +183,8 @@ fn unsigned_of_size(size: usize) -> ScalarKind {
 /// needed: see `CType::record_for_call`).
 pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
     match &info.kind {
-        InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { offset, kind: *scalar, swapped: *swapped, bit_field: false }),
-        InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt { offset, kind: ScalarKind::VoidPtr, swapped: false, bit_field: false }),
+        InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { swapped: *swapped, ..ScalarAt::plain(offset, *scalar) }),
+        InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt::plain(offset, ScalarKind::VoidPtr)),
         InfoKind::Array { element_info, length, .. } => {
             let e = element_info.get();
             if e.size == 0 {

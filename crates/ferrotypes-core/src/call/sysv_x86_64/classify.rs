@@ -97,15 +97,15 @@ fn eightbyte_classes(members: &[CType], size: usize) -> Option<[bool; 2]> {
     for m in members {
         end = m.push_leaves(end.next_multiple_of(m.align()), &mut leaves);
     }
-    if end > size || leaves.iter().any(|&(_, k)| k == ScalarKind::LongDouble) {
+    if end > size || leaves.iter().any(|s| s.kind == ScalarKind::LongDouble) {
         return None;
     }
     let mut classes = [false; 2];
     for (k, class) in classes.iter_mut().enumerate().take(size.div_ceil(8)) {
         let (start, stop) = (8 * k, 8 * k + 8);
-        let mut touching = leaves.iter().filter(|&&(o, kind)| o < stop && o + kind.size() > start).peekable();
+        let mut touching = leaves.iter().filter(|s| s.offset < stop && s.end() > start).peekable();
         touching.peek()?;
-        *class = touching.all(|&(_, kind)| kind.number_class() == NumberClass::Float);
+        *class = touching.all(|s| s.kind.number_class() == NumberClass::Float);
     }
     Some(classes)
 }

@@ -6,7 +6,7 @@ use std::ffi::c_void;
 use super::registers::{Place, FIRST_STACK};
 use super::*;
 use crate::call::{LibffiPlan, NoScalarArgument};
-use crate::ctype::CType;
+use crate::ctype::{CType, ScalarAt};
 use crate::ctype::ScalarKind::{self, *};
 
 extern "C" fn mix(a: i8, b: f32, c: u16, d: f64, e: i64, f: u8, g: f32, h: i32) -> f64 {
@@ -194,7 +194,7 @@ struct Big {
 }
 
 fn record(size: usize, align: usize, leaves: &[(usize, ScalarKind)]) -> CType {
-    CType::record_for_call(size, align, || leaves.to_vec()).unwrap()
+    CType::record_for_call(size, align, || leaves.iter().map(|&(offset, kind)| ScalarAt::plain(offset, kind)).collect()).unwrap()
 }
 fn point3() -> CType {
     record(16, 8, &[(0, Int), (4, Int), (8, Double)])

@@ -173,10 +173,9 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         for f in &all_fields {
             f.push_leaves(py, &mut scalars);
         }
-        let mut leaves: Vec<(usize, ScalarKind)> = scalars.iter().map(|s| (s.offset, s.kind)).collect();
-        leaves.sort_by_key(|&(o, _)| o);
-        leaves.dedup();
-        leaves
+        scalars.sort_by_key(|s| s.offset);
+        scalars.dedup_by_key(|s| (s.offset, s.kind));
+        scalars
     };
     let (ctype, by_value_error) = match CType::record_for_call(layout.size, layout.align, leaves) {
         Ok(t) => (t, None),
