@@ -52,7 +52,8 @@ def run_without_compiler(directory, code, *args):
     none, with the generated modules importable; returns its stdout."""
     empty = directory / "empty-path"
     empty.mkdir(exist_ok=True)
-    env = {**os.environ, "CC": "/nonexistent", "PATH": str(empty), "PYTHONPATH": str(directory)}
+    tests = os.path.dirname(os.path.abspath(__file__))  # for tests/header_calls.py
+    env = {**os.environ, "CC": "/nonexistent", "PATH": str(empty), "PYTHONPATH": os.pathsep.join([str(directory), tests])}
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], env=env,
                           capture_output=True, text=True, cwd=directory)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -143,63 +144,18 @@ def test_every_record_include_completes_is_in_the_module(generated, imported):
 
 _CALLS = """
     import ferrotypes as ft
-    import zlib_bindings as z
-    import sqlite3_bindings as sq
+    import header_calls  # tests/header_calls.py: the same calls test_cdecl_headers makes through include()
+    import zlib_bindings, sqlite3_bindings, cblas_bindings, gsl_gsl_integration_bindings
+    import stdlib_bindings, time_bindings, Python_bindings
 
-    data = b"ferrotypes generated these bindings " * 20
-    dest_len = z.uLongf(z.compressBound(len(data)))
-    dest = ft.create_string_buffer(dest_len.value)
-    assert z.compress(dest, ft.byref(dest_len), data, len(data)) == z.Z_OK
-    out = bytearray(len(data))
-    out_len = z.uLongf(len(out))
-    assert z.uncompress(out, ft.byref(out_len), dest, dest_len.value) == z.Z_OK
-    assert bytes(out[:out_len.value]) == data
-    assert z.zlibVersion() == z.ZLIB_VERSION
-    strm = z.z_stream()
-    assert z.deflateInit(ft.byref(strm), z.Z_DEFAULT_COMPRESSION) == z.Z_OK  # a forwarding macro
-    assert z.deflateEnd(ft.byref(strm)) == z.Z_OK
-
-    db = ft.POINTER(sq.sqlite3)()
-    assert sq.sqlite3_open(b":memory:", ft.byref(db)) == sq.SQLITE_OK
-    rows = []
-    def on_row(_, ncols, values, names):
-        rows.append((names[0], values[0]))
-        return 0
-    sql = b"create table t(x); insert into t values (42); select x from t;"
-    assert sq.sqlite3_exec(db, sql, on_row, None, None) == sq.SQLITE_OK
-    assert rows == [(b"x", b"42")]
-    assert sq.sqlite3_close(db) == sq.SQLITE_OK
-
-    import cblas_bindings as cb
-    x, y = (ft.c_double * 3)(1, 2, 3), (ft.c_double * 3)(4, 5, 6)
-    assert cb.cblas_ddot(3, x, 1, y, 1) == 32.0 and cb.CblasRowMajor == 101
-
-    import gsl_gsl_integration_bindings as gsl
-    work = gsl.gsl_integration_workspace_alloc(1000)
-    f = gsl.gsl_function()
-    f.function = ft.CFUNCTYPE(ft.c_double, ft.c_double, ft.c_void_p)(lambda x, _: x * x)
-    result, error = ft.c_double(), ft.c_double()
-    assert gsl.gsl_integration_qags(ft.byref(f), 0.0, 1.0, 0.0, 1e-10, 1000, work,
-                                    ft.byref(result), ft.byref(error)) == 0
-    assert abs(result.value - 1 / 3) < 1e-12
-    gsl.gsl_integration_workspace_free(work)
-
-    import stdlib_bindings as libc
-    arr = (ft.c_int * 6)(5, 3, 6, 1, 4, 2)
-    libc.qsort(arr, len(arr), ft.sizeof(ft.c_int),
-               lambda a, b: ft.c_int.from_address(a).value - ft.c_int.from_address(b).value)
-    assert list(arr) == [1, 2, 3, 4, 5, 6]
-    end = ft.c_char_p()
-    assert libc.strtol(b"1234xyz", ft.byref(end), 10) == 1234 and end.value == b"xyz"
-
-    import time_bindings as t
-    when = t.time_t(86400 * 365)
-    tm = t.gmtime(ft.byref(when)).contents
-    assert (tm.tm_year, tm.tm_yday) == (71, 0)
-
-    import Python_bindings as py
-    assert py.Py_IsInitialized() == 1 and py.PyLong_AsLong(12345) == 12345
-    print("calls: ok", dest_len.value)
+    header_calls.zlib_round_trip(zlib_bindings)
+    header_calls.sqlite3_open_exec_close(sqlite3_bindings)
+    header_calls.cblas_ddot(cblas_bindings)
+    header_calls.gsl_integration(gsl_gsl_integration_bindings)
+    header_calls.qsort_and_strtol(stdlib_bindings)
+    header_calls.gmtime(time_bindings)
+    header_calls.python_api(Python_bindings)
+    print("calls: ok")
 """
 
 
