@@ -375,7 +375,8 @@ impl CallbackHandler {
         match &self.error_result {
             // SAFETY: the bytes are of the result type, for which result has room.
             Some(bytes) => unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), result, bytes.len()) },
-            // SAFETY: as above; zero is the default error result.
+            // SAFETY: result has room for the result type's size (this function's
+            // contract); zero is the default error result.
             None => unsafe { std::ptr::write_bytes(result, 0, self.result.size()) },
         }
     }

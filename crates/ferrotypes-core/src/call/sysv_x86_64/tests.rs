@@ -249,7 +249,8 @@ fn both_records(f: *const c_void, types: &[CType], args: &mut [*mut c_void], ret
         // `args` points at.
         unsafe { load.store(&mut regs, word) };
         if direct.few_words() {
-            // SAFETY: a record's word is the address of its value, as for `regs`.
+            // SAFETY: a record's word is the address of its value, which the caller's
+            // `args` points at.
             unsafe { load.store(&mut few, word) };
         }
     }

@@ -91,7 +91,8 @@ struct GeneralSetter {
 // the life of the type (PyO3 keeps it with the type object, which is never freed);
 // it is only passed back to PyO3's setter, with the GIL held.
 unsafe impl Send for GeneralSetter {}
-// SAFETY: as for Send: shared read-only.
+// SAFETY: the closure is never written after the type is made and is only read by
+// PyO3's setter with the GIL held, so sharing references across threads is sound.
 unsafe impl Sync for GeneralSetter {}
 
 static GENERAL_VALUE_SETTER: std::sync::OnceLock<GeneralSetter> = std::sync::OnceLock::new();
