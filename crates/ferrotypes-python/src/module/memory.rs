@@ -92,29 +92,36 @@ unsafe extern "C" fn addressof_slot(_module: *mut ffi::PyObject, obj: *mut ffi::
 /// Adds `sizeof`, `alignment` and `addressof` to module `m` as `METH_O` functions,
 /// with their signatures (positional-only, as in ctypes) and documentation.
 pub fn add_one_argument_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let functions: [(&'static CStr, ffi::PyCFunction, &'static CStr); 3] = [
-        (c"sizeof", sizeof_slot, c"sizeof($module, obj, /)\n--\n\nThe size in bytes of a C data class or instance (an instance's after `resize`)."),
-        (c"alignment", alignment_slot, c"alignment($module, obj, /)\n--\n\nThe alignment in bytes of a C data class or instance."),
-        (c"addressof", addressof_slot, c"addressof($module, obj, /)\n--\n\nThe address of an instance's memory."),
-    ];
     let py = m.py();
     let module_name = m.name()?;
-    for (name, meth, doc) in functions {
-        // CPython keeps a pointer to the definition for the function's life: one small
-        // allocation per function each time the module is initialised.
-        let def = Box::leak(Box::new(ffi::PyMethodDef {
-            ml_name: name.as_ptr(),
-            ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth },
-            ml_flags: ffi::METH_O,
-            ml_doc: doc.as_ptr(),
-        }));
-        // SAFETY: a definition that lives for ever, with a METH_O function; the module
-        // and its name are live objects. The result is a new reference or NULL with an
-        // exception set.
-        let function = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCFunction_NewEx(def, m.as_ptr(), module_name.as_ptr())) }?;
+    for def in &ONE_ARGUMENT_FUNCTIONS.0 {
+        // SAFETY: a static definition of a METH_O function, which CPython only reads; the
+        // module and its name are live objects. The result is a new reference or NULL
+        // with an exception set.
+        let function = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCFunction_NewEx(std::ptr::from_ref(def).cast_mut(), m.as_ptr(), module_name.as_ptr())) }?;
+        // SAFETY: ml_name is one of the static C strings below.
+        let name = unsafe { CStr::from_ptr(def.ml_name) };
         m.add(name.to_str().map_err(|_| PyValueError::new_err("function name is not UTF-8"))?, function)?;
     }
     Ok(())
+}
+
+/// The definitions of the one-argument functions: CPython keeps a pointer to a
+/// function's definition for the function's life, so they are static.
+struct MethodDefs([ffi::PyMethodDef; 3]);
+
+// SAFETY: the definitions are never written after they are made, and CPython only reads
+// them, so sharing them between threads is sound.
+unsafe impl Sync for MethodDefs {}
+
+static ONE_ARGUMENT_FUNCTIONS: MethodDefs = MethodDefs([
+    one_argument_function(c"sizeof", sizeof_slot, c"sizeof($module, obj, /)\n--\n\nThe size in bytes of a C data class or instance (an instance's after `resize`)."),
+    one_argument_function(c"alignment", alignment_slot, c"alignment($module, obj, /)\n--\n\nThe alignment in bytes of a C data class or instance."),
+    one_argument_function(c"addressof", addressof_slot, c"addressof($module, obj, /)\n--\n\nThe address of an instance's memory."),
+]);
+
+const fn one_argument_function(name: &'static CStr, meth: ffi::PyCFunction, doc: &'static CStr) -> ffi::PyMethodDef {
+    ffi::PyMethodDef { ml_name: name.as_ptr(), ml_meth: ffi::PyMethodDefPointer { PyCFunction: meth }, ml_flags: ffi::METH_O, ml_doc: doc.as_ptr() }
 }
 
 /// `resize(instance, size)`: grows an instance's own memory.
