@@ -19,10 +19,6 @@ use pyo3::types::PyType;
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::{info_of_class, TypeInfo};
 
-/// The alignment every `PyMem_Calloc` block has on 64-bit CPython, and the strictest
-/// a C type has here (`long double`; records and arrays inherit their members').
-const PYMEM_ALIGN: usize = 16;
-
 /// The fewest zeroed bytes an instance's memory has, whatever its type's size: ctypes
 /// keeps an instance of up to 16 bytes in a 16-byte zeroed buffer, so C that reads a
 /// little past a small object (`strlen` of a `byref(c_char(b"x"))`, an `int` read from
@@ -32,11 +28,10 @@ pub const LEAST_ZEROED: usize = 16;
 /// A zeroed block of `size` bytes (at least [`LEAST_ZEROED`]) from Python's allocator (`PyMem_Calloc`, whose
 /// blocks are 16-byte aligned and, up to 512 bytes, much cheaper than the system's),
 /// to be freed by a [`Memory`] owning it. Called with the GIL held: instances are
-/// created and freed only under it.
-fn zeroed_block(size: usize, align: usize) -> PyResult<*mut u8> {
-    if align > PYMEM_ALIGN {
-        return Err(PyValueError::new_err(format!("cannot allocate memory aligned to {align} bytes (at most {PYMEM_ALIGN})")));
-    }
+/// created and freed only under it. A type aligned past 16 bytes (`aligned(64)` from
+/// C declarations) gets a 16-byte aligned block, as ctypes' instances and the
+/// instances kept in the object's own allocation do.
+fn zeroed_block(size: usize) -> PyResult<*mut u8> {
     // SAFETY: instances are created only with the GIL held, as PyMem_Calloc
     // requires; any size is valid.
     let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(LEAST_ZEROED)) }.cast::<u8>();
@@ -114,11 +109,8 @@ impl CData {
 
     /// Zeroed memory of the type's size in a heap block, owned by the instance.
     pub fn owned(info: Py<TypeInfo>) -> PyResult<CData> {
-        let (size, align) = {
-            let i = info.get();
-            (i.size, i.align)
-        };
-        Ok(CData::with_memory(info, Memory::new(zeroed_block(size, align)?, Owner::Heap), size, None))
+        let size = info.get().size;
+        Ok(CData::with_memory(info, Memory::new(zeroed_block(size)?, Owner::Heap), size, None))
     }
 
     /// The type's size of memory at `tail`, in the allocation of the object that is
@@ -192,7 +184,7 @@ impl CData {
             self.size.replace(py, size);
             return Ok(());
         }
-        let block = zeroed_block(size, info.align)?;
+        let block = zeroed_block(size)?;
         // SAFETY: both regions are valid for `current` bytes and do not overlap (the
         // block is fresh).
         unsafe { std::ptr::copy_nonoverlapping(self.address(py), block, current) };
