@@ -99,6 +99,11 @@ def _load_libraries(lib):
         return out
     if isinstance(lib, _ft.CDLL):
         return [lib]
+    return [_ft.CDLL(_library_path(lib), mode=_ft.RTLD_GLOBAL)]
+
+
+def _library_path(lib):
+    """A library path as given, or a name (``"z"``) resolved by ``find_library``."""
     path = os.fspath(lib)
     if os.sep not in path and not os.path.exists(path):
         from ferrotypes.util import find_library
@@ -107,7 +112,7 @@ def _load_libraries(lib):
         if found is None:
             raise OSError(f"library {path!r} not found (find_library({path!r}) gave None)")
         path = found
-    return [_ft.CDLL(path, mode=_ft.RTLD_GLOBAL)]
+    return path
 
 
 class CNamespace:

@@ -88,18 +88,7 @@ def _library_spec(lib):
     libs = lib if isinstance(lib, (list, tuple)) else [lib]
     if any(one is _ft.pythonapi or one == "pythonapi" for one in libs):
         return [], True
-    names = []
-    for one in libs:
-        path = os.fspath(one)
-        if os.sep not in path and not os.path.exists(path):
-            from ferrotypes.util import find_library
-
-            found = find_library(path)
-            if found is None:
-                raise OSError(f"library {path!r} not found (find_library({path!r}) gave None)")
-            path = found
-        names.append(path)
-    return names, False
+    return [_cdecl._library_path(one) for one in libs], False
 
 
 def generate(header, lib=None, *, include_dirs=(), defines=None, cc=None, command=None, progress=None):
