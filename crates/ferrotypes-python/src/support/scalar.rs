@@ -181,7 +181,7 @@ pub unsafe fn wide_string_at(py: Python<'_>, p: *const libc::wchar_t, len: Optio
 
 /// A `str` of the code points in `units` (a 32-bit `wchar_t` is one code point).
 /// Lone surrogates are kept, as in ctypes; values above U+10FFFF raise `ValueError`.
-fn unicode_from_wide(py: Python<'_>, units: &[libc::wchar_t]) -> PyResult<Py<PyAny>> {
+pub fn unicode_from_wide(py: Python<'_>, units: &[libc::wchar_t]) -> PyResult<Py<PyAny>> {
     let len = ffi::Py_ssize_t::try_from(units.len()).map_err(|_| PyValueError::new_err("wide string too long"))?;
     // SAFETY: `units` is valid for `len` wchar_t's; CPython copies them and returns a
     // new reference or NULL with an exception set.

@@ -70,6 +70,20 @@ impl FamilyKind {
             FamilyKind::Function => "function",
         }
     }
+
+    /// This family's entry in a table with one entry per family (`table[kind as
+    /// usize]`, which cannot be out of range).
+    #[inline(always)]
+    pub fn entry_in<T>(self, table: &[T; FamilyKind::COUNT]) -> &T {
+        let [simple, array, pointer, record, function] = table;
+        match self {
+            FamilyKind::Simple => simple,
+            FamilyKind::Array => array,
+            FamilyKind::Pointer => pointer,
+            FamilyKind::Record => record,
+            FamilyKind::Function => function,
+        }
+    }
 }
 
 impl InfoKind {
