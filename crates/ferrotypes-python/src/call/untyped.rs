@@ -89,14 +89,14 @@ impl<'py> UntypedArgs<'py> {
         Ok(())
     }
 
-    /// The address libffi reads argument `i` from: its slot, or a record's bytes.
-    #[allow(clippy::indexing_slicing)] // i < count <= MAX_ARGS (the assert)
-    pub fn pointer_for_call(&mut self, i: usize) -> *mut std::ffi::c_void {
-        assert!(i < self.count, "argument {i} was not converted");
+    /// The address libffi reads argument `i` from: its slot, or a record's bytes;
+    /// None when argument `i` was not converted.
+    pub fn pointer_for_call(&mut self, i: usize) -> Option<*mut std::ffi::c_void> {
+        let word = self.slots().get(i)?.word();
         if self.records.iter().any(|&(at, _)| at == i) {
-            self.slots()[i].word() as usize as *mut std::ffi::c_void
+            Some(word as usize as *mut std::ffi::c_void)
         } else {
-            self.slots[i].as_mut_ptr().cast()
+            self.slots.get_mut(i).map(|slot| slot.as_mut_ptr().cast())
         }
     }
 
@@ -116,7 +116,7 @@ impl<'py> UntypedArgs<'py> {
                 self.records.push((i, ctype.clone()));
                 self.slots[i].write(word_slot(bytes as u64));
             }
-            (_, None) => unreachable!("convert_unknown gives a scalar or a record"),
+            (_, None) => return Err(pyo3::exceptions::PySystemError::new_err("convert_unknown gave neither a scalar nor a record")),
         }
         self.held.get_or_insert_with(Held::default).add(py, value);
         Ok(())

@@ -226,7 +226,7 @@ impl FuncPtr {
                 Some(direct) if direct.gpr_only() => {
                     let mut g = [0u64; 6];
                     for ((load, slot), word) in direct.args().iter().zip(converted.slots()).zip(g.iter_mut()) {
-                        let ArgLoad::Word(load) = load else { unreachable!("gpr_only plans pass no record") };
+                        let ArgLoad::Word(load) = load else { return Err(pyo3::exceptions::PySystemError::new_err("a gpr_only plan passes a record")) };
                         *word = load.widen(slot.word());
                     }
                     let function = function as *const c_void;
@@ -260,7 +260,7 @@ impl FuncPtr {
                     #[allow(clippy::indexing_slicing)]
                     let pointers = &mut pointers[..args.len()];
                     for (i, pointer) in pointers.iter_mut().enumerate() {
-                        *pointer = converted.pointer_for_call(i);
+                        *pointer = converted.pointer_for_call(i).ok_or_else(|| pyo3::exceptions::PySystemError::new_err("an argument was not converted"))?;
                     }
                     self.libffi_call(&plan.plan, function, pointers, &mut result)?;
                 }
