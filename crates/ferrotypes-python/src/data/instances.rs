@@ -126,15 +126,15 @@ const PRE_HEADER: usize = 4 * size_of::<usize>();
 /// # Safety
 /// `tp` must be a live class whose instances `build` may lay out.
 #[inline(always)]
-// Every size summed is below SMALL_ALLOCATION (size and align checked first, the
-// type's basic size is an existing object's), and the tail's address lies inside the
-// object allocated.
+// No sum overflows: size is at most SMALL_ALLOCATION (checked first), align a power
+// of two (so align - 1 < 2**63) and basic_size an existing object's; and the tail's
+// address lies inside the object allocated.
 #[allow(clippy::arithmetic_side_effects)]
 unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usize, align: usize) -> PyResult<Option<(*mut ffi::PyObject, *mut u8)>> {
     // SAFETY: a live type object (the caller's promise), read and written with the
     // GIL held; the class is restored before anything else can see it.
     unsafe {
-        if size > SMALL_ALLOCATION || align > SMALL_ALLOCATION || !align.is_power_of_two() || cpython_layout::known(py).is_none() || (*tp).tp_flags & cpython_layout::INLINE_VALUES != 0 {
+        if size > SMALL_ALLOCATION || !align.is_power_of_two() || cpython_layout::known(py).is_none() || (*tp).tp_flags & cpython_layout::INLINE_VALUES != 0 {
             return Ok(None);
         }
         let basic_size = (*tp).tp_basicsize as usize;
@@ -366,7 +366,10 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
         let is_null_at = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
         let no_dict = if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
             let word = size_of::<usize>() as isize;
-            (*tp).tp_flags & cpython_layout::INLINE_VALUES == 0 && layout.managed_dict_words.iter().all(|&w| is_null_at(w.saturating_mul(word)))
+            // CPython's fixed word offsets (-4 to -1) times a word's size.
+            #[allow(clippy::arithmetic_side_effects)]
+            let dict_is_null = |w: isize| is_null_at(w * word);
+            (*tp).tp_flags & cpython_layout::INLINE_VALUES == 0 && layout.managed_dict_words.iter().all(|&w| dict_is_null(w))
         } else {
             (*tp).tp_dictoffset == 0
         };
