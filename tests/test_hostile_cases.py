@@ -73,6 +73,23 @@ CASES = {
     "field_name_surrogate": ("class S(C.Structure): _fields_ = [('\\udc80', C.c_int)]", None),
     "union_field_name_surrogate": ("class U(C.Union): _fields_ = [('\\udc80', C.c_int)]", None),
     "function_name_surrogate": ("lib['\\udc80']", None),
+    # Indexes and slices at the extremes of isize (the panic audit's sites).
+    "array_index_min_isize": ("(C.c_int * 3)()[-2**63]", None),
+    "array_index_max_isize": ("(C.c_int * 3)()[2**63 - 1]", None),
+    "array_index_int_subclass_min_isize": ("class I(int): pass\n(C.c_int * 3)()[I(-2**63)]", None),
+    "array_store_min_isize": ("a = (C.c_int * 3)(); a[-2**63] = 1", None),
+    "array_index_one_before_start": ("(C.c_int * 3)()[-4]", None),
+    "wchar_subclass_pointer_slice_2_62": ("class W(C.c_wchar): pass\nC.cast(C.create_unicode_buffer(4), C.POINTER(W))[0:2**62]", None),
+    "wchar_pointer_slice_2_62": ("C.cast(C.create_unicode_buffer(4), C.POINTER(C.c_wchar))[0:2**62]", None),
+    "wchar_subclass_array_slice": ("class W(C.c_wchar): pass\nassert (W * 3)(*'abc')[0:2] == 'ab'", None),
+    # A str argument without argtypes: a NUL inside is refused, an empty one passes.
+    "untyped_str_with_nul": ("lib.wcslen('a\\0b')", None),
+    "untyped_empty_str": ("assert lib.wcslen('') == 0", None),
+    # Narrow integers through `...` get C's promotions (docs/features.md); libffi
+    # refuses them to ctypes (RuntimeError).
+    "variadic_narrow_ints": ("b = C.create_string_buffer(64); f = lib['snprintf']; f.argtypes = [C.c_char_p, C.c_size_t, C.c_char_p]\n"
+                             "f(b, 64, b'%d %d %d %d', C.c_byte(-2), C.c_ubyte(255), C.c_short(-3), C.c_ushort(65535))\n"
+                             "assert b.value == b'-2 255 -3 65535', b.value", "ok"),
     # ctypes 3.11 lets the OSError through; 3.12 and 3.13 raise AttributeError, as
     # ferrotypes does on every version.
     "missing_library_attribute": ("C.cdll.nonexistent_xyz_ft", "AttributeError" if sys.version_info < (3, 12) else None),
@@ -118,6 +135,9 @@ def test_the_issue_cases_raise_what_ctypes_raises(endings):
     assert ours["in_dll_nul"] == ["ValueError"]
     assert ours["array_index_2_70"] == ["IndexError"]
     assert ours["empty_struct_argtypes_only"] == ["ok"]
+    assert ours["array_index_min_isize"] == ["IndexError"]
+    assert ours["wchar_pointer_slice_2_62"] == ["MemoryError"]
+    assert ours["untyped_str_with_nul"] == ["ArgumentError"]
 
 
 def test_long_array_members_cost_nothing_to_describe():

@@ -5,6 +5,15 @@
 //! public base classes built with them (`_SimpleCData`, `CFuncPtr`, ...), which come
 //! from the pure Python `ferrotypes._metatypes`, called once at import.
 
+// The panic audit (issue 17), as in ferrotypes-core: outside tests, no `unwrap`/`expect`,
+// and indexing or arithmetic that could panic or wrap only where a module or function
+// says why it cannot (sizes, lengths and indices that come from Python are checked
+// where they enter and become the exception ctypes raises).
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)
+)]
+
 use pyo3::prelude::*;
 
 mod call;

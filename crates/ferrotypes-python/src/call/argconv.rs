@@ -116,7 +116,7 @@ impl ArgConv {
     fn for_argtype_of_value(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         let py = argtype.py();
         let from_param = argtype.getattr(intern!(py, "from_param")).map_err(|_| {
-            PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))
+            PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index.saturating_add(1)))
         })?;
         let info = info_of(argtype).ok();
         if let Some(info) = &info {
@@ -613,14 +613,14 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
         return Ok(ArgValue::scalar(ScalarKind::CharPtr, pointer_slot(b.as_bytes().as_ptr() as usize), Some(value.clone().unbind())));
     }
     if let Ok(s) = value.cast::<PyString>() {
-        let arg = wide_string_arg(s)?;
         // Like ctypes (which asks CPython for a C wide string here, unlike for
         // c_wchar_p and c_void_p argtypes): a NUL inside would silently cut it short.
-        let units = arg.keep.as_ref().expect("kept buffer").bind(value.py()).cast::<PyBytes>()?.as_bytes();
-        if units[..units.len() - 4].chunks_exact(4).any(|u| u == [0; 4]) {
+        let buffer = scalar::wide_buffer(s)?;
+        let nul_inside = buffer.as_bytes().split_last_chunk::<4>().is_some_and(|(text, _nul)| text.chunks_exact(4).any(|u| u == [0; 4]));
+        if nul_inside {
             return Err(pyo3::exceptions::PyValueError::new_err("embedded null character"));
         }
-        return Ok(arg);
+        return Ok(wide_buffer_arg(buffer));
     }
     match as_parameter(value)? {
         Some(inner) => with_recursion_guard(value.py(), || convert_unknown(&inner, position)),
@@ -630,9 +630,13 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
 
 /// A `wchar_t *` argument pointing at a NUL-terminated copy of `s`, which it keeps.
 fn wide_string_arg(s: &Bound<'_, PyString>) -> PyResult<ArgValue> {
-    let buffer = scalar::wide_buffer(s)?;
+    Ok(wide_buffer_arg(scalar::wide_buffer(s)?))
+}
+
+/// A `wchar_t *` argument pointing at `buffer` (from [`scalar::wide_buffer`]), which it keeps.
+fn wide_buffer_arg(buffer: Bound<'_, PyBytes>) -> ArgValue {
     let address = buffer.as_bytes().as_ptr() as usize;
-    Ok(ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind())))
+    ArgValue::scalar(ScalarKind::WCharPtr, pointer_slot(address), Some(buffer.into_any().unbind()))
 }
 
 
@@ -667,19 +671,19 @@ pub fn promote_variadic(arg: &mut ArgValue) {
     let CType::Scalar(kind) = arg.ctype else { return };
     match kind {
         Float => {
-            let f = f32::from_ne_bytes(arg.slot.0[..4].try_into().expect("4 bytes"));
+            let [b0, b1, b2, b3, ..] = arg.slot.0;
+            let f = f32::from_ne_bytes([b0, b1, b2, b3]);
             arg.slot.0[..8].copy_from_slice(&(f as f64).to_ne_bytes());
             arg.ctype = CType::Scalar(Double);
         }
         _ if kind.size() < 4 && !kind.is_pointer() && kind != WChar => {
-            let n = kind.size();
-            let mut b = [0u8; 8];
-            b[..n].copy_from_slice(&arg.slot.0[..n]);
-            let shift = 64 - 8 * n as u32;
-            let raw = u64::from_le_bytes(b) << shift;
-            let v = match kind.number_class() {
-                NumberClass::Signed => ((raw as i64) >> shift) as i32,
-                _ => (raw >> shift) as i32,
+            // One or two bytes (char, short and their kin), widened as C does.
+            let [b0, b1, ..] = arg.slot.0;
+            let v = match (kind.size(), kind.number_class()) {
+                (1, NumberClass::Signed) => i32::from(b0 as i8),
+                (1, _) => i32::from(b0),
+                (_, NumberClass::Signed) => i32::from(i16::from_ne_bytes([b0, b1])),
+                _ => i32::from(u16::from_ne_bytes([b0, b1])),
             };
             arg.slot.0[..4].copy_from_slice(&v.to_ne_bytes());
             arg.ctype = CType::Scalar(Int);

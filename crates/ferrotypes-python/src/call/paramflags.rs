@@ -127,9 +127,10 @@ impl ParamFlags {
             };
             let default = item.get_item(2).ok().map(Bound::unbind);
             let direction = Direction::of_flag(flag).ok_or_else(|| PyTypeError::new_err(format!("paramflag value {flag} not supported")))?;
-            if let (Direction::Out, Some(types)) = (direction, &argtypes) {
-                if !is_out_type(&types[i]) {
-                    return Err(PyTypeError::new_err(format!("'out' parameter {} must be a pointer type, not {}", i + 1, type_name(&types[i]))));
+            // argtypes has one type per flag (checked above).
+            if let (Direction::Out, Some(t)) = (direction, argtypes.as_ref().and_then(|types| types.get(i))) {
+                if !is_out_type(t) {
+                    return Err(PyTypeError::new_err(format!("'out' parameter {} must be a pointer type, not {}", i.saturating_add(1), type_name(t))));
                 }
             }
             params.push(Param { direction, name, default });
@@ -164,7 +165,7 @@ impl ParamFlags {
         let shapes: Vec<Shape> = self.params.iter().map(|p| Shape { direction: p.direction, named: p.name.is_some(), has_default: p.default.is_some() }).collect();
         let keywords = kwargs.map_or(0, |k| k.len());
         let keyword = |i: usize| -> PyResult<Option<Bound<'py, PyAny>>> {
-            match (kwargs, &self.params[i].name) {
+            match (kwargs, self.params.get(i).and_then(|p| p.name.as_ref())) {
                 (Some(kwargs), Some(name)) => kwargs.get_item(name.bind(py)),
                 _ => Ok(None),
             }
@@ -175,13 +176,15 @@ impl ParamFlags {
         let mut values = Vec::with_capacity(self.params.len());
         for (i, (p, source)) in self.params.iter().zip(sources).enumerate() {
             values.push(match source {
+                // `sources` gives positions below args.len() only.
+                #[allow(clippy::indexing_slicing)]
                 Source::Positional(k) => args[k].clone(),
                 Source::Keyword(value) => value,
                 Source::Default => p.default.as_ref().map_or_else(|| py.None().into_bound(py), |d| d.bind(py).clone()),
                 Source::Zero => 0i32.into_pyobject(py)?.into_any(),
                 Source::NewOutput => {
-                    if types.is_none() {
-                        types = Some((argtypes.take().expect("taken once"))()?);
+                    if let (None, Some(argtypes)) = (&types, argtypes.take()) {
+                        types = Some(argtypes()?);
                     }
                     let t = types.as_ref().and_then(|t| t.get(i)).ok_or_else(|| PyValueError::new_err("paramflags must have the same length as argtypes"))?;
                     new_output(t, i)?
@@ -191,7 +194,7 @@ impl ParamFlags {
         match refusal {
             None => {}
             Some(Refusal::Missing(i)) => {
-                return Err(PyTypeError::new_err(match &self.params[i].name {
+                return Err(PyTypeError::new_err(match self.params.get(i).and_then(|p| p.name.as_ref()) {
                     Some(name) => format!("required argument '{}' missing", name.bind(py)),
                     None => "not enough arguments".to_owned(),
                 }))
@@ -263,11 +266,11 @@ fn sources<V, E>(params: &[Shape], positional: usize, keywords: usize, mut keywo
             },
         };
         if matches!(source, Source::Positional(_) | Source::Keyword(_)) {
-            taken += 1;
+            taken = taken.saturating_add(1);
         }
         sources.push(source);
     }
-    let given = positional + keywords;
+    let given = positional.saturating_add(keywords);
     Ok((sources, (given != taken).then_some(Refusal::Count { taken, given })))
 }
 
@@ -275,7 +278,7 @@ fn sources<V, E>(params: &[Shape], positional: usize, keywords: usize, mut keywo
 /// type's instance, or an instance of what a pointer type points to.
 fn new_output<'py>(t: &Bound<'py, PyAny>, index: usize) -> PyResult<Bound<'py, PyAny>> {
     let py = t.py();
-    let not_pointer = || PyTypeError::new_err(format!("'out' parameter {} must be a pointer type, not {}", index + 1, type_name(t)));
+    let not_pointer = || PyTypeError::new_err(format!("'out' parameter {} must be a pointer type, not {}", index.saturating_add(1), type_name(t)));
     let info = info_of(t).map_err(|_| not_pointer())?;
     let target = match &info.get().kind {
         InfoKind::Array { .. } => return t.call0(),
@@ -287,7 +290,7 @@ fn new_output<'py>(t: &Bound<'py, PyAny>, index: usize) -> PyResult<Bound<'py, P
     };
     match target {
         Some(target) => target.bind(py).call0(),
-        None => Err(PyTypeError::new_err(format!("'out' parameter {}: the pointer type {} has no target type yet", index + 1, type_name(t)))),
+        None => Err(PyTypeError::new_err(format!("'out' parameter {}: the pointer type {} has no target type yet", index.saturating_add(1), type_name(t)))),
     }
 }
 
@@ -309,13 +312,14 @@ impl<'py> CallArgs<'py> {
         let py = result.py();
         let mut out = Vec::with_capacity(self.outputs.len());
         for &(i, output_only) in &self.outputs {
+            #[allow(clippy::indexing_slicing)] // outputs index the parameters, which values has one each of
             let v = &self.values[i];
             out.push(if output_only { v.call_method0(pyo3::intern!(py, "__ctypes_from_outparam__"))? } else { v.clone() });
         }
-        if out.len() == 1 {
-            return Ok(out.pop().expect("one value"));
+        match <[Bound<'py, PyAny>; 1]>::try_from(out) {
+            Ok([one]) => Ok(one),
+            Err(out) => Ok(PyTuple::new(py, out)?.into_any()),
         }
-        Ok(PyTuple::new(py, out)?.into_any())
     }
 }
 

@@ -98,9 +98,11 @@ pub unsafe fn small_int(arg: *mut ffi::PyObject) -> Option<u64> {
     // two words and a third word giving its digit count and sign (`ob_size` on 3.11,
     // `lv_tag` on 3.12 and 3.13), followed by that many 32-bit digits; a zero has
     // none to read.
+    const COUNT_AT: usize = 2 * size_of::<usize>();
+    const DIGIT_AT: usize = 3 * size_of::<usize>();
     unsafe {
-        let count = arg.cast::<u8>().add(2 * size_of::<usize>()).cast::<isize>().read();
-        let digit = || arg.cast::<u8>().add(3 * size_of::<usize>()).cast::<u32>().read();
+        let count = arg.cast::<u8>().add(COUNT_AT).cast::<isize>().read();
+        let digit = || arg.cast::<u8>().add(DIGIT_AT).cast::<u32>().read();
         match (INT_LAYOUT.load(Ordering::Relaxed), count) {
             (1, 0) | (2, 1) => Some(0),
             (1, 1) | (2, 8) => Some(u64::from(digit())),

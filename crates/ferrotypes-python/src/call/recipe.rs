@@ -203,11 +203,11 @@ impl Recipe {
                 _ => String::new(),
             };
             let place = match registers {
-                Some(direct) => describe_load(direct.args()[i]),
-                None if matches!(arg.conv, ArgConv::Record { .. }) => format!("slot {} (its own bytes)", i + 1),
-                None => format!("slot {}", i + 1),
+                Some(direct) => direct.args().get(i).map_or_else(|| "?".to_owned(), |&load| describe_load(load)),
+                None if matches!(arg.conv, ArgConv::Record { .. }) => format!("slot {} (its own bytes)", i.saturating_add(1)),
+                None => format!("slot {}", i.saturating_add(1)),
             };
-            lines.push(format!("arg {} {name}: {}{exact} -> {place}", i + 1, arg.conv.describe()));
+            lines.push(format!("arg {} {name}: {}{exact} -> {place}", i.saturating_add(1), arg.conv.describe()));
         }
         let result_name = restype.filter(|r| !r.is_none()).map_or_else(|| "None".to_owned(), describe);
         lines.push(format!("result {result_name}: {}", self.result.describe(py)));
@@ -383,7 +383,7 @@ impl ExactArg {
                 ExactArg::Ref { pointer, .. } if tp as usize == pointer => Some(memory(arg).cast::<u64>().read_unaligned()),
                 ExactArg::Ref { target, carg, .. } if tp as usize == carg => {
                     let value = Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().of_exact_type(target)?;
-                    Some(u64::from_le_bytes(value.0[..8].try_into().expect("8 bytes")))
+                    Some(u64::from_le(value.word()))
                 }
                 // An array of exactly T decays to a pointer to its first element.
                 ExactArg::Ref { target, cdata, .. } => match as_cdata(py, arg, cdata)? {
@@ -449,13 +449,14 @@ const INTEGER_REGISTERS: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
 fn describe_load(load: ArgLoad) -> String {
     let text = format!("{load:?}");
     let field = |name: &str| -> Option<u64> {
-        let start = text.find(&format!("{name}: "))? + name.len() + 2;
-        text[start..].split(|c: char| !c.is_ascii_alphanumeric()).next()?.parse().ok()
+        let label = format!("{name}: ");
+        let start = text.find(&label)?.checked_add(label.len())?;
+        text.get(start..)?.split(|c: char| !c.is_ascii_alphanumeric()).next()?.parse().ok()
     };
     let word = |index: u64| match index {
-        0..6 => INTEGER_REGISTERS[index as usize].to_owned(),
-        6..14 => format!("xmm{}", index - 6),
-        _ => format!("stack word {}", index - 14),
+        0..6 => INTEGER_REGISTERS.get(index as usize).map_or("?", |r| r).to_owned(),
+        6..14 => format!("xmm{}", index.saturating_sub(6)),
+        _ => format!("stack word {}", index.saturating_sub(14)),
     };
     match load {
         ArgLoad::Word(_) => {
@@ -463,7 +464,7 @@ fn describe_load(load: ArgLoad) -> String {
             let signed = text.contains("signed: true");
             match shift {
                 0 => word(index),
-                _ => format!("{}, low {} bits {}-extended", word(index), 64 - shift, if signed { "sign" } else { "zero" }),
+                _ => format!("{}, low {} bits {}-extended", word(index), 64u64.saturating_sub(shift), if signed { "sign" } else { "zero" }),
             }
         }
         ArgLoad::Record(record) => {
@@ -471,7 +472,7 @@ fn describe_load(load: ArgLoad) -> String {
             match record.size().div_ceil(8) {
                 1 => word(first),
                 2 => format!("{}+{}", word(first), word(second)),
-                n => format!("stack words {} to {}", first - 14, first - 14 + n as u64 - 1),
+                n => format!("stack words {} to {}", first.saturating_sub(14), first.saturating_sub(14).saturating_add(n as u64).saturating_sub(1)),
             }
         }
     }

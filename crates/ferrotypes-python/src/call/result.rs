@@ -168,9 +168,15 @@ impl ResultBuffer {
         match self {
             ResultBuffer::Small(s) => &s.0,
             // SAFETY: a Vec<Slot> is contiguous plain bytes, 16 per slot, all initialised.
-            ResultBuffer::Large(v) => unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len() * 16) },
+            ResultBuffer::Large(v) => unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), size_of_val(v.as_slice())) },
         }
     }
+}
+
+/// The first 16 bytes of a result buffer, which every [`ResultBuffer`] has.
+#[inline(always)]
+fn first_16(bytes: &[u8]) -> PyResult<&[u8; 16]> {
+    bytes.first_chunk::<16>().ok_or_else(|| pyo3::exceptions::PySystemError::new_err("a result buffer of fewer than 16 bytes"))
 }
 
 /// The Python value of a call's result, from the bytes the call left (at least 16).
@@ -179,13 +185,12 @@ fn convert_result<'py>(py: Python<'py>, recipe: &ResultRecipe, bytes: &[u8], ste
     match &recipe.conv {
         ResultConv::Void => Ok(py.None().into_bound(py)),
         ResultConv::Value(kind) => {
-            let word = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
+            let raw = first_16(bytes)?;
+            let word = Slot(*raw).word();
             if let Some(value) = number_from_word(py, *kind, word) {
                 return value;
             }
-            let mut raw = [0u8; 16];
-            raw.copy_from_slice(&bytes[..16]);
-            let value = scalar::from_bytes(py, *kind, &raw)?.into_bound(py);
+            let value = scalar::from_bytes(py, *kind, raw)?.into_bound(py);
             if *kind == ScalarKind::ObjectPtr && steal_object {
                 // A Python C API function (or a callback of ours) returning PyObject* returns a new reference:
                 // take it over (from_bytes took one of its own). For other functions
@@ -212,7 +217,8 @@ fn convert_result<'py>(py: Python<'py>, recipe: &ResultRecipe, bytes: &[u8], ste
             Ok(obj)
         }
         ResultConv::Callable(f) => {
-            let v = i32::from_ne_bytes(bytes[..4].try_into().expect("4 bytes"));
+            let [b0, b1, b2, b3, ..] = *first_16(bytes)?;
+            let v = i32::from_ne_bytes([b0, b1, b2, b3]);
             f.bind(py).call1((v,))
         }
     }

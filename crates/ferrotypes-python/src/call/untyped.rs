@@ -72,6 +72,7 @@ impl<'py> UntypedArgs<'py> {
     /// # Safety
     /// `args` are valid borrowed references for the call, and the GIL is held.
     #[inline(always)]
+    #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // i < MAX_ARGS, the arrays' length (`take`)
     pub unsafe fn convert(&mut self, py: Python<'py>, args: &[*mut ffi::PyObject]) -> Result<(), (usize, PyErr)> {
         let cdata = cdata_type(py);
         let carg = carg_type(py);
@@ -88,22 +89,24 @@ impl<'py> UntypedArgs<'py> {
         Ok(())
     }
 
-    /// The address libffi reads argument `i` from: its slot, or a record's bytes.
-    pub fn pointer_for_call(&mut self, i: usize) -> *mut std::ffi::c_void {
-        assert!(i < self.count, "argument {i} was not converted");
+    /// The address libffi reads argument `i` from: its slot, or a record's bytes;
+    /// None when argument `i` was not converted.
+    pub fn pointer_for_call(&mut self, i: usize) -> Option<*mut std::ffi::c_void> {
+        let word = self.slots().get(i)?.word();
         if self.records.iter().any(|&(at, _)| at == i) {
-            u64::from_ne_bytes(self.slots()[i].0[..8].try_into().expect("8 bytes")) as usize as *mut std::ffi::c_void
+            Some(word as usize as *mut std::ffi::c_void)
         } else {
-            self.slots[i].as_mut_ptr().cast()
+            self.slots.get_mut(i).map(|slot| slot.as_mut_ptr().cast())
         }
     }
 
     /// Argument `i` by [`convert_unknown`] (ctypes' rules for every case).
     #[inline(never)]
+    #[allow(clippy::indexing_slicing)] // i < MAX_ARGS, the arrays' length (see `convert`)
     fn convert_general(&mut self, py: Python<'py>, i: usize, arg: *mut ffi::PyObject) -> PyResult<()> {
         // SAFETY: a valid borrowed reference (see `convert`).
         let arg = unsafe { Borrowed::from_ptr(py, arg) };
-        let value = convert_unknown(&arg, i + 1)?;
+        let value = convert_unknown(&arg, i.saturating_add(1))?;
         match (&value.ctype, value.record) {
             (CType::Scalar(kind), None) => {
                 self.kinds[i] = *kind;
@@ -113,15 +116,16 @@ impl<'py> UntypedArgs<'py> {
                 self.records.push((i, ctype.clone()));
                 self.slots[i].write(word_slot(bytes as u64));
             }
-            (_, None) => unreachable!("convert_unknown gives a scalar or a record"),
+            (_, None) => return Err(pyo3::exceptions::PySystemError::new_err("convert_unknown gave neither a scalar nor a record")),
         }
         self.held.get_or_insert_with(Held::default).add(py, value);
         Ok(())
     }
 
     /// The C types of the arguments, in order.
+    #[allow(clippy::indexing_slicing)] // records are at positions below count (see `convert_general`)
     fn ctypes(&self) -> Vec<CType> {
-        let mut types: Vec<CType> = self.kinds[..self.count].iter().map(|&k| CType::Scalar(k)).collect();
+        let mut types: Vec<CType> = self.kinds.iter().take(self.count).map(|&k| CType::Scalar(k)).collect();
         for (i, ctype) in &self.records {
             types[*i] = ctype.clone();
         }
@@ -218,6 +222,7 @@ impl UntypedPlans {
     /// as ctypes reports it.
     #[inline]
     pub fn plan_for(&self, args: &UntypedArgs<'_>, result: &CType) -> PyResult<Rc<UntypedPlan>> {
+        #[allow(clippy::indexing_slicing)] // count <= MAX_ARGS, kinds' length (see `convert`)
         let kinds = &args.kinds[..args.count];
         if args.records.is_empty() {
             if let Some(plan) = self.plans.borrow().iter().find(|p| *p.kinds == *kinds) {

@@ -83,7 +83,7 @@ impl CArgObject {
     /// `from_param`): what a `c_void_p` parameter takes from it.
     #[inline(always)]
     pub fn pointer_word(&self) -> Option<u64> {
-        matches!(self.tag, 'P' | 'z' | 'Z').then(|| u64::from_le_bytes(self.value.0.slot.0[..8].try_into().expect("8 bytes")))
+        matches!(self.tag, 'P' | 'z' | 'Z').then(|| u64::from_le(self.value.0.slot.word()))
     }
 
     /// The value passed and its C type, when it is a scalar (all but records).
@@ -118,11 +118,14 @@ impl CArgObject {
     /// character or its `\xNN` escape, an address for pointers, else the object's.
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let v = &self.value.0;
-        let word = u64::from_ne_bytes(v.slot.0[..8].try_into().expect("8 bytes"));
+        let word = v.slot.word();
         let float_repr = |x: f64| PyFloat::new(py, x).repr().map(|r| r.to_string());
         Ok(match self.tag {
             'd' => format!("<cparam 'd' ({})>", float_repr(f64::from_bits(word))?),
-            'f' => format!("<cparam 'f' ({})>", float_repr(f32::from_ne_bytes(v.slot.0[..4].try_into().expect("4 bytes")) as f64)?),
+            'f' => format!("<cparam 'f' ({})>", float_repr({
+                let [b0, b1, b2, b3, ..] = v.slot.0;
+                f32::from_ne_bytes([b0, b1, b2, b3]) as f64
+            })?),
             'c' => match v.slot.0[0] {
                 c @ 0x20..=0x7e if c != b'\\' && c != b'\'' => format!("<cparam 'c' ('{}')>", c as char),
                 c => format!("<cparam 'c' ('\\x{c:02x}')>"),

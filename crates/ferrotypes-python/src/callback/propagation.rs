@@ -76,6 +76,7 @@ pub fn foreign_call<R>(call: impl FnOnce() -> R) -> Result<R, Kept> {
 }
 
 #[inline(never)]
+#[allow(clippy::arithmetic_side_effects)] // the depth counts the calls nested on this thread's stack
 fn counted_call<R>(call: impl FnOnce() -> R) -> Result<R, Kept> {
     DEPTHS.with(|d| {
         let depth = d.calls.get() + 1;

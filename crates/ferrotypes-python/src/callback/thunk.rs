@@ -65,7 +65,7 @@ enum FromC {
 impl FromC {
     fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<FromC> {
         let info = info_of(argtype).map_err(|_| {
-            PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index + 1, crate::support::python::describe(argtype)))
+            PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index.saturating_add(1), crate::support::python::describe(argtype)))
         })?;
         Ok(match info.get().kind {
             InfoKind::Simple { scalar, native_values: true, swapped: false } => FromC::Value(scalar),
@@ -182,6 +182,7 @@ impl ToC {
                 if keep.is_some() {
                     return Err(PyTypeError::new_err(format!("error_result for a '{}' result must be an address (int) or None: C would get a pointer into {}", kind.code(), given())));
                 }
+                #[allow(clippy::indexing_slicing)] // a scalar is at most 16 bytes (long double), raw's length
                 let bytes = &mut raw[..kind.size()];
                 if *swapped {
                     bytes.reverse();
@@ -255,21 +256,23 @@ impl CallbackHandler {
         let callable = unsafe { Bound::from_borrowed_ptr(py, callable) };
         let mut stack = [null_mut::<ffi::PyObject>(); STACK_ARGS];
         let mut heap = Vec::new();
-        let argv: &mut [*mut ffi::PyObject] = if args.len() <= STACK_ARGS {
-            &mut stack[..args.len()]
-        } else {
-            heap.resize(args.len(), null_mut());
-            &mut heap
+        let argv: &mut [*mut ffi::PyObject] = match stack.get_mut(..args.len()) {
+            Some(on_stack) => on_stack,
+            None => {
+                heap.resize(args.len(), null_mut());
+                &mut heap
+            }
         };
         for (i, (conv, &p)) in self.args.iter().zip(args).enumerate() {
             // SAFETY: args[i] points at a value of parameter i's type.
             match unsafe { conv.to_python(py, p) } {
+                #[allow(clippy::indexing_slicing)] // argv has args.len() entries, and i enumerates args
                 Ok(obj) => argv[i] = obj,
                 Err(err) => {
                     decref_all(argv);
                     err.restore(py);
                     // SAFETY: result has room for the result type (the caller's promise).
-                    unsafe { self.fail(py, &format!("on converting argument {} of ctypes callback function", i + 1), &callable, result) };
+                    unsafe { self.fail(py, &format!("on converting argument {} of ctypes callback function", i.saturating_add(1)), &callable, result) };
                     return;
                 }
             }
@@ -323,6 +326,7 @@ impl CallbackHandler {
         match scalar::to_bytes(value, kind, &mut raw) {
             Ok(keep) => {
                 if swapped {
+                    #[allow(clippy::indexing_slicing)] // a scalar is at most 16 bytes (long double), raw's length
                     raw[..kind.size()].reverse();
                 }
                 // SAFETY: result has room for the result type (the caller's promise).

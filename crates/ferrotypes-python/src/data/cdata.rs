@@ -161,7 +161,7 @@ impl CData {
     /// Counts a buffer view of the memory opened (`true`) or released: `resize`
     /// refuses while any is open.
     pub(super) fn count_export(&self, py: Python<'_>, opened: bool) {
-        self.memory.with_mut(py, |m| m.exports = if opened { m.exports + 1 } else { m.exports.saturating_sub(1) });
+        self.memory.with_mut(py, |m| m.exports = if opened { m.exports.saturating_add(1) } else { m.exports.saturating_sub(1) });
     }
 
     /// Grows the memory to `size` bytes (ctypes' `resize`), copying the old bytes.

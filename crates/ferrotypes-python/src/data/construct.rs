@@ -57,7 +57,7 @@ pub fn install<F: Construct>(py: Python<'_>) -> PyResult<()> {
     let family = py.get_type::<F>();
     // SAFETY: a live type object made by PyO3 (the GIL is held).
     let pyo3_init = unsafe { (*family.as_type_ptr()).tp_init };
-    if slots::save_general(&GENERAL_INITS[F::KIND as usize], pyo3_init)? {
+    if slots::save_general(F::KIND.entry_in(&GENERAL_INITS), pyo3_init)? {
         // PyO3 made the family's tp_new from its `#[new]` (without one it would
         // forbid instances).
         slots::set_new(&family, instances::new_slot::<F>);
@@ -71,7 +71,7 @@ pub fn install<F: Construct>(py: Python<'_>) -> PyResult<()> {
 /// has it called through [`class_vectorcall`] ([`enable`]).
 pub fn prepare_class<F: Construct>(cls: &Bound<'_, PyType>) {
     let tp = cls.as_type_ptr();
-    if let Some(&general) = GENERAL_INITS[F::KIND as usize].get() {
+    if let Some(&general) = F::KIND.entry_in(&GENERAL_INITS).get() {
         // SAFETY: a live heap type (the GIL is held); the slot keeps its signature.
         unsafe {
             if (*tp).tp_init.map(|f| f as usize) == Some(general as usize) {
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn init_slot<F: Construct>(obj: *mut ffi::PyObject, args: 
         F::init(&obj, args).map(|result| result.map(|()| 0))
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
-    slots::or_general(py, fast, -1, &GENERAL_INITS[F::KIND as usize], |general| unsafe { general(obj, args, kwargs) })
+    slots::or_general(py, fast, -1, F::KIND.entry_in(&GENERAL_INITS), |general| unsafe { general(obj, args, kwargs) })
 }
 
 /// `type.__call__`'s slot function.
@@ -138,12 +138,15 @@ pub unsafe extern "C" fn class_vectorcall<F: Construct>(callable: *mut ffi::PyOb
     let py = unsafe { Python::assume_attached() };
     slots::guard(py, slots::NULL, || {
         // SAFETY: the vector holds nargs positional values, then one per keyword name.
-        let (positional, keyword_count) = unsafe {
+        let (all, nargs) = unsafe {
             let nargs = ffi::PyVectorcall_NARGS(nargsf) as usize;
             let keyword_count = if kwnames.is_null() { 0 } else { ffi::PyTuple_GET_SIZE(kwnames) as usize };
-            (std::slice::from_raw_parts(args, nargs + keyword_count), keyword_count)
+            // Both counts are of one vector in memory: their sum cannot overflow.
+            #[allow(clippy::arithmetic_side_effects)]
+            let all = std::slice::from_raw_parts(args, nargs + keyword_count);
+            (all, nargs)
         };
-        let (positional, keywords) = positional.split_at(positional.len() - keyword_count);
+        let (positional, keywords) = all.split_at(nargs);
         // SAFETY: `callable` is the class called, live for the call (CPython's
         // vectorcall contract).
         let cls = unsafe { Borrowed::from_ptr(py, callable).cast_unchecked::<PyType>() };
@@ -177,7 +180,7 @@ pub unsafe extern "C" fn class_vectorcall<F: Construct>(callable: *mut ffi::PyOb
         let status = if family_init {
             // What init_slot falls back on, without trying F::init a second time.
             // SAFETY: PyO3's own slot, called as type.__call__ would call tp_init.
-            slots::or_general(py, None, -1, &GENERAL_INITS[F::KIND as usize], |general| unsafe { general(obj_ptr, args_ptr, kwargs_ptr) })
+            slots::or_general(py, None, -1, F::KIND.entry_in(&GENERAL_INITS), |general| unsafe { general(obj_ptr, args_ptr, kwargs_ptr) })
         } else {
             // SAFETY: the class's own tp_init, called as type.__call__ calls it.
             unsafe { init(obj_ptr, args_ptr, kwargs_ptr) }

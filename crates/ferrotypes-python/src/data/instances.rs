@@ -50,6 +50,7 @@ struct Layout {
 static LAYOUTS: [OnceLock<Option<Layout>>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
 
 /// `n` rounded up to a multiple of `align` (a power of two).
+#[allow(clippy::arithmetic_side_effects)] // only for sizes and addresses inside one small object (callers)
 const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
 }
@@ -57,6 +58,7 @@ const fn round_up(n: usize, align: usize) -> usize {
 /// The layout of `obj`, an instance of family `F` built by PyO3: accepted only when
 /// the object is exactly a header, the `CData` and the part, in that order, with no
 /// more than alignment padding between them — nothing else PyO3 would initialise.
+#[allow(clippy::arithmetic_side_effects)] // offsets of an object's parts from its own start, and their small sizes
 fn measure<F: Family>(obj: &Bound<'_, F>) -> Option<Layout> {
     let start = obj.as_ptr() as usize;
     let cdata = obj.as_super().get() as *const CData as usize - start;
@@ -78,7 +80,7 @@ fn measure<F: Family>(obj: &Bound<'_, F>) -> Option<Layout> {
 unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, part: F) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let tp = cls.as_type_ptr();
-    if let Some(Some(layout)) = LAYOUTS[F::KIND as usize].get() {
+    if let Some(Some(layout)) = F::KIND.entry_in(&LAYOUTS).get() {
         // SAFETY: a live type; every class has tp_alloc (PyType_Ready fills it in).
         let alloc = unsafe { (*tp).tp_alloc }.unwrap_or(ffi::PyType_GenericAlloc);
         // SAFETY: tp_alloc returns zeroed memory of the class's size (at least the
@@ -97,7 +99,7 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     // version is pinned.
     let obj = unsafe { pyo3::impl_::pymethods::tp_new_impl(py, init, tp).map(|obj| Bound::from_owned_ptr(py, obj))? };
     // SAFETY: just built as an instance of (a subclass of) F.
-    LAYOUTS[F::KIND as usize].get_or_init(|| measure(unsafe { obj.cast_unchecked::<F>() }));
+    F::KIND.entry_in(&LAYOUTS).get_or_init(|| measure(unsafe { obj.cast_unchecked::<F>() }));
     Ok(obj)
 }
 
@@ -124,6 +126,10 @@ const PRE_HEADER: usize = 4 * size_of::<usize>();
 /// # Safety
 /// `tp` must be a live class whose instances `build` may lay out.
 #[inline(always)]
+// No sum overflows: size is at most SMALL_ALLOCATION (checked first), align a power
+// of two (so align - 1 < 2**63) and basic_size an existing object's; and the tail's
+// address lies inside the object allocated.
+#[allow(clippy::arithmetic_side_effects)]
 unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usize, align: usize) -> PyResult<Option<(*mut ffi::PyObject, *mut u8)>> {
     // SAFETY: a live type object (the caller's promise), read and written with the
     // GIL held; the class is restored before anything else can see it.
@@ -189,7 +195,7 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
         let i = info.get();
         (i.size, i.align)
     };
-    if let Some(Some(layout)) = LAYOUTS[F::KIND as usize].get() {
+    if let Some(Some(layout)) = F::KIND.entry_in(&LAYOUTS).get() {
         // SAFETY: cls is a live class of family F (the caller's promise).
         if let Some((obj, tail)) = unsafe { alloc_with_tail(py, cls.as_type_ptr(), size, align)? } {
             // SAFETY: the tail is zeroed, aligned, `size` bytes long and freed with
@@ -253,14 +259,14 @@ static MAKERS: [OnceLock<InstanceMaker>; FamilyKind::COUNT] = [const { OnceLock:
 /// Registers family `F`: instances of its classes are made here from then on (called
 /// once per family at module initialisation; a second call changes nothing).
 pub fn register<F: Family>() {
-    let _ = MAKERS[F::KIND as usize].set(instance_of::<F>);
+    let _ = F::KIND.entry_in(&MAKERS).set(instance_of::<F>);
 }
 
 /// An instance of `cls`, of whichever family its info says, holding `contents`.
 #[inline(always)]
 pub fn instance<'py>(cls: &Bound<'py, PyType>, contents: Contents) -> PyResult<Bound<'py, PyAny>> {
     let family = contents.info().kind.family();
-    match MAKERS[family as usize].get() {
+    match family.entry_in(&MAKERS).get() {
         Some(make) => make(cls, contents),
         None => Err(not_registered(family)),
     }
@@ -360,7 +366,10 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
         let is_null_at = |offset: isize| obj.cast::<*mut ffi::PyObject>().byte_offset(offset).read().is_null();
         let no_dict = if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
             let word = size_of::<usize>() as isize;
-            (*tp).tp_flags & cpython_layout::INLINE_VALUES == 0 && layout.managed_dict_words.iter().all(|&w| is_null_at(w * word))
+            // CPython's fixed word offsets (-4 to -1) times a word's size.
+            #[allow(clippy::arithmetic_side_effects)]
+            let dict_is_null = |w: isize| is_null_at(w * word);
+            (*tp).tp_flags & cpython_layout::INLINE_VALUES == 0 && layout.managed_dict_words.iter().all(|&w| dict_is_null(w))
         } else {
             (*tp).tp_dictoffset == 0
         };
@@ -426,7 +435,7 @@ unsafe fn dealloc<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
         unsafe { release_as_base::<F>(py, obj) };
         return;
     }
-    if let Some(Some(layout)) = LAYOUTS[F::KIND as usize].get() {
+    if let Some(Some(layout)) = F::KIND.entry_in(&LAYOUTS).get() {
         let cdata = unsafe { obj.cast::<u8>().add(layout.cdata).cast::<CData>() };
         if unsafe { is_leaf(py, obj, &*cdata) } {
             unsafe {
@@ -489,7 +498,7 @@ pub fn install_dealloc<F: Family>(cls: &Bound<'_, PyType>) {
         // The family's size, and the weak list `type.__new__` appends unless
         // `__slots__` leaves it out: anything more would be slots of its own.
         let weaklist = if (*family).tp_weaklistoffset == 0 && (*tp).tp_weaklistoffset > 0 { size_of::<usize>() } else { 0 };
-        if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == (*family).tp_basicsize as usize + weaklist
+        if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == ((*family).tp_basicsize as usize).saturating_add(weaklist)
             && (*tp).tp_itemsize == 0 && (*tp).tp_del.is_none() {
             (*tp).tp_dealloc = Some(dealloc_slot::<F>);
         }
@@ -501,5 +510,5 @@ pub fn install_dealloc<F: Family>(cls: &Bound<'_, PyType>) {
 /// if PyO3's layout ever holds more than the two parts).
 #[pyfunction]
 pub fn _allocated_here() -> Vec<(&'static str, bool)> {
-    FamilyKind::ALL.iter().map(|&kind| (kind.name(), matches!(LAYOUTS[kind as usize].get(), Some(Some(_))))).collect()
+    FamilyKind::ALL.iter().map(|&kind| (kind.name(), matches!(kind.entry_in(&LAYOUTS).get(), Some(Some(_))))).collect()
 }

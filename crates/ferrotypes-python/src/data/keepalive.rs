@@ -111,6 +111,9 @@ const HEX_DIGITS: usize = 2 * size_of::<usize>();
 
 /// `n` in lowercase hex, written at the end of `digits` (a part of a keep-alive key,
 /// made without a heap allocation: one is made per pointer or string stored).
+// `n & 0xf` is below 16; `start` steps down once per hex digit of `n`, of which a
+// usize has at most HEX_DIGITS.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn hex(mut n: usize, digits: &mut [u8; HEX_DIGITS]) -> &str {
     let mut start = HEX_DIGITS;
     loop {

@@ -45,7 +45,7 @@ fn prepare<F: Construct>(cls: &Bound<'_, PyType>) {
 pub fn register_data_family<F: Construct>(py: Python<'_>, own_fast_paths: Option<fn(&Bound<'_, PyType>)>) -> PyResult<()> {
     instances::register::<F>();
     construct::install::<F>(py)?;
-    let _ = DATA_FAMILIES[F::KIND as usize].set(DataFamily {
+    let _ = F::KIND.entry_in(&DATA_FAMILIES).set(DataFamily {
         includes: includes::<F>,
         prepare: prepare::<F>,
         own_fast_paths,

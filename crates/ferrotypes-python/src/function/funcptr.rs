@@ -150,6 +150,8 @@ impl FuncPtr {
             (Some(steps), Some(plan)) if args.len() == declared && declared <= STACK_ARGS => {
                 let mut slots = [Slot::ZERO; STACK_ARGS];
                 let mut pointers = [null_mut::<c_void>(); STACK_ARGS];
+                // i < declared <= STACK_ARGS, the arrays' length (the guard above).
+                #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
                 for (i, (step, &arg)) in steps.iter().zip(args).enumerate() {
                     // SAFETY: CPython hands vectorcall valid borrowed references.
                     let arg = unsafe { Borrowed::from_ptr(py, arg) };
@@ -159,6 +161,7 @@ impl FuncPtr {
                         None => slots[i..].as_mut_ptr().cast(),
                     };
                 }
+                #[allow(clippy::indexing_slicing)] // declared <= STACK_ARGS (the guard above)
                 me.libffi_call(plan, function, &mut pointers[..declared], &mut result)?;
             }
             _ => {
@@ -169,12 +172,12 @@ impl FuncPtr {
                     let converted = match recipe.args.as_ref().and_then(|steps| steps.get(i)) {
                         Some(step) => {
                             let mut slot = Slot::ZERO;
-                            step.conv.convert_into(&arg, i + 1, &mut slot, &mut held).map(|passed| {
+                            step.conv.convert_into(&arg, i.saturating_add(1), &mut slot, &mut held).map(|passed| {
                                 let (ctype, record) = passed.into_parts();
                                 ArgValue { ctype, slot, record, keep: None, view: None }
                             })
                         }
-                        None => convert_unknown(&arg, i + 1),
+                        None => convert_unknown(&arg, i.saturating_add(1)),
                     };
                     let mut value = converted.map_err(|e| argument_error(py, i, e))?;
                     if recipe.args.is_some() && i >= declared {
@@ -223,8 +226,8 @@ impl FuncPtr {
                 Some(direct) if direct.gpr_only() => {
                     let mut g = [0u64; 6];
                     for ((load, slot), word) in direct.args().iter().zip(converted.slots()).zip(g.iter_mut()) {
-                        let ArgLoad::Word(load) = load else { unreachable!("gpr_only plans pass no record") };
-                        *word = load.widen(u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes")));
+                        let ArgLoad::Word(load) = load else { return Err(pyo3::exceptions::PySystemError::new_err("a gpr_only plan passes a record")) };
+                        *word = load.widen(slot.word());
                     }
                     let function = function as *const c_void;
                     // SAFETY: the plan is made for the C types the arguments converted
@@ -240,7 +243,7 @@ impl FuncPtr {
                     for (load, slot) in direct.args().iter().zip(converted.slots()) {
                         // SAFETY: a record's word is the address of its bytes, which the
                         // caller or `converted` keeps alive (see UntypedArgs).
-                        unsafe { load.store(&mut regs, u64::from_ne_bytes(slot.0[..8].try_into().expect("8 bytes"))) };
+                        unsafe { load.store(&mut regs, slot.word()) };
                     }
                     let function = function as *const c_void;
                     // SAFETY: the plan is made for the C types the arguments converted
@@ -253,10 +256,13 @@ impl FuncPtr {
                 }
                 None => {
                     let mut pointers = [null_mut::<c_void>(); untyped::MAX_ARGS];
-                    for (i, pointer) in pointers[..args.len()].iter_mut().enumerate() {
-                        *pointer = converted.pointer_for_call(i);
+                    // Callers pass at most MAX_ARGS arguments (`call`, `try_call_untyped`).
+                    #[allow(clippy::indexing_slicing)]
+                    let pointers = &mut pointers[..args.len()];
+                    for (i, pointer) in pointers.iter_mut().enumerate() {
+                        *pointer = converted.pointer_for_call(i).ok_or_else(|| pyo3::exceptions::PySystemError::new_err("an argument was not converted"))?;
                     }
-                    self.libffi_call(&plan.plan, function, &mut pointers[..args.len()], &mut result)?;
+                    self.libffi_call(&plan.plan, function, pointers, &mut result)?;
                 }
             }
             self.check_python_error(py)?;
@@ -330,7 +336,7 @@ impl FuncPtr {
             // plan's parameters (checked above), and the GIL is held; a full register
             // file holds any plan's words.
             unsafe { exact.load(py, args, &mut regs) }?;
-            me.register_call(direct, function as usize, &regs).map(|slot| u64::from_le_bytes(slot.0[..8].try_into().expect("8 bytes")))
+            me.register_call(direct, function as usize, &regs).map(|slot| u64::from_le(slot.word()))
         };
         let word = match word {
             Ok(word) => word,
@@ -425,6 +431,7 @@ impl FuncPtr {
             // SAFETY: CPython hands vectorcall valid borrowed references.
             let arg = unsafe { Borrowed::from_ptr(py, arg) };
             let record = matches!(load, ArgLoad::Record(_));
+            #[allow(clippy::arithmetic_side_effects)] // i enumerates the arguments, a slice
             let word = step.register_word(arg, i + 1, record, &mut held).map_err(|e| argument_error(py, i, e))?;
             // SAFETY: a record's word is the address of its bytes — an instance of the
             // record's class, or a record at least as large (register_word checks) —,
@@ -581,7 +588,7 @@ fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
         return err;
     }
     let kind = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
-    let new = ArgumentError::new_err(format!("argument {}: {kind}: {}", index + 1, err.value(py)));
+    let new = ArgumentError::new_err(format!("argument {}: {kind}: {}", index.saturating_add(1), err.value(py)));
     new.set_cause(py, Some(err));
     new
 }
@@ -686,7 +693,8 @@ pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
     let info = Py::new(py, crate::types::typeinfo::function_info())?;
     let probe = Bound::new(py, PyClassInitializer::from(CData::owned(info)?).add_subclass(FuncPtr::with_address(0)))?;
     let field = &probe.get().vectorcall as *const ffi::vectorcallfunc as isize;
-    VECTORCALL_OFFSET.store(field - probe.as_ptr() as isize, Ordering::Relaxed);
+    let offset = field.checked_sub(probe.as_ptr() as isize).ok_or_else(|| pyo3::exceptions::PySystemError::new_err("the vectorcall field's offset overflows"))?;
+    VECTORCALL_OFFSET.store(offset, Ordering::Relaxed);
     _enable_vectorcall(&py.get_type::<FuncPtr>())
 }
 

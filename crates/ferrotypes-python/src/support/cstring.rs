@@ -34,7 +34,7 @@ pub unsafe fn store_wide_with_nul(address: *mut u8, room: usize, bytes: &[u8]) {
     const NUL: [u8; std::mem::size_of::<libc::wchar_t>()] = [0; std::mem::size_of::<libc::wchar_t>()];
     // SAFETY: the caller's promise, as store_with_nul requires.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), address, bytes.len()) };
-    if bytes.len() + NUL.len() <= room {
+    if room.checked_sub(bytes.len()).is_some_and(|left| left >= NUL.len()) {
         // SAFETY: the NUL lies inside `room` (checked above).
         unsafe { std::ptr::copy_nonoverlapping(NUL.as_ptr(), address.add(bytes.len()), NUL.len()) };
     }

@@ -34,6 +34,7 @@ pub unsafe fn read(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const 
     // SAFETY: the caller guarantees `size` readable bytes; `raw` has 16.
     unsafe { copy_scalar(ptr, raw.as_mut_ptr(), kind.size()) };
     if swapped {
+        #[allow(clippy::indexing_slicing)] // a scalar is at most 16 bytes (long double), raw's length
         raw[..kind.size()].reverse();
     }
     from_bytes(py, kind, &raw)
@@ -97,16 +98,17 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyByt
 /// Interprets the native-order bytes of a scalar as a Python value.
 pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<Py<PyAny>> {
     use ScalarKind::*;
-    let word = u64::from_ne_bytes(raw[..8].try_into().expect("8 bytes"));
+    let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = *raw;
+    let word = u64::from_ne_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
     let obj = match kind {
         Bool => (raw[0] != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
         VariantBool => ((raw[0] | raw[1]) != 0).into_pyobject(py)?.to_owned().into_any().unbind(),
         Char => PyBytes::new(py, &raw[..1]).into_any().unbind(),
         WChar => {
-            let unit = libc::wchar_t::from_ne_bytes(raw[..4].try_into().expect("4 bytes"));
+            let unit = libc::wchar_t::from_ne_bytes([b0, b1, b2, b3]);
             unicode_from_wide(py, &[unit])?
         }
-        Float => f32::from_ne_bytes(raw[..4].try_into().expect("4 bytes")).into_pyobject(py)?.into_any().unbind(),
+        Float => f32::from_ne_bytes([b0, b1, b2, b3]).into_pyobject(py)?.into_any().unbind(),
         Double => f64::from_bits(word).into_pyobject(py)?.into_any().unbind(),
         LongDouble => longdouble::to_f64(raw).into_pyobject(py)?.into_any().unbind(),
         CharPtr => {
@@ -148,6 +150,9 @@ pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<
     Ok(obj)
 }
 
+// Only the integer kinds reach here: `n` is 1, 2, 4 or 8, within `buf`, and the shift
+// is below 64.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 fn integer_from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<Py<PyAny>> {
     let n = kind.size();
     let mut buf = [0u8; 8];
@@ -176,7 +181,7 @@ pub unsafe fn wide_string_at(py: Python<'_>, p: *const libc::wchar_t, len: Optio
 
 /// A `str` of the code points in `units` (a 32-bit `wchar_t` is one code point).
 /// Lone surrogates are kept, as in ctypes; values above U+10FFFF raise `ValueError`.
-fn unicode_from_wide(py: Python<'_>, units: &[libc::wchar_t]) -> PyResult<Py<PyAny>> {
+pub fn unicode_from_wide(py: Python<'_>, units: &[libc::wchar_t]) -> PyResult<Py<PyAny>> {
     let len = ffi::Py_ssize_t::try_from(units.len()).map_err(|_| PyValueError::new_err("wide string too long"))?;
     // SAFETY: `units` is valid for `len` wchar_t's; CPython copies them and returns a
     // new reference or NULL with an exception set.
@@ -249,6 +254,7 @@ pub unsafe fn write(value: &Bound<'_, PyAny>, kind: ScalarKind, swapped: bool, p
     let mut raw = [0u8; 16];
     let keep = to_bytes(value, kind, &mut raw)?;
     if swapped {
+        #[allow(clippy::indexing_slicing)] // a scalar is at most 16 bytes (long double), raw's length
         raw[..kind.size()].reverse();
     }
     // SAFETY: the caller guarantees `size` writable bytes.
@@ -314,6 +320,7 @@ pub unsafe fn write_native_number(value: &Borrowed<'_, '_, PyAny>, kind: ScalarK
     };
     let size = kind.size();
     // The other byte order: the low `size` bytes reversed, kept low.
+    #[allow(clippy::arithmetic_side_effects)] // integer, bool, float and double kinds: size is 1 to 8
     let bits = if swapped { bits.swap_bytes() >> (64 - 8 * size) } else { bits };
     // SAFETY (all arms): the caller guarantees `size` writable bytes; the writes are
     // unaligned-safe and truncate to the scalar's width.
@@ -419,8 +426,10 @@ pub fn wide_buffer<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes
     if len < 0 {
         return Err(PyErr::fetch(s.py()));
     }
-    let units = len as usize + 1;
-    PyBytes::new_with(s.py(), units * 4, |buf| {
+    // With its NUL; sizes past memory are a MemoryError, as allocating them would be.
+    let units = (len as usize).checked_add(1).ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("string too long"))?;
+    let bytes = units.checked_mul(4).ok_or_else(|| pyo3::exceptions::PyMemoryError::new_err("string too long"))?;
+    PyBytes::new_with(s.py(), bytes, |buf| {
         // SAFETY: `buf` has room for `units` UCS4 code points (it is zeroed and 4 *
         // units bytes long); with copy_null CPython writes the string and a NUL.
         let done = unsafe { ffi::PyUnicode_AsUCS4(s.as_ptr(), buf.as_mut_ptr().cast(), units as ffi::Py_ssize_t, 1) };

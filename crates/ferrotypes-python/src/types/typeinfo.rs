@@ -70,6 +70,20 @@ impl FamilyKind {
             FamilyKind::Function => "function",
         }
     }
+
+    /// This family's entry in a table with one entry per family (`table[kind as
+    /// usize]`, which cannot be out of range).
+    #[inline(always)]
+    pub fn entry_in<T>(self, table: &[T; FamilyKind::COUNT]) -> &T {
+        let [simple, array, pointer, record, function] = table;
+        match self {
+            FamilyKind::Simple => simple,
+            FamilyKind::Array => array,
+            FamilyKind::Pointer => pointer,
+            FamilyKind::Record => record,
+            FamilyKind::Function => function,
+        }
+    }
 }
 
 impl InfoKind {
@@ -130,7 +144,7 @@ impl FieldLayout {
             name: self.name.clone(),
             cls: self.cls.clone_ref(py),
             info: self.info.clone_ref(py),
-            offset: self.offset + offset,
+            offset: self.offset.saturating_add(offset),
             size: self.size,
             index,
             access: self.access,
@@ -181,6 +195,9 @@ fn unsigned_of_size(size: usize) -> ScalarKind {
 /// order (not sorted: the members of a union overlap). One per array element: callers
 /// bound the size of what they ask about (the scalars of a long array are never
 /// needed: see `CType::record_for_call`).
+// Offsets within a value of a type that exists, whose size was checked into isize
+// when the type was made.
+#[allow(clippy::arithmetic_side_effects)]
 pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
     match &info.kind {
         InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { swapped: *swapped, ..ScalarAt::plain(offset, *scalar) }),
@@ -198,7 +215,7 @@ pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec
             for f in fields {
                 let start = out.len();
                 f.push_leaves(py, out);
-                out[start..].iter_mut().for_each(|leaf| leaf.offset += offset);
+                out.iter_mut().skip(start).for_each(|leaf| leaf.offset += offset);
             }
         }
     }
@@ -315,7 +332,7 @@ impl TypeInfo {
             }
             InfoKind::Array { element_info, length, .. } => {
                 let element = element_info.get().buffer_layout(py)?;
-                let mut shape = Vec::with_capacity(element.shape.len() + 1);
+                let mut shape = Vec::with_capacity(element.shape.len().saturating_add(1));
                 shape.push(*length);
                 shape.extend(element.shape);
                 Ok(BufferLayout { format: element.format, shape, itemsize: element.itemsize })
@@ -582,6 +599,7 @@ pub fn info_of_class<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeI
     let slot = (tp as usize >> 4) & (RECENT_SLOTS - 1);
     // SAFETY: a live type object.
     let tag = unsafe { (*tp).tp_version_tag };
+    #[allow(clippy::indexing_slicing)] // masked below RECENT_SLOTS, a power of two
     let recent = RECENT_INFOS.with(py, |r| r[slot]);
     if tag != 0 && recent.class == tp as usize && recent.tag == tag {
         // SAFETY: a matching entry's info is alive (see RECENT_INFOS) and a TypeInfo.
@@ -601,6 +619,7 @@ fn info_of_class_uncached<'py>(class: &Bound<'py, PyType>, slot: usize) -> Optio
     // SAFETY: a live type object.
     let tag = unsafe { (*tp).tp_version_tag };
     if tag != 0 {
+        #[allow(clippy::indexing_slicing)] // info_of_class's slot, masked below RECENT_SLOTS
         RECENT_INFOS.with_mut(py, |r| r[slot] = Recent { class: tp as usize, tag, info: info.as_ptr() });
     }
     Some(info)

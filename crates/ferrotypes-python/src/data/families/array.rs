@@ -7,9 +7,7 @@
 // Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
 // taken as C takes them, with wrapping address arithmetic); `index * size` stays
 // within an array that exists, so below isize::MAX; slice positions come from
-// CPython's slice fitting.
-// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
-#![warn(clippy::unwrap_used, clippy::expect_used)]
+// CPython's slice fitting. The sites that rely on this say so.
 
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use ferrotypes_core::ctype::ScalarKind;
@@ -29,7 +27,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{char_slice, character_kind, exact_index, index_value, join_chars, mapping_of, char_elements, slice_indices, vec_for};
+use crate::data::families::elements::{char_slice, exact_index, index_value, mapping_of, char_elements, slice_indices, vec_for, wide_char_elements, wide_char_slice};
 
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
@@ -44,17 +42,18 @@ impl ArrayData {
         Ok((element.bind(slf.py()).clone(), element_info.bind(slf.py()).clone(), *length))
     }
 
+    #[allow(clippy::arithmetic_side_effects)] // index < length: the offset is within the array's size
     fn element_address(slf: &Bound<'_, Self>, index: usize, element_size: usize) -> *mut u8 {
         // SAFETY: callers pass index < length, so the offset stays inside the array.
         unsafe { slf.as_super().get().address(slf.py()).add(index * element_size) }
     }
 
     fn normalise(index: isize, length: usize) -> PyResult<usize> {
-        let i = if index < 0 { index + length as isize } else { index };
-        if i < 0 || i as usize >= length {
-            return Err(PyIndexError::new_err("invalid index"));
+        let i = if index < 0 { index.checked_add_unsigned(length) } else { Some(index) };
+        match i {
+            Some(i) if i >= 0 && (i as usize) < length => Ok(i as usize),
+            _ => Err(PyIndexError::new_err("invalid index")),
         }
-        Ok(i as usize)
     }
 }
 
@@ -107,16 +106,17 @@ impl ArrayData {
                 // lies inside the array's memory.
                 return unsafe { char_slice(py, slf.as_super().get().address(py), ind.start, ind.step, ind.slicelength) };
             }
+            if wide_char_elements(info) {
+                // SAFETY: as for char_slice above, in wide characters.
+                return unsafe { wide_char_slice(py, slf.as_super().get().address(py).cast(), ind.start, ind.step, ind.slicelength) };
+            }
             let mut items = vec_for(ind.slicelength)?;
             for i in slice_indices(&ind) {
                 // SAFETY: i < length (the slice was fitted to it), so the element lies
                 // inside the array's memory.
                 items.push(unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }?);
             }
-            return match character_kind(info) {
-                Some(kind) => join_chars(py, kind, &items),
-                None => Ok(PyList::new(py, items)?.into_any().unbind()),
-            };
+            return Ok(PyList::new(py, items)?.into_any().unbind());
         }
         let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
         // SAFETY: i < length (normalise checked it), so the element lies inside the
@@ -260,6 +260,7 @@ impl ArrayData {
         let InfoKind::Simple { scalar, swapped, native_values: true } = element.kind else { return None };
         let i = ArrayData::normalise(index, *length).ok()?;
         // SAFETY: i < length, so the element lies inside the array's memory.
+        #[allow(clippy::arithmetic_side_effects)] // i < length: the offset is within the array's size
         Some((scalar, swapped, unsafe { data.address(array.py()).add(i * element.size) }))
     }
 }

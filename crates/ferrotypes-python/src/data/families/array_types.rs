@@ -9,8 +9,6 @@
 
 // Panic audit (issue 17): a `bytes` length plus one cannot overflow (objects are
 // smaller than isize::MAX); slices are cut at positions found inside them.
-// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
-#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -139,7 +137,7 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
     }
     let length = match size {
         Some(size) => size.clone(),
-        None => (init.len()? + 1).into_pyobject(py)?.into_any(),
+        None => init.len()?.saturating_add(1).into_pyobject(py)?.into_any(),
     };
     audit(py, event, init, &length)?;
     let buffer = instances::new_instance::<ArrayData>(&array_type(element, &length)?)?;
@@ -313,6 +311,7 @@ impl WideCharArrayValue {
             PyTypeError::new_err(format!("descriptor 'value' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
         })?;
         let data = data.get();
+        #[allow(clippy::arithmetic_side_effects)] // divided by wchar_t's size, not zero
         Ok((data.address(instance.py()).cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
     }
 }
@@ -341,6 +340,7 @@ impl WideCharArrayValue {
         let wide = crate::support::scalar::wide_buffer(text)?;
         let bytes = wide.as_bytes();
         let text_bytes = bytes.get(..bytes.len().saturating_sub(std::mem::size_of::<libc::wchar_t>())).unwrap_or_default(); // without the NUL
+        #[allow(clippy::arithmetic_side_effects)] // chars is the instance's size divided by this (`memory`)
         let room = chars * std::mem::size_of::<libc::wchar_t>();
         if text_bytes.len() > room {
             return Err(PyValueError::new_err("string too long"));

@@ -4,22 +4,21 @@
 // Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
 // taken as C takes them, with wrapping address arithmetic); `index * size` stays
 // within an array that exists, so below isize::MAX; slice positions come from
-// CPython's slice fitting.
-// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
-#![warn(clippy::unwrap_used, clippy::expect_used)]
+// CPython's slice fitting. The sites that rely on this say so.
 
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
 use ferrotypes_core::ctype::ScalarKind;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::Borrowed;
-use pyo3::types::{PyBytes, PyList, PyString, PyType};
+use pyo3::types::{PyBytes, PyType};
 
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// The indexes a slice selects, in order. Each is in range by construction (the
 /// slice was fitted to the length), and no index past the last is computed, so a huge
 /// step cannot overflow.
+#[allow(clippy::arithmetic_side_effects)] // each index is in range (above)
 pub(super) fn slice_indices(ind: &pyo3::types::slice::PySliceIndices) -> impl Iterator<Item = usize> + '_ {
     (0..ind.slicelength).map(move |k| (ind.start + k as isize * ind.step) as usize)
 }
@@ -80,14 +79,28 @@ pub(super) unsafe fn char_slice(py: Python<'_>, first: *const u8, start: isize, 
     Ok(crate::support::scalar::new_bytes(py, &bytes)?.into_any().unbind())
 }
 
-/// Slices of `c_char` give bytes and of `c_wchar` give str, not lists.
-pub(super) fn join_chars(py: Python<'_>, kind: ferrotypes_core::ctype::ScalarKind, items: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
-    if kind == ferrotypes_core::ctype::ScalarKind::Char {
-        let bytes: Vec<u8> = items.iter().map(|b| b.bind(py).cast::<PyBytes>().map(|b| b.as_bytes()[0])).collect::<Result<_, _>>()?;
-        return Ok(crate::support::scalar::new_bytes(py, &bytes)?.into_any().unbind());
+/// Whether elements of type `info` are `c_wchar`s (or of a subclass), whose slices
+/// are the str they select, as in ctypes (which, as for `c_char`, reads an element of
+/// a subclass as an instance but its slices as text).
+pub(super) fn wide_char_elements(info: &TypeInfo) -> bool {
+    matches!(info.kind, InfoKind::Simple { scalar: ScalarKind::WChar, .. })
+}
+
+/// A slice of `c_wchar` elements as one str: the `count` wide characters at
+/// `first + start + k * step` (lone surrogates kept, as in ctypes; `c_wchar` has no
+/// other byte order to read them in).
+///
+/// # Safety
+/// Each of those wide characters must be readable (when `count` is not zero).
+pub(super) unsafe fn wide_char_slice(py: Python<'_>, first: *const libc::wchar_t, start: isize, step: isize, count: usize) -> PyResult<Py<PyAny>> {
+    let mut units: Vec<libc::wchar_t> = vec_for(count)?;
+    for k in 0..count {
+        let at = first.wrapping_offset(start.wrapping_add((k as isize).wrapping_mul(step)));
+        // SAFETY: one of the wide characters the caller vouches for (unaligned reads:
+        // a pointer may hold any address).
+        units.push(unsafe { at.read_unaligned() });
     }
-    // Joined by Python, not through a Rust String: lone surrogates are kept, as in ctypes.
-    Ok(PyString::new(py, "").call_method1(pyo3::intern!(py, "join"), (PyList::new(py, items)?,))?.unbind())
+    crate::support::scalar::unicode_from_wide(py, &units)
 }
 
 /// For the fast paths: `index` as an `isize` when it is an exact `int` that fits;
@@ -115,13 +128,4 @@ pub(super) fn mapping_of(cls: &Bound<'_, PyType>) -> PyResult<*mut ffi::PyMappin
         return Err(pyo3::exceptions::PySystemError::new_err("ferrotypes: a PyO3 slot to wrap is missing"));
     }
     Ok(mapping)
-}
-
-/// The character kind of elements of type `info` (`c_char` or `c_wchar`), whose
-/// slices read as bytes or str rather than lists.
-pub(super) fn character_kind(info: &TypeInfo) -> Option<ScalarKind> {
-    match info.kind {
-        InfoKind::Simple { scalar: k @ (ScalarKind::Char | ScalarKind::WChar), .. } => Some(k),
-        _ => None,
-    }
 }

@@ -7,9 +7,7 @@
 // Panic audit (issue 17). Indexes are checked against the length (or, for a pointer,
 // taken as C takes them, with wrapping address arithmetic); `index * size` stays
 // within an array that exists, so below isize::MAX; slice positions come from
-// CPython's slice fitting.
-// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
-#![warn(clippy::unwrap_used, clippy::expect_used)]
+// CPython's slice fitting. The sites that rely on this say so.
 
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use ferrotypes_core::ctype::ScalarKind;
@@ -30,7 +28,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{char_slice, character_kind, exact_index, index_value, join_chars, mapping_of, char_elements, vec_for};
+use crate::data::families::elements::{char_slice, exact_index, index_value, mapping_of, char_elements, vec_for, wide_char_elements, wide_char_slice};
 
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
 /// non-NULL pointer to a built-in simple type and an `int` index is read here;
@@ -193,6 +191,10 @@ impl PointerData {
             // indexes, as ctypes reads it: the pointer's owner vouches for it.
             return unsafe { char_slice(py, first, start, step, count) };
         }
+        if wide_char_elements(info.get()) {
+            // SAFETY: as for char_slice above, in wide characters.
+            return unsafe { wide_char_slice(py, first.cast(), start, step, count) };
+        }
         let size = info.get().size as isize;
         // Reserved before anything is read: a length no memory holds is a MemoryError,
         // not a read past the pointee. Then every index lies between start and stop.
@@ -204,10 +206,7 @@ impl PointerData {
             // the pointer's owner vouches for it.
             items.push(unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, i as usize) }?);
         }
-        match character_kind(info.get()) {
-            Some(kind) => join_chars(py, kind, &items),
-            None => Ok(PyList::new(py, items)?.into_any().unbind()),
-        }
+        Ok(PyList::new(py, items)?.into_any().unbind())
     }
 
     /// A pointer index as ctypes reads it (see [`index_value`]).

@@ -9,8 +9,6 @@
 // Panic audit (issue 17). Offsets and sizes here are a laid-out record's (checked
 // into isize by the layout engine), bit widths were checked against their storage
 // unit (at most 16 bytes), and slices are cut at positions found inside them.
-// Hence `clippy::indexing_slicing` and `arithmetic_side_effects` stay off here.
-#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use ferrotypes_core::layout::{layout_record, FieldSpec, LayoutError, LayoutOptions, RecordKind};
@@ -152,7 +150,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
         layout.align = align;
     }
     let own = PyList::empty(py);
-    for ((name, cls, info, bits), place) in declared.into_iter().zip(&layout.fields[skip..]) {
+    for ((name, cls, info, bits), place) in declared.into_iter().zip(layout.fields.iter().skip(skip)) {
         let access = match (bits, info.get().scalar()) {
             (Some(width), Some((scalar, swapped))) => FieldAccess::Bits { scalar, swapped, shift: place.bit_offset, width },
             _ => match &info.get().kind {
