@@ -357,6 +357,19 @@ def test_records_with_arrays_packed_unions_and_bit_fields(fttest, types):
     assert _fn(lib, "ft_bits_sum", ft.c_int, B)(B(1, -2, 3)) == 2
 
 
+
+def test_a_bit_field_takes_an_instance_of_its_own_type_by_value():
+    # ctypes copies such an instance by the bit-field's encoded size (width << 16 |
+    # offset bytes), past both objects, and crashes or corrupts memory: no oracle.
+    class SB(ft.Structure):
+        _fields_ = [("a", ft.c_int, 3), ("b", ft.c_uint, 5), ("c", ft.c_int, 24)]
+
+    s = SB(ft.c_int(-2), ft.c_uint(31))
+    s.c = ft.c_int(-(2 ** 23))
+    assert (s.a, s.b, s.c) == (-2, 31, -(2 ** 23))
+    with pytest.raises(TypeError, match="field 'a'"):
+        s.a = ft.c_long(1)
+
 def test_small_records_with_misaligned_members_are_refused_by_value():
     class Packed(ft.Structure):
         _pack_ = 1

@@ -111,8 +111,11 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
         // SAFETY: address_in checked that the field lies inside the instance.
         FieldAccess::Value => unsafe { access::write_value(&owner, field.cls.bind(py), field.info.get(), address, field.index, value) },
         FieldAccess::Bits { scalar, swapped, shift, width } => {
+            // An instance of the field's own type stores its value. (ctypes copies the
+            // instance's bytes by the bit-field's encoded size, far past both objects.)
+            let value = if value.is_instance(field.cls.bind(py))? { value.getattr(pyo3::intern!(py, "value"))? } else { value.clone() };
             let mut raw = [0u8; 16];
-            scalar::to_bytes(value, scalar, &mut raw)?;
+            scalar::to_bytes(&value, scalar, &mut raw)?;
             let mut word = [0u8; 16];
             word[..scalar.size()].copy_from_slice(&raw[..scalar.size()]);
             let bits = u128::from_le_bytes(word) & mask(width);
