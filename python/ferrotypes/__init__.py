@@ -422,6 +422,9 @@ def POINTER(cls):
         pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {"__module__": __name__})
         _pointer_type_cache[id(pointer)] = pointer
         return pointer
+    stands_for = _ctypes._stand_in(cls)  # an enum class of cdecl's: its C integer type
+    if stands_for is not None:
+        return _pointer_type_cache.setdefault(cls, POINTER(stands_for))
     pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls, "__module__": __name__})
     # setdefault: another thread may have made the same class meanwhile.
     return _pointer_type_cache.setdefault(cls, pointer)

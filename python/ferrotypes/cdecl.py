@@ -80,6 +80,22 @@ _NO_CLASS = {
 _ALIGNERS = {2: _ft.c_short, 4: _ft.c_int, 8: _ft.c_long, 16: _ft.c_longdouble}
 
 
+class _CEnumType(_enum.EnumType):
+    """The metaclass of cdecl's enum classes. An enum class stands for its C integer type
+    (``_ctype_``, which ferrotypes resolves wherever it takes a type: ``argtypes``,
+    ``restype``, ``_fields_``, ``sizeof``, ``POINTER``...); this adds ``E * n``, the
+    array type of ``n`` of that integer type."""
+
+    def __mul__(cls, length):
+        return cls._ctype_ * length
+
+    __rmul__ = __mul__
+
+
+class _CIntEnum(_enum.IntEnum, metaclass=_CEnumType):
+    """The base of cdecl's enum classes (see ``_CEnumType``)."""
+
+
 class _Unbindable(Exception):
     """A declaration with no ferrotypes equivalent (the reason is the message)."""
 
@@ -393,6 +409,8 @@ class CNamespace:
                         zero_widths.append((len(fields), offset))
                     continue
                 ftype = self._class(t, "field")
+                if bits is not None and isinstance(ftype, _CEnumType):
+                    ftype = ftype._ctype_  # an enum bit-field reads back as an int
                 if bits is not None and ftype is _ft.c_char:
                     ftype = _ft.c_byte  # plain char is signed here; ctypes' bit-fields need an integer type
                 if name is None:
@@ -498,16 +516,17 @@ class CNamespace:
         if cls is None:
             e = self._enums[index]
             name = e["tag"] or e["typedef_name"] or f"anonymous_enum_{index}"
-            cls = _enum.IntEnum(name, list(e["constants"]) or [], module="ferrotypes.cdecl")
+            cls = _CIntEnum(name, list(e["constants"]) or [], module="ferrotypes.cdecl")
             cls._ctype_ = _SCALARS[e["underlying"]]
             self._enum_classes[index] = cls
         return cls
 
     def _enum_ctype(self, index):
+        """The enum's class, standing for its C integer type."""
         e = self._enums[index]
         if not e["complete"]:
             raise _Unbindable(f"enum {e['tag']} is incomplete")
-        return _SCALARS[e["underlying"]]
+        return self._enum_class(index)
 
     # -- declarations ------------------------------------------------------------------
 

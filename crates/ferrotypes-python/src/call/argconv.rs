@@ -24,7 +24,7 @@ use crate::data::cdata::CData;
 use crate::data::families::simple::SimpleData;
 use crate::support::python::class_attribute;
 use crate::support::scalar::{self, KeepAlive};
-use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::types::typeinfo::{info_of, stand_in, InfoKind, TypeInfo};
 
 
 /// The metaclasses' own `from_param` functions (set once by `ferrotypes._metatypes`),
@@ -115,9 +115,13 @@ impl ArgConv {
     /// [`for_argtype`](Self::for_argtype) without the `_nonnull_` check.
     fn for_argtype_of_value(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         let py = argtype.py();
-        let from_param = argtype.getattr(intern!(py, "from_param")).map_err(|_| {
-            PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))
-        })?;
+        let from_param = match argtype.getattr(intern!(py, "from_param")) {
+            Ok(from_param) => from_param,
+            Err(_) => match argtype.cast::<PyType>().ok().and_then(stand_in) {
+                Some(ctype) => return Self::for_argtype_of_value(ctype.as_any(), index),
+                None => return Err(PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index + 1))),
+            },
+        };
         let info = info_of(argtype).ok();
         if let Some(info) = &info {
             info.get().check_by_value()?;
