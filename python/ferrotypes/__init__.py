@@ -115,6 +115,25 @@ class c_longdouble(_SimpleCData):
     _type_ = "g"
 
 
+class c_float_complex(_SimpleCData):
+    """C ``float _Complex``: values are Python ``complex`` (ctypes has it from 3.14)."""
+
+    _type_ = "F"
+
+
+class c_double_complex(_SimpleCData):
+    """C ``double _Complex``: values are Python ``complex``."""
+
+    _type_ = "D"
+
+
+class c_longdouble_complex(_SimpleCData):
+    """C ``long double _Complex``: values are Python ``complex`` (each part rounded
+    to a double, as ``c_longdouble`` is)."""
+
+    _type_ = "G"
+
+
 class c_longlong(_SimpleCData):
     """C ``long long``."""
 

@@ -67,12 +67,12 @@ _SCALARS = {
     "int": _ft.c_int, "unsigned int": _ft.c_uint, "long": _ft.c_long,
     "unsigned long": _ft.c_ulong, "long long": _ft.c_longlong,
     "unsigned long long": _ft.c_ulonglong, "float": _ft.c_float, "double": _ft.c_double,
-    "long double": _ft.c_longdouble,
+    "long double": _ft.c_longdouble, "float _Complex": _ft.c_float_complex,
+    "double _Complex": _ft.c_double_complex, "long double _Complex": _ft.c_longdouble_complex,
 }
 # (size, alignment) of the C types ferrotypes has no class for, kept as bytes in records.
 _NO_CLASS = {
     "__int128": (16, 16), "unsigned __int128": (16, 16), "_Float128": (16, 16),
-    "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
     "_Float128 _Complex": (32, 16),
 }
 # A type of each alignment up to 16, whose zero-length array gives a record that

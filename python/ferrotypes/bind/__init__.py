@@ -39,19 +39,22 @@ _RESERVED = {
 _SIMPLE = [
     "c_bool", "c_char", "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long",
     "c_ulong", "c_longlong", "c_ulonglong", "c_float", "c_double", "c_longdouble", "c_char_p",
-    "c_void_p", "c_wchar", "c_wchar_p", "py_object",
+    "c_void_p", "c_wchar", "c_wchar_p", "py_object", "c_float_complex", "c_double_complex",
+    "c_longdouble_complex",
 ]
 # The Python value of each simple type (a field read, a result).
 _VALUE = {
     "c_bool": "bool", "c_char": "bytes", "c_wchar": "str", "c_char_p": "bytes | None",
     "c_wchar_p": "str | None", "c_void_p": "int | None", "py_object": "Any",
     "c_float": "float", "c_double": "float", "c_longdouble": "float",
+    "c_float_complex": "complex", "c_double_complex": "complex", "c_longdouble_complex": "complex",
 }
 # What a parameter of each simple type accepts.
 _PARAM = {
     "c_bool": "bool | int", "c_char": "bytes | int", "c_wchar": "str", "c_char_p": "_CharPointer",
     "c_wchar_p": "str | None", "c_void_p": "_VoidPointer", "py_object": "Any",
     "c_float": "float", "c_double": "float", "c_longdouble": "float",
+    "c_float_complex": "complex", "c_double_complex": "complex", "c_longdouble_complex": "complex",
 }
 # What the .pyi calls the types parameters accept (_PointerArg[T]: a pointer to T).
 _PYI_ALIASES = {

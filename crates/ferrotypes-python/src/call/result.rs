@@ -187,6 +187,12 @@ impl ResultBuffer {
 fn convert_result<'py>(py: Python<'py>, recipe: &ResultRecipe, bytes: &[u8], steal_object: bool) -> PyResult<Bound<'py, PyAny>> {
     match &recipe.conv {
         ResultConv::Void => Ok(py.None().into_bound(py)),
+        ResultConv::Value(kind) if kind.size() > 16 => {
+            // `long double _Complex`, in the result buffer sized for it (ResultBuffer).
+            let bytes = bytes.get(..kind.size()).ok_or_else(|| PyTypeError::new_err("result buffer too small"))?;
+            // SAFETY: `bytes` holds one value of `kind` (its size, checked above).
+            unsafe { scalar::read(py, *kind, false, bytes.as_ptr()) }.map(|v| v.into_bound(py))
+        }
         ResultConv::Value(kind) => {
             let word = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
             if let Some(value) = number_from_word(py, *kind, word) {

@@ -310,9 +310,13 @@ impl TypeInfo {
                 let big_endian = cfg!(target_endian = "big") != *swapped;
                 let code = match scalar {
                     // PEP 3118 sizes are the standard ones: an 8-byte long is `q`.
-                    ScalarKind::Long if scalar.size() == 8 => 'q',
-                    ScalarKind::ULong if scalar.size() == 8 => 'Q',
-                    other => other.code(),
+                    ScalarKind::Long if scalar.size() == 8 => "q".to_owned(),
+                    ScalarKind::ULong if scalar.size() == 8 => "Q".to_owned(),
+                    // Complex: `Z` and the part's code, as numpy writes it.
+                    other => match other.complex_part() {
+                        Some(part) => format!("Z{}", part.code()),
+                        None => other.code().to_string(),
+                    },
                 };
                 Ok(BufferLayout { format: format!("{}{code}", if big_endian { '>' } else { '<' }), shape: Vec::new(), itemsize: self.size })
             }
