@@ -322,7 +322,7 @@ class CNamespace:
         self._types[key] = cls
         t = self._resolve(d["type"])
         if t[0] == "aligned" and cls is not None and _ft.alignment(cls) != t[2] and role != "pointee":
-            self._skipped.setdefault(name, f"aligned({t[2]}) on a typedef: the class keeps alignment {_ft.alignment(cls)}")
+            self._skipped.setdefault(name, _typedef_alignment_note(t[2], cls))
         return cls
 
     def _role_matters(self, t):
@@ -671,6 +671,17 @@ def _forwarder(name, namespace, function, args):
     call.__qualname__ = name
     call.__doc__ = f"The macro {name}, calling {function}."
     return call
+
+
+def _typedef_alignment_note(align, cls):
+    """Why the class of a typedef with its own ``aligned(align)`` keeps its type's
+    alignment: ``ns.skipped``'s words."""
+    note = f"aligned({align}) on a typedef: the class keeps alignment {_ft.alignment(cls)}"
+    size = _ft.sizeof(cls)
+    if size % align:
+        # glibc's __pthread_unwind_buf_t: GCC keeps the size (and refuses arrays of it).
+        note += f" ({size} bytes, not a multiple of {align}, which no ctypes class's size can be)"
+    return note
 
 
 _callback_params = {}
