@@ -167,3 +167,18 @@ def test_classes_that_stand_for_nothing_are_refused():
             ft.sizeof(cls)
         with pytest.raises(TypeError, match="must be a C type"):
             type("R", (ft.Structure,), {"_fields_": [("x", cls)]})
+
+
+def test_generated_bindings_have_the_same_enum_classes(tmp_path, monkeypatch):
+    from ferrotypes.bind import generate, write_bindings
+
+    path = build_shared_library([CLIB / "cdecl_enums.c"], "cdecl_enums", depends=[HEADER])
+    write_bindings(tmp_path / "enum_bindings.py", generate(str(HEADER), str(path)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import enum_bindings as m
+
+    color = m.ec_color
+    assert issubclass(color, enum.IntEnum) and color._ctype_ is ft.c_uint
+    assert color * 2 is ft.c_uint * 2 and ft.sizeof(m.ec_big) == 8
+    assert m.ec_next(color.EC_GREEN) is color.EC_BLUE and m.ec_next(6) == 7
+    assert m.ec_paint_make(m.EC_GREEN, m.EC_A).color is color.EC_GREEN

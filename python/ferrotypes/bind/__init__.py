@@ -434,14 +434,14 @@ class _Generator:
             members = list(e["constants"])
             valid = all(m.isidentifier() and not keyword.iskeyword(m) and not _mangled(m) for m, _ in members)
             if valid:
-                py.append(f"class {name}(enum.IntEnum):\n")
+                py.append(f"class {name}(_ft_bind.IntEnum):\n")
                 if doc:
                     py.append(_docstring(doc, 4))
                 py.extend(f"    {m} = {v}\n" for m, v in members)
                 if not members and not doc:
                     py.append("    pass\n")
             else:
-                py.append(f"{name} = enum.IntEnum({cls.__name__!r}, {members!r}, module=__name__)\n")
+                py.append(f"{name} = _ft_bind.IntEnum({cls.__name__!r}, {members!r}, module=__name__)\n")
             py.append(f"{name}._ctype_ = {self.expr(cls._ctype_, [])}\n")
             pyi.append(f"class {name}(enum.IntEnum):\n")
             if doc:
@@ -735,7 +735,6 @@ class _Generator:
             _docstring(f"Bindings for {self.header}, for ferrotypes (no compiler or header needed at\n"
                        "run time). Functions and variables are bound on first access.", 0),
             "\n",
-            "import enum\n\n",
             "import ferrotypes as ctypes\n",
             "from ferrotypes.bind import runtime as _ft_bind\n\n",
             f"_ft_library = _ft_bind.Library({libs})\n\n\n",
