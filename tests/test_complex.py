@@ -196,3 +196,12 @@ def test_include_complex_h_calls_libm():
     assert cmath.isclose(m.cpowl(1j, 2), -1, abs_tol=1e-15)
     assert m.creal.restype is ft.c_double
     assert m.cproj.argtypes == [ft.c_double_complex]
+
+
+def test_instances_pass_without_argtypes(libm):
+    cabsl, cabs = libm.cabsl, libm.cabs
+    cabsl.restype, cabs.restype = ft.c_longdouble, ft.c_double
+    assert cabsl(ft.c_longdouble_complex(3 + 4j)) == 5.0  # from the instance's memory
+    assert cabs(ft.c_double_complex(-6 + 8j)) == 10.0
+    with pytest.raises(ft.ArgumentError, match="Don't know how to convert"):
+        cabs(3 + 4j)  # as ctypes: a Python complex has no C type of its own
