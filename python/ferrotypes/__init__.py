@@ -115,6 +115,25 @@ class c_longdouble(_SimpleCData):
     _type_ = "g"
 
 
+class c_float_complex(_SimpleCData):
+    """C ``float _Complex``: values are Python ``complex`` (ctypes has it from 3.14)."""
+
+    _type_ = "F"
+
+
+class c_double_complex(_SimpleCData):
+    """C ``double _Complex``: values are Python ``complex``."""
+
+    _type_ = "D"
+
+
+class c_longdouble_complex(_SimpleCData):
+    """C ``long double _Complex``: values are Python ``complex`` (each part rounded
+    to a double, as ``c_longdouble`` is)."""
+
+    _type_ = "G"
+
+
 class c_longlong(_SimpleCData):
     """C ``long long``."""
 
@@ -422,6 +441,9 @@ def POINTER(cls):
         pointer = type(_Pointer)("LP_%s" % cls, (_Pointer,), {"__module__": __name__})
         _pointer_type_cache[id(pointer)] = pointer
         return pointer
+    stands_for = _ctypes._stand_in(cls)  # an enum class of cdecl's: its C integer type
+    if stands_for is not None:
+        return _pointer_type_cache.setdefault(cls, POINTER(stands_for))
     pointer = type(_Pointer)("LP_%s" % cls.__name__, (_Pointer,), {"_type_": cls, "__module__": __name__})
     # setdefault: another thread may have made the same class meanwhile.
     return _pointer_type_cache.setdefault(cls, pointer)

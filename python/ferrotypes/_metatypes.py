@@ -280,7 +280,7 @@ def _check_prototype(namespace):
             raise _core.ArgumentError("_argtypes_ has too many arguments (%d), maximum is %d"
                                       % (len(argtypes), _core.CTYPES_MAX_ARGCOUNT))
         for i, argtype in enumerate(argtypes, 1):
-            if not hasattr(argtype, "from_param"):
+            if not hasattr(argtype, "from_param") and _core._stand_in(argtype) is None:
                 raise TypeError("item %d in _argtypes_ has no from_param method" % i)
     if "_restype_" in namespace:
         _core._check_restype(namespace["_restype_"])
@@ -360,15 +360,18 @@ def _set_fields(cls, fields, final=True):
         if not isinstance(entry, tuple) or len(entry) not in (2, 3) or not isinstance(entry[0], str):
             raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
         name, ctype = entry[0], entry[1]
-        if not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_typeinfo_", None):
+        # A class standing for a simple type (an enum class of cdecl's) is a field of
+        # that type, read back as the class's members.
+        stands_for = None if isinstance(ctype, _CDataMeta) else _core._stand_in(ctype)
+        if stands_for is None and (not isinstance(ctype, _CDataMeta) or not getattr(ctype, "_typeinfo_", None)):
             raise TypeError("second item in _fields_ tuple (index %d) must be a C type" % index)
         # As in ctypes, a type named as a field is final from here on, even if this
         # assignment fails later (so a record naming itself cannot get _fields_ after).
-        ctype._typeinfo_.mark_final()
+        (stands_for or ctype)._typeinfo_.mark_final()
         if ctype is cls:
             raise AttributeError("Structure or union cannot contain itself")
         if swapped:
-            ctype = _other_endian(ctype)
+            ctype = _other_endian(stands_for or ctype)
         bits = None
         if len(entry) == 3:
             bits = entry[2]
@@ -380,7 +383,7 @@ def _set_fields(cls, fields, final=True):
     base = base if isinstance(base, _RecordMeta) and isinstance(getattr(base, "_typeinfo_", None), _core.TypeInfo) else None
     info, descriptors = _core.record_info(type(cls)._union, entries, pack, base, big_endian, final, _align(cls))
     for _, ctype, _ in entries:
-        ctype._typeinfo_.mark_final()  # the byte-order variants actually used, too
+        (_core._stand_in(ctype) or ctype)._typeinfo_.mark_final()  # the byte-order variants actually used, too
     if final:
         info.mark_final()
     type.__setattr__(cls, "_typeinfo_", info)

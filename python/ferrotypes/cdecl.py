@@ -67,17 +67,33 @@ _SCALARS = {
     "int": _ft.c_int, "unsigned int": _ft.c_uint, "long": _ft.c_long,
     "unsigned long": _ft.c_ulong, "long long": _ft.c_longlong,
     "unsigned long long": _ft.c_ulonglong, "float": _ft.c_float, "double": _ft.c_double,
-    "long double": _ft.c_longdouble,
+    "long double": _ft.c_longdouble, "float _Complex": _ft.c_float_complex,
+    "double _Complex": _ft.c_double_complex, "long double _Complex": _ft.c_longdouble_complex,
 }
 # (size, alignment) of the C types ferrotypes has no class for, kept as bytes in records.
 _NO_CLASS = {
     "__int128": (16, 16), "unsigned __int128": (16, 16), "_Float128": (16, 16),
-    "float _Complex": (8, 4), "double _Complex": (16, 8), "long double _Complex": (32, 16),
     "_Float128 _Complex": (32, 16),
 }
 # A type of each alignment up to 16, whose zero-length array gives a record that
 # alignment (plain C types, so that `bind` can write them); past 16, see _aligner.
 _ALIGNERS = {2: _ft.c_short, 4: _ft.c_int, 8: _ft.c_long, 16: _ft.c_longdouble}
+
+
+class _CEnumType(_enum.EnumType):
+    """The metaclass of cdecl's enum classes. An enum class stands for its C integer type
+    (``_ctype_``, which ferrotypes resolves wherever it takes a type: ``argtypes``,
+    ``restype``, ``_fields_``, ``sizeof``, ``POINTER``...); this adds ``E * n``, the
+    array type of ``n`` of that integer type."""
+
+    def __mul__(cls, length):
+        return cls._ctype_ * length
+
+    __rmul__ = __mul__
+
+
+class _CIntEnum(_enum.IntEnum, metaclass=_CEnumType):
+    """The base of cdecl's enum classes (see ``_CEnumType``)."""
 
 
 class _Unbindable(Exception):
@@ -306,7 +322,7 @@ class CNamespace:
         self._types[key] = cls
         t = self._resolve(d["type"])
         if t[0] == "aligned" and cls is not None and _ft.alignment(cls) != t[2] and role != "pointee":
-            self._skipped.setdefault(name, f"aligned({t[2]}) on a typedef: the class keeps alignment {_ft.alignment(cls)}")
+            self._skipped.setdefault(name, _typedef_alignment_note(t[2], cls))
         return cls
 
     def _role_matters(self, t):
@@ -393,6 +409,8 @@ class CNamespace:
                         zero_widths.append((len(fields), offset))
                     continue
                 ftype = self._class(t, "field")
+                if bits is not None and isinstance(ftype, _CEnumType):
+                    ftype = ftype._ctype_  # an enum bit-field reads back as an int
                 if bits is not None and ftype is _ft.c_char:
                     ftype = _ft.c_byte  # plain char is signed here; ctypes' bit-fields need an integer type
                 if name is None:
@@ -498,16 +516,17 @@ class CNamespace:
         if cls is None:
             e = self._enums[index]
             name = e["tag"] or e["typedef_name"] or f"anonymous_enum_{index}"
-            cls = _enum.IntEnum(name, list(e["constants"]) or [], module="ferrotypes.cdecl")
+            cls = _CIntEnum(name, list(e["constants"]) or [], module="ferrotypes.cdecl")
             cls._ctype_ = _SCALARS[e["underlying"]]
             self._enum_classes[index] = cls
         return cls
 
     def _enum_ctype(self, index):
+        """The enum's class, standing for its C integer type."""
         e = self._enums[index]
         if not e["complete"]:
             raise _Unbindable(f"enum {e['tag']} is incomplete")
-        return _SCALARS[e["underlying"]]
+        return self._enum_class(index)
 
     # -- declarations ------------------------------------------------------------------
 
@@ -652,6 +671,17 @@ def _forwarder(name, namespace, function, args):
     call.__qualname__ = name
     call.__doc__ = f"The macro {name}, calling {function}."
     return call
+
+
+def _typedef_alignment_note(align, cls):
+    """Why the class of a typedef with its own ``aligned(align)`` keeps its type's
+    alignment: ``ns.skipped``'s words."""
+    note = f"aligned({align}) on a typedef: the class keeps alignment {_ft.alignment(cls)}"
+    size = _ft.sizeof(cls)
+    if size % align:
+        # glibc's __pthread_unwind_buf_t: GCC keeps the size (and refuses arrays of it).
+        note += f" ({size} bytes, not a multiple of {align}, which no ctypes class's size can be)"
+    return note
 
 
 _callback_params = {}

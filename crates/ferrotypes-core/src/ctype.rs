@@ -57,10 +57,16 @@ pub enum ScalarKind {
     /// `v` — Windows' `VARIANT_BOOL`, a 16-bit truth value (`-1` true, `0` false);
     /// ctypes offers it on every platform (`wintypes.VARIANT_BOOL`)
     VariantBool,
+    /// `F` — `float _Complex` (C99; ctypes has it from Python 3.14)
+    FloatComplex,
+    /// `D` — `double _Complex`
+    DoubleComplex,
+    /// `G` — `long double _Complex`
+    LongDoubleComplex,
 }
 
 /// Every scalar kind, in ctypes' `_type_` code order.
-pub const ALL_SCALARS: [ScalarKind; 21] = [
+pub const ALL_SCALARS: [ScalarKind; 24] = [
     ScalarKind::Bool,
     ScalarKind::Char,
     ScalarKind::Byte,
@@ -82,10 +88,15 @@ pub const ALL_SCALARS: [ScalarKind; 21] = [
     ScalarKind::VoidPtr,
     ScalarKind::ObjectPtr,
     ScalarKind::VariantBool,
+    ScalarKind::FloatComplex,
+    ScalarKind::DoubleComplex,
+    ScalarKind::LongDoubleComplex,
 ];
 
 /// `long double` is 16 bytes, 16-aligned on x86_64 and aarch64 Linux.
 const LONG_DOUBLE_SIZE: usize = 16;
+/// `long double _Complex`: two of them.
+const LONG_DOUBLE_COMPLEX_SIZE: usize = 2 * LONG_DOUBLE_SIZE;
 
 /// How a scalar's bytes are to be read as a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +140,9 @@ impl ScalarKind {
             VoidPtr => 'P',
             ObjectPtr => 'O',
             VariantBool => 'v',
+            FloatComplex => 'F',
+            DoubleComplex => 'D',
+            LongDoubleComplex => 'G',
         }
     }
 
@@ -146,6 +160,10 @@ impl ScalarKind {
             LongDouble => LONG_DOUBLE_SIZE,
             WChar => size_of::<libc::wchar_t>(),
             CharPtr | WCharPtr | VoidPtr | ObjectPtr => size_of::<*mut c_void>(),
+            // C11 6.2.5: an array of two of the corresponding real type.
+            FloatComplex => size_of::<[c_float; 2]>(),
+            DoubleComplex => size_of::<[c_double; 2]>(),
+            LongDoubleComplex => LONG_DOUBLE_COMPLEX_SIZE,
         }
     }
 
@@ -163,15 +181,17 @@ impl ScalarKind {
             LongDouble => LONG_DOUBLE_SIZE,
             WChar => align_of::<libc::wchar_t>(),
             CharPtr | WCharPtr | VoidPtr | ObjectPtr => align_of::<*mut c_void>(),
+            FloatComplex | DoubleComplex | LongDoubleComplex => self.complex_part().map_or(1, ScalarKind::align),
         }
     }
 
-    /// How the bytes read as a number (long double counts as `Float`).
+    /// How the bytes read as a number (long double counts as `Float`, and so do the
+    /// complex kinds, two floating-point numbers: see [`complex_part`](Self::complex_part)).
     pub fn number_class(self) -> NumberClass {
         use ScalarKind::*;
         match self {
             Byte | Short | Int | Long | LongLong | VariantBool => NumberClass::Signed,
-            Float | Double | LongDouble => NumberClass::Float,
+            Float | Double | LongDouble | FloatComplex | DoubleComplex | LongDoubleComplex => NumberClass::Float,
             Char => {
                 if c_char::MIN == 0 {
                     NumberClass::Unsigned
@@ -188,6 +208,18 @@ impl ScalarKind {
             }
             Bool | UByte | UShort | UInt | ULong | ULongLong | CharPtr | WCharPtr | VoidPtr
             | ObjectPtr => NumberClass::Unsigned,
+        }
+    }
+
+    /// The real type of a complex kind's two parts (real, then imaginary); None for the
+    /// other kinds.
+    pub fn complex_part(self) -> Option<ScalarKind> {
+        use ScalarKind::*;
+        match self {
+            FloatComplex => Some(Float),
+            DoubleComplex => Some(Double),
+            LongDoubleComplex => Some(LongDouble),
+            _ => None,
         }
     }
 
@@ -209,6 +241,12 @@ impl ScalarKind {
     /// The libffi type describing this scalar in a call.
     pub fn ffi_type(self) -> Type {
         use NumberClass::*;
+        match self {
+            ScalarKind::FloatComplex => return Type::c32(),
+            ScalarKind::DoubleComplex => return Type::c64(),
+            ScalarKind::LongDoubleComplex => return Type::complex_longdouble(),
+            _ => {}
+        }
         match (self.number_class(), self.size()) {
             (Float, 4) => Type::f32(),
             (Float, 8) => Type::f64(),
@@ -380,7 +418,7 @@ impl CType {
         while start < size {
             let n = (size - start).min(8);
             let mut touching = leaves.iter().filter(|s| s.offset < start + n && s.end() > start).peekable();
-            let float = touching.peek().is_some() && touching.all(|s| matches!(s.kind, ScalarKind::Float | ScalarKind::Double));
+            let float = touching.peek().is_some() && touching.all(|s| matches!(s.kind, ScalarKind::Float | ScalarKind::Double | ScalarKind::FloatComplex | ScalarKind::DoubleComplex));
             let kind = match (float, piece) {
                 (true, 8) => ScalarKind::Double,
                 (true, 4) => ScalarKind::Float,
@@ -519,6 +557,9 @@ mod tests {
         assert_eq!(ScalarKind::LongDouble.size(), 16);
         assert_eq!(ScalarKind::WChar.size(), 4);
         assert_eq!(ScalarKind::VoidPtr.align(), 8);
+        assert_eq!((ScalarKind::FloatComplex.size(), ScalarKind::FloatComplex.align()), (8, 4));
+        assert_eq!((ScalarKind::DoubleComplex.size(), ScalarKind::DoubleComplex.align()), (16, 8));
+        assert_eq!((ScalarKind::LongDoubleComplex.size(), ScalarKind::LongDoubleComplex.align()), (32, 16));
     }
 
     #[test]

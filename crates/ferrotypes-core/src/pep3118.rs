@@ -74,6 +74,7 @@ impl Leaf {
             WChar => LeafClass::WChar,
             CharPtr | WCharPtr | VoidPtr => LeafClass::Pointer,
             ObjectPtr => LeafClass::Object,
+            FloatComplex | DoubleComplex | LongDoubleComplex => LeafClass::Complex,
             k => match k.number_class() {
                 NumberClass::Signed => LeafClass::Signed,
                 NumberClass::Unsigned => LeafClass::Unsigned,

@@ -58,6 +58,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(typeinfo::pointer_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::function_info, m)?)?;
     m.add_function(wrap_pyfunction!(typeinfo::array_info, m)?)?;
+    m.add_function(wrap_pyfunction!(typeinfo::_stand_in, m)?)?;
     m.add_function(wrap_pyfunction!(record::record_info, m)?)?;
     m.add_function(wrap_pyfunction!(field::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(record::_check_bit_field, m)?)?;

@@ -39,19 +39,22 @@ _RESERVED = {
 _SIMPLE = [
     "c_bool", "c_char", "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long",
     "c_ulong", "c_longlong", "c_ulonglong", "c_float", "c_double", "c_longdouble", "c_char_p",
-    "c_void_p", "c_wchar", "c_wchar_p", "py_object",
+    "c_void_p", "c_wchar", "c_wchar_p", "py_object", "c_float_complex", "c_double_complex",
+    "c_longdouble_complex",
 ]
 # The Python value of each simple type (a field read, a result).
 _VALUE = {
     "c_bool": "bool", "c_char": "bytes", "c_wchar": "str", "c_char_p": "bytes | None",
     "c_wchar_p": "str | None", "c_void_p": "int | None", "py_object": "Any",
     "c_float": "float", "c_double": "float", "c_longdouble": "float",
+    "c_float_complex": "complex", "c_double_complex": "complex", "c_longdouble_complex": "complex",
 }
 # What a parameter of each simple type accepts.
 _PARAM = {
     "c_bool": "bool | int", "c_char": "bytes | int", "c_wchar": "str", "c_char_p": "_CharPointer",
     "c_wchar_p": "str | None", "c_void_p": "_VoidPointer", "py_object": "Any",
     "c_float": "float", "c_double": "float", "c_longdouble": "float",
+    "c_float_complex": "complex", "c_double_complex": "complex", "c_longdouble_complex": "complex",
 }
 # What the .pyi calls the types parameters accept (_PointerArg[T]: a pointer to T).
 _PYI_ALIASES = {
@@ -431,14 +434,14 @@ class _Generator:
             members = list(e["constants"])
             valid = all(m.isidentifier() and not keyword.iskeyword(m) and not _mangled(m) for m, _ in members)
             if valid:
-                py.append(f"class {name}(enum.IntEnum):\n")
+                py.append(f"class {name}(_ft_bind.IntEnum):\n")
                 if doc:
                     py.append(_docstring(doc, 4))
                 py.extend(f"    {m} = {v}\n" for m, v in members)
                 if not members and not doc:
                     py.append("    pass\n")
             else:
-                py.append(f"{name} = enum.IntEnum({cls.__name__!r}, {members!r}, module=__name__)\n")
+                py.append(f"{name} = _ft_bind.IntEnum({cls.__name__!r}, {members!r}, module=__name__)\n")
             py.append(f"{name}._ctype_ = {self.expr(cls._ctype_, [])}\n")
             pyi.append(f"class {name}(enum.IntEnum):\n")
             if doc:
@@ -732,7 +735,6 @@ class _Generator:
             _docstring(f"Bindings for {self.header}, for ferrotypes (no compiler or header needed at\n"
                        "run time). Functions and variables are bound on first access.", 0),
             "\n",
-            "import enum\n\n",
             "import ferrotypes as ctypes\n",
             "from ferrotypes.bind import runtime as _ft_bind\n\n",
             f"_ft_library = _ft_bind.Library({libs})\n\n\n",

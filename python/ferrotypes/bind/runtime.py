@@ -12,8 +12,12 @@ import warnings
 import ferrotypes as _ft
 from ferrotypes import cdecl as _cdecl
 
-__all__ = ["Library", "aligned", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol",
-           "variable"]
+__all__ = ["IntEnum", "Library", "aligned", "byte_buffer", "callback", "deprecated", "names", "nonnull",
+           "symbol", "variable"]
+
+# The base of the enum classes: `enum.IntEnum` whose classes stand for their C integer
+# type (`_ctype_`, set by the module) and give `E * n`, as `include`'s do.
+IntEnum = _cdecl._CIntEnum
 
 
 def aligned(align):

@@ -1,12 +1,17 @@
 # Types of ferrotypes.bind.runtime: what a generated module uses at run time.
 
+import enum
 from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any, TypeVar
 
 from ferrotypes import CDLL, Array
 from ferrotypes._ctypes import CFuncPtr as _CFuncPtr, _CDataBase, _Pointer
 
-__all__ = ["Library", "aligned", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol", "variable"]
+__all__ = ["IntEnum", "Library", "aligned", "byte_buffer", "callback", "deprecated", "names", "nonnull", "symbol", "variable"]
+
+# The base of a generated module's enum classes: each stands for its C integer type
+# (`_ctype_`) wherever a ferrotypes type is taken, and `E * n` works.
+IntEnum: type[enum.IntEnum]
 
 _F = TypeVar("_F", bound=Callable[[], Any])
 

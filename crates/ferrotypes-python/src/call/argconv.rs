@@ -24,7 +24,7 @@ use crate::data::cdata::CData;
 use crate::data::families::simple::SimpleData;
 use crate::support::python::class_attribute;
 use crate::support::scalar::{self, KeepAlive};
-use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
+use crate::types::typeinfo::{info_of, stand_in, InfoKind, TypeInfo};
 
 
 /// The metaclasses' own `from_param` functions (set once by `ferrotypes._metatypes`),
@@ -115,9 +115,13 @@ impl ArgConv {
     /// [`for_argtype`](Self::for_argtype) without the `_nonnull_` check.
     fn for_argtype_of_value(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<ArgConv> {
         let py = argtype.py();
-        let from_param = argtype.getattr(intern!(py, "from_param")).map_err(|_| {
-            PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index.saturating_add(1)))
-        })?;
+        let from_param = match argtype.getattr(intern!(py, "from_param")) {
+            Ok(from_param) => from_param,
+            Err(_) => match argtype.cast::<PyType>().ok().and_then(stand_in) {
+                Some(ctype) => return Self::for_argtype_of_value(ctype.as_any(), index),
+                None => return Err(PyTypeError::new_err(format!("item {} in _argtypes_ has no from_param method", index.saturating_add(1)))),
+            },
+        };
         let info = info_of(argtype).ok();
         if let Some(info) = &info {
             info.get().check_by_value()?;
@@ -129,7 +133,9 @@ impl ArgConv {
         if let (Some(info), Ok(cls)) = (&info, argtype.cast::<PyType>()) {
             let i = info.get();
             match &i.kind {
-                InfoKind::Simple { scalar, swapped: false, .. } if is_default(|d| &d.simple) => {
+                // A scalar larger than a slot (`long double _Complex`) is converted by
+                // its from_param into an instance, passed from the instance's memory.
+                InfoKind::Simple { scalar, swapped: false, .. } if is_default(|d| &d.simple) && scalar.size() <= std::mem::size_of::<Slot>() => {
                     return Ok(ArgConv::Simple { kind: *scalar, cls: cls.clone().unbind() });
                 }
                 // POINTER(c_char) converts as c_char_p (its from_param is c_char_p's).
@@ -478,7 +484,7 @@ fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_
         }
     }
     let accepted = match kind {
-        Bool | VariantBool | Float | Double | LongDouble | Char | WChar => scalar::to_bytes(value, kind, &mut slot.0).map_err(refusal),
+        Bool | VariantBool | Float | Double | LongDouble | Char | WChar | FloatComplex | DoubleComplex => scalar::to_bytes(value, kind, &mut slot.0).map_err(refusal),
         k if k.is_integer() => {
             if value.is_instance_of::<PyInt>() {
                 scalar::to_bytes(value, kind, &mut slot.0)
@@ -564,6 +570,10 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> PyResult<ArgValue> {
     let address = data.address(py);
     let keep = Some(cdata.clone().into_any().unbind());
     match &info.kind {
+        // Too large for a slot: passed from the instance's own memory.
+        InfoKind::Simple { scalar, .. } if scalar.size() > std::mem::size_of::<Slot>() => {
+            Ok(ArgValue { ctype: CType::Scalar(*scalar), slot: Slot::ZERO, record: Some(address), keep, view: None })
+        }
         InfoKind::Simple { scalar, .. } => {
             let mut slot = Slot::ZERO;
             // SAFETY: a simple instance's memory holds one scalar of its kind.

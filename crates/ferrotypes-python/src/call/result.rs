@@ -18,7 +18,7 @@ use crate::data::cdata::CData;
 use crate::data::instances;
 use crate::support::python::describe;
 use crate::support::scalar;
-use crate::types::typeinfo::{info_of, InfoKind};
+use crate::types::typeinfo::{info_of, member_or_value, stand_in, InfoKind};
 
 /// A `restype` prepared: how the result converts, its C type, and the restype's
 /// `_check_retval_`.
@@ -44,6 +44,11 @@ impl ResultRecipe {
         let py = r.py();
         // Only a class has a result layout (ctypes asks the type's StgInfo): any other
         // callable, a function pointer instance too, is called with the C int.
+        if let Some((class, ctype)) = r.cast::<PyType>().ok().and_then(|t| Some((t.clone(), stand_in(t)?))) {
+            let recipe = ResultRecipe::for_restype(Some(ctype.as_any()))?;
+            let ResultConv::Value(kind) = recipe.conv else { return Ok(recipe) };
+            return Ok(ResultRecipe { conv: ResultConv::Member { kind, cls: class.unbind() }, ..recipe });
+        }
         let Some(info) = r.cast::<PyType>().ok().and_then(|t| info_of(t.as_any()).ok()) else {
             return Ok(ResultRecipe { conv: ResultConv::Callable(r.clone().unbind()), ctype: CType::Scalar(ScalarKind::Int), check_retval: None });
         };
@@ -63,7 +68,7 @@ impl ResultRecipe {
     /// Visits the objects the recipe holds (for the collector).
     pub fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
         match &self.conv {
-            ResultConv::Instance(cls) => visit.call(cls)?,
+            ResultConv::Instance(cls) | ResultConv::Member { cls, .. } => visit.call(cls)?,
             ResultConv::Callable(f) => visit.call(f)?,
             ResultConv::Void | ResultConv::Value(_) | ResultConv::SwappedValue(_) => {}
         }
@@ -86,6 +91,7 @@ impl ResultRecipe {
             ResultConv::Value(_) if self.number_maker().is_some() => "its value, made straight from the result word".to_owned(),
             ResultConv::Value(_) => "its value".to_owned(),
             ResultConv::SwappedValue(_) => "its value, bytes reversed".to_owned(),
+            ResultConv::Member { cls, .. } => format!("its value, as the member of {} that has it if one does", describe(cls.bind(py).as_any())),
             ResultConv::Instance(cls) => format!("an instance of {} holding the result's bytes", describe(cls.bind(py).as_any())),
             ResultConv::Callable(_) => "the callable called with the C int".to_owned(),
         };
@@ -129,6 +135,9 @@ pub enum ResultConv {
     /// A built-in simple type of the other byte order (`c_int.__ctype_be__`): the
     /// value read from the result's bytes reversed, as ctypes' swapped getters do.
     SwappedValue(ScalarKind),
+    /// A class standing for a built-in simple type (an enum class, see
+    /// [`stand_in`]): the value as the class's member that has it, else the value.
+    Member { kind: ScalarKind, cls: Py<PyType> },
     /// Any other ctypes type: an instance holding the result's bytes.
     Instance(Py<PyType>),
     /// A callable that is not a ctypes type: called with the C `int` result.
@@ -184,6 +193,12 @@ fn first_16(bytes: &[u8]) -> PyResult<&[u8; 16]> {
 fn convert_result<'py>(py: Python<'py>, recipe: &ResultRecipe, bytes: &[u8], steal_object: bool) -> PyResult<Bound<'py, PyAny>> {
     match &recipe.conv {
         ResultConv::Void => Ok(py.None().into_bound(py)),
+        ResultConv::Value(kind) if kind.size() > 16 => {
+            // `long double _Complex`, in the result buffer sized for it (ResultBuffer).
+            let bytes = bytes.get(..kind.size()).ok_or_else(|| PyTypeError::new_err("result buffer too small"))?;
+            // SAFETY: `bytes` holds one value of `kind` (its size, checked above).
+            unsafe { scalar::read(py, *kind, false, bytes.as_ptr()) }.map(|v| v.into_bound(py))
+        }
         ResultConv::Value(kind) => {
             let raw = first_16(bytes)?;
             let word = Slot(*raw).word();
@@ -205,6 +220,15 @@ fn convert_result<'py>(py: Python<'py>, recipe: &ResultRecipe, bytes: &[u8], ste
         ResultConv::SwappedValue(kind) => {
             // SAFETY: the result buffer holds at least 16 bytes, more than any scalar.
             unsafe { scalar::read(py, *kind, true, bytes.as_ptr()) }.map(|v| v.into_bound(py))
+        }
+        ResultConv::Member { kind, cls } => {
+            let word = bytes.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w));
+            let value = match number_from_word(py, *kind, word) {
+                Some(value) => value?.unbind(),
+                // SAFETY: the result buffer holds at least 16 bytes, more than any scalar.
+                None => unsafe { scalar::read(py, *kind, false, bytes.as_ptr()) }?,
+            };
+            Ok(member_or_value(cls.bind(py), value)?.into_bound(py))
         }
         ResultConv::Instance(cls) => {
             // As ctypes makes it: neither `__new__` nor `__init__` runs.

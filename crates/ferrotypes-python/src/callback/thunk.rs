@@ -207,7 +207,8 @@ impl ToC {
         let info = info_of(restype).map_err(|_| invalid())?;
         let info = info.get();
         match info.kind {
-            InfoKind::Simple { scalar, swapped, .. } => Ok((ToC::Simple { kind: scalar, swapped }, CType::Scalar(scalar))),
+            // A result larger than 16 bytes (`long double _Complex`) is not converted.
+            InfoKind::Simple { scalar, swapped, .. } if scalar.size() <= 16 => Ok((ToC::Simple { kind: scalar, swapped }, CType::Scalar(scalar))),
             InfoKind::Record { .. } => {
                 info.check_by_value()?;
                 let cls = restype.cast::<PyType>().map_err(|_| invalid())?.clone().unbind();

@@ -25,6 +25,10 @@ pub fn _simple_from_param(cls: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> 
     if value.is_none() && kind.is_pointer() && kind != ScalarKind::ObjectPtr {
         return Ok(value.clone().unbind());
     }
+    if kind.size() > std::mem::size_of::<ferrotypes_core::call::Slot>() {
+        // No CArgObject holds it (`long double _Complex`): an instance does.
+        return Ok(cls.call1((value,))?.unbind());
+    }
     let converted = argconv::simple_param(cls, kind, value)?;
     Ok(Py::new(cls.py(), CArgObject::new(kind.code(), converted))?.into_any())
 }

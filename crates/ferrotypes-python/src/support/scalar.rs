@@ -12,7 +12,7 @@ use ferrotypes_core::longdouble;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyString};
+use pyo3::types::{PyByteArray, PyBytes, PyComplex, PyString};
 use pyo3::Borrowed;
 
 /// A value written into C memory may need a Python object kept alive with it.
@@ -23,6 +23,11 @@ pub type KeepAlive = Option<Py<PyAny>>;
 /// # Safety
 /// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
 pub unsafe fn read(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *const u8) -> PyResult<Py<PyAny>> {
+    if let Some(part) = kind.complex_part() {
+        // SAFETY: the caller guarantees the two parts readable at `ptr`.
+        let (re, im) = unsafe { (read_real(part, swapped, ptr), read_real(part, swapped, ptr.add(part.size()))) };
+        return Ok(PyComplex::from_doubles(py, re, im).into_any().unbind());
+    }
     if !swapped {
         // SAFETY: the caller guarantees one readable scalar at `ptr`.
         if let Some(obj) = unsafe { read_native_number(kind, ptr) } {
@@ -95,9 +100,68 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyByt
     unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(data.as_ptr().cast(), len)).map(|b| b.cast_into_unchecked()) }
 }
 
-/// Interprets the native-order bytes of a scalar as a Python value.
+/// The real number (of kind `part`: `float`, `double` or `long double`) at `ptr`, as
+/// a double.
+///
+/// # Safety
+/// `ptr` must be valid for reading `part.size()` bytes (no alignment required).
+unsafe fn read_real(part: ScalarKind, swapped: bool, ptr: *const u8) -> f64 {
+    let mut raw = [0u8; 16];
+    let n = part.size().min(raw.len());
+    // SAFETY: the caller guarantees `part.size()` readable bytes; `raw` has room.
+    unsafe { std::ptr::copy_nonoverlapping(ptr, raw.as_mut_ptr(), n) };
+    if swapped {
+        if let Some(bytes) = raw.get_mut(..n) {
+            bytes.reverse();
+        }
+    }
+    real_from_bytes(part, &raw)
+}
+
+/// The real number of kind `part` in the native-order bytes at the start of `raw`.
+fn real_from_bytes(part: ScalarKind, raw: &[u8; 16]) -> f64 {
+    match part {
+        ScalarKind::Float => f64::from(f32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]])),
+        ScalarKind::Double => f64::from_ne_bytes([raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]]),
+        _ => longdouble::to_f64(raw),
+    }
+}
+
+/// The native-order bytes of the real number `x` as kind `part`, at the start.
+fn real_to_bytes(part: ScalarKind, x: f64) -> [u8; 16] {
+    let mut raw = [0u8; 16];
+    match part {
+        ScalarKind::Float => raw[..4].copy_from_slice(&(x as f32).to_ne_bytes()),
+        ScalarKind::Double => raw[..8].copy_from_slice(&x.to_ne_bytes()),
+        _ => raw = longdouble::from_f64(x),
+    }
+    raw
+}
+
+/// A value as C's `double _Complex`, with Python's own conversion and message
+/// (`complex`, `float`, `int`, `__complex__`, `__float__`, `__index__`), as ctypes'
+/// complex setters take it.
+fn as_complex(value: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
+    // SAFETY: value is a valid object; the call follows the C API's error protocol.
+    let c = unsafe { ffi::PyComplex_AsCComplex(value.as_ptr()) };
+    if c.real == -1.0 {
+        if let Some(err) = PyErr::take(value.py()) {
+            return Err(err);
+        }
+    }
+    Ok((c.real, c.imag))
+}
+
+/// Interprets the native-order bytes of a scalar as a Python value. A scalar larger
+/// than `raw` (`long double _Complex`) is read by [`read`] from its memory instead.
 pub fn from_bytes(py: Python<'_>, kind: ScalarKind, raw: &[u8; 16]) -> PyResult<Py<PyAny>> {
     use ScalarKind::*;
+    if let Some(part) = kind.complex_part() {
+        let mut im = [0u8; 16];
+        let (Some(from), Some(to)) = (raw.get(part.size()..kind.size()), im.get_mut(..part.size())) else { return Err(too_large(kind)) };
+        to.copy_from_slice(from);
+        return Ok(PyComplex::from_doubles(py, real_from_bytes(part, raw), real_from_bytes(part, &im)).into_any().unbind());
+    }
     let [b0, b1, b2, b3, b4, b5, b6, b7, ..] = *raw;
     let word = u64::from_ne_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
     let obj = match kind {
@@ -201,10 +265,29 @@ fn single_code_point(s: &Bound<'_, PyString>) -> Option<u32> {
     }
 }
 
+/// A scalar that does not fit a 16-byte buffer, given one (never, by the callers'
+/// design: such scalars are read and written in place).
+#[cold]
+fn too_large(kind: ScalarKind) -> PyErr {
+    PyTypeError::new_err(format!("a '{}' value ({} bytes) is read and written in place only", kind.code(), kind.size()))
+}
+
 /// Converts a Python value into the native-order bytes of a scalar, with ctypes'
-/// acceptance rules, returning the object to keep alive for pointer kinds.
+/// acceptance rules, returning the object to keep alive for pointer kinds. A scalar
+/// larger than `raw` (`long double _Complex`) is written by [`write`] instead.
 pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) -> PyResult<KeepAlive> {
     use ScalarKind::*;
+    if let Some(part) = kind.complex_part() {
+        let n = part.size();
+        let (re_at, im_at) = raw.split_at_mut_checked(n).ok_or_else(|| too_large(kind))?;
+        let (re, im) = as_complex(value)?;
+        for (x, to) in [(re, re_at), (im, im_at)] {
+            let bytes = real_to_bytes(part, x);
+            let (Some(from), Some(to)) = (bytes.get(..n), to.get_mut(..n)) else { return Err(too_large(kind)) };
+            to.copy_from_slice(from);
+        }
+        return Ok(None);
+    }
     match kind {
         Bool => raw[0] = value.is_truthy()? as u8,
         // VARIANT_TRUE is -1: every bit set.
@@ -251,6 +334,19 @@ pub fn to_bytes(value: &Bound<'_, PyAny>, kind: ScalarKind, raw: &mut [u8; 16]) 
 /// # Safety
 /// `ptr` must be valid for writing `kind.size()` bytes (no alignment required).
 pub unsafe fn write(value: &Bound<'_, PyAny>, kind: ScalarKind, swapped: bool, ptr: *mut u8) -> PyResult<KeepAlive> {
+    if let Some(part) = kind.complex_part() {
+        let (re, im) = as_complex(value)?;
+        let n = part.size();
+        for (x, at) in [(re, 0), (im, n)] {
+            let mut bytes = real_to_bytes(part, x);
+            if let Some(value) = bytes.get_mut(..n).filter(|_| swapped) {
+                value.reverse();
+            }
+            // SAFETY: the caller guarantees `kind.size()` = 2 * n writable bytes.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.add(at), n) };
+        }
+        return Ok(None);
+    }
     let mut raw = [0u8; 16];
     let keep = to_bytes(value, kind, &mut raw)?;
     if swapped {

@@ -112,6 +112,9 @@ pub enum FieldAccess {
     Chars,
     /// A `c_wchar` array: read as str up to the first NUL, stored from str.
     WideChars,
+    /// A field whose class stands for a simple type ([`stand_in`]): stored as a value
+    /// of that type, read back as one of the class's members ([`member_or_value`]).
+    Member,
 }
 
 /// One field of a structure or union, where its record class placed it: the plain
@@ -324,9 +327,13 @@ impl TypeInfo {
                 let big_endian = cfg!(target_endian = "big") != *swapped;
                 let code = match scalar {
                     // PEP 3118 sizes are the standard ones: an 8-byte long is `q`.
-                    ScalarKind::Long if scalar.size() == 8 => 'q',
-                    ScalarKind::ULong if scalar.size() == 8 => 'Q',
-                    other => other.code(),
+                    ScalarKind::Long if scalar.size() == 8 => "q".to_owned(),
+                    ScalarKind::ULong if scalar.size() == 8 => "Q".to_owned(),
+                    // Complex: `Z` and the part's code, as numpy writes it.
+                    other => match other.complex_part() {
+                        Some(part) => format!("Z{}", part.code()),
+                        None => other.code().to_string(),
+                    },
                 };
                 Ok(BufferLayout { format: format!("{}{code}", if big_endian { '>' } else { '<' }), shape: Vec::new(), itemsize: self.size })
             }
@@ -555,12 +562,13 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
     Ok(TypeInfo::new(size, align, InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype))
 }
 
-/// The info of a ctypes-like class, or `TypeError` naming what was given.
+/// The info of a ctypes-like class (or of the type a class stands for, [`stand_in`]),
+/// or `TypeError` naming what was given.
 #[inline]
 pub fn info_of<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, TypeInfo>> {
     let py = cls.py();
     if let Ok(class) = cls.cast::<PyType>() {
-        return info_of_class(class).ok_or_else(|| not_a_ctype(cls));
+        return info_of_class(class).or_else(|| stand_in_info(class)).ok_or_else(|| not_a_ctype(cls));
     }
     match cls.getattr(pyo3::intern!(py, "_typeinfo_")) {
         Ok(info) => info.cast_into::<TypeInfo>().map_err(|_| not_a_ctype(cls)),
@@ -623,6 +631,42 @@ fn info_of_class_uncached<'py>(class: &Bound<'py, PyType>, slot: usize) -> Optio
         RECENT_INFOS.with_mut(py, |r| r[slot] = Recent { class: tp as usize, tag, info: info.as_ptr() });
     }
     Some(info)
+}
+
+/// The ferrotypes type that class `class` stands for: a class that is not one of
+/// ferrotypes' own but names, as `_ctype_`, a simple type with native values (an enum
+/// class cdecl makes, standing for its C integer type). Wherever a type is resolved
+/// (argtypes, restype, `_fields_`, `sizeof`, `alignment`, `POINTER`), the class is
+/// taken as that type; results and fields of it read back through
+/// [`member_or_value`].
+pub fn stand_in<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, PyType>> {
+    if info_of_class(class).is_some() {
+        return None;
+    }
+    let ctype = class_attribute(class, pyo3::intern!(class.py(), "_ctype_"))?.cast_into::<PyType>().ok()?;
+    let native = info_of_class(&ctype).is_some_and(|info| matches!(info.get().kind, InfoKind::Simple { native_values: true, .. }));
+    native.then_some(ctype)
+}
+
+/// [`info_of`] for a class without info of its own: its stand-in's.
+#[cold]
+fn stand_in_info<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo>> {
+    info_of_class(&stand_in(class)?)
+}
+
+/// `_stand_in(cls)`: the ferrotypes type `cls` stands for ([`stand_in`]), or None.
+#[pyfunction]
+pub fn _stand_in<'py>(cls: &Bound<'py, PyAny>) -> Option<Bound<'py, PyType>> {
+    stand_in(cls.cast::<PyType>().ok()?)
+}
+
+/// A value of stand-in class `class` as the class's member of that value (an enum's
+/// `_value2member_map_`), or the value itself when none has it.
+pub fn member_or_value(class: &Bound<'_, PyType>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    let py = class.py();
+    let Some(members) = class_attribute(class, pyo3::intern!(py, "_value2member_map_")) else { return Ok(value) };
+    let Ok(members) = members.cast_into::<pyo3::types::PyDict>() else { return Ok(value) };
+    Ok(members.get_item(value.bind(py))?.map_or(value, Bound::unbind))
 }
 
 fn not_a_ctype(cls: &Bound<'_, PyAny>) -> PyErr {

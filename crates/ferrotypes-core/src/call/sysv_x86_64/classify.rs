@@ -10,8 +10,8 @@ use crate::ctype::{CType, NumberClass, ScalarKind};
 
 impl DirectPlan {
     /// The plan for a function taking `args` and returning `result`, or None when the
-    /// direct path does not take the signature (a `long double`, a record result, a
-    /// record aligned to more than 8 or holding a `long double`, more than
+    /// direct path does not take the signature (a `long double` or complex, a record result, a
+    /// record aligned to more than 8 or holding a `long double` or complex, more than
     /// [`DIRECT_STACK_WORDS`] stack words): libffi calls those.
     pub(in crate::call) fn new(args: &[CType], result: &CType) -> Option<DirectPlan> {
         let (mut gpr, mut sse, mut stack) = (0u8, 0u8, 0u8);
@@ -21,6 +21,7 @@ impl DirectPlan {
                 CType::Scalar(kind) => {
                     let place = match (kind.number_class(), kind) {
                         (_, ScalarKind::LongDouble) => return None,
+                        _ if kind.complex_part().is_some() => return None,
                         (NumberClass::Float, _) if sse == 8 => Place::Stack(stack, *kind),
                         (NumberClass::Float, ScalarKind::Float) => Place::Float(sse),
                         (NumberClass::Float, _) => Place::Double(sse),
@@ -71,6 +72,7 @@ impl DirectPlan {
         let ret = match result {
             CType::Void => Return::Int,
             CType::Scalar(ScalarKind::LongDouble) => return None,
+            CType::Scalar(k) if k.complex_part().is_some() => return None,
             CType::Scalar(k) if k.number_class() == NumberClass::Float => Return::Vector,
             CType::Scalar(_) => Return::Int,
             _ => return None,
@@ -97,7 +99,7 @@ fn eightbyte_classes(members: &[CType], size: usize) -> Option<[bool; 2]> {
     for m in members {
         end = m.push_leaves(end.next_multiple_of(m.align()), &mut leaves);
     }
-    if end > size || leaves.iter().any(|s| s.kind == ScalarKind::LongDouble) {
+    if end > size || leaves.iter().any(|s| s.kind == ScalarKind::LongDouble || s.kind.complex_part().is_some()) {
         return None;
     }
     let mut classes = [false; 2];

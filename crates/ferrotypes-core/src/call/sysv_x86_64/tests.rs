@@ -357,6 +357,11 @@ fn signatures_beyond_the_direct_stack_have_no_direct_path() {
     let fifteen = vec![CType::Scalar(Int); 7 + DIRECT_STACK_WORDS];
     assert!(LibffiPlan::new(&fifteen, CType::Scalar(Int)).unwrap().direct().is_none());
     assert!(LibffiPlan::new(&[CType::Scalar(LongDouble)], CType::Void).unwrap().direct().is_none());
+    for complex in [FloatComplex, DoubleComplex, LongDoubleComplex] {
+        assert!(LibffiPlan::new(&[CType::Scalar(complex)], CType::Void).unwrap().direct().is_none());
+        assert!(LibffiPlan::new(&[], CType::Scalar(complex)).unwrap().direct().is_none());
+        assert!(LibffiPlan::new(&[record(complex.size(), complex.align(), &[(0, complex)])], CType::Void).unwrap().direct().is_none());
+    }
     assert!(LibffiPlan::new_variadic(&[CType::Scalar(Int)], 1, CType::Void).unwrap().direct().is_none());
 }
 

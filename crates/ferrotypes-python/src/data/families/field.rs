@@ -24,7 +24,7 @@ use crate::data::slots;
 use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::support::scalar;
-use crate::types::typeinfo::{FieldAccess, FieldLayout, SimpleScalar};
+use crate::types::typeinfo::{member_or_value, FieldAccess, FieldLayout, SimpleScalar};
 
 /// A field of a structure or union: a descriptor on the record class.
 #[pyclass(frozen, immutable_type, module = "ferrotypes._ctypes", name = "CField")]
@@ -74,6 +74,11 @@ pub fn read(field: &FieldLayout, instance: &Bound<'_, PyAny>) -> PyResult<Py<PyA
     match field.access {
         // SAFETY: address_in checked that the field lies inside the instance.
         FieldAccess::Value => unsafe { access::read_value(instance, field.cls.bind(py), field.info.get(), address, field.index) },
+        FieldAccess::Member => {
+            // SAFETY: address_in checked that the field lies inside the instance.
+            let value = unsafe { access::read_value(instance, field.cls.bind(py), field.info.get(), address, field.index) }?;
+            member_or_value(field.cls.bind(py), value)
+        }
         FieldAccess::Bits { scalar, swapped, shift, width } => {
             // SAFETY: address_in checked that the field's `size` bytes, its storage
             // unit, lie inside the instance.
@@ -109,7 +114,7 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
     let (owner, address) = address_in(field, instance)?;
     match field.access {
         // SAFETY: address_in checked that the field lies inside the instance.
-        FieldAccess::Value => unsafe { access::write_value(&owner, field.cls.bind(py), field.info.get(), address, field.index, value) },
+        FieldAccess::Value | FieldAccess::Member => unsafe { access::write_value(&owner, field.cls.bind(py), field.info.get(), address, field.index, value) },
         FieldAccess::Bits { scalar, swapped, shift, width } => {
             // An instance of the field's own type stores its value. (ctypes copies the
             // instance's bytes by the bit-field's encoded size, far past both objects.)

@@ -25,7 +25,7 @@ use crate::data::families::field::{self, CField};
 use crate::data::instances::Family;
 use crate::data::registry;
 use crate::support::scalar;
-use crate::types::typeinfo::{info_of, FamilyKind, FieldAccess, FieldLayout, InfoKind, RecordTraits, TypeInfo};
+use crate::types::typeinfo::{info_of, info_of_class, FamilyKind, FieldAccess, FieldLayout, InfoKind, RecordTraits, TypeInfo};
 
 /// The `_type_` codes of the integer types a bit-field may have.
 const BIT_FIELD_CODES: &str = "bBhHiIlLqQ?";
@@ -153,6 +153,7 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     for ((name, cls, info, bits), place) in declared.into_iter().zip(layout.fields.iter().skip(skip)) {
         let access = match (bits, info.get().scalar()) {
             (Some(width), Some((scalar, swapped))) => FieldAccess::Bits { scalar, swapped, shift: place.bit_offset, width },
+            _ if info_of_class(&cls).is_none() => FieldAccess::Member,
             _ => match &info.get().kind {
                 InfoKind::Array { element_info, .. } => match element_info.get().scalar() {
                     Some((ScalarKind::Char, _)) => FieldAccess::Chars,
