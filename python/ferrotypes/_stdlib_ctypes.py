@@ -1,16 +1,28 @@
-"""The standard library's ctypes, as ferrotypes functions meet its objects in arguments.
+"""The standard library's ctypes, as ferrotypes meets its objects.
 
 Code moving to ferrotypes still holds objects made by the stdlib's ctypes (numpy's
-``arr.ctypes.data_as(ctypes.POINTER(...))``, ``arr.ctypes.shape``). The extension
-(``zerocopy.rs``) converts them as it converts ferrotypes' own; this module finds the
-stdlib's classes for it. It never imports ``ctypes``: until the program has, no such
-object can exist. Where ``_ctypes`` is ferrotypes itself (the conformance runner
-aliases it so), there is no stdlib ctypes at all.
+``arr.ctypes.data_as(ctypes.POINTER(...))``, ``arr.ctypes.shape``). The extension takes
+them wherever it takes its own object of the same kind: parameters (``zerocopy.rs``),
+calls without ``argtypes``, stores and initialisers, ``cast``, ``byref``, ``addressof``,
+``sizeof``, ``string_at``. This module finds the stdlib's classes for it, decides which
+stdlib class has the layout of which ferrotypes class, and makes the ferrotypes
+instance that views a stdlib object's memory (and keeps the object alive).
+
+A stdlib class matches a ferrotypes class by layout: simple types by their type code
+and byte order, pointers and arrays by their element type (recursively, and arrays by
+their length), function pointers by their flags, result and argument types, structures
+and unions by their fields (names, types by the same rule, bit widths, offsets), size
+and alignment. Verdicts are remembered per pair of classes.
+
+It never imports ``ctypes``: until the program has, no such object can exist. Where
+``_ctypes`` is ferrotypes itself (the conformance runner aliases it so), there is no
+stdlib ctypes at all.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 
 import ferrotypes._ctypes as _ours
 
@@ -39,3 +51,210 @@ def byref_address(carg):
         return None
     ctypes = sys.modules["ctypes"]
     return ctypes.cast(carg, ctypes.c_void_p).value or 0
+
+
+# --- matching classes by layout ------------------------------------------------------------
+
+
+def _ft():
+    import ferrotypes  # the package imports this module's users, not this module
+
+    return ferrotypes
+
+
+def _byte_order(cls, instance_format) -> str:
+    """'>' for a big-endian simple type, else '<' (x86-64 is little-endian)."""
+    try:
+        return instance_format(cls)[:1]
+    except Exception:  # a class that cannot make a zeroed instance
+        return "?"
+
+
+def _std_format(cls) -> str:
+    return memoryview(cls.from_buffer_copy(bytes(sys.modules["ctypes"].sizeof(cls)))).format
+
+
+def _ft_format(cls) -> str:
+    return memoryview(cls.from_buffer_copy(bytes(_ours.sizeof(cls)))).format
+
+
+def _all_fields(cls):
+    """``(name, type, bits or None)`` of a record class and its record bases, in order."""
+    fields = []
+    for klass in reversed(cls.__mro__):
+        for field in klass.__dict__.get("_fields_", ()):
+            fields.append((field[0], field[1], field[2] if len(field) > 2 else None))
+    return fields
+
+
+def _compare(theirs, ours, assumed) -> bool:
+    """Whether stdlib class ``theirs`` lays its values out as ferrotypes class ``ours``;
+    ``assumed`` holds the pairs being compared further out (a record that points to
+    itself matches where everything else does)."""
+    if (theirs, ours) in assumed:
+        return True
+    std = sys.modules["ctypes"]
+    ft = _ft()
+    if not isinstance(theirs, type) or not isinstance(ours, type):
+        return theirs is None and ours is None
+    try:
+        if std.sizeof(theirs) != _ours.sizeof(ours) or std.alignment(theirs) != _ours.alignment(ours):
+            return False
+    except TypeError:
+        return False
+    assumed = assumed | {(theirs, ours)}
+    if issubclass(theirs, std._SimpleCData):
+        return (issubclass(ours, ft._SimpleCData) and theirs._type_ == ours._type_
+                and _byte_order(theirs, _std_format) == _byte_order(ours, _ft_format))
+    if issubclass(theirs, std._Pointer):
+        return (issubclass(ours, ft._Pointer) and hasattr(theirs, "_type_") and hasattr(ours, "_type_")
+                and _compare(theirs._type_, ours._type_, assumed))
+    if issubclass(theirs, std.Array):
+        return (issubclass(ours, ft.Array) and theirs._length_ == ours._length_
+                and _compare(theirs._type_, ours._type_, assumed))
+    if issubclass(theirs, std._CFuncPtr):
+        if not issubclass(ours, ft._CFuncPtr) or getattr(theirs, "_flags_", None) != getattr(ours, "_flags_", None):
+            return False
+        their_args, our_args = getattr(theirs, "_argtypes_", ()) or (), getattr(ours, "_argtypes_", ()) or ()
+        return (len(their_args) == len(our_args)
+                and _compare(getattr(theirs, "_restype_", None), getattr(ours, "_restype_", None), assumed)
+                and all(_compare(t, o, assumed) for t, o in zip(their_args, our_args)))
+    for their_kind, our_kind in ((std.Structure, ft.Structure), (std.Union, ft.Union)):
+        if issubclass(theirs, their_kind):
+            return issubclass(ours, our_kind) and _same_fields(theirs, ours, assumed)
+    return False
+
+
+def _same_fields(theirs, ours, assumed) -> bool:
+    their_fields, our_fields = _all_fields(theirs), _all_fields(ours)
+    if len(their_fields) != len(our_fields):
+        return False
+    for (name, their_type, their_bits), (our_name, our_type, our_bits) in zip(their_fields, our_fields):
+        if name != our_name or their_bits != our_bits:
+            return False
+        their_field, our_field = getattr(theirs, name), getattr(ours, name)
+        if their_field.offset != our_field.offset or their_field.size != our_field.size:
+            return False
+        if not _compare(their_type, our_type, assumed):
+            return False
+    return True
+
+
+#: stdlib class -> {ferrotypes class -> whether they match}; weak both ways, so that
+#: classes made and dropped in a loop are not kept.
+_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def layout_matches(theirs, ours) -> bool:
+    """Whether stdlib class ``theirs`` has the layout of ferrotypes class ``ours``
+    (remembered per pair)."""
+    per_class = _verdicts.get(theirs)
+    if per_class is None:
+        per_class = _verdicts[theirs] = weakref.WeakKeyDictionary()
+    verdict = per_class.get(ours)
+    if verdict is None:
+        verdict = per_class[ours] = _compare(theirs, ours, frozenset())
+    return verdict
+
+
+def adopt(value, cls):
+    """A ferrotypes instance viewing the memory of stdlib instance ``value`` as
+    ferrotypes class ``cls`` would be stored: of ``cls`` itself when the layouts match,
+    or — ``cls`` a pointer type, ``value`` an array of its target type — an array of
+    that type, which a store decays to its address. None when neither fits. The
+    instance keeps ``value`` alive (``from_buffer``: in its ``_objects``)."""
+    if layout_matches(type(value), cls):
+        return cls.from_buffer(value)
+    std = sys.modules["ctypes"]
+    if (isinstance(value, std.Array) and isinstance(cls, type) and issubclass(cls, _ft()._Pointer)
+            and hasattr(cls, "_type_") and layout_matches(type(value)._type_, cls._type_)):
+        return (cls._type_ * type(value)._length_).from_buffer(value)
+    return None
+
+
+# --- the ferrotypes class of a stdlib class ---------------------------------------------------
+
+#: stdlib class -> the ferrotypes class with its layout.
+_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _simple_by_code():
+    ft = _ft()
+    found = {}
+    for cls in (ft.c_bool, ft.c_char, ft.c_wchar, ft.c_byte, ft.c_ubyte, ft.c_short, ft.c_ushort, ft.c_int,
+                ft.c_uint, ft.c_long, ft.c_ulong, ft.c_longlong, ft.c_ulonglong, ft.c_float, ft.c_double,
+                ft.c_longdouble, ft.c_void_p, ft.c_char_p, ft.c_wchar_p, ft.py_object):
+        found.setdefault(cls._type_, cls)
+    return found
+
+
+def twin_class(theirs):
+    """The ferrotypes class with the layout of stdlib class ``theirs`` (function pointers:
+    ``c_void_p``, which passes and casts as they do). TypeError when there is none (a
+    record ferrotypes lays out otherwise)."""
+    twin = _twins.get(theirs)
+    if twin is None:
+        twin = _twins[theirs] = _make_twin(theirs)
+    return twin
+
+
+def _make_twin(theirs):
+    std = sys.modules["ctypes"]
+    ft = _ft()
+    if issubclass(theirs, std._SimpleCData):
+        ours = _simple_by_code().get(theirs._type_)
+        if ours is not None and _byte_order(theirs, _std_format) == ">":
+            ours = getattr(ours, "__ctype_be__", None)
+    elif issubclass(theirs, std._Pointer):
+        ours = ft.POINTER(twin_class(theirs._type_))
+    elif issubclass(theirs, std.Array):
+        ours = twin_class(theirs._type_) * theirs._length_
+    elif issubclass(theirs, std._CFuncPtr):
+        return ft.c_void_p
+    elif issubclass(theirs, (std.Structure, std.Union)):
+        ours = _twin_record(theirs, std, ft)
+    else:
+        ours = None
+    if ours is None or not layout_matches(theirs, ours):
+        raise TypeError(f"ctypes {theirs.__name__} has no ferrotypes equivalent (a type ferrotypes lays out otherwise)")
+    return ours
+
+
+def _twin_record(theirs, std, ft):
+    union = issubclass(theirs, std.Union)
+    if hasattr(theirs, "_swappedbytes_"):
+        base = ft.BigEndianUnion if union else ft.BigEndianStructure
+    else:
+        base = ft.Union if union else ft.Structure
+    record_base = theirs.__mro__[1]
+    if record_base not in (std.Structure, std.Union, std.BigEndianStructure, getattr(std, "BigEndianUnion", None)):
+        base = twin_class(record_base)
+    namespace = {key: theirs.__dict__[key] for key in ("_pack_", "_align_", "_anonymous_") if key in theirs.__dict__}
+    namespace["_fields_"] = [(field[0], twin_class(field[1]), *field[2:]) for field in theirs.__dict__.get("_fields_", ())]
+    return type(base)(theirs.__name__, (base,), namespace)
+
+
+def twin(value):
+    """A ferrotypes object standing for stdlib object ``value`` (an instance of the
+    class with its layout over its memory; for a ``byref()``, ferrotypes' ``byref`` of
+    its object's twin at the same offset); None when ``value`` is neither."""
+    std = sys.modules["ctypes"]
+    if isinstance(value, std._SimpleCData.__mro__[1]):
+        return twin_class(type(value)).from_buffer(value)
+    address = byref_address(value)
+    if address is None:
+        return None  # a number's CArgObject (c_int.from_param(5)): its value is not readable
+    target = value._obj
+    if not isinstance(target, std._SimpleCData.__mro__[1]):
+        return _ft().c_void_p(address)  # c_void_p.from_param(address): the address alone
+    return _ours.byref(twin(target), address - std.addressof(target))
+
+
+def sizeof(value):
+    """The stdlib's ``sizeof`` of its class or instance."""
+    return sys.modules["ctypes"].sizeof(value)
+
+
+def addressof(value):
+    """The stdlib's ``addressof`` of its instance."""
+    return sys.modules["ctypes"].addressof(value)

@@ -24,6 +24,7 @@ use crate::data::cdata::CData;
 use crate::data::families::simple::SimpleData;
 use crate::support::python::class_attribute;
 use crate::support::scalar::{self, KeepAlive};
+use crate::support::stdlib_ctypes;
 use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
 
 
@@ -621,6 +622,10 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
             return Err(pyo3::exceptions::PyValueError::new_err("embedded null character"));
         }
         return Ok(arg);
+    }
+    // A stdlib ctypes object passes as ferrotypes' own of its layout would.
+    if let Some(own) = stdlib_ctypes::twin(value)? {
+        return convert_unknown(&own, position);
     }
     match as_parameter(value)? {
         Some(inner) => with_recursion_guard(value.py(), || convert_unknown(&inner, position)),

@@ -150,6 +150,12 @@ impl CArgObject {
 #[pyo3(signature = (obj, offset = None))]
 pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyResult<CArgObject> {
     let Ok(cdata) = obj.cast::<CData>() else {
+        // A stdlib instance: the byref of the ferrotypes instance over its memory.
+        if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
+            if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
+                return byref(&own, offset);
+            }
+        }
         return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
     };
     // Read after `obj`, and clamped to isize as ctypes clamps it (PyNumber_AsSsize_t

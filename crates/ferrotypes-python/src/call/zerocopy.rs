@@ -29,8 +29,7 @@ use ferrotypes_core::ctype::ScalarKind;
 use ferrotypes_core::pep3118::{self, Leaf};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
+use pyo3::types::{PyInt, PyString, PyType};
 
 use crate::call::value::{ArgValue, CArgObject};
 use crate::data::cdata::CData;
@@ -38,6 +37,7 @@ use crate::support::buffer::ReadView;
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::push_leaves;
 use crate::support::scalar;
+use crate::support::stdlib_ctypes::StdTypes;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Foreign memory taken for a pointer parameter: the address passed, and the view
@@ -299,7 +299,7 @@ pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResu
         return None;
     }
     if let Some(std) = StdTypes::get(py) {
-        if let Some(converted) = std.pointer_arg(value, pointee) {
+        if let Some(converted) = StdArgs(std).pointer_arg(value, pointee) {
             return Some(converted);
         }
     }
@@ -363,85 +363,18 @@ pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResul
     Some(convert())
 }
 
-/// The standard library's ctypes base classes, once its `_ctypes` is loaded.
-struct StdTypes {
-    /// The buffer export function of every stdlib C data type: comparing a type's
-    /// with it tells stdlib instances apart without an `isinstance` per argument.
-    getbuffer: usize,
-    cdata: Py<PyType>,
-    simple: Py<PyType>,
-    pointer: Py<PyType>,
-    array: Py<PyType>,
-    function: Py<PyType>,
-    /// `(Structure, Union)`.
-    record: Py<PyAny>,
-    carg: Py<PyType>,
-    /// `ferrotypes._stdlib_ctypes.byref_address`.
-    byref_address: Py<PyAny>,
-}
+/// [`pointer_arg`] for the stdlib's objects.
+struct StdArgs<'a>(&'a StdTypes);
 
-/// The address of `cls`'s buffer export function, if it has one.
-fn getbuffer_of(cls: &Bound<'_, PyType>) -> Option<usize> {
-    // SAFETY: cls is a live type object; tp_as_buffer is NULL or points to its slots.
-    unsafe {
-        let procs = (*cls.as_type_ptr()).tp_as_buffer;
-        if procs.is_null() {
-            return None;
-        }
-        (*procs).bf_getbuffer.map(|f| f as usize)
-    }
-}
-
-/// Set once the stdlib's types are found, or to None once `_ctypes` turns out to be
-/// ferrotypes itself (as in the conformance runs, where `ctypes` is ferrotypes).
-static STD_TYPES: PyOnceLock<Option<StdTypes>> = PyOnceLock::new();
-
-impl StdTypes {
-    /// The stdlib types, if the stdlib's `_ctypes` is loaded.
-    fn get(py: Python<'_>) -> Option<&StdTypes> {
-        if let Some(found) = STD_TYPES.get(py) {
-            return found.as_ref();
-        }
-        // SAFETY: the GIL is held; PyImport_GetModuleDict returns a borrowed dict.
-        let modules = unsafe { Bound::from_borrowed_ptr(py, pyo3::ffi::PyImport_GetModuleDict()) };
-        if !modules.cast::<PyDict>().ok()?.contains("_ctypes").ok()? {
-            return None; // nothing can have made stdlib instances yet
-        }
-        let helper = py.import("ferrotypes._stdlib_ctypes").ok()?;
-        let found = helper.getattr("stdlib_types").ok()?.call0().ok()?;
-        if found.is_none() {
-            return None; // loading, not loaded: look again next time
-        }
-        let found = StdTypes::from_tuple(&found, &helper).ok();
-        STD_TYPES.get_or_init(py, || found).as_ref()
-    }
-
-    /// The types from `stdlib_types()`'s tuple; Err for its `False` (ferrotypes is `_ctypes`).
-    fn from_tuple(found: &Bound<'_, PyAny>, helper: &Bound<'_, PyModule>) -> PyResult<StdTypes> {
-        let t = found.cast::<PyTuple>()?;
-        let ty = |i: usize| -> PyResult<Py<PyType>> { Ok(t.get_item(i)?.cast_into::<PyType>()?.unbind()) };
-        let cdata = ty(0)?;
-        Ok(StdTypes {
-            getbuffer: getbuffer_of(cdata.bind(found.py())).ok_or_else(|| PyTypeError::new_err("stdlib C data exports no buffer"))?,
-            cdata,
-            simple: ty(1)?,
-            pointer: ty(2)?,
-            array: ty(3)?,
-            function: ty(4)?,
-            record: t.get_item(5)?.unbind(),
-            carg: ty(6)?,
-            byref_address: helper.getattr("byref_address")?.unbind(),
-        })
-    }
-
+impl StdArgs<'_> {
     /// [`pointer_arg`] for stdlib objects; None for anything else.
     fn pointer_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<Foreign>> {
         let py = value.py();
-        let value_type = value.get_type();
-        if value_type.is(self.carg.bind(py)) {
+        let std = self.0;
+        if std.is_carg(value) {
             return Some(self.byref_arg(value, pointee));
         }
-        if getbuffer_of(&value_type) != Some(self.getbuffer) {
+        if !std.is_cdata(value) {
             return None;
         }
         let is = |t: &Py<PyType>| value.is_instance(t.bind(py)).unwrap_or(false);
@@ -449,15 +382,15 @@ impl StdTypes {
             let view = ReadView::records(value)?;
             let format = view.format();
             // Pointer-valued instances pass the address they hold.
-            let holds_address = if is(&self.pointer) {
+            let holds_address = if is(&std.pointer) {
                 let target = format.strip_prefix('&').unwrap_or("");
                 if let Some(item) = pep3118::parse(target) {
                     pointee.check_size(item.size, "pointer target")?; // a smaller array
                 }
                 pointee.param != Param::Array && pointee.fits_target(target)
-            } else if is(&self.function) {
+            } else if is(&std.function) {
                 pointee.param == Param::Void
-            } else if is(&self.simple) {
+            } else if is(&std.simple) {
                 matches!((pointee.param, format), (Param::Void, "<P" | "<z" | "<Z") | (Param::Chars, "<z"))
             } else {
                 false
@@ -469,8 +402,8 @@ impl StdTypes {
             }
             // An array passes its address; any other instance too where the parameter
             // points to its type (ctypes' POINTER(T).from_param(T()) is a byref).
-            let by_address = matches!(pointee.param, Param::Pointer | Param::Array) && !is(&self.pointer) && !is(&self.function);
-            if (is(&self.array) || by_address) && pointee.fits(format, view.itemsize()) {
+            let by_address = matches!(pointee.param, Param::Pointer | Param::Array) && !is(&std.pointer) && !is(&std.function);
+            if (is(&std.array) || by_address) && pointee.fits(format, view.itemsize()) {
                 pointee.check_size(view.len(), "buffer")?;
                 return Ok(Foreign::into(view));
             }
@@ -484,11 +417,11 @@ impl StdTypes {
     fn byref_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> {
         let py = value.py();
         let target = value.getattr("_obj")?;
-        let view = match target.is_instance(self.cdata.bind(py))? {
+        let view = match target.is_instance(self.0.cdata.bind(py))? {
             true => ReadView::records(&target).ok().filter(|v| pointee.fits(v.format(), v.itemsize())),
             false => None,
         };
-        let address = self.byref_address.bind(py).call1((value,))?;
+        let address = self.0.byref_address.bind(py).call1((value,))?;
         match view {
             Some(view) if !address.is_none() => Ok(Foreign { address: scalar::mask_u64(&address)? as usize, view }),
             _ => Err(pointee.mismatch(value)),

@@ -21,6 +21,7 @@ use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::slots;
 use crate::support::scalar;
+use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
 use crate::types::typeinfo::info_of;
 
 /// `sizeof(type_or_instance)`.
@@ -28,7 +29,7 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().size(obj.py()));
     }
-    info_of(obj).map(|i| i.get().size).map_err(|_| PyTypeError::new_err("this type has no size"))
+    info_of(obj).map(|i| i.get().size).or_else(|_| stdlib_measure(obj, Measure::Size).unwrap_or_else(|| Err(PyTypeError::new_err("this type has no size"))))
 }
 
 /// `alignment(type_or_instance)`: an instance's is its class info's, which it holds.
@@ -41,8 +42,11 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// `addressof(instance)`: the address of the instance's memory.
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))?;
-    Ok(cdata.get().address(obj.py()) as usize)
+    match obj.cast::<CData>() {
+        Ok(cdata) => Ok(cdata.get().address(obj.py()) as usize),
+        Err(_) => stdlib_measure(obj, Measure::Address)
+            .unwrap_or_else(|| Err(PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))),
+    }
 }
 
 /// A one-argument function of the module as CPython calls it (`METH_O`: the argument
@@ -187,6 +191,9 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 /// included: see [`not_null`]). The second value keeps the memory alive (a `str`
 /// converts to a temporary wide copy): hold it while reading.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
+    if let Some(own) = twin_of_stdlib(address)? {
+        return pointer_argument(&own);
+    }
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
     let value = crate::call::argconv::void_pointer_param(address).map_err(|_| {
@@ -194,6 +201,16 @@ fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<Py
     })?;
     let p = value.slot.word() as usize;
     Ok((p, value.keep))
+}
+
+/// The ferrotypes object standing for a stdlib object passed where an address is read
+/// (`cast`, `string_at`): None for anything else; an `ArgumentError` (argument 1) when
+/// its class has no ferrotypes equivalent.
+fn twin_of_stdlib<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if obj.is_instance_of::<CData>() {
+        return Ok(None);
+    }
+    stdlib_ctypes::twin(obj).map_err(|e| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: {}", e.value(obj.py()))))
 }
 
 /// `address`, or `ValueError` for NULL, which is refused rather than read (ctypes
@@ -296,6 +313,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     use ferrotypes_core::ctype::ScalarKind::{CharPtr, ObjectPtr, VoidPtr, WCharPtr};
     use crate::types::typeinfo::InfoKind;
     let py = obj.py();
+    // A stdlib object is cast as ferrotypes' own of its layout, which keeps it.
+    if let Some(own) = twin_of_stdlib(obj)? {
+        return cast(&own, typ);
+    }
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
     // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
     let value = crate::call::argconv::void_pointer_param(obj)
