@@ -130,6 +130,67 @@ def test_untyped_refusals_agree(fttest):
         f(std.c_int.from_param(5))
 
 
+def packed_records(m):
+    """``ft_packed_big`` (pack 1: a char, then two doubles), a same-sized impostor with
+    another first field name, a union and a bit-field record, of module ``m``."""
+    key = (m, "packed")
+    if key not in _classes:
+        packed = type("PackedBig", (m.Structure,), {"_pack_": 1, "_fields_": [("tag", m.c_char), ("a", m.c_double),
+                                                                                 ("b", m.c_double)]})
+        impostor = type("Impostor", (m.Structure,), {"_pack_": 1, "_fields_": [("mark", m.c_char), ("a", m.c_double),
+                                                                                  ("b", m.c_double)]})
+        union = type("FloatOrInt", (m.Union,), {"_fields_": [("f", m.c_float), ("i", m.c_int)]})
+        bits = type("Bits", (m.Structure,), {"_fields_": [("a", m.c_uint, 3), ("b", m.c_int, 5), ("c", m.c_uint, 20)]})
+        _classes[key] = packed, impostor, union, bits
+    return _classes[key]
+
+
+def test_records_by_value_match_by_layout(fttest):
+    """With argtypes and without: a stdlib record passes by value where its fields,
+    offsets and size are those of the declared class (its buffer format, ``B`` for
+    every packed record, says too little), and not otherwise."""
+    packed, _, union, bits = packed_records(ft)
+    typed = {name: fresh(fttest, name, restype, [argtype]) for name, restype, argtype in
+             [("ft_packed_big_sum", ft.c_double, packed), ("ft_float_or_int_bits", ft.c_int, union),
+              ("ft_bits_sum", ft.c_int, bits)]}
+    untyped = {name: fresh(fttest, name, f.restype) for name, f in typed.items()}
+
+    def calls(m, functions):
+        their_packed, _, their_union, their_bits = packed_records(m)
+        return (functions["ft_packed_big_sum"](their_packed(b"\x02", 1.5, 4.0)),
+                functions["ft_float_or_int_bits"](their_union(i=77)),
+                functions["ft_bits_sum"](their_bits(5, -3, 1000)))
+
+    assert same(lambda m: calls(m, typed)) == ("ok", (7.5, 77, 1002))
+    assert same(lambda m: calls(m, untyped)) == ("ok", (7.5, 77, 1002))
+    same(lambda m: typed["ft_packed_big_sum"](packed_records(m)[1](b"\x02", 1.5, 4.0)))  # the impostor
+    with pytest.raises(ft.ArgumentError, match="expected ferrotypes PackedBig, got ctypes Impostor"):
+        typed["ft_packed_big_sum"](packed_records(std)[1](b"\x02", 1.5, 4.0))
+
+
+def test_a_record_ferrotypes_lays_out_otherwise_is_refused(fttest):
+    """``struct { int a:3; char s[4]; }``: GCC and ferrotypes put ``s`` at offset 1,
+    the stdlib's ctypes (before 3.14) at 4. Such a stdlib record stands for no
+    ferrotypes class: refused by value and in stores, with TypeErrors that say why;
+    pointers to it and arrays of it still pass and cast as addresses."""
+    fields = lambda m: [("a", m.c_int, 3), ("s", m.c_char * 4)]  # noqa: E731
+    theirs = type("Bits", (std.Structure,), {"_fields_": fields(std)})
+    ours = type("Bits", (ft.Structure,), {"_fields_": fields(ft)})
+    if theirs.s.offset == ours.s.offset:
+        pytest.skip("this Python's ctypes lays the record out as GCC does")
+    with pytest.raises(ft.ArgumentError, match="ctypes Bits has no ferrotypes equivalent"):
+        fresh(fttest, "ft_add_int")(theirs())
+    with pytest.raises(TypeError, match="expected ferrotypes Bits, got ctypes Bits"):
+        (ours * 1)(theirs())
+    assert ft.cast(ft.pointer(ours()), ft.c_void_p).value  # its pointers still cast
+    one, two = theirs(), (theirs * 2)()
+    assert ft.cast(std.pointer(one), ft.c_void_p).value == std.addressof(one)
+    assert ft.cast(two, ft.c_void_p).value == std.addressof(two)
+    same_pointer = fresh(fttest, "ftnp_same_pointer", ft.c_void_p)
+    assert same_pointer(std.pointer(one)) == std.addressof(one)
+    assert same_pointer(two) == std.addressof(two)
+
+
 # --- initialisers and stores ------------------------------------------------------------------
 
 

@@ -28,9 +28,9 @@ import ferrotypes._ctypes as _ours
 
 
 def stdlib_types():
-    """``(_CData, _SimpleCData, _Pointer, Array, CFuncPtr, (Structure, Union),
-    CArgObject)`` of the loaded stdlib ctypes; None while it is not (fully) loaded;
-    False when ``_ctypes`` is ferrotypes."""
+    """``(_CData, _SimpleCData, _Pointer, Array, CFuncPtr, CArgObject)`` of the loaded
+    stdlib ctypes; None while it is not (fully) loaded; False when ``_ctypes`` is
+    ferrotypes."""
     core = sys.modules.get("_ctypes")
     if core is None:
         return None
@@ -40,8 +40,7 @@ def stdlib_types():
     if ctypes is None or getattr(ctypes, "_SimpleCData", None) is not core._SimpleCData:
         return None
     carg = type(core.byref(ctypes.c_char()))
-    return (core._SimpleCData.__mro__[1], core._SimpleCData, core._Pointer, core.Array, core.CFuncPtr,
-            (core.Structure, core.Union), carg)
+    return (core._SimpleCData.__mro__[1], core._SimpleCData, core._Pointer, core.Array, core.CFuncPtr, carg)
 
 
 def byref_address(carg):
@@ -240,7 +239,16 @@ def twin(value):
     its object's twin at the same offset); None when ``value`` is neither."""
     std = sys.modules["ctypes"]
     if isinstance(value, std._SimpleCData.__mro__[1]):
-        return twin_class(type(value)).from_buffer(value)
+        try:
+            return twin_class(type(value)).from_buffer(value)
+        except TypeError:
+            # Pointers to, and arrays of, records ferrotypes lays out otherwise still
+            # pass and cast as what they are in C: an address, memory.
+            if isinstance(value, std._Pointer):
+                return _ft().c_void_p.from_buffer(value)
+            if isinstance(value, std.Array):
+                return (_ft().c_ubyte * std.sizeof(value)).from_buffer(value)
+            raise
     address = byref_address(value)
     if address is None:
         return None  # a number's CArgObject (c_int.from_param(5)): its value is not readable

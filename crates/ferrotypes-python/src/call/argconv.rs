@@ -57,7 +57,7 @@ pub enum ArgConv {
     /// A structure or union type `cls` passed by value, whose `from_param` is ctypes'
     /// own: an instance of `cls` is passed from its memory here; anything else goes to
     /// `from_param` (a `byref`, `_as_parameter_`, its error message), then, if that
-    /// refuses it, to a stdlib instance of the same layout.
+    /// refuses it, to a stdlib instance of the same layout (`stdlib_record`).
     Record { cls: Py<PyType>, from_param: Py<PyAny>, info: Py<TypeInfo> },
     /// Any other type: its `from_param` is called and the result converted. `record`
     /// is the type when it is a record passed by value: the result must then be one
@@ -254,7 +254,7 @@ impl ArgConv {
                 }
                 let converted = match from_param.bind(py).call1((value,)) {
                     Ok(converted) => record_param(&converted, cls.bind(py), &info.ctype, position),
-                    Err(err) => zerocopy::stdlib_value(value, info).unwrap_or(Err(err)),
+                    Err(err) => stdlib_record(value, cls.bind(py), err),
                 };
                 return Ok(held.take(py, converted?, slot));
             }
@@ -411,6 +411,17 @@ fn simple_foreign(kind: ScalarKind, value: &Bound<'_, PyAny>) -> Option<PyResult
 fn stdlib_or(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, err: PyErr) -> PyResult<ArgValue> {
     match info_of(cls).ok().and_then(|info| zerocopy::stdlib_value(value, info.get())) {
         Some(converted) => converted,
+        None => Err(err),
+    }
+}
+
+/// A stdlib ctypes structure or union of the layout of record class `cls`, passed by
+/// value from its memory (which the argument keeps); else `err`, or for a stdlib
+/// instance of another layout the refusal naming both libraries.
+fn stdlib_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, err: PyErr) -> PyResult<ArgValue> {
+    match stdlib_ctypes::adopted(value, cls)? {
+        Some(own) => cdata_value(own.cast::<CData>()?),
+        None if stdlib_ctypes::is_stdlib_cdata(value) => Err(stdlib_ctypes::wrong_type(cls, value, |_, _| String::new())),
         None => Err(err),
     }
 }

@@ -43,12 +43,6 @@ impl ArgValue {
     pub fn scalar_with_view(kind: ScalarKind, slot: Slot, view: ReadView) -> ArgValue {
         ArgValue { view: Some(view), ..ArgValue::scalar(kind, slot, None) }
     }
-
-    /// A record passed by value from the memory of `view`, which it holds.
-    pub fn record_with_view(ctype: CType, view: ReadView) -> ArgValue {
-        let record = Some(view.as_ptr().cast_mut());
-        ArgValue { ctype, slot: Slot::ZERO, record, keep: None, view: Some(view) }
-    }
 }
 
 /// The result of `byref()` and of the simple types' `from_param`: a C value ready to

@@ -13,8 +13,8 @@
 //! - the standard library's ctypes instances, converted as ferrotypes' own of the same
 //!   kind would be: a pointer (or `c_void_p`, `c_char_p`, function pointer) passes its
 //!   value, an array its address, an instance of the target type (or its `byref`) its
-//!   address for `POINTER(T)`. Simple parameters and records by value take stdlib
-//!   instances of the same format ([`stdlib_value`]).
+//!   address for `POINTER(T)`. Simple parameters take stdlib instances of the same
+//!   format ([`stdlib_value`]); records by value, those of the same layout (`argconv`).
 //!
 //! What it does not do: accept buffers where no argtype is declared, or in a
 //! `from_param` (ctypes refuses them there, and so do its tests); ferrotypes' own
@@ -327,16 +327,12 @@ fn buffer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> 
     pointee.take_view(value, view)
 }
 
-/// A stdlib ctypes instance of the same format as the simple type or record `info`
-/// (a parameter passed by value): its value. None when `value` is no stdlib instance.
+/// A stdlib ctypes instance of the same format (type code and byte order) as the
+/// simple type `info` (a parameter passed by value): its value. None when `value` is
+/// no stdlib simple instance.
 pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResult<ArgValue>> {
     let std = StdTypes::get(value.py())?;
-    let by_value = match info.kind {
-        InfoKind::Simple { .. } => std.simple.bind(value.py()).as_any(),
-        InfoKind::Record { .. } => std.record.bind(value.py()),
-        _ => return None,
-    };
-    if !value.is_instance(by_value).unwrap_or(false) {
+    if !matches!(info.kind, InfoKind::Simple { .. }) || !value.is_instance(std.simple.bind(value.py())).unwrap_or(false) {
         return None;
     }
     let convert = || {
@@ -350,15 +346,11 @@ pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResul
                 own.format
             )));
         }
-        Ok(match info.scalar() {
-            Some((kind, _)) => {
-                let mut slot = Slot::ZERO;
-                // SAFETY: the view holds info.size (= kind.size() <= 16) bytes.
-                unsafe { std::ptr::copy_nonoverlapping(view.as_ptr(), slot.0.as_mut_ptr(), kind.size()) };
-                ArgValue::scalar_with_view(kind, slot, view)
-            }
-            None => ArgValue::record_with_view(info.ctype.clone(), view),
-        })
+        let (kind, _) = info.scalar().ok_or_else(|| PyTypeError::new_err("a simple type without a scalar"))?;
+        let mut slot = Slot::ZERO;
+        // SAFETY: the view holds info.size (= kind.size() <= 16) bytes.
+        unsafe { std::ptr::copy_nonoverlapping(view.as_ptr(), slot.0.as_mut_ptr(), kind.size()) };
+        Ok(ArgValue::scalar_with_view(kind, slot, view))
     };
     Some(convert())
 }

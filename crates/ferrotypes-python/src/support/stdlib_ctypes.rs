@@ -26,8 +26,6 @@ pub struct StdTypes {
     pub pointer: Py<PyType>,
     pub array: Py<PyType>,
     pub function: Py<PyType>,
-    /// `(Structure, Union)`.
-    pub record: Py<PyAny>,
     pub carg: Py<PyType>,
     /// `byref_address(carg)`: the address a stdlib `byref()` holds.
     pub byref_address: Py<PyAny>,
@@ -89,8 +87,7 @@ impl StdTypes {
             pointer: ty(2)?,
             array: ty(3)?,
             function: ty(4)?,
-            record: t.get_item(5)?.unbind(),
-            carg: ty(6)?,
+            carg: ty(5)?,
             byref_address: function("byref_address")?,
             adopt: function("adopt")?,
             twin: function("twin")?,
