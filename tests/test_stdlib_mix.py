@@ -256,6 +256,18 @@ def test_pointer_contents_share_the_memory():
     assert same(contents) == ("ok", (9, 42, 42))
 
 
+def test_pointer_to_an_instance_of_either_module():
+    def point_at(m):
+        source = m.c_double(1.5)
+        p = ft.pointer(source)
+        p[0] = 3.0
+        del source
+        gc.collect()
+        return type(p).__name__, type(p).__module__, p[0], ft.pointer(record(m, "Point")(1, 2)).contents.y
+
+    assert same(point_at) == ("ok", ("LP_c_double", "ferrotypes", 3.0, 2))
+
+
 def test_stored_objects_are_kept_alive():
     def kept(m):
         a = (ft.POINTER(ft.c_int) * 1)()
@@ -346,9 +358,10 @@ def test_addressof_sizeof_and_byref():
     def measure(m):
         value, point = m.c_double(2.0), record(m, "Point")(1, 2)
         return (ft.addressof(value) == m.addressof(value), ft.sizeof(value), ft.sizeof(m.c_short),
-                ft.sizeof(point), ft.sizeof(record(m, "Vec3f")), ft.sizeof(m.c_int * 5))
+                ft.sizeof(point), ft.sizeof(record(m, "Vec3f")), ft.sizeof(m.c_int * 5),
+                ft.alignment(m.c_short), ft.alignment(point))
 
-    assert same(measure) == ("ok", (True, 8, 2, 8, 12, 20))
+    assert same(measure) == ("ok", (True, 8, 2, 8, 12, 20, 2, 4))
     same(lambda m: ft.addressof(m.c_int))  # a class has no address
 
 

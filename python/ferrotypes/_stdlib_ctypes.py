@@ -4,7 +4,7 @@ Code moving to ferrotypes still holds objects made by the stdlib's ctypes (numpy
 ``arr.ctypes.data_as(ctypes.POINTER(...))``, ``arr.ctypes.shape``). The extension takes
 them wherever it takes its own object of the same kind: parameters (``zerocopy.rs``),
 calls without ``argtypes``, stores and initialisers, ``cast``, ``byref``, ``addressof``,
-``sizeof``, ``string_at``. This module finds the stdlib's classes for it, decides which
+``sizeof``, ``alignment``, ``string_at``, ``pointer``. This module finds the stdlib's classes for it, decides which
 stdlib class has the layout of which ferrotypes class, and makes the ferrotypes
 instance that views a stdlib object's memory (and keeps the object alive).
 
@@ -261,6 +261,11 @@ def twin(value):
 def sizeof(value):
     """The stdlib's ``sizeof`` of its class or instance."""
     return sys.modules["ctypes"].sizeof(value)
+
+
+def alignment(value):
+    """The stdlib's ``alignment`` of its class or instance."""
+    return sys.modules["ctypes"].alignment(value)
 
 
 def addressof(value):

@@ -37,7 +37,7 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().info().get().align);
     }
-    info_of(obj).map(|i| i.get().align).map_err(|_| PyTypeError::new_err("no alignment info"))
+    info_of(obj).map(|i| i.get().align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
 }
 
 /// `addressof(instance)`: the address of the instance's memory.

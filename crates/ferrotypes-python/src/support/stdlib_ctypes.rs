@@ -33,8 +33,9 @@ pub struct StdTypes {
     adopt: Py<PyAny>,
     /// `twin(value)`.
     twin: Py<PyAny>,
-    /// `sizeof(value)`, `addressof(value)`: the stdlib's own.
+    /// `sizeof(value)`, `alignment(value)`, `addressof(value)`: the stdlib's own.
     sizeof: Py<PyAny>,
+    alignment: Py<PyAny>,
     addressof: Py<PyAny>,
 }
 
@@ -92,6 +93,7 @@ impl StdTypes {
             adopt: function("adopt")?,
             twin: function("twin")?,
             sizeof: function("sizeof")?,
+            alignment: function("alignment")?,
             addressof: function("addressof")?,
         })
     }
@@ -143,14 +145,14 @@ pub fn twin<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>
     Ok((!own.is_none()).then_some(own))
 }
 
-/// `sizeof` or `addressof` (`which`) of a stdlib class or instance, as the stdlib
-/// answers it; None when `obj` is none of its.
+/// `sizeof`, `alignment` or `addressof` (`which`) of a stdlib class or instance (an
+/// address: of an instance), as the stdlib answers it; None when `obj` is none of its.
 pub fn stdlib_measure(obj: &Bound<'_, PyAny>, which: Measure) -> Option<PyResult<usize>> {
     let py = obj.py();
     let std = StdTypes::get(py)?;
     let is_stdlib_class = || obj.cast::<PyType>().is_ok_and(|cls| cls.is_subclass(std.cdata.bind(py)).unwrap_or(false));
     let ours = match which {
-        Measure::Size => std.is_cdata(obj) || is_stdlib_class(),
+        Measure::Size | Measure::Alignment => std.is_cdata(obj) || is_stdlib_class(),
         Measure::Address => std.is_cdata(obj),
     };
     if !ours {
@@ -158,6 +160,7 @@ pub fn stdlib_measure(obj: &Bound<'_, PyAny>, which: Measure) -> Option<PyResult
     }
     let function = match which {
         Measure::Size => &std.sizeof,
+        Measure::Alignment => &std.alignment,
         Measure::Address => &std.addressof,
     };
     Some(function.bind(py).call1((obj,)).and_then(|n| n.extract()))
@@ -167,6 +170,7 @@ pub fn stdlib_measure(obj: &Bound<'_, PyAny>, which: Measure) -> Option<PyResult
 #[derive(Clone, Copy)]
 pub enum Measure {
     Size,
+    Alignment,
     Address,
 }
 
