@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import sys
 import weakref
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import ferrotypes._ctypes as _ours
 
 
-def stdlib_types():
+def stdlib_types() -> Any:
     """``(_CData, _SimpleCData, _Pointer, Array, CFuncPtr, CArgObject)`` of the loaded
     stdlib ctypes; None while it is not (fully) loaded; False when ``_ctypes`` is
     ferrotypes."""
@@ -37,31 +40,34 @@ def stdlib_types():
     if core is _ours:
         return False
     ctypes = sys.modules.get("ctypes")
-    if ctypes is None or getattr(ctypes, "_SimpleCData", None) is not core._SimpleCData:
+    simple: Any = core._SimpleCData
+    cdata = simple.__mro__[1]
+    if ctypes is None or getattr(ctypes, "_SimpleCData", None) is not simple:
         return None
     carg = type(core.byref(ctypes.c_char()))
-    return (core._SimpleCData.__mro__[1], core._SimpleCData, core._Pointer, core.Array, core.CFuncPtr, carg)
+    return (cdata, core._SimpleCData, core._Pointer, core.Array, core.CFuncPtr, carg)
 
 
-def byref_address(carg):
+def byref_address(carg: Any) -> int | None:
     """The address a stdlib ``byref()`` result holds (offset included), or None when
     it holds no address (``c_int.from_param(5)`` is a CArgObject too)."""
     if not repr(carg).startswith("<cparam 'P'"):
         return None
     ctypes = sys.modules["ctypes"]
-    return ctypes.cast(carg, ctypes.c_void_p).value or 0
+    address: int = ctypes.cast(carg, ctypes.c_void_p).value or 0
+    return address
 
 
 # --- matching classes by layout ------------------------------------------------------------
 
 
-def _ft():
+def _ft() -> ModuleType:
     import ferrotypes  # the package imports this module's users, not this module
 
     return ferrotypes
 
 
-def _byte_order(cls, instance_format) -> str:
+def _byte_order(cls: Any, instance_format: Callable[[Any], str]) -> str:
     """'>' for a big-endian simple type, else '<' (x86-64 is little-endian)."""
     try:
         return instance_format(cls)[:1]
@@ -69,15 +75,15 @@ def _byte_order(cls, instance_format) -> str:
         return "?"
 
 
-def _std_format(cls) -> str:
+def _std_format(cls: Any) -> str:
     return memoryview(cls.from_buffer_copy(bytes(sys.modules["ctypes"].sizeof(cls)))).format
 
 
-def _ft_format(cls) -> str:
+def _ft_format(cls: Any) -> str:
     return memoryview(cls.from_buffer_copy(bytes(_ours.sizeof(cls)))).format
 
 
-def _all_fields(cls):
+def _all_fields(cls: type) -> list[tuple[str, Any, int | None]]:
     """``(name, type, bits or None)`` of a record class and its record bases, in order."""
     fields = []
     for klass in reversed(cls.__mro__):
@@ -86,7 +92,11 @@ def _all_fields(cls):
     return fields
 
 
-def _compare(theirs, ours, assumed) -> bool:
+def _is_class(obj: object) -> bool:
+    return isinstance(obj, type)
+
+
+def _compare(theirs: Any, ours: Any, assumed: frozenset[tuple[Any, Any]]) -> bool:
     """Whether stdlib class ``theirs`` lays its values out as ferrotypes class ``ours``;
     ``assumed`` holds the pairs being compared further out (a record that points to
     itself matches where everything else does)."""
@@ -94,7 +104,7 @@ def _compare(theirs, ours, assumed) -> bool:
         return True
     std = sys.modules["ctypes"]
     ft = _ft()
-    if not isinstance(theirs, type) or not isinstance(ours, type):
+    if not _is_class(theirs) or not _is_class(ours):
         return theirs is None and ours is None
     try:
         if std.sizeof(theirs) != _ours.sizeof(ours) or std.alignment(theirs) != _ours.alignment(ours):
@@ -124,7 +134,7 @@ def _compare(theirs, ours, assumed) -> bool:
     return False
 
 
-def _same_fields(theirs, ours, assumed) -> bool:
+def _same_fields(theirs: Any, ours: Any, assumed: frozenset[tuple[Any, Any]]) -> bool:
     their_fields, our_fields = _all_fields(theirs), _all_fields(ours)
     if len(their_fields) != len(our_fields):
         return False
@@ -141,10 +151,10 @@ def _same_fields(theirs, ours, assumed) -> bool:
 
 #: stdlib class -> {ferrotypes class -> whether they match}; weak both ways, so that
 #: classes made and dropped in a loop are not kept.
-_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_verdicts: weakref.WeakKeyDictionary[type, weakref.WeakKeyDictionary[type, bool]] = weakref.WeakKeyDictionary()
 
 
-def layout_matches(theirs, ours) -> bool:
+def layout_matches(theirs: type, ours: type) -> bool:
     """Whether stdlib class ``theirs`` has the layout of ferrotypes class ``ours``
     (remembered per pair)."""
     per_class = _verdicts.get(theirs)
@@ -156,7 +166,7 @@ def layout_matches(theirs, ours) -> bool:
     return verdict
 
 
-def adopt(value, cls):
+def adopt(value: Any, cls: Any) -> Any:
     """A ferrotypes instance viewing the memory of stdlib instance ``value`` as
     ferrotypes class ``cls`` would be stored: of ``cls`` itself when the layouts match,
     or — ``cls`` a pointer type, ``value`` an array of its target type — an array of
@@ -174,12 +184,12 @@ def adopt(value, cls):
 # --- the ferrotypes class of a stdlib class ---------------------------------------------------
 
 #: stdlib class -> the ferrotypes class with its layout.
-_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_twins: weakref.WeakKeyDictionary[type, Any] = weakref.WeakKeyDictionary()
 
 
-def _simple_by_code():
+def _simple_by_code() -> dict[str, Any]:
     ft = _ft()
-    found = {}
+    found: dict[str, Any] = {}
     for cls in (ft.c_bool, ft.c_char, ft.c_wchar, ft.c_byte, ft.c_ubyte, ft.c_short, ft.c_ushort, ft.c_int,
                 ft.c_uint, ft.c_long, ft.c_ulong, ft.c_longlong, ft.c_ulonglong, ft.c_float, ft.c_double,
                 ft.c_longdouble, ft.c_void_p, ft.c_char_p, ft.c_wchar_p, ft.py_object):
@@ -187,7 +197,7 @@ def _simple_by_code():
     return found
 
 
-def twin_class(theirs):
+def twin_class(theirs: Any) -> Any:
     """The ferrotypes class with the layout of stdlib class ``theirs`` (function pointers:
     ``c_void_p``, which passes and casts as they do). TypeError when there is none (a
     record ferrotypes lays out otherwise)."""
@@ -197,7 +207,7 @@ def twin_class(theirs):
     return twin
 
 
-def _make_twin(theirs):
+def _make_twin(theirs: Any) -> Any:
     std = sys.modules["ctypes"]
     ft = _ft()
     if issubclass(theirs, std._SimpleCData):
@@ -219,7 +229,7 @@ def _make_twin(theirs):
     return ours
 
 
-def _twin_record(theirs, std, ft):
+def _twin_record(theirs: Any, std: Any, ft: Any) -> Any:
     union = issubclass(theirs, std.Union)
     if hasattr(theirs, "_swappedbytes_"):
         base = ft.BigEndianUnion if union else ft.BigEndianStructure
@@ -233,7 +243,7 @@ def _twin_record(theirs, std, ft):
     return type(base)(theirs.__name__, (base,), namespace)
 
 
-def twin(value):
+def twin(value: Any) -> Any:
     """A ferrotypes object standing for stdlib object ``value`` (an instance of the
     class with its layout over its memory; for a ``byref()``, ferrotypes' ``byref`` of
     its object's twin at the same offset); None when ``value`` is neither."""
@@ -258,16 +268,16 @@ def twin(value):
     return _ours.byref(twin(target), address - std.addressof(target))
 
 
-def sizeof(value):
+def sizeof(value: Any) -> Any:
     """The stdlib's ``sizeof`` of its class or instance."""
     return sys.modules["ctypes"].sizeof(value)
 
 
-def alignment(value):
+def alignment(value: Any) -> Any:
     """The stdlib's ``alignment`` of its class or instance."""
     return sys.modules["ctypes"].alignment(value)
 
 
-def addressof(value):
+def addressof(value: Any) -> Any:
     """The stdlib's ``addressof`` of its instance."""
     return sys.modules["ctypes"].addressof(value)
