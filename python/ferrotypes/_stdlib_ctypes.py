@@ -22,6 +22,7 @@ stdlib ctypes at all.
 from __future__ import annotations
 
 import sys
+import threading
 import weakref
 from collections.abc import Callable
 from types import ModuleType
@@ -183,8 +184,15 @@ def adopt(value: Any, cls: Any) -> Any:
 
 # --- the ferrotypes class of a stdlib class ---------------------------------------------------
 
-#: stdlib class -> the ferrotypes class with its layout.
+#: stdlib class -> the ferrotypes class with its layout, or _NO_TWIN.
 _twins: weakref.WeakKeyDictionary[type, Any] = weakref.WeakKeyDictionary()
+
+#: Marks a stdlib class that has no ferrotypes equivalent (remembered: refused at once).
+_NO_TWIN = object()
+
+#: Per thread, while a twin is being made: the stdlib classes whose twins were made for
+#: it (records point to each other, so a record's twin is registered before its fields).
+_building = threading.local()
 
 
 def _simple_by_code() -> dict[str, Any]:
@@ -200,14 +208,36 @@ def _simple_by_code() -> dict[str, Any]:
 def twin_class(theirs: Any) -> Any:
     """The ferrotypes class with the layout of stdlib class ``theirs`` (function pointers:
     ``c_void_p``, which passes and casts as they do). TypeError when there is none (a
-    record ferrotypes lays out otherwise)."""
+    record ferrotypes lays out otherwise).
+
+    The outermost call checks the whole (``layout_matches`` follows pointers), and
+    forgets every twin it made if the check fails; calls made while building (field
+    types, targets, elements) only build."""
     twin = _twins.get(theirs)
-    if twin is None:
-        twin = _twins[theirs] = _make_twin(theirs)
+    if twin is _NO_TWIN:
+        raise TypeError(f"ctypes {theirs.__name__} has no ferrotypes equivalent (a type ferrotypes lays out otherwise)")
+    if twin is not None:
+        return twin
+    made = getattr(_building, "made", None)
+    if made is not None:
+        return _make_twin(theirs, made)
+    _building.made = made = []
+    try:
+        twin = _make_twin(theirs, made)
+        matches = twin is not None and layout_matches(theirs, twin)
+    except (TypeError, AttributeError, ValueError):  # a type without a ferrotypes spelling
+        matches = False
+    finally:
+        _building.made = None
+    if not matches:
+        for cls in made:
+            _twins.pop(cls, None)
+        _twins[theirs] = _NO_TWIN
+        return twin_class(theirs)  # raises, with the message above
     return twin
 
 
-def _make_twin(theirs: Any) -> Any:
+def _make_twin(theirs: Any, made: list[Any]) -> Any:
     std = sys.modules["ctypes"]
     ft = _ft()
     if issubclass(theirs, std._SimpleCData):
@@ -219,17 +249,18 @@ def _make_twin(theirs: Any) -> Any:
     elif issubclass(theirs, std.Array):
         ours = twin_class(theirs._type_) * theirs._length_
     elif issubclass(theirs, std._CFuncPtr):
-        return ft.c_void_p
+        ours = ft.c_void_p
     elif issubclass(theirs, (std.Structure, std.Union)):
-        ours = _twin_record(theirs, std, ft)
+        return _twin_record(theirs, std, ft, made)
     else:
         ours = None
-    if ours is None or not layout_matches(theirs, ours):
-        raise TypeError(f"ctypes {theirs.__name__} has no ferrotypes equivalent (a type ferrotypes lays out otherwise)")
+    if ours is not None:
+        _twins[theirs] = ours
+        made.append(theirs)
     return ours
 
 
-def _twin_record(theirs: Any, std: Any, ft: Any) -> Any:
+def _twin_record(theirs: Any, std: Any, ft: Any, made: list[Any]) -> Any:
     union = issubclass(theirs, std.Union)
     if hasattr(theirs, "_swappedbytes_"):
         base = ft.BigEndianUnion if union else ft.BigEndianStructure
@@ -239,8 +270,11 @@ def _twin_record(theirs: Any, std: Any, ft: Any) -> Any:
     if record_base not in (std.Structure, std.Union, std.BigEndianStructure, getattr(std, "BigEndianUnion", None)):
         base = twin_class(record_base)
     namespace = {key: theirs.__dict__[key] for key in ("_pack_", "_align_", "_anonymous_") if key in theirs.__dict__}
-    namespace["_fields_"] = [(field[0], twin_class(field[1]), *field[2:]) for field in theirs.__dict__.get("_fields_", ())]
-    return type(base)(theirs.__name__, (base,), namespace)
+    ours = type(base)(theirs.__name__, (base,), namespace)
+    _twins[theirs] = ours  # before its fields, which may point to it
+    made.append(theirs)
+    ours._fields_ = [(field[0], twin_class(field[1]), *field[2:]) for field in theirs.__dict__.get("_fields_", ())]
+    return ours
 
 
 def twin(value: Any) -> Any:

@@ -421,7 +421,7 @@ fn stdlib_or(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, err: PyErr) -> Py
 fn stdlib_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, err: PyErr) -> PyResult<ArgValue> {
     match stdlib_ctypes::adopted(value, cls)? {
         Some(own) => cdata_value(own.cast::<CData>()?),
-        None if stdlib_ctypes::is_stdlib_cdata(value) => Err(stdlib_ctypes::wrong_type(cls, value, |_, _| String::new())),
+        None if stdlib_ctypes::is_stdlib_cdata(value) => Err(stdlib_ctypes::mismatch(cls, value)),
         None => Err(err),
     }
 }

@@ -48,7 +48,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             if matches!(scalar, ScalarKind::Bool | ScalarKind::ObjectPtr) && stdlib_ctypes::is_stdlib_cdata(value) {
                 // SAFETY: as for this call (the caller's promise).
                 return unsafe { write_stdlib(owner, cls, info, address, index, value) }
-                    .unwrap_or_else(|| Err(stdlib_ctypes::wrong_type(cls, value, |_, _| String::new())));
+                    .unwrap_or_else(|| Err(stdlib_ctypes::mismatch(cls, value)));
             }
             // SAFETY: the caller guarantees one writable value at `address`.
             let keep = match unsafe { scalar::write(value, scalar, swapped, address) } {

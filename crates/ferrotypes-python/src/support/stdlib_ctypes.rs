@@ -118,8 +118,8 @@ pub fn is_stdlib_cdata(value: &Bound<'_, PyAny>) -> bool {
 /// `value`, a stdlib instance, as ferrotypes class `cls` takes it in a store: an
 /// instance of `cls` over its memory when the layouts match (for a pointer class, also
 /// an array of its target type over a stdlib array of a matching element type), which
-/// keeps `value` alive. None for anything else, and for a stdlib instance that fits
-/// not (the caller reports it: [`mismatch`]).
+/// keeps `value` alive. None for anything else, and for a stdlib instance that does not
+/// fit (the caller reports it: [`mismatch`]).
 pub fn adopted<'py>(value: &Bound<'py, PyAny>, cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = value.py();
     if !is_stdlib_cdata(value) {
@@ -174,14 +174,22 @@ pub enum Measure {
     Address,
 }
 
-/// The TypeError for a value of the wrong type where ferrotypes class `expected` is
-/// stored: ctypes' message, with both classes named by their module when a stdlib
-/// instance is refused (`expected ferrotypes LP_c_float, got ctypes LP_c_double`), since
-/// the two libraries' classes of one name are not interchangeable.
-pub fn wrong_type(expected: &Bound<'_, PyType>, value: &Bound<'_, PyAny>, ctypes_message: impl FnOnce(&str, &str) -> String) -> PyErr {
+/// The TypeError refusing stdlib instance `value` where ferrotypes class `expected` is
+/// taken: both classes named by their library (`expected ferrotypes LP_c_float, got
+/// ctypes LP_c_double`), since the two libraries' classes of one name are not
+/// interchangeable.
+pub fn mismatch(expected: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyErr {
     let expected_name = expected.name().map(|n| n.to_string()).unwrap_or_default();
+    PyTypeError::new_err(format!("expected ferrotypes {expected_name}, got ctypes {}", scalar::type_name(value)))
+}
+
+/// The TypeError for a value of the wrong type where ferrotypes class `expected` is
+/// taken: ctypes' message (`ctypes_message(expected, given)`), or [`mismatch`]'s for a
+/// stdlib instance.
+pub fn wrong_type(expected: &Bound<'_, PyType>, value: &Bound<'_, PyAny>, ctypes_message: impl FnOnce(&str, &str) -> String) -> PyErr {
     if is_stdlib_cdata(value) {
-        return PyTypeError::new_err(format!("expected ferrotypes {expected_name}, got ctypes {}", scalar::type_name(value)));
+        return mismatch(expected, value);
     }
+    let expected_name = expected.name().map(|n| n.to_string()).unwrap_or_default();
     PyTypeError::new_err(ctypes_message(&expected_name, &scalar::type_name(value)))
 }
