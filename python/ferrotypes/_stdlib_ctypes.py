@@ -163,8 +163,19 @@ def layout_matches(theirs: type, ours: type) -> bool:
         per_class = _verdicts[theirs] = weakref.WeakKeyDictionary()
     verdict = per_class.get(ours)
     if verdict is None:
-        verdict = per_class[ours] = _compare(theirs, ours, frozenset())
+        try:
+            verdict = _compare(theirs, ours, frozenset())
+        except (TypeError, AttributeError, ValueError):  # a class missing what ctypes gives its kind
+            verdict = False
+        per_class[ours] = verdict
     return verdict
+
+
+def _view(cls: Any, value: Any) -> Any:
+    """An instance of ferrotypes class ``cls`` over stdlib instance ``value``'s memory,
+    keeping it alive: ``from_buffer`` as the metaclass defines it, whatever ``cls``
+    overrides."""
+    return _ours._from_buffer(cls, value, 0)
 
 
 def adopt(value: Any, cls: Any) -> Any:
@@ -174,11 +185,11 @@ def adopt(value: Any, cls: Any) -> Any:
     that type, which a store decays to its address. None when neither fits. The
     instance keeps ``value`` alive (``from_buffer``: in its ``_objects``)."""
     if layout_matches(type(value), cls):
-        return cls.from_buffer(value)
+        return _view(cls, value)
     std = sys.modules["ctypes"]
     if (isinstance(value, std.Array) and isinstance(cls, type) and issubclass(cls, _ft()._Pointer)
             and hasattr(cls, "_type_") and layout_matches(type(value)._type_, cls._type_)):
-        return (cls._type_ * type(value)._length_).from_buffer(value)
+        return _view(cls._type_ * type(value)._length_, value)
     return None
 
 
@@ -284,14 +295,14 @@ def twin(value: Any) -> Any:
     std = sys.modules["ctypes"]
     if isinstance(value, std._SimpleCData.__mro__[1]):
         try:
-            return twin_class(type(value)).from_buffer(value)
+            return _view(twin_class(type(value)), value)
         except TypeError:
             # Pointers to, and arrays of, records ferrotypes lays out otherwise still
             # pass and cast as what they are in C: an address, memory.
             if isinstance(value, std._Pointer):
-                return _ft().c_void_p.from_buffer(value)
+                return _view(_ft().c_void_p, value)
             if isinstance(value, std.Array):
-                return (_ft().c_ubyte * std.sizeof(value)).from_buffer(value)
+                return _view(_ft().c_ubyte * std.sizeof(value), value)
             raise
     address = byref_address(value)
     if address is None:
