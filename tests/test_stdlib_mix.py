@@ -470,3 +470,32 @@ def test_random_simple_values_pass_and_store_alike(fttest, case, target):
     for a, b in zip(ours, theirs):
         assert a[0] != "ok" or same_value(a[1], b[1]), (ours, theirs)
         assert a[0] == "ok" or a == b, (ours, theirs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(source=st.sampled_from(sorted(IDENTITIES)), target=st.sampled_from(sorted(IDENTITIES)),
+       lengths=st.tuples(st.integers(1, 4), st.integers(1, 4)))
+def test_random_pointers_and_arrays_store_alike(fttest, source, target, lengths):
+    """Pointers to and arrays of a random simple type of either module, stored where
+    ferrotypes takes pointers to or arrays of another random simple type (of a random
+    length): taken when the element types (and lengths) agree, refused alike otherwise;
+    and passed without argtypes, their addresses reach C."""
+    length, target_length = lengths
+    same_pointer = fresh(fttest, "ftnp_same_pointer", ft.c_void_p)
+    holder = type("H", (ft.Structure,), {"_fields_": [("p", ft.POINTER(getattr(ft, target))),
+                                                        ("a", getattr(ft, target) * target_length)]})
+
+    def run(m):
+        element = getattr(m, source)
+        values = (element * length)(*(1 for _ in range(length)))
+        h = holder()
+        results = [outcome(lambda: setattr(h, "p", m.pointer(element(1))))]
+        results.append(outcome(lambda: setattr(h, "a", values)))
+        results.append(outcome(lambda: setattr(h, "p", values)))  # an array decays where its element type fits
+        results.append(outcome(lambda: h.a[:]))
+        results.append(outcome(lambda: same_pointer(values) == m.addressof(values)))
+        results.append(outcome(lambda: same_pointer(m.pointer(values)) == m.addressof(values)))
+        return results
+
+    ours, theirs = run(ft), run(std)
+    assert ours == theirs
