@@ -311,6 +311,10 @@ def test_mismatch_messages_name_both_libraries():
         ft.POINTER(ft.c_int)(std.c_uint(1))
     with pytest.raises(TypeError, match="^expected ferrotypes FtPoint, got ctypes Swapped$"):
         Holder(record(std, "Swapped")(1, 2))
+    takes_floats = ft.CFUNCTYPE(None, ft.POINTER(ft.c_float))(lambda p: None)
+    with pytest.raises(ft.ArgumentError, match=r"^argument 1: TypeError: expected ferrotypes pointer to c_float "
+                                               r"\(format '<f', itemsize 4\), got ctypes LP_c_double$"):
+        takes_floats(std.pointer(std.c_double(1)))
 
 
 def test_layouts_are_matched_recursively_and_remembered():

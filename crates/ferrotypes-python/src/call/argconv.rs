@@ -409,7 +409,7 @@ fn simple_foreign(kind: ScalarKind, value: &Bound<'_, PyAny>) -> Option<PyResult
 
 /// A stdlib ctypes instance of the same simple type as `cls`, else `err`.
 fn stdlib_or(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, err: PyErr) -> PyResult<ArgValue> {
-    match info_of(cls).ok().and_then(|info| zerocopy::stdlib_value(value, info.get())) {
+    match info_of(cls).ok().and_then(|info| zerocopy::stdlib_value(value, cls, info.get())) {
         Some(converted) => converted,
         None => Err(err),
     }

@@ -238,8 +238,10 @@ impl Pointee {
         Ok(())
     }
 
+    /// A stdlib object refused: both named by their library, as `stdlib_ctypes::mismatch`
+    /// names classes, with what this parameter points to.
     fn mismatch(&self, obj: &Bound<'_, PyAny>) -> PyErr {
-        PyTypeError::new_err(format!("stdlib ctypes {} instance does not fit a {} ({})", scalar::type_name(obj), self.what, self.describe_items()))
+        PyTypeError::new_err(format!("expected ferrotypes {} ({}), got ctypes {}", self.what, self.describe_items(), scalar::type_name(obj)))
     }
 }
 
@@ -330,7 +332,7 @@ fn buffer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> 
 /// A stdlib ctypes instance of the same format (type code and byte order) as the
 /// simple type `info` (a parameter passed by value): its value. None when `value` is
 /// no stdlib simple instance.
-pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResult<ArgValue>> {
+pub fn stdlib_value(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResult<ArgValue>> {
     let std = StdTypes::get(value.py())?;
     if !matches!(info.kind, InfoKind::Simple { .. }) || !value.is_instance(std.simple.bind(value.py())).unwrap_or(false) {
         return None;
@@ -340,10 +342,11 @@ pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResul
         let own = info.buffer_layout(value.py())?;
         if view.format() != own.format || view.itemsize() != info.size || !view.shape().is_empty() {
             return Err(PyTypeError::new_err(format!(
-                "stdlib ctypes {} instance (format '{}') is not a value of format '{}'",
+                "expected ferrotypes {} (format '{}'), got ctypes {} (format '{}')",
+                crate::support::python::describe(cls),
+                own.format,
                 scalar::type_name(value),
-                view.format(),
-                own.format
+                view.format()
             )));
         }
         let (kind, _) = info.scalar().ok_or_else(|| PyTypeError::new_err("a simple type without a scalar"))?;
