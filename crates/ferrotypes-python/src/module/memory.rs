@@ -191,14 +191,18 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 /// included: see [`not_null`]). The second value keeps the memory alive (a `str`
 /// converts to a temporary wide copy): hold it while reading.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
-    if let Some(own) = twin_of_stdlib(address)? {
-        return pointer_argument(&own);
-    }
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
-    let value = crate::call::argconv::void_pointer_param(address).map_err(|_| {
-        crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
-    })?;
+    let value = match crate::call::argconv::void_pointer_param(address) {
+        Ok(value) => value,
+        Err(_) => match twin_of_stdlib(address)? {
+            Some(own) => return pointer_argument(&own),
+            None => {
+                let given = scalar::type_name(address);
+                return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {given}")));
+            }
+        },
+    };
     let p = value.slot.word() as usize;
     Ok((p, value.keep))
 }
@@ -313,14 +317,19 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     use ferrotypes_core::ctype::ScalarKind::{CharPtr, ObjectPtr, VoidPtr, WCharPtr};
     use crate::types::typeinfo::InfoKind;
     let py = obj.py();
-    // A stdlib object is cast as ferrotypes' own of its layout, which keeps it.
-    if let Some(own) = twin_of_stdlib(obj)? {
-        return cast(&own, typ);
-    }
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
-    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
-    let value = crate::call::argconv::void_pointer_param(obj)
-        .map_err(|_| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
+    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is. A stdlib
+    // object is cast as ferrotypes' own of its layout, which keeps it.
+    let value = match crate::call::argconv::void_pointer_param(obj) {
+        Ok(value) => value,
+        Err(_) => match twin_of_stdlib(obj)? {
+            Some(own) => return cast(&own, typ),
+            None => {
+                let given = scalar::type_name(obj);
+                return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {given} to a pointer")));
+            }
+        },
+    };
     let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))

@@ -29,17 +29,19 @@ pub fn _set_pointer_types(py: Python<'_>, cache: Py<PyDict>, factory: Py<PyAny>)
 #[pyfunction]
 pub fn pointer<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
-    // A stdlib instance: a pointer to the ferrotypes instance over its memory.
-    if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
-        if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
-            return pointer(&own);
-        }
-    }
     let (cache, factory) = POINTER_TYPES.get(py).ok_or_else(|| PySystemError::new_err("pointer types not registered"))?;
     let cls = obj.get_type();
     let pointer_type = match cache.bind(py).get_item(&cls)? {
         Some(pointer_type) => pointer_type,
-        None => factory.bind(py).call1((cls,))?,
+        None => {
+            // A stdlib instance: a pointer to the ferrotypes instance over its memory.
+            if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
+                if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
+                    return pointer(&own);
+                }
+            }
+            factory.bind(py).call1((cls,))?
+        }
     };
     pointer_type.call1((obj,))
 }
