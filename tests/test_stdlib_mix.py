@@ -243,6 +243,31 @@ def test_pointer_arrays_from_pointers_of_either_module(fttest):
     assert same(table) == ("ok", [1.0, 2.0, 10.0, 20.0])
 
 
+IntCallback = ft.CFUNCTYPE(ft.c_int, ft.c_int)
+
+
+class CallbackHolder(ft.Structure):
+    _fields_ = [("tag", ft.c_int), ("cb", IntCallback)]
+
+
+def test_callbacks_of_either_module_stored_and_called_by_c(fttest):
+    """A callback stored in a structure field and an array of function pointers, which
+    C calls (``ftcb_call_held``, ``ftcb_call_each``); each callback lives as long as
+    what holds it."""
+    call_held = fresh(fttest, "ftcb_call_held", ft.c_int, [ft.POINTER(CallbackHolder), ft.c_int])
+    call_each = fresh(fttest, "ftcb_call_each", ft.c_int, [ft.POINTER(IntCallback), ft.c_int, ft.c_int])
+
+    def calls(m):
+        prototype = m.CFUNCTYPE(m.c_int, m.c_int)
+        holder = CallbackHolder(100, prototype(lambda x: 2 * x))
+        callbacks = (IntCallback * 2)(prototype(lambda x: x + 1), prototype(lambda x: x * x))
+        gc.collect()
+        return call_held(ft.byref(holder), 21), call_each(callbacks, 2, 5), holder.cb(4)
+
+    assert same(calls) == ("ok", (142, 31, 8))
+    same(lambda m: CallbackHolder(1, m.CFUNCTYPE(m.c_int, m.c_double)(lambda x: 0)))  # another prototype
+
+
 def test_pointer_contents_share_the_memory():
     def contents(m):
         source = m.c_int(5)
