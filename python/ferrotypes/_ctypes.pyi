@@ -10,6 +10,7 @@
 # otherwise. A subclass of a simple type, which ctypes hands out as an instance, still
 # types as the value: the stubs cannot tell a subclass from the type itself.
 
+import _ctypes as _stdlib_ctypes
 import sys
 from _typeshed import ReadableBuffer, StrOrBytesPath, WriteableBuffer
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -123,6 +124,11 @@ RTLD_GLOBAL: int
 CTYPES_MAX_ARGCOUNT: int
 _memmove_addr: int
 _memset_addr: int
+
+# The standard library's C data and byref() results, which ferrotypes takes wherever it
+# takes its own of the same kind.
+_StdCData: TypeAlias = _stdlib_ctypes._CData
+_StdCArg: TypeAlias = _stdlib_ctypes._CArgObject
 
 _T = TypeVar("_T")
 _CT = TypeVar("_CT", bound=_CDataBase)
@@ -295,8 +301,12 @@ class _Pointer(_PointerData, Generic[_CT_co], metaclass=PyCPointerType):
     @overload
     def __setitem__(self: _Pointer[_CT], key: int, value: _CT, /) -> None: ...
 
+@overload
 def pointer(obj: _CT) -> _Pointer[_CT]:
     """A new pointer to ``obj`` (an instance of ``POINTER(type(obj))``)."""
+@overload
+def pointer(obj: _StdCData) -> _Pointer[Any]:
+    """A ferrotypes pointer to a stdlib instance's memory (to the ferrotypes class of its layout)."""
 
 # --- functions ---------------------------------------------------------------------
 
@@ -333,28 +343,28 @@ class CFuncPtr(_FuncPtrData, metaclass=PyCFuncPtrType):
 
 # --- module functions -----------------------------------------------------------------
 
-def byref(obj: _CDataBase, offset: int | None = None) -> CArgObject:
+def byref(obj: _CDataBase | _StdCData, offset: int | None = None) -> CArgObject:
     """``obj``'s address (plus ``offset``) for passing by reference to a foreign call."""
 
-def sizeof(obj: _CDataBase | type[_CDataBase], /) -> int:
+def sizeof(obj: _CDataBase | type[_CDataBase] | _StdCData | type[_StdCData], /) -> int:
     """The size in bytes of a C data class or instance."""
 
-def alignment(obj: _CDataBase | type[_CDataBase], /) -> int:
+def alignment(obj: _CDataBase | type[_CDataBase] | _StdCData | type[_StdCData], /) -> int:
     """The alignment in bytes of a C data class or instance."""
 
-def addressof(obj: _CDataBase, /) -> int:
+def addressof(obj: _CDataBase | _StdCData, /) -> int:
     """The address of an instance's memory."""
 
 def resize(obj: _CDataBase, size: int) -> None:
     """Grows (never shrinks below its type's size) the memory an instance owns."""
 
-def cast(obj: _CDataBase | CArgObject | int | bytes | str | None, typ: type[_CT]) -> _CT:
+def cast(obj: _CDataBase | CArgObject | _StdCData | _StdCArg | int | bytes | str | None, typ: type[_CT]) -> _CT:
     """An instance of the pointer type ``typ`` pointing where ``obj`` points."""
 
-def string_at(address: _CDataBase | int | None, size: int | None = None) -> bytes:
+def string_at(address: _CDataBase | _StdCData | _StdCArg | int | None, size: int | None = None) -> bytes:
     """The bytes at ``address``: ``size`` of them, or up to the first NUL."""
 
-def wstring_at(address: _CDataBase | int | None, size: int | None = None) -> str:
+def wstring_at(address: _CDataBase | _StdCData | _StdCArg | int | None, size: int | None = None) -> str:
     """The wide characters at ``address``: ``size`` of them, or up to the first NUL."""
 
 def get_errno() -> int: ...

@@ -24,6 +24,7 @@ use crate::data::cdata::CData;
 use crate::data::families::simple::SimpleData;
 use crate::support::python::class_attribute;
 use crate::support::scalar::{self, KeepAlive};
+use crate::support::stdlib_ctypes;
 use crate::types::typeinfo::{info_of, stand_in, InfoKind, TypeInfo};
 
 
@@ -56,7 +57,7 @@ pub enum ArgConv {
     /// A structure or union type `cls` passed by value, whose `from_param` is ctypes'
     /// own: an instance of `cls` is passed from its memory here; anything else goes to
     /// `from_param` (a `byref`, `_as_parameter_`, its error message), then, if that
-    /// refuses it, to a stdlib instance of the same layout.
+    /// refuses it, to a stdlib instance of the same layout (`stdlib_record`).
     Record { cls: Py<PyType>, from_param: Py<PyAny>, info: Py<TypeInfo> },
     /// Any other type: its `from_param` is called and the result converted. `record`
     /// is the type when it is a record passed by value: the result must then be one
@@ -259,7 +260,7 @@ impl ArgConv {
                 }
                 let converted = match from_param.bind(py).call1((value,)) {
                     Ok(converted) => record_param(&converted, cls.bind(py), &info.ctype, position),
-                    Err(err) => zerocopy::stdlib_value(value, info).unwrap_or(Err(err)),
+                    Err(err) => stdlib_record(value, cls.bind(py), err),
                 };
                 return Ok(held.take(py, converted?, slot));
             }
@@ -414,8 +415,19 @@ fn simple_foreign(kind: ScalarKind, value: &Bound<'_, PyAny>) -> Option<PyResult
 
 /// A stdlib ctypes instance of the same simple type as `cls`, else `err`.
 fn stdlib_or(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, err: PyErr) -> PyResult<ArgValue> {
-    match info_of(cls).ok().and_then(|info| zerocopy::stdlib_value(value, info.get())) {
+    match info_of(cls).ok().and_then(|info| zerocopy::stdlib_value(value, cls, info.get())) {
         Some(converted) => converted,
+        None => Err(err),
+    }
+}
+
+/// A stdlib ctypes structure or union of the layout of record class `cls`, passed by
+/// value from its memory (which the argument keeps); else `err`, or for a stdlib
+/// instance of another layout the refusal naming both libraries.
+fn stdlib_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, err: PyErr) -> PyResult<ArgValue> {
+    match stdlib_ctypes::adopted(value, cls)? {
+        Some(own) => cdata_value(own.cast::<CData>()?),
+        None if stdlib_ctypes::is_stdlib_cdata(value) => Err(stdlib_ctypes::mismatch(cls, value)),
         None => Err(err),
     }
 }
@@ -631,6 +643,10 @@ pub fn convert_unknown(value: &Bound<'_, PyAny>, position: usize) -> PyResult<Ar
             return Err(pyo3::exceptions::PyValueError::new_err("embedded null character"));
         }
         return Ok(wide_buffer_arg(buffer));
+    }
+    // A stdlib ctypes object passes as ferrotypes' own of its layout would.
+    if let Some(own) = stdlib_ctypes::twin(value)? {
+        return convert_unknown(&own, position);
     }
     match as_parameter(value)? {
         Some(inner) => with_recursion_guard(value.py(), || convert_unknown(&inner, position)),

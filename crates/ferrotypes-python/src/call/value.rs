@@ -43,12 +43,6 @@ impl ArgValue {
     pub fn scalar_with_view(kind: ScalarKind, slot: Slot, view: ReadView) -> ArgValue {
         ArgValue { view: Some(view), ..ArgValue::scalar(kind, slot, None) }
     }
-
-    /// A record passed by value from the memory of `view`, which it holds.
-    pub fn record_with_view(ctype: CType, view: ReadView) -> ArgValue {
-        let record = Some(view.as_ptr().cast_mut());
-        ArgValue { ctype, slot: Slot::ZERO, record, keep: None, view: Some(view) }
-    }
 }
 
 /// The result of `byref()` and of the simple types' `from_param`: a C value ready to
@@ -153,6 +147,12 @@ impl CArgObject {
 #[pyo3(signature = (obj, offset = None))]
 pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyResult<CArgObject> {
     let Ok(cdata) = obj.cast::<CData>() else {
+        // A stdlib instance: the byref of the ferrotypes instance over its memory.
+        if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
+            if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
+                return byref(&own, offset);
+            }
+        }
         return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
     };
     // Read after `obj`, and clamped to isize as ctypes clamps it (PyNumber_AsSsize_t

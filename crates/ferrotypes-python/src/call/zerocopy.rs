@@ -13,8 +13,8 @@
 //! - the standard library's ctypes instances, converted as ferrotypes' own of the same
 //!   kind would be: a pointer (or `c_void_p`, `c_char_p`, function pointer) passes its
 //!   value, an array its address, an instance of the target type (or its `byref`) its
-//!   address for `POINTER(T)`. Simple parameters and records by value take stdlib
-//!   instances of the same format ([`stdlib_value`]).
+//!   address for `POINTER(T)`. Simple parameters take stdlib instances of the same
+//!   format ([`stdlib_value`]); records by value, those of the same layout (`argconv`).
 //!
 //! What it does not do: accept buffers where no argtype is declared, or in a
 //! `from_param` (ctypes refuses them there, and so do its tests); ferrotypes' own
@@ -29,8 +29,7 @@ use ferrotypes_core::ctype::ScalarKind;
 use ferrotypes_core::pep3118::{self, Leaf};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyInt, PyString, PyTuple, PyType};
+use pyo3::types::{PyInt, PyString, PyType};
 
 use crate::call::value::{ArgValue, CArgObject};
 use crate::data::cdata::CData;
@@ -38,6 +37,7 @@ use crate::support::buffer::ReadView;
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::push_leaves;
 use crate::support::scalar;
+use crate::support::stdlib_ctypes::StdTypes;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Foreign memory taken for a pointer parameter: the address passed, and the view
@@ -238,8 +238,10 @@ impl Pointee {
         Ok(())
     }
 
+    /// A stdlib object refused: both named by their library, as `stdlib_ctypes::mismatch`
+    /// names classes, with what this parameter points to.
     fn mismatch(&self, obj: &Bound<'_, PyAny>) -> PyErr {
-        PyTypeError::new_err(format!("stdlib ctypes {} instance does not fit a {} ({})", scalar::type_name(obj), self.what, self.describe_items()))
+        PyTypeError::new_err(format!("expected ferrotypes {} ({}), got ctypes {}", self.what, self.describe_items(), scalar::type_name(obj)))
     }
 }
 
@@ -299,7 +301,7 @@ pub fn pointer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResu
         return None;
     }
     if let Some(std) = StdTypes::get(py) {
-        if let Some(converted) = std.pointer_arg(value, pointee) {
+        if let Some(converted) = StdArgs(std).pointer_arg(value, pointee) {
             return Some(converted);
         }
     }
@@ -327,16 +329,12 @@ fn buffer_arg(value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> 
     pointee.take_view(value, view)
 }
 
-/// A stdlib ctypes instance of the same format as the simple type or record `info`
-/// (a parameter passed by value): its value. None when `value` is no stdlib instance.
-pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResult<ArgValue>> {
+/// A stdlib ctypes instance of the same format (type code and byte order) as the
+/// simple type `info` (a parameter passed by value): its value. None when `value` is
+/// no stdlib simple instance.
+pub fn stdlib_value(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResult<ArgValue>> {
     let std = StdTypes::get(value.py())?;
-    let by_value = match info.kind {
-        InfoKind::Simple { .. } => std.simple.bind(value.py()).as_any(),
-        InfoKind::Record { .. } => std.record.bind(value.py()),
-        _ => return None,
-    };
-    if !value.is_instance(by_value).unwrap_or(false) {
+    if !matches!(info.kind, InfoKind::Simple { .. }) || !value.is_instance(std.simple.bind(value.py())).unwrap_or(false) {
         return None;
     }
     let convert = || {
@@ -344,104 +342,34 @@ pub fn stdlib_value(value: &Bound<'_, PyAny>, info: &TypeInfo) -> Option<PyResul
         let own = info.buffer_layout(value.py())?;
         if view.format() != own.format || view.itemsize() != info.size || !view.shape().is_empty() {
             return Err(PyTypeError::new_err(format!(
-                "stdlib ctypes {} instance (format '{}') is not a value of format '{}'",
+                "expected ferrotypes {} (format '{}'), got ctypes {} (format '{}')",
+                crate::support::python::describe(cls),
+                own.format,
                 scalar::type_name(value),
-                view.format(),
-                own.format
+                view.format()
             )));
         }
-        Ok(match info.scalar() {
-            Some((kind, _)) => {
-                let mut slot = Slot::ZERO;
-                // SAFETY: the view holds info.size (= kind.size() <= 16) bytes.
-                unsafe { std::ptr::copy_nonoverlapping(view.as_ptr(), slot.0.as_mut_ptr(), kind.size()) };
-                ArgValue::scalar_with_view(kind, slot, view)
-            }
-            None => ArgValue::record_with_view(info.ctype.clone(), view),
-        })
+        let (kind, _) = info.scalar().ok_or_else(|| PyTypeError::new_err("a simple type without a scalar"))?;
+        let mut slot = Slot::ZERO;
+        // SAFETY: the view holds info.size (= kind.size() <= 16) bytes.
+        unsafe { std::ptr::copy_nonoverlapping(view.as_ptr(), slot.0.as_mut_ptr(), kind.size()) };
+        Ok(ArgValue::scalar_with_view(kind, slot, view))
     };
     Some(convert())
 }
 
-/// The standard library's ctypes base classes, once its `_ctypes` is loaded.
-struct StdTypes {
-    /// The buffer export function of every stdlib C data type: comparing a type's
-    /// with it tells stdlib instances apart without an `isinstance` per argument.
-    getbuffer: usize,
-    cdata: Py<PyType>,
-    simple: Py<PyType>,
-    pointer: Py<PyType>,
-    array: Py<PyType>,
-    function: Py<PyType>,
-    /// `(Structure, Union)`.
-    record: Py<PyAny>,
-    carg: Py<PyType>,
-    /// `ferrotypes._stdlib_ctypes.byref_address`.
-    byref_address: Py<PyAny>,
-}
+/// [`pointer_arg`] for the stdlib's objects.
+struct StdArgs<'a>(&'a StdTypes);
 
-/// The address of `cls`'s buffer export function, if it has one.
-fn getbuffer_of(cls: &Bound<'_, PyType>) -> Option<usize> {
-    // SAFETY: cls is a live type object; tp_as_buffer is NULL or points to its slots.
-    unsafe {
-        let procs = (*cls.as_type_ptr()).tp_as_buffer;
-        if procs.is_null() {
-            return None;
-        }
-        (*procs).bf_getbuffer.map(|f| f as usize)
-    }
-}
-
-/// Set once the stdlib's types are found, or to None once `_ctypes` turns out to be
-/// ferrotypes itself (as in the conformance runs, where `ctypes` is ferrotypes).
-static STD_TYPES: PyOnceLock<Option<StdTypes>> = PyOnceLock::new();
-
-impl StdTypes {
-    /// The stdlib types, if the stdlib's `_ctypes` is loaded.
-    fn get(py: Python<'_>) -> Option<&StdTypes> {
-        if let Some(found) = STD_TYPES.get(py) {
-            return found.as_ref();
-        }
-        // SAFETY: the GIL is held; PyImport_GetModuleDict returns a borrowed dict.
-        let modules = unsafe { Bound::from_borrowed_ptr(py, pyo3::ffi::PyImport_GetModuleDict()) };
-        if !modules.cast::<PyDict>().ok()?.contains("_ctypes").ok()? {
-            return None; // nothing can have made stdlib instances yet
-        }
-        let helper = py.import("ferrotypes._stdlib_ctypes").ok()?;
-        let found = helper.getattr("stdlib_types").ok()?.call0().ok()?;
-        if found.is_none() {
-            return None; // loading, not loaded: look again next time
-        }
-        let found = StdTypes::from_tuple(&found, &helper).ok();
-        STD_TYPES.get_or_init(py, || found).as_ref()
-    }
-
-    /// The types from `stdlib_types()`'s tuple; Err for its `False` (ferrotypes is `_ctypes`).
-    fn from_tuple(found: &Bound<'_, PyAny>, helper: &Bound<'_, PyModule>) -> PyResult<StdTypes> {
-        let t = found.cast::<PyTuple>()?;
-        let ty = |i: usize| -> PyResult<Py<PyType>> { Ok(t.get_item(i)?.cast_into::<PyType>()?.unbind()) };
-        let cdata = ty(0)?;
-        Ok(StdTypes {
-            getbuffer: getbuffer_of(cdata.bind(found.py())).ok_or_else(|| PyTypeError::new_err("stdlib C data exports no buffer"))?,
-            cdata,
-            simple: ty(1)?,
-            pointer: ty(2)?,
-            array: ty(3)?,
-            function: ty(4)?,
-            record: t.get_item(5)?.unbind(),
-            carg: ty(6)?,
-            byref_address: helper.getattr("byref_address")?.unbind(),
-        })
-    }
-
+impl StdArgs<'_> {
     /// [`pointer_arg`] for stdlib objects; None for anything else.
     fn pointer_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> Option<PyResult<Foreign>> {
         let py = value.py();
-        let value_type = value.get_type();
-        if value_type.is(self.carg.bind(py)) {
+        let std = self.0;
+        if std.is_carg(value) {
             return Some(self.byref_arg(value, pointee));
         }
-        if getbuffer_of(&value_type) != Some(self.getbuffer) {
+        if !std.is_cdata(value) {
             return None;
         }
         let is = |t: &Py<PyType>| value.is_instance(t.bind(py)).unwrap_or(false);
@@ -449,15 +377,15 @@ impl StdTypes {
             let view = ReadView::records(value)?;
             let format = view.format();
             // Pointer-valued instances pass the address they hold.
-            let holds_address = if is(&self.pointer) {
+            let holds_address = if is(&std.pointer) {
                 let target = format.strip_prefix('&').unwrap_or("");
                 if let Some(item) = pep3118::parse(target) {
                     pointee.check_size(item.size, "pointer target")?; // a smaller array
                 }
                 pointee.param != Param::Array && pointee.fits_target(target)
-            } else if is(&self.function) {
+            } else if is(&std.function) {
                 pointee.param == Param::Void
-            } else if is(&self.simple) {
+            } else if is(&std.simple) {
                 matches!((pointee.param, format), (Param::Void, "<P" | "<z" | "<Z") | (Param::Chars, "<z"))
             } else {
                 false
@@ -469,8 +397,8 @@ impl StdTypes {
             }
             // An array passes its address; any other instance too where the parameter
             // points to its type (ctypes' POINTER(T).from_param(T()) is a byref).
-            let by_address = matches!(pointee.param, Param::Pointer | Param::Array) && !is(&self.pointer) && !is(&self.function);
-            if (is(&self.array) || by_address) && pointee.fits(format, view.itemsize()) {
+            let by_address = matches!(pointee.param, Param::Pointer | Param::Array) && !is(&std.pointer) && !is(&std.function);
+            if (is(&std.array) || by_address) && pointee.fits(format, view.itemsize()) {
                 pointee.check_size(view.len(), "buffer")?;
                 return Ok(Foreign::into(view));
             }
@@ -484,11 +412,11 @@ impl StdTypes {
     fn byref_arg(&self, value: &Bound<'_, PyAny>, pointee: &Pointee) -> PyResult<Foreign> {
         let py = value.py();
         let target = value.getattr("_obj")?;
-        let view = match target.is_instance(self.cdata.bind(py))? {
+        let view = match target.is_instance(self.0.cdata.bind(py))? {
             true => ReadView::records(&target).ok().filter(|v| pointee.fits(v.format(), v.itemsize())),
             false => None,
         };
-        let address = self.byref_address.bind(py).call1((value,))?;
+        let address = self.0.byref_address.bind(py).call1((value,))?;
         match view {
             Some(view) if !address.is_none() => Ok(Foreign { address: scalar::mask_u64(&address)? as usize, view }),
             _ => Err(pointee.mismatch(value)),

@@ -10,6 +10,7 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
+use ferrotypes_core::ctype::ScalarKind;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
@@ -17,6 +18,7 @@ use pyo3::types::{PyTuple, PyType};
 use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::support::scalar;
+use crate::support::stdlib_ctypes;
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Reads the value of class `cls` (info `info`) at `address`, the `index`-th
@@ -41,8 +43,19 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
     let py = owner.py();
     let Ok(source) = value.cast::<CData>() else {
         if let InfoKind::Simple { scalar, swapped, .. } = info.kind {
+            // `c_bool` and `py_object` take any object, but a stdlib instance stands
+            // for ferrotypes' own: stored if of this type, else refused as ours is.
+            if matches!(scalar, ScalarKind::Bool | ScalarKind::ObjectPtr) && stdlib_ctypes::is_stdlib_cdata(value) {
+                // SAFETY: as for this call (the caller's promise).
+                return unsafe { write_stdlib(owner, cls, info, address, index, value) }
+                    .unwrap_or_else(|| Err(stdlib_ctypes::mismatch(cls, value)));
+            }
             // SAFETY: the caller guarantees one writable value at `address`.
-            let keep = unsafe { scalar::write(value, scalar, swapped, address) }?;
+            let keep = match unsafe { scalar::write(value, scalar, swapped, address) } {
+                Ok(keep) => keep,
+                // SAFETY: as for this call (the caller's promise).
+                Err(err) => return unsafe { write_stdlib(owner, cls, info, address, index, value) }.unwrap_or(Err(err)),
+            };
             return keepalive::keep_ref(owner, index, keep);
         }
         if let Ok(args) = value.cast::<PyTuple>() {
@@ -58,7 +71,11 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             unsafe { address.cast::<usize>().write_unaligned(0) };
             return Ok(());
         }
-        return Err(PyTypeError::new_err(format!("expected {} instance, got {}", cls.name()?, scalar::type_name(value))));
+        // SAFETY: as for this call (the caller's promise).
+        if let Some(stored) = unsafe { write_stdlib(owner, cls, info, address, index, value) } {
+            return stored;
+        }
+        return Err(stdlib_ctypes::wrong_type(cls, value, |expected, given| format!("expected {expected} instance, got {given}")));
     };
     if value.is_instance(cls.as_any())? {
         // SAFETY: both regions hold one value of this class; they overlap only if they
@@ -78,6 +95,22 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
         }
     }
     Err(PyTypeError::new_err(format!("incompatible types, {} instance instead of {} instance", scalar::type_name(value), cls.name()?)))
+}
+
+/// Stores a stdlib ctypes instance of the layout of `cls` (or, for a pointer, an array
+/// of its target type) as ferrotypes' own of that class would be stored, keeping the
+/// stdlib instance alive; None for any other value.
+///
+/// # Safety
+/// As [`write_value`].
+unsafe fn write_stdlib(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize, value: &Bound<'_, PyAny>) -> Option<PyResult<()>> {
+    let own = match stdlib_ctypes::adopted(value, cls) {
+        Ok(own) => own?,
+        Err(err) => return Some(Err(err)),
+    };
+    // SAFETY: the caller's promise; `own` is ferrotypes C data, which takes the copy
+    // or decay path and does not come back here.
+    Some(unsafe { write_value(owner, cls, info, address, index, &own) })
 }
 
 /// ctypes reports a failed tuple initialisation of a nested record as

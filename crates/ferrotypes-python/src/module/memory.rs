@@ -21,6 +21,7 @@ use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::slots;
 use crate::support::scalar;
+use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
 use crate::types::typeinfo::info_of;
 
 /// `sizeof(type_or_instance)`.
@@ -28,7 +29,7 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().size(obj.py()));
     }
-    info_of(obj).map(|i| i.get().size).map_err(|_| PyTypeError::new_err("this type has no size"))
+    info_of(obj).map(|i| i.get().size).or_else(|_| stdlib_measure(obj, Measure::Size).unwrap_or_else(|| Err(PyTypeError::new_err("this type has no size"))))
 }
 
 /// `alignment(type_or_instance)`: an instance's is its class info's, which it holds.
@@ -36,13 +37,16 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().info().get().align);
     }
-    info_of(obj).map(|i| i.get().align).map_err(|_| PyTypeError::new_err("no alignment info"))
+    info_of(obj).map(|i| i.get().align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
 }
 
 /// `addressof(instance)`: the address of the instance's memory.
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))?;
-    Ok(cdata.get().address(obj.py()) as usize)
+    match obj.cast::<CData>() {
+        Ok(cdata) => Ok(cdata.get().address(obj.py()) as usize),
+        Err(_) => stdlib_measure(obj, Measure::Address)
+            .unwrap_or_else(|| Err(PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))),
+    }
 }
 
 /// A one-argument function of the module as CPython calls it (`METH_O`: the argument
@@ -189,11 +193,28 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
-    let value = crate::call::argconv::void_pointer_param(address).map_err(|_| {
-        crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
-    })?;
+    let value = match crate::call::argconv::void_pointer_param(address) {
+        Ok(value) => value,
+        Err(_) => match twin_of_stdlib(address)? {
+            Some(own) => return pointer_argument(&own),
+            None => {
+                let given = scalar::type_name(address);
+                return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {given}")));
+            }
+        },
+    };
     let p = value.slot.word() as usize;
     Ok((p, value.keep))
+}
+
+/// The ferrotypes object standing for a stdlib object passed where an address is read
+/// (`cast`, `string_at`): None for anything else; an `ArgumentError` (argument 1) when
+/// its class has no ferrotypes equivalent.
+fn twin_of_stdlib<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if obj.is_instance_of::<CData>() {
+        return Ok(None);
+    }
+    stdlib_ctypes::twin(obj).map_err(|e| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: {}", e.value(obj.py()))))
 }
 
 /// `address`, or `ValueError` for NULL, which is refused rather than read (ctypes
@@ -297,9 +318,18 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     use crate::types::typeinfo::InfoKind;
     let py = obj.py();
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
-    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
-    let value = crate::call::argconv::void_pointer_param(obj)
-        .map_err(|_| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
+    // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is. A stdlib
+    // object is cast as ferrotypes' own of its layout, which keeps it.
+    let value = match crate::call::argconv::void_pointer_param(obj) {
+        Ok(value) => value,
+        Err(_) => match twin_of_stdlib(obj)? {
+            Some(own) => return cast(&own, typ),
+            None => {
+                let given = scalar::type_name(obj);
+                return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {given} to a pointer")));
+            }
+        },
+    };
     let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))

@@ -11,3 +11,4 @@ pub mod gil_cell;
 pub mod library;
 pub mod python;
 pub mod scalar;
+pub mod stdlib_ctypes;

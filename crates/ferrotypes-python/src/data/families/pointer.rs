@@ -22,6 +22,7 @@ use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::construct::Construct;
 use crate::support::scalar;
+use crate::support::stdlib_ctypes;
 use crate::data::instances::Family;
 use crate::data::registry;
 use crate::data::slots;
@@ -263,7 +264,11 @@ impl PointerData {
         let py = slf.py();
         let (cls, _) = PointerData::target(slf)?;
         if !value.is_instance(cls.as_any())? {
-            return Err(PyTypeError::new_err(format!("expected {} instead of {}", cls.name()?, scalar::type_name(value))));
+            // A stdlib instance of the target's layout points to its own memory.
+            return match stdlib_ctypes::adopted(value, &cls)? {
+                Some(own) if own.is_instance(cls.as_any())? => PointerData::set_contents(slf, &own),
+                _ => Err(stdlib_ctypes::wrong_type(&cls, value, |expected, given| format!("expected {expected} instead of {given}"))),
+            };
         }
         let address = value.cast::<CData>()?.get().address(py) as usize;
         // SAFETY: a pointer instance's memory holds one pointer.

@@ -33,7 +33,15 @@ pub fn pointer<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let cls = obj.get_type();
     let pointer_type = match cache.bind(py).get_item(&cls)? {
         Some(pointer_type) => pointer_type,
-        None => factory.bind(py).call1((cls,))?,
+        None => {
+            // A stdlib instance: a pointer to the ferrotypes instance over its memory.
+            if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
+                if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
+                    return pointer(&own);
+                }
+            }
+            factory.bind(py).call1((cls,))?
+        }
     };
     pointer_type.call1((obj,))
 }
