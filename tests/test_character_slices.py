@@ -55,8 +55,9 @@ def test_pointer_slices_match_ctypes(wide, subclass, data, start, stop, step):
     # ctypes reads one element of an empty stepped slice (docs/migrating.md).
     assume(not ((0 if start is None else start) == stop and step is not None and abs(step) >= 2))
     units = data.draw(wide_units if wide else byte_units)
-    # Room around the units, so that any index in -8..8 reads memory the test owns.
-    padded = [0] * 8 + units + [0] * 8
+    # Room around the units, so that any index in -8..8 reads memory the test owns
+    # (index 8 of an empty run is the ninth unit after the pointer).
+    padded = [0] * 8 + units + [0] * 9
     results = []
     for m in (ctypes, ferrotypes):
         element = element_type(m, "c_wchar" if wide else "c_char", subclass)
