@@ -491,3 +491,21 @@ del _immutable
 
 # C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
 from ferrotypes.cdecl import CDeclError, CNamespace, VerifyError, cdef, include  # noqa: E402,F401
+# Memory with an owner: arenas, owned pointers and their release (ferrotypes' own).
+from ferrotypes._ownership import Arena, owned, release  # noqa: E402,F401
+
+
+def _star_names():
+    """What ``from ferrotypes import *`` gives: exactly the names ``from ctypes import *``
+    gives on this Python version (ctypes has no ``__all__``: its public globals), so that
+    code written for ctypes sees no new names. ferrotypes' own additions are reached as
+    ``ferrotypes.X``; submodules (``cdecl``, ``util`` once imported) are not ctypes'."""
+    own = {"Arena", "owned", "release", "cdef", "include", "CDeclError", "CNamespace", "VerifyError"}
+    if _sys.version_info < (3, 12):
+        own.add("c_time_t")  # ctypes has it from 3.12 on
+    return sorted(name for name, value in globals().items()
+                  if not name.startswith("_") and name not in own and not isinstance(value, type(_sys)))
+
+
+__all__ = _star_names()
+del _star_names

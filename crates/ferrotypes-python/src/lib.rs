@@ -18,7 +18,7 @@ mod types;
 use call::{argconv, ndpointer, peek, result, value};
 use callback::thunk as callback_thunk;
 use data::families::{array, array_types, field, pointer, pointer_types, record, simple};
-use data::{cdata, instances, pickle, registry, slots};
+use data::{cdata, instances, leased, liveness, pickle, registry, slots};
 use function::funcptr;
 use module::{cdecl, from_param, memory};
 use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
@@ -38,6 +38,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("_PointerData", py.get_type::<pointer::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
     m.add_class::<field::CField>()?;
+    m.add_class::<liveness::Lease>()?;
+    m.add_function(wrap_pyfunction!(leased::_arena_new, m)?)?;
+    m.add_function(wrap_pyfunction!(leased::_owned_view, m)?)?;
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;

@@ -247,7 +247,7 @@ impl ArgConv {
             ArgConv::Record { cls, from_param, info } => {
                 let info = info.get();
                 if value.is_instance(cls.bind(py))? {
-                    let address = value.cast::<CData>()?.get().address(py);
+                    let address = value.cast::<CData>()?.get().live_address(py)?;
                     // The caller's reference keeps the instance alive for the call.
                     return Ok(Passed::Record(address, &info.ctype));
                 }
@@ -345,7 +345,7 @@ fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &B
             Err(_) => value.cast::<CData>().map_err(PyErr::from).and_then(cdata_value),
         },
         PointerCase::ByReference => match value.cast::<CData>() {
-            Ok(cdata) => Ok(ArgValue::pointer(cdata.get().address(py) as usize, Some(value.clone().unbind()))),
+            Ok(cdata) => cdata.get().live_address(py).map(|address| ArgValue::pointer(address as usize, Some(value.clone().unbind()))),
             Err(err) => Err(err.into()),
         },
     })
@@ -561,7 +561,7 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> PyResult<ArgValue> {
     let py = cdata.py();
     let data = cdata.get();
     let info: &TypeInfo = data.info().get();
-    let address = data.address(py);
+    let address = data.live_address(py)?;
     let keep = Some(cdata.clone().into_any().unbind());
     match &info.kind {
         InfoKind::Simple { scalar, .. } => {

@@ -449,7 +449,7 @@ fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, 
     let cdata = instance.cast::<CData>()?.get();
     let n = size.min(cdata.size(value.py()));
     // SAFETY: the instance owns at least `n` bytes; result has room for `size`.
-    unsafe { std::ptr::copy_nonoverlapping(cdata.address(value.py()), result, n) };
+    unsafe { std::ptr::copy_nonoverlapping(cdata.live_address(value.py())?, result, n) };
     Ok(())
 }
 

@@ -81,10 +81,10 @@ pub struct FuncPtr {
 }
 
 impl FuncPtr {
-    fn address(slf: &Bound<'_, Self>) -> usize {
+    fn address(slf: &Bound<'_, Self>) -> PyResult<usize> {
         let base = slf.as_super().get();
         // SAFETY: a function pointer instance's memory holds one pointer.
-        unsafe { base.address(slf.py()).cast::<usize>().read_unaligned() }
+        Ok(unsafe { base.live_address(slf.py())?.cast::<usize>().read_unaligned() })
     }
 
     /// The argtypes and restype in force: the instance's own, else its class's.
@@ -123,7 +123,7 @@ impl FuncPtr {
         // A clone (a count increment): converters may run Python code that sets a new
         // signature while this call still uses the old one.
         let recipe = me.recipe.get(py);
-        let function = FuncPtr::address(slf);
+        let function = FuncPtr::address(slf)?;
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
         }
@@ -288,7 +288,7 @@ impl FuncPtr {
         if args.len() != exact.args.len() {
             return None;
         }
-        let function = FuncPtr::address(slf);
+        let function = FuncPtr::address(slf).ok()?;
         if function == 0 {
             return None; // the general path raises
         }
@@ -365,7 +365,7 @@ impl FuncPtr {
         if recipe.args.is_some() || args.len() > untyped::MAX_ARGS || !me.recipe_made.with(py, |p| *p) {
             return None;
         }
-        let function = FuncPtr::address(slf);
+        let function = FuncPtr::address(slf).ok()?;
         if function == 0 {
             return None; // the general path raises
         }
@@ -387,7 +387,10 @@ impl FuncPtr {
         let me = slf.get();
         let mut slot = Slot::ZERO;
         slot.0[..8].copy_from_slice(&word.to_le_bytes());
-        let converted = recipe.result.convert(py, &slot.0, me.steals_object_result(py, FuncPtr::address(slf))).and_then(|value| {
+        // (Its memory freed during the call — an arena closed by a callback — it is no
+        // callback of ours: at worst a reference is not taken over.)
+        let function = FuncPtr::address(slf).unwrap_or_default();
+        let converted = recipe.result.convert(py, &slot.0, me.steals_object_result(py, function)).and_then(|value| {
             if recipe.result.check_retval.is_none() && no_errcheck {
                 Ok(value)
             } else {
@@ -878,8 +881,8 @@ impl FuncPtr {
         Ok(())
     }
 
-    fn __bool__(slf: &Bound<'_, Self>) -> bool {
-        FuncPtr::address(slf) != 0
+    fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(FuncPtr::address(slf)? != 0)
     }
 
     /// What the collector must see: the signature's objects (an `errcheck` or

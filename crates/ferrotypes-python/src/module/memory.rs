@@ -42,7 +42,7 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 /// `addressof(instance)`: the address of the instance's memory.
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     let cdata = obj.cast::<CData>().map_err(|_| PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))?;
-    Ok(cdata.get().address(obj.py()) as usize)
+    Ok(cdata.get().live_address(obj.py())? as usize)
 }
 
 /// A one-argument function of the module as CPython calls it (`METH_O`: the argument
@@ -245,7 +245,7 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     let cdata = obj.cast::<CData>()?.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
     // owns at least `size` bytes; they are distinct allocations.
-    unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.address(obj.py()), size) };
+    unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.live_address(obj.py())?, size) };
     Ok(obj)
 }
 
@@ -311,7 +311,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     let result = typ.call0()?;
     let target = result.cast::<CData>()?;
     // SAFETY: an instance of a pointer-like type holds one pointer.
-    unsafe { target.get().address(py).cast::<u64>().write_unaligned(address) };
+    unsafe { target.get().live_address(py)?.cast::<u64>().write_unaligned(address) };
     if let Ok(source) = obj.cast::<CData>() {
         keepalive::share_objects(source, target)?;
     }

@@ -192,7 +192,7 @@ impl CharArrayBytes {
             PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
         })?;
         let data = data.get();
-        Ok((data.address(py), data.size(py)))
+        Ok((data.live_address(py)?, data.size(py)))
     }
 }
 
@@ -313,7 +313,7 @@ impl WideCharArrayValue {
             PyTypeError::new_err(format!("descriptor 'value' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
         })?;
         let data = data.get();
-        Ok((data.address(instance.py()).cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
+        Ok((data.live_address(instance.py())?.cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
     }
 }
 
