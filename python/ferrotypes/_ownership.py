@@ -34,14 +34,15 @@ class Arena(_ctypes._Lease):
     def __exit__(self, exc_type, exc_value, traceback):
         self.close()
 
-    def new(self, cls, *init):
+    def new(self, cls, *init, **fields):
         """A new instance of the ctypes type ``cls`` (``c_int``, a structure,
-        ``c_double * n``) in zeroed arena memory, initialised with ``init`` as
-        ``cls(*init)`` would be. ``MemoryError`` when there is no memory for it,
-        ``ValueError`` once the arena is closed."""
+        ``c_double * n``) in zeroed arena memory, initialised with ``init`` (and, for a
+        structure, keyword ``fields``) as ``cls(*init, **fields)`` would be.
+        ``MemoryError`` when there is no memory for it, ``ValueError`` once the arena
+        is closed."""
         instance = _ctypes._arena_new(self, cls)
-        if init:
-            cls.__init__(instance, *init)
+        if init or fields:
+            cls.__init__(instance, *init, **fields)
         return instance
 
     def string(self, init, size=None):

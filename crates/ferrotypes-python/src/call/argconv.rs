@@ -491,7 +491,7 @@ fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
         WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
         CharPtr | WCharPtr if points_to_chars(value, if kind == CharPtr { Char } else { WChar }) => Ok(copy(cdata_value(value.cast::<CData>()?)?, slot)),
-        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| wrong_type()),
+        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| CData::freed_error(value).unwrap_or_else(wrong_type)),
         ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
         _ => Err(wrong_type()),
     };

@@ -205,6 +205,13 @@ impl CData {
         }
     }
 
+    /// The error of using `obj`'s memory, when it is C data whose memory was taken
+    /// back: for conversions that otherwise answer every failure with "wrong type".
+    #[cold]
+    pub fn freed_error(obj: &Bound<'_, PyAny>) -> Option<PyErr> {
+        obj.cast::<CData>().ok()?.get().live_address(obj.py()).err()
+    }
+
     #[cold]
     fn check_lease(&self, py: Python<'_>) -> PyResult<()> {
         self.lease(py).map_or(Ok(()), |lease| lease.get().check_alive(py))

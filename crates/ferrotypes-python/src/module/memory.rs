@@ -189,8 +189,9 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
     // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
     // instances; a number held in a simple instance (c_int(5)) is not an address.
-    let value = crate::call::argconv::void_pointer_param(address).map_err(|_| {
-        crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address)))
+    let value = crate::call::argconv::void_pointer_param(address).map_err(|_| match CData::freed_error(address) {
+        Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(address.py()))),
+        None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address))),
     })?;
     let p = value.slot.word() as usize;
     Ok((p, value.keep))
@@ -227,6 +228,10 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
     let address: usize = address.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))?;
     if address == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    // A view into C data (`from_buffer` of an instance) is revocable with it.
+    if let Some(Ok(data)) = base.as_ref().map(|b| b.bind(cls.py()).cast::<CData>()) {
+        return crate::data::instances::view_in(cls, address, data, 0);
     }
     crate::data::instances::instance_at(cls, address, base, 0)
 }
@@ -298,8 +303,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     let py = obj.py();
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
     // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is.
-    let value = crate::call::argconv::void_pointer_param(obj)
-        .map_err(|_| crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))))?;
+    let value = crate::call::argconv::void_pointer_param(obj).map_err(|_| match CData::freed_error(obj) {
+        Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))),
+        None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))),
+    })?;
     let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
