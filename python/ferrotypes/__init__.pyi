@@ -108,16 +108,17 @@ class LittleEndianUnion(Union):
 def CFUNCTYPE(
     restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
     use_errno: bool = False, use_last_error: bool = False,
-    error_result: Any = None, propagate: bool = False,
+    error_result: Any = None, propagate: bool = False, keep_results: bool = False,
 ) -> type[_CFuncPtr]:
     """A function pointer type for C functions returning ``restype`` and taking
     ``argtypes`` (the C calling convention). For its callbacks, ``error_result`` is
-    what C gets when the function raises (zero by default), and ``propagate=True``
-    raises that exception from the foreign call waiting on the callback's thread."""
+    what C gets when the function raises (zero by default), ``propagate=True``
+    raises that exception from the foreign call waiting on the callback's thread, and
+    ``keep_results=True`` lets a pointer result keep what it points into alive."""
 
 def PYFUNCTYPE(
     restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
-    error_result: Any = None, propagate: bool = False,
+    error_result: Any = None, propagate: bool = False, keep_results: bool = False,
 ) -> type[_CFuncPtr]:
     """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
 

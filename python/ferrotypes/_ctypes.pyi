@@ -85,6 +85,8 @@ __all__ = [
     "_Lease",
     "_arena_new",
     "_owned_view",
+    "_release_results",
+    "_FUNCFLAG_KEEP_RESULTS",
     "_layout_paths",
     "_make_immutable",
     "parse_c",
@@ -120,6 +122,7 @@ FUNCFLAG_USE_ERRNO: int
 FUNCFLAG_USE_LASTERROR: int
 _FUNCFLAG_ERROR_RESULT: int
 _FUNCFLAG_PROPAGATE: int
+_FUNCFLAG_KEEP_RESULTS: int
 RTLD_LOCAL: int
 RTLD_GLOBAL: int
 CTYPES_MAX_ARGCOUNT: int
@@ -402,7 +405,8 @@ def _simple_from_param(cls: type[_SimpleCData[Any]], value: Any) -> Any: ...
 def _pointer_param_case(cls: type[_Pointer[Any]], value: Any) -> Literal["as is", "by reference"] | None: ...
 def _check_restype(restype: Any) -> None: ...
 def _released_callbacks() -> int: ...
-def _check_error_result(restype: Any, value: Any) -> None: ...
+def _check_error_result(restype: Any, value: Any, keep_results: bool = False) -> None: ...
+def _release_results(obj: Any) -> int: ...
 
 @disjoint_base
 class _Lease:

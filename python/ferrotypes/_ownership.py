@@ -12,6 +12,8 @@ extension's: ``_ctypes._Lease``). Freeing is refused with ``BufferError`` while 
 buffer view of the memory (a ``memoryview``, a numpy array) is open.
 """
 
+import sys
+
 from ferrotypes import _ctypes
 
 
@@ -117,15 +119,82 @@ def owned(obj, destructor):
 
 
 def release(obj):
-    """Releases what ``obj`` owns now: for an instance made by ``owned()``, calls its
+    """Releases what ``obj`` owns now. For an instance made by ``owned()``: calls its
     destructor (whose exception, if any, is raised here) and makes the instance raise
-    ``ValueError`` on any access; a second release does nothing. ``BufferError`` while
-    a buffer view of the memory is open."""
+    ``ValueError`` on any access; a second release does nothing; ``BufferError`` while
+    a buffer view of the memory is open. For a callback of a ``keep_results=True``
+    prototype: lets go of the results it kept alive (C must no longer use them)."""
     owner = getattr(obj, "_b_base_", None) if isinstance(obj, _ctypes._CDataBase) else None
     if isinstance(owner, _Owner):
         owner._release()
         return
-    raise TypeError("release() takes an instance made by ferrotypes.owned(), got %s" % _describe(obj))
+    if isinstance(obj, _ctypes.CFuncPtr):
+        _ctypes._release_results(obj)
+        return
+    raise TypeError("release() takes an instance made by ferrotypes.owned() or a callback of a keep_results=True "
+                    "prototype, got %s" % _describe(obj))
+
+
+def _result_address(value, restype):
+    """What a callback of a ``keep_results=True`` prototype returning ``restype`` (a
+    pointer type) gives C for the Python function's result ``value``, and what must be
+    kept alive for it: ``(address, keep)``.
+
+    None is NULL and an int an address (nothing kept); a ferrotypes or stdlib ctypes
+    pointer gives the address it holds, an array or other instance its own address;
+    ``bytes`` for ``c_char_p`` and ``str`` for ``c_wchar_p`` their characters; any
+    other writable, C-contiguous buffer (a numpy array, a bytearray) its memory. Memory
+    an Arena or ``owned()`` frees is refused: the callback could not keep it alive."""
+    import ferrotypes as ft
+
+    if value is None:
+        return 0, None
+    if isinstance(value, int):
+        return ft.c_void_p(value).value or 0, None
+    code = getattr(restype, "_type_", None)
+    if isinstance(value, bytes) and code == "z":
+        return ft.cast(ft.c_char_p(value), ft.c_void_p).value, value
+    if isinstance(value, str) and code == "Z":
+        characters = ft.c_wchar_p(value)
+        return ft.cast(characters, ft.c_void_p).value, characters
+    if isinstance(value, _ctypes._CDataBase):
+        _refuse_owned_memory(value)
+        return _instance_address(ft, value), value
+    std = sys.modules.get("ctypes")
+    if std is not None and isinstance(value, (std._SimpleCData, std._Pointer, std.Array, std.Structure, std.Union)):
+        return _instance_address(std, value), value
+    try:
+        view = memoryview(value)
+    except TypeError:
+        raise TypeError("a keep_results callback returning %s must return a pointer, an array, a writable buffer "
+                        "(a numpy array), an address or None, not %s" % (restype.__name__, type(value).__name__)) from None
+    if view.readonly or not view.c_contiguous:
+        raise TypeError("a keep_results callback must return writable, C-contiguous memory; %s is %s"
+                        % (type(value).__name__, "read-only" if view.readonly else "not C-contiguous"))
+    if view.nbytes == 0:
+        raise ValueError("a keep_results callback returned an empty %s, which has no address to give C"
+                         % type(value).__name__)
+    # The memoryview, kept, holds the buffer export: the memory cannot move (a bytearray
+    # cannot be resized) while C may use it.
+    return ft.addressof(ft.c_char.from_buffer(view)), view
+
+
+def _instance_address(module, value):
+    """The address C gets for a ctypes instance of ``module`` (ferrotypes or ctypes): the
+    one a pointer holds, else the instance's own."""
+    if isinstance(value, (module._Pointer, module.Array)) or getattr(type(value), "_type_", None) in ("P", "z", "Z"):
+        return module.cast(value, module.c_void_p).value or 0
+    return module.addressof(value)
+
+
+def _refuse_owned_memory(value):
+    """``TypeError`` when ``value``'s memory belongs to an Arena or to ``owned()``."""
+    base = value
+    while isinstance(base, _ctypes._CDataBase):
+        base = base._b_base_
+    if isinstance(base, _ctypes._Lease):
+        raise TypeError("a keep_results callback cannot keep memory that an Arena or owned() frees; "
+                        "return memory it can keep (a new array, a numpy array)")
 
 
 def _describe(obj):

@@ -102,6 +102,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FUNCFLAG_USE_LASTERROR", funcptr::FUNCFLAG_USE_LAST_ERROR)?;
     m.add("_FUNCFLAG_ERROR_RESULT", funcptr::FUNCFLAG_ERROR_RESULT)?;
     m.add("_FUNCFLAG_PROPAGATE", funcptr::FUNCFLAG_PROPAGATE)?;
+    m.add("_FUNCFLAG_KEEP_RESULTS", funcptr::FUNCFLAG_KEEP_RESULTS)?;
+    m.add_function(wrap_pyfunction!(funcptr::_release_results, m)?)?;
     m.add("RTLD_LOCAL", ferrotypes_core::library::RTLD_LOCAL)?;
     m.add("RTLD_GLOBAL", ferrotypes_core::library::RTLD_GLOBAL)?;
     m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;

@@ -53,6 +53,8 @@ pub const FUNCFLAG_ERROR_RESULT: i32 = 0x1000;
 /// ferrotypes' own: the prototype's callbacks keep their exception for the foreign
 /// call in progress on their thread (`CFUNCTYPE(..., propagate=True)`).
 pub const FUNCFLAG_PROPAGATE: i32 = 0x2000;
+/// ferrotypes' own: callbacks of the prototype keep what their pointer results point into (`keep_results=True`).
+pub const FUNCFLAG_KEEP_RESULTS: i32 = 0x4000;
 
 /// Calls with at most this many arguments convert into stack slots.
 const STACK_ARGS: usize = 16;
@@ -756,7 +758,7 @@ impl FuncPtr {
                     let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
                     let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
                     let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { cls.getattr_opt(intern!(py, "_error_result_"))? } else { None };
-                    let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0 };
+                    let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
                     let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
@@ -987,4 +989,14 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     // SAFETY: the library object's handle, from dlopen (or given by the user, who
     // vouches for it as with ctypes' `CDLL(handle=...)`).
     unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(|e| crate::support::library::load_error::<PyAttributeError>(e, "character"))
+}
+
+/// `ferrotypes.release(callback)`: lets go of the results a callback of a
+/// `keep_results=True` prototype kept alive; their number. `TypeError` for anything else.
+#[pyfunction]
+pub fn _release_results(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let not_kept = || PyTypeError::new_err(format!("release() takes an instance made by ferrotypes.owned() or a callback of a keep_results=True prototype, got {}", scalar::type_name(obj)));
+    let function = obj.cast::<FuncPtr>().map_err(|_| not_kept())?;
+    let thunk = function.get().thunk.as_ref().ok_or_else(not_kept)?;
+    thunk.get().callback().release_results(obj.py())
 }
