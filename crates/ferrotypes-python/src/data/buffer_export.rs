@@ -28,7 +28,11 @@ pub unsafe fn get_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) -> Py
     }
     let py = slf.py();
     let me = slf.get();
-    let address = me.live_address(py)?;
+    // Revocable memory (checked, and counted on its lease below) is the rare case.
+    let (address, lease) = match me.plain_address(py) {
+        Some(address) => (address, None),
+        None => (me.live_address(py)?, me.lease(py)),
+    };
     let info = me.info().get();
     let len = ffi::Py_ssize_t::try_from(me.size(py)).map_err(|_| PyBufferError::new_err("instance too large to export"))?;
     let mut made: Option<Box<ExportLayout>> = None;
@@ -57,7 +61,7 @@ pub unsafe fn get_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) -> Py
     }
     me.count_export(py, true);
     // Memory that may be taken back is not, while the view is open (see `liveness`).
-    if let Some(lease) = me.lease(py) {
+    if let Some(lease) = lease {
         lease.get().count_export(py, true);
     }
     Ok(())
