@@ -21,6 +21,7 @@ from ferrotypes._ctypes import (  # noqa: F401 (re-exported names)
     FUNCFLAG_USE_ERRNO as _FUNCFLAG_USE_ERRNO,
     FUNCFLAG_USE_LASTERROR as _FUNCFLAG_USE_LASTERROR,
     _FUNCFLAG_ERROR_RESULT,
+    _FUNCFLAG_KEEP_RESULTS,
     _FUNCFLAG_PROPAGATE,
     RTLD_GLOBAL,
     RTLD_LOCAL,
@@ -257,15 +258,18 @@ else:
 _c_functype_cache = {}
 
 
-def _prototype(cache, restype, argtypes, flags, error_result, propagate):
+def _prototype(cache, restype, argtypes, flags, error_result, propagate, keep_results):
     """The function pointer class for a signature, made once per distinct signature.
 
-    ``error_result`` and ``propagate`` (ferrotypes' own, for callbacks) are checked
-    here, where the prototype is made, and set ``_flags_`` bits, so that prototypes
-    differing in them are different classes."""
+    ``error_result``, ``propagate`` and ``keep_results`` (ferrotypes' own, for
+    callbacks) are checked here, where the prototype is made, and set ``_flags_`` bits,
+    so that prototypes differing in them are different classes."""
+    if keep_results:
+        _check_keep_results(restype)
+        flags |= _FUNCFLAG_KEEP_RESULTS
     key = (restype, argtypes, flags)
     if error_result is not None:
-        _ctypes._check_error_result(restype, error_result)
+        _ctypes._check_error_result(restype, error_result, bool(keep_results))
         flags |= _FUNCFLAG_ERROR_RESULT
         # The value's type is part of the key: 0, 0.0 and False are equal.
         key = (restype, argtypes, flags, type(error_result), error_result)
@@ -292,33 +296,46 @@ def _prototype(cache, restype, argtypes, flags, error_result, propagate):
     return cache.setdefault(key, CFunctionType)
 
 
+def _check_keep_results(restype):
+    """``keep_results=True`` is for pointer result types: ``TypeError`` otherwise."""
+    pointer = isinstance(restype, type) and (
+        issubclass(restype, _Pointer) or getattr(restype, "_type_", None) in ("P", "z", "Z"))
+    if not pointer:
+        raise TypeError("keep_results=True is for pointer result types (POINTER(T), c_void_p, c_char_p, "
+                        "c_wchar_p), not %r" % (restype,))
+
+
 _c_functype_cache = {}
 
 
 def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False,
-              error_result=None, propagate=False):
+              error_result=None, propagate=False, keep_results=False):
     """A function pointer type for C functions returning ``restype`` and taking
     ``argtypes`` (the C calling convention).
 
     For callbacks made from it: ``error_result`` is the value C gets when the Python
     function raises or returns something that does not convert (zero by default);
     with ``propagate=True`` the first such exception raised during a foreign call
-    made on the callback's own thread is raised by that call when it returns."""
+    made on the callback's own thread is raised by that call when it returns. With
+    ``keep_results=True`` the result type may be a pointer (``POINTER(T)``,
+    ``c_void_p``, ``c_char_p``) and the function may return an array, a pointer or any
+    writable buffer (a numpy array): C gets its address, and the object is kept alive
+    as long as the callback object lives (``ferrotypes.release(callback)`` lets go)."""
     flags = _FUNCFLAG_CDECL
     if use_errno:
         flags |= _FUNCFLAG_USE_ERRNO
     if use_last_error:
         flags |= _FUNCFLAG_USE_LASTERROR
-    return _prototype(_c_functype_cache, restype, argtypes, flags, error_result, propagate)
+    return _prototype(_c_functype_cache, restype, argtypes, flags, error_result, propagate, keep_results)
 
 
 _py_functype_cache = {}
 
 
-def PYFUNCTYPE(restype, *argtypes, error_result=None, propagate=False):
+def PYFUNCTYPE(restype, *argtypes, error_result=None, propagate=False, keep_results=False):
     """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
     flags = _FUNCFLAG_CDECL | _FUNCFLAG_PYTHONAPI
-    return _prototype(_py_functype_cache, restype, argtypes, flags, error_result, propagate)
+    return _prototype(_py_functype_cache, restype, argtypes, flags, error_result, propagate, keep_results)
 
 
 # --- libraries ------------------------------------------------------------------------
@@ -513,3 +530,21 @@ del _immutable
 
 # C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
 from ferrotypes.cdecl import CDeclError, CNamespace, VerifyError, cdef, include  # noqa: E402,F401
+# Memory with an owner: arenas, owned pointers and their release (ferrotypes' own).
+from ferrotypes._ownership import Arena, owned, release  # noqa: E402,F401
+
+
+def _star_names():
+    """What ``from ferrotypes import *`` gives: exactly the names ``from ctypes import *``
+    gives on this Python version (ctypes has no ``__all__``: its public globals), so that
+    code written for ctypes sees no new names. ferrotypes' own additions are reached as
+    ``ferrotypes.X``; submodules (``cdecl``, ``util`` once imported) are not ctypes'."""
+    own = {"Arena", "owned", "release", "cdef", "include", "CDeclError", "CNamespace", "VerifyError"}
+    if _sys.version_info < (3, 12):
+        own.add("c_time_t")  # ctypes has it from 3.12 on
+    return sorted(name for name, value in globals().items()
+                  if not name.startswith("_") and name not in own and not isinstance(value, type(_sys)))
+
+
+__all__ = _star_names()
+del _star_names

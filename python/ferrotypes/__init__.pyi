@@ -117,16 +117,17 @@ class LittleEndianUnion(Union):
 def CFUNCTYPE(
     restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
     use_errno: bool = False, use_last_error: bool = False,
-    error_result: Any = None, propagate: bool = False,
+    error_result: Any = None, propagate: bool = False, keep_results: bool = False,
 ) -> type[_CFuncPtr]:
     """A function pointer type for C functions returning ``restype`` and taking
     ``argtypes`` (the C calling convention). For its callbacks, ``error_result`` is
-    what C gets when the function raises (zero by default), and ``propagate=True``
-    raises that exception from the foreign call waiting on the callback's thread."""
+    what C gets when the function raises (zero by default), ``propagate=True``
+    raises that exception from the foreign call waiting on the callback's thread, and
+    ``keep_results=True`` lets a pointer result keep what it points into alive."""
 
 def PYFUNCTYPE(
     restype: type[_CDataBase] | None, *argtypes: type[_CDataBase],
-    error_result: Any = None, propagate: bool = False,
+    error_result: Any = None, propagate: bool = False, keep_results: bool = False,
 ) -> type[_CFuncPtr]:
     """Like ``CFUNCTYPE``, for functions of the Python C API: the GIL stays held."""
 
@@ -187,3 +188,20 @@ c_buffer = create_string_buffer
 
 # C declarations and headers as bindings (ferrotypes' own addition to the ctypes API).
 from ferrotypes.cdecl import CDeclError as CDeclError, CNamespace as CNamespace, VerifyError as VerifyError, cdef as cdef, include as include
+# Memory with an owner (ferrotypes' own).
+from ferrotypes._ownership import Arena as Arena, owned as owned, release as release
+
+# What `from ferrotypes import *` gives: exactly ctypes' names on each version.
+__all__ = [
+    "ARRAY", "ArgumentError", "Array", "BigEndianStructure", "BigEndianUnion", "CDLL", "CFUNCTYPE",
+    "DEFAULT_MODE", "LibraryLoader", "LittleEndianStructure", "LittleEndianUnion", "POINTER", "PYFUNCTYPE",
+    "PyDLL", "RTLD_GLOBAL", "RTLD_LOCAL", "SetPointerType", "Structure", "Union", "addressof", "alignment",
+    "byref", "c_bool", "c_buffer", "c_byte", "c_char", "c_char_p", "c_double", "c_float", "c_int", "c_int16",
+    "c_int32", "c_int64", "c_int8", "c_long", "c_longdouble", "c_longlong", "c_short", "c_size_t",
+    "c_ssize_t", "c_ubyte", "c_uint", "c_uint16", "c_uint32", "c_uint64", "c_uint8", "c_ulong",
+    "c_ulonglong", "c_ushort", "c_void_p", "c_voidp", "c_wchar", "c_wchar_p", "cast", "cdll",
+    "create_string_buffer", "create_unicode_buffer", "get_errno", "memmove", "memset", "pointer",
+    "py_object", "pydll", "pythonapi", "resize", "set_errno", "sizeof", "string_at", "wstring_at",
+]
+if sys.version_info >= (3, 12):
+    __all__ += ["SIZEOF_TIME_T", "c_time_t"]

@@ -84,6 +84,11 @@ __all__ = [
     "_stand_in",
     "_released_callbacks",
     "_check_error_result",
+    "_Lease",
+    "_arena_new",
+    "_owned_view",
+    "_release_results",
+    "_FUNCFLAG_KEEP_RESULTS",
     "_layout_paths",
     "_make_immutable",
     "parse_c",
@@ -119,6 +124,7 @@ FUNCFLAG_USE_ERRNO: int
 FUNCFLAG_USE_LASTERROR: int
 _FUNCFLAG_ERROR_RESULT: int
 _FUNCFLAG_PROPAGATE: int
+_FUNCFLAG_KEEP_RESULTS: int
 RTLD_LOCAL: int
 RTLD_GLOBAL: int
 CTYPES_MAX_ARGCOUNT: int
@@ -413,7 +419,22 @@ def _stand_in(cls: Any) -> type[_SimpleCData[Any]] | None:
     """The ferrotypes simple type a class that is not one names as ``_ctype_`` (an enum
     class of ``cdecl``), which it stands for wherever a type is taken; else None."""
 def _released_callbacks() -> int: ...
-def _check_error_result(restype: Any, value: Any) -> None: ...
+def _check_error_result(restype: Any, value: Any, keep_results: bool = False) -> None: ...
+def _release_results(obj: Any) -> int: ...
+
+@disjoint_base
+class _Lease:
+    """The liveness of C memory that may be taken back (ferrotypes.Arena, owned())."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self: ...
+    def _revoke(self, reason: str) -> bool: ...
+    @property
+    def _alive(self) -> bool: ...
+    @property
+    def _exports(self) -> int: ...
+
+def _arena_new(lease: _Lease, cls: type[_CT]) -> _CT: ...
+def _owned_view(lease: _Lease, obj: _CT) -> _CT: ...
 def _layout_paths() -> bool: ...
 def _make_immutable(cls: type[Any]) -> None: ...
 def _set_default_from_param(simple: Any, pointer: Any, cdata: Any) -> None: ...

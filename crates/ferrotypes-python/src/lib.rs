@@ -27,7 +27,7 @@ mod types;
 use call::{argconv, ndpointer, peek, result, value};
 use callback::thunk as callback_thunk;
 use data::families::{array, array_types, field, pointer, pointer_types, record, simple};
-use data::{cdata, instances, pickle, registry, slots};
+use data::{cdata, instances, leased, liveness, pickle, registry, slots};
 use function::funcptr;
 use module::{cdecl, from_param, memory};
 use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
@@ -47,6 +47,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("_PointerData", py.get_type::<pointer::PointerData>())?;
     m.add("_RecordData", py.get_type::<record::RecordData>())?;
     m.add_class::<field::CField>()?;
+    m.add_class::<liveness::Lease>()?;
+    m.add_function(wrap_pyfunction!(leased::_arena_new, m)?)?;
+    m.add_function(wrap_pyfunction!(leased::_owned_view, m)?)?;
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
@@ -109,6 +112,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FUNCFLAG_USE_LASTERROR", funcptr::FUNCFLAG_USE_LAST_ERROR)?;
     m.add("_FUNCFLAG_ERROR_RESULT", funcptr::FUNCFLAG_ERROR_RESULT)?;
     m.add("_FUNCFLAG_PROPAGATE", funcptr::FUNCFLAG_PROPAGATE)?;
+    m.add("_FUNCFLAG_KEEP_RESULTS", funcptr::FUNCFLAG_KEEP_RESULTS)?;
+    m.add_function(wrap_pyfunction!(funcptr::_release_results, m)?)?;
     m.add("RTLD_LOCAL", ferrotypes_core::library::RTLD_LOCAL)?;
     m.add("RTLD_GLOBAL", ferrotypes_core::library::RTLD_GLOBAL)?;
     m.add("CTYPES_MAX_ARGCOUNT", CTYPES_MAX_ARGCOUNT)?;

@@ -254,7 +254,7 @@ impl ArgConv {
             ArgConv::Record { cls, from_param, info } => {
                 let info = info.get();
                 if value.is_instance(cls.bind(py))? {
-                    let address = value.cast::<CData>()?.get().address(py);
+                    let address = value.cast::<CData>()?.get().live_address(py)?;
                     // The caller's reference keeps the instance alive for the call.
                     return Ok(Passed::Record(address, &info.ctype));
                 }
@@ -352,7 +352,7 @@ fn own_pointer_arg(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, target: &B
             Err(_) => value.cast::<CData>().map_err(PyErr::from).and_then(cdata_value),
         },
         PointerCase::ByReference => match value.cast::<CData>() {
-            Ok(cdata) => Ok(ArgValue::pointer(cdata.get().address(py) as usize, Some(value.clone().unbind()))),
+            Ok(cdata) => cdata.get().live_address(py).map(|address| ArgValue::pointer(address as usize, Some(value.clone().unbind()))),
             Err(err) => Err(err.into()),
         },
     })
@@ -509,7 +509,7 @@ fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
         WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
         CharPtr | WCharPtr if points_to_chars(value, if kind == CharPtr { Char } else { WChar }) => Ok(copy(cdata_value(value.cast::<CData>()?)?, slot)),
-        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| wrong_type()),
+        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| CData::freed_error(value).unwrap_or_else(wrong_type)),
         ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
         _ => Err(wrong_type()),
     };
@@ -579,7 +579,7 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> PyResult<ArgValue> {
     let py = cdata.py();
     let data = cdata.get();
     let info: &TypeInfo = data.info().get();
-    let address = data.address(py);
+    let address = data.live_address(py)?;
     let keep = Some(cdata.clone().into_any().unbind());
     match &info.kind {
         // Too large for a slot: passed from the instance's own memory.

@@ -65,7 +65,7 @@ pub unsafe fn as_cdata<'a>(py: Python<'_>, arg: *mut ffi::PyObject, cdata: usize
         // the instance, which the caller's reference keeps for the call.
         let data = Borrowed::from_ptr(py, arg).cast_unchecked::<CData>().get();
         let info: *const TypeInfo = data.info().get();
-        Some((&*info, data.address(py)))
+        Some((&*info, data.plain_address(py)?))
     }
 }
 

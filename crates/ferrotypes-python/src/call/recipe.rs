@@ -368,7 +368,7 @@ impl ExactArg {
         // The address of the memory of `arg`, a C data instance.
         let memory = |arg: *mut ffi::PyObject| {
             // SAFETY: the callers below checked that arg's type is a C data class.
-            unsafe { Borrowed::from_ptr(py, arg).cast_unchecked::<CData>() }.get().address(py)
+            unsafe { Borrowed::from_ptr(py, arg).cast_unchecked::<CData>() }.get().plain_address(py)
         };
         // SAFETY: arg is a valid object and the classes named are alive (this
         // function's contract); each arm checks the object's type before it reads the
@@ -376,11 +376,11 @@ impl ExactArg {
         unsafe {
             let tp = ffi::Py_TYPE(arg);
             match *self {
-                ExactArg::Record { class } if tp as usize == class => Some(memory(arg) as u64),
+                ExactArg::Record { class } if tp as usize == class => Some(memory(arg)? as u64),
                 ExactArg::Ref { null: true, .. } if arg == ffi::Py_None() => Some(0),
-                ExactArg::Ref { target, .. } if tp as usize == target => Some(memory(arg) as u64),
+                ExactArg::Ref { target, .. } if tp as usize == target => Some(memory(arg)? as u64),
                 // A pointer instance's memory holds the one pointer it passes.
-                ExactArg::Ref { pointer, .. } if tp as usize == pointer => Some(memory(arg).cast::<u64>().read_unaligned()),
+                ExactArg::Ref { pointer, .. } if tp as usize == pointer => Some(memory(arg)?.cast::<u64>().read_unaligned()),
                 ExactArg::Ref { target, carg, .. } if tp as usize == carg => {
                     let value = Borrowed::from_ptr(py, arg).cast_unchecked::<CArgObject>().get().of_exact_type(target)?;
                     Some(u64::from_le(value.word()))

@@ -165,7 +165,7 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyRes
         },
         None => 0,
     };
-    let address = cdata.get().address(obj.py()) as usize;
+    let address = cdata.get().live_address(obj.py())? as usize;
     let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));
     Ok(CArgObject { tag: 'P', value: ArgValueCell(value) })
 }

@@ -1,4 +1,5 @@
 //! Being called from C: callbacks made from Python callables.
 
+pub mod kept_results;
 pub mod propagation;
 pub mod thunk;

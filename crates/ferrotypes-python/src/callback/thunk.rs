@@ -18,7 +18,8 @@
 //!
 //! What it does not do: keep a result that C receives a pointer into (a `bytes` for
 //! `c_char_p`, say) alive beyond the call other than by leaking it, as ctypes does
-//! (with its "memory leak in callback function" warning).
+//! (with its "memory leak in callback function" warning) — unless the prototype was
+//! made with `keep_results=True` (see [`super::kept_results`]).
 
 use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void};
@@ -34,6 +35,7 @@ use pyo3::types::{PyString, PyType};
 use pyo3::intern;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 
+use super::kept_results::KeptResults;
 use super::propagation;
 use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
@@ -147,6 +149,8 @@ enum ToC {
     /// A structure or union by value (ctypes refuses these): the callable returns an
     /// instance of the class, or a tuple to make one from.
     Record { cls: Py<PyType>, size: usize },
+    /// A pointer of a `keep_results` prototype: an address, what it points into kept.
+    Kept(KeptResults),
 }
 
 impl ToC {
@@ -156,6 +160,7 @@ impl ToC {
             ToC::Void => 0,
             ToC::Simple { kind, .. } => kind.size(),
             ToC::Record { size, .. } => *size,
+            ToC::Kept(_) => ScalarKind::VoidPtr.size(),
         }
     }
 
@@ -168,6 +173,8 @@ impl ToC {
         match self {
             ToC::Void if value.is_none() => Ok(Box::new([])),
             ToC::Void => Err(PyTypeError::new_err(format!("error_result of a callback without a result (restype None) must be None, not {}", given()))),
+            // An address or None, as for a c_void_p result.
+            ToC::Kept(_) => ToC::Simple { kind: ScalarKind::VoidPtr, swapped: false }.error_bytes(value),
             ToC::Simple { kind: ScalarKind::ObjectPtr, .. } => Err(PyTypeError::new_err(format!("error_result is not supported for a py_object result (C would own a new reference to it), got {}", given()))),
             ToC::Simple { kind, swapped } => {
                 if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
@@ -201,8 +208,11 @@ impl ToC {
         }
     }
 
-    fn for_restype(restype: Option<&Bound<'_, PyAny>>) -> PyResult<(ToC, CType)> {
+    fn for_restype(restype: Option<&Bound<'_, PyAny>>, keep_results: bool) -> PyResult<(ToC, CType)> {
         let Some(restype) = restype.filter(|r| !r.is_none()) else { return Ok((ToC::Void, CType::Void)) };
+        if keep_results {
+            return Ok((ToC::Kept(KeptResults::for_restype(restype)?), CType::Scalar(ScalarKind::VoidPtr)));
+        }
         let invalid = || PyTypeError::new_err(format!("invalid result type for callback function: expected None, a simple ctypes type or a structure, got {}", crate::support::python::describe(restype)));
         let info = info_of(restype).map_err(|_| invalid())?;
         let info = info.get();
@@ -316,6 +326,18 @@ impl CallbackHandler {
                 }
                 return;
             }
+            ToC::Kept(kept) => {
+                match kept.address(value) {
+                    // SAFETY: result has room for a pointer, the result type.
+                    Ok(address) => unsafe { result.cast::<usize>().write_unaligned(address) },
+                    Err(err) => {
+                        err.restore(py);
+                        // SAFETY: result has room for the result type (this function's contract).
+                        unsafe { self.fail(py, "on converting result of ctypes callback function", callable, result) };
+                    }
+                }
+                return;
+            }
         };
         if kind.is_integer() && value.is_instance_of::<pyo3::types::PyFloat>() {
             PyTypeError::new_err(format!("int expected instead of float (the callback's result type is '{}')", kind.code())).restore(py);
@@ -386,13 +408,16 @@ impl CallbackHandler {
         }
     }
 
-    /// Drops the argument instances kept for reuse (with the callable: the trampoline
-    /// outlives the callback object).
+    /// Drops the argument instances kept for reuse, and the results a `keep_results`
+    /// callback kept (with the callable: the trampoline outlives the callback object).
     fn release_spares(&self, py: Python<'_>) {
         for conv in &self.args {
             if let FromC::Instance { spare, .. } = conv {
                 drop(spare.replace(py, None));
             }
+        }
+        if let ToC::Kept(kept) = &self.result {
+            kept.release(py);
         }
     }
 
@@ -454,7 +479,7 @@ fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, 
     let cdata = instance.cast::<CData>()?.get();
     let n = size.min(cdata.size(value.py()));
     // SAFETY: the instance owns at least `n` bytes; result has room for `size`.
-    unsafe { std::ptr::copy_nonoverlapping(cdata.address(value.py()), result, n) };
+    unsafe { std::ptr::copy_nonoverlapping(cdata.live_address(value.py())?, result, n) };
     Ok(())
 }
 
@@ -657,14 +682,18 @@ pub struct OnError<'a, 'py> {
     pub error_result: Option<&'a Bound<'py, PyAny>>,
     /// Whether the exception is kept for the foreign call in progress on the thread.
     pub propagate: bool,
+    /// Whether a pointer result keeps what it points into (`keep_results=True`); here
+    /// because `error_result` is checked against the result type it decides.
+    pub keep_results: bool,
 }
 
 /// Checks that `value` converts to a callback result of type `restype` as an
 /// `error_result` (what `CFUNCTYPE(..., error_result=value)` calls), raising a
 /// `TypeError` naming both when it does not.
 #[pyfunction]
-pub fn _check_error_result(restype: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-    let (result, _) = ToC::for_restype(Some(restype))?;
+#[pyo3(signature = (restype, value, keep_results = false))]
+pub fn _check_error_result(restype: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, keep_results: bool) -> PyResult<()> {
+    let (result, _) = ToC::for_restype(Some(restype), keep_results)?;
     result.error_bytes(value).map(drop)
 }
 
@@ -694,7 +723,7 @@ impl Callback {
                 ctypes.push(info.get().param_ctype());
             }
         }
-        let (result, result_ctype) = ToC::for_restype(restype)?;
+        let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
         if matches!(result_ctype, CType::Record { size: 0, .. }) {
             // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
             return Err(PyTypeError::new_err("invalid result type for callback function"));
@@ -725,6 +754,15 @@ impl Callback {
     /// The C function pointer.
     pub fn code(&self) -> usize {
         self.closure.code() as usize
+    }
+
+    /// Lets go of the results a `keep_results` callback kept (`ferrotypes.release`);
+    /// `TypeError` for any other callback.
+    pub fn release_results(&self, py: Python<'_>) -> PyResult<usize> {
+        match &self.handler.result {
+            ToC::Kept(kept) => Ok(kept.release(py)),
+            _ => Err(PyTypeError::new_err("release() of a callback lets go of the results of a keep_results=True prototype; this callback's prototype keeps none")),
+        }
     }
 
     /// Whether the callback's result is a `py_object` (a new reference for the caller).
@@ -778,6 +816,9 @@ impl Thunk {
                 // SAFETY: called by the collector through tp_traverse; the closure only visits.
                 unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
             }
+        }
+        if let ToC::Kept(kept) = &handler.result {
+            kept.traverse(&visit)?;
         }
         Ok(())
     }

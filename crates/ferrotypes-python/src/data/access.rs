@@ -26,11 +26,11 @@ use crate::types::typeinfo::{InfoKind, TypeInfo};
 ///
 /// # Safety
 /// `address` must be valid for reading `info.size` bytes for as long as `owner` lives.
-pub unsafe fn read_value(owner: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
+pub unsafe fn read_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, info: &TypeInfo, address: *mut u8, index: usize) -> PyResult<Py<PyAny>> {
     match info.kind {
         // SAFETY: the caller guarantees one readable value at `address`.
         InfoKind::Simple { scalar, swapped, native_values: true } => unsafe { scalar::read(owner.py(), scalar, swapped, address) },
-        _ => Ok(crate::data::instances::instance_at(cls, address as usize, Some(owner.clone().unbind()), index)?.unbind()),
+        _ => Ok(crate::data::instances::view_in(cls, address as usize, owner, index)?.unbind()),
     }
 }
 
@@ -80,7 +80,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
     if value.is_instance(cls.as_any())? {
         // SAFETY: both regions hold one value of this class; they overlap only if they
         // are the same value, which ptr::copy allows.
-        unsafe { std::ptr::copy(source.get().address(py), address, info.size) };
+        unsafe { std::ptr::copy(source.get().live_address(py)?, address, info.size) };
         return keepalive::keep_ref(owner, index, keepalive::kept_objects(source)?);
     }
     if let (InfoKind::Pointer { target, .. }, InfoKind::Array { element, .. }) = (&info.kind, &source.get().info().get().kind) {
@@ -88,7 +88,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             // An array stored into a pointer decays to the address of its first element;
             // the array itself must then stay alive, with what it keeps.
             // SAFETY: a pointer's memory holds one pointer.
-            unsafe { address.cast::<usize>().write_unaligned(source.get().address(py) as usize) };
+            unsafe { address.cast::<usize>().write_unaligned(source.get().live_address(py)? as usize) };
             let kept = keepalive::kept_objects(source)?.unwrap_or_else(|| py.None());
             let both = PyTuple::new(py, [kept, value.clone().unbind()])?;
             return keepalive::keep_ref(owner, index, Some(both.into_any().unbind()));

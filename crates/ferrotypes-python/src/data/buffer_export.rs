@@ -1,5 +1,7 @@
 //! The buffer protocol of C data (`memoryview(obj)`): the instance's memory,
-//! writable, with the PEP 3118 layout of its type.
+//! writable, with the PEP 3118 layout of its type. Views are counted on the instance
+//! (`resize` waits for them) and on the lease of revocable memory (which is not taken
+//! back while they are open).
 
 use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
@@ -26,6 +28,11 @@ pub unsafe fn get_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) -> Py
     }
     let py = slf.py();
     let me = slf.get();
+    // Revocable memory (checked, and counted on its lease below) is the rare case.
+    let (address, lease) = match me.plain_address(py) {
+        Some(address) => (address, None),
+        None => (me.live_address(py)?, me.lease(py)),
+    };
     let info = me.info().get();
     let len = ffi::Py_ssize_t::try_from(me.size(py)).map_err(|_| PyBufferError::new_err("instance too large to export"))?;
     let mut made: Option<Box<ExportLayout>> = None;
@@ -40,7 +47,7 @@ pub unsafe fn get_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) -> Py
     // the memory stays valid while the view holds `obj`, and `resize` refuses while
     // `exports` is non-zero.
     unsafe {
-        (*view).buf = me.address(py).cast();
+        (*view).buf = address.cast();
         (*view).len = len;
         (*view).readonly = 0;
         (*view).itemsize = layout.itemsize;
@@ -53,6 +60,10 @@ pub unsafe fn get_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) -> Py
         (*view).obj = slf.clone().into_any().into_ptr();
     }
     me.count_export(py, true);
+    // Memory that may be taken back is not, while the view is open (see `liveness`).
+    if let Some(lease) = lease {
+        lease.get().count_export(py, true);
+    }
     Ok(())
 }
 
@@ -72,4 +83,7 @@ pub unsafe fn release_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) {
     }
     let me = slf.get();
     me.count_export(slf.py(), false);
+    if let Some(lease) = me.lease(slf.py()) {
+        lease.get().count_export(slf.py(), false);
+    }
 }

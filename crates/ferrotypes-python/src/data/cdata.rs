@@ -10,12 +10,18 @@
 //! too large for Python's small-object allocator, and those PyO3 builds — in a
 //! zeroed heap block. What it does not do: interpret the bytes — the families built
 //! on it (simple, pointer, function) do that.
+//!
+//! Memory that can be taken back (an arena's, an owned object's: see `liveness`) is
+//! marked revocable, and is reached through [`CData::live_address`], which asks the
+//! lease at the end of the instance's `_b_base_` chain whether it may still be used.
+//! For every other instance that is one compare of the owner tag.
 
 use pyo3::exceptions::{PyBufferError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use crate::data::liveness::Lease;
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::{info_of_class, TypeInfo};
 
@@ -31,7 +37,7 @@ pub const LEAST_ZEROED: usize = 16;
 /// created and freed only under it. A type aligned past 16 bytes (`aligned(64)` from
 /// C declarations) gets a 16-byte aligned block, as ctypes' instances and the
 /// instances kept in the object's own allocation do.
-fn zeroed_block(size: usize) -> PyResult<*mut u8> {
+pub(crate) fn zeroed_block(size: usize) -> PyResult<*mut u8> {
     // SAFETY: instances are created only with the GIL held, as PyMem_Calloc
     // requires; any size is valid.
     let ptr = unsafe { ffi::PyMem_Calloc(1, size.max(LEAST_ZEROED)) }.cast::<u8>();
@@ -50,6 +56,9 @@ enum Owner {
     Heap,
     /// Someone else (`from_address`, the structure a field view is in, ...).
     Other,
+    /// Someone else, who may take the memory back: the [`Lease`] at the end of the
+    /// instance's `_b_base_` chain says whether it may still be used.
+    Revocable,
 }
 
 /// An instance's bytes: where they are, who frees them, and how many buffer views of
@@ -131,15 +140,81 @@ impl CData {
         CData::with_memory(info, Memory::new(address, Owner::Other), size, base)
     }
 
+    /// A view of `size_of(type)` bytes at `address` that `base` may take back: a
+    /// [`Lease`], or a revocable instance (whose memory this view is part of).
+    pub fn revocable(info: Py<TypeInfo>, address: *mut u8, base: Py<PyAny>) -> CData {
+        let size = info.get().size;
+        CData::with_memory(info, Memory::new(address, Owner::Revocable), size, Some(base))
+    }
+
     #[inline]
     fn with_memory(info: Py<TypeInfo>, memory: Memory, size: usize, base: Option<Py<PyAny>>) -> CData {
         CData { memory: GilCell::new(memory), size: GilCell::new(size), base, index: 0, objects: GilCell::new(None), info }
     }
 
-    /// The address of the instance's bytes.
+    /// The address of the instance's bytes, whether or not they may still be used:
+    /// for reading or writing them, [`live_address`](Self::live_address).
     #[inline]
     pub fn address(&self, py: Python<'_>) -> *mut u8 {
         self.memory.with(py, |m| m.address)
+    }
+
+    /// The address of the instance's bytes, to read or write them: `ValueError` when
+    /// they were taken back (the instance outlived its arena, or was released).
+    #[inline]
+    pub fn live_address(&self, py: Python<'_>) -> PyResult<*mut u8> {
+        let (address, owner) = self.memory.with(py, |m| (m.address, m.owner));
+        if owner == Owner::Revocable {
+            self.check_lease(py)?;
+        }
+        Ok(address)
+    }
+
+    /// The address of the instance's bytes for fast paths, which leave revocable
+    /// memory (`None`) to their general path and its [`live_address`](Self::live_address).
+    #[inline]
+    pub fn plain_address(&self, py: Python<'_>) -> Option<*mut u8> {
+        self.memory.with(py, |m| (m.owner != Owner::Revocable).then_some(m.address))
+    }
+
+    /// Whether the memory may be taken back (an arena's, an owned object's).
+    #[inline]
+    pub fn is_revocable(&self, py: Python<'_>) -> bool {
+        self.memory.with(py, |m| m.owner == Owner::Revocable)
+    }
+
+    /// The lease of revocable memory: the end of the `_b_base_` chain, through the
+    /// revocable instances this one is part of.
+    pub fn lease<'py>(&self, py: Python<'py>) -> Option<Bound<'py, Lease>> {
+        if !self.is_revocable(py) {
+            return None;
+        }
+        let mut base = self.base.as_ref()?.bind(py).clone();
+        loop {
+            if let Ok(lease) = base.cast::<Lease>() {
+                return Some(lease.clone());
+            }
+            let next = {
+                let parent = base.cast::<CData>().ok()?.get();
+                if !parent.is_revocable(py) {
+                    return None;
+                }
+                parent.base.as_ref()?.bind(py).clone()
+            };
+            base = next;
+        }
+    }
+
+    /// The error of using `obj`'s memory, when it is C data whose memory was taken
+    /// back: for conversions that otherwise answer every failure with "wrong type".
+    #[cold]
+    pub fn freed_error(obj: &Bound<'_, PyAny>) -> Option<PyErr> {
+        obj.cast::<CData>().ok()?.get().live_address(obj.py()).err()
+    }
+
+    #[cold]
+    fn check_lease(&self, py: Python<'_>) -> PyResult<()> {
+        self.lease(py).map_or(Ok(()), |lease| lease.get().check_alive(py))
     }
 
     /// The number of bytes (the type's size, or more after `resize`).
@@ -187,24 +262,24 @@ impl CData {
         let block = zeroed_block(size)?;
         // SAFETY: both regions are valid for `current` bytes and do not overlap (the
         // block is fresh).
-        unsafe { std::ptr::copy_nonoverlapping(self.address(py), block, current) };
+        unsafe { std::ptr::copy_nonoverlapping(self.live_address(py)?, block, current) };
         drop(self.memory.replace(py, Memory::new(block, Owner::Heap)));
         self.size.replace(py, size);
         Ok(())
     }
 
     /// `f` of the bytes, borrowed.
-    pub fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
-        let (p, n) = (self.address(py), self.size(py));
+    pub fn with_bytes<R>(&self, py: Python<'_>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R> {
+        let (p, n) = (self.live_address(py)?, self.size(py));
         // SAFETY: the instance's memory is valid for its size while it lives (owned,
         // kept valid by `base`, or by the user's promise for from_address); the
         // slice does not outlive this call.
-        f(unsafe { std::slice::from_raw_parts(p, n) })
+        Ok(f(unsafe { std::slice::from_raw_parts(p, n) }))
     }
 
     /// A copy of the bytes (MemoryError when there is no room for one).
     pub fn bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-        let (p, n) = (self.address(py), self.size(py));
+        let (p, n) = (self.live_address(py)?, self.size(py));
         // SAFETY: the instance's memory is valid for its size for as long as it lives
         // (owned, or kept valid by `base` / the user's promise for from_address).
         crate::support::scalar::new_bytes(py, unsafe { std::slice::from_raw_parts(p, n) })
@@ -231,7 +306,7 @@ impl CData {
 
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
     pub fn b_needsfree_py(&self, py: Python<'_>) -> bool {
-        self.memory.with(py, |m| m.owner != Owner::Other)
+        self.memory.with(py, |m| matches!(m.owner, Owner::Object | Owner::Heap))
     }
 }
 

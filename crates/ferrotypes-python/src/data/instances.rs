@@ -21,6 +21,7 @@ use pyo3::types::PyType;
 use pyo3::{Borrowed, PyClass, PyClassInitializer, PyTypeInfo};
 
 use crate::data::cdata::CData;
+use crate::data::liveness::Lease;
 use crate::data::slots;
 use crate::support::cpython_layout;
 use crate::types::typeinfo::{info_of, FamilyKind, TypeInfo};
@@ -281,10 +282,33 @@ fn not_registered(family: FamilyKind) -> PyErr {
 /// `__new__` or `__init__`; `index` is its position inside `base` (see
 /// [`keepalive::keep_ref`](crate::data::keepalive::keep_ref)).
 pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+    let info = view_info(cls)?;
+    instance(cls, Contents::Data(CData::borrowed(info, address as *mut u8, base).at_index(index)))
+}
+
+/// [`instance_at`] for a view inside the memory of `base`, a C data instance (a field,
+/// an element, a pointer's target): revocable when `base` is (see `liveness`).
+pub fn view_in<'py>(cls: &Bound<'py, PyType>, address: usize, base: &Bound<'py, CData>, index: usize) -> PyResult<Bound<'py, PyAny>> {
+    if !base.get().is_revocable(cls.py()) {
+        return instance_at(cls, address, Some(base.clone().into_any().unbind()), index);
+    }
+    let info = view_info(cls)?;
+    instance(cls, Contents::Data(CData::revocable(info, address as *mut u8, base.clone().into_any().unbind()).at_index(index)))
+}
+
+/// An instance of `cls` over memory at `address` that `lease` may take back (an
+/// arena's block, an owned object's memory), with the lease as its `_b_base_`.
+pub fn leased_instance<'py>(cls: &Bound<'py, PyType>, address: usize, lease: &Bound<'py, Lease>) -> PyResult<Bound<'py, PyAny>> {
+    let info = view_info(cls)?;
+    instance(cls, Contents::Data(CData::revocable(info, address as *mut u8, lease.clone().into_any().unbind())))
+}
+
+/// The info of `cls`, about to have a view: as in ctypes, a view is an instance, so
+/// `_fields_` is final from then on.
+fn view_info(cls: &Bound<'_, PyType>) -> PyResult<Py<TypeInfo>> {
     let info = info_of(cls.as_any())?;
-    info.get().mark_final(); // as in ctypes, a view is an instance: `_fields_` is final
-    let data = CData::borrowed(info.unbind(), address as *mut u8, base).at_index(index);
-    instance(cls, Contents::Data(data))
+    info.get().mark_final();
+    Ok(info.unbind())
 }
 
 /// The type info and family part of a new instance of `cls`, made by `__new__`. The

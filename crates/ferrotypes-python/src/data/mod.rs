@@ -10,6 +10,8 @@ pub mod construct;
 pub mod families;
 pub mod instances;
 pub mod keepalive;
+pub mod leased;
+pub mod liveness;
 pub mod pickle;
 pub mod registry;
 pub mod slots;

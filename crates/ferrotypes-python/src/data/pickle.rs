@@ -42,7 +42,7 @@ pub fn set_state(slf: &Bound<'_, CData>, dict: &Bound<'_, PyAny>, data: &Bound<'
     let n = bytes.len().min(me.size(py));
     // SAFETY: the instance's memory is valid for its size, and n is at most that;
     // `bytes` is a separate allocation.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), me.address(py), n) };
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), me.live_address(py)?, n) };
     let own = slf.getattr(pyo3::intern!(py, "__dict__"))?;
     let own = own.cast::<PyDict>().map_err(|_| {
         PyTypeError::new_err(format!("{}.__dict__ must be a dictionary, not {}", slf.get_type().name().map(|n| n.to_string()).unwrap_or_default(), crate::support::scalar::type_name(&own)))

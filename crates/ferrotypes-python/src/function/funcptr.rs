@@ -53,6 +53,8 @@ pub const FUNCFLAG_ERROR_RESULT: i32 = 0x1000;
 /// ferrotypes' own: the prototype's callbacks keep their exception for the foreign
 /// call in progress on their thread (`CFUNCTYPE(..., propagate=True)`).
 pub const FUNCFLAG_PROPAGATE: i32 = 0x2000;
+/// ferrotypes' own: callbacks of the prototype keep what their pointer results point into (`keep_results=True`).
+pub const FUNCFLAG_KEEP_RESULTS: i32 = 0x4000;
 
 /// Calls with at most this many arguments convert into stack slots.
 const STACK_ARGS: usize = 16;
@@ -81,10 +83,10 @@ pub struct FuncPtr {
 }
 
 impl FuncPtr {
-    fn address(slf: &Bound<'_, Self>) -> usize {
+    fn address(slf: &Bound<'_, Self>) -> PyResult<usize> {
         let base = slf.as_super().get();
         // SAFETY: a function pointer instance's memory holds one pointer.
-        unsafe { base.address(slf.py()).cast::<usize>().read_unaligned() }
+        Ok(unsafe { base.live_address(slf.py())?.cast::<usize>().read_unaligned() })
     }
 
     /// The argtypes and restype in force: the instance's own, else its class's.
@@ -123,7 +125,7 @@ impl FuncPtr {
         // A clone (a count increment): converters may run Python code that sets a new
         // signature while this call still uses the old one.
         let recipe = me.recipe.get(py);
-        let function = FuncPtr::address(slf);
+        let function = FuncPtr::address(slf)?;
         if function == 0 {
             return Err(PyValueError::new_err("NULL function pointer access"));
         }
@@ -294,7 +296,7 @@ impl FuncPtr {
         if args.len() != exact.args.len() {
             return None;
         }
-        let function = FuncPtr::address(slf);
+        let function = FuncPtr::address(slf).ok()?;
         if function == 0 {
             return None; // the general path raises
         }
@@ -371,7 +373,7 @@ impl FuncPtr {
         if recipe.args.is_some() || args.len() > untyped::MAX_ARGS || !me.recipe_made.with(py, |p| *p) {
             return None;
         }
-        let function = FuncPtr::address(slf);
+        let function = FuncPtr::address(slf).ok()?;
         if function == 0 {
             return None; // the general path raises
         }
@@ -393,7 +395,10 @@ impl FuncPtr {
         let me = slf.get();
         let mut slot = Slot::ZERO;
         slot.0[..8].copy_from_slice(&word.to_le_bytes());
-        let converted = recipe.result.convert(py, &slot.0, me.steals_object_result(py, FuncPtr::address(slf))).and_then(|value| {
+        // (Its memory freed during the call — an arena closed by a callback — it is no
+        // callback of ours: at worst a reference is not taken over.)
+        let function = FuncPtr::address(slf).unwrap_or_default();
+        let converted = recipe.result.convert(py, &slot.0, me.steals_object_result(py, function)).and_then(|value| {
             if recipe.result.check_retval.is_none() && no_errcheck {
                 Ok(value)
             } else {
@@ -761,7 +766,7 @@ impl FuncPtr {
                     let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
                     let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
                     let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { cls.getattr_opt(intern!(py, "_error_result_"))? } else { None };
-                    let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0 };
+                    let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
                     let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
@@ -886,8 +891,8 @@ impl FuncPtr {
         Ok(())
     }
 
-    fn __bool__(slf: &Bound<'_, Self>) -> bool {
-        FuncPtr::address(slf) != 0
+    fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(FuncPtr::address(slf)? != 0)
     }
 
     /// What the collector must see: the signature's objects (an `errcheck` or
@@ -992,4 +997,14 @@ fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     // SAFETY: the library object's handle, from dlopen (or given by the user, who
     // vouches for it as with ctypes' `CDLL(handle=...)`).
     unsafe { library::symbol(handle as *mut c_void, &name) }.map(|p| p as usize).map_err(|e| crate::support::library::load_error::<PyAttributeError>(e, "character"))
+}
+
+/// `ferrotypes.release(callback)`: lets go of the results a callback of a
+/// `keep_results=True` prototype kept alive; their number. `TypeError` for anything else.
+#[pyfunction]
+pub fn _release_results(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let not_kept = || PyTypeError::new_err(format!("release() takes an instance made by ferrotypes.owned() or a callback of a keep_results=True prototype, got {}", scalar::type_name(obj)));
+    let function = obj.cast::<FuncPtr>().map_err(|_| not_kept())?;
+    let thunk = function.get().thunk.as_ref().ok_or_else(not_kept)?;
+    thunk.get().callback().release_results(obj.py())
 }

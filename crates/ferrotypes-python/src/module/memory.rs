@@ -43,7 +43,7 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 /// `addressof(instance)`: the address of the instance's memory.
 pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     match obj.cast::<CData>() {
-        Ok(cdata) => Ok(cdata.get().address(obj.py()) as usize),
+        Ok(cdata) => Ok(cdata.get().live_address(obj.py())? as usize),
         Err(_) => stdlib_measure(obj, Measure::Address)
             .unwrap_or_else(|| Err(PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))),
     }
@@ -198,8 +198,10 @@ fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<Py
         Err(_) => match twin_of_stdlib(address)? {
             Some(own) => return pointer_argument(&own),
             None => {
-                let given = scalar::type_name(address);
-                return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {given}")));
+                return Err(match CData::freed_error(address) {
+                    Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(address.py()))),
+                    None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address))),
+                });
             }
         },
     };
@@ -249,6 +251,10 @@ pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<
     if address == 0 {
         return Err(PyValueError::new_err("NULL pointer access"));
     }
+    // A view into C data (`from_buffer` of an instance) is revocable with it.
+    if let Some(Ok(data)) = base.as_ref().map(|b| b.bind(cls.py()).cast::<CData>()) {
+        return crate::data::instances::view_in(cls, address, data, 0);
+    }
     crate::data::instances::instance_at(cls, address, base, 0)
 }
 
@@ -266,7 +272,7 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     let cdata = obj.cast::<CData>()?.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
     // owns at least `size` bytes; they are distinct allocations.
-    unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.address(obj.py()), size) };
+    unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.live_address(obj.py())?, size) };
     Ok(obj)
 }
 
@@ -325,8 +331,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         Err(_) => match twin_of_stdlib(obj)? {
             Some(own) => return cast(&own, typ),
             None => {
-                let given = scalar::type_name(obj);
-                return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {given} to a pointer")));
+                return Err(match CData::freed_error(obj) {
+                    Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))),
+                    None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))),
+                });
             }
         },
     };
@@ -341,7 +349,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     let result = typ.call0()?;
     let target = result.cast::<CData>()?;
     // SAFETY: an instance of a pointer-like type holds one pointer.
-    unsafe { target.get().address(py).cast::<u64>().write_unaligned(address) };
+    unsafe { target.get().live_address(py)?.cast::<u64>().write_unaligned(address) };
     if let Ok(source) = obj.cast::<CData>() {
         keepalive::share_objects(source, target)?;
     }

@@ -33,6 +33,11 @@ impl<T> GilCell<T> {
         // across this call because `get` only hands out clones.
         unsafe { std::mem::replace(&mut *self.0.get(), value) }
     }
+
+    /// The value, through the only reference to the cell (a destructor's `&mut self`).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
 }
 
 impl<T: Clone> GilCell<T> {

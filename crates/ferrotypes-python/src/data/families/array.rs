@@ -43,9 +43,9 @@ impl ArrayData {
     }
 
     #[allow(clippy::arithmetic_side_effects)] // index < length: the offset is within the array's size
-    fn element_address(slf: &Bound<'_, Self>, index: usize, element_size: usize) -> *mut u8 {
+    fn element_address(slf: &Bound<'_, Self>, index: usize, element_size: usize) -> PyResult<*mut u8> {
         // SAFETY: callers pass index < length, so the offset stays inside the array.
-        unsafe { slf.as_super().get().address(slf.py()).add(index * element_size) }
+        Ok(unsafe { slf.as_super().get().live_address(slf.py())?.add(index * element_size) })
     }
 
     fn normalise(index: isize, length: usize) -> PyResult<usize> {
@@ -104,24 +104,24 @@ impl ArrayData {
             if char_elements(info) {
                 // SAFETY: the slice was fitted to the length, so every byte it selects
                 // lies inside the array's memory.
-                return unsafe { char_slice(py, slf.as_super().get().address(py), ind.start, ind.step, ind.slicelength) };
+                return unsafe { char_slice(py, slf.as_super().get().live_address(py)?, ind.start, ind.step, ind.slicelength) };
             }
             if wide_char_elements(info) {
                 // SAFETY: as for char_slice above, in wide characters.
-                return unsafe { wide_char_slice(py, slf.as_super().get().address(py).cast(), ind.start, ind.step, ind.slicelength) };
+                return unsafe { wide_char_slice(py, slf.as_super().get().live_address(py)?.cast(), ind.start, ind.step, ind.slicelength) };
             }
             let mut items = vec_for(ind.slicelength)?;
             for i in slice_indices(&ind) {
                 // SAFETY: i < length (the slice was fitted to it), so the element lies
                 // inside the array's memory.
-                items.push(unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }?);
+                items.push(unsafe { access::read_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size)?, i) }?);
             }
             return Ok(PyList::new(py, items)?.into_any().unbind());
         }
         let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
         // SAFETY: i < length (normalise checked it), so the element lies inside the
         // array's memory.
-        unsafe { access::read_value(slf.as_any(), &cls, info, ArrayData::element_address(slf, i, info.size), i) }
+        unsafe { access::read_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size)?, i) }
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -138,14 +138,14 @@ impl ArrayData {
                 let v = value.get_item(k)?;
                 // SAFETY: i < length (the slice was fitted to it), so the element lies
                 // inside the array's memory.
-                unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, &v) }?;
+                unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size)?, i, &v) }?;
             }
             return Ok(());
         }
         let i = ArrayData::normalise(index_value(index, "indices must be integers")?, length)?;
         // SAFETY: i < length (normalise checked it), so the element lies inside the
         // array's memory.
-        unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size), i, value) }
+        unsafe { access::write_value(slf.as_super(), &cls, info, ArrayData::element_address(slf, i, info.size)?, i, value) }
     }
 }
 
@@ -261,6 +261,6 @@ impl ArrayData {
         let i = ArrayData::normalise(index, *length).ok()?;
         // SAFETY: i < length, so the element lies inside the array's memory.
         #[allow(clippy::arithmetic_side_effects)] // i < length: the offset is within the array's size
-        Some((scalar, swapped, unsafe { data.address(array.py()).add(i * element.size) }))
+        Some((scalar, swapped, unsafe { data.plain_address(array.py())?.add(i * element.size) }))
     }
 }

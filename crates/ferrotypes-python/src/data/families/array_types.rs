@@ -190,7 +190,7 @@ impl CharArrayBytes {
             PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
         })?;
         let data = data.get();
-        Ok((data.address(py), data.size(py)))
+        Ok((data.live_address(py)?, data.size(py)))
     }
 }
 
@@ -312,7 +312,7 @@ impl WideCharArrayValue {
         })?;
         let data = data.get();
         #[allow(clippy::arithmetic_side_effects)] // divided by wchar_t's size, not zero
-        Ok((data.address(instance.py()).cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
+        Ok((data.live_address(instance.py())?.cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
     }
 }
 

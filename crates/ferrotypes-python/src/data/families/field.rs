@@ -64,19 +64,19 @@ fn address_in<'py>(field: &FieldLayout, instance: &Bound<'py, PyAny>) -> PyResul
         )));
     }
     // SAFETY: offset + size is within the instance's memory (checked above).
-    Ok((cdata.clone(), unsafe { data.address(py).add(field.offset) }))
+    Ok((cdata.clone(), unsafe { data.live_address(py)?.add(field.offset) }))
 }
 
 /// Reads `field` of `instance`.
 pub fn read(field: &FieldLayout, instance: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     let py = instance.py();
-    let (_, address) = address_in(field, instance)?;
+    let (owner, address) = address_in(field, instance)?;
     match field.access {
         // SAFETY: address_in checked that the field lies inside the instance.
-        FieldAccess::Value => unsafe { access::read_value(instance, field.cls.bind(py), field.info.get(), address, field.index) },
+        FieldAccess::Value => unsafe { access::read_value(&owner, field.cls.bind(py), field.info.get(), address, field.index) },
         FieldAccess::Member => {
             // SAFETY: address_in checked that the field lies inside the instance.
-            let value = unsafe { access::read_value(instance, field.cls.bind(py), field.info.get(), address, field.index) }?;
+            let value = unsafe { access::read_value(&owner, field.cls.bind(py), field.info.get(), address, field.index) }?;
             member_or_value(field.cls.bind(py), value)
         }
         FieldAccess::Bits { scalar, swapped, shift, width } => {
@@ -302,7 +302,7 @@ impl CField {
         };
         // SAFETY: offset + size is within the instance's memory (checked above, or
         // implied by its class).
-        Some(unsafe { data.get().address(py).add(self.layout.offset) })
+        Some(unsafe { data.get().plain_address(py)?.add(self.layout.offset) })
     }
 
     /// Reads a field of a built-in simple type (returned as a native Python value), or

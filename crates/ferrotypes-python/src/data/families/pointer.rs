@@ -62,7 +62,7 @@ impl PointerData {
     fn native_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         let py = pointer.py();
         let index = exact_index(index)?;
-        let address = PointerData::value(pointer);
+        let address = PointerData::value(pointer).ok()?; // freed memory: the general path's error
         if address == 0 {
             return None;
         }
@@ -144,9 +144,9 @@ impl PointerData {
     }
 
     /// The address the pointer holds.
-    pub fn value(slf: &Bound<'_, Self>) -> usize {
+    pub fn value(slf: &Bound<'_, Self>) -> PyResult<usize> {
         // SAFETY: a pointer instance's memory holds one pointer.
-        unsafe { slf.as_super().get().address(slf.py()).cast::<usize>().read_unaligned() }
+        Ok(unsafe { slf.as_super().get().live_address(slf.py())?.cast::<usize>().read_unaligned() })
     }
 
     /// `p[start:stop:step]`: a list of the elements (bytes for `c_char`, str for
@@ -205,7 +205,7 @@ impl PointerData {
             let address = first.wrapping_offset(i.wrapping_mul(size));
             // SAFETY: C memory at a non-NULL pointer plus an index, as ctypes reads it:
             // the pointer's owner vouches for it.
-            items.push(unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, i as usize) }?);
+            items.push(unsafe { access::read_value(slf.as_super(), &cls, info.get(), address, i as usize) }?);
         }
         Ok(PyList::new(py, items)?.into_any().unbind())
     }
@@ -216,7 +216,7 @@ impl PointerData {
     }
 
     fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
-        let address = PointerData::value(slf);
+        let address = PointerData::value(slf)?;
         if address == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
@@ -251,12 +251,12 @@ impl PointerData {
     #[getter]
     fn get_contents(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
         // As `element(slf, 0)`, without looking up the target's info (instance_at does).
-        let address = PointerData::value(slf);
+        let address = PointerData::value(slf)?;
         if address == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
         let cls = PointerData::target_class(slf)?;
-        Ok(crate::data::instances::instance_at(&cls, address, Some(slf.clone().into_any().unbind()), 0)?.unbind())
+        Ok(crate::data::instances::view_in(&cls, address, slf.as_super(), 0)?.unbind())
     }
 
     #[setter]
@@ -270,9 +270,9 @@ impl PointerData {
                 _ => Err(stdlib_ctypes::wrong_type(&cls, value, |expected, given| format!("expected {expected} instead of {given}"))),
             };
         }
-        let address = value.cast::<CData>()?.get().address(py) as usize;
+        let address = value.cast::<CData>()?.get().live_address(py)? as usize;
         // SAFETY: a pointer instance's memory holds one pointer.
-        unsafe { slf.as_super().get().address(py).cast::<usize>().write_unaligned(address) };
+        unsafe { slf.as_super().get().live_address(py)?.cast::<usize>().write_unaligned(address) };
         // As ctypes: slot 1 keeps the target, slot 0 what the target keeps.
         let target = value.cast::<CData>()?;
         keepalive::keep_ref(slf.as_super(), 1, Some(value.clone().unbind()))?;
@@ -287,7 +287,7 @@ impl PointerData {
         let (cls, info, address) = PointerData::element(slf, index)?;
         // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
         // the pointer's owner vouches for it.
-        unsafe { access::read_value(slf.as_any(), &cls, info.get(), address, index as usize) }
+        unsafe { access::read_value(slf.as_super(), &cls, info.get(), address, index as usize) }
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -298,8 +298,8 @@ impl PointerData {
         unsafe { access::write_value(slf.as_super(), &cls, info.get(), address, index as usize, value) }
     }
 
-    fn __bool__(slf: &Bound<'_, Self>) -> bool {
-        PointerData::value(slf) != 0
+    fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        Ok(PointerData::value(slf)? != 0)
     }
 
     fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {

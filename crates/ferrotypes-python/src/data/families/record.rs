@@ -82,7 +82,7 @@ impl Construct for RecordData {
             return None;
         }
         let data = obj.as_super().get();
-        let address = data.address(obj.py());
+        let address = data.plain_address(obj.py())?;
         for (field, &value) in fields.iter().zip(args) {
             // SAFETY: a constructor argument, lent for the call.
             let value = unsafe { Borrowed::from_ptr(obj.py(), value) };

@@ -52,7 +52,7 @@ impl SimpleData {
         let base = slf.as_super().get();
         let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
-        unsafe { scalar::read(py, me.kind, me.swapped, base.address(py)) }
+        unsafe { scalar::read(py, me.kind, me.swapped, base.live_address(py)?) }
     }
 
     /// Writes the value, keeping alive whatever the scalar now points into.
@@ -61,7 +61,7 @@ impl SimpleData {
         let base = slf.as_super().get();
         let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
-        let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.address(py)) }?;
+        let keep = unsafe { scalar::write(value, me.kind, me.swapped, base.live_address(py)?) }?;
         keepalive::keep_ref(slf.as_super(), 0, keep)
     }
 }
@@ -161,7 +161,7 @@ unsafe extern "C" fn value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi:
         let base = slf.as_super().get();
         let me = Traits::of(base)?;
         // SAFETY: the instance's memory holds at least one scalar of its kind.
-        unsafe { scalar::read_fast(py, me.kind, me.swapped, base.address(py)) }
+        unsafe { scalar::read_fast(py, me.kind, me.swapped, base.live_address(py)?) }
     })
 }
 
@@ -185,7 +185,7 @@ unsafe extern "C" fn value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObjec
         let data = slf.as_super().get();
         let me = Traits::of(data).ok()?;
         // SAFETY: the instance's memory holds one scalar of its kind.
-        unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.address(py)) }.map(|()| Ok(0))
+        unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.plain_address(py)?) }.map(|()| Ok(0))
     });
     if let Some(answer) = fast {
         return answer;
@@ -213,7 +213,7 @@ impl Construct for SimpleData {
                 let data = obj.as_super().get();
                 let me = Traits::of(data).ok()?;
                 // SAFETY: the instance's memory holds one scalar of its kind.
-                unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.address(py)) }.map(Ok)
+                unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.plain_address(py)?) }.map(Ok)
             }
             _ => None,
         }
@@ -270,9 +270,10 @@ impl SimpleData {
         }
         let value = if string_pointer {
             // The address, never the string: the pointer may not point at one.
-            let addr = slf.as_super().get().with_bytes(slf.py(), |b| b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w)));
+            let addr = slf.as_super().get().with_bytes(slf.py(), |b| b.first_chunk::<8>().map_or(0, |w| u64::from_ne_bytes(*w)))?;
             if addr == 0 { "None".to_owned() } else { addr.to_string() }
         } else {
+            slf.as_super().get().live_address(slf.py())?; // freed memory is an error, not <NULL>
             match SimpleData::value_of(slf) {
                 Ok(v) => v.bind(slf.py()).repr()?.to_string(),
                 Err(_) => "<NULL>".to_owned(),
@@ -281,7 +282,7 @@ impl SimpleData {
         Ok(format!("{name}({value})"))
     }
 
-    fn __bool__(slf: &Bound<'_, Self>) -> bool {
+    fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {
         slf.as_super().get().with_bytes(slf.py(), |bytes| bytes.iter().any(|&b| b != 0))
     }
 
