@@ -542,6 +542,8 @@ def _star_names():
     own = {"Arena", "owned", "release", "cdef", "include", "CDeclError", "CNamespace", "VerifyError"}
     if _sys.version_info < (3, 12):
         own.add("c_time_t")  # ctypes has it from 3.12 on
+    if _sys.version_info < (3, 14):
+        own.update({"c_float_complex", "c_double_complex", "c_longdouble_complex"})  # from 3.14 on
     return sorted(name for name, value in globals().items()
                   if not name.startswith("_") and name not in own and not isinstance(value, type(_sys)))
 
