@@ -211,6 +211,30 @@ def allocator_variants() -> None:
         expect(allocated_arrays[0].tolist(), expected)
 
 
+@example("numpy", "The allocator the cookbook wished for: a POINTER(c_float) result, kept alive (keep_results)",
+         requires=["callbacks", "pointers", "numpy", "compiler"], library=("libcallback", ["callback.c"]))
+def allocator_keep_results() -> None:
+    # ctypes refuses a pointer result type for a callback: what it points at could die
+    # when the callback returns. With keep_results=True the callback object keeps every
+    # array it returns alive, so the allocator may return the array itself.
+    import numpy as N
+    import ferrotypes
+    lib = cdll['./libcallback.so']
+    lib.foo.restype = None
+    ALLOCATOR = CFUNCTYPE(POINTER(c_float), c_int, POINTER(c_int), keep_results=True)
+    lib.foo.argtypes = [ALLOCATOR]
+
+    allocated = []
+    def allocate(dim, shape):
+        x = N.zeros(shape[:dim], 'f4')
+        allocated.append(x)
+        return x  # converted to its address; the callback keeps x
+    callback = ALLOCATOR(allocate)
+    lib.foo(callback)
+    print(allocated[0])
+    expect(allocated[0].tolist(), [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0]])
+    ferrotypes.release(callback)  # lets the arrays it returned go
+
 @example("numpy", "An Allocator class: one callback for arrays of several types (CFUNCTYPE with c_char)",
          requires=["callbacks", "pointers", "numpy", "compiler"], library=("liballocator", ["allocator.c"]))
 def allocator_class() -> None:
