@@ -308,6 +308,26 @@ def test_stored_objects_are_kept_alive():
     assert same(kept) == ("ok", (42, 4, 2.5, 1.25))
 
 
+def test_from_param_takes_either_module(fttest):
+    # The wrapper pattern: an argtypes entry whose from_param delegates to a type's.
+    def delegating(ft_type):
+        return type("Param", (), {"from_param": classmethod(lambda cls, obj: ft_type.from_param(obj))})
+
+    total = fresh(fttest, "ft_sum_doubles", ft.c_double, [delegating(ft.POINTER(ft.c_double)), ft.c_int])
+    values = lambda m: (m.c_double * 3)(1.0, 2.0, 4.0)  # noqa: E731
+    assert same(lambda m: total(values(m), 3)) == ("ok", 7.0)
+    assert same(lambda m: total(m.cast(values(m), m.POINTER(m.c_double)), 2)) == ("ok", 3.0)
+    assert same(lambda m: total(m.byref(m.c_double(2.5)), 1)) == ("ok", 2.5)
+    same(lambda m: total(m.byref(values(m), 8), 2))  # a byref of an array: refused alike
+    same(lambda m: total(m.pointer(m.c_float(1)), 1))
+    add = fresh(fttest, "ft_add_int", ft.c_int, [delegating(ft.c_int)] * 2)
+    assert same(lambda m: add(m.c_int(3), m.c_int(-10))) == ("ok", -7)
+    same(lambda m: add(m.c_double(3), 1))  # refused alike
+    assert same(lambda m: FtPoint.from_param(record(m, "Point")(1, 2)).y) == ("ok", 2)
+    same(lambda m: FtPoint.from_param(record(m, "Swapped")(1, 2)))  # refused alike
+    with pytest.raises(TypeError, match="^expected ferrotypes c_int, got ctypes c_double$"):
+        ft.c_int.from_param(std.c_double(1))
+
 def test_mismatches_are_refused_alike():
     floats = ft.POINTER(ft.c_float) * 1
 

@@ -65,7 +65,7 @@ class _CDataMeta(type):
         as_parameter = getattr(value, "_as_parameter_", _MISSING)
         if as_parameter is not _MISSING:
             return _CDataMeta.from_param(cls, as_parameter)
-        raise _wrong_argument(cls, value)
+        return _stdlib_parameter(cls, value)
 
     def from_buffer_copy(cls, source, offset=0):
         """A new instance holding a copy of ``sizeof(cls)`` bytes of ``source``."""
@@ -96,7 +96,10 @@ class PyCSimpleType(_CDataMeta):
     def from_param(cls, value):
         """Converts ``value`` for a parameter of this type (a ``CArgObject``), or
         returns it unchanged when it already is an instance."""
-        return _core._simple_from_param(cls, value)
+        try:
+            return _core._simple_from_param(cls, value)
+        except TypeError as refused:
+            return _stdlib_parameter(cls, value, refused)
 
 
 def _has_base(bases):
@@ -211,7 +214,7 @@ class PyCPointerType(_CDataMeta):
         if as_parameter is not _MISSING:
             # As in ctypes, by the rules of every C data type, not these.
             return super().from_param(as_parameter)
-        raise _wrong_argument(cls, value)
+        return _stdlib_parameter(cls, value)
 
     def set_type(cls, target):
         """Completes a pointer type made before its target (``SetPointerType``)."""
@@ -240,6 +243,23 @@ def _byref_target(cls):
     if isinstance(cls, (PyCArrayType, PyCPointerType)):
         return getattr(cls, "_type_", None)
     return cls
+
+
+def _stdlib_parameter(cls, value, refused=None):
+    """``cls.from_param(value)`` for a stdlib ctypes object, which is taken as the
+    ferrotypes object of its layout over its memory (keeping it) would be: an instance
+    of ``cls`` itself where the layouts match, else its twin, by ``cls``' own rules.
+    Anything else is refused: ``refused``, or ctypes' wrong-argument error."""
+    from ferrotypes import _stdlib_ctypes
+
+    std = _stdlib_ctypes.stdlib_types()
+    if not std or not isinstance(value, (std[0], std[-1])):
+        raise refused if refused is not None else _wrong_argument(cls, value)
+    own = _stdlib_ctypes.adopt(value, cls) if isinstance(value, std[0]) else None
+    try:
+        return cls.from_param(own if own is not None else _stdlib_ctypes.twin(value))
+    except TypeError:
+        raise TypeError("expected ferrotypes %s, got ctypes %s" % (cls.__name__, type(value).__name__)) from None
 
 
 def _wrong_argument(cls, value):
