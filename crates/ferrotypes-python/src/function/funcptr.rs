@@ -35,6 +35,7 @@ use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
 use crate::support::errors::ArgumentError;
 use crate::support::gil_cell::GilCell;
+use crate::support::python::optional_class_attribute;
 use crate::support::scalar;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
@@ -92,7 +93,7 @@ impl FuncPtr {
         if let Some(v) = own.get_obj(slf.py()) {
             return Ok(Some(v));
         }
-        Ok(slf.get_type().getattr_opt(class_attr)?.map(Bound::unbind))
+        Ok(optional_class_attribute(&slf.get_type(), class_attr)?.map(Bound::unbind))
     }
 
     fn remake_recipe(slf: &Bound<'_, Self>) -> PyResult<()> {
@@ -704,7 +705,7 @@ impl FuncPtr {
 
     /// The class's calling convention (`_flags_`).
     pub fn flags_of(cls: &Bound<'_, PyType>) -> PyResult<i32> {
-        Ok(cls.getattr_opt(intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
+        Ok(optional_class_attribute(cls, intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
     }
 
     /// The part of a function pointer instance, made from a callback (`thunk`) or not.
@@ -744,15 +745,15 @@ impl FuncPtr {
                 }
                 let address = function_address(&spec)?;
                 if let Ok(flags) = args.get_item(1) {
-                    paramflags = ParamFlags::parse(&flags, cls.getattr_opt(intern!(py, "_argtypes_"))?.as_ref())?;
+                    paramflags = ParamFlags::parse(&flags, optional_class_attribute(cls, intern!(py, "_argtypes_"))?.as_ref())?;
                 }
                 address
             }
             (1, Some(first)) => {
                 if is_callback_source(&first) {
-                    let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
-                    let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
-                    let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { cls.getattr_opt(intern!(py, "_error_result_"))? } else { None };
+                    let argtypes = optional_class_attribute(cls, intern!(py, "_argtypes_"))?;
+                    let restype = optional_class_attribute(cls, intern!(py, "_restype_"))?;
+                    let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(cls, intern!(py, "_error_result_"))? } else { None };
                     let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0 };
                     let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
                     let code = cb.code();

@@ -34,6 +34,20 @@ pub(crate) fn class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py,
     (!found.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(class.py(), found) })
 }
 
+/// `getattr(class, name, None)` for a class, without making an `AttributeError` when
+/// the class's metaclass looks attributes up as `type` does and neither the metaclass
+/// nor the class's MRO has the name (then `type`'s lookup finds nothing either); any
+/// other class is asked through `getattr`.
+pub(crate) fn optional_class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py, pyo3::types::PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let metaclass = class.get_type();
+    // SAFETY: both are live type objects; their getattro slots are only read.
+    let plain_lookup = unsafe { (*metaclass.as_type_ptr()).tp_getattro == (*std::ptr::addr_of_mut!(pyo3::ffi::PyType_Type)).tp_getattro };
+    if plain_lookup && class_attribute(&metaclass, name).is_none() && class_attribute(class, name).is_none() {
+        return Ok(None);
+    }
+    class.as_any().getattr_opt(name)
+}
+
 extern "C" {
     /// CPython's lookup of a name along a type's MRO (exported by every CPython 3
     /// build, used by its own extension modules; not part of PyO3's bindings).
