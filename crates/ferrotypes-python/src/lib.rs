@@ -81,8 +81,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;
-    m.add_function(wrap_pyfunction!(array_types::create_string_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
+    array_types::add_buffer_functions(m)?;
     m.add_function(wrap_pyfunction!(from_param::_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback_thunk::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(callback_thunk::_check_error_result, m)?)?;

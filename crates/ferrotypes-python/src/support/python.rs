@@ -40,8 +40,11 @@ pub(crate) fn class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py,
 /// other class is asked through `getattr`.
 pub(crate) fn optional_class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py, pyo3::types::PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let metaclass = class.get_type();
-    // SAFETY: both are live type objects; their getattro slots are only read.
-    let plain_lookup = unsafe { (*metaclass.as_type_ptr()).tp_getattro == (*std::ptr::addr_of_mut!(pyo3::ffi::PyType_Type)).tp_getattro };
+    // The slot's address: CPython's own `type` getattro is one C function, so equal
+    // addresses are that function.
+    // SAFETY: a live type object; its getattro slot is only read.
+    let getattro = |tp: *mut pyo3::ffi::PyTypeObject| unsafe { (*tp).tp_getattro }.map(|f| f as usize);
+    let plain_lookup = getattro(metaclass.as_type_ptr()) == getattro(std::ptr::addr_of_mut!(pyo3::ffi::PyType_Type));
     if plain_lookup && class_attribute(&metaclass, name).is_none() && class_attribute(class, name).is_none() {
         return Ok(None);
     }
