@@ -166,7 +166,10 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
 /// The class of the last zeroed buffer made, with its length, for `c_char` (0) and
 /// `c_wchar` (1): programs make buffers of one size over and over. Only classes that
 /// passed [`instances::new_instance`]'s family check are kept.
-static LAST_ZEROED: GilCell<[Option<(isize, Py<PyType>)>; 2]> = GilCell::new([None, None]);
+static LAST_ZEROED: GilCell<[Option<LengthClass>; 2]> = GilCell::new([None, None]);
+
+/// An array length and the buffer class of that length.
+type LengthClass = (isize, Py<PyType>);
 
 /// A new array of `length` zeroed `element`s (`c_wchar` when `wide`, else `c_char`):
 /// the class remembered for this length when it is the last one made, else the cached
@@ -178,7 +181,7 @@ fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'
     // A length out of range is left to array_type, which raises ctypes' error.
     let n = length.extract::<isize>().ok();
     let remembered = n.and_then(|n| {
-        LAST_ZEROED.with(py, |last| last[which].as_ref().filter(|(m, _)| *m == n).map(|(_, cls)| cls.clone_ref(py).into_bound(py)))
+        LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|(m, _)| *m == n).map(|(_, cls)| cls.clone_ref(py).into_bound(py)))
     });
     if let Some(cls) = remembered {
         // SAFETY: a remembered class passed new_instance's check that it is an
@@ -188,7 +191,7 @@ fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'
     let cls = array_type(element, length)?;
     let buffer = instances::new_instance::<ArrayData>(&cls)?;
     if let Some(n) = n {
-        let old = LAST_ZEROED.with_mut(py, |last| last[which].replace((n, cls.unbind())));
+        let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((n, cls.unbind()))));
         // Released at once (this may run on a token PyO3 does not count as attached).
         drop(old.map(|(_, cls)| cls.into_bound(py)));
     }
