@@ -79,6 +79,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
+    pointer_types::add_pointer_type_function(m)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;
     array_types::add_buffer_functions(m)?;
