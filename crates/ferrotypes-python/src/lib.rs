@@ -41,7 +41,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
-    array_types::install_char_bytes_get(m.py());
+    array_types::install_char_bytes_slots(m.py());
     m.add_class::<array_types::WideCharArrayValue>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     cdecl::register(m)?;

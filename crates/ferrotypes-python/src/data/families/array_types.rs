@@ -346,18 +346,83 @@ impl CharArrayBytes {
     }
 }
 
-/// Has CPython read `value` and `raw` through [`char_bytes_descr_get`], in place of
-/// PyO3's `__get__` wrapper (which registers the call with PyO3's attach count and
-/// extracts three arguments). Called once the class exists, at module initialisation.
-pub fn install_char_bytes_get(py: Python<'_>) {
+impl CharArrayBytes {
+    /// `obj.value = v` / `obj.raw = v`: `value` takes `bytes` and ends them with a NUL
+    /// when there is room; `raw` takes any bytes-like object (its bytes may be the
+    /// array's own).
+    fn set(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, size) = self.memory(instance)?;
+        if self.raw {
+            let view = crate::support::buffer::ReadView::new(value)?;
+            if view.len() > size {
+                return Err(PyValueError::new_err("byte string too long"));
+            }
+            // SAFETY: the view's bytes are readable while it lives and fit the instance's
+            // memory; they may overlap it.
+            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
+            return Ok(());
+        }
+        let bytes = value.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
+        })?;
+        let bytes = bytes.as_bytes();
+        if bytes.len() > size {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
+        // object's storage is not C data memory.
+        unsafe { cstring::store_with_nul(address, size, bytes) };
+        Ok(())
+    }
+
+    /// `del obj.value` / `del obj.raw`: refused, with ctypes' error.
+    fn delete_error(&self) -> PyErr {
+        if self.raw {
+            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
+        } else {
+            PyTypeError::new_err("can't delete attribute")
+        }
+    }
+}
+
+/// Has CPython read and store `value` and `raw` through [`char_bytes_descr_get`] and
+/// [`char_bytes_descr_set`], in place of PyO3's `__get__` and `__set__` wrappers (which
+/// register the call with PyO3's attach count and extract their arguments). Called
+/// once the class exists, at module initialisation.
+pub fn install_char_bytes_slots(py: Python<'_>) {
     let tp = py.get_type::<CharArrayBytes>();
     // SAFETY: a live type object made by PyO3, written with the GIL held before any
-    // instance exists; the slot keeps its signature, and CharArrayBytes has no
+    // instance exists; the slots keep their signatures, and CharArrayBytes has no
     // subclasses (it is not `subclass`).
     unsafe {
         (*tp.as_type_ptr()).tp_descr_get = Some(char_bytes_descr_get);
+        (*tp.as_type_ptr()).tp_descr_set = Some(char_bytes_descr_set);
         pyo3::ffi::PyType_Modified(tp.as_type_ptr());
     }
+}
+
+/// The `tp_descr_set` slot of `CharArrayBytes` (see [`CharArrayBytes::set`]); a NULL
+/// value is a deletion.
+///
+/// # Safety
+/// CPython's `tp_descr_set` contract: the GIL held, `descr` a live `CharArrayBytes`
+/// (the class the slot is installed on, which has no subclasses), `obj` a live object
+/// and `value` one or NULL, lent for the call.
+unsafe extern "C" fn char_bytes_descr_set(descr: *mut pyo3::ffi::PyObject, obj: *mut pyo3::ffi::PyObject, value: *mut pyo3::ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls descriptor slots with the GIL held. The token is not
+    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, -1, || {
+        // SAFETY: `descr` is a CharArrayBytes (the slot is installed on that class
+        // alone); `obj` and `value` (when not NULL) are live objects lent for the call.
+        let (descr, instance) = unsafe { (pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayBytes>(), pyo3::Borrowed::from_ptr(py, obj)) };
+        if value.is_null() {
+            return Err(descr.get().delete_error());
+        }
+        // SAFETY: as above.
+        let value = unsafe { pyo3::Borrowed::from_ptr(py, value) };
+        descr.get().set(&instance, &value).map(|()| 0)
+    })
 }
 
 /// The `tp_descr_get` slot of `CharArrayBytes` (see [`CharArrayBytes::get`]).
@@ -401,39 +466,12 @@ impl CharArrayBytes {
         })
     }
 
-    /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
-    /// any bytes-like object (its bytes may be the array's own).
     fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (address, size) = self.memory(instance)?;
-        if self.raw {
-            let view = crate::support::buffer::ReadView::new(value)?;
-            if view.len() > size {
-                return Err(PyValueError::new_err("byte string too long"));
-            }
-            // SAFETY: the view's bytes are readable while it lives and fit the instance's
-            // memory; they may overlap it.
-            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
-            return Ok(());
-        }
-        let bytes = value.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
-        })?;
-        let bytes = bytes.as_bytes();
-        if bytes.len() > size {
-            return Err(PyValueError::new_err("byte string too long"));
-        }
-        // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
-        // object's storage is not C data memory.
-        unsafe { cstring::store_with_nul(address, size, bytes) };
-        Ok(())
+        self.set(instance, value)
     }
 
     fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
-        Err(if self.raw {
-            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
-        } else {
-            PyTypeError::new_err("can't delete attribute")
-        })
+        Err(self.delete_error())
     }
 }
 
