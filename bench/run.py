@@ -472,6 +472,38 @@ def print_row_targets(results: dict, backends) -> None:
         print("\n".join(lines))
 
 
+# The same ferrotypes cells against the extension's wrappers called through a callable
+# object: CPython calls a function pointer, an object, the general way (PyObject_Vectorcall
+# and its result check) where it calls a builtin function with an instruction specialised
+# for it, so obj-gil and obj-nogil are the floor for any FFI whose functions are objects.
+LIKE_WITH_LIKE = [("ft_cdll", "obj_nogil"), ("ft_pydll", "obj_gil")]
+
+
+def print_like_with_like(results: dict, backends) -> None:
+    """Per row, the median over repeats of a ferrotypes cell's ns/call divided by the
+    matching object-call cell's."""
+    labels = {b.key: b.label for b in backends}
+    lines = []
+    for row in results["scenarios"].values():
+        parts = []
+        for ours, floor in LIKE_WITH_LIKE:
+            a, f = row["cells"].get(ours, {}), row["cells"].get(floor, {})
+            if "samples_ns" not in a or "samples_ns" not in f:
+                continue
+            base = row["baseline_samples_ns"]
+            ratios = _paired_ratios([x - y for x, y in zip(a["samples_ns"], base)],
+                                    [x - y for x, y in zip(f["samples_ns"], base)])
+            if ratios:
+                parts.append(f"{labels[ours]} / {labels[floor]} {statistics.median(ratios):.2f}x")
+        if parts:
+            lines.append(f"  {row['label']:<24} " + ", ".join(parts))
+    if lines:
+        print()
+        print("Like with like: ferrotypes against the extension's wrappers called through a callable")
+        print("object (the call CPython makes for any function pointer; median of per-repeat ratios):")
+        print("\n".join(lines))
+
+
 SCENARIOS: list[Scenario] = [
     Scenario("f0", "f()", "int ft_f0(void)", (), 42, ext="f0"),
     Scenario("add_int", "add_int(3, 4)", "int ft_add_int(int, int)", (3, 4), 7, ext="add_int"),
@@ -527,6 +559,7 @@ class ExtEnv:
     module: Any
     variant: str          # "nogil" or "gil"
     address: int
+    as_object: bool = False  # called through a callable object (ftbench_ext.as_object)
 
 
 _CTYPES_NAMES = {
@@ -586,13 +619,18 @@ def bind_cffi(env: CffiEnv, sc: Scenario):
 def bind_ext(env: ExtEnv, sc: Scenario):
     if sc.ext is None:
         raise NotApplicable("no C-extension wrapper")
-    return getattr(env.module, f"{sc.ext}_{env.variant}"), tuple(_adapt(env, a) for a in sc.args)
+    wrapper = getattr(env.module, f"{sc.ext}_{env.variant}")
+    if env.as_object:
+        wrapper = env.module.as_object(wrapper)
+    return wrapper, tuple(_adapt(env, a) for a in sc.args)
 
 
 BINDERS: dict[str, Binder] = {"ctypes": bind_ctypes, "cffi": bind_cffi, "ext": bind_ext}
 
 
 def bind(backend: Backend, sc: Scenario):
+    if isinstance(backend.env, ExtEnv) and backend.env.as_object and backend.family in sc.custom:
+        raise NotApplicable("the object columns wrap the plain call wrappers only")
     hook = sc.custom.get(backend.family, BINDERS[backend.family])
     return hook(backend.env, sc)
 
@@ -610,6 +648,12 @@ def make_backends(libpath: Path, scenarios: list[Scenario]) -> tuple[list[Backen
         Backend("ext_gil", "ext-gil", "ext", None,
                 "hand-written C extension, holds the GIL",
                 ExtEnv(ext, "gil", address)),
+        Backend("obj_nogil", "obj-nogil", "ext", "ext_nogil",
+                "the ext-nogil wrapper called through a callable object",
+                ExtEnv(ext, "nogil", address, as_object=True)),
+        Backend("obj_gil", "obj-gil", "ext", "ext_gil",
+                "the ext-gil wrapper called through a callable object",
+                ExtEnv(ext, "gil", address, as_object=True)),
     ]
 
     import ctypes
@@ -1031,6 +1075,7 @@ def main(argv: list[str] | None = None) -> int:
     results = analyse(SCENARIOS, backends, prepared)
     print_report(SCENARIOS, backends, results, notes, meta)
     print_row_targets(results, backends)
+    print_like_with_like(results, backends)
 
     errors = [f"{b.label} / {sc.label}: {prepared[sc.key][0][b.key].error}"
               for sc in SCENARIOS for b in backends if prepared[sc.key][0][b.key].error]

@@ -82,6 +82,40 @@ def test_pointer_element_read_matches_ctypes(type_name, swapped, start, index):
     assert results[0] == results[1]
 
 
+@settings(max_examples=200, deadline=None)
+@given(type_name=st.sampled_from(NUMERIC), swapped=st.booleans(), value=numbers,
+       index=st.integers(min_value=-3, max_value=3))
+def test_pointer_element_store_matches_ctypes(type_name, swapped, value, index):
+    results = []
+    for m in (ctypes, ferrotypes):
+        element = getattr(m, type_name)
+        if swapped and type_name != "c_bool":
+            element = element.__ctype_be__
+        values = (m.c_ubyte * 128)()  # every element is stored into these bytes
+        pointer = m.cast(m.byref(values, 48), m.POINTER(element))
+
+        def store_and_read():
+            pointer[index] = value
+            return pointer[index], bytes(values)
+        results.append(outcome(store_and_read))
+    assert results[0] == results[1]
+
+
+def test_pointer_stores_that_take_the_general_path():
+    chars = ferrotypes.pointer(ferrotypes.c_char(b"a"))
+    chars[0] = b"z"
+    assert chars[0] == b"z"
+    with pytest.raises(TypeError, match="item deletion"):
+        del chars[0]
+    null = ferrotypes.POINTER(ferrotypes.c_int)()
+    with pytest.raises(ValueError, match="NULL pointer access"):
+        null[0] = 1
+    target = ferrotypes.c_int(0)
+    p = ferrotypes.pointer(target)
+    p[0] = ferrotypes.c_int(9)  # an instance, not a number
+    assert target.value == 9
+
+
 def test_pointer_reads_that_take_the_general_path():
     null = ferrotypes.POINTER(ferrotypes.c_int)()
     with pytest.raises(ValueError, match="NULL pointer access"):

@@ -372,6 +372,66 @@ sum_doubles_buffer_impl(PyObject *const *args, Py_ssize_t nargs, int release)
 static PyObject *sum_doubles_buffer_nogil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return sum_doubles_buffer_impl(a, n, 1); }
 static PyObject *sum_doubles_buffer_gil(PyObject *m, PyObject *const *a, Py_ssize_t n) { return sum_doubles_buffer_impl(a, n, 0); }
 
+/* ---- The same wrappers behind a callable object. ----
+ *
+ * CPython calls a builtin function (the wrappers above) through an instruction
+ * specialised for it, which calls the C function directly. A ctypes function pointer
+ * is an instance of a class, which CPython calls the general way: PyObject_Vectorcall,
+ * the object's vectorcall function, _Py_CheckFunctionResult. as_object(f) wraps one
+ * of the wrappers in an object of such a class, whose vectorcall function calls it:
+ * the floor for any FFI whose functions are objects. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    _PyCFunctionFast function;
+    PyObject *wrapped;
+} CallerObject;
+
+static PyObject *
+Caller_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0) {
+        PyErr_SetString(PyExc_TypeError, "no keyword arguments");
+        return NULL;
+    }
+    return ((CallerObject *)self)->function(NULL, args, PyVectorcall_NARGS(nargsf));
+}
+
+static void
+Caller_dealloc(PyObject *self)
+{
+    Py_XDECREF(((CallerObject *)self)->wrapped);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyTypeObject CallerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ftbench_ext.Caller",
+    .tp_basicsize = sizeof(CallerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(CallerObject, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_dealloc = Caller_dealloc,
+    .tp_doc = "a METH_FASTCALL wrapper of this module called through an object's vectorcall",
+};
+
+static PyObject *
+as_object(PyObject *module, PyObject *f)
+{
+    (void)module;
+    if (!PyCFunction_Check(f) || PyCFunction_GET_FLAGS(f) != METH_FASTCALL) {
+        PyErr_SetString(PyExc_TypeError, "as_object(f) takes one of this module's METH_FASTCALL wrappers");
+        return NULL;
+    }
+    CallerObject *caller = PyObject_New(CallerObject, &CallerType);
+    if (caller == NULL)
+        return NULL;
+    caller->vectorcall = Caller_vectorcall;
+    caller->function = (_PyCFunctionFast)(void (*)(void))PyCFunction_GET_FUNCTION(f);
+    caller->wrapped = Py_NewRef(f);
+    return (PyObject *)caller;
+}
+
 #define ENTRY(NAME, DOC)                                                      \
     {#NAME "_gil", (PyCFunction)(void (*)(void))NAME##_gil, METH_FASTCALL,     \
      DOC " (holds the GIL)"},                                                 \
@@ -396,6 +456,7 @@ static PyMethodDef ftbench_methods[] = {
     ENTRY(cb_call_n, "ftcb_call_n(trampoline calling f, n)")
     ENTRY(qsort_ints, "ftcb_qsort_ints(src, work, n, trampoline calling cmp)")
     ENTRY(sum_doubles_buffer, "ftnp_sum_doubles(buffer of doubles, n)")
+    {"as_object", as_object, METH_O, "wrapper f called through an object's vectorcall (a Caller)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -414,7 +475,7 @@ PyMODINIT_FUNC
 PyInit_ftbench_ext(void)
 {
     PyObject *module = PyModule_Create(&ftbench_module);
-    if (module != NULL && ftbench_add_data(module) < 0)
+    if (module != NULL && (PyType_Ready(&CallerType) < 0 || ftbench_add_data(module) < 0))
         Py_CLEAR(module);
     return module;
 }

@@ -445,13 +445,10 @@ wstring_at = _ctypes.wstring_at
 _pointer_type_cache = {}
 
 
-def POINTER(cls):
-    """The pointer type to ``cls`` (cached; a string names an incomplete type whose
-    target is set later with ``SetPointerType``)."""
-    try:
-        return _pointer_type_cache[cls]
-    except KeyError:
-        pass
+def _new_pointer_type(cls):
+    """A new pointer type to ``cls``, cached (``POINTER``, ``_ctypes.POINTER``, finds
+    a cached one; a string names an incomplete type whose target is set later with
+    ``SetPointerType``)."""
     if not isinstance(cls, (str, type)):
         raise TypeError("must be a ctypes type")
     if isinstance(cls, str):
@@ -466,7 +463,8 @@ def POINTER(cls):
     return _pointer_type_cache.setdefault(cls, pointer)
 
 
-_ctypes._set_pointer_types(_pointer_type_cache, POINTER)
+_ctypes._set_pointer_types(_pointer_type_cache, _new_pointer_type)
+POINTER = _ctypes.POINTER
 pointer = _ctypes.pointer
 
 

@@ -73,6 +73,7 @@ __all__ = [
     "_constructed_directly",
     "array_type",
     "pointer",
+    "POINTER",
     "_set_pointer_types",
     "_set_array_type_builder",
     "_set_char_types",
@@ -306,6 +307,9 @@ class _Pointer(_PointerData, Generic[_CT_co], metaclass=PyCPointerType):
     def __setitem__(self: _Pointer[_SimpleCData[_T]], key: int, value: _T | _SimpleCData[_T], /) -> None: ...
     @overload
     def __setitem__(self: _Pointer[_CT], key: int, value: _CT, /) -> None: ...
+
+def POINTER(cls: type[_CDataBase] | str, /) -> type[_Pointer[Any]]:
+    """The pointer type to ``cls`` (cached; a string names an incomplete type)."""
 
 @overload
 def pointer(obj: _CT) -> _Pointer[_CT]:

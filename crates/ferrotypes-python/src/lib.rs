@@ -53,7 +53,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
     m.add_class::<array_types::CharArrayBytes>()?;
-    array_types::install_char_bytes_get(m.py());
+    array_types::install_char_bytes_slots(m.py());
     m.add_class::<array_types::WideCharArrayValue>()?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     cdecl::register(m)?;
@@ -92,10 +92,10 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
+    pointer_types::add_pointer_type_function(m)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_set_char_types, m)?)?;
-    m.add_function(wrap_pyfunction!(array_types::create_string_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(array_types::create_unicode_buffer, m)?)?;
+    array_types::add_buffer_functions(m)?;
     m.add_function(wrap_pyfunction!(from_param::_simple_from_param, m)?)?;
     m.add_function(wrap_pyfunction!(callback_thunk::_released_callbacks, m)?)?;
     m.add_function(wrap_pyfunction!(callback_thunk::_check_error_result, m)?)?;

@@ -61,7 +61,7 @@ impl ResultRecipe {
         };
         // An array result comes back as ctypes takes it: as a pointer-sized word (C
         // functions return no arrays; ctypes describes array types to libffi so).
-        let check_retval = r.getattr_opt(intern!(py, "_check_retval_"))?.map(Bound::unbind);
+        let check_retval = crate::support::python::optional_class_attribute(r.cast::<PyType>()?, intern!(py, "_check_retval_"))?.map(Bound::unbind);
         Ok(ResultRecipe { conv, ctype: info.param_ctype(), check_retval })
     }
 

@@ -35,6 +35,7 @@ use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
 use crate::support::errors::ArgumentError;
 use crate::support::gil_cell::GilCell;
+use crate::support::python::optional_class_attribute;
 use crate::support::scalar;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
@@ -65,7 +66,8 @@ static VECTORCALL_OFFSET: AtomicIsize = AtomicIsize::new(0);
 /// The Rust side of `CFuncPtr`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct FuncPtr {
-    /// Read by CPython through `tp_vectorcall_offset`; always [`vectorcall`].
+    /// Read by CPython through `tp_vectorcall_offset`: the [`vectorcall`] variant for
+    /// `flags`.
     vectorcall: ffi::vectorcallfunc,
     flags: i32,
     argtypes: GilCell<Option<Py<PyAny>>>,
@@ -94,7 +96,7 @@ impl FuncPtr {
         if let Some(v) = own.get_obj(slf.py()) {
             return Ok(Some(v));
         }
-        Ok(slf.get_type().getattr_opt(class_attr)?.map(Bound::unbind))
+        Ok(optional_class_attribute(&slf.get_type(), class_attr)?.map(Bound::unbind))
     }
 
     fn remake_recipe(slf: &Bound<'_, Self>) -> PyResult<()> {
@@ -283,7 +285,7 @@ impl FuncPtr {
     /// # Safety
     /// `args` are valid borrowed references from CPython.
     #[inline(always)]
-    unsafe fn call_exact(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
+    unsafe fn call_exact<const PYTHON_API: bool, const USE_ERRNO: bool>(slf: &Bound<'_, Self>, args: &[*mut ffi::PyObject]) -> Option<*mut ffi::PyObject> {
         let py = slf.py();
         let me = slf.get();
         // A clone: Python code run by the C function (PyDLL), or by another thread
@@ -312,7 +314,7 @@ impl FuncPtr {
                 // are held by the recipe's converters, which `recipe` keeps.
                 *word = load.widen(unsafe { how.word(py, arg) }?);
             }
-            me.around_call(
+            around_foreign_call(!PYTHON_API, USE_ERRNO, 
                 #[inline(always)]
                 // SAFETY: the plan describes the declared signature (the user's promise,
                 // as in ctypes); it is gpr_only and `g` holds its widened arguments.
@@ -326,7 +328,7 @@ impl FuncPtr {
             // plan's parameters (checked above), the GIL is held, and the plan is
             // few_words, so FEW_WORDS words hold its arguments.
             unsafe { exact.load(py, args, &mut regs) }?;
-            me.around_call(
+            around_foreign_call(!PYTHON_API, USE_ERRNO, 
                 #[inline(always)]
                 // SAFETY: the plan describes the declared signature (the user's
                 // promise, as in ctypes); it is few_words and every argument was loaded.
@@ -338,7 +340,14 @@ impl FuncPtr {
             // plan's parameters (checked above), and the GIL is held; a full register
             // file holds any plan's words.
             unsafe { exact.load(py, args, &mut regs) }?;
-            me.register_call(direct, function as usize, &regs).map(|slot| u64::from_le(slot.word()))
+            around_foreign_call(
+                !PYTHON_API,
+                USE_ERRNO,
+                #[inline(always)]
+                // SAFETY: the plan describes the declared signature (the user's promise,
+                // as in ctypes), and every argument's word was loaded into `regs`.
+                || unsafe { direct.call(function, &regs) },
+            ).map(|slot| u64::from_le(slot.word()))
         };
         let word = match word {
             Ok(word) => word,
@@ -348,9 +357,8 @@ impl FuncPtr {
                 return Some(null_mut());
             }
         };
-        let python_api = me.flags & FUNCFLAG_PYTHONAPI != 0;
         // SAFETY: the GIL is held; PyErr_Occurred only reads the thread state.
-        if python_api && !unsafe { ffi::PyErr_Occurred() }.is_null() {
+        if PYTHON_API && !unsafe { ffi::PyErr_Occurred() }.is_null() {
             return Some(null_mut()); // the C function's exception stays set
         }
         let no_errcheck = me.errcheck.with(py, Option::is_none);
@@ -569,22 +577,39 @@ impl FuncPtr {
     /// is returned instead of its result. `call` must not touch Python objects.
     #[inline(always)]
     fn around_call<R>(&self, call: impl FnOnce() -> R) -> Result<R, Kept> {
-        let release = self.flags & FUNCFLAG_PYTHONAPI == 0;
-        let swap_errno = self.flags & FUNCFLAG_USE_ERRNO != 0;
-        // SAFETY: the GIL is held here and is re-acquired below before any Python
-        // object is touched; `call` touches none.
-        let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
-        let errno = swap_errno.then(ErrnoSwap::enter);
-        let result = propagation::foreign_call(call);
-        drop(errno);
-        if release {
-            // SAFETY: `saved` came from PyEval_SaveThread on this thread.
-            unsafe { ffi::PyEval_RestoreThread(saved) };
-        }
-        result
+        around_foreign_call(self.flags & FUNCFLAG_PYTHONAPI == 0, self.flags & FUNCFLAG_USE_ERRNO != 0, call)
     }
 }
 
+/// [`FuncPtr::around_call`] with the function's flags given: `release` the GIL unless
+/// it is a Python API function, `swap_errno` when it asked for it. The quickest path
+/// passes them as constants of its instance's [`vectorcall`] variant, so that none of
+/// the tests remains in its code.
+#[inline(always)]
+fn around_foreign_call<R>(release: bool, swap_errno: bool, call: impl FnOnce() -> R) -> Result<R, Kept> {
+    // SAFETY: the GIL is held here and is re-acquired below before any Python object
+    // is touched; `call` touches none.
+    let saved = if release { unsafe { ffi::PyEval_SaveThread() } } else { null_mut() };
+    let errno = swap_errno.then(ErrnoSwap::enter);
+    let result = propagation::foreign_call(call);
+    drop(errno);
+    if release {
+        // SAFETY: `saved` came from PyEval_SaveThread on this thread.
+        unsafe { ffi::PyEval_RestoreThread(saved) };
+    }
+    result
+}
+
+
+/// The [`vectorcall`] variant for a function pointer of these flags (which never change).
+fn vectorcall_for(flags: i32) -> ffi::vectorcallfunc {
+    match (flags & FUNCFLAG_PYTHONAPI != 0, flags & FUNCFLAG_USE_ERRNO != 0) {
+        (false, false) => vectorcall::<false, false>,
+        (false, true) => vectorcall::<false, true>,
+        (true, false) => vectorcall::<true, false>,
+        (true, true) => vectorcall::<true, true>,
+    }
+}
 
 /// Wraps a conversion error as ctypes does: `ArgumentError("argument 2: TypeError: ...")`;
 /// a `nonnull` parameter's refusal of None is already one, and named.
@@ -598,7 +623,10 @@ fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
     new
 }
 
-/// CPython's entry point for `f(*args)`.
+/// CPython's entry point for `f(*args)`, one variant per combination of the two flags
+/// the quickest path reads (chosen by [`vectorcall_for`]): whether the function is a
+/// Python API one (`PYTHON_API`: the GIL held, the exception it sets checked) and
+/// whether it swaps `errno` (`USE_ERRNO`).
 ///
 /// # Safety
 /// Called by CPython only (through the vectorcall offset, installed on function
@@ -606,7 +634,12 @@ fn argument_error(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
 /// instance, `args` holds the positional arguments then the keyword values (valid
 /// borrowed references), `nargsf` counts the positional ones, `kwnames` is NULL or a
 /// tuple naming the keyword ones.
-unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargsf: usize, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn vectorcall<const PYTHON_API: bool, const USE_ERRNO: bool>(
+    callable: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargsf: usize,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
     // SAFETY: CPython calls vectorcall functions with the GIL held, on this thread.
     // The token is not registered with PyO3's attach count (`Python::attach` would do
     // that through PyGILState_Ensure/Release, a third of a short call's cost), so a
@@ -626,7 +659,7 @@ unsafe extern "C" fn vectorcall(callable: *mut ffi::PyObject, args: *const *mut 
             let argv = if n == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(args, n) } };
             if kwnames.is_null() {
                 // SAFETY: argv holds CPython's borrowed references.
-                if let Some(result) = unsafe { FuncPtr::call_exact(&slf, argv) } {
+                if let Some(result) = unsafe { FuncPtr::call_exact::<PYTHON_API, USE_ERRNO>(&slf, argv) } {
                     return Ok(result);
                 }
             }
@@ -717,7 +750,7 @@ impl FuncPtr {
 
     /// The class's calling convention (`_flags_`).
     pub fn flags_of(cls: &Bound<'_, PyType>) -> PyResult<i32> {
-        Ok(cls.getattr_opt(intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
+        Ok(optional_class_attribute(cls, intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
     }
 
     /// The part of a function pointer instance, made from a callback (`thunk`) or not.
@@ -725,7 +758,7 @@ impl FuncPtr {
         FuncPtr {
             thunk,
             paramflags: None,
-            vectorcall,
+            vectorcall: vectorcall_for(flags),
             flags,
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
@@ -757,15 +790,15 @@ impl FuncPtr {
                 }
                 let address = function_address(&spec)?;
                 if let Ok(flags) = args.get_item(1) {
-                    paramflags = ParamFlags::parse(&flags, cls.getattr_opt(intern!(py, "_argtypes_"))?.as_ref())?;
+                    paramflags = ParamFlags::parse(&flags, optional_class_attribute(cls, intern!(py, "_argtypes_"))?.as_ref())?;
                 }
                 address
             }
             (1, Some(first)) => {
                 if is_callback_source(&first) {
-                    let argtypes = cls.getattr_opt(intern!(py, "_argtypes_"))?;
-                    let restype = cls.getattr_opt(intern!(py, "_restype_"))?;
-                    let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { cls.getattr_opt(intern!(py, "_error_result_"))? } else { None };
+                    let argtypes = optional_class_attribute(cls, intern!(py, "_argtypes_"))?;
+                    let restype = optional_class_attribute(cls, intern!(py, "_restype_"))?;
+                    let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(cls, intern!(py, "_error_result_"))? } else { None };
                     let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
                     let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
                     let code = cb.code();

@@ -22,10 +22,13 @@ use crate::data::keepalive;
 use crate::data::slots;
 use crate::support::scalar;
 use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
-use crate::types::typeinfo::info_of;
+use crate::types::typeinfo::{info_of, info_of_class, TypeInfo};
 
 /// `sizeof(type_or_instance)`.
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Some(size) = class_info(obj, |info| info.size) {
+        return Ok(size);
+    }
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().size(obj.py()));
     }
@@ -34,10 +37,20 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// `alignment(type_or_instance)`: an instance's is its class info's, which it holds.
 pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Some(align) = class_info(obj, |info| info.align) {
+        return Ok(align);
+    }
     if let Ok(cdata) = obj.cast::<CData>() {
         return Ok(cdata.get().info().get().align);
     }
     info_of(obj).map(|i| i.get().align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
+}
+
+/// `read` of the class info of `obj` when it is a C data class: a class is told by a
+/// flag of its type, where the instance test walks the metaclass's bases.
+fn class_info(obj: &Bound<'_, PyAny>, read: fn(&TypeInfo) -> usize) -> Option<usize> {
+    let class = obj.cast::<pyo3::types::PyType>().ok()?;
+    info_of_class(class).map(|info| read(info.get()))
 }
 
 /// `addressof(instance)`: the address of the instance's memory.

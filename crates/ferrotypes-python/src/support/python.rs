@@ -34,6 +34,23 @@ pub(crate) fn class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py,
     (!found.is_null()).then(|| unsafe { Bound::from_borrowed_ptr(class.py(), found) })
 }
 
+/// `getattr(class, name, None)` for a class, without making an `AttributeError` when
+/// the class's metaclass looks attributes up as `type` does and neither the metaclass
+/// nor the class's MRO has the name (then `type`'s lookup finds nothing either); any
+/// other class is asked through `getattr`.
+pub(crate) fn optional_class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py, pyo3::types::PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let metaclass = class.get_type();
+    // The slot's address: CPython's own `type` getattro is one C function, so equal
+    // addresses are that function.
+    // SAFETY: a live type object; its getattro slot is only read.
+    let getattro = |tp: *mut pyo3::ffi::PyTypeObject| unsafe { (*tp).tp_getattro }.map(|f| f as usize);
+    let plain_lookup = getattro(metaclass.as_type_ptr()) == getattro(std::ptr::addr_of_mut!(pyo3::ffi::PyType_Type));
+    if plain_lookup && class_attribute(&metaclass, name).is_none() && class_attribute(class, name).is_none() {
+        return Ok(None);
+    }
+    class.as_any().getattr_opt(name)
+}
+
 extern "C" {
     /// CPython's lookup of a name along a type's MRO (exported by every CPython 3
     /// build, used by its own extension modules; not part of PyO3's bindings).

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::Borrowed;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 
@@ -22,6 +24,7 @@ use crate::data::cdata::CData;
 use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::data::instances;
+use crate::data::slots;
 use crate::data::families::array::ArrayData;
 
 /// Array classes by (element class address, length).
@@ -129,7 +132,7 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
     let event = if wide { c"ctypes.create_unicode_buffer" } else { c"ctypes.create_string_buffer" };
     if init.is_instance_of::<PyInt>() {
         audit(py, event, &py.None().into_bound(py), init)?;
-        return instances::new_instance::<ArrayData>(&array_type(element, init)?);
+        return zeroed_buffer(element, wide, init);
     }
     let text = if wide { init.is_instance_of::<PyString>() } else { init.is_instance_of::<PyBytes>() };
     if !text {
@@ -156,6 +159,141 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
         Err(_) => buffer.setattr(pyo3::intern!(py, "value"), init)?,
     }
     Ok(buffer)
+}
+
+/// The class of the last zeroed buffer made, with its length, for `c_char` (0) and
+/// `c_wchar` (1): programs make buffers of one size over and over. Only classes that
+/// passed [`instances::new_instance`]'s family check are kept.
+static LAST_ZEROED: GilCell<[Option<LengthClass>; 2]> = GilCell::new([None, None]);
+
+/// An array length and the buffer class of that length.
+type LengthClass = (isize, Py<PyType>);
+
+/// A new array of `length` zeroed `element`s (`c_wchar` when `wide`, else `c_char`):
+/// the class remembered for this length when it is the last one made, else the cached
+/// class (the array cache's lookup and the family check are half the cost of
+/// `create_string_buffer(64)`).
+fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = element.py();
+    let which = usize::from(wide);
+    // A length out of range is left to array_type, which raises ctypes' error.
+    let n = length.extract::<isize>().ok();
+    let remembered = n.and_then(|n| {
+        LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|(m, _)| *m == n).map(|(_, cls)| cls.clone_ref(py).into_bound(py)))
+    });
+    if let Some(cls) = remembered {
+        // SAFETY: a remembered class passed new_instance's check that it is an
+        // ArrayData subclass, and classes do not change their bases' layout.
+        return unsafe { instances::new_owned::<ArrayData>(cls.as_borrowed()) };
+    }
+    let cls = array_type(element, length)?;
+    let buffer = instances::new_instance::<ArrayData>(&cls)?;
+    if let Some(n) = n {
+        let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((n, cls.unbind()))));
+        // Released at once (this may run on a token PyO3 does not count as attached).
+        drop(old.map(|(_, cls)| cls.into_bound(py)));
+    }
+    Ok(buffer)
+}
+
+/// `create_string_buffer` and `create_unicode_buffer` as PyO3 makes them (argument
+/// parsing, keywords and their messages): every call but the commonest goes there.
+static GENERAL_ENTRIES: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+
+/// `create_string_buffer` (`create_unicode_buffer` when `wide`) as CPython calls it
+/// (`METH_FASTCALL | METH_KEYWORDS`): one positional argument and no keywords, the
+/// commonest call, is made here without PyO3's argument parsing (a tenth of
+/// `create_string_buffer(64)`); any other call goes to the PyO3 function.
+///
+/// # Safety
+/// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: the GIL held, `args` holding
+/// `nargs` positional values then one value per name in `kwnames` (NULL or a tuple).
+unsafe fn buffer_entry(wide: bool, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls module functions with the GIL held. The token is not
+    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+    let py = unsafe { Python::assume_attached() };
+    if nargs == 1 && kwnames.is_null() {
+        return slots::guard(py, slots::NULL, || {
+            // SAFETY: one positional argument, a live object lent for the call.
+            let init = unsafe { Borrowed::from_ptr(py, *args) };
+            Ok(char_buffer(char_type(py, wide)?, wide, &init, None)?.into_ptr())
+        });
+    }
+    let Some((narrow_entry, wide_entry)) = GENERAL_ENTRIES.get(py) else {
+        PyTypeError::new_err("character buffers are not available yet").restore(py);
+        return slots::NULL;
+    };
+    let general = if wide { wide_entry } else { narrow_entry };
+    // SAFETY: the arguments exactly as CPython passed them, to a live callable; the
+    // result is a new reference or NULL with an exception set, handed on as is.
+    unsafe { ffi::PyObject_Vectorcall(general.as_ptr(), args, nargs as usize, kwnames) }
+}
+
+/// `create_string_buffer`'s entry point (see [`buffer_entry`]).
+///
+/// # Safety
+/// As for [`buffer_entry`].
+unsafe extern "C" fn string_buffer_entry(_module: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    unsafe { buffer_entry(false, args, nargs, kwnames) }
+}
+
+/// `create_unicode_buffer`'s entry point (see [`buffer_entry`]).
+///
+/// # Safety
+/// As for [`buffer_entry`].
+unsafe extern "C" fn unicode_buffer_entry(_module: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    unsafe { buffer_entry(true, args, nargs, kwnames) }
+}
+
+/// The definitions of the two entry points: CPython keeps a pointer to a function's
+/// definition for the function's life, so they are static.
+struct EntryDefs([ffi::PyMethodDef; 2]);
+
+// SAFETY: the definitions are never written after they are made, and CPython only reads
+// them, so sharing them between threads is sound.
+unsafe impl Sync for EntryDefs {}
+
+static BUFFER_ENTRIES: EntryDefs = EntryDefs([
+    buffer_entry_def(
+        c"create_string_buffer",
+        string_buffer_entry,
+        c"create_string_buffer($module, /, init, size=None)\n--\n\nA mutable c_char array: `create_string_buffer(b\"text\"[, size])` holds the bytes\nand a terminating NUL; `create_string_buffer(n)` is `n` zero bytes.",
+    ),
+    buffer_entry_def(
+        c"create_unicode_buffer",
+        unicode_buffer_entry,
+        c"create_unicode_buffer($module, /, init, size=None)\n--\n\nA mutable c_wchar array, like `create_string_buffer` for `str`.",
+    ),
+]);
+
+const fn buffer_entry_def(name: &'static std::ffi::CStr, meth: ffi::PyCFunctionFastWithKeywords, doc: &'static std::ffi::CStr) -> ffi::PyMethodDef {
+    ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: meth },
+        ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        ml_doc: doc.as_ptr(),
+    }
+}
+
+/// Adds `create_string_buffer` and `create_unicode_buffer` to module `m` (their entry
+/// points, with the PyO3 functions behind them for the other calls).
+pub fn add_buffer_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let general = (wrap_pyfunction!(create_string_buffer, m)?.into_any().unbind(), wrap_pyfunction!(create_unicode_buffer, m)?.into_any().unbind());
+    GENERAL_ENTRIES.set(py, general).map_err(|_| PyValueError::new_err("the buffer functions are already added"))?;
+    let module_name = m.name()?;
+    for def in &BUFFER_ENTRIES.0 {
+        // SAFETY: a static definition of a METH_FASTCALL | METH_KEYWORDS function, which
+        // CPython only reads; the module and its name are live objects. The result is a
+        // new reference or NULL with an exception set.
+        let function = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCFunction_NewEx(std::ptr::from_ref(def).cast_mut(), m.as_ptr(), module_name.as_ptr())) }?;
+        // SAFETY: ml_name is one of the static C strings above.
+        let name = unsafe { std::ffi::CStr::from_ptr(def.ml_name) };
+        m.add(name.to_str().map_err(|_| PyValueError::new_err("function name is not UTF-8"))?, function)?;
+    }
+    Ok(())
 }
 
 /// Raises the audit event `event` with arguments `(init, size)`, as ctypes does.
@@ -206,18 +344,83 @@ impl CharArrayBytes {
     }
 }
 
-/// Has CPython read `value` and `raw` through [`char_bytes_descr_get`], in place of
-/// PyO3's `__get__` wrapper (which registers the call with PyO3's attach count and
-/// extracts three arguments). Called once the class exists, at module initialisation.
-pub fn install_char_bytes_get(py: Python<'_>) {
+impl CharArrayBytes {
+    /// `obj.value = v` / `obj.raw = v`: `value` takes `bytes` and ends them with a NUL
+    /// when there is room; `raw` takes any bytes-like object (its bytes may be the
+    /// array's own).
+    fn set(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (address, size) = self.memory(instance)?;
+        if self.raw {
+            let view = crate::support::buffer::ReadView::new(value)?;
+            if view.len() > size {
+                return Err(PyValueError::new_err("byte string too long"));
+            }
+            // SAFETY: the view's bytes are readable while it lives and fit the instance's
+            // memory; they may overlap it.
+            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
+            return Ok(());
+        }
+        let bytes = value.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
+        })?;
+        let bytes = bytes.as_bytes();
+        if bytes.len() > size {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
+        // object's storage is not C data memory.
+        unsafe { cstring::store_with_nul(address, size, bytes) };
+        Ok(())
+    }
+
+    /// `del obj.value` / `del obj.raw`: refused, with ctypes' error.
+    fn delete_error(&self) -> PyErr {
+        if self.raw {
+            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
+        } else {
+            PyTypeError::new_err("can't delete attribute")
+        }
+    }
+}
+
+/// Has CPython read and store `value` and `raw` through [`char_bytes_descr_get`] and
+/// [`char_bytes_descr_set`], in place of PyO3's `__get__` and `__set__` wrappers (which
+/// register the call with PyO3's attach count and extract their arguments). Called
+/// once the class exists, at module initialisation.
+pub fn install_char_bytes_slots(py: Python<'_>) {
     let tp = py.get_type::<CharArrayBytes>();
     // SAFETY: a live type object made by PyO3, written with the GIL held before any
-    // instance exists; the slot keeps its signature, and CharArrayBytes has no
+    // instance exists; the slots keep their signatures, and CharArrayBytes has no
     // subclasses (it is not `subclass`).
     unsafe {
         (*tp.as_type_ptr()).tp_descr_get = Some(char_bytes_descr_get);
+        (*tp.as_type_ptr()).tp_descr_set = Some(char_bytes_descr_set);
         pyo3::ffi::PyType_Modified(tp.as_type_ptr());
     }
+}
+
+/// The `tp_descr_set` slot of `CharArrayBytes` (see [`CharArrayBytes::set`]); a NULL
+/// value is a deletion.
+///
+/// # Safety
+/// CPython's `tp_descr_set` contract: the GIL held, `descr` a live `CharArrayBytes`
+/// (the class the slot is installed on, which has no subclasses), `obj` a live object
+/// and `value` one or NULL, lent for the call.
+unsafe extern "C" fn char_bytes_descr_set(descr: *mut pyo3::ffi::PyObject, obj: *mut pyo3::ffi::PyObject, value: *mut pyo3::ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls descriptor slots with the GIL held. The token is not
+    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, -1, || {
+        // SAFETY: `descr` is a CharArrayBytes (the slot is installed on that class
+        // alone); `obj` and `value` (when not NULL) are live objects lent for the call.
+        let (descr, instance) = unsafe { (pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayBytes>(), pyo3::Borrowed::from_ptr(py, obj)) };
+        if value.is_null() {
+            return Err(descr.get().delete_error());
+        }
+        // SAFETY: as above.
+        let value = unsafe { pyo3::Borrowed::from_ptr(py, value) };
+        descr.get().set(&instance, &value).map(|()| 0)
+    })
 }
 
 /// The `tp_descr_get` slot of `CharArrayBytes` (see [`CharArrayBytes::get`]).
@@ -261,39 +464,12 @@ impl CharArrayBytes {
         })
     }
 
-    /// `value` takes `bytes` and ends them with a NUL when there is room; `raw` takes
-    /// any bytes-like object (its bytes may be the array's own).
     fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (address, size) = self.memory(instance)?;
-        if self.raw {
-            let view = crate::support::buffer::ReadView::new(value)?;
-            if view.len() > size {
-                return Err(PyValueError::new_err("byte string too long"));
-            }
-            // SAFETY: the view's bytes are readable while it lives and fit the instance's
-            // memory; they may overlap it.
-            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
-            return Ok(());
-        }
-        let bytes = value.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
-        })?;
-        let bytes = bytes.as_bytes();
-        if bytes.len() > size {
-            return Err(PyValueError::new_err("byte string too long"));
-        }
-        // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
-        // object's storage is not C data memory.
-        unsafe { cstring::store_with_nul(address, size, bytes) };
-        Ok(())
+        self.set(instance, value)
     }
 
     fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
-        Err(if self.raw {
-            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
-        } else {
-            PyTypeError::new_err("can't delete attribute")
-        })
+        Err(self.delete_error())
     }
 }
 

@@ -55,8 +55,39 @@ pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, ind
     slots::or_general(py, fast, slots::NULL, &GENERAL_POINTER_SUBSCRIPT, |general| unsafe { general(pointer, index) })
 }
 
+/// The `mp_ass_subscript` slot of `_PointerData`: an `int` or `float` stored at an
+/// `int` index of a non-NULL pointer to a built-in numeric type is written here (as
+/// in ctypes, a number keeps nothing alive); anything else (deletion included) goes
+/// to PyO3's `__setitem__`.
+///
+/// # Safety
+/// CPython's `mp_ass_subscript` contract: called with the GIL held, `pointer` an
+/// instance of a class this slot was installed on (a pointer class), `index` a live
+/// object and `value` one or NULL (deletion), all lent for the call.
+pub unsafe extern "C" fn pointer_ass_subscript_slot(pointer: *mut ffi::PyObject, index: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls mapping slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, -1, || {
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: this slot is installed only where PyO3's `_PointerData` slot was, so
+        // `pointer` is a pointer instance; `index` and `value` are live objects lent
+        // for the call.
+        let (pointer, index, value) = unsafe {
+            (Borrowed::from_ptr(py, pointer).cast_unchecked::<PointerData>(), Borrowed::from_ptr(py, index), Borrowed::from_ptr(py, value))
+        };
+        let (kind, swapped, address) = PointerData::native_element(&pointer, &index)?;
+        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes writes it:
+        // the pointer's owner vouches for it.
+        unsafe { scalar::write_native_number(&value, kind, swapped, address) }.map(|()| Ok(0))
+    });
+    // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
+    slots::or_general(py, fast, -1, &GENERAL_POINTER_ASS_SUBSCRIPT, |general| unsafe { general(pointer, index, value) })
+}
+
 impl PointerData {
-    /// For the fast path: the element at `index` (an exact `int`) of a non-NULL
+    /// For the fast paths: the element at `index` (an exact `int`) of a non-NULL
     /// pointer to a built-in simple type, as its scalar kind, byte order and address;
     /// `None` for every other case.
     fn native_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
@@ -82,28 +113,35 @@ impl Family for PointerData {
     }
 }
 
-/// PyO3's `p[i]` of `_PointerData`, which the fast path falls back to.
+/// PyO3's `p[i]` and `p[i] = v` of `_PointerData`, which the fast paths fall back to.
 static GENERAL_POINTER_SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
 
-/// Registers the pointer family (at module initialisation), saving PyO3's `p[i]`
-/// for its fast path.
+static GENERAL_POINTER_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new();
+
+/// Registers the pointer family (at module initialisation), saving PyO3's element
+/// slots for its fast paths.
 pub fn register(py: Python<'_>) -> PyResult<()> {
     let mapping = mapping_of(&py.get_type::<PointerData>())?;
     // SAFETY: the live mapping table of a type made by PyO3, read with the GIL held.
-    slots::save_general(&GENERAL_POINTER_SUBSCRIPT, unsafe { (*mapping).mp_subscript })?;
+    let (get, set) = unsafe { ((*mapping).mp_subscript, (*mapping).mp_ass_subscript) };
+    slots::save_general(&GENERAL_POINTER_SUBSCRIPT, get)?;
+    slots::save_general(&GENERAL_POINTER_ASS_SUBSCRIPT, set)?;
     registry::register_data_family::<PointerData>(py, Some(pointer_fast_paths))
 }
 
-/// Puts the `p[i]` fast path on `cls`, a new pointer class, where its slot is still
-/// PyO3's.
+/// Puts the element fast paths on `cls`, a new pointer class, where its slots are
+/// still PyO3's.
 fn pointer_fast_paths(cls: &Bound<'_, PyType>) {
-    let Some(&get) = GENERAL_POINTER_SUBSCRIPT.get() else { return };
+    let (Some(&get), Some(&set)) = (GENERAL_POINTER_SUBSCRIPT.get(), GENERAL_POINTER_ASS_SUBSCRIPT.get()) else { return };
     let Ok(mapping) = mapping_of(cls) else { return };
-    // SAFETY: a heap type's mapping table is its own; the slot keeps its signature,
-    // and replaces only PyO3's `_PointerData` slot.
+    // SAFETY: a heap type's mapping table is its own; the slots keep their signatures,
+    // and each fast path replaces only PyO3's `_PointerData` slot of the same kind.
     unsafe {
         if (*mapping).mp_subscript.map(|f| f as usize) == Some(get as usize) {
             (*mapping).mp_subscript = Some(pointer_subscript_slot);
+        }
+        if (*mapping).mp_ass_subscript.map(|f| f as usize) == Some(set as usize) {
+            (*mapping).mp_ass_subscript = Some(pointer_ass_subscript_slot);
         }
     }
 }
