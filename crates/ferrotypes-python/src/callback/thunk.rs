@@ -699,13 +699,17 @@ pub fn _check_error_result(restype: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>,
 pub struct Callback {
     handler: Arc<CallbackHandler>,
     closure: Closure,
+    /// The C signature, which other callbacks of the prototype may share.
+    signature: Arc<ClosureSignature>,
 }
 
 impl Callback {
     /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
     /// ctypes' private `errno` swapped in around each call when `use_errno`, and what
-    /// a failure does (`errors`).
-    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>) -> PyResult<Callback> {
+    /// a failure does (`errors`). `prepared` is the C signature of an earlier callback
+    /// of the same prototype, types unchanged since (see [`Callback::signature`]);
+    /// without it one is made.
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>, prepared: Option<Arc<ClosureSignature>>) -> PyResult<Callback> {
         if !callable.is_callable() {
             return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
         }
@@ -717,7 +721,9 @@ impl Callback {
                 args.push(FromC::for_argtype(&t, i)?);
                 let info = info_of(&t)?;
                 info.get().check_by_value()?; // a packed record C passes in memory
-                ctypes.push(info.get().param_ctype());
+                if prepared.is_none() {
+                    ctypes.push(info.get().param_ctype());
+                }
             }
         }
         let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
@@ -725,7 +731,10 @@ impl Callback {
             // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
             return Err(PyTypeError::new_err("invalid result type for callback function"));
         }
-        let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?);
+        let signature = match prepared {
+            Some(signature) => signature,
+            None => Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?),
+        };
         let name = CallableName::of(callable)?;
         let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
         if errors.propagate {
@@ -740,12 +749,17 @@ impl Callback {
             error_result,
             propagate: errors.propagate,
         });
-        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
-        let callback = Callback { handler, closure };
+        let closure = Closure::new(signature.clone(), Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+        let callback = Callback { handler, closure, signature };
         if callback.returns_object() {
             OBJECT_RESULT_CODE.with_mut(callable.py(), |codes| codes.insert(callback.code()));
         }
         Ok(callback)
+    }
+
+    /// The C signature, to share with the prototype's later callbacks.
+    pub fn signature(&self) -> Arc<ClosureSignature> {
+        self.signature.clone()
     }
 
     /// The C function pointer.

@@ -10,12 +10,16 @@
 //!
 //! It also keeps the class attributes an instance is made from (`_flags_`,
 //! `_argtypes_`, `_restype_`, `_error_result_`), which the same tags vouch for, so that
-//! making a callback looks none of them up.
+//! making a callback looks none of them up, and the C signature (libffi's call
+//! interface) of the class's callbacks once one was made.
 //!
 //! The collector sees the recipe's objects once, from the class's info; each instance
 //! sharing it refers to the [`ClassRecipe`] object and visits only that.
 
 use std::rc::Rc;
+use std::sync::Arc;
+
+use ferrotypes_core::closure::ClosureSignature;
 
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
@@ -46,6 +50,8 @@ pub struct ClassRecipe {
     pub argtypes: Py<PyAny>,
     pub restype: Option<Py<PyAny>>,
     pub error_result: Option<Py<PyAny>>,
+    /// The C signature of the class's callbacks, once one was made.
+    callback_signature: GilCell<Option<Arc<ClosureSignature>>>,
 }
 
 /// The version tag of `tp`, 0 when it has none (CPython gives one at the next lookup).
@@ -68,6 +74,16 @@ impl ClassRecipe {
         }
         let recipe = me.recipe.get(py);
         Some((found.unbind(), recipe))
+    }
+
+    /// The C signature of the class's callbacks, when one was made.
+    pub fn callback_signature(&self, py: Python<'_>) -> Option<Arc<ClosureSignature>> {
+        self.callback_signature.get(py)
+    }
+
+    /// Keeps `signature`, a callback's of this class, for later ones.
+    pub fn keep_callback_signature(&self, py: Python<'_>, signature: Arc<ClosureSignature>) {
+        drop(self.callback_signature.replace(py, Some(signature)));
     }
 
     /// Files `recipe`, made just now from `cls`'s `argtypes` and `restype`, as the
@@ -118,6 +134,7 @@ impl ClassRecipe {
             argtypes: argtypes_object,
             restype: restype.map(|r| r.clone().unbind()),
             error_result: error_result.map(|e| e.clone().unbind()),
+            callback_signature: GilCell::new(None),
         };
         let made = Py::new(py, made)?;
         drop(shared.replace(py, Some(made.clone_ref(py).into_any())));

@@ -850,7 +850,10 @@ impl FuncPtr {
                         ),
                     };
                     let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
-                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors, class.and_then(|c| c.callback_signature(py)))?;
+                    if let Some(class) = class {
+                        class.keep_callback_signature(py, cb.signature());
+                    }
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
                     // The instance keeps its thunk (and so the callable) in
