@@ -91,3 +91,55 @@ def test_function_attributes_can_be_deleted_like_ctypes(fttest, attr):
     ftf, stdf = fttest.ft["ft_f0"], fttest.std["ft_f0"]
     assert outcome(lambda: delattr(ftf, attr)) == outcome(lambda: delattr(stdf, attr))
     assert outcome(ftf) == outcome(stdf)
+
+
+# --------------------------------------------------------------------------
+# The recipe a prototype's instances share (function/class_recipe.rs)
+# --------------------------------------------------------------------------
+
+def _prototype_class(restype, *argtypes):
+    """A prototype class of its own (not CFUNCTYPE's cached one), free to change."""
+    class Proto(ferrotypes._CFuncPtr):
+        _argtypes_ = argtypes
+        _restype_ = restype
+        _flags_ = ferrotypes._FUNCFLAG_CDECL
+    return Proto
+
+
+def test_instances_made_after_a_class_signature_change_follow_it():
+    proto = _prototype_class(ferrotypes.c_double, ferrotypes.c_int)
+    first = proto(lambda x: x / 2)
+    second = proto(lambda x: x / 4)
+    assert (first(3), second(3)) == (1.5, 0.75)
+    proto._argtypes_ = (ferrotypes.c_double,)
+    third = proto(lambda x: x / 2)
+    assert third(3.5) == 1.75
+    with pytest.raises(ferrotypes.ArgumentError):
+        first(3.5)  # made before the change: keeps the signature it was made with
+
+
+def test_instances_made_after_an_argument_type_changes_follow_it():
+    class Pair(ferrotypes.Structure):
+        _fields_ = [("a", ferrotypes.c_int), ("b", ferrotypes.c_int)]
+
+    proto = _prototype_class(ferrotypes.c_int, ferrotypes.POINTER(Pair))
+    before = proto(lambda p: p.contents.a)
+    assert before(ferrotypes.pointer(Pair(1, 2))) == 1
+    ferrotypes.POINTER(Pair).from_param = classmethod(lambda cls, obj: ferrotypes.pointer(Pair(obj, 0)))
+    after = proto(lambda p: p.contents.a)
+    assert after(7) == 7
+
+
+def test_a_prototype_class_in_a_cycle_through_its_shared_recipe_is_collected():
+    import gc
+    import weakref
+
+    def make():
+        proto = _prototype_class(None, ferrotypes.c_int)
+        proto._restype_ = lambda value: proto  # a result callable referring to the class
+        proto(0)  # a NULL function pointer: the class's recipe is made and shared all the same
+        return weakref.ref(proto)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None

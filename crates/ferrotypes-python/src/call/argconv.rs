@@ -562,7 +562,7 @@ pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     }
     if let Ok(cdata) = value.cast::<CData>() {
         let info = cdata.get().info().get();
-        if matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function | InfoKind::Array { .. })
+        if matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. } | InfoKind::Array { .. })
             || matches!(info.scalar(), Some((ScalarKind::CharPtr | ScalarKind::WCharPtr | ScalarKind::VoidPtr, _)))
         {
             let mut v = cdata_value(cdata)?;
@@ -592,7 +592,7 @@ pub fn cdata_value(cdata: &Bound<'_, CData>) -> PyResult<ArgValue> {
             unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), scalar.size()) };
             Ok(ArgValue::scalar(*scalar, slot, keep))
         }
-        InfoKind::Pointer { .. } | InfoKind::Function => {
+        InfoKind::Pointer { .. } | InfoKind::Function { .. } => {
             let mut slot = Slot::ZERO;
             // SAFETY: pointer instances hold one pointer.
             unsafe { std::ptr::copy_nonoverlapping(address, slot.0.as_mut_ptr(), 8) };

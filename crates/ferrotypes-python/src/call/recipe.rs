@@ -406,7 +406,7 @@ impl ExactArg {
                     match &info.kind {
                         InfoKind::Array { .. } => Some(address as u64),
                         // These hold one address.
-                        InfoKind::Pointer { .. } | InfoKind::Function => Some(address.cast::<u64>().read_unaligned()),
+                        InfoKind::Pointer { .. } | InfoKind::Function { .. } => Some(address.cast::<u64>().read_unaligned()),
                         InfoKind::Simple { scalar: ScalarKind::VoidPtr | ScalarKind::CharPtr | ScalarKind::WCharPtr, .. } => {
                             Some(address.cast::<u64>().read_unaligned())
                         }

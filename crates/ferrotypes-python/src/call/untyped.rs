@@ -179,7 +179,7 @@ unsafe fn in_place(py: Python<'_>, arg: *mut ffi::PyObject, slot: &mut Slot, cda
                 Some(*scalar)
             }
             // These hold one address.
-            TypeInfo { kind: InfoKind::Pointer { .. } | InfoKind::Function, .. } => {
+            TypeInfo { kind: InfoKind::Pointer { .. } | InfoKind::Function { .. }, .. } => {
                 *slot = word_slot(address.cast::<u64>().read_unaligned());
                 Some(ScalarKind::VoidPtr)
             }

@@ -234,7 +234,7 @@ pub struct CallbackHandler {
     /// The Python callable; None once the callback object was released.
     callable: GilCell<Option<Py<PyAny>>>,
     /// How the callable was named when the callback was made (for late-call reports).
-    name: String,
+    name: CallableName,
     args: Vec<FromC>,
     result: ToC,
     use_errno: bool,
@@ -422,12 +422,9 @@ impl CallbackHandler {
     }
 
     fn report_released(&self, py: Python<'_>) {
-        PyRuntimeError::new_err(format!(
-            "the ctypes callback function {} was called from C after its callback object was released; it returned 0",
-            self.name
-        ))
-        .restore(py);
-        write_unraisable(py, &format!("on calling released ctypes callback function {}", self.name), None);
+        let name = self.name.text(py);
+        PyRuntimeError::new_err(format!("the ctypes callback function {name} was called from C after its callback object was released; it returned 0")).restore(py);
+        write_unraisable(py, &format!("on calling released ctypes callback function {name}"), None);
     }
 }
 
@@ -659,7 +656,7 @@ impl Handler for SharedHandler {
     fn panicked(&self, message: &str) {
         with_gil(|py| {
             pyo3::panic::PanicException::new_err(format!("ferrotypes bug: a callback panicked: {message}")).restore(py);
-            write_unraisable(py, &format!("on calling ctypes callback function {}", self.0.name), None);
+            write_unraisable(py, &format!("on calling ctypes callback function {}", self.0.name.text(py)), None);
         });
     }
 }
@@ -702,13 +699,17 @@ pub fn _check_error_result(restype: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>,
 pub struct Callback {
     handler: Arc<CallbackHandler>,
     closure: Closure,
+    /// The C signature, which other callbacks of the prototype may share.
+    signature: Arc<ClosureSignature>,
 }
 
 impl Callback {
     /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
     /// ctypes' private `errno` swapped in around each call when `use_errno`, and what
-    /// a failure does (`errors`).
-    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>) -> PyResult<Callback> {
+    /// a failure does (`errors`). `prepared` is the C signature of an earlier callback
+    /// of the same prototype, types unchanged since (see [`Callback::signature`]);
+    /// without it one is made.
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>, prepared: Option<Arc<ClosureSignature>>) -> PyResult<Callback> {
         if !callable.is_callable() {
             return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
         }
@@ -720,7 +721,9 @@ impl Callback {
                 args.push(FromC::for_argtype(&t, i)?);
                 let info = info_of(&t)?;
                 info.get().check_by_value()?; // a packed record C passes in memory
-                ctypes.push(info.get().param_ctype());
+                if prepared.is_none() {
+                    ctypes.push(info.get().param_ctype());
+                }
             }
         }
         let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
@@ -728,8 +731,11 @@ impl Callback {
             // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
             return Err(PyTypeError::new_err("invalid result type for callback function"));
         }
-        let signature = Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?);
-        let name = callable_name(callable)?;
+        let signature = match prepared {
+            Some(signature) => signature,
+            None => Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?),
+        };
+        let name = CallableName::of(callable)?;
         let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
         if errors.propagate {
             propagation::start_counting();
@@ -743,12 +749,17 @@ impl Callback {
             error_result,
             propagate: errors.propagate,
         });
-        let closure = Closure::new(signature, Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
-        let callback = Callback { handler, closure };
+        let closure = Closure::new(signature.clone(), Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+        let callback = Callback { handler, closure, signature };
         if callback.returns_object() {
             OBJECT_RESULT_CODE.with_mut(callable.py(), |codes| codes.insert(callback.code()));
         }
         Ok(callback)
+    }
+
+    /// The C signature, to share with the prototype's later callbacks.
+    pub fn signature(&self) -> Arc<ClosureSignature> {
+        self.signature.clone()
     }
 
     /// The C function pointer.
@@ -830,19 +841,41 @@ impl Thunk {
     }
 }
 
-/// How a callable is named in late-call reports: `module.qualname`, or its repr.
-fn callable_name(callable: &Bound<'_, PyAny>) -> PyResult<String> {
-    let py = callable.py();
-    if let Some(q) = callable.getattr_opt(intern!(py, "__qualname__"))? {
-        if let Ok(q) = q.cast::<PyString>() {
-            let module = callable.getattr_opt(intern!(py, "__module__"))?.and_then(|m| m.extract::<String>().ok());
-            return Ok(match module {
-                Some(m) => format!("'{m}.{q}'"),
-                None => format!("'{q}'"),
-            });
+/// How a callable is named in late-call reports: `module.qualname`, or its repr. The
+/// strings are kept as they were when the callback was made, and made into the text
+/// only when a report needs it (most callbacks never make one).
+enum CallableName {
+    /// Its `__qualname__`, and its `__module__` when that is a str.
+    Qualified { qualname: Py<PyString>, module: Option<Py<PyAny>> },
+    /// Its repr, for a callable without a str `__qualname__`.
+    Repr(String),
+}
+
+impl CallableName {
+    fn of(callable: &Bound<'_, PyAny>) -> PyResult<CallableName> {
+        let py = callable.py();
+        if let Some(q) = callable.getattr_opt(intern!(py, "__qualname__"))? {
+            if let Ok(qualname) = q.cast_into::<PyString>() {
+                let module = callable.getattr_opt(intern!(py, "__module__"))?.filter(|m| m.is_instance_of::<PyString>());
+                return Ok(CallableName::Qualified { qualname: qualname.unbind(), module: module.map(Bound::unbind) });
+            }
+        }
+        Ok(CallableName::Repr(callable.repr()?.to_string()))
+    }
+
+    /// The name as reports write it: `'module.qualname'`, `'qualname'` or the repr.
+    fn text(&self, py: Python<'_>) -> String {
+        match self {
+            CallableName::Qualified { qualname, module } => {
+                let q = qualname.bind(py);
+                match module.as_ref().and_then(|m| m.bind(py).extract::<String>().ok()) {
+                    Some(m) => format!("'{m}.{q}'"),
+                    None => format!("'{q}'"),
+                }
+            }
+            CallableName::Repr(text) => text.clone(),
         }
     }
-    Ok(callable.repr()?.to_string())
 }
 
 /// CPython's way to report an exception nobody can catch, with ctypes' wording:

@@ -66,7 +66,7 @@ pub unsafe fn write_value(owner: &Bound<'_, CData>, cls: &Bound<'_, PyType>, inf
             // memory (the caller's promise for this function, unchanged by the call).
             return unsafe { write_value(owner, cls, info, address, index, &built) };
         }
-        if value.is_none() && matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) {
+        if value.is_none() && matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) {
             // SAFETY: a pointer's memory holds one pointer.
             unsafe { address.cast::<usize>().write_unaligned(0) };
             return Ok(());

@@ -32,11 +32,13 @@ use crate::call::value::{ArgValue, Held};
 use crate::callback::propagation::{self, Kept};
 use crate::callback::thunk::{Callback, OnError, Thunk};
 use crate::data::cdata::CData;
+use crate::function::class_recipe::{ClassRecipe, ClassSignature};
 use crate::support::errno::ErrnoSwap;
 use crate::support::errors::ArgumentError;
 use crate::support::gil_cell::GilCell;
 use crate::support::python::optional_class_attribute;
 use crate::support::scalar;
+use crate::types::typeinfo::info_of_class;
 
 /// The function pointer uses the C calling convention (the only one on Linux).
 pub const FUNCFLAG_CDECL: i32 = 0x1;
@@ -76,6 +78,9 @@ pub struct FuncPtr {
     recipe: GilCell<Rc<Recipe>>,
     /// Whether `recipe` reflects the signature (false until the first is made).
     recipe_made: GilCell<bool>,
+    /// When `recipe` is the class's shared one: the object holding it, which the
+    /// collector visits instead of the recipe's own objects.
+    shared: GilCell<Option<Py<ClassRecipe>>>,
     /// The callback (ctypes' thunk), when this instance was made from a Python
     /// callable; also kept in `_objects`, so that where the function pointer is stored
     /// the callback stays alive.
@@ -108,9 +113,41 @@ impl FuncPtr {
         if me.paramflags.is_some() {
             recipe.exact = None; // such calls arrange their arguments first
         }
-        drop(me.recipe.replace(py, Rc::new(recipe)));
-        me.recipe_made.replace(py, true);
+        FuncPtr::set_recipe(slf, Rc::new(recipe), None);
         Ok(())
+    }
+
+    /// The recipe a new instance starts with: its class's shared one while that is
+    /// current (see [`ClassRecipe`]), else one made now, filed as the class's when it
+    /// can be shared. An instance with a signature of its own makes its own.
+    fn take_class_recipe(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let me = slf.get();
+        let own_signature = me.paramflags.is_some() || me.argtypes.with(py, Option::is_some) || me.restype.with(py, Option::is_some);
+        let cls = slf.get_type();
+        let info = if own_signature { None } else { info_of_class(&cls) };
+        let Some(info) = info else { return FuncPtr::remake_recipe(slf) };
+        if let Some((shared, recipe)) = ClassRecipe::current(&cls, info.get()) {
+            FuncPtr::set_recipe(slf, recipe, Some(shared));
+            return Ok(());
+        }
+        let argtypes = optional_class_attribute(&cls, intern!(py, "_argtypes_"))?;
+        let restype = optional_class_attribute(&cls, intern!(py, "_restype_"))?;
+        let recipe = Rc::new(Recipe::new(py, argtypes.as_ref(), restype.as_ref())?);
+        let error_result = if me.flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(&cls, intern!(py, "_error_result_"))? } else { None };
+        let signature = ClassSignature { flags: me.flags, argtypes: argtypes.as_ref(), restype: restype.as_ref(), error_result: error_result.as_ref() };
+        let shared = ClassRecipe::file(&cls, info.get(), signature, &recipe)?;
+        FuncPtr::set_recipe(slf, recipe, shared);
+        Ok(())
+    }
+
+    /// Installs `recipe` (the class's, held by `shared`, or the instance's own).
+    fn set_recipe(slf: &Bound<'_, Self>, recipe: Rc<Recipe>, shared: Option<Py<ClassRecipe>>) {
+        let py = slf.py();
+        let me = slf.get();
+        let old = (me.recipe.replace(py, recipe), me.shared.replace(py, shared));
+        me.recipe_made.replace(py, true);
+        drop(old);
     }
 
     /// Calls the function with `args` (borrowed object pointers from the caller).
@@ -765,6 +802,7 @@ impl FuncPtr {
             errcheck: GilCell::new(None),
             recipe_made: GilCell::new(false),
             recipe: GilCell::new(Rc::new(Recipe::empty())),
+            shared: GilCell::new(None),
         }
     }
 }
@@ -776,8 +814,15 @@ impl FuncPtr {
     #[pyo3(signature = (*args, **_kwargs))]
     fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
         let py = cls.py();
-        let base = CData::for_class(cls)?;
-        let flags = FuncPtr::flags_of(cls)?;
+        let info = CData::class_info(cls)?;
+        // The class's recipe and attributes, when a current one is filed.
+        let shared = ClassRecipe::current(cls, info.get());
+        let class = shared.as_ref().map(|(s, _)| s.get());
+        let base = CData::owned(info)?;
+        let flags = match class {
+            Some(class) => class.flags,
+            None => FuncPtr::flags_of(cls)?,
+        };
         let mut thunk = None;
         let mut paramflags = None;
         let first = args.get_item(0).ok();
@@ -796,11 +841,19 @@ impl FuncPtr {
             }
             (1, Some(first)) => {
                 if is_callback_source(&first) {
-                    let argtypes = optional_class_attribute(cls, intern!(py, "_argtypes_"))?;
-                    let restype = optional_class_attribute(cls, intern!(py, "_restype_"))?;
-                    let error_result = if flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(cls, intern!(py, "_error_result_"))? } else { None };
+                    let (argtypes, restype, error_result) = match class {
+                        Some(class) => (Some(class.argtypes.bind(py).clone()), class.restype.as_ref().map(|r| r.bind(py).clone()), class.error_result.as_ref().map(|e| e.bind(py).clone())),
+                        None => (
+                            optional_class_attribute(cls, intern!(py, "_argtypes_"))?,
+                            optional_class_attribute(cls, intern!(py, "_restype_"))?,
+                            if flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(cls, intern!(py, "_error_result_"))? } else { None },
+                        ),
+                    };
                     let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
-                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors)?;
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors, class.and_then(|c| c.callback_signature(py)))?;
+                    if let Some(class) = class {
+                        class.keep_callback_signature(py, cb.signature());
+                    }
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
                     // The instance keeps its thunk (and so the callable) in
@@ -817,13 +870,24 @@ impl FuncPtr {
         // SAFETY: an owned function pointer instance has room for one pointer.
         unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         let mut data = FuncPtr::with_callback(flags, thunk);
-        data.paramflags = paramflags;
+        match (paramflags, shared) {
+            (None, Some((shared, recipe))) => {
+                data.recipe = GilCell::new(recipe);
+                data.shared = GilCell::new(Some(shared));
+                data.recipe_made = GilCell::new(true);
+            }
+            (paramflags, _) => data.paramflags = paramflags,
+        }
         Ok(PyClassInitializer::from(base).add_subclass(data))
     }
 
     #[pyo3(signature = (*_args, **_kwargs))]
     fn __init__(slf: &Bound<'_, Self>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-        FuncPtr::remake_recipe(slf)
+        // `py_new` gave it the class's current recipe, or every change since made one.
+        if slf.get().recipe_made.with(slf.py(), |made| *made) {
+            return Ok(());
+        }
+        FuncPtr::take_class_recipe(slf)
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -938,7 +1002,11 @@ impl FuncPtr {
             self.argtypes.with_in_traverse(|v| visit.call(v))?;
             self.restype.with_in_traverse(|v| visit.call(v))?;
             self.errcheck.with_in_traverse(|v| visit.call(v))?;
-            self.recipe.with_in_traverse(|p| p.traverse(&visit))?;
+            if self.shared.with_in_traverse(Option::is_some) {
+                self.shared.with_in_traverse(|s| visit.call(s))?;
+            } else {
+                self.recipe.with_in_traverse(|p| p.traverse(&visit))?;
+            }
         }
         if let Some(flags) = &self.paramflags {
             flags.traverse(&visit)?;
@@ -949,7 +1017,7 @@ impl FuncPtr {
     /// Breaks cycles through the signature; a later call prepares the class's again.
     fn __clear__(&self, py: Python<'_>) {
         let old = (self.argtypes.replace(py, None), self.restype.replace(py, None), self.errcheck.replace(py, None));
-        let recipe = self.recipe.replace(py, Rc::new(Recipe::empty()));
+        let recipe = (self.recipe.replace(py, Rc::new(Recipe::empty())), self.shared.replace(py, None));
         self.recipe_made.replace(py, false);
         drop((old, recipe));
     }

@@ -353,7 +353,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     };
     let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
-        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
+        matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
     if !pointer_like {
         return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::support::python::describe(typ))));

@@ -10,6 +10,7 @@
 use ferrotypes_core::ctype::{CType, ScalarAt, ScalarKind};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::PyType;
 
 use std::ffi::CString;
@@ -33,8 +34,9 @@ pub enum InfoKind {
     /// `native_target` is the target's scalar and byte order when the target is a
     /// simple type with native values (see `Simple`), which `p[i]` reads as such.
     Pointer { target: GilCell<Option<Py<PyType>>>, format: GilCell<String>, native_target: GilCell<Option<(ScalarKind, bool)>> },
-    /// A function pointer type.
-    Function,
+    /// A function pointer type; `shared` holds what its instances share once the
+    /// first is made (the function layer's class recipe), visited by the collector.
+    Function { shared: GilCell<Option<Py<PyAny>>> },
     /// An array of `length` elements of class `element` (whose info is `element_info`).
     Array { element: Py<PyType>, element_info: Py<TypeInfo>, length: usize },
     /// A structure or union: its fields in initialisation order (a base structure's
@@ -95,7 +97,7 @@ impl InfoKind {
             InfoKind::Array { .. } => FamilyKind::Array,
             InfoKind::Pointer { .. } => FamilyKind::Pointer,
             InfoKind::Record { .. } => FamilyKind::Record,
-            InfoKind::Function => FamilyKind::Function,
+            InfoKind::Function { .. } => FamilyKind::Function,
         }
     }
 }
@@ -204,7 +206,7 @@ fn unsigned_of_size(size: usize) -> ScalarKind {
 pub fn push_leaves(info: &TypeInfo, py: Python<'_>, offset: usize, out: &mut Vec<ScalarAt>) {
     match &info.kind {
         InfoKind::Simple { scalar, swapped, .. } => out.push(ScalarAt { swapped: *swapped, ..ScalarAt::plain(offset, *scalar) }),
-        InfoKind::Pointer { .. } | InfoKind::Function => out.push(ScalarAt::plain(offset, ScalarKind::VoidPtr)),
+        InfoKind::Pointer { .. } | InfoKind::Function { .. } => out.push(ScalarAt::plain(offset, ScalarKind::VoidPtr)),
         InfoKind::Array { element_info, length, .. } => {
             let e = element_info.get();
             if e.size == 0 {
@@ -263,7 +265,7 @@ impl TypeInfo {
     pub fn keep_slots(&self) -> usize {
         match &self.kind {
             InfoKind::Simple { .. } => 0,
-            InfoKind::Pointer { .. } | InfoKind::Function => 1,
+            InfoKind::Pointer { .. } | InfoKind::Function { .. } => 1,
             InfoKind::Array { length, .. } => *length,
             InfoKind::Record { fields, .. } => fields.len(),
         }
@@ -345,7 +347,7 @@ impl TypeInfo {
                 Ok(BufferLayout { format: element.format, shape, itemsize: element.itemsize })
             }
             InfoKind::Pointer { format, .. } => Ok(BufferLayout { format: format.get(py), shape: Vec::new(), itemsize: self.size }),
-            InfoKind::Function => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
+            InfoKind::Function { .. } => Ok(BufferLayout { format: "X{}".to_owned(), shape: Vec::new(), itemsize: self.size }),
             InfoKind::Record { layout, .. } => Ok(BufferLayout { format: layout.format.clone(), shape: Vec::new(), itemsize: self.size }),
         }
     }
@@ -400,7 +402,7 @@ impl TypeInfo {
         match &self.kind {
             InfoKind::Pointer { .. } => false,
             InfoKind::Array { element_info, .. } => element_info.get().export_is_fixed(),
-            InfoKind::Simple { .. } | InfoKind::Function | InfoKind::Record { .. } => true,
+            InfoKind::Simple { .. } | InfoKind::Function { .. } | InfoKind::Record { .. } => true,
         }
     }
 }
@@ -413,7 +415,7 @@ impl TypeInfo {
     pub fn contains_pointers(&self) -> bool {
         match &self.kind {
             InfoKind::Simple { scalar, .. } => scalar.is_pointer(),
-            InfoKind::Pointer { .. } | InfoKind::Function => true,
+            InfoKind::Pointer { .. } | InfoKind::Function { .. } => true,
             InfoKind::Array { element_info, .. } => element_info.get().contains_pointers(),
             InfoKind::Record { layout, .. } => layout.has_pointers,
         }
@@ -456,13 +458,30 @@ impl TypeInfo {
         self.mark_final();
     }
 
+    /// What a function type's instances share, which the collector reaches from here.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let InfoKind::Function { shared } = &self.kind {
+            // SAFETY: called by the collector through tp_traverse; the closure only visits.
+            unsafe { shared.with_in_traverse(|s| visit.call(s)) }?;
+        }
+        Ok(())
+    }
+
+    /// Breaks a cycle through what a function type's instances share (the next
+    /// instance makes it again).
+    fn __clear__(&self, py: Python<'_>) {
+        if let InfoKind::Function { shared } = &self.kind {
+            drop(shared.replace(py, None));
+        }
+    }
+
     fn __repr__(&self) -> String {
         let kind = match &self.kind {
             InfoKind::Simple { scalar, swapped, .. } => {
                 format!("simple '{}'{}", scalar.code(), if *swapped { " swapped" } else { "" })
             }
             InfoKind::Pointer { .. } => "pointer".to_owned(),
-            InfoKind::Function => "function".to_owned(),
+            InfoKind::Function { .. } => "function".to_owned(),
             InfoKind::Array { length, .. } => format!("array[{length}]"),
             InfoKind::Record { union: true, .. } => "union".to_owned(),
             InfoKind::Record { union: false, .. } => "struct".to_owned(),
@@ -543,7 +562,7 @@ pub fn pointer_format(target: &Bound<'_, PyType>) -> String {
 #[pyfunction]
 pub fn function_info() -> TypeInfo {
     let ptr = ScalarKind::VoidPtr;
-    TypeInfo::new(ptr.size(), ptr.align(), InfoKind::Function, CType::Scalar(ptr))
+    TypeInfo::new(ptr.size(), ptr.align(), InfoKind::Function { shared: GilCell::new(None) }, CType::Scalar(ptr))
 }
 
 /// Builds the info of an array type of `length` elements of class `element`.
