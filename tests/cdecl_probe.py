@@ -15,9 +15,17 @@ import tempfile
 from pathlib import Path
 
 from ferrotypes import _verify
-from ferrotypes._cbuild import default_cache_dir, find_compiler
+from ferrotypes._cbuild import build_shared_library, default_cache_dir, find_compiler
 
 CC = find_compiler()
+CLIB = Path(__file__).resolve().parent / "clib"
+
+
+def clib_declared(name):
+    """``(header, library)``: ``clib/<name>.h`` and the shared library built from
+    ``clib/<name>.c`` (cached while both are unchanged)."""
+    header = CLIB / f"{name}.h"
+    return header, build_shared_library([CLIB / f"{name}.c"], name, depends=[header])
 
 
 @functools.lru_cache(maxsize=None)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import enum
 import subprocess
-from pathlib import Path
 
 import pytest
 
 import ferrotypes as ft
-from cdecl_probe import CC, layout_checks
-from ferrotypes._cbuild import build_shared_library
+from cdecl_probe import CC, CLIB, clib_declared, layout_checks
 
-CLIB = Path(__file__).resolve().parent / "clib"
 HEADER = CLIB / "cdecl_enums.h"
 ENUMS = ["enum ec_color", "enum ec_neg", "enum ec_big", "enum ec_negbig", "enum ec_top", "ec_flag"]
 
@@ -25,7 +22,7 @@ pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler")
 
 @pytest.fixture(scope="module")
 def api():
-    path = build_shared_library([CLIB / "cdecl_enums.c"], "cdecl_enums", depends=[HEADER])
+    _, path = clib_declared("cdecl_enums")
     return ft.cdef(HEADER.read_text(), lib=str(path))
 
 
@@ -172,7 +169,7 @@ def test_classes_that_stand_for_nothing_are_refused():
 def test_generated_bindings_have_the_same_enum_classes(tmp_path, monkeypatch):
     from ferrotypes.bind import generate, write_bindings
 
-    path = build_shared_library([CLIB / "cdecl_enums.c"], "cdecl_enums", depends=[HEADER])
+    _, path = clib_declared("cdecl_enums")
     write_bindings(tmp_path / "enum_bindings.py", generate(str(HEADER), str(path)))
     monkeypatch.syspath_prepend(str(tmp_path))
     import enum_bindings as m

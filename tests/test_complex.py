@@ -10,15 +10,12 @@ import cmath
 import ctypes as std
 import struct
 import subprocess
-from pathlib import Path
 
 import pytest
 
 import ferrotypes as ft
-from cdecl_probe import CC, layout_checks
-from ferrotypes._cbuild import build_shared_library
+from cdecl_probe import CC, CLIB, clib_declared, layout_checks
 
-CLIB = Path(__file__).resolve().parent / "clib"
 HEADER = CLIB / "cdecl_complex.h"
 TYPES = {"float _Complex": ft.c_float_complex, "double _Complex": ft.c_double_complex,
          "long double _Complex": ft.c_longdouble_complex}
@@ -28,7 +25,7 @@ needs_cc = pytest.mark.skipif(CC is None, reason="no C compiler")
 
 @pytest.fixture(scope="module")
 def api():
-    path = build_shared_library([CLIB / "cdecl_complex.c"], "cdecl_complex", depends=[HEADER])
+    _, path = clib_declared("cdecl_complex")
     return ft.cdef(HEADER.read_text(), lib=str(path))
 
 
