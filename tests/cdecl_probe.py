@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import ferrotypes as ft
 from ferrotypes import _verify
 from ferrotypes._cbuild import build_shared_library, default_cache_dir, find_compiler
 
@@ -21,11 +22,15 @@ CC = find_compiler()
 CLIB = Path(__file__).resolve().parent / "clib"
 
 
-def clib_declared(name):
-    """``(header, library)``: ``clib/<name>.h`` and the shared library built from
-    ``clib/<name>.c`` (cached while both are unchanged)."""
-    header = CLIB / f"{name}.h"
-    return header, build_shared_library([CLIB / f"{name}.c"], name, depends=[header])
+def clib_library(name):
+    """The shared library built from ``clib/<name>.c``, which declares itself in
+    ``clib/<name>.h`` (cached while both are unchanged)."""
+    return build_shared_library([CLIB / f"{name}.c"], name, depends=[CLIB / f"{name}.h"])
+
+
+def clib_namespace(name):
+    """``clib/<name>.h`` read with ``cdef``, bound to :func:`clib_library`'s library."""
+    return ft.cdef((CLIB / f"{name}.h").read_text(), lib=str(clib_library(name)))
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import ferrotypes as ft
-from cdecl_probe import CC, CLIB, clib_declared, layout_checks
+from cdecl_probe import CC, CLIB, clib_library, clib_namespace, layout_checks
 
 HEADER = CLIB / "cdecl_enums.h"
 ENUMS = ["enum ec_color", "enum ec_neg", "enum ec_big", "enum ec_negbig", "enum ec_top", "ec_flag"]
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler")
 
 @pytest.fixture(scope="module")
 def api():
-    _, path = clib_declared("cdecl_enums")
-    return ft.cdef(HEADER.read_text(), lib=str(path))
+    return clib_namespace("cdecl_enums")
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +168,7 @@ def test_classes_that_stand_for_nothing_are_refused():
 def test_generated_bindings_have_the_same_enum_classes(tmp_path, monkeypatch):
     from ferrotypes.bind import generate, write_bindings
 
-    _, path = clib_declared("cdecl_enums")
+    path = clib_library("cdecl_enums")
     write_bindings(tmp_path / "enum_bindings.py", generate(str(HEADER), str(path)))
     monkeypatch.syspath_prepend(str(tmp_path))
     import enum_bindings as m

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 import ferrotypes as ft
-from cdecl_probe import CC, CLIB, clib_declared, layout_checks
+from cdecl_probe import CC, CLIB, clib_namespace, layout_checks
 
 HEADER = CLIB / "cdecl_complex.h"
 TYPES = {"float _Complex": ft.c_float_complex, "double _Complex": ft.c_double_complex,
@@ -25,8 +25,7 @@ needs_cc = pytest.mark.skipif(CC is None, reason="no C compiler")
 
 @pytest.fixture(scope="module")
 def api():
-    _, path = clib_declared("cdecl_complex")
-    return ft.cdef(HEADER.read_text(), lib=str(path))
+    return clib_namespace("cdecl_complex")
 
 
 @pytest.fixture(scope="module")

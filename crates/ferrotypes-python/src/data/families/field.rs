@@ -116,11 +116,16 @@ pub fn write(field: &FieldLayout, instance: &Bound<'_, PyAny>, value: &Bound<'_,
         // SAFETY: address_in checked that the field lies inside the instance.
         FieldAccess::Value | FieldAccess::Member => unsafe { access::write_value(&owner, field.cls.bind(py), field.info.get(), address, field.index, value) },
         FieldAccess::Bits { scalar, swapped, shift, width } => {
-            // An instance of the field's own type stores its value. (ctypes copies the
-            // instance's bytes by the bit-field's encoded size, far past both objects.)
-            let value = if value.is_instance(field.cls.bind(py))? { value.getattr(pyo3::intern!(py, "value"))? } else { value.clone() };
             let mut raw = [0u8; 16];
-            scalar::to_bytes(&value, scalar, &mut raw)?;
+            if let Err(refused) = scalar::to_bytes(value, scalar, &mut raw) {
+                // An instance of the field's own type stores its value (ctypes copies its
+                // bytes by the bit-field's encoded size, far past both objects); looked
+                // at only once the number was refused, off the ordinary store's path.
+                if !value.is_instance(field.cls.bind(py))? {
+                    return Err(refused);
+                }
+                scalar::to_bytes(&value.getattr(pyo3::intern!(py, "value"))?, scalar, &mut raw)?;
+            }
             let mut word = [0u8; 16];
             word[..scalar.size()].copy_from_slice(&raw[..scalar.size()]);
             let bits = u128::from_le_bytes(word) & mask(width);
