@@ -164,3 +164,166 @@ def test_a_simple_view_of_arena_memory_constructs_through_the_general_path():
     arena.close()
     with pytest.raises(ValueError):
         p.__init__(b"after")
+
+
+@pytest.mark.parametrize("value", [b"abc", b"", b"with\x00nul", None])
+def test_string_pointer_values_read_as_in_ctypes(value):
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Text(m.c_char_p):
+            pass
+        class Holder(m.Structure):
+            _fields_ = [("p", m.c_char_p)]
+        row = [m.c_char_p(value).value, Text(value).value, Holder(value).p, (m.c_char_p * 2)(value, value)[1]]
+        results.append(row)
+    assert results[0] == results[1]
+
+
+def test_len_of_arrays_and_their_subclasses_matches_ctypes():
+    results = []
+    for m in (ctypes, ferrotypes):
+        Ints = m.c_int * 7
+
+        class Sub(Ints):
+            pass
+
+        class Own(Ints):
+            def __len__(self):
+                return 3
+
+        empty = m.c_double * 0
+        results.append([len(Ints()), len(Sub()), len(Own()), len(empty()), len(m.create_string_buffer(5)),
+                        len((m.POINTER(m.c_int) * 2)()), outcome(lambda: len(m.Array))[:2]])
+    assert results[0] == results[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(offset=st.one_of(st.integers(-2**70, 2**70), st.just(Index()), st.just(1.5), st.just("4"), st.none()),
+       target=st.sampled_from(["c_int", "Point", "array", "pointer", "int", "stdlib"]))
+def test_byref_matches_ctypes(offset, target):
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Point(m.Structure):
+            _fields_ = [("x", m.c_int), ("y", m.c_int)]
+        obj = {"c_int": lambda: m.c_int(5), "Point": Point, "array": m.c_int * 3,
+               "pointer": lambda: m.pointer(m.c_int(1)), "int": lambda: 5, "stdlib": lambda: ctypes.c_int(2)}[target]()
+
+        def make():
+            ref = m.byref(obj) if offset is None else m.byref(obj, offset)
+            # the address, relative to the object's (ctypes' byref of a stdlib
+            # object in ferrotypes passes the same address)
+            base = (ctypes if target == "stdlib" else m).addressof(obj)
+            return ctypes.cast(ref, ctypes.c_void_p).value - base if m is ctypes else ref._obj is obj or target == "stdlib"
+        got = outcome(make)
+        results.append(got[:2] if got[0] == "error" else "ok")
+    assert results[0] == results[1]
+
+
+def test_byref_passes_the_offset_address_and_keeps_its_object():
+    for offset in (0, 4, -4, 2**62):
+        x = ferrotypes.c_int(5)
+        ref = ferrotypes.byref(x, offset)
+        assert ref._obj is x
+        assert ferrotypes.cast(ref, ferrotypes.c_void_p).value == (ferrotypes.addressof(x) + offset) % 2**64
+    x = ferrotypes.c_int(5)
+    before = sys.getrefcount(x)
+    ref = ferrotypes.byref(x)
+    assert sys.getrefcount(x) == before + 1
+    del ref
+    assert sys.getrefcount(x) == before
+
+
+def test_byref_argument_errors_match_ctypes():
+    results = []
+    for m in (ctypes, ferrotypes):
+        x = m.c_int(5)
+        results.append([outcome(lambda: m.byref())[:2], outcome(lambda: m.byref(x, 1, 2))[:2],
+                        outcome(lambda: m.byref(5)), outcome(lambda: m.byref(x, "4"))[:2]])
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("address", [2**64, 1.0, "16", None, ctypes.c_int(5)])
+def test_from_address_refuses_what_ctypes_refuses(address):
+    ours = outcome(lambda: ferrotypes.c_int.from_address(address))
+    theirs = outcome(lambda: ctypes.c_int.from_address(address))
+    assert ours[0] == theirs[0] == "error"
+    assert issubclass(ours[1], theirs[1]) or (ours[1], theirs[1]) == (OverflowError, ValueError), (ours, theirs)
+
+
+def test_from_address_refuses_null_where_ctypes_reads_it():
+    assert outcome(lambda: ferrotypes.c_int.from_address(0)) == ("error", ValueError, "NULL pointer access")
+
+
+def test_from_address_views_memory_for_every_family_and_subclass():
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Point(m.Structure):
+            _fields_ = [("x", m.c_int), ("y", m.c_int)]
+
+        class Int(m.c_int):
+            pass
+        a = (m.c_int * 4)(1, 2, 3, 4)
+        address = m.addressof(a)
+        row = [m.c_int.from_address(address).value, Int.from_address(address + 4).value,
+               Point.from_address(address + 8).y, list((m.c_int * 2).from_address(address + 4)),
+               type(Int.from_address(address)).__name__, m.c_int.from_address(address)._b_base_,
+               m.c_int.from_address(address)._objects, m.c_int.from_address.__name__,
+               outcome(lambda: m.c_int.from_address())[:2], outcome(lambda: type(m.c_int).from_address(5, address))[:2],
+               outcome(lambda: m.Structure.from_address(address))[:2]]
+        view = m.c_int.from_address(address)
+        view.value = 9
+        row.append(a[0])
+        results.append(row)
+    assert results[0] == results[1]
+
+
+def test_from_address_raises_the_cdata_audit_event():
+    code = """
+import sys
+import ferrotypes
+seen = []
+sys.addaudithook(lambda event, args: seen.append(args) if event == "ctypes.cdata" else None)
+a = (ferrotypes.c_int * 2)(7, 8)
+x = ferrotypes.c_int.from_address(ferrotypes.addressof(a) + 4)
+assert x.value == 8, x.value
+assert seen == [(ferrotypes.addressof(a) + 4,)], seen
+def refuse(event, args):
+    if event == "ctypes.cdata":
+        raise RuntimeError("refused by the hook")
+sys.addaudithook(refuse)
+try:
+    ferrotypes.c_int.from_address(ferrotypes.addressof(a))
+except RuntimeError as exc:
+    print(exc)
+"""
+    import subprocess
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout == "refused by the hook\n"
+
+
+@pytest.mark.parametrize("length", [0, 3, 100, -1, 2**70, 2.0, "3", None, True])
+def test_array_types_by_multiplication_match_ctypes(length):
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Point(m.Structure):
+            _fields_ = [("x", m.c_int)]
+        row = []
+        for cls in (m.c_int, Point, m.POINTER(m.c_int), m.c_char * 2, m.CFUNCTYPE(None)):
+            for product in (lambda: cls * length, lambda: length * cls):
+                got = outcome(product)
+                row.append(got[:2] if got[0] == "error" else (got[1]._length_, got[1]._type_.__name__, got[1] is cls * length))
+        row.append(outcome(lambda: m.c_int * m.c_int)[:2])
+        row.append(outcome(lambda: [1] * m.c_int)[:2])
+        results.append(row)
+    assert results[0] == results[1]
+
+
+def test_a_metaclass_subclass_multiplies_through_its_own_operator():
+    class Meta(type(ferrotypes.c_int)):
+        def __mul__(cls, length):
+            return ("own", length)
+
+    class Special(ferrotypes.c_int, metaclass=Meta):
+        pass
+    assert Special * 3 == ("own", 3)
+    assert ferrotypes.c_int * 3 is ferrotypes.c_int * 3
