@@ -327,3 +327,38 @@ def test_a_metaclass_subclass_multiplies_through_its_own_operator():
         pass
     assert Special * 3 == ("own", 3)
     assert ferrotypes.c_int * 3 is ferrotypes.c_int * 3
+
+
+def test_sizeof_and_alignment_of_classes_instances_and_other_objects_match_ctypes():
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Point(m.Structure):
+            _fields_ = [("x", m.c_int), ("y", m.c_double)]
+
+        class Int(m.c_int):
+            pass
+        row = []
+        for obj in (Point, Point(), m.c_int, Int, Int(3), m.c_char * 5, (m.c_char * 5)(), m.POINTER(Point),
+                    m.c_longdouble, m.CFUNCTYPE(None), 5, "text", None, int, m.Structure):
+            row.append((outcome(lambda: m.sizeof(obj))[:2], outcome(lambda: m.alignment(obj))[:2]))
+        results.append(row)
+    assert results[0] == results[1]
+
+
+def test_sizeof_follows_a_class_whose_info_changes():
+    class Later(ferrotypes.Structure):
+        pass
+    assert ferrotypes.sizeof(Later) == 0
+    Later._fields_ = [("x", ferrotypes.c_double)]
+    assert ferrotypes.sizeof(Later) == 8 and ferrotypes.alignment(Later) == 8
+
+
+def test_pointer_takes_one_positional_argument_as_in_ctypes():
+    results = []
+    for m in (ctypes, ferrotypes):
+        x = m.c_int(5)
+        p = m.pointer(x)
+        results.append([p.contents.value, p._objects == {"1": x}, outcome(lambda: m.pointer())[:2],
+                        outcome(lambda: m.pointer(x, x))[:2], outcome(lambda: m.pointer(obj=x))[:2],
+                        outcome(lambda: m.pointer(5))[:2]])
+    assert results[0] == results[1]

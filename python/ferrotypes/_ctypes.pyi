@@ -314,10 +314,10 @@ def POINTER(cls: type[_CDataBase] | str, /) -> type[_Pointer[Any]]:
     """The pointer type to ``cls`` (cached; a string names an incomplete type)."""
 
 @overload
-def pointer(obj: _CT) -> _Pointer[_CT]:
+def pointer(obj: _CT, /) -> _Pointer[_CT]:
     """A new pointer to ``obj`` (an instance of ``POINTER(type(obj))``)."""
 @overload
-def pointer(obj: _StdCData) -> _Pointer[Any]:
+def pointer(obj: _StdCData, /) -> _Pointer[Any]:
     """A ferrotypes pointer to a stdlib instance's memory (to the ferrotypes class of its layout)."""
 
 # --- functions ---------------------------------------------------------------------

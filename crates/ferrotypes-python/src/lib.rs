@@ -92,7 +92,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(registry::_constructed_directly, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::_add_array_operator, m)?)?;
-    m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;
+    pointer_types::add_pointer_function(m)?;
     m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
     pointer_types::add_pointer_type_function(m)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;

@@ -22,7 +22,7 @@ use crate::data::keepalive;
 use crate::data::slots;
 use crate::support::scalar;
 use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
-use crate::types::typeinfo::{info_of, info_of_class, TypeInfo};
+use crate::types::typeinfo::{info_of, read_class_info, TypeInfo};
 
 /// `sizeof(type_or_instance)`.
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -48,9 +48,9 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// `read` of the class info of `obj` when it is a C data class: a class is told by a
 /// flag of its type, where the instance test walks the metaclass's bases.
+#[inline(always)]
 fn class_info(obj: &Bound<'_, PyAny>, read: fn(&TypeInfo) -> usize) -> Option<usize> {
-    let class = obj.cast::<pyo3::types::PyType>().ok()?;
-    info_of_class(class).map(|info| read(info.get()))
+    read_class_info(obj.cast::<pyo3::types::PyType>().ok()?, read)
 }
 
 /// `addressof(instance)`: the address of the instance's memory.
@@ -68,14 +68,17 @@ pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 ///
 /// # Safety
 /// CPython's `METH_O` contract: the GIL held, `obj` a live object lent for the call.
-unsafe fn one_argument(obj: *mut ffi::PyObject, f: fn(&Bound<'_, PyAny>) -> PyResult<usize>) -> *mut ffi::PyObject {
+#[inline(always)]
+unsafe fn one_argument(obj: *mut ffi::PyObject, f: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<usize>) -> *mut ffi::PyObject {
     // SAFETY: CPython calls a METH_O function with the GIL held. The token is not
     // registered with PyO3's attach count: only `Bound`s are made and dropped here.
     let py = unsafe { Python::assume_attached() };
     slots::guard(py, slots::NULL, || {
         // SAFETY: a live object lent for the call (the caller's promise).
         let obj = unsafe { Borrowed::from_ptr(py, obj) };
-        Ok(f(&obj)?.into_pyobject(py)?.into_ptr())
+        let n = f(&obj)?;
+        // SAFETY: a new reference, or NULL with an exception set (returned as is).
+        Ok(unsafe { ffi::PyLong_FromSize_t(n) })
     })
 }
 
