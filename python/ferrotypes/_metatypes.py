@@ -27,8 +27,9 @@ class _CDataMeta(type):
             _core._enable_fast_slots(cls)  # a class statement took PyO3's slots
         return cls
 
-    # from_address(cls, address) is a method written in Rust, added to this class by
-    # build_base_classes (_core._add_class_methods), as ctypes writes it in C.
+    # from_address(cls, address) is a method written in Rust, added to this class and
+    # its subclasses by build_base_classes (_core._add_class_methods), as ctypes
+    # writes it in C.
 
     def in_dll(cls, library, name):
         """An instance viewing the exported variable ``name`` of ``library``."""
@@ -483,8 +484,10 @@ def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
-    core._add_class_methods(_CDataMeta)
     for meta in _metaclasses(_CDataMeta):
+        # Each its own (a method found on the exact metaclass is called without a
+        # subclass check), as ctypes gives each metaclass its methods.
+        core._add_class_methods(meta)
         if meta.__mul__ is _CDataMeta.__mul__ and meta.__rmul__ is _CDataMeta.__rmul__:
             core._add_array_operator(meta)  # cls * n without this module's __mul__ frame
     core._set_array_type_builder(_build_array_type)

@@ -208,8 +208,15 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
     unsafe { build(cls, CData::owned(info)?, part) }
 }
 
-/// `TypeError` unless `cls` is F's type or a subclass of it.
+/// `TypeError` unless `cls` is F's type or a subclass of it. A class whose `tp_new` is
+/// the family's [`new_slot`] is one (only F's type has it, and only classes based on
+/// it inherit it): told without walking its MRO.
+#[inline]
 fn check_family<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    // SAFETY: a live type object, read with the GIL held.
+    if unsafe { (*cls.as_type_ptr()).tp_new }.map(|f| f as usize) == Some(new_slot::<F> as ffi::newfunc as usize) {
+        return Ok(());
+    }
     // SAFETY: both are live type objects.
     if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
         return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));

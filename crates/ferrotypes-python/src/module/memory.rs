@@ -328,9 +328,9 @@ static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMeth
     ml_doc: c"from_address($self, address, /)\n--\n\nAn instance viewing the memory at `address` (which must stay valid).".as_ptr(),
 });
 
-/// Gives `meta`, the metaclass every C data metaclass derives from (`_CDataMeta`), its
-/// methods written in Rust (`from_address`), as method descriptors in its dict, which
-/// its subclasses inherit (called once, by `_metatypes.build_base_classes`).
+/// Gives `meta`, a C data metaclass (`_CDataMeta` or one derived from it), the methods
+/// written in Rust (`from_address`), as method descriptors in its dict, which its
+/// subclasses inherit (called by `_metatypes.build_base_classes` for each of its own).
 #[pyfunction]
 pub fn _add_class_methods(meta: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
     let py = meta.py();
