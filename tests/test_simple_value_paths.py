@@ -362,3 +362,13 @@ def test_pointer_takes_one_positional_argument_as_in_ctypes():
                         outcome(lambda: m.pointer(x, x))[:2], outcome(lambda: m.pointer(obj=x))[:2],
                         outcome(lambda: m.pointer(5))[:2]])
     assert results[0] == results[1]
+
+
+def test_py_object_keeps_any_object_and_releases_it_with_itself():
+    for m in (ctypes, ferrotypes):
+        obj = ["any", "object"]
+        before = sys.getrefcount(obj)
+        x = m.py_object(obj)
+        assert x.value is obj and x._objects is obj
+        del x
+        assert sys.getrefcount(obj) == before
