@@ -325,7 +325,7 @@ static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMeth
     ml_name: c"from_address".as_ptr(),
     ml_meth: ffi::PyMethodDefPointer { PyCFunction: from_address_entry },
     ml_flags: ffi::METH_O,
-    ml_doc: c"from_address($self, address, /)\n--\n\nAn instance viewing the memory at `address` (which must stay valid).".as_ptr(),
+    ml_doc: c"from_address($cls, address, /)\n--\n\nAn instance viewing the memory at `address` (which must stay valid).".as_ptr(),
 });
 
 /// Gives `meta`, a C data metaclass (`_CDataMeta` or one derived from it), the methods
