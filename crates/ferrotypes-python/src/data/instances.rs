@@ -208,8 +208,15 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
     unsafe { build(cls, CData::owned(info)?, part) }
 }
 
-/// `TypeError` unless `cls` is F's type or a subclass of it.
+/// `TypeError` unless `cls` is F's type or a subclass of it. A class whose `tp_new` is
+/// the family's [`new_slot`] is one (only F's type has it, and only classes based on
+/// it inherit it): told without walking its MRO.
+#[inline]
 fn check_family<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    // SAFETY: a live type object, read with the GIL held.
+    if unsafe { (*cls.as_type_ptr()).tp_new }.map(|f| f as usize) == Some(new_slot::<F> as ffi::newfunc as usize) {
+        return Ok(());
+    }
     // SAFETY: both are live type objects.
     if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
         return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));
@@ -374,12 +381,12 @@ static SUBTYPE_DEALLOC: OnceLock<ffi::destructor> = OnceLock::new();
 
 /// Whether releasing `obj` can run no code and reach no other object of ours: its
 /// class has no `__del__`, and it has no `__dict__` (nor its values), no weak
-/// references, no `_b_base_` or `_objects`. Never on an interpreter whose layouts
-/// [`cpython_layout`] does not know.
+/// references, and `refers` (what its `CData` refers to: see the callers) is false.
+/// Never on an interpreter whose layouts [`cpython_layout`] does not know.
 ///
 /// # Safety
-/// `obj` must be a live C data instance whose `CData` is `cdata`.
-unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> bool {
+/// `obj` must be a live C data instance.
+unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, refers: bool) -> bool {
     let Some(layout) = cpython_layout::known(py) else { return false };
     // SAFETY: obj is a live object (the caller's promise); the words read are its
     // type's dict and weak list slots, inside the object or, for a managed dict and
@@ -398,7 +405,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
             (*tp).tp_dictoffset == 0
         };
         let weaklist = (*tp).tp_weaklistoffset;
-        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || is_null_at(weaklist)) && !cdata.refers_to_objects(py)
+        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || is_null_at(weaklist)) && !refers
     }
 }
 
@@ -409,7 +416,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
 pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
     let data = obj.get();
     // SAFETY: a live C data instance, with its own CData.
-    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && data.info().get().kind.family() != FamilyKind::Function && is_leaf(obj.py(), obj.as_ptr(), data) }
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && data.info().get().kind.family() != FamilyKind::Function && is_leaf(obj.py(), obj.as_ptr(), data.refers_to_objects(obj.py())) }
 }
 
 /// The `tp_dealloc` slot of the data families' Python classes (installed by
@@ -419,7 +426,8 @@ pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
 /// `subtype_dealloc` followed by PyO3's deallocator costs several times an
 /// allocation; most instances, though, hold nothing but their bytes. Such a leaf
 /// ([`is_leaf`]) is freed here: its parts dropped
-/// (releasing no Python object but the type info its class also holds) and its
+/// (releasing no Python object but the type info its class also holds, and a
+/// kept `bytes`) and its
 /// memory returned. Every other instance goes to `subtype_dealloc`, with the class's
 /// slot set back to it for the call, so that it finds the deallocator of the base
 /// the same way as without this slot.
@@ -461,7 +469,8 @@ unsafe fn dealloc<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
     }
     if let Some(Some(layout)) = F::KIND.entry_in(&LAYOUTS).get() {
         let cdata = unsafe { obj.cast::<u8>().add(layout.cdata).cast::<CData>() };
-        if unsafe { is_leaf(py, obj, &*cdata) } {
+        // A kept `bytes` (a `c_char_p`'s string) is released with the leaf.
+        if unsafe { is_leaf(py, obj, (*cdata).refers_beyond_bytes(py)) } {
             unsafe {
                 ffi::PyObject_GC_UnTrack(obj.cast());
                 cdata.read().release_leaf();
