@@ -48,6 +48,26 @@ def test_cfunctype_prototypes_are_cached(ft):
     assert ft.PYFUNCTYPE(ft.c_int) is not ft.CFUNCTYPE(ft.c_int)
 
 
+@pytest.mark.parametrize("use_errno", [False, True])
+@pytest.mark.parametrize("use_last_error", [False, True])
+def test_cached_prototypes_keep_their_flags_as_ctypes(ft, std, use_errno, use_last_error):
+    # The cached prototype is found before any other option is looked at: each
+    # combination of flags is its own class, made once, with ctypes' _flags_.
+    made = ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error)
+    assert ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error) is made
+    oracle = std.CFUNCTYPE(std.c_long, std.c_char_p, use_errno=use_errno, use_last_error=use_last_error)
+    assert made._flags_ == oracle._flags_
+    assert made._argtypes_ == (ft.c_char_p,) and made._restype_ is ft.c_long
+    others = {ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=e, use_last_error=le)
+              for e in (False, True) for le in (False, True)}
+    assert len(others) == 4
+    # The options of ferrotypes' own still make their own classes after a cached lookup.
+    assert ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error,
+                        error_result=-1) is not made
+    assert ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error,
+                        propagate=True) is not made
+
+
 def test_cfunctype_from_name_and_library(fttest, ft):
     add = ft.CFUNCTYPE(ft.c_int, ft.c_int, ft.c_int)(("ft_add_int", fttest.ft))
     assert add(20, 22) == 42
