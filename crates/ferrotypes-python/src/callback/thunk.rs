@@ -31,7 +31,7 @@ use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::exceptions::{PyRuntimeError, PyRuntimeWarning, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyType};
+use pyo3::types::{PyString, PyTuple, PyType};
 use pyo3::intern;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 
@@ -65,15 +65,17 @@ enum FromC {
 }
 
 impl FromC {
-    fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<FromC> {
+    /// The converter for parameter `index` of type `argtype`, and the type's info.
+    fn for_argtype<'py>(argtype: &Bound<'py, PyAny>, index: usize) -> PyResult<(FromC, Bound<'py, TypeInfo>)> {
         let info = info_of(argtype).map_err(|_| {
             PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index.saturating_add(1), crate::support::python::describe(argtype)))
         })?;
-        Ok(match info.get().kind {
+        let converter = match info.get().kind {
             InfoKind::Simple { scalar, native_values: true, swapped: false } => FromC::Value(scalar),
             InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
-            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind(), spare: GilCell::new(None) },
-        })
+            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.clone().unbind(), spare: GilCell::new(None) },
+        };
+        Ok((converter, info))
     }
 
     /// The Python value of the argument at `p`.
@@ -713,18 +715,39 @@ impl Callback {
         if !callable.is_callable() {
             return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
         }
+        let argtypes = argtypes.filter(|a| !a.is_none());
+        let tuple = argtypes.and_then(|a| a.cast::<PyTuple>().ok());
         let mut args = Vec::new();
         let mut ctypes = Vec::new();
-        if let Some(seq) = argtypes.filter(|a| !a.is_none()) {
-            for (i, t) in seq.try_iter()?.enumerate() {
-                let t = t?;
-                args.push(FromC::for_argtype(&t, i)?);
-                let info = info_of(&t)?;
-                info.get().check_by_value()?; // a packed record C passes in memory
-                if prepared.is_none() {
-                    ctypes.push(info.get().param_ctype());
+        if let Some(tuple) = tuple {
+            // A prototype's `_argtypes_` is a tuple: room for every converter at once.
+            let no_memory = |_| pyo3::exceptions::PyMemoryError::new_err("no memory for the callback's argument converters");
+            args.try_reserve_exact(tuple.len()).map_err(no_memory)?;
+            if prepared.is_none() {
+                ctypes.try_reserve_exact(tuple.len()).map_err(no_memory)?;
+            }
+        }
+        let mut add = |t: &Bound<'_, PyAny>, i: usize| -> PyResult<()> {
+            let (converter, info) = FromC::for_argtype(t, i)?;
+            info.get().check_by_value()?; // a packed record C passes in memory
+            if prepared.is_none() {
+                ctypes.push(info.get().param_ctype());
+            }
+            args.push(converter);
+            Ok(())
+        };
+        match (tuple, argtypes) {
+            (Some(tuple), _) => {
+                for (i, t) in tuple.iter_borrowed().enumerate() {
+                    add(&t, i)?;
                 }
             }
+            (None, Some(seq)) => {
+                for (i, t) in seq.try_iter()?.enumerate() {
+                    add(&t?, i)?;
+                }
+            }
+            (None, None) => {}
         }
         let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
         if matches!(result_ctype, CType::Record { size: 0, .. }) {
@@ -854,6 +877,25 @@ enum CallableName {
 impl CallableName {
     fn of(callable: &Bound<'_, PyAny>) -> PyResult<CallableName> {
         let py = callable.py();
+        // SAFETY: a live object; only its type is read.
+        if unsafe { ffi::PyFunction_Check(callable.as_ptr()) } != 0 {
+            // A function (the type has no subclasses): `__qualname__` and `__module__`
+            // are data descriptors of the function type reading these two fields
+            // (ahead of any `__dict__` entry), so the fields are what the lookups
+            // below would find, read without two attribute lookups.
+            let function = callable.as_ptr().cast::<ffi::PyFunctionObject>();
+            // SAFETY: an exact function object, of the layout CPython's headers (which
+            // PyO3's definition follows for the version built for) give it; both fields
+            // are read while the function is alive, and each is NULL or a live object.
+            let (qualname, module) = unsafe { ((*function).func_qualname, (*function).func_module) };
+            // SAFETY: NULL or a borrowed reference to a live object (see above), of
+            // which the Bound takes a share of its own.
+            let (qualname, module) = unsafe { (Bound::from_borrowed_ptr_or_opt(py, qualname), Bound::from_borrowed_ptr_or_opt(py, module)) };
+            if let Some(Ok(qualname)) = qualname.map(|q| q.cast_into::<PyString>()) {
+                let module = module.filter(|m| m.is_instance_of::<PyString>());
+                return Ok(CallableName::Qualified { qualname: qualname.unbind(), module: module.map(Bound::unbind) });
+            }
+        }
         if let Some(q) = callable.getattr_opt(intern!(py, "__qualname__"))? {
             if let Ok(qualname) = q.cast_into::<PyString>() {
                 let module = callable.getattr_opt(intern!(py, "__module__"))?.filter(|m| m.is_instance_of::<PyString>());

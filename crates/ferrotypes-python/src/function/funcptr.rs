@@ -792,6 +792,16 @@ impl FuncPtr {
 
     /// The part of a function pointer instance, made from a callback (`thunk`) or not.
     pub fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
+        FuncPtr::with_recipe(flags, thunk, None)
+    }
+
+    /// [`FuncPtr::with_callback`] given its class's current shared recipe, when there
+    /// is one (no recipe of its own is made then).
+    fn with_recipe(flags: i32, thunk: Option<Py<Thunk>>, shared: Option<(Py<ClassRecipe>, Rc<Recipe>)>) -> FuncPtr {
+        let (recipe_made, recipe, shared) = match shared {
+            Some((shared, recipe)) => (true, recipe, Some(shared)),
+            None => (false, Rc::new(Recipe::empty()), None),
+        };
         FuncPtr {
             thunk,
             paramflags: None,
@@ -800,9 +810,9 @@ impl FuncPtr {
             argtypes: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
-            recipe_made: GilCell::new(false),
-            recipe: GilCell::new(Rc::new(Recipe::empty())),
-            shared: GilCell::new(None),
+            recipe_made: GilCell::new(recipe_made),
+            recipe: GilCell::new(recipe),
+            shared: GilCell::new(shared),
         }
     }
 }
@@ -869,15 +879,11 @@ impl FuncPtr {
         };
         // SAFETY: an owned function pointer instance has room for one pointer.
         unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
-        let mut data = FuncPtr::with_callback(flags, thunk);
-        match (paramflags, shared) {
-            (None, Some((shared, recipe))) => {
-                data.recipe = GilCell::new(recipe);
-                data.shared = GilCell::new(Some(shared));
-                data.recipe_made = GilCell::new(true);
-            }
-            (paramflags, _) => data.paramflags = paramflags,
-        }
+        // An instance with paramflags makes its own recipe (in `__init__`).
+        let data = match paramflags {
+            None => FuncPtr::with_recipe(flags, thunk, shared),
+            paramflags => FuncPtr { paramflags, ..FuncPtr::with_callback(flags, thunk) },
+        };
         Ok(PyClassInitializer::from(base).add_subclass(data))
     }
 
