@@ -127,7 +127,9 @@ struct Inner {
     code: CodePtr,
     /// The signature the libffi closure is prepared for; its cif is the one libffi reads.
     signature: Arc<ClosureSignature>,
-    handler: Box<dyn Handler>,
+    /// Shared with its owner, which may keep its own reference (no second allocation
+    /// wrapping it).
+    handler: Arc<dyn Handler>,
     released: AtomicBool,
 }
 
@@ -176,12 +178,17 @@ impl Drop for Inner {
 
 /// The handler of a spare: it has none. A late call reaching a spare (undefined
 /// behaviour, see the module documentation) finds the closure released and this
-/// handler, which does nothing, and returns zero. A zero-sized type: boxing it does
-/// not allocate.
+/// handler, which does nothing, and returns zero.
 struct NoHandler;
 
 impl Handler for NoHandler {
     unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {}
+}
+
+/// The one [`NoHandler`] every spare shares (no allocation per eviction).
+fn no_handler() -> Arc<dyn Handler> {
+    static NO_HANDLER: std::sync::OnceLock<Arc<NoHandler>> = std::sync::OnceLock::new();
+    NO_HANDLER.get_or_init(|| Arc::new(NoHandler)).clone()
 }
 
 /// A C function pointer whose calls run a [`Handler`].
@@ -210,7 +217,7 @@ impl Closure {
     /// A closure for `signature` calling `handler`, or an error when libffi cannot
     /// allocate or prepare one. A spare is reused when there is one (see the module
     /// documentation).
-    pub fn new(signature: Arc<ClosureSignature>, handler: Box<dyn Handler>) -> Result<Closure, String> {
+    pub fn new(signature: Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, String> {
         let spare = pool().spares.pop();
         let inner = match spare {
             Some(mut inner) => {
@@ -279,7 +286,7 @@ impl Drop for Closure {
                 // (dropped below), and the closure is kept for reuse while there is
                 // room, else freed.
                 Some(mut evicted) => {
-                    let handler = std::mem::replace(&mut evicted.handler, Box::new(NoHandler));
+                    let handler = std::mem::replace(&mut evicted.handler, no_handler());
                     if pool.spares.len() < SPARE_LIMIT {
                         pool.spares.push(evicted);
                         (Some(handler), None)
@@ -458,7 +465,7 @@ mod tests {
     fn calls_handler_then_reports_after_release() {
         let _serial = serial();
         let count = Arc::new(AtomicUsize::new(0));
-        let closure = Closure::new(int_sig(), Box::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
+        let closure = Closure::new(int_sig(), Arc::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
         // SAFETY: the closure's signature is (int) -> int.
         let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
         assert_eq!(f(6), 11);
@@ -473,7 +480,7 @@ mod tests {
     #[test]
     fn panic_returns_zero() {
         let _serial = serial();
-        let closure = Closure::new(int_sig(), Box::new(Panics)).unwrap();
+        let closure = Closure::new(int_sig(), Arc::new(Panics)).unwrap();
         // SAFETY: (int) -> int.
         let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
         assert_eq!(f(1), 0);
@@ -483,7 +490,7 @@ mod tests {
     fn narrow_results_are_widened() {
         let _serial = serial();
         let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap());
-        let closure = Closure::new(sig, Box::new(Narrow)).unwrap();
+        let closure = Closure::new(sig, Arc::new(Narrow)).unwrap();
         // SAFETY: (signed char) -> signed char; read back as a full register through
         // libffi's call path, which is what C callers see.
         let plan = crate::call::LibffiPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap();
@@ -530,7 +537,7 @@ mod tests {
             }
         }
         let sig = Arc::new(ClosureSignature::new(&[], CType::Void).unwrap());
-        let closure = Closure::new(sig, Box::new(Count(AtomicUsize::new(0)))).unwrap();
+        let closure = Closure::new(sig, Arc::new(Count(AtomicUsize::new(0)))).unwrap();
         let code = closure.code() as usize;
         let threads: Vec<_> = (0..4)
             .map(|_| {
@@ -587,7 +594,7 @@ mod tests {
         let big = CType::Record { members: [].into(), size: BIG, align: 1 };
         let args = [big.clone(), CType::Scalar(ScalarKind::Int)];
         let sig = Arc::new(ClosureSignature::new(&args, big.clone()).unwrap());
-        let closure = Closure::new(sig, Box::new(BigRecord)).unwrap();
+        let closure = Closure::new(sig, Arc::new(BigRecord)).unwrap();
         let plan = crate::call::LibffiPlan::new(&args, big).unwrap();
         let mut input: Vec<u8> = (0..BIG).map(|i| (i * 7) as u8).collect();
         let mut offset = crate::call::Slot::ZERO;
@@ -607,7 +614,7 @@ mod tests {
     fn churn(n: usize, k: i32) -> Vec<usize> {
         let sig = int_sig();
         let count = Arc::new(AtomicUsize::new(0));
-        let closures: Vec<Closure> = (0..n).map(|_| Closure::new(sig.clone(), Box::new(AddK { k, released_calls: count.clone() })).unwrap()).collect();
+        let closures: Vec<Closure> = (0..n).map(|_| Closure::new(sig.clone(), Arc::new(AddK { k, released_calls: count.clone() })).unwrap()).collect();
         closures.iter().map(|c| c.code() as usize).collect()
     }
 
@@ -626,8 +633,8 @@ mod tests {
         let old_calls = Arc::new(AtomicUsize::new(0));
         let new_calls = Arc::new(AtomicUsize::new(0));
         // Tell the old handlers' late calls apart: their released counter is old_calls.
-        drop(Closure::new(int_sig(), Box::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
-        let reused = Closure::new(int_sig(), Box::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
+        drop(Closure::new(int_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
+        let reused = Closure::new(int_sig(), Arc::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
         let code = reused.code() as usize;
         // The most recently evicted closure is the one taken: the 21st made above
         // (the one dropped just before was pushed into the quarantine, evicting it),
@@ -656,7 +663,7 @@ mod tests {
         }
         let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Double)], CType::Scalar(ScalarKind::Double)).unwrap());
         let spares = spare_count();
-        let closure = Closure::new(sig, Box::new(Halve)).unwrap();
+        let closure = Closure::new(sig, Arc::new(Halve)).unwrap();
         assert_eq!(spare_count(), spares - 1, "the spare was taken");
         // SAFETY: the closure's signature is (double) -> double.
         let f: extern "C" fn(f64) -> f64 = unsafe { std::mem::transmute(closure.code()) };
@@ -672,7 +679,7 @@ mod tests {
         // Taking spares empties the list, and then libffi allocates again.
         let sig = int_sig();
         let count = Arc::new(AtomicUsize::new(0));
-        let kept: Vec<Closure> = (0..SPARE_LIMIT + 3).map(|_| Closure::new(sig.clone(), Box::new(AddK { k: 2, released_calls: count.clone() })).unwrap()).collect();
+        let kept: Vec<Closure> = (0..SPARE_LIMIT + 3).map(|_| Closure::new(sig.clone(), Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap()).collect();
         assert_eq!(spare_count(), 0);
         assert!(kept.iter().all(|c| call_int(c.code(), 1) == 3));
     }
@@ -693,7 +700,7 @@ mod tests {
                         // Each closure adds its own constant: a closure reused across
                         // threads calling any other handler shows as a wrong sum.
                         let k = i32::try_from(t * EACH + i).unwrap();
-                        let closure = Closure::new(sig.clone(), Box::new(AddK { k, released_calls: count.clone() })).unwrap();
+                        let closure = Closure::new(sig.clone(), Arc::new(AddK { k, released_calls: count.clone() })).unwrap();
                         assert_eq!(call_int(closure.code(), 7), k + 7);
                         live.push(closure);
                         if live.len() > 3 {

@@ -860,9 +860,11 @@ impl FuncPtr {
                         ),
                     };
                     let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
-                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors, class.and_then(|c| c.callback_signature(py)))?;
-                    if let Some(class) = class {
-                        class.keep_callback_signature(py, cb.signature());
+                    let prepared = class.and_then(|c| c.callback_plan(py));
+                    let first_of_class = prepared.is_none();
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors, prepared)?;
+                    if let (Some(class), true) = (class, first_of_class) {
+                        class.keep_callback_plan(py, cb.plan());
                     }
                     let code = cb.code();
                     let owner = Py::new(py, Thunk::new(cb))?;
