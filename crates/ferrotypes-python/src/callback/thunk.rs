@@ -35,7 +35,7 @@ use pyo3::types::{PyString, PyTuple, PyType};
 use pyo3::intern;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 
-use super::kept_results::KeptResults;
+use super::kept_results::{KeptObjects, KeptResults};
 use super::propagation;
 use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
@@ -189,7 +189,8 @@ enum ToC {
     /// A structure or union by value (ctypes refuses these): the callable returns an
     /// instance of the class, or a tuple to make one from.
     Record { cls: Py<PyType>, size: usize },
-    /// A pointer of a `keep_results` prototype: an address, what it points into kept.
+    /// A pointer of a `keep_results` prototype: an address, what it points into kept
+    /// (by the callback: [`CallbackHandler::kept`]).
     Kept(KeptResults),
 }
 
@@ -275,16 +276,12 @@ pub struct CallbackHandler {
     callable: GilCell<Option<Py<PyAny>>>,
     /// How the callable was named when the callback was made (for late-call reports).
     name: CallableName,
-    /// The prototype's argument converters and C signature.
+    /// What the prototype's callbacks share: converters, signature, failure handling.
     plan: Arc<CallbackPlan>,
     /// One per argument when an argument converts to an instance, else none.
     spares: Box<[Spare]>,
-    result: ToC,
-    use_errno: bool,
-    /// The bytes C gets when the callable fails (None: zero, the core's default).
-    error_result: Option<Box<[u8]>>,
-    /// Whether a failure is kept for the foreign call in progress on this thread.
-    propagate: bool,
+    /// What the results of a `keep_results` callback point into.
+    kept: KeptObjects,
 }
 
 impl CallbackHandler {
@@ -294,7 +291,7 @@ impl CallbackHandler {
     /// `args` and `result` are as [`Handler::call`] describes, for this handler's
     /// signature.
     unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
-        if self.propagate && propagation::already_failed() {
+        if self.plan.propagate && propagation::already_failed() {
             // SAFETY: result has room for the result type (the caller's promise).
             unsafe { self.write_error_result(result) };
             return;
@@ -331,7 +328,7 @@ impl CallbackHandler {
                 }
             }
         }
-        let errno = self.use_errno.then(ErrnoSwap::enter);
+        let errno = self.plan.use_errno.then(ErrnoSwap::enter);
         // SAFETY: callable is a live object; argv holds `len` owned references.
         let ret = unsafe { ffi::PyObject_Vectorcall(callable.as_ptr(), argv.as_ptr(), argv.len(), null_mut()) };
         drop(errno);
@@ -352,7 +349,7 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
-        let (kind, swapped) = match &self.result {
+        let (kind, swapped) = match &self.plan.result {
             ToC::Void => return,
             ToC::Simple { kind, swapped } => {
                 // SAFETY: result has room for the result type (the caller's promise).
@@ -370,7 +367,7 @@ impl CallbackHandler {
                 return;
             }
             ToC::Kept(kept) => {
-                match kept.address(value) {
+                match kept.address(value, &self.kept) {
                     // SAFETY: result has room for a pointer, the result type.
                     Ok(address) => unsafe { result.cast::<usize>().write_unaligned(address) },
                     Err(err) => {
@@ -427,7 +424,7 @@ impl CallbackHandler {
     /// `result` must have room for the result type.
     #[cold]
     unsafe fn fail(&self, py: Python<'_>, what: &str, callable: &Bound<'_, PyAny>, result: *mut u8) {
-        let depth = if self.propagate { propagation::current_call() } else { 0 };
+        let depth = if self.plan.propagate { propagation::current_call() } else { 0 };
         let unkept = if depth == 0 { Some(PyErr::fetch(py)) } else { propagation::keep(depth, PyErr::fetch(py)).err() };
         if let Some(err) = unkept {
             err.restore(py);
@@ -442,12 +439,12 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_error_result(&self, result: *mut u8) {
-        match &self.error_result {
+        match &self.plan.error_result {
             // SAFETY: the bytes are of the result type, for which result has room.
             Some(bytes) => unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), result, bytes.len()) },
             // SAFETY: result has room for the result type's size (this function's
             // contract); zero is the default error result.
-            None => unsafe { std::ptr::write_bytes(result, 0, self.result.size()) },
+            None => unsafe { std::ptr::write_bytes(result, 0, self.plan.result.size()) },
         }
     }
 
@@ -457,9 +454,7 @@ impl CallbackHandler {
         for spare in self.spares.iter() {
             drop(spare.replace(py, None));
         }
-        if let ToC::Kept(kept) = &self.result {
-            kept.release(py);
-        }
+        self.kept.release(py);
     }
 
     fn report_released(&self, py: Python<'_>) {
@@ -740,16 +735,35 @@ pub struct Callback {
     closure: Closure,
 }
 
-/// What the callbacks of one prototype share: the argument converters chosen from its
-/// `_argtypes_`, and the C signature. Made with the prototype's first callback and
+/// What the callbacks of one prototype share: the converters chosen from its
+/// `_argtypes_` and `_restype_`, what a failure does, and the C signature. Made with the prototype's first callback and
 /// kept by its class recipe for the later ones while its types are unchanged (see
 /// `crate::function::class_recipe`).
 pub struct CallbackPlan {
     args: Box<[FromC]>,
+    result: ToC,
+    use_errno: bool,
+    /// The bytes C gets when the callable fails (None: zero, the core's default).
+    error_result: Option<Box<[u8]>>,
+    /// Whether a failure is kept for the foreign call in progress on the thread.
+    propagate: bool,
     signature: Arc<ClosureSignature>,
 }
 
 impl CallbackPlan {
+    /// The plan of a prototype taking `argtypes` and returning `restype`.
+    fn new(argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: &OnError<'_, '_>) -> PyResult<CallbackPlan> {
+        let (args, ctypes) = argument_converters(argtypes)?;
+        let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
+        if matches!(result_ctype, CType::Record { size: 0, .. }) {
+            // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
+            return Err(PyTypeError::new_err("invalid result type for callback function"));
+        }
+        let signature = ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?;
+        let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
+        Ok(CallbackPlan { args: args.into_boxed_slice(), result, use_errno, error_result, propagate: errors.propagate, signature: Arc::new(signature) })
+    }
+
     /// The classes and type infos the converters hold, for the collector (through the
     /// class recipe keeping the plan).
     pub fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -780,22 +794,9 @@ impl Callback {
         if !callable.is_callable() {
             return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
         }
-        let mut made = None;
-        if prepared.is_none() {
-            made = Some(argument_converters(argtypes)?);
-        }
-        let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
-        if matches!(result_ctype, CType::Record { size: 0, .. }) {
-            // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
-            return Err(PyTypeError::new_err("invalid result type for callback function"));
-        }
-        let plan = match (prepared, made) {
-            (Some(plan), _) => plan,
-            (None, made) => {
-                let (args, ctypes) = made.unwrap_or_default();
-                let signature = ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?;
-                Arc::new(CallbackPlan { args: args.into_boxed_slice(), signature: Arc::new(signature) })
-            }
+        let plan = match prepared {
+            Some(plan) => plan,
+            None => Arc::new(CallbackPlan::new(argtypes, restype, use_errno, &errors)?),
         };
         let spares: Box<[Spare]> = if plan.args.iter().any(|a| matches!(a, FromC::Instance { .. })) {
             let mut spares = Vec::new();
@@ -806,21 +807,11 @@ impl Callback {
             Box::new([])
         };
         let name = CallableName::of(callable)?;
-        let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
-        if errors.propagate {
+        if plan.propagate {
             propagation::start_counting();
         }
         let signature = plan.signature.clone();
-        let handler = Arc::new(CallbackHandler {
-            callable: GilCell::new(Some(callable.clone().unbind())),
-            name,
-            plan,
-            spares,
-            result,
-            use_errno,
-            error_result,
-            propagate: errors.propagate,
-        });
+        let handler = Arc::new(CallbackHandler { callable: GilCell::new(Some(callable.clone().unbind())), name, plan, spares, kept: KeptObjects::default() });
         let closure = Closure::new(signature, handler.clone()).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         let callback = Callback { handler, closure };
         if callback.returns_object() {
@@ -829,8 +820,8 @@ impl Callback {
         Ok(callback)
     }
 
-    /// The argument converters and C signature, to share with the prototype's later
-    /// callbacks.
+    /// The plan (converters, failure handling, C signature), to share with the
+    /// prototype's later callbacks.
     pub fn plan(&self) -> Arc<CallbackPlan> {
         self.handler.plan.clone()
     }
@@ -843,15 +834,15 @@ impl Callback {
     /// Lets go of the results a `keep_results` callback kept (`ferrotypes.release`);
     /// `TypeError` for any other callback.
     pub fn release_results(&self, py: Python<'_>) -> PyResult<usize> {
-        match &self.handler.result {
-            ToC::Kept(kept) => Ok(kept.release(py)),
+        match &self.handler.plan.result {
+            ToC::Kept(_) => Ok(self.handler.kept.release(py)),
             _ => Err(PyTypeError::new_err("release() of a callback lets go of the results of a keep_results=True prototype; this callback's prototype keeps none")),
         }
     }
 
     /// Whether the callback's result is a `py_object` (a new reference for the caller).
     fn returns_object(&self) -> bool {
-        matches!(self.handler.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
+        matches!(self.handler.plan.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
     }
 }
 
@@ -901,9 +892,7 @@ impl Thunk {
             // SAFETY: called by the collector through tp_traverse; the closure only visits.
             unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
         }
-        if let ToC::Kept(kept) = &handler.result {
-            kept.traverse(&visit)?;
-        }
+        handler.kept.traverse(&visit)?;
         Ok(())
     }
 
