@@ -454,7 +454,9 @@ impl CallbackHandler {
         for spare in self.spares.iter() {
             drop(spare.replace(py, None));
         }
-        self.kept.release(py);
+        if matches!(self.plan.result, ToC::Kept(_)) {
+            self.kept.release(py);
+        }
     }
 
     fn report_released(&self, py: Python<'_>) {

@@ -38,12 +38,16 @@ pub fn keep_ref(slf: &Bound<'_, CData>, index: usize, keep: Option<Py<PyAny>>) -
 /// [`keep_ref`] for an instance still being built (no Python object yet,
 /// no `_b_base_`): keeps `keep` in slot `index`.
 pub fn keep_ref_new(data: &CData, py: Python<'_>, index: usize, keep: Py<PyAny>) -> PyResult<()> {
-    file_kept(data, py, hex(index, &mut [0; HEX_DIGITS]), keep)
+    match index {
+        // Slot 0's key is made once: every callback files its thunk there.
+        0 => file_kept(data, py, pyo3::intern!(py, "0"), keep),
+        _ => file_kept(data, py, hex(index, &mut [0; HEX_DIGITS]), keep),
+    }
 }
 
 /// Files `keep` under `key` in this (root) instance's `_objects`: in the dict of a
 /// type with sub-objects, else as the one object kept.
-fn file_kept(data: &CData, py: Python<'_>, key: &str, keep: Py<PyAny>) -> PyResult<()> {
+fn file_kept<'py>(data: &CData, py: Python<'py>, key: impl IntoPyObject<'py>, keep: Py<PyAny>) -> PyResult<()> {
     match container_objects(data, py)? {
         Some(dict) => dict.set_item(key, keep),
         None => {
