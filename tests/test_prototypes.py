@@ -68,6 +68,41 @@ def test_cached_prototypes_keep_their_flags_as_ctypes(ft, std, use_errno, use_la
                         propagate=True) is not made
 
 
+def _construct_prototype_instances(m):
+    """What making function pointers from a prototype gives, in module ``m``."""
+    proto = m.CFUNCTYPE(m.c_int, m.c_int)
+    triple = lambda x: x * 3  # noqa: E731
+    out = [proto(triple)(4), proto.__new__(proto, triple)(5)]
+
+    class Tagged(proto):
+        _flags_, _argtypes_, _restype_ = proto._flags_, proto._argtypes_, proto._restype_
+
+        def __new__(cls, fn):
+            self = super().__new__(cls, fn)
+            self.tag = "tagged"
+            return self
+
+    tagged = Tagged(triple)
+    out.append((tagged(6), tagged.tag, type(tagged).__name__, tagged.__dict__))
+    plain = proto(triple)
+    out.append(plain.__dict__)
+    plain.extra = 1
+    out.append((plain.__dict__, sorted(plain._objects)))
+    out.append((bool(proto()), bool(proto(0))))
+    for args in [(1, 2), (triple, 1), ("x",), (1.5,)]:
+        try:
+            proto(*args)
+            out.append("made")
+        except TypeError as e:
+            out.append(("TypeError", str(e).split(",")[0]))
+    out.append(proto(triple, bogus=1)(2))  # keywords are __init__'s, and ignored
+    return out
+
+
+def test_constructing_prototype_instances_like_ctypes(ft, std):
+    assert _construct_prototype_instances(ft) == _construct_prototype_instances(std)
+
+
 def test_cfunctype_from_name_and_library(fttest, ft):
     add = ft.CFUNCTYPE(ft.c_int, ft.c_int, ft.c_int)(("ft_add_int", fttest.ft))
     assert add(20, 22) == 42

@@ -38,7 +38,7 @@ use crate::support::errors::ArgumentError;
 use crate::support::gil_cell::GilCell;
 use crate::support::python::optional_class_attribute;
 use crate::support::scalar;
-use crate::types::typeinfo::info_of_class;
+use crate::types::typeinfo::{info_of_class, TypeInfo};
 
 /// The function pointer uses the C calling convention (the only one on Linux).
 pub const FUNCFLAG_CDECL: i32 = 0x1;
@@ -790,45 +790,15 @@ impl FuncPtr {
         Ok(optional_class_attribute(cls, intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
     }
 
-    /// The part of a function pointer instance, made from a callback (`thunk`) or not.
-    pub fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
-        FuncPtr::with_recipe(flags, thunk, None)
-    }
-
-    /// [`FuncPtr::with_callback`] given its class's current shared recipe, when there
-    /// is one (no recipe of its own is made then).
-    fn with_recipe(flags: i32, thunk: Option<Py<Thunk>>, shared: Option<(Py<ClassRecipe>, Rc<Recipe>)>) -> FuncPtr {
-        let (recipe_made, recipe, shared) = match shared {
-            Some((shared, recipe)) => (true, recipe, Some(shared)),
-            None => (false, Rc::new(Recipe::empty()), None),
-        };
-        FuncPtr {
-            thunk,
-            paramflags: None,
-            vectorcall: vectorcall_for(flags),
-            flags,
-            argtypes: GilCell::new(None),
-            restype: GilCell::new(None),
-            errcheck: GilCell::new(None),
-            recipe_made: GilCell::new(recipe_made),
-            recipe: GilCell::new(recipe),
-            shared: GilCell::new(shared),
-        }
-    }
-}
-
-#[pymethods]
-impl FuncPtr {
-    #[new]
-    #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+    /// What `__new__` makes a new instance of `cls` from, given the constructor's
+    /// `args`: the class's info, the instance's part (with its thunk when it is made
+    /// from a callable) and the address its bytes hold.
+    fn new_parts(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<(Py<TypeInfo>, FuncPtr, usize)> {
         let py = cls.py();
         let info = CData::class_info(cls)?;
         // The class's recipe and attributes, when a current one is filed.
         let shared = ClassRecipe::current(cls, info.get());
         let class = shared.as_ref().map(|(s, _)| s.get());
-        let base = CData::owned(info)?;
         let flags = match class {
             Some(class) => class.flags,
             None => FuncPtr::flags_of(cls)?,
@@ -867,11 +837,7 @@ impl FuncPtr {
                         class.keep_callback_plan(py, cb.plan());
                     }
                     let code = cb.code();
-                    let owner = Py::new(py, Thunk::new(cb))?;
-                    // The instance keeps its thunk (and so the callable) in
-                    // `_objects`, as in ctypes.
-                    crate::data::keepalive::keep_ref_new(&base, py, 0, owner.clone_ref(py).into_any())?;
-                    thunk = Some(owner);
+                    thunk = Some(Py::new(py, Thunk::new(cb))?);
                     code
                 } else {
                     function_address(&first)?
@@ -879,14 +845,67 @@ impl FuncPtr {
             }
             (n, _) => return Err(PyTypeError::new_err(format!("function takes exactly 1 argument ({n} given)"))),
         };
-        // SAFETY: an owned function pointer instance has room for one pointer.
-        unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
         // An instance with paramflags makes its own recipe (in `__init__`).
-        let data = match paramflags {
+        let part = match paramflags {
             None => FuncPtr::with_recipe(flags, thunk, shared),
             paramflags => FuncPtr { paramflags, ..FuncPtr::with_callback(flags, thunk) },
         };
-        Ok(PyClassInitializer::from(base).add_subclass(data))
+        Ok((info, part, address))
+    }
+
+    /// Completes a new instance whose C data is `base` and part `part`: writes
+    /// `address` into its bytes, and files its thunk in its `_objects`, as ctypes keeps
+    /// its thunk (so that whatever keeps the instance's objects keeps the callable).
+    fn fill_new(base: &CData, py: Python<'_>, part: &FuncPtr, address: usize) -> PyResult<()> {
+        // SAFETY: an owned function pointer instance has room for one pointer.
+        unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
+        match &part.thunk {
+            Some(thunk) => crate::data::keepalive::keep_ref_new(base, py, 0, thunk.clone_ref(py).into_any()),
+            None => Ok(()),
+        }
+    }
+
+
+    /// The part of a function pointer instance, made from a callback (`thunk`) or not.
+    pub fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
+        FuncPtr::with_recipe(flags, thunk, None)
+    }
+
+    /// [`FuncPtr::with_callback`] given its class's current shared recipe, when there
+    /// is one (no recipe of its own is made then).
+    fn with_recipe(flags: i32, thunk: Option<Py<Thunk>>, shared: Option<(Py<ClassRecipe>, Rc<Recipe>)>) -> FuncPtr {
+        let (recipe_made, recipe, shared) = match shared {
+            Some((shared, recipe)) => (true, recipe, Some(shared)),
+            None => (false, Rc::new(Recipe::empty()), None),
+        };
+        FuncPtr {
+            thunk,
+            paramflags: None,
+            vectorcall: vectorcall_for(flags),
+            flags,
+            argtypes: GilCell::new(None),
+            restype: GilCell::new(None),
+            errcheck: GilCell::new(None),
+            recipe_made: GilCell::new(recipe_made),
+            recipe: GilCell::new(recipe),
+            shared: GilCell::new(shared),
+        }
+    }
+}
+
+#[pymethods]
+impl FuncPtr {
+    /// Made by [`new_slot`] once the module is initialised (this is the `tp_new` PyO3
+    /// generates; without a `#[new]` PyO3 forbids instances): the same instance, its
+    /// bytes in a heap block.
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let (info, part, address) = FuncPtr::new_parts(cls, args)?;
+        let base = CData::owned(info)?;
+        FuncPtr::fill_new(&base, cls.py(), &part, address)?;
+        Ok(PyClassInitializer::from(base).add_subclass(part))
     }
 
     #[pyo3(signature = (*_args, **_kwargs))]
@@ -1055,6 +1074,41 @@ impl FuncPtr {
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         Ok(format!("<{} object at {:#x}>", slf.get_type().name()?, slf.as_ptr() as usize))
     }
+}
+
+/// The `tp_new` of function pointers, installed over PyO3's at start-up ([`install_new`]),
+/// as the data families have theirs: the instance `__new__` makes
+/// ([`FuncPtr::new_parts`]), built by `instances::build_owned` — its bytes in the
+/// object's own allocation, and without `object.__new__`, which on 3.11 also builds
+/// an instance's attribute values eagerly (ctypes' instances make them when first
+/// set). Keyword arguments are `__init__`'s, ignored here as PyO3's `__new__` ignores
+/// them.
+///
+/// # Safety
+/// CPython's `tp_new` contract: called with the GIL held, `subtype` the live type
+/// being instantiated (a subclass of `FuncPtr`, whose slot this is), `args` a tuple.
+unsafe extern "C" fn new_slot(subtype: *mut ffi::PyTypeObject, args: *mut ffi::PyObject, _kwargs: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls tp_new with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, crate::data::slots::NULL, || {
+        // SAFETY: CPython passes tp_new the (live) type being instantiated.
+        let cls = unsafe { Borrowed::from_ptr(py, subtype.cast()).cast_unchecked::<PyType>() };
+        // SAFETY: CPython passes tp_new its positional arguments, a live object.
+        let args = unsafe { Borrowed::from_ptr(py, args) }.cast::<PyTuple>()?;
+        let (info, part, address) = FuncPtr::new_parts(&cls, &args)?;
+        // SAFETY: cls is a subclass of FuncPtr, the family whose tp_new this is.
+        let obj = unsafe { crate::data::instances::build_owned(cls, info, part) }?;
+        // SAFETY: just built as an instance of (a subclass of) FuncPtr.
+        let obj = unsafe { obj.cast_into_unchecked::<FuncPtr>() };
+        FuncPtr::fill_new(obj.as_super().get(), py, obj.get(), address)?;
+        Ok(obj.into_any().into_ptr())
+    })
+}
+
+/// Makes [`new_slot`] the `tp_new` of function pointers (at module initialisation,
+/// before any prototype class exists, so that every one inherits it).
+pub fn install_new(py: Python<'_>) {
+    crate::data::slots::set_new(&py.get_type::<FuncPtr>(), new_slot);
 }
 
 fn no_keywords() -> PyErr {
