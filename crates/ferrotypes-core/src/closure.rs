@@ -128,8 +128,8 @@ struct Inner {
     /// The signature the libffi closure is prepared for; its cif is the one libffi reads.
     signature: Arc<ClosureSignature>,
     /// Shared with its owner, which may keep its own reference (no second allocation
-    /// wrapping it).
-    handler: Arc<dyn Handler>,
+    /// wrapping it); none for a spare.
+    handler: Option<Arc<dyn Handler>>,
     released: AtomicBool,
 }
 
@@ -176,7 +176,7 @@ impl Drop for Inner {
     }
 }
 
-/// The handler of a spare: it has none. A late call reaching a spare (undefined
+/// What a spare, which has no handler, answers: a late call reaching one (undefined
 /// behaviour, see the module documentation) finds the closure released and this
 /// handler, which does nothing, and returns zero.
 struct NoHandler;
@@ -185,10 +185,14 @@ impl Handler for NoHandler {
     unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {}
 }
 
-/// The one [`NoHandler`] every spare shares (no allocation per eviction).
-fn no_handler() -> Arc<dyn Handler> {
-    static NO_HANDLER: std::sync::OnceLock<Arc<NoHandler>> = std::sync::OnceLock::new();
-    NO_HANDLER.get_or_init(|| Arc::new(NoHandler)).clone()
+impl Inner {
+    /// The handler, or [`NoHandler`] for a spare.
+    fn handler(&self) -> &dyn Handler {
+        match &self.handler {
+            Some(handler) => &**handler,
+            None => &NoHandler,
+        }
+    }
 }
 
 /// A C function pointer whose calls run a [`Handler`].
@@ -217,30 +221,29 @@ impl Closure {
     /// A closure for `signature` calling `handler`, or an error when libffi cannot
     /// allocate or prepare one. A spare is reused when there is one (see the module
     /// documentation).
-    pub fn new(signature: Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, String> {
+    pub fn new(signature: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, String> {
         let spare = pool().spares.pop();
         let inner = match spare {
             Some(mut inner) => {
                 // The spare is owned here alone: out of the pool, and evicted from the
                 // quarantine, so no C caller may reach it.
-                let same = Arc::ptr_eq(&inner.signature, &signature);
-                let previous = std::mem::replace(&mut inner.signature, signature);
-                inner.handler = handler;
-                if !same {
+                inner.handler = Some(handler);
+                if !Arc::ptr_eq(&inner.signature, signature) {
+                    let previous = std::mem::replace(&mut inner.signature, signature.clone());
                     // SAFETY: a spare, which no C caller may enter; the Inner is boxed
                     // and keeps its address until it is dropped with the closure.
                     unsafe { inner.prepare() }?;
+                    drop(previous);
                 }
                 // Unless prepared again just now, the libffi closure already is what
                 // preparing it would make: the same cif (the signature, kept alive by
                 // the Inner since it was prepared), entry point, user data and code.
-                drop(previous);
                 *inner.released.get_mut() = false;
                 inner
             }
             None => {
                 let (raw, code) = try_closure_alloc().ok_or_else(|| "libffi could not allocate a closure".to_owned())?;
-                let inner = Box::new(Inner { raw, code, signature, handler, released: AtomicBool::new(false) });
+                let inner = Box::new(Inner { raw, code, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
                 // SAFETY: a fresh allocation, which no C caller has seen; the Inner is
                 // boxed and keeps its address until it is dropped with the closure.
                 unsafe { inner.prepare() }?;
@@ -262,7 +265,7 @@ impl Closure {
 
     /// The handler.
     pub fn handler(&self) -> &dyn Handler {
-        &*self.inner().handler
+        self.inner().handler()
     }
 
     // `inner` is taken only by Drop, after which no method runs.
@@ -286,12 +289,12 @@ impl Drop for Closure {
                 // (dropped below), and the closure is kept for reuse while there is
                 // room, else freed.
                 Some(mut evicted) => {
-                    let handler = std::mem::replace(&mut evicted.handler, no_handler());
+                    let handler = evicted.handler.take();
                     if pool.spares.len() < SPARE_LIMIT {
                         pool.spares.push(evicted);
-                        (Some(handler), None)
+                        (handler, None)
                     } else {
-                        (Some(handler), Some(evicted))
+                        (handler, Some(evicted))
                     }
                 }
                 None => (None, None),
@@ -330,14 +333,14 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
     unsafe { zero_result(result, signature.result_room) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if inner.released.load(Ordering::Acquire) {
-            inner.handler.call_released();
+            inner.handler().call_released();
             return;
         }
         let n = signature.args.len();
         // SAFETY: libffi passes one pointer per parameter of the cif.
         let args: &[*const c_void] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(args as *const *const c_void, n) } };
         // SAFETY: the pointers are as `Handler::call` describes.
-        unsafe { inner.handler.call(args, result) };
+        unsafe { inner.handler().call(args, result) };
     }));
     match outcome {
         // SAFETY: libffi's result buffer has result_room bytes, at least one ffi_arg.
@@ -351,7 +354,7 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".to_owned());
             // A panic in the report itself must not unwind into C either.
-            let _ = catch_unwind(AssertUnwindSafe(|| inner.handler.panicked(&message)));
+            let _ = catch_unwind(AssertUnwindSafe(|| inner.handler().panicked(&message)));
         }
     }
 }
@@ -465,7 +468,7 @@ mod tests {
     fn calls_handler_then_reports_after_release() {
         let _serial = serial();
         let count = Arc::new(AtomicUsize::new(0));
-        let closure = Closure::new(int_sig(), Arc::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
+        let closure = Closure::new(&int_sig(), Arc::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
         // SAFETY: the closure's signature is (int) -> int.
         let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
         assert_eq!(f(6), 11);
@@ -480,7 +483,7 @@ mod tests {
     #[test]
     fn panic_returns_zero() {
         let _serial = serial();
-        let closure = Closure::new(int_sig(), Arc::new(Panics)).unwrap();
+        let closure = Closure::new(&int_sig(), Arc::new(Panics)).unwrap();
         // SAFETY: (int) -> int.
         let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
         assert_eq!(f(1), 0);
@@ -490,7 +493,7 @@ mod tests {
     fn narrow_results_are_widened() {
         let _serial = serial();
         let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap());
-        let closure = Closure::new(sig, Arc::new(Narrow)).unwrap();
+        let closure = Closure::new(&sig, Arc::new(Narrow)).unwrap();
         // SAFETY: (signed char) -> signed char; read back as a full register through
         // libffi's call path, which is what C callers see.
         let plan = crate::call::LibffiPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap();
@@ -537,7 +540,7 @@ mod tests {
             }
         }
         let sig = Arc::new(ClosureSignature::new(&[], CType::Void).unwrap());
-        let closure = Closure::new(sig, Arc::new(Count(AtomicUsize::new(0)))).unwrap();
+        let closure = Closure::new(&sig, Arc::new(Count(AtomicUsize::new(0)))).unwrap();
         let code = closure.code() as usize;
         let threads: Vec<_> = (0..4)
             .map(|_| {
@@ -594,7 +597,7 @@ mod tests {
         let big = CType::Record { members: [].into(), size: BIG, align: 1 };
         let args = [big.clone(), CType::Scalar(ScalarKind::Int)];
         let sig = Arc::new(ClosureSignature::new(&args, big.clone()).unwrap());
-        let closure = Closure::new(sig, Arc::new(BigRecord)).unwrap();
+        let closure = Closure::new(&sig, Arc::new(BigRecord)).unwrap();
         let plan = crate::call::LibffiPlan::new(&args, big).unwrap();
         let mut input: Vec<u8> = (0..BIG).map(|i| (i * 7) as u8).collect();
         let mut offset = crate::call::Slot::ZERO;
@@ -614,7 +617,7 @@ mod tests {
     fn churn(n: usize, k: i32) -> Vec<usize> {
         let sig = int_sig();
         let count = Arc::new(AtomicUsize::new(0));
-        let closures: Vec<Closure> = (0..n).map(|_| Closure::new(sig.clone(), Arc::new(AddK { k, released_calls: count.clone() })).unwrap()).collect();
+        let closures: Vec<Closure> = (0..n).map(|_| Closure::new(&sig, Arc::new(AddK { k, released_calls: count.clone() })).unwrap()).collect();
         closures.iter().map(|c| c.code() as usize).collect()
     }
 
@@ -633,8 +636,8 @@ mod tests {
         let old_calls = Arc::new(AtomicUsize::new(0));
         let new_calls = Arc::new(AtomicUsize::new(0));
         // Tell the old handlers' late calls apart: their released counter is old_calls.
-        drop(Closure::new(int_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
-        let reused = Closure::new(int_sig(), Arc::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
+        drop(Closure::new(&int_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
+        let reused = Closure::new(&int_sig(), Arc::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
         let code = reused.code() as usize;
         // The most recently evicted closure is the one taken: the 21st made above
         // (the one dropped just before was pushed into the quarantine, evicting it),
@@ -663,7 +666,7 @@ mod tests {
         }
         let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Double)], CType::Scalar(ScalarKind::Double)).unwrap());
         let spares = spare_count();
-        let closure = Closure::new(sig, Arc::new(Halve)).unwrap();
+        let closure = Closure::new(&sig, Arc::new(Halve)).unwrap();
         assert_eq!(spare_count(), spares - 1, "the spare was taken");
         // SAFETY: the closure's signature is (double) -> double.
         let f: extern "C" fn(f64) -> f64 = unsafe { std::mem::transmute(closure.code()) };
@@ -679,7 +682,7 @@ mod tests {
         // Taking spares empties the list, and then libffi allocates again.
         let sig = int_sig();
         let count = Arc::new(AtomicUsize::new(0));
-        let kept: Vec<Closure> = (0..SPARE_LIMIT + 3).map(|_| Closure::new(sig.clone(), Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap()).collect();
+        let kept: Vec<Closure> = (0..SPARE_LIMIT + 3).map(|_| Closure::new(&sig, Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap()).collect();
         assert_eq!(spare_count(), 0);
         assert!(kept.iter().all(|c| call_int(c.code(), 1) == 3));
     }
@@ -700,7 +703,7 @@ mod tests {
                         // Each closure adds its own constant: a closure reused across
                         // threads calling any other handler shows as a wrong sum.
                         let k = i32::try_from(t * EACH + i).unwrap();
-                        let closure = Closure::new(sig.clone(), Arc::new(AddK { k, released_calls: count.clone() })).unwrap();
+                        let closure = Closure::new(&sig, Arc::new(AddK { k, released_calls: count.clone() })).unwrap();
                         assert_eq!(call_int(closure.code(), 7), k + 7);
                         live.push(closure);
                         if live.len() > 3 {

@@ -812,9 +812,8 @@ impl Callback {
         if plan.propagate {
             propagation::start_counting();
         }
-        let signature = plan.signature.clone();
         let handler = Arc::new(CallbackHandler { callable: GilCell::new(Some(callable.clone().unbind())), name, plan, spares, kept: KeptObjects::default() });
-        let closure = Closure::new(signature, handler.clone()).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+        let closure = Closure::new(&handler.plan.signature, handler.clone()).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
         let callback = Callback { handler, closure };
         if callback.returns_object() {
             OBJECT_RESULT_CODE.with_mut(callable.py(), |codes| codes.insert(callback.code()));
