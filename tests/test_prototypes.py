@@ -103,6 +103,29 @@ def test_constructing_prototype_instances_like_ctypes(ft, std):
     assert _construct_prototype_instances(ft) == _construct_prototype_instances(std)
 
 
+def _initialise_prototype_instances(m):
+    """Classes of a prototype with and without an ``__init__`` of their own, in ``m``."""
+    proto = m.CFUNCTYPE(m.c_int, m.c_int)
+    signature = {"_flags_": proto._flags_, "_argtypes_": proto._argtypes_, "_restype_": proto._restype_}
+
+    def own_init(self, fn):
+        self.inited = fn(1)
+
+    def init_calling_base(self, fn):
+        super(type(self), self).__init__()
+        self.base_inited = True
+
+    own = type("Own", (proto,), {**signature, "__init__": own_init})
+    inherits_own = type("InheritsOwn", (own,), dict(signature))
+    calls_base = type("CallsBase", (proto,), {**signature, "__init__": init_calling_base})
+    o, i, c, p = own(lambda x: x + 1), inherits_own(lambda x: x * 5), calls_base(lambda x: -x), proto(abs)
+    return [(o(1), o.inited), (i(2), i.inited), (c(4), c.base_inited), (proto.__init__(p), p(-3))]
+
+
+def test_initialising_prototype_instances_like_ctypes(ft, std):
+    assert _initialise_prototype_instances(ft) == _initialise_prototype_instances(std)
+
+
 def test_cfunctype_from_name_and_library(fttest, ft):
     add = ft.CFUNCTYPE(ft.c_int, ft.c_int, ft.c_int)(("ft_add_int", fttest.ft))
     assert add(20, 22) == 42

@@ -12,6 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::OnceLock;
 
 use ferrotypes_core::call::{ArgLoad, LibffiPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::CType;
@@ -746,9 +747,11 @@ unsafe fn vectorcall_general<'py>(slf: &Bound<'py, FuncPtr>, args: *const *mut f
     FuncPtr::call(slf, argv, true).map(Bound::into_ptr)
 }
 
-/// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`].
-/// Heap subclasses do not inherit the vectorcall flag on Python 3.11, so the metaclass
-/// calls this for every function pointer class it creates.
+/// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`],
+/// and initialise them through [`init_slot`] unless the class has an `__init__` of its
+/// own. Heap subclasses do not inherit the vectorcall flag on Python 3.11, and a class
+/// statement takes PyO3's `__init__` function rather than the base's slot, so the
+/// metaclass calls this for every function pointer class it creates.
 #[pyfunction]
 pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
     if !cls.is_subclass_of::<FuncPtr>()? {
@@ -759,7 +762,40 @@ pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
     // SAFETY: tp is a live type object that is a FuncPtr subclass, so its instances
     // have the FuncPtr layout and the field at `offset`.
     unsafe { crate::data::slots::enable_vectorcall(tp, offset) };
+    if let Some(&pyo3_init) = PYO3_INIT.get() {
+        // SAFETY: a live heap type (the GIL is held), a FuncPtr subclass; the slot
+        // keeps its signature, and only PyO3's own `__init__` is replaced.
+        unsafe {
+            if (*tp).tp_init.map(|f| f as usize) == Some(pyo3_init as usize) {
+                (*tp).tp_init = Some(init_slot);
+            }
+        }
+    }
     Ok(())
+}
+
+/// PyO3's `tp_init` of `FuncPtr` (its `__init__`), saved at module initialisation.
+static PYO3_INIT: OnceLock<ffi::initproc> = OnceLock::new();
+
+/// The `tp_init` of function pointer classes without an `__init__` of their own (see
+/// [`_enable_vectorcall`]): what `__init__` does, without PyO3's handling of
+/// arguments it ignores — nothing once `__new__` gave the instance its class's recipe.
+///
+/// # Safety
+/// CPython's `tp_init` contract: called with the GIL held, `obj` an instance of a
+/// class this slot was installed on (a subclass of FuncPtr), lent for the call.
+unsafe extern "C" fn init_slot(obj: *mut ffi::PyObject, _args: *mut ffi::PyObject, _kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, -1, || {
+        // SAFETY: an instance of a class this slot was installed on, a FuncPtr
+        // subclass, lent for the call.
+        let obj = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<FuncPtr>() };
+        if !obj.get().recipe_made.with(py, |made| *made) {
+            FuncPtr::take_class_recipe(&obj)?;
+        }
+        Ok(0)
+    })
 }
 
 /// Finds where the `vectorcall` field sits in a FuncPtr object and enables vectorcall
@@ -770,7 +806,11 @@ pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
     let field = &probe.get().vectorcall as *const ffi::vectorcallfunc as isize;
     let offset = field.checked_sub(probe.as_ptr() as isize).ok_or_else(|| pyo3::exceptions::PySystemError::new_err("the vectorcall field's offset overflows"))?;
     VECTORCALL_OFFSET.store(offset, Ordering::Relaxed);
-    _enable_vectorcall(&py.get_type::<FuncPtr>())
+    let funcptr = py.get_type::<FuncPtr>();
+    // SAFETY: a live type object made by PyO3 (the GIL is held); the slot is only read.
+    let pyo3_init = unsafe { (*funcptr.as_type_ptr()).tp_init };
+    crate::data::slots::save_general(&PYO3_INIT, pyo3_init)?;
+    _enable_vectorcall(&funcptr)
 }
 
 impl FuncPtr {
@@ -908,6 +948,8 @@ impl FuncPtr {
         Ok(PyClassInitializer::from(base).add_subclass(part))
     }
 
+    /// What [`init_slot`] does for classes that take it; a class's own `__init__`
+    /// reaches this one through `super().__init__()`.
     #[pyo3(signature = (*_args, **_kwargs))]
     fn __init__(slf: &Bound<'_, Self>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         // `py_new` gave it the class's current recipe, or every change since made one.
