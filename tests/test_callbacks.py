@@ -945,6 +945,89 @@ def test_late_call_after_collection_is_reported_not_a_crash(fttest_path):
     assert "called from C after its callback object was released" in lines[3]
 
 
+def test_late_calls_name_each_kind_of_callable(fttest_path):
+    """The name a late call reports is taken when the callback is made: a function's
+    qualified name (read from the function itself), a bound method's, the repr of
+    anything without a str __qualname__."""
+    code = textwrap.dedent(f"""
+        import functools, gc, sys, ferrotypes as ct
+        lib = ct.CDLL({fttest_path!r})
+        proto = ct.CFUNCTYPE(ct.c_int, ct.c_int)
+        lib.ftcb_store.argtypes = [proto]
+        def plain(x):
+            return x
+        def renamed(x):
+            return x
+        renamed.__qualname__ = "Elsewhere.renamed"
+        def no_module(x):
+            return x
+        no_module.__module__ = None
+        def odd_module(x):
+            return x
+        odd_module.__module__ = 5
+        def in_dict(x):
+            return x
+        in_dict.__dict__["__qualname__"] = "not.this"
+        class Holder:
+            def method(self, x):
+                return x
+            def __call__(self, x):
+                return x
+            def __repr__(self):
+                return "<a Holder>"
+        def outer():
+            def inner(x):
+                return x
+            return inner
+        callables = [plain, renamed, no_module, odd_module, in_dict, outer(), lambda x: x,
+                     Holder().method, Holder(), functools.partial(plain)]
+        reports = []
+        sys.unraisablehook = lambda r: reports.append(r.err_msg)
+        for f in callables:
+            cb = proto(f)
+            lib.ftcb_store(cb)
+            assert lib.ftcb_call_stored(3) == 3
+            del cb, f
+            gc.collect()
+            lib.ftcb_call_stored(3)
+        for r in reports:
+            print(r.split("released ctypes callback function ", 1)[1])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[:9] == [
+        "'__main__.plain'", "'__main__.Elsewhere.renamed'", "'no_module'", "'odd_module'",
+        "'__main__.in_dict'", "'__main__.outer.<locals>.inner'", "'__main__.<lambda>'",
+        "'__main__.Holder.method'", "<a Holder>"]
+    assert len(lines) == 10 and lines[9].startswith("functools.partial(<function plain at ")
+
+
+def test_callbacks_made_and_dropped_past_the_quarantine_call_their_own_function(fttest_path):
+    """More callbacks than the quarantine holds, made and dropped in turn (in a
+    process of their own, whose quarantine they fill): past 16,384 their trampolines
+    are reused (prepared again for another signature in between), and each calls its
+    own function."""
+    code = textwrap.dedent(f"""
+        import ferrotypes as ft
+        lib = ft.CDLL({fttest_path!r})
+        proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)
+        other = ft.CFUNCTYPE(ft.c_double, ft.c_double)
+        call = lib.ftcb_call_n
+        call.argtypes = [proto, ft.c_int]
+        call.restype = ft.c_long
+        for k in range(20_000):
+            cb = proto(lambda x, k=k: x + k)
+            assert call(cb, 3) == 3 * k + 3, k
+            if k % 1000 == 0:
+                assert other(lambda x: x / 2)(5.0) == 2.5
+        print(ft._ctypes._released_callbacks())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["16384"]
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps (Linux)")
 def test_no_mapping_is_writable_and_executable_after_making_callbacks(fttest_path):
     """In a fresh process: the stdlib's ctypes (which this suite also runs) maps

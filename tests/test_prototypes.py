@@ -48,6 +48,84 @@ def test_cfunctype_prototypes_are_cached(ft):
     assert ft.PYFUNCTYPE(ft.c_int) is not ft.CFUNCTYPE(ft.c_int)
 
 
+@pytest.mark.parametrize("use_errno", [False, True])
+@pytest.mark.parametrize("use_last_error", [False, True])
+def test_cached_prototypes_keep_their_flags_as_ctypes(ft, std, use_errno, use_last_error):
+    # The cached prototype is found before any other option is looked at: each
+    # combination of flags is its own class, made once, with ctypes' _flags_.
+    made = ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error)
+    assert ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error) is made
+    oracle = std.CFUNCTYPE(std.c_long, std.c_char_p, use_errno=use_errno, use_last_error=use_last_error)
+    assert made._flags_ == oracle._flags_
+    assert made._argtypes_ == (ft.c_char_p,) and made._restype_ is ft.c_long
+    others = {ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=e, use_last_error=le)
+              for e in (False, True) for le in (False, True)}
+    assert len(others) == 4
+    # The options of ferrotypes' own still make their own classes after a cached lookup.
+    assert ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error,
+                        error_result=-1) is not made
+    assert ft.CFUNCTYPE(ft.c_long, ft.c_char_p, use_errno=use_errno, use_last_error=use_last_error,
+                        propagate=True) is not made
+
+
+def _construct_prototype_instances(m):
+    """What making function pointers from a prototype gives, in module ``m``."""
+    proto = m.CFUNCTYPE(m.c_int, m.c_int)
+    triple = lambda x: x * 3  # noqa: E731
+    out = [proto(triple)(4), proto.__new__(proto, triple)(5)]
+
+    class Tagged(proto):
+        _flags_, _argtypes_, _restype_ = proto._flags_, proto._argtypes_, proto._restype_
+
+        def __new__(cls, fn):
+            self = super().__new__(cls, fn)
+            self.tag = "tagged"
+            return self
+
+    tagged = Tagged(triple)
+    out.append((tagged(6), tagged.tag, type(tagged).__name__, tagged.__dict__))
+    plain = proto(triple)
+    out.append(plain.__dict__)
+    plain.extra = 1
+    out.append((plain.__dict__, sorted(plain._objects)))
+    out.append((bool(proto()), bool(proto(0))))
+    for args in [(1, 2), (triple, 1), ("x",), (1.5,)]:
+        try:
+            proto(*args)
+            out.append("made")
+        except TypeError as e:
+            out.append(("TypeError", str(e).split(",")[0]))
+    out.append(proto(triple, bogus=1)(2))  # keywords are __init__'s, and ignored
+    return out
+
+
+def test_constructing_prototype_instances_like_ctypes(ft, std):
+    assert _construct_prototype_instances(ft) == _construct_prototype_instances(std)
+
+
+def _initialise_prototype_instances(m):
+    """Classes of a prototype with and without an ``__init__`` of their own, in ``m``."""
+    proto = m.CFUNCTYPE(m.c_int, m.c_int)
+    signature = {"_flags_": proto._flags_, "_argtypes_": proto._argtypes_, "_restype_": proto._restype_}
+
+    def own_init(self, fn):
+        self.inited = fn(1)
+
+    def init_calling_base(self, fn):
+        super(type(self), self).__init__()
+        self.base_inited = True
+
+    own = type("Own", (proto,), {**signature, "__init__": own_init})
+    inherits_own = type("InheritsOwn", (own,), dict(signature))
+    calls_base = type("CallsBase", (proto,), {**signature, "__init__": init_calling_base})
+    o, i, c, p = own(lambda x: x + 1), inherits_own(lambda x: x * 5), calls_base(lambda x: -x), proto(abs)
+    return [(o(1), o.inited), (i(2), i.inited), (c(4), c.base_inited), (proto.__init__(p), p(-3))]
+
+
+def test_initialising_prototype_instances_like_ctypes(ft, std):
+    assert _initialise_prototype_instances(ft) == _initialise_prototype_instances(std)
+
+
 def test_cfunctype_from_name_and_library(fttest, ft):
     add = ft.CFUNCTYPE(ft.c_int, ft.c_int, ft.c_int)(("ft_add_int", fttest.ft))
     assert add(20, 22) == 42

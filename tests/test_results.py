@@ -80,6 +80,44 @@ def test_restype_check_retval_is_applied(fttest, ft):
     assert f(3) == ("checked", 3)
 
 
+def _checked_int(m, how):
+    """A c_int subclass whose _check_retval_ is found as ``how`` says."""
+    class Tagging:
+        def __call__(self, result):
+            return ("object", result.value)
+
+    if how == "metaclass":
+        class Meta(type(m.c_int)):
+            def _check_retval_(cls, result):
+                return ("metaclass", cls.__name__, result.value)
+
+        class Checked(m.c_int, metaclass=Meta):
+            pass
+        return Checked
+    if how == "metaclass_and_class":
+        class Meta(type(m.c_int)):
+            _check_retval_ = staticmethod(lambda result: ("metaclass", result.value))
+
+        class Checked(m.c_int, metaclass=Meta):
+            _check_retval_ = staticmethod(lambda result: ("class", result.value))
+        return Checked
+    namespace = {
+        "classmethod": {"_check_retval_": classmethod(lambda cls, result: ("classmethod", cls.__name__, result.value))},
+        "callable_object": {"_check_retval_": Tagging()},
+        "inherited": {},
+    }[how]
+    base = m.c_int
+    if how == "inherited":
+        base = type("Base", (m.c_int,), {"_check_retval_": staticmethod(lambda result: ("base", result.value))})
+    return type("Checked", (base,), namespace)
+
+
+@pytest.mark.parametrize("how", ["classmethod", "callable_object", "inherited", "metaclass", "metaclass_and_class"])
+def test_restype_check_retval_is_found_as_ctypes_finds_it(fttest, how):
+    ftf, stdf = fttest.func("ft_id_int", lambda m: _checked_int(m, how), ["c_int"])
+    assert ftf(7) == stdf(7)
+
+
 def test_restype_byte_swapped_returns_a_plain_int_like_ctypes(fttest):
     # ctypes treats the byte-swapped simple types like the others as restype:
     # the result is converted to an int (the bytes read in the other order).

@@ -16,6 +16,16 @@
 //! in C. Each quarantined closure costs its libffi allocation and its handler (a few
 //! hundred bytes); the signature is shared with its siblings.
 //!
+//! **Reuse.** A closure evicted from the quarantine is not freed at once: up to
+//! [`SPARE_LIMIT`] of them are kept as spares, without their handler, and
+//! [`Closure::new`] takes one before asking libffi for a new allocation. Making and
+//! dropping callbacks in a loop then neither allocates nor frees libffi memory, whose
+//! cost grows with the memory libffi holds (each `ffi_closure_alloc`,
+//! `ffi_closure_free` and `ffi_prep_closure_loc` walks libffi's list of mapped pages,
+//! about 260 of them once the quarantine is full). A spare keeps the signature it was
+//! prepared for: given that same signature again it is already prepared as a fresh one
+//! would be, and is prepared again only for another.
+//!
 //! **Panics** never unwind into C: the entry point catches them, writes zero and
 //! tells the handler ([`Handler::panicked`]).
 //!
@@ -36,6 +46,10 @@ use crate::ctype::{CType, NumberClass};
 
 /// How many released closures are kept callable (see the module documentation).
 pub const RELEASED_LIMIT: usize = 16384;
+
+/// How many closures evicted from the quarantine are kept for reuse (see the module
+/// documentation): each costs its libffi allocation and its `Inner` (about 150 bytes).
+pub const SPARE_LIMIT: usize = 1024;
 
 /// The C signature a closure is called with. Shared (`Arc`) by every closure of one
 /// prototype; immutable once built.
@@ -106,29 +120,78 @@ pub fn write_stderr(message: &str) {
 }
 
 /// The part of a closure that C's calls reach: allocated once, at a fixed address,
-/// and passed to libffi as the closure's user data.
+/// and passed to libffi as the closure's user data. It stays with its libffi
+/// allocation for as long as that exists, through every reuse.
 struct Inner {
     raw: *mut ffi_closure,
     code: CodePtr,
+    /// The signature the libffi closure is prepared for; its cif is the one libffi reads.
     signature: Arc<ClosureSignature>,
-    handler: Box<dyn Handler>,
+    /// Shared with its owner, which may keep its own reference (no second allocation
+    /// wrapping it); none for a spare.
+    handler: Option<Arc<dyn Handler>>,
     released: AtomicBool,
 }
 
-// SAFETY: `raw` and `code` are only freed by the quarantine (under its mutex) and
-// otherwise only used by libffi; the handler is Send + Sync.
+// SAFETY: `raw` and `code` are only freed by Drop and otherwise only used by libffi;
+// the handler is Send + Sync.
 unsafe impl Send for Inner {}
 // SAFETY: shared references only read `raw`, `code` and the signature (which libffi
 // never mutates), call the handler (Send + Sync) and touch the atomic flag, the only
-// mutable state; `raw` and `code` are freed only by Drop, which has `&mut self`.
+// mutable state; `raw` and `code` are freed only by Drop, and the signature and
+// handler replaced only by the pool's reuse, both with the Inner owned exclusively.
 unsafe impl Sync for Inner {}
+
+impl Inner {
+    /// Prepares the libffi closure to call `entry` with this `Inner` as user data,
+    /// for its current signature.
+    ///
+    /// # Safety
+    /// No C caller may be inside or enter the closure while it is prepared: it is new,
+    /// or a spare (evicted from the quarantine: calling it is undefined behaviour, as
+    /// the module documentation says). `self` must be boxed (its address is the user
+    /// data) and stay at that address for as long as the closure exists.
+    unsafe fn prepare(&self) -> Result<(), String> {
+        let user_data = self as *const Inner as *mut c_void;
+        // SAFETY: raw and code are a closure/code pair from ffi_closure_alloc; the cif
+        // lives in the signature, which this Inner keeps alive (Arc) for as long as the
+        // closure is prepared for it; user_data is this boxed Inner, which does not
+        // move and is freed only together with the closure (the caller's promise).
+        let status = unsafe { ffi_prep_closure_loc(self.raw, self.signature.cif.as_raw_ptr(), Some(entry), user_data, self.code.as_mut_ptr()) };
+        if status == libffi::raw::ffi_status_FFI_OK {
+            Ok(())
+        } else {
+            Err(format!("libffi could not prepare the closure (status {status})"))
+        }
+    }
+}
 
 impl Drop for Inner {
     fn drop(&mut self) {
         // SAFETY: raw came from ffi_closure_alloc and is freed exactly once, here;
         // Inner is dropped only when no C caller can reach it any more (construction
-        // failed, or the quarantine evicted it).
+        // failed, or the pool let it go: evicted from the quarantine with no room
+        // among the spares).
         unsafe { closure_free(self.raw) };
+    }
+}
+
+/// What a spare, which has no handler, answers: a late call reaching one (undefined
+/// behaviour, see the module documentation) finds the closure released and this
+/// handler, which does nothing, and returns zero.
+struct NoHandler;
+
+impl Handler for NoHandler {
+    unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {}
+}
+
+impl Inner {
+    /// The handler, or [`NoHandler`] for a spare.
+    fn handler(&self) -> &dyn Handler {
+        match &self.handler {
+            Some(handler) => &**handler,
+            None => &NoHandler,
+        }
     }
 }
 
@@ -137,24 +200,56 @@ pub struct Closure {
     inner: Option<Box<Inner>>,
 }
 
-/// The closures released but still callable, oldest first.
-static QUARANTINE: Mutex<VecDeque<Box<Inner>>> = Mutex::new(VecDeque::new());
+/// Closures that C may no longer call legitimately but that are not freed yet.
+struct Pool {
+    /// Released but still callable, oldest first (at most [`RELEASED_LIMIT`]).
+    released: VecDeque<Box<Inner>>,
+    /// Evicted from `released`, handler dropped, kept for reuse (at most
+    /// [`SPARE_LIMIT`]); the most recently evicted last. Boxed: each `Inner`'s address
+    /// is its libffi closure's user data and must not move.
+    #[allow(clippy::vec_box)]
+    spares: Vec<Box<Inner>>,
+}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool { released: VecDeque::new(), spares: Vec::new() });
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 impl Closure {
     /// A closure for `signature` calling `handler`, or an error when libffi cannot
-    /// allocate or prepare one.
-    pub fn new(signature: Arc<ClosureSignature>, handler: Box<dyn Handler>) -> Result<Closure, String> {
-        let (raw, code) = try_closure_alloc().ok_or_else(|| "libffi could not allocate a closure".to_owned())?;
-        let inner = Box::new(Inner { raw, code, signature, handler, released: AtomicBool::new(false) });
-        let user_data = &*inner as *const Inner as *mut c_void;
-        // SAFETY: raw and code are a fresh closure/code pair; the cif lives in the
-        // signature, which the Inner keeps alive (Arc) at a stable heap address for as
-        // long as the closure exists; user_data is the boxed Inner, which does not move
-        // and is freed only together with the closure.
-        let status = unsafe { ffi_prep_closure_loc(inner.raw, inner.signature.cif.as_raw_ptr(), Some(entry), user_data, inner.code.as_mut_ptr()) };
-        if status != libffi::raw::ffi_status_FFI_OK {
-            return Err(format!("libffi could not prepare the closure (status {status})"));
-        }
+    /// allocate or prepare one. A spare is reused when there is one (see the module
+    /// documentation).
+    pub fn new(signature: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, String> {
+        let spare = pool().spares.pop();
+        let inner = match spare {
+            Some(mut inner) => {
+                // The spare is owned here alone: out of the pool, and evicted from the
+                // quarantine, so no C caller may reach it.
+                inner.handler = Some(handler);
+                if !Arc::ptr_eq(&inner.signature, signature) {
+                    let previous = std::mem::replace(&mut inner.signature, signature.clone());
+                    // SAFETY: a spare, which no C caller may enter; the Inner is boxed
+                    // and keeps its address until it is dropped with the closure.
+                    unsafe { inner.prepare() }?;
+                    drop(previous);
+                }
+                // Unless prepared again just now, the libffi closure already is what
+                // preparing it would make: the same cif (the signature, kept alive by
+                // the Inner since it was prepared), entry point, user data and code.
+                *inner.released.get_mut() = false;
+                inner
+            }
+            None => {
+                let (raw, code) = try_closure_alloc().ok_or_else(|| "libffi could not allocate a closure".to_owned())?;
+                let inner = Box::new(Inner { raw, code, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
+                // SAFETY: a fresh allocation, which no C caller has seen; the Inner is
+                // boxed and keeps its address until it is dropped with the closure.
+                unsafe { inner.prepare() }?;
+                inner
+            }
+        };
         Ok(Closure { inner: Some(inner) })
     }
 
@@ -170,7 +265,7 @@ impl Closure {
 
     /// The handler.
     pub fn handler(&self) -> &dyn Handler {
-        &*self.inner().handler
+        self.inner().handler()
     }
 
     // `inner` is taken only by Drop, after which no method runs.
@@ -185,23 +280,39 @@ impl Drop for Closure {
     fn drop(&mut self) {
         let Some(inner) = self.inner.take() else { return };
         inner.released.store(true, Ordering::Release);
-        let evicted = {
-            let mut q = QUARANTINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            q.push_back(inner);
-            if q.len() > RELEASED_LIMIT {
-                q.pop_front()
-            } else {
-                None
+        let (evicted_handler, freed) = {
+            let mut pool = pool();
+            pool.released.push_back(inner);
+            let evicted = if pool.released.len() > RELEASED_LIMIT { pool.released.pop_front() } else { None };
+            match evicted {
+                // Out of the quarantine, C may no longer call it: its handler goes
+                // (dropped below), and the closure is kept for reuse while there is
+                // room, else freed.
+                Some(mut evicted) => {
+                    let handler = evicted.handler.take();
+                    if pool.spares.len() < SPARE_LIMIT {
+                        pool.spares.push(evicted);
+                        (handler, None)
+                    } else {
+                        (handler, Some(evicted))
+                    }
+                }
+                None => (None, None),
             }
         };
         // Dropped outside the lock: the handler's destructor may take locks of its own.
-        drop(evicted);
+        drop((evicted_handler, freed));
     }
 }
 
 /// How many released closures are being kept callable.
 pub fn released_count() -> usize {
-    QUARANTINE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+    pool().released.len()
+}
+
+/// How many evicted closures are kept for reuse.
+pub fn spare_count() -> usize {
+    pool().spares.len()
 }
 
 /// libffi's entry point for every closure.
@@ -222,14 +333,14 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
     unsafe { zero_result(result, signature.result_room) };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if inner.released.load(Ordering::Acquire) {
-            inner.handler.call_released();
+            inner.handler().call_released();
             return;
         }
         let n = signature.args.len();
         // SAFETY: libffi passes one pointer per parameter of the cif.
         let args: &[*const c_void] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(args as *const *const c_void, n) } };
         // SAFETY: the pointers are as `Handler::call` describes.
-        unsafe { inner.handler.call(args, result) };
+        unsafe { inner.handler().call(args, result) };
     }));
     match outcome {
         // SAFETY: libffi's result buffer has result_room bytes, at least one ffi_arg.
@@ -243,7 +354,7 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".to_owned());
             // A panic in the report itself must not unwind into C either.
-            let _ = catch_unwind(AssertUnwindSafe(|| inner.handler.panicked(&message)));
+            let _ = catch_unwind(AssertUnwindSafe(|| inner.handler().panicked(&message)));
         }
     }
 }
@@ -341,14 +452,23 @@ mod tests {
         }
     }
 
+    /// The pool is process-wide and tests run on several threads: every test that
+    /// makes closures holds this, so that the tests counting spares see only their own.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn int_sig() -> Arc<ClosureSignature> {
         Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Int)], CType::Scalar(ScalarKind::Int)).unwrap())
     }
 
     #[test]
     fn calls_handler_then_reports_after_release() {
+        let _serial = serial();
         let count = Arc::new(AtomicUsize::new(0));
-        let closure = Closure::new(int_sig(), Box::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
+        let closure = Closure::new(&int_sig(), Arc::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
         // SAFETY: the closure's signature is (int) -> int.
         let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
         assert_eq!(f(6), 11);
@@ -362,7 +482,8 @@ mod tests {
 
     #[test]
     fn panic_returns_zero() {
-        let closure = Closure::new(int_sig(), Box::new(Panics)).unwrap();
+        let _serial = serial();
+        let closure = Closure::new(&int_sig(), Arc::new(Panics)).unwrap();
         // SAFETY: (int) -> int.
         let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
         assert_eq!(f(1), 0);
@@ -370,8 +491,9 @@ mod tests {
 
     #[test]
     fn narrow_results_are_widened() {
+        let _serial = serial();
         let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap());
-        let closure = Closure::new(sig, Box::new(Narrow)).unwrap();
+        let closure = Closure::new(&sig, Arc::new(Narrow)).unwrap();
         // SAFETY: (signed char) -> signed char; read back as a full register through
         // libffi's call path, which is what C callers see.
         let plan = crate::call::LibffiPlan::new(&[CType::Scalar(ScalarKind::Byte)], CType::Scalar(ScalarKind::Byte)).unwrap();
@@ -410,6 +532,7 @@ mod tests {
 
     #[test]
     fn threads_call_concurrently() {
+        let _serial = serial();
         struct Count(AtomicUsize);
         impl Handler for Count {
             unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {
@@ -417,7 +540,7 @@ mod tests {
             }
         }
         let sig = Arc::new(ClosureSignature::new(&[], CType::Void).unwrap());
-        let closure = Closure::new(sig, Box::new(Count(AtomicUsize::new(0)))).unwrap();
+        let closure = Closure::new(&sig, Arc::new(Count(AtomicUsize::new(0)))).unwrap();
         let code = closure.code() as usize;
         let threads: Vec<_> = (0..4)
             .map(|_| {
@@ -470,10 +593,11 @@ mod tests {
 
     #[test]
     fn large_records_cross_by_size_alone() {
+        let _serial = serial();
         let big = CType::Record { members: [].into(), size: BIG, align: 1 };
         let args = [big.clone(), CType::Scalar(ScalarKind::Int)];
         let sig = Arc::new(ClosureSignature::new(&args, big.clone()).unwrap());
-        let closure = Closure::new(sig, Box::new(BigRecord)).unwrap();
+        let closure = Closure::new(&sig, Arc::new(BigRecord)).unwrap();
         let plan = crate::call::LibffiPlan::new(&args, big).unwrap();
         let mut input: Vec<u8> = (0..BIG).map(|i| (i * 7) as u8).collect();
         let mut offset = crate::call::Slot::ZERO;
@@ -484,5 +608,125 @@ mod tests {
         unsafe { plan.call(closure.code(), &mut ptrs, output.as_mut_ptr().cast()) };
         let expected: Vec<u8> = input.iter().map(|b| b.wrapping_add(3)).collect();
         assert!(output == expected);
+    }
+
+    /// Makes `n` (int) -> int closures adding `k`, all alive at once, then drops them
+    /// in the order they were made, and returns their code addresses in that order:
+    /// the first `n - RELEASED_LIMIT` are then out of the quarantine (which was full
+    /// before, or is now).
+    fn churn(n: usize, k: i32) -> Vec<usize> {
+        let sig = int_sig();
+        let count = Arc::new(AtomicUsize::new(0));
+        let closures: Vec<Closure> = (0..n).map(|_| Closure::new(&sig, Arc::new(AddK { k, released_calls: count.clone() })).unwrap()).collect();
+        closures.iter().map(|c| c.code() as usize).collect()
+    }
+
+    fn call_int(code: *const c_void, x: i32) -> i32 {
+        // SAFETY: every closure these tests call through this is (int) -> int.
+        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(code) };
+        f(x)
+    }
+
+    #[test]
+    fn evicted_closures_are_reused_and_call_their_new_handler_only() {
+        let _serial = serial();
+        let made = churn(RELEASED_LIMIT + 20, 1);
+        assert_eq!(released_count(), RELEASED_LIMIT);
+        assert!(spare_count() >= 20);
+        let old_calls = Arc::new(AtomicUsize::new(0));
+        let new_calls = Arc::new(AtomicUsize::new(0));
+        // Tell the old handlers' late calls apart: their released counter is old_calls.
+        drop(Closure::new(&int_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
+        let reused = Closure::new(&int_sig(), Arc::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
+        let code = reused.code() as usize;
+        // The most recently evicted closure is the one taken: the 21st made above
+        // (the one dropped just before was pushed into the quarantine, evicting it),
+        // or, with no spare left before that drop (a full list), the 20th.
+        assert!(made.get(19..21).is_some_and(|m| m.contains(&code)), "a spare is taken before libffi allocates");
+        assert_eq!(call_int(reused.code(), 5), 1005);
+        assert_eq!(old_calls.load(Ordering::SeqCst), 0);
+        drop(reused);
+        // Released again: the call is a late one, reported by the new handler.
+        assert_eq!(call_int(code as *const c_void, 5), 0);
+        assert_eq!(new_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(old_calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn spares_are_prepared_again_for_another_signature() {
+        let _serial = serial();
+        churn(RELEASED_LIMIT + 4, 1);
+        assert!(spare_count() >= 1);
+        struct Halve;
+        impl Handler for Halve {
+            unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+                // SAFETY: the signature is (double) -> double.
+                unsafe { (result as *mut f64).write_unaligned(*(args[0] as *const f64) / 2.0) };
+            }
+        }
+        let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Double)], CType::Scalar(ScalarKind::Double)).unwrap());
+        let spares = spare_count();
+        let closure = Closure::new(&sig, Arc::new(Halve)).unwrap();
+        assert_eq!(spare_count(), spares - 1, "the spare was taken");
+        // SAFETY: the closure's signature is (double) -> double.
+        let f: extern "C" fn(f64) -> f64 = unsafe { std::mem::transmute(closure.code()) };
+        assert_eq!(f(5.0), 2.5);
+    }
+
+    #[test]
+    fn spares_are_capped_and_the_rest_freed() {
+        let _serial = serial();
+        churn(RELEASED_LIMIT + SPARE_LIMIT + 100, 1);
+        assert_eq!(released_count(), RELEASED_LIMIT);
+        assert_eq!(spare_count(), SPARE_LIMIT);
+        // Taking spares empties the list, and then libffi allocates again.
+        let sig = int_sig();
+        let count = Arc::new(AtomicUsize::new(0));
+        let kept: Vec<Closure> = (0..SPARE_LIMIT + 3).map(|_| Closure::new(&sig, Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap()).collect();
+        assert_eq!(spare_count(), 0);
+        assert!(kept.iter().all(|c| call_int(c.code(), 1) == 3));
+    }
+
+    #[test]
+    fn threads_make_and_drop_closures_concurrently() {
+        let _serial = serial();
+        const THREADS: usize = 4;
+        const EACH: usize = RELEASED_LIMIT / 2;
+        let sig = int_sig();
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let sig = sig.clone();
+                std::thread::spawn(move || {
+                    let count = Arc::new(AtomicUsize::new(0));
+                    let mut live = Vec::new();
+                    for i in 0..EACH {
+                        // Each closure adds its own constant: a closure reused across
+                        // threads calling any other handler shows as a wrong sum.
+                        let k = i32::try_from(t * EACH + i).unwrap();
+                        let closure = Closure::new(&sig, Arc::new(AddK { k, released_calls: count.clone() })).unwrap();
+                        assert_eq!(call_int(closure.code(), 7), k + 7);
+                        live.push(closure);
+                        if live.len() > 3 {
+                            let oldest = live.remove(0);
+                            assert_eq!(call_int(oldest.code(), 1), oldest_k(&oldest) + 1);
+                            drop(oldest);
+                        }
+                    }
+                    assert_eq!(count.load(Ordering::SeqCst), 0, "no late call reached a handler of this thread");
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(released_count(), RELEASED_LIMIT);
+        assert!(spare_count() <= SPARE_LIMIT);
+    }
+
+    /// The constant of an `AddK` closure.
+    fn oldest_k(closure: &Closure) -> i32 {
+        let h = closure.handler() as *const dyn Handler as *const AddK;
+        // SAFETY: every handler of the test using this is an AddK.
+        unsafe { (*h).k }
     }
 }

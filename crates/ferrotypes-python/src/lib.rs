@@ -130,7 +130,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     array::register(py)?;
     pointer::register(py)?;
     record::register(py)?;
-    function::family::register();
+    function::family::register(py);
     peek::init_int_layout(py)?;
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())

@@ -19,13 +19,20 @@ use pyo3::pyclass::{PyTraverseError, PyVisit};
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::{info_of, InfoKind};
 
-/// The result converter of a `keep_results` callback, and what it keeps.
+/// The result converter of a `keep_results` prototype, shared by its callbacks.
 pub struct KeptResults {
     /// `ferrotypes._ownership._result_address`: `(value, restype)` -> `(address, keep)`.
     convert: Py<PyAny>,
     restype: Py<PyAny>,
-    /// What C's results point into, in the order returned.
-    kept: GilCell<Vec<Py<PyAny>>>,
+}
+
+/// What one callback's results point into, in the order returned.
+pub struct KeptObjects(GilCell<Vec<Py<PyAny>>>);
+
+impl Default for KeptObjects {
+    fn default() -> KeptObjects {
+        KeptObjects(GilCell::new(Vec::new()))
+    }
 }
 
 impl KeptResults {
@@ -44,16 +51,16 @@ impl KeptResults {
             )));
         }
         let convert = py.import("ferrotypes._ownership")?.getattr("_result_address")?.unbind();
-        Ok(KeptResults { convert, restype: restype.clone().unbind(), kept: GilCell::new(Vec::new()) })
+        Ok(KeptResults { convert, restype: restype.clone().unbind() })
     }
 
     /// Converts the callable's result `value` to the address C gets, keeping what it
-    /// points into.
-    pub fn address(&self, value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    /// points into in `kept` (the callback's).
+    pub fn address(&self, value: &Bound<'_, PyAny>, kept: &KeptObjects) -> PyResult<usize> {
         let py = value.py();
         let (address, keep): (usize, Option<Py<PyAny>>) = self.convert.bind(py).call1((value, self.restype.bind(py)))?.extract()?;
         if let Some(keep) = keep {
-            self.kept.with_mut(py, |kept| {
+            kept.0.with_mut(py, |kept| {
                 kept.try_reserve(1).map_err(|_| PyMemoryError::new_err("out of memory keeping a callback's result"))?;
                 kept.push(keep);
                 Ok::<(), PyErr>(())
@@ -61,11 +68,13 @@ impl KeptResults {
         }
         Ok(address)
     }
+}
 
+impl KeptObjects {
     /// Lets go of everything kept (`ferrotypes.release(callback)`, or the callback
     /// released); the number of objects let go.
     pub fn release(&self, py: Python<'_>) -> usize {
-        let kept = self.kept.replace(py, Vec::new());
+        let kept = self.0.replace(py, Vec::new());
         let count = kept.len();
         drop(kept); // after the cell no longer refers to them: a destructor may re-enter
         count
@@ -74,6 +83,6 @@ impl KeptResults {
     /// The kept objects, for the collector (a result may refer back to its callback).
     pub fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
         // SAFETY: called from a tp_traverse; the closure only visits.
-        unsafe { self.kept.with_in_traverse(|kept| kept.iter().try_for_each(|k| visit.call(k))) }
+        unsafe { self.0.with_in_traverse(|kept| kept.iter().try_for_each(|k| visit.call(k))) }
     }
 }

@@ -31,11 +31,11 @@ use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::exceptions::{PyRuntimeError, PyRuntimeWarning, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyType};
+use pyo3::types::{PyString, PyTuple, PyType};
 use pyo3::intern;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 
-use super::kept_results::KeptResults;
+use super::kept_results::{KeptObjects, KeptResults};
 use super::propagation;
 use crate::data::cdata::CData;
 use crate::support::errno::ErrnoSwap;
@@ -53,35 +53,75 @@ const STACK_ARGS: usize = 8;
 enum FromC {
     /// A built-in simple type, native byte order: its value as a Python int, float, ...
     Value(ScalarKind),
-    /// Any other ctypes type: an instance of the class with the bytes copied in. The
-    /// last one made is kept in `spare` and used again for a later call while no one
-    /// else refers to it ([`instances::is_unshared_leaf`]): to the callable it is
-    /// then the same as a new one, and it saves an allocation and a deallocation
-    /// per argument (C's qsort calls a comparator with two pointers millions of times).
-    Instance { cls: Py<PyType>, info: Py<TypeInfo>, spare: GilCell<Option<Py<CData>>> },
+    /// Any other ctypes type: an instance of the class with the bytes copied in. Each
+    /// callback keeps the last one it made per argument (its [`Spare`]) and uses it
+    /// again for a later call while no one else refers to it
+    /// ([`instances::is_unshared_leaf`]): to the callable it is then the same as a new
+    /// one, and it saves an allocation and a deallocation per argument (C's qsort
+    /// calls a comparator with two pointers millions of times).
+    Instance { cls: Py<PyType>, info: Py<TypeInfo> },
     /// An array type: C passes a pointer to the first element; an instance of the
     /// array class over that memory (as `from_address`), or None for NULL.
     ArrayAt { cls: Py<PyType> },
 }
 
+/// The converters of the parameters `argtypes` (None: no parameters), and their C
+/// types, in order.
+fn argument_converters(argtypes: Option<&Bound<'_, PyAny>>) -> PyResult<(Vec<FromC>, Vec<CType>)> {
+    let argtypes = argtypes.filter(|a| !a.is_none());
+    let tuple = argtypes.and_then(|a| a.cast::<PyTuple>().ok());
+    let mut args = Vec::new();
+    let mut ctypes = Vec::new();
+    if let Some(tuple) = tuple {
+        // A prototype's `_argtypes_` is a tuple: room for every converter at once.
+        let no_memory = |_| pyo3::exceptions::PyMemoryError::new_err("no memory for the callback's argument converters");
+        args.try_reserve_exact(tuple.len()).map_err(no_memory)?;
+        ctypes.try_reserve_exact(tuple.len()).map_err(no_memory)?;
+    }
+    let mut add = |t: &Bound<'_, PyAny>, i: usize| -> PyResult<()> {
+        let (converter, info) = FromC::for_argtype(t, i)?;
+        info.get().check_by_value()?; // a packed record C passes in memory
+        ctypes.push(info.get().param_ctype());
+        args.push(converter);
+        Ok(())
+    };
+    match (tuple, argtypes) {
+        (Some(tuple), _) => {
+            for (i, t) in tuple.iter_borrowed().enumerate() {
+                add(&t, i)?;
+            }
+        }
+        (None, Some(seq)) => {
+            for (i, t) in seq.try_iter()?.enumerate() {
+                add(&t?, i)?;
+            }
+        }
+        (None, None) => {}
+    }
+    Ok((args, ctypes))
+}
+
 impl FromC {
-    fn for_argtype(argtype: &Bound<'_, PyAny>, index: usize) -> PyResult<FromC> {
+    /// The converter for parameter `index` of type `argtype`, and the type's info.
+    fn for_argtype<'py>(argtype: &Bound<'py, PyAny>, index: usize) -> PyResult<(FromC, Bound<'py, TypeInfo>)> {
         let info = info_of(argtype).map_err(|_| {
             PyTypeError::new_err(format!("argument {} of a callback prototype must be a ctypes type, not {}", index.saturating_add(1), crate::support::python::describe(argtype)))
         })?;
-        Ok(match info.get().kind {
+        let converter = match info.get().kind {
             InfoKind::Simple { scalar, native_values: true, swapped: false } => FromC::Value(scalar),
             InfoKind::Array { .. } => FromC::ArrayAt { cls: argtype.cast::<PyType>()?.clone().unbind() },
-            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.unbind(), spare: GilCell::new(None) },
-        })
+            _ => FromC::Instance { cls: argtype.cast::<PyType>()?.clone().unbind(), info: info.clone().unbind() },
+        };
+        Ok((converter, info))
     }
 
-    /// The Python value of the argument at `p`.
+    /// The Python value of the argument at `p`; `spare` is the callback's spare
+    /// instance for this argument, when it keeps one.
     ///
     /// # Safety
     /// `p` must point at a value of this converter's C type.
     #[inline]
-    unsafe fn to_python(&self, py: Python<'_>, p: *const c_void) -> PyResult<*mut ffi::PyObject> {
+    unsafe fn to_python(&self, py: Python<'_>, p: *const c_void, spare: Option<&Spare>) -> PyResult<*mut ffi::PyObject> {
         match self {
             FromC::Value(kind) => {
                 // The common kinds straight through the C API; the rest by scalar::read.
@@ -101,13 +141,13 @@ impl FromC {
                     Ok(obj)
                 }
             }
-            FromC::Instance { cls, info, spare } => {
+            FromC::Instance { cls, info } => {
                 let size = info.get().size;
                 // SAFETY: the spare is a live instance the cell holds a reference to.
-                let reusable = spare.with(py, |s| s.as_ref().map(|o| o.as_ptr()).filter(|&o| unsafe {
+                let reusable = spare.and_then(|spare| spare.with(py, |s| s.as_ref().map(|o| o.as_ptr()).filter(|&o| unsafe {
                     let o = Borrowed::from_ptr(py, o).cast_unchecked::<CData>();
                     ffi::Py_TYPE(o.as_ptr()) == cls.as_ptr().cast() && o.get().size(py) == size && instances::is_unshared_leaf(&o)
-                }));
+                })));
                 let obj = match reusable {
                     // SAFETY: a live object; the new reference is the argument's.
                     Some(obj) => unsafe { Bound::from_borrowed_ptr(py, obj).cast_into_unchecked::<CData>() },
@@ -115,7 +155,7 @@ impl FromC {
                         let obj = instances::instance(cls.bind(py), instances::Contents::Owned(info.clone_ref(py)))?;
                         // SAFETY: just made by `instance`, a C data instance.
                         let obj = unsafe { obj.cast_into_unchecked::<CData>() };
-                        if let Some(old) = spare.replace(py, Some(obj.clone().unbind())) {
+                        if let Some(old) = spare.and_then(|spare| spare.replace(py, Some(obj.clone().unbind()))) {
                             // SAFETY: the cell's reference, released at once (dropping
                             // the `Py` would defer it: see `with_gil`).
                             unsafe { ffi::Py_DECREF(old.into_ptr()) };
@@ -149,7 +189,8 @@ enum ToC {
     /// A structure or union by value (ctypes refuses these): the callable returns an
     /// instance of the class, or a tuple to make one from.
     Record { cls: Py<PyType>, size: usize },
-    /// A pointer of a `keep_results` prototype: an address, what it points into kept.
+    /// A pointer of a `keep_results` prototype: an address, what it points into kept
+    /// (by the callback: [`CallbackHandler::kept`]).
     Kept(KeptResults),
 }
 
@@ -235,13 +276,12 @@ pub struct CallbackHandler {
     callable: GilCell<Option<Py<PyAny>>>,
     /// How the callable was named when the callback was made (for late-call reports).
     name: CallableName,
-    args: Vec<FromC>,
-    result: ToC,
-    use_errno: bool,
-    /// The bytes C gets when the callable fails (None: zero, the core's default).
-    error_result: Option<Box<[u8]>>,
-    /// Whether a failure is kept for the foreign call in progress on this thread.
-    propagate: bool,
+    /// What the prototype's callbacks share: converters, signature, failure handling.
+    plan: Arc<CallbackPlan>,
+    /// One per argument when an argument converts to an instance, else none.
+    spares: Box<[Spare]>,
+    /// What the results of a `keep_results` callback point into.
+    kept: KeptObjects,
 }
 
 impl CallbackHandler {
@@ -251,7 +291,7 @@ impl CallbackHandler {
     /// `args` and `result` are as [`Handler::call`] describes, for this handler's
     /// signature.
     unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
-        if self.propagate && propagation::already_failed() {
+        if self.plan.propagate && propagation::already_failed() {
             // SAFETY: result has room for the result type (the caller's promise).
             unsafe { self.write_error_result(result) };
             return;
@@ -274,9 +314,9 @@ impl CallbackHandler {
                 &mut heap
             }
         };
-        for (i, (conv, &p)) in self.args.iter().zip(args).enumerate() {
+        for (i, (conv, &p)) in self.plan.args.iter().zip(args).enumerate() {
             // SAFETY: args[i] points at a value of parameter i's type.
-            match unsafe { conv.to_python(py, p) } {
+            match unsafe { conv.to_python(py, p, self.spares.get(i)) } {
                 #[allow(clippy::indexing_slicing)] // argv has args.len() entries, and i enumerates args
                 Ok(obj) => argv[i] = obj,
                 Err(err) => {
@@ -288,7 +328,7 @@ impl CallbackHandler {
                 }
             }
         }
-        let errno = self.use_errno.then(ErrnoSwap::enter);
+        let errno = self.plan.use_errno.then(ErrnoSwap::enter);
         // SAFETY: callable is a live object; argv holds `len` owned references.
         let ret = unsafe { ffi::PyObject_Vectorcall(callable.as_ptr(), argv.as_ptr(), argv.len(), null_mut()) };
         drop(errno);
@@ -309,7 +349,7 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
-        let (kind, swapped) = match &self.result {
+        let (kind, swapped) = match &self.plan.result {
             ToC::Void => return,
             ToC::Simple { kind, swapped } => {
                 // SAFETY: result has room for the result type (the caller's promise).
@@ -327,7 +367,7 @@ impl CallbackHandler {
                 return;
             }
             ToC::Kept(kept) => {
-                match kept.address(value) {
+                match kept.address(value, &self.kept) {
                     // SAFETY: result has room for a pointer, the result type.
                     Ok(address) => unsafe { result.cast::<usize>().write_unaligned(address) },
                     Err(err) => {
@@ -384,7 +424,7 @@ impl CallbackHandler {
     /// `result` must have room for the result type.
     #[cold]
     unsafe fn fail(&self, py: Python<'_>, what: &str, callable: &Bound<'_, PyAny>, result: *mut u8) {
-        let depth = if self.propagate { propagation::current_call() } else { 0 };
+        let depth = if self.plan.propagate { propagation::current_call() } else { 0 };
         let unkept = if depth == 0 { Some(PyErr::fetch(py)) } else { propagation::keep(depth, PyErr::fetch(py)).err() };
         if let Some(err) = unkept {
             err.restore(py);
@@ -399,25 +439,23 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_error_result(&self, result: *mut u8) {
-        match &self.error_result {
+        match &self.plan.error_result {
             // SAFETY: the bytes are of the result type, for which result has room.
             Some(bytes) => unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), result, bytes.len()) },
             // SAFETY: result has room for the result type's size (this function's
             // contract); zero is the default error result.
-            None => unsafe { std::ptr::write_bytes(result, 0, self.result.size()) },
+            None => unsafe { std::ptr::write_bytes(result, 0, self.plan.result.size()) },
         }
     }
 
     /// Drops the argument instances kept for reuse, and the results a `keep_results`
     /// callback kept (with the callable: the trampoline outlives the callback object).
     fn release_spares(&self, py: Python<'_>) {
-        for conv in &self.args {
-            if let FromC::Instance { spare, .. } = conv {
-                drop(spare.replace(py, None));
-            }
+        for spare in self.spares.iter() {
+            drop(spare.replace(py, None));
         }
-        if let ToC::Kept(kept) = &self.result {
-            kept.release(py);
+        if matches!(self.plan.result, ToC::Kept(_)) {
+            self.kept.release(py);
         }
     }
 
@@ -486,9 +524,6 @@ fn decref_all(argv: &[*mut ffi::PyObject]) {
         unsafe { ffi::Py_XDECREF(obj) };
     }
 }
-
-/// The core's view of a handler: shares it with the Python-side [`Callback`].
-struct SharedHandler(Arc<CallbackHandler>);
 
 /// How a callback's thread came to hold the GIL; dropping it undoes exactly that
 /// (also when unwinding).
@@ -642,21 +677,22 @@ fn with_gil(f: impl for<'py> FnOnce(Python<'py>)) {
     f(unsafe { Python::assume_attached() })
 }
 
-impl Handler for SharedHandler {
+/// The core's view of a handler, shared with the Python-side [`Callback`].
+impl Handler for CallbackHandler {
     unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
         // SAFETY: args and result are as the core's entry point promises for this
         // closure's signature, the one the handler's converters were made for.
-        with_gil(|py| unsafe { self.0.run(py, args, result) });
+        with_gil(|py| unsafe { self.run(py, args, result) });
     }
 
     fn call_released(&self) {
-        with_gil(|py| self.0.report_released(py));
+        with_gil(|py| self.report_released(py));
     }
 
     fn panicked(&self, message: &str) {
         with_gil(|py| {
             pyo3::panic::PanicException::new_err(format!("ferrotypes bug: a callback panicked: {message}")).restore(py);
-            write_unraisable(py, &format!("on calling ctypes callback function {}", self.0.name.text(py)), None);
+            write_unraisable(py, &format!("on calling ctypes callback function {}", self.name.text(py)), None);
         });
     }
 }
@@ -699,67 +735,96 @@ pub fn _check_error_result(restype: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>,
 pub struct Callback {
     handler: Arc<CallbackHandler>,
     closure: Closure,
-    /// The C signature, which other callbacks of the prototype may share.
+}
+
+/// What the callbacks of one prototype share: the converters chosen from its
+/// `_argtypes_` and `_restype_`, what a failure does, and the C signature. Made with the prototype's first callback and
+/// kept by its class recipe for the later ones while its types are unchanged (see
+/// `crate::function::class_recipe`).
+pub struct CallbackPlan {
+    args: Box<[FromC]>,
+    result: ToC,
+    use_errno: bool,
+    /// The bytes C gets when the callable fails (None: zero, the core's default).
+    error_result: Option<Box<[u8]>>,
+    /// Whether a failure is kept for the foreign call in progress on the thread.
+    propagate: bool,
     signature: Arc<ClosureSignature>,
 }
 
-impl Callback {
-    /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
-    /// ctypes' private `errno` swapped in around each call when `use_errno`, and what
-    /// a failure does (`errors`). `prepared` is the C signature of an earlier callback
-    /// of the same prototype, types unchanged since (see [`Callback::signature`]);
-    /// without it one is made.
-    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>, prepared: Option<Arc<ClosureSignature>>) -> PyResult<Callback> {
-        if !callable.is_callable() {
-            return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
-        }
-        let mut args = Vec::new();
-        let mut ctypes = Vec::new();
-        if let Some(seq) = argtypes.filter(|a| !a.is_none()) {
-            for (i, t) in seq.try_iter()?.enumerate() {
-                let t = t?;
-                args.push(FromC::for_argtype(&t, i)?);
-                let info = info_of(&t)?;
-                info.get().check_by_value()?; // a packed record C passes in memory
-                if prepared.is_none() {
-                    ctypes.push(info.get().param_ctype());
-                }
-            }
-        }
+impl CallbackPlan {
+    /// The plan of a prototype taking `argtypes` and returning `restype`.
+    fn new(argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: &OnError<'_, '_>) -> PyResult<CallbackPlan> {
+        let (args, ctypes) = argument_converters(argtypes)?;
         let (result, result_ctype) = ToC::for_restype(restype, errors.keep_results)?;
         if matches!(result_ctype, CType::Record { size: 0, .. }) {
             // ctypes refuses every record result so; ferrotypes those libffi cannot describe.
             return Err(PyTypeError::new_err("invalid result type for callback function"));
         }
-        let signature = match prepared {
-            Some(signature) => signature,
-            None => Arc::new(ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?),
+        let signature = ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?;
+        let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
+        Ok(CallbackPlan { args: args.into_boxed_slice(), result, use_errno, error_result, propagate: errors.propagate, signature: Arc::new(signature) })
+    }
+
+    /// The classes and type infos the converters hold, for the collector (through the
+    /// class recipe keeping the plan).
+    pub fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for conv in self.args.iter() {
+            match conv {
+                FromC::Value(_) => {}
+                FromC::Instance { cls, info } => {
+                    visit.call(cls)?;
+                    visit.call(info)?;
+                }
+                FromC::ArrayAt { cls } => visit.call(cls)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A callback's instance kept for reuse as one argument's value (see [`FromC::Instance`]).
+type Spare = GilCell<Option<Py<CData>>>;
+
+impl Callback {
+    /// A callback calling `callable` with the signature `argtypes` -> `restype`, with
+    /// ctypes' private `errno` swapped in around each call when `use_errno`, and what
+    /// a failure does (`errors`). `prepared` is the plan of an earlier callback of the
+    /// same prototype, types unchanged since (see [`Callback::plan`]); without it one
+    /// is made.
+    pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>, prepared: Option<Arc<CallbackPlan>>) -> PyResult<Callback> {
+        if !callable.is_callable() {
+            return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
+        }
+        let plan = match prepared {
+            Some(plan) => plan,
+            None => Arc::new(CallbackPlan::new(argtypes, restype, use_errno, &errors)?),
+        };
+        let spares: Box<[Spare]> = if plan.args.iter().any(|a| matches!(a, FromC::Instance { .. })) {
+            let mut spares = Vec::new();
+            spares.try_reserve_exact(plan.args.len()).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("no memory for the callback's argument instances"))?;
+            spares.extend(plan.args.iter().map(|_| GilCell::new(None)));
+            spares.into_boxed_slice()
+        } else {
+            Box::new([])
         };
         let name = CallableName::of(callable)?;
-        let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
-        if errors.propagate {
+        if plan.propagate {
             propagation::start_counting();
         }
-        let handler = Arc::new(CallbackHandler {
-            callable: GilCell::new(Some(callable.clone().unbind())),
-            name,
-            args,
-            result,
-            use_errno,
-            error_result,
-            propagate: errors.propagate,
-        });
-        let closure = Closure::new(signature.clone(), Box::new(SharedHandler(handler.clone()))).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
-        let callback = Callback { handler, closure, signature };
+        let handler = Arc::new(CallbackHandler { callable: GilCell::new(Some(callable.clone().unbind())), name, plan, spares, kept: KeptObjects::default() });
+        let closure = Closure::new(&handler.plan.signature, handler.clone()).map_err(pyo3::exceptions::PyMemoryError::new_err)?;
+        let callback = Callback { handler, closure };
         if callback.returns_object() {
             OBJECT_RESULT_CODE.with_mut(callable.py(), |codes| codes.insert(callback.code()));
         }
         Ok(callback)
     }
 
-    /// The C signature, to share with the prototype's later callbacks.
-    pub fn signature(&self) -> Arc<ClosureSignature> {
-        self.signature.clone()
+    /// The plan (converters, failure handling, C signature), to share with the
+    /// prototype's later callbacks.
+    pub fn plan(&self) -> Arc<CallbackPlan> {
+        self.handler.plan.clone()
     }
 
     /// The C function pointer.
@@ -770,15 +835,15 @@ impl Callback {
     /// Lets go of the results a `keep_results` callback kept (`ferrotypes.release`);
     /// `TypeError` for any other callback.
     pub fn release_results(&self, py: Python<'_>) -> PyResult<usize> {
-        match &self.handler.result {
-            ToC::Kept(kept) => Ok(kept.release(py)),
+        match &self.handler.plan.result {
+            ToC::Kept(_) => Ok(self.handler.kept.release(py)),
             _ => Err(PyTypeError::new_err("release() of a callback lets go of the results of a keep_results=True prototype; this callback's prototype keeps none")),
         }
     }
 
     /// Whether the callback's result is a `py_object` (a new reference for the caller).
     fn returns_object(&self) -> bool {
-        matches!(self.handler.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
+        matches!(self.handler.plan.result, ToC::Simple { kind: ScalarKind::ObjectPtr, .. })
     }
 }
 
@@ -787,7 +852,9 @@ impl Drop for Callback {
         // Release the callable now, with the GIL (callbacks are dropped by their
         // Python owner's deallocation); the closure then goes to the quarantine.
         Python::attach(|py| {
-            OBJECT_RESULT_CODE.with_mut(py, |codes| codes.remove(&self.code()));
+            if self.returns_object() {
+                OBJECT_RESULT_CODE.with_mut(py, |codes| codes.remove(&self.code()));
+            }
             drop(self.handler.callable.replace(py, None));
             self.handler.release_spares(py);
         });
@@ -822,15 +889,11 @@ impl Thunk {
         let handler = &self.callback.handler;
         // SAFETY: called by the collector through tp_traverse; the closure only visits.
         unsafe { handler.callable.with_in_traverse(|c| visit.call(c)) }?;
-        for conv in &handler.args {
-            if let FromC::Instance { spare, .. } = conv {
-                // SAFETY: called by the collector through tp_traverse; the closure only visits.
-                unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
-            }
+        for spare in handler.spares.iter() {
+            // SAFETY: called by the collector through tp_traverse; the closure only visits.
+            unsafe { spare.with_in_traverse(|s| visit.call(s)) }?;
         }
-        if let ToC::Kept(kept) = &handler.result {
-            kept.traverse(&visit)?;
-        }
+        handler.kept.traverse(&visit)?;
         Ok(())
     }
 
@@ -854,6 +917,25 @@ enum CallableName {
 impl CallableName {
     fn of(callable: &Bound<'_, PyAny>) -> PyResult<CallableName> {
         let py = callable.py();
+        // SAFETY: a live object; only its type is read.
+        if unsafe { ffi::PyFunction_Check(callable.as_ptr()) } != 0 {
+            // A function (the type has no subclasses): `__qualname__` and `__module__`
+            // are data descriptors of the function type reading these two fields
+            // (ahead of any `__dict__` entry), so the fields are what the lookups
+            // below would find, read without two attribute lookups.
+            let function = callable.as_ptr().cast::<ffi::PyFunctionObject>();
+            // SAFETY: an exact function object, of the layout CPython's headers (which
+            // PyO3's definition follows for the version built for) give it; both fields
+            // are read while the function is alive, and each is NULL or a live object.
+            let (qualname, module) = unsafe { ((*function).func_qualname, (*function).func_module) };
+            // SAFETY: NULL or a borrowed reference to a live object (see above), of
+            // which the Bound takes a share of its own.
+            let (qualname, module) = unsafe { (Bound::from_borrowed_ptr_or_opt(py, qualname), Bound::from_borrowed_ptr_or_opt(py, module)) };
+            if let Some(Ok(qualname)) = qualname.map(|q| q.cast_into::<PyString>()) {
+                let module = module.filter(|m| m.is_instance_of::<PyString>());
+                return Ok(CallableName::Qualified { qualname: qualname.unbind(), module: module.map(Bound::unbind) });
+            }
+        }
         if let Some(q) = callable.getattr_opt(intern!(py, "__qualname__"))? {
             if let Ok(qualname) = q.cast_into::<PyString>() {
                 let module = callable.getattr_opt(intern!(py, "__module__"))?.filter(|m| m.is_instance_of::<PyString>());

@@ -190,7 +190,7 @@ unsafe fn write_parts<'py, F: Family>(py: Python<'py>, obj: *mut ffi::PyObject, 
 /// # Safety
 /// `cls` must be F's type or a subclass of it.
 #[inline(always)]
-unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<TypeInfo>, part: F) -> PyResult<Bound<'py, PyAny>> {
+pub unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<TypeInfo>, part: F) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
     let (size, align) = {
         let i = info.get();

@@ -56,6 +56,8 @@ enum Key<'a> {
 fn file_kept(data: &CData, py: Python<'_>, key: Key<'_>, keep: Py<PyAny>) -> PyResult<()> {
     match container_objects(data, py)? {
         Some(dict) => match key {
+            // Slot 0's key is made once: every callback files its thunk there.
+            Key::Index(0) => dict.set_item(pyo3::intern!(py, "0"), keep),
             Key::Index(index) => dict.set_item(hex(index, &mut [0; HEX_DIGITS]), keep),
             Key::Path(path) => dict.set_item(path, keep),
         },

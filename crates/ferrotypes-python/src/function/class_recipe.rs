@@ -10,8 +10,8 @@
 //!
 //! It also keeps the class attributes an instance is made from (`_flags_`,
 //! `_argtypes_`, `_restype_`, `_error_result_`), which the same tags vouch for, so that
-//! making a callback looks none of them up, and the C signature (libffi's call
-//! interface) of the class's callbacks once one was made.
+//! making a callback looks none of them up, and the argument converters and C
+//! signature (libffi's call interface) of the class's callbacks once one was made.
 //!
 //! The collector sees the recipe's objects once, from the class's info; each instance
 //! sharing it refers to the [`ClassRecipe`] object and visits only that.
@@ -19,13 +19,12 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use ferrotypes_core::closure::ClosureSignature;
-
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyTuple, PyType};
 
 use crate::call::recipe::Recipe;
+use crate::callback::thunk::CallbackPlan;
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::{info_of_class, InfoKind, TypeInfo};
 
@@ -50,8 +49,9 @@ pub struct ClassRecipe {
     pub argtypes: Py<PyAny>,
     pub restype: Option<Py<PyAny>>,
     pub error_result: Option<Py<PyAny>>,
-    /// The C signature of the class's callbacks, once one was made.
-    callback_signature: GilCell<Option<Arc<ClosureSignature>>>,
+    /// The argument converters and C signature of the class's callbacks, once one
+    /// was made.
+    callback_plan: GilCell<Option<Arc<CallbackPlan>>>,
 }
 
 /// The version tag of `tp`, 0 when it has none (CPython gives one at the next lookup).
@@ -76,14 +76,14 @@ impl ClassRecipe {
         Some((found.unbind(), recipe))
     }
 
-    /// The C signature of the class's callbacks, when one was made.
-    pub fn callback_signature(&self, py: Python<'_>) -> Option<Arc<ClosureSignature>> {
-        self.callback_signature.get(py)
+    /// The plan of the class's callbacks, when one was made.
+    pub fn callback_plan(&self, py: Python<'_>) -> Option<Arc<CallbackPlan>> {
+        self.callback_plan.get(py)
     }
 
-    /// Keeps `signature`, a callback's of this class, for later ones.
-    pub fn keep_callback_signature(&self, py: Python<'_>, signature: Arc<ClosureSignature>) {
-        drop(self.callback_signature.replace(py, Some(signature)));
+    /// Keeps `plan`, a callback's of this class, for later ones.
+    pub fn keep_callback_plan(&self, py: Python<'_>, plan: Arc<CallbackPlan>) {
+        drop(self.callback_plan.replace(py, Some(plan)));
     }
 
     /// Files `recipe`, made just now from `cls`'s `argtypes` and `restype`, as the
@@ -134,7 +134,7 @@ impl ClassRecipe {
             argtypes: argtypes_object,
             restype: restype.map(|r| r.clone().unbind()),
             error_result: error_result.map(|e| e.clone().unbind()),
-            callback_signature: GilCell::new(None),
+            callback_plan: GilCell::new(None),
         };
         let made = Py::new(py, made)?;
         drop(shared.replace(py, Some(made.clone_ref(py).into_any())));
@@ -169,7 +169,8 @@ fn settled(class: &Bound<'_, PyType>, depth: usize) -> bool {
 
 #[pymethods]
 impl ClassRecipe {
-    /// The recipe's objects, the class attributes and the signature's types.
+    /// The recipe's objects, the class attributes, the signature's types and the
+    /// callback plan's.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // SAFETY: called by the collector through tp_traverse; the closure only visits.
         unsafe { self.recipe.with_in_traverse(|r| r.traverse(&visit)) }?;
@@ -179,6 +180,8 @@ impl ClassRecipe {
         for (t, _) in self.types.iter() {
             visit.call(t)?;
         }
+        // SAFETY: called by the collector through tp_traverse; the closure only visits.
+        unsafe { self.callback_plan.with_in_traverse(|plan| plan.as_ref().map_or(Ok(()), |plan| plan.traverse(&visit))) }?;
         Ok(())
     }
 }

@@ -22,7 +22,8 @@ impl Family for FuncPtr {
     }
 }
 
-/// Registers the function-pointer family (at module initialisation).
-pub fn register() {
+/// Registers the function-pointer family and its `tp_new` (at module initialisation).
+pub fn register(py: Python<'_>) {
     instances::register::<FuncPtr>();
+    crate::function::funcptr::install_new(py);
 }

@@ -12,6 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::OnceLock;
 
 use ferrotypes_core::call::{ArgLoad, LibffiPlan, DirectPlan, Registers, Slot, FEW_WORDS};
 use ferrotypes_core::ctype::CType;
@@ -38,7 +39,7 @@ use crate::support::errors::ArgumentError;
 use crate::support::gil_cell::GilCell;
 use crate::support::python::optional_class_attribute;
 use crate::support::scalar;
-use crate::types::typeinfo::info_of_class;
+use crate::types::typeinfo::{info_of_class, TypeInfo};
 
 /// The function pointer uses the C calling convention (the only one on Linux).
 pub const FUNCFLAG_CDECL: i32 = 0x1;
@@ -746,9 +747,11 @@ unsafe fn vectorcall_general<'py>(slf: &Bound<'py, FuncPtr>, args: *const *mut f
     FuncPtr::call(slf, argv, true).map(Bound::into_ptr)
 }
 
-/// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`].
-/// Heap subclasses do not inherit the vectorcall flag on Python 3.11, so the metaclass
-/// calls this for every function pointer class it creates.
+/// Makes CPython call instances of `cls` (a FuncPtr subclass) through [`vectorcall`],
+/// and initialise them through [`init_slot`] unless the class has an `__init__` of its
+/// own. Heap subclasses do not inherit the vectorcall flag on Python 3.11, and a class
+/// statement takes PyO3's `__init__` function rather than the base's slot, so the
+/// metaclass calls this for every function pointer class it creates.
 #[pyfunction]
 pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
     if !cls.is_subclass_of::<FuncPtr>()? {
@@ -759,7 +762,40 @@ pub fn _enable_vectorcall(cls: &Bound<'_, PyType>) -> PyResult<()> {
     // SAFETY: tp is a live type object that is a FuncPtr subclass, so its instances
     // have the FuncPtr layout and the field at `offset`.
     unsafe { crate::data::slots::enable_vectorcall(tp, offset) };
+    if let Some(&pyo3_init) = PYO3_INIT.get() {
+        // SAFETY: a live heap type (the GIL is held), a FuncPtr subclass; the slot
+        // keeps its signature, and only PyO3's own `__init__` is replaced.
+        unsafe {
+            if (*tp).tp_init.map(|f| f as usize) == Some(pyo3_init as usize) {
+                (*tp).tp_init = Some(init_slot);
+            }
+        }
+    }
     Ok(())
+}
+
+/// PyO3's `tp_init` of `FuncPtr` (its `__init__`), saved at module initialisation.
+static PYO3_INIT: OnceLock<ffi::initproc> = OnceLock::new();
+
+/// The `tp_init` of function pointer classes without an `__init__` of their own (see
+/// [`_enable_vectorcall`]): what `__init__` does, without PyO3's handling of
+/// arguments it ignores — nothing once `__new__` gave the instance its class's recipe.
+///
+/// # Safety
+/// CPython's `tp_init` contract: called with the GIL held, `obj` an instance of a
+/// class this slot was installed on (a subclass of FuncPtr), lent for the call.
+unsafe extern "C" fn init_slot(obj: *mut ffi::PyObject, _args: *mut ffi::PyObject, _kwargs: *mut ffi::PyObject) -> std::ffi::c_int {
+    // SAFETY: CPython calls tp_init with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, -1, || {
+        // SAFETY: an instance of a class this slot was installed on, a FuncPtr
+        // subclass, lent for the call.
+        let obj = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<FuncPtr>() };
+        if !obj.get().recipe_made.with(py, |made| *made) {
+            FuncPtr::take_class_recipe(&obj)?;
+        }
+        Ok(0)
+    })
 }
 
 /// Finds where the `vectorcall` field sits in a FuncPtr object and enables vectorcall
@@ -770,7 +806,11 @@ pub fn init_vectorcall(py: Python<'_>) -> PyResult<()> {
     let field = &probe.get().vectorcall as *const ffi::vectorcallfunc as isize;
     let offset = field.checked_sub(probe.as_ptr() as isize).ok_or_else(|| pyo3::exceptions::PySystemError::new_err("the vectorcall field's offset overflows"))?;
     VECTORCALL_OFFSET.store(offset, Ordering::Relaxed);
-    _enable_vectorcall(&py.get_type::<FuncPtr>())
+    let funcptr = py.get_type::<FuncPtr>();
+    // SAFETY: a live type object made by PyO3 (the GIL is held); the slot is only read.
+    let pyo3_init = unsafe { (*funcptr.as_type_ptr()).tp_init };
+    crate::data::slots::save_general(&PYO3_INIT, pyo3_init)?;
+    _enable_vectorcall(&funcptr)
 }
 
 impl FuncPtr {
@@ -790,35 +830,15 @@ impl FuncPtr {
         Ok(optional_class_attribute(cls, intern!(cls.py(), "_flags_"))?.map(|f| f.extract::<i32>()).transpose()?.unwrap_or(FUNCFLAG_CDECL))
     }
 
-    /// The part of a function pointer instance, made from a callback (`thunk`) or not.
-    pub fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
-        FuncPtr {
-            thunk,
-            paramflags: None,
-            vectorcall: vectorcall_for(flags),
-            flags,
-            argtypes: GilCell::new(None),
-            restype: GilCell::new(None),
-            errcheck: GilCell::new(None),
-            recipe_made: GilCell::new(false),
-            recipe: GilCell::new(Rc::new(Recipe::empty())),
-            shared: GilCell::new(None),
-        }
-    }
-}
-
-#[pymethods]
-impl FuncPtr {
-    #[new]
-    #[classmethod]
-    #[pyo3(signature = (*args, **_kwargs))]
-    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+    /// What `__new__` makes a new instance of `cls` from, given the constructor's
+    /// `args`: the class's info, the instance's part (with its thunk when it is made
+    /// from a callable) and the address its bytes hold.
+    fn new_parts(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>) -> PyResult<(Py<TypeInfo>, FuncPtr, usize)> {
         let py = cls.py();
         let info = CData::class_info(cls)?;
         // The class's recipe and attributes, when a current one is filed.
         let shared = ClassRecipe::current(cls, info.get());
         let class = shared.as_ref().map(|(s, _)| s.get());
-        let base = CData::owned(info)?;
         let flags = match class {
             Some(class) => class.flags,
             None => FuncPtr::flags_of(cls)?,
@@ -850,16 +870,14 @@ impl FuncPtr {
                         ),
                     };
                     let errors = OnError { error_result: error_result.as_ref(), propagate: flags & FUNCFLAG_PROPAGATE != 0, keep_results: flags & FUNCFLAG_KEEP_RESULTS != 0 };
-                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors, class.and_then(|c| c.callback_signature(py)))?;
-                    if let Some(class) = class {
-                        class.keep_callback_signature(py, cb.signature());
+                    let prepared = class.and_then(|c| c.callback_plan(py));
+                    let first_of_class = prepared.is_none();
+                    let cb = Callback::new(&first, argtypes.as_ref(), restype.as_ref(), flags & FUNCFLAG_USE_ERRNO != 0, errors, prepared)?;
+                    if let (Some(class), true) = (class, first_of_class) {
+                        class.keep_callback_plan(py, cb.plan());
                     }
                     let code = cb.code();
-                    let owner = Py::new(py, Thunk::new(cb))?;
-                    // The instance keeps its thunk (and so the callable) in
-                    // `_objects`, as in ctypes.
-                    crate::data::keepalive::keep_ref_new(&base, py, 0, owner.clone_ref(py).into_any())?;
-                    thunk = Some(owner);
+                    thunk = Some(Py::new(py, Thunk::new(cb))?);
                     code
                 } else {
                     function_address(&first)?
@@ -867,20 +885,71 @@ impl FuncPtr {
             }
             (n, _) => return Err(PyTypeError::new_err(format!("function takes exactly 1 argument ({n} given)"))),
         };
-        // SAFETY: an owned function pointer instance has room for one pointer.
-        unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
-        let mut data = FuncPtr::with_callback(flags, thunk);
-        match (paramflags, shared) {
-            (None, Some((shared, recipe))) => {
-                data.recipe = GilCell::new(recipe);
-                data.shared = GilCell::new(Some(shared));
-                data.recipe_made = GilCell::new(true);
-            }
-            (paramflags, _) => data.paramflags = paramflags,
-        }
-        Ok(PyClassInitializer::from(base).add_subclass(data))
+        // An instance with paramflags makes its own recipe (in `__init__`).
+        let part = match paramflags {
+            None => FuncPtr::with_recipe(flags, thunk, shared),
+            paramflags => FuncPtr { paramflags, ..FuncPtr::with_callback(flags, thunk) },
+        };
+        Ok((info, part, address))
     }
 
+    /// Completes a new instance whose C data is `base` and part `part`: writes
+    /// `address` into its bytes, and files its thunk in its `_objects`, as ctypes keeps
+    /// its thunk (so that whatever keeps the instance's objects keeps the callable).
+    fn fill_new(base: &CData, py: Python<'_>, part: &FuncPtr, address: usize) -> PyResult<()> {
+        // SAFETY: an owned function pointer instance has room for one pointer.
+        unsafe { base.address(py).cast::<usize>().write_unaligned(address) };
+        match &part.thunk {
+            Some(thunk) => crate::data::keepalive::keep_ref_new(base, py, 0, thunk.clone_ref(py).into_any()),
+            None => Ok(()),
+        }
+    }
+
+
+    /// The part of a function pointer instance, made from a callback (`thunk`) or not.
+    pub fn with_callback(flags: i32, thunk: Option<Py<Thunk>>) -> FuncPtr {
+        FuncPtr::with_recipe(flags, thunk, None)
+    }
+
+    /// [`FuncPtr::with_callback`] given its class's current shared recipe, when there
+    /// is one (no recipe of its own is made then).
+    fn with_recipe(flags: i32, thunk: Option<Py<Thunk>>, shared: Option<(Py<ClassRecipe>, Rc<Recipe>)>) -> FuncPtr {
+        let (recipe_made, recipe, shared) = match shared {
+            Some((shared, recipe)) => (true, recipe, Some(shared)),
+            None => (false, Rc::new(Recipe::empty()), None),
+        };
+        FuncPtr {
+            thunk,
+            paramflags: None,
+            vectorcall: vectorcall_for(flags),
+            flags,
+            argtypes: GilCell::new(None),
+            restype: GilCell::new(None),
+            errcheck: GilCell::new(None),
+            recipe_made: GilCell::new(recipe_made),
+            recipe: GilCell::new(recipe),
+            shared: GilCell::new(shared),
+        }
+    }
+}
+
+#[pymethods]
+impl FuncPtr {
+    /// Made by [`new_slot`] once the module is initialised (this is the `tp_new` PyO3
+    /// generates; without a `#[new]` PyO3 forbids instances): the same instance, its
+    /// bytes in a heap block.
+    #[new]
+    #[classmethod]
+    #[pyo3(signature = (*args, **_kwargs))]
+    fn py_new(cls: &Bound<'_, PyType>, args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let (info, part, address) = FuncPtr::new_parts(cls, args)?;
+        let base = CData::owned(info)?;
+        FuncPtr::fill_new(&base, cls.py(), &part, address)?;
+        Ok(PyClassInitializer::from(base).add_subclass(part))
+    }
+
+    /// What [`init_slot`] does for classes that take it; a class's own `__init__`
+    /// reaches this one through `super().__init__()`.
     #[pyo3(signature = (*_args, **_kwargs))]
     fn __init__(slf: &Bound<'_, Self>, _args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         // `py_new` gave it the class's current recipe, or every change since made one.
@@ -1047,6 +1116,41 @@ impl FuncPtr {
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         Ok(format!("<{} object at {:#x}>", slf.get_type().name()?, slf.as_ptr() as usize))
     }
+}
+
+/// The `tp_new` of function pointers, installed over PyO3's at start-up ([`install_new`]),
+/// as the data families have theirs: the instance `__new__` makes
+/// ([`FuncPtr::new_parts`]), built by `instances::build_owned` — its bytes in the
+/// object's own allocation, and without `object.__new__`, which on 3.11 also builds
+/// an instance's attribute values eagerly (ctypes' instances make them when first
+/// set). Keyword arguments are `__init__`'s, ignored here as PyO3's `__new__` ignores
+/// them.
+///
+/// # Safety
+/// CPython's `tp_new` contract: called with the GIL held, `subtype` the live type
+/// being instantiated (a subclass of `FuncPtr`, whose slot this is), `args` a tuple.
+unsafe extern "C" fn new_slot(subtype: *mut ffi::PyTypeObject, args: *mut ffi::PyObject, _kwargs: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls tp_new with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    crate::data::slots::guard(py, crate::data::slots::NULL, || {
+        // SAFETY: CPython passes tp_new the (live) type being instantiated.
+        let cls = unsafe { Borrowed::from_ptr(py, subtype.cast()).cast_unchecked::<PyType>() };
+        // SAFETY: CPython passes tp_new its positional arguments, a live object.
+        let args = unsafe { Borrowed::from_ptr(py, args) }.cast::<PyTuple>()?;
+        let (info, part, address) = FuncPtr::new_parts(&cls, &args)?;
+        // SAFETY: cls is a subclass of FuncPtr, the family whose tp_new this is.
+        let obj = unsafe { crate::data::instances::build_owned(cls, info, part) }?;
+        // SAFETY: just built as an instance of (a subclass of) FuncPtr.
+        let obj = unsafe { obj.cast_into_unchecked::<FuncPtr>() };
+        FuncPtr::fill_new(obj.as_super().get(), py, obj.get(), address)?;
+        Ok(obj.into_any().into_ptr())
+    })
+}
+
+/// Makes [`new_slot`] the `tp_new` of function pointers (at module initialisation,
+/// before any prototype class exists, so that every one inherits it).
+pub fn install_new(py: Python<'_>) {
+    crate::data::slots::set_new(&py.get_type::<FuncPtr>(), new_slot);
 }
 
 fn no_keywords() -> PyErr {

@@ -35,9 +35,10 @@ pub(crate) fn class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py,
 }
 
 /// `getattr(class, name, None)` for a class, without making an `AttributeError` when
-/// the class's metaclass looks attributes up as `type` does and neither the metaclass
-/// nor the class's MRO has the name (then `type`'s lookup finds nothing either); any
-/// other class is asked through `getattr`.
+/// the name is absent. When the class's metaclass looks attributes up as `type` does
+/// and has no attribute of that name itself, `type`'s lookup is the class's MRO
+/// entry, returned as it is unless it is a descriptor (whose `__get__` decides): that
+/// is done here with two lookups. Anything else is asked through `getattr`.
 pub(crate) fn optional_class_attribute<'py>(class: &Bound<'py, PyType>, name: &Bound<'py, pyo3::types::PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let metaclass = class.get_type();
     // The slot's address: CPython's own `type` getattro is one C function, so equal
@@ -45,8 +46,13 @@ pub(crate) fn optional_class_attribute<'py>(class: &Bound<'py, PyType>, name: &B
     // SAFETY: a live type object; its getattro slot is only read.
     let getattro = |tp: *mut pyo3::ffi::PyTypeObject| unsafe { (*tp).tp_getattro }.map(|f| f as usize);
     let plain_lookup = getattro(metaclass.as_type_ptr()) == getattro(std::ptr::addr_of_mut!(pyo3::ffi::PyType_Type));
-    if plain_lookup && class_attribute(&metaclass, name).is_none() && class_attribute(class, name).is_none() {
-        return Ok(None);
+    if plain_lookup && class_attribute(&metaclass, name).is_none() {
+        match class_attribute(class, name) {
+            None => return Ok(None),
+            // SAFETY: a live object's type; its descriptor slot is only read.
+            Some(found) if unsafe { (*found.get_type().as_type_ptr()).tp_descr_get }.is_none() => return Ok(Some(found)),
+            Some(_) => {}
+        }
     }
     class.as_any().getattr_opt(name)
 }
