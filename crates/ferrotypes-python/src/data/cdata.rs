@@ -294,14 +294,19 @@ impl CData {
         self.base.is_some() || self.objects.with(py, |o| o.is_some())
     }
 
-    /// Drops a CData that does not [refer to objects](Self::refers_to_objects), from a
-    /// deallocator: PyO3 does not count such a caller as attached, and would defer
-    /// the release of the type info to its next entry, through a locked pool.
+    /// Drops a CData that keeps nothing in `_objects`, from a deallocator: PyO3 does
+    /// not count such a caller as attached, and would defer the release of the type
+    /// info and of the base to its next entry, through a locked pool.
     pub fn release_leaf(self) {
-        let CData { info, .. } = self; // the other parts hold no Python object
+        let CData { info, base, .. } = self; // the other parts hold no Python object
         // SAFETY: deallocators run with the GIL held; `into_ptr` hands over the
-        // reference this instance held.
-        unsafe { ffi::Py_DECREF(info.into_ptr()) };
+        // references this instance held.
+        unsafe {
+            ffi::Py_DECREF(info.into_ptr());
+            if let Some(base) = base {
+                ffi::Py_DECREF(base.into_ptr());
+            }
+        }
     }
 
     /// True when the instance owns its memory (ctypes' `_b_needsfree_`).
