@@ -8,7 +8,59 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 
 use crate::data::cdata::CData;
+use crate::data::slots;
 use crate::types::typeinfo::ExportLayout;
+
+/// Gives `_CDataBase` the buffer protocol through [`getbuffer_slot`] and
+/// [`releasebuffer_slot`], which CPython calls directly (PyO3's wrappers would register
+/// each call with its attach count). Called at module initialisation before any class
+/// derives from it: PyO3's family classes and the Python classes copy the slots from
+/// their base when they are made.
+pub fn install_buffer_slots(py: Python<'_>) {
+    let tp = py.get_type::<CData>();
+    // SAFETY: a live heap type made by PyO3 (whose buffer table is its own), written
+    // with the GIL held before any subclass exists; the slots keep their signatures.
+    unsafe {
+        let buffer = (*tp.as_type_ptr()).tp_as_buffer;
+        if !buffer.is_null() {
+            (*buffer).bf_getbuffer = Some(getbuffer_slot);
+            (*buffer).bf_releasebuffer = Some(releasebuffer_slot);
+        }
+    }
+}
+
+/// The `bf_getbuffer` slot of C data (see [`get_buffer`]; the flags ask nothing that
+/// the view does not give: it is writable and always has its format and shape).
+///
+/// # Safety
+/// CPython's `bf_getbuffer` contract: the GIL held, `obj` a live instance of
+/// `_CDataBase` (or a subclass), `view` a `Py_buffer` to fill.
+unsafe extern "C" fn getbuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> std::ffi::c_int {
+    // SAFETY: CPython calls buffer slots with the GIL held. The token is not registered
+    // with PyO3's attach count: what is made here is kept by the view (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, -1, || {
+        // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its instances.
+        let slf = unsafe { pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+        // SAFETY: CPython passes a `Py_buffer` to fill.
+        unsafe { get_buffer(slf.to_owned(), view) }.map(|()| 0)
+    })
+}
+
+/// The `bf_releasebuffer` slot of C data (see [`release_buffer`]), which cannot fail.
+///
+/// # Safety
+/// CPython's `bf_releasebuffer` contract: the GIL held, called once per view
+/// [`getbuffer_slot`] filled, with the exporting instance.
+unsafe extern "C" fn releasebuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer) {
+    // SAFETY: as in getbuffer_slot.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard_dealloc(py, || {
+        // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its
+        // instances; CPython calls this once per view get_buffer filled.
+        unsafe { release_buffer(pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>().to_owned(), view) }
+    });
+}
 
 /// The buffer protocol: the instance's memory, writable, with the PEP 3118 layout
 /// of its type ([`TypeInfo::buffer_layout`]). As in ctypes, the view always

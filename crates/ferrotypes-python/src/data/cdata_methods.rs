@@ -1,13 +1,12 @@
 //! What Python sees of `_CDataBase`, the base of every C data instance: its
-//! constructor, attributes and protocols, each the work of the file of its concept.
+//! constructor, attributes and protocols, each the work of the file of its concept
+//! (the buffer protocol's slots are installed by `buffer_export`).
 
 use pyo3::exceptions::PyTypeError;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use crate::data::buffer_export;
 use crate::data::cdata::CData;
 use crate::data::pickle;
 
@@ -59,26 +58,6 @@ impl CData {
         drop(self.objects.replace(py, None));
     }
 
-    /// C data is mutable, so, as in ctypes, it is not hashable.
-    /// The buffer protocol (see `buffer_export`).
-    ///
-    /// # Safety
-    /// Called by CPython with `view` pointing at a `Py_buffer` to fill.
-    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> PyResult<()> {
-        // SAFETY: CPython passes a valid `Py_buffer` to fill, as get_buffer requires.
-        unsafe { buffer_export::get_buffer(slf, view) }
-    }
-
-    /// Frees what `__getbuffer__` allocated for the view.
-    ///
-    /// # Safety
-    /// Called by CPython once per view filled by `__getbuffer__`.
-    unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
-        // SAFETY: CPython calls this once per view get_buffer filled, as
-        // release_buffer requires.
-        unsafe { buffer_export::release_buffer(slf, view) }
-    }
-
     /// Pickling (see `pickle`).
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         pickle::reduce(slf)
@@ -89,6 +68,7 @@ impl CData {
         pickle::set_state(slf, dict, data)
     }
 
+    /// C data is mutable, so, as in ctypes, it is not hashable.
     fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
         Err(PyTypeError::new_err(format!("unhashable type: '{}'", slf.get_type().name()?)))
     }
