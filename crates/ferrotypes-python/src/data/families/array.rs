@@ -165,13 +165,11 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         // SAFETY: this slot is installed on _ArrayData and inherited only by its
         // subclasses, so `array` is one; `index` is a live object lent for the call.
         let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
-        // SAFETY: a live object lent for the call.
-        if unsafe { ffi::PySlice_Check(index.as_ptr()) } != 0 {
-            return ArrayData::native_slice(&array, &index);
+        if let Some((kind, swapped, address)) = ArrayData::native_element(&array, &index) {
+            // SAFETY: native_element checked the index against the length.
+            return Some(unsafe { scalar::read_fast(py, kind, swapped, address) });
         }
-        let (kind, swapped, address) = ArrayData::native_element(&array, &index)?;
-        // SAFETY: native_element checked the index against the length.
-        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+        ArrayData::native_slice(&array, &index)
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, &GENERAL_ARRAY_SUBSCRIPT, |general| unsafe { general(array, index) })
@@ -303,11 +301,13 @@ impl ArrayData {
     /// For the fast paths: the element at `index` (an exact `int`, in range) when the
     /// elements are of a built-in simple type, as its scalar kind, byte order and
     /// address; `None` for every other case.
+    #[inline(always)] // on the path of a[i]
     fn native_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         ArrayData::native_element_at(array, exact_index(index)?)
     }
 
     /// [`ArrayData::native_element`] at an index already read.
+    #[inline(always)] // on the path of a[i] and of iteration
     fn native_element_at(array: &Borrowed<'_, '_, ArrayData>, index: isize) -> Option<(ScalarKind, bool, *mut u8)> {
         let data = array.as_super().get();
         let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
@@ -324,6 +324,7 @@ impl ArrayData {
     /// bytes/str), and the slice's parts are `int`s or `None`; `None` for every other
     /// case. The slice is fitted to the length as the general path's `slice.indices`
     /// fits it, with its errors.
+    #[inline(never)] // off the path of a[i]
     fn native_slice(array: &Borrowed<'_, '_, ArrayData>, slice: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<*mut ffi::PyObject>> {
         let py = array.py();
         let data = array.as_super().get();

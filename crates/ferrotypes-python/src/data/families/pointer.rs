@@ -47,13 +47,12 @@ pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, ind
         // SAFETY: this slot is installed only where PyO3's `_PointerData` slot was, so
         // `pointer` is a pointer instance; `index` is a live object lent for the call.
         let (pointer, index) = unsafe { (Borrowed::from_ptr(py, pointer).cast_unchecked::<PointerData>(), Borrowed::from_ptr(py, index)) };
-        if let Some(parts) = exact_slice_parts(&index) {
-            return PointerData::native_slice(&pointer, parts);
+        if let Some((kind, swapped, address)) = PointerData::native_element(&pointer, &index) {
+            // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
+            // the pointer's owner vouches for it.
+            return Some(unsafe { scalar::read_fast(py, kind, swapped, address) });
         }
-        let (kind, swapped, address) = PointerData::native_element(&pointer, &index)?;
-        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
-        // the pointer's owner vouches for it.
-        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+        PointerData::native_slice(&pointer, exact_slice_parts(&index)?)
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, &GENERAL_POINTER_SUBSCRIPT, |general| unsafe { general(pointer, index) })
@@ -95,6 +94,7 @@ impl PointerData {
     /// from the slice's parts ([`exact_slice_parts`]), as the general path reads it;
     /// `None` for every other case (a NULL pointer included, whose error is the
     /// general path's).
+    #[inline(never)] // off the path of p[i]
     fn native_slice(pointer: &Borrowed<'_, '_, PointerData>, [start, stop, step]: [Option<isize>; 3]) -> Option<PyResult<*mut ffi::PyObject>> {
         let py = pointer.py();
         let InfoKind::Pointer { native_target, .. } = &pointer.as_super().get().info().get().kind else { return None };
