@@ -307,3 +307,62 @@ def test_from_buffer_copy_of_pointer_and_function_types_matches_ctypes():
         p = m.POINTER(m.c_int).from_buffer_copy(bytes(8))
         results.append([bool(f), bool(p), outcome(lambda: p[0])])
     assert results[0] == results[1]
+
+
+def test_value_and_raw_descriptors_refuse_other_objects_as_ctypes_does():
+    results = []
+    for m in (ctypes, ferrotypes):
+        cls = m.c_char * 4
+        got = []
+        for name in ("value", "raw"):
+            descr = cls.__dict__.get(name) or next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
+            got.append(outcome(lambda: descr.__get__(object(), type(object()))))
+            got.append(outcome(lambda: descr.__set__(object(), b"x")))
+        results.append([r[:2] for r in got])
+    assert results[0] == results[1]
+
+
+def test_value_and_raw_of_subclasses_and_freed_memory():
+    results = []
+    for m in (ctypes, ferrotypes):
+        class Buf(m.c_char * 8):
+            pass
+        b = Buf()
+        b.value = b"hi"
+        b.raw = b"xyz"
+        results.append((b.value, b.raw, (m.c_char * 3).from_buffer_copy(b"abc").raw))
+    assert results[0] == results[1]
+    arena = ferrotypes.Arena()
+    with arena:
+        buf = arena.new(ferrotypes.c_char * 4)
+        buf.value = b"ab"
+    for action in (lambda: buf.value, lambda: buf.raw, lambda: setattr(buf, "value", b"x")):
+        with pytest.raises(ValueError):
+            action()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="__buffer__ in Python classes is 3.12's")
+def test_a_class_with_its_own_buffer_method_is_still_c_data():
+    class Buf(ferrotypes.c_char * 4):
+        def __buffer__(self, flags):
+            return memoryview(b"own!")
+
+    b = Buf()
+    b.value = b"ab"
+    assert (b.value, b.raw) == (b"ab", b"ab\0\0")
+    assert bytes(b) == b"own!"
+
+
+def test_instances_of_every_family_are_made_for_views_and_copies():
+    class Pair(ferrotypes.Structure):
+        _fields_ = [("a", ferrotypes.c_int), ("b", ferrotypes.c_int)]
+
+    class Sub(Pair):
+        __slots__ = ("extra",)
+
+    proto = ferrotypes.CFUNCTYPE(ferrotypes.c_int)
+    for cls in (ferrotypes.c_int, Pair, Sub, ferrotypes.c_int * 2, ferrotypes.POINTER(ferrotypes.c_int), proto):
+        copy = cls.from_buffer_copy(bytes(ferrotypes.sizeof(cls)))
+        view = ferrotypes.pointer(copy).contents
+        assert type(copy) is cls and type(view) is cls
+        assert bytes(view) == bytes(copy)

@@ -208,8 +208,20 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
     unsafe { build(cls, CData::owned(info)?, part) }
 }
 
-/// `TypeError` unless `cls` is F's type or a subclass of it.
+/// The address of [`dealloc_slot`] for each family whose classes have it, by
+/// [`FamilyKind`] (set by [`install_dealloc`]).
+static INSTALLED_DEALLOCS: [OnceLock<usize>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
+
+/// `TypeError` unless `cls` is F's type or a subclass of it. A class with F's
+/// [`dealloc_slot`] is one ([`install_dealloc`] checked it): the commonest case costs
+/// one compare, not a walk of the class's MRO.
+#[inline]
 fn check_family<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<()> {
+    // SAFETY: a live type object.
+    let dealloc = unsafe { (*cls.as_type_ptr()).tp_dealloc }.map(|f| f as usize);
+    if dealloc.is_some() && dealloc == F::KIND.entry_in(&INSTALLED_DEALLOCS).get().copied() {
+        return Ok(());
+    }
     // SAFETY: both are live type objects.
     if unsafe { ffi::PyType_IsSubtype(cls.as_type_ptr(), F::type_object_raw(cls.py())) } == 0 {
         return Err(PyTypeError::new_err(format!("{} is not a subtype of {}", cls.name()?, F::NAME)));
@@ -551,6 +563,7 @@ pub fn install_dealloc<F: Family>(cls: &Bound<'_, PyType>) {
         if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == ((*family).tp_basicsize as usize).saturating_add(weaklist)
             && (*tp).tp_itemsize == 0 && (*tp).tp_del.is_none() {
             (*tp).tp_dealloc = Some(dealloc_slot::<F>);
+            let _ = F::KIND.entry_in(&INSTALLED_DEALLOCS).set(dealloc_slot::<F> as *const () as usize);
         }
     }
 }
