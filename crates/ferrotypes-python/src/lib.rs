@@ -38,7 +38,7 @@ use types::typeinfo;
 fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<cdata::CData>()?;
-    buffer_export::install_buffer_slots(py); // before any class derives from it
+    buffer_export::install_buffer_slots(py)?; // before any class derives from it
     // Each family's class is named `_CData`, the name ctypes shows for the base of its
     // public classes (`Structure.__base__`), which CPython's own suite checks; the
     // module knows them by family.

@@ -1,12 +1,13 @@
 //! What Python sees of `_CDataBase`, the base of every C data instance: its
-//! constructor, attributes and protocols, each the work of the file of its concept
-//! (the buffer protocol's slots are installed by `buffer_export`).
+//! constructor, attributes and protocols, each the work of the file of its concept.
 
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use crate::data::buffer_export;
 use crate::data::cdata::CData;
 use crate::data::pickle;
 
@@ -56,6 +57,27 @@ impl CData {
     /// valid, and a cycle through it always passes through something else clearable.
     fn __clear__(&self, py: Python<'_>) {
         drop(self.objects.replace(py, None));
+    }
+
+    /// The buffer protocol (see `buffer_export`): PyO3's wrapper, which the raw
+    /// slots replace (`buffer_export::install_buffer_slots`); from 3.12 it is also
+    /// what `__buffer__` wraps, and so what a class statement first gives a class.
+    ///
+    /// # Safety
+    /// Called by CPython with `view` pointing at a `Py_buffer` to fill.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> PyResult<()> {
+        // SAFETY: CPython passes a valid `Py_buffer` to fill, as get_buffer requires.
+        unsafe { buffer_export::get_buffer(slf, view) }
+    }
+
+    /// Frees what `__getbuffer__` allocated for the view.
+    ///
+    /// # Safety
+    /// Called by CPython once per view filled by `__getbuffer__`.
+    unsafe fn __releasebuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer) {
+        // SAFETY: CPython calls this once per view get_buffer filled, as
+        // release_buffer requires.
+        unsafe { buffer_export::release_buffer(slf, view) }
     }
 
     /// Pickling (see `pickle`).
