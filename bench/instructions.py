@@ -71,6 +71,12 @@ MORE_OPERATIONS = {
     "buf_value": ("buf = ft.create_string_buffer(b'abc', 64)", "buf.value"),
     "buf_raw": ("buf = ft.create_string_buffer(64)", "buf.raw"),
     "c_char_p": ("", "ft.c_char_p(b'abc')"),
+    "c_void_p": ("", "ft.c_void_p(0)"),
+    "c_wchar_p": ("", "ft.c_wchar_p('abc')"),
+    "char_p_value": ("cp = ft.c_char_p(b'abc')", "cp.value"),
+    "byref": ("x = ft.c_int(5)", "ft.byref(x)"),
+    "from_address": ("a = (ft.c_int * 4)()\naddress = ft.addressof(a)", "ft.c_int.from_address(address)"),
+    "array_type": ("", "ft.c_int * 100"),
 }
 
 CHILD = """

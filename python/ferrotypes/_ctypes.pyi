@@ -55,6 +55,8 @@ __all__ = [
     "addressof",
     "resize",
     "_instance_at",
+    "_add_class_methods",
+    "_add_array_operator",
     "_allocated_here",
     "_from_buffer_copy",
     "_from_buffer",
@@ -312,10 +314,10 @@ def POINTER(cls: type[_CDataBase] | str, /) -> type[_Pointer[Any]]:
     """The pointer type to ``cls`` (cached; a string names an incomplete type)."""
 
 @overload
-def pointer(obj: _CT) -> _Pointer[_CT]:
+def pointer(obj: _CT, /) -> _Pointer[_CT]:
     """A new pointer to ``obj`` (an instance of ``POINTER(type(obj))``)."""
 @overload
-def pointer(obj: _StdCData) -> _Pointer[Any]:
+def pointer(obj: _StdCData, /) -> _Pointer[Any]:
     """A ferrotypes pointer to a stdlib instance's memory (to the ferrotypes class of its layout)."""
 
 # --- functions ---------------------------------------------------------------------
@@ -405,6 +407,8 @@ def set_pointer_type(pointer: type[_CDataBase], target: type[_CDataBase]) -> Non
 def array_type(element: type[_CT], length: int) -> type[Array[_CT]]: ...
 def _unpickle(typ: type[_CT], state: Any) -> _CT: ...
 def _instance_at(cls: type[_CT], address: int, base: _CDataBase | None = None) -> _CT: ...
+def _add_class_methods(meta: type[Any]) -> None: ...
+def _add_array_operator(meta: type[Any]) -> None: ...
 def _allocated_here() -> list[tuple[str, bool]]: ...
 def _from_buffer_copy(cls: type[_CT], source: ReadableBuffer, offset: int) -> _CT: ...
 def _from_buffer(cls: type[_CT], source: WriteableBuffer, offset: int) -> _CT: ...

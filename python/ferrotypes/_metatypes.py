@@ -27,9 +27,9 @@ class _CDataMeta(type):
             _core._enable_fast_slots(cls)  # a class statement took PyO3's slots
         return cls
 
-    def from_address(cls, address):
-        """An instance viewing the memory at ``address`` (which must stay valid)."""
-        return _core._instance_at(cls, address, None)
+    # from_address(cls, address) is a method written in Rust, added to this class and
+    # its subclasses by build_base_classes (_core._add_class_methods), as ctypes
+    # writes it in C.
 
     def in_dll(cls, library, name):
         """An instance viewing the exported variable ``name`` of ``library``."""
@@ -472,10 +472,24 @@ def _other_endian(ctype):
     raise TypeError("This type does not support other endian: %s" % ctype)
 
 
+def _metaclasses(meta):
+    """``meta`` and every metaclass derived from it so far."""
+    found = [meta]
+    for sub in type.__subclasses__(meta):
+        found += _metaclasses(sub)
+    return found
+
+
 def build_base_classes(core):
     """Creates the public base classes in the extension module ``core``."""
     global _core, _SIMPLE_BASE, _ARRAY_BASE, _POINTER_BASE
     _core = core
+    for meta in _metaclasses(_CDataMeta):
+        # Each its own (a method found on the exact metaclass is called without a
+        # subclass check), as ctypes gives each metaclass its methods.
+        core._add_class_methods(meta)
+        if meta.__mul__ is _CDataMeta.__mul__ and meta.__rmul__ is _CDataMeta.__rmul__:
+            core._add_array_operator(meta)  # cls * n without this module's __mul__ frame
     core._set_array_type_builder(_build_array_type)
     simple = PyCSimpleType("_SimpleCData", (core._SimpleData,), {"__module__": core.__name__, "__slots__": (),
                                                                  "__doc__": "The base of the simple types."})

@@ -13,7 +13,7 @@ _CT = TypeVar("_CT", bound=_CDataBase)
 
 class _CDataMeta(type):
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> _CDataMeta: ...
-    def from_address(cls: type[_CT], address: int) -> _CT: ...  # type: ignore[misc]
+    def from_address(cls: type[_CT], address: int, /) -> _CT: ...  # type: ignore[misc]
     def in_dll(cls: type[_CT], library: Any, name: str) -> _CT: ...  # type: ignore[misc]
     def from_buffer(cls: type[_CT], source: WriteableBuffer, offset: int = 0) -> _CT: ...  # type: ignore[misc]
     def from_buffer_copy(cls: type[_CT], source: ReadableBuffer, offset: int = 0) -> _CT: ...  # type: ignore[misc]

@@ -67,13 +67,14 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(field::anonymous_field, m)?)?;
     m.add_function(wrap_pyfunction!(record::_check_bit_field, m)?)?;
     m.add_function(wrap_pyfunction!(pointer_types::set_pointer_type, m)?)?;
-    m.add_function(wrap_pyfunction!(value::byref, m)?)?;
+    value::add_byref(m)?;
     m.add_function(wrap_pyfunction!(argconv::_pointer_param_case, m)?)?;
     m.add_function(wrap_pyfunction!(result::_check_restype, m)?)?;
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
     memory::add_one_argument_functions(m)?;
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::_add_class_methods, m)?)?;
     m.add_function(wrap_pyfunction!(instances::_allocated_here, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
@@ -91,7 +92,8 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(slots::_make_immutable, m)?)?;
     m.add_function(wrap_pyfunction!(registry::_constructed_directly, m)?)?;
     m.add_function(wrap_pyfunction!(array_types::array_type, m)?)?;
-    m.add_function(wrap_pyfunction!(pointer_types::pointer, m)?)?;
+    m.add_function(wrap_pyfunction!(array_types::_add_array_operator, m)?)?;
+    pointer_types::add_pointer_function(m)?;
     m.add_function(wrap_pyfunction!(pointer_types::_set_pointer_types, m)?)?;
     pointer_types::add_pointer_type_function(m)?;
     m.add_function(wrap_pyfunction!(array_types::_set_array_type_builder, m)?)?;

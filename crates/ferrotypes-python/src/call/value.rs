@@ -7,10 +7,14 @@
 use ferrotypes_core::call::Slot;
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::exceptions::PyTypeError;
+use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyFloat;
+use pyo3::Borrowed;
 
 use crate::data::cdata::CData;
+use crate::data::slots;
 use crate::support::buffer::ReadView;
 use crate::support::scalar;
 
@@ -168,6 +172,54 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyRes
     let address = cdata.get().live_address(obj.py())? as usize;
     let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));
     Ok(CArgObject { tag: 'P', value: ArgValueCell(value) })
+}
+
+/// `byref` as PyO3 makes it (argument parsing, keywords and their messages): the
+/// calls the entry point below does not take.
+static GENERAL_BYREF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `byref` as CPython calls it (`METH_FASTCALL | METH_KEYWORDS`): one or two positional
+/// arguments, the calls programs make, go straight to [`byref`] without PyO3's
+/// argument parsing; any other call to the PyO3 function.
+///
+/// # Safety
+/// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: the GIL held, `args` holding
+/// `nargs` positional values then one value per name in `kwnames` (NULL or a tuple).
+unsafe extern "C" fn byref_entry(_module: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls module functions with the GIL held. The token is not
+    // registered with PyO3's attach count: the object made is returned, and the
+    // reference it keeps is made, not dropped (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    if (nargs == 1 || nargs == 2) && kwnames.is_null() {
+        return slots::guard(py, slots::NULL, || {
+            // SAFETY: one or two positional arguments, live objects lent for the call.
+            let (obj, offset) = unsafe { (Borrowed::from_ptr(py, *args), (nargs == 2).then(|| Borrowed::from_ptr(py, *args.add(1)))) };
+            Ok(Bound::new(py, byref(&obj, offset.as_deref())?)?.into_ptr())
+        });
+    }
+    let Some(general) = GENERAL_BYREF.get(py) else {
+        PyTypeError::new_err("byref is not available yet").restore(py);
+        return slots::NULL;
+    };
+    // SAFETY: the arguments exactly as CPython passed them, to a live callable; the
+    // result is a new reference or NULL with an exception set, handed on as is.
+    unsafe { ffi::PyObject_Vectorcall(general.as_ptr(), args, nargs as usize, kwnames) }
+}
+
+static BYREF_ENTRY: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"byref".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: byref_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: c"byref($module, /, obj, offset=None)\n--\n\nA pointer to `obj`'s memory for one call.".as_ptr(),
+});
+
+/// Adds `byref` to module `m` (its entry point, with the PyO3 function behind it for
+/// the other calls).
+pub fn add_byref(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    GENERAL_BYREF
+        .set(m.py(), wrap_pyfunction!(byref, m)?.into_any().unbind())
+        .map_err(|_| pyo3::exceptions::PySystemError::new_err("byref is already added"))?;
+    slots::add_function(m, &BYREF_ENTRY)
 }
 
 /// What the arguments of one call hold on to until it returns: the objects their

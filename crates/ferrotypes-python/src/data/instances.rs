@@ -208,18 +208,13 @@ unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: Py<T
     unsafe { build(cls, CData::owned(info)?, part) }
 }
 
-/// The address of [`dealloc_slot`] for each family whose classes have it, by
-/// [`FamilyKind`] (set by [`install_dealloc`]).
-static INSTALLED_DEALLOCS: [OnceLock<usize>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
-
-/// `TypeError` unless `cls` is F's type or a subclass of it. A class with F's
-/// [`dealloc_slot`] is one ([`install_dealloc`] checked it): the commonest case costs
-/// one compare, not a walk of the class's MRO.
+/// `TypeError` unless `cls` is F's type or a subclass of it. A class whose `tp_new` is
+/// the family's [`new_slot`] is one (only F's type has it, and only classes based on
+/// it inherit it): told without walking its MRO.
 #[inline]
 fn check_family<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<()> {
-    // SAFETY: a live type object.
-    let dealloc = unsafe { (*cls.as_type_ptr()).tp_dealloc }.map(|f| f as usize);
-    if dealloc.is_some() && dealloc == F::KIND.entry_in(&INSTALLED_DEALLOCS).get().copied() {
+    // SAFETY: a live type object, read with the GIL held.
+    if unsafe { (*cls.as_type_ptr()).tp_new }.map(|f| f as usize) == Some(new_slot::<F> as ffi::newfunc as usize) {
         return Ok(());
     }
     // SAFETY: both are live type objects.
@@ -397,9 +392,10 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> boo
 }
 
 /// Whether `obj` may be freed without `subtype_dealloc` ([`dealloc_slot`]): a leaf
-/// ([`is_leaf`]), or a view that keeps nothing in `_objects` and whose `_b_base_` is
-/// held by more than this view, so that letting it go frees nothing (no code runs, and
-/// no chain of views is freed without the trashcan that bounds the recursion).
+/// ([`is_leaf`]), or one that keeps at most a `bytes` in `_objects` and whose
+/// `_b_base_`, if any, is held by more than this view, so that letting them go frees
+/// nothing else (no code runs, and no chain of views is freed without the trashcan
+/// that bounds the recursion).
 ///
 /// # Safety
 /// `obj` must be a live C data instance whose `CData` is `cdata`.
@@ -407,7 +403,7 @@ unsafe fn is_releasable(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) 
     // SAFETY: the base is a live object the instance holds a reference to.
     let base_outlives = cdata.base.as_ref().is_none_or(|base| unsafe { ffi::Py_REFCNT(base.as_ptr()) } > 1);
     // SAFETY: the caller's promise.
-    base_outlives && cdata.objects.with(py, |o| o.is_none()) && unsafe { holds_nothing_else(py, obj) }
+    base_outlives && cdata.keeps_at_most_bytes(py) && unsafe { holds_nothing_else(py, obj) }
 }
 
 /// Whether `obj`'s class has no `__del__` and `obj` no `__dict__` (nor its values) and
@@ -454,11 +450,12 @@ pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
 /// slots to their family).
 ///
 /// `subtype_dealloc` followed by PyO3's deallocator costs several times an
-/// allocation; most instances, though, hold nothing but their bytes, or view the
-/// bytes of an instance that something else holds too (`p.contents`, a field of
-/// record type). Such an instance ([`is_releasable`]) is freed here: its parts dropped
-/// (releasing no Python object but the type info its class also holds and the base
-/// others hold) and its memory returned. Every other instance goes to `subtype_dealloc`, with the class's
+/// allocation; most instances, though, hold nothing but their bytes (and maybe a kept
+/// `bytes`), or view the bytes of an instance that something else holds too
+/// (`p.contents`, a field of record type). Such an instance ([`is_releasable`]) is
+/// freed here: its parts dropped (releasing no Python object but the type info its
+/// class also holds, a kept `bytes` and the base others hold) and its memory
+/// returned. Every other instance goes to `subtype_dealloc`, with the class's
 /// slot set back to it for the call, so that it finds the deallocator of the base
 /// the same way as without this slot.
 ///
@@ -563,7 +560,6 @@ pub fn install_dealloc<F: Family>(cls: &Bound<'_, PyType>) {
         if current as usize == subtype_dealloc as usize && (*tp).tp_basicsize as usize == ((*family).tp_basicsize as usize).saturating_add(weaklist)
             && (*tp).tp_itemsize == 0 && (*tp).tp_del.is_none() {
             (*tp).tp_dealloc = Some(dealloc_slot::<F>);
-            let _ = F::KIND.entry_in(&INSTALLED_DEALLOCS).set(dealloc_slot::<F> as *const () as usize);
         }
     }
 }

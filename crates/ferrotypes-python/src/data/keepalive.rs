@@ -17,10 +17,10 @@ use crate::data::cdata::CData;
 pub fn keep_ref(slf: &Bound<'_, CData>, index: usize, keep: Option<Py<PyAny>>) -> PyResult<()> {
     let py = slf.py();
     let Some(keep) = keep.filter(|k| !k.is_none(py)) else { return Ok(()) };
-    let mut digits = [0; HEX_DIGITS];
     let Some(mut parent) = base_data(slf.get(), py) else {
-        return file_kept(slf.get(), py, hex(index, &mut digits), keep);
+        return file_kept(slf.get(), py, Key::Index(index), keep);
     };
+    let mut digits = [0; HEX_DIGITS];
     let mut key = hex(index, &mut digits).to_owned();
     let mut root = slf.clone();
     loop {
@@ -32,22 +32,35 @@ pub fn keep_ref(slf: &Bound<'_, CData>, index: usize, keep: Option<Py<PyAny>>) -
             None => break,
         }
     }
-    file_kept(root.get(), py, &key, keep)
+    file_kept(root.get(), py, Key::Path(&key), keep)
 }
 
 /// [`keep_ref`] for an instance still being built (no Python object yet,
 /// no `_b_base_`): keeps `keep` in slot `index`.
 pub fn keep_ref_new(data: &CData, py: Python<'_>, index: usize, keep: Py<PyAny>) -> PyResult<()> {
-    file_kept(data, py, hex(index, &mut [0; HEX_DIGITS]), keep)
+    file_kept(data, py, Key::Index(index), keep)
+}
+
+/// Where a kept object is filed in a root's `_objects` dict: a slot of the root
+/// itself (its key made only when there is a dict: a simple instance has none), or
+/// the path from a view.
+enum Key<'a> {
+    Index(usize),
+    Path(&'a str),
 }
 
 /// Files `keep` under `key` in this (root) instance's `_objects`: in the dict of a
-/// type with sub-objects, else as the one object kept.
-fn file_kept(data: &CData, py: Python<'_>, key: &str, keep: Py<PyAny>) -> PyResult<()> {
+/// type with sub-objects, else as the one object kept. What it replaces is released
+/// at once, not left to PyO3's pool: fast paths call this with a token PyO3 does not
+/// count as attached.
+fn file_kept(data: &CData, py: Python<'_>, key: Key<'_>, keep: Py<PyAny>) -> PyResult<()> {
     match container_objects(data, py)? {
-        Some(dict) => dict.set_item(key, keep),
+        Some(dict) => match key {
+            Key::Index(index) => dict.set_item(hex(index, &mut [0; HEX_DIGITS]), keep),
+            Key::Path(path) => dict.set_item(path, keep),
+        },
         None => {
-            drop(data.objects.replace(py, Some(keep)));
+            drop(data.objects.replace(py, Some(keep)).map(|old| old.into_bound(py)));
             Ok(())
         }
     }

@@ -176,3 +176,23 @@ pub fn _make_immutable(cls: &Bound<'_, PyType>) {
     // when an attribute of the class is set (type_setattro), and clears no cache over it.
     unsafe { (*cls.as_type_ptr()).tp_flags |= ffi::Py_TPFLAGS_IMMUTABLETYPE };
 }
+
+/// A function's or method descriptor's definition: CPython keeps a pointer to it for
+/// the life of what it makes, so the definitions of the raw entry points are statics.
+pub struct StaticMethodDef(pub ffi::PyMethodDef);
+
+// SAFETY: a definition is never written after it is made, and CPython only reads it,
+// so sharing it between threads is sound.
+unsafe impl Sync for StaticMethodDef {}
+
+/// Adds the function `def` defines (a raw entry point: `METH_O` or `METH_FASTCALL`, no
+/// PyO3 wrapper) to module `m`, under its own name.
+pub fn add_function(m: &Bound<'_, PyModule>, def: &'static StaticMethodDef) -> PyResult<()> {
+    let py = m.py();
+    // SAFETY: a static definition, which CPython only reads; the module and its name
+    // are live objects. The result is a new reference or NULL with an exception set.
+    let function = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyCFunction_NewEx(std::ptr::from_ref(&def.0).cast_mut(), m.as_ptr(), m.name()?.as_ptr())) }?;
+    // SAFETY: ml_name is a static C string.
+    let name = unsafe { std::ffi::CStr::from_ptr(def.0.ml_name) };
+    m.add(name.to_str().map_err(|_| PySystemError::new_err("ferrotypes: a function name is not UTF-8"))?, function)
+}

@@ -22,7 +22,7 @@ use crate::data::keepalive;
 use crate::data::slots;
 use crate::support::scalar;
 use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
-use crate::types::typeinfo::{info_of, info_of_class, TypeInfo};
+use crate::types::typeinfo::{info_of, read_class_info, TypeInfo};
 
 /// `sizeof(type_or_instance)`.
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -48,9 +48,9 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// `read` of the class info of `obj` when it is a C data class: a class is told by a
 /// flag of its type, where the instance test walks the metaclass's bases.
+#[inline(always)]
 fn class_info(obj: &Bound<'_, PyAny>, read: fn(&TypeInfo) -> usize) -> Option<usize> {
-    let class = obj.cast::<pyo3::types::PyType>().ok()?;
-    info_of_class(class).map(|info| read(info.get()))
+    read_class_info(obj.cast::<pyo3::types::PyType>().ok()?, read)
 }
 
 /// `addressof(instance)`: the address of the instance's memory.
@@ -68,14 +68,17 @@ pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 ///
 /// # Safety
 /// CPython's `METH_O` contract: the GIL held, `obj` a live object lent for the call.
-unsafe fn one_argument(obj: *mut ffi::PyObject, f: fn(&Bound<'_, PyAny>) -> PyResult<usize>) -> *mut ffi::PyObject {
+#[inline(always)]
+unsafe fn one_argument(obj: *mut ffi::PyObject, f: impl FnOnce(&Bound<'_, PyAny>) -> PyResult<usize>) -> *mut ffi::PyObject {
     // SAFETY: CPython calls a METH_O function with the GIL held. The token is not
     // registered with PyO3's attach count: only `Bound`s are made and dropped here.
     let py = unsafe { Python::assume_attached() };
     slots::guard(py, slots::NULL, || {
         // SAFETY: a live object lent for the call (the caller's promise).
         let obj = unsafe { Borrowed::from_ptr(py, obj) };
-        Ok(f(&obj)?.into_pyobject(py)?.into_ptr())
+        let n = f(&obj)?;
+        // SAFETY: a new reference, or NULL with an exception set (returned as is).
+        Ok(unsafe { ffi::PyLong_FromSize_t(n) })
     })
 }
 
@@ -257,18 +260,93 @@ pub fn memset_address() -> usize {
 #[pyfunction]
 #[pyo3(signature = (cls, address, base = None))]
 pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<'py, PyAny>, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    if !address.is_instance_of::<pyo3::types::PyInt>() {
-        return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
-    }
-    let address: usize = address.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))?;
-    if address == 0 {
-        return Err(PyValueError::new_err("NULL pointer access"));
-    }
+    let address = view_address(address)?;
     // A view into C data (`from_buffer` of an instance) is revocable with it.
     if let Some(Ok(data)) = base.as_ref().map(|b| b.bind(cls.py()).cast::<CData>()) {
         return crate::data::instances::view_in(cls, address, data, 0);
     }
     crate::data::instances::instance_at(cls, address, base, 0)
+}
+
+/// The address an instance is made at: an `int` in `[1, 2**64)`, NULL refused.
+fn view_address(address: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let address = address_value(address)?;
+    if address == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    Ok(address)
+}
+
+/// An `int` address in `[0, 2**64)`.
+fn address_value(address: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if !address.is_instance_of::<pyo3::types::PyInt>() {
+        return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
+    }
+    address.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))
+}
+
+/// `cls.from_address(address)` as CPython calls a `METH_O` method of the metaclasses
+/// (installed by [`_add_class_methods`], as ctypes defines it: no Python frame, no
+/// PyO3 argument parsing), raising ctypes' `ctypes.cdata` audit event with the
+/// address before making the instance.
+///
+/// # Safety
+/// CPython's `METH_O` contract for a method descriptor of `_CDataMeta`: the GIL held,
+/// `cls` an instance of it (a class; the descriptor checked), `address` a live object,
+/// both lent for the call.
+unsafe extern "C" fn from_address_entry(cls: *mut ffi::PyObject, address: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls methods with the GIL held. The token is not registered
+    // with PyO3's attach count: the instance made is returned, and the references
+    // it keeps are made, not dropped (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: `cls` is an instance of a metaclass (a subclass of `type`), as the
+        // descriptor checked; both are live objects lent for the call.
+        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<pyo3::types::PyType>(), Borrowed::from_ptr(py, address)) };
+        let address = address_value(&address)?;
+        // SAFETY: a NUL-terminated event name and the format of one Py_ssize_t, given
+        // one (the address's bits, as ctypes passes its pointer).
+        if unsafe { PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
+            return Err(PyErr::fetch(py));
+        }
+        if address == 0 {
+            return Err(PyValueError::new_err("NULL pointer access"));
+        }
+        Ok(crate::data::instances::instance_at(&cls, address, None, 0)?.into_ptr())
+    })
+}
+
+extern "C" {
+    /// CPython's audit hook entry (variadic, hence not in PyO3's bindings).
+    fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+}
+
+static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_address".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunction: from_address_entry },
+    ml_flags: ffi::METH_O,
+    ml_doc: c"from_address($cls, address, /)\n--\n\nAn instance viewing the memory at `address` (which must stay valid).".as_ptr(),
+});
+
+/// Gives `meta`, a C data metaclass (`_CDataMeta` or one derived from it), the methods
+/// written in Rust (`from_address`), as method descriptors in its dict, which its
+/// subclasses inherit (called by `_metatypes.build_base_classes` for each of its own).
+#[pyfunction]
+pub fn _add_class_methods(meta: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
+    let py = meta.py();
+    // SAFETY: a live type and a static definition (see StaticMethodDef); the result is
+    // a new reference or NULL with an exception set.
+    let method = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(meta.as_type_ptr(), std::ptr::from_ref(&FROM_ADDRESS.0).cast_mut())) }?;
+    // Set in the dict (the class may already refuse new attributes), then the
+    // attribute caches told.
+    // SAFETY: a live heap type's own dict, written with the GIL held.
+    unsafe {
+        if ffi::PyDict_SetItemString((*meta.as_type_ptr()).tp_dict, FROM_ADDRESS.0.ml_name, method.as_ptr()) != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        ffi::PyType_Modified(meta.as_type_ptr());
+    }
+    Ok(())
 }
 
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of

@@ -62,8 +62,9 @@ pub unsafe fn read_fast(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *c
     unsafe { read(py, kind, swapped, ptr) }.map(Py::into_ptr)
 }
 
-/// The common numbers in native byte order, boxed straight from memory (a new
-/// reference, or NULL with an exception set); `None` for every other kind.
+/// The common numbers in native byte order, boxed straight from memory, and the
+/// string a `char *` points to (a new reference, or NULL with an exception set);
+/// `None` for every other kind.
 ///
 /// # Safety
 /// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
@@ -86,6 +87,15 @@ unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ff
             UByte => ffi::PyLong_FromLong(ptr.read().into()),
             Double => ffi::PyFloat_FromDouble(ptr.cast::<f64>().read_unaligned()),
             Float => ffi::PyFloat_FromDouble(ptr.cast::<f32>().read_unaligned().into()),
+            CharPtr => match ptr.cast::<*const c_char>().read_unaligned() {
+                p if p.is_null() => {
+                    ffi::Py_IncRef(ffi::Py_None());
+                    ffi::Py_None()
+                }
+                // A non-NULL char* in a c_char_p is, by the type's contract, a
+                // NUL-terminated string (as in `from_bytes`).
+                p => ffi::PyBytes_FromString(p),
+            },
             _ => return None,
         })
     }

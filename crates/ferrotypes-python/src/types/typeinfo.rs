@@ -12,6 +12,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pyclass::{PyTraverseError, PyVisit};
 use pyo3::types::PyType;
+use pyo3::Borrowed;
 
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -621,18 +622,41 @@ static RECENT_INFOS: GilCell<[Recent; RECENT_SLOTS]> = GilCell::new([Recent { cl
 /// that name), without the metaclass lookups — and remembered in [`RECENT_INFOS`].
 #[inline]
 pub fn info_of_class<'py>(class: &Bound<'py, PyType>) -> Option<Bound<'py, TypeInfo>> {
-    let py = class.py();
+    match recent_info(class) {
+        // SAFETY: a matching entry's info is alive (see RECENT_INFOS) and a TypeInfo.
+        Ok(info) => Some(unsafe { Bound::from_borrowed_ptr(class.py(), info).cast_into_unchecked() }),
+        Err(slot) => info_of_class_uncached(class, slot),
+    }
+}
+
+/// `read` of the info of class `class` ([`info_of_class`]), taking no reference to it
+/// when the class is in [`RECENT_INFOS`] (`sizeof` and `alignment` of a class are
+/// little more than this). `read` must not run Python code.
+#[inline(always)]
+pub fn read_class_info<R>(class: &Bound<'_, PyType>, read: impl FnOnce(&TypeInfo) -> R) -> Option<R> {
+    match recent_info(class) {
+        // SAFETY: a matching entry's info is a TypeInfo, alive while its class holds
+        // it, which no code run here can change (`read` runs no Python code).
+        Ok(info) => Some(read(unsafe { Borrowed::from_ptr(class.py(), info).cast_unchecked::<TypeInfo>() }.get())),
+        Err(slot) => info_of_class_uncached(class, slot).map(|info| read(info.get())),
+    }
+}
+
+/// The info of `class` as [`RECENT_INFOS`] remembers it (a borrowed pointer), or the
+/// slot where it would be.
+#[inline(always)]
+fn recent_info(class: &Bound<'_, PyType>) -> Result<*mut pyo3::ffi::PyObject, usize> {
     let tp = class.as_type_ptr();
     let slot = (tp as usize >> 4) & (RECENT_SLOTS - 1);
     // SAFETY: a live type object.
     let tag = unsafe { (*tp).tp_version_tag };
     #[allow(clippy::indexing_slicing)] // masked below RECENT_SLOTS, a power of two
-    let recent = RECENT_INFOS.with(py, |r| r[slot]);
+    let recent = RECENT_INFOS.with(class.py(), |r| r[slot]);
     if tag != 0 && recent.class == tp as usize && recent.tag == tag {
-        // SAFETY: a matching entry's info is alive (see RECENT_INFOS) and a TypeInfo.
-        return Some(unsafe { Bound::from_borrowed_ptr(py, recent.info).cast_into_unchecked() });
+        Ok(recent.info)
+    } else {
+        Err(slot)
     }
-    info_of_class_uncached(class, slot)
 }
 
 /// [`info_of_class`] for a class not in [`RECENT_INFOS`] (at `slot`): looked up, and

@@ -257,6 +257,26 @@ static GENERAL_ARRAY_SUBSCRIPT: OnceLock<ffi::binaryfunc> = OnceLock::new();
 
 static GENERAL_ARRAY_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new();
 
+/// PyO3's `len(a)` of `_ArrayData` (its mapping and sequence slots), which
+/// [`array_length_slot`] replaces on each array class.
+static GENERAL_ARRAY_LENGTHS: OnceLock<(Option<ffi::lenfunc>, Option<ffi::lenfunc>)> = OnceLock::new();
+
+/// `len(a)` as CPython calls it: the length from the class info, without PyO3's
+/// wrapper (its attach count and receiver check).
+///
+/// # Safety
+/// CPython's `lenfunc` contract: the GIL held, `obj` a live instance of an array
+/// class this slot was installed on (by [`array_fast_paths`]) or of a subclass.
+unsafe extern "C" fn array_length_slot(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    // SAFETY: CPython calls slots with the GIL held (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, -1, || {
+        // SAFETY: the slot is only on array classes, whose instances are ArrayData.
+        let array = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() };
+        ArrayData::__len__(&array).and_then(|n| ffi::Py_ssize_t::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array length does not fit Py_ssize_t")))
+    })
+}
+
 /// Registers the array family (at module initialisation), saving PyO3's element
 /// slots for its fast paths.
 pub fn register(py: Python<'_>) -> PyResult<()> {
@@ -265,6 +285,12 @@ pub fn register(py: Python<'_>) -> PyResult<()> {
     let (get, set) = unsafe { ((*mapping).mp_subscript, (*mapping).mp_ass_subscript) };
     slots::save_general(&GENERAL_ARRAY_SUBSCRIPT, get)?;
     slots::save_general(&GENERAL_ARRAY_ASS_SUBSCRIPT, set)?;
+    // SAFETY: the live slot tables of a type made by PyO3, read with the GIL held.
+    let lengths = unsafe {
+        let sequence = (*py.get_type::<ArrayData>().as_type_ptr()).tp_as_sequence;
+        ((*mapping).mp_length, if sequence.is_null() { None } else { (*sequence).sq_length })
+    };
+    slots::save_general(&GENERAL_ARRAY_LENGTHS, Some(lengths))?;
     registry::register_data_family::<ArrayData>(py, Some(array_fast_paths))
 }
 
@@ -286,6 +312,18 @@ fn array_fast_paths(cls: &Bound<'_, PyType>) {
         }
         if (*mapping).mp_ass_subscript.map(|f| f as usize) == Some(set as usize) {
             (*mapping).mp_ass_subscript = Some(array_ass_subscript_slot);
+        }
+        if let Some(&(mapping_length, sequence_length)) = GENERAL_ARRAY_LENGTHS.get() {
+            // A class statement fills both slots from one `__len__` descriptor: either
+            // slot may hold either of PyO3's functions.
+            let pyo3_slot = |slot: Option<ffi::lenfunc>| slot.is_some_and(|f| [mapping_length, sequence_length].iter().flatten().any(|&g| g as usize == f as usize));
+            if pyo3_slot((*mapping).mp_length) {
+                (*mapping).mp_length = Some(array_length_slot);
+            }
+            let sequence = (*cls.as_type_ptr()).tp_as_sequence;
+            if !sequence.is_null() && pyo3_slot((*sequence).sq_length) {
+                (*sequence).sq_length = Some(array_length_slot);
+            }
         }
     }
 }

@@ -94,6 +94,53 @@ pub fn array_type<'py>(element: &Bound<'py, PyType>, length: &Bound<'py, PyAny>)
     Ok(cls.into_bound(py))
 }
 
+/// `cls * n` and `n * cls` as CPython calls a metaclass's `nb_multiply` (installed by
+/// [`_add_array_operator`]): [`array_type`] without the metaclass's Python `__mul__`
+/// frame and PyO3's argument parsing. As that `__mul__`/`__rmul__` (which never
+/// return `NotImplemented`), the class is the operand whose type has this slot, the
+/// left one when both have it.
+///
+/// # Safety
+/// CPython's `binaryfunc` contract: the GIL held, `left` and `right` live objects
+/// lent for the call, at least one of them an instance of a metaclass this slot was
+/// installed on (a class).
+unsafe extern "C" fn multiply_slot(left: *mut ffi::PyObject, right: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls slots with the GIL held. The token is not registered with
+    // PyO3's attach count: the class returned is made or cloned, nothing dropped as a
+    // `Py` (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: live objects; a type's number table is read with the GIL held.
+        let left_is_class = unsafe {
+            let numbers = (*ffi::Py_TYPE(left)).tp_as_number;
+            !numbers.is_null() && (*numbers).nb_multiply.map(|f| f as usize) == Some(multiply_slot as ffi::binaryfunc as usize)
+        };
+        let (class, length) = if left_is_class { (left, right) } else { (right, left) };
+        // SAFETY: `class` is an instance of a metaclass with this slot (CPython called
+        // it for one of the operands), so a type; both are lent for the call.
+        let (class, length) = unsafe { (Borrowed::from_ptr(py, class).cast_unchecked::<PyType>(), Borrowed::from_ptr(py, length)) };
+        Ok(array_type(&class, &length)?.into_ptr())
+    })
+}
+
+/// Has `cls * n` of the classes of metaclass `meta` (one of ferrotypes' own, whose
+/// `__mul__` and `__rmul__` are `_CDataMeta`'s) made by [`multiply_slot`] (called by
+/// `_metatypes.build_base_classes` for each).
+#[pyfunction]
+pub fn _add_array_operator(meta: &Bound<'_, PyType>) -> PyResult<()> {
+    let tp = meta.as_type_ptr();
+    // SAFETY: a live type object, written with the GIL held; a heap type's number
+    // table is its own (type.__new__ allocated it with the class), and the slot keeps
+    // its signature.
+    unsafe {
+        if (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 || (*tp).tp_as_number.is_null() {
+            return Err(PyTypeError::new_err("_add_array_operator() needs a metaclass defined in Python"));
+        }
+        (*(*tp).tp_as_number).nb_multiply = Some(multiply_slot);
+    }
+    Ok(())
+}
+
 /// `c_char` and `c_wchar`, the element classes of the character buffers.
 static CHAR_TYPES: PyOnceLock<(Py<PyType>, Py<PyType>)> = PyOnceLock::new();
 

@@ -34,7 +34,6 @@ pub fn _set_pointer_types(py: Python<'_>, cache: Py<PyDict>, factory: Py<PyAny>)
 
 /// `pointer(obj)`: `POINTER(type(obj))(obj)`, the class taken from the cache when
 /// there.
-#[pyfunction]
 pub fn pointer<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = obj.py();
     let (cache, _) = POINTER_TYPES.get(py).ok_or_else(|| PySystemError::new_err("pointer types not registered"))?;
@@ -106,6 +105,35 @@ pub fn add_pointer_type_function(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // SAFETY: ml_name is the static C string above.
     let name = unsafe { CStr::from_ptr(def.ml_name) };
     m.add(name.to_str().map_err(|_| PyValueError::new_err("function name is not UTF-8"))?, function)
+}
+
+/// `pointer` as CPython calls it (`METH_O`, as ctypes defines it): no PyO3 argument
+/// parsing.
+///
+/// # Safety
+/// CPython's `METH_O` contract: the GIL held, `obj` a live object lent for the call.
+unsafe extern "C" fn pointer_entry(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a METH_O function with the GIL held. The token is not
+    // registered with PyO3's attach count: only `Bound`s are made and dropped here
+    // (the new pointer keeps `obj` through its constructor, as a call from Python).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: a live object lent for the call (the caller's promise).
+        let obj = unsafe { Borrowed::from_ptr(py, obj) };
+        Ok(pointer(&obj)?.into_ptr())
+    })
+}
+
+static POINTER_TO_ENTRY: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"pointer".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunction: pointer_entry },
+    ml_flags: ffi::METH_O,
+    ml_doc: c"pointer($module, obj, /)\n--\n\nA new pointer to `obj`, of the type `POINTER(type(obj))`.".as_ptr(),
+});
+
+/// Adds `pointer` to module `m`.
+pub fn add_pointer_function(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    slots::add_function(m, &POINTER_TO_ENTRY)
 }
 
 /// Completes a pointer type created before its target (`SetPointerType`).

@@ -202,7 +202,11 @@ unsafe extern "C" fn value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObjec
 }
 
 impl Construct for SimpleData {
-    /// `c_int()`, and a native number (int, float) stored into a numeric type (`c_int(5)`).
+    /// `c_int()`, `c_int(5)`, `c_char_p(b"abc")`: any one value is stored here, as
+    /// ctypes' `Simple_init` stores it (a native number straight into a numeric type,
+    /// anything else by the type's setter, [`SimpleData::set_value_of`], which keeps
+    /// what a pointer value points into); several values go to PyO3's `__init__` for
+    /// its error.
     fn init(obj: &Borrowed<'_, '_, Self>, args: &[*mut ffi::PyObject]) -> Option<PyResult<()>> {
         match *args {
             [] => Some(Ok(())),
@@ -212,8 +216,13 @@ impl Construct for SimpleData {
                 let value = unsafe { Borrowed::from_ptr(py, value) };
                 let data = obj.as_super().get();
                 let me = Traits::of(data).ok()?;
-                // SAFETY: the instance's memory holds one scalar of its kind.
-                unsafe { scalar::write_native_number(&value, me.kind, me.swapped, data.plain_address(py)?) }.map(Ok)
+                if let Some(address) = data.plain_address(py) {
+                    // SAFETY: the instance's memory holds one scalar of its kind.
+                    if unsafe { scalar::write_native_number(&value, me.kind, me.swapped, address) }.is_some() {
+                        return Some(Ok(()));
+                    }
+                }
+                Some(SimpleData::set_value_of(obj, &value))
             }
             _ => None,
         }
