@@ -116,6 +116,7 @@ impl PointerData {
     /// For the fast paths: the element at `index` (an exact `int`) of a non-NULL
     /// pointer to a built-in simple type, as its scalar kind, byte order and address;
     /// `None` for every other case.
+    #[inline(always)] // on the path of p[i]
     fn native_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         let py = pointer.py();
         let index = exact_index(index)?;
