@@ -27,7 +27,7 @@ mod types;
 use call::{argconv, ndpointer, peek, result, value};
 use callback::thunk as callback_thunk;
 use data::families::{array, array_types, field, pointer, pointer_types, record, simple};
-use data::{cdata, instances, leased, liveness, pickle, registry, slots};
+use data::{buffer_export, cdata, instances, leased, liveness, pickle, registry, slots};
 use function::funcptr;
 use module::{cdecl, from_param, memory};
 use support::errors::{ArgumentError, CTYPES_MAX_ARGCOUNT};
@@ -38,6 +38,7 @@ use types::typeinfo;
 fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<cdata::CData>()?;
+    buffer_export::install_buffer_slots(py)?; // before any class derives from it
     // Each family's class is named `_CData`, the name ctypes shows for the base of its
     // public classes (`Structure.__base__`), which CPython's own suite checks; the
     // module knows them by family.

@@ -3,12 +3,117 @@
 //! (`resize` waits for them) and on the lease of revocable memory (which is not taken
 //! back while they are open).
 
-use pyo3::exceptions::PyBufferError;
+use std::sync::OnceLock;
+
+use pyo3::exceptions::{PyBufferError, PySystemError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 
 use crate::data::cdata::CData;
+use crate::data::slots;
 use crate::types::typeinfo::ExportLayout;
+
+/// PyO3's `bf_getbuffer` and `bf_releasebuffer` of `_CDataBase`, which
+/// [`install_buffer_slots`] replaces.
+static GENERAL_SLOTS: OnceLock<(ffi::getbufferproc, ffi::releasebufferproc)> = OnceLock::new();
+
+/// Gives `_CDataBase` the buffer protocol through [`getbuffer_slot`] and
+/// [`releasebuffer_slot`], which CPython calls directly, in place of PyO3's wrappers
+/// (which register each call with PyO3's attach count). Called at module
+/// initialisation before any class derives from it: PyO3's family classes copy the
+/// slots from their base; Python classes get them from [`buffer_fast_slots`].
+pub fn install_buffer_slots(py: Python<'_>) -> PyResult<()> {
+    let tp = py.get_type::<CData>();
+    // SAFETY: a live heap type made by PyO3 (whose buffer table is its own), written
+    // with the GIL held before any subclass exists; the slots keep their signatures.
+    unsafe {
+        let buffer = (*tp.as_type_ptr()).tp_as_buffer;
+        let missing = || PySystemError::new_err("ferrotypes: _CDataBase has no PyO3 buffer slots to replace");
+        if buffer.is_null() {
+            return Err(missing());
+        }
+        if let (Some(get), Some(release)) = ((*buffer).bf_getbuffer, (*buffer).bf_releasebuffer) {
+            if get as usize == getbuffer_slot as *const () as usize {
+                return Ok(()); // installed by an earlier initialisation
+            }
+            let _ = GENERAL_SLOTS.set((get, release));
+        } else {
+            return Err(missing());
+        }
+        (*buffer).bf_getbuffer = Some(getbuffer_slot);
+        (*buffer).bf_releasebuffer = Some(releasebuffer_slot);
+    }
+    Ok(())
+}
+
+/// Puts the raw buffer slots on `cls`, a C data class the metaclass just made, where
+/// it holds PyO3's: from 3.12 a class statement takes the function `__buffer__`
+/// wraps, PyO3's, instead of its base's slot (3.11 copies the slot). A class that
+/// defines `__buffer__` keeps its own.
+pub fn buffer_fast_slots(cls: &Bound<'_, pyo3::types::PyType>) {
+    let Some(&(general_get, general_release)) = GENERAL_SLOTS.get() else { return };
+    // SAFETY: a heap type's buffer table is its own, written with the GIL held; each
+    // slot is replaced only where it is PyO3's of the same kind.
+    unsafe {
+        let buffer = (*cls.as_type_ptr()).tp_as_buffer;
+        if buffer.is_null() {
+            return;
+        }
+        if (*buffer).bf_getbuffer.map(|f| f as usize) == Some(general_get as usize) {
+            (*buffer).bf_getbuffer = Some(getbuffer_slot);
+        }
+        if (*buffer).bf_releasebuffer.map(|f| f as usize) == Some(general_release as usize) {
+            (*buffer).bf_releasebuffer = Some(releasebuffer_slot);
+        }
+    }
+}
+
+/// Whether `obj` is a C data instance, told by its class's buffer export function,
+/// which every class deriving from `_CDataBase` has (see [`buffer_fast_slots`]): one
+/// compare where a type check walks the class's MRO. A class that defines its own
+/// `__buffer__` is not recognised here, so a `false` is to be confirmed by a type
+/// check.
+#[inline]
+pub fn exports_as_cdata(obj: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: a live object's type, whose buffer table (when it has one) is live too.
+    unsafe {
+        let buffer = (*ffi::Py_TYPE(obj.as_ptr())).tp_as_buffer;
+        !buffer.is_null() && (*buffer).bf_getbuffer.map(|f| f as usize) == Some(getbuffer_slot as *const () as usize)
+    }
+}
+
+/// The `bf_getbuffer` slot of C data (see [`get_buffer`]; the flags ask nothing that
+/// the view does not give: it is writable and always has its format and shape).
+///
+/// # Safety
+/// CPython's `bf_getbuffer` contract: the GIL held, `obj` a live instance of
+/// `_CDataBase` (or a subclass), `view` a `Py_buffer` to fill.
+unsafe extern "C" fn getbuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> std::ffi::c_int {
+    // SAFETY: CPython calls buffer slots with the GIL held. The token is not registered
+    // with PyO3's attach count: what is made here is kept by the view (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, -1, || {
+        // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its instances.
+        let slf = unsafe { pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+        // SAFETY: CPython passes a `Py_buffer` to fill.
+        unsafe { get_buffer(slf.to_owned(), view) }.map(|()| 0)
+    })
+}
+
+/// The `bf_releasebuffer` slot of C data (see [`release_buffer`]), which cannot fail.
+///
+/// # Safety
+/// CPython's `bf_releasebuffer` contract: the GIL held, called once per view
+/// [`getbuffer_slot`] filled, with the exporting instance.
+unsafe extern "C" fn releasebuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer) {
+    // SAFETY: as in getbuffer_slot.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard_dealloc(py, || {
+        // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its
+        // instances; CPython calls this once per view get_buffer filled.
+        unsafe { release_buffer(pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>().to_owned(), view) }
+    });
+}
 
 /// The buffer protocol: the instance's memory, writable, with the PEP 3118 layout
 /// of its type ([`TypeInfo::buffer_layout`]). As in ctypes, the view always

@@ -294,28 +294,31 @@ impl CData {
         self.base.is_some() || self.objects.with(py, |o| o.is_some())
     }
 
-    /// Whether the instance refers to objects whose release could run code or reach
-    /// further objects: a `_b_base_`, or `_objects` other than an exact `bytes` (what
-    /// a `c_char_p` or `c_wchar_p` keeps), which is freed without either.
-    pub fn refers_beyond_bytes(&self, py: Python<'_>) -> bool {
+    /// Whether what the instance keeps in `_objects` is nothing or an exact `bytes`
+    /// (what a `c_char_p` or `c_wchar_p` keeps), whose release runs no code and
+    /// reaches no other object.
+    pub fn keeps_at_most_bytes(&self, py: Python<'_>) -> bool {
         // SAFETY: a live object, whose type is read.
-        self.base.is_some() || self.objects.with(py, |o| o.as_ref().is_some_and(|o| unsafe { ffi::PyBytes_CheckExact(o.as_ptr()) } == 0))
+        self.objects.with(py, |o| o.as_ref().is_none_or(|o| unsafe { ffi::PyBytes_CheckExact(o.as_ptr()) } != 0))
     }
 
-    /// Drops a CData that does not [refer beyond bytes](Self::refers_beyond_bytes), from
-    /// a deallocator: PyO3 does not count such a caller as attached, and would defer
-    /// the release of the type info (and of a kept `bytes`) to its next entry, through
-    /// a locked pool.
+    /// Drops a CData that [keeps at most bytes](Self::keeps_at_most_bytes) and whose
+    /// base, if any, others hold too, from a deallocator: PyO3 does not count such a
+    /// caller as attached, and would defer the release of the type info, of a kept
+    /// `bytes` and of the base to its next entry, through a locked pool.
     pub fn release_leaf(self) {
-        let CData { info, mut objects, .. } = self; // the other parts hold no Python object
+        let CData { info, base, mut objects, .. } = self; // the other parts hold no Python object
         // SAFETY: deallocators run with the GIL held; `into_ptr` hands over the
         // references this instance held (a kept object is an exact bytes, whose
-        // release runs no code).
+        // release runs no code; the base is held by others too).
         unsafe {
             if let Some(kept) = objects.get_mut().take() {
                 ffi::Py_DECREF(kept.into_ptr());
             }
             ffi::Py_DECREF(info.into_ptr());
+            if let Some(base) = base {
+                ffi::Py_DECREF(base.into_ptr());
+            }
         }
     }
 

@@ -59,8 +59,9 @@ impl CData {
         drop(self.objects.replace(py, None));
     }
 
-    /// C data is mutable, so, as in ctypes, it is not hashable.
-    /// The buffer protocol (see `buffer_export`).
+    /// The buffer protocol (see `buffer_export`): PyO3's wrapper, which the raw
+    /// slots replace (`buffer_export::install_buffer_slots`); from 3.12 it is also
+    /// what `__buffer__` wraps, and so what a class statement first gives a class.
     ///
     /// # Safety
     /// Called by CPython with `view` pointing at a `Py_buffer` to fill.
@@ -89,6 +90,7 @@ impl CData {
         pickle::set_state(slf, dict, data)
     }
 
+    /// C data is mutable, so, as in ctypes, it is not hashable.
     fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
         Err(PyTypeError::new_err(format!("unhashable type: '{}'", slf.get_type().name()?)))
     }

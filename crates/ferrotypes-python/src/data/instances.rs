@@ -381,12 +381,38 @@ static SUBTYPE_DEALLOC: OnceLock<ffi::destructor> = OnceLock::new();
 
 /// Whether releasing `obj` can run no code and reach no other object of ours: its
 /// class has no `__del__`, and it has no `__dict__` (nor its values), no weak
-/// references, and `refers` (what its `CData` refers to: see the callers) is false.
-/// Never on an interpreter whose layouts [`cpython_layout`] does not know.
+/// references, no `_b_base_` or `_objects`. Never on an interpreter whose layouts
+/// [`cpython_layout`] does not know.
+///
+/// # Safety
+/// `obj` must be a live C data instance whose `CData` is `cdata`.
+unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> bool {
+    // SAFETY: the caller's promise.
+    !cdata.refers_to_objects(py) && unsafe { holds_nothing_else(py, obj) }
+}
+
+/// Whether `obj` may be freed without `subtype_dealloc` ([`dealloc_slot`]): a leaf
+/// ([`is_leaf`]), or one that keeps at most a `bytes` in `_objects` and whose
+/// `_b_base_`, if any, is held by more than this view, so that letting them go frees
+/// nothing else (no code runs, and no chain of views is freed without the trashcan
+/// that bounds the recursion).
+///
+/// # Safety
+/// `obj` must be a live C data instance whose `CData` is `cdata`.
+unsafe fn is_releasable(py: Python<'_>, obj: *mut ffi::PyObject, cdata: &CData) -> bool {
+    // SAFETY: the base is a live object the instance holds a reference to.
+    let base_outlives = cdata.base.as_ref().is_none_or(|base| unsafe { ffi::Py_REFCNT(base.as_ptr()) } > 1);
+    // SAFETY: the caller's promise.
+    base_outlives && cdata.keeps_at_most_bytes(py) && unsafe { holds_nothing_else(py, obj) }
+}
+
+/// Whether `obj`'s class has no `__del__` and `obj` no `__dict__` (nor its values) and
+/// no weak references. Never on an interpreter whose layouts [`cpython_layout`] does
+/// not know.
 ///
 /// # Safety
 /// `obj` must be a live C data instance.
-unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, refers: bool) -> bool {
+unsafe fn holds_nothing_else(py: Python<'_>, obj: *mut ffi::PyObject) -> bool {
     let Some(layout) = cpython_layout::known(py) else { return false };
     // SAFETY: obj is a live object (the caller's promise); the words read are its
     // type's dict and weak list slots, inside the object or, for a managed dict and
@@ -405,7 +431,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, refers: bool) -> bool
             (*tp).tp_dictoffset == 0
         };
         let weaklist = (*tp).tp_weaklistoffset;
-        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || is_null_at(weaklist)) && !refers
+        (*tp).tp_finalize.is_none() && no_dict && (weaklist == 0 || is_null_at(weaklist))
     }
 }
 
@@ -416,7 +442,7 @@ unsafe fn is_leaf(py: Python<'_>, obj: *mut ffi::PyObject, refers: bool) -> bool
 pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
     let data = obj.get();
     // SAFETY: a live C data instance, with its own CData.
-    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && data.info().get().kind.family() != FamilyKind::Function && is_leaf(obj.py(), obj.as_ptr(), data.refers_to_objects(obj.py())) }
+    unsafe { ffi::Py_REFCNT(obj.as_ptr()) == 1 && data.info().get().kind.family() != FamilyKind::Function && is_leaf(obj.py(), obj.as_ptr(), data) }
 }
 
 /// The `tp_dealloc` slot of the data families' Python classes (installed by
@@ -424,11 +450,12 @@ pub fn is_unshared_leaf(obj: &Bound<'_, CData>) -> bool {
 /// slots to their family).
 ///
 /// `subtype_dealloc` followed by PyO3's deallocator costs several times an
-/// allocation; most instances, though, hold nothing but their bytes. Such a leaf
-/// ([`is_leaf`]) is freed here: its parts dropped
-/// (releasing no Python object but the type info its class also holds, and a
-/// kept `bytes`) and its
-/// memory returned. Every other instance goes to `subtype_dealloc`, with the class's
+/// allocation; most instances, though, hold nothing but their bytes (and maybe a kept
+/// `bytes`), or view the bytes of an instance that something else holds too
+/// (`p.contents`, a field of record type). Such an instance ([`is_releasable`]) is
+/// freed here: its parts dropped (releasing no Python object but the type info its
+/// class also holds, a kept `bytes` and the base others hold) and its memory
+/// returned. Every other instance goes to `subtype_dealloc`, with the class's
 /// slot set back to it for the call, so that it finds the deallocator of the base
 /// the same way as without this slot.
 ///
@@ -469,8 +496,7 @@ unsafe fn dealloc<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
     }
     if let Some(Some(layout)) = F::KIND.entry_in(&LAYOUTS).get() {
         let cdata = unsafe { obj.cast::<u8>().add(layout.cdata).cast::<CData>() };
-        // A kept `bytes` (a `c_char_p`'s string) is released with the leaf.
-        if unsafe { is_leaf(py, obj, (*cdata).refers_beyond_bytes(py)) } {
+        if unsafe { is_releasable(py, obj, &*cdata) } {
             unsafe {
                 ffi::PyObject_GC_UnTrack(obj.cast());
                 cdata.read().release_leaf();

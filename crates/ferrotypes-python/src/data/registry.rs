@@ -69,6 +69,7 @@ fn family_of(cls: &Bound<'_, PyType>) -> Option<&'static DataFamily> {
 #[pyfunction]
 pub fn _enable_fast_slots(cls: &Bound<'_, PyType>) {
     if let Some(family) = family_of(cls) {
+        crate::data::buffer_export::buffer_fast_slots(cls);
         (family.prepare)(cls);
         if let Some(own) = family.own_fast_paths {
             own(cls);

@@ -125,6 +125,48 @@ pub fn or_general<S: Copy, T>(py: Python<'_>, fast: Option<T>, failure: T, saved
 /// A NULL object result (the slot's failure value).
 pub const NULL: *mut ffi::PyObject = null_mut();
 
+/// Puts `get` in front of PyO3's getset `name` of `tp`, a type PyO3 made, before it
+/// has subclasses: a new getset descriptor with `get` as its getter and PyO3's setter
+/// (with its closure) and docstring, so that reading the attribute skips PyO3's wrapper
+/// (its attach count, its receiver check, which CPython's descriptor has made) while
+/// storing is unchanged. Done once per process: a later call finds `get` there already.
+pub fn replace_getter(tp: &Bound<'_, PyType>, name: &'static std::ffi::CStr, get: ffi::getter) -> PyResult<()> {
+    let py = tp.py();
+    let missing = || PySystemError::new_err(format!("ferrotypes: {} has no PyO3 getset {name:?} to replace", tp.name().map(|n| n.to_string()).unwrap_or_default()));
+    let key = pyo3::types::PyString::new(py, name.to_str().map_err(|_| missing())?);
+    // SAFETY: a live type object, read with the GIL held; the dict holds its own
+    // reference to the descriptor while we read it.
+    let descr = unsafe { ffi::PyDict_GetItemWithError((*tp.as_type_ptr()).tp_dict, key.as_ptr()) };
+    if descr.is_null() {
+        return Err(PyErr::take(py).unwrap_or_else(missing));
+    }
+    // SAFETY: `descr` is a live object (borrowed from the dict).
+    if unsafe { ffi::Py_TYPE(descr) } != std::ptr::addr_of_mut!(ffi::PyGetSetDescr_Type) {
+        return Err(missing());
+    }
+    // SAFETY: a getset descriptor (checked above), whose definition lives as long as
+    // the type.
+    let general = unsafe { &*(*descr.cast::<ffi::PyGetSetDescrObject>()).d_getset };
+    if general.get.map(|f| f as usize) == Some(get as usize) {
+        return Ok(()); // installed by an earlier initialisation
+    }
+    // CPython keeps a pointer to the definition for the descriptor's life: one small
+    // allocation per process.
+    let def = Box::leak(Box::new(ffi::PyGetSetDef { name: name.as_ptr(), get: Some(get), set: general.set, doc: general.doc, closure: general.closure }));
+    // SAFETY: a live type and a definition that lives for ever; a new reference or
+    // NULL with an exception set.
+    let ours = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(tp.as_type_ptr(), def)) }?;
+    // SAFETY: the type's own dict, written with the GIL held before any subclass
+    // exists; PyType_Modified drops what attribute caches knew of it.
+    unsafe {
+        if ffi::PyDict_SetItem((*tp.as_type_ptr()).tp_dict, key.as_ptr(), ours.as_ptr()) != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        ffi::PyType_Modified(tp.as_type_ptr());
+    }
+    Ok(())
+}
+
 /// Makes `cls`, a class of ours made in Python (a public base or a metaclass), refuse
 /// new attributes, as ctypes' bases and metaclasses do (they are static types there;
 /// CPython 3.13's suite checks the flag).

@@ -350,16 +350,20 @@ pub fn _add_class_methods(meta: &Bound<'_, pyo3::types::PyType>) -> PyResult<()>
 }
 
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
-/// `sizeof(cls)` bytes of any object with the buffer protocol.
+/// `sizeof(cls)` bytes of any object with the buffer protocol (made as ctypes makes
+/// it, without calling the class).
 #[pyfunction]
 pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let size = info_of(cls.as_any())?.get().size;
+    let info = info_of(cls.as_any())?;
+    let size = info.get().size;
     // In ctypes' order: the buffer, then the offset's type and range, then its sign.
     let view = crate::support::buffer::ReadView::new(source)?;
     let offset: isize = offset.extract()?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     check_buffer_room(view.len(), size, offset)?;
-    let obj = cls.call0()?;
+    // As ctypes: made without calling the class, so no `__new__` or `__init__` of its
+    // own runs.
+    let obj = crate::data::instances::instance(cls, crate::data::instances::Contents::Owned(info.unbind()))?;
     let cdata = obj.cast::<CData>()?.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
     // owns at least `size` bytes; they are distinct allocations.

@@ -27,7 +27,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{char_slice, exact_index, index_value, mapping_of, char_elements, slice_indices, vec_for, wide_char_elements, wide_char_slice};
+use crate::data::families::elements::{char_slice, exact_index, exact_slice_parts, fit_slice, index_value, mapping_of, char_elements, native_run, slice_indices, vec_for, wide_char_elements, wide_char_slice, FAST_SLICE_LIMIT};
 
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
@@ -150,8 +150,9 @@ impl ArrayData {
 }
 
 /// The `mp_subscript` slot of `_ArrayData` (see [`crate::data::slots`]): an element of a
-/// built-in simple type at an `int` index in range is read here; anything else goes
-/// to PyO3's `__getitem__`.
+/// built-in simple type at an `int` index in range is read here, and so is a slice of
+/// such elements (or of `c_char`/`c_wchar` subclasses, whose slices are bytes/str);
+/// anything else goes to PyO3's `__getitem__`.
 ///
 /// # Safety
 /// CPython's `mp_subscript` contract: called with the GIL held, `array` an instance
@@ -164,9 +165,11 @@ pub unsafe extern "C" fn array_subscript_slot(array: *mut ffi::PyObject, index: 
         // SAFETY: this slot is installed on _ArrayData and inherited only by its
         // subclasses, so `array` is one; `index` is a live object lent for the call.
         let (array, index) = unsafe { (Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>(), Borrowed::from_ptr(py, index)) };
-        let (kind, swapped, address) = ArrayData::native_element(&array, &index)?;
-        // SAFETY: native_element checked the index against the length.
-        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+        if let Some((kind, swapped, address)) = ArrayData::native_element(&array, &index) {
+            // SAFETY: native_element checked the index against the length.
+            return Some(unsafe { scalar::read_fast(py, kind, swapped, address) });
+        }
+        ArrayData::native_slice(&array, &index)
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, &GENERAL_ARRAY_SUBSCRIPT, |general| unsafe { general(array, index) })
@@ -198,6 +201,47 @@ pub unsafe extern "C" fn array_ass_subscript_slot(array: *mut ffi::PyObject, ind
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, -1, &GENERAL_ARRAY_ASS_SUBSCRIPT, |general| unsafe { general(array, index, value) })
+}
+
+/// The `sq_item` slot of the array classes, which iteration (`list(a)`, `for x in a`)
+/// and `PySequence_GetItem` call with a C index: an element of a built-in simple type
+/// is read here, as `a[i]` reads it; any other element goes to `a[i]` with the index
+/// as an `int`. Without it, CPython's slot for a Python class calls `__getitem__`
+/// through a method lookup and an argument tuple per element.
+///
+/// # Safety
+/// CPython's `sq_item` contract: called with the GIL held, `array` an instance of a
+/// class this slot was installed on (an array class), lent for the call.
+pub unsafe extern "C" fn array_item_slot(array: *mut ffi::PyObject, index: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls sequence slots with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let fast = slots::fast_path(py, slots::NULL, || {
+        // SAFETY: this slot is installed on _ArrayData's classes only, so `array` is one.
+        let array = unsafe { Borrowed::from_ptr(py, array).cast_unchecked::<ArrayData>() };
+        let data = array.as_super().get();
+        let InfoKind::Array { length, .. } = data.info().get().kind else { return None };
+        // As ctypes' sq_item: CPython has added the length to a negative index already.
+        if usize::try_from(index).map_or(true, |i| i >= length) {
+            return Some(Err(PyIndexError::new_err("invalid index")));
+        }
+        let (kind, swapped, address) = ArrayData::native_element_at(&array, index)?;
+        // SAFETY: native_element_at checked the index against the length.
+        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+    });
+    if let Some(answer) = fast {
+        return answer;
+    }
+    // SAFETY: a new int, or NULL with an exception set.
+    let index = unsafe { ffi::PyLong_FromSsize_t(index) };
+    if index.is_null() {
+        return slots::NULL;
+    }
+    // SAFETY: the array as CPython gave it and a live int; the int is ours to release.
+    unsafe {
+        let item = array_subscript_slot(array, index);
+        ffi::Py_DECREF(index);
+        item
+    }
 }
 
 impl Family for ArrayData {
@@ -260,6 +304,11 @@ fn array_fast_paths(cls: &Bound<'_, PyType>) {
     unsafe {
         if (*mapping).mp_subscript.map(|f| f as usize) == Some(get as usize) {
             (*mapping).mp_subscript = Some(array_subscript_slot);
+            // `__getitem__` is ours, not a Python method: so is sq_item.
+            let sequence = (*cls.as_type_ptr()).tp_as_sequence;
+            if !sequence.is_null() {
+                (*sequence).sq_item = Some(array_item_slot);
+            }
         }
         if (*mapping).mp_ass_subscript.map(|f| f as usize) == Some(set as usize) {
             (*mapping).mp_ass_subscript = Some(array_ass_subscript_slot);
@@ -290,8 +339,14 @@ impl ArrayData {
     /// For the fast paths: the element at `index` (an exact `int`, in range) when the
     /// elements are of a built-in simple type, as its scalar kind, byte order and
     /// address; `None` for every other case.
+    #[inline(always)] // on the path of a[i]
     fn native_element(array: &Borrowed<'_, '_, ArrayData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
-        let index = exact_index(index)?;
+        ArrayData::native_element_at(array, exact_index(index)?)
+    }
+
+    /// [`ArrayData::native_element`] at an index already read.
+    #[inline(always)] // on the path of a[i] and of iteration
+    fn native_element_at(array: &Borrowed<'_, '_, ArrayData>, index: isize) -> Option<(ScalarKind, bool, *mut u8)> {
         let data = array.as_super().get();
         let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
         let element = element_info.get();
@@ -300,5 +355,34 @@ impl ArrayData {
         // SAFETY: i < length, so the element lies inside the array's memory.
         #[allow(clippy::arithmetic_side_effects)] // i < length: the offset is within the array's size
         Some((scalar, swapped, unsafe { data.plain_address(array.py())?.add(i * element.size) }))
+    }
+
+    /// For the fast path: `a[start:stop:step]` when the elements are of a built-in
+    /// simple type, or `c_char`/`c_wchar` (subclasses included: their slices are
+    /// bytes/str), and the slice's parts are `int`s or `None`; `None` for every other
+    /// case. The slice is fitted to the length as the general path's `slice.indices`
+    /// fits it, with its errors.
+    #[inline(never)] // off the path of a[i]
+    fn native_slice(array: &Borrowed<'_, '_, ArrayData>, slice: &Borrowed<'_, '_, PyAny>) -> Option<PyResult<*mut ffi::PyObject>> {
+        let py = array.py();
+        let data = array.as_super().get();
+        let InfoKind::Array { element_info, length, .. } = &data.info().get().kind else { return None };
+        let InfoKind::Simple { scalar, swapped, native_values } = element_info.get().kind else { return None };
+        if !(native_values || matches!(scalar, ScalarKind::Char | ScalarKind::WChar)) {
+            return None;
+        }
+        // Parts with `__index__` methods, which run Python code, go to the general path.
+        let parts = exact_slice_parts(slice)?;
+        let (start, step, count) = match fit_slice(parts, *length) {
+            Ok(fitted) => fitted,
+            Err(err) => return Some(Err(err)),
+        };
+        let first = data.plain_address(py)?;
+        if count > FAST_SLICE_LIMIT {
+            return None;
+        }
+        // SAFETY: the slice was fitted to the length, so every element it selects lies
+        // inside the array's memory.
+        Some(unsafe { native_run(py, scalar, swapped, first, start, step, count) })
     }
 }

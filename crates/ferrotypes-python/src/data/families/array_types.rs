@@ -370,10 +370,15 @@ impl CharArrayBytes {
     /// The memory of `instance`: its address and size.
     fn memory(&self, instance: &Bound<'_, PyAny>) -> PyResult<(*mut u8, usize)> {
         let py = instance.py();
-        let data = instance.cast::<CData>().map_err(|_| {
-            let name = if self.raw { "raw" } else { "value" };
-            PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
-        })?;
+        let data = if crate::data::buffer_export::exports_as_cdata(instance) {
+            // SAFETY: a C data instance (its class exports C data's buffer).
+            unsafe { instance.cast_unchecked::<CData>() }
+        } else {
+            instance.cast::<CData>().map_err(|_| {
+                let name = if self.raw { "raw" } else { "value" };
+                PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
+            })?
+        };
         let data = data.get();
         Ok((data.live_address(py)?, data.size(py)))
     }
@@ -484,13 +489,9 @@ unsafe extern "C" fn char_bytes_descr_get(descr: *mut pyo3::ffi::PyObject, obj: 
         // SAFETY: `descr` is a CharArrayBytes (the slot is installed on that class
         // alone), lent for the call.
         let descr = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayBytes>() };
-        let instance = if obj.is_null() {
-            None
-        } else {
-            // SAFETY: a live object lent for the call.
-            Some(unsafe { pyo3::Borrowed::from_ptr(py, obj) }.to_owned())
-        };
-        Ok(match descr.get().get(instance.as_ref())? {
+        // SAFETY: a live object lent for the call, when not NULL.
+        let instance = (!obj.is_null()).then(|| unsafe { pyo3::Borrowed::from_ptr(py, obj) });
+        Ok(match descr.get().get(instance.as_deref())? {
             Some(bytes) => bytes.into_ptr(),
             None => descr.to_owned().into_ptr(),
         })

@@ -129,3 +129,91 @@ pub(super) fn mapping_of(cls: &Bound<'_, PyType>) -> PyResult<*mut ffi::PyMappin
     }
     Ok(mapping)
 }
+
+/// The longest slice the fast paths make: longer ones go to the general path, which
+/// reserves their room first and names the length in its `MemoryError`.
+pub(super) const FAST_SLICE_LIMIT: usize = 1 << 20;
+
+/// For the fast paths: the start, stop and step of `index` when it is a `slice` whose
+/// parts are each `None` or an `int` that fits an `isize` (read without running Python
+/// code); `None` for anything else (the general path reads it, with its errors).
+pub(super) fn exact_slice_parts(index: &Borrowed<'_, '_, PyAny>) -> Option<[Option<isize>; 3]> {
+    let obj = index.as_ptr();
+    // SAFETY: a live object; `slice` cannot be subclassed, so the check is exact.
+    if unsafe { ffi::PySlice_Check(obj) } == 0 {
+        return None;
+    }
+    // SAFETY: a slice object (checked above), whose three parts are live objects.
+    let parts = unsafe {
+        let slice = obj.cast::<ffi::PySliceObject>();
+        [(*slice).start, (*slice).stop, (*slice).step]
+    };
+    let mut out = [None; 3];
+    for (part, slot) in parts.into_iter().zip(out.iter_mut()) {
+        // SAFETY: a live object, lent for the call.
+        if unsafe { ffi::Py_IsNone(part) } != 0 {
+            continue;
+        }
+        // SAFETY: as above.
+        *slot = Some(exact_index(&unsafe { Borrowed::from_ptr(index.py(), part) })?);
+    }
+    Some(out)
+}
+
+/// The `count` scalars of `kind` at `first + (start + k * step) * size`, `k` from 0,
+/// as ctypes slices them: one `bytes` for `c_char`, one `str` for `c_wchar`, else a
+/// list of their values (a new reference).
+///
+/// # Safety
+/// Each of those scalars must be readable (when `count` is not zero), and `count` at
+/// most [`FAST_SLICE_LIMIT`].
+pub(super) unsafe fn native_run(py: Python<'_>, kind: ScalarKind, swapped: bool, first: *const u8, start: isize, step: isize, count: usize) -> PyResult<*mut ffi::PyObject> {
+    match kind {
+        // SAFETY (both): the caller's promise, in bytes or wide characters.
+        ScalarKind::Char => return unsafe { char_slice(py, first, start, step, count) }.map(Py::into_ptr),
+        ScalarKind::WChar => return unsafe { wide_char_slice(py, first.cast(), start, step, count) }.map(Py::into_ptr),
+        _ => {}
+    }
+    let size = kind.size() as isize;
+    // SAFETY: a new list of `count` empty places (count is small: the caller's
+    // promise), or NULL with an exception set.
+    let list = unsafe { ffi::PyList_New(count as ffi::Py_ssize_t) };
+    if list.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    for k in 0..count {
+        let at = first.wrapping_offset(start.wrapping_add((k as isize).wrapping_mul(step)).wrapping_mul(size));
+        // SAFETY: one of the scalars the caller vouches for.
+        match unsafe { crate::support::scalar::read_fast(py, kind, swapped, at) } {
+            // SAFETY: place k of the new list, empty, takes the new reference.
+            Ok(item) => unsafe { ffi::PyList_SET_ITEM(list, k as ffi::Py_ssize_t, item) },
+            Err(err) => {
+                // SAFETY: the list is ours; its empty places are NULL, which it skips.
+                unsafe { ffi::Py_DECREF(list) };
+                return Err(err);
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// Where a slice of a sequence of `length` items starts, its step and how many items
+/// it selects, from its parts (each `None` when not given), as `slice.indices` fits
+/// them: `ValueError` for a zero step.
+pub(super) fn fit_slice([start, stop, step]: [Option<isize>; 3], length: usize) -> PyResult<(isize, isize, usize)> {
+    let step = match step {
+        None => 1,
+        Some(0) => return Err(pyo3::exceptions::PyValueError::new_err("slice step cannot be zero")),
+        // As CPython: -step must not overflow.
+        Some(step) => step.max(-isize::MAX),
+    };
+    let (mut start, mut stop) = if step < 0 {
+        (start.unwrap_or(isize::MAX), stop.unwrap_or(isize::MIN))
+    } else {
+        (start.unwrap_or(0), stop.unwrap_or(isize::MAX))
+    };
+    let length = ffi::Py_ssize_t::try_from(length).unwrap_or(isize::MAX);
+    // SAFETY: plain arithmetic on the numbers, which CPython fits to the length.
+    let count = unsafe { ffi::PySlice_AdjustIndices(length, &mut start, &mut stop, step) };
+    Ok((start, step, count.unsigned_abs()))
+}

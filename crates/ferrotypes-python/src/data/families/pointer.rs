@@ -29,11 +29,12 @@ use crate::data::slots;
 use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{char_slice, exact_index, index_value, mapping_of, char_elements, vec_for, wide_char_elements, wide_char_slice};
+use crate::data::families::elements::{char_slice, exact_index, exact_slice_parts, index_value, mapping_of, char_elements, native_run, vec_for, wide_char_elements, wide_char_slice, FAST_SLICE_LIMIT};
 
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
-/// non-NULL pointer to a built-in simple type and an `int` index is read here;
-/// anything else goes to PyO3's `__getitem__`.
+/// non-NULL pointer to a built-in simple type and an `int` index is read here, and so
+/// is `p[start:stop:step]` when the slice's parts are `int`s or `None`; anything else
+/// goes to PyO3's `__getitem__`.
 ///
 /// # Safety
 /// CPython's `mp_subscript` contract: called with the GIL held, `pointer` an
@@ -46,10 +47,12 @@ pub unsafe extern "C" fn pointer_subscript_slot(pointer: *mut ffi::PyObject, ind
         // SAFETY: this slot is installed only where PyO3's `_PointerData` slot was, so
         // `pointer` is a pointer instance; `index` is a live object lent for the call.
         let (pointer, index) = unsafe { (Borrowed::from_ptr(py, pointer).cast_unchecked::<PointerData>(), Borrowed::from_ptr(py, index)) };
-        let (kind, swapped, address) = PointerData::native_element(&pointer, &index)?;
-        // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
-        // the pointer's owner vouches for it.
-        Some(unsafe { scalar::read_fast(py, kind, swapped, address) })
+        if let Some((kind, swapped, address)) = PointerData::native_element(&pointer, &index) {
+            // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes reads it:
+            // the pointer's owner vouches for it.
+            return Some(unsafe { scalar::read_fast(py, kind, swapped, address) });
+        }
+        PointerData::native_slice(&pointer, exact_slice_parts(&index)?)
     });
     // SAFETY: PyO3's own slot, called with the arguments CPython gave us.
     slots::or_general(py, fast, slots::NULL, &GENERAL_POINTER_SUBSCRIPT, |general| unsafe { general(pointer, index) })
@@ -87,9 +90,33 @@ pub unsafe extern "C" fn pointer_ass_subscript_slot(pointer: *mut ffi::PyObject,
 }
 
 impl PointerData {
+    /// For the fast path: `p[start:stop:step]` of a pointer to a built-in simple type,
+    /// from the slice's parts ([`exact_slice_parts`]), as the general path reads it;
+    /// `None` for every other case (a NULL pointer included, whose error is the
+    /// general path's).
+    #[inline(never)] // off the path of p[i]
+    fn native_slice(pointer: &Borrowed<'_, '_, PointerData>, [start, stop, step]: [Option<isize>; 3]) -> Option<PyResult<*mut ffi::PyObject>> {
+        let py = pointer.py();
+        let InfoKind::Pointer { native_target, .. } = &pointer.as_super().get().info().get().kind else { return None };
+        let (kind, swapped) = native_target.get(py)?;
+        let (start, step, count) = match slice_bounds(step, || Ok(start), || Ok(stop)) {
+            Ok(bounds) => bounds,
+            Err(err) => return Some(Err(err)),
+        };
+        if count > FAST_SLICE_LIMIT {
+            return None;
+        }
+        // Nothing is read from an empty slice, so NULL is no error there (as in ctypes).
+        let first = if count == 0 { 0 } else { PointerData::value(pointer).ok().filter(|&a| a != 0)? };
+        // SAFETY: C memory at a non-NULL pointer plus the indexes, as ctypes reads it:
+        // the pointer's owner vouches for it (nothing is read when count is zero).
+        Some(unsafe { native_run(py, kind, swapped, first as *const u8, start, step, count) })
+    }
+
     /// For the fast paths: the element at `index` (an exact `int`) of a non-NULL
     /// pointer to a built-in simple type, as its scalar kind, byte order and address;
     /// `None` for every other case.
+    #[inline(always)] // on the path of p[i]
     fn native_element(pointer: &Borrowed<'_, '_, PointerData>, index: &Borrowed<'_, '_, PyAny>) -> Option<(ScalarKind, bool, *mut u8)> {
         let py = pointer.py();
         let index = exact_index(index)?;
@@ -103,6 +130,31 @@ impl PointerData {
         let offset = index.checked_mul(scalar.size() as isize)?;
         Some((scalar, swapped, address.wrapping_add_signed(offset) as *mut u8))
     }
+}
+
+/// Where a pointer slice starts, its step and how many elements it selects, from its
+/// step and (read in that order, as ctypes reads them) its start and stop, each `None`
+/// when not given. A pointer has no length, so the stop (and, stepping backwards, the
+/// start) must be given.
+fn slice_bounds(
+    step: Option<isize>,
+    start: impl FnOnce() -> PyResult<Option<isize>>,
+    stop: impl FnOnce() -> PyResult<Option<isize>>,
+) -> PyResult<(isize, isize, usize)> {
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(PyValueError::new_err("slice step cannot be zero"));
+    }
+    let start = match start()? {
+        Some(s) => s,
+        None if step < 0 => return Err(PyValueError::new_err("slice start is required for step < 0")),
+        None => 0,
+    };
+    let Some(stop) = stop()? else {
+        return Err(PyValueError::new_err("slice stop is required"));
+    };
+    let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { stop.abs_diff(start).div_ceil(step.unsigned_abs()) } else { 0 };
+    Ok((start, step, count))
 }
 
 impl Family for PointerData {
@@ -126,7 +178,26 @@ pub fn register(py: Python<'_>) -> PyResult<()> {
     let (get, set) = unsafe { ((*mapping).mp_subscript, (*mapping).mp_ass_subscript) };
     slots::save_general(&GENERAL_POINTER_SUBSCRIPT, get)?;
     slots::save_general(&GENERAL_POINTER_ASS_SUBSCRIPT, set)?;
+    slots::replace_getter(&py.get_type::<PointerData>(), c"contents", contents_get)?;
     registry::register_data_family::<PointerData>(py, Some(pointer_fast_paths))
+}
+
+/// `p.contents` as CPython's getset descriptor calls it, without PyO3's wrapper (see
+/// [`slots::replace_getter`]); storing stays PyO3's setter.
+///
+/// # Safety
+/// CPython's getter contract, after `getset_get`'s check: the GIL held, `obj` a live
+/// instance of `_PointerData` (or a subclass), lent for the call.
+unsafe extern "C" fn contents_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls getters with the GIL held. The token is not registered with
+    // PyO3's attach count: what is made here is returned or kept (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: the descriptor was made for _PointerData, and CPython checked that
+        // `obj` is an instance of it before calling.
+        let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<PointerData>() };
+        PointerData::get_contents(&slf).map(Py::into_ptr)
+    })
 }
 
 /// Puts the element fast paths on `cls`, a new pointer class, where its slots are
@@ -205,19 +276,7 @@ impl PointerData {
                 _ => Ok(Some(n)),
             }
         };
-        let step = part(pyo3::intern!(py, "step"))?.unwrap_or(1);
-        if step == 0 {
-            return Err(PyValueError::new_err("slice step cannot be zero"));
-        }
-        let start = match part(pyo3::intern!(py, "start"))? {
-            Some(s) => s,
-            None if step < 0 => return Err(PyValueError::new_err("slice start is required for step < 0")),
-            None => 0,
-        };
-        let Some(stop) = part(pyo3::intern!(py, "stop"))? else {
-            return Err(PyValueError::new_err("slice stop is required"));
-        };
-        let count = if (step > 0 && start < stop) || (step < 0 && start > stop) { stop.abs_diff(start).div_ceil(step.unsigned_abs()) } else { 0 };
+        let (start, step, count) = slice_bounds(part(pyo3::intern!(py, "step"))?, || part(pyo3::intern!(py, "start")), || part(pyo3::intern!(py, "stop")))?;
         let (cls, info, first) = if count == 0 {
             // Nothing is read, so NULL is no error (as in ctypes).
             let (cls, info) = PointerData::target(slf)?;
