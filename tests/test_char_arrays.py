@@ -142,3 +142,59 @@ def test_freed_memory_is_refused_by_every_descriptor():
         except ValueError:
             continue
         raise AssertionError("freed memory was read or written")
+
+
+class Length(int):
+    pass
+
+
+lengths = st.one_of(st.integers(-3, 300), st.sampled_from([True, False, 10**30, -(10**30)]),
+                    st.integers(0, 40).map(Length))
+
+
+@settings(max_examples=200, deadline=None)
+@given(sequence=st.lists(lengths, min_size=1, max_size=8))
+def test_zeroed_buffers_in_any_order_of_lengths_match_ctypes(sequence):
+    """create_string_buffer(n) remembers the last length's class, told by the int
+    object given or else by its value: lengths repeated as the same object (small
+    ints), as equal objects, as bools and int subclasses, out of range."""
+    results = []
+    for m in (ctypes, ferrotypes):
+        got = []
+        for n in sequence:
+            for make in (m.create_string_buffer, m.create_unicode_buffer):
+                result = outcome(lambda: make(n))
+                if result[0] == "ok":
+                    buf = result[1]
+                    result = ("ok", type(buf).__name__, type(buf)._length_, len(buf), buf[:] == type(buf)()[:])
+                got.append(result[:2] if result[0] == "error" else result)
+        results.append(got)
+    assert results[0] == results[1]
+
+
+def test_equal_lengths_given_as_other_objects_give_the_cached_class():
+    big = 10**3 + int("0")  # a new int object each time
+    first = ferrotypes.create_string_buffer(big)
+    second = ferrotypes.create_string_buffer(10**3 + int("0"))
+    assert type(first) is type(second) is ferrotypes.c_char * 1000
+    assert type(ferrotypes.create_string_buffer(Length(7))) is ferrotypes.c_char * 7
+
+
+def test_value_of_simple_types_is_the_public_bases_getset_as_in_ctypes():
+    """`value` lives on `_SimpleCData`, as in ctypes (the class name there carries its
+    module, `_ctypes.`, which ferrotypes' Python-made base does not)."""
+    results = []
+    for m in (ctypes, ferrotypes):
+        class MyInt(m.c_int):
+            pass
+
+        descr = m._SimpleCData.__dict__["value"]
+        got = [type(descr).__name__, descr.__doc__, m.c_int.value is descr, MyInt.value is descr]
+        for other in (object(), (m.c_int * 2)(), m.c_char_p.__mro__[-1]):
+            got.append(outcome(lambda: descr.__get__(other, type(other))))
+            got.append(outcome(lambda: descr.__set__(other, 1)))
+        x = MyInt(4)
+        got += [outcome(lambda: x.value), outcome(lambda: setattr(x, "value", 9)), x.value,
+                outcome(lambda: setattr(x, "value", "a")), outcome(lambda: delattr(x, "value"))]
+        results.append([str(r).replace("_ctypes._SimpleCData", "_SimpleCData") for r in got])
+    assert results[0] == results[1]

@@ -213,8 +213,10 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
 /// passed [`instances::new_instance`]'s family check are kept.
 static LAST_ZEROED: GilCell<[Option<LengthClass>; 2]> = GilCell::new([None, None]);
 
-/// An array length and the buffer class of that length.
-type LengthClass = (isize, Py<PyType>);
+/// A buffer class, its length, and the `int` object that length was given as: the
+/// same object again (a small int, which CPython keeps one of, or a constant of the
+/// calling code) is the same length, told without reading its value.
+type LengthClass = (Py<PyAny>, isize, Py<PyType>);
 
 /// A new array of `length` zeroed `element`s (`c_wchar` when `wide`, else `c_char`):
 /// the class remembered for this length when it is the last one made, else the cached
@@ -223,12 +225,17 @@ type LengthClass = (isize, Py<PyType>);
 fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = element.py();
     let which = usize::from(wide);
-    // A length out of range is left to array_type, which raises ctypes' error.
-    let n = length.extract::<isize>().ok();
-    let remembered = n.and_then(|n| {
-        LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|(m, _)| *m == n).map(|(_, cls)| cls.clone_ref(py).into_bound(py)))
-    });
-    if let Some(cls) = remembered {
+    let remembered = |same: &dyn Fn(&LengthClass) -> bool| {
+        LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|entry| same(entry)).map(|(_, _, cls)| cls.clone_ref(py).into_bound(py)))
+    };
+    let mut n = None;
+    let mut found = remembered(&|(given, _, _)| given.as_ptr() == length.as_ptr());
+    if found.is_none() {
+        // A length out of range is left to array_type, which raises ctypes' error.
+        n = length.extract::<isize>().ok();
+        found = n.and_then(|n| remembered(&|(_, m, _)| *m == n));
+    }
+    if let Some(cls) = found {
         // SAFETY: a remembered class passed new_instance's check that it is an
         // ArrayData subclass, and classes do not change their bases' layout.
         return unsafe { instances::new_owned::<ArrayData>(cls.as_borrowed()) };
@@ -236,9 +243,9 @@ fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'
     let cls = array_type(element, length)?;
     let buffer = instances::new_instance::<ArrayData>(&cls)?;
     if let Some(n) = n {
-        let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((n, cls.unbind()))));
+        let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((length.clone().unbind(), n, cls.unbind()))));
         // Released at once (this may run on a token PyO3 does not count as attached).
-        drop(old.map(|(_, cls)| cls.into_bound(py)));
+        drop(old.map(|(given, _, cls)| (given.into_bound(py), cls.into_bound(py))));
     }
     Ok(buffer)
 }

@@ -80,7 +80,25 @@ impl Family for SimpleData {
 /// which CPython's getset descriptor has already checked.
 pub fn register(py: Python<'_>) -> PyResult<()> {
     slots::replace_getset(&py.get_type::<SimpleData>(), c"value", value_get, Some((value_set, &GENERAL_VALUE_SETTER)))?;
-    registry::register_data_family::<SimpleData>(py, None)
+    registry::register_data_family::<SimpleData>(py, Some(public_base_value))
+}
+
+/// The same `value` getset, made for `_SimpleCData` (the public base, a direct subclass
+/// of `_SimpleData`), as ctypes makes it for its simple base: CPython checks each
+/// access's instance against the descriptor's class, and finds `c_int`'s base one step
+/// sooner in its MRO than `_SimpleData`.
+static PUBLIC_BASE_VALUE: slots::StaticGetSetDef = slots::StaticGetSetDef::new(c"value", value_get, Some(value_set), c"current value");
+
+/// Gives `cls` [`PUBLIC_BASE_VALUE`] when it is `_SimpleCData`, the class made directly
+/// on `_SimpleData` (at start-up, before any simple type exists).
+fn public_base_value(cls: &Bound<'_, PyType>) {
+    let py = cls.py();
+    // SAFETY: a live type object, read with the GIL held.
+    let base = unsafe { (*cls.as_type_ptr()).tp_base };
+    if base == py.get_type::<SimpleData>().as_type_ptr() {
+        // A failure leaves `_SimpleData`'s getset, which does the same.
+        let _ = slots::add_getset(cls, &PUBLIC_BASE_VALUE);
+    }
 }
 
 /// PyO3's `value` setter, which [`value_set`] falls back to.
