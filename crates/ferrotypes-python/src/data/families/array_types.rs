@@ -402,6 +402,31 @@ unsafe fn memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> PyResult<(*mut u
     Ok((data.live_address(py)?, data.size(py)))
 }
 
+/// The memory of `obj` for the fast paths: its address and size, or `None` when the
+/// memory may be taken back (left to the general path, [`memory_of`], which raises
+/// once it was) or its size is beyond `Py_ssize_t`.
+///
+/// # Safety
+/// As for [`memory_of`].
+#[inline(always)]
+unsafe fn plain_memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(*mut u8, ffi::Py_ssize_t)> {
+    // SAFETY: the caller's promise: an instance of a C data class.
+    let data = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+    let data = data.get();
+    Some((data.plain_address(py)?, ffi::Py_ssize_t::try_from(data.size(py)).ok()?))
+}
+
+/// A new `bytes` of the `len` bytes at `address`, or NULL with an exception set: what
+/// a getter returns, handed back as CPython's allocator gives it (a tail call).
+///
+/// # Safety
+/// `len` bytes must be readable at `address`.
+#[inline(always)]
+unsafe fn bytes_at(address: *const u8, len: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    // SAFETY: the caller's promise; CPython copies the bytes.
+    unsafe { ffi::PyBytes_FromStringAndSize(address.cast(), len) }
+}
+
 /// `buf.value` of a `c_char` array: its bytes up to the first NUL.
 ///
 /// # Safety
@@ -411,12 +436,35 @@ unsafe extern "C" fn char_value_get(obj: *mut ffi::PyObject, _closure: *mut std:
     // SAFETY: CPython calls getters with the GIL held. The token is not registered with
     // PyO3's attach count: only the result is made here (see data::slots).
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: this function's contract.
+    match unsafe { plain_memory_of(py, obj) } {
+        Some((address, size)) => {
+            // SAFETY: an instance's memory is `size` readable bytes (a size that fits
+            // Py_ssize_t fits usize).
+            let bytes = cstring::up_to_nul(unsafe { std::slice::from_raw_parts(address, size.unsigned_abs()) });
+            // SAFETY: a prefix of the instance's memory, no longer than `size`.
+            unsafe { bytes_at(bytes.as_ptr(), bytes.len() as ffi::Py_ssize_t) }
+        }
+        // SAFETY: this function's contract.
+        None => unsafe { general_get(py, obj, false) },
+    }
+}
+
+/// `buf.value` (`buf.raw` when `raw`) of a `c_char` array whose memory may be taken
+/// back: `ValueError` once it was.
+///
+/// # Safety
+/// As for [`char_value_get`].
+#[cold]
+#[inline(never)]
+unsafe fn general_get(py: Python<'_>, obj: *mut ffi::PyObject, raw: bool) -> *mut ffi::PyObject {
     slots::guard(py, slots::NULL, || {
         // SAFETY: this function's contract.
         let (address, size) = unsafe { memory_of(py, obj) }?;
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
-        Ok(crate::support::scalar::new_bytes(py, cstring::up_to_nul(bytes))?.into_ptr())
+        let bytes = if raw { bytes } else { cstring::up_to_nul(bytes) };
+        Ok(crate::support::scalar::new_bytes(py, bytes)?.into_ptr())
     })
 }
 
@@ -427,13 +475,13 @@ unsafe extern "C" fn char_value_get(obj: *mut ffi::PyObject, _closure: *mut std:
 unsafe extern "C" fn char_raw_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
     // SAFETY: as in char_value_get.
     let py = unsafe { Python::assume_attached() };
-    slots::guard(py, slots::NULL, || {
-        // SAFETY: this function's contract.
-        let (address, size) = unsafe { memory_of(py, obj) }?;
+    // SAFETY: this function's contract.
+    match unsafe { plain_memory_of(py, obj) } {
         // SAFETY: an instance's memory is `size` readable bytes.
-        let bytes = unsafe { std::slice::from_raw_parts(address, size) };
-        Ok(crate::support::scalar::new_bytes(py, bytes)?.into_ptr())
-    })
+        Some((address, size)) => unsafe { bytes_at(address, size) },
+        // SAFETY: this function's contract.
+        None => unsafe { general_get(py, obj, true) },
+    }
 }
 
 /// `buf.value = v` of a `c_char` array: `bytes` only, ended with a NUL when there is
@@ -446,6 +494,36 @@ unsafe extern "C" fn char_raw_get(obj: *mut ffi::PyObject, _closure: *mut std::f
 unsafe extern "C" fn char_value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> std::ffi::c_int {
     // SAFETY: CPython calls setters with the GIL held (see char_value_get).
     let py = unsafe { Python::assume_attached() };
+    // The commonest store, `bytes` that fit memory that cannot be taken back, here;
+    // anything else (and every error) below.
+    // SAFETY: `value` is NULL or a live object, lent for the call; the instance is one
+    // of a c_char array class (this function's contract).
+    if !value.is_null() && unsafe { ffi::PyBytes_Check(value) } != 0 {
+        // SAFETY: this function's contract.
+        if let Some((address, size)) = unsafe { plain_memory_of(py, obj) } {
+            // SAFETY: a live bytes object (checked above), lent for the call, read as
+            // CPython's own macros read it.
+            let (start, len) = unsafe { (ffi::PyBytes_AS_STRING(value), ffi::Py_SIZE(value)) };
+            if len <= size {
+                // SAFETY: `len` readable bytes at `start` (the bytes object's), which fit
+                // the instance's `size` writable bytes and are not C data memory.
+                unsafe { cstring::store_with_nul(address, size.unsigned_abs(), std::slice::from_raw_parts(start.cast::<u8>(), len.unsigned_abs())) };
+                return 0;
+            }
+        }
+    }
+    // SAFETY: this function's contract.
+    unsafe { general_value_set(py, obj, value) }
+}
+
+/// `buf.value = v` of a `c_char` array, every case [`char_value_set`] leaves: other
+/// values, memory that may be taken back, deletion, and the errors.
+///
+/// # Safety
+/// As for [`char_value_set`].
+#[cold]
+#[inline(never)]
+unsafe fn general_value_set(py: Python<'_>, obj: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
     slots::guard(py, -1, || {
         if value.is_null() {
             return Err(PyTypeError::new_err("can't delete attribute"));
