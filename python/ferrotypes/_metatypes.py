@@ -177,11 +177,8 @@ class PyCArrayType(_CDataMeta):
             raise TypeError("_type_ must have storage info")
         cls._typeinfo_ = _core.array_info(element, length)
         code = getattr(element, "_type_", None)
-        if code == "c":
-            cls.value = _core._CharArrayBytes(False)
-            cls.raw = _core._CharArrayBytes(True)
-        elif code == "u":
-            cls.value = _core._WideCharArrayValue()
+        if code in ("c", "u"):
+            _core._add_char_array_getsets(cls, code == "u")
         return cls
 
 

@@ -53,9 +53,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(leased::_owned_view, m)?)?;
     m.add_class::<value::CArgObject>()?;
     m.add_class::<typeinfo::TypeInfo>()?;
-    m.add_class::<array_types::CharArrayBytes>()?;
-    array_types::install_char_bytes_slots(m.py());
-    m.add_class::<array_types::WideCharArrayValue>()?;
+    m.add_function(wrap_pyfunction!(array_types::_add_char_array_getsets, m)?)?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;
     cdecl::register(m)?;
     m.add_function(wrap_pyfunction!(typeinfo::simple_info, m)?)?;

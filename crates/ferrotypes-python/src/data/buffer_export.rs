@@ -68,20 +68,6 @@ pub fn buffer_fast_slots(cls: &Bound<'_, pyo3::types::PyType>) {
     }
 }
 
-/// Whether `obj` is a C data instance, told by its class's buffer export function,
-/// which every class deriving from `_CDataBase` has (see [`buffer_fast_slots`]): one
-/// compare where a type check walks the class's MRO. A class that defines its own
-/// `__buffer__` is not recognised here, so a `false` is to be confirmed by a type
-/// check.
-#[inline]
-pub fn exports_as_cdata(obj: &Bound<'_, PyAny>) -> bool {
-    // SAFETY: a live object's type, whose buffer table (when it has one) is live too.
-    unsafe {
-        let buffer = (*ffi::Py_TYPE(obj.as_ptr())).tp_as_buffer;
-        !buffer.is_null() && (*buffer).bf_getbuffer.map(|f| f as usize) == Some(getbuffer_slot as *const () as usize)
-    }
-}
-
 /// The `bf_getbuffer` slot of C data (see [`get_buffer`]; the flags ask nothing that
 /// the view does not give: it is writable and always has its format and shape).
 ///

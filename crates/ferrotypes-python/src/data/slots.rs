@@ -125,12 +125,46 @@ pub fn or_general<S: Copy, T>(py: Python<'_>, fast: Option<T>, failure: T, saved
 /// A NULL object result (the slot's failure value).
 pub const NULL: *mut ffi::PyObject = null_mut();
 
+/// PyO3's setter of a getset and its closure, saved by [`replace_getset`] for the raw
+/// setter that replaces it to fall back to.
+pub struct GeneralSetter {
+    set: ffi::setter,
+    closure: *mut std::ffi::c_void,
+}
+
+// SAFETY: the closure is PyO3's description of the getset, immutable and alive for
+// the life of the type (PyO3 keeps it with the type object, which is never freed);
+// it is only passed back to PyO3's setter, with the GIL held.
+unsafe impl Send for GeneralSetter {}
+// SAFETY: the closure is never written after the type is made and is only read by
+// PyO3's setter with the GIL held, so sharing references across threads is sound.
+unsafe impl Sync for GeneralSetter {}
+
+impl GeneralSetter {
+    /// Stores `value` (NULL: deletes) into `obj` as PyO3's setter does.
+    ///
+    /// # Safety
+    /// CPython's setter contract: the GIL held, `obj` a live instance of the type the
+    /// getset belongs to, `value` a live object or NULL, lent for the call.
+    pub unsafe fn set(&self, obj: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
+        // SAFETY: PyO3's own setter with its own closure, on the caller's promise.
+        unsafe { (self.set)(obj, value, self.closure) }
+    }
+}
+
 /// Puts `get` in front of PyO3's getset `name` of `tp`, a type PyO3 made, before it
 /// has subclasses: a new getset descriptor with `get` as its getter and PyO3's setter
 /// (with its closure) and docstring, so that reading the attribute skips PyO3's wrapper
 /// (its attach count, its receiver check, which CPython's descriptor has made) while
-/// storing is unchanged. Done once per process: a later call finds `get` there already.
+/// storing is unchanged. Done once per process (see [`replace_getset`]).
 pub fn replace_getter(tp: &Bound<'_, PyType>, name: &'static std::ffi::CStr, get: ffi::getter) -> PyResult<()> {
+    replace_getset(tp, name, get, None)
+}
+
+/// As [`replace_getter`], and when `set` is given also the setter: `set.0` becomes the
+/// descriptor's setter and PyO3's is saved in `set.1` for it to fall back to. Done once
+/// per process: a later call finds `get` there already.
+pub fn replace_getset(tp: &Bound<'_, PyType>, name: &'static std::ffi::CStr, get: ffi::getter, set: Option<(ffi::setter, &OnceLock<GeneralSetter>)>) -> PyResult<()> {
     let py = tp.py();
     let missing = || PySystemError::new_err(format!("ferrotypes: {} has no PyO3 getset {name:?} to replace", tp.name().map(|n| n.to_string()).unwrap_or_default()));
     let key = pyo3::types::PyString::new(py, name.to_str().map_err(|_| missing())?);
@@ -150,9 +184,18 @@ pub fn replace_getter(tp: &Bound<'_, PyType>, name: &'static std::ffi::CStr, get
     if general.get.map(|f| f as usize) == Some(get as usize) {
         return Ok(()); // installed by an earlier initialisation
     }
+    let setter = match set {
+        None => general.set,
+        Some((ours, saved)) => {
+            let pyo3_set = general.set.ok_or_else(missing)?;
+            // Saved once: the type (and so its getset) is made once per process.
+            let _ = saved.set(GeneralSetter { set: pyo3_set, closure: general.closure });
+            Some(ours)
+        }
+    };
     // CPython keeps a pointer to the definition for the descriptor's life: one small
     // allocation per process.
-    let def = Box::leak(Box::new(ffi::PyGetSetDef { name: name.as_ptr(), get: Some(get), set: general.set, doc: general.doc, closure: general.closure }));
+    let def = Box::leak(Box::new(ffi::PyGetSetDef { name: name.as_ptr(), get: Some(get), set: setter, doc: general.doc, closure: general.closure }));
     // SAFETY: a live type and a definition that lives for ever; a new reference or
     // NULL with an exception set.
     let ours = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(tp.as_type_ptr(), def)) }?;
@@ -165,6 +208,33 @@ pub fn replace_getter(tp: &Bound<'_, PyType>, name: &'static std::ffi::CStr, get
         ffi::PyType_Modified(tp.as_type_ptr());
     }
     Ok(())
+}
+
+/// A getset's definition with raw getter and setter: CPython keeps a pointer to it for
+/// the life of each descriptor made from it, so the definitions are statics.
+pub struct StaticGetSetDef(ffi::PyGetSetDef);
+
+// SAFETY: a definition is never written after it is made, and CPython only reads it,
+// so sharing it between threads is sound.
+unsafe impl Sync for StaticGetSetDef {}
+
+impl StaticGetSetDef {
+    pub const fn new(name: &'static std::ffi::CStr, get: ffi::getter, set: Option<ffi::setter>, doc: &'static std::ffi::CStr) -> Self {
+        StaticGetSetDef(ffi::PyGetSetDef { name: name.as_ptr(), get: Some(get), set, doc: doc.as_ptr(), closure: null_mut() })
+    }
+}
+
+/// Gives `cls` a getset descriptor made from `def` for it, under the definition's
+/// name, as a C type's `tp_getset` does: CPython's descriptor then checks that the
+/// instance is one of `cls` before calling the getter or setter.
+pub fn add_getset(cls: &Bound<'_, PyType>, def: &'static StaticGetSetDef) -> PyResult<()> {
+    let py = cls.py();
+    // SAFETY: a live type and a static definition, which CPython only reads; a new
+    // reference or NULL with an exception set.
+    let descr = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(cls.as_type_ptr(), std::ptr::from_ref(&def.0).cast_mut())) }?;
+    // SAFETY: name is a static C string.
+    let name = unsafe { std::ffi::CStr::from_ptr(def.0.name) };
+    cls.setattr(name.to_str().map_err(|_| PySystemError::new_err("ferrotypes: a getset name is not UTF-8"))?, descr)
 }
 
 /// Makes `cls`, a class of ours made in Python (a public base or a metaclass), refuse

@@ -213,8 +213,10 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
 /// passed [`instances::new_instance`]'s family check are kept.
 static LAST_ZEROED: GilCell<[Option<LengthClass>; 2]> = GilCell::new([None, None]);
 
-/// An array length and the buffer class of that length.
-type LengthClass = (isize, Py<PyType>);
+/// A buffer class, its length, and the `int` object that length was given as: the
+/// same object again (a small int, which CPython keeps one of, or a constant of the
+/// calling code) is the same length, told without reading its value.
+type LengthClass = (Py<PyAny>, isize, Py<PyType>);
 
 /// A new array of `length` zeroed `element`s (`c_wchar` when `wide`, else `c_char`):
 /// the class remembered for this length when it is the last one made, else the cached
@@ -223,12 +225,17 @@ type LengthClass = (isize, Py<PyType>);
 fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = element.py();
     let which = usize::from(wide);
-    // A length out of range is left to array_type, which raises ctypes' error.
-    let n = length.extract::<isize>().ok();
-    let remembered = n.and_then(|n| {
-        LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|(m, _)| *m == n).map(|(_, cls)| cls.clone_ref(py).into_bound(py)))
-    });
-    if let Some(cls) = remembered {
+    let remembered = |same: &dyn Fn(&LengthClass) -> bool| {
+        LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|entry| same(entry)).map(|(_, _, cls)| cls.clone_ref(py).into_bound(py)))
+    };
+    let mut n = None;
+    let mut found = remembered(&|(given, _, _)| given.as_ptr() == length.as_ptr());
+    if found.is_none() {
+        // A length out of range is left to array_type, which raises ctypes' error.
+        n = length.extract::<isize>().ok();
+        found = n.and_then(|n| remembered(&|(_, m, _)| *m == n));
+    }
+    if let Some(cls) = found {
         // SAFETY: a remembered class passed new_instance's check that it is an
         // ArrayData subclass, and classes do not change their bases' layout.
         return unsafe { instances::new_owned::<ArrayData>(cls.as_borrowed()) };
@@ -236,9 +243,9 @@ fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'
     let cls = array_type(element, length)?;
     let buffer = instances::new_instance::<ArrayData>(&cls)?;
     if let Some(n) = n {
-        let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((n, cls.unbind()))));
+        let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((length.clone().unbind(), n, cls.unbind()))));
         // Released at once (this may run on a token PyO3 does not count as attached).
-        drop(old.map(|(_, cls)| cls.into_bound(py)));
+        drop(old.map(|(given, _, cls)| (given.into_bound(py), cls.into_bound(py))));
     }
     Ok(buffer)
 }
@@ -358,62 +365,175 @@ extern "C" {
     fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
 }
 
-/// `value` or `raw` of a `c_char` array class (the metaclass gives every such class
-/// one of each, as ctypes gives them as getsets): the bytes up to the first NUL, or
-/// all of them.
-#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_CharArrayBytes")]
-pub struct CharArrayBytes {
-    raw: bool,
+/// The `value` and `raw` getsets of `c_char` array classes and the `value` getset of
+/// `c_wchar` array classes, as ctypes gives them (one getset descriptor per class, made
+/// for it by [`_add_char_array_getsets`]). CPython's getset descriptor checks that the
+/// instance is one of the class before calling, so the raw functions below read an
+/// instance's memory directly: no PyO3 wrapper, no type check of their own.
+static CHAR_ARRAY_GETSETS: [slots::StaticGetSetDef; 2] = [
+    slots::StaticGetSetDef::new(c"value", char_value_get, Some(char_value_set), c"string value"),
+    slots::StaticGetSetDef::new(c"raw", char_raw_get, Some(char_raw_set), c"value"),
+];
+
+static WIDE_CHAR_ARRAY_GETSETS: [slots::StaticGetSetDef; 1] =
+    [slots::StaticGetSetDef::new(c"value", wide_value_get, Some(wide_value_set), c"string value")];
+
+/// Gives `cls`, a new array class of `c_char` (`c_wchar` when `wide`), its `value`
+/// and `raw` getsets (`value` alone for `c_wchar`); called by the array metaclass.
+#[pyfunction]
+pub fn _add_char_array_getsets(cls: &Bound<'_, PyType>, wide: bool) -> PyResult<()> {
+    if crate::types::typeinfo::info_of_class(cls).is_none_or(|info| info.get().kind.family() != crate::types::typeinfo::FamilyKind::Array) {
+        return Err(PyTypeError::new_err("_add_char_array_getsets() needs an array class"));
+    }
+    let defs: &'static [slots::StaticGetSetDef] = if wide { &WIDE_CHAR_ARRAY_GETSETS } else { &CHAR_ARRAY_GETSETS };
+    defs.iter().try_for_each(|def| slots::add_getset(cls, def))
 }
 
-impl CharArrayBytes {
-    /// The memory of `instance`: its address and size.
-    fn memory(&self, instance: &Bound<'_, PyAny>) -> PyResult<(*mut u8, usize)> {
-        let py = instance.py();
-        let data = if crate::data::buffer_export::exports_as_cdata(instance) {
-            // SAFETY: a C data instance (its class exports C data's buffer).
-            unsafe { instance.cast_unchecked::<CData>() }
-        } else {
-            instance.cast::<CData>().map_err(|_| {
-                let name = if self.raw { "raw" } else { "value" };
-                PyTypeError::new_err(format!("descriptor '{name}' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
-            })?
-        };
-        let data = data.get();
-        Ok((data.live_address(py)?, data.size(py)))
+/// The memory of `obj` as a C data instance: its address (`ValueError` when it was
+/// taken back: see `liveness`) and size in bytes.
+///
+/// # Safety
+/// `obj` must be a live instance of a C data class, lent for the call (CPython's
+/// getset descriptor checked it is one of the array class it was made for).
+unsafe fn memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> PyResult<(*mut u8, usize)> {
+    // SAFETY: the caller's promise: an instance of a C data class.
+    let data = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+    let data = data.get();
+    Ok((data.live_address(py)?, data.size(py)))
+}
+
+/// The memory of `obj` for the fast paths: its address and size, or `None` when the
+/// memory may be taken back (left to the general path, [`memory_of`], which raises
+/// once it was) or its size is beyond `Py_ssize_t`.
+///
+/// # Safety
+/// As for [`memory_of`].
+#[inline(always)]
+unsafe fn plain_memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(*mut u8, ffi::Py_ssize_t)> {
+    // SAFETY: the caller's promise: an instance of a C data class.
+    let data = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+    let data = data.get();
+    Some((data.plain_address(py)?, ffi::Py_ssize_t::try_from(data.size(py)).ok()?))
+}
+
+/// A new `bytes` of the `len` bytes at `address`, or NULL with an exception set: what
+/// a getter returns, handed back as CPython's allocator gives it (a tail call).
+///
+/// # Safety
+/// `len` bytes must be readable at `address`.
+#[inline(always)]
+unsafe fn bytes_at(address: *const u8, len: ffi::Py_ssize_t) -> *mut ffi::PyObject {
+    // SAFETY: the caller's promise; CPython copies the bytes.
+    unsafe { ffi::PyBytes_FromStringAndSize(address.cast(), len) }
+}
+
+/// `buf.value` of a `c_char` array: its bytes up to the first NUL.
+///
+/// # Safety
+/// CPython's getter contract after `getset_get`'s check: the GIL held, `obj` a live
+/// instance of the `c_char` array class the descriptor was made for, lent for the call.
+unsafe extern "C" fn char_value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls getters with the GIL held. The token is not registered with
+    // PyO3's attach count: only the result is made here (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: this function's contract.
+    match unsafe { plain_memory_of(py, obj) } {
+        Some((address, size)) => {
+            // SAFETY: an instance's memory is `size` readable bytes (a size that fits
+            // Py_ssize_t fits usize).
+            let bytes = cstring::up_to_nul(unsafe { std::slice::from_raw_parts(address, size.unsigned_abs()) });
+            // SAFETY: a prefix of the instance's memory, no longer than `size`.
+            unsafe { bytes_at(bytes.as_ptr(), bytes.len() as ffi::Py_ssize_t) }
+        }
+        // SAFETY: this function's contract.
+        None => unsafe { general_get(py, obj, false) },
     }
 }
 
-impl CharArrayBytes {
-    /// `obj.value` / `obj.raw` (or the descriptor itself, read from the class).
-    fn get<'py>(&self, instance: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(None) };
-        let (address, size) = self.memory(instance)?;
+/// `buf.value` (`buf.raw` when `raw`) of a `c_char` array whose memory may be taken
+/// back: `ValueError` once it was.
+///
+/// # Safety
+/// As for [`char_value_get`].
+#[cold]
+#[inline(never)]
+unsafe fn general_get(py: Python<'_>, obj: *mut ffi::PyObject, raw: bool) -> *mut ffi::PyObject {
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: this function's contract.
+        let (address, size) = unsafe { memory_of(py, obj) }?;
         // SAFETY: an instance's memory is `size` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(address, size) };
-        let bytes = if self.raw { bytes } else { cstring::up_to_nul(bytes) };
-        crate::support::scalar::new_bytes(instance.py(), bytes).map(Some)
+        let bytes = if raw { bytes } else { cstring::up_to_nul(bytes) };
+        Ok(crate::support::scalar::new_bytes(py, bytes)?.into_ptr())
+    })
+}
+
+/// `buf.raw` of a `c_char` array: all its bytes.
+///
+/// # Safety
+/// As for [`char_value_get`].
+unsafe extern "C" fn char_raw_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: as in char_value_get.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: this function's contract.
+    match unsafe { plain_memory_of(py, obj) } {
+        // SAFETY: an instance's memory is `size` readable bytes.
+        Some((address, size)) => unsafe { bytes_at(address, size) },
+        // SAFETY: this function's contract.
+        None => unsafe { general_get(py, obj, true) },
     }
 }
 
-impl CharArrayBytes {
-    /// `obj.value = v` / `obj.raw = v`: `value` takes `bytes` and ends them with a NUL
-    /// when there is room; `raw` takes any bytes-like object (its bytes may be the
-    /// array's own).
-    fn set(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (address, size) = self.memory(instance)?;
-        if self.raw {
-            let view = crate::support::buffer::ReadView::new(value)?;
-            if view.len() > size {
-                return Err(PyValueError::new_err("byte string too long"));
+/// `buf.value = v` of a `c_char` array: `bytes` only, ended with a NUL when there is
+/// room; NULL (`del buf.value`) is refused with ctypes' error.
+///
+/// # Safety
+/// CPython's setter contract after `getset_set`'s check: the GIL held, `obj` a live
+/// instance of the `c_char` array class the descriptor was made for, `value` a live
+/// object or NULL, lent for the call.
+unsafe extern "C" fn char_value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> std::ffi::c_int {
+    // SAFETY: CPython calls setters with the GIL held (see char_value_get).
+    let py = unsafe { Python::assume_attached() };
+    // The commonest store, `bytes` that fit memory that cannot be taken back, here;
+    // anything else (and every error) below.
+    // SAFETY: `value` is NULL or a live object, lent for the call; the instance is one
+    // of a c_char array class (this function's contract).
+    if !value.is_null() && unsafe { ffi::PyBytes_Check(value) } != 0 {
+        // SAFETY: this function's contract.
+        if let Some((address, size)) = unsafe { plain_memory_of(py, obj) } {
+            // SAFETY: a live bytes object (checked above), lent for the call, read as
+            // CPython's own macros read it.
+            let (start, len) = unsafe { (ffi::PyBytes_AS_STRING(value), ffi::Py_SIZE(value)) };
+            if len <= size {
+                // SAFETY: `len` readable bytes at `start` (the bytes object's), which fit
+                // the instance's `size` writable bytes and are not C data memory.
+                unsafe { cstring::store_with_nul(address, size.unsigned_abs(), std::slice::from_raw_parts(start.cast::<u8>(), len.unsigned_abs())) };
+                return 0;
             }
-            // SAFETY: the view's bytes are readable while it lives and fit the instance's
-            // memory; they may overlap it.
-            unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
-            return Ok(());
         }
+    }
+    // SAFETY: this function's contract.
+    unsafe { general_value_set(py, obj, value) }
+}
+
+/// `buf.value = v` of a `c_char` array, every case [`char_value_set`] leaves: other
+/// values, memory that may be taken back, deletion, and the errors.
+///
+/// # Safety
+/// As for [`char_value_set`].
+#[cold]
+#[inline(never)]
+unsafe fn general_value_set(py: Python<'_>, obj: *mut ffi::PyObject, value: *mut ffi::PyObject) -> std::ffi::c_int {
+    slots::guard(py, -1, || {
+        if value.is_null() {
+            return Err(PyTypeError::new_err("can't delete attribute"));
+        }
+        // SAFETY: this function's contract.
+        let (address, size) = unsafe { memory_of(py, obj) }?;
+        // SAFETY: a live object lent for the call.
+        let value = unsafe { Borrowed::from_ptr(py, value) };
         let bytes = value.cast::<PyBytes>().map_err(|_| {
-            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(value)))
+            PyTypeError::new_err(format!("bytes expected instead of {} instance", crate::support::scalar::type_name(&value)))
         })?;
         let bytes = bytes.as_bytes();
         if bytes.len() > size {
@@ -422,149 +542,89 @@ impl CharArrayBytes {
         // SAFETY: the bytes fit the instance's memory (checked above), and a bytes
         // object's storage is not C data memory.
         unsafe { cstring::store_with_nul(address, size, bytes) };
-        Ok(())
-    }
-
-    /// `del obj.value` / `del obj.raw`: refused, with ctypes' error.
-    fn delete_error(&self) -> PyErr {
-        if self.raw {
-            pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute")
-        } else {
-            PyTypeError::new_err("can't delete attribute")
-        }
-    }
+        Ok(0)
+    })
 }
 
-/// Has CPython read and store `value` and `raw` through [`char_bytes_descr_get`] and
-/// [`char_bytes_descr_set`], in place of PyO3's `__get__` and `__set__` wrappers (which
-/// register the call with PyO3's attach count and extract their arguments). Called
-/// once the class exists, at module initialisation.
-pub fn install_char_bytes_slots(py: Python<'_>) {
-    let tp = py.get_type::<CharArrayBytes>();
-    // SAFETY: a live type object made by PyO3, written with the GIL held before any
-    // instance exists; the slots keep their signatures, and CharArrayBytes has no
-    // subclasses (it is not `subclass`).
-    unsafe {
-        (*tp.as_type_ptr()).tp_descr_get = Some(char_bytes_descr_get);
-        (*tp.as_type_ptr()).tp_descr_set = Some(char_bytes_descr_set);
-        pyo3::ffi::PyType_Modified(tp.as_type_ptr());
-    }
-}
-
-/// The `tp_descr_set` slot of `CharArrayBytes` (see [`CharArrayBytes::set`]); a NULL
-/// value is a deletion.
+/// `buf.raw = v` of a `c_char` array: any bytes-like object (whose bytes may be the
+/// array's own); NULL (`del buf.raw`) is refused with ctypes' error.
 ///
 /// # Safety
-/// CPython's `tp_descr_set` contract: the GIL held, `descr` a live `CharArrayBytes`
-/// (the class the slot is installed on, which has no subclasses), `obj` a live object
-/// and `value` one or NULL, lent for the call.
-unsafe extern "C" fn char_bytes_descr_set(descr: *mut pyo3::ffi::PyObject, obj: *mut pyo3::ffi::PyObject, value: *mut pyo3::ffi::PyObject) -> std::ffi::c_int {
-    // SAFETY: CPython calls descriptor slots with the GIL held. The token is not
-    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+/// As for [`char_value_set`].
+unsafe extern "C" fn char_raw_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> std::ffi::c_int {
+    // SAFETY: as in char_value_set.
     let py = unsafe { Python::assume_attached() };
-    crate::data::slots::guard(py, -1, || {
-        // SAFETY: `descr` is a CharArrayBytes (the slot is installed on that class
-        // alone); `obj` and `value` (when not NULL) are live objects lent for the call.
-        let (descr, instance) = unsafe { (pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayBytes>(), pyo3::Borrowed::from_ptr(py, obj)) };
+    slots::guard(py, -1, || {
         if value.is_null() {
-            return Err(descr.get().delete_error());
+            return Err(pyo3::exceptions::PyAttributeError::new_err("cannot delete attribute"));
         }
-        // SAFETY: as above.
-        let value = unsafe { pyo3::Borrowed::from_ptr(py, value) };
-        descr.get().set(&instance, &value).map(|()| 0)
+        // SAFETY: this function's contract.
+        let (address, size) = unsafe { memory_of(py, obj) }?;
+        // SAFETY: a live object lent for the call.
+        let value = unsafe { Borrowed::from_ptr(py, value) };
+        let view = crate::support::buffer::ReadView::new(&value)?;
+        if view.len() > size {
+            return Err(PyValueError::new_err("byte string too long"));
+        }
+        // SAFETY: the view's bytes are readable while it lives and fit the instance's
+        // memory; they may overlap it.
+        unsafe { std::ptr::copy(view.as_ptr(), address, view.len()) };
+        Ok(0)
     })
 }
 
-/// The `tp_descr_get` slot of `CharArrayBytes` (see [`CharArrayBytes::get`]).
+/// The memory of `obj`, an array of `c_wchar`: its address and length in wide
+/// characters.
 ///
 /// # Safety
-/// CPython's `tp_descr_get` contract: the GIL held, `descr` a live `CharArrayBytes`
-/// (the class the slot is installed on, which has no subclasses), `obj` a live
-/// object or NULL, lent for the call.
-unsafe extern "C" fn char_bytes_descr_get(descr: *mut pyo3::ffi::PyObject, obj: *mut pyo3::ffi::PyObject, _owner: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: CPython calls descriptor slots with the GIL held. The token is not
-    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+/// As for [`memory_of`].
+unsafe fn wide_memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> PyResult<(*mut libc::wchar_t, usize)> {
+    // SAFETY: the caller's promise.
+    let (address, size) = unsafe { memory_of(py, obj) }?;
+    #[allow(clippy::arithmetic_side_effects)] // divided by wchar_t's size, not zero
+    Ok((address.cast(), size / std::mem::size_of::<libc::wchar_t>()))
+}
+
+/// `buf.value` of a `c_wchar` array: its characters up to the first NUL.
+///
+/// # Safety
+/// As for [`char_value_get`], for a `c_wchar` array class.
+unsafe extern "C" fn wide_value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: as in char_value_get.
     let py = unsafe { Python::assume_attached() };
-    crate::data::slots::guard(py, crate::data::slots::NULL, || {
-        // SAFETY: `descr` is a CharArrayBytes (the slot is installed on that class
-        // alone), lent for the call.
-        let descr = unsafe { pyo3::Borrowed::from_ptr(py, descr).cast_unchecked::<CharArrayBytes>() };
-        // SAFETY: a live object lent for the call, when not NULL.
-        let instance = (!obj.is_null()).then(|| unsafe { pyo3::Borrowed::from_ptr(py, obj) });
-        Ok(match descr.get().get(instance.as_deref())? {
-            Some(bytes) => bytes.into_ptr(),
-            None => descr.to_owned().into_ptr(),
-        })
-    })
-}
-
-#[pymethods]
-impl CharArrayBytes {
-    #[new]
-    fn new(raw: bool) -> Self {
-        CharArrayBytes { raw }
-    }
-
-    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(match slf.get().get(instance)? {
-            Some(bytes) => bytes.into_any(),
-            None => slf.clone().into_any(),
-        })
-    }
-
-    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.set(instance, value)
-    }
-
-    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
-        Err(self.delete_error())
-    }
-}
-
-/// `value` of a `c_wchar` array class (the metaclass gives every such class one): the
-/// characters up to the first NUL; stores a `str` with a NUL after it when there is
-/// room.
-#[pyclass(frozen, module = "ferrotypes._ctypes", name = "_WideCharArrayValue")]
-pub struct WideCharArrayValue {}
-
-impl WideCharArrayValue {
-    /// The memory of `instance`, an array of `c_wchar`: its address and length in
-    /// wide characters.
-    fn memory(instance: &Bound<'_, PyAny>) -> PyResult<(*mut libc::wchar_t, usize)> {
-        let data = instance.cast::<CData>().map_err(|_| {
-            PyTypeError::new_err(format!("descriptor 'value' doesn't apply to a '{}' object", crate::support::scalar::type_name(instance)))
-        })?;
-        let data = data.get();
-        #[allow(clippy::arithmetic_side_effects)] // divided by wchar_t's size, not zero
-        Ok((data.live_address(instance.py())?.cast(), data.size(instance.py()) / std::mem::size_of::<libc::wchar_t>()))
-    }
-}
-
-#[pymethods]
-impl WideCharArrayValue {
-    #[new]
-    fn new() -> Self {
-        WideCharArrayValue {}
-    }
-
-    fn __get__<'py>(slf: &Bound<'py, Self>, instance: Option<&Bound<'py, PyAny>>, _owner: Option<&Bound<'py, PyAny>>) -> PyResult<Py<PyAny>> {
-        let Some(instance) = instance.filter(|i| !i.is_none()) else { return Ok(slf.clone().into_any().unbind()) };
-        let (address, chars) = WideCharArrayValue::memory(instance)?;
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: this function's contract.
+        let (address, chars) = unsafe { wide_memory_of(py, obj) }?;
         // SAFETY: an instance's memory is `chars` readable wide characters.
         let len = unsafe { cstring::wide_len(address, chars) };
         // SAFETY: `len` <= chars wide characters are readable at address.
-        unsafe { crate::support::scalar::wide_string_at(instance.py(), address, Some(len)) }
-    }
+        Ok(unsafe { crate::support::scalar::wide_string_at(py, address, Some(len)) }?.into_ptr())
+    })
+}
 
-    fn __set__(&self, instance: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (address, chars) = WideCharArrayValue::memory(instance)?;
+/// `buf.value = v` of a `c_wchar` array: a `str`, ended with a NUL when there is room;
+/// NULL (`del buf.value`) is refused with ctypes' error.
+///
+/// # Safety
+/// As for [`char_value_set`], for a `c_wchar` array class.
+unsafe extern "C" fn wide_value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> std::ffi::c_int {
+    // SAFETY: as in char_value_set.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, -1, || {
+        if value.is_null() {
+            return Err(PyTypeError::new_err("can't delete attribute"));
+        }
+        // SAFETY: this function's contract.
+        let (address, chars) = unsafe { wide_memory_of(py, obj) }?;
+        // SAFETY: a live object lent for the call.
+        let value = unsafe { Borrowed::from_ptr(py, value) };
         let text = value.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!("unicode string expected instead of {} instance", crate::support::scalar::type_name(value)))
+            PyTypeError::new_err(format!("unicode string expected instead of {} instance", crate::support::scalar::type_name(&value)))
         })?;
-        let wide = crate::support::scalar::wide_buffer(text)?;
+        let wide = crate::support::scalar::wide_buffer(&text)?;
         let bytes = wide.as_bytes();
         let text_bytes = bytes.get(..bytes.len().saturating_sub(std::mem::size_of::<libc::wchar_t>())).unwrap_or_default(); // without the NUL
-        #[allow(clippy::arithmetic_side_effects)] // chars is the instance's size divided by this (`memory`)
+        #[allow(clippy::arithmetic_side_effects)] // chars is the instance's size divided by this (`wide_memory_of`)
         let room = chars * std::mem::size_of::<libc::wchar_t>();
         if text_bytes.len() > room {
             return Err(PyValueError::new_err("string too long"));
@@ -572,10 +632,6 @@ impl WideCharArrayValue {
         // SAFETY: the array's memory is `room` writable bytes; the text fits them
         // (checked above) and is a bytes object's, not C data memory.
         unsafe { cstring::store_wide_with_nul(address.cast(), room, text_bytes) };
-        Ok(())
-    }
-
-    fn __delete__(&self, _instance: &Bound<'_, PyAny>) -> PyResult<()> {
-        Err(PyTypeError::new_err("can't delete attribute"))
-    }
+        Ok(0)
+    })
 }

@@ -74,76 +74,35 @@ impl Family for SimpleData {
     }
 }
 
-/// Registers the simple family (at module initialisation), with `value` as a raw
-/// getset (see [`install_value_getset`]).
+/// Registers the simple family (at module initialisation), with `value` read and
+/// stored by [`value_get`] and [`value_set`], which CPython calls directly: PyO3's
+/// wrappers register the call with their attach count and check the receiver's type,
+/// which CPython's getset descriptor has already checked.
 pub fn register(py: Python<'_>) -> PyResult<()> {
-    install_value_getset(py)?;
-    registry::register_data_family::<SimpleData>(py, None)
+    slots::replace_getset(&py.get_type::<SimpleData>(), c"value", value_get, Some((value_set, &GENERAL_VALUE_SETTER)))?;
+    registry::register_data_family::<SimpleData>(py, Some(public_base_value))
 }
 
-/// PyO3's `value` setter and its closure, which the raw setter falls back to.
-struct GeneralSetter {
-    set: ffi::setter,
-    closure: *mut std::ffi::c_void,
+/// The same `value` getset, made for `_SimpleCData` (the public base, a direct subclass
+/// of `_SimpleData`), as ctypes makes it for its simple base: CPython checks each
+/// access's instance against the descriptor's class, and finds `c_int`'s base one step
+/// sooner in its MRO than `_SimpleData`.
+static PUBLIC_BASE_VALUE: slots::StaticGetSetDef = slots::StaticGetSetDef::new(c"value", value_get, Some(value_set), c"current value");
+
+/// Gives `cls` [`PUBLIC_BASE_VALUE`] when it is `_SimpleCData`, the class made directly
+/// on `_SimpleData` (at start-up, before any simple type exists).
+fn public_base_value(cls: &Bound<'_, PyType>) {
+    let py = cls.py();
+    // SAFETY: a live type object, read with the GIL held.
+    let base = unsafe { (*cls.as_type_ptr()).tp_base };
+    if base == py.get_type::<SimpleData>().as_type_ptr() {
+        // A failure leaves `_SimpleData`'s getset, which does the same.
+        let _ = slots::add_getset(cls, &PUBLIC_BASE_VALUE);
+    }
 }
 
-// SAFETY: the closure is PyO3's description of the getset, immutable and alive for
-// the life of the type (PyO3 keeps it with the type object, which is never freed);
-// it is only passed back to PyO3's setter, with the GIL held.
-unsafe impl Send for GeneralSetter {}
-// SAFETY: the closure is never written after the type is made and is only read by
-// PyO3's setter with the GIL held, so sharing references across threads is sound.
-unsafe impl Sync for GeneralSetter {}
-
-static GENERAL_VALUE_SETTER: std::sync::OnceLock<GeneralSetter> = std::sync::OnceLock::new();
-
-/// Replaces PyO3's `value` getset of `_SimpleData` (inherited by every simple class)
-/// with [`value_get`] and [`value_set`], which CPython calls directly: PyO3's wrapper
-/// registers the call with its attach count and checks the receiver's type, which
-/// CPython's getset descriptor has already checked. Done once per process (the type
-/// is made once).
-fn install_value_getset(py: Python<'_>) -> PyResult<()> {
-    use pyo3::exceptions::PySystemError;
-    let tp = py.get_type::<SimpleData>();
-    let name = pyo3::intern!(py, "value");
-    let missing = || PySystemError::new_err("ferrotypes: _SimpleData has no PyO3 `value` getset to replace");
-    if GENERAL_VALUE_SETTER.get().is_some() {
-        return Ok(()); // installed by an earlier initialisation
-    }
-    // SAFETY: a live type object, read with the GIL held; the dict holds its own
-    // reference to the descriptor while we read it.
-    let descr = unsafe { ffi::PyDict_GetItemWithError((*tp.as_type_ptr()).tp_dict, name.as_ptr()) };
-    if descr.is_null() {
-        return Err(PyErr::take(py).unwrap_or_else(missing));
-    }
-    // SAFETY: `descr` is a live object (borrowed from the dict).
-    if unsafe { ffi::Py_TYPE(descr) } != std::ptr::addr_of_mut!(ffi::PyGetSetDescr_Type) {
-        return Err(missing());
-    }
-    // SAFETY: a getset descriptor (checked above) made by PyO3, whose definition lives
-    // as long as the type.
-    let general = unsafe { &*(*descr.cast::<ffi::PyGetSetDescrObject>()).d_getset };
-    let Some(set) = general.set else { return Err(missing()) };
-    let doc = general.doc;
-    if GENERAL_VALUE_SETTER.set(GeneralSetter { set, closure: general.closure }).is_err() {
-        return Ok(());
-    }
-    // CPython keeps a pointer to the definition for the descriptor's life: one small
-    // allocation per process.
-    let def = Box::leak(Box::new(ffi::PyGetSetDef { name: c"value".as_ptr(), get: Some(value_get), set: Some(value_set), doc, closure: std::ptr::null_mut() }));
-    // SAFETY: a live type and a definition that lives for ever; a new reference or
-    // NULL with an exception set.
-    let ours = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewGetSet(tp.as_type_ptr(), def)) }?;
-    // SAFETY: the type's own dict, written with the GIL held before any subclass
-    // exists; PyType_Modified drops what attribute caches knew of it.
-    unsafe {
-        if ffi::PyDict_SetItem((*tp.as_type_ptr()).tp_dict, name.as_ptr(), ours.as_ptr()) != 0 {
-            return Err(PyErr::fetch(py));
-        }
-        ffi::PyType_Modified(tp.as_type_ptr());
-    }
-    Ok(())
-}
+/// PyO3's `value` setter, which [`value_set`] falls back to.
+static GENERAL_VALUE_SETTER: std::sync::OnceLock<slots::GeneralSetter> = std::sync::OnceLock::new();
 
 /// `x.value` as CPython's getset descriptor calls it.
 ///
@@ -191,9 +150,8 @@ unsafe extern "C" fn value_set(obj: *mut ffi::PyObject, value: *mut ffi::PyObjec
         return answer;
     }
     match GENERAL_VALUE_SETTER.get() {
-        // SAFETY: PyO3's own setter with its own closure, called with the arguments
-        // CPython gave us.
-        Some(general) => unsafe { (general.set)(obj, value, general.closure) },
+        // SAFETY: the arguments CPython gave us, to the setter of the same getset.
+        Some(general) => unsafe { general.set(obj, value) },
         None => {
             pyo3::exceptions::PySystemError::new_err("ferrotypes: fast slots used before installation").restore(py);
             -1
