@@ -14,7 +14,7 @@ use std::ffi::CStr;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyType};
 use pyo3::Borrowed;
 
 use crate::data::cdata::CData;
@@ -50,7 +50,7 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 /// flag of its type, where the instance test walks the metaclass's bases.
 #[inline(always)]
 fn class_info(obj: &Bound<'_, PyAny>, read: fn(&TypeInfo) -> usize) -> Option<usize> {
-    read_class_info(obj.cast::<pyo3::types::PyType>().ok()?, read)
+    read_class_info(obj.cast::<PyType>().ok()?, read)
 }
 
 /// `addressof(instance)`: the address of the instance's memory.
@@ -255,28 +255,6 @@ pub fn memset_address() -> usize {
     libc::memset as *const () as usize
 }
 
-/// `cls.from_address(address)` and views into other objects: an instance of `cls`
-/// over existing memory, without running `__init__`.
-#[pyfunction]
-#[pyo3(signature = (cls, address, base = None))]
-pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<'py, PyAny>, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    let address = view_address(address)?;
-    // A view into C data (`from_buffer` of an instance) is revocable with it.
-    if let Some(Ok(data)) = base.as_ref().map(|b| b.bind(cls.py()).cast::<CData>()) {
-        return crate::data::instances::view_in(cls, address, data, 0);
-    }
-    crate::data::instances::instance_at(cls, address, base, 0)
-}
-
-/// The address an instance is made at: an `int` in `[1, 2**64)`, NULL refused.
-fn view_address(address: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let address = address_value(address)?;
-    if address == 0 {
-        return Err(PyValueError::new_err("NULL pointer access"));
-    }
-    Ok(address)
-}
-
 /// An `int` address in `[0, 2**64)`.
 fn address_value(address: &Bound<'_, PyAny>) -> PyResult<usize> {
     if !address.is_instance_of::<pyo3::types::PyInt>() {
@@ -302,13 +280,9 @@ unsafe extern "C" fn from_address_entry(cls: *mut ffi::PyObject, address: *mut f
     slots::guard(py, slots::NULL, || {
         // SAFETY: `cls` is an instance of a metaclass (a subclass of `type`), as the
         // descriptor checked; both are live objects lent for the call.
-        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<pyo3::types::PyType>(), Borrowed::from_ptr(py, address)) };
+        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>(), Borrowed::from_ptr(py, address)) };
         let address = address_value(&address)?;
-        // SAFETY: a NUL-terminated event name and the format of one Py_ssize_t, given
-        // one (the address's bits, as ctypes passes its pointer).
-        if unsafe { PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
-            return Err(PyErr::fetch(py));
-        }
+        audit_address(py, address)?;
         if address == 0 {
             return Err(PyValueError::new_err("NULL pointer access"));
         }
@@ -329,38 +303,41 @@ static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMeth
 });
 
 /// Gives `meta`, a C data metaclass (`_CDataMeta` or one derived from it), the methods
-/// written in Rust (`from_address`), as method descriptors in its dict, which its
+/// written in Rust (`from_address`, `from_buffer`, `from_buffer_copy`), as method descriptors in its dict, which its
 /// subclasses inherit (called by `_metatypes.build_base_classes` for each of its own).
 #[pyfunction]
-pub fn _add_class_methods(meta: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
+pub fn _add_class_methods(meta: &Bound<'_, PyType>) -> PyResult<()> {
     let py = meta.py();
-    // SAFETY: a live type and a static definition (see StaticMethodDef); the result is
-    // a new reference or NULL with an exception set.
-    let method = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(meta.as_type_ptr(), std::ptr::from_ref(&FROM_ADDRESS.0).cast_mut())) }?;
-    // Set in the dict (the class may already refuse new attributes), then the
-    // attribute caches told.
-    // SAFETY: a live heap type's own dict, written with the GIL held.
-    unsafe {
-        if ffi::PyDict_SetItemString((*meta.as_type_ptr()).tp_dict, FROM_ADDRESS.0.ml_name, method.as_ptr()) != 0 {
-            return Err(PyErr::fetch(py));
+    for def in [&FROM_ADDRESS, &FROM_BUFFER, &FROM_BUFFER_COPY] {
+        // SAFETY: a live type and a static definition (see StaticMethodDef); the
+        // result is a new reference or NULL with an exception set.
+        let method = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(meta.as_type_ptr(), std::ptr::from_ref(&def.0).cast_mut())) }?;
+        // Set in the dict (the class may already refuse new attributes), then the
+        // attribute caches told.
+        // SAFETY: a live heap type's own dict, written with the GIL held.
+        unsafe {
+            if ffi::PyDict_SetItemString((*meta.as_type_ptr()).tp_dict, def.0.ml_name, method.as_ptr()) != 0 {
+                return Err(PyErr::fetch(py));
+            }
         }
-        ffi::PyType_Modified(meta.as_type_ptr());
     }
+    // SAFETY: a live type, with the GIL held.
+    unsafe { ffi::PyType_Modified(meta.as_type_ptr()) };
     Ok(())
 }
 
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
 /// `sizeof(cls)` bytes of any object with the buffer protocol (made as ctypes makes
-/// it, without calling the class).
-#[pyfunction]
-pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let info = info_of(cls.as_any())?;
+/// it, without calling the class), after ctypes' `ctypes.cdata/buffer` audit event.
+fn from_buffer_copy<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let info = abstract_or_info(cls)?;
     let size = info.get().size;
     // In ctypes' order: the buffer, then the offset's type and range, then its sign.
     let view = crate::support::buffer::ReadView::new(source)?;
-    let offset: isize = offset.extract()?;
+    let offset = offset.map_or(Ok(0), ssize_argument)?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     check_buffer_room(view.len(), size, offset)?;
+    audit_buffer(cls.py(), view.as_ptr() as usize, view.len(), offset)?;
     // As ctypes: made without calling the class, so no `__new__` or `__init__` of its
     // own runs.
     let obj = crate::data::instances::instance(cls, crate::data::instances::Contents::Owned(info.unbind()))?;
@@ -371,14 +348,50 @@ pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bo
     Ok(obj)
 }
 
+/// The info of `cls` for a class method: ctypes' "abstract class" when it has none.
+fn abstract_or_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, TypeInfo>> {
+    crate::types::typeinfo::info_of_class(cls).ok_or_else(|| PyTypeError::new_err("abstract class"))
+}
+
+/// An offset argument as ctypes' `n` format reads it: any object with `__index__`,
+/// `OverflowError` past `Py_ssize_t`.
+fn ssize_argument(value: &Bound<'_, PyAny>) -> PyResult<isize> {
+    // SAFETY: a live object; the result is -1 with an exception set on error.
+    let n = unsafe { ffi::PyNumber_AsSsize_t(value.as_ptr(), ffi::PyExc_OverflowError) };
+    if n == -1 {
+        if let Some(err) = PyErr::take(value.py()) {
+            return Err(err);
+        }
+    }
+    Ok(n)
+}
+
+/// ctypes' `ctypes.cdata/buffer` audit event: the buffer's address and length, and
+/// the offset asked for.
+fn audit_buffer(py: Python<'_>, address: usize, len: usize, offset: usize) -> PyResult<()> {
+    // SAFETY: a NUL-terminated event name and the format of three Py_ssize_t, given
+    // three (the address's bits, as ctypes passes its pointer).
+    if unsafe { PySys_Audit(c"ctypes.cdata/buffer".as_ptr(), c"nnn".as_ptr(), address as ffi::Py_ssize_t, len as ffi::Py_ssize_t, offset as ffi::Py_ssize_t) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(())
+}
+
+/// ctypes' `ctypes.cdata` audit event, raised by every instance made at an address.
+fn audit_address(py: Python<'_>, address: usize) -> PyResult<()> {
+    // SAFETY: a NUL-terminated event name and the format of one Py_ssize_t, given
+    // one (the address's bits, as ctypes passes its pointer).
+    if unsafe { PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(())
+}
+
 /// `ValueError` unless a buffer of `available` bytes holds `size` bytes at `offset`
 /// (ctypes' "Buffer size too small"): the one check of `from_buffer` and
-/// `from_buffer_copy`, for buffers and for C data sources (`_metatypes` calls it as
-/// `_check_buffer_room`). Both numbers come from Python, so a sum past any memory is
-/// the same error, not a wrapped number.
-#[pyfunction]
-#[pyo3(name = "_check_buffer_room")]
-pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
+/// `from_buffer_copy`, for buffers and for C data sources. Both numbers come from
+/// Python, so a sum past any memory is the same error, not a wrapped number.
+fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
     let needed = size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))?;
     if available < needed {
         return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
@@ -387,28 +400,137 @@ pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResu
 }
 
 /// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
-/// buffer. The instance keeps a memoryview of `source` as its `_b_base_`, which holds
-/// the export (and so the memory) for as long as the instance lives.
-#[pyfunction]
-pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
+/// buffer, after ctypes' audit events (`ctypes.cdata/buffer`, then `ctypes.cdata`).
+/// The instance keeps a memoryview of `source` as its `_b_base_` and in `_objects`
+/// (slot -1, as ctypes), which holds the export (and so the memory, and a
+/// `bytearray`'s size) for as long as the instance lives. A ferrotypes instance as
+/// `source` is viewed directly, its `_b_base_` (so revocable with it).
+fn from_buffer<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let size = info_of(cls.as_any())?.get().size;
+    let size = abstract_or_info(cls)?.get().size;
+    let offset = offset.map_or(Ok(0), ssize_argument)?;
+    if let Ok(data) = source.cast::<CData>() {
+        let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+        let available = data.get().size(py);
+        check_buffer_room(available, size, offset)?;
+        let start = data.get().live_address(py)? as usize;
+        audit_buffer(py, start, available, offset)?;
+        // In bounds: offset + size <= the source's size (checked above).
+        let address = start.wrapping_add(offset);
+        audit_address(py, address)?;
+        return crate::data::instances::view_in(cls, address, data, 0);
+    }
     // SAFETY: source is a live object; the result is a new reference or NULL with an
     // exception set.
-    let view = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
+    let view = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
     // The memoryview holds its own export of `source`, so the address read through this
     // short-lived second view stays valid for as long as the memoryview lives.
-    let buffer = crate::support::buffer::ReadView::writable(&view)?;
+    let buffer = crate::support::buffer::ReadView::strided(&view)?;
+    if buffer.readonly() {
+        return Err(PyTypeError::new_err("underlying buffer is not writable"));
+    }
+    if !buffer.is_contiguous(b'C') {
+        return Err(PyTypeError::new_err("underlying buffer is not C contiguous"));
+    }
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     check_buffer_room(buffer.len(), size, offset)?;
+    audit_buffer(py, buffer.as_ptr() as usize, buffer.len(), offset)?;
     // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
     let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);
+    audit_address(py, address)?;
     let instance = crate::data::instances::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
     keepalive::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
     Ok(instance)
 }
+
+/// The arguments of `from_buffer`/`from_buffer_copy` (`source, offset=0`, both
+/// positional only), checked with the running version's messages.
+///
+/// # Safety
+/// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: `args` holds `nargs` live
+/// objects followed by one per name in `kwnames` (a tuple of `str`, or NULL).
+unsafe fn source_and_offset<'a, 'py>(py: Python<'py>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyResult<(Borrowed<'a, 'py, PyAny>, Option<Borrowed<'a, 'py, PyAny>>)> {
+    // SAFETY: a tuple of names when not NULL (the caller's promise).
+    if !kwnames.is_null() && unsafe { ffi::PyTuple_GET_SIZE(kwnames) } > 0 {
+        if crate::support::python::python_at_least(py, (3, 13)) {
+            // SAFETY: a non-empty tuple of `str` (the caller's promise).
+            let first = unsafe { Borrowed::from_ptr(py, ffi::PyTuple_GET_ITEM(kwnames, 0)) }.str()?;
+            return Err(PyTypeError::new_err(format!("{name}() got an unexpected keyword argument '{first}'")));
+        }
+        return Err(PyTypeError::new_err(format!("{name}() takes no keyword arguments")));
+    }
+    // SAFETY: `args` holds `nargs` live objects (the caller's promise), lent for the call.
+    let arg = |i: usize| unsafe { Borrowed::from_ptr(py, *args.add(i)) };
+    match nargs {
+        1 => Ok((arg(0), None)),
+        2 => Ok((arg(0), Some(arg(1)))),
+        0 if crate::support::python::python_at_least(py, (3, 13)) => Err(PyTypeError::new_err(format!("{name}() takes at least 1 positional argument (0 given)"))),
+        0 => Err(PyTypeError::new_err(format!("{name}() takes at least 1 argument (0 given)"))),
+        n => Err(PyTypeError::new_err(format!("{name}() takes at most 2 arguments ({n} given)"))),
+    }
+}
+
+/// `cls.from_buffer(source, offset=0)` as CPython calls a `METH_FASTCALL |
+/// METH_KEYWORDS` method of the metaclasses (installed by [`_add_class_methods`]).
+///
+/// # Safety
+/// CPython's contract for such a method descriptor of `_CDataMeta`: the GIL held,
+/// `cls` an instance of it (a class; the descriptor checked), `args` holding `nargs`
+/// live objects and one per name of `kwnames` (a tuple or NULL), all lent.
+unsafe extern "C" fn from_buffer_entry(cls: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls methods with the GIL held; the token is not registered
+    // with PyO3's attach count (see from_address_entry).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: `cls` is a class (the descriptor checked it is a metaclass instance).
+        let cls = unsafe { Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>() };
+        // ctypes refuses an abstract class before reading its arguments.
+        abstract_or_info(&cls)?;
+        // SAFETY: the arguments as CPython passed them (this function's contract).
+        let (source, offset) = unsafe { source_and_offset(py, "from_buffer", args, nargs, kwnames) }?;
+        Ok(from_buffer(&cls, &source, offset.as_deref())?.into_ptr())
+    })
+}
+
+/// `cls.from_buffer_copy(source, offset=0)`, as [`from_buffer_entry`] for `from_buffer`.
+///
+/// # Safety
+/// As for [`from_buffer_entry`].
+unsafe extern "C" fn from_buffer_copy_entry(cls: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as in from_buffer_entry.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: `cls` is a class (the descriptor checked it is a metaclass instance).
+        let cls = unsafe { Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>() };
+        abstract_or_info(&cls)?;
+        // SAFETY: the arguments as CPython passed them (this function's contract).
+        let (source, offset) = unsafe { source_and_offset(py, "from_buffer_copy", args, nargs, kwnames) }?;
+        Ok(from_buffer_copy(&cls, &source, offset.as_deref())?.into_ptr())
+    })
+}
+
+/// `from_buffer` for the Python layer (`_stdlib_ctypes` viewing a stdlib object's
+/// memory), whatever the class's metaclass defines.
+#[pyfunction]
+pub fn _from_buffer<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    from_buffer(cls, source, None)
+}
+
+static FROM_BUFFER: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_buffer".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: from_buffer_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: c"from_buffer($cls, source, offset=0, /)\n--\n\nAn instance sharing the memory of the writable buffer `source`, from `offset`.".as_ptr(),
+});
+
+static FROM_BUFFER_COPY: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_buffer_copy".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: from_buffer_copy_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: c"from_buffer_copy($cls, source, offset=0, /)\n--\n\nA new instance holding a copy of the instance's size in bytes of `source`, from `offset`.".as_ptr(),
+});
 
 /// `cast(obj, typ)`: an instance of the pointer type `typ` holding the address `obj`
 /// converts to (as a `c_void_p` argument would). When `obj` is C data, the result
@@ -433,7 +555,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             }
         },
     };
-    let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
+    let pointer_like = typ.is_instance_of::<PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
