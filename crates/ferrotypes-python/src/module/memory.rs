@@ -354,12 +354,15 @@ fn abstract_or_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, TypeIn
 }
 
 /// An offset argument as ctypes' `n` format reads it: any object with `__index__`,
-/// `OverflowError` past `Py_ssize_t`.
+/// `OverflowError` past `Py_ssize_t` (with `PyLong_AsSsize_t`'s message).
 fn ssize_argument(value: &Bound<'_, PyAny>) -> PyResult<isize> {
-    // SAFETY: a live object; the result is -1 with an exception set on error.
-    let n = unsafe { ffi::PyNumber_AsSsize_t(value.as_ptr(), ffi::PyExc_OverflowError) };
+    let py = value.py();
+    // SAFETY: a live object; the result is a new reference or NULL with an exception set.
+    let index = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyNumber_Index(value.as_ptr())) }?;
+    // SAFETY: an int; the result is -1 with an exception set on error.
+    let n = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
     if n == -1 {
-        if let Some(err) = PyErr::take(value.py()) {
+        if let Some(err) = PyErr::take(py) {
             return Err(err);
         }
     }
