@@ -287,13 +287,36 @@ unsafe extern "C" fn from_address_entry(cls: *mut ffi::PyObject, address: *mut f
         // SAFETY: `cls` is an instance of a metaclass (a subclass of `type`), as the
         // descriptor checked; both are live objects lent for the call.
         let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>(), Borrowed::from_ptr(py, address)) };
-        let address = address_value(&address)?;
-        audit_address(py, address)?;
-        if address == 0 {
-            return Err(PyValueError::new_err("NULL pointer access"));
-        }
-        Ok(crate::data::instances::instance_at(&cls, address, None, 0)?.into_ptr())
+        from_address(&cls, &address)
     })
+}
+
+/// `from_address` on 3.13 and later, where ctypes' Argument Clinic words the
+/// argument errors (`METH_FASTCALL | METH_KEYWORDS`; see [`positional_only`]).
+///
+/// # Safety
+/// As for [`from_buffer_entry`].
+unsafe extern "C" fn from_address_clinic_entry(cls: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as in from_address_entry.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: the arguments as CPython passed them (this function's contract).
+        let args = unsafe { positional_only(py, "from_address", args, nargs, kwnames, 1, 1) }?;
+        let [address] = args else { return Err(PyTypeError::new_err("from_address() takes exactly 1 argument")) };
+        // SAFETY: as in from_address_entry.
+        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>(), Borrowed::from_ptr(py, *address)) };
+        from_address(&cls, &address)
+    })
+}
+
+/// The work of `from_address`: the address read, ctypes' audit event, the view.
+fn from_address(cls: &Borrowed<'_, '_, PyType>, address: &Borrowed<'_, '_, PyAny>) -> PyResult<*mut ffi::PyObject> {
+    let address = address_value(address)?;
+    audit_address(cls.py(), address)?;
+    if address == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    Ok(crate::data::instances::instance_at(cls, address, None, 0)?.into_ptr())
 }
 
 extern "C" {
@@ -308,13 +331,21 @@ static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMeth
     ml_doc: c"from_address($cls, address, /)\n--\n\nAn instance viewing the memory at `address` (which must stay valid).".as_ptr(),
 });
 
+static FROM_ADDRESS_CLINIC: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_address".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: from_address_clinic_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: FROM_ADDRESS.0.ml_doc,
+});
+
 /// Gives `meta`, a C data metaclass (`_CDataMeta` or one derived from it), the methods
 /// written in Rust (`from_address`, `from_buffer`, `from_buffer_copy`), as method descriptors in its dict, which its
 /// subclasses inherit (called by `_metatypes.build_base_classes` for each of its own).
 #[pyfunction]
 pub fn _add_class_methods(meta: &Bound<'_, PyType>) -> PyResult<()> {
     let py = meta.py();
-    for def in [&FROM_ADDRESS, &FROM_BUFFER, &FROM_BUFFER_COPY] {
+    let from_address = if crate::support::python::python_at_least(py, (3, 13)) { &FROM_ADDRESS_CLINIC } else { &FROM_ADDRESS };
+    for def in [from_address, &FROM_BUFFER, &FROM_BUFFER_COPY] {
         // SAFETY: a live type and a static definition (see StaticMethodDef); the
         // result is a new reference or NULL with an exception set.
         let method = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(meta.as_type_ptr(), std::ptr::from_ref(&def.0).cast_mut())) }?;
@@ -335,8 +366,7 @@ pub fn _add_class_methods(meta: &Bound<'_, PyType>) -> PyResult<()> {
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
 /// `sizeof(cls)` bytes of any object with the buffer protocol (made as ctypes makes
 /// it, without calling the class), after ctypes' `ctypes.cdata/buffer` audit event.
-fn from_buffer_copy<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    let info = abstract_or_info(cls)?;
+fn from_buffer_copy<'py>(cls: &Bound<'py, PyType>, info: Bound<'py, TypeInfo>, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let size = info.get().size;
     // In ctypes' order: the buffer, then the offset's type and range, then its sign.
     let view = crate::support::buffer::ReadView::new(source)?;
@@ -414,9 +444,9 @@ fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<(
 /// (slot -1, as ctypes), which holds the export (and so the memory, and a
 /// `bytearray`'s size) for as long as the instance lives. A ferrotypes instance as
 /// `source` is viewed directly, its `_b_base_` (so revocable with it).
-fn from_buffer<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+fn from_buffer<'py>(cls: &Bound<'py, PyType>, info: &TypeInfo, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let size = abstract_or_info(cls)?.get().size;
+    let size = info.size;
     let offset = offset.map_or(Ok(0), ssize_argument)?;
     if let Ok(data) = source.cast::<CData>() {
         let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
@@ -454,30 +484,74 @@ fn from_buffer<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>, offset
     Ok(instance)
 }
 
-/// The arguments of `from_buffer`/`from_buffer_copy` (`source, offset=0`, both
-/// positional only), checked with the running version's messages.
+/// The positional arguments of a class method taking `min..=max` of them and no
+/// keywords (`from_buffer(source, offset=0, /)`), refused with the messages of the
+/// running version's ctypes: before 3.13 `PyArg_ParseTuple`'s (keywords first), from
+/// 3.13 Argument Clinic's (the positional count, then the total, then keywords).
 ///
 /// # Safety
 /// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: `args` holds `nargs` live
-/// objects followed by one per name in `kwnames` (a tuple of `str`, or NULL).
-unsafe fn source_and_offset<'a, 'py>(py: Python<'py>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyResult<(Borrowed<'a, 'py, PyAny>, Option<Borrowed<'a, 'py, PyAny>>)> {
+/// objects followed by one per name in `kwnames` (a tuple of `str`, or NULL), lent
+/// for the call (`'a`).
+#[allow(clippy::arithmetic_side_effects)] // counts of a call's arguments, far below isize::MAX
+unsafe fn positional_only<'a>(py: Python<'_>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject, min: isize, max: isize) -> PyResult<&'a [*mut ffi::PyObject]> {
     // SAFETY: a tuple of names when not NULL (the caller's promise).
-    if !kwnames.is_null() && unsafe { ffi::PyTuple_GET_SIZE(kwnames) } > 0 {
-        if crate::support::python::python_at_least(py, (3, 13)) {
+    let keywords = if kwnames.is_null() { 0 } else { unsafe { ffi::PyTuple_GET_SIZE(kwnames) } };
+    let plural = |n: isize| if n == 1 { "" } else { "s" };
+    if crate::support::python::python_at_least(py, (3, 13)) {
+        if nargs < min {
+            let how = if min == max { "exactly" } else { "at least" };
+            return Err(PyTypeError::new_err(format!("{name}() takes {how} {min} positional argument{} ({nargs} given)", plural(min))));
+        }
+        if nargs + keywords > max {
+            return Err(PyTypeError::new_err(format!("{name}() takes at most {max} argument{} ({} given)", plural(max), nargs + keywords)));
+        }
+        if keywords > 0 {
             // SAFETY: a non-empty tuple of `str` (the caller's promise).
             let first = unsafe { Borrowed::from_ptr(py, ffi::PyTuple_GET_ITEM(kwnames, 0)) }.str()?;
             return Err(PyTypeError::new_err(format!("{name}() got an unexpected keyword argument '{first}'")));
         }
-        return Err(PyTypeError::new_err(format!("{name}() takes no keyword arguments")));
+    } else {
+        if keywords > 0 {
+            return Err(PyTypeError::new_err(format!("{name}() takes no keyword arguments")));
+        }
+        if nargs < min {
+            return Err(PyTypeError::new_err(format!("{name}() takes at least {min} argument{} ({nargs} given)", plural(min))));
+        }
+        if nargs > max {
+            return Err(PyTypeError::new_err(format!("{name}() takes at most {max} argument{} ({nargs} given)", plural(max))));
+        }
     }
-    // SAFETY: `args` holds `nargs` live objects (the caller's promise), lent for the call.
-    let arg = |i: usize| unsafe { Borrowed::from_ptr(py, *args.add(i)) };
-    match nargs {
-        1 => Ok((arg(0), None)),
-        2 => Ok((arg(0), Some(arg(1)))),
-        0 if crate::support::python::python_at_least(py, (3, 13)) => Err(PyTypeError::new_err(format!("{name}() takes at least 1 positional argument (0 given)"))),
-        0 => Err(PyTypeError::new_err(format!("{name}() takes at least 1 argument (0 given)"))),
-        n => Err(PyTypeError::new_err(format!("{name}() takes at most 2 arguments ({n} given)"))),
+    // SAFETY: `args` holds `nargs` (>= min >= 1) live objects (the caller's promise).
+    Ok(unsafe { std::slice::from_raw_parts(args, nargs as usize) })
+}
+
+/// What `from_buffer` and `from_buffer_copy` work with: the class's info, `source`
+/// and `offset` (when given).
+type BufferArguments<'a, 'py> = (Bound<'py, TypeInfo>, Borrowed<'a, 'py, PyAny>, Option<Borrowed<'a, 'py, PyAny>>);
+
+/// The info of `cls`, and `source` and `offset` of `from_buffer`/`from_buffer_copy`, checked after the class
+/// as the running version's ctypes checks them: before 3.13 an abstract class is
+/// refused first, from 3.13 the arguments are.
+///
+/// # Safety
+/// As for [`positional_only`].
+unsafe fn source_and_offset<'a, 'py>(cls: &Borrowed<'_, 'py, PyType>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyResult<BufferArguments<'a, 'py>> {
+    let py = cls.py();
+    let clinic = crate::support::python::python_at_least(py, (3, 13));
+    let info = if clinic { None } else { Some(abstract_or_info(cls)?) };
+    // SAFETY: the caller's promise.
+    let args = unsafe { positional_only(py, name, args, nargs, kwnames, 1, 2) }?;
+    let info = match info {
+        Some(info) => info,
+        None => abstract_or_info(cls)?,
+    };
+    // SAFETY: live objects lent for the call (the caller's promise).
+    let arg = |a: &*mut ffi::PyObject| unsafe { Borrowed::from_ptr(py, *a) };
+    match args {
+        [source] => Ok((info, arg(source), None)),
+        [source, offset] => Ok((info, arg(source), Some(arg(offset)))),
+        _ => Err(PyTypeError::new_err(format!("{name}() takes at most 2 arguments ({} given)", args.len()))),
     }
 }
 
@@ -495,11 +569,9 @@ unsafe extern "C" fn from_buffer_entry(cls: *mut ffi::PyObject, args: *const *mu
     slots::guard(py, slots::NULL, || {
         // SAFETY: `cls` is a class (the descriptor checked it is a metaclass instance).
         let cls = unsafe { Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>() };
-        // ctypes refuses an abstract class before reading its arguments.
-        abstract_or_info(&cls)?;
         // SAFETY: the arguments as CPython passed them (this function's contract).
-        let (source, offset) = unsafe { source_and_offset(py, "from_buffer", args, nargs, kwnames) }?;
-        Ok(from_buffer(&cls, &source, offset.as_deref())?.into_ptr())
+        let (info, source, offset) = unsafe { source_and_offset(&cls, "from_buffer", args, nargs, kwnames) }?;
+        Ok(from_buffer(&cls, info.get(), &source, offset.as_deref())?.into_ptr())
     })
 }
 
@@ -513,10 +585,9 @@ unsafe extern "C" fn from_buffer_copy_entry(cls: *mut ffi::PyObject, args: *cons
     slots::guard(py, slots::NULL, || {
         // SAFETY: `cls` is a class (the descriptor checked it is a metaclass instance).
         let cls = unsafe { Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>() };
-        abstract_or_info(&cls)?;
         // SAFETY: the arguments as CPython passed them (this function's contract).
-        let (source, offset) = unsafe { source_and_offset(py, "from_buffer_copy", args, nargs, kwnames) }?;
-        Ok(from_buffer_copy(&cls, &source, offset.as_deref())?.into_ptr())
+        let (info, source, offset) = unsafe { source_and_offset(&cls, "from_buffer_copy", args, nargs, kwnames) }?;
+        Ok(from_buffer_copy(&cls, info, &source, offset.as_deref())?.into_ptr())
     })
 }
 
@@ -524,7 +595,7 @@ unsafe extern "C" fn from_buffer_copy_entry(cls: *mut ffi::PyObject, args: *cons
 /// memory), whatever the class's metaclass defines.
 #[pyfunction]
 pub fn _from_buffer<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    from_buffer(cls, source, None)
+    from_buffer(cls, abstract_or_info(cls)?.get(), source, None)
 }
 
 static FROM_BUFFER: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
