@@ -256,6 +256,7 @@ pub fn memset_address() -> usize {
 }
 
 /// An `int` address in `[0, 2**64)`.
+#[inline(always)]
 fn address_value(address: &Bound<'_, PyAny>) -> PyResult<usize> {
     if !address.is_instance_of::<pyo3::types::PyInt>() {
         return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
@@ -310,6 +311,7 @@ unsafe extern "C" fn from_address_clinic_entry(cls: *mut ffi::PyObject, args: *c
 }
 
 /// The work of `from_address`: the address read, ctypes' audit event, the view.
+#[inline(always)]
 fn from_address(cls: &Borrowed<'_, '_, PyType>, address: &Borrowed<'_, '_, PyAny>) -> PyResult<*mut ffi::PyObject> {
     let address = address_value(address)?;
     audit_address(cls.py(), address)?;
@@ -377,7 +379,8 @@ fn from_buffer_copy<'py>(cls: &Bound<'py, PyType>, info: Bound<'py, TypeInfo>, s
     // As ctypes: made without calling the class, so no `__new__` or `__init__` of its
     // own runs.
     let obj = crate::data::instances::instance(cls, crate::data::instances::Contents::Owned(info.unbind()))?;
-    let cdata = obj.cast::<CData>()?.get();
+    // SAFETY: every instance a family's maker makes is C data.
+    let cdata = unsafe { obj.cast_unchecked::<CData>() }.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
     // owns at least `size` bytes; they are distinct allocations.
     unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.live_address(obj.py())?, size) };
@@ -537,21 +540,36 @@ type BufferArguments<'a, 'py> = (Bound<'py, TypeInfo>, Borrowed<'a, 'py, PyAny>,
 /// # Safety
 /// As for [`positional_only`].
 unsafe fn source_and_offset<'a, 'py>(cls: &Borrowed<'_, 'py, PyType>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyResult<BufferArguments<'a, 'py>> {
+    // SAFETY: a tuple of names when not NULL (the caller's promise).
+    let keywords = !kwnames.is_null() && unsafe { ffi::PyTuple_GET_SIZE(kwnames) } > 0;
+    if keywords || !(1..=2).contains(&nargs) {
+        // SAFETY: the caller's promise.
+        return Err(unsafe { argument_error(cls, name, args, nargs, kwnames) });
+    }
+    let info = abstract_or_info(cls)?;
+    // SAFETY: `args` holds `nargs` (1 or 2) live objects lent for the call (the
+    // caller's promise).
+    let arg = |i: usize| unsafe { Borrowed::from_ptr(cls.py(), *args.add(i)) };
+    Ok((info, arg(0), (nargs == 2).then(|| arg(1))))
+}
+
+/// The error of a `from_buffer`/`from_buffer_copy` call whose arguments do not fit,
+/// in the order the running version's ctypes checks them.
+///
+/// # Safety
+/// As for [`positional_only`].
+#[cold]
+unsafe fn argument_error(cls: &Borrowed<'_, '_, PyType>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyErr {
     let py = cls.py();
-    let clinic = crate::support::python::python_at_least(py, (3, 13));
-    let info = if clinic { None } else { Some(abstract_or_info(cls)?) };
+    if !crate::support::python::python_at_least(py, (3, 13)) {
+        if let Err(abstract_class) = abstract_or_info(cls) {
+            return abstract_class;
+        }
+    }
     // SAFETY: the caller's promise.
-    let args = unsafe { positional_only(py, name, args, nargs, kwnames, 1, 2) }?;
-    let info = match info {
-        Some(info) => info,
-        None => abstract_or_info(cls)?,
-    };
-    // SAFETY: live objects lent for the call (the caller's promise).
-    let arg = |a: &*mut ffi::PyObject| unsafe { Borrowed::from_ptr(py, *a) };
-    match args {
-        [source] => Ok((info, arg(source), None)),
-        [source, offset] => Ok((info, arg(source), Some(arg(offset)))),
-        _ => Err(PyTypeError::new_err(format!("{name}() takes at most 2 arguments ({} given)", args.len()))),
+    match unsafe { positional_only(py, name, args, nargs, kwnames, 1, 2) } {
+        Err(err) => err,
+        Ok(args) => PyTypeError::new_err(format!("{name}() takes 1 or 2 positional arguments ({} given)", args.len())),
     }
 }
 
