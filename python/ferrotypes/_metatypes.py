@@ -10,7 +10,6 @@ It is imported by the extension module ``ferrotypes._ctypes`` while that module
 initialises, and must therefore not import it: ``build_base_classes`` receives it.
 """
 
-import operator as _operator
 import sys
 import types
 import weakref
@@ -27,9 +26,10 @@ class _CDataMeta(type):
             _core._enable_fast_slots(cls)  # a class statement took PyO3's slots
         return cls
 
-    # from_address(cls, address) is a method written in Rust, added to this class and
-    # its subclasses by build_base_classes (_core._add_class_methods), as ctypes
-    # writes it in C.
+    # from_address(cls, address), from_buffer(cls, source, offset=0) and
+    # from_buffer_copy(cls, source, offset=0) are methods written in Rust, added to this
+    # class and its subclasses by build_base_classes (_core._add_class_methods), as
+    # ctypes writes them in C.
 
     def in_dll(cls, library, name):
         """An instance viewing the exported variable ``name`` of ``library``."""
@@ -38,18 +38,6 @@ class _CDataMeta(type):
         except OSError as exc:
             raise ValueError(str(exc)) from None
         return cls.from_address(address)
-
-    def from_buffer(cls, source, offset=0):
-        """An instance sharing the memory of the writable buffer ``source``."""
-        if isinstance(source, _core._CDataBase):
-            offset = _operator.index(offset)
-            if not -sys.maxsize - 1 <= offset <= sys.maxsize:
-                raise OverflowError("Python int too large to convert to C ssize_t")
-            if offset < 0:
-                raise ValueError("offset cannot be negative")
-            _core._check_buffer_room(_core.sizeof(source), _core.sizeof(cls), offset)
-            return _core._instance_at(cls, _core.addressof(source) + offset, source)
-        return _core._from_buffer(cls, source, offset)
 
     def from_param(cls, value):
         """A parameter of this type takes an instance of it, a ``byref`` of what it
@@ -66,10 +54,6 @@ class _CDataMeta(type):
         if as_parameter is not _MISSING:
             return _CDataMeta.from_param(cls, as_parameter)
         return _stdlib_parameter(cls, value)
-
-    def from_buffer_copy(cls, source, offset=0):
-        """A new instance holding a copy of ``sizeof(cls)`` bytes of ``source``."""
-        return _core._from_buffer_copy(cls, source, offset)
 
     def __mul__(cls, length):
         """``cls * n``: the array type of ``n`` elements (one class per pair, cached)."""

@@ -15,8 +15,8 @@ class _CDataMeta(type):
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> _CDataMeta: ...
     def from_address(cls: type[_CT], address: int, /) -> _CT: ...  # type: ignore[misc]
     def in_dll(cls: type[_CT], library: Any, name: str) -> _CT: ...  # type: ignore[misc]
-    def from_buffer(cls: type[_CT], source: WriteableBuffer, offset: int = 0) -> _CT: ...  # type: ignore[misc]
-    def from_buffer_copy(cls: type[_CT], source: ReadableBuffer, offset: int = 0) -> _CT: ...  # type: ignore[misc]
+    def from_buffer(cls: type[_CT], source: WriteableBuffer, offset: int = 0, /) -> _CT: ...  # type: ignore[misc]
+    def from_buffer_copy(cls: type[_CT], source: ReadableBuffer, offset: int = 0, /) -> _CT: ...  # type: ignore[misc]
     def from_param(cls, value: Any) -> Any: ...
     def __mul__(cls: type[_CT], length: int) -> type[Array[_CT]]: ...  # type: ignore[misc]
     def __rmul__(cls: type[_CT], length: int) -> type[Array[_CT]]: ...  # type: ignore[misc]

@@ -175,7 +175,7 @@ def _view(cls: Any, value: Any) -> Any:
     """An instance of ferrotypes class ``cls`` over stdlib instance ``value``'s memory,
     keeping it alive: ``from_buffer`` as the metaclass defines it, whatever ``cls``
     overrides."""
-    return _ours._from_buffer(cls, value, 0)
+    return _ours._from_buffer(cls, value)
 
 
 def adopt(value: Any, cls: Any) -> Any:

@@ -71,12 +71,9 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pickle::_unpickle, m)?)?;
     memory::add_one_argument_functions(m)?;
     m.add_function(wrap_pyfunction!(memory::resize, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::_instance_at, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_add_class_methods, m)?)?;
     m.add_function(wrap_pyfunction!(instances::_allocated_here, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::_from_buffer_copy, m)?)?;
     m.add_function(wrap_pyfunction!(memory::_from_buffer, m)?)?;
-    m.add_function(wrap_pyfunction!(memory::check_buffer_room, m)?)?;
     m.add_function(wrap_pyfunction!(memory::string_at, m)?)?;
     m.add_function(wrap_pyfunction!(memory::cast, m)?)?;
     m.add_function(wrap_pyfunction!(memory::wstring_at, m)?)?;

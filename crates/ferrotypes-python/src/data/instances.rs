@@ -264,10 +264,73 @@ type InstanceMaker = for<'py> fn(&Bound<'py, PyType>, Contents) -> PyResult<Boun
 /// What each family registered ([`register`]), by [`FamilyKind`].
 static MAKERS: [OnceLock<InstanceMaker>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
 
+/// How a family allocates a view (an instance over existing memory) of one of its
+/// classes on the quick path ([`view_of`]): the new object with its family part
+/// written, and where its `CData` goes; `None` for the general path.
+type ViewAllocator = for<'py> fn(&Bound<'py, PyType>, &TypeInfo) -> Option<PyResult<(std::ptr::NonNull<ffi::PyObject>, usize)>>;
+
+/// Each family's [`ViewAllocator`], by [`FamilyKind`].
+static VIEW_ALLOCATORS: [OnceLock<ViewAllocator>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
+
 /// Registers family `F`: instances of its classes are made here from then on (called
 /// once per family at module initialisation; a second call changes nothing).
 pub fn register<F: Family>() {
     let _ = F::KIND.entry_in(&MAKERS).set(instance_of::<F>);
+    let _ = F::KIND.entry_in(&VIEW_ALLOCATORS).set(allocate_view::<F>);
+}
+
+/// The quick path of a view of `cls`, a class whose `tp_new` is the family's own
+/// [`new_slot`] (so F's type or a subclass of it, told in one compare), once the
+/// family's layout is known: the class's allocator, the family part written and the
+/// place of the `CData` given back for the caller to write, with none of
+/// [`instance`]'s dispatch on contents. Anything else (a class with a `__new__` of
+/// its own, function pointers, the family's first instances) is `None`.
+fn allocate_view<F: Family>(cls: &Bound<'_, PyType>, info: &TypeInfo) -> Option<PyResult<(std::ptr::NonNull<ffi::PyObject>, usize)>> {
+    let tp = cls.as_type_ptr();
+    // SAFETY: a live type object, read with the GIL held.
+    let (new, alloc) = unsafe { ((*tp).tp_new, (*tp).tp_alloc) };
+    let (Some(Some(layout)), Some(alloc)) = (F::KIND.entry_in(&LAYOUTS).get(), alloc) else { return None };
+    if new.map(|f| f as usize) != Some(new_slot::<F> as ffi::newfunc as usize) {
+        return None;
+    }
+    let part = match F::part(cls, info) {
+        Ok(Some(part)) => part,
+        Ok(None) => return Some(Err(abstract_class())),
+        Err(err) => return Some(Err(err)),
+    };
+    // SAFETY: tp_alloc returns zeroed memory of the class's size (at least the
+    // family's, which the layout lies in), or NULL with an exception set.
+    let Some(obj) = std::ptr::NonNull::new(unsafe { alloc(tp, 0) }) else { return Some(Err(PyErr::fetch(cls.py()))) };
+    // SAFETY: the measured place of the part, in fresh memory of a class of family F
+    // (its tp_new says so), which has the family's layout.
+    unsafe { obj.as_ptr().cast::<u8>().add(layout.part).cast::<F>().write(part) };
+    Some(Ok((obj, layout.cdata)))
+}
+
+/// A view of `cls` over the memory at `address`, inside `base` at `index`; revocable
+/// (see `liveness`) when `revocable` (then `base` is given). Made on the family's
+/// quick path ([`allocate_view`]) when it applies, else by [`instance`].
+#[inline(always)]
+fn view<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, revocable: bool, index: usize) -> PyResult<Bound<'py, PyAny>> {
+    let info = view_info(cls)?;
+    let made = info.get().kind.family().entry_in(&VIEW_ALLOCATORS).get().and_then(|allocate| allocate(cls, info.get()));
+    let data = match (revocable, base) {
+        (true, Some(base)) => CData::revocable(info, address as *mut u8, base),
+        (_, base) => CData::borrowed(info, address as *mut u8, base),
+    }
+    .at_index(index);
+    match made {
+        Some(Ok((obj, cdata))) => {
+            // SAFETY: the place of the CData in a new object whose family part is
+            // written and nothing else yet; no code ran since its allocation.
+            unsafe {
+                obj.as_ptr().cast::<u8>().add(cdata).cast::<CData>().write(data);
+                Ok(Bound::from_owned_ptr(cls.py(), obj.as_ptr()))
+            }
+        }
+        Some(Err(err)) => Err(err),
+        None => instance(cls, Contents::Data(data)),
+    }
 }
 
 /// An instance of `cls`, of whichever family its info says, holding `contents`.
@@ -288,32 +351,32 @@ fn not_registered(family: FamilyKind) -> PyErr {
 /// An instance of `cls` over the memory at `address`, made without running
 /// `__new__` or `__init__`; `index` is its position inside `base` (see
 /// [`keepalive::keep_ref`](crate::data::keepalive::keep_ref)).
+#[inline]
 pub fn instance_at<'py>(cls: &Bound<'py, PyType>, address: usize, base: Option<Py<PyAny>>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-    let info = view_info(cls)?;
-    instance(cls, Contents::Data(CData::borrowed(info, address as *mut u8, base).at_index(index)))
+    view(cls, address, base, false, index)
 }
 
 /// [`instance_at`] for a view inside the memory of `base`, a C data instance (a field,
 /// an element, a pointer's target): revocable when `base` is (see `liveness`).
+#[inline]
 pub fn view_in<'py>(cls: &Bound<'py, PyType>, address: usize, base: &Bound<'py, CData>, index: usize) -> PyResult<Bound<'py, PyAny>> {
-    if !base.get().is_revocable(cls.py()) {
-        return instance_at(cls, address, Some(base.clone().into_any().unbind()), index);
-    }
-    let info = view_info(cls)?;
-    instance(cls, Contents::Data(CData::revocable(info, address as *mut u8, base.clone().into_any().unbind()).at_index(index)))
+    view(cls, address, Some(base.clone().into_any().unbind()), base.get().is_revocable(cls.py()), index)
 }
 
 /// An instance of `cls` over memory at `address` that `lease` may take back (an
 /// arena's block, an owned object's memory), with the lease as its `_b_base_`.
 pub fn leased_instance<'py>(cls: &Bound<'py, PyType>, address: usize, lease: &Bound<'py, Lease>) -> PyResult<Bound<'py, PyAny>> {
-    let info = view_info(cls)?;
-    instance(cls, Contents::Data(CData::revocable(info, address as *mut u8, lease.clone().into_any().unbind())))
+    view(cls, address, Some(lease.clone().into_any().unbind()), true, 0)
 }
 
 /// The info of `cls`, about to have a view: as in ctypes, a view is an instance, so
 /// `_fields_` is final from then on.
+#[inline]
 fn view_info(cls: &Bound<'_, PyType>) -> PyResult<Py<TypeInfo>> {
-    let info = info_of(cls.as_any())?;
+    let info = match crate::types::typeinfo::info_of_class(cls) {
+        Some(info) => info,
+        None => info_of(cls.as_any())?,
+    };
     info.get().mark_final();
     Ok(info.unbind())
 }

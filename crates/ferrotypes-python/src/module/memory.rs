@@ -14,7 +14,7 @@ use std::ffi::CStr;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyType};
 use pyo3::Borrowed;
 
 use crate::data::cdata::CData;
@@ -50,7 +50,7 @@ pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 /// flag of its type, where the instance test walks the metaclass's bases.
 #[inline(always)]
 fn class_info(obj: &Bound<'_, PyAny>, read: fn(&TypeInfo) -> usize) -> Option<usize> {
-    read_class_info(obj.cast::<pyo3::types::PyType>().ok()?, read)
+    read_class_info(obj.cast::<PyType>().ok()?, read)
 }
 
 /// `addressof(instance)`: the address of the instance's memory.
@@ -255,34 +255,19 @@ pub fn memset_address() -> usize {
     libc::memset as *const () as usize
 }
 
-/// `cls.from_address(address)` and views into other objects: an instance of `cls`
-/// over existing memory, without running `__init__`.
-#[pyfunction]
-#[pyo3(signature = (cls, address, base = None))]
-pub fn _instance_at<'py>(cls: &Bound<'py, pyo3::types::PyType>, address: &Bound<'py, PyAny>, base: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-    let address = view_address(address)?;
-    // A view into C data (`from_buffer` of an instance) is revocable with it.
-    if let Some(Ok(data)) = base.as_ref().map(|b| b.bind(cls.py()).cast::<CData>()) {
-        return crate::data::instances::view_in(cls, address, data, 0);
-    }
-    crate::data::instances::instance_at(cls, address, base, 0)
-}
-
-/// The address an instance is made at: an `int` in `[1, 2**64)`, NULL refused.
-fn view_address(address: &Bound<'_, PyAny>) -> PyResult<usize> {
-    let address = address_value(address)?;
-    if address == 0 {
-        return Err(PyValueError::new_err("NULL pointer access"));
-    }
-    Ok(address)
-}
-
 /// An `int` address in `[0, 2**64)`.
+#[inline(always)]
 fn address_value(address: &Bound<'_, PyAny>) -> PyResult<usize> {
     if !address.is_instance_of::<pyo3::types::PyInt>() {
         return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
     }
-    address.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))
+    // SAFETY: an int (checked above); the result is all ones with an exception set
+    // when it is negative or past 64 bits.
+    let bits = unsafe { ffi::PyLong_AsUnsignedLongLong(address.as_ptr()) };
+    if bits == u64::MAX && PyErr::take(address.py()).is_some() {
+        return Err(pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"));
+    }
+    usize::try_from(bits).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))
 }
 
 /// `cls.from_address(address)` as CPython calls a `METH_O` method of the metaclasses
@@ -302,18 +287,38 @@ unsafe extern "C" fn from_address_entry(cls: *mut ffi::PyObject, address: *mut f
     slots::guard(py, slots::NULL, || {
         // SAFETY: `cls` is an instance of a metaclass (a subclass of `type`), as the
         // descriptor checked; both are live objects lent for the call.
-        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<pyo3::types::PyType>(), Borrowed::from_ptr(py, address)) };
-        let address = address_value(&address)?;
-        // SAFETY: a NUL-terminated event name and the format of one Py_ssize_t, given
-        // one (the address's bits, as ctypes passes its pointer).
-        if unsafe { PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
-            return Err(PyErr::fetch(py));
-        }
-        if address == 0 {
-            return Err(PyValueError::new_err("NULL pointer access"));
-        }
-        Ok(crate::data::instances::instance_at(&cls, address, None, 0)?.into_ptr())
+        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>(), Borrowed::from_ptr(py, address)) };
+        from_address(&cls, &address)
     })
+}
+
+/// `from_address` on 3.13 and later, where ctypes' Argument Clinic words the
+/// argument errors (`METH_FASTCALL | METH_KEYWORDS`; see [`positional_only`]).
+///
+/// # Safety
+/// As for [`from_buffer_entry`].
+unsafe extern "C" fn from_address_clinic_entry(cls: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as in from_address_entry.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: the arguments as CPython passed them (this function's contract).
+        let args = unsafe { positional_only(py, "from_address", args, nargs, kwnames, 1, 1) }?;
+        let [address] = args else { return Err(PyTypeError::new_err("from_address() takes exactly 1 argument")) };
+        // SAFETY: as in from_address_entry.
+        let (cls, address) = unsafe { (Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>(), Borrowed::from_ptr(py, *address)) };
+        from_address(&cls, &address)
+    })
+}
+
+/// The work of `from_address`: the address read, ctypes' audit event, the view.
+#[inline(always)]
+fn from_address(cls: &Borrowed<'_, '_, PyType>, address: &Borrowed<'_, '_, PyAny>) -> PyResult<*mut ffi::PyObject> {
+    let address = address_value(address)?;
+    audit_address(cls.py(), address)?;
+    if address == 0 {
+        return Err(PyValueError::new_err("NULL pointer access"));
+    }
+    Ok(crate::data::instances::instance_at(cls, address, None, 0)?.into_ptr())
 }
 
 extern "C" {
@@ -328,57 +333,107 @@ static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMeth
     ml_doc: c"from_address($cls, address, /)\n--\n\nAn instance viewing the memory at `address` (which must stay valid).".as_ptr(),
 });
 
+static FROM_ADDRESS_CLINIC: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_address".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: from_address_clinic_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: FROM_ADDRESS.0.ml_doc,
+});
+
 /// Gives `meta`, a C data metaclass (`_CDataMeta` or one derived from it), the methods
-/// written in Rust (`from_address`), as method descriptors in its dict, which its
+/// written in Rust (`from_address`, `from_buffer`, `from_buffer_copy`), as method descriptors in its dict, which its
 /// subclasses inherit (called by `_metatypes.build_base_classes` for each of its own).
 #[pyfunction]
-pub fn _add_class_methods(meta: &Bound<'_, pyo3::types::PyType>) -> PyResult<()> {
+pub fn _add_class_methods(meta: &Bound<'_, PyType>) -> PyResult<()> {
     let py = meta.py();
-    // SAFETY: a live type and a static definition (see StaticMethodDef); the result is
-    // a new reference or NULL with an exception set.
-    let method = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(meta.as_type_ptr(), std::ptr::from_ref(&FROM_ADDRESS.0).cast_mut())) }?;
-    // Set in the dict (the class may already refuse new attributes), then the
-    // attribute caches told.
-    // SAFETY: a live heap type's own dict, written with the GIL held.
-    unsafe {
-        if ffi::PyDict_SetItemString((*meta.as_type_ptr()).tp_dict, FROM_ADDRESS.0.ml_name, method.as_ptr()) != 0 {
-            return Err(PyErr::fetch(py));
+    let from_address = if crate::support::python::python_at_least(py, (3, 13)) { &FROM_ADDRESS_CLINIC } else { &FROM_ADDRESS };
+    for def in [from_address, &FROM_BUFFER, &FROM_BUFFER_COPY] {
+        // SAFETY: a live type and a static definition (see StaticMethodDef); the
+        // result is a new reference or NULL with an exception set.
+        let method = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(meta.as_type_ptr(), std::ptr::from_ref(&def.0).cast_mut())) }?;
+        // Set in the dict (the class may already refuse new attributes), then the
+        // attribute caches told.
+        // SAFETY: a live heap type's own dict, written with the GIL held.
+        unsafe {
+            if ffi::PyDict_SetItemString((*meta.as_type_ptr()).tp_dict, def.0.ml_name, method.as_ptr()) != 0 {
+                return Err(PyErr::fetch(py));
+            }
         }
-        ffi::PyType_Modified(meta.as_type_ptr());
     }
+    // SAFETY: a live type, with the GIL held.
+    unsafe { ffi::PyType_Modified(meta.as_type_ptr()) };
     Ok(())
 }
 
 /// `cls.from_buffer_copy(source, offset=0)`: a new instance holding a copy of
 /// `sizeof(cls)` bytes of any object with the buffer protocol (made as ctypes makes
-/// it, without calling the class).
-#[pyfunction]
-pub fn _from_buffer_copy<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let info = info_of(cls.as_any())?;
+/// it, without calling the class), after ctypes' `ctypes.cdata/buffer` audit event.
+fn from_buffer_copy<'py>(cls: &Bound<'py, PyType>, info: Bound<'py, TypeInfo>, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let size = info.get().size;
     // In ctypes' order: the buffer, then the offset's type and range, then its sign.
     let view = crate::support::buffer::ReadView::new(source)?;
-    let offset: isize = offset.extract()?;
+    let offset = offset.map_or(Ok(0), ssize_argument)?;
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     check_buffer_room(view.len(), size, offset)?;
+    audit_buffer(cls.py(), view.as_ptr() as usize, view.len(), offset)?;
     // As ctypes: made without calling the class, so no `__new__` or `__init__` of its
     // own runs.
     let obj = crate::data::instances::instance(cls, crate::data::instances::Contents::Owned(info.unbind()))?;
-    let cdata = obj.cast::<CData>()?.get();
+    // SAFETY: every instance a family's maker makes is C data.
+    let cdata = unsafe { obj.cast_unchecked::<CData>() }.get();
     // SAFETY: the view holds at least offset+size readable bytes; the new instance
     // owns at least `size` bytes; they are distinct allocations.
     unsafe { std::ptr::copy_nonoverlapping(view.as_ptr().add(offset), cdata.live_address(obj.py())?, size) };
     Ok(obj)
 }
 
+/// The info of `cls` for a class method: ctypes' "abstract class" when it has none.
+fn abstract_or_info<'py>(cls: &Bound<'py, PyType>) -> PyResult<Bound<'py, TypeInfo>> {
+    crate::types::typeinfo::info_of_class(cls).ok_or_else(|| PyTypeError::new_err("abstract class"))
+}
+
+/// An offset argument as ctypes' `n` format reads it: any object with `__index__`,
+/// `OverflowError` past `Py_ssize_t` (with `PyLong_AsSsize_t`'s message).
+fn ssize_argument(value: &Bound<'_, PyAny>) -> PyResult<isize> {
+    let py = value.py();
+    // SAFETY: a live object; the result is a new reference or NULL with an exception set.
+    let index = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyNumber_Index(value.as_ptr())) }?;
+    // SAFETY: an int; the result is -1 with an exception set on error.
+    let n = unsafe { ffi::PyLong_AsSsize_t(index.as_ptr()) };
+    if n == -1 {
+        if let Some(err) = PyErr::take(py) {
+            return Err(err);
+        }
+    }
+    Ok(n)
+}
+
+/// ctypes' `ctypes.cdata/buffer` audit event: the buffer's address and length, and
+/// the offset asked for.
+fn audit_buffer(py: Python<'_>, address: usize, len: usize, offset: usize) -> PyResult<()> {
+    // SAFETY: a NUL-terminated event name and the format of three Py_ssize_t, given
+    // three (the address's bits, as ctypes passes its pointer).
+    if unsafe { PySys_Audit(c"ctypes.cdata/buffer".as_ptr(), c"nnn".as_ptr(), address as ffi::Py_ssize_t, len as ffi::Py_ssize_t, offset as ffi::Py_ssize_t) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(())
+}
+
+/// ctypes' `ctypes.cdata` audit event, raised by every instance made at an address.
+fn audit_address(py: Python<'_>, address: usize) -> PyResult<()> {
+    // SAFETY: a NUL-terminated event name and the format of one Py_ssize_t, given
+    // one (the address's bits, as ctypes passes its pointer).
+    if unsafe { PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(())
+}
+
 /// `ValueError` unless a buffer of `available` bytes holds `size` bytes at `offset`
 /// (ctypes' "Buffer size too small"): the one check of `from_buffer` and
-/// `from_buffer_copy`, for buffers and for C data sources (`_metatypes` calls it as
-/// `_check_buffer_room`). Both numbers come from Python, so a sum past any memory is
-/// the same error, not a wrapped number.
-#[pyfunction]
-#[pyo3(name = "_check_buffer_room")]
-pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
+/// `from_buffer_copy`, for buffers and for C data sources. Both numbers come from
+/// Python, so a sum past any memory is the same error, not a wrapped number.
+fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResult<()> {
     let needed = size.checked_add(offset).ok_or_else(|| PyValueError::new_err(format!("Buffer size too small (offset {offset} past any memory)")))?;
     if available < needed {
         return Err(PyValueError::new_err(format!("Buffer size too small ({available} instead of at least {needed} bytes)")));
@@ -387,28 +442,193 @@ pub fn check_buffer_room(available: usize, size: usize, offset: usize) -> PyResu
 }
 
 /// `cls.from_buffer(source, offset=0)`: an instance sharing the memory of a writable
-/// buffer. The instance keeps a memoryview of `source` as its `_b_base_`, which holds
-/// the export (and so the memory) for as long as the instance lives.
-#[pyfunction]
-pub fn _from_buffer<'py>(cls: &Bound<'py, pyo3::types::PyType>, source: &Bound<'py, PyAny>, offset: isize) -> PyResult<Bound<'py, PyAny>> {
+/// buffer, after ctypes' audit events (`ctypes.cdata/buffer`, then `ctypes.cdata`).
+/// The instance keeps a memoryview of `source` as its `_b_base_` and in `_objects`
+/// (slot -1, as ctypes), which holds the export (and so the memory, and a
+/// `bytearray`'s size) for as long as the instance lives. A ferrotypes instance as
+/// `source` is viewed directly, its `_b_base_` (so revocable with it).
+fn from_buffer<'py>(cls: &Bound<'py, PyType>, info: &TypeInfo, source: &Bound<'py, PyAny>, offset: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let py = cls.py();
-    let size = info_of(cls.as_any())?.get().size;
+    let size = info.size;
+    let offset = offset.map_or(Ok(0), ssize_argument)?;
+    if let Ok(data) = source.cast::<CData>() {
+        let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
+        let available = data.get().size(py);
+        check_buffer_room(available, size, offset)?;
+        let start = data.get().live_address(py)? as usize;
+        audit_buffer(py, start, available, offset)?;
+        // In bounds: offset + size <= the source's size (checked above).
+        let address = start.wrapping_add(offset);
+        audit_address(py, address)?;
+        return crate::data::instances::view_in(cls, address, data, 0);
+    }
     // SAFETY: source is a live object; the result is a new reference or NULL with an
     // exception set.
-    let view = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
+    let view = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyMemoryView_FromObject(source.as_ptr())) }?;
     // The memoryview holds its own export of `source`, so the address read through this
     // short-lived second view stays valid for as long as the memoryview lives.
-    let buffer = crate::support::buffer::ReadView::writable(&view)?;
+    let buffer = crate::support::buffer::ReadView::strided(&view)?;
+    if buffer.readonly() {
+        return Err(PyTypeError::new_err("underlying buffer is not writable"));
+    }
+    if !buffer.is_contiguous(b'C') {
+        return Err(PyTypeError::new_err("underlying buffer is not C contiguous"));
+    }
     let offset = usize::try_from(offset).map_err(|_| PyValueError::new_err("offset cannot be negative"))?;
     check_buffer_room(buffer.len(), size, offset)?;
+    audit_buffer(py, buffer.as_ptr() as usize, buffer.len(), offset)?;
     // SAFETY: offset + size <= the buffer's length (checked above): in bounds.
     let address = unsafe { buffer.as_ptr().add(offset) } as usize;
     drop(buffer);
+    audit_address(py, address)?;
     let instance = crate::data::instances::instance_at(cls, address, Some(view.clone().unbind()), 0)?;
     // ctypes lists the view in `_objects` too (slot -1, as a 32-bit key).
     keepalive::keep_ref(instance.cast::<CData>()?, 0xffff_ffff, Some(view.into_any().unbind()))?;
     Ok(instance)
 }
+
+/// The positional arguments of a class method taking `min..=max` of them and no
+/// keywords (`from_buffer(source, offset=0, /)`), refused with the messages of the
+/// running version's ctypes: before 3.13 `PyArg_ParseTuple`'s (keywords first), from
+/// 3.13 Argument Clinic's (the positional count, then the total, then keywords).
+///
+/// # Safety
+/// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: `args` holds `nargs` live
+/// objects followed by one per name in `kwnames` (a tuple of `str`, or NULL), lent
+/// for the call (`'a`).
+#[allow(clippy::arithmetic_side_effects)] // counts of a call's arguments, far below isize::MAX
+unsafe fn positional_only<'a>(py: Python<'_>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject, min: isize, max: isize) -> PyResult<&'a [*mut ffi::PyObject]> {
+    // SAFETY: a tuple of names when not NULL (the caller's promise).
+    let keywords = if kwnames.is_null() { 0 } else { unsafe { ffi::PyTuple_GET_SIZE(kwnames) } };
+    let plural = |n: isize| if n == 1 { "" } else { "s" };
+    if crate::support::python::python_at_least(py, (3, 13)) {
+        if nargs < min {
+            let how = if min == max { "exactly" } else { "at least" };
+            return Err(PyTypeError::new_err(format!("{name}() takes {how} {min} positional argument{} ({nargs} given)", plural(min))));
+        }
+        if nargs + keywords > max {
+            return Err(PyTypeError::new_err(format!("{name}() takes at most {max} argument{} ({} given)", plural(max), nargs + keywords)));
+        }
+        if keywords > 0 {
+            // SAFETY: a non-empty tuple of `str` (the caller's promise).
+            let first = unsafe { Borrowed::from_ptr(py, ffi::PyTuple_GET_ITEM(kwnames, 0)) }.str()?;
+            return Err(PyTypeError::new_err(format!("{name}() got an unexpected keyword argument '{first}'")));
+        }
+    } else {
+        if keywords > 0 {
+            return Err(PyTypeError::new_err(format!("{name}() takes no keyword arguments")));
+        }
+        if nargs < min {
+            return Err(PyTypeError::new_err(format!("{name}() takes at least {min} argument{} ({nargs} given)", plural(min))));
+        }
+        if nargs > max {
+            return Err(PyTypeError::new_err(format!("{name}() takes at most {max} argument{} ({nargs} given)", plural(max))));
+        }
+    }
+    // SAFETY: `args` holds `nargs` (>= min >= 1) live objects (the caller's promise).
+    Ok(unsafe { std::slice::from_raw_parts(args, nargs as usize) })
+}
+
+/// What `from_buffer` and `from_buffer_copy` work with: the class's info, `source`
+/// and `offset` (when given).
+type BufferArguments<'a, 'py> = (Bound<'py, TypeInfo>, Borrowed<'a, 'py, PyAny>, Option<Borrowed<'a, 'py, PyAny>>);
+
+/// The info of `cls`, and `source` and `offset` of `from_buffer`/`from_buffer_copy`, checked after the class
+/// as the running version's ctypes checks them: before 3.13 an abstract class is
+/// refused first, from 3.13 the arguments are.
+///
+/// # Safety
+/// As for [`positional_only`].
+unsafe fn source_and_offset<'a, 'py>(cls: &Borrowed<'_, 'py, PyType>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyResult<BufferArguments<'a, 'py>> {
+    // SAFETY: a tuple of names when not NULL (the caller's promise).
+    let keywords = !kwnames.is_null() && unsafe { ffi::PyTuple_GET_SIZE(kwnames) } > 0;
+    if keywords || !(1..=2).contains(&nargs) {
+        // SAFETY: the caller's promise.
+        return Err(unsafe { argument_error(cls, name, args, nargs, kwnames) });
+    }
+    let info = abstract_or_info(cls)?;
+    // SAFETY: `args` holds `nargs` (1 or 2) live objects lent for the call (the
+    // caller's promise).
+    let arg = |i: usize| unsafe { Borrowed::from_ptr(cls.py(), *args.add(i)) };
+    Ok((info, arg(0), (nargs == 2).then(|| arg(1))))
+}
+
+/// The error of a `from_buffer`/`from_buffer_copy` call whose arguments do not fit,
+/// in the order the running version's ctypes checks them.
+///
+/// # Safety
+/// As for [`positional_only`].
+#[cold]
+unsafe fn argument_error(cls: &Borrowed<'_, '_, PyType>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyErr {
+    let py = cls.py();
+    if !crate::support::python::python_at_least(py, (3, 13)) {
+        if let Err(abstract_class) = abstract_or_info(cls) {
+            return abstract_class;
+        }
+    }
+    // SAFETY: the caller's promise.
+    match unsafe { positional_only(py, name, args, nargs, kwnames, 1, 2) } {
+        Err(err) => err,
+        Ok(args) => PyTypeError::new_err(format!("{name}() takes 1 or 2 positional arguments ({} given)", args.len())),
+    }
+}
+
+/// `cls.from_buffer(source, offset=0)` as CPython calls a `METH_FASTCALL |
+/// METH_KEYWORDS` method of the metaclasses (installed by [`_add_class_methods`]).
+///
+/// # Safety
+/// CPython's contract for such a method descriptor of `_CDataMeta`: the GIL held,
+/// `cls` an instance of it (a class; the descriptor checked), `args` holding `nargs`
+/// live objects and one per name of `kwnames` (a tuple or NULL), all lent.
+unsafe extern "C" fn from_buffer_entry(cls: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls methods with the GIL held; the token is not registered
+    // with PyO3's attach count (see from_address_entry).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: `cls` is a class (the descriptor checked it is a metaclass instance).
+        let cls = unsafe { Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>() };
+        // SAFETY: the arguments as CPython passed them (this function's contract).
+        let (info, source, offset) = unsafe { source_and_offset(&cls, "from_buffer", args, nargs, kwnames) }?;
+        Ok(from_buffer(&cls, info.get(), &source, offset.as_deref())?.into_ptr())
+    })
+}
+
+/// `cls.from_buffer_copy(source, offset=0)`, as [`from_buffer_entry`] for `from_buffer`.
+///
+/// # Safety
+/// As for [`from_buffer_entry`].
+unsafe extern "C" fn from_buffer_copy_entry(cls: *mut ffi::PyObject, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: as in from_buffer_entry.
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, slots::NULL, || {
+        // SAFETY: `cls` is a class (the descriptor checked it is a metaclass instance).
+        let cls = unsafe { Borrowed::from_ptr(py, cls).cast_unchecked::<PyType>() };
+        // SAFETY: the arguments as CPython passed them (this function's contract).
+        let (info, source, offset) = unsafe { source_and_offset(&cls, "from_buffer_copy", args, nargs, kwnames) }?;
+        Ok(from_buffer_copy(&cls, info, &source, offset.as_deref())?.into_ptr())
+    })
+}
+
+/// `from_buffer` for the Python layer (`_stdlib_ctypes` viewing a stdlib object's
+/// memory), whatever the class's metaclass defines.
+#[pyfunction]
+pub fn _from_buffer<'py>(cls: &Bound<'py, PyType>, source: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    from_buffer(cls, abstract_or_info(cls)?.get(), source, None)
+}
+
+static FROM_BUFFER: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_buffer".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: from_buffer_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: c"from_buffer($cls, source, offset=0, /)\n--\n\nAn instance sharing the memory of the writable buffer `source`, from `offset`.".as_ptr(),
+});
+
+static FROM_BUFFER_COPY: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
+    ml_name: c"from_buffer_copy".as_ptr(),
+    ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: from_buffer_copy_entry },
+    ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+    ml_doc: c"from_buffer_copy($cls, source, offset=0, /)\n--\n\nA new instance holding a copy of the instance's size in bytes of `source`, from `offset`.".as_ptr(),
+});
 
 /// `cast(obj, typ)`: an instance of the pointer type `typ` holding the address `obj`
 /// converts to (as a `c_void_p` argument would). When `obj` is C data, the result
@@ -433,7 +653,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             }
         },
     };
-    let pointer_like = typ.is_instance_of::<pyo3::types::PyType>() && info_of(typ).is_ok_and(|info| {
+    let pointer_like = typ.is_instance_of::<PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
