@@ -20,6 +20,7 @@ use pyo3::Borrowed;
 use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::slots;
+use crate::support::python;
 use crate::support::scalar;
 use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
 use crate::types::typeinfo::{info_of, read_class_info, TypeInfo};
@@ -321,11 +322,6 @@ fn from_address(cls: &Borrowed<'_, '_, PyType>, address: &Borrowed<'_, '_, PyAny
     Ok(crate::data::instances::instance_at(cls, address, None, 0)?.into_ptr())
 }
 
-extern "C" {
-    /// CPython's audit hook entry (variadic, hence not in PyO3's bindings).
-    fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
-}
-
 static FROM_ADDRESS: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
     ml_name: c"from_address".as_ptr(),
     ml_meth: ffi::PyMethodDefPointer { PyCFunction: from_address_entry },
@@ -346,7 +342,7 @@ static FROM_ADDRESS_CLINIC: slots::StaticMethodDef = slots::StaticMethodDef(ffi:
 #[pyfunction]
 pub fn _add_class_methods(meta: &Bound<'_, PyType>) -> PyResult<()> {
     let py = meta.py();
-    let from_address = if crate::support::python::python_at_least(py, (3, 13)) { &FROM_ADDRESS_CLINIC } else { &FROM_ADDRESS };
+    let from_address = if python::python_at_least(py, (3, 13)) { &FROM_ADDRESS_CLINIC } else { &FROM_ADDRESS };
     for def in [from_address, &FROM_BUFFER, &FROM_BUFFER_COPY] {
         // SAFETY: a live type and a static definition (see StaticMethodDef); the
         // result is a new reference or NULL with an exception set.
@@ -413,7 +409,7 @@ fn ssize_argument(value: &Bound<'_, PyAny>) -> PyResult<isize> {
 fn audit_buffer(py: Python<'_>, address: usize, len: usize, offset: usize) -> PyResult<()> {
     // SAFETY: a NUL-terminated event name and the format of three Py_ssize_t, given
     // three (the address's bits, as ctypes passes its pointer).
-    if unsafe { PySys_Audit(c"ctypes.cdata/buffer".as_ptr(), c"nnn".as_ptr(), address as ffi::Py_ssize_t, len as ffi::Py_ssize_t, offset as ffi::Py_ssize_t) } < 0 {
+    if unsafe { python::PySys_Audit(c"ctypes.cdata/buffer".as_ptr(), c"nnn".as_ptr(), address as ffi::Py_ssize_t, len as ffi::Py_ssize_t, offset as ffi::Py_ssize_t) } < 0 {
         return Err(PyErr::fetch(py));
     }
     Ok(())
@@ -423,7 +419,7 @@ fn audit_buffer(py: Python<'_>, address: usize, len: usize, offset: usize) -> Py
 fn audit_address(py: Python<'_>, address: usize) -> PyResult<()> {
     // SAFETY: a NUL-terminated event name and the format of one Py_ssize_t, given
     // one (the address's bits, as ctypes passes its pointer).
-    if unsafe { PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
+    if unsafe { python::PySys_Audit(c"ctypes.cdata".as_ptr(), c"n".as_ptr(), address as ffi::Py_ssize_t) } < 0 {
         return Err(PyErr::fetch(py));
     }
     Ok(())
@@ -501,7 +497,7 @@ unsafe fn positional_only<'a>(py: Python<'_>, name: &str, args: *const *mut ffi:
     // SAFETY: a tuple of names when not NULL (the caller's promise).
     let keywords = if kwnames.is_null() { 0 } else { unsafe { ffi::PyTuple_GET_SIZE(kwnames) } };
     let plural = |n: isize| if n == 1 { "" } else { "s" };
-    if crate::support::python::python_at_least(py, (3, 13)) {
+    if python::python_at_least(py, (3, 13)) {
         if nargs < min {
             let how = if min == max { "exactly" } else { "at least" };
             return Err(PyTypeError::new_err(format!("{name}() takes {how} {min} positional argument{} ({nargs} given)", plural(min))));
@@ -561,7 +557,7 @@ unsafe fn source_and_offset<'a, 'py>(cls: &Borrowed<'_, 'py, PyType>, name: &str
 #[cold]
 unsafe fn argument_error(cls: &Borrowed<'_, '_, PyType>, name: &str, args: *const *mut ffi::PyObject, nargs: ffi::Py_ssize_t, kwnames: *mut ffi::PyObject) -> PyErr {
     let py = cls.py();
-    if !crate::support::python::python_at_least(py, (3, 13)) {
+    if !python::python_at_least(py, (3, 13)) {
         if let Err(abstract_class) = abstract_or_info(cls) {
             return abstract_class;
         }
@@ -658,7 +654,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
     if !pointer_like {
-        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", crate::support::python::describe(typ))));
+        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", python::describe(typ))));
     }
     let address = value.slot.word();
     let result = typ.call0()?;

@@ -1,10 +1,16 @@
 //! Facts about the running interpreter, attribute lookup on classes without raising,
-//! and short descriptions of Python objects for messages.
+//! short descriptions of Python objects for messages, and CPython entry points PyO3
+//! does not bind.
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::support::scalar;
+
+extern "C" {
+    /// CPython's audit hook entry (variadic, hence not in PyO3's bindings).
+    pub(crate) fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
+}
 
 /// Whether the running interpreter is at least `version` (major, minor): where
 /// ctypes' behaviour or CPython's object layout changed between versions.

@@ -23,6 +23,7 @@ use pyo3::types::{PyBytes, PyInt, PyString, PyType};
 use crate::data::cdata::CData;
 use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
+use crate::support::python;
 use crate::data::instances;
 use crate::data::slots;
 use crate::data::families::array::ArrayData;
@@ -353,16 +354,11 @@ pub fn add_buffer_functions(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// Raises the audit event `event` with arguments `(init, size)`, as ctypes does.
 fn audit(py: Python<'_>, event: &std::ffi::CStr, init: &Bound<'_, PyAny>, size: &Bound<'_, PyAny>) -> PyResult<()> {
     // SAFETY: a NUL-terminated event name and a format of two objects, both live.
-    let status = unsafe { PySys_Audit(event.as_ptr(), c"OO".as_ptr(), init.as_ptr(), size.as_ptr()) };
+    let status = unsafe { python::PySys_Audit(event.as_ptr(), c"OO".as_ptr(), init.as_ptr(), size.as_ptr()) };
     if status < 0 {
         return Err(PyErr::fetch(py));
     }
     Ok(())
-}
-
-extern "C" {
-    /// CPython's audit hook entry (variadic, hence not in PyO3's bindings).
-    fn PySys_Audit(event: *const std::ffi::c_char, format: *const std::ffi::c_char, ...) -> std::ffi::c_int;
 }
 
 /// The `value` and `raw` getsets of `c_char` array classes and the `value` getset of
