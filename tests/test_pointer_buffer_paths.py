@@ -90,15 +90,20 @@ class Index:
         return self.n
 
 
+def int_and_pair(m):
+    """A c_int subclass and struct {int a, b;} of module m (ctypes or ferrotypes)."""
+    class Int(m.c_int):
+        pass
+
+    class Pair(m.Structure):
+        _fields_ = [("a", m.c_int), ("b", m.c_int)]
+    return Int, Pair
+
+
 def test_slices_with_index_objects_and_of_other_elements_match_ctypes():
     results = []
     for m in (ctypes, ferrotypes):
-        class Int(m.c_int):
-            pass
-
-        class Pair(m.Structure):
-            _fields_ = [("a", m.c_int), ("b", m.c_int)]
-
+        Int, Pair = int_and_pair(m)
         a = (m.c_int * 6)(*range(6))
         subs = (Int * 3)(4, 5, 6)
         pairs = (Pair * 3)((1, 2), (3, 4), (5, 6))
@@ -145,12 +150,7 @@ def test_iterating_arrays_matches_ctypes(name, n):
 def test_iterating_arrays_of_instances_and_overridden_getitem_matches_ctypes():
     results = []
     for m in (ctypes, ferrotypes):
-        class Int(m.c_int):
-            pass
-
-        class Pair(m.Structure):
-            _fields_ = [("a", m.c_int), ("b", m.c_int)]
-
+        Int, Pair = int_and_pair(m)
         class Doubled(m.c_int * 3):
             def __getitem__(self, i):
                 return 2 * super().__getitem__(i)
@@ -177,12 +177,7 @@ def test_iterating_an_array_of_freed_memory_raises_as_its_elements_do():
 def test_contents_matches_ctypes_with_keep_alive_and_subclasses():
     results = []
     for m in (ctypes, ferrotypes):
-        class Int(m.c_int):
-            pass
-
-        class Pair(m.Structure):
-            _fields_ = [("a", m.c_int), ("b", m.c_int)]
-
+        Int, Pair = int_and_pair(m)
         ci = m.c_int(5)
         p = m.pointer(ci)
         got = p.contents
