@@ -100,12 +100,16 @@ def test_library():
     return str(build.build())
 
 
-def instructions(setup, statement, n, library, env):
-    code = CHILD.format(setup=setup, statement=statement, n=n)
+def collected(code, argv, env):
+    """The instructions callgrind counts for a process running `python -c code *argv`."""
     run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                          sys.executable, "-c", code, library],
+                          sys.executable, "-c", code, *argv],
                          capture_output=True, text=True, env=env, check=True)
     return int(re.search(r"Collected : (\d+)", run.stderr).group(1))
+
+
+def instructions(setup, statement, n, library, env):
+    return collected(CHILD.format(setup=setup, statement=statement, n=n), [library], env)
 
 
 def per_operation(name, n, library, portable):

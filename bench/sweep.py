@@ -17,12 +17,19 @@ the rows slower than ctypes, the median ratio, and the noise: the largest interq
 range of a row's per-repeat ratios, and the rows whose best known cost (the lesser of
 ferrotypes and the floor) is above 0.67 of ctypes' (issue 21's median target). Operations of about 10 ns are at the resolution of
 this method (the empty loop costs about 5 ns): read their rows with the noise column.
+
+With --instructions the rows are counted instead of timed: valgrind's callgrind counts the
+instructions of a process doing the statement 2N times minus one doing it N times, for
+ctypes, ferrotypes and the floor, each in its own process (as bench/instructions.py does).
+The counts repeat from run to run where timings on a shared machine do not; they weigh
+every instruction alike, so a row's ratio of instructions need not be its ratio of time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -171,22 +178,73 @@ def floor_environment():
             "ext_create_string_buffer": ext.create_string_buffer}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny run: checks that everything works")
-    parser.add_argument("--only", nargs="+", metavar="WORD", help="rows whose label contains one of these")
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--json", metavar="PATH", help="also write the numbers to PATH")
-    args = parser.parse_args()
+# A child process of --instructions: argv is the implementation ("ctypes", "ferrotypes"
+# or "floor") and the number of times to run the statement.
+CHILD = """
+import gc, importlib, sys
+sys.path.insert(0, {bench!r})
+import sweep
+name = sys.argv[1]
+env = sweep.floor_environment() if name == "floor" else sweep.environment(importlib.import_module(name))
+exec({setup!r}, env)
+exec("def loop():\\n    for _ in range(" + sys.argv[2] + "):\\n        " + {statement!r}, env)
+gc.collect()
+gc.freeze()  # collections then see only what the loop makes
+env["loop"]()
+"""
+
+
+def count_instructions(operations, n, jobs):
+    """Instructions per operation of each row, {label: {implementation: count}}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import instructions  # bench/instructions.py
+
+    env = dict(os.environ, PYTHONHASHSEED="0")  # the same dict layouts in every run
+
+    def per_operation(label, name, setup, statement):
+        code = CHILD.format(bench=str(REPO / "bench"), setup=setup, statement=statement)
+        once, twice = (instructions.collected(code, [name, str(k)], env) for k in (n, 2 * n))
+        return label, name, (twice - once) / n
+
+    tasks = []
+    for label, setup, statement in operations:
+        tasks += [(label, name, setup, statement) for name in ("ctypes", "ferrotypes")]
+        if label in FLOORS:
+            tasks.append((label, "floor", *FLOORS[label]))
+    counts = {label: {} for label, _, _ in operations}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for label, name, count in pool.map(lambda task: per_operation(*task), tasks):
+            counts[label][name] = count
+    return counts
+
+
+def instruction_rows(operations, n, jobs):
+    """Prints and returns the --instructions table."""
+    counts = count_instructions(operations, n, jobs)
+    print(f"instructions per operation (callgrind, N={n}), Python {platform.python_version()}")
+    print(f"{'operation':40} {'ctypes':>8} {'ft':>8} {'ft/ctypes':>10} {'floor':>8} {'floor/ctypes':>13}")
+    rows = []
+    for label, statement in ((op[0], op[2]) for op in operations):
+        c = counts[label]
+        ratio = c["ferrotypes"] / c["ctypes"]
+        floor_ratio = c["floor"] / c["ctypes"] if "floor" in c else None
+        floor_cells = f" {c['floor']:8.0f} {floor_ratio:13.2f}" if floor_ratio is not None else ""
+        mark = "  more" if ratio > 1 else ""
+        print(f"{label:40} {c['ctypes']:8.0f} {c['ferrotypes']:8.0f} {ratio:10.2f}{floor_cells}{mark}")
+        rows.append({"operation": label, "statement": statement, "instructions": c, "ratio": ratio,
+                     "floor_ratio": floor_ratio})
+    return rows
+
+
+def timed_rows(operations, n, repeats):
+    """Prints and returns the table of timings."""
     import ctypes
 
     import ferrotypes
 
     impls = {"ctypes": environment(ctypes), "ferrotypes": environment(ferrotypes)}
     floor_env = floor_environment()
-    operations = [op for op in OPERATIONS
-                  if not args.only or any(word in op[0] for word in args.only)]
-    n, repeats = (100, 2) if args.quick else (50_000, args.repeats)
     rows = []
     print(f"{'operation':40} {'ctypes ns':>10} {'ft ns':>8} {'ft/ctypes':>10} {'IQR':>6}"
           f" {'floor ns':>9} {'floor/ctypes':>13}")
@@ -216,21 +274,49 @@ def main() -> int:
               f"{floor_cells}{mark}")
         rows.append({"operation": label, "statement": statement, "ns": med, "ratio": ratio, "iqr": spread,
                      "floor_ratio": floor_ratio})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny run: checks that everything works")
+    parser.add_argument("--only", nargs="+", metavar="WORD", help="rows whose label contains one of these")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--json", metavar="PATH", help="also write the numbers to PATH")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with callgrind instead of timing")
+    parser.add_argument("-n", type=int, default=2_000, help="with --instructions: operations in the shorter run")
+    parser.add_argument("--jobs", type=int, default=1, help="with --instructions: processes at once")
+    args = parser.parse_args()
+    operations = [op for op in OPERATIONS
+                  if not args.only or any(word in op[0] for word in args.only)]
+    repeats = 2 if args.quick else args.repeats
+    if args.instructions:
+        floor_environment()  # builds the extension once, before the children load it
+        n = 20 if args.quick else args.n
+        rows = instruction_rows(operations, n, args.jobs)
+        more = "more instructions than ctypes"
+    else:
+        n = 100 if args.quick else 50_000
+        rows = timed_rows(operations, n, repeats)
+        more = "slower than ctypes"
     print()
     slower = [row["operation"] for row in rows if row["ratio"] > 1]
     ratios = [row["ratio"] for row in rows if row["ratio"] == row["ratio"]]
-    print(f"rows: {len(rows)}; slower than ctypes: {len(slower)}" + (f" ({', '.join(slower)})" if slower else ""))
+    print(f"rows: {len(rows)}; {more}: {len(slower)}" + (f" ({', '.join(slower)})" if slower else ""))
     print(f"median ft/ctypes: {statistics.median(ratios):.2f} (ctypes/ft {1 / statistics.median(ratios):.2f}x)")
     floored = [row for row in rows if row["floor_ratio"] is not None]
     above = [row["operation"] for row in floored if min(row["floor_ratio"], row["ratio"]) > MEDIAN_TARGET]
     print(f"rows with a floor: {len(floored)}; of these, best known above {MEDIAN_TARGET} of ctypes:"
           f" {len(above)}" + (f" ({', '.join(above)})" if above else ""))
-    print(f"noise: largest interquartile range of a row's per-repeat ratios {max(r['iqr'] for r in rows if r['iqr'] == r['iqr']):.0%}")
+    if not args.instructions:
+        print(f"noise: largest interquartile range of a row's per-repeat ratios {max(r['iqr'] for r in rows if r['iqr'] == r['iqr']):.0%}")
     if args.quick:
         print("(quick run: the numbers prove the machinery only)")
     if args.json:
         meta = {"python": f"{platform.python_implementation()} {platform.python_version()}",
-                "quick": args.quick, "loops": n, "repeats": repeats,
+                "quick": args.quick, "measure": "instructions" if args.instructions else "ns",
+                "loops": n, "repeats": repeats,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         Path(args.json).write_text(json.dumps({"meta": meta, "operations": rows}, indent=2) + "\n")
         print(f"wrote {args.json}")
