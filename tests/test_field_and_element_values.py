@@ -116,6 +116,42 @@ def test_pointer_stores_that_take_the_general_path():
     assert target.value == 9
 
 
+def _pointer_deletions_and_store_indices(m):
+    """What deleting through a pointer and storing at a non-integer index do, in ``m``:
+    the exceptions with their messages, which agree on every version."""
+    def said(action):
+        try:
+            return ("ok", action())
+        except Exception as exc:  # noqa: BLE001 (the exception is the outcome)
+            return (type(exc).__name__, str(exc))
+    p, null = m.pointer(m.c_int(1)), m.POINTER(m.c_int)()
+
+    class Index:
+        def __index__(self):
+            return 0
+    out = []
+    for target in (p, null):
+        def delete_contents():
+            del target.contents
+        out.append(said(delete_contents))
+    out.append(said(lambda: setattr(p, "contents", None)))
+    for key in (0, Index(), False, 2**70, slice(0, 1), "a", 1.5, None):  # only p[0] exists
+        def delete_item():
+            del p[key]
+
+        def store_item():
+            p[key] = 5
+        out += [said(delete_item), said(store_item)]
+    out.append(p[0])
+    return out
+
+
+def test_pointer_deletions_and_store_indices_as_in_ctypes():
+    # ctypes stores through a pointer as a sequence: a non-integer index is CPython's
+    # TypeError, an integer one is read before deletion is refused.
+    assert _pointer_deletions_and_store_indices(ferrotypes) == _pointer_deletions_and_store_indices(ctypes)
+
+
 def test_pointer_reads_that_take_the_general_path():
     null = ferrotypes.POINTER(ferrotypes.c_int)()
     with pytest.raises(ValueError, match="NULL pointer access"):

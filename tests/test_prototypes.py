@@ -68,6 +68,88 @@ def test_cached_prototypes_keep_their_flags_as_ctypes(ft, std, use_errno, use_la
                         propagate=True) is not made
 
 
+def _said(action):
+    """``("ok", value)``, or the exception's type name and message."""
+    try:
+        return ("ok", action())
+    except Exception as exc:  # noqa: BLE001 (the exception is the outcome)
+        return (type(exc).__name__, str(exc))
+
+
+@pytest.mark.parametrize("keywords", [
+    {"bogus": 1},
+    {"use_errno": True, "bogus": 1, "other": 2},
+    {"other": 2, "use_last_error": False, "bogus": 1},
+    {"restype": 1},
+])
+def test_cfunctype_refuses_unknown_keywords_as_ctypes(ft, std, keywords):
+    # ctypes' CFUNCTYPE takes **kw and refuses what is left with ValueError, naming the
+    # keys in the order given; PYFUNCTYPE takes no keywords (Python's own TypeError).
+    for make in ("CFUNCTYPE", "PYFUNCTYPE"):
+        ours = _said(lambda: getattr(ft, make)(ft.c_int, ft.c_int, **keywords) and "made")
+        theirs = _said(lambda: getattr(std, make)(std.c_int, std.c_int, **keywords) and "made")
+        assert ours == theirs
+
+
+_PROTOTYPE_BODIES = {
+    "no _flags_": lambda m: {"_argtypes_": (), "_restype_": m.c_int},
+    "empty": lambda m: {},
+    "_flags_ float": lambda m: {"_flags_": 1.0},
+    "_flags_ str": lambda m: {"_flags_": "1"},
+    "_flags_ None": lambda m: {"_flags_": None},
+    "_flags_ bool": lambda m: {"_flags_": True},
+    "_flags_ large": lambda m: {"_flags_": 2**70},
+    "_flags_ negative": lambda m: {"_flags_": -1},
+    "_argtypes_ None": lambda m: {"_flags_": 1, "_argtypes_": None},
+    "_argtypes_ int": lambda m: {"_flags_": 1, "_argtypes_": 5},
+    "_argtypes_ list": lambda m: {"_flags_": 1, "_argtypes_": [m.c_int]},
+    "_argtypes_ str": lambda m: {"_flags_": 1, "_argtypes_": "ab"},
+    "_argtypes_ empty str": lambda m: {"_flags_": 1, "_argtypes_": ""},
+    "_argtypes_ generator": lambda m: {"_flags_": 1, "_argtypes_": (t for t in [m.c_int, m.c_double])},
+    "_argtypes_ bad item": lambda m: {"_flags_": 1, "_argtypes_": (m.c_int, 3)},
+    "_argtypes_ too many": lambda m: {"_flags_": 1, "_argtypes_": (m.c_int,) * 1025},
+    "_restype_ int": lambda m: {"_flags_": 1, "_restype_": 3},
+    "_restype_ None": lambda m: {"_flags_": 1, "_restype_": None},
+    "_restype_ callable": lambda m: {"_flags_": 1, "_restype_": len},
+    "bad _flags_ before bad _argtypes_": lambda m: {"_flags_": "x", "_argtypes_": 5},
+    "bad _argtypes_ before bad _restype_": lambda m: {"_flags_": 1, "_argtypes_": 5, "_restype_": 3},
+}
+
+
+@pytest.mark.parametrize("body", sorted(_PROTOTYPE_BODIES))
+@pytest.mark.parametrize("base", ["_CFuncPtr", "a prototype"])
+def test_prototype_class_bodies_are_checked_as_in_ctypes(ft, std, body, base):
+    # ctypes reads _flags_, _argtypes_ and _restype_ from the class body only (a
+    # subclass of a prototype must give _flags_ again), in that order.
+    def define(m):
+        parent = m._CFuncPtr if base == "_CFuncPtr" else m.CFUNCTYPE(m.c_int, m.c_int)
+        cls = type(parent)("F", (parent,), _PROTOTYPE_BODIES[body](m))
+        return len(cls.__dict__.get("_argtypes_", ())) if body != "_argtypes_ generator" else "made"
+    assert _said(lambda: define(ft)) == _said(lambda: define(std))
+
+
+def test_a_prototype_with_a_generator_as_argtypes_converts_with_its_types(fttest):
+    # ctypes makes its converters from the types the iterator gave, once.
+    for m, lib in ((ferrotypes, fttest.ft), (std_ctypes, fttest.std)):
+        class Add(m._CFuncPtr):
+            _flags_ = m._FUNCFLAG_CDECL
+            _argtypes_ = (t for t in (m.c_int, m.c_int))
+            _restype_ = m.c_int
+        assert Add(("ft_add_int", lib))(2, 3) == 5
+        with pytest.raises(m.ArgumentError):
+            Add(("ft_add_int", lib))("2", 3)
+
+
+def test_class_statements_without_flags_are_refused_as_in_ctypes(ft, std):
+    def define(m):
+        class F(m._CFuncPtr):
+            _argtypes_ = ()
+            _restype_ = m.c_int
+        return F
+    expected = ("TypeError", "class must define _flags_ which must be an integer")
+    assert _said(lambda: define(ft)) == _said(lambda: define(std)) == expected
+
+
 def _construct_prototype_instances(m):
     """What making function pointers from a prototype gives, in module ``m``."""
     proto = m.CFUNCTYPE(m.c_int, m.c_int)
@@ -94,7 +176,7 @@ def _construct_prototype_instances(m):
             proto(*args)
             out.append("made")
         except TypeError as e:
-            out.append(("TypeError", str(e).split(",")[0]))
+            out.append(("TypeError", str(e)))
     out.append(proto(triple, bogus=1)(2))  # keywords are __init__'s, and ignored
     return out
 

@@ -151,7 +151,7 @@ def test_structure_base_is_named_as_in_ctypes():
 
 
 SUBCLASS_BODIES = {"_SimpleCData": {"_type_": "i"}, "Structure": {}, "Array": {"_type_": ft.c_int, "_length_": 2},
-                   "_Pointer": {"_type_": ft.c_int}, "CFuncPtr": {}}
+                   "_Pointer": {"_type_": ft.c_int}, "CFuncPtr": {"_flags_": ft._FUNCFLAG_CDECL}}
 
 
 @pytest.mark.parametrize("name", sorted(SUBCLASS_BODIES))

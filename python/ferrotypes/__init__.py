@@ -307,7 +307,7 @@ _c_functype_cache = {}
 
 
 def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False,
-              error_result=None, propagate=False, keep_results=False):
+              error_result=None, propagate=False, keep_results=False, **unexpected):
     """A function pointer type for C functions returning ``restype`` and taking
     ``argtypes`` (the C calling convention).
 
@@ -319,6 +319,9 @@ def CFUNCTYPE(restype, *argtypes, use_errno=False, use_last_error=False,
     ``c_void_p``, ``c_char_p``) and the function may return an array, a pointer or any
     writable buffer (a numpy array): C gets its address, and the object is kept alive
     as long as the callback object lives (``ferrotypes.release(callback)`` lets go)."""
+    if unexpected:
+        # ctypes takes **kw and refuses what is left with this ValueError.
+        raise ValueError("unexpected keyword argument(s) %s" % unexpected.keys())
     flags = _FUNCFLAG_CDECL
     if use_errno:
         flags |= _FUNCFLAG_USE_ERRNO

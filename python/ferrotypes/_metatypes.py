@@ -261,28 +261,38 @@ class PyCFuncPtrType(_CDataMeta):
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if _has_base(bases):  # not CFuncPtr itself, which is abstract
             cls._typeinfo_ = _core.function_info()
+            _check_prototype(cls, namespace)
         _core._enable_vectorcall(cls)
-        _check_prototype(namespace)
         return cls
 
     # from_param is _CDataMeta's: an instance of this type (ctypes refuses None,
     # addresses and other function pointer types here too).
 
 
-def _check_prototype(namespace):
-    """Checks a prototype's ``_argtypes_`` and ``_restype_`` when its class is made,
-    as ctypes does: argument types need ``from_param``, the result type must be a
-    ctypes type, a callable or None."""
-    argtypes = namespace.get("_argtypes_")
-    if argtypes is not None:
-        if not isinstance(argtypes, (tuple, list)):
-            raise TypeError("_argtypes_ must be a sequence of types, not %s" % type(argtypes).__name__)
+def _check_prototype(cls, namespace):
+    """Checks a prototype class's own ``_flags_``, ``_argtypes_`` and ``_restype_`` when
+    it is made, in ctypes' order and words: the class body must give ``_flags_`` as an
+    int (a subclass too: ctypes does not inherit it); ``_argtypes_``, when given, is
+    anything ``tuple()`` takes, whose items have ``from_param``; the result type must be
+    a ctypes type, a callable or None."""
+    if not isinstance(namespace.get("_flags_"), int):
+        raise TypeError("class must define _flags_ which must be an integer")
+    if "_argtypes_" in namespace:
+        given = namespace["_argtypes_"]
+        try:
+            argtypes = tuple(given)
+        except Exception:  # ctypes answers any failure of PySequence_Tuple so
+            raise TypeError("_argtypes_ must be a sequence of types") from None
         if len(argtypes) > _core.CTYPES_MAX_ARGCOUNT:
             raise _core.ArgumentError("_argtypes_ has too many arguments (%d), maximum is %d"
                                       % (len(argtypes), _core.CTYPES_MAX_ARGCOUNT))
         for i, argtype in enumerate(argtypes, 1):
             if not hasattr(argtype, "from_param") and _core._stand_in(argtype) is None:
                 raise TypeError("item %d in _argtypes_ has no from_param method" % i)
+        if iter(given) is given:
+            # A one-shot iterator: calls read _argtypes_ again, so they get the types
+            # it gave (ctypes keeps the converters it made from them).
+            cls._argtypes_ = argtypes
     if "_restype_" in namespace:
         _core._check_restype(namespace["_restype_"])
 

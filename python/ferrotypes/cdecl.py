@@ -698,7 +698,9 @@ def _callback_parameter(proto):
                 obj = _proto(obj)
             return _proto.from_param(obj)
 
-        cls = type(proto)(proto.__name__, (proto,), {"from_param": classmethod(from_param), "__module__": __name__})
+        # A prototype class names its own _flags_ (the metaclass requires it, as ctypes').
+        cls = type(proto)(proto.__name__, (proto,), {"_flags_": proto._flags_, "from_param": classmethod(from_param),
+                                                     "__module__": __name__})
         _callback_params[proto] = cls
     return cls
 
@@ -763,6 +765,8 @@ def _nonnull(base, message):
         namespace = {"_nonnull_": message, "__module__": __name__}
         if issubclass(base, _ft._Pointer):
             namespace["_type_"] = base._type_
+        elif issubclass(base, _ft._CFuncPtr):
+            namespace["_flags_"] = base._flags_  # required of each prototype class
         cls = type(base)(base.__name__, (base,), namespace)
         _nonnull_types[key] = cls
     return cls

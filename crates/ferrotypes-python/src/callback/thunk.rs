@@ -794,7 +794,7 @@ impl Callback {
     /// is made.
     pub fn new(callable: &Bound<'_, PyAny>, argtypes: Option<&Bound<'_, PyAny>>, restype: Option<&Bound<'_, PyAny>>, use_errno: bool, errors: OnError<'_, '_>, prepared: Option<Arc<CallbackPlan>>) -> PyResult<Callback> {
         if !callable.is_callable() {
-            return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(callable))));
+            return Err(PyTypeError::new_err("argument must be callable or integer function address"));
         }
         let plan = match prepared {
             Some(plan) => plan,

@@ -1168,18 +1168,10 @@ fn is_callback_source(arg: &Bound<'_, PyAny>) -> bool {
 fn function_address(arg: &Bound<'_, PyAny>) -> PyResult<usize> {
     let py = arg.py();
     if arg.is_instance_of::<PyInt>() {
-        // As ctypes reads it (PyLong_AsVoidPtr): OverflowError outside -2**63..2**64.
-        // SAFETY: a live int; NULL with an exception set on error (NULL itself is 0).
-        let address = unsafe { pyo3::ffi::PyLong_AsVoidPtr(arg.as_ptr()) };
-        if address.is_null() {
-            if let Some(err) = PyErr::take(py) {
-                return Err(err);
-            }
-        }
-        return Ok(address as usize);
+        return scalar::address_from_int(arg);
     }
     let Ok(pair) = arg.cast::<PyTuple>() else {
-        return Err(PyTypeError::new_err(format!("argument must be callable or integer function address, not {}", scalar::type_name(arg))));
+        return Err(PyTypeError::new_err("argument must be callable or integer function address"));
     };
     if pair.len() != 2 {
         return Err(PyTypeError::new_err("illegal func_spec argument"));

@@ -256,19 +256,13 @@ pub fn memset_address() -> usize {
     libc::memset as *const () as usize
 }
 
-/// An `int` address in `[0, 2**64)`.
+/// An `int` address, read as ctypes reads it ([`scalar::address_from_int`]).
 #[inline(always)]
 fn address_value(address: &Bound<'_, PyAny>) -> PyResult<usize> {
     if !address.is_instance_of::<pyo3::types::PyInt>() {
-        return Err(PyTypeError::new_err(format!("integer expected, got {}", scalar::type_name(address))));
+        return Err(PyTypeError::new_err("integer expected"));
     }
-    // SAFETY: an int (checked above); the result is all ones with an exception set
-    // when it is negative or past 64 bits.
-    let bits = unsafe { ffi::PyLong_AsUnsignedLongLong(address.as_ptr()) };
-    if bits == u64::MAX && PyErr::take(address.py()).is_some() {
-        return Err(pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"));
-    }
-    usize::try_from(bits).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("address out of range: must be in [0, 2**64)"))
+    scalar::address_from_int(address)
 }
 
 /// `cls.from_address(address)` as CPython calls a `METH_O` method of the metaclasses

@@ -455,6 +455,21 @@ pub fn mask_u64(value: &Bound<'_, PyAny>) -> PyResult<u64> {
     Ok(bits)
 }
 
+/// An int read as an address, as ctypes reads one (`PyLong_AsVoidPtr`): a negative
+/// value down to -2**63 wraps to its unsigned bits (-1 is 2**64 - 1); beyond
+/// -2**63..2**64, Python's `OverflowError`. The caller has checked that it is an int.
+pub fn address_from_int(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    // SAFETY: value is a valid object; NULL with an exception set on error (NULL
+    // itself is the address 0).
+    let address = unsafe { ffi::PyLong_AsVoidPtr(value.as_ptr()) };
+    if address.is_null() {
+        if let Some(err) = PyErr::take(value.py()) {
+            return Err(err);
+        }
+    }
+    Ok(address as usize)
+}
+
 /// A float as C's double, with Python's own conversion and message.
 pub fn as_double(value: &Bound<'_, PyAny>) -> PyResult<f64> {
     // SAFETY: value is a valid object; the call follows the C API's error protocol.

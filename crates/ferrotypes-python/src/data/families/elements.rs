@@ -26,9 +26,14 @@ pub(super) fn slice_indices(ind: &pyo3::types::slice::PySliceIndices) -> impl It
 /// An element index as ctypes reads it: `TypeError` (`not_integer`) for a non-integer,
 /// `IndexError` for an integer too large for an `isize`.
 pub(super) fn index_value(index: &Bound<'_, PyAny>, not_integer: &'static str) -> PyResult<isize> {
+    index_value_or(index, || PyTypeError::new_err(not_integer))
+}
+
+/// [`index_value`] with the error for a non-integer made by `not_integer`.
+pub(super) fn index_value_or(index: &Bound<'_, PyAny>, not_integer: impl FnOnce() -> PyErr) -> PyResult<isize> {
     // SAFETY: a live object; PyIndex_Check only reads its type.
     if unsafe { ffi::PyIndex_Check(index.as_ptr()) } == 0 {
-        return Err(PyTypeError::new_err(not_integer));
+        return Err(not_integer());
     }
     // SAFETY: a live object that supports __index__ (checked above); the result is
     // -1 with an exception set on error.

@@ -29,7 +29,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{char_slice, exact_index, exact_slice_parts, index_value, mapping_of, char_elements, native_run, vec_for, wide_char_elements, wide_char_slice, FAST_SLICE_LIMIT};
+use crate::data::families::elements::{char_slice, exact_index, exact_slice_parts, index_value, index_value_or, mapping_of, char_elements, native_run, vec_for, wide_char_elements, wide_char_slice, FAST_SLICE_LIMIT};
 
 /// The `mp_subscript` slot of `_PointerData` (see [`crate::data::slots`]): `p[i]` for a
 /// non-NULL pointer to a built-in simple type and an `int` index is read here, and so
@@ -312,6 +312,13 @@ impl PointerData {
         index_value(index, "Pointer indices must be integer")
     }
 
+    /// The index of a store or deletion (`p[i] = v`, `del p[i]`), which ctypes reads as
+    /// a sequence index: CPython's `TypeError` for a non-integer (slices too),
+    /// `IndexError` for one too large for an `isize`.
+    fn store_index(index: &Bound<'_, PyAny>) -> PyResult<isize> {
+        index_value_or(index, || PyTypeError::new_err(format!("sequence index must be integer, not '{}'", scalar::type_name(index))))
+    }
+
     fn element<'py>(slf: &Bound<'py, Self>, index: isize) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, *mut u8)> {
         let address = PointerData::value(slf)?;
         if address == 0 {
@@ -320,6 +327,27 @@ impl PointerData {
         let (cls, info) = PointerData::target(slf)?;
         let offset = index.checked_mul(info.get().size as isize).ok_or_else(|| PyIndexError::new_err("pointer index out of range"))?;
         Ok((cls, info, address.wrapping_add_signed(offset) as *mut u8))
+    }
+
+    /// Points at `value`, an instance of the target class (or a stdlib instance of
+    /// its layout), keeping it alive with the pointer.
+    fn set_contents(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = slf.py();
+        let (cls, _) = PointerData::target(slf)?;
+        if !value.is_instance(cls.as_any())? {
+            // A stdlib instance of the target's layout points to its own memory.
+            return match stdlib_ctypes::adopted(value, &cls)? {
+                Some(own) if own.is_instance(cls.as_any())? => PointerData::set_contents(slf, &own),
+                _ => Err(stdlib_ctypes::wrong_type(&cls, value, |expected, given| format!("expected {expected} instead of {given}"))),
+            };
+        }
+        let address = value.cast::<CData>()?.get().live_address(py)? as usize;
+        // SAFETY: a pointer instance's memory holds one pointer.
+        unsafe { slf.as_super().get().live_address(py)?.cast::<usize>().write_unaligned(address) };
+        // As ctypes: slot 1 keeps the target, slot 0 what the target keeps.
+        let target = value.cast::<CData>()?;
+        keepalive::keep_ref(slf.as_super(), 1, Some(value.clone().unbind()))?;
+        keepalive::keep_ref(slf.as_super(), 0, keepalive::kept_objects(target)?)
     }
 }
 
@@ -356,24 +384,15 @@ impl PointerData {
         Ok(crate::data::instances::view_in(&cls, address, slf.as_super(), 0)?.unbind())
     }
 
-    #[setter]
-    fn set_contents(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = slf.py();
-        let (cls, _) = PointerData::target(slf)?;
-        if !value.is_instance(cls.as_any())? {
-            // A stdlib instance of the target's layout points to its own memory.
-            return match stdlib_ctypes::adopted(value, &cls)? {
-                Some(own) if own.is_instance(cls.as_any())? => PointerData::set_contents(slf, &own),
-                _ => Err(stdlib_ctypes::wrong_type(&cls, value, |expected, given| format!("expected {expected} instead of {given}"))),
-            };
-        }
-        let address = value.cast::<CData>()?.get().live_address(py)? as usize;
-        // SAFETY: a pointer instance's memory holds one pointer.
-        unsafe { slf.as_super().get().live_address(py)?.cast::<usize>().write_unaligned(address) };
-        // As ctypes: slot 1 keeps the target, slot 0 what the target keeps.
-        let target = value.cast::<CData>()?;
-        keepalive::keep_ref(slf.as_super(), 1, Some(value.clone().unbind()))?;
-        keepalive::keep_ref(slf.as_super(), 0, keepalive::kept_objects(target)?)
+    #[setter(contents)]
+    fn store_contents(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        PointerData::set_contents(slf, value)
+    }
+
+    /// `del p.contents`: ctypes' `TypeError`.
+    #[deleter(contents)]
+    fn delete_contents(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err("Pointer does not support item deletion"))
     }
 
     fn __getitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
@@ -388,7 +407,7 @@ impl PointerData {
     }
 
     fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        let index = PointerData::index(index)?;
+        let index = PointerData::store_index(index)?;
         let (cls, info, address) = PointerData::element(slf, index)?;
         // SAFETY: C memory at a non-NULL pointer plus the index, as ctypes stores it:
         // the pointer's owner vouches for it.
@@ -399,7 +418,9 @@ impl PointerData {
         Ok(PointerData::value(slf)? != 0)
     }
 
-    fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// `del p[i]`: ctypes' `TypeError`, once the index has been read.
+    fn __delitem__(&self, index: &Bound<'_, PyAny>) -> PyResult<()> {
+        PointerData::store_index(index)?;
         Err(PyTypeError::new_err("Pointer does not support item deletion"))
     }
 }
