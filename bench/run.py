@@ -1026,6 +1026,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--thread-calls", type=int, default=None, metavar="N",
                     help=f"callbacks per C thread in the thread run ({THREADS} threads; default "
                          f"{THREAD_CALLS:,}, quick 1,000; 0 skips it)")
+    ap.add_argument("--threads", type=int, default=THREADS, metavar="N",
+                    help=f"C threads in the thread run (default {THREADS}; 1 times a foreign thread "
+                         "calling back with no other thread waiting for the GIL)")
     ap.add_argument("--clock", choices=sorted(CLOCKS), default=DEFAULT_CLOCK,
                     help="cpu: this thread's CPU time (default where fine-grained; robust "
                          "on a shared machine); wall: perf_counter")
@@ -1081,7 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
               for sc in SCENARIOS for b in backends if prepared[sc.key][0][b.key].error]
     thread_calls = opts.thread_calls if opts.thread_calls is not None else (1000 if opts.quick else THREAD_CALLS)
     if thread_calls > 0:
-        results["threads"] = run_threads(THREADS, thread_calls)
+        results["threads"] = run_threads(opts.threads, thread_calls)
         print_threads(results["threads"])
         errors += [f"{label} / C threads: {run['error']}"
                    for label, run in results["threads"]["runs"].items() if "error" in run]
