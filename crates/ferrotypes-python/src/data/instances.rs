@@ -390,7 +390,7 @@ pub unsafe fn new_recycled<'py, F: Family>(py: Python<'py>, slot: usize, tp: *mu
         Ok(None) => return Some(Err(abstract_class())),
         Err(err) => return Some(Err(err)),
     };
-    let reused = recycled::take(py, slot);
+    let reused = recycled::take(py, slot, tp);
     let (obj, tail) = match reused {
         Some(taken) => taken,
         // SAFETY: a live class of family F, and the shape tail_shape gave for it.

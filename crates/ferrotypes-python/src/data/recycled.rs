@@ -127,17 +127,18 @@ pub(crate) fn find(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> O
     })
 }
 
-/// A kept instance of recycler `slot`'s class, taken out and made a new object again
-/// as `PyType_GenericAlloc` leaves one (zeroed, one reference, holding one to its
-/// class), and the address of its bytes; not yet tracked by the collector (the caller
-/// tracks it once its parts are written). `None` when none is kept.
+/// A kept instance of class `tp` from recycler `slot`, taken out and made a new object
+/// again as `PyType_GenericAlloc` leaves one (zeroed, one reference, holding one to
+/// its class), and the address of its bytes; not yet tracked by the collector (the
+/// caller tracks it once its parts are written). `None` when none is kept, or the
+/// recycler is not `tp`'s.
 #[inline(always)]
-pub(crate) fn take(py: Python<'_>, slot: usize) -> Option<(*mut ffi::PyObject, *mut u8)> {
+pub(crate) fn take(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> Option<(*mut ffi::PyObject, *mut u8)> {
     let (tp, obj, shape, new_reference) = RECYCLERS.with_mut(py, |all| {
-        let recycler = all.get_mut(slot)?.as_mut()?;
+        let recycler = all.get_mut(slot)?.as_mut().filter(|r| r.class.as_ptr() == tp.cast())?;
         recycler.count = recycler.count.checked_sub(1)?;
         let obj = recycler.kept.get(recycler.count).copied()?;
-        Some((recycler.class.as_ptr().cast::<ffi::PyTypeObject>(), obj, recycler.shape, recycler.new_reference))
+        Some((tp, obj, recycler.shape, recycler.new_reference))
     })?;
     let header = size_of::<ffi::PyObject>();
     // SAFETY: a kept object's allocation, all of it its own (the shape's): the
