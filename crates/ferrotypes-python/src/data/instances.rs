@@ -352,11 +352,11 @@ pub unsafe fn new_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>) -> PyRes
     unsafe { build_owned(cls, info, part) }
 }
 
-/// Makes `cls`, a class of family `F` that has just had an instance, the class of
-/// recycler `slot` (see `recycled`), when its instances have their bytes in their tail.
-pub fn recycle<F: Family>(cls: &Bound<'_, PyType>, slot: usize) {
+/// Makes `cls`, a class of family `F`, the class of recycler `slot` (see `recycled`),
+/// which reuses its instances when they have their bytes in their tail.
+fn recycle<F: Family>(cls: &Bound<'_, PyType>, slot: usize) {
     let py = cls.py();
-    let recycler = (|| {
+    let fit = (|| {
         check_family::<F>(cls).ok()?;
         let (info, _) = owned_part::<F>(cls).ok()?;
         layout_of::<F>()?;
@@ -364,26 +364,30 @@ pub fn recycle<F: Family>(cls: &Bound<'_, PyType>, slot: usize) {
         // SAFETY: a live class of family F. No Python code runs from the info's
         // lookup to the recycler's reading of the class's version tag.
         let shape = unsafe { tail::tail_shape(py, cls.as_type_ptr(), size, align) }?;
-        recycled::Recycler::new(cls, info, shape)
+        Some((info, shape))
     })();
-    recycled::install(py, slot, recycler);
+    recycled::install(py, slot, recycled::Recycler::new(cls, fit));
 }
 
 /// A new instance of `tp`, a class of family `F`, owning zeroed memory, made by
-/// recycler `slot` (a kept instance when there is one); `None` when the recycler is
-/// not `tp`'s, or `tp` has changed since it was chosen (then it is chosen again, for
-/// the next call).
+/// recycler `slot` (a kept instance when there is one); `None` when the recycler
+/// cannot reuse `tp`'s instances, or is for another class or `tp` changed since it
+/// was chosen (then it is made `tp`'s, for the next call: a class asked for twice in
+/// a row, as `create_string_buffer` does when the length is the same as last time).
 ///
 /// # Safety
 /// `tp` must be a live class of family `F`.
 #[inline(always)]
 pub unsafe fn new_recycled<'py, F: Family>(py: Python<'py>, slot: usize, tp: *mut ffi::PyTypeObject) -> Option<PyResult<Bound<'py, PyAny>>> {
-    let found = recycled::find(py, slot, tp)?;
     // SAFETY: `tp` is a live class (the caller's promise).
     let cls = unsafe { Borrowed::from_ptr(py, tp.cast()).cast_unchecked::<PyType>() };
-    let (recycled::Found::Current(info, shape), Some(layout)) = (found, layout_of::<F>()) else {
-        recycle::<F>(&cls, slot);
-        return None;
+    let (info, shape, layout) = match (recycled::find(py, slot, tp), layout_of::<F>()) {
+        (recycled::Found::Current(info, shape), Some(layout)) => (info, shape, layout),
+        (recycled::Found::Unfit, _) => return None,
+        _ => {
+            recycle::<F>(&cls, slot);
+            return None;
+        }
     };
     let part = match F::part(&cls, info.get()) {
         Ok(Some(part)) => part,

@@ -1,6 +1,7 @@
-//! Released instances kept for reuse, as CPython keeps floats and tuples: the class
-//! `create_string_buffer(n)` (and `create_unicode_buffer(n)`) made last keeps up to
-//! [`KEPT`] of its freed instances, and its next instances are those, zeroed again.
+//! Released instances kept for reuse, as CPython keeps floats and tuples: once
+//! `create_string_buffer(n)` (or `create_unicode_buffer(n)`) makes the same class twice
+//! in a row, that class keeps up to [`KEPT`] of its freed instances, and its next
+//! instances are those, zeroed again (a program alternating lengths pays nothing for it).
 //! A program making and dropping buffers of one size then pays neither the allocator
 //! nor the collector's bookkeeping, half of what a new buffer costs.
 //!
@@ -30,14 +31,19 @@ const KEPT: usize = 8;
 /// How many recyclers there are (`create_string_buffer`'s and `create_unicode_buffer`'s).
 pub const SLOTS: usize = 2;
 
-/// One class whose zeroed instances, their bytes in their tail, are made from what was
-/// worked out when it was chosen, and its kept instances.
+/// The class a recycler is for, and how it reuses the class's instances when it can.
 pub(crate) struct Recycler {
     class: Py<PyType>,
+    /// `None` when the class's instances cannot be reused (see [`Recycler::new`]).
+    reuse: Option<Reuse>,
+}
+
+/// What a recycler worked out once for its class, and the instances it keeps.
+struct Reuse {
     /// The class's info, read when it was chosen.
     info: Py<TypeInfo>,
     /// The class's `tp_version_tag` when its info was read: setting an attribute of the
-    /// class (or of a base) changes it, and the recycler is then chosen again.
+    /// class (or of a base) changes it, and the recycler is then made again.
     tag: std::ffi::c_uint,
     shape: TailShape,
     new_reference: NewReference,
@@ -56,7 +62,7 @@ type NewReference = unsafe extern "C" fn(*mut ffi::PyObject);
 
 /// [`NewReference`], exported by CPython 3.11 to 3.13 (`cpython/object.h`) though not
 /// bound by PyO3: found at run time, so that an interpreter without it only goes
-/// without recyclers.
+/// without reuse.
 fn new_reference() -> Option<NewReference> {
     static FOUND: OnceLock<Option<NewReference>> = OnceLock::new();
     *FOUND.get_or_init(|| {
@@ -70,36 +76,39 @@ fn new_reference() -> Option<NewReference> {
 }
 
 impl Recycler {
-    /// A recycler for `cls`, whose info `info` was read just now and whose instances
-    /// have their bytes in their tail of `shape`; `None` when the class is not tracked
-    /// by the collector, CPython gave it no version tag, or CPython does not export
-    /// [`NewReference`].
-    pub(crate) fn new(cls: &Bound<'_, PyType>, info: Py<TypeInfo>, shape: TailShape) -> Option<Recycler> {
+    /// A recycler for `cls`, which reuses its instances when `fit` gives the class's
+    /// info (read just now) and the tail shape of its instances' bytes, the class is
+    /// tracked by the collector, CPython gave it a version tag and exports
+    /// [`NewReference`]; otherwise it only remembers that they cannot be.
+    pub(crate) fn new(cls: &Bound<'_, PyType>, fit: Option<(Py<TypeInfo>, TailShape)>) -> Recycler {
         let tp = cls.as_type_ptr();
         // SAFETY: a live type object, read with the GIL held.
         let (tag, flags) = unsafe { ((*tp).tp_version_tag, (*tp).tp_flags) };
-        if tag == 0 || flags & ffi::Py_TPFLAGS_HAVE_GC == 0 {
-            return None;
-        }
-        let new_reference = new_reference()?;
-        Some(Recycler { class: cls.clone().unbind(), info, tag, shape, new_reference, kept: [std::ptr::null_mut(); KEPT], count: 0 })
+        let reuse = fit.filter(|_| tag != 0 && flags & ffi::Py_TPFLAGS_HAVE_GC != 0).and_then(|(info, shape)| {
+            Some(Reuse { info, tag, shape, new_reference: new_reference()?, kept: [std::ptr::null_mut(); KEPT], count: 0 })
+        });
+        Recycler { class: cls.clone().unbind(), reuse }
     }
 
     /// Frees the kept instances, then lets the class go.
     fn release(self, py: Python<'_>) {
-        let tp = self.class.bind(py).as_type_ptr();
-        for &obj in self.kept.iter().take(self.count) {
-            // SAFETY: a kept instance, unreachable and untracked, allocated by the
-            // class's allocator; its class is alive (held here) for tp_free to read.
-            unsafe { (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast()) };
+        let class = self.class.into_bound(py);
+        let tp = class.as_type_ptr();
+        if let Some(reuse) = self.reuse {
+            for &obj in reuse.kept.iter().take(reuse.count) {
+                // SAFETY: a kept instance, unreachable and untracked, allocated by the
+                // class's allocator; its class is alive (held here) for tp_free to read.
+                unsafe { (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast()) };
+            }
+            drop(reuse.info.into_bound(py));
         }
-        drop((self.class.into_bound(py), self.info.into_bound(py)));
+        drop(class);
     }
 }
 
-/// Makes `recycler` (or none) recycler `slot`, freeing what the previous one kept.
-pub(crate) fn install(py: Python<'_>, slot: usize, recycler: Option<Recycler>) {
-    let old = RECYCLERS.with_mut(py, |all| all.get_mut(slot).and_then(|place| std::mem::replace(place, recycler)));
+/// Makes `recycler` recycler `slot`, freeing what the previous one kept.
+pub(crate) fn install(py: Python<'_>, slot: usize, recycler: Recycler) {
+    let old = RECYCLERS.with_mut(py, |all| all.get_mut(slot).and_then(|place| place.replace(recycler)));
     if let Some(old) = old {
         old.release(py);
     }
@@ -109,21 +118,23 @@ pub(crate) fn install(py: Python<'_>, slot: usize, recycler: Option<Recycler>) {
 pub(crate) enum Found {
     /// It is the recycler's class, unchanged: its info (a new reference) and shape.
     Current(Py<TypeInfo>, TailShape),
-    /// It is the recycler's class, changed since it was chosen.
-    Changed,
+    /// It is the recycler's class, whose instances cannot be reused.
+    Unfit,
+    /// It is not the recycler's class, or it changed since it was chosen.
+    Other,
 }
 
-/// What recycler `slot` says of class `tp`; `None` when it is not its class.
+/// What recycler `slot` says of class `tp`.
 #[inline(always)]
-pub(crate) fn find(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> Option<Found> {
+pub(crate) fn find(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> Found {
     RECYCLERS.with(py, |all| {
-        let recycler = all.get(slot)?.as_ref()?;
-        if recycler.class.as_ptr() != tp.cast() {
-            return None;
-        }
+        let Some(recycler) = all.get(slot).and_then(Option::as_ref).filter(|r| r.class.as_ptr() == tp.cast()) else { return Found::Other };
+        let Some(reuse) = &recycler.reuse else { return Found::Unfit };
         // SAFETY: the recycler's class, alive (held by it), read with the GIL held.
-        let unchanged = unsafe { (*tp).tp_version_tag } == recycler.tag;
-        Some(if unchanged { Found::Current(recycler.info.clone_ref(py), recycler.shape) } else { Found::Changed })
+        if unsafe { (*tp).tp_version_tag } != reuse.tag {
+            return Found::Other;
+        }
+        Found::Current(reuse.info.clone_ref(py), reuse.shape)
     })
 }
 
@@ -135,10 +146,10 @@ pub(crate) fn find(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> O
 #[inline(always)]
 pub(crate) fn take(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> Option<(*mut ffi::PyObject, *mut u8)> {
     let (tp, obj, shape, new_reference) = RECYCLERS.with_mut(py, |all| {
-        let recycler = all.get_mut(slot)?.as_mut().filter(|r| r.class.as_ptr() == tp.cast())?;
-        recycler.count = recycler.count.checked_sub(1)?;
-        let obj = recycler.kept.get(recycler.count).copied()?;
-        Some((tp, obj, recycler.shape, recycler.new_reference))
+        let reuse = all.get_mut(slot)?.as_mut().filter(|r| r.class.as_ptr() == tp.cast())?.reuse.as_mut()?;
+        reuse.count = reuse.count.checked_sub(1)?;
+        let obj = reuse.kept.get(reuse.count).copied()?;
+        Some((tp, obj, reuse.shape, reuse.new_reference))
     })?;
     let header = size_of::<ffi::PyObject>();
     // SAFETY: a kept object's allocation, all of it its own (the shape's): the
@@ -168,12 +179,12 @@ pub(crate) fn take(py: Python<'_>, slot: usize, tp: *mut ffi::PyTypeObject) -> O
 #[inline(always)]
 pub unsafe fn keep(py: Python<'_>, obj: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, data: &CData) -> bool {
     RECYCLERS.with_mut(py, |all| {
-        let Some(recycler) = all.iter_mut().flatten().find(|r| r.class.as_ptr() == tp.cast()) else { return false };
-        let fits = data.info().as_ptr() == recycler.info.as_ptr() && data.is_tail_at(py, recycler.shape.tail_of(obj));
-        match recycler.kept.get_mut(recycler.count) {
+        let Some(reuse) = all.iter_mut().flatten().find(|r| r.class.as_ptr() == tp.cast()).and_then(|r| r.reuse.as_mut()) else { return false };
+        let fits = data.info().as_ptr() == reuse.info.as_ptr() && data.is_tail_at(py, reuse.shape.tail_of(obj));
+        match reuse.kept.get_mut(reuse.count) {
             Some(place) if fits => {
                 *place = obj;
-                recycler.count = recycler.count.saturating_add(1);
+                reuse.count = reuse.count.saturating_add(1);
                 true
             }
             _ => false,

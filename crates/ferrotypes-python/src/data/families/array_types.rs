@@ -254,7 +254,6 @@ fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'
     let cls = array_type(element, length)?;
     let buffer = instances::new_instance::<ArrayData>(&cls)?;
     if let Some(n) = n {
-        instances::recycle::<ArrayData>(&cls, which);
         let old = LAST_ZEROED.with_mut(py, |last| last.get_mut(which).and_then(|slot| slot.replace((length.clone().unbind(), n, cls.unbind()))));
         // Released at once (this may run on a token PyO3 does not count as attached).
         drop(old.map(|(given, _, cls)| (given.into_bound(py), cls.into_bound(py))));
