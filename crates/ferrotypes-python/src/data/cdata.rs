@@ -159,6 +159,13 @@ impl CData {
         self.memory.with(py, |m| m.address)
     }
 
+    /// Whether the instance's bytes are the tail of its own object, at `address` (see
+    /// [`CData::in_tail`]).
+    #[inline]
+    pub fn is_tail_at(&self, py: Python<'_>, address: *mut u8) -> bool {
+        self.memory.with(py, |m| m.owner == Owner::Object && m.address == address)
+    }
+
     /// The address of the instance's bytes, to read or write them: `ValueError` when
     /// they were taken back (the instance outlived its arena, or was released).
     #[inline]

@@ -22,6 +22,8 @@ use pyo3::{Borrowed, PyClass, PyClassInitializer, PyTypeInfo};
 
 use crate::data::cdata::CData;
 use crate::data::liveness::Lease;
+use crate::data::recycled;
+use crate::data::tail::{self, round_up};
 use crate::data::slots;
 use crate::support::cpython_layout;
 use crate::types::typeinfo::{info_of, FamilyKind, TypeInfo};
@@ -50,10 +52,9 @@ struct Layout {
 /// instance holds more than the two parts (then PyO3 builds every instance).
 static LAYOUTS: [OnceLock<Option<Layout>>; FamilyKind::COUNT] = [const { OnceLock::new() }; FamilyKind::COUNT];
 
-/// `n` rounded up to a multiple of `align` (a power of two).
-#[allow(clippy::arithmetic_side_effects)] // only for sizes and addresses inside one small object (callers)
-const fn round_up(n: usize, align: usize) -> usize {
-    (n + align - 1) & !(align - 1)
+/// Family `F`'s [`Layout`], once measured and when its instances may be laid out here.
+fn layout_of<F: Family>() -> Option<Layout> {
+    F::KIND.entry_in(&LAYOUTS).get().copied().flatten()
 }
 
 /// The layout of `obj`, an instance of family `F` built by PyO3: accepted only when
@@ -104,68 +105,6 @@ unsafe fn build<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, data: CData, par
     Ok(obj)
 }
 
-/// The largest allocation CPython's small-object allocator serves; larger ones go to
-/// the system's `malloc`, where one large block costs more than two small ones.
-const SMALL_ALLOCATION: usize = 512;
-
-/// What CPython allocates before an instance of a Python class: the garbage
-/// collector's two words and the managed `__dict__`'s and weak list's two.
-const PRE_HEADER: usize = 4 * size_of::<usize>();
-
-/// A new object of class `tp` with room for `size` zeroed bytes aligned to `align`
-/// after its fields, and the address of that room; `None` when the class does not
-/// allocate through `PyType_GenericAlloc` (which alone can be asked for the room),
-/// when the bytes would take the object past [`SMALL_ALLOCATION`], or where CPython
-/// may keep something after the class's fields (an interpreter whose layouts
-/// [`cpython_layout`] does not know, a class with inline attribute values).
-///
-/// `PyType_GenericAlloc(tp, n)` allocates `tp_basicsize + (n + 1) * tp_itemsize`
-/// bytes, zeroed, and frees them with the object; the class's `tp_itemsize` is 1 for
-/// the call only. No Python code runs while it is: the garbage collector, which may
-/// run finalisers from an allocation, is held off until the next one.
-///
-/// # Safety
-/// `tp` must be a live class whose instances `build` may lay out.
-#[inline(always)]
-// No sum overflows: size is at most SMALL_ALLOCATION (checked first), align a power
-// of two (so align - 1 < 2**63) and basic_size an existing object's; and the tail's
-// address lies inside the object allocated.
-#[allow(clippy::arithmetic_side_effects)]
-unsafe fn alloc_with_tail(py: Python<'_>, tp: *mut ffi::PyTypeObject, size: usize, align: usize) -> PyResult<Option<(*mut ffi::PyObject, *mut u8)>> {
-    // SAFETY: a live type object (the caller's promise), read and written with the
-    // GIL held; the class is restored before anything else can see it.
-    unsafe {
-        if size > SMALL_ALLOCATION || !align.is_power_of_two() || cpython_layout::known(py).is_none() || (*tp).tp_flags & cpython_layout::INLINE_VALUES != 0 {
-            return Ok(None);
-        }
-        let basic_size = (*tp).tp_basicsize as usize;
-        // Every allocation is at least 8-aligned: only a stricter alignment, or fields
-        // ending off it, may need padding before the bytes.
-        let padding = if align <= 8 && basic_size.is_multiple_of(align) { 0 } else { align - 1 };
-        let room = size.max(crate::data::cdata::LEAST_ZEROED) + padding;
-        let generic = (*tp).tp_alloc.map(|f| f as usize) == Some(ffi::PyType_GenericAlloc as *const () as usize);
-        if PRE_HEADER + basic_size + room > SMALL_ALLOCATION || !generic || (*tp).tp_itemsize != 0 {
-            return Ok(None);
-        }
-        let collector_was_enabled = ffi::PyGC_Disable();
-        (*tp).tp_itemsize = 1;
-        // One byte less: the allocator adds one item (a sentinel of variable-size objects).
-        let obj = ffi::PyType_GenericAlloc(tp, room.saturating_sub(1) as ffi::Py_ssize_t);
-        (*tp).tp_itemsize = 0;
-        if collector_was_enabled != 0 {
-            ffi::PyGC_Enable();
-        }
-        if obj.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        // The item count `PyType_GenericAlloc` recorded, in bytes `write_parts` overwrites.
-        (*obj.cast::<ffi::PyVarObject>()).ob_size = 0;
-        let start = obj as usize + basic_size;
-        let tail = obj.cast::<u8>().add(round_up(start, align) - obj as usize);
-        Ok(Some((obj, tail)))
-    }
-}
-
 /// Writes `data` and `part` into `obj`, a new zeroed object of a class of family `F`,
 /// at the positions `layout` measured.
 ///
@@ -197,8 +136,11 @@ pub unsafe fn build_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>, info: 
         (i.size, i.align)
     };
     if let Some(Some(layout)) = F::KIND.entry_in(&LAYOUTS).get() {
-        // SAFETY: cls is a live class of family F (the caller's promise).
-        if let Some((obj, tail)) = unsafe { alloc_with_tail(py, cls.as_type_ptr(), size, align)? } {
+        let tp = cls.as_type_ptr();
+        // SAFETY: cls is a live class of family F (the caller's promise), and the
+        // shape is the one tail_shape gave for it.
+        if let Some(shape) = unsafe { tail::tail_shape(py, tp, size, align) } {
+            let (obj, tail) = unsafe { tail::alloc_tail(py, tp, shape)? };
             // SAFETY: the tail is zeroed, aligned, `size` bytes long and freed with
             // `obj`, which the CData is written into; obj is fresh and of F's layout.
             return Ok(unsafe { write_parts(py, obj, *layout, CData::in_tail(info, tail), part) });
@@ -410,6 +352,68 @@ pub unsafe fn new_owned<'py, F: Family>(cls: Borrowed<'_, 'py, PyType>) -> PyRes
     unsafe { build_owned(cls, info, part) }
 }
 
+/// Makes `cls`, a class of family `F`, the class of recycler `slot` (see `recycled`),
+/// which reuses its instances when they have their bytes in their tail.
+fn recycle<F: Family>(cls: &Bound<'_, PyType>, slot: usize) {
+    let py = cls.py();
+    let fit = (|| {
+        check_family::<F>(cls).ok()?;
+        let (info, _) = owned_part::<F>(cls).ok()?;
+        layout_of::<F>()?;
+        let (size, align) = (info.get().size, info.get().align);
+        // SAFETY: a live class of family F. No Python code runs from the info's
+        // lookup to the recycler's reading of the class's version tag.
+        let shape = unsafe { tail::tail_shape(py, cls.as_type_ptr(), size, align) }?;
+        Some((info, shape))
+    })();
+    recycled::install(py, slot, recycled::Recycler::new(cls, fit));
+}
+
+/// A new instance of `tp`, a class of family `F`, owning zeroed memory, made by
+/// recycler `slot` (a kept instance when there is one); `None` when the recycler
+/// cannot reuse `tp`'s instances, or is for another class or `tp` changed since it
+/// was chosen (then it is made `tp`'s, for the next call: a class asked for twice in
+/// a row, as `create_string_buffer` does when the length is the same as last time).
+///
+/// # Safety
+/// `tp` must be a live class of family `F`.
+#[inline(always)]
+pub unsafe fn new_recycled<'py, F: Family>(py: Python<'py>, slot: usize, tp: *mut ffi::PyTypeObject) -> Option<PyResult<Bound<'py, PyAny>>> {
+    // SAFETY: `tp` is a live class (the caller's promise).
+    let cls = unsafe { Borrowed::from_ptr(py, tp.cast()).cast_unchecked::<PyType>() };
+    let (info, shape, layout) = match (recycled::find(py, slot, tp), layout_of::<F>()) {
+        (recycled::Found::Current(info, shape), Some(layout)) => (info, shape, layout),
+        (recycled::Found::Unfit, _) => return None,
+        _ => {
+            recycle::<F>(&cls, slot);
+            return None;
+        }
+    };
+    let part = match F::part(&cls, info.get()) {
+        Ok(Some(part)) => part,
+        Ok(None) => return Some(Err(abstract_class())),
+        Err(err) => return Some(Err(err)),
+    };
+    let reused = recycled::take(py, slot, tp);
+    let (obj, tail) = match reused {
+        Some(taken) => taken,
+        // SAFETY: a live class of family F, and the shape tail_shape gave for it.
+        None => match unsafe { tail::alloc_tail(py, tp, shape) } {
+            Ok(made) => made,
+            Err(err) => return Some(Err(err)),
+        },
+    };
+    // SAFETY: obj is of F's layout (its class is of family F), seen by no one else,
+    // with its zeroed tail of the info's size and alignment, freed with it.
+    let made = unsafe { write_parts(py, obj, layout, CData::in_tail(info, tail), part) };
+    if reused.is_some() {
+        // SAFETY: a live object of a collected class, untracked until now, whose parts
+        // are written.
+        unsafe { ffi::PyObject_GC_Track(obj.cast()) };
+    }
+    Some(Ok(made))
+}
+
 /// What PyO3's `#[new]` of the families (which [`new_slot`] replaces) makes: the
 /// memory in a heap block.
 pub fn owned_initializer<F: Family>(cls: &Bound<'_, PyType>) -> PyResult<PyClassInitializer<F>> {
@@ -562,8 +566,14 @@ unsafe fn dealloc<F: Family>(py: Python<'_>, obj: *mut ffi::PyObject) {
         if unsafe { is_releasable(py, obj, &*cdata) } {
             unsafe {
                 ffi::PyObject_GC_UnTrack(obj.cast());
-                cdata.read().release_leaf();
-                (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+                let data = cdata.read();
+                // A buffer of the class `create_string_buffer` made last may be kept
+                // for its next call (a recycler holds the class meanwhile).
+                let kept = F::KIND == FamilyKind::Array && recycled::keep(py, obj, tp, &data);
+                data.release_leaf();
+                if !kept {
+                    (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+                }
                 ffi::Py_DECREF(tp.cast()); // an instance of a heap type owns a reference to it
             }
             return;

@@ -13,5 +13,7 @@ pub mod keepalive;
 pub mod leased;
 pub mod liveness;
 pub mod pickle;
+pub mod recycled;
 pub mod registry;
 pub mod slots;
+pub mod tail;

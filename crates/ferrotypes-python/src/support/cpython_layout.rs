@@ -4,7 +4,8 @@
 //! | path | what it relies on | 3.11 | 3.12 | 3.13 |
 //! |---|---|---|---|---|
 //! | leaf deallocation (`instances::is_leaf`) | where a managed `__dict__` lives | values at -4 words, dict at -3 | dict (or values) at -3 | dict at -3; no inline values |
-//! | instance bytes after the fields (`instances::alloc_with_tail`) | nothing of CPython's after a class's fields | yes | yes | yes, for classes without inline values |
+//! | instance bytes after the fields (`tail::tail_shape`) | nothing of CPython's after a class's fields | yes | yes | yes, for classes without inline values |
+//! | reusing released buffers (`recycled::take`) | the collector's two words just before the object; `_Py_NewReference` (found at run time) | yes | yes | yes |
 //! | reading small ints in calls (`call::peek::small_int`) | `PyLongObject` | signed digit count in `ob_size` | `lv_tag`: digit count << 3, sign in the low bits | as 3.12 |
 //!
 //! Weak-reference lists need no table: `tp_weaklistoffset` says where the list is,

@@ -25,6 +25,7 @@ use crate::support::cstring;
 use crate::support::gil_cell::GilCell;
 use crate::support::python;
 use crate::data::instances;
+use crate::data::recycled;
 use crate::data::slots;
 use crate::data::families::array::ArrayData;
 
@@ -212,7 +213,7 @@ fn char_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, init: &Bound<'py, 
 /// The class of the last zeroed buffer made, with its length, for `c_char` (0) and
 /// `c_wchar` (1): programs make buffers of one size over and over. Only classes that
 /// passed [`instances::new_instance`]'s family check are kept.
-static LAST_ZEROED: GilCell<[Option<LengthClass>; 2]> = GilCell::new([None, None]);
+static LAST_ZEROED: GilCell<[Option<LengthClass>; recycled::SLOTS]> = GilCell::new([None, None]);
 
 /// A buffer class, its length, and the `int` object that length was given as: the
 /// same object again (a small int, which CPython keeps one of, or a constant of the
@@ -220,12 +221,21 @@ static LAST_ZEROED: GilCell<[Option<LengthClass>; 2]> = GilCell::new([None, None
 type LengthClass = (Py<PyAny>, isize, Py<PyType>);
 
 /// A new array of `length` zeroed `element`s (`c_wchar` when `wide`, else `c_char`):
-/// the class remembered for this length when it is the last one made, else the cached
-/// class (the array cache's lookup and the family check are half the cost of
-/// `create_string_buffer(64)`).
+/// the class remembered for this length when it is the last one made, from its
+/// recycler when the length is the same object as last time (the commonest call), else
+/// the cached class (the array cache's lookup and the family check are half the cost
+/// of `create_string_buffer(64)`).
 fn zeroed_buffer<'py>(element: &Bound<'py, PyType>, wide: bool, length: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = element.py();
     let which = usize::from(wide);
+    let same_object = LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|(given, _, _)| given.as_ptr() == length.as_ptr()).map(|(_, _, cls)| cls.as_ptr().cast::<ffi::PyTypeObject>()));
+    if let Some(tp) = same_object {
+        // SAFETY: a remembered class passed new_instance's check that it is an
+        // ArrayData subclass, and is alive (the array cache holds it for good).
+        if let Some(made) = unsafe { instances::new_recycled::<ArrayData>(py, which, tp) } {
+            return made;
+        }
+    }
     let remembered = |same: &dyn Fn(&LengthClass) -> bool| {
         LAST_ZEROED.with(py, |last| last.get(which)?.as_ref().filter(|entry| same(entry)).map(|(_, _, cls)| cls.clone_ref(py).into_bound(py)))
     };
