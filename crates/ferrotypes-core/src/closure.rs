@@ -74,6 +74,8 @@ pub struct ClosureSignature {
     /// least one `ffi_arg` (libffi reads integer results narrower than that as a
     /// whole `ffi_arg`).
     result_room: usize,
+    /// How a narrow integer result is extended to an `ffi_arg`.
+    widening: Widening,
     /// Where the arguments arrive when a static trampoline takes the signature.
     registers: Option<RegisterLayout>,
 }
@@ -93,7 +95,8 @@ impl ClosureSignature {
         let cif = Cif::try_new(args.iter().map(CType::ffi_type), result.ffi_type()).map_err(PrepError)?;
         let result_room = result.size().max(std::mem::size_of::<ffi_arg>());
         let registers = RegisterLayout::new(args, &result);
-        Ok(ClosureSignature { cif, args: args.to_vec(), result, result_room, registers })
+        let widening = Widening::of(&result);
+        Ok(ClosureSignature { cif, args: args.to_vec(), result, result_room, widening, registers })
     }
 
     /// The parameter types.
@@ -418,7 +421,7 @@ impl Inner {
         }));
         match outcome {
             // SAFETY: the result buffer has result_room bytes, at least one ffi_arg.
-            Ok(()) => unsafe { widen_result(&signature.result, result) },
+            Ok(()) => unsafe { widen_result(signature.widening, result) },
             Err(panic) => {
                 // SAFETY: the result buffer has result_room bytes.
                 unsafe { zero_result(result, signature.result_room) };
@@ -452,31 +455,53 @@ unsafe fn zero_result(result: *mut u8, room: usize) {
     }
 }
 
-/// libffi reads an integer result narrower than an `ffi_arg` as a whole `ffi_arg`:
-/// extends the value the handler wrote (in its own width, at the buffer's start) to
-/// one, sign- or zero-extended by its type. Portable: `ffi_arg`'s width and the byte
-/// order are the target's.
+/// How a result is extended to a whole `ffi_arg` (libffi reads an integer result
+/// narrower than that as one): decided once per signature, from the result type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Widening {
+    /// Not narrower than an `ffi_arg`, a float, `void` or a record: left as written.
+    None,
+    /// A signed or unsigned integer of 1, 2 or 4 bytes.
+    Signed(u8),
+    Unsigned(u8),
+}
+
+impl Widening {
+    fn of(result: &CType) -> Widening {
+        let CType::Scalar(kind) = result else { return Widening::None };
+        if kind.size() >= std::mem::size_of::<ffi_arg>() || kind.number_class() == NumberClass::Float || !matches!(kind.size(), 1 | 2 | 4) {
+            return Widening::None;
+        }
+        // A size of 1, 2 or 4 (checked above) fits a u8.
+        let size = kind.size() as u8;
+        if kind.number_class() == NumberClass::Signed {
+            Widening::Signed(size)
+        } else {
+            Widening::Unsigned(size)
+        }
+    }
+}
+
+/// Extends the value the handler wrote (in its own width, at the buffer's start) to a
+/// whole `ffi_arg`, sign- or zero-extended by its type. Portable: `ffi_arg`'s width
+/// and the byte order are the target's.
 ///
 /// # Safety
 /// `buffer` must be valid for reads and writes of `max(result size, size_of::<ffi_arg>())`
-/// bytes (`result_room`).
-unsafe fn widen_result(result: &CType, buffer: *mut u8) {
-    let CType::Scalar(kind) = result else { return };
-    if kind.size() >= std::mem::size_of::<ffi_arg>() || kind.number_class() == NumberClass::Float {
-        return;
-    }
-    let signed = kind.number_class() == NumberClass::Signed;
+/// bytes (`result_room`), and `widening` be the result type's.
+#[inline(always)]
+unsafe fn widen_result(widening: Widening, buffer: *mut u8) {
     // SAFETY: the handler's value is in the buffer's first `size` bytes, which are
     // readable (the buffer has at least one ffi_arg, wider than the value).
     let wide: u64 = unsafe {
-        match (kind.size(), signed) {
-            (1, true) => buffer.cast::<i8>().read() as i64 as u64,
-            (1, false) => u64::from(buffer.read()),
-            (2, true) => buffer.cast::<i16>().read_unaligned() as i64 as u64,
-            (2, false) => u64::from(buffer.cast::<u16>().read_unaligned()),
-            (4, true) => buffer.cast::<i32>().read_unaligned() as i64 as u64,
-            (4, false) => u64::from(buffer.cast::<u32>().read_unaligned()),
-            _ => return,
+        match widening {
+            Widening::None => return,
+            Widening::Signed(1) => buffer.cast::<i8>().read() as i64 as u64,
+            Widening::Unsigned(1) => u64::from(buffer.read()),
+            Widening::Signed(2) => buffer.cast::<i16>().read_unaligned() as i64 as u64,
+            Widening::Unsigned(2) => u64::from(buffer.cast::<u16>().read_unaligned()),
+            Widening::Signed(_) => buffer.cast::<i32>().read_unaligned() as i64 as u64,
+            Widening::Unsigned(_) => u64::from(buffer.cast::<u32>().read_unaligned()),
         }
     };
     // SAFETY: the buffer holds at least one ffi_arg. The cast keeps the low bits,
@@ -611,7 +636,7 @@ mod tests {
             let mut buffer = [0x55u8; 16];
             buffer[..value.len()].copy_from_slice(&value);
             // SAFETY: 16 bytes, more than any result_room here.
-            unsafe { widen_result(&CType::Scalar(kind), buffer.as_mut_ptr()) };
+            unsafe { widen_result(Widening::of(&CType::Scalar(kind)), buffer.as_mut_ptr()) };
             // SAFETY: 16 readable bytes.
             let read = unsafe { buffer.as_ptr().cast::<ffi_arg>().read_unaligned() };
             assert_eq!(read, expected as ffi_arg, "{kind:?}");

@@ -40,10 +40,11 @@ mod sysv {
     //! The x86_64 System V trampolines and their slot table.
 
     // Register indexes are below WORDS (checked as they are assigned); slot indexes
-    // below POOL_SIZE, the length of the tables they index.
+    // below POOL_SIZE, the length of the tables they index (taken from `FreeSlots`).
     #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
     use std::ffi::c_void;
+    use std::mem::MaybeUninit;
     use std::ptr::null_mut;
     use std::sync::atomic::{AtomicPtr, Ordering};
     use std::sync::Mutex;
@@ -175,7 +176,7 @@ mod sysv {
     /// The part every trampoline shares (one copy of it, not one per trampoline).
     #[inline(never)]
     fn enter(slot: usize, words: &[u64; WORDS]) -> Returned {
-        let inner = SLOTS[slot].load(Ordering::Acquire);
+        let inner = SLOTS.get(slot).map_or(null_mut(), |s| s.load(Ordering::Acquire));
         if inner.is_null() {
             // A slot emptied after its closure left the quarantine: calling it is
             // undefined behaviour for a libffi closure; here it returns zero.
@@ -185,18 +186,22 @@ mod sysv {
         // does (`Slot::publish`), and the slot is emptied before it is dropped.
         let inner = unsafe { &*inner };
         let Some(layout) = inner.signature.registers.as_ref() else { return Returned { int: 0, float: 0.0 } };
-        let mut args = [std::ptr::null::<c_void>(); WORDS];
+        let mut args = [MaybeUninit::<*const c_void>::uninit(); WORDS];
+        let n = layout.registers.len().min(WORDS);
         for (arg, &register) in args.iter_mut().zip(layout.registers.iter()) {
-            *arg = (&words[usize::from(register)] as *const u64).cast();
+            // Every register index is below WORDS (`RegisterLayout::new`): in bounds.
+            arg.write(words.as_ptr().wrapping_add(usize::from(register)).cast());
         }
-        let n = layout.registers.len();
+        // SAFETY: the first n entries were written just above (the layout has n,
+        // at most WORDS, registers).
+        let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<*const c_void>(), n) };
         // A word, as a libffi result buffer: the zeroed and extended result of any
         // scalar the layout takes (a `float`'s 4 bytes at its start).
         let mut result = 0u64;
         // SAFETY: args[i] points at the copy of the register parameter i arrives in,
         // whose first bytes hold its value (little-endian; the layout gives each
         // parameter its register); result has the result's room (one word).
-        unsafe { inner.dispatch(&args[..n], (&mut result as *mut u64).cast()) };
+        unsafe { inner.dispatch(args, (&mut result as *mut u64).cast()) };
         Returned { int: result, float: f64::from_bits(result) }
     }
 
