@@ -129,6 +129,86 @@ def test_many_mixed_arguments(fttest):
 
 
 # ---------------------------------------------------------------------------
+# Register-only signatures (static trampolines) and their boundaries
+# ---------------------------------------------------------------------------
+
+def _register_signatures(mod):
+    """The C side's register-boundary callbacks: name, prototype, the call's extra
+    arguments, and whether every argument travels in a register."""
+    m = mod
+    return [
+        ("ftcb_registers_full",
+         m.CFUNCTYPE(m.c_double, m.c_byte, m.c_float, m.c_ushort, m.c_double, m.c_double,
+                     m.c_longlong, m.c_float, m.c_void_p, m.c_double, m.c_int, m.c_float,
+                     m.c_bool, m.c_double, m.c_float), (0x1234,), m.c_double, True),
+        ("ftcb_seven_ints",
+         m.CFUNCTYPE(m.c_long, m.c_int, m.c_int, m.c_int, m.c_int, m.c_int, m.c_int, m.c_long),
+         (), m.c_long, False),
+        ("ftcb_nine_doubles",
+         m.CFUNCTYPE(m.c_double, *[m.c_double] * 8, m.c_float), (), m.c_double, False),
+        ("ftcb_float_mix",
+         m.CFUNCTYPE(m.c_float, m.c_float, m.c_char, m.c_short, m.c_double, m.c_ubyte),
+         (-2.75,), m.c_float, True),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4), ids=["registers_full", "seven_ints", "nine_doubles", "float_mix"])
+def test_register_boundary_signatures_like_ctypes(fttest, index):
+    outcomes = []
+    for mod, lib in both(fttest):
+        name, proto, extra, restype, _ = _register_signatures(mod)[index]
+        seen = []
+
+        def cb(*args, seen=seen):
+            seen.append(args)
+            return sum(a for a in args if isinstance(a, (int, float))) if restype is not mod.c_float else args[0] * 2
+
+        f = lib[name]
+        f.argtypes = [proto] + [mod.c_void_p if isinstance(e, int) else mod.c_float for e in extra]
+        f.restype = restype
+        outcomes.append((f(proto(cb), *extra), seen))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1], "the callback ran"
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and os.uname().machine == "x86_64"),
+                    reason="static trampolines exist on x86_64 System V only")
+def test_register_only_callbacks_run_on_static_trampolines():
+    """A static trampoline is code of the extension itself, a libffi closure lives in
+    libffi's own mappings. In a fresh process: callbacks that earlier tests released
+    may hold every static trampoline until the quarantine lets them go."""
+    code = textwrap.dedent("""
+        import os, ferrotypes as ct
+        path = os.path.realpath(ct._ctypes.__file__)
+        ranges = []
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) >= 6 and "x" in fields[1] and os.path.realpath(fields[5]) == path:
+                    ranges.append([int(x, 16) for x in fields[0].split("-")])
+        assert ranges
+        def fr(*args):
+            return 0
+        for i, proto in enumerate(ct.CFUNCTYPE(*sig) for sig in [
+            (ct.c_double, ct.c_byte, ct.c_float, ct.c_ushort, ct.c_double, ct.c_double, ct.c_longlong,
+             ct.c_float, ct.c_void_p, ct.c_double, ct.c_int, ct.c_float, ct.c_bool, ct.c_double, ct.c_float),
+            (ct.c_float, ct.c_float, ct.c_char, ct.c_short, ct.c_double, ct.c_ubyte),
+            (None,),
+            (ct.c_long, ct.c_int, ct.c_int, ct.c_int, ct.c_int, ct.c_int, ct.c_int, ct.c_long),
+            (ct.c_double, *[ct.c_double] * 9),
+            (ct.c_longdouble, ct.c_int),
+            (ct.c_int, ct.c_longdouble),
+        ]):
+            address = ct.cast(proto(fr), ct.c_void_p).value
+            print(i, any(lo <= address < hi for lo, hi in ranges))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "True", "1", "True", "2", "True", "3", "False",
+                                  "4", "False", "5", "False", "6", "False"]
+
+
+# ---------------------------------------------------------------------------
 # Structures by value
 # ---------------------------------------------------------------------------
 

@@ -50,6 +50,36 @@ FT_EXPORT double ftcb_mixed(double (*cb)(signed char, unsigned short, int, long 
     return cb(-3, 65000, -100000, -5000000000LL, 1.5f, 2.25, p, 7, 8, -0.5, 9L);
 }
 
+/* Registers exactly full: six integer-class and eight floating arguments, the
+ * classes interleaved (a callback of this shape needs no libffi closure). */
+FT_EXPORT double ftcb_registers_full(double (*cb)(signed char, float, unsigned short, double, double,
+                                                  long long, float, void *, double, int, float,
+                                                  _Bool, double, float),
+                                     void *p)
+{
+    return cb(-7, 1.5f, 65000, -2.25, 1e300, -5000000000LL, -0.0f, p, 3.0, -2147483647 - 1, 7.0f,
+              1, -1e-300, 3.4028234e38f);
+}
+
+/* One register too many of each class: the seventh integer and the ninth double
+ * travel on the stack. */
+FT_EXPORT long ftcb_seven_ints(long (*cb)(int, int, int, int, int, int, long))
+{
+    return cb(1, -2, 3, -4, 5, -6, 7000000000L);
+}
+
+FT_EXPORT double ftcb_nine_doubles(double (*cb)(double, double, double, double, double, double,
+                                                double, double, float))
+{
+    return cb(0.5, -1.5, 2.5, -3.5, 4.5, -5.5, 6.5, -7.5, 8.25f);
+}
+
+/* A float result and narrow integer arguments between floats. */
+FT_EXPORT float ftcb_float_mix(float (*cb)(float, char, short, double, unsigned char), float x)
+{
+    return cb(x, 'q', -300, 0.125, 250);
+}
+
 /* The callback writes through the pointer it is given. */
 FT_EXPORT int ftcb_out(void (*cb)(int *), int start)
 {

@@ -26,6 +26,13 @@
 //! prepared for: given that same signature again it is already prepared as a fresh one
 //! would be, and is prepared again only for another.
 //!
+//! **Static trampolines.** On x86_64 System V a signature of at most 6 integer or
+//! pointer and 8 `float`/`double` parameters and a scalar or `void` result needs no
+//! libffi closure: [`Closure::new`] gives it one of a fixed pool of functions compiled
+//! into the binary ([`static_trampolines`]) while one is free, which enters the same
+//! handler path with less work per call. It is released, quarantined and called late
+//! like any closure; leaving the quarantine frees its slot instead of making a spare.
+//!
 //! **Panics** never unwind into C: the entry point catches them, writes zero and
 //! tells the handler ([`Handler::panicked`]).
 //!
@@ -44,6 +51,12 @@ use libffi::raw::ffi_prep_closure_loc;
 use crate::call::PrepError;
 use crate::ctype::{CType, NumberClass};
 
+mod static_trampolines;
+use static_trampolines::{RegisterLayout, Slot};
+
+/// How many closures can be static trampolines at once (none on ABIs without them).
+pub const STATIC_TRAMPOLINES: usize = static_trampolines::POOL_SIZE;
+
 /// How many released closures are kept callable (see the module documentation).
 pub const RELEASED_LIMIT: usize = 16384;
 
@@ -61,6 +74,10 @@ pub struct ClosureSignature {
     /// least one `ffi_arg` (libffi reads integer results narrower than that as a
     /// whole `ffi_arg`).
     result_room: usize,
+    /// How a narrow integer result is extended to an `ffi_arg`.
+    widening: Widening,
+    /// Where the arguments arrive when a static trampoline takes the signature.
+    registers: Option<RegisterLayout>,
 }
 
 // SAFETY: the cif is only read (by libffi, when a closure is entered) after it was
@@ -77,7 +94,9 @@ impl ClosureSignature {
     pub fn new(args: &[CType], result: CType) -> Result<ClosureSignature, PrepError> {
         let cif = Cif::try_new(args.iter().map(CType::ffi_type), result.ffi_type()).map_err(PrepError)?;
         let result_room = result.size().max(std::mem::size_of::<ffi_arg>());
-        Ok(ClosureSignature { cif, args: args.to_vec(), result, result_room })
+        let registers = RegisterLayout::new(args, &result);
+        let widening = Widening::of(&result);
+        Ok(ClosureSignature { cif, args: args.to_vec(), result, result_room, widening, registers })
     }
 
     /// The parameter types.
@@ -123,9 +142,9 @@ pub fn write_stderr(message: &str) {
 /// and passed to libffi as the closure's user data. It stays with its libffi
 /// allocation for as long as that exists, through every reuse.
 struct Inner {
-    raw: *mut ffi_closure,
-    code: CodePtr,
-    /// The signature the libffi closure is prepared for; its cif is the one libffi reads.
+    code: Code,
+    /// The signature the closure is called with (for a libffi closure, prepared for:
+    /// its cif is the one libffi reads).
     signature: Arc<ClosureSignature>,
     /// Shared with its owner, which may keep its own reference (no second allocation
     /// wrapping it); none for a spare.
@@ -133,11 +152,19 @@ struct Inner {
     released: AtomicBool,
 }
 
+/// The code C calls.
+enum Code {
+    /// A libffi closure, from `ffi_closure_alloc`.
+    Libffi { raw: *mut ffi_closure, code: CodePtr },
+    /// A static trampoline and the slot it reads this Inner from.
+    Static { slot: Slot, code: *const c_void },
+}
+
 // SAFETY: `raw` and `code` are only freed by Drop and otherwise only used by libffi;
-// the handler is Send + Sync.
+// a static trampoline's code is never freed; the handler is Send + Sync.
 unsafe impl Send for Inner {}
-// SAFETY: shared references only read `raw`, `code` and the signature (which libffi
-// never mutates), call the handler (Send + Sync) and touch the atomic flag, the only
+// SAFETY: shared references only read the code and the signature (which libffi never
+// mutates), call the handler (Send + Sync) and touch the atomic flag, the only
 // mutable state; `raw` and `code` are freed only by Drop, and the signature and
 // handler replaced only by the pool's reuse, both with the Inner owned exclusively.
 unsafe impl Sync for Inner {}
@@ -152,12 +179,13 @@ impl Inner {
     /// the module documentation says). `self` must be boxed (its address is the user
     /// data) and stay at that address for as long as the closure exists.
     unsafe fn prepare(&self) -> Result<(), String> {
+        let Code::Libffi { raw, code } = &self.code else { return Ok(()) };
         let user_data = self as *const Inner as *mut c_void;
         // SAFETY: raw and code are a closure/code pair from ffi_closure_alloc; the cif
         // lives in the signature, which this Inner keeps alive (Arc) for as long as the
         // closure is prepared for it; user_data is this boxed Inner, which does not
         // move and is freed only together with the closure (the caller's promise).
-        let status = unsafe { ffi_prep_closure_loc(self.raw, self.signature.cif.as_raw_ptr(), Some(entry), user_data, self.code.as_mut_ptr()) };
+        let status = unsafe { ffi_prep_closure_loc(*raw, self.signature.cif.as_raw_ptr(), Some(entry), user_data, code.as_mut_ptr()) };
         if status == libffi::raw::ffi_status_FFI_OK {
             Ok(())
         } else {
@@ -168,11 +196,13 @@ impl Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // A static trampoline's slot is emptied and freed by its own Drop.
+        let Code::Libffi { raw, .. } = self.code else { return };
         // SAFETY: raw came from ffi_closure_alloc and is freed exactly once, here;
         // Inner is dropped only when no C caller can reach it any more (construction
         // failed, or the pool let it go: evicted from the quarantine with no room
         // among the spares).
-        unsafe { closure_free(self.raw) };
+        unsafe { closure_free(raw) };
     }
 }
 
@@ -219,9 +249,18 @@ fn pool() -> std::sync::MutexGuard<'static, Pool> {
 
 impl Closure {
     /// A closure for `signature` calling `handler`, or an error when libffi cannot
-    /// allocate or prepare one. A spare is reused when there is one (see the module
-    /// documentation).
+    /// allocate or prepare one: a static trampoline when the signature takes one and
+    /// one is free, else a libffi closure, reusing a spare when there is one (see the
+    /// module documentation).
     pub fn new(signature: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, String> {
+        match Closure::new_static(signature, handler) {
+            Ok(closure) => Ok(closure),
+            Err(handler) => Closure::new_libffi(signature, handler),
+        }
+    }
+
+    /// A libffi closure for `signature` calling `handler`.
+    fn new_libffi(signature: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, String> {
         let spare = pool().spares.pop();
         let inner = match spare {
             Some(mut inner) => {
@@ -243,7 +282,7 @@ impl Closure {
             }
             None => {
                 let (raw, code) = try_closure_alloc().ok_or_else(|| "libffi could not allocate a closure".to_owned())?;
-                let inner = Box::new(Inner { raw, code, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
+                let inner = Box::new(Inner { code: Code::Libffi { raw, code }, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
                 // SAFETY: a fresh allocation, which no C caller has seen; the Inner is
                 // boxed and keeps its address until it is dropped with the closure.
                 unsafe { inner.prepare() }?;
@@ -253,9 +292,35 @@ impl Closure {
         Ok(Closure { inner: Some(inner) })
     }
 
+    /// A closure on a static trampoline, when the signature takes one and a slot is
+    /// free; else the handler back.
+    fn new_static(signature: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Result<Closure, Arc<dyn Handler>> {
+        if signature.registers.is_none() {
+            return Err(handler);
+        }
+        let Some(slot) = Slot::take() else { return Err(handler) };
+        let mut inner = Box::new(Inner { code: Code::Static { slot, code: std::ptr::null() }, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
+        let address: *const Inner = &*inner;
+        if let Code::Static { slot, code } = &mut inner.code {
+            // SAFETY: the Inner is boxed, so it keeps its address until it is dropped,
+            // and it owns the slot, which is emptied (by the slot's Drop) before the
+            // rest of the Inner goes.
+            *code = unsafe { slot.publish(address) };
+        }
+        Ok(Closure { inner: Some(inner) })
+    }
+
     /// The C function pointer.
     pub fn code(&self) -> *const c_void {
-        self.inner().code.as_ptr()
+        match &self.inner().code {
+            Code::Libffi { code, .. } => code.as_ptr(),
+            Code::Static { code, .. } => *code,
+        }
+    }
+
+    /// Whether C's calls reach the closure through a static trampoline.
+    pub fn is_static(&self) -> bool {
+        matches!(self.inner().code, Code::Static { .. })
     }
 
     /// The signature.
@@ -290,7 +355,7 @@ impl Drop for Closure {
                 // room, else freed.
                 Some(mut evicted) => {
                     let handler = evicted.handler.take();
-                    if pool.spares.len() < SPARE_LIMIT {
+                    if pool.spares.len() < SPARE_LIMIT && matches!(evicted.code, Code::Libffi { .. }) {
                         pool.spares.push(evicted);
                         (handler, None)
                     } else {
@@ -326,35 +391,48 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
     // SAFETY: user_data is the Inner given to ffi_prep_closure_loc, alive as long as
     // the closure's code can be called (it is freed only together with the closure).
     let inner = unsafe { &*(user_data as *const Inner) };
-    let signature = &*inner.signature;
-    let result = result.cast::<u8>();
-    // SAFETY: libffi hands a result buffer of at least the result's size, and at least
-    // one ffi_arg for results narrower than that.
-    unsafe { zero_result(result, signature.result_room) };
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        if inner.released.load(Ordering::Acquire) {
-            inner.handler().call_released();
-            return;
-        }
-        let n = signature.args.len();
-        // SAFETY: libffi passes one pointer per parameter of the cif.
-        let args: &[*const c_void] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(args as *const *const c_void, n) } };
-        // SAFETY: the pointers are as `Handler::call` describes.
-        unsafe { inner.handler().call(args, result) };
-    }));
-    match outcome {
-        // SAFETY: libffi's result buffer has result_room bytes, at least one ffi_arg.
-        Ok(()) => unsafe { widen_result(&signature.result, result) },
-        Err(panic) => {
-            // SAFETY: libffi's result buffer has result_room bytes.
-            unsafe { zero_result(result, signature.result_room) };
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            // A panic in the report itself must not unwind into C either.
-            let _ = catch_unwind(AssertUnwindSafe(|| inner.handler().panicked(&message)));
+    let n = inner.signature.args.len();
+    // SAFETY: libffi passes one pointer per parameter of the cif.
+    let args: &[*const c_void] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(args as *const *const c_void, n) } };
+    // SAFETY: the pointers and the result buffer are as libffi hands them (above).
+    unsafe { inner.dispatch(args, result.cast()) };
+}
+
+impl Inner {
+    /// One call from C, whichever code it came through: zeroes the result, runs the
+    /// handler (or reports a late call), catches a panic, and extends a narrow
+    /// integer result to a whole `ffi_arg`.
+    ///
+    /// # Safety
+    /// `args` holds one pointer per parameter of the signature, each to a value of the
+    /// parameter's type, and `result` is a buffer of at least `result_room` bytes.
+    #[inline(always)]
+    unsafe fn dispatch(&self, args: &[*const c_void], result: *mut u8) {
+        let signature = &*self.signature;
+        // SAFETY: the result buffer has result_room bytes (the caller's promise).
+        unsafe { zero_result(result, signature.result_room) };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            if self.released.load(Ordering::Acquire) {
+                self.handler().call_released();
+                return;
+            }
+            // SAFETY: the pointers are as `Handler::call` describes (the caller's promise).
+            unsafe { self.handler().call(args, result) };
+        }));
+        match outcome {
+            // SAFETY: the result buffer has result_room bytes, at least one ffi_arg.
+            Ok(()) => unsafe { widen_result(signature.widening, result) },
+            Err(panic) => {
+                // SAFETY: the result buffer has result_room bytes.
+                unsafe { zero_result(result, signature.result_room) };
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                // A panic in the report itself must not unwind into C either.
+                let _ = catch_unwind(AssertUnwindSafe(|| self.handler().panicked(&message)));
+            }
         }
     }
 }
@@ -377,31 +455,53 @@ unsafe fn zero_result(result: *mut u8, room: usize) {
     }
 }
 
-/// libffi reads an integer result narrower than an `ffi_arg` as a whole `ffi_arg`:
-/// extends the value the handler wrote (in its own width, at the buffer's start) to
-/// one, sign- or zero-extended by its type. Portable: `ffi_arg`'s width and the byte
-/// order are the target's.
+/// How a result is extended to a whole `ffi_arg` (libffi reads an integer result
+/// narrower than that as one): decided once per signature, from the result type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Widening {
+    /// Not narrower than an `ffi_arg`, a float, `void` or a record: left as written.
+    None,
+    /// A signed or unsigned integer of 1, 2 or 4 bytes.
+    Signed(u8),
+    Unsigned(u8),
+}
+
+impl Widening {
+    fn of(result: &CType) -> Widening {
+        let CType::Scalar(kind) = result else { return Widening::None };
+        if kind.size() >= std::mem::size_of::<ffi_arg>() || kind.number_class() == NumberClass::Float || !matches!(kind.size(), 1 | 2 | 4) {
+            return Widening::None;
+        }
+        // A size of 1, 2 or 4 (checked above) fits a u8.
+        let size = kind.size() as u8;
+        if kind.number_class() == NumberClass::Signed {
+            Widening::Signed(size)
+        } else {
+            Widening::Unsigned(size)
+        }
+    }
+}
+
+/// Extends the value the handler wrote (in its own width, at the buffer's start) to a
+/// whole `ffi_arg`, sign- or zero-extended by its type. Portable: `ffi_arg`'s width
+/// and the byte order are the target's.
 ///
 /// # Safety
 /// `buffer` must be valid for reads and writes of `max(result size, size_of::<ffi_arg>())`
-/// bytes (`result_room`).
-unsafe fn widen_result(result: &CType, buffer: *mut u8) {
-    let CType::Scalar(kind) = result else { return };
-    if kind.size() >= std::mem::size_of::<ffi_arg>() || kind.number_class() == NumberClass::Float {
-        return;
-    }
-    let signed = kind.number_class() == NumberClass::Signed;
+/// bytes (`result_room`), and `widening` be the result type's.
+#[inline(always)]
+unsafe fn widen_result(widening: Widening, buffer: *mut u8) {
     // SAFETY: the handler's value is in the buffer's first `size` bytes, which are
     // readable (the buffer has at least one ffi_arg, wider than the value).
     let wide: u64 = unsafe {
-        match (kind.size(), signed) {
-            (1, true) => buffer.cast::<i8>().read() as i64 as u64,
-            (1, false) => u64::from(buffer.read()),
-            (2, true) => buffer.cast::<i16>().read_unaligned() as i64 as u64,
-            (2, false) => u64::from(buffer.cast::<u16>().read_unaligned()),
-            (4, true) => buffer.cast::<i32>().read_unaligned() as i64 as u64,
-            (4, false) => u64::from(buffer.cast::<u32>().read_unaligned()),
-            _ => return,
+        match widening {
+            Widening::None => return,
+            Widening::Signed(1) => buffer.cast::<i8>().read() as i64 as u64,
+            Widening::Unsigned(1) => u64::from(buffer.read()),
+            Widening::Signed(2) => buffer.cast::<i16>().read_unaligned() as i64 as u64,
+            Widening::Unsigned(2) => u64::from(buffer.cast::<u16>().read_unaligned()),
+            Widening::Signed(_) => buffer.cast::<i32>().read_unaligned() as i64 as u64,
+            Widening::Unsigned(_) => u64::from(buffer.cast::<u32>().read_unaligned()),
         }
     };
     // SAFETY: the buffer holds at least one ffi_arg. The cast keeps the low bits,
@@ -464,29 +564,42 @@ mod tests {
         Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Int)], CType::Scalar(ScalarKind::Int)).unwrap())
     }
 
+    /// A static trampoline (where this ABI has them) and a libffi closure for the same
+    /// signature and handler.
+    fn both_kinds(sig: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> [Closure; 2] {
+        let fast = Closure::new(sig, handler.clone()).unwrap();
+        assert_eq!(fast.is_static(), STATIC_TRAMPOLINES > 0);
+        let libffi = Closure::new_libffi(sig, handler).unwrap();
+        assert!(!libffi.is_static());
+        [fast, libffi]
+    }
+
     #[test]
     fn calls_handler_then_reports_after_release() {
         let _serial = serial();
         let count = Arc::new(AtomicUsize::new(0));
-        let closure = Closure::new(&int_sig(), Arc::new(AddK { k: 5, released_calls: count.clone() })).unwrap();
-        // SAFETY: the closure's signature is (int) -> int.
-        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
-        assert_eq!(f(6), 11);
-        assert_eq!(f(-5), 0);
-        drop(closure);
-        // The code stays valid after release: the call is answered with zero.
-        assert_eq!(f(6), 0);
-        assert_eq!(count.load(Ordering::SeqCst), 1);
-        assert!(released_count() >= 1);
+        for closure in both_kinds(&int_sig(), Arc::new(AddK { k: 5, released_calls: count.clone() })) {
+            count.store(0, Ordering::SeqCst);
+            // SAFETY: the closure's signature is (int) -> int.
+            let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
+            assert_eq!(f(6), 11);
+            assert_eq!(f(-5), 0);
+            drop(closure);
+            // The code stays valid after release: the call is answered with zero.
+            assert_eq!(f(6), 0);
+            assert_eq!(count.load(Ordering::SeqCst), 1);
+            assert!(released_count() >= 1);
+        }
     }
 
     #[test]
     fn panic_returns_zero() {
         let _serial = serial();
-        let closure = Closure::new(&int_sig(), Arc::new(Panics)).unwrap();
-        // SAFETY: (int) -> int.
-        let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
-        assert_eq!(f(1), 0);
+        for closure in both_kinds(&int_sig(), Arc::new(Panics)) {
+            // SAFETY: (int) -> int.
+            let f: extern "C" fn(i32) -> i32 = unsafe { std::mem::transmute(closure.code()) };
+            assert_eq!(f(1), 0);
+        }
     }
 
     #[test]
@@ -523,7 +636,7 @@ mod tests {
             let mut buffer = [0x55u8; 16];
             buffer[..value.len()].copy_from_slice(&value);
             // SAFETY: 16 bytes, more than any result_room here.
-            unsafe { widen_result(&CType::Scalar(kind), buffer.as_mut_ptr()) };
+            unsafe { widen_result(Widening::of(&CType::Scalar(kind)), buffer.as_mut_ptr()) };
             // SAFETY: 16 readable bytes.
             let read = unsafe { buffer.as_ptr().cast::<ffi_arg>().read_unaligned() };
             assert_eq!(read, expected as ffi_arg, "{kind:?}");
@@ -615,7 +728,7 @@ mod tests {
     /// the first `n - RELEASED_LIMIT` are then out of the quarantine (which was full
     /// before, or is now).
     fn churn(n: usize, k: i32) -> Vec<usize> {
-        let sig = int_sig();
+        let sig = libffi_sig();
         let count = Arc::new(AtomicUsize::new(0));
         let closures: Vec<Closure> = (0..n).map(|_| Closure::new(&sig, Arc::new(AddK { k, released_calls: count.clone() })).unwrap()).collect();
         closures.iter().map(|c| c.code() as usize).collect()
@@ -627,6 +740,18 @@ mod tests {
         f(x)
     }
 
+    /// Seven ints, one more than the registers hold: a signature only libffi takes,
+    /// for the tests of libffi's spares.
+    fn libffi_sig() -> Arc<ClosureSignature> {
+        Arc::new(ClosureSignature::new(&vec![CType::Scalar(ScalarKind::Int); 7], CType::Scalar(ScalarKind::Int)).unwrap())
+    }
+
+    fn call_int7(code: *const c_void, x: i32) -> i32 {
+        // SAFETY: every closure these tests call through this is (int ×7) -> int.
+        let f: extern "C" fn(i32, i32, i32, i32, i32, i32, i32) -> i32 = unsafe { std::mem::transmute(code) };
+        f(x, 0, 0, 0, 0, 0, 0)
+    }
+
     #[test]
     fn evicted_closures_are_reused_and_call_their_new_handler_only() {
         let _serial = serial();
@@ -636,18 +761,18 @@ mod tests {
         let old_calls = Arc::new(AtomicUsize::new(0));
         let new_calls = Arc::new(AtomicUsize::new(0));
         // Tell the old handlers' late calls apart: their released counter is old_calls.
-        drop(Closure::new(&int_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
-        let reused = Closure::new(&int_sig(), Arc::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
+        drop(Closure::new(&libffi_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap());
+        let reused = Closure::new(&libffi_sig(), Arc::new(AddK { k: 1000, released_calls: new_calls.clone() })).unwrap();
         let code = reused.code() as usize;
         // The most recently evicted closure is the one taken: the 21st made above
         // (the one dropped just before was pushed into the quarantine, evicting it),
         // or, with no spare left before that drop (a full list), the 20th.
         assert!(made.get(19..21).is_some_and(|m| m.contains(&code)), "a spare is taken before libffi allocates");
-        assert_eq!(call_int(reused.code(), 5), 1005);
+        assert_eq!(call_int7(reused.code(), 5), 1005);
         assert_eq!(old_calls.load(Ordering::SeqCst), 0);
         drop(reused);
         // Released again: the call is a late one, reported by the new handler.
-        assert_eq!(call_int(code as *const c_void, 5), 0);
+        assert_eq!(call_int7(code as *const c_void, 5), 0);
         assert_eq!(new_calls.load(Ordering::SeqCst), 1);
         assert_eq!(old_calls.load(Ordering::SeqCst), 0);
     }
@@ -660,17 +785,19 @@ mod tests {
         struct Halve;
         impl Handler for Halve {
             unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
-                // SAFETY: the signature is (double) -> double.
+                // SAFETY: the signature is (double ×9) -> double.
                 unsafe { (result as *mut f64).write_unaligned(*(args[0] as *const f64) / 2.0) };
             }
         }
-        let sig = Arc::new(ClosureSignature::new(&[CType::Scalar(ScalarKind::Double)], CType::Scalar(ScalarKind::Double)).unwrap());
+        // Nine doubles, one more than the registers hold: a libffi closure.
+        let sig = Arc::new(ClosureSignature::new(&vec![CType::Scalar(ScalarKind::Double); 9], CType::Scalar(ScalarKind::Double)).unwrap());
         let spares = spare_count();
         let closure = Closure::new(&sig, Arc::new(Halve)).unwrap();
+        assert!(!closure.is_static());
         assert_eq!(spare_count(), spares - 1, "the spare was taken");
-        // SAFETY: the closure's signature is (double) -> double.
-        let f: extern "C" fn(f64) -> f64 = unsafe { std::mem::transmute(closure.code()) };
-        assert_eq!(f(5.0), 2.5);
+        // SAFETY: the closure's signature is (double ×9) -> double.
+        let f: extern "C" fn(f64, f64, f64, f64, f64, f64, f64, f64, f64) -> f64 = unsafe { std::mem::transmute(closure.code()) };
+        assert_eq!(f(5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), 2.5);
     }
 
     #[test]
@@ -680,11 +807,11 @@ mod tests {
         assert_eq!(released_count(), RELEASED_LIMIT);
         assert_eq!(spare_count(), SPARE_LIMIT);
         // Taking spares empties the list, and then libffi allocates again.
-        let sig = int_sig();
+        let sig = libffi_sig();
         let count = Arc::new(AtomicUsize::new(0));
         let kept: Vec<Closure> = (0..SPARE_LIMIT + 3).map(|_| Closure::new(&sig, Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap()).collect();
         assert_eq!(spare_count(), 0);
-        assert!(kept.iter().all(|c| call_int(c.code(), 1) == 3));
+        assert!(kept.iter().all(|c| call_int7(c.code(), 1) == 3));
     }
 
     #[test]
@@ -728,5 +855,192 @@ mod tests {
         let h = closure.handler() as *const dyn Handler as *const AddK;
         // SAFETY: every handler of the test using this is an AddK.
         unsafe { (*h).k }
+    }
+
+    /// Empties the quarantine (as RELEASED_LIMIT more releases would), freeing the
+    /// static trampolines released closures hold, so that a test finds slots free
+    /// whatever ran before it.
+    fn drain_quarantine() {
+        let drained: Vec<Box<Inner>> = pool().released.drain(..).collect();
+        drop(drained);
+    }
+
+    /// Copies its first argument's `size` bytes to the result, and keeps the bytes of
+    /// every argument it was called with.
+    struct Record {
+        sizes: Vec<usize>,
+        seen: Mutex<Vec<Vec<u8>>>,
+    }
+
+    impl Handler for Record {
+        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+            let mut seen = self.seen.lock().unwrap();
+            for (&p, &size) in args.iter().zip(&self.sizes) {
+                // SAFETY: each argument points at a value of its size.
+                seen.push(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), size) }.to_vec());
+            }
+            // SAFETY: the result type is the first argument's, with room for it.
+            unsafe { std::ptr::copy_nonoverlapping(args[0].cast::<u8>(), result, self.sizes[0]) };
+        }
+    }
+
+    fn record(args: &[CType]) -> Arc<Record> {
+        Arc::new(Record { sizes: args.iter().map(CType::size).collect(), seen: Mutex::new(Vec::new()) })
+    }
+
+    #[test]
+    fn static_trampolines_take_register_signatures_only() {
+        let _serial = serial();
+        drain_quarantine();
+        use ScalarKind::*;
+        let s = |k: ScalarKind| CType::Scalar(k);
+        let record = CType::Record { members: [s(Int), s(Int)].into(), size: 8, align: 4 };
+        let mut ints6_doubles8 = vec![s(Int); 6];
+        ints6_doubles8.extend(vec![s(Double); 8]);
+        let taken: Vec<(Vec<CType>, CType)> = vec![
+            (vec![], CType::Void),
+            (vec![s(Int)], s(Int)),
+            (ints6_doubles8.clone(), s(Double)),
+            (vec![s(Float), s(Char), s(VoidPtr), s(Double), s(Bool)], s(Float)),
+            (vec![s(ObjectPtr), s(WChar)], s(Bool)),
+        ];
+        let mut ints7 = ints6_doubles8.clone();
+        ints7.push(s(Long));
+        let mut doubles9 = ints6_doubles8.clone();
+        doubles9.push(s(Float));
+        let refused: Vec<(Vec<CType>, CType)> = vec![
+            (ints7, s(Int)),
+            (doubles9, s(Int)),
+            (vec![s(LongDouble)], s(Int)),
+            (vec![s(Int)], s(LongDouble)),
+            (vec![s(DoubleComplex)], s(Int)),
+            (vec![s(Int)], s(FloatComplex)),
+            (vec![record.clone()], s(Int)),
+            (vec![s(Int)], record),
+        ];
+        for (args, result, expected) in taken.into_iter().map(|(a, r)| (a, r, true)).chain(refused.into_iter().map(|(a, r)| (a, r, false))) {
+            let sig = Arc::new(ClosureSignature::new(&args, result.clone()).unwrap());
+            let closure = Closure::new(&sig, Arc::new(NoHandler)).unwrap();
+            assert_eq!(closure.is_static(), expected && STATIC_TRAMPOLINES > 0, "{args:?} -> {result:?}");
+        }
+    }
+
+    #[test]
+    fn every_register_scalar_round_trips_as_through_libffi() {
+        let _serial = serial();
+        drain_quarantine();
+        // Upper bytes set: a narrow argument must be read from its low bytes only.
+        let word = 0xa5c3_0f1e_8d7b_6981u64;
+        for kind in crate::ctype::ALL_SCALARS {
+            if kind == ScalarKind::LongDouble || kind.complex_part().is_some() {
+                continue;
+            }
+            let args = [CType::Scalar(kind)];
+            let sig = Arc::new(ClosureSignature::new(&args, CType::Scalar(kind)).unwrap());
+            let handler = record(&args);
+            let returned: Vec<u64> = both_kinds(&sig, handler.clone())
+                .iter()
+                .map(|closure| match kind {
+                    ScalarKind::Float => {
+                        // SAFETY: the closure's signature is (float) -> float.
+                        let f: extern "C" fn(f32) -> f32 = unsafe { std::mem::transmute(closure.code()) };
+                        u64::from(f(-1.25e-3).to_bits())
+                    }
+                    ScalarKind::Double => {
+                        // SAFETY: the closure's signature is (double) -> double.
+                        let f: extern "C" fn(f64) -> f64 = unsafe { std::mem::transmute(closure.code()) };
+                        f(f64::from_bits(word)).to_bits()
+                    }
+                    _ => {
+                        // SAFETY: an integer-class (T) -> T: the argument travels in an
+                        // integer register whose low bytes are the value, and the whole
+                        // result register is read (both kinds of closure extend it).
+                        let f: extern "C" fn(u64) -> u64 = unsafe { std::mem::transmute(closure.code()) };
+                        f(word)
+                    }
+                })
+                .collect();
+            // libffi's closure extends a narrow result to 32 bits of %rax (C reads its
+            // own width): the static trampoline agrees on those bits, and is exact at 64.
+            let meaningful = if kind.size() < 8 { u64::from(u32::MAX) } else { u64::MAX };
+            assert_eq!(returned[0] & meaningful, returned[1] & meaningful, "{kind:?}: static and libffi closures return the same value");
+            let seen = handler.seen.lock().unwrap();
+            assert_eq!(seen[0], seen[1], "{kind:?}: both see the same argument");
+            let expected = match kind {
+                ScalarKind::Float => u64::from((-1.25e-3f32).to_bits()),
+                _ => word,
+            };
+            assert_eq!(seen[0][..], expected.to_le_bytes()[..kind.size()], "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn mixed_register_arguments_arrive_in_order() {
+        let _serial = serial();
+        drain_quarantine();
+        use ScalarKind::*;
+        let s = CType::Scalar;
+        // Six integer-class and eight floating parameters, interleaved.
+        let args = [s(Byte), s(Float), s(UShort), s(Double), s(Double), s(LongLong), s(Float), s(VoidPtr), s(Double), s(Int), s(Float), s(Bool), s(Double), s(Float)];
+        let sig = Arc::new(ClosureSignature::new(&args, s(Byte)).unwrap());
+        let handler = record(&args);
+        type Mixed = extern "C" fn(i8, f32, u16, f64, f64, i64, f32, usize, f64, i32, f32, bool, f64, f32) -> i8;
+        for closure in both_kinds(&sig, handler.clone()) {
+            // SAFETY: the closure's signature is Mixed's.
+            let f: Mixed = unsafe { std::mem::transmute(closure.code()) };
+            assert_eq!(f(-7, 1.5, 65000, -2.25, 1e300, -5_000_000_000, -0.0, 0xdead_beef, 3.0, i32::MIN, 7.0, true, -1e-300, f32::MAX), -7);
+        }
+        let seen = handler.seen.lock().unwrap();
+        let expected: Vec<Vec<u8>> = vec![
+            (-7i8).to_le_bytes().to_vec(),
+            1.5f32.to_le_bytes().to_vec(),
+            65000u16.to_le_bytes().to_vec(),
+            (-2.25f64).to_le_bytes().to_vec(),
+            1e300f64.to_le_bytes().to_vec(),
+            (-5_000_000_000i64).to_le_bytes().to_vec(),
+            (-0.0f32).to_le_bytes().to_vec(),
+            0xdead_beefusize.to_le_bytes().to_vec(),
+            3.0f64.to_le_bytes().to_vec(),
+            i32::MIN.to_le_bytes().to_vec(),
+            7.0f32.to_le_bytes().to_vec(),
+            vec![1u8],
+            (-1e-300f64).to_le_bytes().to_vec(),
+            f32::MAX.to_le_bytes().to_vec(),
+        ];
+        assert_eq!(seen[..args.len()], expected[..], "static trampoline");
+        assert_eq!(seen[args.len()..], expected[..], "libffi closure");
+    }
+
+    #[test]
+    fn a_static_trampoline_out_of_the_quarantine_returns_zero_and_its_slot_is_reused() {
+        let _serial = serial();
+        drain_quarantine();
+        let count = Arc::new(AtomicUsize::new(0));
+        let closure = Closure::new(&int_sig(), Arc::new(AddK { k: 1, released_calls: count.clone() })).unwrap();
+        if !closure.is_static() {
+            return; // an ABI without static trampolines
+        }
+        let code = closure.code();
+        drop(closure);
+        assert_eq!(call_int(code, 1), 0);
+        assert_eq!(count.load(Ordering::SeqCst), 1, "a late call in the quarantine is reported");
+        drain_quarantine();
+        assert_eq!(call_int(code, 1), 0);
+        assert_eq!(count.load(Ordering::SeqCst), 1, "out of the quarantine: the slot is empty");
+        let again = Closure::new(&int_sig(), Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap();
+        assert_eq!(again.code(), code, "the freed slot is taken first");
+        assert_eq!(call_int(code, 1), 3);
+    }
+
+    #[test]
+    fn when_static_trampolines_run_out_libffi_takes_over() {
+        let _serial = serial();
+        drain_quarantine();
+        let count = Arc::new(AtomicUsize::new(0));
+        let live: Vec<Closure> = (0..STATIC_TRAMPOLINES + 3).map(|i| Closure::new(&int_sig(), Arc::new(AddK { k: i as i32, released_calls: count.clone() })).unwrap()).collect();
+        assert_eq!(live.iter().filter(|c| c.is_static()).count(), STATIC_TRAMPOLINES);
+        for (i, closure) in live.iter().enumerate() {
+            assert_eq!(call_int(closure.code(), 10), 10 + i as i32);
+        }
     }
 }

@@ -124,17 +124,8 @@ impl FromC {
     unsafe fn to_python(&self, py: Python<'_>, p: *const c_void, spare: Option<&Spare>) -> PyResult<*mut ffi::PyObject> {
         match self {
             FromC::Value(kind) => {
-                // The common kinds straight through the C API; the rest by scalar::read.
-                // SAFETY (all arms): p points at a value of `kind` (the caller's promise);
-                // the C API calls return a new reference or NULL with an exception set.
-                let obj = unsafe {
-                    match kind {
-                        ScalarKind::Int => ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _),
-                        ScalarKind::Long | ScalarKind::LongLong => ffi::PyLong_FromLongLong((p as *const i64).read_unaligned()),
-                        ScalarKind::Double => ffi::PyFloat_FromDouble((p as *const f64).read_unaligned()),
-                        _ => return Ok(scalar::read(py, *kind, false, p.cast())?.into_ptr()),
-                    }
-                };
+                // SAFETY: p points at a value of `kind` (the caller's promise).
+                let Some(obj) = (unsafe { number_to_python(*kind, p) }) else { return Ok(scalar::read(py, *kind, false, p.cast())?.into_ptr()) };
                 if obj.is_null() {
                     Err(PyErr::fetch(py))
                 } else {
@@ -176,6 +167,41 @@ impl FromC {
                 }
                 Ok(instances::instance_at(cls.bind(py), address, None, 0)?.into_ptr())
             }
+        }
+    }
+}
+
+/// The common number kinds straight through the C API: a new reference or NULL with
+/// an exception set; None for the other kinds (`scalar::read` converts those).
+///
+/// # Safety
+/// `p` must point at a value of `kind`.
+#[inline(always)]
+unsafe fn number_to_python(kind: ScalarKind, p: *const c_void) -> Option<*mut ffi::PyObject> {
+    // SAFETY (all arms): p points at a value of `kind` (the caller's promise).
+    unsafe {
+        match kind {
+            ScalarKind::Int => Some(ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _)),
+            ScalarKind::Long | ScalarKind::LongLong => Some(ffi::PyLong_FromLongLong((p as *const i64).read_unaligned())),
+            ScalarKind::Double => Some(ffi::PyFloat_FromDouble((p as *const f64).read_unaligned())),
+            _ => None,
+        }
+    }
+}
+
+/// The Python value of a built-in simple argument (`FromC::Value`) of a kind
+/// [`number_to_python`] does not take: a new reference, or NULL with the exception set.
+/// Out of line, so that the loop over value-only arguments stays small.
+///
+/// # Safety
+/// `p` must point at a value of `kind`.
+#[inline(never)]
+unsafe fn other_value_to_python(py: Python<'_>, kind: ScalarKind, p: *const c_void) -> *mut ffi::PyObject {
+    match scalar::read(py, kind, false, p.cast()) {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            null_mut()
         }
     }
 }
@@ -314,19 +340,36 @@ impl CallbackHandler {
                 &mut heap
             }
         };
-        for (i, (conv, &p)) in self.plan.args.iter().zip(args).enumerate() {
-            // SAFETY: args[i] points at a value of parameter i's type.
-            match unsafe { conv.to_python(py, p, self.spares.get(i)) } {
-                #[allow(clippy::indexing_slicing)] // argv has args.len() entries, and i enumerates args
-                Ok(obj) => argv[i] = obj,
-                Err(err) => {
-                    decref_all(argv);
-                    err.restore(py);
-                    // SAFETY: result has room for the result type (the caller's promise).
-                    unsafe { self.fail(py, &format!("on converting argument {} of ctypes callback function", i.saturating_add(1)), &callable, result) };
-                    return;
+        let mut failed = None;
+        if let Some(kinds) = &self.plan.values {
+            // Every argument a built-in simple value: no converter to match, no spare.
+            for (i, ((slot, &kind), &p)) in argv.iter_mut().zip(kinds.iter()).zip(args).enumerate() {
+                // SAFETY: args[i] points at a value of parameter i's type, `kind`.
+                let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
+                if obj.is_null() {
+                    failed = Some((i, PyErr::fetch(py)));
+                    break;
+                }
+                *slot = obj;
+            }
+        } else {
+            for (i, ((slot, conv), &p)) in argv.iter_mut().zip(self.plan.args.iter()).zip(args).enumerate() {
+                // SAFETY: args[i] points at a value of parameter i's type.
+                match unsafe { conv.to_python(py, p, self.spares.get(i)) } {
+                    Ok(obj) => *slot = obj,
+                    Err(err) => {
+                        failed = Some((i, err));
+                        break;
+                    }
                 }
             }
+        }
+        if let Some((i, err)) = failed {
+            decref_all(argv);
+            err.restore(py);
+            // SAFETY: result has room for the result type (the caller's promise).
+            unsafe { self.fail(py, &format!("on converting argument {} of ctypes callback function", i.saturating_add(1)), &callable, result) };
+            return;
         }
         let errno = self.plan.use_errno.then(ErrnoSwap::enter);
         // SAFETY: callable is a live object; argv holds `len` owned references.
@@ -743,6 +786,9 @@ pub struct Callback {
 /// `crate::function::class_recipe`).
 pub struct CallbackPlan {
     args: Box<[FromC]>,
+    /// The kinds of the arguments when every one is a built-in simple value
+    /// (`FromC::Value`), for the loop that converts those alone.
+    values: Option<Box<[ScalarKind]>>,
     result: ToC,
     use_errno: bool,
     /// The bytes C gets when the callable fails (None: zero, the core's default).
@@ -763,7 +809,16 @@ impl CallbackPlan {
         }
         let signature = ClosureSignature::new(&ctypes, result_ctype).map_err(|e| PyRuntimeError::new_err(format!("ffi_prep_cif failed with {}", e.status())))?;
         let error_result = errors.error_result.map(|value| result.error_bytes(value)).transpose()?;
-        Ok(CallbackPlan { args: args.into_boxed_slice(), result, use_errno, error_result, propagate: errors.propagate, signature: Arc::new(signature) })
+        let value_kind = |a: &FromC| if let FromC::Value(kind) = a { Some(*kind) } else { None };
+        let values = if args.iter().all(|a| value_kind(a).is_some()) {
+            let mut kinds = Vec::new();
+            kinds.try_reserve_exact(args.len()).map_err(|_| pyo3::exceptions::PyMemoryError::new_err("no memory for the callback's argument kinds"))?;
+            kinds.extend(args.iter().filter_map(value_kind));
+            Some(kinds.into_boxed_slice())
+        } else {
+            None
+        };
+        Ok(CallbackPlan { args: args.into_boxed_slice(), values, result, use_errno, error_result, propagate: errors.propagate, signature: Arc::new(signature) })
     }
 
     /// The classes and type infos the converters hold, for the collector (through the

@@ -1,0 +1,286 @@
+//! Static trampolines: callback code that exists in the binary, for signatures that
+//! need no libffi closure.
+//!
+//! On x86_64 System V a C caller passes integer-class arguments (integers, pointers)
+//! in `%rdi, %rsi, %rdx, %rcx, %r8, %r9` in order and `float`/`double` ones in
+//! `%xmm0..7` in order, each class independently of the other; an integer-class or
+//! `void` result comes back in `%rax`, a `float` or `double` one in `%xmm0`. So one
+//! function of type `fn(u64 ×6, f64 ×8) -> {u64, f64}` receives every argument of any
+//! signature of at most 6 integer-class and 8 floating parameters (no records, no
+//! `long double`, no complex), each in the register its class and position give it,
+//! and returns any scalar result: the struct `{u64, f64}` comes back in `%rax` and
+//! `%xmm0`, and the caller reads the one its result type lives in. Only the low bytes
+//! of a register are meaningful for a narrower type (a `float` is the low 32 bits of
+//! its vector register), which on this little-endian target is the value read from
+//! the start of the register's copy.
+//!
+//! [`POOL_SIZE`] such functions exist, each reading its closure from its own entry of
+//! a slot table: making a closure takes a free slot, stores the closure there
+//! (Release, before its code pointer is handed out; the trampoline loads it with
+//! Acquire) and hands out the slot's function. Calls then go straight to the
+//! closure's handler path, without libffi's generic closure entry (which classifies
+//! the signature's arguments again on every call). A released closure keeps its slot
+//! through the quarantine like any closure (a late call still reaches
+//! `Handler::call_released`); when it leaves it, the slot is emptied (a call then
+//! returns zero) and becomes free again.
+//!
+//! What it does not do: other ABIs (every signature keeps the libffi closure there),
+//! or signatures with stack arguments, records, `long double` or complex values.
+
+/// Where each parameter of a signature the static trampolines take arrives: its
+/// index among the register copies a trampoline makes (the integer registers first,
+/// then the vector registers). Made once per signature.
+#[cfg_attr(not(all(target_arch = "x86_64", unix)), allow(dead_code))]
+pub(super) struct RegisterLayout {
+    registers: Box<[u8]>,
+}
+
+#[cfg(all(target_arch = "x86_64", unix))]
+mod sysv {
+    //! The x86_64 System V trampolines and their slot table.
+
+    // Register indexes are below WORDS (checked as they are assigned); slot indexes
+    // below POOL_SIZE, the length of the tables they index (taken from `FreeSlots`).
+    #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+    use std::ffi::c_void;
+    use std::mem::MaybeUninit;
+    use std::ptr::null_mut;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    use std::sync::Mutex;
+
+    use super::RegisterLayout;
+    use crate::closure::Inner;
+    use crate::ctype::{CType, NumberClass, ScalarKind};
+
+    /// Integer-class argument registers.
+    const INT_REGISTERS: usize = 6;
+    /// Vector argument registers.
+    const VECTOR_REGISTERS: usize = 8;
+    /// The register copies a trampoline makes.
+    const WORDS: usize = INT_REGISTERS + VECTOR_REGISTERS;
+
+    /// How many static trampolines exist.
+    pub const POOL_SIZE: usize = 256;
+
+    /// A trampoline's result: returned in `%rax` and `%xmm0` (a struct of one
+    /// INTEGER and one SSE eightbyte).
+    #[repr(C)]
+    pub struct Returned {
+        int: u64,
+        float: f64,
+    }
+
+    type Trampoline = extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> Returned;
+
+    /// The closure each trampoline calls; null when its slot is free.
+    static SLOTS: [AtomicPtr<Inner>; POOL_SIZE] = [const { AtomicPtr::new(null_mut()) }; POOL_SIZE];
+
+    /// The slots never taken yet are `next..POOL_SIZE`; `returned` holds the ones
+    /// given back.
+    struct FreeSlots {
+        next: usize,
+        returned: Vec<usize>,
+    }
+
+    static FREE: Mutex<FreeSlots> = Mutex::new(FreeSlots { next: 0, returned: Vec::new() });
+
+    fn free_slots() -> std::sync::MutexGuard<'static, FreeSlots> {
+        FREE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    impl RegisterLayout {
+        /// The layout of a signature the static trampolines take (see the module
+        /// documentation), or None.
+        pub fn new(args: &[CType], result: &CType) -> Option<RegisterLayout> {
+            let (mut ints, mut vectors) = (0usize, 0usize);
+            let mut registers = Vec::with_capacity(args.len());
+            for arg in args {
+                let CType::Scalar(kind) = arg else { return None };
+                if !scalar_in_one_register(*kind) {
+                    return None;
+                }
+                let index = if kind.number_class() == NumberClass::Float {
+                    vectors += 1;
+                    (vectors <= VECTOR_REGISTERS).then_some(INT_REGISTERS + vectors - 1)?
+                } else {
+                    ints += 1;
+                    (ints <= INT_REGISTERS).then_some(ints - 1)?
+                };
+                registers.push(index as u8);
+            }
+            match result {
+                CType::Void => {}
+                CType::Scalar(kind) if scalar_in_one_register(*kind) => {}
+                _ => return None,
+            }
+            Some(RegisterLayout { registers: registers.into() })
+        }
+    }
+
+    /// Whether a scalar travels in one integer or one vector register, as an argument
+    /// and as a result: every kind but `long double` and the complex ones.
+    fn scalar_in_one_register(kind: ScalarKind) -> bool {
+        kind != ScalarKind::LongDouble && kind.complex_part().is_none()
+    }
+
+    /// A taken slot: its trampoline calls the closure stored in it. Dropping it
+    /// empties the slot and frees it.
+    pub struct Slot(usize);
+
+    impl Slot {
+        /// A free slot, or None when every one is taken.
+        pub fn take() -> Option<Slot> {
+            let mut free = free_slots();
+            if let Some(index) = free.returned.pop() {
+                return Some(Slot(index));
+            }
+            if free.next < POOL_SIZE {
+                free.next += 1;
+                return Some(Slot(free.next - 1));
+            }
+            None
+        }
+
+        /// Makes the slot's trampoline call `inner`, and returns the trampoline.
+        ///
+        /// # Safety
+        /// `inner` must stay at its address, alive, for as long as the slot is taken
+        /// (it is dropped after this slot, which it owns).
+        pub unsafe fn publish(&self, inner: *const Inner) -> *const c_void {
+            // Release: a trampoline that loads this pointer (Acquire) sees the Inner
+            // as it was built; the code pointer is handed out only after this store.
+            SLOTS[self.0].store(inner.cast_mut(), Ordering::Release);
+            TRAMPOLINES[self.0 / 16][self.0 % 16] as *const c_void
+        }
+    }
+
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            SLOTS[self.0].store(null_mut(), Ordering::Release);
+            let mut free = free_slots();
+            // Fallible: with no memory for the list the slot stays out of use.
+            if free.returned.try_reserve(1).is_ok() {
+                free.returned.push(self.0);
+            }
+        }
+    }
+
+    /// Trampoline `K`: copies the argument registers and enters slot `K`'s closure.
+    #[allow(clippy::too_many_arguments)]
+    extern "C" fn trampoline<const K: usize>(i0: u64, i1: u64, i2: u64, i3: u64, i4: u64, i5: u64, f0: f64, f1: f64, f2: f64, f3: f64, f4: f64, f5: f64, f6: f64, f7: f64) -> Returned {
+        let words = [i0, i1, i2, i3, i4, i5, f0.to_bits(), f1.to_bits(), f2.to_bits(), f3.to_bits(), f4.to_bits(), f5.to_bits(), f6.to_bits(), f7.to_bits()];
+        enter(K, &words)
+    }
+
+    /// The part every trampoline shares (one copy of it, not one per trampoline).
+    #[inline(never)]
+    fn enter(slot: usize, words: &[u64; WORDS]) -> Returned {
+        let inner = SLOTS.get(slot).map_or(null_mut(), |s| s.load(Ordering::Acquire));
+        if inner.is_null() {
+            // A slot emptied after its closure left the quarantine: calling it is
+            // undefined behaviour for a libffi closure; here it returns zero.
+            return Returned { int: 0, float: 0.0 };
+        }
+        // SAFETY: a non-null slot holds an Inner that stays alive while the slot
+        // does (`Slot::publish`), and the slot is emptied before it is dropped.
+        let inner = unsafe { &*inner };
+        let Some(layout) = inner.signature.registers.as_ref() else { return Returned { int: 0, float: 0.0 } };
+        let mut args = [MaybeUninit::<*const c_void>::uninit(); WORDS];
+        let n = layout.registers.len().min(WORDS);
+        for (arg, &register) in args.iter_mut().zip(layout.registers.iter()) {
+            // Every register index is below WORDS (`RegisterLayout::new`): in bounds.
+            arg.write(words.as_ptr().wrapping_add(usize::from(register)).cast());
+        }
+        // SAFETY: the first n entries were written just above (the layout has n,
+        // at most WORDS, registers).
+        let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<*const c_void>(), n) };
+        // A word, as a libffi result buffer: the zeroed and extended result of any
+        // scalar the layout takes (a `float`'s 4 bytes at its start).
+        let mut result = 0u64;
+        // SAFETY: args[i] points at the copy of the register parameter i arrives in,
+        // whose first bytes hold its value (little-endian; the layout gives each
+        // parameter its register); result has the result's room (one word).
+        unsafe { inner.dispatch(args, (&mut result as *mut u64).cast()) };
+        Returned { int: result, float: f64::from_bits(result) }
+    }
+
+    macro_rules! sixteen {
+        ($row:literal) => {
+            [
+                trampoline::<{ $row * 16 }>,
+                trampoline::<{ $row * 16 + 1 }>,
+                trampoline::<{ $row * 16 + 2 }>,
+                trampoline::<{ $row * 16 + 3 }>,
+                trampoline::<{ $row * 16 + 4 }>,
+                trampoline::<{ $row * 16 + 5 }>,
+                trampoline::<{ $row * 16 + 6 }>,
+                trampoline::<{ $row * 16 + 7 }>,
+                trampoline::<{ $row * 16 + 8 }>,
+                trampoline::<{ $row * 16 + 9 }>,
+                trampoline::<{ $row * 16 + 10 }>,
+                trampoline::<{ $row * 16 + 11 }>,
+                trampoline::<{ $row * 16 + 12 }>,
+                trampoline::<{ $row * 16 + 13 }>,
+                trampoline::<{ $row * 16 + 14 }>,
+                trampoline::<{ $row * 16 + 15 }>,
+            ]
+        };
+    }
+
+    /// Trampoline `k` is `TRAMPOLINES[k / 16][k % 16]`.
+    static TRAMPOLINES: [[Trampoline; 16]; POOL_SIZE / 16] = [
+        sixteen!(0),
+        sixteen!(1),
+        sixteen!(2),
+        sixteen!(3),
+        sixteen!(4),
+        sixteen!(5),
+        sixteen!(6),
+        sixteen!(7),
+        sixteen!(8),
+        sixteen!(9),
+        sixteen!(10),
+        sixteen!(11),
+        sixteen!(12),
+        sixteen!(13),
+        sixteen!(14),
+        sixteen!(15),
+    ];
+}
+
+#[cfg(not(all(target_arch = "x86_64", unix)))]
+mod sysv {
+    //! Other ABIs: no static trampolines; every closure is libffi's.
+
+    use std::ffi::c_void;
+
+    use super::RegisterLayout;
+    use crate::closure::Inner;
+    use crate::ctype::CType;
+
+    pub const POOL_SIZE: usize = 0;
+
+    impl RegisterLayout {
+        pub fn new(_args: &[CType], _result: &CType) -> Option<RegisterLayout> {
+            None
+        }
+    }
+
+    /// A slot, of which there are none.
+    pub struct Slot(());
+
+    impl Slot {
+        pub fn take() -> Option<Slot> {
+            None
+        }
+
+        /// # Safety
+        /// Never called: no slot exists.
+        pub unsafe fn publish(&self, _inner: *const Inner) -> *const c_void {
+            std::ptr::null()
+        }
+    }
+}
+
+pub(super) use sysv::{Slot, POOL_SIZE};
