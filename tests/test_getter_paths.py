@@ -167,3 +167,39 @@ def test_an_open_view_keeps_an_arenas_memory_and_a_released_one_does_not():
         memoryview(x)
     with pytest.raises(ValueError):
         bytes(x)
+
+
+def attribute_reads(m):
+    """`value` and `raw` read every way a class can change what they mean."""
+    class Overridden(m.c_int):
+        value = property(lambda self: "own")
+
+    class WithGetattr(m.c_int):
+        def __getattr__(self, name):
+            return "missing " + name
+
+    class WithGetattribute(m.c_int):
+        def __getattribute__(self, name):
+            return ("seen", name, m.c_int.__getattribute__(self, name))
+
+    Chars = m.c_char * 4
+
+    class CharsOverridden(Chars):
+        raw = property(lambda self: "own raw")
+
+    class Borrowed(Chars):  # another class's descriptor, which does not apply here
+        value = m.c_int.__mro__[1].__dict__["value"]
+
+    shadowed = type("Shadowed", (m.c_int,), {})(3)
+    shadowed.__dict__["value"] = "hidden"  # a data descriptor wins over the instance dict
+    name = "".join(["val", "ue"])  # not the interned name
+    rows = [Overridden(1).value, WithGetattr(2).value, WithGetattr(2).other, WithGetattribute(4).value,
+            shadowed.value, getattr(m.c_int(5), name), getattr(Chars(b"a", b"b"), "".join(["r", "aw"])),
+            CharsOverridden(b"x", b"y").raw, CharsOverridden(b"x", b"y").value, m.c_int(6).__getattribute__("value"),
+            outcome(lambda: Borrowed(b"q").value), outcome(lambda: m.c_int(1).valu),
+            outcome(lambda: Chars().nothing)]
+    return rows
+
+
+def test_attribute_reads_honour_overrides_and_errors_as_ctypes():
+    assert attribute_reads(ctypes) == attribute_reads(ferrotypes)
