@@ -203,3 +203,60 @@ def attribute_reads(m):
 
 def test_attribute_reads_honour_overrides_and_errors_as_ctypes():
     assert attribute_reads(ctypes) == attribute_reads(ferrotypes)
+
+
+def attribute_stores(m):
+    """`value`, `raw` and `contents` stored and deleted every way a class can change
+    what they mean."""
+    class Overridden(m.c_int):
+        value = property(lambda self: "own", lambda self, v: setattr(self, "seen", v))
+
+    class WithSetattr(m.c_int):
+        def __setattr__(self, name, value):
+            m.c_int.__setattr__(self, name, value * 2)
+
+    Chars = m.c_char * 4
+
+    class Borrowed(Chars):  # another class's descriptor, which does not apply here
+        value = m.c_int.__mro__[1].__dict__["value"]
+
+    rows = []
+    o = Overridden(1)
+    o.value = 5
+    rows.append((o.seen, o.value, m.c_int.value.__get__(o)))
+    w = WithSetattr()
+    w.value = 4
+    rows.append(w.value)
+    x = m.c_int(1)
+    setattr(x, "".join(["val", "ue"]), 9)  # not the interned name
+    x.other = 3  # an instance attribute, in its dict
+    rows.append((x.value, x.other, outcome(lambda: delattr(x, "value"))))
+    buf = Chars()
+    buf.value = b"ab"
+    buf.raw = b"wxyz"
+    rows.append((buf.raw, outcome(lambda: setattr(buf, "value", "text")), outcome(lambda: delattr(buf, "raw")),
+                 outcome(lambda: setattr(Borrowed(), "value", 1))))
+    p = m.pointer(m.c_int(1))
+    target = m.c_int(7)
+    p.contents = target
+    rows.append((p.contents.value, p[0], p._objects is not None, outcome(lambda: setattr(p, "contents", 3))))
+    return rows
+
+
+def test_attribute_stores_honour_overrides_and_errors_as_ctypes():
+    assert attribute_stores(ctypes) == attribute_stores(ferrotypes)
+
+
+def contents_reads(m):
+    class Sub(m.c_int):
+        pass
+    target = Sub(4)
+    p = m.pointer(target)
+    seen = p.contents
+    plain = m.pointer(m.c_double(2.5)).contents
+    return [type(seen).__name__, seen.value, m.addressof(seen) == m.addressof(target), type(plain).__name__,
+            plain.value, outcome(lambda: m.POINTER(m.c_int)().contents)]
+
+
+def test_pointer_contents_reads_views_of_the_target_as_ctypes():
+    assert contents_reads(ctypes) == contents_reads(ferrotypes)

@@ -237,21 +237,25 @@ pub fn add_getset(cls: &Bound<'_, PyType>, def: &'static StaticGetSetDef) -> PyR
     cls.setattr(name.to_str().map_err(|_| PySystemError::new_err("ferrotypes: a getset name is not UTF-8"))?, descr)
 }
 
-/// The names [`getset_getattro`] reads through their getset descriptors (`value` and
-/// `raw`), interned, compared by address: an attribute name in code is interned too.
-static GETSET_NAMES: OnceLock<[usize; 2]> = OnceLock::new();
+/// The names [`getset_getattro`] reads through their getset descriptors (`value`,
+/// `raw`, `contents`), interned, compared by address: an attribute name in code is
+/// interned too.
+static GETSET_NAMES: OnceLock<[usize; 3]> = OnceLock::new();
 
-/// Gives `cls`, a C data class whose `value` (and `raw`) are getset descriptors of ours,
-/// [`getset_getattro`] as its `tp_getattro` where it holds CPython's generic one (a class
-/// defining `__getattribute__` or `__getattr__` keeps its own), when the paths for known
-/// CPython versions are on (`cpython_layout`; `FERROTYPES_PORTABLE=1` leaves CPython's).
+/// Gives `cls`, a C data class whose `value` (`raw`, `contents`) are getset descriptors
+/// of ours, [`getset_getattro`] as its `tp_getattro` where it holds CPython's generic
+/// one (a class defining `__getattribute__` or `__getattr__` keeps its own), when the
+/// paths for known CPython versions are on (`cpython_layout`; `FERROTYPES_PORTABLE=1`
+/// leaves CPython's). Stores stay CPython's: a C-level `tp_setattro` would make
+/// `object.__setattr__` refuse the class's Python subclasses ("can't apply this
+/// __setattr__"), which `super().__setattr__` in a subclass relies on.
 pub fn enable_getset_getattro(cls: &Bound<'_, PyType>) {
     if crate::support::cpython_layout::known(cls.py()).is_none() {
         return;
     }
     // SAFETY: static C strings; an interned string lives as long as the interpreter (a
     // failure, NULL, is an address no name has).
-    GETSET_NAMES.get_or_init(|| [c"value", c"raw"].map(|name| unsafe { ffi::PyUnicode_InternFromString(name.as_ptr()) } as usize));
+    GETSET_NAMES.get_or_init(|| [c"value", c"raw", c"contents"].map(|name| unsafe { ffi::PyUnicode_InternFromString(name.as_ptr()) } as usize));
     let tp = cls.as_type_ptr();
     // SAFETY: a live heap type, written with the GIL held as the metaclass makes it,
     // before any instance exists; PyType_Modified drops what caches knew of it.
@@ -263,40 +267,52 @@ pub fn enable_getset_getattro(cls: &Bound<'_, PyType>) {
     }
 }
 
-/// `obj.name` for the classes [`enable_getset_getattro`] prepared: `value` and `raw`,
-/// when the class's attribute is a getset descriptor that applies to `obj`, are read
-/// by calling its getter at once, as CPython's generic lookup would after finding the
-/// descriptor (a data descriptor, which an instance `__dict__` cannot hide) and
-/// checking the instance (`getset_get`); every other name, and every other
-/// descriptor, by CPython's generic lookup.
+/// The definition of the getset descriptor `name` of `obj`'s class, when `name` is one
+/// of [`GETSET_NAMES`], the class's attribute is a getset descriptor (a data
+/// descriptor, which an instance `__dict__` cannot hide) and it applies to `obj` (the
+/// check of CPython's `getset_get`): what CPython's generic lookup would call.
+///
+/// # Safety
+/// The GIL held, `obj` and `name` live objects; the definition lives as long as the
+/// descriptor, which the class holds.
+#[inline(always)]
+unsafe fn getset_of(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> Option<*mut ffi::PyGetSetDef> {
+    let &[value, raw, contents] = GETSET_NAMES.get()?;
+    let key = name as usize;
+    if key != value && key != raw && key != contents {
+        return None;
+    }
+    // SAFETY: the caller's promise; the lookup's borrowed result is read before any
+    // code runs.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        let descr = crate::support::python::_PyType_Lookup(tp, name);
+        if descr.is_null() || ffi::Py_TYPE(descr) != std::ptr::addr_of_mut!(ffi::PyGetSetDescr_Type) {
+            return None;
+        }
+        let descr = descr.cast::<ffi::PyGetSetDescrObject>();
+        let owner = (*descr).d_common.d_type;
+        (owner == tp || ffi::PyType_IsSubtype(tp, owner) != 0).then_some((*descr).d_getset)
+    }
+}
+
+/// `obj.name` for the classes [`enable_getset_getattro`] prepared: a getset of
+/// [`getset_of`] read by calling its getter at once, as `getset_get` would; every
+/// other name and case by CPython's generic lookup.
 ///
 /// # Safety
 /// CPython's `tp_getattro` contract: the GIL held, `obj` and `name` live objects lent
 /// for the call.
 unsafe extern "C" fn getset_getattro(obj: *mut ffi::PyObject, name: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    if let Some(&[value, raw]) = GETSET_NAMES.get() {
-        if name as usize == value || name as usize == raw {
-            // SAFETY: `obj` is a live object (this function's contract); the lookup's
-            // borrowed result is used before any code runs; a getset descriptor's
-            // definition lives as long as the descriptor, and the getter is called as
-            // `getset_get` calls it, once the instance is one of the descriptor's class.
-            unsafe {
-                let tp = ffi::Py_TYPE(obj);
-                let descr = crate::support::python::_PyType_Lookup(tp, name);
-                if !descr.is_null() && ffi::Py_TYPE(descr) == std::ptr::addr_of_mut!(ffi::PyGetSetDescr_Type) {
-                    let descr = descr.cast::<ffi::PyGetSetDescrObject>();
-                    let (owner, def) = ((*descr).d_common.d_type, (*descr).d_getset);
-                    if let Some(get) = (*def).get {
-                        if owner == tp || ffi::PyType_IsSubtype(tp, owner) != 0 {
-                            return get(obj, (*def).closure);
-                        }
-                    }
-                }
+    // SAFETY: this function's contract; the getter is called as getset_get calls it.
+    unsafe {
+        if let Some(def) = getset_of(obj, name) {
+            if let Some(get) = (*def).get {
+                return get(obj, (*def).closure);
             }
         }
+        ffi::PyObject_GenericGetAttr(obj, name)
     }
-    // SAFETY: this function's contract.
-    unsafe { ffi::PyObject_GenericGetAttr(obj, name) }
 }
 
 /// Makes `cls`, a class of ours made in Python (a public base or a metaclass), refuse

@@ -91,7 +91,7 @@ static PUBLIC_BASE_VALUE: slots::StaticGetSetDef = slots::StaticGetSetDef::new(c
 
 /// Gives `cls` [`PUBLIC_BASE_VALUE`] when it is `_SimpleCData`, the class made directly
 /// on `_SimpleData` (at start-up, before any simple type exists); every simple class
-/// reads `value` through `slots::getset_getattro`.
+/// reads `value` through `slots::enable_getset_getattro`.
 fn public_base_value(cls: &Bound<'_, PyType>) {
     let py = cls.py();
     slots::enable_getset_getattro(cls);
