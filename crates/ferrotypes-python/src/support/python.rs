@@ -66,5 +66,5 @@ pub(crate) fn optional_class_attribute<'py>(class: &Bound<'py, PyType>, name: &B
 extern "C" {
     /// CPython's lookup of a name along a type's MRO (exported by every CPython 3
     /// build, used by its own extension modules; not part of PyO3's bindings).
-    pub(crate) fn _PyType_Lookup(class: *mut pyo3::ffi::PyTypeObject, name: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject;
+    fn _PyType_Lookup(class: *mut pyo3::ffi::PyTypeObject, name: *mut pyo3::ffi::PyObject) -> *mut pyo3::ffi::PyObject;
 }

@@ -382,9 +382,7 @@ pub fn _add_char_array_getsets(cls: &Bound<'_, PyType>, wide: bool) -> PyResult<
         return Err(PyTypeError::new_err("_add_char_array_getsets() needs an array class"));
     }
     let defs: &'static [slots::StaticGetSetDef] = if wide { &WIDE_CHAR_ARRAY_GETSETS } else { &CHAR_ARRAY_GETSETS };
-    defs.iter().try_for_each(|def| slots::add_getset(cls, def))?;
-    slots::enable_getset_getattro(cls);
-    Ok(())
+    defs.iter().try_for_each(|def| slots::add_getset(cls, def))
 }
 
 /// The memory of `obj` as a C data instance: its address (`ValueError` when it was

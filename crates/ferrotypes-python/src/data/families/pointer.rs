@@ -200,11 +200,9 @@ unsafe extern "C" fn contents_get(obj: *mut ffi::PyObject, _closure: *mut std::f
     })
 }
 
-/// Puts the element fast paths (and `contents` read through
-/// `slots::enable_getset_getattro`) on `cls`, a new pointer class, where its slots are
+/// Puts the element fast paths on `cls`, a new pointer class, where its slots are
 /// still PyO3's.
 fn pointer_fast_paths(cls: &Bound<'_, PyType>) {
-    slots::enable_getset_getattro(cls);
     let (Some(&get), Some(&set)) = (GENERAL_POINTER_SUBSCRIPT.get(), GENERAL_POINTER_ASS_SUBSCRIPT.get()) else { return };
     let Ok(mapping) = mapping_of(cls) else { return };
     // SAFETY: a heap type's mapping table is its own; the slots keep their signatures,

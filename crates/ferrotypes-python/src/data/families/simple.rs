@@ -90,11 +90,9 @@ pub fn register(py: Python<'_>) -> PyResult<()> {
 static PUBLIC_BASE_VALUE: slots::StaticGetSetDef = slots::StaticGetSetDef::new(c"value", value_get, Some(value_set), c"current value");
 
 /// Gives `cls` [`PUBLIC_BASE_VALUE`] when it is `_SimpleCData`, the class made directly
-/// on `_SimpleData` (at start-up, before any simple type exists); every simple class
-/// reads `value` through `slots::enable_getset_getattro`.
+/// on `_SimpleData` (at start-up, before any simple type exists).
 fn public_base_value(cls: &Bound<'_, PyType>) {
     let py = cls.py();
-    slots::enable_getset_getattro(cls);
     // SAFETY: a live type object, read with the GIL held.
     let base = unsafe { (*cls.as_type_ptr()).tp_base };
     if base == py.get_type::<SimpleData>().as_type_ptr() {
