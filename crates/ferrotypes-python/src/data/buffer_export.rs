@@ -69,15 +69,48 @@ pub fn buffer_fast_slots(cls: &Bound<'_, pyo3::types::PyType>) {
 }
 
 /// The `bf_getbuffer` slot of C data (see [`get_buffer`]; the flags ask nothing that
-/// the view does not give: it is writable and always has its format and shape).
+/// the view does not give: it is writable and always has its format and shape). The
+/// common export, of memory that cannot be taken back with its class's fixed layout
+/// made, is filled here without a frame for errors; every other one (and every
+/// error) is [`general_getbuffer`]'s.
 ///
 /// # Safety
 /// CPython's `bf_getbuffer` contract: the GIL held, `obj` a live instance of
 /// `_CDataBase` (or a subclass), `view` a `Py_buffer` to fill.
-unsafe extern "C" fn getbuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> std::ffi::c_int {
+unsafe extern "C" fn getbuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, flags: std::ffi::c_int) -> std::ffi::c_int {
     // SAFETY: CPython calls buffer slots with the GIL held. The token is not registered
     // with PyO3's attach count: what is made here is kept by the view (see data::slots).
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its (live, so
+    // not NULL) instances.
+    let me = unsafe { pyo3::Borrowed::from_ptr_or_opt(py, obj).unwrap_unchecked().cast_unchecked::<CData>() }.get();
+    if !view.is_null() {
+        if let (Some(address), Some(layout)) = (me.plain_address(py), me.info().get().ready_export()) {
+            if let (Ok(len), Ok(ndim)) = (ffi::Py_ssize_t::try_from(me.size(py)), std::ffi::c_int::try_from(layout.shape.len())) {
+                // SAFETY: `view` is the Py_buffer CPython passes to fill; `obj` is the
+                // live instance the view is of, which it keeps (a new reference).
+                unsafe {
+                    fill_view(view, address, len, layout, ndim);
+                    (*view).internal = std::ptr::null_mut();
+                    ffi::Py_INCREF(obj);
+                    (*view).obj = obj;
+                }
+                me.count_export(py, true);
+                return 0;
+            }
+        }
+    }
+    // SAFETY: this function's contract.
+    unsafe { general_getbuffer(py, obj, view, flags) }
+}
+
+/// The `bf_getbuffer` slot in every case [`getbuffer_slot`] leaves.
+///
+/// # Safety
+/// As for [`getbuffer_slot`].
+#[cold]
+#[inline(never)]
+unsafe fn general_getbuffer(py: Python<'_>, obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer, _flags: std::ffi::c_int) -> std::ffi::c_int {
     slots::guard(py, -1, || {
         // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its instances.
         let slf = unsafe { pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
@@ -86,7 +119,9 @@ unsafe extern "C" fn getbuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_
     })
 }
 
-/// The `bf_releasebuffer` slot of C data (see [`release_buffer`]), which cannot fail.
+/// The `bf_releasebuffer` slot of C data (see [`release_buffer`]), which cannot fail:
+/// a view of memory that cannot be taken back, which owns no layout of its own, is
+/// uncounted here; every other one by [`general_releasebuffer`].
 ///
 /// # Safety
 /// CPython's `bf_releasebuffer` contract: the GIL held, called once per view
@@ -94,11 +129,51 @@ unsafe extern "C" fn getbuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_
 unsafe extern "C" fn releasebuffer_slot(obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer) {
     // SAFETY: as in getbuffer_slot.
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: as in getbuffer_slot; CPython passes the view the slot filled.
+    let (me, internal) = unsafe { (pyo3::Borrowed::from_ptr_or_opt(py, obj).unwrap_unchecked().cast_unchecked::<CData>().get(), (*view).internal) };
+    if internal.is_null() && !me.is_revocable(py) {
+        me.count_export(py, false);
+        return;
+    }
+    // SAFETY: this function's contract.
+    unsafe { general_releasebuffer(py, obj, view) }
+}
+
+/// The `bf_releasebuffer` slot in every case [`releasebuffer_slot`] leaves.
+///
+/// # Safety
+/// As for [`releasebuffer_slot`].
+#[cold]
+#[inline(never)]
+unsafe fn general_releasebuffer(py: Python<'_>, obj: *mut ffi::PyObject, view: *mut ffi::Py_buffer) {
     slots::guard_dealloc(py, || {
         // SAFETY: the slot is installed on _CDataBase, so `obj` is one of its
         // instances; CPython calls this once per view get_buffer filled.
         unsafe { release_buffer(pyo3::Borrowed::from_ptr(py, obj).cast_unchecked::<CData>().to_owned(), view) }
     });
+}
+
+/// Fills `view` with `len` bytes at `address` laid out as `layout` (of `ndim`
+/// dimensions), writable; the caller sets `internal` and `obj`.
+///
+/// # Safety
+/// `view` must be a `Py_buffer` to fill; `layout` must outlive the view (the class
+/// info's own, which the instance the view holds keeps alive, or one the view owns).
+#[inline(always)]
+unsafe fn fill_view(view: *mut ffi::Py_buffer, address: *mut u8, len: ffi::Py_ssize_t, layout: &ExportLayout, ndim: std::ffi::c_int) {
+    // SAFETY: the caller's promises; `format` and `shape` point into `layout`, which
+    // lives as long as the view.
+    unsafe {
+        (*view).buf = address.cast();
+        (*view).len = len;
+        (*view).readonly = 0;
+        (*view).itemsize = layout.itemsize;
+        (*view).ndim = ndim;
+        (*view).format = layout.format.as_ptr().cast_mut();
+        (*view).shape = if ndim == 0 { std::ptr::null_mut() } else { layout.shape.as_ptr().cast_mut() };
+        (*view).strides = std::ptr::null_mut();
+        (*view).suboffsets = std::ptr::null_mut();
+    }
 }
 
 /// The buffer protocol: the instance's memory, writable, with the PEP 3118 layout
@@ -138,15 +213,7 @@ pub unsafe fn get_buffer(slf: Bound<'_, CData>, view: *mut ffi::Py_buffer) -> Py
     // the memory stays valid while the view holds `obj`, and `resize` refuses while
     // `exports` is non-zero.
     unsafe {
-        (*view).buf = address.cast();
-        (*view).len = len;
-        (*view).readonly = 0;
-        (*view).itemsize = layout.itemsize;
-        (*view).ndim = ndim;
-        (*view).format = layout.format.as_ptr().cast_mut();
-        (*view).shape = if ndim == 0 { std::ptr::null_mut() } else { layout.shape.as_ptr().cast_mut() };
-        (*view).strides = std::ptr::null_mut();
-        (*view).suboffsets = std::ptr::null_mut();
+        fill_view(view, address, len, layout, ndim);
         (*view).internal = made.map_or(std::ptr::null_mut(), Box::into_raw).cast();
         (*view).obj = slf.clone().into_any().into_ptr();
     }

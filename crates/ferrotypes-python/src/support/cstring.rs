@@ -13,6 +13,20 @@ pub fn up_to_nul(bytes: &[u8]) -> &[u8] {
     bytes.get(..end).unwrap_or(bytes)
 }
 
+/// Where the first NUL of `bytes` is when it is among the first eight bytes: one word
+/// read and tested at once, for the short strings most buffers hold. `None` when the
+/// first eight bytes hold none, or `bytes` is shorter (then see [`up_to_nul`]).
+#[inline(always)]
+pub fn nul_in_first_word(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let word = u64::from_le_bytes(*bytes.first_chunk::<8>()?);
+    // The lowest byte with its high bit set marks the first zero byte (a borrow can
+    // only mark bytes above a zero byte, never below one).
+    let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+    (zeros != 0).then(|| (zeros.trailing_zeros() / 8) as usize)
+}
+
 /// Copies `bytes` to `address`, followed by a NUL when `room` has space for one.
 ///
 /// # Safety
@@ -65,6 +79,26 @@ mod tests {
         assert_eq!(up_to_nul(b"abc"), b"abc");
         assert_eq!(up_to_nul(b"\0"), b"");
         assert_eq!(up_to_nul(b""), b"");
+    }
+
+    #[test]
+    fn the_first_word_finds_the_first_nul_of_its_eight_bytes() {
+        // Every placement of up to two NULs (and 0x01/0x80 bytes, which the word test's
+        // borrows and high bits could confuse with one) in nine bytes, against a scan.
+        let fillers = [0x00u8, 0x01, 0x80, 0xff, b'a'];
+        for first in 0..9 {
+            for second in 0..9 {
+                for &filler in &fillers {
+                    let mut bytes = [filler; 9];
+                    bytes[first] = 0;
+                    bytes[second] = if second == first { 0 } else { 1 };
+                    let scanned = bytes.iter().position(|&b| b == 0).filter(|&i| i < 8);
+                    assert_eq!(nul_in_first_word(&bytes), scanned, "{bytes:?}");
+                    assert_eq!(nul_in_first_word(&bytes[..8]), scanned, "{bytes:?}");
+                }
+            }
+        }
+        assert_eq!(nul_in_first_word(b"abc\0"), None); // shorter than a word
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub unsafe fn read_fast(py: Python<'_>, kind: ScalarKind, swapped: bool, ptr: *c
 /// # Safety
 /// `ptr` must be valid for reading `kind.size()` bytes (no alignment required).
 #[inline(always)]
-unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
+pub unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mut ffi::PyObject> {
     use ScalarKind::*;
     // SAFETY (all arms): the caller guarantees `kind.size()` readable bytes, which is
     // the size of the type read; the C API calls need only the GIL, which is held.

@@ -396,6 +396,13 @@ impl TypeInfo {
         Ok(Some(self.export.get_or_init(|| export)))
     }
 
+    /// The layout every instance exports, once [`TypeInfo::fixed_export`] made it (a
+    /// fast path's read, which leaves making it to the general path).
+    #[inline]
+    pub fn ready_export(&self) -> Option<&ExportLayout> {
+        self.export.get()
+    }
+
     /// Whether [`TypeInfo::buffer_layout`] gives the same layout for the class's whole
     /// life: everything but pointers and arrays whose innermost element is one (a
     /// record's format was fixed with its fields).

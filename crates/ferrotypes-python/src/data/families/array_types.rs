@@ -416,8 +416,8 @@ unsafe fn memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> PyResult<(*mut u
 /// As for [`memory_of`].
 #[inline(always)]
 unsafe fn plain_memory_of(py: Python<'_>, obj: *mut ffi::PyObject) -> Option<(*mut u8, ffi::Py_ssize_t)> {
-    // SAFETY: the caller's promise: an instance of a C data class.
-    let data = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<CData>() };
+    // SAFETY: the caller's promise: a live (so not NULL) instance of a C data class.
+    let data = unsafe { Borrowed::from_ptr_or_opt(py, obj).unwrap_unchecked().cast_unchecked::<CData>() };
     let data = data.get();
     Some((data.plain_address(py)?, ffi::Py_ssize_t::try_from(data.size(py)).ok()?))
 }
@@ -447,13 +447,26 @@ unsafe extern "C" fn char_value_get(obj: *mut ffi::PyObject, _closure: *mut std:
         Some((address, size)) => {
             // SAFETY: an instance's memory is `size` readable bytes (a size that fits
             // Py_ssize_t fits usize).
-            let bytes = cstring::up_to_nul(unsafe { std::slice::from_raw_parts(address, size.unsigned_abs()) });
-            // SAFETY: a prefix of the instance's memory, no longer than `size`.
-            unsafe { bytes_at(bytes.as_ptr(), bytes.len() as ffi::Py_ssize_t) }
+            let bytes = unsafe { std::slice::from_raw_parts(address, size.unsigned_abs()) };
+            // Most strings end in the first eight bytes, found without a call (and so
+            // without a frame); the rest of the memory is searched by `memchr`.
+            match cstring::nul_in_first_word(bytes) {
+                // SAFETY: a prefix of the instance's memory (at most 8 bytes).
+                Some(len) => unsafe { bytes_at(address, len as ffi::Py_ssize_t) },
+                None => value_beyond_first_word(bytes),
+            }
         }
         // SAFETY: this function's contract.
         None => unsafe { general_get(py, obj, false) },
     }
+}
+
+/// `buf.value` of memory whose first eight bytes hold no NUL (or that is shorter).
+#[inline(never)]
+fn value_beyond_first_word(bytes: &[u8]) -> *mut ffi::PyObject {
+    let value = cstring::up_to_nul(bytes);
+    // SAFETY: a prefix of the instance's memory, whose size fits Py_ssize_t.
+    unsafe { bytes_at(value.as_ptr(), value.len() as ffi::Py_ssize_t) }
 }
 
 /// `buf.value` (`buf.raw` when `raw`) of a `c_char` array whose memory may be taken
@@ -511,9 +524,13 @@ unsafe extern "C" fn char_value_set(obj: *mut ffi::PyObject, value: *mut ffi::Py
             // CPython's own macros read it.
             let (start, len) = unsafe { (ffi::PyBytes_AS_STRING(value), ffi::Py_SIZE(value)) };
             if len <= size {
+                // Neither size is negative (a bytes object's, and one `plain_memory_of`
+                // gives), so both convert as they are.
+                #[allow(clippy::cast_sign_loss)]
+                let (len, size) = (len as usize, size as usize);
                 // SAFETY: `len` readable bytes at `start` (the bytes object's), which fit
                 // the instance's `size` writable bytes and are not C data memory.
-                unsafe { cstring::store_with_nul(address, size.unsigned_abs(), std::slice::from_raw_parts(start.cast::<u8>(), len.unsigned_abs())) };
+                unsafe { cstring::store_with_nul(address, size, std::slice::from_raw_parts(start.cast::<u8>(), len)) };
                 return 0;
             }
         }

@@ -104,7 +104,10 @@ fn public_base_value(cls: &Bound<'_, PyType>) {
 /// PyO3's `value` setter, which [`value_set`] falls back to.
 static GENERAL_VALUE_SETTER: std::sync::OnceLock<slots::GeneralSetter> = std::sync::OnceLock::new();
 
-/// `x.value` as CPython's getset descriptor calls it.
+/// `x.value` as CPython's getset descriptor calls it: a native-order number (or a
+/// `char *`'s string) of memory that cannot be taken back is boxed here, with no
+/// frame of its own (the C API's result, or NULL with its exception, is the answer);
+/// every other case, and every error, is [`general_value_get`]'s.
 ///
 /// # Safety
 /// CPython's getter contract, after `getset_get`'s check: the GIL held, `obj` a live
@@ -113,9 +116,32 @@ unsafe extern "C" fn value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi:
     // SAFETY: CPython calls getters with the GIL held. The token is not registered with
     // PyO3's attach count: nothing made here is dropped as a `Py` (see data::slots).
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: CPython never calls a getter without its instance, which the descriptor,
+    // made for _SimpleData, checked is an instance of it.
+    let slf = unsafe { Borrowed::from_ptr_or_opt(py, obj).unwrap_unchecked().cast_unchecked::<SimpleData>() };
+    let data = slf.as_super().get();
+    if let InfoKind::Simple { scalar, swapped: false, .. } = data.info().get().kind {
+        if let Some(address) = data.plain_address(py) {
+            // SAFETY: the instance's memory holds at least one scalar of its kind.
+            if let Some(value) = unsafe { scalar::read_native_number(scalar, address) } {
+                return value;
+            }
+        }
+    }
+    // SAFETY: this function's contract.
+    unsafe { general_value_get(py, obj) }
+}
+
+/// `x.value` in every case [`value_get`] leaves: other kinds, the other byte order,
+/// memory that may be taken back (`ValueError` once it was), an abstract class.
+///
+/// # Safety
+/// As for [`value_get`].
+#[cold]
+#[inline(never)]
+unsafe fn general_value_get(py: Python<'_>, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     slots::guard(py, slots::NULL, || {
-        // SAFETY: the descriptor was made for _SimpleData, and CPython checked that
-        // `obj` is an instance of it before calling.
+        // SAFETY: as in value_get.
         let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<SimpleData>() };
         let base = slf.as_super().get();
         let me = Traits::of(base)?;
