@@ -43,7 +43,8 @@ from access import make_loop  # noqa: E402  (bench/access.py: the shared timing 
 # (label, setup, statement). Names available besides the module's own (`m.<name>`
 # spelled as in ctypes through `from m import *`-like access below): Point
 # (struct {int x, y; double z;}), Pair (union {int i; double d;}), IntArray (c_int * 100),
-# Callback (CFUNCTYPE(c_int, c_int)), py_function, data16 (bytes(16)).
+# Callback (CFUNCTYPE(c_int, c_int)), py_function, data16 (bytes(16)), Handle (a c_void_p
+# subclass with a method, as wrappers of C handles write them).
 OPERATIONS = [
     # making instances, every family
     ("c_int(5)", "", "c_int(5)"),
@@ -108,6 +109,8 @@ OPERATIONS = [
     ("CFUNCTYPE(c_int, c_int)", "", "CFUNCTYPE(c_int, c_int)"),
     ("CFUNCTYPE(...)(f) (making a callback)", "", "Callback(py_function)"),
     ("isinstance(ci, c_int)", "ci = c_int(5)", "isinstance(ci, c_int)"),
+    # a method of a user's subclass: the interpreter's specialised method load
+    ("h.close() (c_void_p subclass method)", "h = Handle(5)", "h.close()"),
 ]
 
 # The floors, by row label: (setup, statement) with the extension's types (ExtPoint,
@@ -158,8 +161,12 @@ def environment(m):
     class Pair(m.Union):
         _fields_ = [("i", m.c_int), ("d", m.c_double)]
 
+    class Handle(m.c_void_p):
+        def close(self):
+            return None
+
     env = {name: getattr(m, name) for name in NAMES}
-    env.update(Point=Point, Pair=Pair, IntArray=m.c_int * 100,
+    env.update(Point=Point, Pair=Pair, Handle=Handle, IntArray=m.c_int * 100,
                Callback=m.CFUNCTYPE(m.c_int, m.c_int), py_function=lambda x: x, data16=bytes(16))
     return env
 
