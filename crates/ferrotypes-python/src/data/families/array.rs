@@ -31,11 +31,7 @@ use crate::data::families::elements::{char_slice, exact_index, exact_slice_parts
 
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
-pub struct ArrayData {
-    /// The class's length, kept in the instance (as ctypes keeps `b_length`) so that
-    /// `len(a)` reads one word; the same as its info's, which it was made from.
-    length: ffi::Py_ssize_t,
-}
+pub struct ArrayData {}
 
 impl ArrayData {
     fn parts<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyType>, Bound<'py, TypeInfo>, usize)> {
@@ -87,10 +83,12 @@ impl ArrayData {
         Ok(())
     }
 
-    /// The length the instance was made with (its class info's).
-    fn __len__(&self) -> usize {
-        // Never negative (`part` made it from a usize).
-        self.length.unsigned_abs()
+    /// The length, read from the class info without taking references to its parts.
+    fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
+        match slf.as_super().get().info().get().kind {
+            InfoKind::Array { length, .. } => Ok(length),
+            _ => Err(PyTypeError::new_err("abstract class")),
+        }
     }
 
     fn __delitem__(&self, _index: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -250,10 +248,7 @@ impl Family for ArrayData {
     const KIND: FamilyKind = FamilyKind::Array;
 
     fn part(_cls: &Bound<'_, PyType>, info: &TypeInfo) -> PyResult<Option<Self>> {
-        let InfoKind::Array { length, .. } = info.kind else { return Ok(None) };
-        // Beyond isize only for elements of size zero (the array's size fits isize).
-        let length = ffi::Py_ssize_t::try_from(length).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array length does not fit Py_ssize_t"))?;
-        Ok(Some(ArrayData { length }))
+        Ok((info.kind.family() == FamilyKind::Array).then_some(ArrayData {}))
     }
 }
 
@@ -266,9 +261,9 @@ static GENERAL_ARRAY_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new
 /// [`array_length_slot`] replaces on each array class.
 static GENERAL_ARRAY_LENGTHS: OnceLock<(Option<ffi::lenfunc>, Option<ffi::lenfunc>)> = OnceLock::new();
 
-/// `len(a)` as CPython calls it: the length the instance holds, one read, without
-/// PyO3's wrapper (its attach count and receiver check). Nothing here can fail or
-/// panic.
+/// `len(a)` as CPython calls it: the length from the class info, without PyO3's
+/// wrapper (its attach count and receiver check), and with nothing but that read
+/// inlined (no stack frame); anything else is [`array_length_general`]'s.
 ///
 /// # Safety
 /// CPython's `lenfunc` contract: the GIL held, `obj` a live instance of an array
@@ -280,10 +275,29 @@ unsafe extern "C" fn array_length_slot(obj: *mut ffi::PyObject) -> ffi::Py_ssize
         std::hint::assert_unchecked(!obj.is_null());
         Python::assume_attached()
     };
-    // SAFETY: the slot is only on array classes, whose instances are ArrayData (a
-    // `__class__` assignment keeps an instance's layout: CPython allows it only
-    // between classes whose instances have the same fields).
-    unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() }.get().length
+    // SAFETY: the slot is only on array classes, whose instances are ArrayData.
+    let array = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() };
+    match array.as_super().get().info().get().kind {
+        InfoKind::Array { length, .. } if length <= isize::MAX as usize => length as ffi::Py_ssize_t,
+        // SAFETY: this function's own contract.
+        _ => unsafe { array_length_general(obj) },
+    }
+}
+
+/// [`array_length_slot`]'s other cases: the errors of PyO3's `__len__`.
+///
+/// # Safety
+/// As for [`array_length_slot`].
+#[cold]
+#[inline(never)]
+unsafe fn array_length_general(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    // SAFETY: CPython calls slots with the GIL held (see data::slots).
+    let py = unsafe { Python::assume_attached() };
+    slots::guard(py, -1, || {
+        // SAFETY: the slot is only on array classes, whose instances are ArrayData.
+        let array = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() };
+        ArrayData::__len__(&array).and_then(|n| ffi::Py_ssize_t::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array length does not fit Py_ssize_t")))
+    })
 }
 
 /// Registers the array family (at module initialisation), saving PyO3's element
