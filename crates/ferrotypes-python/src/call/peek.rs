@@ -41,6 +41,13 @@ pub fn cdata_type(py: Python<'_>) -> usize {
     remembered_type(&CDATA_TYPE, || <CData as pyo3::PyTypeInfo>::type_object_raw(py) as usize)
 }
 
+/// `_CData`'s type object address once [`cdata_type`] has looked it up, else 0: for
+/// a path too small to hold the lookup, which leaves that to its general path.
+#[inline(always)]
+pub fn known_cdata_type() -> usize {
+    CDATA_TYPE.load(Ordering::Relaxed)
+}
+
 /// `CArgObject`'s type object address.
 #[inline(always)]
 pub fn carg_type(py: Python<'_>) -> usize {

@@ -174,6 +174,54 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyRes
     Ok(CArgObject { tag: 'P', value: ArgValueCell(value) })
 }
 
+/// Where a `CArgObject` lies in its Python object (bytes from the object's start),
+/// and the address of its class (which has no subclasses), measured on the first one
+/// [`new_carg`] has PyO3 make: `None` inside when PyO3 puts anything more than it
+/// after the header (then PyO3 makes every one).
+static CARG_LAYOUT: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
+
+/// The position of `carg`'s Rust part in its object, when the object is exactly a
+/// header and that part (with no more than alignment padding): nothing else that
+/// PyO3 would initialise.
+#[allow(clippy::arithmetic_side_effects)] // offsets inside one small object, and its size
+fn measure_carg(carg: &Bound<'_, CArgObject>) -> Option<(usize, usize)> {
+    let offset = carg.get() as *const CArgObject as usize - carg.as_ptr() as usize;
+    let align = std::mem::align_of::<CArgObject>().max(std::mem::align_of::<ffi::PyObject>());
+    // SAFETY: a live type object.
+    let tp = unsafe { ffi::Py_TYPE(carg.as_ptr()) };
+    // SAFETY: a live type object.
+    let basic_size = unsafe { (*tp).tp_basicsize } as usize;
+    let round_up = |n: usize, to: usize| n.div_ceil(to) * to;
+    let exact = offset == round_up(std::mem::size_of::<ffi::PyObject>(), std::mem::align_of::<CArgObject>())
+        && basic_size == round_up(offset + std::mem::size_of::<CArgObject>(), align);
+    exact.then_some((offset, tp as usize))
+}
+
+/// A new `CArgObject` object holding `carg` (a new reference): allocated by its
+/// class's allocator and written in place once its layout is known, without PyO3's
+/// initialiser (which calls `object.__new__` with an empty argument tuple).
+fn new_carg(py: Python<'_>, carg: CArgObject) -> PyResult<*mut ffi::PyObject> {
+    if let Some(&Some((offset, tp))) = CARG_LAYOUT.get() {
+        let tp = tp as *mut ffi::PyTypeObject;
+        // SAFETY: CArgObject's live type object (final: the class has no subclasses;
+        // it lives as long as the module),
+        // whose allocator returns zeroed memory of its size, or NULL with an exception
+        // set; every class has tp_alloc once ready.
+        let obj = unsafe { (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc)(tp, 0) };
+        if obj.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        // SAFETY: the measured place of the Rust part, in a fresh object of the class
+        // (so of the measured layout), seen by no one else: nothing can run between
+        // its allocation and this write.
+        unsafe { obj.cast::<u8>().add(offset).cast::<CArgObject>().write(carg) };
+        return Ok(obj);
+    }
+    let obj = Bound::new(py, carg)?;
+    CARG_LAYOUT.get_or_init(|| measure_carg(&obj));
+    Ok(obj.into_ptr())
+}
+
 /// `byref` as PyO3 makes it (argument parsing, keywords and their messages): the
 /// calls the entry point below does not take.
 static GENERAL_BYREF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -194,7 +242,7 @@ unsafe extern "C" fn byref_entry(_module: *mut ffi::PyObject, args: *const *mut 
         return slots::guard(py, slots::NULL, || {
             // SAFETY: one or two positional arguments, live objects lent for the call.
             let (obj, offset) = unsafe { (Borrowed::from_ptr(py, *args), (nargs == 2).then(|| Borrowed::from_ptr(py, *args.add(1)))) };
-            Ok(Bound::new(py, byref(&obj, offset.as_deref())?)?.into_ptr())
+            new_carg(py, byref(&obj, offset.as_deref())?)
         });
     }
     let Some(general) = GENERAL_BYREF.get(py) else {

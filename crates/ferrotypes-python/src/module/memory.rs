@@ -17,13 +17,14 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
 use pyo3::Borrowed;
 
+use crate::call::peek;
 use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::slots;
 use crate::support::python;
 use crate::support::scalar;
 use crate::support::stdlib_ctypes::{self, stdlib_measure, Measure};
-use crate::types::typeinfo::{info_of, read_class_info, TypeInfo};
+use crate::types::typeinfo::{info_of, read_class_info, read_recent_class_info, TypeInfo};
 
 /// `sizeof(type_or_instance)`.
 pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
@@ -83,11 +84,63 @@ unsafe fn one_argument(obj: *mut ffi::PyObject, f: impl FnOnce(&Bound<'_, PyAny>
     })
 }
 
+/// The size or alignment (`class_read` of a class's info, `instance_read` of an
+/// instance) of `obj` when it is a C data class whose info is remembered
+/// ([`read_recent_class_info`]) or a C data instance; `None` for every other case,
+/// left to the general function (which looks up `_CData`'s type for the instance test
+/// here). Inlined into the slots below with nothing else, so that they need no stack
+/// frame.
+///
+/// # Safety
+/// CPython's `METH_O` contract: the GIL held, `obj` a live object lent for the call.
+#[inline(always)]
+unsafe fn measured_quickly(obj: *mut ffi::PyObject, class_read: fn(&TypeInfo) -> usize, instance_read: fn(&CData, Python<'_>) -> usize) -> Option<usize> {
+    // SAFETY: CPython calls a METH_O function with the GIL held, and a live (never
+    // NULL) argument. The token is not registered with PyO3's attach count: no
+    // reference is taken or dropped here.
+    let (py, obj) = unsafe {
+        std::hint::assert_unchecked(!obj.is_null());
+        let py = Python::assume_attached();
+        (py, Borrowed::from_ptr(py, obj))
+    };
+    // The type checks without PyO3's `cast`, whose failure makes an error object.
+    // SAFETY: a live object.
+    if unsafe { ffi::PyType_Check(obj.as_ptr()) } != 0 {
+        // SAFETY: a type, checked just now.
+        return read_recent_class_info(&*unsafe { obj.cast_unchecked::<PyType>() }, class_read);
+    }
+    let cdata_type = peek::known_cdata_type();
+    // SAFETY: a live object and, unless 0, a live type object (`_CData`'s).
+    if cdata_type != 0 && unsafe { ffi::PyObject_TypeCheck(obj.as_ptr(), cdata_type as *mut ffi::PyTypeObject) } != 0 {
+        // SAFETY: an instance of CData or of a subclass, checked just now.
+        return Some(instance_read(unsafe { obj.cast_unchecked::<CData>() }.get(), py));
+    }
+    None
+}
+
 /// `sizeof` as `METH_O`.
 ///
 /// # Safety
 /// CPython's `METH_O` contract (see [`one_argument`]).
 unsafe extern "C" fn sizeof_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    match unsafe { measured_quickly(obj, |info| info.size, |cdata, py| cdata.size(py)) } {
+        // SAFETY: a new reference, or NULL with an exception set (returned as is).
+        Some(n) => unsafe { ffi::PyLong_FromSize_t(n) },
+        // SAFETY: this function's own contract.
+        None => unsafe { sizeof_general(obj) },
+    }
+}
+
+/// [`sizeof_slot`]'s cases other than the quick ones.
+///
+/// # Safety
+/// CPython's `METH_O` contract (see [`one_argument`]).
+#[cold]
+#[inline(never)]
+unsafe fn sizeof_general(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    peek::cdata_type(unsafe { Python::assume_attached() });
     // SAFETY: this function's own contract.
     unsafe { one_argument(obj, sizeof) }
 }
@@ -97,6 +150,24 @@ unsafe extern "C" fn sizeof_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyO
 /// # Safety
 /// CPython's `METH_O` contract (see [`one_argument`]).
 unsafe extern "C" fn alignment_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    match unsafe { measured_quickly(obj, |info| info.align, |cdata, _| cdata.info().get().align) } {
+        // SAFETY: a new reference, or NULL with an exception set (returned as is).
+        Some(n) => unsafe { ffi::PyLong_FromSize_t(n) },
+        // SAFETY: this function's own contract.
+        None => unsafe { alignment_general(obj) },
+    }
+}
+
+/// [`alignment_slot`]'s cases other than the quick ones.
+///
+/// # Safety
+/// CPython's `METH_O` contract (see [`one_argument`]).
+#[cold]
+#[inline(never)]
+unsafe fn alignment_general(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: this function's own contract.
+    peek::cdata_type(unsafe { Python::assume_attached() });
     // SAFETY: this function's own contract.
     unsafe { one_argument(obj, alignment) }
 }

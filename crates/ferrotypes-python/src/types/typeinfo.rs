@@ -649,6 +649,22 @@ pub fn read_class_info<R>(class: &Bound<'_, PyType>, read: impl FnOnce(&TypeInfo
     }
 }
 
+/// `read` of the info of class `class` when [`RECENT_INFOS`] remembers it, else
+/// `None`: [`read_class_info`] without the lookup, for a fast path that leaves every
+/// other case to a general one. `read` must not run Python code.
+#[inline(always)]
+pub fn read_recent_class_info<R>(class: &Bound<'_, PyType>, read: impl FnOnce(&TypeInfo) -> R) -> Option<R> {
+    let info = recent_info(class).ok()?;
+    // SAFETY: a matching entry's info is a TypeInfo (never NULL: entries are made from
+    // a live info), alive while its class holds it, which no code run here can change
+    // (`read` runs no Python code).
+    Some(read(unsafe {
+        std::hint::assert_unchecked(!info.is_null());
+        Borrowed::from_ptr(class.py(), info).cast_unchecked::<TypeInfo>()
+    }
+    .get()))
+}
+
 /// The info of `class` as [`RECENT_INFOS`] remembers it (a borrowed pointer), or the
 /// slot where it would be.
 #[inline(always)]
@@ -659,7 +675,9 @@ fn recent_info(class: &Bound<'_, PyType>) -> Result<*mut pyo3::ffi::PyObject, us
     let tag = unsafe { (*tp).tp_version_tag };
     #[allow(clippy::indexing_slicing)] // masked below RECENT_SLOTS, a power of two
     let recent = RECENT_INFOS.with(class.py(), |r| r[slot]);
-    if tag != 0 && recent.class == tp as usize && recent.tag == tag {
+    // A class without a tag (0) matches no entry: entries are made only with a tag,
+    // and the empty ones name no class (address 0).
+    if recent.class == tp as usize && recent.tag == tag {
         Ok(recent.info)
     } else {
         Err(slot)

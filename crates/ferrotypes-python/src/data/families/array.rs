@@ -262,12 +262,35 @@ static GENERAL_ARRAY_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new
 static GENERAL_ARRAY_LENGTHS: OnceLock<(Option<ffi::lenfunc>, Option<ffi::lenfunc>)> = OnceLock::new();
 
 /// `len(a)` as CPython calls it: the length from the class info, without PyO3's
-/// wrapper (its attach count and receiver check).
+/// wrapper (its attach count and receiver check), and with nothing but that read
+/// inlined (no stack frame); anything else is [`array_length_general`]'s.
 ///
 /// # Safety
 /// CPython's `lenfunc` contract: the GIL held, `obj` a live instance of an array
 /// class this slot was installed on (by [`array_fast_paths`]) or of a subclass.
 unsafe extern "C" fn array_length_slot(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
+    // SAFETY: CPython calls slots with the GIL held (see data::slots), and never with
+    // a NULL object.
+    let py = unsafe {
+        std::hint::assert_unchecked(!obj.is_null());
+        Python::assume_attached()
+    };
+    // SAFETY: the slot is only on array classes, whose instances are ArrayData.
+    let array = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() };
+    match array.as_super().get().info().get().kind {
+        InfoKind::Array { length, .. } if length <= isize::MAX as usize => length as ffi::Py_ssize_t,
+        // SAFETY: this function's own contract.
+        _ => unsafe { array_length_general(obj) },
+    }
+}
+
+/// [`array_length_slot`]'s other cases: the errors of PyO3's `__len__`.
+///
+/// # Safety
+/// As for [`array_length_slot`].
+#[cold]
+#[inline(never)]
+unsafe fn array_length_general(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
     // SAFETY: CPython calls slots with the GIL held (see data::slots).
     let py = unsafe { Python::assume_attached() };
     slots::guard(py, -1, || {

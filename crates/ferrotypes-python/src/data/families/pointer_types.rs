@@ -64,14 +64,43 @@ fn pointer_type<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// `POINTER` as CPython calls it (`METH_O`, as ctypes defines it): a cached class is
-/// found without a Python-level call.
+/// found with one dictionary lookup, as ctypes finds it, and nothing else (no PyO3
+/// wrapper, no stack frame); the rest is [`pointer_type_uncached`]'s.
 ///
 /// # Safety
 /// CPython's `METH_O` contract: the GIL held, `cls` a live object lent for the call.
 unsafe extern "C" fn pointer_type_entry(_module: *mut ffi::PyObject, cls: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: CPython calls a METH_O function with the GIL held. The token is not
-    // registered with PyO3's attach count: only `Bound`s are made and dropped here.
+    // registered with PyO3's attach count: no reference is dropped here.
     let py = unsafe { Python::assume_attached() };
+    if let Some((cache, _)) = POINTER_TYPES.get(py) {
+        // SAFETY: a live dict and a live key; the result is borrowed from the dict, or
+        // NULL (with an exception set when the lookup failed, e.g. `cls` unhashable).
+        let found = unsafe { ffi::PyDict_GetItemWithError(cache.as_ptr(), cls) };
+        if !found.is_null() {
+            // SAFETY: a live object (the cache holds it); the new reference is returned.
+            unsafe { ffi::Py_INCREF(found) };
+            return found;
+        }
+    }
+    // SAFETY: this function's own contract.
+    unsafe { pointer_type_uncached(cls) }
+}
+
+/// [`pointer_type_entry`] for a class not in the cache: the failed lookup's error,
+/// or the registered function's new class.
+///
+/// # Safety
+/// CPython's `METH_O` contract: the GIL held, `cls` a live object lent for the call.
+#[cold]
+#[inline(never)]
+unsafe fn pointer_type_uncached(cls: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: the GIL is held (this function's contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: the GIL is held; a set exception is the cache lookup's, raised as is.
+    if !unsafe { ffi::PyErr_Occurred() }.is_null() {
+        return slots::NULL;
+    }
     slots::guard(py, slots::NULL, || {
         // SAFETY: a live object lent for the call (the caller's promise).
         let cls = unsafe { Borrowed::from_ptr(py, cls) };
