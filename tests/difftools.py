@@ -16,6 +16,20 @@ import ferrotypes
 
 _DEFAULT = object()
 
+# Every simple type's name, as both modules spell it.
+SIMPLE_CODES = ["c_bool", "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long", "c_ulong",
+                "c_longlong", "c_ulonglong", "c_size_t", "c_ssize_t", "c_float", "c_double", "c_longdouble",
+                "c_char", "c_wchar", "c_void_p", "c_char_p", "c_wchar_p"]
+
+
+def result_or_error(action):
+    """What calling `action` gives, for comparing ctypes with ferrotypes: ("ok", result),
+    or ("error", the exception's type, its message); see also `outcome`."""
+    try:
+        return ("ok", action())
+    except Exception as exc:
+        return ("error", type(exc), str(exc))
+
 
 def resolve_type(module, spec):
     """A ctypes type of ``module`` from a name (``"c_int"``), a callable taking

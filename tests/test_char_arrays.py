@@ -8,13 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ferrotypes
-
-
-def outcome(action):
-    try:
-        return ("ok", action())
-    except Exception as exc:
-        return ("error", type(exc), str(exc))
+from difftools import result_or_error
 
 
 values = st.one_of(st.binary(max_size=12), st.binary(max_size=12).map(bytearray),
@@ -32,7 +26,7 @@ def test_stores_and_reads_match_ctypes(size, initial, name, value):
         def store():
             setattr(buf, name, value)
             return buf.value, buf.raw
-        results.append((outcome(store), buf.value, buf.raw))
+        results.append((result_or_error(store), buf.value, buf.raw))
     assert results[0] == results[1]
 
 
@@ -40,7 +34,7 @@ def test_deleting_is_refused_as_in_ctypes():
     results = []
     for m in (ctypes, ferrotypes):
         buf = m.create_string_buffer(b"ab")
-        results.append([outcome(lambda: delattr(buf, name)) for name in ("value", "raw")])
+        results.append([result_or_error(lambda: delattr(buf, name)) for name in ("value", "raw")])
     assert results[0] == results[1]
 
 
@@ -80,7 +74,7 @@ def test_wide_char_array_value_matches_ctypes(size, initial, value):
         def store():
             buf.value = value
             return buf.value, buf[:]
-        results.append((outcome(store), buf.value, buf[:]))
+        results.append((result_or_error(store), buf.value, buf[:]))
     assert results[0] == results[1]
 
 
@@ -98,15 +92,15 @@ def test_descriptors_are_ctypes_getsets_with_its_messages():
         got.append("raw" in wide.__dict__)
         for descr in (chars.__dict__["value"], chars.__dict__["raw"], wide.__dict__["value"]):
             for other in (object(), (m.c_int * 4)(), m.c_int(1)):
-                got.append(outcome(lambda: descr.__get__(other, type(other))))
-                got.append(outcome(lambda: descr.__set__(other, b"x")))
+                got.append(result_or_error(lambda: descr.__get__(other, type(other))))
+                got.append(result_or_error(lambda: descr.__set__(other, b"x")))
         buf, text = chars(), wide()
         for target, name, value in ((buf, "value", "str"), (buf, "value", bytearray(b"x")), (buf, "value", b"12345"),
                                     (buf, "raw", "str"), (buf, "raw", b"12345"), (text, "value", b"x"),
                                     (text, "value", "1234")):
-            got.append(outcome(lambda: setattr(target, name, value)))
+            got.append(result_or_error(lambda: setattr(target, name, value)))
         for target, name in ((buf, "value"), (buf, "raw"), (text, "value")):
-            got.append(outcome(lambda: delattr(target, name)))
+            got.append(result_or_error(lambda: delattr(target, name)))
         results.append(got)
     assert results[0] == results[1]
 
@@ -126,7 +120,7 @@ def test_subclasses_and_element_subclasses_read_and_store_as_ctypes():
         b, t = Buf(), Text()
         b.value = b"abc"
         t.value = "xy"
-        results.append((b.value, b.raw, t.value, type(Buf.value).__name__, outcome(lambda: setattr(b, "value", b"1234567"))))
+        results.append((b.value, b.raw, t.value, type(Buf.value).__name__, result_or_error(lambda: setattr(b, "value", b"1234567"))))
     assert results[0] == results[1]
 
 
@@ -163,7 +157,7 @@ def test_zeroed_buffers_in_any_order_of_lengths_match_ctypes(sequence):
         got = []
         for n in sequence:
             for make in (m.create_string_buffer, m.create_unicode_buffer):
-                result = outcome(lambda: make(n))
+                result = result_or_error(lambda: make(n))
                 if result[0] == "ok":
                     buf = result[1]
                     result = ("ok", type(buf).__name__, type(buf)._length_, len(buf), buf[:] == type(buf)()[:])
@@ -191,10 +185,10 @@ def test_value_of_simple_types_is_the_public_bases_getset_as_in_ctypes():
         descr = m._SimpleCData.__dict__["value"]
         got = [type(descr).__name__, descr.__doc__, m.c_int.value is descr, MyInt.value is descr]
         for other in (object(), (m.c_int * 2)(), m.c_char_p.__mro__[-1]):
-            got.append(outcome(lambda: descr.__get__(other, type(other))))
-            got.append(outcome(lambda: descr.__set__(other, 1)))
+            got.append(result_or_error(lambda: descr.__get__(other, type(other))))
+            got.append(result_or_error(lambda: descr.__set__(other, 1)))
         x = MyInt(4)
-        got += [outcome(lambda: x.value), outcome(lambda: setattr(x, "value", 9)), x.value,
-                outcome(lambda: setattr(x, "value", "a")), outcome(lambda: delattr(x, "value"))]
+        got += [result_or_error(lambda: x.value), result_or_error(lambda: setattr(x, "value", 9)), x.value,
+                result_or_error(lambda: setattr(x, "value", "a")), result_or_error(lambda: delattr(x, "value"))]
         results.append([str(r).replace("_ctypes._SimpleCData", "_SimpleCData") for r in got])
     assert results[0] == results[1]

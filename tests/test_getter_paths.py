@@ -12,17 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ferrotypes
-
-SIMPLE_CODES = ["c_bool", "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long", "c_ulong",
-                "c_longlong", "c_ulonglong", "c_size_t", "c_ssize_t", "c_float", "c_double", "c_longdouble",
-                "c_char", "c_wchar", "c_void_p", "c_char_p", "c_wchar_p"]
-
-
-def outcome(action):
-    try:
-        return ("ok", action())
-    except Exception as exc:
-        return ("error", type(exc), str(exc))
+from difftools import SIMPLE_CODES, result_or_error
 
 
 def variants(m, code):
@@ -49,7 +39,7 @@ def test_value_of_every_simple_type_in_either_order_and_subclass_matches_ctypes(
             store = bytearray(raw)
             view = cls.from_buffer(store)
             own = cls.from_buffer_copy(raw)
-            row.append((outcome(lambda: repr(view.value)), outcome(lambda: repr(own.value))))  # repr: NaN equals itself
+            row.append((result_or_error(lambda: repr(view.value)), result_or_error(lambda: repr(own.value))))  # repr: NaN equals itself
         results.append(row)
     assert results[0] == results[1]
 

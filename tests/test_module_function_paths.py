@@ -9,13 +9,7 @@ import sys
 import pytest
 
 import ferrotypes
-
-
-def outcome(action):
-    try:
-        return ("ok", action())
-    except Exception as exc:
-        return ("error", type(exc), str(exc))
+from difftools import result_or_error
 
 
 def classes(m):
@@ -67,7 +61,7 @@ def test_len_after_a_class_assignment_is_the_instance_length_as_in_ctypes():
     for m in (ctypes, ferrotypes):
         Three, Five = m.c_int * 3, m.c_int * 5
         a = Three()
-        assigned = outcome(lambda: setattr(a, "__class__", Five))
+        assigned = result_or_error(lambda: setattr(a, "__class__", Five))
         results.append((assigned[0], len(a), type(a) is Five))
     assert results[0] == results[1]
 
@@ -77,7 +71,7 @@ def test_len_of_a_non_array_is_refused_as_in_ctypes():
     for m in (ctypes, ferrotypes):
         class Point(m.Structure):
             _fields_ = [("x", m.c_int)]
-        results.append([outcome(lambda: len(obj))[:2] for obj in (Point(), m.c_int(3), m.pointer(m.c_int(1)))])
+        results.append([result_or_error(lambda: len(obj))[:2] for obj in (Point(), m.c_int(3), m.pointer(m.c_int(1)))])
     assert results[0] == results[1]
 
 
@@ -116,8 +110,8 @@ def test_sizeof_and_alignment_refuse_what_ctypes_refuses(function):
     results = []
     for m in (ctypes, ferrotypes):
         f = getattr(m, function)
-        results.append([outcome(lambda: f(obj)) for obj in (5, None, int, Plain, Plain(), "c_int", [], type)])
-        results[-1].append(outcome(lambda: f()))  # the messages name the module: compare types
+        results.append([result_or_error(lambda: f(obj)) for obj in (5, None, int, Plain, Plain(), "c_int", [], type)])
+        results[-1].append(result_or_error(lambda: f()))  # the messages name the module: compare types
         results[-1][-1] = results[-1][-1][:2]
     assert results[0] == results[1]
 
@@ -155,7 +149,7 @@ def test_pointer_types_match_ctypes():
         incomplete = m.POINTER("Node")
         row.append((incomplete.__name__, m.POINTER("Node") is incomplete))
         for obj in ([], {}, 5, int, None):  # errors, and POINTER(None), which is c_void_p
-            r = outcome(lambda: m.POINTER(obj))
+            r = result_or_error(lambda: m.POINTER(obj))
             row.append(("ok", r[1].__name__) if r[0] == "ok" else r)
         results.append(row)
     assert results[0] == results[1]
@@ -186,16 +180,16 @@ def test_byref_matches_ctypes():
         row = []
         for obj in (m.c_int(5), MyInt(3), Point(1, 2), (m.c_int * 3)(), m.create_string_buffer(3)):
             for args in ((obj,), (obj, 4), (obj, -2), (obj, 2**70)):
-                r = outcome(lambda: m.byref(*args))
+                r = result_or_error(lambda: m.byref(*args))
                 if r[0] == "ok":
                     ref = r[1]
                     r = ("ok", type(ref).__name__, ref._obj is obj, repr(ref).split(" ")[:2])
                 row.append(r)
         for bad in ((5,), (None,), ("x",), (m.c_int(1), "4")):
-            row.append(outcome(lambda: m.byref(*bad)))
+            row.append(result_or_error(lambda: m.byref(*bad)))
         # Calls the quick path does not take (their messages are PyO3's): the types.
         for args, kwargs in (((), {}), ((m.c_int(1), 1, 2), {})):
-            row.append(outcome(lambda: m.byref(*args, **kwargs))[:2])
+            row.append(result_or_error(lambda: m.byref(*args, **kwargs))[:2])
         results.append(row)
     assert results[0] == results[1]
 

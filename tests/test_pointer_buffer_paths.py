@@ -14,13 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ferrotypes
-
-
-def outcome(action):
-    try:
-        return ("ok", action())
-    except Exception as exc:
-        return ("error", type(exc), str(exc))
+from difftools import result_or_error
 
 
 def values(result):
@@ -46,7 +40,7 @@ def fill(m, name, n):
 @settings(max_examples=400, deadline=None)
 @given(name=st.sampled_from(ELEMENTS), n=st.integers(0, 10), start=bounds, stop=bounds, step=steps)
 def test_array_slices_match_ctypes(name, n, start, stop, step):
-    results = [outcome(lambda: values(fill(m, name, n)[start:stop:step])) for m in (ctypes, ferrotypes)]
+    results = [result_or_error(lambda: values(fill(m, name, n)[start:stop:step])) for m in (ctypes, ferrotypes)]
     assert results[0] == results[1]
 
 
@@ -61,7 +55,7 @@ def test_pointer_slices_match_ctypes(name, start, stop, step):
     for m in (ctypes, ferrotypes):
         a = fill(m, name, 12)
         p = m.cast(a, m.POINTER(getattr(m, name)))
-        results.append(outcome(lambda: values(p[start:stop:step])))
+        results.append(result_or_error(lambda: values(p[start:stop:step])))
     if step is not None and abs(step) > 1 and (start or 0) == stop and results[0][0] == "ok":
         # ctypes reads one element of the empty p[i:i:k] (tests/test_sweep_paths.py).
         assert values(results[1][1]) in ([], b"", "")
@@ -76,7 +70,7 @@ def test_pointer_slice_errors_match_ctypes(index):
     results = []
     for m in (ctypes, ferrotypes):
         p = m.cast((m.c_int * 4)(1, 2, 3, 4), m.POINTER(m.c_int))
-        results.append(outcome(lambda: p[index]))
+        results.append(result_or_error(lambda: p[index]))
     assert results[0] == results[1]
 
 
@@ -112,7 +106,7 @@ def test_slices_with_index_objects_and_of_other_elements_match_ctypes():
             a[Index(1):Index(5):Index(2)], p[Index(1):Index(4)],
             [type(x).__name__ for x in subs[0:2]], [x.value for x in subs[::2]],
             [(x.a, x.b) for x in pairs[1:]], [(x.a, x.b) for x in m.cast(pairs, m.POINTER(Pair))[0:2]],
-            m.POINTER(m.c_int)()[0:0], outcome(lambda: a[0:3:0]),
+            m.POINTER(m.c_int)()[0:0], result_or_error(lambda: a[0:3:0]),
         ])
     assert results[0] == results[1]
 
@@ -186,8 +180,8 @@ def test_contents_matches_ctypes_with_keep_alive_and_subclasses():
         p.contents = m.c_int(9)
         results.append([type(got).__name__, got.value, got._b_base_ is p, type(sub).__name__, sub.value,
                         (pair.a, pair.b), p.contents.value, sorted(p._objects),
-                        outcome(lambda: m.POINTER(m.c_int)().contents),
-                        outcome(lambda: setattr(p, "contents", 3))])
+                        result_or_error(lambda: m.POINTER(m.c_int)().contents),
+                        result_or_error(lambda: setattr(p, "contents", 3))])
     assert results[0] == results[1]
 
 
@@ -288,9 +282,9 @@ def test_from_buffer_copy_does_not_call_the_class_as_in_ctypes():
         ints = Ints.from_buffer_copy(bytearray(b"\x01\0\0\0\x02\0\0\0\x03"), 0)
         c = m.c_double.from_buffer_copy(memoryview(b"\0" * 8))
         results.append([type(p).__name__, p.x, p.y, list(ints), c.value, calls, p._b_needsfree_,
-                        outcome(lambda: P.from_buffer_copy(b"\0" * 7)),
-                        outcome(lambda: P.from_buffer_copy(b"\0" * 8, -1)),
-                        outcome(lambda: P.from_buffer_copy("text"))])
+                        result_or_error(lambda: P.from_buffer_copy(b"\0" * 7)),
+                        result_or_error(lambda: P.from_buffer_copy(b"\0" * 8, -1)),
+                        result_or_error(lambda: P.from_buffer_copy("text"))])
     assert results[0] == results[1]
 
 
@@ -300,7 +294,7 @@ def test_from_buffer_copy_of_pointer_and_function_types_matches_ctypes():
         proto = m.CFUNCTYPE(m.c_int)
         f = proto.from_buffer_copy(bytes(8))
         p = m.POINTER(m.c_int).from_buffer_copy(bytes(8))
-        results.append([bool(f), bool(p), outcome(lambda: p[0])])
+        results.append([bool(f), bool(p), result_or_error(lambda: p[0])])
     assert results[0] == results[1]
 
 
@@ -311,8 +305,8 @@ def test_value_and_raw_descriptors_refuse_other_objects_as_ctypes_does():
         got = []
         for name in ("value", "raw"):
             descr = cls.__dict__.get(name) or next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
-            got.append(outcome(lambda: descr.__get__(object(), type(object()))))
-            got.append(outcome(lambda: descr.__set__(object(), b"x")))
+            got.append(result_or_error(lambda: descr.__get__(object(), type(object()))))
+            got.append(result_or_error(lambda: descr.__set__(object(), b"x")))
         results.append([r[:2] for r in got])
     assert results[0] == results[1]
 

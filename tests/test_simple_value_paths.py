@@ -13,17 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ferrotypes
-
-SIMPLE_CODES = ["c_bool", "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long", "c_ulong",
-                "c_longlong", "c_ulonglong", "c_size_t", "c_ssize_t", "c_float", "c_double", "c_longdouble",
-                "c_char", "c_wchar", "c_void_p", "c_char_p", "c_wchar_p"]
-
-
-def outcome(action):
-    try:
-        return ("ok", action())
-    except Exception as exc:
-        return ("error", type(exc), str(exc))
+from difftools import SIMPLE_CODES, result_or_error
 
 
 class Index:
@@ -63,7 +53,7 @@ def test_constructing_from_one_value_matches_ctypes(code, value, subclass):
             same = kept is value if isinstance(value, bytes) else kept is not None
             truth = None if code == "c_longdouble" else bool(x)
             return read, same, truth
-        results.append(outcome(make))
+        results.append(result_or_error(make))
     assert results[0] == results[1]
 
 
@@ -72,8 +62,8 @@ def test_constructor_argument_counts_and_keywords_match_ctypes(code):
     results = []
     for m in (ctypes, ferrotypes):
         cls = getattr(m, code)
-        results.append([outcome(lambda: cls(None, None)), outcome(lambda: cls().value),
-                        outcome(lambda: cls(value=None).value), outcome(lambda: cls(None, x=1).value)])
+        results.append([result_or_error(lambda: cls(None, None)), result_or_error(lambda: cls().value),
+                        result_or_error(lambda: cls(value=None).value), result_or_error(lambda: cls(None, x=1).value)])
     assert results[0] == results[1]
 
 
@@ -123,8 +113,8 @@ def test_wide_strings_and_addresses_construct_as_in_ctypes():
         row = [m.c_wchar_p("wide \udc80 text").value, m.c_char_p(address).value, m.c_void_p(address).value == address,
                m.c_void_p(2**64 + 5).value, m.c_void_p(-1).value, m.c_char_p(None).value, m.c_wchar_p(None).value,
                m.c_void_p(None).value, m.c_void_p().value, m.c_char_p(address)._objects, m.c_void_p(5)._objects,
-               outcome(lambda: m.c_void_p(1.5)), outcome(lambda: m.c_char_p("text")),
-               outcome(lambda: m.c_wchar_p(b"bytes")), outcome(lambda: m.c_void_p(b"bytes"))]
+               result_or_error(lambda: m.c_void_p(1.5)), result_or_error(lambda: m.c_char_p("text")),
+               result_or_error(lambda: m.c_wchar_p(b"bytes")), result_or_error(lambda: m.c_void_p(b"bytes"))]
         results.append(row)
     assert results[0] == results[1]
 
@@ -193,7 +183,7 @@ def test_len_of_arrays_and_their_subclasses_matches_ctypes():
 
         empty = m.c_double * 0
         results.append([len(Ints()), len(Sub()), len(Own()), len(empty()), len(m.create_string_buffer(5)),
-                        len((m.POINTER(m.c_int) * 2)()), outcome(lambda: len(m.Array))[:2]])
+                        len((m.POINTER(m.c_int) * 2)()), result_or_error(lambda: len(m.Array))[:2]])
     assert results[0] == results[1]
 
 
@@ -214,7 +204,7 @@ def test_byref_matches_ctypes(offset, target):
             # object in ferrotypes passes the same address)
             base = (ctypes if target == "stdlib" else m).addressof(obj)
             return ctypes.cast(ref, ctypes.c_void_p).value - base if m is ctypes else ref._obj is obj or target == "stdlib"
-        got = outcome(make)
+        got = result_or_error(make)
         results.append(got[:2] if got[0] == "error" else "ok")
     assert results[0] == results[1]
 
@@ -237,15 +227,15 @@ def test_byref_argument_errors_match_ctypes():
     results = []
     for m in (ctypes, ferrotypes):
         x = m.c_int(5)
-        results.append([outcome(lambda: m.byref())[:2], outcome(lambda: m.byref(x, 1, 2))[:2],
-                        outcome(lambda: m.byref(5)), outcome(lambda: m.byref(x, "4"))[:2]])
+        results.append([result_or_error(lambda: m.byref())[:2], result_or_error(lambda: m.byref(x, 1, 2))[:2],
+                        result_or_error(lambda: m.byref(5)), result_or_error(lambda: m.byref(x, "4"))[:2]])
     assert results[0] == results[1]
 
 
 @pytest.mark.parametrize("address", [2**64, 1.0, "16", None, ctypes.c_int(5)])
 def test_from_address_refuses_what_ctypes_refuses(address):
-    ours = outcome(lambda: ferrotypes.c_int.from_address(address))
-    theirs = outcome(lambda: ctypes.c_int.from_address(address))
+    ours = result_or_error(lambda: ferrotypes.c_int.from_address(address))
+    theirs = result_or_error(lambda: ctypes.c_int.from_address(address))
     assert ours[0] == theirs[0] == "error"
     assert issubclass(ours[1], theirs[1]) or (ours[1], theirs[1]) == (OverflowError, ValueError), (ours, theirs)
 
@@ -273,7 +263,7 @@ def test_from_address_reads_an_address_as_ctypes_does_for_every_family(address):
             """The view's class and address only: its value is never read."""
             view = cls.from_address(address)
             return type(view).__name__, m.addressof(view)
-        results.append([outcome(lambda: view_at(cls)) for cls in classes])
+        results.append([result_or_error(lambda: view_at(cls)) for cls in classes])
     assert results[0] == results[1]
     if -2**63 <= address < 2**64:
         assert results[1][0] == ("ok", ("c_int", address % 2**64))
@@ -281,7 +271,7 @@ def test_from_address_reads_an_address_as_ctypes_does_for_every_family(address):
 
 def test_from_address_refuses_what_is_not_an_int_in_ctypes_words():
     for address in (1.0, "16", None, Index()):
-        assert outcome(lambda: ferrotypes.c_int.from_address(address)) == outcome(lambda: ctypes.c_int.from_address(address))
+        assert result_or_error(lambda: ferrotypes.c_int.from_address(address)) == result_or_error(lambda: ctypes.c_int.from_address(address))
 
 
 @pytest.mark.parametrize("address", ADDRESS_EDGES)
@@ -289,19 +279,19 @@ def test_other_int_addresses_are_read_as_ctypes_reads_them(address):
     results = []
     for m in (ctypes, ferrotypes):
         proto = m.CFUNCTYPE(m.c_int)
-        row = [outcome(lambda: m.c_void_p(address).value), outcome(lambda: m.cast(address, m.c_void_p).value),
-               outcome(lambda: m.cast(m.cast(address, m.POINTER(m.c_int)), m.c_void_p).value),
-               outcome(lambda: m.cast(proto(address), m.c_void_p).value),
-               outcome(lambda: m.cast(m.c_char_p(address), m.c_void_p).value),
-               outcome(lambda: m.memmove(address, address, 0))]
+        row = [result_or_error(lambda: m.c_void_p(address).value), result_or_error(lambda: m.cast(address, m.c_void_p).value),
+               result_or_error(lambda: m.cast(m.cast(address, m.POINTER(m.c_int)), m.c_void_p).value),
+               result_or_error(lambda: m.cast(proto(address), m.c_void_p).value),
+               result_or_error(lambda: m.cast(m.c_char_p(address), m.c_void_p).value),
+               result_or_error(lambda: m.memmove(address, address, 0))]
         if address % 2**64:  # string_at(NULL, 0) is a known difference (tests/known_differences.py)
-            row += [outcome(lambda: m.string_at(address, 0)), outcome(lambda: m.wstring_at(address, 0))]
+            row += [result_or_error(lambda: m.string_at(address, 0)), result_or_error(lambda: m.wstring_at(address, 0))]
         results.append(row)
     assert results[0] == results[1]
 
 
 def test_from_address_refuses_null_where_ctypes_reads_it():
-    assert outcome(lambda: ferrotypes.c_int.from_address(0)) == ("error", ValueError, "NULL pointer access")
+    assert result_or_error(lambda: ferrotypes.c_int.from_address(0)) == ("error", ValueError, "NULL pointer access")
 
 
 def test_from_address_views_memory_for_every_family_and_subclass():
@@ -318,8 +308,8 @@ def test_from_address_views_memory_for_every_family_and_subclass():
                Point.from_address(address + 8).y, list((m.c_int * 2).from_address(address + 4)),
                type(Int.from_address(address)).__name__, m.c_int.from_address(address)._b_base_,
                m.c_int.from_address(address)._objects, m.c_int.from_address.__name__,
-               outcome(lambda: m.c_int.from_address())[:2], outcome(lambda: type(m.c_int).from_address(5, address))[:2],
-               outcome(lambda: m.Structure.from_address(address))[:2]]
+               result_or_error(lambda: m.c_int.from_address())[:2], result_or_error(lambda: type(m.c_int).from_address(5, address))[:2],
+               result_or_error(lambda: m.Structure.from_address(address))[:2]]
         view = m.c_int.from_address(address)
         view.value = 9
         row.append(a[0])
@@ -360,10 +350,10 @@ def test_array_types_by_multiplication_match_ctypes(length):
         row = []
         for cls in (m.c_int, Point, m.POINTER(m.c_int), m.c_char * 2, m.CFUNCTYPE(None)):
             for product in (lambda: cls * length, lambda: length * cls):
-                got = outcome(product)
+                got = result_or_error(product)
                 row.append(got[:2] if got[0] == "error" else (got[1]._length_, got[1]._type_.__name__, got[1] is cls * length))
-        row.append(outcome(lambda: m.c_int * m.c_int)[:2])
-        row.append(outcome(lambda: [1] * m.c_int)[:2])
+        row.append(result_or_error(lambda: m.c_int * m.c_int)[:2])
+        row.append(result_or_error(lambda: [1] * m.c_int)[:2])
         results.append(row)
     assert results[0] == results[1]
 
@@ -390,7 +380,7 @@ def test_sizeof_and_alignment_of_classes_instances_and_other_objects_match_ctype
         row = []
         for obj in (Point, Point(), m.c_int, Int, Int(3), m.c_char * 5, (m.c_char * 5)(), m.POINTER(Point),
                     m.c_longdouble, m.CFUNCTYPE(None), 5, "text", None, int, m.Structure):
-            row.append((outcome(lambda: m.sizeof(obj))[:2], outcome(lambda: m.alignment(obj))[:2]))
+            row.append((result_or_error(lambda: m.sizeof(obj))[:2], result_or_error(lambda: m.alignment(obj))[:2]))
         results.append(row)
     assert results[0] == results[1]
 
@@ -408,9 +398,9 @@ def test_pointer_takes_one_positional_argument_as_in_ctypes():
     for m in (ctypes, ferrotypes):
         x = m.c_int(5)
         p = m.pointer(x)
-        results.append([p.contents.value, p._objects == {"1": x}, outcome(lambda: m.pointer())[:2],
-                        outcome(lambda: m.pointer(x, x))[:2], outcome(lambda: m.pointer(obj=x))[:2],
-                        outcome(lambda: m.pointer(5))[:2]])
+        results.append([p.contents.value, p._objects == {"1": x}, result_or_error(lambda: m.pointer())[:2],
+                        result_or_error(lambda: m.pointer(x, x))[:2], result_or_error(lambda: m.pointer(obj=x))[:2],
+                        result_or_error(lambda: m.pointer(5))[:2]])
     assert results[0] == results[1]
 
 

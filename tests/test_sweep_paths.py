@@ -9,13 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import ferrotypes
-
-
-def outcome(action):
-    try:
-        return ("ok", action())
-    except Exception as exc:
-        return ("error", type(exc), str(exc))
+from difftools import result_or_error
 
 
 bounds = st.one_of(st.none(), st.integers(-12, 12))
@@ -29,7 +23,7 @@ def test_char_array_slices_match_ctypes(data, start, stop, step):
     for m in (ctypes, ferrotypes):
         buf = (m.c_char * len(data))()
         buf.raw = data
-        results.append(outcome(lambda: buf[start:stop:step]))
+        results.append(result_or_error(lambda: buf[start:stop:step]))
     assert results[0] == results[1]
 
 
@@ -44,7 +38,7 @@ def test_char_pointer_slices_match_ctypes(data, start, stop, step):
     for m in (ctypes, ferrotypes):
         buf = m.create_string_buffer(data, 12)
         p = m.cast(buf, m.POINTER(m.c_char))
-        results.append(outcome(lambda: p[start:stop:step]))
+        results.append(result_or_error(lambda: p[start:stop:step]))
     assert results[0] == results[1]
 
 
@@ -144,7 +138,7 @@ def test_value_reads_and_stores_match_ctypes(code, value):
         def store():
             x.value = value
             return x.value
-        results.append(outcome(store))
+        results.append(result_or_error(store))
     assert results[0] == results[1]
 
 
@@ -159,7 +153,7 @@ def test_value_of_subclasses_and_deletion_match_ctypes():
         for x in (Int(5), Swapped(7), m.c_int.__ctype_be__(9)):
             x.value = x.value + 1
             row.append(x.value)
-            row.append(outcome(lambda: delattr(x, "value"))[:2])
+            row.append(result_or_error(lambda: delattr(x, "value"))[:2])
         p = m.c_char_p(b"kept")
         p.value = b"other"
         row.append((p.value, p._objects))
