@@ -27,7 +27,7 @@ use crate::data::slots;
 use crate::types::typeinfo::{FamilyKind, InfoKind, TypeInfo};
 use std::sync::OnceLock;
 
-use crate::data::families::elements::{char_slice, exact_index, exact_slice_parts, fit_slice, index_value, mapping_of, char_elements, native_run, slice_indices, vec_for, wide_char_elements, wide_char_slice, FAST_SLICE_LIMIT};
+use crate::data::families::elements::{byte_run, char_slice, exact_index, exact_slice_parts, fit_slice, index_value, mapping_of, char_elements, native_run, slice_indices, unit_slice, vec_for, wide_char_elements, wide_char_slice, FAST_SLICE_LIMIT};
 
 /// The Rust side of `Array`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
@@ -393,6 +393,14 @@ impl ArrayData {
         let InfoKind::Simple { scalar, swapped, native_values } = element_info.get().kind else { return None };
         if !(native_values || matches!(scalar, ScalarKind::Char | ScalarKind::WChar)) {
             return None;
+        }
+        if matches!(scalar, ScalarKind::Char) {
+            if let Some((start, count)) = unit_slice(slice, *length) {
+                let first = data.plain_address(py)?;
+                // SAFETY: start + count <= length (unit_slice fitted them), so the
+                // bytes lie inside the array's memory (c_char is one byte).
+                return Some(unsafe { byte_run(py, first.add(start), count) });
+            }
         }
         // Parts with `__index__` methods, which run Python code, go to the general path.
         let parts = exact_slice_parts(slice)?;

@@ -65,16 +65,14 @@ pub(super) fn char_elements(info: &TypeInfo) -> bool {
 /// # Safety
 /// Each of those bytes must be readable (when `count` is not zero).
 pub(super) unsafe fn char_slice(py: Python<'_>, first: *const u8, start: isize, step: isize, count: usize) -> PyResult<Py<PyAny>> {
-    let too_large = || PyMemoryError::new_err(format!("cannot make a slice of {count} items"));
     if count == 0 {
         return Ok(PyBytes::new(py, b"").into_any().unbind());
     }
     let at = |k: usize| first.wrapping_offset(start.wrapping_add((k as isize).wrapping_mul(step)));
     if step == 1 {
-        let len = ffi::Py_ssize_t::try_from(count).map_err(|_| too_large())?;
-        // SAFETY: the caller vouches for the `count` bytes from `at(0)`, which CPython
-        // copies into a new bytes object (NULL with an exception set on failure).
-        return unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyBytes_FromStringAndSize(at(0).cast(), len)) }.map(Bound::unbind);
+        // SAFETY: the caller vouches for the `count` bytes from `at(0)`; the new
+        // bytes object is ours.
+        return unsafe { byte_run(py, at(0), count).map(|bytes| Bound::from_owned_ptr(py, bytes).unbind()) };
     }
     let mut bytes: Vec<u8> = vec_for(count)?;
     for k in 0..count {
@@ -82,6 +80,22 @@ pub(super) unsafe fn char_slice(py: Python<'_>, first: *const u8, start: isize, 
         bytes.push(unsafe { at(k).read() });
     }
     Ok(crate::support::scalar::new_bytes(py, &bytes)?.into_any().unbind())
+}
+
+/// The `count` bytes from `first` as a new bytes object (a new reference).
+///
+/// # Safety
+/// Those bytes must be readable (when `count` is not zero).
+#[inline(always)] // on the path of buf[i:j]
+pub(super) unsafe fn byte_run(py: Python<'_>, first: *const u8, count: usize) -> PyResult<*mut ffi::PyObject> {
+    let len = ffi::Py_ssize_t::try_from(count).map_err(|_| PyMemoryError::new_err(format!("cannot make a slice of {count} items")))?;
+    // SAFETY: the caller vouches for the bytes, which CPython copies into a new bytes
+    // object (NULL with an exception set on failure).
+    let bytes = unsafe { ffi::PyBytes_FromStringAndSize(first.cast(), len) };
+    if bytes.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(bytes)
 }
 
 /// Whether elements of type `info` are `c_wchar`s (or of a subclass), whose slices
@@ -163,6 +177,41 @@ pub(super) fn exact_slice_parts(index: &Borrowed<'_, '_, PyAny>) -> Option<[Opti
         *slot = Some(exact_index(&unsafe { Borrowed::from_ptr(index.py(), part) })?);
     }
     Some(out)
+}
+
+/// For the fast paths: where a slice with no step (`a[i:j]`, `a[:j]`, ...) of a
+/// sequence of `length` items starts and how many items it selects, fitted as
+/// `slice.indices` fits it, when its bounds are each `None` or an `int` that fits an
+/// `isize` (read without running Python code); `None` for anything else (a step
+/// included), which [`exact_slice_parts`] and [`fit_slice`] or the general path read.
+#[inline(always)] // on the path of buf[i:j]
+pub(super) fn unit_slice(index: &Borrowed<'_, '_, PyAny>, length: usize) -> Option<(usize, usize)> {
+    let obj = index.as_ptr();
+    // SAFETY: a live object; `slice` cannot be subclassed, so the check is exact.
+    if unsafe { ffi::PySlice_Check(obj) } == 0 {
+        return None;
+    }
+    // SAFETY: a slice object (checked above), whose three parts are live objects.
+    let [start, stop, step] = unsafe {
+        let slice = obj.cast::<ffi::PySliceObject>();
+        [(*slice).start, (*slice).stop, (*slice).step]
+    };
+    // SAFETY: a live object, lent for the call.
+    if unsafe { ffi::Py_IsNone(step) } == 0 {
+        return None;
+    }
+    let length = isize::try_from(length).ok()?;
+    // As `slice.indices` with a step of 1: a negative bound counts from the end, and
+    // both are clamped to 0..=length.
+    let fit = |bound: *mut ffi::PyObject, absent: isize| -> Option<usize> {
+        // SAFETY: a live object, lent for the call.
+        let i = if unsafe { ffi::Py_IsNone(bound) } != 0 { absent } else { exact_index(&unsafe { Borrowed::from_ptr(index.py(), bound) })? };
+        let i = if i < 0 { i.saturating_add(length).max(0) } else { i.min(length) };
+        usize::try_from(i).ok()
+    };
+    let start = fit(start, 0)?;
+    let stop = fit(stop, length)?;
+    Some((start, stop.saturating_sub(start)))
 }
 
 /// The `count` scalars of `kind` at `first + (start + k * step) * size`, `k` from 0,
