@@ -89,6 +89,40 @@ def test_every_simple_kind_round_trips_like_ctypes(fttest, cname, tname, values)
         assert outcomes[0] == outcomes[1], (value, outcomes)
 
 
+class _IntSubclass(int):
+    pass
+
+
+class _FloatSubclass(float):
+    pass
+
+
+# What the callable returns, whatever C passed: values that wrap around in narrow and
+# unsigned results, beyond 64 bits, int and float subclasses, bool, and a float for an
+# integer result (an error ctypes reports).
+ODD_RESULTS = [2**40 + 300, -1, 2**70 + 3, -(2**64) - 5, True, _IntSubclass(-129), 7.5, _FloatSubclass(2.25), "x"]
+
+
+@pytest.mark.parametrize("cname,tname", [(c, t) for c, t, _ in KINDS if t in (
+    "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long", "c_ulong",
+    "c_longlong", "c_ulonglong", "c_double", "c_float", "c_bool")])
+def test_results_of_every_python_type_convert_like_ctypes(fttest, cname, tname):
+    """The per-prototype fast result conversion (exact int, exact float) and the
+    general one it falls back to give what ctypes gives, reports included."""
+    for odd in ODD_RESULTS:
+        outcomes = []
+        for mod, lib in both(fttest):
+            t = getattr(mod, tname)
+            proto = mod.CFUNCTYPE(t, t)
+            f = lib["ftcb_pass_" + cname]
+            f.argtypes = [proto, t]
+            f.restype = t
+            with Unraisable() as u:
+                got = f(proto(lambda x, odd=odd: odd), 1)
+            outcomes.append((got, [(r.err_msg, type(r.exc_value)) for r in u.reports]))
+        assert outcomes[0] == outcomes[1], (tname, odd, outcomes)
+
+
 def test_char_pointer_arguments_arrive_as_bytes(fttest):
     got = []
     for mod, lib in both(fttest):
