@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -119,8 +120,14 @@ def test_results_of_every_python_type_convert_like_ctypes(fttest, cname, tname):
             f.restype = t
             with Unraisable() as u:
                 got = f(proto(lambda x, odd=odd: odd), 1)
-            outcomes.append((got, [(r.err_msg, type(r.exc_value)) for r in u.reports]))
-        assert outcomes[0] == outcomes[1], (tname, odd, outcomes)
+            # 3.13 names the callable, at its own address, in the message.
+            reports = [(re.sub(r" at 0x[0-9a-f]+", "", r.err_msg), type(r.exc_value)) for r in u.reports]
+            outcomes.append((got, reports))
+        (ft_got, ft_reports), (std_got, std_reports) = outcomes
+        assert ft_reports == std_reports, (tname, odd, outcomes)
+        # After a reported failure ctypes returns whatever its result buffer held;
+        # ferrotypes returns zero.
+        assert ft_got == (0 if ft_reports else std_got), (tname, odd, outcomes)
 
 
 def test_char_pointer_arguments_arrive_as_bytes(fttest):
