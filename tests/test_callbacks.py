@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -87,6 +88,46 @@ def test_every_simple_kind_round_trips_like_ctypes(fttest, cname, tname, values)
             f.restype = t
             outcomes.append((f(proto(cb), value), seen))
         assert outcomes[0] == outcomes[1], (value, outcomes)
+
+
+class _IntSubclass(int):
+    pass
+
+
+class _FloatSubclass(float):
+    pass
+
+
+# What the callable returns, whatever C passed: values that wrap around in narrow and
+# unsigned results, beyond 64 bits, int and float subclasses, bool, and a float for an
+# integer result (an error ctypes reports).
+ODD_RESULTS = [2**40 + 300, -1, 2**70 + 3, -(2**64) - 5, True, _IntSubclass(-129), 7.5, _FloatSubclass(2.25), "x"]
+
+
+@pytest.mark.parametrize("cname,tname", [(c, t) for c, t, _ in KINDS if t in (
+    "c_byte", "c_ubyte", "c_short", "c_ushort", "c_int", "c_uint", "c_long", "c_ulong",
+    "c_longlong", "c_ulonglong", "c_double", "c_float", "c_bool")])
+def test_results_of_every_python_type_convert_like_ctypes(fttest, cname, tname):
+    """The per-prototype fast result conversion (exact int, exact float) and the
+    general one it falls back to give what ctypes gives, reports included."""
+    for odd in ODD_RESULTS:
+        outcomes = []
+        for mod, lib in both(fttest):
+            t = getattr(mod, tname)
+            proto = mod.CFUNCTYPE(t, t)
+            f = lib["ftcb_pass_" + cname]
+            f.argtypes = [proto, t]
+            f.restype = t
+            with Unraisable() as u:
+                got = f(proto(lambda x, odd=odd: odd), 1)
+            # 3.13 names the callable, at its own address, in the message.
+            reports = [(re.sub(r" at 0x[0-9a-f]+", "", r.err_msg), type(r.exc_value)) for r in u.reports]
+            outcomes.append((got, reports))
+        (ft_got, ft_reports), (std_got, std_reports) = outcomes
+        assert ft_reports == std_reports, (tname, odd, outcomes)
+        # After a reported failure ctypes returns whatever its result buffer held;
+        # ferrotypes returns zero.
+        assert ft_got == (0 if ft_reports else std_got), (tname, odd, outcomes)
 
 
 def test_char_pointer_arguments_arrive_as_bytes(fttest):

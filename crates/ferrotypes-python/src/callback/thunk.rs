@@ -23,6 +23,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void};
+use std::mem::MaybeUninit;
 use std::ptr::null_mut;
 use std::sync::{Arc, OnceLock};
 
@@ -331,32 +332,39 @@ impl CallbackHandler {
         };
         // SAFETY: callable is alive (held by the cell) and the GIL is held.
         let callable = unsafe { Bound::from_borrowed_ptr(py, callable) };
-        let mut stack = [null_mut::<ffi::PyObject>(); STACK_ARGS];
+        // The converted arguments: not zeroed first (only the first `converted`
+        // entries are ever read), on the stack for the usual short lists.
+        let mut stack = [MaybeUninit::<*mut ffi::PyObject>::uninit(); STACK_ARGS];
         let mut heap = Vec::new();
-        let argv: &mut [*mut ffi::PyObject] = match stack.get_mut(..args.len()) {
+        let slots: &mut [MaybeUninit<*mut ffi::PyObject>] = match stack.get_mut(..args.len()) {
             Some(on_stack) => on_stack,
             None => {
-                heap.resize(args.len(), null_mut());
+                heap.resize(args.len(), MaybeUninit::uninit());
                 &mut heap
             }
         };
+        let mut converted = 0usize;
         let mut failed = None;
         if let Some(kinds) = &self.plan.values {
             // Every argument a built-in simple value: no converter to match, no spare.
-            for (i, ((slot, &kind), &p)) in argv.iter_mut().zip(kinds.iter()).zip(args).enumerate() {
+            for ((slot, &kind), &p) in slots.iter_mut().zip(kinds.iter()).zip(args) {
                 // SAFETY: args[i] points at a value of parameter i's type, `kind`.
                 let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
                 if obj.is_null() {
-                    failed = Some((i, PyErr::fetch(py)));
+                    failed = Some((converted, PyErr::fetch(py)));
                     break;
                 }
-                *slot = obj;
+                slot.write(obj);
+                converted = converted.saturating_add(1);
             }
         } else {
-            for (i, ((slot, conv), &p)) in argv.iter_mut().zip(self.plan.args.iter()).zip(args).enumerate() {
+            for (i, ((slot, conv), &p)) in slots.iter_mut().zip(self.plan.args.iter()).zip(args).enumerate() {
                 // SAFETY: args[i] points at a value of parameter i's type.
                 match unsafe { conv.to_python(py, p, self.spares.get(i)) } {
-                    Ok(obj) => *slot = obj,
+                    Ok(obj) => {
+                        slot.write(obj);
+                        converted = converted.saturating_add(1);
+                    }
                     Err(err) => {
                         failed = Some((i, err));
                         break;
@@ -364,6 +372,9 @@ impl CallbackHandler {
                 }
             }
         }
+        // SAFETY: the first `converted` slots were written above (in order, each
+        // with a new reference), and `converted` is at most the slots' length.
+        let argv = unsafe { std::slice::from_raw_parts(slots.as_ptr().cast::<*mut ffi::PyObject>(), converted.min(slots.len())) };
         if let Some((i, err)) = failed {
             decref_all(argv);
             err.restore(py);
@@ -392,15 +403,14 @@ impl CallbackHandler {
     /// # Safety
     /// `result` must have room for the result type.
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
+        // SAFETY: result has room for the result type (the caller's promise), the
+        // one the fast conversion was chosen for.
+        if unsafe { self.plan.fast_result.write(value, result) } {
+            return;
+        }
         let (kind, swapped) = match &self.plan.result {
             ToC::Void => return,
-            ToC::Simple { kind, swapped } => {
-                // SAFETY: result has room for the result type (the caller's promise).
-                if !swapped && unsafe { write_number(value, *kind, result) } {
-                    return;
-                }
-                (*kind, *swapped)
-            }
+            ToC::Simple { kind, swapped } => (*kind, *swapped),
             ToC::Record { cls, size } => {
                 if let Err(err) = write_record(value, cls.bind(py), *size, result) {
                     err.restore(py);
@@ -509,37 +519,63 @@ impl CallbackHandler {
     }
 }
 
-/// The common results without the general conversion: an exact `int` for an integer
-/// result (its low bits, as ctypes wraps around), an exact `float` for a `double`.
-/// Returns false, having written nothing, for anything else.
-///
-/// # Safety
-/// `result` must have room for a value of `kind`.
-#[inline(always)]
-unsafe fn write_number(value: &Bound<'_, PyAny>, kind: ScalarKind, result: *mut u8) -> bool {
-    let obj = value.as_ptr();
-    // SAFETY: obj is a live object; each accessor follows its type check; result has
-    // room for `kind` (the caller's promise).
-    unsafe {
-        let tp = ffi::Py_TYPE(obj);
-        if kind.is_integer() && tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) {
-            let Some(bits) = crate::call::peek::int_bits(obj) else { return false };
-            // The low bytes of the word, with fixed-size stores (no call to memcpy).
-            match kind.size() {
-                1 => result.write(bits as u8),
-                2 => result.cast::<u16>().write_unaligned(bits as u16),
-                4 => result.cast::<u32>().write_unaligned(bits as u32),
-                8 => result.cast::<u64>().write_unaligned(bits),
-                _ => return false,
-            }
-            return true;
-        }
-        if kind == ScalarKind::Double && tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) {
-            result.cast::<f64>().write_unaligned(ffi::PyFloat_AS_DOUBLE(obj));
-            return true;
+/// The common results without the general conversion, chosen once per prototype: an
+/// exact `int` for a native integer result (its low bits, as ctypes wraps around), an
+/// exact `float` for a native `double`.
+#[derive(Clone, Copy)]
+enum FastResult {
+    /// No fast conversion for this result type.
+    None,
+    /// A native integer of this many bytes (1, 2, 4 or 8).
+    Int(u8),
+    /// A native `double`.
+    Double,
+}
+
+impl FastResult {
+    fn of(result: &ToC) -> FastResult {
+        match result {
+            ToC::Simple { kind, swapped: false } if kind.is_integer() => match kind.size() {
+                size @ (1 | 2 | 4 | 8) => FastResult::Int(size as u8),
+                _ => FastResult::None,
+            },
+            ToC::Simple { kind: ScalarKind::Double, swapped: false } => FastResult::Double,
+            _ => FastResult::None,
         }
     }
-    false
+
+    /// Writes `value` when it is of the type this conversion takes; returns false,
+    /// having written nothing, otherwise.
+    ///
+    /// # Safety
+    /// `result` must have room for the result type this conversion was chosen for.
+    #[inline(always)]
+    unsafe fn write(self, value: &Bound<'_, PyAny>, result: *mut u8) -> bool {
+        let obj = value.as_ptr();
+        // SAFETY: obj is a live object; each accessor follows its type check; result
+        // has room for the result type (the caller's promise), whose size `Int` holds.
+        unsafe {
+            let tp = ffi::Py_TYPE(obj);
+            match self {
+                FastResult::Int(size) if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => {
+                    let Some(bits) = crate::call::peek::int_bits(obj) else { return false };
+                    // The low bytes of the word, with fixed-size stores (no call to memcpy).
+                    match size {
+                        1 => result.write(bits as u8),
+                        2 => result.cast::<u16>().write_unaligned(bits as u16),
+                        4 => result.cast::<u32>().write_unaligned(bits as u32),
+                        _ => result.cast::<u64>().write_unaligned(bits),
+                    }
+                    true
+                }
+                FastResult::Double if tp == std::ptr::addr_of_mut!(ffi::PyFloat_Type) => {
+                    result.cast::<f64>().write_unaligned(ffi::PyFloat_AS_DOUBLE(obj));
+                    true
+                }
+                _ => false,
+            }
+        }
+    }
 }
 
 /// Writes the bytes of `value` — an instance of `cls`, or a tuple to make one from —
@@ -563,8 +599,8 @@ fn write_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, size: usize, 
 
 fn decref_all(argv: &[*mut ffi::PyObject]) {
     for &obj in argv {
-        // SAFETY: each non-NULL entry is an owned reference made in `run`.
-        unsafe { ffi::Py_XDECREF(obj) };
+        // SAFETY: each entry is an owned reference (never NULL) made in `run`.
+        unsafe { ffi::Py_DECREF(obj) };
     }
 }
 
@@ -790,6 +826,8 @@ pub struct CallbackPlan {
     /// (`FromC::Value`), for the loop that converts those alone.
     values: Option<Box<[ScalarKind]>>,
     result: ToC,
+    /// The result's conversion without the general path, when it has one.
+    fast_result: FastResult,
     use_errno: bool,
     /// The bytes C gets when the callable fails (None: zero, the core's default).
     error_result: Option<Box<[u8]>>,
@@ -818,7 +856,7 @@ impl CallbackPlan {
         } else {
             None
         };
-        Ok(CallbackPlan { args: args.into_boxed_slice(), values, result, use_errno, error_result, propagate: errors.propagate, signature: Arc::new(signature) })
+        Ok(CallbackPlan { args: args.into_boxed_slice(), values, fast_result: FastResult::of(&result), result, use_errno, error_result, propagate: errors.propagate, signature: Arc::new(signature) })
     }
 
     /// The classes and type infos the converters hold, for the collector (through the
