@@ -9,6 +9,7 @@ it was collected) ferrotypes' own promise is checked, in a subprocess.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import math
 import os
@@ -167,6 +168,53 @@ def test_many_mixed_arguments(fttest):
         results.append((f(proto(cb), 0x1000), seen))
     assert results[0] == results[1]
     assert results[0][1][0][:3] == (-3, 65000, -100000)
+
+
+@pytest.mark.parametrize("count", [1, 6, 16, 17, 40])
+@pytest.mark.parametrize("argtype", ["c_int", "c_double", "c_ubyte", "Point"])
+def test_argument_counts_around_the_stack_array_like_ctypes(count, argtype):
+    """Calling a callback object goes through its C code, so every argument count
+    reaches the handler: up to 16 arguments are kept on the stack, more on the heap."""
+    outcomes = []
+    for mod in (ctypes, ferrotypes):
+        class Point(mod.Structure):
+            _fields_ = [("x", mod.c_int), ("y", mod.c_int)]
+
+        cls = Point if argtype == "Point" else getattr(mod, argtype)
+        proto = mod.CFUNCTYPE(mod.c_long, *[cls] * count)
+        seen = []
+
+        def cb(*args, seen=seen):
+            seen.append([(a.x, a.y) if isinstance(a, mod.Structure) else a for a in args])
+            return len(args) * 1000 + (int(args[-1]) if not isinstance(args[-1], mod.Structure) else args[-1].y)
+
+        values = [Point(i, -i) if argtype == "Point" else cls(i + 1).value for i in range(count)]
+        outcomes.append((proto(cb)(*values), seen))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_an_argument_that_fails_to_convert_skips_the_callable():
+    """An argument that cannot become a Python value (a py_object holding NULL): like
+    ctypes, the callable is not called and the failure is reported. ctypes prints it
+    through sys.excepthook and returns an unset value; ferrotypes reports it as
+    unraisable, naming the argument, and returns zero."""
+    called = {}
+    for mod in (ctypes, ferrotypes):
+        proto = mod.CFUNCTYPE(mod.c_int, mod.c_int, mod.py_object)
+        calls = called[mod.__name__] = []
+        cb = proto(lambda a, b, calls=calls: calls.append((a, b)) or 7)
+        old_unraisable, old_except = sys.unraisablehook, sys.excepthook
+        caught = []
+        sys.unraisablehook = caught.append
+        sys.excepthook = lambda *exc: None
+        try:
+            result = cb(1, mod.py_object())
+        finally:
+            sys.unraisablehook, sys.excepthook = old_unraisable, old_except
+    assert called == {"ctypes": [], "ferrotypes": []}
+    assert result == 0
+    assert [type(c.exc_value) for c in caught] == [ValueError]
+    assert "argument 2" in caught[0].err_msg
 
 
 # ---------------------------------------------------------------------------

@@ -51,7 +51,9 @@ use libffi::raw::ffi_prep_closure_loc;
 use crate::call::PrepError;
 use crate::ctype::{CType, NumberClass};
 
+mod arguments;
 mod static_trampolines;
+pub use arguments::Arguments;
 use static_trampolines::{RegisterLayout, Slot};
 
 /// How many closures can be static trampolines at once (none on ABIs without them).
@@ -113,14 +115,14 @@ impl ClosureSignature {
 /// What a closure does when C calls it. Implementations are called from any thread,
 /// concurrently, and must take their own locks.
 pub trait Handler: Send + Sync + 'static {
-    /// Handles one call. `args[i]` points at the value of parameter `i` (of the
-    /// signature's type); `result` points at `result_room` zeroed bytes where the
+    /// Handles one call. `args` gives where the value of each parameter (of the
+    /// signature's type) is; `result` points at `result_room` zeroed bytes where the
     /// result, in the result type's own size and native byte order, is to be written.
     /// Writing nothing returns zero.
     ///
     /// # Safety
     /// Called only by the closure's entry point, with pointers as described.
-    unsafe fn call(&self, args: &[*const c_void], result: *mut u8);
+    unsafe fn call(&self, args: Arguments<'_>, result: *mut u8);
 
     /// A call that arrived after the closure was released. The result is zero.
     fn call_released(&self) {}
@@ -212,7 +214,7 @@ impl Drop for Inner {
 struct NoHandler;
 
 impl Handler for NoHandler {
-    unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {}
+    unsafe fn call(&self, _args: Arguments<'_>, _result: *mut u8) {}
 }
 
 impl Inner {
@@ -394,23 +396,23 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
     let n = inner.signature.args.len();
     // SAFETY: libffi passes one pointer per parameter of the cif.
     let args: &[*const c_void] = if n == 0 { &[] } else { unsafe { std::slice::from_raw_parts(args as *const *const c_void, n) } };
-    // SAFETY: the pointers and the result buffer are as libffi hands them (above).
-    unsafe { inner.dispatch(args, result.cast()) };
+    // SAFETY: the result buffer has result_room bytes (libffi's promise, above).
+    unsafe { zero_result(result.cast(), inner.signature.result_room) };
+    // SAFETY: the pointers and the (zeroed) result buffer are as libffi hands them.
+    unsafe { inner.dispatch(Arguments::Pointers(args), result.cast()) };
 }
 
 impl Inner {
-    /// One call from C, whichever code it came through: zeroes the result, runs the
-    /// handler (or reports a late call), catches a panic, and extends a narrow
-    /// integer result to a whole `ffi_arg`.
+    /// One call from C, whichever code it came through: runs the handler (or reports
+    /// a late call), catches a panic, and extends a narrow integer result to a whole
+    /// `ffi_arg`.
     ///
     /// # Safety
-    /// `args` holds one pointer per parameter of the signature, each to a value of the
-    /// parameter's type, and `result` is a buffer of at least `result_room` bytes.
+    /// `args` gives one value per parameter of the signature, each of the parameter's
+    /// type, and `result` is a zeroed buffer of at least `result_room` bytes.
     #[inline(always)]
-    unsafe fn dispatch(&self, args: &[*const c_void], result: *mut u8) {
+    unsafe fn dispatch(&self, args: Arguments<'_>, result: *mut u8) {
         let signature = &*self.signature;
-        // SAFETY: the result buffer has result_room bytes (the caller's promise).
-        unsafe { zero_result(result, signature.result_room) };
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             if self.released.load(Ordering::Acquire) {
                 self.handler().call_released();
@@ -522,7 +524,8 @@ mod tests {
     }
 
     impl Handler for AddK {
-        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+        unsafe fn call(&self, args: Arguments<'_>, result: *mut u8) {
+            let args = args.to_vec();
             // SAFETY: the signature is (int) -> int.
             let x = unsafe { *(args[0] as *const i32) };
             // SAFETY: result has room for an int.
@@ -535,7 +538,7 @@ mod tests {
 
     struct Panics;
     impl Handler for Panics {
-        unsafe fn call(&self, _args: &[*const c_void], result: *mut u8) {
+        unsafe fn call(&self, _args: Arguments<'_>, result: *mut u8) {
             // SAFETY: room for an int.
             unsafe { (result as *mut i32).write_unaligned(99) };
             panic!("on purpose");
@@ -546,7 +549,8 @@ mod tests {
     /// Returns its `signed char` argument, to check widening.
     struct Narrow;
     impl Handler for Narrow {
-        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+        unsafe fn call(&self, args: Arguments<'_>, result: *mut u8) {
+            let args = args.to_vec();
             // SAFETY: the signature is (signed char) -> signed char.
             unsafe { *result = *(args[0] as *const u8) };
         }
@@ -648,7 +652,7 @@ mod tests {
         let _serial = serial();
         struct Count(AtomicUsize);
         impl Handler for Count {
-            unsafe fn call(&self, _args: &[*const c_void], _result: *mut u8) {
+            unsafe fn call(&self, _args: Arguments<'_>, _result: *mut u8) {
                 self.0.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -693,7 +697,8 @@ mod tests {
     struct BigRecord;
     const BIG: usize = 4096 + 3;
     impl Handler for BigRecord {
-        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+        unsafe fn call(&self, args: Arguments<'_>, result: *mut u8) {
+            let args = args.to_vec();
             // SAFETY: the signature is (struct of BIG bytes, int) -> that struct, and
             // result has room for BIG bytes.
             let (input, offset) = unsafe { (std::slice::from_raw_parts(args[0] as *const u8, BIG), *(args[1] as *const i32)) };
@@ -784,7 +789,8 @@ mod tests {
         assert!(spare_count() >= 1);
         struct Halve;
         impl Handler for Halve {
-            unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+            unsafe fn call(&self, args: Arguments<'_>, result: *mut u8) {
+                let args = args.to_vec();
                 // SAFETY: the signature is (double ×9) -> double.
                 unsafe { (result as *mut f64).write_unaligned(*(args[0] as *const f64) / 2.0) };
             }
@@ -873,7 +879,8 @@ mod tests {
     }
 
     impl Handler for Record {
-        unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+        unsafe fn call(&self, args: Arguments<'_>, result: *mut u8) {
+            let args = args.to_vec();
             let mut seen = self.seen.lock().unwrap();
             for (&p, &size) in args.iter().zip(&self.sizes) {
                 // SAFETY: each argument points at a value of its size.

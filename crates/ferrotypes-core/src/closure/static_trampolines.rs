@@ -44,13 +44,12 @@ mod sysv {
     #![allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
     use std::ffi::c_void;
-    use std::mem::MaybeUninit;
     use std::ptr::null_mut;
     use std::sync::atomic::{AtomicPtr, Ordering};
     use std::sync::Mutex;
 
     use super::RegisterLayout;
-    use crate::closure::Inner;
+    use crate::closure::{Arguments, Inner};
     use crate::ctype::{CType, NumberClass, ScalarKind};
 
     /// Integer-class argument registers.
@@ -186,21 +185,14 @@ mod sysv {
         // does (`Slot::publish`), and the slot is emptied before it is dropped.
         let inner = unsafe { &*inner };
         let Some(layout) = inner.signature.registers.as_ref() else { return Returned { int: 0, float: 0.0 } };
-        let mut args = [MaybeUninit::<*const c_void>::uninit(); WORDS];
-        let n = layout.registers.len().min(WORDS);
-        for (arg, &register) in args.iter_mut().zip(layout.registers.iter()) {
-            // Every register index is below WORDS (`RegisterLayout::new`): in bounds.
-            arg.write(words.as_ptr().wrapping_add(usize::from(register)).cast());
-        }
-        // SAFETY: the first n entries were written just above (the layout has n,
-        // at most WORDS, registers).
-        let args = unsafe { std::slice::from_raw_parts(args.as_ptr().cast::<*const c_void>(), n) };
         // A word, as a libffi result buffer: the zeroed and extended result of any
         // scalar the layout takes (a `float`'s 4 bytes at its start).
         let mut result = 0u64;
-        // SAFETY: args[i] points at the copy of the register parameter i arrives in,
-        // whose first bytes hold its value (little-endian; the layout gives each
-        // parameter its register); result has the result's room (one word).
+        // Every register index of the layout is below WORDS (`RegisterLayout::new`).
+        let args = Arguments::Registers { words, at: &layout.registers };
+        // SAFETY: each parameter's value is at the start of the copy of the register
+        // it arrives in (little-endian; the layout gives each parameter its register);
+        // result is zeroed and has the result's room (one word).
         unsafe { inner.dispatch(args, (&mut result as *mut u64).cast()) };
         Returned { int: result, float: f64::from_bits(result) }
     }
@@ -256,7 +248,7 @@ mod sysv {
     use std::ffi::c_void;
 
     use super::RegisterLayout;
-    use crate::closure::Inner;
+    use crate::closure::{Arguments, Inner};
     use crate::ctype::CType;
 
     pub const POOL_SIZE: usize = 0;

@@ -27,7 +27,7 @@ use std::mem::MaybeUninit;
 use std::ptr::null_mut;
 use std::sync::{Arc, OnceLock};
 
-use ferrotypes_core::closure::{write_stderr, Closure, ClosureSignature, Handler};
+use ferrotypes_core::closure::{write_stderr, Arguments, Closure, ClosureSignature, Handler};
 use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::exceptions::{PyRuntimeError, PyRuntimeWarning, PyTypeError};
 use pyo3::ffi;
@@ -46,7 +46,7 @@ use crate::data::instances;
 use crate::types::typeinfo::{info_of, InfoKind, TypeInfo};
 
 /// Arguments up to this count are passed to the callable from a stack array.
-const STACK_ARGS: usize = 8;
+const STACK_ARGS: usize = 16;
 
 /// How one raw C argument becomes a Python value (ctypes' rules: the built-in
 /// simple types give their value, every other ctypes type an instance holding a copy
@@ -181,11 +181,16 @@ impl FromC {
 unsafe fn number_to_python(kind: ScalarKind, p: *const c_void) -> Option<*mut ffi::PyObject> {
     // SAFETY (all arms): p points at a value of `kind` (the caller's promise).
     unsafe {
-        match kind {
-            ScalarKind::Int => Some(ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _)),
-            ScalarKind::Long | ScalarKind::LongLong => Some(ffi::PyLong_FromLongLong((p as *const i64).read_unaligned())),
-            ScalarKind::Double => Some(ffi::PyFloat_FromDouble((p as *const f64).read_unaligned())),
-            _ => None,
+        // Tests in order of use rather than a `match`, which compiles to a jump table
+        // costing more than the `int` test alone.
+        if kind == ScalarKind::Int {
+            Some(ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _))
+        } else if kind == ScalarKind::Double {
+            Some(ffi::PyFloat_FromDouble((p as *const f64).read_unaligned()))
+        } else if matches!(kind, ScalarKind::Long | ScalarKind::LongLong) {
+            Some(ffi::PyLong_FromLongLong((p as *const i64).read_unaligned()))
+        } else {
+            None
         }
     }
 }
@@ -317,7 +322,7 @@ impl CallbackHandler {
     /// # Safety
     /// `args` and `result` are as [`Handler::call`] describes, for this handler's
     /// signature.
-    unsafe fn run(&self, py: Python<'_>, args: &[*const c_void], result: *mut u8) {
+    unsafe fn run(&self, py: Python<'_>, args: Arguments<'_>, result: *mut u8) {
         if self.plan.propagate && propagation::already_failed() {
             // SAFETY: result has room for the result type (the caller's promise).
             unsafe { self.write_error_result(result) };
@@ -332,54 +337,52 @@ impl CallbackHandler {
         };
         // SAFETY: callable is alive (held by the cell) and the GIL is held.
         let callable = unsafe { Bound::from_borrowed_ptr(py, callable) };
-        // The converted arguments: not zeroed first (only the first `converted`
-        // entries are ever read), on the stack for the usual short lists.
+        // The converted arguments: not zeroed first (only the converted entries are
+        // ever read), on the stack for the usual short lists.
         let mut stack = [MaybeUninit::<*mut ffi::PyObject>::uninit(); STACK_ARGS];
-        let mut heap = Vec::new();
-        let slots: &mut [MaybeUninit<*mut ffi::PyObject>] = match stack.get_mut(..args.len()) {
-            Some(on_stack) => on_stack,
-            None => {
-                heap.resize(args.len(), MaybeUninit::uninit());
-                &mut heap
-            }
-        };
-        let mut converted = 0usize;
-        let mut failed = None;
-        if let Some(kinds) = &self.plan.values {
-            // Every argument a built-in simple value: no converter to match, no spare.
-            for ((slot, &kind), &p) in slots.iter_mut().zip(kinds.iter()).zip(args) {
-                // SAFETY: args[i] points at a value of parameter i's type, `kind`.
-                let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
-                if obj.is_null() {
-                    failed = Some((converted, PyErr::fetch(py)));
-                    break;
-                }
-                slot.write(obj);
-                converted = converted.saturating_add(1);
-            }
-        } else {
-            for (i, ((slot, conv), &p)) in slots.iter_mut().zip(self.plan.args.iter()).zip(args).enumerate() {
-                // SAFETY: args[i] points at a value of parameter i's type.
-                match unsafe { conv.to_python(py, p, self.spares.get(i)) } {
-                    Ok(obj) => {
-                        slot.write(obj);
-                        converted = converted.saturating_add(1);
-                    }
-                    Err(err) => {
-                        failed = Some((i, err));
-                        break;
-                    }
-                }
-            }
+        match stack.get_mut(..args.len()) {
+            // SAFETY: one slot per argument; args and result as promised by the caller.
+            Some(slots) => unsafe { self.call_callable(py, &callable, args, slots, result) },
+            // SAFETY: args and result as promised by the caller.
+            None => unsafe { self.call_with_many_arguments(py, &callable, args, result) },
         }
-        // SAFETY: the first `converted` slots were written above (in order, each
-        // with a new reference), and `converted` is at most the slots' length.
-        let argv = unsafe { std::slice::from_raw_parts(slots.as_ptr().cast::<*mut ffi::PyObject>(), converted.min(slots.len())) };
-        if let Some((i, err)) = failed {
-            decref_all(argv);
-            err.restore(py);
+    }
+
+    /// [`Self::call_callable`] with the converted arguments on the heap.
+    ///
+    /// # Safety
+    /// As for [`Self::run`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn call_with_many_arguments(&self, py: Python<'_>, callable: &Bound<'_, PyAny>, args: Arguments<'_>, result: *mut u8) {
+        let mut heap = Vec::new();
+        if heap.try_reserve_exact(args.len()).is_err() {
+            pyo3::exceptions::PyMemoryError::new_err("no memory for the callback's arguments").restore(py);
             // SAFETY: result has room for the result type (the caller's promise).
-            unsafe { self.fail(py, &format!("on converting argument {} of ctypes callback function", i.saturating_add(1)), &callable, result) };
+            unsafe { self.fail(py, "on calling ctypes callback function", callable, result) };
+            return;
+        }
+        heap.resize(args.len(), MaybeUninit::uninit());
+        // SAFETY: one slot per argument; args and result as promised by the caller.
+        unsafe { self.call_callable(py, callable, args, &mut heap, result) }
+    }
+
+    /// Converts the arguments into `slots` (one per argument), calls the callable
+    /// with them and writes its result for C.
+    ///
+    /// # Safety
+    /// As for [`Self::run`]; `slots` has one entry per argument.
+    #[inline(always)]
+    unsafe fn call_callable(&self, py: Python<'_>, callable: &Bound<'_, PyAny>, args: Arguments<'_>, slots: &mut [MaybeUninit<*mut ffi::PyObject>], result: *mut u8) {
+        // SAFETY: args as promised by the caller.
+        let converted = unsafe { self.convert_arguments(py, args, slots) };
+        let (Ok(converted) | Err(converted)) = converted;
+        // SAFETY: the first `converted` slots were written (in order, each with a new
+        // reference), and `converted` is at most the slots' length.
+        let argv = unsafe { std::slice::from_raw_parts(slots.as_ptr().cast::<*mut ffi::PyObject>(), converted.min(slots.len())) };
+        if converted < args.len() {
+            // SAFETY: result has room for the result type (the caller's promise).
+            unsafe { self.argument_failed(py, argv, callable, result) };
             return;
         }
         let errno = self.plan.use_errno.then(ErrnoSwap::enter);
@@ -389,25 +392,103 @@ impl CallbackHandler {
         decref_all(argv);
         if ret.is_null() {
             // SAFETY: result has room for the result type (the caller's promise).
-            unsafe { self.fail(py, "on calling ctypes callback function", &callable, result) };
+            unsafe { self.fail(py, "on calling ctypes callback function", callable, result) };
             return;
         }
         // SAFETY: a non-NULL vectorcall result is a new reference.
         let ret = unsafe { Bound::from_owned_ptr(py, ret) };
         // SAFETY: result has room for the result type (the caller's promise).
-        unsafe { self.write_result(py, &ret, result, &callable) };
+        unsafe { self.write_result(py, &ret, result, callable) };
+    }
+
+    /// Writes each argument's Python value into its slot, in order: `Ok` with the
+    /// count, or `Err` with the count written before the one that failed, whose
+    /// exception is then set.
+    ///
+    /// # Safety
+    /// As for [`Self::run`]; `slots` has one entry per argument.
+    #[inline(always)]
+    unsafe fn convert_arguments(&self, py: Python<'_>, args: Arguments<'_>, slots: &mut [MaybeUninit<*mut ffi::PyObject>]) -> Result<usize, usize> {
+        let mut converted = 0usize;
+        if let (Some(kinds), Arguments::Registers { words, at }) = (&self.plan.values, args) {
+            // The usual case, in one loop: built-in simple values in register copies.
+            for ((slot, &kind), &index) in slots.iter_mut().zip(kinds.iter()).zip(at) {
+                let Some(word) = words.get(usize::from(index)) else { break };
+                let p = (word as *const u64).cast::<c_void>();
+                // SAFETY: p points at a value of this parameter's type, `kind`.
+                let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
+                if obj.is_null() {
+                    return Err(converted);
+                }
+                slot.write(obj);
+                // At most the slots' length: no overflow.
+                converted = converted.wrapping_add(1);
+            }
+            return Ok(converted);
+        }
+        let mut slots = slots.iter_mut();
+        let outcome = if let Some(kinds) = &self.plan.values {
+            // Every argument a built-in simple value: no converter to match, no spare.
+            let mut kinds = kinds.iter();
+            args.try_for_each(|p| {
+                let (Some(slot), Some(&kind)) = (slots.next(), kinds.next()) else { return Ok(()) };
+                // SAFETY: p points at a value of this parameter's type, `kind`.
+                let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
+                if obj.is_null() {
+                    return Err(());
+                }
+                slot.write(obj);
+                converted = converted.saturating_add(1);
+                Ok(())
+            })
+        } else {
+            let mut converters = self.plan.args.iter().zip(self.spares.iter().map(Some).chain(std::iter::repeat(None)));
+            args.try_for_each(|p| {
+                let (Some(slot), Some((conv, spare))) = (slots.next(), converters.next()) else { return Ok(()) };
+                // SAFETY: p points at a value of this parameter's type.
+                let obj = unsafe { conv.to_python(py, p, spare) }.map_err(|err| err.restore(py))?;
+                slot.write(obj);
+                converted = converted.saturating_add(1);
+                Ok(())
+            })
+        };
+        outcome.map(|()| converted).map_err(|()| converted)
+    }
+
+    /// Argument `converted.len()` did not convert (its exception is set): releases the
+    /// ones that did and reports the failure.
+    ///
+    /// # Safety
+    /// `result` has room for the result type; `converted` holds owned references.
+    #[cold]
+    #[inline(never)]
+    unsafe fn argument_failed(&self, py: Python<'_>, converted: &[*mut ffi::PyObject], callable: &Bound<'_, PyAny>, result: *mut u8) {
+        decref_all(converted);
+        let what = format!("on converting argument {} of ctypes callback function", converted.len().saturating_add(1));
+        // SAFETY: result has room for the result type (the caller's promise).
+        unsafe { self.fail(py, &what, callable, result) };
     }
 
     /// Writes the callable's result `value` for C.
     ///
     /// # Safety
     /// `result` must have room for the result type.
+    #[inline(always)]
     unsafe fn write_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
         // SAFETY: result has room for the result type (the caller's promise), the
         // one the fast conversion was chosen for.
-        if unsafe { self.plan.fast_result.write(value, result) } {
-            return;
+        if unsafe { !self.plan.fast_result.write(value, result) } {
+            // SAFETY: as promised by the caller.
+            unsafe { self.convert_result(py, value, result, callable) };
         }
+    }
+
+    /// [`Self::write_result`] for the results the fast conversion does not take.
+    ///
+    /// # Safety
+    /// `result` must have room for the result type.
+    #[inline(never)]
+    unsafe fn convert_result(&self, py: Python<'_>, value: &Bound<'_, PyAny>, result: *mut u8, callable: &Bound<'_, PyAny>) {
         let (kind, swapped) = match &self.plan.result {
             ToC::Void => return,
             ToC::Simple { kind, swapped } => (*kind, *swapped),
@@ -559,12 +640,19 @@ impl FastResult {
             match self {
                 FastResult::Int(size) if tp == std::ptr::addr_of_mut!(ffi::PyLong_Type) => {
                     let Some(bits) = crate::call::peek::int_bits(obj) else { return false };
-                    // The low bytes of the word, with fixed-size stores (no call to memcpy).
-                    match size {
-                        1 => result.write(bits as u8),
-                        2 => result.cast::<u16>().write_unaligned(bits as u16),
-                        4 => result.cast::<u32>().write_unaligned(bits as u32),
-                        _ => result.cast::<u64>().write_unaligned(bits),
+                    if cfg!(all(target_endian = "little", target_pointer_width = "64")) {
+                        // The whole word: the value's own bytes come first, and the
+                        // buffer has at least one 8-byte `ffi_arg` of room (the core
+                        // extends the result from its own width afterwards).
+                        result.cast::<u64>().write_unaligned(bits);
+                    } else {
+                        // The low bytes of the word, with fixed-size stores (no memcpy).
+                        match size {
+                            1 => result.write(bits as u8),
+                            2 => result.cast::<u16>().write_unaligned(bits as u16),
+                            4 => result.cast::<u32>().write_unaligned(bits as u32),
+                            _ => result.cast::<u64>().write_unaligned(bits),
+                        }
                     }
                     true
                 }
@@ -664,8 +752,10 @@ impl Drop for ForeignThreadState {
     }
 }
 
-/// Whether the interpreter is initialised and not finalizing: `Py_IsFinalizing`
+/// Whether the interpreter is running, that is not finalizing: `Py_IsFinalizing`
 /// (3.13) or `_Py_IsFinalizing` (before), found at run time so one build serves both.
+/// This module exists only in an initialised interpreter, and finalization leaves the
+/// flag set (until a later `Py_Initialize`), so it also tells a finished interpreter.
 fn interpreter_running() -> bool {
     static IS_FINALIZING: OnceLock<Option<unsafe extern "C" fn() -> std::ffi::c_int>> = OnceLock::new();
     let is_finalizing = IS_FINALIZING.get_or_init(|| {
@@ -679,7 +769,7 @@ fn interpreter_running() -> bool {
         }
     });
     // SAFETY: both functions only read the runtime's state, from any thread.
-    unsafe { ffi::Py_IsInitialized() != 0 && is_finalizing.is_some_and(|f| f() == 0) }
+    unsafe { is_finalizing.is_some_and(|f| f() == 0) }
 }
 
 impl Attachment {
@@ -758,7 +848,7 @@ fn with_gil(f: impl for<'py> FnOnce(Python<'py>)) {
 
 /// The core's view of a handler, shared with the Python-side [`Callback`].
 impl Handler for CallbackHandler {
-    unsafe fn call(&self, args: &[*const c_void], result: *mut u8) {
+    unsafe fn call(&self, args: Arguments<'_>, result: *mut u8) {
         // SAFETY: args and result are as the core's entry point promises for this
         // closure's signature, the one the handler's converters were made for.
         with_gil(|py| unsafe { self.run(py, args, result) });
