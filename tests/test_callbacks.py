@@ -193,6 +193,54 @@ def test_argument_counts_around_the_stack_array_like_ctypes(count, argtype):
     assert outcomes[0] == outcomes[1]
 
 
+class _Adder:
+    def __init__(self, k):
+        self.k = k
+
+    def add(self, x):
+        return x + self.k
+
+    def __call__(self, x):
+        return x + self.k
+
+
+def _raises(x):
+    raise KeyError(x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: (lambda x: x + 1),
+    lambda: _Adder(2).add,
+    lambda: _Adder(3),
+    lambda: abs,
+    lambda: __import__("functools").partial(max, 10),
+    lambda: _raises,
+    lambda: (lambda x, *rest, **kw: x * 2),
+], ids=["lambda", "bound_method", "callable_object", "builtin", "partial", "raises", "varargs"])
+def test_every_kind_of_callable_is_called_like_ctypes(fttest, make):
+    """Python functions are called through their vectorcall slot directly, everything
+    else through PyObject_Vectorcall: the results, and what a raising callable
+    reports, are ctypes'."""
+    outcomes = []
+    for mod, lib in both(fttest):
+        proto = mod.CFUNCTYPE(mod.c_int, mod.c_int)
+        f = lib.ftcb_call_n
+        f.argtypes = [proto, mod.c_int]
+        f.restype = mod.c_long
+        old = sys.unraisablehook
+        caught = []
+        sys.unraisablehook = caught.append
+        try:
+            total = f(proto(make()), 5)
+        finally:
+            sys.unraisablehook = old
+        outcomes.append((total, [type(c.exc_value) for c in caught]))
+    (ft_total, ft_reports), (std_total, std_reports) = outcomes
+    assert ft_reports == std_reports
+    # ctypes leaves a failed callback's result unset; ferrotypes returns zero.
+    assert ft_total == (0 if ft_reports else std_total)
+
+
 def test_an_argument_that_fails_to_convert_skips_the_callable():
     """An argument that cannot become a Python value (a py_object holding NULL): like
     ctypes, the callable is not called and the failure is reported. ctypes prints it
