@@ -39,13 +39,13 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// `alignment(type_or_instance)`: an instance's is its class info's, which it holds.
 pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    if let Some(align) = class_info(obj, |info| info.align) {
+    if let Some(align) = class_info(obj, |info| info.reported_align) {
         return Ok(align);
     }
     if let Ok(cdata) = obj.cast::<CData>() {
-        return Ok(cdata.get().info().get().align);
+        return Ok(cdata.get().info().get().reported_align);
     }
-    info_of(obj).map(|i| i.get().align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
+    info_of(obj).map(|i| i.get().reported_align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
 }
 
 /// `read` of the class info of `obj` when it is a C data class: a class is told by a
@@ -60,7 +60,7 @@ pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     match obj.cast::<CData>() {
         Ok(cdata) => Ok(cdata.get().live_address(obj.py())? as usize),
         Err(_) => stdlib_measure(obj, Measure::Address)
-            .unwrap_or_else(|| Err(PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))),
+            .unwrap_or_else(|| Err(PyTypeError::new_err("invalid type"))),
     }
 }
 
@@ -151,7 +151,7 @@ unsafe fn sizeof_general(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 /// CPython's `METH_O` contract (see [`one_argument`]).
 unsafe extern "C" fn alignment_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: this function's own contract.
-    match unsafe { measured_quickly(obj, |info| info.align, |cdata, _| cdata.info().get().align) } {
+    match unsafe { measured_quickly(obj, |info| info.reported_align, |cdata, _| cdata.info().get().reported_align) } {
         // SAFETY: a new reference, or NULL with an exception set (returned as is).
         Some(n) => unsafe { ffi::PyLong_FromSize_t(n) },
         // SAFETY: this function's own contract.
@@ -709,7 +709,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             None => {
                 return Err(match CData::freed_error(obj) {
                     Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))),
-                    None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))),
+                    None => crate::support::errors::ArgumentError::new_err(format!(
+                        "argument 1: TypeError: {}",
+                        crate::call::argconv::wrong_type(VoidPtr, obj).value(py)
+                    )),
                 });
             }
         },
@@ -719,7 +722,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
     if !pointer_like {
-        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", python::describe(typ))));
+        return Err(not_a_pointer_type(typ));
     }
     let address = value.slot.word();
     let result = typ.call0()?;
@@ -730,6 +733,21 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         keepalive::share_objects(source, target)?;
     }
     Ok(result)
+}
+
+/// `cast`'s refusal of `typ`, naming it (a class by its name, anything else by its
+/// type's) as ctypes does; 3.13 names only what its `_ctypes` module made (its
+/// classes and their instances, a `byref`), as here what ferrotypes' module made.
+fn not_a_pointer_type(typ: &Bound<'_, PyAny>) -> PyErr {
+    let ours = typ.is_instance_of::<CData>() || typ.is_instance_of::<crate::call::value::CArgObject>() || typ.cast::<PyType>().is_ok_and(|t| t.is_subclass_of::<CData>().unwrap_or(false));
+    if python::python_at_least(typ.py(), (3, 13)) && !ours {
+        return PyTypeError::new_err("cast() argument 2 must be a pointer type");
+    }
+    let name = match typ.cast::<PyType>() {
+        Ok(class) => scalar::type_name_of_class(class),
+        Err(_) => scalar::type_name(typ),
+    };
+    PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {name}"))
 }
 
 /// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),
