@@ -84,6 +84,10 @@ BYREF_CALLS = [
     ("byref(c_int)", lambda m, a: m.byref(m.c_int)),
     ("byref(byref(a))", lambda m, a: m.byref(m.byref(a))),
     ("byref(object())", lambda m, a: m.byref(object())),
+    # The offset is read first.
+    ("byref(object(), 'x')", lambda m, a: m.byref(object(), "x")),
+    ("byref(5, 1.5)", lambda m, a: m.byref(5, 1.5)),
+    ("byref(c_int, c_int(1))", lambda m, a: m.byref(m.c_int, m.c_int(1))),
 ]
 
 
@@ -115,6 +119,10 @@ ONE_ARGUMENT_CALLS = [
     ("pointer(c_int)", lambda m: m.pointer(m.c_int)),
     ("pointer(byref)", lambda m: m.pointer(m.byref(m.c_int()))),
     ("POINTER(1)", lambda m: m.POINTER(1)),
+    ("POINTER(c_int(1))", lambda m: m.POINTER(m.c_int(1))),
+    ("POINTER(array)", lambda m: m.POINTER((m.c_int * 2)())),
+    ("hash(c_int(1))", lambda m: hash(m.c_int(1))),
+    ("hash(pointer)", lambda m: hash(m.pointer(m.c_int()))),
     # The argument counts: CPython's own words, naming the function by its module.
     ("sizeof()", lambda m: m.sizeof()),
     ("alignment(1, 2)", lambda m: m.alignment(1, 2)),
@@ -218,6 +226,11 @@ CAST_TARGETS = [
     ("pointer instance", lambda m: m.pointer(m.c_int())),
     ("byref", lambda m: m.byref(m.c_int())),
     ("class of another metaclass", lambda m: type("Meta", (type,), {})("Other", (), {})),
+    # ctypes passes the target as a py_object parameter, which takes a py_object
+    # instance as the object it holds.
+    ("py_object holding c_void_p", lambda m: m.py_object(m.c_void_p)),
+    ("py_object holding 5", lambda m: m.py_object(5)),
+    ("py_object holding a py_object", lambda m: m.py_object(m.py_object(m.c_void_p))),
 ]
 
 

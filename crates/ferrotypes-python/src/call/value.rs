@@ -146,19 +146,10 @@ impl CArgObject {
     }
 }
 
-/// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call.
+/// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call. The offset is
+/// read first, as ctypes reads it (so a bad offset is refused before a bad `obj`), and
+/// clamped to isize as ctypes clamps it (PyNumber_AsSsize_t without an exception type).
 pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyResult<CArgObject> {
-    let Ok(cdata) = obj.cast::<CData>() else {
-        // A stdlib instance: the byref of the ferrotypes instance over its memory.
-        if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
-            if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
-                return byref(&own, offset);
-            }
-        }
-        return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
-    };
-    // Read after `obj`, and clamped to isize as ctypes clamps it (PyNumber_AsSsize_t
-    // without an exception type).
     let offset = match offset {
         // SAFETY: a live object; -1 with an exception set on error.
         Some(o) => match unsafe { pyo3::ffi::PyNumber_AsSsize_t(o.as_ptr(), std::ptr::null_mut()) } {
@@ -166,6 +157,20 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyRes
             n => n,
         },
         None => 0,
+    };
+    byref_at(obj, offset)
+}
+
+/// [`byref`] with its offset read.
+fn byref_at(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArgObject> {
+    let Ok(cdata) = obj.cast::<CData>() else {
+        // A stdlib instance: the byref of the ferrotypes instance over its memory.
+        if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
+            if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
+                return byref_at(&own, offset);
+            }
+        }
+        return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
     };
     let address = cdata.get().live_address(obj.py())? as usize;
     let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));

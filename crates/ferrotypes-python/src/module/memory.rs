@@ -717,6 +717,10 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
             }
         },
     };
+    // ctypes' `cast` passes `typ` as a `py_object` parameter, which takes a `py_object`
+    // instance as the object it holds: that is cast to.
+    let held = held_by_py_object(typ)?;
+    let typ = held.as_ref().unwrap_or(typ);
     let pointer_like = typ.is_instance_of::<PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
@@ -733,6 +737,16 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
         keepalive::share_objects(source, target)?;
     }
     Ok(result)
+}
+
+/// The object a `py_object` instance holds (None for anything else, and for an empty one).
+fn held_by_py_object<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use ferrotypes_core::ctype::ScalarKind::ObjectPtr;
+    let is_py_object = value.cast::<CData>().is_ok_and(|d| matches!(d.get().info().get().scalar(), Some((ObjectPtr, _))));
+    if !is_py_object {
+        return Ok(None);
+    }
+    Ok(value.getattr(pyo3::intern!(value.py(), "value")).ok())
 }
 
 /// `cast`'s refusal of `typ`, naming it (a class by its name, anything else by its
