@@ -264,6 +264,38 @@ def test_cast_takes_and_refuses_a_source_as_ctypes_in_its_words(source):
     assert_same(case)
 
 
+class Holder:
+    """An object passed as its `_as_parameter_`."""
+
+    def __init__(self, value):
+        self._as_parameter_ = value
+
+
+ADDRESS_CALLS = [
+    ("cast(holder of a buffer, c_char_p)", lambda m, b: m.cast(Holder(b), m.c_char_p).value),
+    ("cast(holder of 1.5, c_void_p)", lambda m, b: m.cast(Holder(1.5), m.c_void_p)),
+    ("cast(holder of a holder of a buffer, c_char_p)", lambda m, b: m.cast(Holder(Holder(b)), m.c_char_p).value),
+    ("string_at(1.5)", lambda m, b: m.string_at(1.5)),
+    ("string_at(c_int(1))", lambda m, b: m.string_at(m.c_int(1))),
+    ("string_at(holder of its address)", lambda m, b: m.string_at(Holder(m.addressof(b)))),
+    ("string_at(holder of 1.5)", lambda m, b: m.string_at(Holder(1.5))),
+    ("wstring_at(1.5)", lambda m, b: m.wstring_at(1.5)),
+    ("wstring_at([])", lambda m, b: m.wstring_at([])),
+    ("memmove(1.5, b, 1)", lambda m, b: m.memmove(1.5, b, 1)),
+    ("memmove(b, 1.5, 1)", lambda m, b: m.memmove(b, 1.5, 1)),
+    ("memset(1.5, 0, 1)", lambda m, b: m.memset(1.5, 0, 1)),
+]
+
+
+@pytest.mark.parametrize("call", [c for _, c in ADDRESS_CALLS], ids=[n for n, _ in ADDRESS_CALLS])
+def test_addresses_are_taken_and_refused_as_ctypes_in_its_words(call):
+    def case(m):
+        outcome = run(lambda: call(m, m.create_string_buffer(b"hi")))
+        return outcome[:2] if outcome[0] == "ok" and not isinstance(outcome[1], bytes) else outcome
+
+    assert_same(case)
+
+
 # --- from_param ----------------------------------------------------------------------------
 
 def from_param_types(m):
@@ -288,10 +320,6 @@ def from_param_types(m):
 def from_param_values(m):
     class Point(m.Structure):
         _fields_ = [("x", m.c_int)]
-
-    class Holder:
-        def __init__(self, value):
-            self._as_parameter_ = value
 
     return {
         "str": lambda: "x", "bytes": lambda: b"x", "int": lambda: 1, "-1": lambda: -1, "2**70": lambda: 2**70,

@@ -18,6 +18,7 @@ use pyo3::types::{PyBytes, PyType};
 use pyo3::Borrowed;
 
 use crate::call::peek;
+use crate::call::value::ArgValue;
 use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::slots;
@@ -279,22 +280,37 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 /// included: see [`not_null`]). The second value keeps the memory alive (a `str`
 /// converts to a temporary wide copy): hold it while reading.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
-    // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
-    // instances; a number held in a simple instance (c_int(5)) is not an address.
-    let value = match crate::call::argconv::void_pointer_param(address) {
-        Ok(value) => value,
-        Err(_) => match twin_of_stdlib(address)? {
-            Some(own) => return pointer_argument(&own),
-            None => {
-                return Err(match CData::freed_error(address) {
-                    Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(address.py()))),
-                    None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address))),
-                });
-            }
-        },
-    };
-    let p = value.slot.word() as usize;
-    Ok((p, value.keep))
+    let (value, _) = address_argument(address)?;
+    Ok((value.slot.word() as usize, value.keep))
+}
+
+/// `obj` converted as the first argument of a foreign function taking a `c_void_p`,
+/// which ctypes' `cast`, `string_at` and `wstring_at` are: ints, None, bytes, str,
+/// pointer-like instances (a number held in a simple instance, `c_int(5)`, is not an
+/// address), a stdlib object as the ferrotypes object of its layout, and what an
+/// `_as_parameter_` gives; else ctypes' ArgumentError in the running version's words.
+/// Also the object that stands for `obj` (its twin for a stdlib one), whose
+/// `_objects` a cast shares.
+fn address_argument<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(ArgValue, Bound<'py, PyAny>)> {
+    use crate::call::argconv;
+    let py = obj.py();
+    if let Ok(value) = argconv::void_pointer_param(obj) {
+        return Ok((value, obj.clone()));
+    }
+    if let Some(own) = twin_of_stdlib(obj)? {
+        return address_argument(&own);
+    }
+    if let Some(freed) = CData::freed_error(obj) {
+        return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))));
+    }
+    match argconv::as_parameter(obj)? {
+        // What stands for `obj` is still `obj` (ctypes' cast keeps the object given).
+        Some(inner) => argconv::with_recursion_guard(py, || address_argument(&inner)).map(|(value, _)| (value, obj.clone())),
+        None => Err(crate::support::errors::ArgumentError::new_err(format!(
+            "argument 1: TypeError: {}",
+            argconv::wrong_type(ferrotypes_core::ctype::ScalarKind::VoidPtr, obj).value(py)
+        ))),
+    }
 }
 
 /// The ferrotypes object standing for a stdlib object passed where an address is read
@@ -702,21 +718,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
     // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is. A stdlib
     // object is cast as ferrotypes' own of its layout, which keeps it.
-    let value = match crate::call::argconv::void_pointer_param(obj) {
-        Ok(value) => value,
-        Err(_) => match twin_of_stdlib(obj)? {
-            Some(own) => return cast(&own, typ),
-            None => {
-                return Err(match CData::freed_error(obj) {
-                    Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))),
-                    None => crate::support::errors::ArgumentError::new_err(format!(
-                        "argument 1: TypeError: {}",
-                        crate::call::argconv::wrong_type(VoidPtr, obj).value(py)
-                    )),
-                });
-            }
-        },
-    };
+    let (value, source) = address_argument(obj)?;
     // ctypes' `cast` passes `typ` as a `py_object` parameter, which takes a `py_object`
     // instance as the object it holds: that is cast to.
     let held = held_by_py_object(typ)?;
@@ -733,7 +735,7 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     let target = result.cast::<CData>()?;
     // SAFETY: an instance of a pointer-like type holds one pointer.
     unsafe { target.get().live_address(py)?.cast::<u64>().write_unaligned(address) };
-    if let Ok(source) = obj.cast::<CData>() {
+    if let Ok(source) = source.cast::<CData>() {
         keepalive::share_objects(source, target)?;
     }
     Ok(result)
