@@ -187,9 +187,9 @@ def test_byref_matches_ctypes():
                 row.append(r)
         for bad in ((5,), (None,), ("x",), (m.c_int(1), "4")):
             row.append(result_or_error(lambda: m.byref(*bad)))
-        # Calls the quick path does not take (their messages are PyO3's): the types.
-        for args, kwargs in (((), {}), ((m.c_int(1), 1, 2), {})):
-            row.append(result_or_error(lambda: m.byref(*args, **kwargs))[:2])
+        # Calls the quick path does not take, refused in ctypes' words.
+        for args, kwargs in (((), {}), ((m.c_int(1), 1, 2), {}), ((m.c_int(1),), {"offset": 1})):
+            row.append(result_or_error(lambda: m.byref(*args, **kwargs)))
         results.append(row)
     assert results[0] == results[1]
 

@@ -160,9 +160,9 @@ def test_ndpointer_mismatches_name_the_argument_and_the_mismatch(lib, bad, messa
 
 
 @pytest.mark.parametrize("bad, message", [
-    (np.zeros(3, np.int64), "buffer of format 'l', itemsize 8 (ndarray) does not fit a pointer to c_double"),
+    (np.zeros(3, np.int64), "buffer of format 'l', itemsize 8 (numpy.ndarray) does not fit a pointer to c_double"),
     (bytearray(24), "buffer of format 'B', itemsize 1 (bytearray) does not fit a pointer to c_double"),
-    (array.array("f", [1.0]), "buffer of format 'f', itemsize 4 (array) does not fit a pointer to c_double"),
+    (array.array("f", [1.0]), "buffer of format 'f', itemsize 4 (array.array) does not fit a pointer to c_double"),
     ([1.0], "expected LP_c_double instance instead of list"),
     (object(), "expected LP_c_double instance instead of object"),
 ])

@@ -339,7 +339,7 @@ class CFuncPtr(_FuncPtrData, metaclass=PyCFuncPtrType):
 
 # --- module functions -----------------------------------------------------------------
 
-def byref(obj: _CDataBase | _StdCData, offset: int | None = None) -> CArgObject:
+def byref(obj: _CDataBase | _StdCData, offset: int = 0, /) -> CArgObject:
     """``obj``'s address (plus ``offset``) for passing by reference to a foreign call."""
 
 def sizeof(obj: _CDataBase | type[_CDataBase] | _StdCData | type[_StdCData], /) -> int:

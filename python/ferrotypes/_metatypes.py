@@ -247,8 +247,8 @@ def _wrong_argument(cls, value):
     """The TypeError of a ``from_param`` refusing ``value``, worded as ctypes words it
     (a ``byref`` is named by what it points to)."""
     if isinstance(value, _core.CArgObject):
-        target = value._obj
-        given = "pointer to %s" % ("???" if target is None else type(target).__name__)
+        # What it keeps: None for a converted number (ctypes' holds None too).
+        given = "pointer to %s" % type(value._obj).__name__
     else:
         given = type(value).__name__
     return TypeError("expected %s instance instead of %s" % (cls.__name__, given))
@@ -290,9 +290,10 @@ def _check_prototype(cls, namespace):
             if not hasattr(argtype, "from_param") and _core._stand_in(argtype) is None:
                 raise TypeError("item %d in _argtypes_ has no from_param method" % i)
         if iter(given) is given:
-            # A one-shot iterator: calls read _argtypes_ again, so they get the types
-            # it gave (ctypes keeps the converters it made from them).
-            cls._argtypes_ = argtypes
+            # A one-shot iterator stays the class's _argtypes_, as in ctypes (which
+            # keeps the converters it made from its types); calls read the types it
+            # gave from here, while _argtypes_ is still that iterator.
+            type.__setattr__(cls, "_ft_argtypes_", (given, argtypes))
     if "_restype_" in namespace:
         _core._check_restype(namespace["_restype_"])
 

@@ -382,9 +382,10 @@ fn record_param(converted: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, ctype: &CT
     }
     let name = cls.cast::<PyType>().ok().and_then(|t| t.name().ok()).map_or_else(|| "record".to_owned(), |n| n.to_string());
     let given = match converted.cast::<CArgObject>() {
+        // A converted value's own (`c_int.from_param(3)`) has no target: ctypes' holds None.
         Ok(carg) => match carg.get().target() {
             Some(target) => format!("pointer to {}", scalar::type_name(target.bind(converted.py()))),
-            None => "pointer to ???".to_owned(),
+            None => "pointer to NoneType".to_owned(),
         },
         Err(_) => scalar::type_name(converted),
     };
@@ -432,16 +433,48 @@ fn stdlib_record(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyType>, err: PyErr) 
     }
 }
 
-/// The built-in simple types' parameter conversion (their `from_param`).
+/// A simple type's `from_param` refusing `value` for a parameter of `kind`, in the
+/// running version's words: 3.11 says "wrong type" for every kind, 3.12 for the
+/// pointer kinds (its numbers and characters give their conversion's own error),
+/// 3.13 names the pointer type and the value's.
+pub fn wrong_type(kind: ScalarKind, value: &Bound<'_, PyAny>) -> PyErr {
+    let pointer_name = match kind {
+        ScalarKind::CharPtr => "c_char_p",
+        ScalarKind::WCharPtr => "c_wchar_p",
+        ScalarKind::VoidPtr => "c_void_p",
+        _ => return PyTypeError::new_err("wrong type"),
+    };
+    if crate::support::python::python_at_least(value.py(), (3, 13)) {
+        PyTypeError::new_err(format!("'{}' object cannot be interpreted as ctypes.{pointer_name}", scalar::type_name(value)))
+    } else {
+        PyTypeError::new_err("wrong type")
+    }
+}
+
+/// The built-in simple types' parameter conversion of `value` itself, not of its
+/// `_as_parameter_` (which their `from_param` tries after it fails).
 pub fn simple_param(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     let mut slot = Slot::ZERO;
-    let keep = simple_param_into(cls, kind, value, &mut slot)?;
+    let keep = simple_param_direct_into(cls, kind, value, &mut slot)?;
     Ok(ArgValue::scalar(kind, slot, keep))
 }
 
-/// [`simple_param`] writing into a slot, returning what the value must keep alive.
+/// A built-in simple type's conversion for a call, into a slot: `value`, else its
+/// `_as_parameter_`; what the value must keep alive.
 #[inline]
 fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>, slot: &mut Slot) -> PyResult<KeepAlive> {
+    match simple_param_direct_into(cls, kind, value, slot) {
+        Ok(keep) => Ok(keep),
+        Err(err) => match as_parameter(value)? {
+            Some(inner) => with_recursion_guard(value.py(), || simple_param_into(cls, kind, &inner, slot)),
+            None => Err(err),
+        },
+    }
+}
+
+/// [`simple_param`] writing into a slot.
+#[inline(always)]
+fn simple_param_direct_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_, PyAny>, slot: &mut Slot) -> PyResult<KeepAlive> {
     use ScalarKind::*;
     // The common cases first: an exact int or float for a numeric parameter.
     if kind.is_integer() && value.is_exact_instance_of::<PyInt>() {
@@ -454,22 +487,10 @@ fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_
     if (kind == VoidPtr && value.is_exact_instance_of::<PyInt>()) || (kind == CharPtr && value.is_exact_instance_of::<PyBytes>()) {
         return scalar::to_bytes(value, kind, &mut slot.0);
     }
-    // The refusal in the running version's words: 3.13 names the pointer type, 3.12
-    // gives a number's or character's own conversion error (`own`).
+    // 3.12 gives a number's or character's own conversion error (`own`).
     let py = value.py();
-    let wrong_type = || match kind {
-        CharPtr | WCharPtr | VoidPtr if crate::support::python::python_at_least(py, (3, 13)) => PyTypeError::new_err(format!(
-            "'{}' object cannot be interpreted as ctypes.{}",
-            scalar::type_name(value),
-            match kind {
-                CharPtr => "c_char_p",
-                WCharPtr => "c_wchar_p",
-                _ => "c_void_p",
-            }
-        )),
-        _ => PyTypeError::new_err(format!("expected {} instance, got {}", cls.name().map(|n| n.to_string()).unwrap_or_default(), scalar::type_name(value))),
-    };
-    let refusal = |own: PyErr| if crate::support::python::python_at_least(py, (3, 12)) { own } else { wrong_type() };
+    let refuse = || wrong_type(kind, value);
+    let refusal = |own: PyErr| if crate::support::python::python_at_least(py, (3, 12)) { own } else { refuse() };
     let copy = |v: ArgValue, slot: &mut Slot| {
         *slot = v.slot;
         v.keep
@@ -477,22 +498,19 @@ fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_
     if value.is_instance(cls.as_any())? {
         return Ok(copy(cdata_value(value.cast::<CData>()?)?, slot));
     }
+    // Of the `byref`-like objects ctypes takes a `byref()` (tag 'P') for `c_void_p`,
+    // and for `c_char_p`/`c_wchar_p` a `byref` of their character; no other (not even
+    // a `from_param` result of the parameter's own type).
     if let Ok(carg) = value.cast::<CArgObject>() {
         let c = carg.get();
-        if c.tag() == kind.code() || (kind == VoidPtr && matches!(c.tag(), 'P' | 'z' | 'Z')) {
-            return Ok(copy(c.copy_value(value.py()), slot));
-        }
-        // byref(c_char(...)) for a char pointer, byref(c_wchar(...)) for a wide one.
-        let character = match kind {
-            CharPtr => Some(Char),
-            WCharPtr => Some(WChar),
-            _ => None,
+        let taken = match kind {
+            VoidPtr => c.tag() == 'P',
+            CharPtr => is_byref_of(c, value.py(), Char),
+            WCharPtr => is_byref_of(c, value.py(), WChar),
+            _ => false,
         };
-        if let (Some(character), 'P', Some(target)) = (character, c.tag(), c.target()) {
-            let target = target.bind(value.py());
-            if target.cast::<CData>().is_ok_and(|d| d.get().info().get().scalar().is_some_and(|(k, _)| k == character)) {
-                return Ok(copy(c.copy_value(value.py()), slot));
-            }
+        if taken {
+            return Ok(copy(c.copy_value(value.py()), slot));
         }
     }
     let accepted = match kind {
@@ -503,22 +521,47 @@ fn simple_param_into(cls: &Bound<'_, PyType>, kind: ScalarKind, value: &Bound<'_
             } else {
                 // What the conversion would say, without taking the value.
                 let mut scratch = Slot::ZERO;
-                Err(scalar::to_bytes(value, kind, &mut scratch.0).err().map_or_else(wrong_type, refusal))
+                Err(scalar::to_bytes(value, kind, &mut scratch.0).err().map_or_else(refuse, refusal))
             }
         }
         CharPtr if value.is_none() || value.is_instance_of::<PyBytes>() => scalar::to_bytes(value, kind, &mut slot.0),
         WCharPtr if value.is_none() || value.is_instance_of::<PyString>() => scalar::to_bytes(value, kind, &mut slot.0),
         CharPtr | WCharPtr if points_to_chars(value, if kind == CharPtr { Char } else { WChar }) => Ok(copy(cdata_value(value.cast::<CData>()?)?, slot)),
-        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| CData::freed_error(value).unwrap_or_else(wrong_type)),
+        VoidPtr => void_pointer_param(value).map(|v| copy(v, slot)).map_err(|_| CData::freed_error(value).unwrap_or_else(refuse)),
         ObjectPtr => scalar::to_bytes(value, kind, &mut slot.0),
-        _ => Err(wrong_type()),
+        _ => Err(refuse()),
     };
-    match accepted {
-        Ok(keep) => Ok(keep),
-        Err(err) => match as_parameter(value)? {
-            Some(inner) => with_recursion_guard(value.py(), || simple_param_into(cls, kind, &inner, slot)),
-            None => Err(err),
-        },
+    accepted
+}
+
+/// Whether `carg` is a `byref()` of an instance of the simple type of `character`
+/// (what `c_char_p` and `c_wchar_p` parameters take as their strings).
+fn is_byref_of(carg: &CArgObject, py: Python<'_>, character: ScalarKind) -> bool {
+    match (carg.tag(), carg.target()) {
+        ('P', Some(target)) => target.bind(py).cast::<CData>().is_ok_and(|d| d.get().info().get().scalar().is_some_and(|(k, _)| k == character)),
+        _ => false,
+    }
+}
+
+/// Whether a built-in simple type's `from_param` returns `value` itself, not a
+/// converted copy, as ctypes' does: for `c_void_p` an array, a pointer or a `byref()`,
+/// for `c_char_p`/`c_wchar_p` an array of or pointer to their characters or a
+/// `byref` of one (an instance of the type itself is returned by every kind).
+pub fn from_param_returns_itself(kind: ScalarKind, value: &Bound<'_, PyAny>) -> bool {
+    let character = match kind {
+        ScalarKind::VoidPtr => {
+            return match value.cast::<CArgObject>() {
+                Ok(carg) => carg.get().tag() == 'P',
+                Err(_) => value.cast::<CData>().is_ok_and(|d| matches!(d.get().info().get().kind, InfoKind::Array { .. } | InfoKind::Pointer { .. })),
+            };
+        }
+        ScalarKind::CharPtr => ScalarKind::Char,
+        ScalarKind::WCharPtr => ScalarKind::WChar,
+        _ => return false,
+    };
+    match value.cast::<CArgObject>() {
+        Ok(carg) => is_byref_of(carg.get(), value.py(), character),
+        Err(_) => points_to_chars(value, character),
     }
 }
 
@@ -543,7 +586,7 @@ pub fn void_pointer_param(value: &Bound<'_, PyAny>) -> PyResult<ArgValue> {
     }
     if let Ok(carg) = value.cast::<CArgObject>() {
         let c = carg.get();
-        if matches!(c.tag(), 'P' | 'z' | 'Z') {
+        if c.tag() == 'P' {
             return Ok(c.copy_value(value.py()));
         }
     }
@@ -668,7 +711,7 @@ fn wide_buffer_arg(buffer: Bound<'_, PyBytes>) -> ArgValue {
 
 /// Runs `f` one level deeper in CPython's recursion limit, so an endless chain of
 /// `_as_parameter_` ends in RecursionError rather than a stack overflow.
-fn with_recursion_guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+pub(crate) fn with_recursion_guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     // SAFETY: the GIL is held; every successful Enter is paired with a Leave below.
     if unsafe { pyo3::ffi::Py_EnterRecursiveCall(c" while converting _as_parameter_".as_ptr()) } != 0 {
         return Err(PyErr::fetch(py));
@@ -680,7 +723,7 @@ fn with_recursion_guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> P
 }
 
 /// The value's `_as_parameter_`, if it has one.
-fn as_parameter<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn as_parameter<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
     let py = value.py();
     if value.is_instance_of::<PyType>() || SimpleData::is_type_of(value) {
         return Ok(None);

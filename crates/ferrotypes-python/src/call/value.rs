@@ -9,7 +9,6 @@ use ferrotypes_core::ctype::{CType, ScalarKind};
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyFloat;
 use pyo3::Borrowed;
 
@@ -77,11 +76,12 @@ impl CArgObject {
         (unsafe { pyo3::ffi::Py_TYPE(keep.as_ptr()) } as usize == target).then_some(&self.value.0.slot)
     }
 
-    /// The address passed, when this is a pointer (`byref`, or a pointer type's
-    /// `from_param`): what a `c_void_p` parameter takes from it.
+    /// The address passed, when this is a `byref()` (or a pointer type's `from_param`,
+    /// which is one): what a `c_void_p` parameter takes from it. A string's
+    /// (`c_char_p.from_param(b"...")`) is refused there, as in ctypes.
     #[inline(always)]
     pub fn pointer_word(&self) -> Option<u64> {
-        matches!(self.tag, 'P' | 'z' | 'Z').then(|| u64::from_le(self.value.0.slot.word()))
+        (self.tag == 'P').then(|| u64::from_le(self.value.0.slot.word()))
     }
 
     /// The value passed and its C type, when it is a scalar (all but records).
@@ -146,21 +146,10 @@ impl CArgObject {
     }
 }
 
-/// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call.
-#[pyfunction]
-#[pyo3(signature = (obj, offset = None))]
+/// `byref(obj, offset=0)`: a pointer to `obj`'s memory for one call. The offset is
+/// read first, as ctypes reads it (so a bad offset is refused before a bad `obj`), and
+/// clamped to isize as ctypes clamps it (PyNumber_AsSsize_t without an exception type).
 pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyResult<CArgObject> {
-    let Ok(cdata) = obj.cast::<CData>() else {
-        // A stdlib instance: the byref of the ferrotypes instance over its memory.
-        if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
-            if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
-                return byref(&own, offset);
-            }
-        }
-        return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
-    };
-    // Read after `obj`, and clamped to isize as ctypes clamps it (PyNumber_AsSsize_t
-    // without an exception type).
     let offset = match offset {
         // SAFETY: a live object; -1 with an exception set on error.
         Some(o) => match unsafe { pyo3::ffi::PyNumber_AsSsize_t(o.as_ptr(), std::ptr::null_mut()) } {
@@ -168,6 +157,20 @@ pub fn byref(obj: &Bound<'_, PyAny>, offset: Option<&Bound<'_, PyAny>>) -> PyRes
             n => n,
         },
         None => 0,
+    };
+    byref_at(obj, offset)
+}
+
+/// [`byref`] with its offset read.
+fn byref_at(obj: &Bound<'_, PyAny>, offset: isize) -> PyResult<CArgObject> {
+    let Ok(cdata) = obj.cast::<CData>() else {
+        // A stdlib instance: the byref of the ferrotypes instance over its memory.
+        if crate::support::stdlib_ctypes::is_stdlib_cdata(obj) {
+            if let Some(own) = crate::support::stdlib_ctypes::twin(obj)? {
+                return byref_at(&own, offset);
+            }
+        }
+        return Err(PyTypeError::new_err(format!("byref() argument must be a ctypes instance, not '{}'", scalar::type_name(obj))));
     };
     let address = cdata.get().live_address(obj.py())? as usize;
     let value = ArgValue::pointer(address.wrapping_add_signed(offset), Some(obj.clone().unbind()));
@@ -222,13 +225,10 @@ fn new_carg(py: Python<'_>, carg: CArgObject) -> PyResult<*mut ffi::PyObject> {
     Ok(obj.into_ptr())
 }
 
-/// `byref` as PyO3 makes it (argument parsing, keywords and their messages): the
-/// calls the entry point below does not take.
-static GENERAL_BYREF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// `byref` as CPython calls it (`METH_FASTCALL | METH_KEYWORDS`): one or two positional
-/// arguments, the calls programs make, go straight to [`byref`] without PyO3's
-/// argument parsing; any other call to the PyO3 function.
+/// `byref` as CPython calls it (`METH_FASTCALL | METH_KEYWORDS`, so that keywords
+/// reach it and are refused in ctypes' words): one or two positional arguments go
+/// straight to [`byref`]; any other call is refused as ctypes' `byref` refuses it
+/// (its messages are the same in 3.11 to 3.13).
 ///
 /// # Safety
 /// CPython's `METH_FASTCALL | METH_KEYWORDS` contract: the GIL held, `args` holding
@@ -238,35 +238,40 @@ unsafe extern "C" fn byref_entry(_module: *mut ffi::PyObject, args: *const *mut 
     // registered with PyO3's attach count: the object made is returned, and the
     // reference it keeps is made, not dropped (see data::slots).
     let py = unsafe { Python::assume_attached() };
-    if (nargs == 1 || nargs == 2) && kwnames.is_null() {
+    let keywords = || {
+        if kwnames.is_null() {
+            return 0;
+        }
+        // SAFETY: kwnames is NULL or a live tuple (the contract above).
+        unsafe { ffi::PyTuple_GET_SIZE(kwnames) }
+    };
+    if (nargs == 1 || nargs == 2) && (kwnames.is_null() || keywords() == 0) {
         return slots::guard(py, slots::NULL, || {
             // SAFETY: one or two positional arguments, live objects lent for the call.
             let (obj, offset) = unsafe { (Borrowed::from_ptr(py, *args), (nargs == 2).then(|| Borrowed::from_ptr(py, *args.add(1)))) };
             new_carg(py, byref(&obj, offset.as_deref())?)
         });
     }
-    let Some(general) = GENERAL_BYREF.get(py) else {
-        PyTypeError::new_err("byref is not available yet").restore(py);
-        return slots::NULL;
+    let message = if keywords() > 0 {
+        "byref() takes no keyword arguments".to_owned()
+    } else if nargs < 1 {
+        format!("byref expected at least 1 argument, got {nargs}")
+    } else {
+        format!("byref expected at most 2 arguments, got {nargs}")
     };
-    // SAFETY: the arguments exactly as CPython passed them, to a live callable; the
-    // result is a new reference or NULL with an exception set, handed on as is.
-    unsafe { ffi::PyObject_Vectorcall(general.as_ptr(), args, nargs as usize, kwnames) }
+    PyTypeError::new_err(message).restore(py);
+    slots::NULL
 }
 
 static BYREF_ENTRY: slots::StaticMethodDef = slots::StaticMethodDef(ffi::PyMethodDef {
     ml_name: c"byref".as_ptr(),
     ml_meth: ffi::PyMethodDefPointer { PyCFunctionFastWithKeywords: byref_entry },
     ml_flags: ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
-    ml_doc: c"byref($module, /, obj, offset=None)\n--\n\nA pointer to `obj`'s memory for one call.".as_ptr(),
+    ml_doc: c"byref($module, obj, offset=0, /)\n--\n\nA pointer to `obj`'s memory (plus `offset` bytes) for one call.".as_ptr(),
 });
 
-/// Adds `byref` to module `m` (its entry point, with the PyO3 function behind it for
-/// the other calls).
+/// Adds `byref` to module `m`.
 pub fn add_byref(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    GENERAL_BYREF
-        .set(m.py(), wrap_pyfunction!(byref, m)?.into_any().unbind())
-        .map_err(|_| pyo3::exceptions::PySystemError::new_err("byref is already added"))?;
     slots::add_function(m, &BYREF_ENTRY)
 }
 

@@ -37,7 +37,7 @@ use crate::support::buffer::ReadView;
 use crate::support::gil_cell::GilCell;
 use crate::types::typeinfo::push_leaves;
 use crate::support::scalar;
-use crate::support::stdlib_ctypes::StdTypes;
+use crate::support::stdlib_ctypes::{self, StdTypes};
 use crate::types::typeinfo::{InfoKind, TypeInfo};
 
 /// Foreign memory taken for a pointer parameter: the address passed, and the view
@@ -241,7 +241,7 @@ impl Pointee {
     /// A stdlib object refused: both named by their library, as `stdlib_ctypes::mismatch`
     /// names classes, with what this parameter points to.
     fn mismatch(&self, obj: &Bound<'_, PyAny>) -> PyErr {
-        PyTypeError::new_err(format!("expected ferrotypes {} ({}), got ctypes {}", self.what, self.describe_items(), scalar::type_name(obj)))
+        PyTypeError::new_err(format!("expected ferrotypes {} ({}), got ctypes {}", self.what, self.describe_items(), stdlib_ctypes::class_name(obj)))
     }
 }
 
@@ -345,7 +345,7 @@ pub fn stdlib_value(value: &Bound<'_, PyAny>, cls: &Bound<'_, PyAny>, info: &Typ
                 "expected ferrotypes {} (format '{}'), got ctypes {} (format '{}')",
                 crate::support::python::describe(cls),
                 own.format,
-                scalar::type_name(value),
+                stdlib_ctypes::class_name(value),
                 view.format()
             )));
         }

@@ -90,8 +90,9 @@ impl CData {
         pickle::set_state(slf, dict, data)
     }
 
-    /// C data is mutable, so, as in ctypes, it is not hashable.
-    fn __hash__(slf: &Bound<'_, Self>) -> PyResult<isize> {
-        Err(PyTypeError::new_err(format!("unhashable type: '{}'", slf.get_type().name()?)))
+    /// C data is mutable, so, as in ctypes, it is not hashable (in ctypes' words,
+    /// which name no type; `POINTER(instance)` says so too).
+    fn __hash__(_slf: &Bound<'_, Self>) -> PyResult<isize> {
+        Err(PyTypeError::new_err("unhashable type"))
     }
 }

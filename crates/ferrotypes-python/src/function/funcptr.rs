@@ -66,6 +66,42 @@ const STACK_ARGS: usize = 16;
 /// Byte offset of `FuncPtr::vectorcall` inside the Python object, found at start-up.
 static VECTORCALL_OFFSET: AtomicIsize = AtomicIsize::new(0);
 
+/// `argtypes` as ctypes takes them: the tuple `tuple()` makes of them (any failure is
+/// ctypes' TypeError), of at most `CTYPES_MAX_ARGCOUNT` types.
+fn argtypes_tuple<'py>(given: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let py = given.py();
+    // SAFETY: a live object; a new reference or NULL with an exception set.
+    let made = unsafe { ffi::PySequence_Tuple(given.as_ptr()) };
+    if made.is_null() {
+        drop(PyErr::take(py));
+        return Err(PyTypeError::new_err("_argtypes_ must be a sequence of types"));
+    }
+    // SAFETY: a new reference to a tuple, owned from here.
+    let types = unsafe { Bound::from_owned_ptr(py, made).cast_into_unchecked::<PyTuple>() };
+    let max = crate::support::errors::CTYPES_MAX_ARGCOUNT;
+    if types.len() > max {
+        return Err(ArgumentError::new_err(format!("_argtypes_ has too many arguments ({}), maximum is {max}", types.len())));
+    }
+    Ok(types)
+}
+
+/// A prototype class's `_argtypes_` as calls read it: the attribute, except that a
+/// one-shot iterator given in the class body (which the class keeps, as ctypes keeps
+/// it) stands for the tuple it gave, which the metaclass filed with it as
+/// `_ft_argtypes_` (`(iterator, tuple)`).
+fn class_argtypes<'py>(cls: &Bound<'py, PyType>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = cls.py();
+    let Some(given) = optional_class_attribute(cls, intern!(py, "_argtypes_"))? else { return Ok(None) };
+    if given.is_instance_of::<PyTuple>() || given.is_instance_of::<pyo3::types::PyList>() {
+        return Ok(Some(given));
+    }
+    let made = optional_class_attribute(cls, intern!(py, "_ft_argtypes_"))?.and_then(|kept| kept.extract::<(Bound<'py, PyAny>, Bound<'py, PyAny>)>().ok());
+    Ok(Some(match made {
+        Some((from, types)) if from.is(&given) => types,
+        _ => given,
+    }))
+}
+
 /// The Rust side of `CFuncPtr`.
 #[pyclass(extends = CData, subclass, frozen, module = "ferrotypes._ctypes", name = "_CData")]
 pub struct FuncPtr {
@@ -73,7 +109,12 @@ pub struct FuncPtr {
     /// `flags`.
     vectorcall: ffi::vectorcallfunc,
     flags: i32,
+    /// The instance's own parameter types, as the tuple they were given as or made
+    /// into when set (what calls are prepared from, as ctypes converts them once).
     argtypes: GilCell<Option<Py<PyAny>>>,
+    /// What `f.argtypes` reads back when it is not `argtypes` itself: the object the
+    /// program set (a list, a generator), as in ctypes.
+    argtypes_given: GilCell<Option<Py<PyAny>>>,
     restype: GilCell<Option<Py<PyAny>>>,
     errcheck: GilCell<Option<Py<PyAny>>>,
     recipe: GilCell<Rc<Recipe>>,
@@ -97,6 +138,15 @@ impl FuncPtr {
         Ok(unsafe { base.live_address(slf.py())?.cast::<usize>().read_unaligned() })
     }
 
+    /// The parameter types calls are prepared from: the instance's own, else its
+    /// class's (see [`class_argtypes`]).
+    fn effective_argtypes(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        if let Some(v) = slf.get().argtypes.get_obj(slf.py()) {
+            return Ok(Some(v));
+        }
+        Ok(class_argtypes(&slf.get_type())?.map(Bound::unbind))
+    }
+
     /// The argtypes and restype in force: the instance's own, else its class's.
     fn effective(slf: &Bound<'_, Self>, own: &GilCell<Option<Py<PyAny>>>, class_attr: &Bound<'_, PyString>) -> PyResult<Option<Py<PyAny>>> {
         if let Some(v) = own.get_obj(slf.py()) {
@@ -108,7 +158,7 @@ impl FuncPtr {
     fn remake_recipe(slf: &Bound<'_, Self>) -> PyResult<()> {
         let py = slf.py();
         let me = slf.get();
-        let argtypes = FuncPtr::effective(slf, &me.argtypes, intern!(py, "_argtypes_"))?;
+        let argtypes = FuncPtr::effective_argtypes(slf)?;
         let restype = FuncPtr::effective(slf, &me.restype, intern!(py, "_restype_"))?;
         let mut recipe = Recipe::new(py, argtypes.as_ref().map(|a| a.bind(py)), restype.as_ref().map(|r| r.bind(py)))?;
         if me.paramflags.is_some() {
@@ -132,7 +182,7 @@ impl FuncPtr {
             FuncPtr::set_recipe(slf, recipe, Some(shared));
             return Ok(());
         }
-        let argtypes = optional_class_attribute(&cls, intern!(py, "_argtypes_"))?;
+        let argtypes = class_argtypes(&cls)?;
         let restype = optional_class_attribute(&cls, intern!(py, "_restype_"))?;
         let recipe = Rc::new(Recipe::new(py, argtypes.as_ref(), restype.as_ref())?);
         let error_result = if me.flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(&cls, intern!(py, "_error_result_"))? } else { None };
@@ -574,7 +624,7 @@ impl FuncPtr {
         if declared != flags.len() {
             return Err(PyValueError::new_err("paramflags must have the same length as argtypes"));
         }
-        let argtypes = || match FuncPtr::effective(slf, &me.argtypes, intern!(py, "_argtypes_"))? {
+        let argtypes = || match FuncPtr::effective_argtypes(slf)? {
             Some(types) => types.into_bound(py).try_iter()?.collect(),
             None => Ok(Vec::new()),
         };
@@ -855,7 +905,7 @@ impl FuncPtr {
                 }
                 let address = function_address(&spec)?;
                 if let Ok(flags) = args.get_item(1) {
-                    paramflags = ParamFlags::parse(&flags, optional_class_attribute(cls, intern!(py, "_argtypes_"))?.as_ref())?;
+                    paramflags = ParamFlags::parse(&flags, class_argtypes(cls)?.as_ref())?;
                 }
                 address
             }
@@ -864,7 +914,7 @@ impl FuncPtr {
                     let (argtypes, restype, error_result) = match class {
                         Some(class) => (Some(class.argtypes.bind(py).clone()), class.restype.as_ref().map(|r| r.bind(py).clone()), class.error_result.as_ref().map(|e| e.bind(py).clone())),
                         None => (
-                            optional_class_attribute(cls, intern!(py, "_argtypes_"))?,
+                            class_argtypes(cls)?,
                             optional_class_attribute(cls, intern!(py, "_restype_"))?,
                             if flags & FUNCFLAG_ERROR_RESULT != 0 { optional_class_attribute(cls, intern!(py, "_error_result_"))? } else { None },
                         ),
@@ -924,6 +974,7 @@ impl FuncPtr {
             vectorcall: vectorcall_for(flags),
             flags,
             argtypes: GilCell::new(None),
+            argtypes_given: GilCell::new(None),
             restype: GilCell::new(None),
             errcheck: GilCell::new(None),
             recipe_made: GilCell::new(recipe_made),
@@ -972,26 +1023,35 @@ impl FuncPtr {
         FuncPtr::call(slf, &pointers, true).map(Bound::unbind)
     }
 
-    /// The parameter types, or None.
+    /// The parameter types, or None: the object set (the instance's, else the class's
+    /// `_argtypes_`), as in ctypes.
     #[getter]
     fn get_argtypes(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        if let Some(given) = slf.get().argtypes_given.get_obj(slf.py()) {
+            return Ok(Some(given));
+        }
         FuncPtr::effective(slf, &slf.get().argtypes, intern!(slf.py(), "_argtypes_"))
     }
 
+    /// Sets the parameter types: anything `tuple()` takes (once, as ctypes takes it,
+    /// so a generator gives its types once and reads back as itself), at most
+    /// `CTYPES_MAX_ARGCOUNT` of them, each with a `from_param`.
     #[setter]
     fn set_argtypes(slf: &Bound<'_, Self>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let py = slf.py();
-        let value = match value {
-            None => None,
-            Some(v) if v.is_none() => None,
+        let (types, given) = match value {
+            None => (None, None),
+            Some(v) if v.is_none() => (None, None),
             Some(v) => {
-                v.try_iter().map_err(|_| PyTypeError::new_err("_argtypes_ must be a sequence of types"))?;
-                Some(v.clone().unbind()) // kept as given: ctypes returns the same object
+                let types = argtypes_tuple(v)?;
+                let given = (!v.is(&types)).then(|| v.clone().unbind());
+                (Some(types.into_any().unbind()), given)
             }
         };
-        let old = slf.get().argtypes.replace(py, value);
+        let me = slf.get();
+        let old = (me.argtypes.replace(py, types), me.argtypes_given.replace(py, given));
         if let Err(e) = FuncPtr::remake_recipe(slf) {
-            drop(slf.get().argtypes.replace(py, old));
+            drop((me.argtypes.replace(py, old.0), me.argtypes_given.replace(py, old.1)));
             return Err(e);
         }
         Ok(())
@@ -1069,6 +1129,7 @@ impl FuncPtr {
         // tp_traverse; the closures only visit.
         unsafe {
             self.argtypes.with_in_traverse(|v| visit.call(v))?;
+            self.argtypes_given.with_in_traverse(|v| visit.call(v))?;
             self.restype.with_in_traverse(|v| visit.call(v))?;
             self.errcheck.with_in_traverse(|v| visit.call(v))?;
             if self.shared.with_in_traverse(Option::is_some) {
@@ -1085,7 +1146,7 @@ impl FuncPtr {
 
     /// Breaks cycles through the signature; a later call prepares the class's again.
     fn __clear__(&self, py: Python<'_>) {
-        let old = (self.argtypes.replace(py, None), self.restype.replace(py, None), self.errcheck.replace(py, None));
+        let old = (self.argtypes.replace(py, None), self.argtypes_given.replace(py, None), self.restype.replace(py, None), self.errcheck.replace(py, None));
         let recipe = (self.recipe.replace(py, Rc::new(Recipe::empty())), self.shared.replace(py, None));
         self.recipe_made.replace(py, false);
         drop((old, recipe));
@@ -1099,7 +1160,7 @@ impl FuncPtr {
             FuncPtr::remake_recipe(slf)?;
         }
         let recipe = slf.get().recipe.get(py);
-        let argtypes = match FuncPtr::effective(slf, &slf.get().argtypes, intern!(py, "_argtypes_"))? {
+        let argtypes = match FuncPtr::effective_argtypes(slf)? {
             Some(types) => types.into_bound(py).try_iter()?.collect::<PyResult<Vec<_>>>()?,
             None => Vec::new(),
         };

@@ -18,6 +18,7 @@ use pyo3::types::{PyBytes, PyType};
 use pyo3::Borrowed;
 
 use crate::call::peek;
+use crate::call::value::ArgValue;
 use crate::data::cdata::CData;
 use crate::data::keepalive;
 use crate::data::slots;
@@ -39,13 +40,13 @@ pub fn sizeof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// `alignment(type_or_instance)`: an instance's is its class info's, which it holds.
 pub fn alignment(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
-    if let Some(align) = class_info(obj, |info| info.align) {
+    if let Some(align) = class_info(obj, |info| info.reported_align) {
         return Ok(align);
     }
     if let Ok(cdata) = obj.cast::<CData>() {
-        return Ok(cdata.get().info().get().align);
+        return Ok(cdata.get().info().get().reported_align);
     }
-    info_of(obj).map(|i| i.get().align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
+    info_of(obj).map(|i| i.get().reported_align).or_else(|_| stdlib_measure(obj, Measure::Alignment).unwrap_or_else(|| Err(PyTypeError::new_err("no alignment info"))))
 }
 
 /// `read` of the class info of `obj` when it is a C data class: a class is told by a
@@ -60,7 +61,7 @@ pub fn addressof(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     match obj.cast::<CData>() {
         Ok(cdata) => Ok(cdata.get().live_address(obj.py())? as usize),
         Err(_) => stdlib_measure(obj, Measure::Address)
-            .unwrap_or_else(|| Err(PyTypeError::new_err(format!("invalid type: expected a ctypes instance, got {}", scalar::type_name(obj))))),
+            .unwrap_or_else(|| Err(PyTypeError::new_err("invalid type"))),
     }
 }
 
@@ -151,7 +152,7 @@ unsafe fn sizeof_general(obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
 /// CPython's `METH_O` contract (see [`one_argument`]).
 unsafe extern "C" fn alignment_slot(_module: *mut ffi::PyObject, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
     // SAFETY: this function's own contract.
-    match unsafe { measured_quickly(obj, |info| info.align, |cdata, _| cdata.info().get().align) } {
+    match unsafe { measured_quickly(obj, |info| info.reported_align, |cdata, _| cdata.info().get().reported_align) } {
         // SAFETY: a new reference, or NULL with an exception set (returned as is).
         Some(n) => unsafe { ffi::PyLong_FromSize_t(n) },
         // SAFETY: this function's own contract.
@@ -279,22 +280,37 @@ fn c_int_size(size: Option<&Bound<'_, PyAny>>) -> PyResult<i32> {
 /// included: see [`not_null`]). The second value keeps the memory alive (a `str`
 /// converts to a temporary wide copy): hold it while reading.
 fn pointer_argument(address: &Bound<'_, PyAny>) -> PyResult<(usize, Option<Py<PyAny>>)> {
-    // The same acceptance as a c_void_p parameter: ints, None, bytes and pointer-like
-    // instances; a number held in a simple instance (c_int(5)) is not an address.
-    let value = match crate::call::argconv::void_pointer_param(address) {
-        Ok(value) => value,
-        Err(_) => match twin_of_stdlib(address)? {
-            Some(own) => return pointer_argument(&own),
-            None => {
-                return Err(match CData::freed_error(address) {
-                    Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(address.py()))),
-                    None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: expected an address (int or pointer), got {}", scalar::type_name(address))),
-                });
-            }
-        },
-    };
-    let p = value.slot.word() as usize;
-    Ok((p, value.keep))
+    let (value, _) = address_argument(address)?;
+    Ok((value.slot.word() as usize, value.keep))
+}
+
+/// `obj` converted as the first argument of a foreign function taking a `c_void_p`,
+/// which ctypes' `cast`, `string_at` and `wstring_at` are: ints, None, bytes, str,
+/// pointer-like instances (a number held in a simple instance, `c_int(5)`, is not an
+/// address), a stdlib object as the ferrotypes object of its layout, and what an
+/// `_as_parameter_` gives; else ctypes' ArgumentError in the running version's words.
+/// Also the object that stands for `obj` (its twin for a stdlib one), whose
+/// `_objects` a cast shares.
+fn address_argument<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(ArgValue, Bound<'py, PyAny>)> {
+    use crate::call::argconv;
+    let py = obj.py();
+    if let Ok(value) = argconv::void_pointer_param(obj) {
+        return Ok((value, obj.clone()));
+    }
+    if let Some(own) = twin_of_stdlib(obj)? {
+        return address_argument(&own);
+    }
+    if let Some(freed) = CData::freed_error(obj) {
+        return Err(crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))));
+    }
+    match argconv::as_parameter(obj)? {
+        // What stands for `obj` is still `obj` (ctypes' cast keeps the object given).
+        Some(inner) => argconv::with_recursion_guard(py, || address_argument(&inner)).map(|(value, _)| (value, obj.clone())),
+        None => Err(crate::support::errors::ArgumentError::new_err(format!(
+            "argument 1: TypeError: {}",
+            argconv::wrong_type(ferrotypes_core::ctype::ScalarKind::VoidPtr, obj).value(py)
+        ))),
+    }
 }
 
 /// The ferrotypes object standing for a stdlib object passed where an address is read
@@ -702,34 +718,52 @@ pub fn cast<'py>(obj: &Bound<'py, PyAny>, typ: &Bound<'py, PyAny>) -> PyResult<B
     // `obj` is converted first, as ctypes' `cast` (a foreign function taking it as a
     // `c_void_p`) does, so a bad `obj` is an ArgumentError whatever `typ` is. A stdlib
     // object is cast as ferrotypes' own of its layout, which keeps it.
-    let value = match crate::call::argconv::void_pointer_param(obj) {
-        Ok(value) => value,
-        Err(_) => match twin_of_stdlib(obj)? {
-            Some(own) => return cast(&own, typ),
-            None => {
-                return Err(match CData::freed_error(obj) {
-                    Some(freed) => crate::support::errors::ArgumentError::new_err(format!("argument 1: ValueError: {}", freed.value(py))),
-                    None => crate::support::errors::ArgumentError::new_err(format!("argument 1: TypeError: wrong type: cannot cast {} to a pointer", scalar::type_name(obj))),
-                });
-            }
-        },
-    };
+    let (value, source) = address_argument(obj)?;
+    // ctypes' `cast` passes `typ` as a `py_object` parameter, which takes a `py_object`
+    // instance as the object it holds: that is cast to.
+    let held = held_by_py_object(typ)?;
+    let typ = held.as_ref().unwrap_or(typ);
     let pointer_like = typ.is_instance_of::<PyType>() && info_of(typ).is_ok_and(|info| {
         let info = info.get();
         matches!(info.kind, InfoKind::Pointer { .. } | InfoKind::Function { .. }) || matches!(info.scalar(), Some((CharPtr | WCharPtr | VoidPtr | ObjectPtr, false)))
     });
     if !pointer_like {
-        return Err(PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {}", python::describe(typ))));
+        return Err(not_a_pointer_type(typ));
     }
     let address = value.slot.word();
     let result = typ.call0()?;
     let target = result.cast::<CData>()?;
     // SAFETY: an instance of a pointer-like type holds one pointer.
     unsafe { target.get().live_address(py)?.cast::<u64>().write_unaligned(address) };
-    if let Ok(source) = obj.cast::<CData>() {
+    if let Ok(source) = source.cast::<CData>() {
         keepalive::share_objects(source, target)?;
     }
     Ok(result)
+}
+
+/// The object a `py_object` instance holds (None for anything else, and for an empty one).
+fn held_by_py_object<'py>(value: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    use ferrotypes_core::ctype::ScalarKind::ObjectPtr;
+    let is_py_object = value.cast::<CData>().is_ok_and(|d| matches!(d.get().info().get().scalar(), Some((ObjectPtr, _))));
+    if !is_py_object {
+        return Ok(None);
+    }
+    Ok(value.getattr(pyo3::intern!(value.py(), "value")).ok())
+}
+
+/// `cast`'s refusal of `typ`, naming it (a class by its name, anything else by its
+/// type's) as ctypes does; 3.13 names only what its `_ctypes` module made (its
+/// classes and their instances, a `byref`), as here what ferrotypes' module made.
+fn not_a_pointer_type(typ: &Bound<'_, PyAny>) -> PyErr {
+    let ours = typ.is_instance_of::<CData>() || typ.is_instance_of::<crate::call::value::CArgObject>() || typ.cast::<PyType>().is_ok_and(|t| t.is_subclass_of::<CData>().unwrap_or(false));
+    if python::python_at_least(typ.py(), (3, 13)) && !ours {
+        return PyTypeError::new_err("cast() argument 2 must be a pointer type");
+    }
+    let name = match typ.cast::<PyType>() {
+        Ok(class) => scalar::type_name_of_class(class),
+        Err(_) => scalar::type_name(typ),
+    };
+    PyTypeError::new_err(format!("cast() argument 2 must be a pointer type, not {name}"))
 }
 
 /// `PyObj_FromPtr(address)`: the Python object at `address` (a new reference to it),

@@ -561,7 +561,18 @@ pub fn wide_buffer<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyBytes
     })
 }
 
-/// The name of an object's type, for messages.
+/// The name of an object's type as ctypes' messages print it: the type's `tp_name`,
+/// which is a Python class's `__name__` and a built-in or extension type's dotted
+/// name (`datetime.date`, `ferrotypes._ctypes.CArgObject`).
 pub fn type_name(value: &Bound<'_, PyAny>) -> String {
-    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned())
+    type_name_of_class(&value.get_type())
+}
+
+/// A class's `tp_name` (see [`type_name`]).
+pub fn type_name_of_class(class: &Bound<'_, pyo3::types::PyType>) -> String {
+    // SAFETY: a live type object, whose `tp_name` is a NUL-terminated string living
+    // as long as the type (a heap type's points into its `__name__`, replaced only
+    // when `__name__` is).
+    let name = unsafe { CStr::from_ptr((*class.as_type_ptr()).tp_name) };
+    name.to_string_lossy().into_owned()
 }

@@ -180,7 +180,13 @@ pub enum Measure {
 /// interchangeable.
 pub fn mismatch(expected: &Bound<'_, PyType>, value: &Bound<'_, PyAny>) -> PyErr {
     let expected_name = expected.name().map(|n| n.to_string()).unwrap_or_default();
-    PyTypeError::new_err(format!("expected ferrotypes {expected_name}, got ctypes {}", scalar::type_name(value)))
+    PyTypeError::new_err(format!("expected ferrotypes {expected_name}, got ctypes {}", class_name(value)))
+}
+
+/// The name of a stdlib instance's class where a message already names its library
+/// (`got ctypes CArgObject`): its `__name__`, without the `_ctypes.` of its `tp_name`.
+pub fn class_name(value: &Bound<'_, PyAny>) -> String {
+    value.get_type().name().map(|n| n.to_string()).unwrap_or_default()
 }
 
 /// The TypeError for a value of the wrong type where ferrotypes class `expected` is

@@ -240,8 +240,12 @@ pub struct RecordTraits {
 pub struct TypeInfo {
     /// `sizeof`.
     pub size: usize,
-    /// `alignment`.
+    /// The alignment the memory of an instance and of a field of this type has.
     pub align: usize,
+    /// What `alignment` answers: `align`, but 0 for a record whose `_fields_` are not
+    /// set yet and for arrays of one, as ctypes answers for a type not laid out (in
+    /// memory and as a field such a type is aligned to 1 in both).
+    pub reported_align: usize,
     /// The family and its details.
     pub kind: InfoKind,
     /// How a value of this type crosses a call by value.
@@ -257,7 +261,12 @@ pub struct TypeInfo {
 impl TypeInfo {
     /// A type of this kind and layout, not yet final.
     pub fn new(size: usize, align: usize, kind: InfoKind, ctype: CType) -> TypeInfo {
-        TypeInfo { size, align, kind, ctype, final_: AtomicBool::new(false), export: OnceLock::new() }
+        TypeInfo { size, align, reported_align: align, kind, ctype, final_: AtomicBool::new(false), export: OnceLock::new() }
+    }
+
+    /// This type, answering `reported_align` to `alignment` (see the field).
+    pub fn reporting_align(self, reported_align: usize) -> TypeInfo {
+        TypeInfo { reported_align, ..self }
     }
 
     /// How many sub-objects an instance may keep alive (ctypes' `b_length`): when
@@ -581,12 +590,13 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
     }
     let length: usize = length.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("The '_length_' attribute is too large"))?;
     let element_info = info_of(element.as_any())?;
-    let (size, align, ctype) = {
+    let (size, align, reported_align, ctype) = {
         let e = element_info.get();
         let size = e.size.checked_mul(length).filter(|&n| isize::try_from(n).is_ok()).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("array too large"))?;
-        (size, e.align, CType::Array { element: Box::new(e.ctype.clone()), length })
+        (size, e.align, e.reported_align, CType::Array { element: Box::new(e.ctype.clone()), length })
     };
-    Ok(TypeInfo::new(size, align, InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype))
+    let info = TypeInfo::new(size, align, InfoKind::Array { element: element.clone().unbind(), element_info: element_info.unbind(), length }, ctype);
+    Ok(info.reporting_align(reported_align))
 }
 
 /// The info of a ctypes-like class (or of the type a class stands for, [`stand_in`]),

@@ -184,7 +184,8 @@ pub fn record_info<'py>(py: Python<'py>, union: bool, fields: &Bound<'py, PyList
     let bytes_only = union || !complete || (pack.is_some() && !crate::support::python::python_at_least(py, (3, 12)));
     let traits = record_traits(py, &all_fields, layout.size, bytes_only)?;
     let info = TypeInfo::new(layout.size, layout.align, InfoKind::Record { fields: all_fields, union, by_value_error, layout: traits }, ctype);
-    Ok((info, own))
+    let reported_align = if complete { info.align } else { 0 };
+    Ok((info.reporting_align(reported_align), own))
 }
 
 /// The buffer format and pointer content of a record of `size` bytes with these
