@@ -28,7 +28,7 @@
 //!
 //! **Static trampolines.** On x86_64 System V a signature of at most 6 integer or
 //! pointer and 8 `float`/`double` parameters and a scalar or `void` result needs no
-//! libffi closure: [`Closure::new`] gives it one of a fixed pool of functions compiled
+//! libffi closure: [`Closure::new`] gives it one of a fixed pool of trampolines compiled
 //! into the binary ([`static_trampolines`]) while one is free, which enters the same
 //! handler path with less work per call. It is released, quarantined and called late
 //! like any closure; leaving the quarantine frees its slot instead of making a spare.
