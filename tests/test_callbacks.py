@@ -530,6 +530,37 @@ def test_callback_keeps_its_callable_alive_and_releases_it():
     assert sys.getrefcount(func) == base
 
 
+def test_dropping_callbacks_releases_callable_and_kept_argument_at_once(fttest):
+    """Without a collection, as in ctypes: deallocating a callback object lets go of
+    its callable and of the argument instance it kept for reuse. Several callbacks,
+    so that thunks made after the first (which fixes how they are laid out and freed)
+    are seen too; a lambda each time, as a loop making callbacks would."""
+    proto = ferrotypes.CFUNCTYPE(None, ferrotypes.POINTER(ferrotypes.c_int))
+    out = fttest.ft["ftcb_out"]
+    out.argtypes = [proto, ferrotypes.c_int]
+    out.restype = ferrotypes.c_int
+    for k in range(5):
+        seen = []
+
+        def bump(p, seen=seen, k=k):
+            p[0] += k
+            seen.append(weakref.ref(p))
+
+        base = sys.getrefcount(bump)
+        cb = proto(bump)
+        assert out(cb, 10) == 10 + k
+        assert sys.getrefcount(bump) > base
+        assert seen[0]() is not None, "the argument instance is kept for the next call"
+        del cb
+        assert sys.getrefcount(bump) == base
+        assert seen[0]() is None
+    for k in range(5):
+        func = lambda x: x  # noqa: E731
+        base = sys.getrefcount(func)
+        ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)(func)
+        assert sys.getrefcount(func) == base
+
+
 def test_callback_called_directly_from_python():
     for mod in (ferrotypes, __import__("ctypes")):
         for maker in (mod.CFUNCTYPE, mod.PYFUNCTYPE):
