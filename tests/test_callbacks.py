@@ -1180,6 +1180,38 @@ def test_callbacks_made_and_dropped_past_the_quarantine_call_their_own_function(
     assert out.stdout.split() == ["16384"]
 
 
+def test_a_callback_leaving_the_quarantine_releases_its_references_at_once():
+    """In a fresh process: the name a released callback keeps for its late-call
+    reports is let go of as soon as the quarantine lets go of the callback (not
+    later, at some other call into the extension), also when the release that
+    evicts it is the deallocation of a thunk the program held on to."""
+    code = textwrap.dedent("""
+        import sys, ferrotypes as ft
+        proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)
+        def named(x):
+            return x
+        named.__qualname__ = "".join(["a_name", "_of_its_own"])
+        name = named.__qualname__
+        base = sys.getrefcount(name)
+        proto(named)
+        del named
+        print(sys.getrefcount(name) - base)
+        released = ft._ctypes._released_callbacks()
+        f = lambda x: x
+        for _ in range(16_384 - released):
+            proto(f)
+        print(sys.getrefcount(name) - base)
+        cb = proto(f)
+        thunk = cb._objects["0"]
+        del cb
+        del thunk  # the quarantine lets go of the first callback
+        print(sys.getrefcount(name) - base)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "0", "-1"]
+
+
 def test_libffi_callbacks_made_and_dropped_past_the_quarantine_call_their_own_function(fttest_path):
     """As above for signatures no static trampoline takes (seven integer arguments,
     nine doubles): past 16,384 their libffi closures are taken from the spares,

@@ -1028,8 +1028,7 @@ fn thunk_layout(obj: &Bound<'_, Thunk>) -> Option<usize> {
 }
 
 /// The `tp_dealloc` of thunk objects once their layout is measured: drops the Rust
-/// part in place and frees the object, as PyO3's deallocator does, without its
-/// trampoline.
+/// part in place and frees the object, as PyO3's deallocator does.
 ///
 /// # Safety
 /// CPython's `tp_dealloc` contract: `obj` is a thunk object whose reference count
@@ -1047,7 +1046,15 @@ unsafe extern "C" fn thunk_dealloc(obj: *mut ffi::PyObject) {
         let tp = ffi::Py_TYPE(obj);
         ffi::PyObject_GC_UnTrack(obj.cast());
         let part = obj.cast::<u8>().add(*offset).cast::<Thunk>();
-        crate::data::slots::guard_dealloc(py, || std::ptr::drop_in_place(part));
+        // Dropped attached as PyO3 counts it, as its own deallocator does, so that the
+        // `Py`s of this callback's handler and of the older ones the quarantine lets go
+        // of now are released at once, not deferred: free inside one of PyO3's slots
+        // (a function pointer's deallocation, the usual way a thunk goes), a
+        // PyGILState_Ensure of the thread holding the GIL otherwise. Without it (the
+        // interpreter finalizing) they are deferred.
+        if Python::try_attach(|py| crate::data::slots::guard_dealloc(py, || std::ptr::drop_in_place(part))).is_none() {
+            crate::data::slots::guard_dealloc(py, || std::ptr::drop_in_place(part));
+        }
         (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
         if ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HEAPTYPE) != 0 {
             ffi::Py_DECREF(tp.cast());
