@@ -25,7 +25,8 @@
 //! the signature's arguments again on every call). A released closure keeps its slot
 //! through the quarantine like any closure (a late call still reaches
 //! `Handler::call_released`); when it leaves it, the slot is emptied (a call then
-//! returns zero) and becomes free again.
+//! returns zero) until a closure is published in it again: a spare keeping the slot,
+//! or a new closure once the slot is freed.
 //!
 //! What it does not do: other ABIs (every signature keeps the libffi closure there),
 //! or signatures with stack arguments, records, `long double` or complex values.
@@ -158,9 +159,17 @@ mod sysv {
         }
     }
 
+    impl Slot {
+        /// Empties the slot, which stays taken: its trampoline returns zero until a
+        /// closure is published in it again.
+        pub fn empty(&self) {
+            SLOTS[self.0].store(null_mut(), Ordering::Release);
+        }
+    }
+
     impl Drop for Slot {
         fn drop(&mut self) {
-            SLOTS[self.0].store(null_mut(), Ordering::Release);
+            self.empty();
             let mut free = free_slots();
             // Fallible: with no memory for the list the slot stays out of use.
             if free.returned.try_reserve(1).is_ok() {
@@ -297,6 +306,8 @@ mod sysv {
         pub unsafe fn publish(&self, _inner: *const Inner) -> *const c_void {
             std::ptr::null()
         }
+
+        pub fn empty(&self) {}
     }
 }
 
