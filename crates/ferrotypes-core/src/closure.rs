@@ -34,7 +34,7 @@
 //! like any closure; leaving the quarantine it empties its slot (a call through it then
 //! returns zero) and becomes a spare that keeps the slot, taken before a free slot by the
 //! next closure that needs one (up to [`SPARE_LIMIT`] such spares; beyond, the slot is
-//! freed): making and dropping callbacks in a loop then allocates nothing.
+//! freed): making and dropping callbacks in a loop then allocates no closure.
 //!
 //! **Panics** never unwind into C: the entry point catches them, writes zero and
 //! tells the handler ([`Handler::panicked`]).
