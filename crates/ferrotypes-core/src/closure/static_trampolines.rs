@@ -157,9 +157,7 @@ mod sysv {
             SLOTS[self.0].store(inner.cast_mut(), Ordering::Release);
             (stub_table as *const u8).wrapping_add(self.0 * STUB_BYTES).cast()
         }
-    }
 
-    impl Slot {
         /// Empties the slot, which stays taken: its trampoline returns zero until a
         /// closure is published in it again.
         pub fn empty(&self) {
