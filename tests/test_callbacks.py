@@ -626,6 +626,37 @@ def test_callback_keeps_its_callable_alive_and_releases_it():
     assert sys.getrefcount(func) == base
 
 
+def test_dropping_callbacks_releases_callable_and_kept_argument_at_once(fttest):
+    """Without a collection, as in ctypes: deallocating a callback object lets go of
+    its callable and of the argument instance it kept for reuse. Several callbacks,
+    so that thunks made after the first (which fixes how they are laid out and freed)
+    are seen too; a lambda each time, as a loop making callbacks would."""
+    proto = ferrotypes.CFUNCTYPE(None, ferrotypes.POINTER(ferrotypes.c_int))
+    out = fttest.ft["ftcb_out"]
+    out.argtypes = [proto, ferrotypes.c_int]
+    out.restype = ferrotypes.c_int
+    for k in range(5):
+        seen = []
+
+        def bump(p, seen=seen, k=k):
+            p[0] += k
+            seen.append(weakref.ref(p))
+
+        base = sys.getrefcount(bump)
+        cb = proto(bump)
+        assert out(cb, 10) == 10 + k
+        assert sys.getrefcount(bump) > base
+        assert seen[0]() is not None, "the argument instance is kept for the next call"
+        del cb
+        assert sys.getrefcount(bump) == base
+        assert seen[0]() is None
+    for k in range(5):
+        func = lambda x: x  # noqa: E731
+        base = sys.getrefcount(func)
+        ferrotypes.CFUNCTYPE(ferrotypes.c_int, ferrotypes.c_int)(func)
+        assert sys.getrefcount(func) == base
+
+
 def test_callback_called_directly_from_python():
     for mod in (ferrotypes, __import__("ctypes")):
         for maker in (mod.CFUNCTYPE, mod.PYFUNCTYPE):
@@ -1243,6 +1274,119 @@ def test_callbacks_made_and_dropped_past_the_quarantine_call_their_own_function(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["16384"]
+
+
+def test_a_callback_leaving_the_quarantine_releases_its_references_at_once():
+    """In a fresh process: the name a released callback keeps for its late-call
+    reports is let go of as soon as the quarantine lets go of the callback (not
+    later, at some other call into the extension), also when the release that
+    evicts it is the deallocation of a thunk the program held on to."""
+    code = textwrap.dedent("""
+        import sys, ferrotypes as ft
+        proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)
+        def named(x):
+            return x
+        named.__qualname__ = "".join(["a_name", "_of_its_own"])
+        name = named.__qualname__
+        base = sys.getrefcount(name)
+        proto(named)
+        del named
+        print(sys.getrefcount(name) - base)
+        released = ft._ctypes._released_callbacks()
+        f = lambda x: x
+        for _ in range(16_384 - released):
+            proto(f)
+        print(sys.getrefcount(name) - base)
+        cb = proto(f)
+        thunk = cb._objects["0"]
+        del cb
+        del thunk  # the quarantine lets go of the first callback
+        print(sys.getrefcount(name) - base)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "0", "-1"]
+
+
+def test_libffi_callbacks_made_and_dropped_past_the_quarantine_call_their_own_function(fttest_path):
+    """As above for signatures no static trampoline takes (seven integer arguments,
+    nine doubles): past 16,384 their libffi closures are taken from the spares,
+    prepared again for the other signature in between, and each calls its own
+    function."""
+    code = textwrap.dedent(f"""
+        import ferrotypes as ft
+        lib = ft.CDLL({fttest_path!r})
+        proto = ft.CFUNCTYPE(ft.c_long, *[ft.c_int] * 6, ft.c_long)
+        other = ft.CFUNCTYPE(ft.c_double, *[ft.c_double] * 9)
+        call = lib.ftcb_seven_ints
+        call.argtypes = [proto]
+        call.restype = ft.c_long
+        for k in range(20_000):
+            cb = proto(lambda *a, k=k: sum(a) + k)
+            assert call(cb) == 7_000_000_000 - 3 + k, k
+            if k % 1000 == 0:
+                assert other(lambda *a: a[0] / 2)(5.0, *[0.0] * 8) == 2.5
+        print(ft._ctypes._released_callbacks())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["16384"]
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and os.uname().machine == "x86_64"),
+                    reason="static trampolines exist on x86_64 System V only")
+def test_callbacks_made_and_dropped_while_the_quarantine_fills_keep_static_trampolines(fttest_path):
+    """Making and dropping register-only callbacks in a loop (in a fresh process)
+    takes a new static trampoline each time while the quarantine fills, never a
+    libffi closure: every address is in the extension's own code and none repeats
+    among the 16,384 released ones kept callable. The oldest of those, called from C,
+    is still reported as a late call naming its function; once the quarantine lets go
+    of it, the next callback takes its trampoline."""
+    code = textwrap.dedent(f"""
+        import os, sys, ferrotypes as ft
+        path = os.path.realpath(ft._ctypes.__file__)
+        ranges = []
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) >= 6 and "x" in fields[1] and os.path.realpath(fields[5]) == path:
+                    ranges.append([int(x, 16) for x in fields[0].split("-")])
+        lib = ft.CDLL({fttest_path!r})
+        proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)
+        def address_of(cb):  # its address, read without keeping it (a cast would, in a cycle)
+            return ft.c_void_p.from_address(ft.addressof(cb)).value
+        def first(x):
+            return x + 1
+        cb = proto(first)
+        lib.ftcb_store(cb)
+        lib.ftcb_stored_address.restype = ft.c_void_p
+        oldest = lib.ftcb_stored_address()
+        del cb
+        released = ft._ctypes._released_callbacks()
+        addresses = {{oldest}}
+        for k in range(1, 16_384 - released):
+            addresses.add(address_of(proto(lambda x, k=k: x + k)))
+        print(len(addresses) == 16_384 - released)
+        print(all(any(lo <= a < hi for lo, hi in ranges) for a in addresses))
+        reports = []
+        sys.unraisablehook = reports.append
+        print(lib.ftcb_call_stored(41))
+        print([r.err_msg for r in reports])
+        # The first release fills the quarantine, the second makes it let go of the
+        # oldest callback, whose trampoline the next callback takes.
+        for _ in range(2):
+            address_of(proto(lambda x: x))
+        again = proto(lambda x: x * 3)
+        print(address_of(again) == oldest)
+        lib.ftcb_store(again)
+        print(lib.ftcb_call_stored(5))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "True", "True", "0",
+        "[\"Exception ignored on calling released ctypes callback function '__main__.first'\"]",
+        "True", "15"]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps (Linux)")

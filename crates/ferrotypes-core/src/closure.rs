@@ -28,10 +28,13 @@
 //!
 //! **Static trampolines.** On x86_64 System V a signature of at most 6 integer or
 //! pointer and 8 `float`/`double` parameters and a scalar or `void` result needs no
-//! libffi closure: [`Closure::new`] gives it one of a fixed pool of functions compiled
+//! libffi closure: [`Closure::new`] gives it one of a fixed pool of trampolines compiled
 //! into the binary ([`static_trampolines`]) while one is free, which enters the same
 //! handler path with less work per call. It is released, quarantined and called late
-//! like any closure; leaving the quarantine frees its slot instead of making a spare.
+//! like any closure; leaving the quarantine it empties its slot (a call through it then
+//! returns zero) and becomes a spare that keeps the slot, taken before a free slot by the
+//! next closure that needs one (up to [`SPARE_LIMIT`] such spares; beyond, the slot is
+//! freed): making and dropping callbacks in a loop then allocates no closure.
 //!
 //! **Panics** never unwind into C: the entry point catches them, writes zero and
 //! tells the handler ([`Handler::panicked`]).
@@ -241,9 +244,20 @@ struct Pool {
     /// is its libffi closure's user data and must not move.
     #[allow(clippy::vec_box)]
     spares: Vec<Box<Inner>>,
+    /// The same for closures on static trampolines (at most [`SPARE_LIMIT`]), each
+    /// keeping its slot, emptied: a call through it returns zero until the closure is
+    /// taken again and published in it anew.
+    #[allow(clippy::vec_box)]
+    static_spares: Vec<Box<Inner>>,
 }
 
-static POOL: Mutex<Pool> = Mutex::new(Pool { released: VecDeque::new(), spares: Vec::new() });
+static POOL: Mutex<Pool> = Mutex::new(Pool { released: VecDeque::new(), spares: Vec::new(), static_spares: Vec::new() });
+
+/// Whether `static_spares` may hold one (set under the pool's lock with each change):
+/// read without the lock, so that closures made while the quarantine fills, when there
+/// are none, take a slot without locking the pool. A stale answer only costs a lock,
+/// or a fresh slot instead of a spare.
+static ANY_STATIC_SPARE: AtomicBool = AtomicBool::new(false);
 
 fn pool() -> std::sync::MutexGuard<'static, Pool> {
     POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -300,13 +314,36 @@ impl Closure {
         if signature.registers.is_none() {
             return Err(handler);
         }
-        let Some(slot) = Slot::take() else { return Err(handler) };
-        let mut inner = Box::new(Inner { code: Code::Static { slot, code: std::ptr::null() }, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
+        let spare = if ANY_STATIC_SPARE.load(Ordering::Relaxed) {
+            let mut pool = pool();
+            let spare = pool.static_spares.pop();
+            ANY_STATIC_SPARE.store(!pool.static_spares.is_empty(), Ordering::Relaxed);
+            spare
+        } else {
+            None
+        };
+        let mut inner = match spare {
+            Some(mut inner) => {
+                // Owned here alone: out of the pool, and its slot emptied when it left
+                // the quarantine, so no C caller may reach it (see `Closure::drop`).
+                inner.handler = Some(handler);
+                if !Arc::ptr_eq(&inner.signature, signature) {
+                    inner.signature = signature.clone();
+                }
+                *inner.released.get_mut() = false;
+                inner
+            }
+            None => {
+                let Some(slot) = Slot::take() else { return Err(handler) };
+                Box::new(Inner { code: Code::Static { slot, code: std::ptr::null() }, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) })
+            }
+        };
         let address: *const Inner = &*inner;
         if let Code::Static { slot, code } = &mut inner.code {
             // SAFETY: the Inner is boxed, so it keeps its address until it is dropped,
-            // and it owns the slot, which is emptied (by the slot's Drop) before the
-            // rest of the Inner goes.
+            // and it owns the slot, which is emptied (by `Slot::empty` when it becomes a
+            // spare, by the slot's Drop when it is freed) before the Inner is changed
+            // or goes.
             *code = unsafe { slot.publish(address) };
         }
         Ok(Closure { inner: Some(inner) })
@@ -357,11 +394,18 @@ impl Drop for Closure {
                 // room, else freed.
                 Some(mut evicted) => {
                     let handler = evicted.handler.take();
-                    if pool.spares.len() < SPARE_LIMIT && matches!(evicted.code, Code::Libffi { .. }) {
-                        pool.spares.push(evicted);
-                        (handler, None)
-                    } else {
-                        (handler, Some(evicted))
+                    match &evicted.code {
+                        Code::Libffi { .. } if pool.spares.len() < SPARE_LIMIT => {
+                            pool.spares.push(evicted);
+                            (handler, None)
+                        }
+                        Code::Static { slot, .. } if pool.static_spares.len() < SPARE_LIMIT => {
+                            slot.empty();
+                            pool.static_spares.push(evicted);
+                            ANY_STATIC_SPARE.store(true, Ordering::Relaxed);
+                            (handler, None)
+                        }
+                        _ => (handler, Some(evicted)),
                     }
                 }
                 None => (None, None),
@@ -863,11 +907,16 @@ mod tests {
         unsafe { (*h).k }
     }
 
-    /// Empties the quarantine (as RELEASED_LIMIT more releases would), freeing the
-    /// static trampolines released closures hold, so that a test finds slots free
-    /// whatever ran before it.
+    /// Empties the quarantine (as RELEASED_LIMIT more releases would) and drops the
+    /// spares of static trampolines, freeing the slots they hold, so that a test finds
+    /// slots free whatever ran before it.
     fn drain_quarantine() {
-        let drained: Vec<Box<Inner>> = pool().released.drain(..).collect();
+        let drained: Vec<Box<Inner>> = {
+            let mut pool = pool();
+            let static_spares: Vec<Box<Inner>> = pool.static_spares.drain(..).collect();
+            ANY_STATIC_SPARE.store(false, Ordering::Relaxed);
+            pool.released.drain(..).chain(static_spares).collect()
+        };
         drop(drained);
     }
 
@@ -1037,6 +1086,35 @@ mod tests {
         let again = Closure::new(&int_sig(), Arc::new(AddK { k: 2, released_calls: count.clone() })).unwrap();
         assert_eq!(again.code(), code, "the freed slot is taken first");
         assert_eq!(call_int(code, 1), 3);
+    }
+
+    #[test]
+    fn evicted_static_closures_keep_their_slot_empty_and_are_taken_first() {
+        let _serial = serial();
+        drain_quarantine();
+        let old_calls = Arc::new(AtomicUsize::new(0));
+        let first = Closure::new(&int_sig(), Arc::new(AddK { k: 1, released_calls: old_calls.clone() })).unwrap();
+        if !first.is_static() {
+            return; // an ABI without static trampolines
+        }
+        let code = first.code();
+        drop(first);
+        for _ in 0..RELEASED_LIMIT - 1 {
+            drop(Closure::new(&int_sig(), Arc::new(NoHandler)).unwrap());
+        }
+        assert_eq!(call_int(code, 1), 0);
+        assert_eq!(old_calls.load(Ordering::SeqCst), 1, "still in the quarantine: reported");
+        // One more release evicts the first: a spare now, its slot emptied.
+        drop(Closure::new(&int_sig(), Arc::new(NoHandler)).unwrap());
+        assert_eq!(call_int(code, 1), 0);
+        assert_eq!(old_calls.load(Ordering::SeqCst), 1, "evicted: the handler is not reached");
+        let new_calls = Arc::new(AtomicUsize::new(0));
+        let again = Closure::new(&int_sig(), Arc::new(AddK { k: 7, released_calls: new_calls.clone() })).unwrap();
+        assert_eq!(again.code(), code, "the spare, with its slot, is taken first");
+        assert_eq!(call_int(code, 1), 8);
+        drop(again);
+        assert_eq!(call_int(code, 1), 0);
+        assert_eq!((old_calls.load(Ordering::SeqCst), new_calls.load(Ordering::SeqCst)), (1, 1), "the late call reaches the new handler");
     }
 
     #[test]

@@ -14,15 +14,19 @@
 //! its vector register), which on this little-endian target is the value read from
 //! the start of the register's copy.
 //!
-//! [`POOL_SIZE`] such functions exist, each reading its closure from its own entry of
-//! a slot table: making a closure takes a free slot, stores the closure there
-//! (Release, before its code pointer is handed out; the trampoline loads it with
-//! Acquire) and hands out the slot's function. Calls then go straight to the
+//! [`POOL_SIZE`] such trampolines exist, as many as the quarantine holds released
+//! closures and more, so that a program making and releasing callbacks keeps finding
+//! free ones. Each is a stub of a few bytes of the binary's code that passes its slot
+//! number to one shared entry, which copies the argument registers and reads the
+//! closure from the slot's entry of a slot table: making a closure takes a free slot,
+//! stores the closure there (Release, before its code pointer is handed out; the entry
+//! loads it with Acquire) and hands out the slot's stub. Calls then go straight to the
 //! closure's handler path, without libffi's generic closure entry (which classifies
 //! the signature's arguments again on every call). A released closure keeps its slot
 //! through the quarantine like any closure (a late call still reaches
 //! `Handler::call_released`); when it leaves it, the slot is emptied (a call then
-//! returns zero) and becomes free again.
+//! returns zero) until a closure is published in it again: a spare keeping the slot,
+//! or a new closure once the slot is freed.
 //!
 //! What it does not do: other ABIs (every signature keeps the libffi closure there),
 //! or signatures with stack arguments, records, `long double` or complex values.
@@ -59,8 +63,10 @@ mod sysv {
     /// The register copies a trampoline makes.
     const WORDS: usize = INT_REGISTERS + VECTOR_REGISTERS;
 
-    /// How many static trampolines exist.
-    pub const POOL_SIZE: usize = 256;
+    /// How many static trampolines exist: one for every closure the quarantine
+    /// holds and 4,096 more for live ones, so that making and releasing callbacks
+    /// does not run out of them (and reach for libffi) while the quarantine fills.
+    pub const POOL_SIZE: usize = crate::closure::RELEASED_LIMIT + 4096;
 
     /// A trampoline's result: returned in `%rax` and `%xmm0` (a struct of one
     /// INTEGER and one SSE eightbyte).
@@ -69,8 +75,6 @@ mod sysv {
         int: u64,
         float: f64,
     }
-
-    type Trampoline = extern "C" fn(u64, u64, u64, u64, u64, u64, f64, f64, f64, f64, f64, f64, f64, f64) -> Returned;
 
     /// The closure each trampoline calls; null when its slot is free.
     static SLOTS: [AtomicPtr<Inner>; POOL_SIZE] = [const { AtomicPtr::new(null_mut()) }; POOL_SIZE];
@@ -150,13 +154,19 @@ mod sysv {
             // Release: a trampoline that loads this pointer (Acquire) sees the Inner
             // as it was built; the code pointer is handed out only after this store.
             SLOTS[self.0].store(inner.cast_mut(), Ordering::Release);
-            TRAMPOLINES[self.0 / 16][self.0 % 16] as *const c_void
+            (stub_table as *const u8).wrapping_add(self.0 * STUB_BYTES).cast()
+        }
+
+        /// Empties the slot, which stays taken: its trampoline returns zero until a
+        /// closure is published in it again.
+        pub fn empty(&self) {
+            SLOTS[self.0].store(null_mut(), Ordering::Release);
         }
     }
 
     impl Drop for Slot {
         fn drop(&mut self) {
-            SLOTS[self.0].store(null_mut(), Ordering::Release);
+            self.empty();
             let mut free = free_slots();
             // Fallible: with no memory for the list the slot stays out of use.
             if free.returned.try_reserve(1).is_ok() {
@@ -165,11 +175,68 @@ mod sysv {
         }
     }
 
-    /// Trampoline `K`: copies the argument registers and enters slot `K`'s closure.
-    #[allow(clippy::too_many_arguments)]
-    extern "C" fn trampoline<const K: usize>(i0: u64, i1: u64, i2: u64, i3: u64, i4: u64, i5: u64, f0: f64, f1: f64, f2: f64, f3: f64, f4: f64, f5: f64, f6: f64, f7: f64) -> Returned {
-        let words = [i0, i1, i2, i3, i4, i5, f0.to_bits(), f1.to_bits(), f2.to_bits(), f3.to_bits(), f4.to_bits(), f5.to_bits(), f6.to_bits(), f7.to_bits()];
-        enter(K, &words)
+    /// Bytes of one stub of [`stub_table`].
+    const STUB_BYTES: usize = 16;
+
+    /// The trampolines: [`POOL_SIZE`] stubs of [`STUB_BYTES`] each, stub `k` being
+    /// `mov r11d, k; jmp common_entry` (encoded byte by byte, so that every stub has the
+    /// same size whatever the assembler would choose) padded with `int3`. `%r11` is a
+    /// scratch register no C caller passes an argument in. One small stub per slot
+    /// rather than one compiled function keeps a pool as large as the quarantine in
+    /// about a third of a megabyte of code.
+    #[unsafe(naked)]
+    extern "C" fn stub_table() {
+        core::arch::naked_asm!(
+            ".set ferrotypes_trampoline_slot, 0",
+            ".rept {count}",
+            ".byte 0x41, 0xbb",
+            ".long ferrotypes_trampoline_slot",
+            ".byte 0xe9",
+            ".long {common} - . - 4",
+            ".byte 0xcc, 0xcc, 0xcc, 0xcc, 0xcc",
+            ".set ferrotypes_trampoline_slot, ferrotypes_trampoline_slot + 1",
+            ".endr",
+            count = const POOL_SIZE,
+            common = sym common_entry,
+        )
+    }
+
+    /// What every stub jumps to, with its slot in `%r11`: copies the six integer and
+    /// eight vector argument registers to the stack (the integer ones first, as
+    /// [`RegisterLayout`] numbers them) and calls [`enter_from_stub`], whose
+    /// `Returned` comes back in `%rax` and `%xmm0`, where the C caller reads its
+    /// result. 120 bytes keep the stack 16-byte aligned at the call (the C caller's
+    /// call left it 8 off).
+    #[unsafe(naked)]
+    extern "C" fn common_entry() {
+        core::arch::naked_asm!(
+            "sub rsp, 120",
+            "mov [rsp], rdi",
+            "mov [rsp + 8], rsi",
+            "mov [rsp + 16], rdx",
+            "mov [rsp + 24], rcx",
+            "mov [rsp + 32], r8",
+            "mov [rsp + 40], r9",
+            "movsd [rsp + 48], xmm0",
+            "movsd [rsp + 56], xmm1",
+            "movsd [rsp + 64], xmm2",
+            "movsd [rsp + 72], xmm3",
+            "movsd [rsp + 80], xmm4",
+            "movsd [rsp + 88], xmm5",
+            "movsd [rsp + 96], xmm6",
+            "movsd [rsp + 104], xmm7",
+            "mov edi, r11d",
+            "mov rsi, rsp",
+            "call {enter}",
+            "add rsp, 120",
+            "ret",
+            enter = sym enter_from_stub,
+        )
+    }
+
+    /// Stub `slot`'s call, with the argument registers' copies.
+    extern "C" fn enter_from_stub(slot: usize, words: &[u64; WORDS]) -> Returned {
+        enter(slot, words)
     }
 
     /// The part every trampoline shares (one copy of it, not one per trampoline).
@@ -196,49 +263,6 @@ mod sysv {
         unsafe { inner.dispatch(args, (&mut result as *mut u64).cast()) };
         Returned { int: result, float: f64::from_bits(result) }
     }
-
-    macro_rules! sixteen {
-        ($row:literal) => {
-            [
-                trampoline::<{ $row * 16 }>,
-                trampoline::<{ $row * 16 + 1 }>,
-                trampoline::<{ $row * 16 + 2 }>,
-                trampoline::<{ $row * 16 + 3 }>,
-                trampoline::<{ $row * 16 + 4 }>,
-                trampoline::<{ $row * 16 + 5 }>,
-                trampoline::<{ $row * 16 + 6 }>,
-                trampoline::<{ $row * 16 + 7 }>,
-                trampoline::<{ $row * 16 + 8 }>,
-                trampoline::<{ $row * 16 + 9 }>,
-                trampoline::<{ $row * 16 + 10 }>,
-                trampoline::<{ $row * 16 + 11 }>,
-                trampoline::<{ $row * 16 + 12 }>,
-                trampoline::<{ $row * 16 + 13 }>,
-                trampoline::<{ $row * 16 + 14 }>,
-                trampoline::<{ $row * 16 + 15 }>,
-            ]
-        };
-    }
-
-    /// Trampoline `k` is `TRAMPOLINES[k / 16][k % 16]`.
-    static TRAMPOLINES: [[Trampoline; 16]; POOL_SIZE / 16] = [
-        sixteen!(0),
-        sixteen!(1),
-        sixteen!(2),
-        sixteen!(3),
-        sixteen!(4),
-        sixteen!(5),
-        sixteen!(6),
-        sixteen!(7),
-        sixteen!(8),
-        sixteen!(9),
-        sixteen!(10),
-        sixteen!(11),
-        sixteen!(12),
-        sixteen!(13),
-        sixteen!(14),
-        sixteen!(15),
-    ];
 }
 
 #[cfg(not(all(target_arch = "x86_64", unix)))]
@@ -272,6 +296,8 @@ mod sysv {
         pub unsafe fn publish(&self, _inner: *const Inner) -> *const c_void {
             std::ptr::null()
         }
+
+        pub fn empty(&self) {}
     }
 }
 

@@ -1059,15 +1059,22 @@ impl Callback {
 
 impl Drop for Callback {
     fn drop(&mut self) {
-        // Release the callable now, with the GIL (callbacks are dropped by their
-        // Python owner's deallocation); the closure then goes to the quarantine.
-        Python::attach(|py| {
-            if self.returns_object() {
-                OBJECT_RESULT_CODE.with_mut(py, |codes| codes.remove(&self.code()));
-            }
-            drop(self.handler.callable.replace(py, None));
-            self.handler.release_spares(py);
-        });
+        // Release the callable now; the closure then goes to the quarantine.
+        // SAFETY: a Callback is owned by its Thunk, dropped by the Thunk's deallocation,
+        // or by `FuncPtr::new_parts` when the Thunk cannot be made: the GIL is held.
+        let py = unsafe { Python::assume_attached() };
+        if self.returns_object() {
+            OBJECT_RESULT_CODE.with_mut(py, |codes| codes.remove(&self.code()));
+        }
+        if let Some(callable) = self.handler.callable.replace(py, None) {
+            // SAFETY: the cell's reference, released at once (dropping the `Py` with a
+            // token PyO3 does not count would defer it: see `with_gil`).
+            unsafe { ffi::Py_DECREF(callable.into_ptr()) };
+        }
+        if !self.handler.spares.is_empty() || matches!(self.handler.plan.result, ToC::Kept(_)) {
+            // Their objects are dropped as `Py`s: attached as PyO3 counts it, so at once.
+            Python::attach(|py| self.handler.release_spares(py));
+        }
     }
 }
 
@@ -1080,13 +1087,95 @@ pub struct Thunk {
     callback: Callback,
 }
 
+/// Where a Thunk object keeps its Rust part (bytes from the object's start), measured
+/// on the first one PyO3 builds; `None` inside when PyO3's object holds anything more
+/// (then PyO3 builds and frees every one).
+static THUNK_LAYOUT: OnceLock<Option<usize>> = OnceLock::new();
+
 impl Thunk {
-    pub fn new(callback: Callback) -> Thunk {
-        Thunk { callback }
+    /// A new thunk object owning `callback`. Once the layout is known it is allocated
+    /// by the type's allocator with the callback written in place, and freed by
+    /// [`thunk_dealloc`]: PyO3's `object.__new__` call (with its empty argument tuple)
+    /// and its deallocation trampoline cost a tenth of making and dropping a callback.
+    pub fn new_object(py: Python<'_>, callback: Callback) -> PyResult<Py<Thunk>> {
+        let tp = <Thunk as pyo3::PyTypeInfo>::type_object_raw(py);
+        if let Some(Some(offset)) = THUNK_LAYOUT.get() {
+            // SAFETY: a ready type object, whose tp_alloc returns zeroed memory of its
+            // basic size or NULL with an exception set.
+            let obj = unsafe { (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc)(tp, 0) };
+            if obj.is_null() {
+                return Err(PyErr::fetch(py)); // the callback is dropped, the GIL held
+            }
+            // SAFETY: the measured position of the Rust part in an object of this
+            // type's size, fresh and seen by no one else: the bytes PyO3 writes there,
+            // and nothing else (checked when measured).
+            unsafe {
+                obj.cast::<u8>().add(*offset).cast::<Thunk>().write(Thunk { callback });
+                return Ok(Bound::from_owned_ptr(py, obj).cast_into_unchecked::<Thunk>().unbind());
+            }
+        }
+        let obj = Bound::new(py, Thunk { callback })?;
+        if THUNK_LAYOUT.get_or_init(|| thunk_layout(&obj)).is_some() {
+            // SAFETY: the type is PyO3's and not subclassable (no `subclass`), so every
+            // instance is of exactly this layout, which the slot frees; its slots
+            // are its own to change, with the GIL held, before a second instance exists.
+            unsafe { (*tp).tp_dealloc = Some(thunk_dealloc) };
+        }
+        Ok(obj.unbind())
     }
 
     pub fn callback(&self) -> &Callback {
         &self.callback
+    }
+}
+
+/// The position of `obj`'s Rust part, when the object is exactly a header and that
+/// part, with no more than alignment padding: nothing else PyO3 would initialise.
+#[allow(clippy::arithmetic_side_effects)] // an object's part's offset from its start, and small sizes
+fn thunk_layout(obj: &Bound<'_, Thunk>) -> Option<usize> {
+    let offset = obj.get() as *const Thunk as usize - obj.as_ptr() as usize;
+    // SAFETY: a live type object, read with the GIL held.
+    let (basic_size, flags) = unsafe { ((*ffi::Py_TYPE(obj.as_ptr())).tp_basicsize as usize, (*ffi::Py_TYPE(obj.as_ptr())).tp_flags) };
+    let align = std::mem::align_of::<Thunk>().max(std::mem::align_of::<ffi::PyObject>());
+    let round_up = |n: usize, a: usize| n.div_ceil(a) * a;
+    let exact = offset == round_up(std::mem::size_of::<ffi::PyObject>(), std::mem::align_of::<Thunk>())
+        && basic_size == round_up(offset + std::mem::size_of::<Thunk>(), align)
+        && flags & ffi::Py_TPFLAGS_BASETYPE == 0;
+    exact.then_some(offset)
+}
+
+/// The `tp_dealloc` of thunk objects once their layout is measured: drops the Rust
+/// part in place and frees the object, as PyO3's deallocator does.
+///
+/// # Safety
+/// CPython's `tp_dealloc` contract: `obj` is a thunk object whose reference count
+/// reached zero, the GIL held.
+unsafe extern "C" fn thunk_dealloc(obj: *mut ffi::PyObject) {
+    // SAFETY: CPython calls tp_dealloc with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let Some(Some(offset)) = THUNK_LAYOUT.get() else { return };
+    // SAFETY: obj is a thunk object being deallocated (the caller's promise), of the
+    // measured layout (the slot is installed only then): untracked before its part is
+    // dropped (the collector must not traverse it half-dropped), the part dropped once,
+    // then the memory freed by the type's tp_free; a heap type's instance held a
+    // reference to it, released last.
+    unsafe {
+        let tp = ffi::Py_TYPE(obj);
+        ffi::PyObject_GC_UnTrack(obj.cast());
+        let part = obj.cast::<u8>().add(*offset).cast::<Thunk>();
+        // Dropped attached as PyO3 counts it, as its own deallocator does, so that the
+        // `Py`s of this callback's handler and of the older ones the quarantine lets go
+        // of now are released at once, not deferred: free inside one of PyO3's slots
+        // (a function pointer's deallocation, the usual way a thunk goes), a
+        // PyGILState_Ensure of the thread holding the GIL otherwise. Without it (the
+        // interpreter finalizing) they are deferred.
+        if Python::try_attach(|py| crate::data::slots::guard_dealloc(py, || std::ptr::drop_in_place(part))).is_none() {
+            crate::data::slots::guard_dealloc(py, || std::ptr::drop_in_place(part));
+        }
+        (*tp).tp_free.unwrap_or(ffi::PyObject_GC_Del)(obj.cast());
+        if ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HEAPTYPE) != 0 {
+            ffi::Py_DECREF(tp.cast());
+        }
     }
 }
 

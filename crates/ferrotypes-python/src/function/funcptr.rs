@@ -927,7 +927,7 @@ impl FuncPtr {
                         class.keep_callback_plan(py, cb.plan());
                     }
                     let code = cb.code();
-                    thunk = Some(Py::new(py, Thunk::new(cb))?);
+                    thunk = Some(Thunk::new_object(py, cb)?);
                     code
                 } else {
                     function_address(&first)?
