@@ -297,3 +297,50 @@ def test_views_do_not_run_new_or_init():
         views = [m.pointer(target).contents, Watched.from_address(m.addressof(target)),
                  Watched.from_buffer(target), Watched.from_buffer_copy(target)]
         assert calls == [] and all(type(v) is Watched and v.value == 3 for v in views)
+
+
+def test_contents_of_null_pointers_subclasses_and_later_targets_matches_ctypes():
+    # The raw getter's quick path and each case it leaves to the general one.
+    got = []
+    for m in MODULES:
+        class IntPtr(m.POINTER(m.c_int)):
+            _type_ = m.c_int
+
+        class Node(m.Structure):
+            pass
+        NodePtr = m.POINTER("Node_%s" % m.__name__)
+        if sys.version_info < (3, 13):  # deprecated from 3.13 on
+            m.SetPointerType(NodePtr, Node)
+        Node._fields_ = [("value", m.c_int)]
+        node = Node(7)
+        row = [outcome(lambda: m.POINTER(m.c_int)().contents), outcome(lambda: IntPtr().contents),
+               IntPtr(m.c_int(3)).contents.value, type(IntPtr(m.c_int(3)).contents).__name__,
+               m.pointer(m.pointer(m.c_int(4))).contents.contents.value,
+               list(m.pointer((m.c_short * 2)(5, 6)).contents)]
+        if sys.version_info < (3, 13):
+            row.append(NodePtr(node).contents.value)
+        got.append(row)
+    assert got[0] == got[1]
+
+
+def test_contents_releases_every_reference_it_takes():
+    for m in MODULES:
+        class Point(m.Structure):
+            _fields_ = [("x", m.c_int)]
+        target = Point(1)
+        p = m.pointer(target)
+        counts = lambda: (sys.getrefcount(Point), sys.getrefcount(type(p)), sys.getrefcount(p), sys.getrefcount(target))
+        before = counts()
+        for _ in range(100):
+            view = p.contents
+            assert view.x == 1
+            del view
+        assert counts() == before
+
+
+def test_contents_of_a_pointer_in_released_memory_raises():
+    with ferrotypes.Arena() as arena:
+        p = arena.new(ferrotypes.POINTER(ferrotypes.c_int), ferrotypes.c_int(9))
+        assert p.contents.value == 9
+    with pytest.raises(ValueError):
+        p.contents

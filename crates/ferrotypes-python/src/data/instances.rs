@@ -290,6 +290,39 @@ fn not_registered(family: FamilyKind) -> PyErr {
     pyo3::exceptions::PySystemError::new_err(format!("ferrotypes: the {} family is not registered", family.name()))
 }
 
+/// [`view_in`]'s quickest case as the raw getters want it: a view of `cls` at
+/// `address` inside `base`, a C data instance whose memory cannot be taken back, when
+/// `cls`'s info is one of the remembered classes' and its family's [`allocate_view`]
+/// applies. The new object, or NULL with an exception set; `None` for every other
+/// case, which the caller leaves to [`view_in`].
+///
+/// # Safety
+/// `base` must be a live C data instance whose memory cannot be taken back (its
+/// `plain_address` is `Some`), lent for the call; `address` the start of memory
+/// inside it (or vouched for by it) holding an instance of `cls`.
+#[inline(always)]
+pub unsafe fn quick_view_in(cls: &Bound<'_, PyType>, address: usize, base: *mut ffi::PyObject, index: usize) -> Option<*mut ffi::PyObject> {
+    let py = cls.py();
+    let info = crate::types::typeinfo::info_of_class(cls)?;
+    info.get().mark_final();
+    let allocate = info.get().kind.family().entry_in(&VIEW_ALLOCATORS).get()?;
+    match allocate(cls, info.get())? {
+        Ok((obj, cdata)) => {
+            // SAFETY: `base` is a live object (the caller's promise), kept by the view.
+            let base = unsafe { Bound::from_borrowed_ptr(py, base) }.unbind();
+            let data = CData::borrowed(info.unbind(), address as *mut u8, Some(base)).at_index(index);
+            // SAFETY: the place of the CData in a new object whose family part is
+            // written and nothing else yet; no code ran since its allocation.
+            unsafe { obj.as_ptr().cast::<u8>().add(cdata).cast::<CData>().write(data) };
+            Some(obj.as_ptr())
+        }
+        Err(err) => {
+            err.restore(py);
+            Some(std::ptr::null_mut())
+        }
+    }
+}
+
 /// An instance of `cls` over the memory at `address`, made without running
 /// `__new__` or `__init__`; `index` is its position inside `base` (see
 /// [`keepalive::keep_ref`](crate::data::keepalive::keep_ref)).

@@ -88,10 +88,9 @@ pub unsafe fn read_native_number(kind: ScalarKind, ptr: *const u8) -> Option<*mu
             Double => ffi::PyFloat_FromDouble(ptr.cast::<f64>().read_unaligned()),
             Float => ffi::PyFloat_FromDouble(ptr.cast::<f32>().read_unaligned().into()),
             CharPtr => match ptr.cast::<*const c_char>().read_unaligned() {
-                p if p.is_null() => {
-                    ffi::Py_IncRef(ffi::Py_None());
-                    ffi::Py_None()
-                }
+                // Py_INCREF inline, where a call would make the getters that inline
+                // this save a register across it.
+                p if p.is_null() => ffi::Py_NewRef(ffi::Py_None()),
                 // A non-NULL char* in a c_char_p is, by the type's contract, a
                 // NUL-terminated string (as in `from_bytes`).
                 p => ffi::PyBytes_FromString(p),

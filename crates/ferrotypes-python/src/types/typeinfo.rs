@@ -250,6 +250,16 @@ pub struct TypeInfo {
     pub kind: InfoKind,
     /// How a value of this type crosses a call by value.
     pub ctype: CType,
+    /// ctypes' `length` of the type, read from here by the hot paths (without matching
+    /// `kind`): an array's element count, which `len()` of an instance is; a record's
+    /// number of fields; 1 for a pointer or function pointer; 0 for a simple type. At
+    /// most `isize::MAX` (an array's `_length_` is a `Py_ssize_t`, as in ctypes).
+    pub length: usize,
+    /// The scalar `.value` of an instance reads straight from memory as a Python number
+    /// or `bytes` (see `scalar::read_native_number`): a simple type's, in native byte
+    /// order; `None` for the other kinds and byte order. Read by the `.value` getter
+    /// with one load, where matching `kind` takes several compares.
+    pub value_scalar: Option<ScalarKind>,
     /// Set once an instance or a subclass exists: a structure's `_fields_` can then no
     /// longer change (ctypes' "_fields_ is final").
     pub final_: AtomicBool,
@@ -261,7 +271,17 @@ pub struct TypeInfo {
 impl TypeInfo {
     /// A type of this kind and layout, not yet final.
     pub fn new(size: usize, align: usize, kind: InfoKind, ctype: CType) -> TypeInfo {
-        TypeInfo { size, align, reported_align: align, kind, ctype, final_: AtomicBool::new(false), export: OnceLock::new() }
+        let length = match &kind {
+            InfoKind::Simple { .. } => 0,
+            InfoKind::Pointer { .. } | InfoKind::Function { .. } => 1,
+            InfoKind::Array { length, .. } => *length,
+            InfoKind::Record { fields, .. } => fields.len(),
+        };
+        let value_scalar = match kind {
+            InfoKind::Simple { scalar, swapped: false, .. } => Some(scalar),
+            _ => None,
+        };
+        TypeInfo { size, align, reported_align: align, kind, ctype, length, value_scalar, final_: AtomicBool::new(false), export: OnceLock::new() }
     }
 
     /// This type, answering `reported_align` to `alignment` (see the field).
@@ -273,12 +293,7 @@ impl TypeInfo {
     /// non-zero, `_objects` is a dict keyed by the sub-object's index; when zero, the
     /// one object kept replaces the previous one.
     pub fn keep_slots(&self) -> usize {
-        match &self.kind {
-            InfoKind::Simple { .. } => 0,
-            InfoKind::Pointer { .. } | InfoKind::Function { .. } => 1,
-            InfoKind::Array { length, .. } => *length,
-            InfoKind::Record { fields, .. } => fields.len(),
-        }
+        self.length
     }
 
     /// The C type of a parameter of this type: an array decays to a pointer to its
@@ -588,7 +603,8 @@ pub fn array_info(element: &Bound<'_, PyType>, length: &Bound<'_, PyAny>) -> PyR
     if length.lt(0)? {
         return Err(PyValueError::new_err("The '_length_' attribute must not be negative"));
     }
-    let length: usize = length.extract().map_err(|_| pyo3::exceptions::PyOverflowError::new_err("The '_length_' attribute is too large"))?;
+    // A `Py_ssize_t`, as ctypes reads it: `len()` of an instance returns it as one.
+    let length: usize = length.extract::<isize>().ok().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| pyo3::exceptions::PyOverflowError::new_err("The '_length_' attribute is too large"))?;
     let element_info = info_of(element.as_any())?;
     let (size, align, reported_align, ctype) = {
         let e = element_info.get();

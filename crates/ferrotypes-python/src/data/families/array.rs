@@ -261,9 +261,9 @@ static GENERAL_ARRAY_ASS_SUBSCRIPT: OnceLock<ffi::objobjargproc> = OnceLock::new
 /// [`array_length_slot`] replaces on each array class.
 static GENERAL_ARRAY_LENGTHS: OnceLock<(Option<ffi::lenfunc>, Option<ffi::lenfunc>)> = OnceLock::new();
 
-/// `len(a)` as CPython calls it: the length from the class info, without PyO3's
-/// wrapper (its attach count and receiver check), and with nothing but that read
-/// inlined (no stack frame); anything else is [`array_length_general`]'s.
+/// `len(a)` as CPython calls it: the length from the class info the instance holds
+/// (two loads, no compare: ctypes reads it from the instance, one load), without
+/// PyO3's wrapper (its attach count and receiver check) and without a stack frame.
 ///
 /// # Safety
 /// CPython's `lenfunc` contract: the GIL held, `obj` a live instance of an array
@@ -277,27 +277,11 @@ unsafe extern "C" fn array_length_slot(obj: *mut ffi::PyObject) -> ffi::Py_ssize
     };
     // SAFETY: the slot is only on array classes, whose instances are ArrayData.
     let array = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() };
-    match array.as_super().get().info().get().kind {
-        InfoKind::Array { length, .. } if length <= isize::MAX as usize => length as ffi::Py_ssize_t,
-        // SAFETY: this function's own contract.
-        _ => unsafe { array_length_general(obj) },
-    }
-}
-
-/// [`array_length_slot`]'s other cases: the errors of PyO3's `__len__`.
-///
-/// # Safety
-/// As for [`array_length_slot`].
-#[cold]
-#[inline(never)]
-unsafe fn array_length_general(obj: *mut ffi::PyObject) -> ffi::Py_ssize_t {
-    // SAFETY: CPython calls slots with the GIL held (see data::slots).
-    let py = unsafe { Python::assume_attached() };
-    slots::guard(py, -1, || {
-        // SAFETY: the slot is only on array classes, whose instances are ArrayData.
-        let array = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<ArrayData>() };
-        ArrayData::__len__(&array).and_then(|n| ffi::Py_ssize_t::try_from(n).map_err(|_| pyo3::exceptions::PyOverflowError::new_err("array length does not fit Py_ssize_t")))
-    })
+    // An array class's info is an array's, whose length is at most isize::MAX (see
+    // TypeInfo::length): the cast keeps it.
+    #[allow(clippy::cast_possible_wrap)]
+    let length = array.as_super().get().info().get().length as ffi::Py_ssize_t;
+    length
 }
 
 /// Registers the array family (at module initialisation), saving PyO3's element

@@ -457,7 +457,7 @@ unsafe extern "C" fn char_value_get(obj: *mut ffi::PyObject, _closure: *mut std:
             }
         }
         // SAFETY: this function's contract.
-        None => unsafe { general_get(py, obj, false) },
+        None => unsafe { general_get(obj, false) },
     }
 }
 
@@ -470,13 +470,17 @@ fn value_beyond_first_word(bytes: &[u8]) -> *mut ffi::PyObject {
 }
 
 /// `buf.value` (`buf.raw` when `raw`) of a `c_char` array whose memory may be taken
-/// back: `ValueError` once it was.
+/// back: `ValueError` once it was. A C function (it cannot unwind: `guard` catches
+/// panics), so that the getters end by jumping to it, without saving a register or
+/// aligning the stack for a call.
 ///
 /// # Safety
 /// As for [`char_value_get`].
 #[cold]
 #[inline(never)]
-unsafe fn general_get(py: Python<'_>, obj: *mut ffi::PyObject, raw: bool) -> *mut ffi::PyObject {
+unsafe extern "C" fn general_get(obj: *mut ffi::PyObject, raw: bool) -> *mut ffi::PyObject {
+    // SAFETY: as in char_value_get.
+    let py = unsafe { Python::assume_attached() };
     slots::guard(py, slots::NULL, || {
         // SAFETY: this function's contract.
         let (address, size) = unsafe { memory_of(py, obj) }?;
@@ -499,7 +503,7 @@ unsafe extern "C" fn char_raw_get(obj: *mut ffi::PyObject, _closure: *mut std::f
         // SAFETY: an instance's memory is `size` readable bytes.
         Some((address, size)) => unsafe { bytes_at(address, size) },
         // SAFETY: this function's contract.
-        None => unsafe { general_get(py, obj, true) },
+        None => unsafe { general_get(obj, true) },
     }
 }
 

@@ -23,7 +23,7 @@ use crate::data::keepalive;
 use crate::data::construct::Construct;
 use crate::support::scalar;
 use crate::support::stdlib_ctypes;
-use crate::data::instances::Family;
+use crate::data::instances::{self, Family};
 use crate::data::registry;
 use crate::data::slots;
 use crate::types::typeinfo::{info_of, FamilyKind, InfoKind, TypeInfo};
@@ -183,18 +183,55 @@ pub fn register(py: Python<'_>) -> PyResult<()> {
 }
 
 /// `p.contents` as CPython's getset descriptor calls it, without PyO3's wrapper (see
-/// [`slots::replace_getter`]); storing stays PyO3's setter.
+/// [`slots::replace_getter`]): a pointer whose memory cannot be taken back, holding
+/// an address, to a class whose view is made on the quick path
+/// ([`instances::quick_view_in`]) is read here; every other case, and every error,
+/// is [`general_contents_get`]'s. Storing stays PyO3's setter.
 ///
 /// # Safety
 /// CPython's getter contract, after `getset_get`'s check: the GIL held, `obj` a live
 /// instance of `_PointerData` (or a subclass), lent for the call.
-unsafe extern "C" fn contents_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+unsafe extern "C" fn contents_get(obj: *mut ffi::PyObject, closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
     // SAFETY: CPython calls getters with the GIL held. The token is not registered with
     // PyO3's attach count: what is made here is returned or kept (see data::slots).
     let py = unsafe { Python::assume_attached() };
+    // SAFETY: the descriptor was made for _PointerData, and CPython checked that `obj`
+    // is an instance of it before calling.
+    let slf = unsafe { Borrowed::from_ptr_or_opt(py, obj).unwrap_unchecked().cast_unchecked::<PointerData>() };
+    let data = slf.as_super().get();
+    if let (Some(memory), InfoKind::Pointer { target, .. }) = (data.plain_address(py), &data.info().get().kind) {
+        // SAFETY: a pointer instance's memory holds one pointer.
+        let address = unsafe { memory.cast::<usize>().read_unaligned() };
+        // A new reference (running the allocator may run code that sets the target),
+        // bound, so that it is released at once (a `Py` dropped here would be queued:
+        // see data::slots).
+        if let (true, Some(cls)) = (address != 0, target.get_obj_type(py).map(|cls| cls.into_bound(py))) {
+            // SAFETY: `obj` is a live C data instance whose memory cannot be taken back
+            // (plain_address), lent for the call; a non-NULL address in a pointer of
+            // class `cls`'s target is, as in ctypes, vouched for by its owner.
+            if let Some(made) = unsafe { instances::quick_view_in(&cls, address, obj, 0) } {
+                return made;
+            }
+        }
+    }
+    // SAFETY: this function's contract.
+    unsafe { general_contents_get(obj, closure) }
+}
+
+/// `p.contents` in every case [`contents_get`] leaves: NULL, memory that may be taken
+/// back, no target class yet, a class whose views are made by `instance`. A C
+/// function (it cannot unwind: `guard` catches panics), so that `contents_get` ends by
+/// jumping to it.
+///
+/// # Safety
+/// As for [`contents_get`].
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn general_contents_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: as in contents_get.
+    let py = unsafe { Python::assume_attached() };
     slots::guard(py, slots::NULL, || {
-        // SAFETY: the descriptor was made for _PointerData, and CPython checked that
-        // `obj` is an instance of it before calling.
+        // SAFETY: as in contents_get.
         let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<PointerData>() };
         PointerData::get_contents(&slf).map(Py::into_ptr)
     })

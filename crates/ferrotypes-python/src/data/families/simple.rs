@@ -120,7 +120,7 @@ unsafe extern "C" fn value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi:
     // made for _SimpleData, checked is an instance of it.
     let slf = unsafe { Borrowed::from_ptr_or_opt(py, obj).unwrap_unchecked().cast_unchecked::<SimpleData>() };
     let data = slf.as_super().get();
-    if let InfoKind::Simple { scalar, swapped: false, .. } = data.info().get().kind {
+    if let Some(scalar) = data.info().get().value_scalar {
         if let Some(address) = data.plain_address(py) {
             // SAFETY: the instance's memory holds at least one scalar of its kind.
             if let Some(value) = unsafe { scalar::read_native_number(scalar, address) } {
@@ -129,17 +129,21 @@ unsafe extern "C" fn value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi:
         }
     }
     // SAFETY: this function's contract.
-    unsafe { general_value_get(py, obj) }
+    unsafe { general_value_get(obj, std::ptr::null_mut()) }
 }
 
 /// `x.value` in every case [`value_get`] leaves: other kinds, the other byte order,
 /// memory that may be taken back (`ValueError` once it was), an abstract class.
+/// A C function (it cannot unwind: `guard` catches panics), so that `value_get` ends
+/// by jumping to it, without saving a register or aligning the stack for a call.
 ///
 /// # Safety
 /// As for [`value_get`].
 #[cold]
 #[inline(never)]
-unsafe fn general_value_get(py: Python<'_>, obj: *mut ffi::PyObject) -> *mut ffi::PyObject {
+unsafe extern "C" fn general_value_get(obj: *mut ffi::PyObject, _closure: *mut std::ffi::c_void) -> *mut ffi::PyObject {
+    // SAFETY: as in value_get.
+    let py = unsafe { Python::assume_attached() };
     slots::guard(py, slots::NULL, || {
         // SAFETY: as in value_get.
         let slf = unsafe { Borrowed::from_ptr(py, obj).cast_unchecked::<SimpleData>() };
