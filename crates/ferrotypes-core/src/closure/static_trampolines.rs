@@ -203,7 +203,7 @@ mod sysv {
 
     /// What every stub jumps to, with its slot in `%r11`: copies the six integer and
     /// eight vector argument registers to the stack (the integer ones first, as
-    /// [`RegisterLayout`] numbers them) and calls [`enter_from_stub`], whose
+    /// [`RegisterLayout`] numbers them) and calls [`enter`], whose
     /// `Returned` comes back in `%rax` and `%xmm0`, where the C caller reads its
     /// result. 120 bytes keep the stack 16-byte aligned at the call (the C caller's
     /// call left it 8 off).
@@ -230,18 +230,13 @@ mod sysv {
             "call {enter}",
             "add rsp, 120",
             "ret",
-            enter = sym enter_from_stub,
+            enter = sym enter,
         )
     }
 
-    /// Stub `slot`'s call, with the argument registers' copies.
-    extern "C" fn enter_from_stub(slot: usize, words: &[u64; WORDS]) -> Returned {
-        enter(slot, words)
-    }
-
-    /// The part every trampoline shares (one copy of it, not one per trampoline).
-    #[inline(never)]
-    fn enter(slot: usize, words: &[u64; WORDS]) -> Returned {
+    /// Stub `slot`'s call, with the argument registers' copies: the part every
+    /// trampoline shares, called by [`common_entry`] with the C calling convention.
+    extern "C" fn enter(slot: usize, words: &[u64; WORDS]) -> Returned {
         let inner = SLOTS.get(slot).map_or(null_mut(), |s| s.load(Ordering::Acquire));
         if inner.is_null() {
             // A slot emptied after its closure left the quarantine: calling it is

@@ -126,7 +126,7 @@ impl FromC {
         match self {
             FromC::Value(kind) => {
                 // SAFETY: p points at a value of `kind` (the caller's promise).
-                let Some(obj) = (unsafe { number_to_python(*kind, p) }) else { return Ok(scalar::read(py, *kind, false, p.cast())?.into_ptr()) };
+                let obj = unsafe { value_to_python(py, *kind, p) };
                 if obj.is_null() {
                     Err(PyErr::fetch(py))
                 } else {
@@ -172,25 +172,43 @@ impl FromC {
     }
 }
 
-/// The common number kinds straight through the C API: a new reference or NULL with
-/// an exception set; None for the other kinds (`scalar::read` converts those).
+/// The Python value of a built-in simple argument (`FromC::Value`): a new reference,
+/// or NULL with the exception set. `int` and `double` straight through the C API;
+/// two tests and a call, because with more cases here the compiler builds a jump
+/// table costing more than the `int` test alone.
 ///
 /// # Safety
 /// `p` must point at a value of `kind`.
 #[inline(always)]
-unsafe fn number_to_python(kind: ScalarKind, p: *const c_void) -> Option<*mut ffi::PyObject> {
+unsafe fn value_to_python(py: Python<'_>, kind: ScalarKind, p: *const c_void) -> *mut ffi::PyObject {
     // SAFETY (all arms): p points at a value of `kind` (the caller's promise).
     unsafe {
-        // Tests in order of use rather than a `match`, which compiles to a jump table
-        // costing more than the `int` test alone.
         if kind == ScalarKind::Int {
-            Some(ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _))
+            ffi::PyLong_FromLong((p as *const i32).read_unaligned() as _)
         } else if kind == ScalarKind::Double {
-            Some(ffi::PyFloat_FromDouble((p as *const f64).read_unaligned()))
-        } else if matches!(kind, ScalarKind::Long | ScalarKind::LongLong) {
-            Some(ffi::PyLong_FromLongLong((p as *const i64).read_unaligned()))
+            ffi::PyFloat_FromDouble((p as *const f64).read_unaligned())
         } else {
-            None
+            other_value_to_python(py, kind, p)
+        }
+    }
+}
+
+/// [`value_to_python`] for the kinds it does not take itself. Out of line, so that
+/// the loop over value-only arguments stays small.
+///
+/// # Safety
+/// `p` must point at a value of `kind`.
+#[inline(never)]
+unsafe fn other_value_to_python(py: Python<'_>, kind: ScalarKind, p: *const c_void) -> *mut ffi::PyObject {
+    if matches!(kind, ScalarKind::Long | ScalarKind::LongLong) {
+        // SAFETY: p points at a value of `kind` (the caller's promise), 8 bytes.
+        return unsafe { ffi::PyLong_FromLongLong((p as *const i64).read_unaligned()) };
+    }
+    match scalar::read(py, kind, false, p.cast()) {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            null_mut()
         }
     }
 }
@@ -216,23 +234,6 @@ unsafe fn call_vectorcall(callable: *mut ffi::PyObject, args: &[*mut ffi::PyObje
             }
         }
         ffi::PyObject_Vectorcall(callable, args.as_ptr(), args.len(), null_mut())
-    }
-}
-
-/// The Python value of a built-in simple argument (`FromC::Value`) of a kind
-/// [`number_to_python`] does not take: a new reference, or NULL with the exception set.
-/// Out of line, so that the loop over value-only arguments stays small.
-///
-/// # Safety
-/// `p` must point at a value of `kind`.
-#[inline(never)]
-unsafe fn other_value_to_python(py: Python<'_>, kind: ScalarKind, p: *const c_void) -> *mut ffi::PyObject {
-    match scalar::read(py, kind, false, p.cast()) {
-        Ok(value) => value.into_ptr(),
-        Err(err) => {
-            err.restore(py);
-            null_mut()
-        }
     }
 }
 
@@ -440,7 +441,7 @@ impl CallbackHandler {
                 let Some(word) = words.get(usize::from(index)) else { break };
                 let p = (word as *const u64).cast::<c_void>();
                 // SAFETY: p points at a value of this parameter's type, `kind`.
-                let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
+                let obj = unsafe { value_to_python(py, kind, p) };
                 if obj.is_null() {
                     return Err(converted);
                 }
@@ -457,7 +458,7 @@ impl CallbackHandler {
             args.try_for_each(|p| {
                 let (Some(slot), Some(&kind)) = (slots.next(), kinds.next()) else { return Ok(()) };
                 // SAFETY: p points at a value of this parameter's type, `kind`.
-                let obj = unsafe { number_to_python(kind, p).unwrap_or_else(|| other_value_to_python(py, kind, p)) };
+                let obj = unsafe { value_to_python(py, kind, p) };
                 if obj.is_null() {
                     return Err(());
                 }
