@@ -152,8 +152,11 @@ struct Inner {
     /// its cif is the one libffi reads).
     signature: Arc<ClosureSignature>,
     /// Shared with its owner, which may keep its own reference (no second allocation
-    /// wrapping it); none for a spare.
+    /// wrapping it); none for a spare. Set only through [`Inner::set_handler`].
     handler: Option<Arc<dyn Handler>>,
+    /// Where `handler`'s value is ([`NoHandler`] when there is none), so that a call
+    /// reaches it without unwrapping the `Arc`.
+    handler_at: *const dyn Handler,
     released: AtomicBool,
 }
 
@@ -166,7 +169,8 @@ enum Code {
 }
 
 // SAFETY: `raw` and `code` are only freed by Drop and otherwise only used by libffi;
-// a static trampoline's code is never freed; the handler is Send + Sync.
+// a static trampoline's code is never freed; the handler is Send + Sync, and
+// `handler_at` only points at it (or at the static NoHandler).
 unsafe impl Send for Inner {}
 // SAFETY: shared references only read the code and the signature (which libffi never
 // mutates), call the handler (Send + Sync) and touch the atomic flag, the only
@@ -221,12 +225,25 @@ impl Handler for NoHandler {
 }
 
 impl Inner {
+    /// An Inner for `code` and `signature`, calling `handler`.
+    fn new(code: Code, signature: &Arc<ClosureSignature>, handler: Arc<dyn Handler>) -> Inner {
+        let handler_at = Arc::as_ptr(&handler);
+        Inner { code, signature: signature.clone(), handler: Some(handler), handler_at, released: AtomicBool::new(false) }
+    }
+
+    /// Replaces the handler, returning the previous one.
+    fn set_handler(&mut self, handler: Option<Arc<dyn Handler>>) -> Option<Arc<dyn Handler>> {
+        self.handler_at = handler.as_ref().map_or(&NoHandler as *const dyn Handler, Arc::as_ptr);
+        std::mem::replace(&mut self.handler, handler)
+    }
+
     /// The handler, or [`NoHandler`] for a spare.
+    #[inline(always)]
     fn handler(&self) -> &dyn Handler {
-        match &self.handler {
-            Some(handler) => &**handler,
-            None => &NoHandler,
-        }
+        // SAFETY: handler_at is the static NoHandler or the value of the Arc in
+        // `handler`, which this Inner keeps alive (both change together, in
+        // `set_handler`, with the Inner owned exclusively).
+        unsafe { &*self.handler_at }
     }
 }
 
@@ -282,7 +299,7 @@ impl Closure {
             Some(mut inner) => {
                 // The spare is owned here alone: out of the pool, and evicted from the
                 // quarantine, so no C caller may reach it.
-                inner.handler = Some(handler);
+                drop(inner.set_handler(Some(handler)));
                 if !Arc::ptr_eq(&inner.signature, signature) {
                     let previous = std::mem::replace(&mut inner.signature, signature.clone());
                     // SAFETY: a spare, which no C caller may enter; the Inner is boxed
@@ -298,7 +315,7 @@ impl Closure {
             }
             None => {
                 let (raw, code) = try_closure_alloc().ok_or_else(|| "libffi could not allocate a closure".to_owned())?;
-                let inner = Box::new(Inner { code: Code::Libffi { raw, code }, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) });
+                let inner = Box::new(Inner::new(Code::Libffi { raw, code }, signature, handler));
                 // SAFETY: a fresh allocation, which no C caller has seen; the Inner is
                 // boxed and keeps its address until it is dropped with the closure.
                 unsafe { inner.prepare() }?;
@@ -326,7 +343,7 @@ impl Closure {
             Some(mut inner) => {
                 // Owned here alone: out of the pool, and its slot emptied when it left
                 // the quarantine, so no C caller may reach it (see `Closure::drop`).
-                inner.handler = Some(handler);
+                drop(inner.set_handler(Some(handler)));
                 if !Arc::ptr_eq(&inner.signature, signature) {
                     inner.signature = signature.clone();
                 }
@@ -335,7 +352,7 @@ impl Closure {
             }
             None => {
                 let Some(slot) = Slot::take() else { return Err(handler) };
-                Box::new(Inner { code: Code::Static { slot, code: std::ptr::null() }, signature: signature.clone(), handler: Some(handler), released: AtomicBool::new(false) })
+                Box::new(Inner::new(Code::Static { slot, code: std::ptr::null() }, signature, handler))
             }
         };
         let address: *const Inner = &*inner;
@@ -393,7 +410,7 @@ impl Drop for Closure {
                 // (dropped below), and the closure is kept for reuse while there is
                 // room, else freed.
                 Some(mut evicted) => {
-                    let handler = evicted.handler.take();
+                    let handler = evicted.set_handler(None);
                     match &evicted.code {
                         Code::Libffi { .. } if pool.spares.len() < SPARE_LIMIT => {
                             pool.spares.push(evicted);
@@ -444,12 +461,14 @@ unsafe extern "C" fn entry(_cif: *mut ffi_cif, result: *mut c_void, args: *mut *
     unsafe { zero_result(result.cast(), inner.signature.result_room) };
     // SAFETY: the pointers and the (zeroed) result buffer are as libffi hands them.
     unsafe { inner.dispatch(Arguments::Pointers(args), result.cast()) };
+    // SAFETY: the result buffer has result_room bytes, at least one ffi_arg.
+    unsafe { widen_result(inner.signature.widening, result.cast()) };
 }
 
 impl Inner {
     /// One call from C, whichever code it came through: runs the handler (or reports
-    /// a late call), catches a panic, and extends a narrow integer result to a whole
-    /// `ffi_arg`.
+    /// a late call) and catches a panic. The result is left in its own width: each
+    /// entry extends a narrow integer the way its caller reads it.
     ///
     /// # Safety
     /// `args` gives one value per parameter of the signature, each of the parameter's
@@ -466,8 +485,7 @@ impl Inner {
             unsafe { self.handler().call(args, result) };
         }));
         match outcome {
-            // SAFETY: the result buffer has result_room bytes, at least one ffi_arg.
-            Ok(()) => unsafe { widen_result(signature.widening, result) },
+            Ok(()) => {}
             Err(panic) => {
                 // SAFETY: the result buffer has result_room bytes.
                 unsafe { zero_result(result, signature.result_room) };

@@ -128,6 +128,7 @@ fn _ctypes(m: &Bound<'_, PyModule>) -> PyResult<()> {
     record::register(py)?;
     function::family::register(py);
     peek::init_int_layout(py)?;
+    callback_thunk::init_finalizing_check();
     py.import("ferrotypes._metatypes")?.call_method1("build_base_classes", (m,))?;
     Ok(())
 }

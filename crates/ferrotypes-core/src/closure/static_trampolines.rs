@@ -37,6 +37,11 @@
 #[cfg_attr(not(all(target_arch = "x86_64", unix)), allow(dead_code))]
 pub(super) struct RegisterLayout {
     registers: Box<[u8]>,
+    /// How the result word is extended from the result's own width: shifted left by
+    /// this much and back, arithmetically when `signed_result`. Zero (no change) for
+    /// results as wide as the register, floating ones and `void`.
+    result_shift: u32,
+    signed_result: bool,
 }
 
 #[cfg(all(target_arch = "x86_64", unix))]
@@ -112,12 +117,16 @@ mod sysv {
                 };
                 registers.push(index as u8);
             }
-            match result {
-                CType::Void => {}
-                CType::Scalar(kind) if scalar_in_one_register(*kind) => {}
+            let (result_shift, signed_result) = match result {
+                CType::Void => (0, false),
+                CType::Scalar(kind) if scalar_in_one_register(*kind) => match kind.number_class() {
+                    NumberClass::Float => (0, false),
+                    // A scalar's size is at most 8 here: the shift is below 64.
+                    class => (64 - 8 * kind.size() as u32, class == NumberClass::Signed),
+                },
                 _ => return None,
-            }
-            Some(RegisterLayout { registers: registers.into() })
+            };
+            Some(RegisterLayout { registers: registers.into(), result_shift, signed_result })
         }
     }
 
@@ -256,6 +265,11 @@ mod sysv {
         // it arrives in (little-endian; the layout gives each parameter its register);
         // result is zeroed and has the result's room (one word).
         unsafe { inner.dispatch(args, (&mut result as *mut u64).cast()) };
+        // The handler wrote the result in its own width at the word's start, the low
+        // bytes on this little-endian target: extended to the whole register, as
+        // libffi extends a narrow integer result.
+        let shift = layout.result_shift;
+        let result = if layout.signed_result { ((result << shift) as i64 >> shift) as u64 } else { (result << shift) >> shift };
         Returned { int: result, float: f64::from_bits(result) }
     }
 }

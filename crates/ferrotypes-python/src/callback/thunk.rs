@@ -25,6 +25,7 @@ use std::collections::BTreeSet;
 use std::ffi::{c_char, c_void};
 use std::mem::MaybeUninit;
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use ferrotypes_core::closure::{write_stderr, Arguments, Closure, ClosureSignature, Handler};
@@ -437,19 +438,20 @@ impl CallbackHandler {
         let mut converted = 0usize;
         if let (Some(kinds), Arguments::Registers { words, at }) = (&self.plan.values, args) {
             // The usual case, in one loop: built-in simple values in register copies.
-            for ((slot, &kind), &index) in slots.iter_mut().zip(kinds.iter()).zip(at) {
-                let Some(word) = words.get(usize::from(index)) else { break };
+            let count = slots.len().min(kinds.len()).min(at.len());
+            for (i, ((slot, &kind), &index)) in slots.iter_mut().zip(kinds.iter()).zip(at).enumerate() {
+                // An index past the copies is never made (`Arguments::Registers`):
+                // the argument counts as not converted.
+                let Some(word) = words.get(usize::from(index)) else { return Err(i) };
                 let p = (word as *const u64).cast::<c_void>();
                 // SAFETY: p points at a value of this parameter's type, `kind`.
                 let obj = unsafe { value_to_python(py, kind, p) };
                 if obj.is_null() {
-                    return Err(converted);
+                    return Err(i);
                 }
                 slot.write(obj);
-                // At most the slots' length: no overflow.
-                converted = converted.wrapping_add(1);
             }
-            return Ok(converted);
+            return Ok(count);
         }
         let mut slots = slots.iter_mut();
         let outcome = if let Some(kinds) = &self.plan.values {
@@ -780,24 +782,32 @@ impl Drop for ForeignThreadState {
     }
 }
 
-/// Whether the interpreter is running, that is not finalizing: `Py_IsFinalizing`
-/// (3.13) or `_Py_IsFinalizing` (before), found at run time so one build serves both.
-/// This module exists only in an initialised interpreter, and finalization leaves the
-/// flag set (until a later `Py_Initialize`), so it also tells a finished interpreter.
-fn interpreter_running() -> bool {
-    static IS_FINALIZING: OnceLock<Option<unsafe extern "C" fn() -> std::ffi::c_int>> = OnceLock::new();
-    let is_finalizing = IS_FINALIZING.get_or_init(|| {
-        // SAFETY: dlsym with RTLD_DEFAULT searches the loaded objects for a symbol;
-        // both names are CPython functions taking nothing and returning an int.
-        unsafe {
-            [c"Py_IsFinalizing", c"_Py_IsFinalizing"].iter().find_map(|name| {
-                let p = libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr());
-                (!p.is_null()).then(|| std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> std::ffi::c_int>(p))
-            })
-        }
+/// `Py_IsFinalizing` (3.13) or `_Py_IsFinalizing` (before), found at module
+/// initialisation ([`init_finalizing_check`]) so one build serves both; null until then.
+static IS_FINALIZING: AtomicPtr<c_void> = AtomicPtr::new(null_mut());
+
+/// Finds the interpreter's finalizing check for [`interpreter_running`].
+pub fn init_finalizing_check() {
+    let found = [c"Py_IsFinalizing", c"_Py_IsFinalizing"].iter().find_map(|name| {
+        // SAFETY: dlsym with RTLD_DEFAULT searches the loaded objects for a symbol.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        (!p.is_null()).then_some(p)
     });
-    // SAFETY: both functions only read the runtime's state, from any thread.
-    unsafe { is_finalizing.is_some_and(|f| f() == 0) }
+    IS_FINALIZING.store(found.unwrap_or(null_mut()), Ordering::Relaxed);
+}
+
+/// Whether the interpreter is running, that is not finalizing. This module exists
+/// only in an initialised interpreter, and finalization leaves the flag set (until a
+/// later `Py_Initialize`), so it also tells a finished interpreter. False when the
+/// check was not found.
+fn interpreter_running() -> bool {
+    let is_finalizing = IS_FINALIZING.load(Ordering::Relaxed);
+    if is_finalizing.is_null() {
+        return false;
+    }
+    // SAFETY: a non-null value is one of the two CPython functions above, both taking
+    // nothing and returning an int; they only read the runtime's state, from any thread.
+    unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn() -> std::ffi::c_int>(is_finalizing)() == 0 }
 }
 
 impl Attachment {
