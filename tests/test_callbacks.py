@@ -269,6 +269,20 @@ def test_an_argument_that_fails_to_convert_skips_the_callable():
 # Register-only signatures (static trampolines) and their boundaries
 # ---------------------------------------------------------------------------
 
+# Python source for a fresh process: `ranges`, the executable mappings of
+# ferrotypes' extension module, where the static trampolines are.
+EXTENSION_CODE_RANGES = textwrap.dedent("""
+    import os, ferrotypes
+    _path = os.path.realpath(ferrotypes._ctypes.__file__)
+    ranges = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and "x" in fields[1] and os.path.realpath(fields[5]) == _path:
+                ranges.append([int(x, 16) for x in fields[0].split("-")])
+""")
+
+
 def _register_signatures(mod):
     """The C side's register-boundary callbacks: name, prototype, the call's extra
     arguments, and whether every argument travels in a register."""
@@ -314,15 +328,8 @@ def test_register_only_callbacks_run_on_static_trampolines():
     """A static trampoline is code of the extension itself, a libffi closure lives in
     libffi's own mappings. In a fresh process: callbacks that earlier tests released
     may hold every static trampoline until the quarantine lets them go."""
-    code = textwrap.dedent("""
-        import os, ferrotypes as ct
-        path = os.path.realpath(ct._ctypes.__file__)
-        ranges = []
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                fields = line.split()
-                if len(fields) >= 6 and "x" in fields[1] and os.path.realpath(fields[5]) == path:
-                    ranges.append([int(x, 16) for x in fields[0].split("-")])
+    code = EXTENSION_CODE_RANGES + textwrap.dedent("""
+        import ferrotypes as ct
         assert ranges
         def fr(*args):
             return 0
@@ -1342,15 +1349,8 @@ def test_callbacks_made_and_dropped_while_the_quarantine_fills_keep_static_tramp
     among the 16,384 released ones kept callable. The oldest of those, called from C,
     is still reported as a late call naming its function; once the quarantine lets go
     of it, the next callback takes its trampoline."""
-    code = textwrap.dedent(f"""
+    code = EXTENSION_CODE_RANGES + textwrap.dedent(f"""
         import os, sys, ferrotypes as ft
-        path = os.path.realpath(ft._ctypes.__file__)
-        ranges = []
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                fields = line.split()
-                if len(fields) >= 6 and "x" in fields[1] and os.path.realpath(fields[5]) == path:
-                    ranges.append([int(x, 16) for x in fields[0].split("-")])
         lib = ft.CDLL({fttest_path!r})
         proto = ft.CFUNCTYPE(ft.c_int, ft.c_int)
         def address_of(cb):  # its address, read without keeping it (a cast would, in a cycle)
