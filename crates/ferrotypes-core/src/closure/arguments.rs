@@ -49,7 +49,9 @@ impl<'a> Arguments<'a> {
         }
     }
 
-    /// Where each parameter's value is, in order (see [`Arguments::try_for_each`]).
+    /// Where each parameter's value is, in order (see [`Arguments::try_for_each`]), for
+    /// the tests' handlers.
+    #[cfg(test)]
     pub fn to_vec(self) -> Vec<*const c_void> {
         let mut pointers = Vec::with_capacity(self.len());
         let _ = self.try_for_each(|p| {
